@@ -2,13 +2,13 @@
 
 /** A block or message could not be decoded, or its shape is not what the schema says. */
 export class MalformedSubmissionError extends Error {
-  static name = "MalformedSubmissionError";
+  static override name = "MalformedSubmissionError";
   override name = "MalformedSubmissionError";
 }
 
 /** A block is larger than the limit for its kind. */
 export class SubmissionTooLargeError extends Error {
-  static name = "SubmissionTooLargeError";
+  static override name = "SubmissionTooLargeError";
   override name = "SubmissionTooLargeError";
   constructor(
     readonly size: number,
@@ -20,61 +20,61 @@ export class SubmissionTooLargeError extends Error {
 
 /** A payload entry lies outside the bounds the job spec declares. */
 export class PayloadOutOfBoundsError extends Error {
-  static name = "PayloadOutOfBoundsError";
+  static override name = "PayloadOutOfBoundsError";
   override name = "PayloadOutOfBoundsError";
 }
 
 /** A submission or proof belongs to another job (its scope is not this job's). */
 export class WrongJobError extends Error {
-  static name = "WrongJobError";
+  static override name = "WrongJobError";
   override name = "WrongJobError";
 }
 
 /** A proof is against a group root the job did not fix. */
 export class UnknownRootError extends Error {
-  static name = "UnknownRootError";
+  static override name = "UnknownRootError";
   override name = "UnknownRootError";
 }
 
 /** A nullifier has already been accepted for this job: the member answered twice. */
 export class NullifierReusedError extends Error {
-  static name = "NullifierReusedError";
+  static override name = "NullifierReusedError";
   override name = "NullifierReusedError";
 }
 
 /** The proof's message is not the hash of the payload it came with. */
 export class PayloadHashMismatchError extends Error {
-  static name = "PayloadHashMismatchError";
+  static override name = "PayloadHashMismatchError";
   override name = "PayloadHashMismatchError";
 }
 
 /** The Semaphore proof does not verify. */
 export class InvalidProofError extends Error {
-  static name = "InvalidProofError";
+  static override name = "InvalidProofError";
   override name = "InvalidProofError";
 }
 
 /** A job spec fails validation. */
 export class InvalidJobSpecError extends Error {
-  static name = "InvalidJobSpecError";
+  static override name = "InvalidJobSpecError";
   override name = "InvalidJobSpecError";
 }
 
 /** Nothing may leave the vault for this job: the user has not consented, or withdrew consent. */
 export class ConsentRequiredError extends Error {
-  static name = "ConsentRequiredError";
+  static override name = "ConsentRequiredError";
   override name = "ConsentRequiredError";
 }
 
 /** Stored vault data failed authentication: wrong key or tampered ciphertext. */
 export class VaultDecryptionError extends Error {
-  static name = "VaultDecryptionError";
+  static override name = "VaultDecryptionError";
   override name = "VaultDecryptionError";
 }
 
 /** A block could not be fetched from IPFS in time. */
 export class BlockUnavailableError extends Error {
-  static name = "BlockUnavailableError";
+  static override name = "BlockUnavailableError";
   override name = "BlockUnavailableError";
 }
 

@@ -1,0 +1,79 @@
+// Making and checking a submission's Semaphore proof: scope = the job, message = hash of the payload.
+import {
+  InvalidProofError,
+  type JobRef,
+  jobScope,
+  NullifierReusedError,
+  PayloadHashMismatchError,
+  PayloadOutOfBoundsError,
+  payloadDigest,
+  UnknownRootError,
+  WrongJobError,
+} from "@mosaic/protocol";
+import { Group } from "@semaphore-protocol/group";
+import type { Identity } from "@semaphore-protocol/identity";
+import { generateProof, verifyProof } from "@semaphore-protocol/proof";
+import { type ArtifactPaths, artifactPaths, PROOF_DEPTH } from "./artifacts.js";
+import { encodePayload, type Submission } from "./envelope.js";
+
+export { Group };
+
+/** Proves membership for one job's payload and returns the whole submission. */
+export async function proveSubmission(
+  identity: Identity,
+  group: Group,
+  job: JobRef,
+  payload: number[],
+  artifacts: ArtifactPaths = artifactPaths(),
+): Promise<Submission> {
+  const message = payloadDigest(encodePayload(payload));
+  const scope = jobScope(job.chainId, job.registry, job.jobId);
+  const proof = await generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts);
+  return { version: 1, job, payload, proof };
+}
+
+/** What a submission is checked against. */
+export interface VerifyContext {
+  job: JobRef;
+  /** The group root the job fixed on-chain. */
+  groupRoot: bigint;
+  /** Inclusive bounds every payload entry must lie in, and the payload length. */
+  bounds: { length: number; min: number; max: number };
+  /** Nullifiers already accepted for this job. Not modified. */
+  seenNullifiers: ReadonlySet<string>;
+}
+
+/**
+ * Checks a decoded submission: job, scope, root, payload hash, bounds, nullifier, then the proof itself
+ * (the costly step last). Throws the named error of the first failure; changes nothing.
+ */
+export async function verifySubmission(sub: Submission, ctx: VerifyContext): Promise<void> {
+  const { job } = ctx;
+  if (sub.job.chainId !== job.chainId || sub.job.registry !== job.registry.toLowerCase() || sub.job.jobId !== job.jobId) {
+    throw new WrongJobError(`submission is for job ${sub.job.jobId} on ${sub.job.registry}, not job ${job.jobId}`);
+  }
+  if (BigInt(sub.proof.scope) !== jobScope(job.chainId, job.registry, job.jobId)) {
+    throw new WrongJobError(`proof scope ${sub.proof.scope} is not job ${job.jobId}'s scope`);
+  }
+  if (BigInt(sub.proof.merkleTreeRoot) !== ctx.groupRoot || sub.proof.merkleTreeDepth !== PROOF_DEPTH) {
+    throw new UnknownRootError(`proof root ${sub.proof.merkleTreeRoot} (depth ${sub.proof.merkleTreeDepth}) is not the job's group root`);
+  }
+  if (BigInt(sub.proof.message) !== payloadDigest(encodePayload(sub.payload))) {
+    throw new PayloadHashMismatchError("proof message is not the hash of the payload");
+  }
+  const { length, min, max } = ctx.bounds;
+  if (sub.payload.length !== length) throw new PayloadOutOfBoundsError(`payload: expected ${length} items, got ${sub.payload.length}`);
+  sub.payload.forEach((x, i) => {
+    if (x < min || x > max) throw new PayloadOutOfBoundsError(`payload[${i}]: ${x} outside [${min}, ${max}]`);
+  });
+  if (ctx.seenNullifiers.has(sub.proof.nullifier)) {
+    throw new NullifierReusedError(`nullifier ${sub.proof.nullifier} already answered job ${job.jobId}`);
+  }
+  let ok = false;
+  try {
+    ok = await verifyProof(sub.proof);
+  } catch (err) {
+    throw new InvalidProofError(`proof does not parse: ${(err as Error).message}`);
+  }
+  if (!ok) throw new InvalidProofError("Semaphore proof does not verify");
+}

@@ -1,0 +1,151 @@
+// The chain as every Mosaic role sees it: a provider, funded signers, and the deployed contracts.
+import { JsonRpcProvider, NonceManager, type Provider, type Signer, Wallet, HDNodeWallet, Mnemonic } from "ethers";
+import {
+  AvatarGroups__factory,
+  JobRegistry__factory,
+  PoseidonT3__factory,
+  SemaphoreVerifier__factory,
+  Semaphore__factory,
+  type AvatarGroups,
+  type JobRegistry,
+} from "./contracts/types/index.js";
+
+export type { AvatarGroups, JobRegistry };
+
+/** Where the Mosaic contracts live on a chain. */
+export interface MosaicAddresses {
+  semaphore: string;
+  avatarGroups: string;
+  jobRegistry: string;
+}
+
+/** Typed handles on the deployed contracts. */
+export interface MosaicContracts {
+  addresses: MosaicAddresses;
+  avatarGroups: AvatarGroups;
+  jobRegistry: JobRegistry;
+}
+
+export interface ChainConnection {
+  provider: Provider;
+  chainId: bigint;
+  /** Funded accounts: index 0 deploys; the rest serve researchers and reducers. */
+  accounts: Signer[];
+  /** True on the in-process simulated network, where time can be moved forward. */
+  simulated: boolean;
+  /** Latest block timestamp, in seconds. */
+  now(): Promise<number>;
+  /** Moves chain time forward (simulated network only) and mines a block. */
+  increaseTime(seconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectChainInit {
+  /**
+   * An EVM JSON-RPC endpoint; when absent, an in-process Hardhat network is started.
+   * @default undefined
+   */
+  rpcUrl?: string;
+  /**
+   * The mnemonic whose first accounts are funded on `rpcUrl` (Hardhat's and Anvil's test mnemonic by default).
+   * @default "test test test test test test test test test test test junk"
+   */
+  mnemonic?: string;
+  /**
+   * How many accounts to derive from the mnemonic.
+   * @default 10
+   */
+  accounts?: number;
+}
+
+const TEST_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Connects to a chain: an external JSON-RPC endpoint, or the embedded in-process Hardhat network. */
+export async function connectChain(init: ConnectChainInit = {}): Promise<ChainConnection> {
+  if (init.rpcUrl !== undefined) {
+    // cacheTimeout -1: back-to-back transactions must not see a cached, stale nonce.
+    const provider = new JsonRpcProvider(init.rpcUrl, undefined, { cacheTimeout: -1 });
+    const mnemonic = Mnemonic.fromPhrase(init.mnemonic ?? TEST_MNEMONIC);
+    const accounts: Signer[] = [];
+    for (let i = 0; i < (init.accounts ?? 10); i++) {
+      const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).connect(provider);
+      accounts.push(new NonceManager(wallet));
+    }
+    const { chainId } = await provider.getNetwork();
+    return {
+      provider,
+      chainId,
+      accounts,
+      simulated: false,
+      now: async () => (await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000),
+      increaseTime: async () => {
+        throw new Error("cannot move time on an external chain; wait for the deadline instead");
+      },
+      close: async () => provider.destroy(),
+    };
+  }
+  const { network } = await import("hardhat");
+  const connection = await network.connect();
+  const { ethers } = connection;
+  const provider = ethers.provider;
+  const signers = await ethers.getSigners();
+  const { chainId } = await provider.getNetwork();
+  return {
+    provider,
+    chainId,
+    accounts: signers.map((s) => new NonceManager(s)),
+    simulated: true,
+    now: async () => (await provider.getBlock("latest"))?.timestamp ?? 0,
+    increaseTime: async (seconds: number) => {
+      await provider.send("evm_increaseTime", [seconds]);
+      await provider.send("evm_mine", []);
+    },
+    close: async () => connection.close(),
+  };
+}
+
+/** Creates a fresh wallet on the connection's provider, funded from `funder`. */
+export async function fundedWallet(chain: ChainConnection, funder: Signer, value: bigint): Promise<Signer> {
+  const wallet = Wallet.createRandom().connect(chain.provider);
+  const tx = await funder.sendTransaction({ to: wallet.address, value });
+  await tx.wait();
+  return new NonceManager(wallet);
+}
+
+export interface DeployInit {
+  /**
+   * Seconds a reducer waits between asking to unstake and withdrawing; every challenge window must be shorter.
+   * @default 604800 (7 days)
+   */
+  unbondingDelay?: bigint;
+}
+
+/** Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own. */
+export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Promise<MosaicContracts> {
+  const poseidon = await (await new PoseidonT3__factory(deployer).deploy()).waitForDeployment();
+  const verifier = await (await new SemaphoreVerifier__factory(deployer).deploy()).waitForDeployment();
+  const semaphore = await (
+    await new Semaphore__factory(
+      { "npm/poseidon-solidity@0.0.5/PoseidonT3.sol:PoseidonT3": await poseidon.getAddress() },
+      deployer,
+    ).deploy(await verifier.getAddress())
+  ).waitForDeployment();
+  const groups = await (await new AvatarGroups__factory(deployer).deploy(await semaphore.getAddress())).waitForDeployment();
+  const registry = await (
+    await new JobRegistry__factory(deployer).deploy(await groups.getAddress(), init.unbondingDelay ?? 604_800n)
+  ).waitForDeployment();
+  return attachMosaic(deployer, {
+    semaphore: await semaphore.getAddress(),
+    avatarGroups: await groups.getAddress(),
+    jobRegistry: await registry.getAddress(),
+  });
+}
+
+/** Typed contract handles at known addresses, for a signer or a read-only provider. */
+export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddresses): MosaicContracts {
+  return {
+    addresses,
+    avatarGroups: AvatarGroups__factory.connect(addresses.avatarGroups, runner),
+    jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
+  };
+}
