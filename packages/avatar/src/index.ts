@@ -16,3 +16,4 @@ export * from "./artifacts.js";
 export * from "./envelope.js";
 export * from "./identity.js";
 export * from "./proof.js";
+export * from "./group.js";

@@ -34,12 +34,15 @@ function bernoulliExp(num: number, den: number, rand: UniformInt): boolean {
 export function sampleDiscreteLaplace(s: number, t: number, rand: UniformInt = cryptoUniform): number {
   if (!Number.isSafeInteger(s) || s < 1) throw new RangeError(`s: expected a positive integer, got ${s}`);
   if (!Number.isSafeInteger(t) || t < 1) throw new RangeError(`t: expected a positive integer, got ${t}`);
+  // CKS alg. 2 draws P(y) ∝ exp(-|y|·a/b) as floor((U + b·V)/a), U uniform on [0, b), V geometric.
+  const a = t;
+  const b = s;
   for (;;) {
-    const u = rand(t);
-    if (!bernoulliExp(u, t, rand)) continue;
+    const u = rand(b);
+    if (!bernoulliExp(u, b, rand)) continue;
     let v = 0;
     while (bernoulliExp(1, 1, rand)) v++;
-    const y = Math.floor((u + t * v) / s);
+    const y = Math.floor((u + b * v) / a);
     const negative = bernoulli(1, 2, rand);
     if (negative && y === 0) continue;
     return negative ? -y : y;
