@@ -1,0 +1,177 @@
+// Contract tests on Hardhat's in-process network: every function, every revert, state unchanged after each.
+import { deployMosaic, type MosaicContracts } from "@mosaic/protocol";
+import { Identity } from "@semaphore-protocol/identity";
+import { expect } from "chai";
+import { parseEther, type Signer } from "ethers";
+import { network } from "hardhat";
+
+type Connection = Awaited<ReturnType<typeof network.connect>>;
+
+describe("AvatarGroups and JobRegistry", () => {
+  let ethers: Connection["ethers"];
+  let networkHelpers: Connection["networkHelpers"];
+  before(async () => {
+    ({ ethers, networkHelpers } = await network.connect());
+  });
+  let c: MosaicContracts;
+  let deployer: Signer, reducer: Signer, researcher: Signer, member: Signer, other: Signer;
+  let groupId: bigint;
+  const DAY = 86_400n;
+
+  async function snapshot(): Promise<string> {
+    const n = await c.jobRegistry.jobCount();
+    const jobs = [];
+    for (let i = 1n; i <= n; i++) jobs.push(await c.jobRegistry.getJob(i));
+    const accounts = await Promise.all([reducer, researcher, other].map(async (s) => {
+      const a = await s.getAddress();
+      return [await c.jobRegistry.stakeOf(a), await c.jobRegistry.balanceOf(a), await c.jobRegistry.openProposalsOf(a), await c.jobRegistry.unbondingOf(a)];
+    }));
+    return JSON.stringify({ jobs, accounts, bal: await ethers.provider.getBalance(c.addresses.jobRegistry) }, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  }
+
+  async function expectRevert(p: Promise<unknown>, error: string): Promise<void> {
+    const before = await snapshot();
+    await expect(p).to.be.revertedWithCustomError(c.jobRegistry, error);
+    expect(await snapshot(), `${error} left state unchanged`).to.equal(before);
+  }
+
+  async function postJob(overrides: Partial<{ cid: string; group: bigint; min: number; deadline: bigint; window: bigint; minStake: bigint; value: bigint }> = {}) {
+    const now = BigInt(await networkHelpers.time.latest());
+    return c.jobRegistry.connect(researcher).postJob(
+      overrides.cid ?? "bafyspec",
+      overrides.group ?? groupId,
+      overrides.min ?? 1,
+      overrides.deadline ?? now + 600n,
+      overrides.window ?? 120n,
+      overrides.minStake ?? parseEther("1"),
+      { value: overrides.value ?? parseEther("2") },
+    );
+  }
+
+  beforeEach(async () => {
+    [deployer, reducer, researcher, member, other] = (await ethers.getSigners()) as unknown as Signer[];
+    c = await deployMosaic(deployer as Signer, { unbondingDelay: DAY });
+    await (await c.avatarGroups.createGroup("test")).wait();
+    groupId = 0n;
+    await (await c.avatarGroups.connect(member).register(groupId, new Identity("m").commitment)).wait();
+  });
+
+  describe("AvatarGroups", () => {
+    it("test_register_oncePerWallet", async () => {
+      expect(await c.avatarGroups.groupSize(groupId)).to.equal(1n);
+      const root = await c.avatarGroups.groupRoot(groupId);
+      await expect(c.avatarGroups.connect(member).register(groupId, new Identity("m2").commitment))
+        .to.be.revertedWithCustomError(c.avatarGroups, "AlreadyRegistered");
+      expect(await c.avatarGroups.groupRoot(groupId)).to.equal(root);
+    });
+    it("test_register_rejectsBadCommitmentsAndUnknownGroups", async () => {
+      await expect(c.avatarGroups.connect(other).register(groupId, 0n)).to.be.revertedWithCustomError(c.avatarGroups, "InvalidCommitment");
+      await expect(c.avatarGroups.connect(other).register(groupId, 2n ** 255n)).to.be.revertedWithCustomError(c.avatarGroups, "InvalidCommitment");
+      await expect(c.avatarGroups.connect(other).register(7n, 5n)).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
+      expect(await c.avatarGroups.groupSize(groupId)).to.equal(1n);
+      expect(await c.avatarGroups.isRegistered(groupId, await other.getAddress())).to.equal(false);
+    });
+    it("test_register_emitsAndChangesRoot", async () => {
+      const root = await c.avatarGroups.groupRoot(groupId);
+      const commitment = new Identity("o").commitment;
+      await expect(c.avatarGroups.connect(other).register(groupId, commitment))
+        .to.emit(c.avatarGroups, "MemberRegistered").withArgs(groupId, await other.getAddress(), commitment);
+      expect(await c.avatarGroups.groupRoot(groupId)).to.not.equal(root);
+    });
+  });
+
+  describe("stakes", () => {
+    it("test_stake_unstake_withdraw_afterDelay", async () => {
+      await expect(c.jobRegistry.connect(reducer).stake({ value: parseEther("3") })).to.emit(c.jobRegistry, "Staked");
+      await expect(c.jobRegistry.connect(reducer).requestUnstake(parseEther("1"))).to.emit(c.jobRegistry, "UnstakeRequested");
+      expect(await c.jobRegistry.stakeOf(await reducer.getAddress())).to.equal(parseEther("2"));
+      await expectRevert(c.jobRegistry.connect(reducer).withdrawStake(), "StillUnbonding");
+      await networkHelpers.time.increase(DAY);
+      await expect(c.jobRegistry.connect(reducer).withdrawStake()).to.changeEtherBalance(ethers, reducer, parseEther("1"));
+      await expectRevert(c.jobRegistry.connect(reducer).withdrawStake(), "NothingUnbonding");
+    });
+    it("test_stake_rejectsZeroAndOverdraw", async () => {
+      await expectRevert(c.jobRegistry.connect(reducer).stake({ value: 0 }), "ZeroAmount");
+      await expectRevert(c.jobRegistry.connect(reducer).requestUnstake(0), "ZeroAmount");
+      await expectRevert(c.jobRegistry.connect(reducer).requestUnstake(1), "InsufficientStake");
+    });
+  });
+
+  describe("jobs", () => {
+    it("test_postJob_escrowsRewardAndFixesGroupRoot", async () => {
+      await expect(postJob()).to.emit(c.jobRegistry, "JobPosted");
+      const job = await c.jobRegistry.getJob(1n);
+      expect(job.groupRoot).to.equal(await c.avatarGroups.groupRoot(groupId));
+      expect(job.reward).to.equal(parseEther("2"));
+      expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(parseEther("2"));
+    });
+    it("test_postJob_rejectsBadInput", async () => {
+      const now = BigInt(await networkHelpers.time.latest());
+      await expectRevert(postJob({ cid: "" }), "EmptySpecCid");
+      await expectRevert(postJob({ value: 0n }), "NoReward");
+      await expectRevert(postJob({ min: 0 }), "ZeroMinParticipants");
+      await expectRevert(postJob({ deadline: now - 1n }), "DeadlineInPast");
+      await expectRevert(postJob({ window: 0n }), "InvalidChallengeWindow");
+      await expectRevert(postJob({ window: DAY }), "InvalidChallengeWindow");
+      await (await c.avatarGroups.createGroup("empty")).wait();
+      await expectRevert(postJob({ group: 1n }), "GroupHasNoMembers");
+      await expect(postJob({ group: 9n })).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
+      await expectRevert(c.jobRegistry.getJob(1n), "JobNotFound");
+    });
+
+    it("test_proposeResult_windowStakeAndReplay", async () => {
+      await (await postJob()).wait();
+      await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
+      const propose = (s: Signer, agg: bigint[] = [1n, -2n], count = 1) => c.jobRegistry.connect(s).proposeResult(1n, agg, count, `0x${"11".repeat(32)}`, "bafybundle");
+      await expectRevert(propose(reducer), "CollectionStillOpen");
+      await networkHelpers.time.increase(600);
+      await expectRevert(propose(other), "StakeTooLow");
+      await expectRevert(propose(reducer, []), "EmptyAggregate");
+      await expectRevert(propose(reducer, new Array(257).fill(0n)), "AggregateTooLong");
+      await expectRevert(propose(reducer, [1n], 2), "CountAboveGroupSize");
+      await expectRevert(c.jobRegistry.connect(reducer).proposeResult(1n, [1n], 1, `0x${"11".repeat(32)}`, ""), "EmptyBundleCid");
+      await expectRevert(c.jobRegistry.connect(reducer).proposeResult(5n, [1n], 1, `0x${"11".repeat(32)}`, "b"), "JobNotFound");
+      await expect(propose(reducer)).to.emit(c.jobRegistry, "ResultProposed");
+      await expectRevert(propose(reducer), "AlreadyProposed");
+      // A reducer with an open proposal cannot start leaving.
+      await expectRevert(c.jobRegistry.connect(reducer).requestUnstake(1n), "HasOpenProposals");
+      await expectRevert(c.jobRegistry.finalizeJob(1n), "ProposalWindowStillOpen");
+      await networkHelpers.time.increase(120);
+      await (await c.jobRegistry.connect(other).stake({ value: parseEther("1") })).wait();
+      await expectRevert(propose(other), "ProposalWindowClosed");
+    });
+
+    it("test_finalizeJob_paysLargestProposal_thenPullPayment", async () => {
+      await (await c.avatarGroups.connect(other).register(groupId, new Identity("o").commitment)).wait();
+      await (await postJob()).wait();
+      for (const s of [reducer, other]) await (await c.jobRegistry.connect(s).stake({ value: parseEther("1") })).wait();
+      await networkHelpers.time.increase(600);
+      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n], 1, `0x${"11".repeat(32)}`, "a")).wait();
+      await (await c.jobRegistry.connect(other).proposeResult(1n, [9n], 2, `0x${"22".repeat(32)}`, "b")).wait();
+      await networkHelpers.time.increase(120);
+      await expect(c.jobRegistry.finalizeJob(1n)).to.emit(c.jobRegistry, "JobFinalized").withArgs(1n, await other.getAddress(), 1n, 2, parseEther("2"));
+      expect(await c.jobRegistry.winningProposal(1n)).to.equal(1n);
+      expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
+      await expectRevert(c.jobRegistry.finalizeJob(1n), "JobNotOpen");
+      await expect(c.jobRegistry.connect(other).withdraw()).to.changeEtherBalance(ethers, other, parseEther("2"));
+      await expectRevert(c.jobRegistry.connect(other).withdraw(), "NothingToWithdraw");
+      expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(parseEther("2")); // the two stakes
+    });
+
+    it("test_finalizeJob_refundsBelowMinimumOrWithoutProposals", async () => {
+      await (await postJob({ min: 2 })).wait();
+      await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
+      await networkHelpers.time.increase(600);
+      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n], 1, `0x${"11".repeat(32)}`, "a")).wait();
+      await networkHelpers.time.increase(120);
+      await expect(c.jobRegistry.finalizeJob(1n)).to.emit(c.jobRegistry, "JobRefunded");
+      expect(await c.jobRegistry.balanceOf(await researcher.getAddress())).to.equal(parseEther("2"));
+      await expectRevert(c.jobRegistry.winningProposal(1n), "JobNotOpen");
+
+      await (await postJob()).wait();
+      await networkHelpers.time.increase(720);
+      await expect(c.jobRegistry.finalizeJob(2n)).to.emit(c.jobRegistry, "JobRefunded");
+      await expect(c.jobRegistry.connect(researcher).withdraw()).to.changeEtherBalance(ethers, researcher, parseEther("4"));
+    });
+  });
+});
