@@ -29,9 +29,9 @@ describe("AvatarGroups and JobRegistry", () => {
     return JSON.stringify({ jobs, accounts, bal: await ethers.provider.getBalance(c.addresses.jobRegistry) }, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
   }
 
-  async function expectRevert(p: Promise<unknown>, error: string): Promise<void> {
+  async function expectRevert(call: () => Promise<unknown>, error: string): Promise<void> {
     const before = await snapshot();
-    await expect(p).to.be.revertedWithCustomError(c.jobRegistry, error);
+    await expect(call()).to.be.revertedWithCustomError(c.jobRegistry, error);
     expect(await snapshot(), `${error} left state unchanged`).to.equal(before);
   }
 
@@ -85,15 +85,15 @@ describe("AvatarGroups and JobRegistry", () => {
       await expect(c.jobRegistry.connect(reducer).stake({ value: parseEther("3") })).to.emit(c.jobRegistry, "Staked");
       await expect(c.jobRegistry.connect(reducer).requestUnstake(parseEther("1"))).to.emit(c.jobRegistry, "UnstakeRequested");
       expect(await c.jobRegistry.stakeOf(await reducer.getAddress())).to.equal(parseEther("2"));
-      await expectRevert(c.jobRegistry.connect(reducer).withdrawStake(), "StillUnbonding");
+      await expectRevert(() => c.jobRegistry.connect(reducer).withdrawStake(), "StillUnbonding");
       await networkHelpers.time.increase(DAY);
       await expect(c.jobRegistry.connect(reducer).withdrawStake()).to.changeEtherBalance(ethers, reducer, parseEther("1"));
-      await expectRevert(c.jobRegistry.connect(reducer).withdrawStake(), "NothingUnbonding");
+      await expectRevert(() => c.jobRegistry.connect(reducer).withdrawStake(), "NothingUnbonding");
     });
     it("test_stake_rejectsZeroAndOverdraw", async () => {
-      await expectRevert(c.jobRegistry.connect(reducer).stake({ value: 0 }), "ZeroAmount");
-      await expectRevert(c.jobRegistry.connect(reducer).requestUnstake(0), "ZeroAmount");
-      await expectRevert(c.jobRegistry.connect(reducer).requestUnstake(1), "InsufficientStake");
+      await expectRevert(() => c.jobRegistry.connect(reducer).stake({ value: 0 }), "ZeroAmount");
+      await expectRevert(() => c.jobRegistry.connect(reducer).requestUnstake(0), "ZeroAmount");
+      await expectRevert(() => c.jobRegistry.connect(reducer).requestUnstake(1), "InsufficientStake");
     });
   });
 
@@ -107,38 +107,38 @@ describe("AvatarGroups and JobRegistry", () => {
     });
     it("test_postJob_rejectsBadInput", async () => {
       const now = BigInt(await networkHelpers.time.latest());
-      await expectRevert(postJob({ cid: "" }), "EmptySpecCid");
-      await expectRevert(postJob({ value: 0n }), "NoReward");
-      await expectRevert(postJob({ min: 0 }), "ZeroMinParticipants");
-      await expectRevert(postJob({ deadline: now - 1n }), "DeadlineInPast");
-      await expectRevert(postJob({ window: 0n }), "InvalidChallengeWindow");
-      await expectRevert(postJob({ window: DAY }), "InvalidChallengeWindow");
+      await expectRevert(() => postJob({ cid: "" }), "EmptySpecCid");
+      await expectRevert(() => postJob({ value: 0n }), "NoReward");
+      await expectRevert(() => postJob({ min: 0 }), "ZeroMinParticipants");
+      await expectRevert(() => postJob({ deadline: now - 1n }), "DeadlineInPast");
+      await expectRevert(() => postJob({ window: 0n }), "InvalidChallengeWindow");
+      await expectRevert(() => postJob({ window: DAY }), "InvalidChallengeWindow");
       await (await c.avatarGroups.createGroup("empty")).wait();
-      await expectRevert(postJob({ group: 1n }), "GroupHasNoMembers");
+      await expectRevert(() => postJob({ group: 1n }), "GroupHasNoMembers");
       await expect(postJob({ group: 9n })).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
-      await expectRevert(c.jobRegistry.getJob(1n), "JobNotFound");
+      await expectRevert(() => c.jobRegistry.getJob(1n), "JobNotFound");
     });
 
     it("test_proposeResult_windowStakeAndReplay", async () => {
       await (await postJob()).wait();
       await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
       const propose = (s: Signer, agg: bigint[] = [1n, -2n], count = 1) => c.jobRegistry.connect(s).proposeResult(1n, agg, count, `0x${"11".repeat(32)}`, "bafybundle");
-      await expectRevert(propose(reducer), "CollectionStillOpen");
+      await expectRevert(() => propose(reducer), "CollectionStillOpen");
       await networkHelpers.time.increase(600);
-      await expectRevert(propose(other), "StakeTooLow");
-      await expectRevert(propose(reducer, []), "EmptyAggregate");
-      await expectRevert(propose(reducer, new Array(257).fill(0n)), "AggregateTooLong");
-      await expectRevert(propose(reducer, [1n], 2), "CountAboveGroupSize");
-      await expectRevert(c.jobRegistry.connect(reducer).proposeResult(1n, [1n], 1, `0x${"11".repeat(32)}`, ""), "EmptyBundleCid");
-      await expectRevert(c.jobRegistry.connect(reducer).proposeResult(5n, [1n], 1, `0x${"11".repeat(32)}`, "b"), "JobNotFound");
+      await expectRevert(() => propose(other), "StakeTooLow");
+      await expectRevert(() => propose(reducer, []), "EmptyAggregate");
+      await expectRevert(() => propose(reducer, new Array(257).fill(0n)), "AggregateTooLong");
+      await expectRevert(() => propose(reducer, [1n], 2), "CountAboveGroupSize");
+      await expectRevert(() => c.jobRegistry.connect(reducer).proposeResult(1n, [1n], 1, `0x${"11".repeat(32)}`, ""), "EmptyBundleCid");
+      await expectRevert(() => c.jobRegistry.connect(reducer).proposeResult(5n, [1n], 1, `0x${"11".repeat(32)}`, "b"), "JobNotFound");
       await expect(propose(reducer)).to.emit(c.jobRegistry, "ResultProposed");
-      await expectRevert(propose(reducer), "AlreadyProposed");
+      await expectRevert(() => propose(reducer), "AlreadyProposed");
       // A reducer with an open proposal cannot start leaving.
-      await expectRevert(c.jobRegistry.connect(reducer).requestUnstake(1n), "HasOpenProposals");
-      await expectRevert(c.jobRegistry.finalizeJob(1n), "ProposalWindowStillOpen");
+      await expectRevert(() => c.jobRegistry.connect(reducer).requestUnstake(1n), "HasOpenProposals");
+      await expectRevert(() => c.jobRegistry.finalizeJob(1n), "ProposalWindowStillOpen");
       await networkHelpers.time.increase(120);
       await (await c.jobRegistry.connect(other).stake({ value: parseEther("1") })).wait();
-      await expectRevert(propose(other), "ProposalWindowClosed");
+      await expectRevert(() => propose(other), "ProposalWindowClosed");
     });
 
     it("test_finalizeJob_paysLargestProposal_thenPullPayment", async () => {
@@ -152,9 +152,9 @@ describe("AvatarGroups and JobRegistry", () => {
       await expect(c.jobRegistry.finalizeJob(1n)).to.emit(c.jobRegistry, "JobFinalized").withArgs(1n, await other.getAddress(), 1n, 2, parseEther("2"));
       expect(await c.jobRegistry.winningProposal(1n)).to.equal(1n);
       expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
-      await expectRevert(c.jobRegistry.finalizeJob(1n), "JobNotOpen");
+      await expectRevert(() => c.jobRegistry.finalizeJob(1n), "JobNotOpen");
       await expect(c.jobRegistry.connect(other).withdraw()).to.changeEtherBalance(ethers, other, parseEther("2"));
-      await expectRevert(c.jobRegistry.connect(other).withdraw(), "NothingToWithdraw");
+      await expectRevert(() => c.jobRegistry.connect(other).withdraw(), "NothingToWithdraw");
       expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(parseEther("2")); // the two stakes
     });
 
@@ -166,7 +166,7 @@ describe("AvatarGroups and JobRegistry", () => {
       await networkHelpers.time.increase(120);
       await expect(c.jobRegistry.finalizeJob(1n)).to.emit(c.jobRegistry, "JobRefunded");
       expect(await c.jobRegistry.balanceOf(await researcher.getAddress())).to.equal(parseEther("2"));
-      await expectRevert(c.jobRegistry.winningProposal(1n), "JobNotOpen");
+      await expectRevert(() => c.jobRegistry.winningProposal(1n), "JobNotOpen");
 
       await (await postJob()).wait();
       await networkHelpers.time.increase(720);
