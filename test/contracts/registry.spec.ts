@@ -22,11 +22,20 @@ describe("AvatarGroups and JobRegistry", () => {
     const n = await c.jobRegistry.jobCount();
     const jobs = [];
     for (let i = 1n; i <= n; i++) jobs.push(await c.jobRegistry.getJob(i));
-    const accounts = await Promise.all([reducer, researcher, other].map(async (s) => {
-      const a = await s.getAddress();
-      return [await c.jobRegistry.stakeOf(a), await c.jobRegistry.balanceOf(a), await c.jobRegistry.openProposalsOf(a), await c.jobRegistry.unbondingOf(a)];
-    }));
-    return JSON.stringify({ jobs, accounts, bal: await ethers.provider.getBalance(c.addresses.jobRegistry) }, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+    const accounts = await Promise.all(
+      [reducer, researcher, other].map(async (s) => {
+        const a = await s.getAddress();
+        return [
+          await c.jobRegistry.stakeOf(a),
+          await c.jobRegistry.balanceOf(a),
+          await c.jobRegistry.openProposalsOf(a),
+          await c.jobRegistry.unbondingOf(a),
+        ];
+      }),
+    );
+    return JSON.stringify({ jobs, accounts, bal: await ethers.provider.getBalance(c.addresses.jobRegistry) }, (_k, v) =>
+      typeof v === "bigint" ? v.toString() : v,
+    );
   }
 
   async function expectRevert(call: () => Promise<unknown>, error: string): Promise<void> {
@@ -35,17 +44,21 @@ describe("AvatarGroups and JobRegistry", () => {
     expect(await snapshot(), `${error} left state unchanged`).to.equal(before);
   }
 
-  async function postJob(overrides: Partial<{ cid: string; group: bigint; min: number; deadline: bigint; window: bigint; minStake: bigint; value: bigint }> = {}) {
+  async function postJob(
+    overrides: Partial<{ cid: string; group: bigint; min: number; deadline: bigint; window: bigint; minStake: bigint; value: bigint }> = {},
+  ) {
     const now = BigInt(await networkHelpers.time.latest());
-    return c.jobRegistry.connect(researcher).postJob(
-      overrides.cid ?? "bafyspec",
-      overrides.group ?? groupId,
-      overrides.min ?? 1,
-      overrides.deadline ?? now + 600n,
-      overrides.window ?? 120n,
-      overrides.minStake ?? parseEther("1"),
-      { value: overrides.value ?? parseEther("2") },
-    );
+    return c.jobRegistry
+      .connect(researcher)
+      .postJob(
+        overrides.cid ?? "bafyspec",
+        overrides.group ?? groupId,
+        overrides.min ?? 1,
+        overrides.deadline ?? now + 600n,
+        overrides.window ?? 120n,
+        overrides.minStake ?? parseEther("1"),
+        { value: overrides.value ?? parseEther("2") },
+      );
   }
 
   beforeEach(async () => {
@@ -60,13 +73,18 @@ describe("AvatarGroups and JobRegistry", () => {
     it("test_register_oncePerWallet", async () => {
       expect(await c.avatarGroups.groupSize(groupId)).to.equal(1n);
       const root = await c.avatarGroups.groupRoot(groupId);
-      await expect(c.avatarGroups.connect(member).register(groupId, new Identity("m2").commitment))
-        .to.be.revertedWithCustomError(c.avatarGroups, "AlreadyRegistered");
+      await expect(c.avatarGroups.connect(member).register(groupId, new Identity("m2").commitment)).to.be.revertedWithCustomError(
+        c.avatarGroups,
+        "AlreadyRegistered",
+      );
       expect(await c.avatarGroups.groupRoot(groupId)).to.equal(root);
     });
     it("test_register_rejectsBadCommitmentsAndUnknownGroups", async () => {
       await expect(c.avatarGroups.connect(other).register(groupId, 0n)).to.be.revertedWithCustomError(c.avatarGroups, "InvalidCommitment");
-      await expect(c.avatarGroups.connect(other).register(groupId, 2n ** 255n)).to.be.revertedWithCustomError(c.avatarGroups, "InvalidCommitment");
+      await expect(c.avatarGroups.connect(other).register(groupId, 2n ** 255n)).to.be.revertedWithCustomError(
+        c.avatarGroups,
+        "InvalidCommitment",
+      );
       await expect(c.avatarGroups.connect(other).register(7n, 5n)).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
       expect(await c.avatarGroups.groupSize(groupId)).to.equal(1n);
       expect(await c.avatarGroups.isRegistered(groupId, await other.getAddress())).to.equal(false);
@@ -75,7 +93,8 @@ describe("AvatarGroups and JobRegistry", () => {
       const root = await c.avatarGroups.groupRoot(groupId);
       const commitment = new Identity("o").commitment;
       await expect(c.avatarGroups.connect(other).register(groupId, commitment))
-        .to.emit(c.avatarGroups, "MemberRegistered").withArgs(groupId, await other.getAddress(), commitment);
+        .to.emit(c.avatarGroups, "MemberRegistered")
+        .withArgs(groupId, await other.getAddress(), commitment);
       expect(await c.avatarGroups.groupRoot(groupId)).to.not.equal(root);
     });
   });
@@ -122,7 +141,8 @@ describe("AvatarGroups and JobRegistry", () => {
     it("test_proposeResult_windowStakeAndReplay", async () => {
       await (await postJob()).wait();
       await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
-      const propose = (s: Signer, agg: bigint[] = [1n, -2n], count = 1) => c.jobRegistry.connect(s).proposeResult(1n, agg, count, `0x${"11".repeat(32)}`, "bafybundle");
+      const propose = (s: Signer, agg: bigint[] = [1n, -2n], count = 1) =>
+        c.jobRegistry.connect(s).proposeResult(1n, agg, count, `0x${"11".repeat(32)}`, "bafybundle");
       await expectRevert(() => propose(reducer), "CollectionStillOpen");
       await networkHelpers.time.increase(600);
       await expectRevert(() => propose(other), "StakeTooLow");
@@ -149,7 +169,9 @@ describe("AvatarGroups and JobRegistry", () => {
       await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n], 1, `0x${"11".repeat(32)}`, "a")).wait();
       await (await c.jobRegistry.connect(other).proposeResult(1n, [9n], 2, `0x${"22".repeat(32)}`, "b")).wait();
       await networkHelpers.time.increase(120);
-      await expect(c.jobRegistry.finalizeJob(1n)).to.emit(c.jobRegistry, "JobFinalized").withArgs(1n, await other.getAddress(), 1n, 2, parseEther("2"));
+      await expect(c.jobRegistry.finalizeJob(1n))
+        .to.emit(c.jobRegistry, "JobFinalized")
+        .withArgs(1n, await other.getAddress(), 1n, 2, parseEther("2"));
       expect(await c.jobRegistry.winningProposal(1n)).to.equal(1n);
       expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
       await expectRevert(() => c.jobRegistry.finalizeJob(1n), "JobNotOpen");

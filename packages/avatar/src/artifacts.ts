@@ -29,7 +29,9 @@ export function artifactPaths(): ArtifactPaths {
 /** Checks the installed artifacts against the pinned hashes; throws naming the file that differs. */
 export async function verifyArtifacts(paths: ArtifactPaths = artifactPaths()): Promise<void> {
   for (const kind of ["wasm", "zkey"] as const) {
-    const got = createHash("sha256").update(await readFile(paths[kind])).digest("hex");
+    const got = createHash("sha256")
+      .update(await readFile(paths[kind]))
+      .digest("hex");
     if (got !== ARTIFACT_SHA256[kind]) {
       throw new Error(`${paths[kind]}: sha256 ${got}, expected ${ARTIFACT_SHA256[kind]}; reinstall with 'npm install'`);
     }

@@ -116,7 +116,8 @@ function word(value: unknown, field: string): string {
 }
 
 function safeInt(value: unknown, field: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new MalformedSubmissionError(`${field}: expected a non-negative integer`);
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw new MalformedSubmissionError(`${field}: expected a non-negative integer`);
   return value as number;
 }
 

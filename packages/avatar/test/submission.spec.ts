@@ -102,15 +102,33 @@ describe("avatar submissions (real Semaphore proofs)", () => {
     );
     const good = dagCbor.decode((await encodeSubmission(valid)).bytes) as Record<string, any>;
     const mangles: Array<(e: Record<string, any>) => void> = [
-      (e) => { e.v = 2; },
-      (e) => { e.extra = 1; },
-      (e) => { e.payload = [1.5, 2, 3]; },
-      (e) => { e.payload = []; },
-      (e) => { e.proof.points = e.proof.points.slice(0, 7); },
-      (e) => { e.proof.nullifier = new Uint8Array(31); },
-      (e) => { e.job.registry = "0xNOT"; },
-      (e) => { e.job.id = -1; },
-      (e) => { delete e.proof; },
+      (e) => {
+        e.v = 2;
+      },
+      (e) => {
+        e.extra = 1;
+      },
+      (e) => {
+        e.payload = [1.5, 2, 3];
+      },
+      (e) => {
+        e.payload = [];
+      },
+      (e) => {
+        e.proof.points = e.proof.points.slice(0, 7);
+      },
+      (e) => {
+        e.proof.nullifier = new Uint8Array(31);
+      },
+      (e) => {
+        e.job.registry = "0xNOT";
+      },
+      (e) => {
+        e.job.id = -1;
+      },
+      (e) => {
+        delete e.proof;
+      },
     ];
     for (const mangle of mangles) {
       const e = structuredClone(good);

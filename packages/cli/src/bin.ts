@@ -52,7 +52,8 @@ async function demo(argv: string[]): Promise<number> {
   }
   const int = (name: string, v: string, min: number, max: number): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`--${name}: expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new RangeError(`--${name}: expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
     return n;
   };
   const json = values.json;

@@ -77,7 +77,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const chain = await connectChain({ rpcUrl: opts.rpcUrl });
   try {
     await verifyArtifacts();
-    const [deployer, reducerA, reducerB, researcher] = chain.accounts as [typeof chain.accounts[0], ...typeof chain.accounts];
+    const [deployer, reducerA, reducerB, researcher] = chain.accounts as [(typeof chain.accounts)[0], ...typeof chain.accounts];
     if (!deployer || !reducerA || !reducerB || !researcher) throw new Error("the chain needs 4 funded accounts");
 
     // 1. Contracts.
@@ -85,7 +85,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       const contracts = await deployMosaic(deployer, { unbondingDelay: 86_400n });
       const receipt = await (await contracts.avatarGroups.createGroup("mosaic-demo")).wait();
       const created = receipt?.logs
-        .map((l) => { try { return contracts.avatarGroups.interface.parseLog(l); } catch { return null; } })
+        .map((l) => {
+          try {
+            return contracts.avatarGroups.interface.parseLog(l);
+          } catch {
+            return null;
+          }
+        })
         .find((l) => l?.name === "GroupCreated");
       if (!created) throw new Error("GroupCreated event missing");
       opts.print(`  registry ${contracts.addresses.jobRegistry}, group ${created.args.groupId}, chain ${chain.chainId}`);
@@ -111,12 +117,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         const vault = await openVault(path.join(workDir, `user-${i}`), randomBytes(32));
         const points = syntheticWeek(rand, spec.program.windowEnd, spec.program.days);
         await vault.addLocations(points);
-        const truth = kmPerDay(points, spec.program.days, spec.program.windowEnd).map((x) => Math.min(spec.output.max, Math.max(spec.output.min, x)));
+        const truth = kmPerDay(points, spec.program.days, spec.program.windowEnd).map((x) =>
+          Math.min(spec.output.max, Math.max(spec.output.min, x)),
+        );
         const wallet = await fundedWallet(chain, deployer, parseEther("0.01"));
         await (await contracts.avatarGroups.connect(wallet).register(groupId, vault.avatar.commitment)).wait();
         out.push({ vault, truth });
       }
-      opts.print(`  group size ${await contracts.avatarGroups.groupSize(groupId)}, root ${await contracts.avatarGroups.groupRoot(groupId)}`);
+      opts.print(
+        `  group size ${await contracts.avatarGroups.groupSize(groupId)}, root ${await contracts.avatarGroups.groupRoot(groupId)}`,
+      );
       return out;
     });
 
@@ -128,24 +138,40 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       const deadline = (await chain.now()) + opts.collectSeconds;
       const tx = await contracts.jobRegistry
         .connect(researcher)
-        .postJob(specBlock.cid.toString(), groupId, spec.minParticipants, deadline, opts.challengeSeconds, parseEther("0.5"), { value: parseEther("1") });
+        .postJob(specBlock.cid.toString(), groupId, spec.minParticipants, deadline, opts.challengeSeconds, parseEther("0.5"), {
+          value: parseEther("1"),
+        });
       const receipt = await tx.wait();
       const posted = receipt?.logs
-        .map((l) => { try { return contracts.jobRegistry.interface.parseLog(l); } catch { return null; } })
+        .map((l) => {
+          try {
+            return contracts.jobRegistry.interface.parseLog(l);
+          } catch {
+            return null;
+          }
+        })
         .find((l) => l?.name === "JobPosted");
       if (!posted) throw new Error("JobPosted event missing");
-      opts.print(`  job ${posted.args.jobId}: "${spec.title}", spec ${specBlock.cid}, reward 1 ETH, ε=${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den}`);
+      opts.print(
+        `  job ${posted.args.jobId}: "${spec.title}", spec ${specBlock.cid}, reward 1 ETH, ε=${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den}`,
+      );
       return { jobId: posted.args.jobId as bigint, specCid: specBlock.cid.toString() };
     });
 
     // Reducers start collecting.
     const states: JobState[] = [];
     const reducers = [
-      createReducer({ ipfs: reducerNodes.a, registry: contracts.jobRegistry.connect(reducerA), chainId: chain.chainId, now: chain.now }, { name: "reducer-a" }),
-      createReducer({ ipfs: reducerNodes.b, registry: contracts.jobRegistry.connect(reducerB), chainId: chain.chainId, now: chain.now }, { name: "reducer-b" }),
+      createReducer(
+        { ipfs: reducerNodes.a, registry: contracts.jobRegistry.connect(reducerA), chainId: chain.chainId, now: chain.now },
+        { name: "reducer-a" },
+      ),
+      createReducer(
+        { ipfs: reducerNodes.b, registry: contracts.jobRegistry.connect(reducerB), chainId: chain.chainId, now: chain.now },
+        { name: "reducer-b" },
+      ),
     ];
     const serving = reducers.map((r) => r.serveJob(jobId, { onState: (s) => states.push(s) }));
-    serving.forEach((p) => p.catch(() => undefined));
+    for (const p of serving) p.catch(() => undefined);
 
     // 4. Each vault reviews, consents, maps, noises, proves and publishes; nothing touches the chain.
     const job = { chainId: chain.chainId, registry: contracts.addresses.jobRegistry, jobId };
@@ -165,7 +191,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
           if (i === 0) {
             opts.print(`  consent screen (user 0): ${request.requester} asks "${request.title}"`);
             opts.print(`    why: ${request.purpose}`);
-            opts.print(`    reads: ${request.reads.map((r) => `${r.ability}[${r.fields.join(",")}]`).join("; ")}; program: built-in ${request.program.name}`);
+            opts.print(
+              `    reads: ${request.reads.map((r) => `${r.ability}[${r.fields.join(",")}]`).join("; ")}; program: built-in ${request.program.name}`,
+            );
             opts.print(`    before noise (stays here): ${request.preview.raw.join(" ")} ${request.preview.unit}`);
             opts.print(`    would send (noised, ε=${request.epsilon.num}/${request.epsilon.den}): ${request.preview.payload.join(" ")}`);
           }
@@ -184,7 +212,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     // 5. Collection: wait for the reducers to see every submission, then let the deadline pass.
     const proposals = await phase("collect, verify, reduce and propose", async () => {
       const waitUntil = Date.now() + 60_000;
-      while (Date.now() < waitUntil && !(states.length === 2 && states.every((s) => s.accepted.size + Object.values(s.rejected).reduce((a, b) => a + (b ?? 0), 0) >= users.length))) {
+      while (
+        Date.now() < waitUntil &&
+        !(
+          states.length === 2 &&
+          states.every((s) => s.accepted.size + Object.values(s.rejected).reduce((a, b) => a + (b ?? 0), 0) >= users.length)
+        )
+      ) {
         await new Promise((r) => setTimeout(r, 100));
       }
       const deadline = states[0]?.collectionDeadline ?? 0;
@@ -246,10 +280,15 @@ export function formatSummary(s: DemoSummary): string {
     "",
     `Result of job ${s.jobId}: mean km per participant per day (${s.accepted} of ${s.users} accepted, ε=${s.epsilon} local DP)`,
     "  day          result    truth    error   ±bound",
-    ...s.days.map((d) => `  ${d.day}  ${d.meanKm.toFixed(1).padStart(7)}  ${d.truthKm.toFixed(1).padStart(7)}  ${d.errorKm.toFixed(1).padStart(7)}  ${s.errorBars.halfWidthKm.toFixed(1).padStart(7)}  ${d.within ? "ok" : "OUTSIDE"}`),
+    ...s.days.map(
+      (d) =>
+        `  ${d.day}  ${d.meanKm.toFixed(1).padStart(7)}  ${d.truthKm.toFixed(1).padStart(7)}  ${d.errorKm.toFixed(1).padStart(7)}  ${s.errorBars.halfWidthKm.toFixed(1).padStart(7)}  ${d.within ? "ok" : "OUTSIDE"}`,
+    ),
     `  expected DP error per day: σ = ${s.errorBars.stdDevKm.toFixed(1)} km; bound = ${s.errorBars.z}σ (${s.errorBars.confidence})`,
     `  proof time per user: median ${(s.proofMs.median / 1000).toFixed(2)} s (min ${(s.proofMs.min / 1000).toFixed(2)}, max ${(s.proofMs.max / 1000).toFixed(2)})`,
-    `  phases: ${Object.entries(s.phases).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join("; ")}`,
+    `  phases: ${Object.entries(s.phases)
+      .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
+      .join("; ")}`,
     s.allWithin ? "  every day is within the stated error of the truth" : "  SOME DAYS ARE OUTSIDE THE STATED ERROR",
   ];
   return lines.join("\n");

@@ -35,7 +35,10 @@ export function syntheticWeek(rand: () => number, windowEnd: number, days = 7, l
     };
     const leave = dayStart + 7 * 3600 + Math.floor(rand() * 4 * 3600);
     const steps = 12;
-    for (const [from, to, t0] of [[home, dest, leave], [dest, home, leave + 8 * 3600]] as const) {
+    for (const [from, to, t0] of [
+      [home, dest, leave],
+      [dest, home, leave + 8 * 3600],
+    ] as const) {
       for (let s = 1; s <= steps; s++) {
         const f = s / steps;
         points.push({ t: t0 + s * 300, lat: from.lat + (to.lat - from.lat) * f, lon: from.lon + (to.lon - from.lon) * f });

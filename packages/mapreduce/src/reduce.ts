@@ -46,7 +46,8 @@ export function reduceTree(input: Leaf[], length: number): ReduceResult {
     return x < y ? -1 : x > y ? 1 : 0;
   });
   for (let i = 1; i < leaves.length; i++) {
-    if ((leaves[i] as Leaf).nullifier === (leaves[i - 1] as Leaf).nullifier) throw new Error(`duplicate nullifier ${(leaves[i] as Leaf).nullifier}`);
+    if ((leaves[i] as Leaf).nullifier === (leaves[i - 1] as Leaf).nullifier)
+      throw new Error(`duplicate nullifier ${(leaves[i] as Leaf).nullifier}`);
   }
   if (leaves.length === 0) return { aggregate: new Array(length).fill(0), count: 0, treeRoot: `0x${"00".repeat(32)}`, leaves };
   let level = leaves.map((l) => ({ hash: leafHash(l), value: l.value }));

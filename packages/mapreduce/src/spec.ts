@@ -44,7 +44,8 @@ export function validateSpec(value: unknown): JobSpec {
   const s = value as Partial<JobSpec>;
   if (s.version !== 1) fail(`version: expected 1, got ${String(s.version)}`);
   for (const f of ["title", "purpose", "requester"] as const) {
-    if (typeof s[f] !== "string" || (s[f] as string).length === 0 || (s[f] as string).length > 1000) fail(`${f}: expected a non-empty string`);
+    if (typeof s[f] !== "string" || (s[f] as string).length === 0 || (s[f] as string).length > 1000)
+      fail(`${f}: expected a non-empty string`);
   }
   if (!Array.isArray(s.reads) || s.reads.length === 0) fail("reads: expected at least one ability");
   const p = s.program;
@@ -53,7 +54,8 @@ export function validateSpec(value: unknown): JobSpec {
   if (!Number.isSafeInteger(p?.windowEnd)) fail("program.windowEnd: expected unix seconds");
   const o = s.output;
   if (!o || o.length !== p?.days) fail(`output.length: expected ${p?.days}`);
-  if (!Number.isSafeInteger(o?.min) || !Number.isSafeInteger(o?.max) || (o?.min as number) >= (o?.max as number)) fail("output: expected integer min < max");
+  if (!Number.isSafeInteger(o?.min) || !Number.isSafeInteger(o?.max) || (o?.min as number) >= (o?.max as number))
+    fail("output: expected integer min < max");
   if (!Array.isArray(o?.labels) || o?.labels.length !== o?.length) fail("output.labels: one per entry");
   const e = s.privacy?.epsilon;
   if (s.privacy?.mechanism !== "discrete-laplace") fail("privacy.mechanism: expected discrete-laplace");

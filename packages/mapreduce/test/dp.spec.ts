@@ -1,12 +1,5 @@
 import { expect } from "chai";
-import {
-  discreteLaplacePmf,
-  discreteLaplaceVariance,
-  laplaceScale,
-  noiseTailBound,
-  privatize,
-  sampleDiscreteLaplace,
-} from "../src/dp.js";
+import { discreteLaplacePmf, discreteLaplaceVariance, laplaceScale, noiseTailBound, privatize, sampleDiscreteLaplace } from "../src/dp.js";
 
 describe("discrete Laplace sampler", () => {
   it("matches its exact probabilities (chi-square, 40k draws, scale 3/2)", () => {

@@ -15,24 +15,32 @@ const uniqueLeaves = fc.uniqueArray(leafArb, { selector: (l) => l.nullifier, min
 describe("sum reducer and reduce tree", () => {
   it("combine is associative and commutative", () => {
     const v = fc.array(fc.integer({ min: -1e6, max: 1e6 }), { minLength: 4, maxLength: 4 });
-    fc.assert(fc.property(v, v, v, (a, b, c) => {
-      expect(combine(combine(a, b), c)).to.deep.equal(combine(a, combine(b, c)));
-      expect(combine(a, b)).to.deep.equal(combine(b, a));
-    }), { seed: 42 });
+    fc.assert(
+      fc.property(v, v, v, (a, b, c) => {
+        expect(combine(combine(a, b), c)).to.deep.equal(combine(a, combine(b, c)));
+        expect(combine(a, b)).to.deep.equal(combine(b, a));
+      }),
+      { seed: 42 },
+    );
   });
 
   it("gives the same aggregate and root whatever order the leaves arrive in", () => {
-    fc.assert(fc.property(uniqueLeaves, fc.integer(), (leaves, seed) => {
-      const shuffled = [...leaves].sort((a, b) => ((Number(BigInt(a.nullifier) % 997n) * seed) % 13) - ((Number(BigInt(b.nullifier) % 997n) * seed) % 13));
-      const x = reduceTree(leaves, 3);
-      const y = reduceTree(shuffled, 3);
-      expect(y.treeRoot).to.equal(x.treeRoot);
-      expect(x.aggregate).to.deep.equal(leaves.reduce((acc, l) => combine(acc, l.value), [0, 0, 0]));
-      expect(x.count).to.equal(leaves.length);
-      for (let i = 1; i < x.leaves.length; i++) {
-        expect(BigInt((x.leaves[i] as Leaf).nullifier) > BigInt((x.leaves[i - 1] as Leaf).nullifier)).to.equal(true);
-      }
-    }), { seed: 7, numRuns: 50 });
+    fc.assert(
+      fc.property(uniqueLeaves, fc.integer(), (leaves, seed) => {
+        const shuffled = [...leaves].sort(
+          (a, b) => ((Number(BigInt(a.nullifier) % 997n) * seed) % 13) - ((Number(BigInt(b.nullifier) % 997n) * seed) % 13),
+        );
+        const x = reduceTree(leaves, 3);
+        const y = reduceTree(shuffled, 3);
+        expect(y.treeRoot).to.equal(x.treeRoot);
+        expect(x.aggregate).to.deep.equal(leaves.reduce((acc, l) => combine(acc, l.value), [0, 0, 0]));
+        expect(x.count).to.equal(leaves.length);
+        for (let i = 1; i < x.leaves.length; i++) {
+          expect(BigInt((x.leaves[i] as Leaf).nullifier) > BigInt((x.leaves[i - 1] as Leaf).nullifier)).to.equal(true);
+        }
+      }),
+      { seed: 7, numRuns: 50 },
+    );
   });
 
   it("changes the root when any leaf value changes", () => {
@@ -43,7 +51,10 @@ describe("sum reducer and reduce tree", () => {
   });
 
   it("refuses duplicate nullifiers", () => {
-    const leaves: Leaf[] = [{ nullifier: "5", submission: "x", value: [1] }, { nullifier: "5", submission: "y", value: [2] }];
+    const leaves: Leaf[] = [
+      { nullifier: "5", submission: "x", value: [1] },
+      { nullifier: "5", submission: "y", value: [2] },
+    ];
     expect(() => reduceTree(leaves, 1)).to.throw(/duplicate nullifier 5/);
   });
 });
@@ -71,12 +82,42 @@ describe("job spec validation", () => {
   });
 
   for (const [field, mutate] of [
-    ["version", (s: Record<string, unknown>) => { s.version = 2; }],
-    ["program", (s: Record<string, unknown>) => { s.program = { kind: "js", name: "x" }; }],
-    ["output.length", (s: Record<string, unknown>) => { (s.output as Record<string, unknown>).length = 3; }],
-    ["privacy.epsilon", (s: Record<string, unknown>) => { (s.privacy as Record<string, unknown>).epsilon = { num: 0, den: 1 }; }],
-    ["minParticipants", (s: Record<string, unknown>) => { s.minParticipants = -1; }],
-    ["title", (s: Record<string, unknown>) => { s.title = "x".repeat(5000); }],
+    [
+      "version",
+      (s: Record<string, unknown>) => {
+        s.version = 2;
+      },
+    ],
+    [
+      "program",
+      (s: Record<string, unknown>) => {
+        s.program = { kind: "js", name: "x" };
+      },
+    ],
+    [
+      "output.length",
+      (s: Record<string, unknown>) => {
+        (s.output as Record<string, unknown>).length = 3;
+      },
+    ],
+    [
+      "privacy.epsilon",
+      (s: Record<string, unknown>) => {
+        (s.privacy as Record<string, unknown>).epsilon = { num: 0, den: 1 };
+      },
+    ],
+    [
+      "minParticipants",
+      (s: Record<string, unknown>) => {
+        s.minParticipants = -1;
+      },
+    ],
+    [
+      "title",
+      (s: Record<string, unknown>) => {
+        s.title = "x".repeat(5000);
+      },
+    ],
   ] as const) {
     it(`rejects a spec with a bad ${field} with InvalidJobSpecError`, () => {
       const spec = structuredClone(kmPerDaySpec()) as unknown as Record<string, unknown>;

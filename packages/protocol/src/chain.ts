@@ -125,10 +125,9 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
   const poseidon = await (await new PoseidonT3__factory(deployer).deploy()).waitForDeployment();
   const verifier = await (await new SemaphoreVerifier__factory(deployer).deploy()).waitForDeployment();
   const semaphore = await (
-    await new Semaphore__factory(
-      { "npm/poseidon-solidity@0.0.5/PoseidonT3.sol:PoseidonT3": await poseidon.getAddress() },
-      deployer,
-    ).deploy(await verifier.getAddress())
+    await new Semaphore__factory({ "npm/poseidon-solidity@0.0.5/PoseidonT3.sol:PoseidonT3": await poseidon.getAddress() }, deployer).deploy(
+      await verifier.getAddress(),
+    )
   ).waitForDeployment();
   const groups = await (await new AvatarGroups__factory(deployer).deploy(await semaphore.getAddress())).waitForDeployment();
   const registry = await (

@@ -102,7 +102,9 @@ export async function waitForTopicPeers(
   while (node.libp2p.services.pubsub.getSubscribers(topic).length < count) {
     options.signal?.throwIfAborted();
     if (Date.now() > deadline) {
-      throw new Error(`no ${count} subscriber(s) to ${topic} after ${options.timeoutMs ?? 10_000} ms; check that the reducers are running and reachable`);
+      throw new Error(
+        `no ${count} subscriber(s) to ${topic} after ${options.timeoutMs ?? 10_000} ms; check that the reducers are running and reachable`,
+      );
     }
     await new Promise((r) => setTimeout(r, 25));
   }

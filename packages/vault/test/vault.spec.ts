@@ -48,7 +48,10 @@ describe("vault: sealed at rest, consent and egress", () => {
   it("rejects impossible fixes with a named field and stores none of the batch", async () => {
     const vault = await openVault(dir, seed);
     try {
-      await vault.addLocations([{ t: 1, lat: 1, lon: 1 }, { t: 2, lat: 91, lon: 0 }]);
+      await vault.addLocations([
+        { t: 1, lat: 1, lon: 1 },
+        { t: 2, lat: 91, lon: 0 },
+      ]);
       expect.fail("accepted lat 91");
     } catch (err) {
       expect((err as Error).message).to.match(/points\[1\]/);
@@ -58,7 +61,10 @@ describe("vault: sealed at rest, consent and egress", () => {
 
   it("lets nothing out without consent, nor after withdrawal; the audit log matches every byte sent", async () => {
     const vault = await openVault(dir, seed);
-    await vault.addLocations([{ t: spec.program.windowEnd - 3600, lat: 0, lon: 0 }, { t: spec.program.windowEnd - 1800, lat: 0, lon: 0.1 }]);
+    await vault.addLocations([
+      { t: spec.program.windowEnd - 3600, lat: 0, lon: 0 },
+      { t: spec.program.windowEnd - 1800, lat: 0, lon: 0.1 },
+    ]);
     const request = await vault.review(spec, job);
     expect(request.preview.raw[6]).to.equal(11);
     expect(request.preview.payload).to.have.length(7);

@@ -131,7 +131,12 @@ export class Reducer {
   /** Verifies a fetched submission block and accepts it; throws the named error of a bad one. */
   async ingest(state: JobState, cid: string, bytes: Uint8Array): Promise<boolean> {
     const sub = decodeSubmission(bytes);
-    const ctx = { job: state.job, groupRoot: state.groupRoot, bounds: payloadBounds(state.spec), seenNullifiers: new Set(state.accepted.keys()) };
+    const ctx = {
+      job: state.job,
+      groupRoot: state.groupRoot,
+      bounds: payloadBounds(state.spec),
+      seenNullifiers: new Set(state.accepted.keys()),
+    };
     await verifySubmission(sub, ctx);
     // Verification awaited: another copy with the same nullifier may have been accepted meanwhile.
     if (state.accepted.has(sub.proof.nullifier)) throw new NullifierReusedError(`nullifier ${sub.proof.nullifier} already answered`);
@@ -192,9 +197,20 @@ export class Reducer {
       leaves: result.leaves.map((l) => ({ nullifier: l.nullifier, submission: parseCid(l.submission), value: l.value })),
     });
     await putBlock(this.#c.ipfs.blockstore, bundle);
-    const tx = await this.#c.registry.proposeResult(state.job.jobId, result.aggregate, result.count, result.treeRoot, bundle.cid.toString());
+    const tx = await this.#c.registry.proposeResult(
+      state.job.jobId,
+      result.aggregate,
+      result.count,
+      result.treeRoot,
+      bundle.cid.toString(),
+    );
     const receipt = await tx.wait();
-    this.#log("info", "result:proposed", { jobId: state.job.jobId, count: result.count, bundle: bundle.cid.toString(), gas: receipt?.gasUsed });
+    this.#log("info", "result:proposed", {
+      jobId: state.job.jobId,
+      count: result.count,
+      bundle: bundle.cid.toString(),
+      gas: receipt?.gasUsed,
+    });
     return { ...result, bundleCid: bundle.cid.toString(), txHash: tx.hash };
   }
 }

@@ -18,7 +18,14 @@ describe("reducer collector (real IPFS nodes, real proofs)", () => {
   const group = new Group(identities.map((i) => i.commitment));
   const spec = kmPerDaySpec({ windowEnd: 1_700_006_400 });
   const state = (): JobState => ({
-    job, spec, groupRoot: group.root, collectionDeadline: 0, proposalDeadline: 0, accepted: new Map(), rejected: {}, announced: 0,
+    job,
+    spec,
+    groupRoot: group.root,
+    collectionDeadline: 0,
+    proposalDeadline: 0,
+    accepted: new Map(),
+    rejected: {},
+    announced: 0,
   });
   const publish = async (block: Block) => {
     await putBlock(userNode.blockstore, block);
@@ -29,7 +36,10 @@ describe("reducer collector (real IPFS nodes, real proofs)", () => {
     reducerNode = await createIpfsNode();
     userNode = await createIpfsNode({ peers: nodeAddresses(reducerNode) });
     // Collecting needs no chain: the registry is only used to propose.
-    reducer = createReducer({ ipfs: reducerNode, registry: null as unknown as JobRegistry, chainId: job.chainId, now: async () => 0 }, { fetchTimeoutMs: 1500 });
+    reducer = createReducer(
+      { ipfs: reducerNode, registry: null as unknown as JobRegistry, chainId: job.chainId, now: async () => 0 },
+      { fetchTimeoutMs: 1500 },
+    );
   });
   after(async () => {
     await userNode?.stop();
@@ -57,13 +67,22 @@ describe("reducer collector (real IPFS nodes, real proofs)", () => {
     const bigCid = CID.createV1(0x71, await sha256.digest(big));
     cases.push(["SubmissionTooLargeError", await publish({ cid: bigCid, bytes: big })]);
     // Out of bounds payload, correctly proved.
-    cases.push(["PayloadOutOfBoundsError", await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, job, [1, 2, 3, 4, 5, 6, 100_000])))]);
+    cases.push([
+      "PayloadOutOfBoundsError",
+      await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, job, [1, 2, 3, 4, 5, 6, 100_000]))),
+    ]);
     // A proof for another job.
-    cases.push(["WrongJobError", await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, { ...job, jobId: 9n }, [1, 2, 3, 4, 5, 6, 7])))]);
+    cases.push([
+      "WrongJobError",
+      await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, { ...job, jobId: 9n }, [1, 2, 3, 4, 5, 6, 7]))),
+    ]);
     // A proof against a group the job never fixed.
     const stranger = deriveAvatarIdentity(randomBytes(32));
     const otherGroup = new Group([...identities.map((i) => i.commitment), stranger.commitment]);
-    cases.push(["UnknownRootError", await publish(await encodeSubmission(await proveSubmission(stranger, otherGroup, job, [1, 2, 3, 4, 5, 6, 7])))]);
+    cases.push([
+      "UnknownRootError",
+      await publish(await encodeSubmission(await proveSubmission(stranger, otherGroup, job, [1, 2, 3, 4, 5, 6, 7]))),
+    ]);
     // A CID nobody has: the fetch times out.
     cases.push(["BlockUnavailableError", new TextEncoder().encode((await encodeBlock({ nobody: "has this" })).cid.toString())]);
 
