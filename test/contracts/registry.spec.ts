@@ -62,7 +62,7 @@ describe("AvatarGroups and JobRegistry", () => {
   }
 
   beforeEach(async () => {
-    [deployer, reducer, researcher, member, other] = (await ethers.getSigners()) as unknown as Signer[];
+    [deployer, reducer, researcher, member, other] = (await ethers.getSigners()) as unknown as [Signer, Signer, Signer, Signer, Signer];
     c = await deployMosaic(deployer as Signer, { unbondingDelay: DAY });
     await (await c.avatarGroups.createGroup("test")).wait();
     groupId = 0n;

@@ -37,7 +37,7 @@ describe("vault: sealed at rest, consent and egress", () => {
     await expectRejects((await openVault(dir, randomBytes(32))).locations(), VaultDecryptionError, /authentication failed/);
     const file = path.join(dir, "location-history.sealed");
     const bytes = await readFile(file);
-    bytes[bytes.length - 3] ^= 1;
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 1;
     await writeFile(`${file}.bak`, await readFile(file));
     await writeFile(file, bytes);
     await expectRejects((await openVault(dir, seed)).locations(), VaultDecryptionError);
