@@ -226,7 +226,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       else while ((await chain.now()) < deadline) await new Promise((r) => setTimeout(r, 1000));
       const out: Proposed[] = await Promise.all(serving);
       for (const [i, s] of states.entries()) {
-        opts.print(`  reducer ${i === 0 ? "A" : "B"}: ${s.accepted.size} accepted, rejected ${JSON.stringify(s.rejected)}`);
+        opts.print(
+          `  reducer ${i === 0 ? "A" : "B"}: ${s.announced} announced, ${s.accepted.size} accepted, ${s.duplicates} repeated, rejected ${JSON.stringify(s.rejected)}`,
+        );
       }
       return out;
     });

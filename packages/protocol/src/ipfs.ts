@@ -70,7 +70,13 @@ export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode>
     streamMuxers: [yamux()],
     services: {
       identify: identify(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: false, emitSelf: false }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: false,
+        emitSelf: false,
+        // Gossipsub scores down more than 10 peers sharing one IP (a Sybil defence for the open network);
+        // on loopback every peer shares 127.0.0.1, and the 11th announcer would be silently ignored.
+        scoreParams: { IPColocationFactorWhitelist: new Set(["127.0.0.1", "::1"]) },
+      }),
     },
   });
   const node = withBitswap(withNet) as unknown as IpfsNode;

@@ -29,7 +29,30 @@ export async function answerJob(
   const bytes = await vault.egress(spec, key, block.bytes);
   await putBlock(ipfs.blockstore, { cid: block.cid, bytes }, options);
   const topic = jobTopic(job);
-  await waitForTopicPeers(ipfs, topic, options.minTopicPeers ?? 1, options);
-  await ipfs.libp2p.services.pubsub.publish(topic, new TextEncoder().encode(block.cid.toString()));
+  await announce(ipfs, topic, new TextEncoder().encode(block.cid.toString()), options.minTopicPeers ?? 1, options.signal);
   return { block, proofMs };
+}
+
+/**
+ * Publishes an announcement until at least `minRecipients` peers were sent it. A peer can be known as a
+ * subscriber before our stream to it is open, and then a publish reaches no one; announcements are
+ * idempotent (reducers ignore a CID they have seen), so sending again is safe.
+ */
+async function announce(ipfs: IpfsNode, topic: string, data: Uint8Array, minRecipients: number, signal?: AbortSignal): Promise<void> {
+  // Joining the topic's mesh gives the announcement a path through gossip as well as the direct publish.
+  ipfs.libp2p.services.pubsub.subscribe(topic);
+  await waitForTopicPeers(ipfs, topic, minRecipients, { signal });
+  const reached = new Set<string>();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      const { recipients } = await ipfs.libp2p.services.pubsub.publish(topic, data);
+      for (const p of recipients) reached.add(p.toString());
+    } catch {
+      // No subscribed peer reachable at this instant (PublishError.NoPeersSubscribedToTopic): try again.
+    }
+    if (reached.size >= minRecipients) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`announcement on ${topic} reached ${reached.size} of ${minRecipients} reducers; check they are running and reachable`);
 }

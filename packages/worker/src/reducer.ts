@@ -42,6 +42,9 @@ export interface JobState {
   accepted: Map<string, Leaf>;
   rejected: Partial<Record<RejectionReason, number>>;
   announced: number;
+  /** Announcements of a CID already seen: ignored, since announcing is idempotent. */
+  duplicates: number;
+  seenCids: Set<string>;
 }
 
 export interface ReducerComponents {
@@ -103,6 +106,8 @@ export class Reducer {
       accepted: new Map(),
       rejected: {},
       announced: 0,
+      duplicates: 0,
+      seenCids: new Set(),
     };
   }
 
@@ -117,6 +122,12 @@ export class Reducer {
       if (data.length > 128) throw new MalformedSubmissionError("announcement longer than a CID");
       cidText = new TextDecoder("utf-8", { fatal: true }).decode(data);
       const cid = parseCid(cidText);
+      const key = cid.toV1().toString();
+      if (state.seenCids.has(key)) {
+        state.duplicates++;
+        return false;
+      }
+      state.seenCids.add(key);
       const bytes = await getBlock(this.#c.ipfs.blockstore, cid, {
         maxBytes: MAX_SUBMISSION_BYTES,
         signal: options.signal ?? AbortSignal.timeout(this.#init.fetchTimeoutMs ?? 10_000),

@@ -26,6 +26,8 @@ describe("reducer collector (real IPFS nodes, real proofs)", () => {
     accepted: new Map(),
     rejected: {},
     announced: 0,
+    duplicates: 0,
+    seenCids: new Set(),
   });
   const publish = async (block: Block) => {
     await putBlock(userNode.blockstore, block);
@@ -54,8 +56,11 @@ describe("reducer collector (real IPFS nodes, real proofs)", () => {
     const snapshot = JSON.stringify([...s.accepted.entries()]);
 
     const cases: Array<[string, Uint8Array]> = [];
-    // Replay: the same submission announced again.
-    cases.push(["NullifierReusedError", await publish(await encodeSubmission(good))]);
+    // Replay: the same member answers again with another payload (another block, the same nullifier).
+    cases.push([
+      "NullifierReusedError",
+      await publish(await encodeSubmission(await proveSubmission(identities[0]!, group, job, [7, 6, 5, 4, 3, 2, 1]))),
+    ]);
     // Not a CID; not UTF-8; longer than any CID.
     cases.push(["MalformedSubmissionError", new TextEncoder().encode("not-a-cid")]);
     cases.push(["MalformedSubmissionError", new Uint8Array([0xff, 0xfe, 0xfd])]);
@@ -93,5 +98,11 @@ describe("reducer collector (real IPFS nodes, real proofs)", () => {
       expect(JSON.stringify([...s.accepted.entries()]), `${reason} left accepted unchanged`).to.equal(snapshot);
     }
     expect(s.announced).to.equal(cases.length + 1);
+    // The very same announcement again is idempotent: ignored, neither accepted nor counted as rejected.
+    const rejectedBefore = JSON.stringify(s.rejected);
+    expect(await reducer.handleAnnouncement(s, await publish(await encodeSubmission(good)))).to.equal(false);
+    expect(s.duplicates).to.equal(1);
+    expect(JSON.stringify(s.rejected)).to.equal(rejectedBefore);
+    expect(JSON.stringify([...s.accepted.entries()])).to.equal(snapshot);
   });
 });
