@@ -210,7 +210,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     });
 
     // 5. Collection: wait for the reducers to see every submission, then let the deadline pass.
-    const proposals = await phase("collect, verify, reduce and propose", async () => {
+    await phase("collect, verify, reduce and propose", async () => {
       const waitUntil = Date.now() + 60_000;
       while (
         Date.now() < waitUntil &&
@@ -241,7 +241,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       await (await contracts.jobRegistry.connect(researcher).finalizeJob(jobId)).wait();
       const index = await contracts.jobRegistry.winningProposal(jobId);
       const p = await contracts.jobRegistry.getProposal(jobId, index);
-      const winner = [reducerA, reducerB].find((_, i) => proposals[i]?.bundleCid === p.bundleCid) ?? reducerA;
+      // Both honest reducers publish the same bundle; the registry pays the earliest of equal counts.
+      const addresses = await Promise.all([reducerA, reducerB].map((r) => r.getAddress()));
+      const winner = [reducerA, reducerB][addresses.indexOf(p.proposer)];
+      if (winner === undefined) throw new Error(`winner ${p.proposer} is not one of the demo's reducers`);
       await (await contracts.jobRegistry.connect(winner).withdraw()).wait();
       opts.print(`  winner ${p.proposer} paid; ${p.count} leaves, bundle ${p.bundleCid}`);
       return { aggregate: p.aggregate.map(Number), count: Number(p.count), winner: p.proposer, bundleCid: p.bundleCid };
