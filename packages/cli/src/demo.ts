@@ -17,7 +17,7 @@ import {
 } from "@mosaic/protocol";
 import { answerJob, openVault, type Vault } from "@mosaic/vault";
 import { createReducer, type JobState, type Proposed } from "@mosaic/worker";
-import { parseEther } from "ethers";
+import { type Interface, type LogDescription, parseEther, type TransactionReceipt } from "ethers";
 import { seededRandom, syntheticWeek } from "./synthetic.js";
 
 export interface DemoOptions {
@@ -61,6 +61,15 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+/** The first log of `name` that `iface` emitted in a receipt; throws when the transaction emitted none. */
+function findEvent(receipt: TransactionReceipt | null, iface: Interface, name: string): LogDescription {
+  for (const log of receipt?.logs ?? []) {
+    const parsed = iface.parseLog(log);
+    if (parsed?.name === name) return parsed;
+  }
+  throw new Error(`${name} event missing from transaction ${receipt?.hash}`);
+}
+
 /** Runs the demo job end to end and returns its summary. */
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const phases: Record<string, number> = {};
@@ -84,16 +93,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     const { contracts, groupId } = await phase("deploy contracts", async () => {
       const contracts = await deployMosaic(deployer, { unbondingDelay: 86_400n });
       const receipt = await (await contracts.avatarGroups.createGroup("mosaic-demo")).wait();
-      const created = receipt?.logs
-        .map((l) => {
-          try {
-            return contracts.avatarGroups.interface.parseLog(l);
-          } catch {
-            return null;
-          }
-        })
-        .find((l) => l?.name === "GroupCreated");
-      if (!created) throw new Error("GroupCreated event missing");
+      const created = findEvent(receipt, contracts.avatarGroups.interface, "GroupCreated");
       opts.print(`  registry ${contracts.addresses.jobRegistry}, group ${created.args.groupId}, chain ${chain.chainId}`);
       return { contracts, groupId: created.args.groupId as bigint };
     });
@@ -142,16 +142,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
           value: parseEther("1"),
         });
       const receipt = await tx.wait();
-      const posted = receipt?.logs
-        .map((l) => {
-          try {
-            return contracts.jobRegistry.interface.parseLog(l);
-          } catch {
-            return null;
-          }
-        })
-        .find((l) => l?.name === "JobPosted");
-      if (!posted) throw new Error("JobPosted event missing");
+      const posted = findEvent(receipt, contracts.jobRegistry.interface, "JobPosted");
       opts.print(
         `  job ${posted.args.jobId}: "${spec.title}", spec ${specBlock.cid}, reward 1 ETH, ε=${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den}`,
       );
