@@ -39,8 +39,8 @@ export interface VerifyContext {
   groupRoot: bigint;
   /** Inclusive bounds every payload entry must lie in, and the payload length. */
   bounds: { length: number; min: number; max: number };
-  /** Nullifiers already accepted for this job. Not modified. */
-  seenNullifiers: ReadonlySet<string>;
+  /** Nullifiers already accepted for this job (a Set, or the keys of a Map). Not modified. */
+  seenNullifiers: { has(nullifier: string): boolean };
 }
 
 /**

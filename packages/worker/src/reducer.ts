@@ -146,7 +146,7 @@ export class Reducer {
       job: state.job,
       groupRoot: state.groupRoot,
       bounds: payloadBounds(state.spec),
-      seenNullifiers: new Set(state.accepted.keys()),
+      seenNullifiers: state.accepted,
     };
     await verifySubmission(sub, ctx);
     // Verification awaited: another copy with the same nullifier may have been accepted meanwhile.
