@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadGroup, verifyArtifacts } from "@mosaic/avatar";
-import { kmPerDay, kmPerDaySpec, meanErrorBars } from "@mosaic/mapreduce";
+import { clampToOutput, kmPerDay, kmPerDaySpec, meanErrorBars } from "@mosaic/mapreduce";
 import {
   connectChain,
   deployMosaic,
@@ -117,9 +117,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         const vault = await openVault(path.join(workDir, `user-${i}`), randomBytes(32));
         const points = syntheticWeek(rand, spec.program.windowEnd, spec.program.days);
         await vault.addLocations(points);
-        const truth = kmPerDay(points, spec.program.days, spec.program.windowEnd).map((x) =>
-          Math.min(spec.output.max, Math.max(spec.output.min, x)),
-        );
+        const truth = clampToOutput(kmPerDay(points, spec.program.days, spec.program.windowEnd), spec.output);
         const wallet = await fundedWallet(chain, deployer, parseEther("0.01"));
         await (await contracts.avatarGroups.connect(wallet).register(groupId, vault.avatar.commitment)).wait();
         out.push({ vault, truth });

@@ -85,6 +85,11 @@ export function noiseTailBound(scale: LaplaceScale, tail = 1e-9): number {
   return Math.max(0, Math.ceil(Math.log((tail * (1 + p)) / 2) / Math.log(p) - 1));
 }
 
+/** Rounds each entry to an integer and clamps it to the spec's declared [min, max]. */
+export function clampToOutput(values: number[], output: { min: number; max: number }): number[] {
+  return values.map((v) => Math.min(output.max, Math.max(output.min, Math.round(v))));
+}
+
 /** Clamps each entry to [min, max], then adds independent discrete Laplace noise to each. */
 export function privatize(
   values: number[],
@@ -93,8 +98,7 @@ export function privatize(
   rand: UniformInt = cryptoUniform,
 ): number[] {
   const bound = noiseTailBound(scale);
-  return values.map((v) => {
-    const clamped = Math.min(output.max, Math.max(output.min, Math.round(v)));
+  return clampToOutput(values, output).map((clamped) => {
     const noised = clamped + sampleDiscreteLaplace(scale.s, scale.t, rand);
     return Math.min(output.max + bound, Math.max(output.min - bound, noised));
   });

@@ -1,7 +1,7 @@
 // A user's vault: sealed collections, consent records, the one egress gate and its audit log.
 import { ConsentRequiredError, type JobRef, type JobSpec } from "@mosaic/protocol";
 import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
-import { kmPerDay, type LocationPoint, privatize, specScale } from "@mosaic/mapreduce";
+import { clampToOutput, kmPerDay, type LocationPoint, privatize, specScale } from "@mosaic/mapreduce";
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex } from "@noble/hashes/utils";
 import * as dagCbor from "@ipld/dag-cbor";
@@ -74,7 +74,7 @@ export class Vault {
   /** Runs the job's map program locally and prepares the consent screen with the exact payload. */
   async review(spec: JobSpec, job: JobRef): Promise<ConsentRequest> {
     const raw = kmPerDay(await this.locations(), spec.program.days, spec.program.windowEnd);
-    const clamped = raw.map((x) => Math.min(spec.output.max, Math.max(spec.output.min, x)));
+    const clamped = clampToOutput(raw, spec.output);
     const payload = privatize(raw, spec.output, specScale(spec));
     return {
       jobKey: jobKey(job),
