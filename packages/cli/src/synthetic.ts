@@ -1,5 +1,5 @@
 // Synthetic people for the demo: a week of plausible location history around a city, reproducible by seed.
-import type { LocationPoint } from "@mosaic/mapreduce";
+import { DAY_S, type LocationPoint } from "@mosaic/mapreduce";
 
 /** A small seeded PRNG (mulberry32): the simulation only, never privacy noise. */
 export function seededRandom(seed: number): () => number {
@@ -13,7 +13,6 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const DAY_S = 86_400;
 const KM_PER_DEG_LAT = 111.32;
 
 /**

@@ -9,7 +9,8 @@ export interface LocationPoint {
 }
 
 const EARTH_RADIUS_KM = 6371.0088;
-const DAY_S = 86_400;
+/** Seconds in a UTC day: the unit every day-bucketed job uses. */
+export const DAY_S = 86_400;
 
 /** Great-circle distance in kilometres. */
 export function haversineKm(a: LocationPoint, b: LocationPoint): number {

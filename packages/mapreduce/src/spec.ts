@@ -1,8 +1,7 @@
 // Job specs: the km-per-day spec builder, validation, and the bounds and error bars a spec implies.
 import { InvalidJobSpecError, type JobSpec } from "@mosaic/protocol";
 import { discreteLaplaceVariance, type LaplaceScale, laplaceScale, noiseTailBound } from "./dp.js";
-
-const DAY_S = 86_400;
+import { DAY_S } from "./kmPerDay.js";
 
 export interface KmPerDayInit {
   /** @default 7 */

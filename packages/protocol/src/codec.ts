@@ -28,14 +28,6 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   }
 }
 
-/** Checks that bytes are what a CID names (blocks from a peer are checked by Helia too; this is for any source). */
-export async function verifyBlock(cid: CID, bytes: Uint8Array): Promise<void> {
-  const digest = await sha256.digest(bytes);
-  if (cid.multihash.code !== sha256.code || !equalBytes(cid.multihash.digest, digest.digest)) {
-    throw new MalformedSubmissionError(`block bytes do not hash to ${cid.toString()}`);
-  }
-}
-
 /** Parses a CID string, with a named error for anything else. */
 export function parseCid(text: string): CID {
   try {
@@ -44,11 +36,3 @@ export function parseCid(text: string): CID {
     throw new MalformedSubmissionError(`not a CID: ${JSON.stringify(text.slice(0, 80))} (${(err as Error).message})`);
   }
 }
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-export const DAG_CBOR_CODE = dagCbor.code;
