@@ -28,6 +28,11 @@ export type IpfsNode = Helia & { libp2p: Libp2p<MosaicServices> };
 
 export interface IpfsNodeInit {
   /**
+   * The blockstore to serve (a device's LevelDB one, say); wins over `blockstoreDir`.
+   * @default undefined
+   */
+  blockstore?: Blockstore;
+  /**
    * Where blocks are kept on disk; in memory when absent.
    * @default undefined
    */
@@ -50,7 +55,9 @@ export interface IpfsNodeInit {
  */
 export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode> {
   let blockstore: Blockstore;
-  if (init.blockstoreDir === undefined) {
+  if (init.blockstore !== undefined) {
+    blockstore = init.blockstore;
+  } else if (init.blockstoreDir === undefined) {
     blockstore = new MemoryBlockstore();
   } else {
     const fsStore = new FsBlockstore(init.blockstoreDir);

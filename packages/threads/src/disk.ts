@@ -1,0 +1,51 @@
+// On-disk stores for a device: one LevelDB holding the blockstore (the one its Helia node serves) and the datastore.
+import { mkdir } from "node:fs/promises";
+import { LevelBlockstore } from "blockstore-level";
+import { LevelDatastore } from "datastore-level";
+import type { Key } from "interface-datastore";
+import { Level } from "level";
+import { base32upper } from "multiformats/bases/base32";
+import type { Block } from "./record.js";
+
+/** A device's opened stores; `close` releases the LevelDB lock. */
+export interface DiskStores {
+  blockstore: LevelBlockstore;
+  datastore: LevelDatastore;
+  /** Writes blocks and datastore entries in one atomic LevelDB batch. */
+  commit(blocks: readonly Block[], entries: readonly (readonly [Key, Uint8Array])[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Db = Level<string, Uint8Array>;
+
+/**
+ * Opens the device's LevelDB at `dir`, creating it if needed. Blocks and datastore entries are two sublevels of
+ * one database so that a record's blocks and the head that names them land in a single atomic batch; LevelDB
+ * appends the batch to its log before the call resolves, so a record acknowledged before the process dies is
+ * there on reopen.
+ */
+export async function openDiskStores(dir: string): Promise<DiskStores> {
+  await mkdir(dir, { recursive: true });
+  const db: Db = new Level<string, Uint8Array>(dir, { keyEncoding: "utf8", valueEncoding: "view" });
+  await db.open();
+  const blocksLevel = db.sublevel<string, Uint8Array>("blocks", { keyEncoding: "utf8", valueEncoding: "view" });
+  const dataLevel = db.sublevel<string, Uint8Array>("data", { keyEncoding: "utf8", valueEncoding: "view" });
+  const blockstore = new LevelBlockstore(blocksLevel as unknown as Db);
+  const datastore = new LevelDatastore(dataLevel as unknown as Db);
+  await blockstore.open();
+  await datastore.open();
+  return {
+    blockstore,
+    datastore,
+    async commit(blocks, entries) {
+      await db.batch([
+        // The key LevelBlockstore gives a block: "/" + base32upper(multihash). A reopen test reads them back through it.
+        ...blocks.map((b) => ({ type: "put" as const, sublevel: blocksLevel, key: `/${base32upper.encoder.encode(b.cid.multihash.bytes)}`, value: b.bytes })),
+        ...entries.map(([key, value]) => ({ type: "put" as const, sublevel: dataLevel, key: key.toString(), value })),
+      ]);
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}

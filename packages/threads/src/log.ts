@@ -1,0 +1,319 @@
+// A thread's logs as stored on disk: hash-linked record chains in a blockstore, heads and indexes in a datastore.
+// This is all a replicator runs: it needs the service key and the owner's public key, never the read key.
+import { getBlock } from "@mosaic/protocol";
+import * as dagCbor from "@ipld/dag-cbor";
+import type { Blockstore } from "interface-blockstore";
+import { type Datastore, Key } from "interface-datastore";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { hmac } from "@noble/hashes/hmac";
+import { sha256 } from "@noble/hashes/sha2";
+import { deriveKey, type SigningKey } from "./crypto.js";
+import { BlockTooLargeError, BrokenChainError, UnknownLogError } from "./errors.js";
+import type { ThreadId } from "./id.js";
+import { certifyLog, logIdOf, verifyLogCertificate } from "./keys.js";
+import { type Block, blockOf, checkEventBlock, createRecord, MAX_EVENT_BYTES, MAX_RECORD_BYTES, openRecord, type ThreadRecord } from "./record.js";
+
+/** The stores a thread lives in: Helia's blockstore for blocks, a datastore for heads and indexes. */
+export interface ThreadStores {
+  blockstore: Pick<Blockstore, "get" | "put" | "has">;
+  datastore: Pick<Datastore, "get" | "put" | "has" | "batch" | "query">;
+  /** Writes blocks and entries atomically, when the stores share one database (see openDiskStores). */
+  commit?(blocks: readonly Block[], entries: readonly (readonly [Key, Uint8Array])[]): Promise<void>;
+}
+
+/** A record as it travels: the sealed record, its event, and the certificate admitting its log. */
+export interface RecordEnvelope {
+  record: Uint8Array;
+  event: Uint8Array;
+  cert?: Uint8Array;
+}
+
+/** One log of the thread and how far it reaches. */
+export interface LogState {
+  readonly id: string;
+  readonly publicKey: Uint8Array;
+  readonly cert: Uint8Array;
+  /** Records in the log; 0 when empty. */
+  seq: number;
+  head: CID | null;
+}
+
+/** A record now in the log. `checked` is what the caller's event check returned. */
+export interface AddedRecord {
+  readonly logId: string;
+  readonly seq: number;
+  readonly cid: CID;
+  readonly record: ThreadRecord;
+  readonly envelope: RecordEnvelope;
+  readonly checked?: unknown;
+  /** Appended by this device (not received from a peer). */
+  readonly local: boolean;
+}
+
+export interface IngestOptions {
+  /** Runs on each event before it is stored (a member decrypts it here); throwing refuses the record. */
+  checkEvent?: (record: ThreadRecord, event: Uint8Array) => unknown;
+}
+
+export interface ThreadLogInit extends IngestOptions {
+  id: ThreadId;
+  serviceKey: Uint8Array;
+  /** The key that certifies the thread's logs. */
+  ownerPublicKey: Uint8Array;
+}
+
+const pad = (seq: number) => seq.toString().padStart(12, "0");
+
+/**
+ * The record chains of one thread. Every mutation runs in one queue, so the chains on disk always verify:
+ * blocks are written before the batch that moves a head, and a call resolves only after both.
+ */
+export class ThreadLog extends EventTarget {
+  readonly id: ThreadId;
+  readonly #serviceKey: Uint8Array;
+  readonly #owner: Uint8Array;
+  readonly #stores: ThreadStores;
+  readonly #logs = new Map<string, LogState>();
+  readonly #prefix: string;
+  readonly #checkEvent: IngestOptions["checkEvent"];
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(stores: ThreadStores, init: ThreadLogInit) {
+    super();
+    if (init.serviceKey.length !== 32) throw new RangeError(`serviceKey: expected 32 bytes, got ${init.serviceKey.length}`);
+    this.id = init.id;
+    this.#serviceKey = init.serviceKey;
+    this.#owner = init.ownerPublicKey;
+    this.#stores = stores;
+    this.#prefix = `/threads/${init.id.toString()}`;
+    this.#checkEvent = init.checkEvent;
+  }
+
+  /** Opens a thread's logs from its stores (an empty thread when they hold none). Reads one key per log. */
+  static async open(stores: ThreadStores, init: ThreadLogInit): Promise<ThreadLog> {
+    const log = new ThreadLog(stores, init);
+    for await (const { value } of stores.datastore.query({ prefix: `${log.#prefix}/log/` })) {
+      const s = dagCbor.decode(value) as { publicKey: Uint8Array; cert: Uint8Array; seq: number; head: CID | null };
+      const state: LogState = { id: logIdOf(s.publicKey), publicKey: s.publicKey, cert: s.cert, seq: s.seq, head: s.head };
+      log.#logs.set(state.id, state);
+    }
+    return log;
+  }
+
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #logKey(id: string): Key {
+    return new Key(`${this.#prefix}/log/${id}`);
+  }
+
+  #seqKey(id: string, seq: number): Key {
+    return new Key(`${this.#prefix}/seq/${id}/${pad(seq)}`);
+  }
+
+  #cidKey(cid: CID): Key {
+    return new Key(`${this.#prefix}/cid/${cid.toString()}`);
+  }
+
+  /** The thread's logs, with their heads. */
+  logs(): readonly Readonly<LogState>[] {
+    return [...this.#logs.values()];
+  }
+
+  get(logId: string): Readonly<LogState> | undefined {
+    return this.#logs.get(logId);
+  }
+
+  /** Total records across logs. */
+  get size(): number {
+    let n = 0;
+    for (const l of this.#logs.values()) n += l.seq;
+    return n;
+  }
+
+  /** Heads as sequence numbers, the form peers compare. */
+  heads(): Record<string, number> {
+    return Object.fromEntries([...this.#logs.values()].map((l) => [l.id, l.seq]));
+  }
+
+  /** Admits a log whose certificate the owner signed; UnknownLogError otherwise. Idempotent. */
+  addLog(publicKey: Uint8Array, cert: Uint8Array): Promise<Readonly<LogState>> {
+    return this.#serial(async () => {
+      const state = this.#admit(publicKey, cert);
+      if (!this.#logs.has(state.id)) {
+        await this.#stores.datastore.put(this.#logKey(state.id), this.#encodeLog(state));
+        this.#logs.set(state.id, state);
+      }
+      return state;
+    });
+  }
+
+  /** Certifies and admits this device's own log. */
+  async addOwnLog(owner: SigningKey, log: SigningKey): Promise<Readonly<LogState>> {
+    return this.#logs.get(logIdOf(log.publicKey)) ?? this.addLog(log.publicKey, certifyLog(owner, this.id, log.publicKey));
+  }
+
+  #admit(publicKey: Uint8Array, cert: Uint8Array | undefined): LogState {
+    const id = logIdOf(publicKey);
+    const known = this.#logs.get(id);
+    if (known !== undefined) return known;
+    if (cert === undefined || !verifyLogCertificate(this.#owner, this.id, publicKey, cert)) {
+      throw new UnknownLogError(`log ${id} is not certified by this thread's owner: refusing its records`);
+    }
+    return { id, publicKey: Uint8Array.from(publicKey), cert: Uint8Array.from(cert), seq: 0, head: null };
+  }
+
+  #encodeLog(s: LogState): Uint8Array {
+    return dagCbor.encode({ publicKey: s.publicKey, cert: s.cert, seq: s.seq, head: s.head });
+  }
+
+  /** Appends an event to `log` (which must be admitted); resolves once the record is on disk. */
+  append(log: SigningKey, event: Block): Promise<AddedRecord> {
+    return this.#serial(async () => {
+      const state = this.#logs.get(logIdOf(log.publicKey));
+      if (state === undefined) throw new UnknownLogError("append: this device's log is not in the thread; call addOwnLog first");
+      if (event.bytes.length > MAX_EVENT_BYTES) throw new BlockTooLargeError("event", event.bytes.length, MAX_EVENT_BYTES);
+      const { block, record } = createRecord(this.id, this.#serviceKey, log, event.cid, state.head);
+      const added: AddedRecord = {
+        logId: state.id,
+        seq: state.seq + 1,
+        cid: block.cid,
+        record,
+        envelope: { record: block.bytes, event: event.bytes, cert: state.cert },
+        local: true,
+      };
+      await this.#commit([added]);
+      return added;
+    });
+  }
+
+  /**
+   * Verifies and stores records from a peer, in order. Records that extend a chain are committed; one already
+   * held is skipped. At the first bad record the ones before it are committed and its named error is thrown.
+   */
+  ingest(envelopes: readonly RecordEnvelope[]): Promise<{ added: AddedRecord[]; duplicates: number }> {
+    return this.#serial(async () => {
+      const provisional = new Map<string, LogState>();
+      const added: AddedRecord[] = [];
+      const pendingCids = new Set<string>();
+      let duplicates = 0;
+      let failure: unknown;
+      for (const envelope of envelopes) {
+        try {
+          const record = openRecord(this.id, this.#serviceKey, envelope.record);
+          const cid = blockOf(raw.code, envelope.record).cid;
+          const logId = logIdOf(record.pubKey);
+          let state = provisional.get(logId);
+          if (state === undefined) {
+            state = { ...this.#admit(record.pubKey, envelope.cert) };
+            provisional.set(logId, state);
+          }
+          const extends_ = record.prev === null ? state.head === null : state.head?.equals(record.prev) === true;
+          if (!extends_) {
+            if (pendingCids.has(cid.toString()) || (await this.#stores.datastore.has(this.#cidKey(cid)))) {
+              duplicates++;
+              continue;
+            }
+            const prevHeld = record.prev === null || (await this.#stores.datastore.has(this.#cidKey(record.prev)));
+            throw new BrokenChainError(
+              prevHeld
+                ? `record forks log ${logId} (its prev is not the head at seq ${state.seq}): a single-writer log cannot fork; refusing it`
+                : `record's prev ${record.prev} is missing from log ${logId} (head at seq ${state.seq}): pull the records before it first`,
+              !prevHeld,
+            );
+          }
+          checkEventBlock(record.block, envelope.event);
+          const checked = this.#checkEvent?.(record, envelope.event);
+          state.seq++;
+          state.head = cid;
+          pendingCids.add(cid.toString());
+          added.push({ logId, seq: state.seq, cid, record, envelope, checked, local: false });
+        } catch (err) {
+          failure = err;
+          break;
+        }
+      }
+      if (added.length > 0) await this.#commit(added);
+      if (failure !== undefined) throw failure;
+      return { added, duplicates };
+    });
+  }
+
+  async #commit(added: readonly AddedRecord[]): Promise<void> {
+    const entries: [Key, Uint8Array][] = [];
+    const touched = new Map<string, LogState>();
+    for (const a of added) {
+      const base = touched.get(a.logId) ?? this.#logs.get(a.logId);
+      const cert = base?.cert ?? a.envelope.cert;
+      if (cert === undefined) throw new UnknownLogError(`log ${a.logId} has no certificate`);
+      touched.set(a.logId, { id: a.logId, publicKey: a.record.pubKey, cert, seq: a.seq, head: a.cid });
+      entries.push([this.#seqKey(a.logId, a.seq), a.cid.bytes], [this.#cidKey(a.cid), dagCbor.encode([a.logId, a.seq])]);
+    }
+    for (const s of touched.values()) entries.push([this.#logKey(s.id), this.#encodeLog(s)]);
+    const blocks = added.flatMap((a) => [
+      { cid: a.record.block, bytes: a.envelope.event },
+      { cid: a.cid, bytes: a.envelope.record },
+    ]);
+    if (this.#stores.commit !== undefined) {
+      await this.#stores.commit(blocks, entries);
+    } else {
+      // Blocks first; only then the batch that moves the heads, so a head never names a missing block.
+      await Promise.all(blocks.map((b) => this.#stores.blockstore.put(b.cid, b.bytes)));
+      const batch = this.#stores.datastore.batch();
+      for (const [key, value] of entries) batch.put(key, value);
+      await batch.commit();
+    }
+    for (const s of touched.values()) this.#logs.set(s.id, s);
+    for (const a of added) this.dispatchEvent(new CustomEvent("record:added", { detail: a }));
+  }
+
+  /** A MAC over `context` under a key derived from the service key: proves to a peer that we hold it. */
+  proveServiceKey(context: Uint8Array): Uint8Array {
+    return hmac(sha256, deriveKey(this.#serviceKey, "pull-auth"), context);
+  }
+
+  /** The CID at `seq` of a log. */
+  async cidAt(logId: string, seq: number): Promise<CID> {
+    return CID.decode(await this.#stores.datastore.get(this.#seqKey(logId, seq)));
+  }
+
+  /** Reads a stored record (decrypted) and its envelope, by position. */
+  async readAt(logId: string, seq: number, options: { signal?: AbortSignal } = {}): Promise<{ record: ThreadRecord; envelope: RecordEnvelope }> {
+    const cid = await this.cidAt(logId, seq);
+    const bytes = await getBlock(this.#stores.blockstore, cid, { maxBytes: MAX_RECORD_BYTES, signal: options.signal });
+    const record = openRecord(this.id, this.#serviceKey, bytes, { verify: false });
+    const event = await getBlock(this.#stores.blockstore, record.block, { maxBytes: MAX_EVENT_BYTES, signal: options.signal });
+    return { record, envelope: { record: bytes, event } };
+  }
+
+  /**
+   * Walks every log from its head back to its first record, checking each signature, link, index entry and
+   * event block. Resolves to the number of records checked; throws the named error of the first fault.
+   */
+  async verify(options: { onProgress?: (checked: number, total: number) => void } = {}): Promise<number> {
+    const total = this.size;
+    let checked = 0;
+    for (const state of this.#logs.values()) {
+      let cursor = state.head;
+      for (let seq = state.seq; seq >= 1; seq--) {
+        if (cursor === null) throw new BrokenChainError(`log ${state.id} ends at seq ${seq + 1}; its head claims ${state.seq}`, false);
+        const indexed = await this.cidAt(state.id, seq);
+        if (!indexed.equals(cursor)) throw new BrokenChainError(`log ${state.id}: index at seq ${seq} disagrees with the chain`, false);
+        const bytes = await getBlock(this.#stores.blockstore, cursor, { maxBytes: MAX_RECORD_BYTES });
+        if (!blockOf(raw.code, bytes).cid.equals(cursor)) throw new BrokenChainError(`log ${state.id}: block ${cursor} is corrupt`, false);
+        const record = openRecord(this.id, this.#serviceKey, bytes);
+        if (logIdOf(record.pubKey) !== state.id) throw new BrokenChainError(`log ${state.id}: seq ${seq} was signed by another log`, false);
+        checkEventBlock(record.block, await getBlock(this.#stores.blockstore, record.block, { maxBytes: MAX_EVENT_BYTES }));
+        cursor = record.prev;
+        checked++;
+        options.onProgress?.(checked, total);
+      }
+      if (cursor !== null) throw new BrokenChainError(`log ${state.id}: the first record links to ${cursor}`, false);
+    }
+    return checked;
+  }
+}

@@ -1,0 +1,339 @@
+// Replication over libp2p: push each appended record on the thread's gossipsub topic, pull missing records over a
+// direct stream on connect, on announcement and on a timer. Every record received goes through ThreadLog.ingest.
+import * as dagCbor from "@ipld/dag-cbor";
+import type { GossipSub, GossipsubMessage } from "@libp2p/gossipsub";
+import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import { lpStream } from "@libp2p/utils";
+import { createLogger, type Logger } from "@mosaic/protocol";
+import { concatBytes, equalBytes } from "./crypto.js";
+import { BrokenChainError, ProtocolError, PullRefusedError } from "./errors.js";
+import { ThreadId } from "./id.js";
+import type { AddedRecord, RecordEnvelope, ThreadLog } from "./log.js";
+
+/** The stream protocol a peer pulls records with. */
+export const PULL_PROTOCOL = "/mosaic/threads/pull/1.0.0";
+/** Largest frame on the pull stream. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Largest gossipsub message accepted on a thread topic. */
+export const MAX_PUSH_BYTES = 300 * 1024;
+
+/** The gossipsub topic of a thread. */
+export function threadTopic(id: ThreadId): string {
+  return `/mosaic/threads/1/${id.toString()}`;
+}
+
+export interface ReplicatorInit {
+  /** Pull from every peer on a thread's topic this often. @default 30_000 */
+  pullIntervalMs?: number;
+  /** Records per frame of a pull response. @default 512 */
+  batchSize?: number;
+  /** @default a JSON logger on stderr at MOSAIC_LOG's level */
+  logger?: Logger;
+}
+
+/** What a replicator has done for one thread. */
+export interface ReplicationStats {
+  pushed: number;
+  received: number;
+  duplicates: number;
+  pulls: number;
+  served: number;
+  /** Refused records and messages, by error name. */
+  rejected: Record<string, number>;
+}
+
+export interface PullOptions {
+  signal?: AbortSignal;
+  /** Records received so far, of how many the peer offered. */
+  onProgress?: (received: number, offered: number) => void;
+}
+
+interface PullRequest {
+  thread: Uint8Array;
+  have: Record<string, number>;
+  proof: Uint8Array;
+}
+
+interface LogOffer {
+  pubKey: Uint8Array;
+  cert: Uint8Array;
+  from: number;
+  to: number;
+}
+
+type Libp2pWithPubsub = Libp2p<{ pubsub: GossipSub }>;
+
+interface Replica {
+  log: ThreadLog;
+  topic: string;
+  stats: ReplicationStats;
+  onAdded: (e: Event) => void;
+  pulling: Map<string, Promise<unknown>>;
+}
+
+function pullContext(thread: Uint8Array, requester: PeerId): Uint8Array {
+  return concatBytes(new TextEncoder().encode("mosaic/threads/pull\0"), thread, requester.toMultihash().bytes);
+}
+
+function decodeFrame(bytes: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = dagCbor.decode(bytes);
+  } catch (err) {
+    throw new ProtocolError(`frame is not dag-cbor: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ProtocolError("frame is not a map");
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Keeps the threads it is given in step with every peer that holds them. A device replicates its own threads;
+ * a replicator (pinning node) runs the same code over ThreadLogs opened with the service key only.
+ */
+export class ThreadReplicator {
+  readonly #libp2p: Libp2pWithPubsub;
+  readonly #init: Required<Omit<ReplicatorInit, "logger">>;
+  readonly #log: Logger;
+  readonly #replicas = new Map<string, Replica>();
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
+
+  constructor(components: { libp2p: Libp2pWithPubsub }, init: ReplicatorInit = {}) {
+    this.#libp2p = components.libp2p;
+    this.#init = { pullIntervalMs: init.pullIntervalMs ?? 30_000, batchSize: init.batchSize ?? 512 };
+    this.#log = init.logger ?? createLogger("threads");
+  }
+
+  readonly #onMessage = (evt: CustomEvent<GossipsubMessage>): void => {
+    const replica = this.#replicas.get(evt.detail.msg.topic);
+    if (replica !== undefined) void this.#handlePush(replica, evt.detail.propagationSource, evt.detail.msg.data);
+  };
+
+  readonly #onSubscription = (evt: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>): void => {
+    for (const s of evt.detail.subscriptions) {
+      const replica = this.#replicas.get(s.topic);
+      if (replica !== undefined && s.subscribe) this.#pullQuietly(replica, evt.detail.peerId);
+    }
+  };
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.#libp2p.handle(PULL_PROTOCOL, (stream, connection) => this.#serve(stream, connection), { maxInboundStreams: 64 });
+    const pubsub = this.#libp2p.services.pubsub;
+    pubsub.addEventListener("gossipsub:message", this.#onMessage as never);
+    pubsub.addEventListener("subscription-change", this.#onSubscription as never);
+    this.#timer = setInterval(() => {
+      for (const replica of this.#replicas.values()) {
+        for (const peer of pubsub.getSubscribers(replica.topic)) this.#pullQuietly(replica, peer);
+      }
+    }, this.#init.pullIntervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    clearInterval(this.#timer);
+    const pubsub = this.#libp2p.services.pubsub;
+    pubsub.removeEventListener("gossipsub:message", this.#onMessage as never);
+    pubsub.removeEventListener("subscription-change", this.#onSubscription as never);
+    for (const id of [...this.#replicas.keys()]) this.remove(id);
+    await this.#libp2p.unhandle(PULL_PROTOCOL);
+  }
+
+  /** Starts replicating a thread: subscribes to its topic and pushes every record appended locally. */
+  add(log: ThreadLog): ReplicationStats {
+    const topic = threadTopic(log.id);
+    const existing = this.#replicas.get(topic);
+    if (existing !== undefined) return existing.stats;
+    const stats: ReplicationStats = { pushed: 0, received: 0, duplicates: 0, pulls: 0, served: 0, rejected: {} };
+    const replica: Replica = {
+      log,
+      topic,
+      stats,
+      pulling: new Map(),
+      onAdded: (e) => {
+        const added = (e as CustomEvent<AddedRecord>).detail;
+        if (added.local) void this.#push(replica, added.envelope);
+      },
+    };
+    this.#replicas.set(topic, replica);
+    log.addEventListener("record:added", replica.onAdded);
+    this.#libp2p.services.pubsub.subscribe(topic);
+    for (const peer of this.#libp2p.services.pubsub.getSubscribers(topic)) this.#pullQuietly(replica, peer);
+    return stats;
+  }
+
+  /** Stops replicating a thread (by its topic or ID string). */
+  remove(idOrTopic: string): void {
+    const topic = idOrTopic.startsWith("/") ? idOrTopic : threadTopic(ThreadId.parse(idOrTopic));
+    const replica = this.#replicas.get(topic);
+    if (replica === undefined) return;
+    replica.log.removeEventListener("record:added", replica.onAdded);
+    this.#libp2p.services.pubsub.unsubscribe(topic);
+    this.#replicas.delete(topic);
+  }
+
+  /** Counters for a thread. */
+  stats(id: ThreadId): ReplicationStats | undefined {
+    return this.#replicas.get(threadTopic(id))?.stats;
+  }
+
+  #reject(replica: Replica, err: unknown, peer: PeerId): void {
+    const name = err instanceof Error ? err.name : "Error";
+    replica.stats.rejected[name] = (replica.stats.rejected[name] ?? 0) + 1;
+    this.#log("info", "record:rejected", { thread: replica.log.id.toString(), peer: peer.toString(), reason: name, message: (err as Error)?.message });
+  }
+
+  async #push(replica: Replica, envelope: RecordEnvelope): Promise<void> {
+    try {
+      await this.#libp2p.services.pubsub.publish(replica.topic, dagCbor.encode({ push: envelope }));
+      replica.stats.pushed++;
+    } catch (err) {
+      // No peer on the topic right now: they pull what they missed when they come back.
+      this.#log("debug", "record:push-skipped", { thread: replica.log.id.toString(), message: (err as Error).message });
+    }
+  }
+
+  async #handlePush(replica: Replica, from: PeerId, data: Uint8Array): Promise<void> {
+    try {
+      if (data.length > MAX_PUSH_BYTES) throw new ProtocolError(`push of ${data.length} bytes is over the ${MAX_PUSH_BYTES}-byte limit`);
+      const frame = decodeFrame(data);
+      const env = frame.push as RecordEnvelope | undefined;
+      if (env === undefined || !(env.record instanceof Uint8Array) || !(env.event instanceof Uint8Array) || (env.cert !== undefined && !(env.cert instanceof Uint8Array))) {
+        throw new ProtocolError("push: expected {push: {record, event, cert?}}");
+      }
+      const { added, duplicates } = await replica.log.ingest([env]);
+      replica.stats.received += added.length;
+      replica.stats.duplicates += duplicates;
+    } catch (err) {
+      if (err instanceof BrokenChainError && err.gap) {
+        this.#pullQuietly(replica, from);
+        return;
+      }
+      this.#reject(replica, err, from);
+    }
+  }
+
+  #pullQuietly(replica: Replica, peer: PeerId): void {
+    const key = peer.toString();
+    if (replica.pulling.has(key) || peer.equals(this.#libp2p.peerId)) return;
+    const run = this.#pull(replica, peer, {})
+      .catch((err) => this.#reject(replica, err, peer))
+      .finally(() => replica.pulling.delete(key));
+    replica.pulling.set(key, run);
+  }
+
+  /**
+   * Pulls every record `peer` holds past our heads for a thread, verifying each; resolves with how many were added.
+   * A pull already running to that peer is joined rather than repeated.
+   */
+  async pull(peer: PeerId, id: ThreadId, options: PullOptions = {}): Promise<{ added: number; duplicates: number }> {
+    const replica = this.#replicas.get(threadTopic(id));
+    if (replica === undefined) throw new TypeError(`thread ${id}: not replicated here; call add() first`);
+    await replica.pulling.get(peer.toString());
+    return this.#pull(replica, peer, options);
+  }
+
+  async #pull(replica: Replica, peer: PeerId, options: PullOptions): Promise<{ added: number; duplicates: number }> {
+    replica.stats.pulls++;
+    const stream = await this.#libp2p.dialProtocol(peer, PULL_PROTOCOL, { signal: options.signal });
+    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+    let added = 0;
+    let duplicates = 0;
+    try {
+      const thread = replica.log.id.bytes;
+      const request: PullRequest = { thread, have: replica.log.heads(), proof: replica.log.proveServiceKey(pullContext(thread, this.#libp2p.peerId)) };
+      await lp.write(dagCbor.encode(request), { signal: options.signal });
+      const offer = decodeFrame((await lp.read({ signal: options.signal })).subarray());
+      if (typeof offer.error === "string") throw new PullRefusedError(`${peer} refused the pull: ${offer.error}`);
+      const logs = offer.logs as LogOffer[] | undefined;
+      if (!Array.isArray(logs)) throw new ProtocolError("pull: expected {logs: [...]} first");
+      const certs = new Map<string, Uint8Array>();
+      let offered = 0;
+      for (const l of logs) {
+        if (!(l?.pubKey instanceof Uint8Array) || !(l.cert instanceof Uint8Array) || !Number.isSafeInteger(l.from) || !Number.isSafeInteger(l.to)) {
+          throw new ProtocolError("pull: malformed log offer");
+        }
+        certs.set(Buffer.from(l.pubKey).toString("hex"), l.cert);
+        offered += Math.max(0, l.to - l.from);
+      }
+      options.onProgress?.(0, offered);
+      for (;;) {
+        const frame = decodeFrame((await lp.read({ signal: options.signal })).subarray());
+        if (frame.done === true) break;
+        const rows = frame.records as [Uint8Array, Uint8Array, Uint8Array][] | undefined;
+        if (!Array.isArray(rows) || rows.length > 4096) throw new ProtocolError("pull: expected {records: [[pubKey, record, event], ...]} or {done: true}");
+        const envelopes: RecordEnvelope[] = rows.map((row) => {
+          if (!Array.isArray(row) || row.length !== 3 || !row.every((x) => x instanceof Uint8Array)) throw new ProtocolError("pull: malformed record row");
+          return { record: row[1], event: row[2], cert: certs.get(Buffer.from(row[0]).toString("hex")) };
+        });
+        const result = await replica.log.ingest(envelopes);
+        added += result.added.length;
+        duplicates += result.duplicates;
+        replica.stats.received += result.added.length;
+        replica.stats.duplicates += result.duplicates;
+        options.onProgress?.(added + duplicates, offered);
+      }
+      await stream.close({ signal: options.signal });
+    } catch (err) {
+      stream.abort(err as Error);
+      throw err;
+    }
+    if (added > 0) this.#log("info", "thread:pulled", { thread: replica.log.id.toString(), peer: peer.toString(), added, duplicates });
+    return { added, duplicates };
+  }
+
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: 64 * 1024 });
+    let replica: Replica | undefined;
+    try {
+      const request = decodeFrame((await lp.read()).subarray()) as Partial<PullRequest>;
+      if (!(request.thread instanceof Uint8Array) || !(request.proof instanceof Uint8Array) || typeof request.have !== "object" || request.have === null) {
+        throw new ProtocolError("pull request: expected {thread, have, proof}");
+      }
+      let id: ThreadId;
+      try {
+        id = ThreadId.fromBytes(request.thread);
+      } catch (err) {
+        throw new ProtocolError(`pull request: ${(err as Error).message}`);
+      }
+      replica = this.#replicas.get(threadTopic(id));
+      const expected = replica?.log.proveServiceKey(pullContext(request.thread, connection.remotePeer));
+      if (replica === undefined || expected === undefined || !equalBytes(expected, request.proof)) {
+        await lp.write(dagCbor.encode({ error: "unknown thread, or no proof of its service key" }));
+        await stream.close();
+        return;
+      }
+      const have = request.have as Record<string, unknown>;
+      const offers = replica.log
+        .logs()
+        .map((l) => ({ l, from: Number.isSafeInteger(have[l.id]) ? Math.max(0, have[l.id] as number) : 0 }))
+        .filter(({ l, from }) => l.seq > from);
+      await lp.write(dagCbor.encode({ logs: offers.map(({ l, from }) => ({ pubKey: l.publicKey, cert: l.cert, from, to: l.seq })) }));
+      for (const { l, from } of offers) {
+        let rows: [Uint8Array, Uint8Array, Uint8Array][] = [];
+        let bytes = 0;
+        for (let seq = from + 1; seq <= l.seq; seq++) {
+          const { envelope } = await replica.log.readAt(l.id, seq);
+          rows.push([l.publicKey, envelope.record, envelope.event]);
+          bytes += envelope.record.length + envelope.event.length + 48;
+          // A frame holds at most batchSize records and stays well under the frame limit.
+          if (rows.length >= this.#init.batchSize || bytes > MAX_FRAME_BYTES / 2 || seq === l.seq) {
+            await lp.write(dagCbor.encode({ records: rows }));
+            replica.stats.served += rows.length;
+            rows = [];
+            bytes = 0;
+          }
+        }
+      }
+      await lp.write(dagCbor.encode({ done: true }));
+      await stream.close();
+    } catch (err) {
+      if (replica !== undefined) this.#reject(replica, err, connection.remotePeer);
+      else this.#log("info", "pull:refused", { peer: connection.remotePeer.toString(), message: (err as Error).message });
+      stream.abort(err as Error);
+    }
+  }
+}
