@@ -26,3 +26,5 @@ export * from "./record.js";
 export * from "./seed.js";
 export * from "./thread.js";
 export * from "./replication.js";
+export * from "./frames.js";
+export * from "./archive.js";

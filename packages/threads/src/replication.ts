@@ -6,14 +6,13 @@ import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
 import { createLogger, type Logger } from "@mosaic/protocol";
 import { concatBytes, equalBytes } from "./crypto.js";
-import { BrokenChainError, ProtocolError, PullRefusedError } from "./errors.js";
+import { BrokenChainError, ProtocolError } from "./errors.js";
+import { decodeFrame, ingestFrames, MAX_FRAME_BYTES, offerFrames } from "./frames.js";
 import { ThreadId } from "./id.js";
 import type { AddedRecord, RecordEnvelope, ThreadLog } from "./log.js";
 
 /** The stream protocol a peer pulls records with. */
 export const PULL_PROTOCOL = "/mosaic/threads/pull/1.0.0";
-/** Largest frame on the pull stream. */
-export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 /** Largest gossipsub message accepted on a thread topic. */
 export const MAX_PUSH_BYTES = 300 * 1024;
 
@@ -37,6 +36,7 @@ export interface ReplicationStats {
   received: number;
   duplicates: number;
   pulls: number;
+  /** Pulls served to peers. */
   served: number;
   /** Refused records and messages, by error name. */
   rejected: Record<string, number>;
@@ -54,13 +54,6 @@ interface PullRequest {
   proof: Uint8Array;
 }
 
-interface LogOffer {
-  pubKey: Uint8Array;
-  cert: Uint8Array;
-  from: number;
-  to: number;
-}
-
 type Libp2pWithPubsub = Libp2p<{ pubsub: GossipSub }>;
 
 interface Replica {
@@ -73,17 +66,6 @@ interface Replica {
 
 function pullContext(thread: Uint8Array, requester: PeerId): Uint8Array {
   return concatBytes(new TextEncoder().encode("mosaic/threads/pull\0"), thread, requester.toMultihash().bytes);
-}
-
-function decodeFrame(bytes: Uint8Array): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = dagCbor.decode(bytes);
-  } catch (err) {
-    throw new ProtocolError(`frame is not dag-cbor: ${(err as Error).message}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ProtocolError("frame is not a map");
-  return value as Record<string, unknown>;
 }
 
 /**
@@ -240,49 +222,25 @@ export class ThreadReplicator {
     replica.stats.pulls++;
     const stream = await this.#libp2p.dialProtocol(peer, PULL_PROTOCOL, { signal: options.signal });
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
-    let added = 0;
-    let duplicates = 0;
     try {
       const thread = replica.log.id.bytes;
       const request: PullRequest = { thread, have: replica.log.heads(), proof: replica.log.proveServiceKey(pullContext(thread, this.#libp2p.peerId)) };
       await lp.write(dagCbor.encode(request), { signal: options.signal });
-      const offer = decodeFrame((await lp.read({ signal: options.signal })).subarray());
-      if (typeof offer.error === "string") throw new PullRefusedError(`${peer} refused the pull: ${offer.error}`);
-      const logs = offer.logs as LogOffer[] | undefined;
-      if (!Array.isArray(logs)) throw new ProtocolError("pull: expected {logs: [...]} first");
-      const certs = new Map<string, Uint8Array>();
-      let offered = 0;
-      for (const l of logs) {
-        if (!(l?.pubKey instanceof Uint8Array) || !(l.cert instanceof Uint8Array) || !Number.isSafeInteger(l.from) || !Number.isSafeInteger(l.to)) {
-          throw new ProtocolError("pull: malformed log offer");
-        }
-        certs.set(Buffer.from(l.pubKey).toString("hex"), l.cert);
-        offered += Math.max(0, l.to - l.from);
-      }
-      options.onProgress?.(0, offered);
-      for (;;) {
-        const frame = decodeFrame((await lp.read({ signal: options.signal })).subarray());
-        if (frame.done === true) break;
-        const rows = frame.records as [Uint8Array, Uint8Array, Uint8Array][] | undefined;
-        if (!Array.isArray(rows) || rows.length > 4096) throw new ProtocolError("pull: expected {records: [[pubKey, record, event], ...]} or {done: true}");
-        const envelopes: RecordEnvelope[] = rows.map((row) => {
-          if (!Array.isArray(row) || row.length !== 3 || !row.every((x) => x instanceof Uint8Array)) throw new ProtocolError("pull: malformed record row");
-          return { record: row[1], event: row[2], cert: certs.get(Buffer.from(row[0]).toString("hex")) };
-        });
-        const result = await replica.log.ingest(envelopes);
-        added += result.added.length;
-        duplicates += result.duplicates;
-        replica.stats.received += result.added.length;
-        replica.stats.duplicates += result.duplicates;
-        options.onProgress?.(added + duplicates, offered);
-      }
+      const frames: AsyncIterator<Uint8Array> = { next: async () => ({ value: (await lp.read({ signal: options.signal })).subarray(), done: false }) };
+      const result = await ingestFrames(replica.log, frames, {
+        onProgress: options.onProgress,
+        onAdded: (added, duplicates) => {
+          replica.stats.received += added;
+          replica.stats.duplicates += duplicates;
+        },
+      });
       await stream.close({ signal: options.signal });
+      if (result.added > 0) this.#log("info", "thread:pulled", { thread: replica.log.id.toString(), peer: peer.toString(), ...result });
+      return result;
     } catch (err) {
       stream.abort(err as Error);
       throw err;
     }
-    if (added > 0) this.#log("info", "thread:pulled", { thread: replica.log.id.toString(), peer: peer.toString(), added, duplicates });
-    return { added, duplicates };
   }
 
   async #serve(stream: Stream, connection: Connection): Promise<void> {
@@ -306,29 +264,10 @@ export class ThreadReplicator {
         await stream.close();
         return;
       }
-      const have = request.have as Record<string, unknown>;
-      const offers = replica.log
-        .logs()
-        .map((l) => ({ l, from: Number.isSafeInteger(have[l.id]) ? Math.max(0, have[l.id] as number) : 0 }))
-        .filter(({ l, from }) => l.seq > from);
-      await lp.write(dagCbor.encode({ logs: offers.map(({ l, from }) => ({ pubKey: l.publicKey, cert: l.cert, from, to: l.seq })) }));
-      for (const { l, from } of offers) {
-        let rows: [Uint8Array, Uint8Array, Uint8Array][] = [];
-        let bytes = 0;
-        for (let seq = from + 1; seq <= l.seq; seq++) {
-          const { envelope } = await replica.log.readAt(l.id, seq);
-          rows.push([l.publicKey, envelope.record, envelope.event]);
-          bytes += envelope.record.length + envelope.event.length + 48;
-          // A frame holds at most batchSize records and stays well under the frame limit.
-          if (rows.length >= this.#init.batchSize || bytes > MAX_FRAME_BYTES / 2 || seq === l.seq) {
-            await lp.write(dagCbor.encode({ records: rows }));
-            replica.stats.served += rows.length;
-            rows = [];
-            bytes = 0;
-          }
-        }
+      for await (const frame of offerFrames(replica.log, request.have as Record<string, unknown>, this.#init.batchSize)) {
+        await lp.write(frame);
       }
-      await lp.write(dagCbor.encode({ done: true }));
+      replica.stats.served++;
       await stream.close();
     } catch (err) {
       if (replica !== undefined) this.#reject(replica, err, connection.remotePeer);
