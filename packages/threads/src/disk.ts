@@ -27,7 +27,8 @@ type Db = Level<string, Uint8Array>;
 export async function openDiskStores(dir: string): Promise<DiskStores> {
   await mkdir(dir, { recursive: true });
   const db: Db = new Level<string, Uint8Array>(dir, { keyEncoding: "utf8", valueEncoding: "view" });
-  await db.open();
+  // Sealed blocks do not compress; off, as go-ipfs has it, so what is on disk is exactly what was written.
+  await db.open({ compression: false });
   const blocksLevel = db.sublevel<string, Uint8Array>("blocks", { keyEncoding: "utf8", valueEncoding: "view" });
   const dataLevel = db.sublevel<string, Uint8Array>("data", { keyEncoding: "utf8", valueEncoding: "view" });
   const blockstore = new LevelBlockstore(blocksLevel as unknown as Db);

@@ -40,6 +40,8 @@ export interface ReplicationStats {
   served: number;
   /** Refused records and messages, by error name. */
   rejected: Record<string, number>;
+  /** Pulls that failed (the peer refused, went away, or sent something bad), by error name. */
+  pullErrors: Record<string, number>;
 }
 
 export interface PullOptions {
@@ -129,7 +131,7 @@ export class ThreadReplicator {
     const topic = threadTopic(log.id);
     const existing = this.#replicas.get(topic);
     if (existing !== undefined) return existing.stats;
-    const stats: ReplicationStats = { pushed: 0, received: 0, duplicates: 0, pulls: 0, served: 0, rejected: {} };
+    const stats: ReplicationStats = { pushed: 0, received: 0, duplicates: 0, pulls: 0, served: 0, rejected: {}, pullErrors: {} };
     const replica: Replica = {
       log,
       topic,
@@ -162,9 +164,9 @@ export class ThreadReplicator {
     return this.#replicas.get(threadTopic(id))?.stats;
   }
 
-  #reject(replica: Replica, err: unknown, peer: PeerId): void {
+  #reject(replica: Replica, err: unknown, peer: PeerId, counter: "rejected" | "pullErrors" = "rejected"): void {
     const name = err instanceof Error ? err.name : "Error";
-    replica.stats.rejected[name] = (replica.stats.rejected[name] ?? 0) + 1;
+    replica.stats[counter][name] = (replica.stats[counter][name] ?? 0) + 1;
     this.#log("info", "record:rejected", { thread: replica.log.id.toString(), peer: peer.toString(), reason: name, message: (err as Error)?.message });
   }
 
@@ -202,7 +204,7 @@ export class ThreadReplicator {
     const key = peer.toString();
     if (replica.pulling.has(key) || peer.equals(this.#libp2p.peerId)) return;
     const run = this.#pull(replica, peer, {})
-      .catch((err) => this.#reject(replica, err, peer))
+      .catch((err) => this.#reject(replica, err, peer, "pullErrors"))
       .finally(() => replica.pulling.delete(key));
     replica.pulling.set(key, run);
   }
