@@ -5,6 +5,7 @@ import { LevelDatastore } from "datastore-level";
 import type { Key } from "interface-datastore";
 import { Level } from "level";
 import { base32upper } from "multiformats/bases/base32";
+import type { CID } from "multiformats/cid";
 import type { Block } from "./record.js";
 
 /** A device's opened stores; `close` releases the LevelDB lock. */
@@ -13,6 +14,9 @@ export interface DiskStores {
   datastore: LevelDatastore;
   /** Writes blocks and datastore entries in one atomic LevelDB batch. */
   commit(blocks: readonly Block[], entries: readonly (readonly [Key, Uint8Array])[]): Promise<void>;
+  /** Reads many blocks or entries in one LevelDB call. */
+  getMany(kind: "blocks", keys: readonly CID[]): Promise<(Uint8Array | undefined)[]>;
+  getMany(kind: "entries", keys: readonly Key[]): Promise<(Uint8Array | undefined)[]>;
   close(): Promise<void>;
 }
 
@@ -35,13 +39,19 @@ export async function openDiskStores(dir: string): Promise<DiskStores> {
   const datastore = new LevelDatastore(dataLevel as unknown as Db);
   await blockstore.open();
   await datastore.open();
+  // The key LevelBlockstore gives a block: "/" + base32upper(multihash). The disk tests read them back through it.
+  const blockKey = (cid: CID) => `/${base32upper.encoder.encode(cid.multihash.bytes)}`;
   return {
     blockstore,
     datastore,
+    async getMany(kind: "blocks" | "entries", keys: readonly (CID | Key)[]) {
+      return kind === "blocks"
+        ? blocksLevel.getMany(keys.map((k) => blockKey(k as CID)))
+        : dataLevel.getMany(keys.map((k) => (k as Key).toString()));
+    },
     async commit(blocks, entries) {
       await db.batch([
-        // The key LevelBlockstore gives a block: "/" + base32upper(multihash). A reopen test reads them back through it.
-        ...blocks.map((b) => ({ type: "put" as const, sublevel: blocksLevel, key: `/${base32upper.encoder.encode(b.cid.multihash.bytes)}`, value: b.bytes })),
+        ...blocks.map((b) => ({ type: "put" as const, sublevel: blocksLevel, key: blockKey(b.cid), value: b.bytes })),
         ...entries.map(([key, value]) => ({ type: "put" as const, sublevel: dataLevel, key: key.toString(), value })),
       ]);
     },

@@ -39,16 +39,18 @@ export async function* offerFrames(log: ThreadLog, have: Record<string, unknown>
   for (const { l, from } of offers) {
     let rows: [Uint8Array, Uint8Array, Uint8Array][] = [];
     let bytes = 0;
-    for (let seq = from + 1; seq <= l.seq; seq++) {
-      const { envelope } = await log.readAt(l.id, seq);
-      rows.push([l.publicKey, envelope.record, envelope.event]);
-      bytes += envelope.record.length + envelope.event.length + 48;
-      if (rows.length >= batchSize || bytes > MAX_FRAME_BYTES / 2 || seq === l.seq) {
-        yield dagCbor.encode({ records: rows });
-        rows = [];
-        bytes = 0;
+    for (let start = from + 1; start <= l.seq; start += batchSize) {
+      for (const { envelope } of await log.readRange(l.id, start, Math.min(l.seq, start + batchSize - 1))) {
+        rows.push([l.publicKey, envelope.record, envelope.event]);
+        bytes += envelope.record.length + envelope.event.length + 48;
+        if (rows.length >= batchSize || bytes > MAX_FRAME_BYTES / 2) {
+          yield dagCbor.encode({ records: rows });
+          rows = [];
+          bytes = 0;
+        }
       }
     }
+    if (rows.length > 0) yield dagCbor.encode({ records: rows });
   }
   yield dagCbor.encode({ done: true });
 }
@@ -59,7 +61,7 @@ export async function* offerFrames(log: ThreadLog, have: Record<string, unknown>
  */
 export async function ingestFrames(
   log: ThreadLog,
-  frames: AsyncIterator<Uint8Array>,
+  frames: AsyncIterator<Uint8Array> | Iterator<Uint8Array>,
   options: { onProgress?: (received: number, offered: number) => void; onAdded?: (added: number, duplicates: number) => void } = {},
 ): Promise<{ added: number; duplicates: number; offered: number }> {
   const next = async (): Promise<Record<string, unknown>> => {

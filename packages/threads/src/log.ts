@@ -20,6 +20,9 @@ export interface ThreadStores {
   datastore: Pick<Datastore, "get" | "put" | "has" | "batch" | "query">;
   /** Writes blocks and entries atomically, when the stores share one database (see openDiskStores). */
   commit?(blocks: readonly Block[], entries: readonly (readonly [Key, Uint8Array])[]): Promise<void>;
+  /** Reads many blocks, or many entries, in one call (undefined where missing). */
+  getMany?(kind: "blocks", keys: readonly CID[]): Promise<(Uint8Array | undefined)[]>;
+  getMany?(kind: "entries", keys: readonly Key[]): Promise<(Uint8Array | undefined)[]>;
 }
 
 /** A record as it travels: the sealed record, its event, and the certificate admitting its log. */
@@ -281,13 +284,32 @@ export class ThreadLog extends EventTarget {
     return CID.decode(await this.#stores.datastore.get(this.#seqKey(logId, seq)));
   }
 
-  /** Reads a stored record (decrypted) and its envelope, by position. */
-  async readAt(logId: string, seq: number, options: { signal?: AbortSignal } = {}): Promise<{ record: ThreadRecord; envelope: RecordEnvelope }> {
-    const cid = await this.cidAt(logId, seq);
-    const bytes = await getBlock(this.#stores.blockstore, cid, { maxBytes: MAX_RECORD_BYTES, signal: options.signal });
-    const record = openRecord(this.id, this.#serviceKey, bytes, { verify: false });
-    const event = await getBlock(this.#stores.blockstore, record.block, { maxBytes: MAX_EVENT_BYTES, signal: options.signal });
-    return { record, envelope: { record: bytes, event } };
+  async #blocks(cids: readonly CID[], maxBytes: number): Promise<Uint8Array[]> {
+    if (this.#stores.getMany === undefined) return Promise.all(cids.map((cid) => getBlock(this.#stores.blockstore, cid, { maxBytes })));
+    const found = await this.#stores.getMany("blocks", cids);
+    return found.map((bytes, i) => {
+      if (bytes === undefined) throw new BrokenChainError(`block ${cids[i]} is missing from the store`, false);
+      return bytes;
+    });
+  }
+
+  /** Reads the stored records `from`..`to` (inclusive) of a log in a few batched reads, for replay and serving. */
+  async readRange(logId: string, from: number, to: number): Promise<{ record: ThreadRecord; envelope: RecordEnvelope }[]> {
+    const seqs = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+    const keys = seqs.map((seq) => this.#seqKey(logId, seq));
+    const entries =
+      this.#stores.getMany === undefined ? await Promise.all(keys.map((k) => this.#stores.datastore.get(k))) : await this.#stores.getMany("entries", keys);
+    const cids = entries.map((bytes, i) => {
+      if (bytes === undefined) throw new BrokenChainError(`log ${logId} has no record at seq ${seqs[i]}`, false);
+      return CID.decode(bytes);
+    });
+    const recordBytes = await this.#blocks(cids, MAX_RECORD_BYTES);
+    const records = recordBytes.map((bytes) => openRecord(this.id, this.#serviceKey, bytes, { verify: false }));
+    const events = await this.#blocks(
+      records.map((r) => r.block),
+      MAX_EVENT_BYTES,
+    );
+    return records.map((record, i) => ({ record, envelope: { record: recordBytes[i] as Uint8Array, event: events[i] as Uint8Array } }));
   }
 
   /**

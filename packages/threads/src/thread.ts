@@ -205,15 +205,17 @@ export class Thread {
     const total = logs.reduce((n, l) => n + l.seq - (from[l.id] ?? 0), 0);
     let done = 0;
     for (const l of logs) {
-      for (let seq = (from[l.id] ?? 0) + 1; seq <= l.seq; seq++) {
-        const { record, envelope } = await this.log.readAt(l.id, seq);
-        const { time, mutation } = this.#check(record, envelope.event);
-        this.#clock.observe(time);
-        this.#state(mutation.c).apply(mutation.id, mutation.op === "put" ? (mutation.doc as Doc) : null, time, l.id);
-        if (++done % 1000 === 0) onProgress?.(done, total);
+      for (let start = (from[l.id] ?? 0) + 1; start <= l.seq; start += 1000) {
+        const rows = await this.log.readRange(l.id, start, Math.min(l.seq, start + 999));
+        for (const { record, envelope } of rows) {
+          const { time, mutation } = this.#check(record, envelope.event);
+          this.#clock.observe(time);
+          this.#state(mutation.c).apply(mutation.id, mutation.op === "put" ? (mutation.doc as Doc) : null, time, l.id);
+        }
+        done += rows.length;
+        onProgress?.(done, total);
       }
     }
-    if (total > 0) onProgress?.(total, total);
     if (done >= 1000) await this.snapshot();
   }
 
