@@ -16,6 +16,8 @@ export const PULL_PROTOCOL = "/mosaic/threads/pull/1.0.0";
 /** Largest gossipsub message accepted on a thread topic. */
 export const MAX_PUSH_BYTES = 300 * 1024;
 
+const NEXT = dagCbor.encode({ next: true });
+
 /** The gossipsub topic of a thread. */
 export function threadTopic(id: ThreadId): string {
   return `/mosaic/threads/1/${id.toString()}`;
@@ -228,7 +230,16 @@ export class ThreadReplicator {
       const thread = replica.log.id.bytes;
       const request: PullRequest = { thread, have: replica.log.heads(), proof: replica.log.proveServiceKey(pullContext(thread, this.#libp2p.peerId)) };
       await lp.write(dagCbor.encode(request), { signal: options.signal });
-      const frames: AsyncIterator<Uint8Array> = { next: async () => ({ value: (await lp.read({ signal: options.signal })).subarray(), done: false }) };
+      // One frame in flight: we ask for the next only after ingesting this one, so a fast server cannot
+      // overrun our read buffer while we verify.
+      let first = true;
+      const frames: AsyncIterator<Uint8Array> = {
+        next: async () => {
+          if (!first) await lp.write(NEXT, { signal: options.signal });
+          first = false;
+          return { value: (await lp.read({ signal: options.signal })).subarray(), done: false };
+        },
+      };
       const result = await ingestFrames(replica.log, frames, {
         onProgress: options.onProgress,
         onAdded: (added, duplicates) => {
@@ -266,7 +277,10 @@ export class ThreadReplicator {
         await stream.close();
         return;
       }
+      let first = true;
       for await (const frame of offerFrames(replica.log, request.have as Record<string, unknown>, this.#init.batchSize)) {
+        if (!first && decodeFrame((await lp.read()).subarray()).next !== true) throw new ProtocolError("pull: expected {next: true} between frames");
+        first = false;
         await lp.write(frame);
       }
       replica.stats.served++;
