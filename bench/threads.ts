@@ -20,7 +20,13 @@ const root = await mkdtemp(path.join(os.tmpdir(), "mosaic-bench-threads-"));
 const seed = randomBytes(32);
 const secrets = (device: string) => deriveThreadSecrets(seed, "vault", device);
 const progress = (msg: string) => process.stderr.write(`threads: ${msg}\n`);
-const location = (i: number) => ({ _id: `loc${i}`, t: 1_700_000_000 + i * 60, lat: 51.5 + (i % 1000) / 1e4, lon: -0.12 - (i % 777) / 1e4, day: Math.floor(i / 1440) });
+const location = (i: number) => ({
+  _id: `loc${i}`,
+  t: 1_700_000_000 + i * 60,
+  lat: 51.5 + (i % 1000) / 1e4,
+  lon: -0.12 - (i % 777) / 1e4,
+  day: Math.floor(i / 1440),
+});
 
 /** Appends `n` location documents to a new thread in `dir`; returns records per second. */
 async function fill(dir: string, n: number, device = "bench"): Promise<number> {
@@ -75,14 +81,19 @@ const big = path.join(root, "big");
 progress(`building a thread of ${openRecords} records`);
 await fill(big, openRecords);
 const openChild = (mode = "") => {
-  const out = execFileSync(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "lib", "open-thread.ts"), big, seed.toString("hex"), mode], {
-    encoding: "utf8",
-  });
+  const out = execFileSync(
+    process.execPath,
+    ["--import", "tsx", path.join(import.meta.dirname, "lib", "open-thread.ts"), big, seed.toString("hex"), mode],
+    {
+      encoding: "utf8",
+    },
+  );
   return JSON.parse(out) as { seconds: number; docs: number; records: number; peak_rss_mb: number; rss_before_mb: number };
 };
 const opens = Array.from({ length: runs }, (_, r) => {
   const o = openChild();
-  if (o.records !== openRecords || o.docs !== openRecords) throw new Error(`opened ${o.records} records / ${o.docs} docs, expected ${openRecords}`);
+  if (o.records !== openRecords || o.docs !== openRecords)
+    throw new Error(`opened ${o.records} records / ${o.docs} docs, expected ${openRecords}`);
   progress(`open run ${r + 1}/${runs}: ${o.seconds.toFixed(2)} s, peak RSS ${o.peak_rss_mb.toFixed(0)} MB`);
   return o;
 });
@@ -137,7 +148,8 @@ for (let r = 0; r < runs; r++) {
   await dialPeer(nodeB, nodeAddresses(nodeA)[0] as string);
   await repB.pull(nodeA.libp2p.peerId, phone.log.id);
   const seconds = (performance.now() - t0) / 1000;
-  if (phone.collection("locations").size !== replicateRecords) throw new Error(`replicated ${phone.collection("locations").size} documents`);
+  if (phone.collection("locations").size !== replicateRecords)
+    throw new Error(`replicated ${phone.collection("locations").size} documents`);
   times.push(seconds);
   progress(`replicate run ${r + 1}/${runs}: ${seconds.toFixed(2)} s`);
   await repA.stop();

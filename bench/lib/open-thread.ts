@@ -18,5 +18,7 @@ const t0 = performance.now();
 const thread = await Thread.open(stores, { secrets, collections: { locations: { indexes: ["day"] } } });
 const seconds = (performance.now() - t0) / 1000;
 const docs = thread.collection("locations").size;
-process.stdout.write(`${JSON.stringify({ seconds, docs, records: thread.log.size, peak_rss_mb: process.resourceUsage().maxRSS / 1024, rss_before_mb: rssBefore / 2 ** 20 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ seconds, docs, records: thread.log.size, peak_rss_mb: process.resourceUsage().maxRSS / 1024, rss_before_mb: rssBefore / 2 ** 20 })}\n`,
+);
 await stores.close();

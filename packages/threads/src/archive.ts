@@ -17,7 +17,11 @@ function u32(n: number): Uint8Array {
  * Writes every record of `log` to `file` (atomically: a temporary file, then rename). The archive holds sealed
  * records only: without the thread key it reveals nothing but sizes and counts.
  */
-export async function exportThread(log: ThreadLog, file: string, options: { onProgress?: (written: number, total: number) => void } = {}): Promise<number> {
+export async function exportThread(
+  log: ThreadLog,
+  file: string,
+  options: { onProgress?: (written: number, total: number) => void } = {},
+): Promise<number> {
   const tmp = `${file}.tmp`;
   const fh = await open(tmp, "w", 0o600);
   let written = 0;

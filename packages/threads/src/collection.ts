@@ -65,7 +65,10 @@ class FieldIndex {
   add(value: unknown, id: string): void {
     if (!isScalar(value)) return;
     let ids = this.byValue.get(value);
-    if (ids === undefined) this.byValue.set(value, (ids = new Set()));
+    if (ids === undefined) {
+      ids = new Set();
+      this.byValue.set(value, ids);
+    }
     ids.add(id);
     this.#sorted = undefined;
   }

@@ -76,7 +76,12 @@ export async function ingestFrames(
   const certs = new Map<string, Uint8Array>();
   let offered = 0;
   for (const l of logs) {
-    if (!(l?.pubKey instanceof Uint8Array) || !(l.cert instanceof Uint8Array) || !Number.isSafeInteger(l.from) || !Number.isSafeInteger(l.to)) {
+    if (
+      !(l?.pubKey instanceof Uint8Array) ||
+      !(l.cert instanceof Uint8Array) ||
+      !Number.isSafeInteger(l.from) ||
+      !Number.isSafeInteger(l.to)
+    ) {
       throw new ProtocolError("record stream: malformed log offer");
     }
     certs.set(Buffer.from(l.pubKey).toString("hex"), l.cert);
@@ -89,9 +94,11 @@ export async function ingestFrames(
     const frame = await next();
     if (frame.done === true) break;
     const rows = frame.records as unknown[] | undefined;
-    if (!Array.isArray(rows) || rows.length > 4096) throw new ProtocolError("record stream: expected {records: [[pubKey, record, event], ...]} or {done: true}");
+    if (!Array.isArray(rows) || rows.length > 4096)
+      throw new ProtocolError("record stream: expected {records: [[pubKey, record, event], ...]} or {done: true}");
     const envelopes: RecordEnvelope[] = rows.map((row) => {
-      if (!Array.isArray(row) || row.length !== 3 || !row.every((x) => x instanceof Uint8Array)) throw new ProtocolError("record stream: malformed record row");
+      if (!Array.isArray(row) || row.length !== 3 || !row.every((x) => x instanceof Uint8Array))
+        throw new ProtocolError("record stream: malformed record row");
       const [pubKey, record, event] = row as [Uint8Array, Uint8Array, Uint8Array];
       return { record, event, cert: certs.get(Buffer.from(pubKey).toString("hex")) };
     });

@@ -37,7 +37,12 @@ export function certifyLog(owner: SigningKey, threadId: ThreadId, logPublicKey: 
 }
 
 /** Whether `certificate` admits the log with `logPublicKey` to the thread owned by `ownerPublicKey`. */
-export function verifyLogCertificate(ownerPublicKey: Uint8Array, threadId: ThreadId, logPublicKey: Uint8Array, certificate: Uint8Array): boolean {
+export function verifyLogCertificate(
+  ownerPublicKey: Uint8Array,
+  threadId: ThreadId,
+  logPublicKey: Uint8Array,
+  certificate: Uint8Array,
+): boolean {
   return verifySignature(ownerPublicKey, concatBytes(CERT_DOMAIN, threadId.bytes, logPublicKey), certificate);
 }
 

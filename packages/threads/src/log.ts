@@ -12,7 +12,16 @@ import { deriveKey, type SigningKey } from "./crypto.js";
 import { BlockTooLargeError, BrokenChainError, UnknownLogError } from "./errors.js";
 import type { ThreadId } from "./id.js";
 import { certifyLog, logIdOf, verifyLogCertificate } from "./keys.js";
-import { type Block, blockOf, checkEventBlock, createRecord, MAX_EVENT_BYTES, MAX_RECORD_BYTES, openRecord, type ThreadRecord } from "./record.js";
+import {
+  type Block,
+  blockOf,
+  checkEventBlock,
+  createRecord,
+  MAX_EVENT_BYTES,
+  MAX_RECORD_BYTES,
+  openRecord,
+  type ThreadRecord,
+} from "./record.js";
 
 /** The stores a thread lives in: Helia's blockstore for blocks, a datastore for heads and indexes. */
 export interface ThreadStores {
@@ -298,7 +307,9 @@ export class ThreadLog extends EventTarget {
     const seqs = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
     const keys = seqs.map((seq) => this.#seqKey(logId, seq));
     const entries =
-      this.#stores.getMany === undefined ? await Promise.all(keys.map((k) => this.#stores.datastore.get(k))) : await this.#stores.getMany("entries", keys);
+      this.#stores.getMany === undefined
+        ? await Promise.all(keys.map((k) => this.#stores.datastore.get(k)))
+        : await this.#stores.getMany("entries", keys);
     const cids = entries.map((bytes, i) => {
       if (bytes === undefined) throw new BrokenChainError(`log ${logId} has no record at seq ${seqs[i]}`, false);
       return CID.decode(bytes);

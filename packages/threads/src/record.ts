@@ -7,7 +7,13 @@ import * as Digest from "multiformats/hashes/digest";
 import * as raw from "multiformats/codecs/raw";
 import { randomBytes } from "@noble/ciphers/webcrypto";
 import { concatBytes, type SigningKey, seal, unseal, verifySignature } from "./crypto.js";
-import { BlockTooLargeError, EventDecryptionError, InvalidRecordSignatureError, MalformedRecordError, WrongServiceKeyError } from "./errors.js";
+import {
+  BlockTooLargeError,
+  EventDecryptionError,
+  InvalidRecordSignatureError,
+  MalformedRecordError,
+  WrongServiceKeyError,
+} from "./errors.js";
 import type { ThreadId } from "./id.js";
 
 /** Largest sealed record block accepted (a record is ~250 bytes). */
@@ -72,11 +78,18 @@ function isBytes(v: unknown, length: number): v is Uint8Array {
  * Opens a record block: size, service key, shape, then signature (skipped only for records read back from
  * our own store, which were verified on the way in). Each failure has its own named error.
  */
-export function openRecord(threadId: ThreadId, serviceKey: Uint8Array, bytes: Uint8Array, options: { verify?: boolean } = {}): ThreadRecord {
+export function openRecord(
+  threadId: ThreadId,
+  serviceKey: Uint8Array,
+  bytes: Uint8Array,
+  options: { verify?: boolean } = {},
+): ThreadRecord {
   if (bytes.length > MAX_RECORD_BYTES) throw new BlockTooLargeError("record", bytes.length, MAX_RECORD_BYTES);
   const plain = unseal(serviceKey, bytes, threadId.bytes);
   if (plain === undefined) {
-    throw new WrongServiceKeyError("record does not decrypt under this thread's service key (another thread's record, or altered in transit)");
+    throw new WrongServiceKeyError(
+      "record does not decrypt under this thread's service key (another thread's record, or altered in transit)",
+    );
   }
   let value: unknown;
   try {
@@ -89,7 +102,8 @@ export function openRecord(threadId: ThreadId, serviceKey: Uint8Array, bytes: Ui
   if (keys !== "block,prev,pubKey,sig") throw new MalformedRecordError(`record: expected {block, sig, pubKey, prev}, got {${keys}}`);
   const block = CID.asCID(r.block);
   const prev = r.prev === null ? null : CID.asCID(r.prev);
-  if (block === null || prev === undefined || (r.prev !== null && prev === null)) throw new MalformedRecordError("record: block and prev must be CIDs");
+  if (block === null || prev === undefined || (r.prev !== null && prev === null))
+    throw new MalformedRecordError("record: block and prev must be CIDs");
   if (!isBytes(r.sig, 64) || !isBytes(r.pubKey, 32)) throw new MalformedRecordError("record: sig must be 64 bytes and pubKey 32");
   if (options.verify !== false && !verifySignature(r.pubKey, signedBytes(threadId, block, prev), r.sig)) {
     throw new InvalidRecordSignatureError("record signature does not verify under its log key: refuse it and distrust the sender");
@@ -108,7 +122,8 @@ export function createEvent(threadId: ThreadId, readKey: Uint8Array, time: HlcTi
 /** Checks an event block's size, CID and outer shape, without the read key (what a replicator can check). */
 export function checkEventBlock(expected: CID, bytes: Uint8Array): { header: Uint8Array; body: Uint8Array } {
   if (bytes.length > MAX_EVENT_BYTES) throw new BlockTooLargeError("event", bytes.length, MAX_EVENT_BYTES);
-  if (!blockOf(dagCbor.code, bytes).cid.equals(expected)) throw new MalformedRecordError(`event bytes do not hash to the record's block ${expected}`);
+  if (!blockOf(dagCbor.code, bytes).cid.equals(expected))
+    throw new MalformedRecordError(`event bytes do not hash to the record's block ${expected}`);
   let value: unknown;
   try {
     value = dagCbor.decode(bytes);
@@ -116,7 +131,13 @@ export function checkEventBlock(expected: CID, bytes: Uint8Array): { header: Uin
     throw new MalformedRecordError(`event is not dag-cbor: ${(err as Error).message}`);
   }
   const e = value as Record<string, unknown>;
-  if (typeof e !== "object" || e === null || !(e.header instanceof Uint8Array) || !(e.body instanceof Uint8Array) || Object.keys(e).length !== 2) {
+  if (
+    typeof e !== "object" ||
+    e === null ||
+    !(e.header instanceof Uint8Array) ||
+    !(e.body instanceof Uint8Array) ||
+    Object.keys(e).length !== 2
+  ) {
     throw new MalformedRecordError("event: expected {header: bytes, body: bytes}");
   }
   return { header: e.header, body: e.body };

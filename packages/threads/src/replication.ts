@@ -169,7 +169,12 @@ export class ThreadReplicator {
   #reject(replica: Replica, err: unknown, peer: PeerId, counter: "rejected" | "pullErrors" = "rejected"): void {
     const name = err instanceof Error ? err.name : "Error";
     replica.stats[counter][name] = (replica.stats[counter][name] ?? 0) + 1;
-    this.#log("info", "record:rejected", { thread: replica.log.id.toString(), peer: peer.toString(), reason: name, message: (err as Error)?.message });
+    this.#log("info", "record:rejected", {
+      thread: replica.log.id.toString(),
+      peer: peer.toString(),
+      reason: name,
+      message: (err as Error)?.message,
+    });
   }
 
   async #push(replica: Replica, envelope: RecordEnvelope): Promise<void> {
@@ -187,7 +192,12 @@ export class ThreadReplicator {
       if (data.length > MAX_PUSH_BYTES) throw new ProtocolError(`push of ${data.length} bytes is over the ${MAX_PUSH_BYTES}-byte limit`);
       const frame = decodeFrame(data);
       const env = frame.push as RecordEnvelope | undefined;
-      if (env === undefined || !(env.record instanceof Uint8Array) || !(env.event instanceof Uint8Array) || (env.cert !== undefined && !(env.cert instanceof Uint8Array))) {
+      if (
+        env === undefined ||
+        !(env.record instanceof Uint8Array) ||
+        !(env.event instanceof Uint8Array) ||
+        (env.cert !== undefined && !(env.cert instanceof Uint8Array))
+      ) {
         throw new ProtocolError("push: expected {push: {record, event, cert?}}");
       }
       const { added, duplicates } = await replica.log.ingest([env]);
@@ -228,7 +238,11 @@ export class ThreadReplicator {
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
     try {
       const thread = replica.log.id.bytes;
-      const request: PullRequest = { thread, have: replica.log.heads(), proof: replica.log.proveServiceKey(pullContext(thread, this.#libp2p.peerId)) };
+      const request: PullRequest = {
+        thread,
+        have: replica.log.heads(),
+        proof: replica.log.proveServiceKey(pullContext(thread, this.#libp2p.peerId)),
+      };
       await lp.write(dagCbor.encode(request), { signal: options.signal });
       // One frame in flight: we ask for the next only after ingesting this one, so a fast server cannot
       // overrun our read buffer while we verify.
@@ -261,7 +275,12 @@ export class ThreadReplicator {
     let replica: Replica | undefined;
     try {
       const request = decodeFrame((await lp.read()).subarray()) as Partial<PullRequest>;
-      if (!(request.thread instanceof Uint8Array) || !(request.proof instanceof Uint8Array) || typeof request.have !== "object" || request.have === null) {
+      if (
+        !(request.thread instanceof Uint8Array) ||
+        !(request.proof instanceof Uint8Array) ||
+        typeof request.have !== "object" ||
+        request.have === null
+      ) {
         throw new ProtocolError("pull request: expected {thread, have, proof}");
       }
       let id: ThreadId;
@@ -279,7 +298,8 @@ export class ThreadReplicator {
       }
       let first = true;
       for await (const frame of offerFrames(replica.log, request.have as Record<string, unknown>, this.#init.batchSize)) {
-        if (!first && decodeFrame((await lp.read()).subarray()).next !== true) throw new ProtocolError("pull: expected {next: true} between frames");
+        if (!first && decodeFrame((await lp.read()).subarray()).next !== true)
+          throw new ProtocolError("pull: expected {next: true} between frames");
         first = false;
         await lp.write(frame);
       }

@@ -28,7 +28,12 @@ interface SealedSeedFile {
 const AAD = new TextEncoder().encode("mosaic/vault/seed/v1");
 const MAX_FILE_BYTES = 4096;
 
-async function keyFrom(passphrase: string, salt: Uint8Array, params: ScryptParams, onProgress?: (fraction: number) => void): Promise<Uint8Array> {
+async function keyFrom(
+  passphrase: string,
+  salt: Uint8Array,
+  params: ScryptParams,
+  onProgress?: (fraction: number) => void,
+): Promise<Uint8Array> {
   return scryptAsync(passphrase.normalize("NFKC"), salt, { ...params, dkLen: 32, maxmem: 2 ** 31, onProgress });
 }
 
@@ -55,8 +60,13 @@ export async function sealSeed(
 }
 
 /** Opens seed-file text; WrongPassphraseError or UnreadableFileError name what went wrong. */
-export async function unsealSeed(text: string, passphrase: string, options: { onProgress?: (fraction: number) => void } = {}): Promise<Uint8Array> {
-  if (text.length > MAX_FILE_BYTES) throw new UnreadableFileError(`seed file is ${text.length} bytes; a sealed seed is under ${MAX_FILE_BYTES}`);
+export async function unsealSeed(
+  text: string,
+  passphrase: string,
+  options: { onProgress?: (fraction: number) => void } = {},
+): Promise<Uint8Array> {
+  if (text.length > MAX_FILE_BYTES)
+    throw new UnreadableFileError(`seed file is ${text.length} bytes; a sealed seed is under ${MAX_FILE_BYTES}`);
   let f: SealedSeedFile;
   try {
     f = JSON.parse(text) as SealedSeedFile;

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import * as dagCbor from "@ipld/dag-cbor";
 import { Key } from "interface-datastore";
 import { base32 } from "multiformats/bases/base32";
-import { CID } from "multiformats/cid";
+import type { CID } from "multiformats/cid";
 import { type CollectionConfig, CollectionState, type Doc, type Query } from "./collection.js";
 import { deriveKey, seal, unseal } from "./crypto.js";
 import { DocumentExistsError, DocumentNotFoundError, EventDecryptionError, MalformedRecordError } from "./errors.js";
@@ -111,7 +111,10 @@ export class Thread {
 
   #state(name: string): CollectionState {
     let state = this.#collections.get(name);
-    if (state === undefined) this.#collections.set(name, (state = new CollectionState(name, {})));
+    if (state === undefined) {
+      state = new CollectionState(name, {});
+      this.#collections.set(name, state);
+    }
     return state;
   }
 
@@ -172,7 +175,12 @@ export class Thread {
     // Taken in one synchronous step, so heads and documents describe the same moment.
     const snap: Snapshot = {
       v: 1,
-      heads: Object.fromEntries(this.log.logs().filter((l) => l.head !== null).map((l) => [l.id, [l.seq, l.head as CID]])),
+      heads: Object.fromEntries(
+        this.log
+          .logs()
+          .filter((l) => l.head !== null)
+          .map((l) => [l.id, [l.seq, l.head as CID]]),
+      ),
       time: [...this.#clock.current],
       docs: [],
     };
@@ -188,7 +196,8 @@ export class Thread {
     if (!(await this.#stores.datastore.has(this.#snapshotKey()))) return {};
     const sealed = await this.#stores.datastore.get(this.#snapshotKey());
     const plain = unseal(deriveKey(this.#secrets.key.read, "snapshot"), sealed, this.log.id.bytes);
-    if (plain === undefined) throw new EventDecryptionError("the thread's snapshot does not decrypt under its read key: wrong seed for this vault?");
+    if (plain === undefined)
+      throw new EventDecryptionError("the thread's snapshot does not decrypt under its read key: wrong seed for this vault?");
     const snap = dagCbor.decode(plain) as Snapshot;
     // A snapshot that is ahead of the logs (a restored datastore) is not trusted: replay everything instead.
     for (const [logId, [seq, cid]] of Object.entries(snap.heads)) {

@@ -19,7 +19,8 @@ const visits: CollectionConfig<Doc> = {
   indexes: ["day", "place"],
   validate(doc) {
     const d = doc as Visit;
-    if (!Number.isSafeInteger(d.day) || d.day < 0) throw new TypeError(`visit.day: expected a non-negative integer, got ${JSON.stringify(d.day)}`);
+    if (!Number.isSafeInteger(d.day) || d.day < 0)
+      throw new TypeError(`visit.day: expected a non-negative integer, got ${JSON.stringify(d.day)}`);
     if (typeof d.place !== "string") throw new TypeError("visit.place: expected a string");
     if (!Number.isFinite(d.minutes)) throw new TypeError("visit.minutes: expected a number");
     return d;
@@ -29,7 +30,8 @@ const visits: CollectionConfig<Doc> = {
 /** Every record a thread holds, as a peer would receive it. */
 async function envelopes(thread: Thread): Promise<RecordEnvelope[]> {
   const out: RecordEnvelope[] = [];
-  for (const l of thread.log.logs()) for (const { envelope } of await thread.log.readRange(l.id, 1, l.seq)) out.push({ ...envelope, cert: l.cert });
+  for (const l of thread.log.logs())
+    for (const { envelope } of await thread.log.readRange(l.id, 1, l.seq)) out.push({ ...envelope, cert: l.cert });
   return out;
 }
 
@@ -64,17 +66,23 @@ describe("threads: collections", () => {
     await col.delete(col.find({ where: { day: 0 } })[0]?._id as string);
     const all = col.find();
     fc.assert(
-      fc.property(fc.integer({ min: -2, max: 32 }), fc.integer({ min: -2, max: 32 }), fc.constantFrom(...places), fc.nat(50), (a, b, place, limit) => {
-        const [lo, hi] = a <= b ? [a, b] : [b, a];
-        const range = col.find({ where: { day: { gte: lo, lt: hi } }, orderBy: "minutes" });
-        expect(range).to.deep.equal(all.filter((d) => d.day >= lo && d.day < hi).sort((x, y) => x.minutes - y.minutes));
-        const both = col.find({ where: { place, day: { gt: lo } }, orderBy: "day", desc: true, limit });
-        const scan = all
-          .filter((d) => d.place === place && d.day > lo)
-          .sort((x, y) => y.day - x.day || (x._id < y._id ? -1 : 1))
-          .slice(0, limit);
-        expect(both).to.deep.equal(scan);
-      }),
+      fc.property(
+        fc.integer({ min: -2, max: 32 }),
+        fc.integer({ min: -2, max: 32 }),
+        fc.constantFrom(...places),
+        fc.nat(50),
+        (a, b, place, limit) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          const range = col.find({ where: { day: { gte: lo, lt: hi } }, orderBy: "minutes" });
+          expect(range).to.deep.equal(all.filter((d) => d.day >= lo && d.day < hi).sort((x, y) => x.minutes - y.minutes));
+          const both = col.find({ where: { place, day: { gt: lo } }, orderBy: "day", desc: true, limit });
+          const scan = all
+            .filter((d) => d.place === place && d.day > lo)
+            .sort((x, y) => y.day - x.day || (x._id < y._id ? -1 : 1))
+            .slice(0, limit);
+          expect(both).to.deep.equal(scan);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -82,7 +90,10 @@ describe("threads: collections", () => {
   it("two devices writing concurrently converge on the same state whatever order records arrive in", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.boolean(), fc.constantFrom("create", "update", "delete"), fc.nat(3), fc.nat(100)), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.tuple(fc.boolean(), fc.constantFrom("create", "update", "delete"), fc.nat(3), fc.nat(100)), {
+          minLength: 1,
+          maxLength: 25,
+        }),
         fc.boolean(),
         async (ops, laptopFirst) => {
           let wall = 1_000;
@@ -107,7 +118,10 @@ describe("threads: collections", () => {
             await phone.log.ingest(fromLaptop);
           }
           expect(state(laptop)).to.deep.equal(state(phone));
-          const nonEmpty = (h: Record<string, number>) => Object.entries(h).filter(([, seq]) => seq > 0).sort();
+          const nonEmpty = (h: Record<string, number>) =>
+            Object.entries(h)
+              .filter(([, seq]) => seq > 0)
+              .sort();
           expect(nonEmpty(laptop.log.heads())).to.deep.equal(nonEmpty(phone.log.heads()));
         },
       ),
@@ -126,7 +140,9 @@ describe("threads: collections", () => {
     expect(strict.collection("visits").size).to.equal(0);
     // Same service key, different read key: the record verifies, the event does not open.
     const mine = device("odd");
-    const odd = await Thread.open(memoryStores(), { secrets: { ...mine, key: { service: mine.key.service, read: new Uint8Array(32).fill(1) } } });
+    const odd = await Thread.open(memoryStores(), {
+      secrets: { ...mine, key: { service: mine.key.service, read: new Uint8Array(32).fill(1) } },
+    });
     await odd.collection("visits").create({ day: 1, place: "x", minutes: 1 });
     await expectRejects(laptop.log.ingest(await envelopes(odd)), EventDecryptionError);
     expect(laptop.collection("visits").size).to.equal(0);

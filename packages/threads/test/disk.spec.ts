@@ -42,7 +42,12 @@ describe("threads: on disk", () => {
     thread = await Thread.open(stores, { secrets, collections: { notes: { indexes: ["day"] } }, onProgress: (done) => (replayed = done) });
     expect(replayed).to.equal(0);
     expect({ docs: thread.collection("notes").find(), heads: thread.log.heads() }).to.deep.equal(before);
-    expect(thread.collection("notes").find({ where: { day: 3 } }).map((d) => d._id)).to.deep.equal(["n10", "n17", "n24", "n31", "n38", "n45", "n52", "n59"]);
+    expect(
+      thread
+        .collection("notes")
+        .find({ where: { day: 3 } })
+        .map((d) => d._id),
+    ).to.deep.equal(["n10", "n17", "n24", "n31", "n38", "n45", "n52", "n59"]);
     expect(await thread.log.verify()).to.equal(61);
 
     // Without the snapshot the same state comes from replaying every record.
@@ -57,9 +62,13 @@ describe("threads: on disk", () => {
 
   it("keeps every acknowledged record when the process is killed mid-burst (SIGKILL)", async function () {
     this.timeout(60_000);
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "fixtures", "append-burst.ts"), dir, seed.toString("hex")], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(import.meta.dirname, "fixtures", "append-burst.ts"), dir, seed.toString("hex")],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let acked = -1;
     let buffered = "";
     await new Promise<void>((resolve, reject) => {
@@ -117,7 +126,10 @@ describe("threads: the seed at rest", () => {
     const file = JSON.parse(text);
     const sealed = Buffer.from(file.sealed, "base64");
     sealed[5] = (sealed[5] as number) ^ 1;
-    await expectRejects(unsealSeed(JSON.stringify({ ...file, sealed: sealed.toString("base64") }), "correct horse battery"), WrongPassphraseError);
+    await expectRejects(
+      unsealSeed(JSON.stringify({ ...file, sealed: sealed.toString("base64") }), "correct horse battery"),
+      WrongPassphraseError,
+    );
     // A cost that would take minutes and gigabytes is refused before any work is done.
     await expectRejects(unsealSeed(JSON.stringify({ ...file, N: 2 ** 30 }), "correct horse battery"), UnreadableFileError, /out of range/);
     await expectRejects(unsealSeed(JSON.stringify({ ...file, N: 1000 }), "correct horse battery"), UnreadableFileError);

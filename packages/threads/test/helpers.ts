@@ -4,7 +4,16 @@ import { MemoryBlockstore } from "blockstore-core";
 import { MemoryDatastore } from "datastore-core";
 import * as raw from "multiformats/codecs/raw";
 import type { CID } from "multiformats/cid";
-import { blockOf, deriveThreadSecrets, seal, type SigningKey, Thread, type ThreadInit, type ThreadStores, type ThreadSecrets } from "../src/index.js";
+import {
+  blockOf,
+  deriveThreadSecrets,
+  seal,
+  type SigningKey,
+  Thread,
+  type ThreadInit,
+  type ThreadStores,
+  type ThreadSecrets,
+} from "../src/index.js";
 
 export const SEED = new Uint8Array(32).fill(42);
 
@@ -35,7 +44,11 @@ export async function captureState(stores: { blockstore: MemoryBlockstore; datas
 }
 
 /** A record sealed with `serviceKey` whose fields the test chooses freely. */
-export function forgeRecord(secrets: ThreadSecrets, fields: { block: CID; sig: Uint8Array; pubKey: Uint8Array; prev: CID | null }, serviceKey = secrets.key.service) {
+export function forgeRecord(
+  secrets: ThreadSecrets,
+  fields: { block: CID; sig: Uint8Array; pubKey: Uint8Array; prev: CID | null },
+  serviceKey = secrets.key.service,
+) {
   return blockOf(raw.code, seal(serviceKey, dagCbor.encode(fields), secrets.id.bytes));
 }
 

@@ -36,12 +36,16 @@ import { captureState, device, forgeRecord, memoryStores } from "./helpers.js";
 describe("threads: model", () => {
   it("thread IDs round-trip through bytes and their base32 multibase string", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(ThreadVariant.Raw, ThreadVariant.AccessControlled), (random, variant) => {
-        const id = ThreadId.create(variant, random);
-        expect(id.toString()).to.match(/^b[a-z2-7]+$/);
-        expect(ThreadId.parse(id.toString()).equals(id)).to.equal(true);
-        expect(ThreadId.fromBytes(id.bytes).variant).to.equal(variant);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.constantFrom(ThreadVariant.Raw, ThreadVariant.AccessControlled),
+        (random, variant) => {
+          const id = ThreadId.create(variant, random);
+          expect(id.toString()).to.match(/^b[a-z2-7]+$/);
+          expect(ThreadId.parse(id.toString()).equals(id)).to.equal(true);
+          expect(ThreadId.fromBytes(id.bytes).variant).to.equal(variant);
+        },
+      ),
     );
     const id = ThreadId.create(ThreadVariant.Raw, new Uint8Array(32));
     expect([...id.bytes.subarray(0, 2)]).to.deep.equal([0x01, 0x55]);
@@ -213,7 +217,11 @@ describe("threads: hostile records change nothing", () => {
     const body = randomBytes(MAX_EVENT_BYTES);
     const event = createEvent(phone.id, phone.key.read, [1, 0], body);
     const { block } = createRecord(phone.id, phone.key.service, phone.log, event.cid, null);
-    await refused([{ record: block.bytes, event: event.bytes, cert: certifyLog(phone.owner, phone.id, phone.log.publicKey) }], BlockTooLargeError, /event block/);
+    await refused(
+      [{ record: block.bytes, event: event.bytes, cert: certifyLog(phone.owner, phone.id, phone.log.publicKey) }],
+      BlockTooLargeError,
+      /event block/,
+    );
   });
 
   it("refuses malformed records: wrong shape, not dag-cbor, event bytes that are not the signed block", async () => {
@@ -221,7 +229,14 @@ describe("threads: hostile records change nothing", () => {
     if (r === undefined) throw new Error("fixture");
     const notCbor = blockOf(raw.code, seal(phone.key.service, new Uint8Array([0xff, 0xff]), phone.id.bytes));
     await refused([{ record: notCbor.bytes, event: r.event, cert: r.cert }], MalformedRecordError, /dag-cbor/);
-    const extra = blockOf(raw.code, seal(phone.key.service, dagCbor.encode({ block: r.eventCid, sig: new Uint8Array(64), pubKey: phone.log.publicKey, prev: null, x: 1 }), phone.id.bytes));
+    const extra = blockOf(
+      raw.code,
+      seal(
+        phone.key.service,
+        dagCbor.encode({ block: r.eventCid, sig: new Uint8Array(64), pubKey: phone.log.publicKey, prev: null, x: 1 }),
+        phone.id.bytes,
+      ),
+    );
     await refused([{ record: extra.bytes, event: r.event, cert: r.cert }], MalformedRecordError, /expected/);
     const shortSig = forgeRecord(phone, { block: r.eventCid, sig: new Uint8Array(10), pubKey: phone.log.publicKey, prev: null });
     await refused([{ record: shortSig.bytes, event: r.event, cert: r.cert }], MalformedRecordError, /64 bytes/);

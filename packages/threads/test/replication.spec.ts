@@ -87,7 +87,12 @@ describe("threads: replication over libp2p on loopback", () => {
     await until("topic peers", () => laptop.node.libp2p.services.pubsub.getSubscribers(threadTopic(laptop.thread.log.id)).length === 1);
     await phone.thread.collection("notes").create({ _id: "p0", text: "from the phone" });
     await notes.update("l0", { text: "edited on the laptop" });
-    await until("push both ways", () => laptop.thread.collection("notes").get("p0") !== undefined && phone.thread.collection("notes").get("l0")?.text === "edited on the laptop");
+    await until(
+      "push both ways",
+      () =>
+        laptop.thread.collection("notes").get("p0") !== undefined &&
+        phone.thread.collection("notes").get("l0")?.text === "edited on the laptop",
+    );
     expect(laptop.thread.collection("notes").find()).to.deep.equal(phone.thread.collection("notes").find());
     expect(await phone.thread.log.verify()).to.equal(302);
     expect(laptop.replicator.stats(laptop.thread.log.id)?.pushed).to.be.at.least(1);
@@ -98,7 +103,11 @@ describe("threads: replication over libp2p on loopback", () => {
     const secrets = deriveThreadSecrets(SEED, "vault", "laptop");
     const laptop = await device("laptop");
     const pin = await peer("replicator");
-    const pinned = await ThreadLog.open(pin.stores, { id: secrets.id, serviceKey: secrets.key.service, ownerPublicKey: secrets.owner.publicKey });
+    const pinned = await ThreadLog.open(pin.stores, {
+      id: secrets.id,
+      serviceKey: secrets.key.service,
+      ownerPublicKey: secrets.owner.publicKey,
+    });
     pin.replicator.add(pinned);
     for (let i = 0; i < 50; i++) await laptop.thread.collection("places").create({ _id: `x${i}`, note: `${MARKER} #${i}` });
     await connect(pin, laptop);
@@ -129,7 +138,11 @@ describe("threads: replication over libp2p on loopback", () => {
 
     // Reopened, it serves a new device of the vault, which reads everything.
     const pin2 = await peer("replicator");
-    const pinned2 = await ThreadLog.open(pin2.stores, { id: secrets.id, serviceKey: secrets.key.service, ownerPublicKey: secrets.owner.publicKey });
+    const pinned2 = await ThreadLog.open(pin2.stores, {
+      id: secrets.id,
+      serviceKey: secrets.key.service,
+      ownerPublicKey: secrets.owner.publicKey,
+    });
     pin2.replicator.add(pinned2);
     const tablet = await device("tablet");
     await connect(tablet, pin2);
@@ -170,7 +183,11 @@ describe("threads: replication over libp2p on loopback", () => {
 
     // Without the service key, a pull is refused and yields nothing.
     const outsider = deriveThreadSecrets(SEED, "vault", "laptop");
-    const fake = await ThreadLog.open((await peer("outsider")).stores, { id: outsider.id, serviceKey: new Uint8Array(32).fill(7), ownerPublicKey: outsider.owner.publicKey });
+    const fake = await ThreadLog.open((await peer("outsider")).stores, {
+      id: outsider.id,
+      serviceKey: new Uint8Array(32).fill(7),
+      ownerPublicKey: outsider.owner.publicKey,
+    });
     const outsiderPeer = peers.at(-1) as Peer;
     outsiderPeer.replicator.add(fake);
     await connect(outsiderPeer, laptop);
@@ -191,7 +208,11 @@ describe("threads: replication over libp2p on loopback", () => {
       [[{ logs: [{ pubKey: 1 }] }], "ProtocolError", /malformed log offer/],
       [[offer, { records: [[s.log.publicKey, good.block.bytes]] }], "ProtocolError", /malformed record row/],
       [[offer, { records: "x" }], "ProtocolError", /expected \{records/],
-      [[offer, { records: [[s.log.publicKey, good.block.bytes, new Uint8Array(3)]] }, { done: true }], "MalformedRecordError", /do not hash/],
+      [
+        [offer, { records: [[s.log.publicKey, good.block.bytes, new Uint8Array(3)]] }, { done: true }],
+        "MalformedRecordError",
+        /do not hash/,
+      ],
       [[offer], "ProtocolError", /ended before/],
     ];
     const before = await laptop.thread.log.heads();
