@@ -126,7 +126,7 @@ Options:
 ${VAULT_COMMON}`;
 
 const VAULT_OPTIONS = {
-  dir: { type: "string", default: ".mosaic/vault" },
+  dir: { type: "string" },
   json: { type: "boolean", default: false },
   "passphrase-file": { type: "string" },
   help: { type: "boolean", short: "h", default: false },

@@ -1,6 +1,6 @@
 // `mosaic vault`: create, unlock, inspect, export, import and serve this device's vault thread on disk.
 import { randomBytes } from "node:crypto";
-import { access, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -184,11 +184,12 @@ function promptHidden(question: string): Promise<string> {
         else if (ch >= " ") answer.push(ch);
       }
     };
-    output.write(question);
-    input.setEncoding("utf8");
+    // Raw mode before the prompt, so that nothing typed after the prompt appears is echoed.
     input.setRawMode(true);
-    input.resume();
+    input.setEncoding("utf8");
     input.on("data", onData);
+    input.resume();
+    output.write(question);
   });
 }
 
@@ -235,7 +236,7 @@ function pathsOf(access: VaultAccess): VaultPaths {
 
 async function exists(file: string): Promise<boolean> {
   try {
-    await access(file);
+    await stat(file);
     return true;
   } catch {
     return false;

@@ -108,7 +108,9 @@ describe("mosaic vault: init, status, export, import and serve as a user runs th
 
   it("prints help for vault and each of its commands without unlocking anything", async () => {
     const runs = await Promise.all(
-      [[], ["init"], ["status"], ["export"], ["import"], ["serve"]].map((c) => vault([...c, "--help"], { cwd: work, env: { MOSAIC_PASSPHRASE: undefined } })),
+      [[], ["init"], ["status"], ["export"], ["import"], ["serve"]].map((c) =>
+        vault([...c, "--help"], { cwd: work, env: { MOSAIC_PASSPHRASE: undefined } }),
+      ),
     );
     for (const [i, c] of ["", "init ", "status ", "export ", "import ", "serve "].entries()) {
       expect(runs[i]?.code).to.equal(0);
@@ -117,7 +119,9 @@ describe("mosaic vault: init, status, export, import and serve as a user runs th
   });
 
   it("init creates a vault in .mosaic/vault by default; status opens it, empty", async () => {
-    const init = json(await vault(["init", "--device", "alpha", "--seed-file", seedFile, "--scrypt-n", "1024", "--json"], { cwd: alphaCwd }));
+    const init = json(
+      await vault(["init", "--device", "alpha", "--seed-file", seedFile, "--scrypt-n", "1024", "--json"], { cwd: alphaCwd }),
+    );
     const secrets = deriveThreadSecrets(seed, "vault", "alpha");
     expect(init).to.deep.equal({ dir: alpha, device: "alpha", thread: secrets.id.toString(), ownLog: logIdOf(secrets.log.publicKey) });
     expect(JSON.parse(await readFile(path.join(alpha, "seed.json"), "utf8"))).to.include({ N: 1024 });
@@ -147,10 +151,26 @@ describe("mosaic vault: init, status, export, import and serve as a user runs th
     const [exported, initBeta, initGamma] = await Promise.all([
       vault(["export", "--out", archive, "--json"], { cwd: alphaCwd }),
       // beta reads its passphrase from a file, not the environment.
-      vault(["init", "--dir", beta, "--device", "beta", "--seed-file", seedFile, "--scrypt-n", "1024", "--passphrase-file", passphraseFile, "--json"], {
-        cwd: work,
-        env: noEnv,
-      }),
+      vault(
+        [
+          "init",
+          "--dir",
+          beta,
+          "--device",
+          "beta",
+          "--seed-file",
+          seedFile,
+          "--scrypt-n",
+          "1024",
+          "--passphrase-file",
+          passphraseFile,
+          "--json",
+        ],
+        {
+          cwd: work,
+          env: noEnv,
+        },
+      ),
       vault(["init", "--dir", gamma, "--device", "gamma", "--seed-file", seedFile, "--scrypt-n", "1024"], { cwd: work }),
     ]);
     expect(json(exported)).to.deep.equal({ out: archive, records: 5 });
@@ -158,7 +178,9 @@ describe("mosaic vault: init, status, export, import and serve as a user runs th
     expect(initGamma.code, initGamma.stderr).to.equal(0);
     expect(initGamma.stdout).to.include("device   gamma");
 
-    const imported = json<Imported>(await vault(["import", "--dir", beta, "--in", archive, "--passphrase-file", passphraseFile, "--json"], { cwd: work, env: noEnv }));
+    const imported = json<Imported>(
+      await vault(["import", "--dir", beta, "--in", archive, "--passphrase-file", passphraseFile, "--json"], { cwd: work, env: noEnv }),
+    );
     expect(imported).to.deep.include({ added: 5, duplicates: 0, records: 5 });
 
     const status = json<Status>(await vault(["status", "--dir", beta, "--json"], { cwd: work }));

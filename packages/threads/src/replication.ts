@@ -124,8 +124,10 @@ export class ThreadReplicator {
     const pubsub = this.#libp2p.services.pubsub;
     pubsub.removeEventListener("gossipsub:message", this.#onMessage as never);
     pubsub.removeEventListener("subscription-change", this.#onSubscription as never);
+    const running = [...this.#replicas.values()].flatMap((r) => [...r.pulling.values()]);
     for (const id of [...this.#replicas.keys()]) this.remove(id);
     await this.#libp2p.unhandle(PULL_PROTOCOL);
+    await Promise.allSettled(running);
   }
 
   /** Starts replicating a thread: subscribes to its topic and pushes every record appended locally. */
