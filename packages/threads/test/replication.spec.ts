@@ -102,13 +102,18 @@ describe("threads: replication over libp2p on loopback", () => {
   it("a replicator with the service key alone stores and serves the thread, and never holds a plaintext byte", async () => {
     const secrets = deriveThreadSecrets(SEED, "vault", "laptop");
     const laptop = await device("laptop");
-    const pin = await peer("replicator");
-    const pinned = await ThreadLog.open(pin.stores, {
-      id: secrets.id,
-      serviceKey: secrets.key.service,
-      ownerPublicKey: secrets.owner.publicKey,
-    });
-    pin.replicator.add(pinned);
+    // A pinning node: the thread ID, the service key and the owner's public key, nothing more.
+    const replicator = async () => {
+      const p = await peer("replicator");
+      const log = await ThreadLog.open(p.stores, {
+        id: secrets.id,
+        serviceKey: secrets.key.service,
+        ownerPublicKey: secrets.owner.publicKey,
+      });
+      p.replicator.add(log);
+      return { pin: p, pinned: log };
+    };
+    const { pin, pinned } = await replicator();
     for (let i = 0; i < 50; i++) await laptop.thread.collection("places").create({ _id: `x${i}`, note: `${MARKER} #${i}` });
     await connect(pin, laptop);
     await until("replicator pulled", () => pinned.size === 50);
@@ -137,13 +142,7 @@ describe("threads: replication over libp2p on loopback", () => {
     await laptop.stores.close();
 
     // Reopened, it serves a new device of the vault, which reads everything.
-    const pin2 = await peer("replicator");
-    const pinned2 = await ThreadLog.open(pin2.stores, {
-      id: secrets.id,
-      serviceKey: secrets.key.service,
-      ownerPublicKey: secrets.owner.publicKey,
-    });
-    pin2.replicator.add(pinned2);
+    const { pin: pin2 } = await replicator();
     const tablet = await device("tablet");
     await connect(tablet, pin2);
     await until("tablet restored from the replicator", () => tablet.thread.collection("places").size === 50);
