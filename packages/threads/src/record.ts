@@ -46,6 +46,15 @@ export interface ThreadEvent {
   readonly body: Uint8Array;
 }
 
+/** Decodes dag-cbor inside a record or event (the thread-layer twin of protocol's decodeCbor): MalformedRecordError on failure. */
+export function decodeRecordCbor(bytes: Uint8Array, what: string): unknown {
+  try {
+    return dagCbor.decode(bytes);
+  } catch (err) {
+    throw new MalformedRecordError(`${what} is not dag-cbor: ${(err as Error).message}`);
+  }
+}
+
 /** Names bytes with a CIDv1 (sha2-256) under `code`. */
 export function blockOf(code: number, bytes: Uint8Array): Block {
   const digest = Digest.create(0x12, createHash("sha256").update(bytes).digest());
@@ -91,13 +100,7 @@ export function openRecord(
       "record does not decrypt under this thread's service key (another thread's record, or altered in transit)",
     );
   }
-  let value: unknown;
-  try {
-    value = dagCbor.decode(plain);
-  } catch (err) {
-    throw new MalformedRecordError(`record is not dag-cbor: ${(err as Error).message}`);
-  }
-  const r = value as Record<string, unknown>;
+  const r = decodeRecordCbor(plain, "record") as Record<string, unknown>;
   const keys = typeof r === "object" && r !== null ? Object.keys(r).sort().join(",") : "";
   if (keys !== "block,prev,pubKey,sig") throw new MalformedRecordError(`record: expected {block, sig, pubKey, prev}, got {${keys}}`);
   const block = CID.asCID(r.block);
@@ -124,13 +127,7 @@ export function checkEventBlock(expected: CID, bytes: Uint8Array): { header: Uin
   if (bytes.length > MAX_EVENT_BYTES) throw new BlockTooLargeError("event", bytes.length, MAX_EVENT_BYTES);
   if (!blockOf(dagCbor.code, bytes).cid.equals(expected))
     throw new MalformedRecordError(`event bytes do not hash to the record's block ${expected}`);
-  let value: unknown;
-  try {
-    value = dagCbor.decode(bytes);
-  } catch (err) {
-    throw new MalformedRecordError(`event is not dag-cbor: ${(err as Error).message}`);
-  }
-  const e = value as Record<string, unknown>;
+  const e = decodeRecordCbor(bytes, "event") as Record<string, unknown>;
   if (
     typeof e !== "object" ||
     e === null ||
@@ -148,12 +145,7 @@ export function openEvent(threadId: ThreadId, readKey: Uint8Array, expected: CID
   const { header, body } = checkEventBlock(expected, bytes);
   const headerPlain = unseal(readKey, header, threadId.bytes);
   if (headerPlain === undefined) throw new EventDecryptionError("event header does not decrypt under the read key");
-  let h: { key?: unknown; time?: unknown };
-  try {
-    h = dagCbor.decode(headerPlain) as typeof h;
-  } catch {
-    throw new MalformedRecordError("event header is not dag-cbor");
-  }
+  const h = decodeRecordCbor(headerPlain, "event header") as { key?: unknown; time?: unknown };
   const t = h.time;
   if (!isBytes(h.key, 32) || !Array.isArray(t) || t.length !== 2 || !t.every((x) => Number.isSafeInteger(x) && x >= 0)) {
     throw new MalformedRecordError("event header: expected {key: 32 bytes, time: [ms, counter]}");

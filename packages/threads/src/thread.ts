@@ -10,7 +10,7 @@ import { DocumentExistsError, DocumentNotFoundError, EventDecryptionError, Malfo
 import { HybridClock } from "./hlc.js";
 import { logIdOf, type ThreadSecrets } from "./keys.js";
 import { type AddedRecord, ThreadLog, type ThreadStores } from "./log.js";
-import { createEvent, type HlcTime, openEvent, type ThreadRecord } from "./record.js";
+import { createEvent, decodeRecordCbor, type HlcTime, openEvent, type ThreadRecord } from "./record.js";
 
 export interface ThreadInit {
   secrets: ThreadSecrets;
@@ -42,12 +42,7 @@ interface Snapshot {
 const SNAPSHOT_KEY = "snapshot";
 
 function parseMutation(bytes: Uint8Array): Mutation {
-  let m: Mutation;
-  try {
-    m = dagCbor.decode(bytes) as Mutation;
-  } catch {
-    throw new MalformedRecordError("event body is not dag-cbor");
-  }
+  const m = decodeRecordCbor(bytes, "event body") as Mutation;
   const ok =
     typeof m === "object" &&
     m !== null &&
