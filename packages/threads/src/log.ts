@@ -293,17 +293,23 @@ export class ThreadLog extends EventTarget {
     return CID.decode(await this.#stores.datastore.get(this.#seqKey(logId, seq)));
   }
 
+  /** Reads blocks in one call where the stores allow it; each must hash to its CID (BrokenChainError if not). */
   async #blocks(cids: readonly CID[], maxBytes: number): Promise<Uint8Array[]> {
-    if (this.#stores.getMany === undefined) return Promise.all(cids.map((cid) => getBlock(this.#stores.blockstore, cid, { maxBytes })));
-    const found = await this.#stores.getMany("blocks", cids);
+    const found =
+      this.#stores.getMany === undefined
+        ? await Promise.all(cids.map((cid) => getBlock(this.#stores.blockstore, cid, { maxBytes })))
+        : await this.#stores.getMany("blocks", cids);
     return found.map((bytes, i) => {
-      if (bytes === undefined) throw new BrokenChainError(`block ${cids[i]} is missing from the store`, false);
+      const cid = cids[i] as CID;
+      if (bytes === undefined) throw new BrokenChainError(`block ${cid} is missing from the store`, false);
+      if (!blockOf(cid.code, bytes).cid.equals(cid))
+        throw new BrokenChainError(`block ${cid} is corrupt: its bytes do not hash to its CID`, false);
       return bytes;
     });
   }
 
   /** Reads the stored records `from`..`to` (inclusive) of a log in a few batched reads, for replay and serving. */
-  async readRange(logId: string, from: number, to: number): Promise<{ record: ThreadRecord; envelope: RecordEnvelope }[]> {
+  async readRange(logId: string, from: number, to: number): Promise<{ cid: CID; record: ThreadRecord; envelope: RecordEnvelope }[]> {
     const seqs = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
     const keys = seqs.map((seq) => this.#seqKey(logId, seq));
     const entries =
@@ -320,7 +326,11 @@ export class ThreadLog extends EventTarget {
       records.map((r) => r.block),
       MAX_EVENT_BYTES,
     );
-    return records.map((record, i) => ({ record, envelope: { record: recordBytes[i] as Uint8Array, event: events[i] as Uint8Array } }));
+    return records.map((record, i) => ({
+      cid: cids[i] as CID,
+      record,
+      envelope: { record: recordBytes[i] as Uint8Array, event: events[i] as Uint8Array },
+    }));
   }
 
   /**
@@ -331,21 +341,30 @@ export class ThreadLog extends EventTarget {
     const total = this.size;
     let checked = 0;
     for (const state of this.#logs.values()) {
-      let cursor = state.head;
-      for (let seq = state.seq; seq >= 1; seq--) {
-        if (cursor === null) throw new BrokenChainError(`log ${state.id} ends at seq ${seq + 1}; its head claims ${state.seq}`, false);
-        const indexed = await this.cidAt(state.id, seq);
-        if (!indexed.equals(cursor)) throw new BrokenChainError(`log ${state.id}: index at seq ${seq} disagrees with the chain`, false);
-        const bytes = await getBlock(this.#stores.blockstore, cursor, { maxBytes: MAX_RECORD_BYTES });
-        if (!blockOf(raw.code, bytes).cid.equals(cursor)) throw new BrokenChainError(`log ${state.id}: block ${cursor} is corrupt`, false);
-        const record = openRecord(this.id, this.#serviceKey, bytes);
-        if (logIdOf(record.pubKey) !== state.id) throw new BrokenChainError(`log ${state.id}: seq ${seq} was signed by another log`, false);
-        checkEventBlock(record.block, await getBlock(this.#stores.blockstore, record.block, { maxBytes: MAX_EVENT_BYTES }));
-        cursor = record.prev;
-        checked++;
+      let prev: CID | null = null;
+      // Forward in batches, with the same reads replay uses (which check every block against its CID): each
+      // record must carry a valid signature of this log and link to the record before it.
+      for (let start = 1; start <= state.seq; start += 1000) {
+        const rows = await this.readRange(state.id, start, Math.min(state.seq, start + 999));
+        for (const [i, { cid, envelope }] of rows.entries()) {
+          const seq = start + i;
+          if (!blockOf(raw.code, envelope.record).cid.equals(cid))
+            throw new BrokenChainError(`log ${state.id}: the block at seq ${seq} is corrupt`, false);
+          const record = openRecord(this.id, this.#serviceKey, envelope.record);
+          if (logIdOf(record.pubKey) !== state.id)
+            throw new BrokenChainError(`log ${state.id}: seq ${seq} was signed by another log`, false);
+          if (!(record.prev === null ? prev === null : prev !== null && record.prev.equals(prev))) {
+            throw new BrokenChainError(`log ${state.id}: seq ${seq} does not link to seq ${seq - 1}`, false);
+          }
+          checkEventBlock(record.block, envelope.event);
+          prev = cid;
+          checked++;
+        }
         options.onProgress?.(checked, total);
       }
-      if (cursor !== null) throw new BrokenChainError(`log ${state.id}: the first record links to ${cursor}`, false);
+      if (!(state.head === null ? prev === null : prev !== null && state.head.equals(prev))) {
+        throw new BrokenChainError(`log ${state.id}: its head is not the last record of the chain`, false);
+      }
     }
     return checked;
   }

@@ -7,6 +7,7 @@ import { expect } from "chai";
 import { Key } from "interface-datastore";
 import { expectRejects } from "../../../test/helpers.js";
 import {
+  BrokenChainError,
   deriveThreadSecrets,
   openDiskStores,
   sealSeed,
@@ -93,6 +94,18 @@ describe("threads: on disk", () => {
     // The log goes on from where it stopped.
     await notes.create({ _id: "after", i: -1 });
     expect(await thread.log.verify()).to.equal(thread.log.size);
+    await stores.close();
+  });
+
+  it("verify names a record block that was altered on disk", async () => {
+    const stores = await openDiskStores(dir);
+    const thread = await Thread.open(stores, { secrets });
+    for (let i = 0; i < 5; i++) await thread.collection("notes").create({ i });
+    expect(await thread.log.verify()).to.equal(5);
+    const [own] = thread.log.logs();
+    const third = await thread.log.cidAt(own?.id as string, 3);
+    await stores.blockstore.put(third, randomBytes(200));
+    await expectRejects(thread.log.verify(), BrokenChainError, new RegExp(`${third} is corrupt`));
     await stores.close();
   });
 
