@@ -83,6 +83,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   };
   const workDir = await mkdtemp(path.join(tmpdir(), "mosaic-demo-"));
   const nodes: IpfsNode[] = [];
+  const vaults: Vault[] = [];
   const chain = await connectChain({ rpcUrl: opts.rpcUrl });
   try {
     await verifyArtifacts();
@@ -114,7 +115,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     const users = await phase(`create ${opts.users} users`, async () => {
       const out: Array<{ vault: Vault; truth: number[] }> = [];
       for (let i = 0; i < opts.users; i++) {
-        const vault = await openVault(path.join(workDir, `user-${i}`), randomBytes(32));
+        const vault = await openVault(path.join(workDir, `user-${i}`), { rootSeed: randomBytes(32) });
+        vaults.push(vault);
         const points = syntheticWeek(rand, spec.program.windowEnd, spec.program.days);
         await vault.addLocations(points);
         const truth = clampToOutput(kmPerDay(points, spec.program.days, spec.program.windowEnd), spec.output);
@@ -186,10 +188,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
             opts.print(`    before noise (stays here): ${request.preview.raw.join(" ")} ${request.preview.unit}`);
             opts.print(`    would send (noised, ε=${request.epsilon.num}/${request.epsilon.den}): ${request.preview.payload.join(" ")}`);
           }
-          await vault.consent(request);
+          await vault.consent(spec, request);
           const ipfs = await createIpfsNode({ peers: [...opts.peers, ...reducerAddrs] });
           nodes.push(ipfs);
-          const { proofMs: ms } = await answerJob(vault, ipfs, spec, job, group, { minTopicPeers: 2 });
+          const { proofMs: ms } = await answerJob(vault, ipfs, job, group, { minTopicPeers: 2 });
           proofMs.push(ms);
           done++;
           if (done % 8 === 0 || done === users.length) opts.print(`  ${done}/${users.length} submitted`);
@@ -263,6 +265,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     };
   } finally {
     await Promise.allSettled(nodes.map((n) => n.stop()));
+    await Promise.allSettled(vaults.map((v) => v.close()));
     await chain.close();
     await rm(workDir, { recursive: true, force: true });
   }

@@ -20,9 +20,8 @@ import {
   unsealSeed,
   writeSeedFile,
 } from "@mosaic/threads";
+import { VAULT_THREAD, Vault } from "@mosaic/vault";
 
-/** The thread of the vault that this command manages. */
-export const VAULT_THREAD = "vault";
 /** Where a vault lives unless --dir says otherwise, relative to the current directory (gitignored). */
 export const DEFAULT_VAULT_DIR = ".mosaic/vault";
 
@@ -143,7 +142,7 @@ export function createProgress(label: string, init: ProgressInit = {}): Progress
 }
 
 /** Runs `work` with a progress reporter, ending its line however the work ends. */
-async function withProgress<T>(label: string, unit: string | undefined, work: (p: Progress) => Promise<T>): Promise<T> {
+export async function withProgress<T>(label: string, unit: string | undefined, work: (p: Progress) => Promise<T>): Promise<T> {
   const progress = createProgress(label, { unit });
   try {
     return await work(progress);
@@ -269,15 +268,16 @@ async function openStores(db: string): Promise<DiskStores> {
   }
 }
 
-interface OpenVault {
+export interface OpenVault {
   paths: VaultPaths;
   device: string;
   stores: DiskStores;
   thread: Thread;
+  vault: Vault;
 }
 
-/** Unlocks the seed and opens the thread; `use` runs with it, and the thread and stores close however it ends. */
-async function withVault<T>(access: VaultAccess, use: (vault: OpenVault) => Promise<T>): Promise<T> {
+/** Unlocks the seed and opens the vault; `use` runs with it, and the vault and stores close however it ends. */
+export async function withVault<T>(access: VaultAccess, use: (vault: OpenVault) => Promise<T>): Promise<T> {
   const paths = pathsOf(access);
   let sealed: string;
   try {
@@ -295,17 +295,18 @@ async function withVault<T>(access: VaultAccess, use: (vault: OpenVault) => Prom
   }
   const passphrase = await readPassphrase(access, false);
   const seed = await withProgress("unlocking", undefined, (p) => unsealSeed(sealed, passphrase, { onProgress: (f) => p.update(f, 1) }));
-  const secrets = deriveThreadSecrets(seed, VAULT_THREAD, device);
-  seed.fill(0);
   const stores = await openStores(paths.db);
   try {
-    const thread = await withProgress("opening", "records", (p) => Thread.open(stores, { secrets, onProgress: (d, t) => p.update(d, t) }));
+    const vault = await withProgress("opening", "records", (p) =>
+      Vault.open(stores, { rootSeed: seed, device, onProgress: (d, t) => p.update(d, t) }),
+    );
     try {
-      return await use({ paths, device, stores, thread });
+      return await use({ paths, device, stores, thread: vault.thread, vault });
     } finally {
-      await thread.close();
+      await vault.close();
     }
   } finally {
+    seed.fill(0);
     await stores.close();
   }
 }
@@ -318,6 +319,8 @@ export interface InitOptions extends VaultAccess {
   device?: string;
   /** A file holding the vault's seed as 64 hex characters: how a second device of a vault is set up. @default a fresh random seed */
   seedFile?: string;
+  /** The vault's seed itself (32 bytes, e.g. recovered from guardians), instead of `seedFile`; copied, not kept. @default undefined */
+  seed?: Uint8Array;
   /** scrypt's N for sealing the seed (r and p are DEFAULT_SCRYPT's); small values are for tests. @default DEFAULT_SCRYPT.N */
   scryptN?: number;
 }
@@ -342,7 +345,13 @@ export async function initVault(options: InitOptions): Promise<InitResult> {
   const existing = `${paths.seed} already exists: run 'mosaic vault status' to open that vault, or pass another --dir`;
   if (await exists(paths.seed)) throw new VaultExistsError(existing);
   const device = options.device === undefined ? defaultDeviceName() : checkDeviceName(options.device, "--device");
-  const seed = options.seedFile === undefined ? Uint8Array.from(randomBytes(32)) : await readSeedHex(options.seedFile);
+  if (options.seed !== undefined && options.seed.length !== 32) throw new RangeError(`seed: expected 32 bytes, got ${options.seed.length}`);
+  const seed =
+    options.seed !== undefined
+      ? Uint8Array.from(options.seed)
+      : options.seedFile === undefined
+        ? Uint8Array.from(randomBytes(32))
+        : await readSeedHex(options.seedFile);
   const passphrase = await readPassphrase(options, true);
   const text = await withProgress("sealing", undefined, (p) =>
     sealSeed(seed, passphrase, {
@@ -351,13 +360,12 @@ export async function initVault(options: InitOptions): Promise<InitResult> {
     }),
   );
   const secrets = deriveThreadSecrets(seed, VAULT_THREAD, device);
-  seed.fill(0);
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   const stores = await openStores(paths.db);
   try {
-    const thread = await Thread.open(stores, { secrets });
-    await thread.close();
+    await (await Vault.open(stores, { rootSeed: seed, device })).close();
   } finally {
+    seed.fill(0);
     await stores.close();
   }
   await writeFile(paths.device, `${device}\n`);
@@ -390,7 +398,9 @@ export interface StatusResult {
 /** Unlocks the vault and summarises its thread; with `verify`, walks every log too. */
 export async function vaultStatus(options: StatusOptions): Promise<StatusResult> {
   return withVault(options, async ({ paths, device, thread }) => {
-    const { id, ownLog, records, logs, collections } = thread.status();
+    const { id, ownLog, records, logs, collections: all } = thread.status();
+    // The vault declares its abilities' collections up front; the empty ones would only crowd the summary.
+    const collections = Object.fromEntries(Object.entries(all).filter(([, size]) => size > 0));
     const result: StatusResult = { dir: paths.dir, device, thread: id, ownLog, records, logs, collections };
     if (options.verify === true) {
       try {

@@ -8,9 +8,11 @@ import {
   Semaphore__factory,
   type AvatarGroups,
   type JobRegistry,
+  type VaultRecovery,
+  VaultRecovery__factory,
 } from "./contracts/types/index.js";
 
-export type { AvatarGroups, JobRegistry };
+export type { AvatarGroups, JobRegistry, VaultRecovery };
 
 /** Where the Mosaic contracts live on a chain. */
 export interface MosaicAddresses {
@@ -147,4 +149,17 @@ export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddress
     avatarGroups: AvatarGroups__factory.connect(addresses.avatarGroups, runner),
     jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
   };
+}
+
+/**
+ * Deploys the social-recovery contract. `minRecoveryDelay` is the shortest timelock any account may choose:
+ * 48 h (172800 s) on a real chain, so an owner has two days to cancel a recovery they did not ask for.
+ */
+export async function deployVaultRecovery(deployer: Signer, minRecoveryDelay = 172_800n): Promise<VaultRecovery> {
+  return (await new VaultRecovery__factory(deployer).deploy(minRecoveryDelay)).waitForDeployment() as Promise<VaultRecovery>;
+}
+
+/** The social-recovery contract at a known address. */
+export function attachVaultRecovery(runner: Signer | Provider, address: string): VaultRecovery {
+  return VaultRecovery__factory.connect(address, runner);
 }

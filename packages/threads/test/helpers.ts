@@ -1,25 +1,14 @@
-// Shared fixtures for the thread tests: in-memory stores, a device of a test vault, and a capture of all state.
+// Shared fixtures for the thread tests: a device of a test vault, in-memory threads, and forged records.
 import * as dagCbor from "@ipld/dag-cbor";
-import { MemoryBlockstore } from "blockstore-core";
-import { MemoryDatastore } from "datastore-core";
 import * as raw from "multiformats/codecs/raw";
 import type { CID } from "multiformats/cid";
-import {
-  blockOf,
-  deriveThreadSecrets,
-  seal,
-  type SigningKey,
-  Thread,
-  type ThreadInit,
-  type ThreadStores,
-  type ThreadSecrets,
-} from "../src/index.js";
+import { blockOf, deriveThreadSecrets, seal, type SigningKey, Thread, type ThreadInit, type ThreadSecrets } from "../src/index.js";
+
+import { memoryStores } from "../../../test/helpers.js";
+
+export { captureState, memoryStores } from "../../../test/helpers.js";
 
 export const SEED = new Uint8Array(32).fill(42);
-
-export function memoryStores(): ThreadStores & { blockstore: MemoryBlockstore; datastore: MemoryDatastore } {
-  return { blockstore: new MemoryBlockstore(), datastore: new MemoryDatastore() };
-}
 
 export function device(name: string, seed: Uint8Array = SEED): ThreadSecrets {
   return deriveThreadSecrets(seed, "vault", name);
@@ -29,18 +18,6 @@ export async function openMemoryThread(name: string, init: Partial<ThreadInit> =
   const stores = memoryStores();
   const thread = await Thread.open(stores, { secrets: device(name), ...init });
   return { stores, thread };
-}
-
-/** Every key and value a thread's stores hold, in a form deep-equal can compare. */
-export async function captureState(stores: { blockstore: MemoryBlockstore; datastore: MemoryDatastore }): Promise<string[]> {
-  const out: string[] = [];
-  for await (const { key, value } of stores.datastore.query({})) out.push(`d ${key} ${Buffer.from(value).toString("hex")}`);
-  for await (const { cid, bytes } of stores.blockstore.getAll()) {
-    const chunks: Uint8Array[] = [];
-    for await (const c of bytes) chunks.push(c);
-    out.push(`b ${cid} ${Buffer.concat(chunks).toString("hex")}`);
-  }
-  return out.sort();
 }
 
 /** A record sealed with `serviceKey` whose fields the test chooses freely. */

@@ -1,6 +1,6 @@
 // Answering a job: the consented payload, proved by the avatar, through the egress gate, onto IPFS.
 import { encodeSubmission, type Group, proveSubmission } from "@mosaic/avatar";
-import { type Block, type IpfsNode, type JobRef, type JobSpec, jobTopic, putBlock, waitForTopicPeers } from "@mosaic/protocol";
+import { type Block, type IpfsNode, type JobRef, jobTopic, putBlock, waitForTopicPeers } from "@mosaic/protocol";
 import { jobKey, type Vault } from "./vault.js";
 
 export interface AnswerResult {
@@ -15,18 +15,17 @@ export interface AnswerResult {
 export async function answerJob(
   vault: Vault,
   ipfs: IpfsNode,
-  spec: JobSpec,
   job: JobRef,
   group: Group,
   options: { signal?: AbortSignal; minTopicPeers?: number } = {},
 ): Promise<AnswerResult> {
   const key = jobKey(job);
-  const payload = await vault.consentedPayload(key);
+  const payload = vault.consentedPayload(key);
   const started = performance.now();
   const submission = await proveSubmission(vault.avatar, group, job, payload);
   const proofMs = performance.now() - started;
   const block = await encodeSubmission(submission);
-  const bytes = await vault.egress(spec, key, block.bytes);
+  const bytes = await vault.egress(key, block.bytes, payload);
   await putBlock(ipfs.blockstore, { cid: block.cid, bytes }, options);
   const topic = jobTopic(job);
   await announce(ipfs, topic, new TextEncoder().encode(block.cid.toString()), options.minTopicPeers ?? 1, options.signal);

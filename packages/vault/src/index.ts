@@ -1,18 +1,25 @@
 /**
  * @packageDocumentation
  *
- * The vault: a person's data sealed at rest, the consent screen, the one egress gate with its audit log,
- * and answering a job through the vault's avatar.
+ * The vault: a person's data in an encrypted thread, the data abilities that collect and use it (each confined
+ * to its manifest), the consent screen, the one egress gate with its audit log, the privacy budget, and social
+ * recovery through guardians.
  *
  * @example
  * ```ts
  * import { openVault, answerJob } from '@mosaic/vault'
- * const vault = await openVault(dir, rootSeed)
+ * const vault = await openVault(dir, { rootSeed })
+ * await vault.importLocations(await readFile('Records.json'))
  * const request = await vault.review(spec, job)   // show it to the user
- * await vault.consent(request)
- * await answerJob(vault, ipfs, spec, job, group)
+ * await vault.consent(spec, request)
+ * await answerJob(vault, ipfs, job, group)
  * ```
  */
+export * from "./abilities/index.js";
+export * from "./ability.js";
 export * from "./answer.js";
-export * from "./store.js";
+export * from "./budget.js";
+export * from "./errors.js";
+export * from "./guardians.js";
+export * from "./recovery.js";
 export * from "./vault.js";

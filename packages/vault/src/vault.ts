@@ -1,11 +1,64 @@
-// A user's vault: sealed collections, consent records, the one egress gate and its audit log.
-import { ConsentRequiredError, type JobRef, type JobSpec } from "@mosaic/protocol";
+// A person's vault: abilities over an encrypted thread, the consent screen, the one egress gate with its audit log, and the privacy budget.
+import * as dagCbor from "@ipld/dag-cbor";
 import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
-import { clampToOutput, kmPerDay, type LocationPoint, privatize, specScale } from "@mosaic/mapreduce";
+import { clampToOutput, kmPerDay, privatize, specScale } from "@mosaic/mapreduce";
+import { ConsentRequiredError, type JobRef, type JobSpec } from "@mosaic/protocol";
+import {
+  type Collection,
+  type Doc,
+  deriveThreadSecrets,
+  openDiskStores,
+  type Thread,
+  Thread as ThreadClass,
+  type ThreadStores,
+} from "@mosaic/threads";
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex } from "@noble/hashes/utils";
-import * as dagCbor from "@ipld/dag-cbor";
-import { SealedStore } from "./store.js";
+import {
+  type AbilityContext,
+  type AbilityDefinition,
+  type AbilityEventName,
+  type AbilityManifest,
+  abilityCollections,
+  checkAbilitySet,
+  collectionName,
+  defineAbility,
+  VAULT_NAMESPACE,
+} from "./ability.js";
+import { AbilityContext as Context } from "./ability.js";
+import { BUILTIN_ABILITIES } from "./abilities/index.js";
+import type { LocationFormat } from "./abilities/location-formats.js";
+import {
+  checkLocations,
+  type ImportResult,
+  importLocationFile,
+  LOCATION_HISTORY,
+  readLocations,
+  type StoreResult,
+  storeLocations,
+} from "./abilities/location-history.js";
+import type { LocationPoint } from "@mosaic/mapreduce";
+import {
+  type BudgetSettings,
+  type BudgetStatus,
+  budgetStatus,
+  DEFAULT_BUDGET,
+  fitsBudget,
+  formatEpsilon,
+  type LedgerEntry,
+  periodAt,
+  validateBudgetSettings,
+} from "./budget.js";
+import {
+  AlreadySubmittedError,
+  ConsentWithdrawnError,
+  EgressMismatchError,
+  PrivacyBudgetExceededError,
+  UnknownAbilityError,
+} from "./errors.js";
+
+/** The thread every device of a vault shares. */
+export const VAULT_THREAD = "vault";
 
 /** What the user is shown before anything runs, and the exact output that would leave. */
 export interface ConsentRequest {
@@ -13,69 +66,210 @@ export interface ConsentRequest {
   requester: string;
   title: string;
   purpose: string;
+  /** The data the program reads: abilities and fields, as the spec declares and the vault enforces. */
   reads: JobSpec["reads"];
   program: JobSpec["program"];
+  /** sha256 of the program's dag-cbor: what the audit log records. */
+  programHash: string;
   /** The output before noise (stays in the vault) and the exact noised payload that would be sent. */
   preview: { raw: number[]; payload: number[]; unit: string; labels: string[] };
   epsilon: JobSpec["privacy"]["epsilon"];
+  /** The privacy budget before and after this job, as exact fractions. */
+  budget: { remaining: string; after: string; fits: boolean; resetsAt: number };
+  /** What the abilities reported about the job (e.g. days with data), by ability. */
+  notes: Record<string, unknown>;
+}
+
+/** A consent: the exact payload the user agreed to send for a job, and where it stands. */
+export interface ConsentRecord extends Doc {
+  jobKey: string;
+  title: string;
+  requester: string;
+  purpose: string;
+  programHash: string;
+  fieldsRead: string[];
+  payload: number[];
+  epsilon: { num: number; den: number };
+  granted: number;
+  withdrawn?: number;
+  submitted?: number;
 }
 
 /** One record of bytes that left the vault. */
-export interface AuditEntry {
+export interface AuditEntry extends Doc {
   jobKey: string;
   purpose: string;
+  requester: string;
   fieldsRead: string[];
   programHash: string;
   /** Hex of the exact bytes sent. */
   bytes: string;
+  /** sha256 of those bytes, hex. */
+  bytesHash: string;
   time: number;
 }
 
-interface ConsentRecord {
-  jobKey: string;
-  payload: number[];
-  granted: number;
-  withdrawn?: number;
+export interface VaultInit {
+  /** The vault's 32-byte root seed: every key derives from it. */
+  rootSeed: Uint8Array;
+  /** This device's name: its own log in the thread. @default "device" */
+  device?: string;
+  /** Third-party abilities, loaded beside the built-in ones. @default [] */
+  abilities?: readonly AbilityDefinition[];
+  /** Wall clock in ms (consent times, budget periods). @default Date.now */
+  clock?: () => number;
+  /** Reports replay progress while the thread opens. */
+  onProgress?: (done: number, total: number) => void;
+  /** Closed with the vault when the vault opened them itself. @internal */
+  ownedStores?: { close(): Promise<void> };
 }
+
+const CONSENTS = collectionName(VAULT_NAMESPACE, "consents");
+const AUDIT = collectionName(VAULT_NAMESPACE, "audit");
+const LEDGER = collectionName(VAULT_NAMESPACE, "privacy-ledger");
+const SETTINGS = collectionName(VAULT_NAMESPACE, "settings");
 
 export function jobKey(job: JobRef): string {
   return `${job.chainId}:${job.registry.toLowerCase()}:${job.jobId}`;
 }
 
-/** Opens (or creates) the vault in `dir`, sealed with keys from `rootSeed`. */
-export async function openVault(dir: string, rootSeed: Uint8Array): Promise<Vault> {
-  return new Vault(new SealedStore(dir, rootSeed), deriveAvatarIdentity(rootSeed));
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Opens (or creates) the vault whose LevelDB lives in `dir`; closing the vault closes the database. */
+export async function openVault(dir: string, init: VaultInit): Promise<Vault> {
+  const stores = await openDiskStores(dir);
+  try {
+    return await Vault.open(stores, { ...init, ownedStores: stores });
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
 }
 
 export class Vault {
-  readonly #store: SealedStore;
+  readonly thread: Thread;
   /** The avatar identity this vault answers jobs through. */
   readonly avatar: Identity;
+  readonly #rootSeed: Uint8Array;
+  readonly #abilities: Map<string, { definition: AbilityDefinition; context: AbilityContext }>;
+  readonly #clock: () => number;
+  readonly #owned: { close(): Promise<void> } | undefined;
 
-  constructor(store: SealedStore, avatar: Identity) {
-    this.#store = store;
-    this.avatar = avatar;
+  private constructor(thread: Thread, init: VaultInit, abilities: readonly AbilityDefinition[]) {
+    this.thread = thread;
+    this.#rootSeed = init.rootSeed;
+    this.avatar = deriveAvatarIdentity(init.rootSeed);
+    this.#clock = init.clock ?? Date.now;
+    this.#owned = init.ownedStores;
+    this.#abilities = new Map(
+      abilities.map((d) => [d.manifest.name, { definition: d, context: new Context(thread, d.manifest, this.#clock) }]),
+    );
   }
 
-  async addLocations(points: LocationPoint[]): Promise<void> {
-    for (const [i, p] of points.entries()) {
-      if (!Number.isFinite(p.t) || Math.abs(p.lat) > 90 || Math.abs(p.lon) > 180) {
-        throw new RangeError(`points[${i}]: expected t, |lat| <= 90, |lon| <= 180, got ${JSON.stringify(p)}`);
-      }
+  /** Opens the vault thread in `stores` with the built-in and the given abilities. */
+  static async open(stores: ThreadStores, init: VaultInit): Promise<Vault> {
+    if (init.rootSeed.length !== 32) throw new RangeError(`rootSeed: expected 32 bytes, got ${init.rootSeed.length}`);
+    const abilities = [...BUILTIN_ABILITIES, ...(init.abilities ?? []).map(defineAbility)];
+    checkAbilitySet(abilities);
+    const thread = await ThreadClass.open(stores, {
+      secrets: deriveThreadSecrets(init.rootSeed, VAULT_THREAD, init.device ?? "device"),
+      collections: {
+        ...abilityCollections(abilities),
+        [CONSENTS]: { indexes: ["granted"] },
+        [AUDIT]: { indexes: ["jobKey", "time"] },
+        [LEDGER]: { indexes: ["time"] },
+      },
+      clock: init.clock,
+      onProgress: init.onProgress,
+    });
+    return new Vault(thread, init, abilities);
+  }
+
+  /** The vault's root seed, for splitting among guardians. Never leaves through the egress gate. */
+  get rootSeed(): Uint8Array {
+    return this.#rootSeed;
+  }
+
+  /** The manifests of every loaded ability. */
+  abilities(): AbilityManifest[] {
+    return [...this.#abilities.values()].map((a) => a.definition.manifest);
+  }
+
+  /** The context an ability runs with: only what its manifest grants. */
+  ability(name: string): AbilityContext {
+    const a = this.#abilities.get(name);
+    if (a === undefined) throw new UnknownAbilityError(`no ability ${JSON.stringify(name)} is loaded; 'mosaic vault abilities' lists them`);
+    return a.context;
+  }
+
+  /** Delivers an event to every ability that declares it; returns each one's answer by ability name. */
+  async dispatch(event: AbilityEventName, payload?: unknown): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const [name, { definition, context }] of this.#abilities) {
+      const handler = definition.on?.[event];
+      if (handler !== undefined) out[name] = await handler(context, payload);
     }
-    const all = await this.locations();
-    await this.#store.write("location-history", [...all, ...points]);
+    return out;
   }
 
-  async locations(): Promise<LocationPoint[]> {
-    return this.#store.read<LocationPoint[]>("location-history", []);
+  // -- Location history, the data most jobs read ----------------------------------------------------------------
+
+  /**
+   * Imports a GPX, GeoJSON or Google Takeout file into location history; the same file twice is stored once.
+   * `onProgress` reports fixes stored so far while they are written (parsing comes first, in one go).
+   */
+  async importLocations(
+    bytes: Uint8Array,
+    options: { fileName?: string; format?: LocationFormat; onProgress?: (stored: number, total: number) => void } = {},
+  ): Promise<ImportResult> {
+    return importLocationFile(this.ability(LOCATION_HISTORY), bytes, options);
   }
 
-  /** Runs the job's map program locally and prepares the consent screen with the exact payload. */
+  /** Manual entry: adds fixes to location history (all or none: a bad fix is named and nothing is stored). */
+  async addLocations(points: readonly LocationPoint[], source?: string): Promise<StoreResult> {
+    checkLocations(points);
+    // The same entries twice are stored once: the default source is their hash.
+    const id = source ?? `manual-${bytesToHex(sha256(dagCbor.encode(points.map((p) => [p.t, p.lat, p.lon])))).slice(0, 24)}`;
+    return storeLocations(this.ability(LOCATION_HISTORY), points, id);
+  }
+
+  /** Fixes with from <= t < to (unix s), oldest first. */
+  locations(range: { from?: number; to?: number } = {}): LocationPoint[] {
+    return readLocations(this.ability(LOCATION_HISTORY), range);
+  }
+
+  // -- Consent and egress ----------------------------------------------------------------------------------------
+
+  /** Checks a job's reads against the loaded abilities' manifests and returns the fields, as "ability.field". */
+  #fieldsRead(spec: JobSpec): string[] {
+    return spec.reads.flatMap((r) => {
+      const manifest = this.#abilities.get(r.ability)?.definition.manifest;
+      if (manifest === undefined)
+        throw new UnknownAbilityError(
+          `job reads ability ${JSON.stringify(r.ability)}, which this vault does not have; the vault will not run it`,
+        );
+      const known = new Set(Object.values(manifest.owns).flatMap((c) => c.fields));
+      for (const f of r.fields) {
+        if (!known.has(f))
+          throw new UnknownAbilityError(`job reads ${r.ability}.${f}, which ability ${r.ability} does not hold; the vault will not run it`);
+      }
+      return r.fields.map((f) => `${r.ability}.${f}`);
+    });
+  }
+
+  /** Runs the job's map program locally, on only the fields it declares, and prepares the consent screen. */
   async review(spec: JobSpec, job: JobRef): Promise<ConsentRequest> {
-    const raw = kmPerDay(await this.locations(), spec.program.days, spec.program.windowEnd);
-    const clamped = clampToOutput(raw, spec.output);
+    this.#fieldsRead(spec);
+    const { days, windowEnd } = spec.program;
+    const from = windowEnd - days * 86_400;
+    const points = readLocations(this.ability(LOCATION_HISTORY), { from, to: windowEnd });
+    const raw = kmPerDay(points, days, windowEnd);
     const payload = privatize(raw, spec.output, specScale(spec));
+    const status = this.budget();
+    const fits = fitsBudget(status.settings, status.entries, this.#clock(), spec.privacy.epsilon);
+    const after = fits ? budgetStatus(status.settings, [...status.entries, this.#entry("preview", spec)], this.#clock()).remaining : "0";
     return {
       jobKey: jobKey(job),
       requester: spec.requester,
@@ -83,60 +277,157 @@ export class Vault {
       purpose: spec.purpose,
       reads: spec.reads,
       program: spec.program,
-      preview: { raw: clamped, payload, unit: spec.output.unit, labels: spec.output.labels },
+      programHash: bytesToHex(sha256(dagCbor.encode(spec.program))),
+      preview: { raw: clampToOutput(raw, spec.output), payload, unit: spec.output.unit, labels: spec.output.labels },
       epsilon: spec.privacy.epsilon,
+      budget: { remaining: status.remaining, after, fits, resetsAt: status.period.end },
+      notes: await this.dispatch("job:new", { jobKey: jobKey(job), from, to: windowEnd }),
     };
   }
 
-  /** Records the user's consent to send exactly `request.preview.payload` for this job. */
-  async consent(request: ConsentRequest): Promise<void> {
-    const records = await this.#consents();
-    records[request.jobKey] = { jobKey: request.jobKey, payload: request.preview.payload, granted: Date.now() };
-    await this.#store.write("consents", records);
-  }
-
-  /** Withdraws consent; nothing more leaves for this job. */
-  async withdraw(key: string): Promise<void> {
-    const records = await this.#consents();
-    const rec = records[key];
-    if (rec === undefined) return;
-    rec.withdrawn = Date.now();
-    await this.#store.write("consents", records);
-  }
-
-  /** The payload the user consented to send for a job; throws ConsentRequiredError otherwise. */
-  async consentedPayload(key: string): Promise<number[]> {
-    const rec = (await this.#consents())[key];
-    if (rec === undefined || rec.withdrawn !== undefined) {
-      throw new ConsentRequiredError(`no consent for job ${key}: review the job and consent first`);
-    }
-    return rec.payload;
+  #entry(key: string, spec: JobSpec): LedgerEntry {
+    return { _id: key, jobKey: key, num: spec.privacy.epsilon.num, den: spec.privacy.epsilon.den, time: this.#clock(), state: "reserved" };
   }
 
   /**
-   * The egress gate: every byte that leaves the vault passes here. Checks consent, appends an audit entry,
-   * and returns the bytes to send.
+   * Records the user's consent to send exactly `request.preview.payload`, and reserves the job's epsilon.
+   * PrivacyBudgetExceededError when the budget cannot cover it; AlreadySubmittedError once the output left.
    */
-  async egress(spec: JobSpec, key: string, bytes: Uint8Array): Promise<Uint8Array> {
-    await this.consentedPayload(key);
-    const audit = await this.audit();
-    audit.push({
-      jobKey: key,
+  async consent(spec: JobSpec, request: ConsentRequest): Promise<ConsentRecord> {
+    const consents = this.#collection<ConsentRecord>(CONSENTS);
+    const existing = consents.get(request.jobKey);
+    if (existing?.submitted !== undefined) throw new AlreadySubmittedError(`job ${request.jobKey}: the output was already sent`);
+    const ledger = this.#collection<LedgerEntry>(LEDGER);
+    const status = this.budget();
+    const others = status.entries.filter((e) => e.jobKey !== request.jobKey);
+    if (!fitsBudget(status.settings, others, this.#clock(), spec.privacy.epsilon)) {
+      throw new PrivacyBudgetExceededError(
+        formatEpsilon(spec.privacy.epsilon),
+        budgetStatus(status.settings, others, this.#clock()).remaining,
+        status.period.end,
+      );
+    }
+    const record: Omit<ConsentRecord, "_id"> = {
+      jobKey: request.jobKey,
+      title: spec.title,
+      requester: spec.requester,
       purpose: spec.purpose,
-      fieldsRead: spec.reads.flatMap((r) => r.fields.map((f) => `${r.ability}.${f}`)),
       programHash: bytesToHex(sha256(dagCbor.encode(spec.program))),
+      fieldsRead: this.#fieldsRead(spec),
+      payload: request.preview.payload,
+      epsilon: spec.privacy.epsilon,
+      granted: this.#clock(),
+    };
+    const entry = this.#entry(request.jobKey, spec);
+    if (ledger.get(request.jobKey) === undefined) await ledger.create(entry);
+    else await ledger.update(request.jobKey, entry);
+    // A consent given again after a withdrawal replaces the old record whole (dag-cbor has no undefined to clear a field).
+    if (existing !== undefined) await consents.delete(request.jobKey);
+    return consents.create({ ...record, _id: request.jobKey });
+  }
+
+  /** Withdraws consent and releases the reserved epsilon; AlreadySubmittedError once the output left. */
+  async withdraw(key: string): Promise<void> {
+    const consents = this.#collection<ConsentRecord>(CONSENTS);
+    const record = consents.get(key);
+    if (record === undefined) throw new ConsentRequiredError(`no consent for job ${key} to withdraw`);
+    if (record.submitted !== undefined)
+      throw new AlreadySubmittedError(
+        `job ${key}: the output was sent at ${new Date(record.submitted).toISOString()} and cannot be recalled`,
+      );
+    if (record.withdrawn !== undefined) return;
+    await this.#collection<LedgerEntry>(LEDGER).update(key, { state: "released" });
+    await consents.update(key, { withdrawn: this.#clock() });
+  }
+
+  /** Every consent, newest first. */
+  consents(): ConsentRecord[] {
+    return this.#collection<ConsentRecord>(CONSENTS).find({ orderBy: "granted", desc: true });
+  }
+
+  /** The payload the user consented to send for a job; ConsentRequiredError / ConsentWithdrawnError otherwise. */
+  consentedPayload(key: string): number[] {
+    const record = this.#collection<ConsentRecord>(CONSENTS).get(key);
+    if (record === undefined) throw new ConsentRequiredError(`no consent for job ${key}: review the job and consent first`);
+    if (record.withdrawn !== undefined)
+      throw new ConsentWithdrawnError(`consent for job ${key} was withdrawn: review the job again to consent anew`);
+    return record.payload;
+  }
+
+  /**
+   * The egress gate: every byte that leaves the vault passes here. It checks that a standing consent covers
+   * exactly this payload, appends the audit entry, marks the job submitted and its epsilon spent, and only
+   * then returns the bytes to send. A job's output leaves once.
+   */
+  async egress(key: string, bytes: Uint8Array, payload: readonly number[]): Promise<Uint8Array> {
+    const consents = this.#collection<ConsentRecord>(CONSENTS);
+    const consented = this.consentedPayload(key);
+    const record = consents.get(key) as ConsentRecord;
+    if (record.submitted !== undefined) throw new AlreadySubmittedError(`job ${key}: the output was already sent; it leaves once`);
+    if (!sameNumbers(consented, payload))
+      throw new EgressMismatchError(`job ${key}: the payload is not the one the user consented to; nothing was sent`);
+    const now = this.#clock();
+    // Audit first: if the process dies between here and the send, the log over-reports rather than hides a send.
+    await this.#collection<AuditEntry>(AUDIT).create({
+      jobKey: key,
+      purpose: record.purpose,
+      requester: record.requester,
+      fieldsRead: record.fieldsRead,
+      programHash: record.programHash,
       bytes: bytesToHex(bytes),
-      time: Date.now(),
+      bytesHash: bytesToHex(sha256(bytes)),
+      time: now,
     });
-    await this.#store.write("audit", audit);
+    await this.#collection<LedgerEntry>(LEDGER).update(key, { state: "spent" });
+    await consents.update(key, { submitted: now });
     return bytes;
   }
 
-  async audit(): Promise<AuditEntry[]> {
-    return this.#store.read<AuditEntry[]>("audit", []);
+  /** Every byte that left, oldest first. */
+  audit(): AuditEntry[] {
+    return this.#collection<AuditEntry>(AUDIT).find({ orderBy: "time" });
   }
 
-  async #consents(): Promise<Record<string, ConsentRecord>> {
-    return this.#store.read<Record<string, ConsentRecord>>("consents", {});
+  // -- Privacy budget --------------------------------------------------------------------------------------------
+
+  budgetSettings(): BudgetSettings {
+    const stored = this.#collection<BudgetSettings & Doc>(SETTINGS).get("budget");
+    if (stored === undefined) return DEFAULT_BUDGET;
+    const { epsilon, periodDays, anchor } = stored;
+    return { epsilon, periodDays, anchor };
+  }
+
+  /** Sets the allowance and its period; takes effect at once for the current period. */
+  async setBudget(settings: Partial<BudgetSettings>): Promise<BudgetSettings> {
+    const next = validateBudgetSettings({ ...this.budgetSettings(), ...settings });
+    const c = this.#collection<BudgetSettings & Doc>(SETTINGS);
+    if (c.get("budget") === undefined) await c.create({ ...next, _id: "budget" });
+    else await c.update("budget", { ...next });
+    return next;
+  }
+
+  /** The ledger for the current period: used, remaining, and when it resets. */
+  budget(): BudgetStatus {
+    return budgetStatus(this.budgetSettings(), this.#collection<LedgerEntry>(LEDGER).find(), this.#clock());
+  }
+
+  /** The whole ledger, oldest first, across periods. */
+  ledger(): LedgerEntry[] {
+    return this.#collection<LedgerEntry>(LEDGER).find({ orderBy: "time" });
+  }
+
+  /** When the current budget period ends (unix ms). */
+  budgetResetsAt(): number {
+    return periodAt(this.budgetSettings(), this.#clock()).end;
+  }
+
+  #collection<T extends Doc>(name: string): Collection<T> {
+    return this.thread.collection<T>(name);
+  }
+
+  /** Closes the thread (writing a snapshot), and the database if this vault opened it. */
+  async close(): Promise<void> {
+    await this.thread.close();
+    await this.#owned?.close();
   }
 }

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccountId, IVaultRecovery} from "./interfaces/IVaultRecovery.sol";
+
+/// @title VaultRecovery
+/// @notice Social recovery for user vaults: guardians approve a new owner off-chain, the owner has a delay to object.
+/// @dev Approvals are bound to chain, contract, account, new owner and a per-account nonce that every cancelled or
+/// completed recovery bumps, so no approval can be used twice.
+contract VaultRecovery is IVaultRecovery {
+    /// @notice The longest recovery or guardian delay an account may choose.
+    uint64 public constant MAX_DELAY = 365 days;
+    /// @notice The most guardians a set may have (the threshold is a uint8).
+    uint256 public constant MAX_GUARDIANS = 255;
+
+    /// @dev Domain tag of guardian approvals; a new version of the scheme gets a new tag.
+    bytes32 private constant _APPROVAL_TAG = keccak256("mosaic.vault-recovery.v1");
+    /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a low-s one.
+    uint256 private constant _HALF_CURVE_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    uint64 private immutable _minRecoveryDelay;
+    mapping(AccountId accountId => Account) private _accounts;
+
+    /// @param minRecoveryDelay_ The smallest recovery delay an account may choose (48 h in production).
+    constructor(uint64 minRecoveryDelay_) {
+        if (minRecoveryDelay_ > MAX_DELAY) revert DelayTooLong(minRecoveryDelay_, MAX_DELAY);
+        _minRecoveryDelay = minRecoveryDelay_;
+    }
+
+    // ------------------------------------------------------------- ownership
+
+    /// @inheritdoc IVaultRecovery
+    function register(AccountId accountId, bytes32 guardiansHash, uint64 recoveryDelay, uint64 guardianDelay) external {
+        if (AccountId.unwrap(accountId) == bytes32(0)) revert InvalidAccountId();
+        Account storage account = _accounts[accountId];
+        if (account.owner != address(0)) revert AccountExists(accountId);
+        if (guardiansHash == bytes32(0)) revert ZeroGuardiansHash();
+        if (recoveryDelay < _minRecoveryDelay) revert DelayTooShort(recoveryDelay, _minRecoveryDelay);
+        if (recoveryDelay > MAX_DELAY) revert DelayTooLong(recoveryDelay, MAX_DELAY);
+        if (guardianDelay > MAX_DELAY) revert DelayTooLong(guardianDelay, MAX_DELAY);
+        account.owner = msg.sender;
+        account.guardiansHash = guardiansHash;
+        account.recoveryDelay = recoveryDelay;
+        account.guardianDelay = guardianDelay;
+        emit AccountRegistered(accountId, msg.sender, guardiansHash, recoveryDelay, guardianDelay);
+    }
+
+    // ------------------------------------------------------------- guardians
+
+    /// @inheritdoc IVaultRecovery
+    function proposeGuardians(AccountId accountId, bytes32 newGuardiansHash) external {
+        Account storage account = _ownedBy(accountId, msg.sender);
+        if (newGuardiansHash == bytes32(0)) revert ZeroGuardiansHash();
+        // A matured change must land before the pending slot is overwritten, or it would be lost.
+        _applyGuardiansChange(accountId, account);
+        uint64 effectiveAt = uint64(block.timestamp) + account.guardianDelay;
+        account.pendingGuardiansHash = newGuardiansHash;
+        account.guardiansEffectiveAt = effectiveAt;
+        emit GuardiansChangeProposed(accountId, newGuardiansHash, effectiveAt);
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function cancelGuardiansChange(AccountId accountId) external {
+        Account storage account = _ownedBy(accountId, msg.sender);
+        // A change whose time has come is in effect already and can no longer be cancelled.
+        _applyGuardiansChange(accountId, account);
+        bytes32 cancelled = account.pendingGuardiansHash;
+        if (cancelled == bytes32(0)) revert NoPendingGuardiansChange(accountId);
+        account.pendingGuardiansHash = bytes32(0);
+        account.guardiansEffectiveAt = 0;
+        emit GuardiansChangeCancelled(accountId, cancelled);
+    }
+
+    // -------------------------------------------------------------- recovery
+
+    /// @inheritdoc IVaultRecovery
+    function startRecovery(
+        AccountId accountId,
+        address newOwner,
+        uint8 threshold,
+        address[] calldata guardians,
+        bytes32[] calldata shareHashes,
+        bytes32 salt,
+        bytes[] calldata signatures
+    ) external {
+        Account storage account = _recoverable(accountId, newOwner);
+        _checkGuardianSet(accountId, account, threshold, guardians, shareHashes, salt);
+        uint64 nonce = account.nonce;
+        _checkApprovals(_ethSignedDigest(_approvalHash(accountId, newOwner, nonce)), threshold, guardians, signatures);
+
+        uint64 executableAt = uint64(block.timestamp) + account.recoveryDelay;
+        account.pendingNewOwner = newOwner;
+        account.recoveryExecutableAt = executableAt;
+        emit RecoveryStarted(accountId, newOwner, executableAt, nonce);
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function cancelRecovery(AccountId accountId) external {
+        Account storage account = _ownedBy(accountId, msg.sender);
+        address cancelled = account.pendingNewOwner;
+        if (cancelled == address(0)) revert NoPendingRecovery(accountId);
+        account.pendingNewOwner = address(0);
+        account.recoveryExecutableAt = 0;
+        ++account.nonce;
+        emit RecoveryCancelled(accountId, cancelled);
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function completeRecovery(AccountId accountId) external {
+        Account storage account = _accounts[accountId];
+        address newOwner = account.pendingNewOwner;
+        if (newOwner == address(0)) revert NoPendingRecovery(accountId);
+        uint64 executableAt = account.recoveryExecutableAt;
+        if (block.timestamp < executableAt) revert RecoveryNotReady(accountId, executableAt, block.timestamp);
+        address oldOwner = account.owner;
+        account.owner = newOwner;
+        account.pendingNewOwner = address(0);
+        account.recoveryExecutableAt = 0;
+        ++account.nonce;
+        emit RecoveryCompleted(accountId, oldOwner, newOwner);
+    }
+
+    // ----------------------------------------------------------------- views
+
+    /// @inheritdoc IVaultRecovery
+    function ownerOf(AccountId accountId) external view returns (address) {
+        return _accounts[accountId].owner;
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function guardiansHashOf(AccountId accountId) external view returns (bytes32) {
+        Account storage account = _accounts[accountId];
+        if (_guardiansChangeMatured(account)) return account.pendingGuardiansHash;
+        return account.guardiansHash;
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function nonceOf(AccountId accountId) external view returns (uint64) {
+        return _accounts[accountId].nonce;
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function pendingRecoveryOf(AccountId accountId) external view returns (address newOwner, uint64 executableAt) {
+        Account storage account = _accounts[accountId];
+        return (account.pendingNewOwner, account.recoveryExecutableAt);
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function accountOf(AccountId accountId) external view returns (Account memory) {
+        return _accounts[accountId];
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function approvalHash(AccountId accountId, address newOwner) external view returns (bytes32) {
+        return _approvalHash(accountId, newOwner, _accounts[accountId].nonce);
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function minRecoveryDelay() external view returns (uint64) {
+        return _minRecoveryDelay;
+    }
+
+    // --------------------------------------------------------------- private
+
+    /// @dev The account, after checking it exists and `caller` owns it.
+    function _ownedBy(AccountId accountId, address caller) private view returns (Account storage account) {
+        account = _accounts[accountId];
+        if (account.owner == address(0)) revert UnknownAccount(accountId);
+        if (account.owner != caller) revert NotOwner(accountId, caller);
+    }
+
+    /// @dev The account, after checking a recovery to `newOwner` may start on it.
+    function _recoverable(AccountId accountId, address newOwner) private view returns (Account storage account) {
+        account = _accounts[accountId];
+        address owner = account.owner;
+        if (owner == address(0)) revert UnknownAccount(accountId);
+        if (account.pendingNewOwner != address(0)) {
+            revert RecoveryAlreadyPending(accountId, account.recoveryExecutableAt);
+        }
+        if (newOwner == address(0) || newOwner == owner) revert InvalidNewOwner(newOwner);
+    }
+
+    /// @dev Checks the revealed guardian set is well formed and is the account's effective one.
+    function _checkGuardianSet(
+        AccountId accountId,
+        Account storage account,
+        uint8 threshold,
+        address[] calldata guardians,
+        bytes32[] calldata shareHashes,
+        bytes32 salt
+    ) private {
+        uint256 guardianCount = guardians.length;
+        if (
+            guardianCount != shareHashes.length || threshold < 2 || threshold > guardianCount
+                || guardianCount > MAX_GUARDIANS
+        ) revert InvalidGuardianSet(threshold, guardianCount, shareHashes.length);
+        _applyGuardiansChange(accountId, account);
+        bytes32 computed = keccak256(abi.encode(threshold, guardians, shareHashes, salt));
+        bytes32 expected = account.guardiansHash;
+        if (computed != expected) revert GuardiansMismatch(accountId, computed, expected);
+    }
+
+    /// @dev Checks every signature is a distinct guardian's approval of `digest` and that there are `threshold`.
+    function _checkApprovals(
+        bytes32 digest,
+        uint8 threshold,
+        address[] calldata guardians,
+        bytes[] calldata signatures
+    ) private pure {
+        // Bit i is set once guardians[i] has approved; at most 255 guardians keeps every index inside the word.
+        uint256 approved;
+        uint256 signatureCount = signatures.length;
+        for (uint256 i = 0; i < signatureCount; ++i) {
+            address signer = _recover(digest, signatures[i], i);
+            uint256 index = _indexOf(guardians, signer);
+            if (index == type(uint256).max) revert NotAGuardian(i, signer);
+            uint256 bit = 1 << index;
+            if (approved & bit != 0) revert DuplicateApproval(signer);
+            approved |= bit;
+        }
+        // Every signature either counted once or reverted above, so the approvals are the signatures.
+        if (signatureCount < threshold) revert ThresholdNotMet(signatureCount, threshold);
+    }
+
+    function _guardiansChangeMatured(Account storage account) private view returns (bool) {
+        return account.pendingGuardiansHash != bytes32(0) && block.timestamp >= account.guardiansEffectiveAt;
+    }
+
+    /// @dev Folds a pending guardian change whose time has come into the stored hash.
+    function _applyGuardiansChange(AccountId accountId, Account storage account) private {
+        if (!_guardiansChangeMatured(account)) return;
+        bytes32 guardiansHash = account.pendingGuardiansHash;
+        account.guardiansHash = guardiansHash;
+        account.pendingGuardiansHash = bytes32(0);
+        account.guardiansEffectiveAt = 0;
+        emit GuardiansChangeApplied(accountId, guardiansHash);
+    }
+
+    function _approvalHash(AccountId accountId, address newOwner, uint64 nonce) private view returns (bytes32) {
+        return keccak256(abi.encode(_APPROVAL_TAG, block.chainid, address(this), accountId, newOwner, uint256(nonce)));
+    }
+
+    /// @dev The EIP-191 personal-sign digest of a 32-byte message, as `signMessage(getBytes(hash))` signs it.
+    function _ethSignedDigest(bytes32 hash) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", hash));
+    }
+
+    /// @dev The signer of a 65-byte `(r, s, v)` signature; reverts `InvalidSignature(index)` on anything malformed,
+    /// malleable or unrecoverable.
+    function _recover(bytes32 digest, bytes calldata signature, uint256 index) private pure returns (address signer) {
+        if (signature.length != 65) revert InvalidSignature(index);
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v != 27 && v != 28) revert InvalidSignature(index);
+        if (uint256(s) > _HALF_CURVE_ORDER) revert InvalidSignature(index);
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert InvalidSignature(index);
+    }
+
+    /// @dev The first position of `who` in `list`, or `type(uint256).max` when absent.
+    function _indexOf(address[] calldata list, address who) private pure returns (uint256) {
+        uint256 length = list.length;
+        for (uint256 i = 0; i < length; ++i) {
+            if (list[i] == who) return i;
+        }
+        return type(uint256).max;
+    }
+}

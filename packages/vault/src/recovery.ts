@@ -1,0 +1,304 @@
+// Social recovery end to end: guardian shares on IPFS, the guardian list private in the vault, its hash and the owner timelock on-chain.
+import { type CID, decodeCbor, encodeBlock, getBlock, parseCid, putBlock, type VaultRecovery } from "@mosaic/protocol";
+import type { Doc } from "@mosaic/threads";
+import { hkdf } from "@noble/hashes/hkdf";
+import { sha256 } from "@noble/hashes/sha2";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils";
+import { computeAddress, getAddress } from "ethers";
+import type { Blockstore } from "interface-blockstore";
+import { collectionName, VAULT_NAMESPACE } from "./ability.js";
+import { MalformedShareError, ShareTamperedError } from "./guardian-errors.js";
+import {
+  approveRecovery,
+  type CombinedSeed,
+  combineApprovals,
+  type GuardianConfig,
+  type GuardianInfo,
+  type GuardianKey,
+  guardianKeyFromSeed,
+  guardiansHash,
+  openSharePackage,
+  signRecoveryApproval,
+  splitSeed,
+} from "./guardians.js";
+import type { Vault } from "./vault.js";
+
+const GUARDIANS = collectionName(VAULT_NAMESPACE, "guardians");
+const RECOVERY = collectionName(VAULT_NAMESPACE, "recovery");
+const GUARDIANSHIPS = collectionName(VAULT_NAMESPACE, "guardianships");
+/** Share packages and approvals are a few hundred bytes each; anything far larger is hostile. */
+const MAX_SHARE_BLOCK_BYTES = 64 * 1024;
+
+/** The account id a vault is known by on the recovery contract: derived from the seed, so it survives recovery. */
+export function accountIdOf(rootSeed: Uint8Array): Uint8Array {
+  return hkdf(sha256, rootSeed, undefined, "mosaic/recovery/account/v1", 32);
+}
+
+/** A guardian in the owner's private list. */
+export interface GuardianEntry extends Doc {
+  address: string;
+  publicKey: string;
+  label: string;
+  added: number;
+}
+
+/** What a guardian is sent when asked to guard a vault: where its share package is. */
+export interface Invitation {
+  accountId: string;
+  guardian: string;
+  index: number;
+  packageCid: string;
+  /** How the owner is named to the guardian. */
+  from: string;
+}
+
+/** A guardianship a guardian accepted: kept in the guardian's own vault. */
+export interface Guardianship extends Doc {
+  accountId: string;
+  from: string;
+  index: number;
+  packageCid: string;
+  accepted: number;
+}
+
+/** The protection in force: the split, where the packages are, and the hash anchored on-chain. */
+export interface RecoverySetup extends Doc {
+  accountId: string;
+  threshold: number;
+  guardiansHash: string;
+  invitations: Invitation[];
+  created: number;
+}
+
+function hex(bytes: Uint8Array): string {
+  return `0x${bytesToHex(bytes)}`;
+}
+
+function unhex(text: string, bytes: number, what: string): Uint8Array {
+  if (typeof text !== "string" || !new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`).test(text))
+    throw new TypeError(`${what}: expected 0x and ${bytes * 2} hex characters, got ${JSON.stringify(text)}`);
+  return hexToBytes(text.slice(2));
+}
+
+async function putBytes(blocks: Pick<Blockstore, "put">, bytes: Uint8Array): Promise<CID> {
+  const block = await encodeBlock(bytes);
+  await putBlock(blocks, block);
+  return block.cid;
+}
+
+async function getBytes(blocks: Pick<Blockstore, "get">, cid: string, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const value = decodeCbor(await getBlock(blocks, parseCid(cid), { maxBytes: MAX_SHARE_BLOCK_BYTES, signal }));
+  if (!(value instanceof Uint8Array)) throw new MalformedShareError(`${what} ${cid}: expected a byte string block`);
+  return value;
+}
+
+// -- The owner ---------------------------------------------------------------------------------------------------
+
+/** This vault's guardian key: what others seal shares to when this vault guards them. */
+export function guardianKeyOf(vault: Vault): GuardianKey {
+  return guardianKeyFromSeed(vault.rootSeed);
+}
+
+/** Adds a guardian to the private list (takes effect with the next `protectVault`). */
+export async function addGuardian(vault: Vault, guardian: { publicKey: string; label: string }): Promise<GuardianEntry> {
+  const publicKey = unhex(guardian.publicKey, 33, "guardian public key");
+  let address: string;
+  try {
+    // computeAddress checks the point is on the curve.
+    address = computeAddress(hex(publicKey));
+  } catch {
+    throw new TypeError(
+      `guardian public key: ${guardian.publicKey} is not a secp256k1 point; ask the guardian for the key 'mosaic vault guardians whoami' prints`,
+    );
+  }
+  if (typeof guardian.label !== "string" || guardian.label.length === 0 || guardian.label.length > 64)
+    throw new TypeError("guardian label: expected 1..64 characters");
+  const guardians = vault.thread.collection<GuardianEntry>(GUARDIANS);
+  if (guardians.get(address) !== undefined) throw new TypeError(`guardian ${address} is already in the list`);
+  if (address === guardianKeyOf(vault).address) throw new TypeError("a vault cannot be its own guardian");
+  return guardians.create({ _id: address, address, publicKey: hex(publicKey), label: guardian.label, added: Date.now() });
+}
+
+/** Removes a guardian from the private list (takes effect with the next `protectVault`, after the contract's delay). */
+export async function removeGuardian(vault: Vault, address: string): Promise<void> {
+  const guardians = vault.thread.collection<GuardianEntry>(GUARDIANS);
+  const id = getAddress(address);
+  if (guardians.get(id) === undefined) throw new TypeError(`${id} is not one of your guardians ('mosaic vault guardians list')`);
+  await guardians.delete(id);
+}
+
+export function listGuardians(vault: Vault): GuardianEntry[] {
+  return vault.thread.collection<GuardianEntry>(GUARDIANS).find({ orderBy: "added" });
+}
+
+/** The protection in force, if the vault was ever protected. */
+export function recoverySetup(vault: Vault): RecoverySetup | undefined {
+  return vault.thread.collection<RecoverySetup>(RECOVERY).get("setup");
+}
+
+export interface ProtectInit {
+  threshold: number;
+  /** Name the guardians will see for this vault. */
+  from: string;
+  /** Timelock on a recovery, seconds (at least the contract's minimum). @default 172800 (48 h) */
+  recoveryDelay?: bigint;
+  /** Delay before a new guardian set replaces the old one, seconds. @default 172800 (48 h) */
+  guardianDelay?: bigint;
+}
+
+/**
+ * Splits the root seed t-of-n among the listed guardians, puts each sealed share on IPFS, keeps the list and
+ * the invitations privately in the vault, and anchors only the guardian set's hash on-chain (registering the
+ * account, or proposing the new set, which takes effect after the guardian delay). Without `recovery` the
+ * on-chain step is skipped: a device recovering then cannot check the guardian set against the chain.
+ */
+export async function protectVault(
+  vault: Vault,
+  components: { blocks: Pick<Blockstore, "put">; recovery?: VaultRecovery },
+  init: ProtectInit,
+): Promise<RecoverySetup> {
+  const guardians: GuardianInfo[] = listGuardians(vault).map((g) => ({
+    address: g.address,
+    publicKey: unhex(g.publicKey, 33, "publicKey"),
+    label: g.label,
+  }));
+  const accountId = accountIdOf(vault.rootSeed);
+  const { config, packages } = await splitSeed(vault.rootSeed, { accountId, guardians, threshold: init.threshold });
+  const invitations: Invitation[] = [];
+  for (const [index, pkg] of packages.entries()) {
+    const cid = await putBytes(components.blocks, pkg);
+    invitations.push({
+      accountId: hex(accountId),
+      guardian: guardians[index]?.address as string,
+      index,
+      packageCid: cid.toString(),
+      from: init.from,
+    });
+  }
+  const hash = guardiansHash(config);
+  const id = hex(accountId);
+  const recovery = components.recovery;
+  if (recovery !== undefined) {
+    const owner = await recovery.ownerOf(id);
+    if (owner === "0x0000000000000000000000000000000000000000") {
+      await (await recovery.register(id, hash, init.recoveryDelay ?? 172_800n, init.guardianDelay ?? 172_800n)).wait();
+    } else {
+      await (await recovery.proposeGuardians(id, hash)).wait();
+    }
+  }
+  const setup = { accountId: id, threshold: config.threshold, guardiansHash: hash, invitations, created: Date.now() };
+  const c = vault.thread.collection<RecoverySetup>(RECOVERY);
+  if (c.get("setup") !== undefined) await c.delete("setup");
+  return c.create({ ...setup, _id: "setup" });
+}
+
+// -- A guardian --------------------------------------------------------------------------------------------------
+
+/** Checks an invitation's package opens with this vault's guardian key, and keeps the guardianship. */
+export async function acceptGuardianship(
+  vault: Vault,
+  blocks: Pick<Blockstore, "get">,
+  invitation: Invitation,
+  options: { signal?: AbortSignal } = {},
+): Promise<Guardianship> {
+  const accountId = unhex(invitation.accountId, 32, "invitation.accountId");
+  const pkg = await getBytes(blocks, invitation.packageCid, "share package", options.signal);
+  const opened = openSharePackage(guardianKeyOf(vault), pkg, accountId);
+  if (opened.index !== invitation.index)
+    throw new ShareTamperedError(`invitation says index ${invitation.index}, the package says ${opened.index}`);
+  const c = vault.thread.collection<Guardianship>(GUARDIANSHIPS);
+  const id = hex(accountId);
+  const doc = { accountId: id, from: invitation.from, index: opened.index, packageCid: invitation.packageCid, accepted: Date.now() };
+  if (c.get(id) !== undefined) await c.delete(id);
+  return c.create({ ...doc, _id: id });
+}
+
+export function listGuardianships(vault: Vault): Guardianship[] {
+  return vault.thread.collection<Guardianship>(GUARDIANSHIPS).find({ orderBy: "accepted" });
+}
+
+/** What a new device sends its guardians (as a file, a QR code or a message). */
+export interface RecoveryRequestMessage {
+  accountId: string;
+  devicePublicKey: string;
+  newOwner: string;
+}
+
+/** What a guardian sends back: its share re-sealed to the device (on IPFS), and its on-chain approval. */
+export interface RecoveryApproval {
+  guardian: string;
+  approvalCid: string;
+  /** The signature of the contract's approvalHash; absent when the guardian approved without the chain. */
+  signature?: string;
+}
+
+/**
+ * A guardian approves a recovery: re-seals its share to the new device's key, puts it on IPFS, and signs the
+ * contract's approval hash for the new owner (only with `recovery`: the hash comes from the contract).
+ * Only do this after confirming the request with the person.
+ */
+export async function approveRecoveryRequest(
+  vault: Vault,
+  components: { blocks: Pick<Blockstore, "get" | "put">; recovery?: Pick<VaultRecovery, "approvalHash"> },
+  request: RecoveryRequestMessage,
+  options: { signal?: AbortSignal } = {},
+): Promise<RecoveryApproval> {
+  const accountId = unhex(request.accountId, 32, "request.accountId");
+  const devicePublicKey = unhex(request.devicePublicKey, 33, "request.devicePublicKey");
+  const newOwner = getAddress(request.newOwner);
+  const guardianship = vault.thread.collection<Guardianship>(GUARDIANSHIPS).get(hex(accountId));
+  if (guardianship === undefined)
+    throw new TypeError(`you do not guard account ${request.accountId}; 'mosaic vault guardians list' shows the accounts you guard`);
+  const key = guardianKeyOf(vault);
+  const pkg = await getBytes(components.blocks, guardianship.packageCid, "share package", options.signal);
+  const approval = approveRecovery(key, pkg, { accountId, devicePublicKey, newOwner });
+  const cid = await putBytes(components.blocks, approval);
+  const result: RecoveryApproval = { guardian: key.address, approvalCid: cid.toString() };
+  if (components.recovery !== undefined)
+    result.signature = await signRecoveryApproval(key, await components.recovery.approvalHash(request.accountId, newOwner));
+  return result;
+}
+
+// -- The new device ----------------------------------------------------------------------------------------------
+
+/**
+ * Rebuilds the root seed from the guardians' approvals, checked against the guardian set anchored on-chain.
+ * ThresholdNotMetError (before anything is combined) when fewer than t approvals are good; tampered ones are named.
+ */
+export async function recoverSeed(
+  components: { blocks: Pick<Blockstore, "get">; recovery: Pick<VaultRecovery, "guardiansHashOf"> },
+  deviceKey: GuardianKey,
+  request: RecoveryRequestMessage,
+  approvals: readonly RecoveryApproval[],
+  options: { signal?: AbortSignal } = {},
+): Promise<CombinedSeed> {
+  const accountId = unhex(request.accountId, 32, "request.accountId");
+  const expected = await components.recovery.guardiansHashOf(request.accountId);
+  const blocks = await Promise.all(approvals.map((a) => getBytes(components.blocks, a.approvalCid, "approval", options.signal)));
+  return combineApprovals(deviceKey, blocks, { accountId, guardiansHash: expected });
+}
+
+/** Starts the on-chain timelock that moves the account to the new owner, with t guardians' signatures (unsigned approvals are left out). */
+export async function startRecovery(
+  recovery: VaultRecovery,
+  config: GuardianConfig,
+  newOwner: string,
+  approvals: readonly RecoveryApproval[],
+): Promise<{ executableAt: bigint }> {
+  const byGuardian = new Map(approvals.map((a) => [getAddress(a.guardian), a.signature]));
+  const signatures = config.guardians.flatMap((g) => byGuardian.get(getAddress(g.address)) ?? []);
+  const id = hex(config.accountId);
+  await (
+    await recovery.startRecovery(
+      id,
+      newOwner,
+      config.threshold,
+      config.guardians.map((g) => g.address),
+      config.shareHashes.map(hex),
+      hex(config.salt),
+      signatures,
+    )
+  ).wait();
+  const [, executableAt] = await recovery.pendingRecoveryOf(id);
+  return { executableAt };
+}
