@@ -1,4 +1,5 @@
 // Generates a realistic, deterministic legacy Google Takeout `Records.json` covering one year, for the location-import benchmarks.
+import { seededRandom } from "@mosaic/cli";
 
 /** What {@link generateTakeoutYear} makes: the file's bytes and how many location records it holds. */
 export interface TakeoutYear {
@@ -16,18 +17,6 @@ export interface TakeoutYearInit {
 }
 
 const YEAR_SECONDS = 365 * 86_400;
-
-/** mulberry32: small, fast and good enough for jitter; Math.random would make runs incomparable. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Place {
   lat: number;
@@ -126,7 +115,7 @@ export function generateTakeoutYear(init: TakeoutYearInit = {}): TakeoutYear {
   if (!Number.isInteger(everySeconds) || everySeconds < 1) {
     throw new RangeError(`init.everySeconds: expected a positive integer, got ${everySeconds}`);
   }
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const deviceTag = Math.floor(rand() * 2 ** 31) - 2 ** 30;
   const points = Math.floor(YEAR_SECONDS / everySeconds);
   const parts: string[] = ['{\n  "locations": [{\n'];
@@ -142,7 +131,7 @@ export function generateTakeoutYear(init: TakeoutYearInit = {}): TakeoutYear {
     if (d !== day) {
       day = d;
       // Seeding each day from (seed, day) keeps a day's plan independent of everySeconds and start.
-      plan = planDay((d + 4) % 7, mulberry32((seed * 7919 + d * 104_729) >>> 0)); // 1970-01-01 was a Thursday (4)
+      plan = planDay((d + 4) % 7, seededRandom((seed * 7919 + d * 104_729) >>> 0)); // 1970-01-01 was a Thursday (4)
       stretch = 0;
     }
     const minute = (local - d * 86_400) / 60;
