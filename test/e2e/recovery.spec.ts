@@ -26,7 +26,6 @@ import {
   guardianKeyOf,
   type Invitation,
   listGuardians,
-  openVault,
   protectVault,
   type RecoveryApproval,
   type RecoveryRequestMessage,

@@ -15,7 +15,7 @@ import {
   openDiskStores,
   readSeedFile,
   sealSeed,
-  Thread,
+  type Thread,
   ThreadReplicator,
   unsealSeed,
   writeSeedFile,
@@ -233,7 +233,8 @@ function pathsOf(access: VaultAccess): VaultPaths {
   return { dir, seed: path.join(dir, SEED_FILE), device: path.join(dir, DEVICE_FILE), db: path.join(dir, DB_DIR) };
 }
 
-async function exists(file: string): Promise<boolean> {
+/** Whether a file or directory exists. */
+export async function exists(file: string): Promise<boolean> {
   try {
     await stat(file);
     return true;

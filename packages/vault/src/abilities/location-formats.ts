@@ -1,15 +1,9 @@
 // Importers for location history files (GPX, GeoJSON, Takeout Records.json, on-device Timeline.json), read into time-sorted points.
+import type { LocationPoint } from "@mosaic/mapreduce";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 
-/**
- * One fix: `t` is unix seconds, an integer (sub-second parts are floored away), `lat`/`lon` are degrees
- * (WGS 84) as float64.
- */
-export interface LocationPoint {
-  t: number;
-  lat: number;
-  lon: number;
-}
+// One fix: `t` is unix seconds, an integer (sub-second parts are floored away), `lat`/`lon` are WGS 84 degrees.
+export type { LocationPoint };
 
 export type LocationFormat = "gpx" | "geojson" | "takeout-records" | "takeout-timeline";
 
