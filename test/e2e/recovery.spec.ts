@@ -207,7 +207,15 @@ describe("end to end: social recovery", function () {
     expect(err.rejected.map((r) => r.error)).to.satisfy((errors: Error[]) => errors.some((e) => e instanceof WrongDeviceKeyError));
 
     // Three good approvals (and the tampered one, rejected by name) rebuild the seed.
-    const three = [...two, await approve(4)];
+    // Guardian 4 approves from a device whose blockstore never saw the package: the guardianship in its thread carries it.
+    const g4 = guardians[4] as (typeof guardians)[number];
+    const elsewhere = {
+      get: () => {
+        throw new Error("the package is not in this blockstore");
+      },
+      put: g4.node.blockstore.put.bind(g4.node.blockstore),
+    } as unknown as typeof g4.node.blockstore;
+    const three = [...two, await approveRecoveryRequest(g4.vault, { blocks: elsewhere, recovery: contract }, ask)];
     const recovered = await recoverSeed(chain, device, ask, [...three, tampered]);
     expect(Buffer.from(recovered.seed).equals(Buffer.from(seed))).to.equal(true);
     expect(recovered.used).to.deep.equal([0, 3, 4]);

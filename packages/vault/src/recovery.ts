@@ -58,6 +58,8 @@ export interface Guardianship extends Doc {
   from: string;
   index: number;
   packageCid: string;
+  /** The sealed share itself (a few hundred bytes): kept in the thread so every device of the guardian's vault can approve. */
+  package: Uint8Array;
   accepted: number;
 }
 
@@ -208,7 +210,14 @@ export async function acceptGuardianship(
     throw new ShareTamperedError(`invitation says index ${invitation.index}, the package says ${opened.index}`);
   const c = vault.thread.collection<Guardianship>(GUARDIANSHIPS);
   const id = hex(accountId);
-  const doc = { accountId: id, from: invitation.from, index: opened.index, packageCid: invitation.packageCid, accepted: Date.now() };
+  const doc = {
+    accountId: id,
+    from: invitation.from,
+    index: opened.index,
+    packageCid: invitation.packageCid,
+    package: pkg,
+    accepted: Date.now(),
+  };
   if (c.get(id) !== undefined) await c.delete(id);
   return c.create({ ...doc, _id: id });
 }
@@ -250,7 +259,10 @@ export async function approveRecoveryRequest(
   if (guardianship === undefined)
     throw new TypeError(`you do not guard account ${request.accountId}; 'mosaic vault guardians list' shows the accounts you guard`);
   const key = guardianKeyOf(vault);
-  const pkg = await getBytes(components.blocks, guardianship.packageCid, "share package", options.signal);
+  const pkg =
+    guardianship.package instanceof Uint8Array
+      ? guardianship.package
+      : await getBytes(components.blocks, guardianship.packageCid, "share package", options.signal);
   const approval = approveRecovery(key, pkg, { accountId, devicePublicKey, newOwner });
   const cid = await putBytes(components.blocks, approval);
   const result: RecoveryApproval = { guardian: key.address, approvalCid: cid.toString() };
