@@ -1,7 +1,7 @@
 // A person's vault: abilities over an encrypted thread, the consent screen, the one egress gate with its audit log, and the privacy budget.
 import * as dagCbor from "@ipld/dag-cbor";
 import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
-import { clampToOutput, kmPerDay, privatize, specScale } from "@mosaic/mapreduce";
+import { clampToOutput, DAY_S, kmPerDay, privatize, specScale } from "@mosaic/mapreduce";
 import { ConsentRequiredError, type JobRef, type JobSpec } from "@mosaic/protocol";
 import {
   type Collection,
@@ -15,7 +15,7 @@ import {
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex } from "@noble/hashes/utils";
 import {
-  type AbilityContext,
+  AbilityContext,
   type AbilityDefinition,
   type AbilityEventName,
   type AbilityManifest,
@@ -25,7 +25,6 @@ import {
   defineAbility,
   VAULT_NAMESPACE,
 } from "./ability.js";
-import { AbilityContext as Context } from "./ability.js";
 import { BUILTIN_ABILITIES } from "./abilities/index.js";
 import type { LocationFormat } from "./abilities/location-formats.js";
 import {
@@ -46,7 +45,6 @@ import {
   fitsBudget,
   formatEpsilon,
   type LedgerEntry,
-  periodAt,
   validateBudgetSettings,
 } from "./budget.js";
 import {
@@ -133,6 +131,11 @@ export function jobKey(job: JobRef): string {
   return `${job.chainId}:${job.registry.toLowerCase()}:${job.jobId}`;
 }
 
+/** sha256 of the map program's dag-cbor, hex: what the consent screen shows and the audit log records. */
+function programHash(spec: JobSpec): string {
+  return bytesToHex(sha256(dagCbor.encode(spec.program)));
+}
+
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -164,7 +167,7 @@ export class Vault {
     this.#clock = init.clock ?? Date.now;
     this.#owned = init.ownedStores;
     this.#abilities = new Map(
-      abilities.map((d) => [d.manifest.name, { definition: d, context: new Context(thread, d.manifest, this.#clock) }]),
+      abilities.map((d) => [d.manifest.name, { definition: d, context: new AbilityContext(thread, d.manifest, this.#clock) }]),
     );
   }
 
@@ -263,7 +266,7 @@ export class Vault {
   async review(spec: JobSpec, job: JobRef): Promise<ConsentRequest> {
     this.#fieldsRead(spec);
     const { days, windowEnd } = spec.program;
-    const from = windowEnd - days * 86_400;
+    const from = windowEnd - days * DAY_S;
     const points = readLocations(this.ability(LOCATION_HISTORY), { from, to: windowEnd });
     const raw = kmPerDay(points, days, windowEnd);
     const payload = privatize(raw, spec.output, specScale(spec));
@@ -277,7 +280,7 @@ export class Vault {
       purpose: spec.purpose,
       reads: spec.reads,
       program: spec.program,
-      programHash: bytesToHex(sha256(dagCbor.encode(spec.program))),
+      programHash: programHash(spec),
       preview: { raw: clampToOutput(raw, spec.output), payload, unit: spec.output.unit, labels: spec.output.labels },
       epsilon: spec.privacy.epsilon,
       budget: { remaining: status.remaining, after, fits, resetsAt: status.period.end },
@@ -312,7 +315,7 @@ export class Vault {
       title: spec.title,
       requester: spec.requester,
       purpose: spec.purpose,
-      programHash: bytesToHex(sha256(dagCbor.encode(spec.program))),
+      programHash: programHash(spec),
       fieldsRead: this.#fieldsRead(spec),
       payload: request.preview.payload,
       epsilon: spec.privacy.epsilon,
@@ -414,11 +417,6 @@ export class Vault {
   /** The whole ledger, oldest first, across periods. */
   ledger(): LedgerEntry[] {
     return this.#collection<LedgerEntry>(LEDGER).find({ orderBy: "time" });
-  }
-
-  /** When the current budget period ends (unix ms). */
-  budgetResetsAt(): number {
-    return periodAt(this.budgetSettings(), this.#clock()).end;
   }
 
   #collection<T extends Doc>(name: string): Collection<T> {

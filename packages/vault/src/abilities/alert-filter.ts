@@ -3,7 +3,7 @@ import { DAY_S, haversineKm } from "@mosaic/mapreduce";
 import type { Doc } from "@mosaic/threads";
 import { type AbilityContext, defineAbility } from "../ability.js";
 import type { CheckIn } from "./health-questionnaire.js";
-import type { PointChunk } from "./location-history.js";
+import { dayOf, type PointChunk } from "./location-history.js";
 
 export const ALERT_FILTER = "alert-filter";
 
@@ -48,10 +48,6 @@ export function validateAlert(value: unknown): PublicAlert {
   if (a.symptomaticOnly !== undefined && typeof a.symptomaticOnly !== "boolean")
     throw new TypeError("alert.symptomaticOnly: expected a boolean");
   return a;
-}
-
-function dayOf(t: number): string {
-  return new Date(Math.floor(t / DAY_S) * DAY_S * 1000).toISOString().slice(0, 10);
 }
 
 /** The decision for one alert, from the location history (and check-ins, for symptomatic-only alerts). */

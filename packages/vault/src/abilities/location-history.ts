@@ -33,7 +33,8 @@ export interface Place extends Doc {
 /** Fixes per chunk document: ~60 KiB of dag-cbor, well under the thread's 256 KiB event limit. */
 export const MAX_CHUNK_POINTS = 2048;
 
-function dayOf(t: number): string {
+/** The UTC day (YYYY-MM-DD) of a unix time in seconds. */
+export function dayOf(t: number): string {
   return new Date(Math.floor(t / DAY_S) * DAY_S * 1000).toISOString().slice(0, 10);
 }
 
