@@ -1,44 +1,12 @@
 // End to end tests of `mosaic vault` abilities, location import, consents, audit, budget, guardians and recovery: the real CLI in child processes.
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { exists } from "../src/vault.js";
+import { json, type Run, vault } from "./run.js";
 
-const BIN = path.resolve(import.meta.dirname, "../src/bin.ts");
-// Resolved here, so the CLI can run from any working directory.
-const TSX = import.meta.resolve("tsx");
 const GPX = path.resolve(import.meta.dirname, "../../vault/test/fixtures/track.gpx");
-const PASSPHRASE = "correct horse battery staple";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `mosaic vault ...args` to completion, non-interactive, the passphrase in MOSAIC_PASSPHRASE. */
-function vault(args: string[], cwd: string): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, MOSAIC_PASSPHRASE: PASSPHRASE, MOSAIC_LOG: "warn" }))
-    if (v !== undefined) env[k] = v;
-  // process.execPath, not node_modules/.bin/tsx: its shebang may name another Node.
-  const child = spawn(process.execPath, ["--import", TSX, BIN, "vault", ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The JSON object a successful `--json` run printed. */
-function json<T = Record<string, unknown>>(run: Run): T {
-  expect(run.code, `exit code; stderr:\n${run.stderr}`).to.equal(0);
-  return JSON.parse(run.stdout) as T;
-}
 
 /** A failed run: its exit code, and `mosaic: <name>: ...` on stderr. */
 function failed(run: Run, code: number, name: string, message?: RegExp): void {
@@ -46,15 +14,6 @@ function failed(run: Run, code: number, name: string, message?: RegExp): void {
   expect(run.stderr).to.match(new RegExp(`^mosaic: ${name}: `, "m"));
   if (message !== undefined) expect(run.stderr).to.match(message);
   expect(run.stderr, "no stack trace").not.to.match(/\n\s+at /);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface Abilities {

@@ -1,49 +1,12 @@
 // End to end tests of `mosaic vault`: the real CLI in child processes, on vault directories in a temporary folder.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import path from "node:path";
 import { deriveThreadSecrets, exportThread, logIdOf, openDiskStores, Thread } from "@mosaic/threads";
 import { expect } from "chai";
-
-const BIN = path.resolve(import.meta.dirname, "../src/bin.ts");
-// Resolved here, so the CLI can run from any working directory (the default --dir is relative to it).
-const TSX = import.meta.resolve("tsx");
-const PASSPHRASE = "correct horse battery staple";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `mosaic vault ...args` to completion: non-interactive (no TTY), the passphrase in MOSAIC_PASSPHRASE unless `env` says otherwise. */
-function vault(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<Run> {
-  const child = start(args, options);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function start(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): ChildProcessWithoutNullStreams {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, MOSAIC_PASSPHRASE: PASSPHRASE, MOSAIC_LOG: "warn", ...options.env })) {
-    if (v !== undefined) env[k] = v;
-  }
-  return spawn(process.execPath, ["--import", TSX, BIN, "vault", ...args], { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
-}
-
-/** The JSON object a successful `--json` run printed. */
-function json<T = Record<string, unknown>>(run: Run): T {
-  expect(run.code, `exit code; stderr:\n${run.stderr}`).to.equal(0);
-  return JSON.parse(run.stdout) as T;
-}
+import { json, PASSPHRASE, start, vault } from "./run.js";
 
 /** Every file under `dir` with a hash of its bytes: equal snapshots mean nothing was written. */
 async function snapshot(dir: string): Promise<Record<string, string>> {

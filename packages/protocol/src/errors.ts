@@ -1,5 +1,13 @@
 // Named errors shared by every package: callers branch on `name`, the message says what to do next.
 
+/** The base of an error class that needs no fields of its own: `class XError extends namedError("XError") {}`. */
+export function namedError<T extends string>(name: T) {
+  return class extends Error {
+    static override name = name;
+    override name = name;
+  };
+}
+
 /** A block or message could not be decoded, or its shape is not what the schema says. */
 export class MalformedSubmissionError extends Error {
   static override name = "MalformedSubmissionError";

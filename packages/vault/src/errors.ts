@@ -1,14 +1,8 @@
 // Named errors of the vault: callers branch on `name`; messages say what to do next.
-
-function named<T extends string>(name: T) {
-  return class extends Error {
-    static override name = name;
-    override name = name;
-  };
-}
+import { namedError } from "@mosaic/protocol";
 
 /** An ability manifest is malformed, or conflicts with an ability already loaded. */
-export class AbilityManifestError extends named("AbilityManifestError") {}
+export class AbilityManifestError extends namedError("AbilityManifestError") {}
 
 /** An ability asked for a collection its manifest does not grant it. */
 export class AbilityAccessError extends Error {
@@ -24,16 +18,16 @@ export class AbilityAccessError extends Error {
 }
 
 /** No ability of that name is loaded in this vault. */
-export class UnknownAbilityError extends named("UnknownAbilityError") {}
+export class UnknownAbilityError extends namedError("UnknownAbilityError") {}
 
 /** Consent for this job was withdrawn; review the job again to give it anew. */
-export class ConsentWithdrawnError extends named("ConsentWithdrawnError") {}
+export class ConsentWithdrawnError extends namedError("ConsentWithdrawnError") {}
 
 /** The job's output already left the vault: consent can no longer be withdrawn, nor the output sent twice. */
-export class AlreadySubmittedError extends named("AlreadySubmittedError") {}
+export class AlreadySubmittedError extends namedError("AlreadySubmittedError") {}
 
 /** The bytes offered to the egress gate are not the output the user consented to. */
-export class EgressMismatchError extends named("EgressMismatchError") {}
+export class EgressMismatchError extends namedError("EgressMismatchError") {}
 
 /** Spending a job's epsilon would take the user over their privacy budget for the period. */
 export class PrivacyBudgetExceededError extends Error {
