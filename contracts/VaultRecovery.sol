@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccountId, IVaultRecovery} from "./interfaces/IVaultRecovery.sol";
+import {Signatures} from "./lib/Signatures.sol";
 
 /// @title VaultRecovery
 /// @notice Social recovery for user vaults: guardians approve a new owner off-chain, the owner has a delay to object.
@@ -15,8 +16,6 @@ contract VaultRecovery is IVaultRecovery {
 
     /// @dev Domain tag of guardian approvals; a new version of the scheme gets a new tag.
     bytes32 private constant _APPROVAL_TAG = keccak256("mosaic.vault-recovery.v1");
-    /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a low-s one.
-    uint256 private constant _HALF_CURVE_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     uint64 private immutable _minRecoveryDelay;
     mapping(AccountId accountId => Account) private _accounts;
@@ -86,7 +85,7 @@ contract VaultRecovery is IVaultRecovery {
         Account storage account = _recoverable(accountId, newOwner);
         _checkGuardianSet(accountId, account, threshold, guardians, shareHashes, salt);
         uint64 nonce = account.nonce;
-        _checkApprovals(_ethSignedDigest(_approvalHash(accountId, newOwner, nonce)), threshold, guardians, signatures);
+        _checkApprovals(Signatures.ethSignedDigest(_approvalHash(accountId, newOwner, nonce)), threshold, guardians, signatures);
 
         uint64 executableAt = uint64(block.timestamp) + account.recoveryDelay;
         account.pendingNewOwner = newOwner;
@@ -240,21 +239,10 @@ contract VaultRecovery is IVaultRecovery {
         return keccak256(abi.encode(_APPROVAL_TAG, block.chainid, address(this), accountId, newOwner, uint256(nonce)));
     }
 
-    /// @dev The EIP-191 personal-sign digest of a 32-byte message, as `signMessage(getBytes(hash))` signs it.
-    function _ethSignedDigest(bytes32 hash) private pure returns (bytes32) {
-        return keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", hash));
-    }
-
-    /// @dev The signer of a 65-byte `(r, s, v)` signature; reverts `InvalidSignature(index)` on anything malformed,
+    /// @dev The signer of a guardian's signature; reverts `InvalidSignature(index)` on anything malformed,
     /// malleable or unrecoverable.
     function _recover(bytes32 digest, bytes calldata signature, uint256 index) private pure returns (address signer) {
-        if (signature.length != 65) revert InvalidSignature(index);
-        bytes32 r = bytes32(signature[0:32]);
-        bytes32 s = bytes32(signature[32:64]);
-        uint8 v = uint8(signature[64]);
-        if (v != 27 && v != 28) revert InvalidSignature(index);
-        if (uint256(s) > _HALF_CURVE_ORDER) revert InvalidSignature(index);
-        signer = ecrecover(digest, v, r, s);
+        signer = Signatures.recover(digest, signature);
         if (signer == address(0)) revert InvalidSignature(index);
     }
 

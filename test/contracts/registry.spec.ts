@@ -64,56 +64,9 @@ describe("AvatarGroups and JobRegistry", () => {
   beforeEach(async () => {
     [deployer, reducer, researcher, member, other] = (await ethers.getSigners()) as unknown as [Signer, Signer, Signer, Signer, Signer];
     c = await deployMosaic(deployer as Signer, { unbondingDelay: DAY });
-    await (await c.avatarGroups.createGroup("test")).wait();
+    await (await c.avatarGroups.createGroup("test", c.addresses.openAdmission, "0x")).wait();
     groupId = 0n;
-    await (await c.avatarGroups.connect(member).register(groupId, new Identity("m").commitment)).wait();
-  });
-
-  describe("AvatarGroups", () => {
-    it("test_register_oncePerWallet", async () => {
-      expect(await c.avatarGroups.groupSize(groupId)).to.equal(1n);
-      const root = await c.avatarGroups.groupRoot(groupId);
-      await expect(c.avatarGroups.connect(member).register(groupId, new Identity("m2").commitment)).to.be.revertedWithCustomError(
-        c.avatarGroups,
-        "AlreadyRegistered",
-      );
-      expect(await c.avatarGroups.groupRoot(groupId)).to.equal(root);
-    });
-    it("test_register_rejectsBadCommitmentsAndUnknownGroups", async () => {
-      await expect(c.avatarGroups.connect(other).register(groupId, 0n)).to.be.revertedWithCustomError(c.avatarGroups, "InvalidCommitment");
-      await expect(c.avatarGroups.connect(other).register(groupId, 2n ** 255n)).to.be.revertedWithCustomError(
-        c.avatarGroups,
-        "InvalidCommitment",
-      );
-      await expect(c.avatarGroups.connect(other).register(7n, 5n)).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
-      expect(await c.avatarGroups.groupSize(groupId)).to.equal(1n);
-      expect(await c.avatarGroups.isRegistered(groupId, await other.getAddress())).to.equal(false);
-    });
-    it("test_register_emitsAndChangesRoot", async () => {
-      const root = await c.avatarGroups.groupRoot(groupId);
-      const commitment = new Identity("o").commitment;
-      await expect(c.avatarGroups.connect(other).register(groupId, commitment))
-        .to.emit(c.avatarGroups, "MemberRegistered")
-        .withArgs(groupId, await other.getAddress(), commitment);
-      expect(await c.avatarGroups.groupRoot(groupId)).to.not.equal(root);
-    });
-  });
-
-  describe("stakes", () => {
-    it("test_stake_unstake_withdraw_afterDelay", async () => {
-      await expect(c.jobRegistry.connect(reducer).stake({ value: parseEther("3") })).to.emit(c.jobRegistry, "Staked");
-      await expect(c.jobRegistry.connect(reducer).requestUnstake(parseEther("1"))).to.emit(c.jobRegistry, "UnstakeRequested");
-      expect(await c.jobRegistry.stakeOf(await reducer.getAddress())).to.equal(parseEther("2"));
-      await expectRevert(() => c.jobRegistry.connect(reducer).withdrawStake(), "StillUnbonding");
-      await networkHelpers.time.increase(DAY);
-      await expect(c.jobRegistry.connect(reducer).withdrawStake()).to.changeEtherBalance(ethers, reducer, parseEther("1"));
-      await expectRevert(() => c.jobRegistry.connect(reducer).withdrawStake(), "NothingUnbonding");
-    });
-    it("test_stake_rejectsZeroAndOverdraw", async () => {
-      await expectRevert(() => c.jobRegistry.connect(reducer).stake({ value: 0 }), "ZeroAmount");
-      await expectRevert(() => c.jobRegistry.connect(reducer).requestUnstake(0), "ZeroAmount");
-      await expectRevert(() => c.jobRegistry.connect(reducer).requestUnstake(1), "InsufficientStake");
-    });
+    await (await c.avatarGroups.connect(member).register(groupId, new Identity("m").commitment, "0x")).wait();
   });
 
   describe("jobs", () => {
@@ -132,7 +85,7 @@ describe("AvatarGroups and JobRegistry", () => {
       await expectRevert(() => postJob({ deadline: now - 1n }), "DeadlineInPast");
       await expectRevert(() => postJob({ window: 0n }), "InvalidChallengeWindow");
       await expectRevert(() => postJob({ window: DAY }), "InvalidChallengeWindow");
-      await (await c.avatarGroups.createGroup("empty")).wait();
+      await (await c.avatarGroups.createGroup("empty", c.addresses.openAdmission, "0x")).wait();
       await expectRevert(() => postJob({ group: 1n }), "GroupHasNoMembers");
       await expect(postJob({ group: 9n })).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
       await expectRevert(() => c.jobRegistry.getJob(1n), "JobNotFound");
@@ -162,7 +115,7 @@ describe("AvatarGroups and JobRegistry", () => {
     });
 
     it("test_finalizeJob_paysLargestProposal_thenPullPayment", async () => {
-      await (await c.avatarGroups.connect(other).register(groupId, new Identity("o").commitment)).wait();
+      await (await c.avatarGroups.connect(other).register(groupId, new Identity("o").commitment, "0x")).wait();
       await (await postJob()).wait();
       for (const s of [reducer, other]) await (await c.jobRegistry.connect(s).stake({ value: parseEther("1") })).wait();
       await networkHelpers.time.increase(600);

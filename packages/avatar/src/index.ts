@@ -17,3 +17,4 @@ export * from "./envelope.js";
 export * from "./identity.js";
 export * from "./proof.js";
 export * from "./group.js";
+export * from "./membership.js";

@@ -3,12 +3,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadGroup, verifyArtifacts } from "@mosaic/avatar";
+import { createAvatarGroup, loadGroup, registerAvatar, verifyArtifacts } from "@mosaic/avatar";
 import { clampToOutput, kmPerDay, kmPerDaySpec, meanErrorBars } from "@mosaic/mapreduce";
 import {
   connectChain,
   deployMosaic,
   encodeBlock,
+  findEvent,
   fundedWallet,
   createIpfsNode,
   type IpfsNode,
@@ -17,7 +18,7 @@ import {
 } from "@mosaic/protocol";
 import { answerJob, openVault, type Vault } from "@mosaic/vault";
 import { createReducer, type JobState, type Proposed } from "@mosaic/worker";
-import { type Interface, type LogDescription, parseEther, type TransactionReceipt } from "ethers";
+import { parseEther } from "ethers";
 import { seededRandom, syntheticWeek } from "./synthetic.js";
 
 export interface DemoOptions {
@@ -62,14 +63,6 @@ const median = (xs: number[]): number => {
 };
 
 /** The first log of `name` that `iface` emitted in a receipt; throws when the transaction emitted none. */
-function findEvent(receipt: TransactionReceipt | null, iface: Interface, name: string): LogDescription {
-  for (const log of receipt?.logs ?? []) {
-    const parsed = iface.parseLog(log);
-    if (parsed?.name === name) return parsed;
-  }
-  throw new Error(`${name} event missing from transaction ${receipt?.hash}`);
-}
-
 /** Runs the demo job end to end and returns its summary. */
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const phases: Record<string, number> = {};
@@ -93,10 +86,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     // 1. Contracts.
     const { contracts, groupId } = await phase("deploy contracts", async () => {
       const contracts = await deployMosaic(deployer, { unbondingDelay: 86_400n });
-      const receipt = await (await contracts.avatarGroups.createGroup("mosaic-demo")).wait();
-      const created = findEvent(receipt, contracts.avatarGroups.interface, "GroupCreated");
-      opts.print(`  registry ${contracts.addresses.jobRegistry}, group ${created.args.groupId}, chain ${chain.chainId}`);
-      return { contracts, groupId: created.args.groupId as bigint };
+      const groupId = await createAvatarGroup(contracts, { name: "mosaic-demo", policy: "open" });
+      opts.print(`  registry ${contracts.addresses.jobRegistry}, group ${groupId}, chain ${chain.chainId}`);
+      return { contracts, groupId };
     });
 
     // IPFS: a researcher node and one node per reducer, all on loopback.
@@ -121,7 +113,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         await vault.addLocations(points);
         const truth = clampToOutput(kmPerDay(points, spec.program.days, spec.program.windowEnd), spec.output);
         const wallet = await fundedWallet(chain, deployer, parseEther("0.01"));
-        await (await contracts.avatarGroups.connect(wallet).register(groupId, vault.avatar.commitment)).wait();
+        await registerAvatar(contracts.avatarGroups.connect(wallet), groupId, vault.avatar.commitment);
         out.push({ vault, truth });
       }
       opts.print(

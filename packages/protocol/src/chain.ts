@@ -1,30 +1,56 @@
 // The chain as every Mosaic role sees it: a provider, funded signers, and the deployed contracts.
-import { JsonRpcProvider, NonceManager, type Provider, type Signer, Wallet, HDNodeWallet, Mnemonic } from "ethers";
+import {
+  HDNodeWallet,
+  type Interface,
+  JsonRpcProvider,
+  type LogDescription,
+  Mnemonic,
+  NonceManager,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+  Wallet,
+} from "ethers";
 import {
   AvatarGroups__factory,
+  IAdmissionPolicy__factory,
   JobRegistry__factory,
+  OpenAdmission__factory,
   PoseidonT3__factory,
+  RegistrarAdmission__factory,
   SemaphoreVerifier__factory,
   Semaphore__factory,
   type AvatarGroups,
+  type IAdmissionPolicy,
   type JobRegistry,
+  type OpenAdmission,
+  type RegistrarAdmission,
+  type Semaphore,
   type VaultRecovery,
   VaultRecovery__factory,
 } from "./contracts/types/index.js";
 
-export type { AvatarGroups, JobRegistry, VaultRecovery };
+export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, VaultRecovery };
+export { IAdmissionPolicy__factory, Semaphore__factory };
 
 /** Where the Mosaic contracts live on a chain. */
 export interface MosaicAddresses {
   semaphore: string;
   avatarGroups: string;
+  /** The admission policy of open groups: anyone, one identity per wallet. */
+  openAdmission: string;
+  /** The admission policy of registrar groups: by a registrar's signed attestation or batch. */
+  registrarAdmission: string;
   jobRegistry: string;
 }
 
 /** Typed handles on the deployed contracts. */
 export interface MosaicContracts {
   addresses: MosaicAddresses;
+  semaphore: Semaphore;
   avatarGroups: AvatarGroups;
+  openAdmission: OpenAdmission;
+  registrarAdmission: RegistrarAdmission;
   jobRegistry: JobRegistry;
 }
 
@@ -132,12 +158,16 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
     )
   ).waitForDeployment();
   const groups = await (await new AvatarGroups__factory(deployer).deploy(await semaphore.getAddress())).waitForDeployment();
+  const open = await (await new OpenAdmission__factory(deployer).deploy(await groups.getAddress())).waitForDeployment();
+  const registrar = await (await new RegistrarAdmission__factory(deployer).deploy(await groups.getAddress())).waitForDeployment();
   const registry = await (
     await new JobRegistry__factory(deployer).deploy(await groups.getAddress(), init.unbondingDelay ?? 604_800n)
   ).waitForDeployment();
   return attachMosaic(deployer, {
     semaphore: await semaphore.getAddress(),
     avatarGroups: await groups.getAddress(),
+    openAdmission: await open.getAddress(),
+    registrarAdmission: await registrar.getAddress(),
     jobRegistry: await registry.getAddress(),
   });
 }
@@ -146,7 +176,10 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
 export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddresses): MosaicContracts {
   return {
     addresses,
+    semaphore: Semaphore__factory.connect(addresses.semaphore, runner),
     avatarGroups: AvatarGroups__factory.connect(addresses.avatarGroups, runner),
+    openAdmission: OpenAdmission__factory.connect(addresses.openAdmission, runner),
+    registrarAdmission: RegistrarAdmission__factory.connect(addresses.registrarAdmission, runner),
     jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
   };
 }
@@ -162,4 +195,13 @@ export async function deployVaultRecovery(deployer: Signer, minRecoveryDelay = 1
 /** The social-recovery contract at a known address. */
 export function attachVaultRecovery(runner: Signer | Provider, address: string): VaultRecovery {
   return VaultRecovery__factory.connect(address, runner);
+}
+
+/** The first event called `name` that `iface` can parse in a transaction's receipt. */
+export function findEvent(receipt: TransactionReceipt | null, iface: Interface, name: string): LogDescription {
+  for (const log of receipt?.logs ?? []) {
+    const parsed = iface.parseLog(log);
+    if (parsed?.name === name) return parsed;
+  }
+  throw new Error(`${name} event missing from transaction ${receipt?.hash}`);
 }

@@ -50,6 +50,9 @@ export class NullifierReusedError extends Error {
   override name = "NullifierReusedError";
 }
 
+/** A proof is against a root the group had, but one the contract no longer accepts for this job or time. */
+export class ExpiredRootError extends namedError("ExpiredRootError") {}
+
 /** The proof's message is not the hash of the payload it came with. */
 export class PayloadHashMismatchError extends Error {
   static override name = "PayloadHashMismatchError";
@@ -93,6 +96,7 @@ export type RejectionReason =
   | "PayloadOutOfBoundsError"
   | "WrongJobError"
   | "UnknownRootError"
+  | "ExpiredRootError"
   | "NullifierReusedError"
   | "PayloadHashMismatchError"
   | "InvalidProofError"

@@ -26,6 +26,7 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
   "PayloadOutOfBoundsError",
   "WrongJobError",
   "UnknownRootError",
+  "ExpiredRootError",
   "NullifierReusedError",
   "PayloadHashMismatchError",
   "InvalidProofError",
