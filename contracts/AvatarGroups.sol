@@ -13,8 +13,9 @@ import {IAvatarGroups} from "./interfaces/IAvatarGroups.sol";
 /// @dev Membership lives on the stock Semaphore contract, so its events and roots are the ones every avatar and
 /// reducer syncs from, and the stock verifier checks the proofs.
 contract AvatarGroups is IAvatarGroups {
-    /// @notice The most commitments one batch may add (about 10M gas on Semaphore's LeanIMT).
-    uint256 public constant MAX_BATCH = 200;
+    /// @notice The most commitments one batch may add: 200 cost 16.1M gas on a small tree, too close to the 2^24
+    /// per-transaction cap (EIP-7825) once the tree is deep; 100 stay near 8M.
+    uint256 public constant MAX_BATCH = 100;
 
     ISemaphore private immutable _semaphore;
     mapping(uint256 groupId => IAdmissionPolicy) private _policies;

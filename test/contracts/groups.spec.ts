@@ -78,7 +78,7 @@ describe("AvatarGroups with OpenAdmission and RegistrarAdmission", () => {
       await expect(c.avatarGroups.connect(alice).createGroup("third", c.addresses.openAdmission, "0x"))
         .to.emit(c.avatarGroups, "GroupCreated")
         .withArgs(2n, await alice.getAddress(), c.addresses.openAdmission, "third");
-      const listed = await listGroups(c);
+      const listed = await listGroups(c.avatarGroups);
       expect(listed.map((g) => [g.groupId, g.name, g.kind])).to.deep.equal([
         [0n, "panel", "open"],
         [1n, "positives", "registrar"],

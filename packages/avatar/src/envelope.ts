@@ -7,14 +7,22 @@ import {
   encodeBlock,
   type JobRef,
   MalformedSubmissionError,
+  SNARK_SCALAR_FIELD,
   SubmissionTooLargeError,
 } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
+import { PROOF_DEPTH } from "./artifacts.js";
 
-/** The largest envelope a reducer fetches or decodes. A 7-entry payload with its proof is about 500 bytes. */
+/** The largest envelope a reducer fetches or decodes. A 7-entry payload with its proof is about 550 bytes. */
 export const MAX_SUBMISSION_BYTES = 4096;
 /** The longest payload vector an envelope may carry. */
 export const MAX_PAYLOAD_LENGTH = 256;
+
+/**
+ * The BN254 base field: the coordinates of the Groth16 proof points (G1 and G2) live in it. It is larger than
+ * the scalar field, so a valid point coordinate may exceed SNARK_SCALAR_FIELD but never this.
+ */
+export const BN254_BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
 /** A Semaphore v4 proof as `generateProof` returns it (numbers as decimal strings). */
 export interface SemaphoreProof {
@@ -26,7 +34,24 @@ export interface SemaphoreProof {
   points: [string, string, string, string, string, string, string, string];
 }
 
-/** A decoded submission: what a reducer verifies. Nothing in it names the user, wallet or vault. */
+/**
+ * A decoded submission: what a reducer verifies. Nothing in it names the user, wallet or vault.
+ *
+ * In memory the proof keeps Semaphore's own shape, so it can go to `verifyProof` or the contract as it is. On
+ * the wire (dag-cbor, every integer word a 32-byte big-endian byte string) it is, version 1:
+ *
+ * ```
+ * { v: 1,
+ *   job: { chain: uint, registry: "0x…" (lower case), id: uint },
+ *   payload: [int, …],                        // 1..MAX_PAYLOAD_LENGTH safe integers
+ *   proof: { points: [8 × bytes32],           // Groth16 a, b, c; each < BN254_BASE_FIELD
+ *            message: bytes32,                // sha-256 of dag-cbor(payload)
+ *            scope: bytes32 },                // jobScope(chain, registry, id)
+ *   nullifier: bytes32,                       // < SNARK_SCALAR_FIELD
+ *   root: bytes32,                            // < SNARK_SCALAR_FIELD
+ *   depth: 20 }                               // PROOF_DEPTH, the one depth Mosaic proves at
+ * ```
+ */
 export interface Submission {
   version: 1;
   job: JobRef;
@@ -39,7 +64,7 @@ export function encodePayload(payload: number[]): Uint8Array {
   return dagCbor.encode(payload);
 }
 
-/** Encodes a submission as a dag-cbor block. */
+/** Encodes a submission as a dag-cbor block in the v1 wire form above. */
 export async function encodeSubmission(sub: Submission): Promise<Block> {
   const p = sub.proof;
   const block = await encodeBlock({
@@ -47,25 +72,37 @@ export async function encodeSubmission(sub: Submission): Promise<Block> {
     job: { chain: Number(sub.job.chainId), registry: sub.job.registry.toLowerCase(), id: Number(sub.job.jobId) },
     payload: sub.payload,
     proof: {
-      depth: p.merkleTreeDepth,
-      root: bigintToBytes32(BigInt(p.merkleTreeRoot)),
-      nullifier: bigintToBytes32(BigInt(p.nullifier)),
+      points: p.points.map((x: string) => bigintToBytes32(BigInt(x))),
       message: bigintToBytes32(BigInt(p.message)),
       scope: bigintToBytes32(BigInt(p.scope)),
-      points: p.points.map((x: string) => bigintToBytes32(BigInt(x))),
     },
+    nullifier: bigintToBytes32(BigInt(p.nullifier)),
+    root: bigintToBytes32(BigInt(p.merkleTreeRoot)),
+    depth: p.merkleTreeDepth,
   });
   if (block.bytes.length > MAX_SUBMISSION_BYTES) throw new SubmissionTooLargeError(block.bytes.length, MAX_SUBMISSION_BYTES);
   return block;
 }
 
-/** Decodes and validates an envelope's shape; every deviation is a MalformedSubmissionError. */
+/**
+ * Decodes and validates an envelope; every deviation is a MalformedSubmissionError naming the field. Checks
+ * the size before decoding, then: canonical dag-cbor (re-encoding gives the same bytes, so one submission has
+ * one CID), exact key sets, types, 32-byte words, and the field ranges a verifier would refuse anyway (root
+ * and nullifier are public signals, < SNARK_SCALAR_FIELD; point coordinates < BN254_BASE_FIELD, which also
+ * keeps a point from having a second, non-reduced encoding that snarkjs would accept). `message` and `scope`
+ * may be any 256-bit word: Semaphore hashes them into the field. A depth other than PROOF_DEPTH is
+ * malformed, not an unknown root: v1 fixes the depth, and the root may well be the right one.
+ */
 export function decodeSubmission(bytes: Uint8Array): Submission {
   if (bytes.length > MAX_SUBMISSION_BYTES) throw new SubmissionTooLargeError(bytes.length, MAX_SUBMISSION_BYTES);
-  const root = record(decodeCbor(bytes), "envelope", ["v", "job", "payload", "proof"]);
+  const value = decodeCbor(bytes);
+  if (!sameBytes(dagCbor.encode(value), bytes)) {
+    throw new MalformedSubmissionError("envelope: not canonical dag-cbor (re-encoding gives other bytes)");
+  }
+  const root = record(value, "envelope", ["v", "job", "payload", "proof", "nullifier", "root", "depth"]);
   if (root.v !== 1) throw new MalformedSubmissionError(`envelope.v: expected 1, got ${String(root.v)}`);
   const job = record(root.job, "envelope.job", ["chain", "registry", "id"]);
-  const proof = record(root.proof, "envelope.proof", ["depth", "root", "nullifier", "message", "scope", "points"]);
+  const proof = record(root.proof, "envelope.proof", ["points", "message", "scope"]);
   if (!Array.isArray(root.payload) || root.payload.length === 0 || root.payload.length > MAX_PAYLOAD_LENGTH) {
     throw new MalformedSubmissionError(`envelope.payload: expected 1..${MAX_PAYLOAD_LENGTH} integers`);
   }
@@ -74,9 +111,13 @@ export function decodeSubmission(bytes: Uint8Array): Submission {
     return x as number;
   });
   if (!Array.isArray(proof.points) || proof.points.length !== 8) {
-    throw new MalformedSubmissionError("envelope.proof.points: expected 8 field elements");
+    throw new MalformedSubmissionError(`envelope.proof.points: expected 8 words, got ${describe(proof.points)}`);
   }
-  if (!Number.isSafeInteger(proof.depth)) throw new MalformedSubmissionError("envelope.proof.depth: expected an integer");
+  if (root.depth !== PROOF_DEPTH) {
+    throw new MalformedSubmissionError(
+      `envelope.depth: expected ${PROOF_DEPTH}, the one depth Mosaic proves at; got ${String(root.depth)}`,
+    );
+  }
   return {
     version: 1,
     job: {
@@ -86,19 +127,19 @@ export function decodeSubmission(bytes: Uint8Array): Submission {
     },
     payload,
     proof: {
-      merkleTreeDepth: proof.depth as number,
-      merkleTreeRoot: word(proof.root, "root"),
-      nullifier: word(proof.nullifier, "nullifier"),
-      message: word(proof.message, "message"),
-      scope: word(proof.scope, "scope"),
-      points: proof.points.map((x, i) => word(x, `points[${i}]`)) as SemaphoreProof["points"],
+      merkleTreeDepth: PROOF_DEPTH,
+      merkleTreeRoot: word(root.root, "envelope.root", SNARK_SCALAR_FIELD),
+      nullifier: word(root.nullifier, "envelope.nullifier", SNARK_SCALAR_FIELD),
+      message: word(proof.message, "envelope.proof.message"),
+      scope: word(proof.scope, "envelope.proof.scope"),
+      points: proof.points.map((x, i) => word(x, `envelope.proof.points[${i}]`, BN254_BASE_FIELD)) as SemaphoreProof["points"],
     },
   };
 }
 
 function record(value: unknown, where: string, keys: string[]): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new MalformedSubmissionError(`${where}: expected a map`);
+    throw new MalformedSubmissionError(`${where}: expected a map, got ${describe(value)}`);
   }
   const got = Object.keys(value).sort();
   const want = [...keys].sort();
@@ -108,22 +149,40 @@ function record(value: unknown, where: string, keys: string[]): Record<string, u
   return value as Record<string, unknown>;
 }
 
-function word(value: unknown, field: string): string {
+/** A 32-byte big-endian word as a decimal string, below `bound` when one is given. */
+function word(value: unknown, field: string, bound?: bigint): string {
   if (!(value instanceof Uint8Array) || value.length !== 32) {
-    throw new MalformedSubmissionError(`envelope.proof.${field}: expected 32 bytes`);
+    throw new MalformedSubmissionError(`${field}: expected 32 bytes, got ${describe(value)}`);
   }
-  return bytes32ToBigint(value).toString();
+  const x = bytes32ToBigint(value);
+  if (bound !== undefined && x >= bound) {
+    throw new MalformedSubmissionError(`${field}: ${x} is not a field element (must be below ${bound})`);
+  }
+  return x.toString();
 }
 
 function safeInt(value: unknown, field: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0)
-    throw new MalformedSubmissionError(`${field}: expected a non-negative integer`);
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new MalformedSubmissionError(`${field}: expected a non-negative integer, got ${describe(value)}`);
+  }
   return value as number;
 }
 
 function address(value: unknown): string {
   if (typeof value !== "string" || !/^0x[0-9a-f]{40}$/.test(value)) {
-    throw new MalformedSubmissionError("envelope.job.registry: expected a lower-case 0x address");
+    throw new MalformedSubmissionError(`envelope.job.registry: expected a lower-case 0x address, got ${describe(value)}`);
   }
   return value;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 50));
+  if (value === null || typeof value !== "object") return String(value);
+  return "a map";
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

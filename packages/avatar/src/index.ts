@@ -16,5 +16,16 @@ export * from "./artifacts.js";
 export * from "./envelope.js";
 export * from "./identity.js";
 export * from "./proof.js";
+export * from "./publish.js";
 export * from "./group.js";
+export {
+  type CheckRootOptions,
+  type GroupSync,
+  GroupSyncError,
+  type GroupSyncInit,
+  type GroupSyncProgress,
+  type GroupSyncResult,
+  openGroupSync,
+  type SyncOptions,
+} from "./group-sync.js";
 export * from "./membership.js";

@@ -1,5 +1,6 @@
 // Joining avatar groups: creating a group under an admission policy, registrar attestations, registration.
 import {
+  attachRegistrarAdmission,
   type AvatarGroups,
   findEvent,
   IAdmissionPolicy__factory,
@@ -7,13 +8,15 @@ import {
   namedError,
   SNARK_SCALAR_FIELD,
 } from "@mosaic/protocol";
-import { AbiCoder, getAddress, getBytes, isAddress, keccak256, type Signer, toUtf8Bytes, verifyMessage } from "ethers";
+import { AbiCoder, getAddress, type Provider, getBytes, isAddress, keccak256, type Signer, toUtf8Bytes, verifyMessage } from "ethers";
 
 /** The admission policies Mosaic deploys: anyone once per wallet, or by a registrar. */
 export type AdmissionKind = "open" | "registrar";
 
 /** An attestation file is malformed; the message names the field. */
 export class MalformedAttestationError extends namedError("MalformedAttestationError") {}
+/** The group does not exist on this AvatarGroups contract. */
+export class UnknownGroupError extends namedError("UnknownGroupError") {}
 /** An attestation is not signed by the registrar it claims, or is for another chain, policy, group or identity. */
 export class AttestationMismatchError extends namedError("AttestationMismatchError") {}
 
@@ -160,28 +163,41 @@ export async function registerAvatar(groups: AvatarGroups, groupId: bigint, comm
   return (await groups.register(groupId, commitment, evidence)).wait();
 }
 
-/** Every group created through AvatarGroups, with its policy, size and root. */
-export async function listGroups(contracts: Pick<MosaicContracts, "avatarGroups" | "registrarAdmission">): Promise<GroupInfo[]> {
-  const groups = contracts.avatarGroups;
+/** Every group created through AvatarGroups, with its policy, size and root (and registrar, for registrar groups). */
+export async function listGroups(groups: AvatarGroups): Promise<GroupInfo[]> {
   const events = await groups.queryFilter(groups.filters.GroupCreated());
   const out: GroupInfo[] = [];
-  const registrarPolicy = (await contracts.registrarAdmission.getAddress()).toLowerCase();
-  for (const e of events) {
-    const { groupId, creator, policy, name } = e.args;
-    const kind = await IAdmissionPolicy__factory.connect(policy, groups.runner).kind();
-    const info: GroupInfo = {
-      groupId,
-      name,
-      creator,
-      policy,
-      kind,
-      size: await groups.groupSize(groupId),
-      root: await groups.groupRoot(groupId),
-    };
-    if (policy.toLowerCase() === registrarPolicy) info.registrar = await contracts.registrarAdmission.registrarOf(groupId);
-    out.push(info);
-  }
+  for (const e of events) out.push(await groupInfo(groups, e.args.groupId, e.args));
   return out;
+}
+
+/** One group's listing; `created` saves a log query when the caller already has the GroupCreated event. */
+export async function groupInfo(
+  groups: AvatarGroups,
+  groupId: bigint,
+  created?: { creator: string; policy: string; name: string },
+): Promise<GroupInfo> {
+  let event = created;
+  if (event === undefined) {
+    const [e] = await groups.queryFilter(groups.filters.GroupCreated(groupId));
+    if (e === undefined)
+      throw new UnknownGroupError(
+        `group ${groupId} was not created through AvatarGroups at ${await groups.getAddress()}; see 'mosaic avatar groups'`,
+      );
+    event = e.args;
+  }
+  const kind = await IAdmissionPolicy__factory.connect(event.policy, groups.runner).kind();
+  const info: GroupInfo = {
+    groupId,
+    name: event.name,
+    creator: event.creator,
+    policy: event.policy,
+    kind,
+    size: await groups.groupSize(groupId),
+    root: await groups.groupRoot(groupId),
+  };
+  if (kind === "registrar") info.registrar = await attachRegistrarAdmission(groups.runner as Provider, event.policy).registrarOf(groupId);
+  return info;
 }
 
 function checkCommitment(commitment: bigint, field: string): void {

@@ -1,8 +1,10 @@
 // Making and checking a submission's Semaphore proof: scope = the job, message = hash of the payload.
 import {
+  ExpiredRootError,
   InvalidProofError,
   type JobRef,
   jobScope,
+  MalformedSubmissionError,
   NullifierReusedError,
   PayloadHashMismatchError,
   PayloadOutOfBoundsError,
@@ -35,8 +37,17 @@ export async function proveSubmission(
 /** What a submission is checked against. */
 export interface VerifyContext {
   job: JobRef;
-  /** The group root the job fixed on-chain. */
+  /**
+   * The group root the job fixed on-chain: JobRegistry records the group's root when the job is posted, and
+   * the job accepts exactly that root.
+   */
   groupRoot: bigint;
+  /**
+   * Roots the group had before the job's root. A proof against one of them is named ExpiredRootError (the
+   * member proved against a stale tree: sync the group and prove again); any other root is UnknownRootError.
+   * @default undefined (every wrong root is unknown)
+   */
+  pastRoots?: { has(root: bigint): boolean };
   /** Inclusive bounds every payload entry must lie in, and the payload length. */
   bounds: { length: number; min: number; max: number };
   /** Nullifiers already accepted for this job (a Set, or the keys of a Map). Not modified. */
@@ -44,8 +55,11 @@ export interface VerifyContext {
 }
 
 /**
- * Checks a decoded submission: job, scope, root, payload hash, bounds, nullifier, then the proof itself
- * (the costly step last). Throws the named error of the first failure; changes nothing.
+ * Checks a decoded submission, cheapest first, the proof itself last: job, scope (WrongJobError), depth
+ * (MalformedSubmissionError: v1 fixes it at PROOF_DEPTH), root (ExpiredRootError for a root in
+ * `ctx.pastRoots`, UnknownRootError for any other), payload hash (PayloadHashMismatchError), bounds
+ * (PayloadOutOfBoundsError), nullifier (NullifierReusedError), proof (InvalidProofError). Throws the named
+ * error of the first failure; reads `ctx` and changes nothing in it.
  */
 export async function verifySubmission(sub: Submission, ctx: VerifyContext): Promise<void> {
   const { job } = ctx;
@@ -55,8 +69,17 @@ export async function verifySubmission(sub: Submission, ctx: VerifyContext): Pro
   if (BigInt(sub.proof.scope) !== jobScope(job.chainId, job.registry, job.jobId)) {
     throw new WrongJobError(`proof scope ${sub.proof.scope} is not job ${job.jobId}'s scope`);
   }
-  if (BigInt(sub.proof.merkleTreeRoot) !== ctx.groupRoot || sub.proof.merkleTreeDepth !== PROOF_DEPTH) {
-    throw new UnknownRootError(`proof root ${sub.proof.merkleTreeRoot} (depth ${sub.proof.merkleTreeDepth}) is not the job's group root`);
+  if (sub.proof.merkleTreeDepth !== PROOF_DEPTH) {
+    throw new MalformedSubmissionError(`proof depth ${sub.proof.merkleTreeDepth}: every Mosaic proof has depth ${PROOF_DEPTH}`);
+  }
+  const root = BigInt(sub.proof.merkleTreeRoot);
+  if (root !== ctx.groupRoot) {
+    if (ctx.pastRoots?.has(root)) {
+      throw new ExpiredRootError(
+        `proof root ${root} is an earlier root of the group, not the job's ${ctx.groupRoot}; sync the group and prove again`,
+      );
+    }
+    throw new UnknownRootError(`proof root ${root} is not the job's group root ${ctx.groupRoot}`);
   }
   if (BigInt(sub.proof.message) !== payloadDigest(encodePayload(sub.payload))) {
     throw new PayloadHashMismatchError("proof message is not the hash of the payload");

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `mosaic` command.
 import { parseArgs } from "node:util";
+import { commandArgs, emit, help, int, UsageError } from "./args.js";
 
 const HELP = `mosaic — decentralised MapReduce over IPFS and Ethereum
 
@@ -10,6 +11,7 @@ Commands:
   demo        run one whole job end to end (deploy, users, post, answer, reduce, finalise)
   vault       this device's encrypted vault: init, status, import, export, serve, abilities, consents,
               audit, budget, guardians, recover
+  avatar      the vault's anonymous avatar: status, register, groups; registrar commands for group admins
 
 Run 'mosaic <command> --help' for a command's options.`;
 
@@ -30,14 +32,6 @@ Options:
   -h, --help            this help
 
 Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
-
-/** Parses an integer option, or a RangeError naming the option and the value. */
-function int(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new RangeError(`--${name}: expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 const VAULT_COMMON = `Options every vault command takes:
   --dir PATH              the vault's directory (default .mosaic/vault)
@@ -355,27 +349,7 @@ const CHAIN_OPTIONS = {
   "wallet-key-file": { type: "string" },
 } as const;
 
-/** A command line that does not say what to do (a missing argument, flags that exclude each other): exit code 2. */
-class UsageError extends Error {
-  static override name = "UsageError";
-  override name = "UsageError";
-}
-
-/** The positional arguments a command takes, exactly; UsageError names what is missing or extra. */
-function expectPositionals(command: string, got: string[], names: string[]): string[] {
-  if (got.length < names.length) {
-    const missing = names.slice(got.length).map((n) => `<${n}>`);
-    throw new UsageError(`${command}: missing ${missing.join(" ")}; see 'mosaic vault ${command} --help'`);
-  }
-  if (got.length > names.length) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(got[names.length])}`);
-  return got;
-}
-
-/** A flag a command cannot do without. */
-function requireFlag(command: string, value: string | undefined, flag: string): string {
-  if (value === undefined) throw new UsageError(`${command}: ${flag} is required; see 'mosaic vault ${command} --help'`);
-  return value;
-}
+const { expectPositionals, requireFlag } = commandArgs("vault");
 
 /** --rpc, --recovery (and --wallet-key-file where it is taken): all or none. */
 function chainFlags(
@@ -413,8 +387,6 @@ function joinNegativeValues(args: string[], flags: string[]): string[] {
   }
   return out;
 }
-
-const emit = <T>(json: boolean, result: T, format: (r: T) => string): void => console.log(json ? JSON.stringify(result) : format(result));
 
 async function demo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -821,11 +793,6 @@ async function recover(argv: string[]): Promise<number> {
   }
 }
 
-function help(text: string): number {
-  console.log(text);
-  return 0;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -833,6 +800,8 @@ async function main(argv: string[]): Promise<number> {
       return demo(rest);
     case "vault":
       return vault(rest);
+    case "avatar":
+      return (await import("./avatar-commands.js")).avatarMain(rest);
     case undefined:
     case "-h":
     case "--help":

@@ -56,6 +56,7 @@ import {
   withProgress,
   withVault,
 } from "./vault.js";
+import { decodeRevert, readWalletKey } from "./chain-flags.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
@@ -221,14 +222,6 @@ export interface ChainFlags {
   walletKeyFile?: string;
 }
 
-async function readWalletKey(file: string): Promise<string> {
-  const line = ((await readFile(file, "utf8")).split(/\r?\n/, 1)[0] ?? "").trim();
-  const key = line.startsWith("0x") ? line : `0x${line}`;
-  if (!HEX32.test(key))
-    throw new TypeError(`--wallet-key-file ${file}: expected a private key, 64 hex characters (0x optional), on the first line`);
-  return key;
-}
-
 /** Connects to the recovery contract for the length of `use`. */
 async function withRecoveryContract<T>(flags: ChainFlags, use: (recovery: VaultRecovery) => Promise<T>): Promise<T> {
   if (!isAddress(flags.recovery))
@@ -263,15 +256,12 @@ const REVERT_ADVICE: Record<string, string> = {
 
 /** Names a contract revert that ethers left as "unknown custom error", decoding it with the contract's ABI. */
 function contractError(recovery: VaultRecovery, err: unknown): unknown {
-  const data = (err as { data?: unknown }).data;
-  if (typeof data !== "string" || !/^0x[0-9a-fA-F]{8}/.test(data)) return err;
-  const parsed = recovery.interface.parseError(data);
-  if (parsed === null) return err;
-  const args = parsed.args.map((a) => String(a)).join(", ");
-  const advice = REVERT_ADVICE[parsed.name];
+  const revert = decodeRevert(err, recovery.interface);
+  if (revert === undefined) return err;
+  const advice = REVERT_ADVICE[revert.name];
   return new RecoveryContractError(
-    parsed.name,
-    `the recovery contract refused: ${parsed.name}(${args})${advice === undefined ? "" : `: ${advice}`}`,
+    revert.name,
+    `the recovery contract refused: ${revert.name}(${revert.args})${advice === undefined ? "" : `: ${advice}`}`,
   );
 }
 

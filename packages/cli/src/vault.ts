@@ -228,7 +228,7 @@ interface VaultPaths {
   db: string;
 }
 
-function pathsOf(access: VaultAccess): VaultPaths {
+export function pathsOf(access: VaultAccess): VaultPaths {
   const dir = path.resolve(access.dir ?? DEFAULT_VAULT_DIR);
   return { dir, seed: path.join(dir, SEED_FILE), device: path.join(dir, DEVICE_FILE), db: path.join(dir, DB_DIR) };
 }

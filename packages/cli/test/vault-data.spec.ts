@@ -4,17 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { exists } from "../src/vault.js";
-import { json, type Run, vault } from "./run.js";
+import { failed, json, type Run, vault } from "./run.js";
 
 const GPX = path.resolve(import.meta.dirname, "../../vault/test/fixtures/track.gpx");
-
-/** A failed run: its exit code, and `mosaic: <name>: ...` on stderr. */
-function failed(run: Run, code: number, name: string, message?: RegExp): void {
-  expect(run.code, `exit code; stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).to.equal(code);
-  expect(run.stderr).to.match(new RegExp(`^mosaic: ${name}: `, "m"));
-  if (message !== undefined) expect(run.stderr).to.match(message);
-  expect(run.stderr, "no stack trace").not.to.match(/\n\s+at /);
-}
 
 interface Abilities {
   abilities: {

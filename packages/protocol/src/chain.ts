@@ -31,7 +31,7 @@ import {
 } from "./contracts/types/index.js";
 
 export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, VaultRecovery };
-export { IAdmissionPolicy__factory, Semaphore__factory };
+export { IAdmissionPolicy__factory, OpenAdmission__factory, RegistrarAdmission__factory, Semaphore__factory };
 
 /** Where the Mosaic contracts live on a chain. */
 export interface MosaicAddresses {
@@ -182,6 +182,16 @@ export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddress
     registrarAdmission: RegistrarAdmission__factory.connect(addresses.registrarAdmission, runner),
     jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
   };
+}
+
+/** The avatar groups contract at a known address. */
+export function attachAvatarGroups(runner: Signer | Provider, address: string): AvatarGroups {
+  return AvatarGroups__factory.connect(address, runner);
+}
+
+/** The registrar admission policy at a known address. */
+export function attachRegistrarAdmission(runner: Signer | Provider, address: string): RegistrarAdmission {
+  return RegistrarAdmission__factory.connect(address, runner);
 }
 
 /**

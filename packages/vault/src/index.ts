@@ -12,7 +12,7 @@
  * await vault.importLocations(await readFile('Records.json'))
  * const request = await vault.review(spec, job)   // show it to the user
  * await vault.consent(spec, request)
- * await answerJob(vault, ipfs, job, group)
+ * await answerJob(vault, job, group, { peers, collectionDeadline, now })
  * ```
  */
 export * from "./abilities/index.js";
