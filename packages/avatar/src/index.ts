@@ -13,6 +13,7 @@
  * ```
  */
 export * from "./artifacts.js";
+export * from "./batch-verify.js";
 export * from "./envelope.js";
 export * from "./identity.js";
 export * from "./proof.js";

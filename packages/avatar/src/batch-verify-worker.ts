@@ -1,0 +1,35 @@
+// The worker thread behind createBatchVerifier: one single-threaded wasm curve, batches verified in arrival order.
+import { parentPort } from "node:worker_threads";
+import { createVerifyEngine, type EngineProof } from "./batch-verify-engine.js";
+
+/** Main thread → worker: one batch. */
+export interface BatchRequest {
+  id: number;
+  proofs: EngineProof[];
+}
+
+/** Worker → main thread: `ready` once after start-up, then one reply per batch (1 = valid), or its error. */
+export type WorkerReply =
+  | { type: "ready" }
+  | { type: "verdicts"; id: number; verdicts: Uint8Array }
+  | { type: "failed"; id: number; message: string };
+
+const port = parentPort;
+if (!port) throw new Error("batch-verify-worker.ts is a worker_threads entry point; use createBatchVerifier() instead");
+
+const engine = await createVerifyEngine();
+// One batch at a time: the engine's wasm scratch memory is shared between its calls.
+let previous: Promise<void> = Promise.resolve();
+port.on("message", (request: BatchRequest) => {
+  previous = previous.then(async () => {
+    let reply: WorkerReply;
+    try {
+      const verdicts = await engine.verify(request.proofs);
+      reply = { type: "verdicts", id: request.id, verdicts: Uint8Array.from(verdicts, Number) };
+    } catch (err) {
+      reply = { type: "failed", id: request.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+    }
+    port.postMessage(reply);
+  });
+});
+port.postMessage({ type: "ready" } satisfies WorkerReply);
