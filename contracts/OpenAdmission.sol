@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AdmissionPolicyBase} from "./AdmissionPolicyBase.sol";
 import {IAdmissionPolicy} from "./interfaces/IAdmissionPolicy.sol";
 
 /// @title OpenAdmission
 /// @notice Anyone may join, one identity per wallet. No one can remove a member.
 /// @dev Sybil resistance is only the cost of a funded wallet: someone with many wallets joins many times. Use it for
 /// groups where a duplicate voice costs little (opt-in mobility panels), never where one person must be one answer.
-contract OpenAdmission is IAdmissionPolicy {
+contract OpenAdmission is AdmissionPolicyBase {
     /// @notice The wallet already registered an identity in this group.
     error AlreadyRegistered(uint256 groupId, address wallet);
     /// @notice Open registration takes no evidence.
@@ -18,19 +19,11 @@ contract OpenAdmission is IAdmissionPolicy {
     /// @notice Emitted after a wallet used its one registration in a group.
     event WalletAdmitted(uint256 indexed groupId, address indexed wallet);
 
-    address private immutable _groups;
     mapping(uint256 groupId => bool) private _configured;
     mapping(uint256 groupId => mapping(address wallet => bool)) private _registered;
 
     /// @param groups_ The AvatarGroups contract allowed to call this policy.
-    constructor(address groups_) {
-        _groups = groups_;
-    }
-
-    modifier onlyGroups() {
-        if (msg.sender != _groups) revert NotAvatarGroups(msg.sender);
-        _;
-    }
+    constructor(address groups_) AdmissionPolicyBase(groups_) {}
 
     /// @inheritdoc IAdmissionPolicy
     function configure(uint256 groupId, address creator, bytes calldata config) external onlyGroups {
@@ -69,8 +62,4 @@ contract OpenAdmission is IAdmissionPolicy {
         return _registered[groupId][wallet];
     }
 
-    /// @notice The AvatarGroups contract this policy serves.
-    function avatarGroups() external view returns (address) {
-        return _groups;
-    }
 }

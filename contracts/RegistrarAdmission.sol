@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AdmissionPolicyBase} from "./AdmissionPolicyBase.sol";
 import {IAdmissionPolicy} from "./interfaces/IAdmissionPolicy.sol";
 import {Signatures} from "./lib/Signatures.sol";
 
@@ -11,7 +12,7 @@ import {Signatures} from "./lib/Signatures.sol";
 /// @dev Sybil resistance is as strong as the registrar's own checks of who a person is. The registrar learns each
 /// member's identity commitment when it admits them, so it knows who is in the group, but Semaphore proofs never
 /// reveal which member made them, to the registrar or anyone else.
-contract RegistrarAdmission is IAdmissionPolicy {
+contract RegistrarAdmission is AdmissionPolicyBase {
     /// @notice Evidence must be 8 bytes of expiry then a 65-byte signature.
     error MalformedAttestation(uint256 groupId, uint256 length);
     /// @notice The attestation's expiry has passed.
@@ -35,19 +36,11 @@ contract RegistrarAdmission is IAdmissionPolicy {
     /// @dev Domain tag of attestations; a new version of the scheme gets a new tag.
     bytes32 private constant _ATTESTATION_TAG = keccak256("mosaic.registrar-admission.v1");
 
-    address private immutable _groups;
     mapping(uint256 groupId => address) private _registrars;
     mapping(uint256 groupId => mapping(uint256 identityCommitment => bool)) private _admitted;
 
     /// @param groups_ The AvatarGroups contract allowed to call this policy.
-    constructor(address groups_) {
-        _groups = groups_;
-    }
-
-    modifier onlyGroups() {
-        if (msg.sender != _groups) revert NotAvatarGroups(msg.sender);
-        _;
-    }
+    constructor(address groups_) AdmissionPolicyBase(groups_) {}
 
     /// @inheritdoc IAdmissionPolicy
     /// @dev `config` is `abi.encode(address registrar)`.
@@ -116,11 +109,6 @@ contract RegistrarAdmission is IAdmissionPolicy {
     /// bound to this chain and this contract.
     function attestationHash(uint256 groupId, uint256 identityCommitment, uint64 expiresAt) external view returns (bytes32) {
         return _attestationHash(groupId, identityCommitment, expiresAt);
-    }
-
-    /// @notice The AvatarGroups contract this policy serves.
-    function avatarGroups() external view returns (address) {
-        return _groups;
     }
 
     function _attestationHash(uint256 groupId, uint256 identityCommitment, uint64 expiresAt) private view returns (bytes32) {

@@ -17,8 +17,8 @@ import {
 import {
   type AvatarGroups,
   attachAvatarGroups,
+  AvatarGroups__factory,
   attachRegistrarAdmission,
-  connectChain,
   findEvent,
   IAdmissionPolicy__factory,
   namedError,
@@ -26,8 +26,8 @@ import {
   RegistrarAdmission__factory,
   SNARK_SCALAR_FIELD,
 } from "@mosaic/protocol";
-import { AbiCoder, getAddress, isAddress, NonceManager, type Provider, type Signer, Wallet } from "ethers";
-import { decodeRevert, readWalletKey } from "./chain-flags.js";
+import { AbiCoder, getAddress, isAddress, type Provider, type Signer } from "ethers";
+import { decodeRevert, withContract } from "./chain-flags.js";
 import { exists, pathsOf, type VaultAccess, withProgress, withVault } from "./vault.js";
 
 /** The avatar groups contract refused a transaction; `reason` is the contract's error name. */
@@ -73,38 +73,26 @@ interface Connected {
 
 /** Connects to the groups contract for the length of `use`, turning contract reverts into GroupContractError. */
 async function withGroups<T>(flags: GroupFlags, use: (c: Connected) => Promise<T>): Promise<T> {
-  if (!isAddress(flags.groups))
-    throw new TypeError(
-      `--groups: expected the AvatarGroups contract's address (0x and 40 hex characters), got ${JSON.stringify(flags.groups)}`,
-    );
-  const key = flags.walletKeyFile === undefined ? undefined : await readWalletKey(flags.walletKeyFile);
-  const chain = await connectChain({ rpcUrl: flags.rpc, accounts: 0 });
-  try {
-    const address = getAddress(flags.groups);
-    if ((await chain.provider.getCode(address)) === "0x")
-      throw new TypeError(`--groups: no contract at ${address} on ${flags.rpc}; check the address and the network`);
-    const signer = key === undefined ? undefined : new NonceManager(new Wallet(key, chain.provider));
-    const groups = attachAvatarGroups(signer ?? chain.provider, address);
-    try {
-      return await use({ provider: chain.provider, chainId: chain.chainId, groups, signer });
-    } catch (err) {
+  return withContract(
+    { rpc: flags.rpc, address: flags.groups, flag: "--groups", what: "AvatarGroups contract", walletKeyFile: flags.walletKeyFile },
+    (s) =>
+      use({ provider: s.provider, chainId: s.chainId, groups: attachAvatarGroups(s.signer ?? s.provider, s.address), signer: s.signer }),
+    (err) => {
       const revert = decodeRevert(
         err,
-        groups.interface,
+        AvatarGroups__factory.createInterface(),
         OpenAdmission__factory.createInterface(),
         RegistrarAdmission__factory.createInterface(),
         IAdmissionPolicy__factory.createInterface(),
       );
-      if (revert === undefined) throw err;
+      if (revert === undefined) return err;
       const advice = REVERT_ADVICE[revert.name];
-      throw new GroupContractError(
+      return new GroupContractError(
         revert.name,
         `the groups contract refused: ${revert.name}(${revert.args})${advice === undefined ? "" : `: ${advice}`}`,
       );
-    }
-  } finally {
-    await chain.close();
-  }
+    },
+  );
 }
 
 function needSigner(c: Connected): Signer {

@@ -1,6 +1,7 @@
 // What every chain-facing command shares: the paying wallet's key file, and contract reverts decoded by name.
 import { readFile } from "node:fs/promises";
-import type { Interface } from "ethers";
+import { connectChain } from "@mosaic/protocol";
+import { getAddress, type Interface, isAddress, NonceManager, type Provider, type Signer, Wallet } from "ethers";
 
 /** Reads a private key from the first line of a file (0x optional); a TypeError naming the flag otherwise. */
 export async function readWalletKey(file: string, flag = "--wallet-key-file"): Promise<string> {
@@ -20,4 +21,44 @@ export function decodeRevert(err: unknown, ...interfaces: Interface[]): { name: 
     if (parsed !== null) return { name: parsed.name, args: parsed.args.map((a) => String(a)).join(", ") };
   }
   return undefined;
+}
+
+/** A connection to one contract for the length of a command, with the paying wallet when a key file is given. */
+export interface ContractSession {
+  provider: Provider;
+  chainId: bigint;
+  /** The paying wallet, or undefined when the command only reads. */
+  signer?: Signer;
+  /** The contract's checksummed address, with code behind it. */
+  address: string;
+}
+
+/**
+ * Connects to the chain at `rpc`, checks that `address` (given by `flag`) holds a contract, and runs `use`;
+ * `onError` may turn a contract revert into a named error. The connection closes however `use` ends.
+ */
+export async function withContract<T>(
+  options: { rpc: string; address: string; flag: string; what: string; walletKeyFile?: string },
+  use: (session: ContractSession) => Promise<T>,
+  onError: (err: unknown) => unknown = (err) => err,
+): Promise<T> {
+  if (!isAddress(options.address))
+    throw new TypeError(
+      `${options.flag}: expected the ${options.what}'s address (0x and 40 hex characters), got ${JSON.stringify(options.address)}`,
+    );
+  const key = options.walletKeyFile === undefined ? undefined : await readWalletKey(options.walletKeyFile);
+  const chain = await connectChain({ rpcUrl: options.rpc, accounts: 0 });
+  try {
+    const address = getAddress(options.address);
+    if ((await chain.provider.getCode(address)) === "0x")
+      throw new TypeError(`${options.flag}: no contract at ${address} on ${options.rpc}; check the address and the network`);
+    const signer = key === undefined ? undefined : new NonceManager(new Wallet(key, chain.provider));
+    try {
+      return await use({ provider: chain.provider, chainId: chain.chainId, signer, address });
+    } catch (err) {
+      throw onError(err);
+    }
+  } finally {
+    await chain.close();
+  }
 }

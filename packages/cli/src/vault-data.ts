@@ -2,16 +2,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  attachVaultRecovery,
-  BlockUnavailableError,
-  type CID,
-  connectChain,
-  decodeCbor,
-  getBlock,
-  parseCid,
-  type VaultRecovery,
-} from "@mosaic/protocol";
+import { attachVaultRecovery, BlockUnavailableError, type CID, decodeCbor, getBlock, parseCid, type VaultRecovery } from "@mosaic/protocol";
 import {
   acceptGuardianship,
   accountIdOf,
@@ -45,7 +36,7 @@ import {
   ThresholdNotMetError,
 } from "@mosaic/vault";
 import { MemoryBlockstore } from "blockstore-core";
-import { getAddress, isAddress, NonceManager, Wallet, ZeroAddress, ZeroHash } from "ethers";
+import { getAddress, isAddress, Wallet, ZeroAddress, ZeroHash } from "ethers";
 import {
   DEFAULT_VAULT_DIR,
   exists,
@@ -56,7 +47,7 @@ import {
   withProgress,
   withVault,
 } from "./vault.js";
-import { decodeRevert, readWalletKey } from "./chain-flags.js";
+import { decodeRevert, withContract } from "./chain-flags.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
@@ -224,26 +215,15 @@ export interface ChainFlags {
 
 /** Connects to the recovery contract for the length of `use`. */
 async function withRecoveryContract<T>(flags: ChainFlags, use: (recovery: VaultRecovery) => Promise<T>): Promise<T> {
-  if (!isAddress(flags.recovery))
-    throw new TypeError(
-      `--recovery: expected the recovery contract's address (0x and 40 hex characters), got ${JSON.stringify(flags.recovery)}`,
-    );
-  const key = flags.walletKeyFile === undefined ? undefined : await readWalletKey(flags.walletKeyFile);
-  const chain = await connectChain({ rpcUrl: flags.rpc, accounts: 0 });
-  try {
-    const address = getAddress(flags.recovery);
-    if ((await chain.provider.getCode(address)) === "0x")
-      throw new TypeError(`--recovery: no contract at ${address} on ${flags.rpc}; check the address and the network`);
-    const runner = key === undefined ? chain.provider : new NonceManager(new Wallet(key, chain.provider));
-    const recovery = attachVaultRecovery(runner, address);
-    try {
-      return await use(recovery);
-    } catch (err) {
-      throw contractError(recovery, err);
-    }
-  } finally {
-    await chain.close();
-  }
+  let recovery: VaultRecovery | undefined;
+  return withContract(
+    { rpc: flags.rpc, address: flags.recovery, flag: "--recovery", what: "recovery contract", walletKeyFile: flags.walletKeyFile },
+    (s) => {
+      recovery = attachVaultRecovery(s.signer ?? s.provider, s.address);
+      return use(recovery);
+    },
+    (err) => (recovery === undefined ? err : contractError(recovery, err)),
+  );
 }
 
 const REVERT_ADVICE: Record<string, string> = {

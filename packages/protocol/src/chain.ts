@@ -31,7 +31,7 @@ import {
 } from "./contracts/types/index.js";
 
 export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, VaultRecovery };
-export { IAdmissionPolicy__factory, OpenAdmission__factory, RegistrarAdmission__factory, Semaphore__factory };
+export { AvatarGroups__factory, IAdmissionPolicy__factory, OpenAdmission__factory, RegistrarAdmission__factory, Semaphore__factory };
 
 /** Where the Mosaic contracts live on a chain. */
 export interface MosaicAddresses {
