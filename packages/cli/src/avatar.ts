@@ -27,20 +27,11 @@ import {
   SNARK_SCALAR_FIELD,
 } from "@mosaic/protocol";
 import { AbiCoder, getAddress, isAddress, type Provider, type Signer } from "ethers";
-import { decodeRevert, withContract } from "./chain-flags.js";
+import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
 import { exists, pathsOf, type VaultAccess, withProgress, withVault } from "./vault.js";
 
-/** The avatar groups contract refused a transaction; `reason` is the contract's error name. */
-export class GroupContractError extends Error {
-  static override name = "GroupContractError";
-  override name = "GroupContractError";
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** The avatar groups contract or a policy refused a transaction; `reason` is the contract's error name. */
+export class GroupContractError extends contractRefusal("GroupContractError") {}
 
 /** A commitments file holds something other than one identity commitment per line. */
 export class MalformedCommitmentsError extends namedError("MalformedCommitmentsError") {}

@@ -1,6 +1,6 @@
 // What every chain-facing command shares: the paying wallet's key file, and contract reverts decoded by name.
 import { readFile } from "node:fs/promises";
-import { connectChain } from "@mosaic/protocol";
+import { connectChain, namedError } from "@mosaic/protocol";
 import { getAddress, type Interface, isAddress, NonceManager, type Provider, type Signer, Wallet } from "ethers";
 
 /** Reads a private key from the first line of a file (0x optional); a TypeError naming the flag otherwise. */
@@ -61,4 +61,16 @@ export async function withContract<T>(
   } finally {
     await chain.close();
   }
+}
+
+/** The base of an error class for a contract's refusal: `reason` is the contract's error name (NotOwner, ...). */
+export function contractRefusal<T extends string>(name: T) {
+  return class extends namedError(name) {
+    constructor(
+      readonly reason: string,
+      message: string,
+    ) {
+      super(message);
+    }
+  };
 }

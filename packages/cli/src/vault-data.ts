@@ -47,7 +47,7 @@ import {
   withProgress,
   withVault,
 } from "./vault.js";
-import { decodeRevert, withContract } from "./chain-flags.js";
+import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
@@ -83,16 +83,7 @@ export class UnsignedApprovalError extends Error {
 }
 
 /** The recovery contract refused a transaction; `reason` is the contract's error name (NotOwner, RecoveryAlreadyPending, ...). */
-export class RecoveryContractError extends Error {
-  static override name = "RecoveryContractError";
-  override name = "RecoveryContractError";
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class RecoveryContractError extends contractRefusal("RecoveryContractError") {}
 
 /** The account is not registered on the recovery contract, so it has no guardian set to check or recover through. */
 export class AccountNotRegisteredError extends Error {
