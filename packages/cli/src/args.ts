@@ -1,10 +1,8 @@
 // Command-line plumbing every `mosaic` command shares: usage errors (exit 2), positional and flag checks, output.
+import { namedError } from "@mosaic/protocol";
 
 /** A command line that does not say what to do (a missing argument, flags that exclude each other): exit code 2. */
-export class UsageError extends Error {
-  static override name = "UsageError";
-  override name = "UsageError";
-}
+export class UsageError extends namedError("UsageError") {}
 
 /** Parses an integer option, or a RangeError naming the option and the value. */
 export function int(name: string, v: string, min: number, max: number): number {

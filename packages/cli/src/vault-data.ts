@@ -2,7 +2,16 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { attachVaultRecovery, BlockUnavailableError, type CID, decodeCbor, getBlock, parseCid, type VaultRecovery } from "@mosaic/protocol";
+import {
+  attachVaultRecovery,
+  BlockUnavailableError,
+  type CID,
+  decodeCbor,
+  getBlock,
+  parseCid,
+  type VaultRecovery,
+  namedError,
+} from "@mosaic/protocol";
 import {
   acceptGuardianship,
   accountIdOf,
@@ -53,43 +62,25 @@ import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
 // Errors
 
 /** A block carried inline in a file does not hash to the CID the file names: the file was altered or cut short. */
-export class InlineBlockMismatchError extends Error {
-  static override name = "InlineBlockMismatchError";
-  override name = "InlineBlockMismatchError";
-}
+export class InlineBlockMismatchError extends namedError("InlineBlockMismatchError") {}
 
 /** A file is not the kind of Mosaic file the command reads (or not JSON at all). */
-export class UnrecognisedFileError extends Error {
-  static override name = "UnrecognisedFileError";
-  override name = "UnrecognisedFileError";
-}
+export class UnrecognisedFileError extends namedError("UnrecognisedFileError") {}
 
 /** A file the command would create already exists; nothing was written. */
-export class OutputExistsError extends Error {
-  static override name = "OutputExistsError";
-  override name = "OutputExistsError";
-}
+export class OutputExistsError extends namedError("OutputExistsError") {}
 
 /** `recover complete` cannot find the device key `recover request` wrote beside the request. */
-export class DeviceKeyMissingError extends Error {
-  static override name = "DeviceKeyMissingError";
-  override name = "DeviceKeyMissingError";
-}
+export class DeviceKeyMissingError extends namedError("DeviceKeyMissingError") {}
 
 /** Starting a recovery on-chain needs a threshold of approvals signed for the chain, and too few are. */
-export class UnsignedApprovalError extends Error {
-  static override name = "UnsignedApprovalError";
-  override name = "UnsignedApprovalError";
-}
+export class UnsignedApprovalError extends namedError("UnsignedApprovalError") {}
 
 /** The recovery contract refused a transaction; `reason` is the contract's error name (NotOwner, RecoveryAlreadyPending, ...). */
 export class RecoveryContractError extends contractRefusal("RecoveryContractError") {}
 
 /** The account is not registered on the recovery contract, so it has no guardian set to check or recover through. */
-export class AccountNotRegisteredError extends Error {
-  static override name = "AccountNotRegisteredError";
-  override name = "AccountNotRegisteredError";
-}
+export class AccountNotRegisteredError extends namedError("AccountNotRegisteredError") {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers

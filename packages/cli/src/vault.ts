@@ -4,7 +4,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { createIpfsNode, dialPeer, type IpfsNode, nodeAddresses } from "@mosaic/protocol";
+import { createIpfsNode, dialPeer, type IpfsNode, nodeAddresses, namedError } from "@mosaic/protocol";
 import {
   DEFAULT_SCRYPT,
   type DiskStores,
@@ -31,40 +31,22 @@ const DB_DIR = "db";
 const DEVICE_NAME = /^[a-zA-Z0-9._-]{1,64}$/;
 
 /** `init` found a vault already in the directory. */
-export class VaultExistsError extends Error {
-  static override name = "VaultExistsError";
-  override name = "VaultExistsError";
-}
+export class VaultExistsError extends namedError("VaultExistsError") {}
 
 /** The directory holds no vault (no seed.json, or no device file beside it). */
-export class VaultNotFoundError extends Error {
-  static override name = "VaultNotFoundError";
-  override name = "VaultNotFoundError";
-}
+export class VaultNotFoundError extends namedError("VaultNotFoundError") {}
 
 /** Another process (a running `serve`, say) holds the vault's database. */
-export class VaultBusyError extends Error {
-  static override name = "VaultBusyError";
-  override name = "VaultBusyError";
-}
+export class VaultBusyError extends namedError("VaultBusyError") {}
 
 /** No passphrase source: not a terminal, no --passphrase-file, no MOSAIC_PASSPHRASE. */
-export class PassphraseRequiredError extends Error {
-  static override name = "PassphraseRequiredError";
-  override name = "PassphraseRequiredError";
-}
+export class PassphraseRequiredError extends namedError("PassphraseRequiredError") {}
 
 /** The two passphrases typed at `init` differ. */
-export class PassphraseMismatchError extends Error {
-  static override name = "PassphraseMismatchError";
-  override name = "PassphraseMismatchError";
-}
+export class PassphraseMismatchError extends namedError("PassphraseMismatchError") {}
 
 /** The passphrase prompt was cancelled (Ctrl-C). */
-export class PromptCancelledError extends Error {
-  static override name = "PromptCancelledError";
-  override name = "PromptCancelledError";
-}
+export class PromptCancelledError extends namedError("PromptCancelledError") {}
 
 /** Which vault to open, and how to unlock it. */
 export interface VaultAccess {

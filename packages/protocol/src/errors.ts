@@ -9,10 +9,7 @@ export function namedError<T extends string>(name: T) {
 }
 
 /** A block or message could not be decoded, or its shape is not what the schema says. */
-export class MalformedSubmissionError extends Error {
-  static override name = "MalformedSubmissionError";
-  override name = "MalformedSubmissionError";
-}
+export class MalformedSubmissionError extends namedError("MalformedSubmissionError") {}
 
 /** A block is larger than the limit for its kind. */
 export class SubmissionTooLargeError extends Error {
@@ -27,67 +24,37 @@ export class SubmissionTooLargeError extends Error {
 }
 
 /** A payload entry lies outside the bounds the job spec declares. */
-export class PayloadOutOfBoundsError extends Error {
-  static override name = "PayloadOutOfBoundsError";
-  override name = "PayloadOutOfBoundsError";
-}
+export class PayloadOutOfBoundsError extends namedError("PayloadOutOfBoundsError") {}
 
 /** A submission or proof belongs to another job (its scope is not this job's). */
-export class WrongJobError extends Error {
-  static override name = "WrongJobError";
-  override name = "WrongJobError";
-}
+export class WrongJobError extends namedError("WrongJobError") {}
 
 /** A proof is against a group root the job did not fix. */
-export class UnknownRootError extends Error {
-  static override name = "UnknownRootError";
-  override name = "UnknownRootError";
-}
+export class UnknownRootError extends namedError("UnknownRootError") {}
 
 /** A nullifier has already been accepted for this job: the member answered twice. */
-export class NullifierReusedError extends Error {
-  static override name = "NullifierReusedError";
-  override name = "NullifierReusedError";
-}
+export class NullifierReusedError extends namedError("NullifierReusedError") {}
 
 /** A proof is against a root the group had, but one the contract no longer accepts for this job or time. */
 export class ExpiredRootError extends namedError("ExpiredRootError") {}
 
 /** The proof's message is not the hash of the payload it came with. */
-export class PayloadHashMismatchError extends Error {
-  static override name = "PayloadHashMismatchError";
-  override name = "PayloadHashMismatchError";
-}
+export class PayloadHashMismatchError extends namedError("PayloadHashMismatchError") {}
 
 /** The Semaphore proof does not verify. */
-export class InvalidProofError extends Error {
-  static override name = "InvalidProofError";
-  override name = "InvalidProofError";
-}
+export class InvalidProofError extends namedError("InvalidProofError") {}
 
 /** A job spec fails validation. */
-export class InvalidJobSpecError extends Error {
-  static override name = "InvalidJobSpecError";
-  override name = "InvalidJobSpecError";
-}
+export class InvalidJobSpecError extends namedError("InvalidJobSpecError") {}
 
 /** Nothing may leave the vault for this job: the user has not consented, or withdrew consent. */
-export class ConsentRequiredError extends Error {
-  static override name = "ConsentRequiredError";
-  override name = "ConsentRequiredError";
-}
+export class ConsentRequiredError extends namedError("ConsentRequiredError") {}
 
 /** Stored vault data failed authentication: wrong key or tampered ciphertext. */
-export class VaultDecryptionError extends Error {
-  static override name = "VaultDecryptionError";
-  override name = "VaultDecryptionError";
-}
+export class VaultDecryptionError extends namedError("VaultDecryptionError") {}
 
 /** A block could not be fetched from IPFS in time. */
-export class BlockUnavailableError extends Error {
-  static override name = "BlockUnavailableError";
-  override name = "BlockUnavailableError";
-}
+export class BlockUnavailableError extends namedError("BlockUnavailableError") {}
 
 /** The names of the rejection reasons a reducer counts. */
 export type RejectionReason =

@@ -1,10 +1,8 @@
 // Named errors for guardian recovery: callers branch on `name`, the message says what to do next.
+import { namedError } from "@mosaic/protocol";
 
 /** The sealed bytes did not authenticate under this key and associated data (a low-level ECIES failure). */
-export class DecryptionFailedError extends Error {
-  static override name = "DecryptionFailedError";
-  override name = "DecryptionFailedError";
-}
+export class DecryptionFailedError extends namedError("DecryptionFailedError") {}
 
 /** A share package did not decrypt with this guardian's key: it was sealed to someone else, for another account, or altered. */
 export class WrongGuardianKeyError extends Error {
