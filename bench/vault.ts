@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { kmPerDaySpec } from "@mosaic/mapreduce";
+import { kmPerDayJob } from "@mosaic/mapreduce";
 import { connectChain, createIpfsNode, dialPeer, deployVaultRecovery, type IpfsNode, nodeAddresses } from "@mosaic/protocol";
 import { deriveThreadSecrets, openDiskStores, ThreadLog, ThreadReplicator } from "@mosaic/threads";
 import {
@@ -82,7 +82,7 @@ const seed = crypto.getRandomValues(new Uint8Array(32));
 const laptopStores = await openDiskStores(path.join(root, "laptop"));
 const laptop = await Vault.open(laptopStores, { rootSeed: seed, device: "laptop" });
 await laptop.importLocations(year.bytes, { fileName: "Records.json" });
-const spec = kmPerDaySpec({ windowEnd: 1_704_067_200 });
+const spec = kmPerDayJob({ collectionDeadline: 1_704_067_200 });
 const request = await laptop.review(spec, { chainId: 31337n, registry: contract.target as string, jobId: 1n });
 await laptop.consent(spec, request);
 progress("owner vault filled");

@@ -33,3 +33,11 @@ export async function captureState(stores: { blockstore: MemoryBlockstore; datas
   }
   return out.sort();
 }
+
+/**
+ * |actual − expected| ≤ delta. Not chai's closeTo: the Hardhat chai matchers the contract tests load replace it with
+ * one that refuses non-integers, so it would fail only when the whole suite runs.
+ */
+export function expectNear(actual: number, expected: number, delta: number, message?: string): void {
+  expect(Math.abs(actual - expected), message ?? `${actual} is not within ${delta} of ${expected}`).to.be.at.most(delta);
+}

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as dagCbor from "@ipld/dag-cbor";
-import { kmPerDaySpec } from "@mosaic/mapreduce";
+import { kmPerDayJob } from "@mosaic/mapreduce";
 import {
   CID,
   createIpfsNode,
@@ -131,7 +131,7 @@ describe("end to end: social recovery", function () {
       },
     });
     await laptop.setBudget({ epsilon: { num: 12, den: 1 }, periodDays: 14 });
-    const spec = kmPerDaySpec({ windowEnd: 1_700_006_400 });
+    const spec = kmPerDayJob({ collectionDeadline: 1_700_006_400 });
     const request = await laptop.review(spec, { chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId: 9n });
     await laptop.consent(spec, request);
     await laptop.egress(request.jobKey, new Uint8Array([9, 9, 9]), request.preview.payload);

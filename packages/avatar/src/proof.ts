@@ -48,8 +48,8 @@ export interface VerifyContext {
    * @default undefined (every wrong root is unknown)
    */
   pastRoots?: { has(root: bigint): boolean };
-  /** Inclusive bounds every payload entry must lie in, and the payload length. */
-  bounds: { length: number; min: number; max: number };
+  /** The payload length and the inclusive bounds of each entry (`min[i]`, `max[i]`). */
+  bounds: { length: number; min: readonly number[]; max: readonly number[] };
   /** Nullifiers already accepted for this job (a Set, or the keys of a Map). Not modified. */
   seenNullifiers: { has(nullifier: string): boolean };
 }
@@ -62,6 +62,21 @@ export interface VerifyContext {
  * error of the first failure; reads `ctx` and changes nothing in it.
  */
 export async function verifySubmission(sub: Submission, ctx: VerifyContext): Promise<void> {
+  checkSubmission(sub, ctx);
+  let ok = false;
+  try {
+    ok = await verifyProof(sub.proof);
+  } catch (err) {
+    throw new InvalidProofError(`proof does not parse: ${(err as Error).message}`);
+  }
+  if (!ok) throw new InvalidProofError("Semaphore proof does not verify");
+}
+
+/**
+ * Every check of `verifySubmission` but the proof itself, for callers that verify proofs in batches
+ * (`createBatchVerifier`): throws the named error of the first failure, changes nothing.
+ */
+export function checkSubmission(sub: Submission, ctx: VerifyContext): void {
   const { job } = ctx;
   if (sub.job.chainId !== job.chainId || sub.job.registry !== job.registry.toLowerCase() || sub.job.jobId !== job.jobId) {
     throw new WrongJobError(`submission is for job ${sub.job.jobId} on ${sub.job.registry}, not job ${job.jobId}`);
@@ -87,16 +102,11 @@ export async function verifySubmission(sub: Submission, ctx: VerifyContext): Pro
   const { length, min, max } = ctx.bounds;
   if (sub.payload.length !== length) throw new PayloadOutOfBoundsError(`payload: expected ${length} items, got ${sub.payload.length}`);
   sub.payload.forEach((x, i) => {
-    if (x < min || x > max) throw new PayloadOutOfBoundsError(`payload[${i}]: ${x} outside [${min}, ${max}]`);
+    const lo = min[i] as number;
+    const hi = max[i] as number;
+    if (x < lo || x > hi) throw new PayloadOutOfBoundsError(`payload[${i}]: ${x} outside [${lo}, ${hi}]`);
   });
   if (ctx.seenNullifiers.has(sub.proof.nullifier)) {
     throw new NullifierReusedError(`nullifier ${sub.proof.nullifier} already answered job ${job.jobId}`);
   }
-  let ok = false;
-  try {
-    ok = await verifyProof(sub.proof);
-  } catch (err) {
-    throw new InvalidProofError(`proof does not parse: ${(err as Error).message}`);
-  }
-  if (!ok) throw new InvalidProofError("Semaphore proof does not verify");
 }

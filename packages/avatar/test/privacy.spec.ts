@@ -69,7 +69,12 @@ describe("privacy: one member's submissions to two jobs are unlinkable (real Sem
       const seen = new Set<string>();
       for (const b of blocks) {
         const sub = decodeSubmission(b.bytes);
-        await verifySubmission(sub, { job, groupRoot: group.root, bounds: { length: 7, min: 0, max: 9 }, seenNullifiers: seen });
+        await verifySubmission(sub, {
+          job,
+          groupRoot: group.root,
+          bounds: { length: 7, min: Array(7).fill(0), max: Array(7).fill(9) },
+          seenNullifiers: seen,
+        });
         expect(sub.payload).to.deep.equal(payload);
         seen.add(sub.proof.nullifier);
       }

@@ -27,12 +27,13 @@ import {
   type Submission,
   type VerifyContext,
   verifyArtifacts,
+  checkSubmission,
   verifySubmission,
 } from "../src/index.js";
 import { expectRejects } from "../../../test/helpers.js";
 
 const job = { chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId: 1n };
-const bounds = { length: 3, min: -100, max: 200 };
+const bounds = { length: 3, min: [-100, -100, -100], max: [200, 200, 200] };
 
 describe("avatar submissions (real Semaphore proofs)", () => {
   const seeds = [randomBytes(32), randomBytes(32), randomBytes(32)];
@@ -118,6 +119,19 @@ describe("avatar submissions (real Semaphore proofs)", () => {
     await expectRejects(verifySubmission(high, ctx()), PayloadOutOfBoundsError, /payload\[2\]: 201 outside/);
     const short = await proveSubmission(identities[2]!, group, job, [10, 20]);
     await expectRejects(verifySubmission(short, ctx()), PayloadOutOfBoundsError, /expected 3 items, got 2/);
+    const perEntry = { length: 3, min: [-100, -100, -100], max: [200, 200, 29] };
+    await expectRejects(
+      verifySubmission(valid, { ...ctx(), bounds: perEntry }),
+      PayloadOutOfBoundsError,
+      /payload\[2\]: 30 outside \[-100, 29\]/,
+    );
+  });
+
+  it("checkSubmission makes every check but the proof (for batch verification)", async () => {
+    const points = [...valid.proof.points] as Submission["proof"]["points"];
+    points[3] = (BigInt(points[3]) + 1n).toString();
+    expect(() => checkSubmission({ ...valid, proof: { ...valid.proof, points } }, ctx())).not.to.throw();
+    expect(() => checkSubmission({ ...valid, payload: [10, 20, 31] }, ctx())).to.throw(PayloadHashMismatchError);
   });
 
   it("rejects a reused nullifier with NullifierReusedError", async () => {

@@ -12,6 +12,8 @@ Commands:
   vault       this device's encrypted vault: init, status, import, export, serve, abilities, consents,
               audit, budget, guardians, recover
   avatar      the vault's anonymous avatar: status, register, groups; registrar commands for group admins
+  job         for researchers: new, check, post (with a cost preview), list, watch, result
+  reducer     for node operators: start --config FILE, stake
 
 Run 'mosaic <command> --help' for a command's options.`;
 
@@ -802,6 +804,10 @@ async function main(argv: string[]): Promise<number> {
       return vault(rest);
     case "avatar":
       return (await import("./avatar-commands.js")).avatarMain(rest);
+    case "job":
+      return (await import("./job-commands.js")).jobMain(rest);
+    case "reducer":
+      return (await import("./job-commands.js")).reducerMain(rest);
     case undefined:
     case "-h":
     case "--help":

@@ -1,16 +1,8 @@
 // What every chain-facing command shares: the paying wallet's key file, and contract reverts decoded by name.
-import { readFile } from "node:fs/promises";
-import { connectChain, namedError } from "@mosaic/protocol";
+import { connectChain, namedError, readWalletKey } from "@mosaic/protocol";
 import { getAddress, type Interface, isAddress, NonceManager, type Provider, type Signer, Wallet } from "ethers";
 
-/** Reads a private key from the first line of a file (0x optional); a TypeError naming the flag otherwise. */
-export async function readWalletKey(file: string, flag = "--wallet-key-file"): Promise<string> {
-  const line = ((await readFile(file, "utf8")).split(/\r?\n/, 1)[0] ?? "").trim();
-  const key = line.startsWith("0x") ? line : `0x${line}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key))
-    throw new TypeError(`${flag} ${file}: expected a private key, 64 hex characters (0x optional), on the first line`);
-  return key;
-}
+export { readWalletKey };
 
 /** A contract's custom error that ethers left as "unknown custom error", decoded with the first ABI that knows it. */
 export function decodeRevert(err: unknown, ...interfaces: Interface[]): { name: string; args: string } | undefined {

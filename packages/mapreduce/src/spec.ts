@@ -1,86 +1,292 @@
-// Job specs: the km-per-day spec builder, validation, and the bounds and error bars a spec implies.
-import { InvalidJobSpecError, type JobSpec } from "@mosaic/protocol";
-import { discreteLaplaceVariance, type LaplaceScale, laplaceScale, noiseTailBound } from "./dp.js";
-import { DAY_S } from "./kmPerDay.js";
+// Job spec v1: the JSON Schema and the semantic checks every party runs, the spec's block on IPFS, and the
+// error bars a result carries.
+import { readFileSync } from "node:fs";
+import * as dagCbor from "@ipld/dag-cbor";
+import { type Block, encodeBlock, InvalidJobSpecError, type JobSpec, SubmissionTooLargeError } from "@mosaic/protocol";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { gaussianEpsilon, l2Sensitivity, noiseVariance, payloadBounds, unbiasRandomizedResponse } from "./dp.js";
+import { validatePipeline } from "./pipeline.js";
+import { finalizeResult, stateLength } from "./reduce.js";
+import { checkSandboxProgram } from "./sandbox.js";
 
-export interface KmPerDayInit {
-  /** @default 7 */
-  days?: number;
-  /** End of the window, unix seconds; midnight UTC after "now" by default. */
-  windowEnd?: number;
-  /** Per-day clamp, km. @default 50 */
-  maxKm?: number;
-  /** @default { num: 8, den: 1 } */
-  epsilon?: { num: number; den: number };
-  /** @default 3 */
-  minParticipants?: number;
+/** The JSON Schema of job spec v1 (packages/mapreduce/schema/job-spec-v1.schema.json), for editors and other tools. */
+export const JOB_SPEC_SCHEMA: object = JSON.parse(
+  readFileSync(new URL("../schema/job-spec-v1.schema.json", import.meta.url), "utf8"),
+) as object;
+
+/** A spec block is at most this many bytes of dag-cbor. */
+export const MAX_SPEC_BYTES = 64 * 1024;
+
+/** Epsilon a job may ask for, per submission: below the floor the answer is noise; above the cap it protects little. */
+export const EPSILON_RANGE = { min: { num: 1, den: 100 }, max: { num: 10, den: 1 } } as const;
+
+/** δ a discrete-Gaussian job may ask for: at most 1e-5. */
+export const MAX_DELTA = 1e-5;
+
+/** The widest range one output entry may declare: the noise scale grows with it. */
+export const MAX_ENTRY_RANGE = 1_000_000;
+
+/** Largest reducer state: the registry's MAX_AGGREGATE_LENGTH. */
+export const MAX_STATE_LENGTH = 256;
+
+/** What abilities exist and what they hold: `{ ability: { collection: fields } }`. */
+export type AbilityCatalog = Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+
+export interface ValidateSpecOptions {
+  /** Abilities a vault has: reads naming anything else are refused. @default undefined (reads are not checked) */
+  abilities?: AbilityCatalog;
+  /** Now, unix seconds: a collection deadline at or before it is refused. @default undefined (not checked) */
+  now?: number;
 }
 
-/** The ready job "kilometres travelled per day over the last 7 days". */
-export function kmPerDaySpec(init: KmPerDayInit = {}): JobSpec {
-  const days = init.days ?? 7;
-  const windowEnd = init.windowEnd ?? Math.ceil(Date.now() / 1000 / DAY_S) * DAY_S;
-  const labels = Array.from({ length: days }, (_, i) => new Date((windowEnd - (days - i) * DAY_S) * 1000).toISOString().slice(0, 10));
-  return {
-    version: 1,
-    title: `Kilometres travelled per day over the last ${days} days`,
-    purpose: "Mobility statistics for pandemic response: how much people move, day by day.",
-    requester: "Mosaic demo public-health researcher",
-    reads: [{ ability: "location-history", fields: ["t", "lat", "lon"] }],
-    program: { kind: "builtin", name: "km-per-day", days, windowEnd },
-    output: { length: days, min: 0, max: init.maxKm ?? 50, unit: "km", labels },
-    privacy: { mechanism: "discrete-laplace", epsilon: init.epsilon ?? { num: 8, den: 1 } },
-    minParticipants: init.minParticipants ?? 3,
-  };
+const ajv = new Ajv2020({ allErrors: false, strict: true });
+const schemaCheck = ajv.compile(JOB_SPEC_SCHEMA);
+
+function fail(message: string): never {
+  throw new InvalidJobSpecError(`job spec: ${message}`);
 }
 
-/** Validates an untrusted spec (decoded from IPFS); throws InvalidJobSpecError naming the field. */
-export function validateSpec(value: unknown): JobSpec {
-  const fail = (msg: string): never => {
-    throw new InvalidJobSpecError(`job spec: ${msg}`);
-  };
-  if (value === null || typeof value !== "object") return fail("expected a map");
-  const s = value as Partial<JobSpec>;
-  if (s.version !== 1) fail(`version: expected 1, got ${String(s.version)}`);
-  for (const f of ["title", "purpose", "requester"] as const) {
-    if (typeof s[f] !== "string" || (s[f] as string).length === 0 || (s[f] as string).length > 1000)
-      fail(`${f}: expected a non-empty string`);
-  }
-  if (!Array.isArray(s.reads) || s.reads.length === 0) fail("reads: expected at least one ability");
-  const p = s.program;
-  if (p?.kind !== "builtin" || p.name !== "km-per-day") fail("program: only the built-in km-per-day program is known");
-  if (!Number.isSafeInteger(p?.days) || (p?.days as number) < 1 || (p?.days as number) > 31) fail("program.days: expected 1..31");
-  if (!Number.isSafeInteger(p?.windowEnd)) fail("program.windowEnd: expected unix seconds");
-  const o = s.output;
-  if (!o || o.length !== p?.days) fail(`output.length: expected ${p?.days}`);
-  if (!Number.isSafeInteger(o?.min) || !Number.isSafeInteger(o?.max) || (o?.min as number) >= (o?.max as number))
-    fail("output: expected integer min < max");
-  if (!Array.isArray(o?.labels) || o?.labels.length !== o?.length) fail("output.labels: one per entry");
-  const e = s.privacy?.epsilon;
-  if (s.privacy?.mechanism !== "discrete-laplace") fail("privacy.mechanism: expected discrete-laplace");
-  if (!Number.isSafeInteger(e?.num) || !Number.isSafeInteger(e?.den) || (e?.num as number) < 1 || (e?.den as number) < 1) {
-    fail("privacy.epsilon: expected positive integers num/den");
-  }
-  if (!Number.isSafeInteger(s.minParticipants) || (s.minParticipants as number) < 1) fail("minParticipants: expected >= 1");
-  return s as JobSpec;
-}
-
-/** The discrete Laplace scale the spec implies. */
-export function specScale(spec: JobSpec): LaplaceScale {
-  return laplaceScale(spec.output, spec.privacy.epsilon);
-}
-
-/** The range a submitted (noised, then clamped) payload entry must lie in. */
-export function payloadBounds(spec: JobSpec): { length: number; min: number; max: number } {
-  const bound = noiseTailBound(specScale(spec));
-  return { length: spec.output.length, min: spec.output.min - bound, max: spec.output.max + bound };
+/** `a/b < c/d` for non-negative fractions. */
+function below(a: { num: number; den: number }, b: { num: number; den: number }): boolean {
+  return BigInt(a.num) * BigInt(b.den) < BigInt(b.num) * BigInt(a.den);
 }
 
 /**
- * Error bars for the per-participant mean of each entry: the standard deviation of the summed noise over
- * `count` submissions divided by `count`, and the half-width of a two-sided interval at z standard deviations.
+ * Validates an untrusted spec (a file, or a block fetched from IPFS): the JSON Schema first, then what a
+ * schema cannot say. Throws InvalidJobSpecError naming the field; returns the spec typed.
  */
-export function meanErrorBars(spec: JobSpec, count: number, z = 3.89): { stdDev: number; halfWidth: number; z: number } {
-  const stdDev = Math.sqrt(discreteLaplaceVariance(specScale(spec)) / Math.max(1, count));
-  return { stdDev, halfWidth: z * stdDev, z };
+export function validateSpec(value: unknown, options: ValidateSpecOptions = {}): JobSpec {
+  if (!schemaCheck(value)) {
+    const e = schemaCheck.errors?.[0];
+    const where = e?.instancePath ? e.instancePath.slice(1).replaceAll("/", ".") : "(root)";
+    fail(`${where}: ${e?.message ?? "does not match the schema"}${e?.params ? ` ${JSON.stringify(e.params)}` : ""}`);
+  }
+  const spec = value as JobSpec;
+  checkReads(spec, options.abilities);
+  checkOutput(spec);
+  checkPrivacy(spec);
+  const programLength = checkProgram(spec);
+  if (programLength !== undefined && programLength !== spec.output.entries.length) {
+    fail(`program: produces ${programLength} values but output declares ${spec.output.entries.length} entries`);
+  }
+  checkReducer(spec);
+  if (options.now !== undefined && spec.collectionDeadline <= options.now) {
+    fail(`collectionDeadline: ${new Date(spec.collectionDeadline * 1000).toISOString()} is in the past; set a later deadline`);
+  }
+  if (BigInt(spec.reward) === 0n) fail("reward: expected more than 0 wei");
+  return spec;
+}
+
+function checkReads(spec: JobSpec, abilities: AbilityCatalog | undefined): void {
+  const seen = new Set<string>();
+  spec.reads.forEach((r, i) => {
+    const key = `${r.ability}/${r.collection}`;
+    if (seen.has(key)) fail(`reads[${i}]: ${key} is listed twice`);
+    seen.add(key);
+    if (abilities === undefined) return;
+    const collections = abilities[r.ability];
+    if (collections === undefined)
+      fail(`reads[${i}].ability: unknown ability "${r.ability}" (known: ${Object.keys(abilities).join(", ")})`);
+    const fields = collections[r.collection];
+    if (fields === undefined) fail(`reads[${i}].collection: ability ${r.ability} has no collection "${r.collection}"`);
+    for (const f of r.fields) if (!fields.includes(f)) fail(`reads[${i}].fields: ${key} has no field "${f}"`);
+  });
+}
+
+function checkOutput(spec: JobSpec): void {
+  const { kind, entries } = spec.output;
+  entries.forEach((e, i) => {
+    if (e.min >= e.max) fail(`output.entries[${i}]: expected min < max, got [${e.min}, ${e.max}]`);
+    if (e.max - e.min > MAX_ENTRY_RANGE)
+      fail(`output.entries[${i}]: range ${e.max - e.min} is unbounded in practice; at most ${MAX_ENTRY_RANGE}`);
+    if (kind === "one-hot" && (e.min !== 0 || e.max !== 1)) fail(`output.entries[${i}]: a one-hot entry is [0, 1]`);
+  });
+  if (kind === "one-hot" && entries.length < 2) fail("output.entries: a one-hot output needs at least 2 categories");
+}
+
+function checkPrivacy(spec: JobSpec): void {
+  const p = spec.privacy;
+  if (below(p.epsilon, EPSILON_RANGE.min) || below(EPSILON_RANGE.max, p.epsilon)) {
+    fail(`privacy.epsilon: ${p.epsilon.num}/${p.epsilon.den} is outside [1/100, 10]`);
+  }
+  if (p.mechanism === "randomized-response" && spec.output.kind !== "one-hot") {
+    fail("privacy.mechanism: randomized-response needs a one-hot output");
+  }
+  if (p.mechanism === "discrete-gaussian") {
+    if (p.sigma2.num === 0) fail("privacy.sigma2: expected a positive variance");
+    const delta = p.delta.num / p.delta.den;
+    if (!(delta > 0 && delta <= MAX_DELTA)) fail(`privacy.delta: ${p.delta.num}/${p.delta.den} is outside (0, ${MAX_DELTA}]`);
+    const achieved = gaussianEpsilon(p.sigma2, l2Sensitivity(spec.output), p.delta);
+    if (achieved > p.epsilon.num / p.epsilon.den) {
+      fail(
+        `privacy.sigma2: ${p.sigma2.num}/${p.sigma2.den} gives epsilon ${achieved.toFixed(3)} at this delta, above the declared ${p.epsilon.num}/${p.epsilon.den}; raise sigma2`,
+      );
+    }
+  }
+  const bounds = payloadBounds(spec.output, spec.privacy);
+  for (let i = 0; i < bounds.length; i++) {
+    if (!Number.isSafeInteger(bounds.min[i]) || !Number.isSafeInteger(bounds.max[i])) fail(`privacy: the noise on entry ${i} is unbounded`);
+  }
+}
+
+/** The program's output length where it can be known before running (pipelines), else undefined. */
+function checkProgram(spec: JobSpec): number | undefined {
+  const program = spec.program;
+  if (program.kind === "sandbox") {
+    try {
+      checkSandboxProgram(program);
+    } catch (err) {
+      fail(`program.${(err as Error).message}`);
+    }
+    return undefined;
+  }
+  return validatePipeline(program, spec.reads).outputLength;
+}
+
+function checkReducer(spec: JobSpec): void {
+  const r = spec.reducer;
+  if (r.kind === "quantile") {
+    r.edges.forEach((e, i) => {
+      if (i > 0 && e <= (r.edges[i - 1] as number)) fail(`reducer.edges[${i}]: expected strictly increasing integers`);
+    });
+    r.quantiles.forEach((q, i) => {
+      if (q.num > q.den) fail(`reducer.quantiles[${i}]: expected a fraction in [0, 1]`);
+    });
+  }
+  if (r.kind === "histogram" && spec.output.kind !== "one-hot" && spec.privacy.mechanism === "randomized-response") {
+    fail("reducer: histogram over randomized response needs a one-hot output");
+  }
+  const length = stateLength(r, spec.output.entries.length);
+  if (length > MAX_STATE_LENGTH) fail(`reducer: its state has ${length} entries; the registry takes at most ${MAX_STATE_LENGTH}`);
+}
+
+/** The spec as the dag-cbor block whose CID `postJob` records. */
+export async function encodeSpec(spec: JobSpec): Promise<Block> {
+  const block = await encodeBlock(spec);
+  if (block.bytes.length > MAX_SPEC_BYTES) throw new SubmissionTooLargeError(block.bytes.length, MAX_SPEC_BYTES);
+  return block;
+}
+
+/**
+ * Decodes and validates a spec block fetched from IPFS: size first, then canonical dag-cbor (bytes that do
+ * not re-encode to themselves are refused: one spec, one CID), then validateSpec.
+ */
+export function decodeSpec(bytes: Uint8Array, options: ValidateSpecOptions = {}): JobSpec {
+  if (bytes.length > MAX_SPEC_BYTES) throw new SubmissionTooLargeError(bytes.length, MAX_SPEC_BYTES);
+  let value: unknown;
+  try {
+    value = dagCbor.decode(bytes);
+  } catch (err) {
+    fail(`not valid dag-cbor (${(err as Error).message})`);
+  }
+  const again = dagCbor.encode(value);
+  if (again.length !== bytes.length || !again.every((b, i) => b === bytes[i])) fail("not canonical dag-cbor");
+  return validateSpec(value, options);
+}
+
+/**
+ * The arguments of `JobRegistry.postJob` for a spec whose block has CID `specCid`, and the reward to send with
+ * it: what the chain records must be what the spec says, or reducers refuse the job.
+ */
+export function postJobArgs(spec: JobSpec, specCid: string, groupId: bigint) {
+  return {
+    args: [specCid, groupId, spec.minParticipants, spec.collectionDeadline, spec.challengeWindow, BigInt(spec.minStake)] as const,
+    value: BigInt(spec.reward),
+  };
+}
+
+/** The range each submitted (noised, then clamped) payload entry must lie in. */
+export function specBounds(spec: JobSpec): { length: number; min: number[]; max: number[] } {
+  return payloadBounds(spec.output, spec.privacy);
+}
+
+/** One row of a result: the estimate and its error bar. */
+export interface EstimateRow {
+  label: string;
+  estimate: number;
+  stdDev: number;
+  low: number;
+  high: number;
+}
+
+export interface ResultEstimate {
+  rows: EstimateRow[];
+  count: number;
+  /** The two-sided confidence of [low, high], e.g. 0.95. */
+  confidence: number;
+  /** What the error bars cover, in words. */
+  note: string;
+}
+
+/** z for a two-sided normal interval at 95%. */
+const Z95 = 1.959964;
+
+/**
+ * Estimates from a reduced aggregate with error bars from the noise alone (the mechanism, epsilon and count
+ * fix its variance; sampling error of who answered is not included, since that depends on the question).
+ * Randomized-response histograms are unbiased first.
+ */
+export function estimateResult(spec: JobSpec, aggregate: readonly number[], count: number): ResultEstimate {
+  const labels = spec.output.entries.map((e) => e.label);
+  const length = labels.length;
+  const n = Math.max(count, 0);
+  const variance = noiseVariance(spec.output, spec.privacy);
+  const row = (label: string, estimate: number, stdDev: number): EstimateRow => ({
+    label,
+    estimate,
+    stdDev,
+    low: estimate - Z95 * stdDev,
+    high: estimate + Z95 * stdDev,
+  });
+  const r = spec.reducer;
+  const noiseNote = `95% intervals from the ${spec.privacy.mechanism} noise at epsilon ${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den} over ${n} submissions`;
+  if (r.kind === "count")
+    return { rows: [row("participants", n, 0)], count: n, confidence: 0.95, note: "an exact count of accepted submissions" };
+  if (spec.privacy.mechanism === "randomized-response" && (r.kind === "histogram" || r.kind === "sum")) {
+    const { estimate, stdDev } = unbiasRandomizedResponse(aggregate.slice(0, length), n, spec.privacy.epsilon);
+    return {
+      rows: labels.map((l, i) => row(l, estimate[i] as number, stdDev[i] as number)),
+      count: n,
+      confidence: 0.95,
+      note: `${noiseNote}, unbiased`,
+    };
+  }
+  if (r.kind === "quantile") {
+    const result = finalizeResult(r, aggregate, n, length) as { values: number[]; quantiles?: number[][] };
+    const rows: EstimateRow[] = [];
+    labels.forEach((l, i) => {
+      r.quantiles.forEach((q, j) => {
+        const value = result.quantiles?.[i]?.[j] ?? Number.NaN;
+        const { low, high } = bucketAround(r.edges, value);
+        rows.push({ label: `${l} p${Math.round((100 * q.num) / q.den)}`, estimate: value, stdDev: Number.NaN, low, high });
+      });
+    });
+    return {
+      rows,
+      count: n,
+      confidence: Number.NaN,
+      note: "quantiles from the merged sketch; each interval is the sketch bucket holding the estimate (noise not included)",
+    };
+  }
+  const values = finalizeResult(r, aggregate, n, length).values;
+  if (r.kind === "mean") {
+    const sd = Math.sqrt(variance / Math.max(n, 1));
+    return {
+      rows: labels.map((l, i) => row(l, values[i] as number, sd)),
+      count: n,
+      confidence: 0.95,
+      note: `${noiseNote}, per-participant means`,
+    };
+  }
+  const sd = Math.sqrt(variance * n);
+  return { rows: labels.map((l, i) => row(l, values[i] as number, sd)), count: n, confidence: 0.95, note: `${noiseNote}, totals` };
+}
+
+function bucketAround(edges: readonly number[], value: number): { low: number; high: number } {
+  let i = 0;
+  while (i < edges.length && value >= (edges[i] as number)) i++;
+  return {
+    low: i === 0 ? Number.NEGATIVE_INFINITY : (edges[i - 1] as number),
+    high: i === edges.length ? Number.POSITIVE_INFINITY : (edges[i] as number),
+  };
 }

@@ -1,4 +1,5 @@
 // The chain as every Mosaic role sees it: a provider, funded signers, and the deployed contracts.
+import { readFile } from "node:fs/promises";
 import {
   HDNodeWallet,
   type Interface,
@@ -31,7 +32,14 @@ import {
 } from "./contracts/types/index.js";
 
 export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, VaultRecovery };
-export { AvatarGroups__factory, IAdmissionPolicy__factory, OpenAdmission__factory, RegistrarAdmission__factory, Semaphore__factory };
+export {
+  AvatarGroups__factory,
+  IAdmissionPolicy__factory,
+  JobRegistry__factory,
+  OpenAdmission__factory,
+  RegistrarAdmission__factory,
+  Semaphore__factory,
+};
 
 /** Where the Mosaic contracts live on a chain. */
 export interface MosaicAddresses {
@@ -214,4 +222,13 @@ export function findEvent(receipt: TransactionReceipt | null, iface: Interface, 
     if (parsed?.name === name) return parsed;
   }
   throw new Error(`${name} event missing from transaction ${receipt?.hash}`);
+}
+
+/** Reads a private key from the first line of a file (0x optional); a TypeError naming the flag otherwise. */
+export async function readWalletKey(file: string, flag = "--wallet-key-file"): Promise<string> {
+  const line = ((await readFile(file, "utf8")).split(/\r?\n/, 1)[0] ?? "").trim();
+  const key = line.startsWith("0x") ? line : `0x${line}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key))
+    throw new TypeError(`${flag} ${file}: expected a private key, 64 hex characters (0x optional), on the first line`);
+  return key;
 }

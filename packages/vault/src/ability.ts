@@ -48,6 +48,11 @@ export interface AbilityDefinition {
   collections?: Record<string, Omit<CollectionConfig<Doc>, "indexes">>;
   /** One handler for each event the manifest declares, and no others. */
   on?: Partial<Record<AbilityEventName, AbilityHandler>>;
+  /**
+   * How map programs see an owned collection (short name), where its documents are not already one row each
+   * (location fixes are stored a day per document). @default each document is one row
+   */
+  rows?: Record<string, (docs: readonly Doc[]) => Record<string, unknown>[]>;
 }
 
 const NAME = /^[a-z][a-z0-9-]{1,40}$/;

@@ -1,7 +1,7 @@
 // A person's vault: abilities over an encrypted thread, the consent screen, the one egress gate with its audit log, and the privacy budget.
 import * as dagCbor from "@ipld/dag-cbor";
 import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
-import { clampToOutput, DAY_S, kmPerDay, privatize, specScale } from "@mosaic/mapreduce";
+import { describeProgram, privatize, runMapProgram } from "@mosaic/mapreduce";
 import { ConsentRequiredError, type JobRef, type JobSpec } from "@mosaic/protocol";
 import {
   type Collection,
@@ -67,11 +67,14 @@ export interface ConsentRequest {
   /** The data the program reads: abilities and fields, as the spec declares and the vault enforces. */
   reads: JobSpec["reads"];
   program: JobSpec["program"];
+  /** The program in plain words (a pipeline) or its source (a sandboxed program), line by line. */
+  programText: string[];
   /** sha256 of the program's dag-cbor: what the audit log records. */
   programHash: string;
   /** The output before noise (stays in the vault) and the exact noised payload that would be sent. */
   preview: { raw: number[]; payload: number[]; unit: string; labels: string[] };
   epsilon: JobSpec["privacy"]["epsilon"];
+  mechanism: JobSpec["privacy"]["mechanism"];
   /** The privacy budget before and after this job, as exact fractions. */
   budget: { remaining: string; after: string; fits: boolean; resetsAt: number };
   /** What the abilities reported about the job (e.g. days with data), by ability. */
@@ -134,6 +137,13 @@ export function jobKey(job: JobRef): string {
 /** sha256 of the map program's dag-cbor, hex: what the consent screen shows and the audit log records. */
 function programHash(spec: JobSpec): string {
   return bytesToHex(sha256(dagCbor.encode(spec.program)));
+}
+
+/** The time span a job's program reads, for abilities' notes: the pipeline's window, else the week before the deadline. */
+function spanOf(spec: JobSpec): { from: number; to: number } {
+  const window = spec.program.kind === "pipeline" ? spec.program.steps.find((s) => s.op === "window") : undefined;
+  if (window?.op === "window" && window.field === "t") return { from: window.from, to: window.to };
+  return { from: spec.collectionDeadline - 7 * 86_400, to: spec.collectionDeadline };
 }
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
@@ -245,7 +255,7 @@ export class Vault {
 
   // -- Consent and egress ----------------------------------------------------------------------------------------
 
-  /** Checks a job's reads against the loaded abilities' manifests and returns the fields, as "ability.field". */
+  /** Checks a job's reads against the loaded abilities' manifests and returns the fields, as "ability/collection.field". */
   #fieldsRead(spec: JobSpec): string[] {
     return spec.reads.flatMap((r) => {
       const manifest = this.#abilities.get(r.ability)?.definition.manifest;
@@ -253,38 +263,64 @@ export class Vault {
         throw new UnknownAbilityError(
           `job reads ability ${JSON.stringify(r.ability)}, which this vault does not have; the vault will not run it`,
         );
-      const known = new Set(Object.values(manifest.owns).flatMap((c) => c.fields));
+      const owned = manifest.owns[r.collection];
+      if (owned === undefined)
+        throw new UnknownAbilityError(
+          `job reads ${r.ability}/${r.collection}, which ability ${r.ability} does not hold; the vault will not run it`,
+        );
       for (const f of r.fields) {
-        if (!known.has(f))
-          throw new UnknownAbilityError(`job reads ${r.ability}.${f}, which ability ${r.ability} does not hold; the vault will not run it`);
+        if (!owned.fields.includes(f))
+          throw new UnknownAbilityError(
+            `job reads ${r.ability}/${r.collection}.${f}, which ability ${r.ability} does not hold; the vault will not run it`,
+          );
       }
-      return r.fields.map((f) => `${r.ability}.${f}`);
+      return r.fields.map((f) => `${r.ability}/${r.collection}.${f}`);
     });
   }
 
-  /** Runs the job's map program locally, on only the fields it declares, and prepares the consent screen. */
-  async review(spec: JobSpec, job: JobRef): Promise<ConsentRequest> {
+  /** What the map program sees: each declared collection's rows, holding only the declared fields. */
+  #programInput(spec: JobSpec): Record<string, Record<string, unknown>[]> {
+    const input: Record<string, Record<string, unknown>[]> = {};
+    for (const r of spec.reads) {
+      const { definition, context } = this.#abilities.get(r.ability) as { definition: AbilityDefinition; context: AbilityContext };
+      const docs = context.read<Doc>(`${r.ability}/${r.collection}`).find();
+      const rows = definition.rows?.[r.collection]?.(docs) ?? docs;
+      input[`${r.ability}/${r.collection}`] = rows.map((row) => {
+        const out: Record<string, unknown> = {};
+        for (const f of r.fields) if ((row as Record<string, unknown>)[f] !== undefined) out[f] = (row as Record<string, unknown>)[f];
+        return out;
+      });
+    }
+    return input;
+  }
+
+  /**
+   * Runs the job's map program locally, on only the fields it declares, and prepares the consent screen. A
+   * program that fails, runs too long, allocates too much or returns the wrong shape throws its named error
+   * (MapProgramError, MapProgramTimeoutError, MapProgramMemoryError, MapOutputShapeError, ...) and nothing
+   * is recorded.
+   */
+  async review(spec: JobSpec, job: JobRef, options: { signal?: AbortSignal } = {}): Promise<ConsentRequest> {
     this.#fieldsRead(spec);
-    const { days, windowEnd } = spec.program;
-    const from = windowEnd - days * DAY_S;
-    const points = readLocations(this.ability(LOCATION_HISTORY), { from, to: windowEnd });
-    const raw = kmPerDay(points, days, windowEnd);
-    const payload = privatize(raw, spec.output, specScale(spec));
+    const raw = await runMapProgram(spec, this.#programInput(spec), options);
+    const payload = privatize(raw, spec.output, spec.privacy);
     const status = this.budget();
     const fits = fitsBudget(status.settings, status.entries, this.#clock(), spec.privacy.epsilon);
     const after = fits ? budgetStatus(status.settings, [...status.entries, this.#entry("preview", spec)], this.#clock()).remaining : "0";
     return {
       jobKey: jobKey(job),
-      requester: spec.requester,
+      requester: `${spec.requester.name} <${spec.requester.contact}>`,
       title: spec.title,
       purpose: spec.purpose,
       reads: spec.reads,
       program: spec.program,
+      programText: describeProgram(spec),
       programHash: programHash(spec),
-      preview: { raw: clampToOutput(raw, spec.output), payload, unit: spec.output.unit, labels: spec.output.labels },
+      preview: { raw, payload, unit: spec.output.unit, labels: spec.output.entries.map((e) => e.label) },
       epsilon: spec.privacy.epsilon,
+      mechanism: spec.privacy.mechanism,
       budget: { remaining: status.remaining, after, fits, resetsAt: status.period.end },
-      notes: await this.dispatch("job:new", { jobKey: jobKey(job), from, to: windowEnd }),
+      notes: await this.dispatch("job:new", { jobKey: jobKey(job), ...spanOf(spec) }),
     };
   }
 
@@ -313,7 +349,7 @@ export class Vault {
     const record: Omit<ConsentRecord, "_id"> = {
       jobKey: request.jobKey,
       title: spec.title,
-      requester: spec.requester,
+      requester: request.requester,
       purpose: spec.purpose,
       programHash: programHash(spec),
       fieldsRead: this.#fieldsRead(spec),

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { kmPerDaySpec } from "@mosaic/mapreduce";
+import { kmPerDayJob, MapProgramTimeoutError, MapOutputShapeError, symptomsByRegionJob } from "@mosaic/mapreduce";
 import { ConsentRequiredError } from "@mosaic/protocol";
 import { expect } from "chai";
 import { captureState, expectRejects, memoryStores } from "../../../test/helpers.js";
@@ -28,7 +28,7 @@ describe("vault: threads at rest, consent, egress and budget", () => {
   let dir: string;
   const seed = randomBytes(32);
   const windowEnd = 1_700_006_400;
-  const spec = kmPerDaySpec({ windowEnd });
+  const spec = kmPerDayJob({ collectionDeadline: windowEnd, epsilon: { num: 8, den: 1 } });
   const job = (jobId: bigint) => ({ chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId });
   const marker = 12.3456789;
   let now = Date.UTC(2026, 10, 1);
@@ -96,8 +96,10 @@ describe("vault: threads at rest, consent, egress and budget", () => {
     const vault = await Vault.open(stores, { rootSeed: seed, clock });
     await withTrip(vault);
     const request = await vault.review(spec, job(1n));
-    expect(request.preview.raw[6]).to.equal(11);
-    expect(request.preview.payload).to.have.length(7);
+    // Six days under 1 km, one day (11 km) in the 10-25 km band.
+    expect(request.preview.raw).to.deep.equal([6, 0, 0, 1, 0, 0]);
+    expect(request.preview.payload).to.have.length(6);
+    expect(request.programText.join(" ")).to.match(/distance/i);
     expect(request.notes["location-history"]).to.deep.equal({ daysWithData: 1 });
     expect(request.budget).to.include({ remaining: "16", after: "8", fits: true });
     const bytes = new Uint8Array([1, 2, 3]);
@@ -136,24 +138,51 @@ describe("vault: threads at rest, consent, egress and budget", () => {
       programHash: request.programHash,
       time: now,
     });
-    expect(audit[0]?.fieldsRead).to.deep.equal(["location-history.t", "location-history.lat", "location-history.lon"]);
+    expect(audit[0]?.fieldsRead).to.deep.equal(["location-history/points.t", "location-history/points.lat", "location-history/points.lon"]);
     expect(vault.consents()[0]).to.include({ jobKey: request.jobKey, submitted: now });
     expect(vault.ledger().map((e) => e.state)).to.deep.equal(["spent"]);
   });
 
   it("refuses a job that reads an ability or a field the vault does not hold, before running anything", async () => {
     const vault = await Vault.open(memoryStores(), { rootSeed: seed });
-    const unknownAbility = { ...spec, reads: [{ ability: "bank-statements", fields: ["amount"] }] };
+    const unknownAbility = { ...spec, reads: [{ ability: "bank-statements", collection: "payments", fields: ["amount"] }] };
     await expectRejects(vault.review(unknownAbility, job(2n)), Error, /bank-statements.*will not run it/);
-    const unknownField = { ...spec, reads: [{ ability: "location-history", fields: ["t", "contacts"] }] };
-    await expectRejects(vault.review(unknownField, job(2n)), Error, /location-history\.contacts/);
+    const unknownField = { ...spec, reads: [{ ability: "location-history", collection: "points", fields: ["t", "contacts"] }] };
+    await expectRejects(vault.review(unknownField, job(2n)), Error, /location-history\/points\.contacts/);
+    const unknownCollection = { ...spec, reads: [{ ability: "location-history", collection: "diary", fields: ["t"] }] };
+    await expectRejects(vault.review(unknownCollection, job(2n)), Error, /location-history\/diary/);
+    expect(vault.consents()).to.deep.equal([]);
+  });
+
+  it("stops a map program that loops or returns the wrong shape, and records nothing", async () => {
+    const stores = memoryStores();
+    const vault = await Vault.open(stores, { rootSeed: seed, clock });
+    const sandboxed = symptomsByRegionJob({ collectionDeadline: windowEnd });
+    const before = await captureState(stores);
+    const looping = {
+      ...sandboxed,
+      program: { ...sandboxed.program, source: "function map(input) { for (;;) {} }", limits: { timeMs: 200, memoryBytes: 8 << 20 } },
+    };
+    await expectRejects(vault.review(looping as typeof sandboxed, job(4n)), MapProgramTimeoutError, /200 ms/);
+    const wrong = { ...sandboxed, program: { ...sandboxed.program, source: "function map(input) { return [1, 2, 3]; }" } };
+    await expectRejects(vault.review(wrong as typeof sandboxed, job(4n)), MapOutputShapeError, /expected 9 items, got 3/);
+    const twoHot = {
+      ...sandboxed,
+      program: { ...sandboxed.program, source: "function map(input) { return [1, 1, 0, 0, 0, 0, 0, 0, 0]; }" },
+    };
+    await expectRejects(vault.review(twoHot as typeof sandboxed, job(4n)), MapOutputShapeError);
+    expect(await captureState(stores)).to.deep.equal(before);
+    // The real program runs: no check-ins, so the last category ("other / no check-in").
+    const request = await vault.review(sandboxed, job(4n));
+    expect(request.preview.raw).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(request.programText.join("\n")).to.contain("function map(input)");
   });
 
   it("spends epsilon from the budget, refuses a job past it with the reason, resets each period, and survives a restart", async () => {
     let vault = await openVault(dir, { rootSeed: seed, clock });
     expect(vault.budgetSettings()).to.deep.equal(DEFAULT_BUDGET);
     await withTrip(vault);
-    const third = kmPerDaySpec({ windowEnd, epsilon: { num: 1, den: 3 } });
+    const third = kmPerDayJob({ collectionDeadline: windowEnd, epsilon: { num: 1, den: 3 } });
     await vault.consent(spec, await vault.review(spec, job(1n)));
     await vault.consent(third, await vault.review(third, job(2n)));
     expect(vault.budget()).to.include({ used: "25/3", remaining: "23/3" });

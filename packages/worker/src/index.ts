@@ -1,15 +1,21 @@
 /**
  * @packageDocumentation
  *
- * The reducer node: collects a job's announced submissions over gossipsub and bitswap, verifies each
- * (schema, bounds, scope, root, nullifier, Semaphore proof), reduces them up a nullifier-sorted tree,
- * publishes the bundle to IPFS and proposes the result on-chain with its stake at risk.
+ * The reducer node: watches the chain for jobs its operator is staked for, collects announced submissions,
+ * checks them (schema, bounds, scope, root, nullifier) and verifies their Semaphore proofs in batches,
+ * journals every verdict to disk, reduces up a nullifier-sorted tree, publishes the bundle to IPFS and
+ * proposes the result; health and metrics on a loopback port.
  *
  * @example
  * ```ts
- * import { createReducer } from '@mosaic/worker'
- * const reducer = createReducer({ ipfs, registry, chainId, now: chain.now })
- * const proposed = await reducer.serveJob(jobId)
+ * import { createReducerNode, loadReducerConfig } from '@mosaic/worker'
+ * const node = createReducerNode(await loadReducerConfig('reducer.json'))
+ * await node.start()
+ * process.on('SIGTERM', () => node.stop())
  * ```
  */
+export * from "./config.js";
+export * from "./http.js";
+export * from "./journal.js";
+export * from "./node.js";
 export * from "./reducer.js";

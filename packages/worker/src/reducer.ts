@@ -1,24 +1,22 @@
-// The reducer node's job loop: collect announced submissions, verify them, reduce, publish, propose.
-import { decodeSubmission, MAX_SUBMISSION_BYTES, verifySubmission } from "@mosaic/avatar";
-import { type Leaf, payloadBounds, type ReduceResult, reduceTree, validateSpec } from "@mosaic/mapreduce";
+// One job on a reducer node: collect announced submissions, check them, verify proofs in batches, journal every
+// verdict, then reduce, publish the bundle and propose.
+import { type BatchVerifier, checkSubmission, decodeSubmission, MAX_SUBMISSION_BYTES, type Submission } from "@mosaic/avatar";
+import { decodeSpec, type Leaf, liftPayload, type ReduceResult, reduceTree, specBounds } from "@mosaic/mapreduce";
 import {
   type Block,
-  createLogger,
-  decodeCbor,
   encodeBlock,
   getBlock,
   type IpfsNode,
   type JobRef,
   type JobRegistry,
   type JobSpec,
-  jobTopic,
   type Logger,
   MalformedSubmissionError,
-  NullifierReusedError,
   parseCid,
   putBlock,
   type RejectionReason,
 } from "@mosaic/protocol";
+import type { Journal, JournalEntry } from "./journal.js";
 
 const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
   "MalformedSubmissionError",
@@ -33,40 +31,48 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
   "BlockUnavailableError",
 ]);
 
-/** The reducer's view of one job while it collects. */
-export interface JobState {
-  job: JobRef;
-  spec: JobSpec;
-  groupRoot: bigint;
-  collectionDeadline: number;
-  proposalDeadline: number;
-  accepted: Map<string, Leaf>;
-  rejected: Partial<Record<RejectionReason, number>>;
-  announced: number;
-  /** Announcements of a CID already seen: ignored, since announcing is idempotent. */
-  duplicates: number;
-  seenCids: Set<string>;
-}
+/** The longest announcement: a CID string. */
+const MAX_ANNOUNCEMENT_BYTES = 128;
 
-export interface ReducerComponents {
+/** What a job session needs from its node. */
+export interface JobSessionComponents {
   ipfs: IpfsNode;
-  /** The job registry, connected to the operator's signer. */
+  /** The registry, connected to the operator's signer. */
   registry: JobRegistry;
   chainId: bigint;
-  /** Chain time in seconds. */
-  now(): Promise<number>;
+  registryAddress: string;
+  operator: string;
+  verifier: Pick<BatchVerifier, "verify">;
+  log: Logger;
+  /** Counts one event for metrics. */
+  count?(event: "announced" | "duplicate" | "accepted" | "rejected", jobId: bigint, reason?: RejectionReason): void;
 }
 
-export interface ReducerInit {
-  /** A name for logs. @default "reducer" */
-  name?: string;
-  /** How long to wait for an announced block over bitswap. @default 10000 */
+export interface JobSessionInit {
+  /** @default 10000 */
   fetchTimeoutMs?: number;
-  /** How often to poll chain time while collecting. @default 250 */
-  pollMs?: number;
-  /** Called on `submission:accepted` / `submission:rejected`. */
-  onEvent?(event: "submission:accepted" | "submission:rejected", detail: { reason?: RejectionReason; cid?: string }): void;
-  logger?: Logger;
+  /** Proofs per verifier call. @default 64 */
+  batchSize?: number;
+  /** The longest a checked submission waits for its batch to fill. @default 200 */
+  batchWaitMs?: number;
+}
+
+/** On-chain facts of a job, as the registry's `getJob` returns them. */
+export interface ChainJob {
+  specCid: string;
+  groupRoot: bigint;
+  reward: bigint;
+  minStake: bigint;
+  collectionDeadline: bigint;
+  proposalDeadline: bigint;
+  minParticipants: bigint;
+  state: bigint;
+}
+
+/** A job the node will not serve: its spec is invalid or does not match what the chain recorded. */
+export class JobRefusedError extends Error {
+  static override name = "JobRefusedError";
+  override name = "JobRefusedError";
 }
 
 export interface Proposed extends ReduceResult {
@@ -74,155 +80,291 @@ export interface Proposed extends ReduceResult {
   txHash: string;
 }
 
-/** Creates a reducer for an operator; call `serveJob` per job it is staked for. */
-export function createReducer(components: ReducerComponents, init: ReducerInit = {}): Reducer {
-  return new Reducer(components, init);
+/** Checks a spec against the job the chain recorded: every figure both hold must agree. */
+export function checkSpecMatchesJob(spec: JobSpec, job: ChainJob): void {
+  const mismatch = (what: string, spec: unknown, chain: unknown): never => {
+    throw new JobRefusedError(`spec ${what} is ${String(spec)} but the chain recorded ${String(chain)}`);
+  };
+  if (BigInt(spec.collectionDeadline) !== job.collectionDeadline)
+    mismatch("collectionDeadline", spec.collectionDeadline, job.collectionDeadline);
+  if (BigInt(spec.challengeWindow) !== job.proposalDeadline - job.collectionDeadline)
+    mismatch("challengeWindow", spec.challengeWindow, job.proposalDeadline - job.collectionDeadline);
+  if (BigInt(spec.minParticipants) !== job.minParticipants) mismatch("minParticipants", spec.minParticipants, job.minParticipants);
+  if (BigInt(spec.reward) !== job.reward) mismatch("reward", spec.reward, job.reward);
+  if (BigInt(spec.minStake) !== job.minStake) mismatch("minStake", spec.minStake, job.minStake);
 }
 
-export class Reducer {
-  readonly #c: ReducerComponents;
-  readonly #init: ReducerInit;
-  readonly #log: Logger;
+/** Everything that serves one job on a reducer node. */
+export class JobSession {
+  readonly jobId: bigint;
+  readonly job: JobRef;
+  readonly journal: Journal;
+  spec?: JobSpec;
+  chainJob?: ChainJob;
+  /** Announcements of a CID already seen (idempotent, ignored) since this process started. */
+  duplicates = 0;
+  readonly #c: JobSessionComponents;
+  readonly #init: Required<JobSessionInit>;
+  readonly #inflight = new Set<Promise<unknown>>();
+  /** Nullifiers of submissions checked but not yet through the batch verifier. */
+  readonly #pendingNullifiers = new Set<string>();
+  #batch: Array<{ cid: string; sub: Submission }> = [];
+  #timer?: NodeJS.Timeout;
+  #flushing: Promise<void> = Promise.resolve();
 
-  constructor(components: ReducerComponents, init: ReducerInit) {
+  constructor(components: JobSessionComponents, jobId: bigint, journal: Journal, init: JobSessionInit = {}) {
     this.#c = components;
-    this.#init = init;
-    this.#log = init.logger ?? createLogger(init.name ?? "reducer");
-  }
-
-  /** Reads a job from the chain and its spec from IPFS, ready to collect. */
-  async openJob(jobId: bigint, options: { signal?: AbortSignal } = {}): Promise<JobState> {
-    const j = await this.#c.registry.getJob(jobId);
-    const specBytes = await getBlock(this.#c.ipfs.blockstore, parseCid(j.specCid), {
-      maxBytes: 64 * 1024,
-      signal: options.signal ?? AbortSignal.timeout(this.#init.fetchTimeoutMs ?? 10_000),
-    });
-    const spec = validateSpec(decodeCbor(specBytes));
-    return {
-      job: { chainId: this.#c.chainId, registry: await this.#c.registry.getAddress(), jobId },
-      spec,
-      groupRoot: j.groupRoot,
-      collectionDeadline: Number(j.collectionDeadline),
-      proposalDeadline: Number(j.proposalDeadline),
-      accepted: new Map(),
-      rejected: {},
-      announced: 0,
-      duplicates: 0,
-      seenCids: new Set(),
-    };
+    this.jobId = jobId;
+    this.journal = journal;
+    this.job = { chainId: components.chainId, registry: components.registryAddress.toLowerCase(), jobId };
+    this.#init = { fetchTimeoutMs: init.fetchTimeoutMs ?? 10_000, batchSize: init.batchSize ?? 64, batchWaitMs: init.batchWaitMs ?? 200 };
   }
 
   /**
-   * Handles one announcement (the CID of a submission as UTF-8): fetch, decode, verify, accept. A bad
-   * announcement is counted under its error's name and changes nothing else.
+   * Reads the job from the chain and its spec from IPFS, and checks that they agree. Throws JobRefusedError
+   * (journalled, so a restart does not retry) for a spec that is invalid or disagrees with the chain, and
+   * BlockUnavailableError when the spec cannot be fetched yet (retry later).
    */
-  async handleAnnouncement(state: JobState, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<boolean> {
-    state.announced++;
-    let cidText = "";
+  async open(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const j = (await this.#c.registry.getJob(this.jobId)) as unknown as ChainJob;
+    this.chainJob = j;
+    if (this.journal.state.refused !== undefined) throw new JobRefusedError(this.journal.state.refused);
+    const bytes = await getBlock(this.#c.ipfs.blockstore, parseCid(j.specCid), {
+      maxBytes: 64 * 1024,
+      signal: options.signal ?? AbortSignal.timeout(this.#init.fetchTimeoutMs),
+    });
     try {
-      if (data.length > 128) throw new MalformedSubmissionError("announcement longer than a CID");
-      cidText = new TextDecoder("utf-8", { fatal: true }).decode(data);
-      const cid = parseCid(cidText);
-      const key = cid.toV1().toString();
-      if (state.seenCids.has(key)) {
-        state.duplicates++;
-        return false;
-      }
-      state.seenCids.add(key);
-      const bytes = await getBlock(this.#c.ipfs.blockstore, cid, {
-        maxBytes: MAX_SUBMISSION_BYTES,
-        signal: options.signal ?? AbortSignal.timeout(this.#init.fetchTimeoutMs ?? 10_000),
-      });
-      return await this.ingest(state, cidText, bytes);
+      this.spec = decodeSpec(bytes);
+      checkSpecMatchesJob(this.spec, j);
     } catch (err) {
-      this.#reject(state, err, cidText);
-      return false;
+      const reason = `${(err as Error).name}: ${(err as Error).message}`;
+      this.journal.append({ e: "refused", reason });
+      throw new JobRefusedError(reason);
+    }
+    if (this.journal.state.opened === undefined) {
+      this.journal.append({
+        e: "opened",
+        specCid: j.specCid,
+        groupRoot: j.groupRoot.toString(),
+        collectionDeadline: Number(j.collectionDeadline),
+      });
+    }
+    // Announced before a restart but never judged: judge them now (the blocks are on disk or with peers).
+    for (const cid of this.journal.state.pending) this.#track(this.#process(cid));
+  }
+
+  get collectionDeadline(): number {
+    return Number(this.chainJob?.collectionDeadline ?? 0n);
+  }
+
+  get proposalDeadline(): number {
+    return Number(this.chainJob?.proposalDeadline ?? 0n);
+  }
+
+  /** Handles one announcement (a CID as UTF-8). A bad one is journalled under its error's name; nothing else changes. */
+  announce(data: Uint8Array): void {
+    let cid: string;
+    try {
+      if (data.length > MAX_ANNOUNCEMENT_BYTES) throw new MalformedSubmissionError("announcement longer than a CID");
+      cid = parseCid(new TextDecoder("utf-8", { fatal: true }).decode(data))
+        .toV1()
+        .toString();
+    } catch (err) {
+      // Not even a CID: counted, not journalled (there is nothing to fetch again after a restart).
+      this.#countRejection(err);
+      return;
+    }
+    if (this.journal.state.announced.has(cid)) {
+      this.duplicates++;
+      this.#c.count?.("duplicate", this.jobId);
+      return;
+    }
+    this.journal.append({ e: "announced", cid });
+    this.#c.count?.("announced", this.jobId);
+    this.#track(this.#process(cid));
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
+  }
+
+  async #process(cid: string): Promise<void> {
+    try {
+      const spec = this.spec as JobSpec;
+      const bytes = await getBlock(this.#c.ipfs.blockstore, parseCid(cid), {
+        maxBytes: MAX_SUBMISSION_BYTES,
+        signal: AbortSignal.timeout(this.#init.fetchTimeoutMs),
+      });
+      const sub = decodeSubmission(bytes);
+      const accepted = this.journal.state.accepted;
+      const pending = this.#pendingNullifiers;
+      checkSubmission(sub, {
+        job: this.job,
+        groupRoot: BigInt(this.chainJob?.groupRoot ?? 0n),
+        bounds: specBounds(spec),
+        seenNullifiers: { has: (n) => accepted.has(n) || pending.has(n) },
+      });
+      pending.add(sub.proof.nullifier);
+      this.#batch.push({ cid, sub });
+      if (this.#batch.length >= this.#init.batchSize) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#init.batchWaitMs);
+    } catch (err) {
+      this.#rejectEntry(cid, err);
     }
   }
 
-  /** Verifies a fetched submission block and accepts it; throws the named error of a bad one. */
-  async ingest(state: JobState, cid: string, bytes: Uint8Array): Promise<boolean> {
-    const sub = decodeSubmission(bytes);
-    const ctx = {
-      job: state.job,
-      groupRoot: state.groupRoot,
-      bounds: payloadBounds(state.spec),
-      seenNullifiers: state.accepted,
-    };
-    await verifySubmission(sub, ctx);
-    // Verification awaited: another copy with the same nullifier may have been accepted meanwhile.
-    if (state.accepted.has(sub.proof.nullifier)) throw new NullifierReusedError(`nullifier ${sub.proof.nullifier} already answered`);
-    state.accepted.set(sub.proof.nullifier, { nullifier: sub.proof.nullifier, submission: cid, value: sub.payload });
-    this.#log("debug", "submission:accepted", { cid, job: state.job.jobId });
-    this.#init.onEvent?.("submission:accepted", { cid });
-    return true;
+  /** Sends the current batch through the verifier; batches run one after another. */
+  #flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#batch;
+    this.#batch = [];
+    if (batch.length === 0) return this.#flushing;
+    this.#flushing = this.#flushing.then(async () => {
+      let verdicts: boolean[];
+      try {
+        verdicts = await this.#c.verifier.verify(batch.map((b) => b.sub.proof));
+      } catch (err) {
+        // The verifier failed (not the proofs): leave them pending, to be judged again after a restart.
+        for (const b of batch) this.#pendingNullifiers.delete(b.sub.proof.nullifier);
+        this.#c.log("error", "verifier:failed", { jobId: this.jobId, message: (err as Error).message });
+        return;
+      }
+      const entries: JournalEntry[] = [];
+      batch.forEach((b, i) => {
+        const nullifier = b.sub.proof.nullifier;
+        this.#pendingNullifiers.delete(nullifier);
+        if (!verdicts[i]) entries.push(this.#rejection(b.cid, "InvalidProofError", "Semaphore proof does not verify"));
+        else if (this.journal.state.accepted.has(nullifier) || entries.some((e) => e.e === "accepted" && e.nullifier === nullifier))
+          entries.push(this.#rejection(b.cid, "NullifierReusedError", `nullifier ${nullifier} already answered`));
+        else {
+          entries.push({ e: "accepted", cid: b.cid, nullifier, payload: b.sub.payload });
+          this.#c.count?.("accepted", this.jobId);
+          this.#c.log("debug", "submission:accepted", { jobId: this.jobId, cid: b.cid });
+        }
+      });
+      this.journal.append(...entries);
+      this.journal.sync();
+    });
+    return this.#flushing;
   }
 
-  #reject(state: JobState, err: unknown, cid: string): void {
+  #rejection(cid: string, reason: RejectionReason, message: string): JournalEntry {
+    this.#c.count?.("rejected", this.jobId, reason);
+    this.#c.log("info", "submission:rejected", { jobId: this.jobId, cid, reason, message });
+    return { e: "rejected", cid, reason, message: message.slice(0, 300) };
+  }
+
+  #reasonOf(err: unknown): RejectionReason {
     const name = String((err as Error)?.name);
     // Only Mosaic's named errors are reasons; anything else (a decoder's TypeError, say) counts as malformed.
-    const reason = (REASONS.has(name) ? name : "MalformedSubmissionError") as RejectionReason;
-    state.rejected[reason] = (state.rejected[reason] ?? 0) + 1;
-    this.#log("info", "submission:rejected", { cid, reason, message: (err as Error)?.message });
-    this.#init.onEvent?.("submission:rejected", { reason, cid });
+    return (REASONS.has(name) ? name : "MalformedSubmissionError") as RejectionReason;
   }
 
-  /** Collects until chain time passes the collection deadline, then reduces, publishes and proposes. */
-  async serveJob(jobId: bigint, options: { signal?: AbortSignal; onState?(state: JobState): void } = {}): Promise<Proposed> {
-    const state = await this.openJob(jobId, options);
-    options.onState?.(state);
-    const topic = jobTopic(state.job);
-    const pubsub = this.#c.ipfs.libp2p.services.pubsub;
-    const inflight = new Set<Promise<unknown>>();
-    const onMessage = (evt: CustomEvent<{ topic: string; data: Uint8Array }>): void => {
-      if (evt.detail.topic !== topic) return;
-      const p = this.handleAnnouncement(state, evt.detail.data);
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-    };
-    pubsub.addEventListener("message", onMessage as never);
-    pubsub.subscribe(topic);
-    this.#log("info", "job:collecting", { jobId, topic, deadline: state.collectionDeadline });
-    try {
-      while ((await this.#c.now()) < state.collectionDeadline) {
-        options.signal?.throwIfAborted();
-        await new Promise((r) => setTimeout(r, this.#init.pollMs ?? 250));
-      }
-    } finally {
-      pubsub.unsubscribe(topic);
-      pubsub.removeEventListener("message", onMessage as never);
-    }
-    await Promise.allSettled([...inflight]);
-    return this.propose(state);
+  #countRejection(err: unknown): void {
+    const reason = this.#reasonOf(err);
+    this.#c.count?.("rejected", this.jobId, reason);
+    this.#c.log("info", "announcement:rejected", { jobId: this.jobId, reason, message: (err as Error)?.message });
   }
 
-  /** Reduces the accepted leaves, publishes the bundle to IPFS and proposes the result on-chain. */
-  async propose(state: JobState): Promise<Proposed> {
-    const result = reduceTree([...state.accepted.values()], state.spec.output.length);
-    const bundle: Block = await encodeBlock({
+  #rejectEntry(cid: string, err: unknown): void {
+    this.journal.append(this.#rejection(cid, this.#reasonOf(err), String((err as Error)?.message)));
+  }
+
+  /** Waits for every fetch and verification under way, including the last partial batch. */
+  async drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.#flush();
+    await this.#flushing;
+  }
+
+  /** The reduce tree of the accepted submissions, as it stands. */
+  reduce(): ReduceResult {
+    const spec = this.spec as JobSpec;
+    const leaves: Leaf[] = [...this.journal.state.accepted.values()].map((a) => ({
+      nullifier: a.nullifier,
+      submission: a.cid,
+      value: a.payload,
+    }));
+    return reduceTree(leaves, spec.reducer, spec.output.entries.length);
+  }
+
+  /** The result bundle: the nullifier-sorted leaves and every level of the reduce tree. Deterministic. */
+  async bundle(result: ReduceResult): Promise<Block> {
+    const spec = this.spec as JobSpec;
+    return encodeBlock({
       v: 1,
-      job: { chain: Number(state.job.chainId), registry: state.job.registry.toLowerCase(), id: Number(state.job.jobId) },
-      reducer: "sum",
+      job: { chain: Number(this.job.chainId), registry: this.job.registry, id: Number(this.jobId) },
+      spec: parseCid(this.chainJob?.specCid ?? ""),
+      reducer: spec.reducer.kind,
       aggregate: result.aggregate,
       count: result.count,
       treeRoot: result.treeRoot,
-      leaves: result.leaves.map((l) => ({ nullifier: l.nullifier, submission: parseCid(l.submission), value: l.value })),
+      leaves: result.leaves.map((l) => ({
+        nullifier: l.nullifier,
+        submission: parseCid(l.submission),
+        value: l.value,
+        state: liftPayload(spec.reducer, l.value),
+      })),
+      levels: result.levels,
     });
+  }
+
+  /**
+   * Reduces, publishes the bundle to IPFS and proposes on-chain, once: if this operator's proposal is already
+   * on-chain (a restart after the transaction), it is journalled and returned instead of sent again.
+   */
+  async propose(): Promise<Proposed> {
+    await this.drain();
+    const result = this.reduce();
+    const bundle = await this.bundle(result);
     await putBlock(this.#c.ipfs.blockstore, bundle);
-    const tx = await this.#c.registry.proposeResult(
-      state.job.jobId,
-      result.aggregate,
-      result.count,
-      result.treeRoot,
-      bundle.cid.toString(),
-    );
-    const receipt = await tx.wait();
-    this.#log("info", "result:proposed", {
-      jobId: state.job.jobId,
-      count: result.count,
-      bundle: bundle.cid.toString(),
-      gas: receipt?.gasUsed,
-    });
-    return { ...result, bundleCid: bundle.cid.toString(), txHash: tx.hash };
+    const bundleCid = bundle.cid.toString();
+    const existing = await this.#ownProposal();
+    let txHash = existing?.txHash ?? this.journal.state.proposed?.txHash;
+    if (existing === undefined) {
+      const tx = await this.#c.registry.proposeResult(this.jobId, result.aggregate, result.count, result.treeRoot, bundleCid);
+      txHash = tx.hash;
+      const receipt = await tx.wait();
+      this.#c.log("info", "result:proposed", { jobId: this.jobId, count: result.count, bundle: bundleCid, gas: receipt?.gasUsed });
+    }
+    this.journal.append({ e: "proposed", bundleCid, txHash: txHash ?? "", count: result.count, treeRoot: result.treeRoot });
+    this.journal.sync();
+    return { ...result, bundleCid, txHash: txHash ?? "" };
+  }
+
+  async #ownProposal(): Promise<{ txHash: string } | undefined> {
+    const n = Number(await this.#c.registry.proposalCount(this.jobId));
+    for (let i = 0; i < n; i++) {
+      const p = await this.#c.registry.getProposal(this.jobId, i);
+      if (p.proposer.toLowerCase() === this.#c.operator.toLowerCase()) return { txHash: this.journal.state.proposed?.txHash ?? "" };
+    }
+    return undefined;
+  }
+
+  /** Progress for the health endpoint and `mosaic job watch`. */
+  progress(): Record<string, unknown> {
+    const s = this.journal.state;
+    return {
+      jobId: this.jobId.toString(),
+      title: this.spec?.title,
+      state: s.refused !== undefined ? "refused" : s.finalized ? "finalized" : s.proposed !== undefined ? "proposed" : "collecting",
+      collectionDeadline: this.collectionDeadline,
+      proposalDeadline: this.proposalDeadline,
+      minParticipants: this.spec?.minParticipants,
+      announced: s.announced.size,
+      pending: s.pending.size,
+      accepted: s.accepted.size,
+      rejected: s.rejected,
+      duplicates: this.duplicates,
+      proposed: s.proposed,
+      refused: s.refused,
+    };
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.journal.close();
   }
 }

@@ -1,108 +1,197 @@
-// The reducer's collector against real Helia nodes on loopback: hostile input is counted and changes nothing.
+// A job session against real Helia nodes on loopback and real proofs through the batch verifier: hostile input is
+// journalled under its reason and changes nothing else; the journal replays to the same state.
 import { randomBytes } from "node:crypto";
-import { deriveAvatarIdentity, encodeSubmission, Group, MAX_SUBMISSION_BYTES, proveSubmission } from "@mosaic/avatar";
-import { kmPerDaySpec } from "@mosaic/mapreduce";
-import { type Block, createIpfsNode, encodeBlock, type IpfsNode, type JobRegistry, nodeAddresses, putBlock } from "@mosaic/protocol";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  type BatchVerifier,
+  createBatchVerifier,
+  deriveAvatarIdentity,
+  encodeSubmission,
+  Group,
+  MAX_SUBMISSION_BYTES,
+  proveSubmission,
+  type Submission,
+} from "@mosaic/avatar";
+import { encodeSpec, kmPerDayJob } from "@mosaic/mapreduce";
+import {
+  type Block,
+  createIpfsNode,
+  createLogger,
+  encodeBlock,
+  type IpfsNode,
+  type JobRegistry,
+  nodeAddresses,
+  putBlock,
+} from "@mosaic/protocol";
 import { expect } from "chai";
 import { CID } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
-import { createReducer, type JobState, type Reducer } from "../src/index.js";
+import { type ChainJob, checkSpecMatchesJob, Journal, JobRefusedError, JobSession } from "../src/index.js";
 
-const job = { chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId: 1n };
+const registry = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+const job = { chainId: 31337n, registry, jobId: 1n };
 
-describe("reducer collector (real IPFS nodes, real proofs)", () => {
+describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", () => {
   let reducerNode: IpfsNode;
   let userNode: IpfsNode;
-  let reducer: Reducer;
-  const identities = [0, 1, 2].map(() => deriveAvatarIdentity(randomBytes(32)));
+  let verifier: BatchVerifier;
+  let dir: string;
+  const identities = [0, 1, 2, 3].map(() => deriveAvatarIdentity(randomBytes(32)));
   const group = new Group(identities.map((i) => i.commitment));
-  const spec = kmPerDaySpec({ windowEnd: 1_700_006_400 });
-  const state = (): JobState => ({
-    job,
-    spec,
-    groupRoot: group.root,
-    collectionDeadline: 0,
-    proposalDeadline: 0,
-    accepted: new Map(),
-    rejected: {},
-    announced: 0,
-    duplicates: 0,
-    seenCids: new Set(),
-  });
+  const spec = kmPerDayJob({ collectionDeadline: 1_700_006_400 });
+  let chainJob: ChainJob;
   const publish = async (block: Block) => {
     await putBlock(userNode.blockstore, block);
     return new TextEncoder().encode(block.cid.toString());
   };
+  const session = (journal: Journal) =>
+    new JobSession(
+      {
+        ipfs: reducerNode,
+        // Collecting reads the job once; proposing is covered end to end in test/e2e/reducers.spec.ts.
+        registry: { getJob: async () => chainJob } as unknown as JobRegistry,
+        chainId: job.chainId,
+        registryAddress: registry,
+        operator: "0x0000000000000000000000000000000000000001",
+        verifier,
+        log: createLogger("test", "error"),
+      },
+      job.jobId,
+      journal,
+      { fetchTimeoutMs: 1500, batchSize: 4, batchWaitMs: 50 },
+    );
 
   before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "mosaic-session-"));
     reducerNode = await createIpfsNode();
     userNode = await createIpfsNode({ peers: nodeAddresses(reducerNode) });
-    // Collecting needs no chain: the registry is only used to propose.
-    reducer = createReducer(
-      { ipfs: reducerNode, registry: null as unknown as JobRegistry, chainId: job.chainId, now: async () => 0 },
-      { fetchTimeoutMs: 1500 },
-    );
+    verifier = createBatchVerifier({ threads: 1, batchSize: 4 });
+    await verifier.start();
+    const specBlock = await encodeSpec(spec);
+    await putBlock(userNode.blockstore, specBlock);
+    chainJob = {
+      specCid: specBlock.cid.toString(),
+      groupRoot: group.root,
+      reward: BigInt(spec.reward),
+      minStake: BigInt(spec.minStake),
+      collectionDeadline: BigInt(spec.collectionDeadline),
+      proposalDeadline: BigInt(spec.collectionDeadline + spec.challengeWindow),
+      minParticipants: BigInt(spec.minParticipants),
+      state: 1n,
+    };
   });
   after(async () => {
+    await verifier?.stop();
     await userNode?.stop();
     await reducerNode?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
 
-  it("accepts a valid submission fetched over bitswap, and counts each hostile one under its reason", async () => {
-    const s = state();
-    const good = await proveSubmission(identities[0]!, group, job, [1, 2, 3, 4, 5, 6, 7]);
-    expect(await reducer.handleAnnouncement(s, await publish(await encodeSubmission(good)))).to.equal(true);
-    expect(s.accepted.size).to.equal(1);
-    const snapshot = JSON.stringify([...s.accepted.entries()]);
+  it("accepts valid submissions, journals each hostile one under its reason, and replays the journal to the same state", async () => {
+    const file = path.join(dir, "journal.jsonl");
+    const journal = Journal.open(file);
+    const s = session(journal);
+    await s.open();
+    const payload = [7, 0, 0, 0, 0, 0];
+    const good = await proveSubmission(identities[0]!, group, job, payload);
+    s.announce(await publish(await encodeSubmission(good)));
+    await s.drain();
+    expect(journal.state.accepted.size).to.equal(1);
+    const snapshot = JSON.stringify([...journal.state.accepted.entries()]);
 
     const cases: Array<[string, Uint8Array]> = [];
     // Replay: the same member answers again with another payload (another block, the same nullifier).
     cases.push([
       "NullifierReusedError",
-      await publish(await encodeSubmission(await proveSubmission(identities[0]!, group, job, [7, 6, 5, 4, 3, 2, 1]))),
+      await publish(await encodeSubmission(await proveSubmission(identities[0]!, group, job, [0, 7, 0, 0, 0, 0]))),
     ]);
-    // Not a CID; not UTF-8; longer than any CID.
-    cases.push(["MalformedSubmissionError", new TextEncoder().encode("not-a-cid")]);
-    cases.push(["MalformedSubmissionError", new Uint8Array([0xff, 0xfe, 0xfd])]);
-    cases.push(["MalformedSubmissionError", new Uint8Array(4096).fill(0x61)]);
     // A block that is not dag-cbor of an envelope.
     cases.push(["MalformedSubmissionError", await publish(await encodeBlock({ hello: "world" }))]);
     // Oversized: a raw block larger than the envelope limit.
     const big = randomBytes(MAX_SUBMISSION_BYTES * 4);
-    const bigCid = CID.createV1(0x71, await sha256.digest(big));
-    cases.push(["SubmissionTooLargeError", await publish({ cid: bigCid, bytes: big })]);
-    // Out of bounds payload, correctly proved.
+    cases.push(["SubmissionTooLargeError", await publish({ cid: CID.createV1(0x71, await sha256.digest(big)), bytes: big })]);
+    // Out of bounds, correctly proved.
     cases.push([
       "PayloadOutOfBoundsError",
-      await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, job, [1, 2, 3, 4, 5, 6, 100_000]))),
+      await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, job, [1, 2, 3, 4, 5, 100_000]))),
     ]);
     // A proof for another job.
     cases.push([
       "WrongJobError",
-      await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, { ...job, jobId: 9n }, [1, 2, 3, 4, 5, 6, 7]))),
+      await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, { ...job, jobId: 9n }, payload))),
     ]);
     // A proof against a group the job never fixed.
     const stranger = deriveAvatarIdentity(randomBytes(32));
     const otherGroup = new Group([...identities.map((i) => i.commitment), stranger.commitment]);
-    cases.push([
-      "UnknownRootError",
-      await publish(await encodeSubmission(await proveSubmission(stranger, otherGroup, job, [1, 2, 3, 4, 5, 6, 7]))),
-    ]);
+    cases.push(["UnknownRootError", await publish(await encodeSubmission(await proveSubmission(stranger, otherGroup, job, payload)))]);
+    // A tampered proof: everything checks but the pairing, which the batch verifier catches.
+    const honest = await proveSubmission(identities[2]!, group, job, payload);
+    const points = [...honest.proof.points] as Submission["proof"]["points"];
+    points[0] = points[2];
+    cases.push(["InvalidProofError", await publish(await encodeSubmission({ ...honest, proof: { ...honest.proof, points } }))]);
     // A CID nobody has: the fetch times out.
     cases.push(["BlockUnavailableError", new TextEncoder().encode((await encodeBlock({ nobody: "has this" })).cid.toString())]);
 
     for (const [reason, data] of cases) {
-      const before = s.rejected[reason as keyof typeof s.rejected] ?? 0;
-      expect(await reducer.handleAnnouncement(s, data), reason).to.equal(false);
-      expect(s.rejected[reason as keyof typeof s.rejected], reason).to.equal(before + 1);
-      expect(JSON.stringify([...s.accepted.entries()]), `${reason} left accepted unchanged`).to.equal(snapshot);
+      const before = journal.state.rejected[reason as keyof typeof journal.state.rejected] ?? 0;
+      s.announce(data);
+      await s.drain();
+      expect(journal.state.rejected[reason as keyof typeof journal.state.rejected], reason).to.equal(before + 1);
+      expect(JSON.stringify([...journal.state.accepted.entries()]), `${reason} left accepted unchanged`).to.equal(snapshot);
     }
-    expect(s.announced).to.equal(cases.length + 1);
-    // The very same announcement again is idempotent: ignored, neither accepted nor counted as rejected.
-    const rejectedBefore = JSON.stringify(s.rejected);
-    expect(await reducer.handleAnnouncement(s, await publish(await encodeSubmission(good)))).to.equal(false);
+    // Not a CID, not UTF-8, longer than any CID: refused before anything is journalled.
+    const lines = journal.state.announced.size;
+    for (const data of [new TextEncoder().encode("not-a-cid"), new Uint8Array([0xff, 0xfe]), new Uint8Array(4096).fill(0x61)])
+      s.announce(data);
+    expect(journal.state.announced.size).to.equal(lines);
+    // The very same announcement again is idempotent: ignored, neither accepted nor rejected.
+    const rejectedBefore = JSON.stringify(journal.state.rejected);
+    s.announce(await publish(await encodeSubmission(good)));
+    await s.drain();
     expect(s.duplicates).to.equal(1);
-    expect(JSON.stringify(s.rejected)).to.equal(rejectedBefore);
-    expect(JSON.stringify([...s.accepted.entries()])).to.equal(snapshot);
+    expect(JSON.stringify(journal.state.rejected)).to.equal(rejectedBefore);
+
+    // A second valid answer from another member, then the journal replays to the same state.
+    s.announce(await publish(await encodeSubmission(await proveSubmission(identities[3]!, group, job, [0, 0, 7, 0, 0, 0]))));
+    await s.drain();
+    expect(journal.state.accepted.size).to.equal(2);
+    const result = s.reduce();
+    s.close();
+    const replayed = Journal.open(file);
+    expect([...replayed.state.accepted.entries()]).to.deep.equal([...journal.state.accepted.entries()]);
+    expect(replayed.state.rejected).to.deep.equal(journal.state.rejected);
+    expect(replayed.state.pending.size).to.equal(0);
+    const again = session(replayed);
+    await again.open();
+    expect(again.reduce().treeRoot).to.equal(result.treeRoot);
+    expect(result.aggregate).to.deep.equal([7, 0, 7, 0, 0, 0]);
+    again.close();
+  });
+
+  it("refuses a job whose spec disagrees with the chain, and journals the refusal", async () => {
+    expect(() => checkSpecMatchesJob(spec, { ...chainJob, reward: 1n })).to.throw(JobRefusedError, /reward/);
+    expect(() => checkSpecMatchesJob(spec, { ...chainJob, minParticipants: 99n })).to.throw(JobRefusedError, /minParticipants/);
+    expect(() => checkSpecMatchesJob(spec, { ...chainJob, proposalDeadline: chainJob.proposalDeadline + 1n })).to.throw(
+      JobRefusedError,
+      /challengeWindow/,
+    );
+    const saved = chainJob;
+    chainJob = { ...chainJob, minStake: 0n };
+    try {
+      const journal = Journal.open(path.join(dir, "refused.jsonl"));
+      const s = session(journal);
+      let err: unknown;
+      await s.open().catch((e) => {
+        err = e;
+      });
+      expect(err).to.be.instanceOf(JobRefusedError);
+      expect(journal.state.refused).to.match(/minStake/);
+      s.close();
+      expect(Journal.open(path.join(dir, "refused.jsonl")).state.refused).to.match(/minStake/);
+    } finally {
+      chainJob = saved;
+    }
   });
 });

@@ -94,6 +94,8 @@ export const locationHistory = defineAbility({
     handles: ["job:new"],
   },
   collections: { points: { validate: validateChunk }, places: { validate: validatePlace } },
+  // Map programs see one row per fix, in time order, not the day chunks.
+  rows: { points: (docs) => pointRows(docs as readonly PointChunk[]) },
   on: {
     // Shown on the consent screen: how many of the job's days this vault has data for.
     "job:new": (ctx, payload) => {
@@ -172,6 +174,15 @@ export async function importLocationFile(
   const source = `file-${bytesToHex(sha256(bytes)).slice(0, 24)}`;
   const stored = await storeLocations(ctx, parsed.points, source, { onProgress: options.onProgress });
   return { ...stored, format: parsed.format, skipped: parsed.skipped };
+}
+
+/** One row per fix, `{t, lat, lon, day, source}`, oldest first. */
+function pointRows(chunks: readonly PointChunk[]): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const c of chunks) {
+    for (let i = 0; i < c.t.length; i++) rows.push({ t: c.t[i], lat: c.lat[i], lon: c.lon[i], day: c.day, source: c.source });
+  }
+  return rows.sort((a, b) => (a.t as number) - (b.t as number));
 }
 
 /** Fixes with from <= t < to (unix seconds), oldest first. */

@@ -1,0 +1,349 @@
+// `mosaic job ...` and `mosaic reducer ...`: the researcher's and the operator's command lines.
+import { parseArgs } from "node:util";
+import { commandArgs, emit, help, int, UsageError } from "./args.js";
+
+const job = commandArgs("job");
+
+const CHAIN = `Chain options:
+  --rpc URL               the EVM JSON-RPC endpoint
+  --registry ADDRESS      the JobRegistry contract
+  --wallet-key-file FILE  the paying wallet's private key, on the first line (for transactions)`;
+
+const COMMON = `Other options:
+  --json                  print the result as one JSON object on stdout
+  -h, --help              this help
+
+Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
+
+const JOB_HELP = `mosaic job — ask a question of everyone's vault
+
+Usage: mosaic job <command> [options]
+
+Commands:
+  new <name>     write a ready job's spec (km-per-day, place-trips, symptoms-by-region, time-at-home)
+  check <spec>   validate a spec file: schema, abilities, bounds, epsilon, program, deadline
+  post <spec>    validate, preview the cost (reward + gas), hand the spec to reducers, and post the job
+  list           every job on the registry: state, deadline, reward, proposals
+  watch <id>     live progress: announced, verified, rejected by reason, time left
+  result <id>    the result with its error bars, as a table and a chart (and --png FILE)
+
+Run 'mosaic job <command> --help' for a command's options.`;
+
+const NEW_HELP = `mosaic job new — write a ready job's spec, to post as it is or to edit
+
+Usage: mosaic job new <name> [--out FILE] [--deadline-in SECONDS] [--days N]
+
+Ready jobs: km-per-day (days by distance band), place-trips (trips to shops, transit and parks),
+symptoms-by-region (randomized response, a sandboxed program), time-at-home (hours per day at home).
+
+Options:
+  --out FILE              write the spec here (default: print it)
+  --deadline-in SECONDS   collection closes this long from now (default 3600)
+  --days N                days of data read, ending at the first midnight (UTC) after the deadline (default 7)
+  -h, --help              this help`;
+
+const CHECK_HELP = `mosaic job check — validate a spec file as 'post' would, without a chain
+
+Usage: mosaic job check <spec.json> [--json]
+
+Checks the JSON Schema, the abilities and fields read (against the built-in abilities), output bounds, the
+privacy mechanism and epsilon, that the program's output matches the declared shape, and that the deadline is
+in the future. Prints the program in the plain words the consent screen shows.
+
+${COMMON}`;
+
+const POST_HELP = `mosaic job post — post a job, with a cost preview
+
+Usage: mosaic job post <spec.json> --group ID --peer MULTIADDR... --rpc URL --registry ADDRESS --wallet-key-file FILE
+       mosaic job post <spec.json> --group ID --dry-run --rpc URL --registry ADDRESS --wallet-key-file FILE
+
+Validates the spec (refused before anything is posted if invalid), previews reward and gas, announces the spec to
+the reducers given with --peer (they keep it on IPFS), then posts it with the reward in escrow.
+
+Options:
+  --group ID              the avatar group asked
+  --peer MULTIADDR        a reducer's address with /p2p/ id (repeatable; at least one unless --dry-run)
+  --dry-run               print the preview only
+
+${CHAIN}
+
+${COMMON}`;
+
+const LIST_HELP = `mosaic job list — every job on the registry
+
+Usage: mosaic job list --rpc URL --registry ADDRESS [--json]
+
+${CHAIN}
+
+${COMMON}`;
+
+const WATCH_HELP = `mosaic job watch — a job's progress, live
+
+Usage: mosaic job watch <id> --rpc URL --registry ADDRESS [--reducer URL] [--until proposed|finalized]
+
+Options:
+  --reducer URL           a reducer's status port (e.g. http://127.0.0.1:9464) for announced/verified/rejected
+  --until STATE           stop once a result is proposed (default) or the job is finalized
+  --interval-ms N         poll interval (default 1000)
+  --timeout-s N           give up after this long (default 86400)
+
+${CHAIN}
+
+${COMMON}`;
+
+const RESULT_HELP = `mosaic job result — a job's result with its error bars
+
+Usage: mosaic job result <id> --rpc URL --registry ADDRESS (--spec FILE | --peer MULTIADDR...) [--png FILE]
+
+The winning proposal once the job is final, else the proposal with most submissions (marked provisional).
+Error bars are 95% intervals of the local-DP noise given the count and epsilon.
+
+Options:
+  --spec FILE             the job's spec file (checked against the job's spec CID)
+  --peer MULTIADDR        fetch the spec from this node (a reducer) instead (repeatable)
+  --png FILE              also write the chart as a PNG
+
+${CHAIN}
+
+${COMMON}`;
+
+const REDUCER_HELP = `mosaic reducer — run a reducer node
+
+Usage: mosaic reducer <command> [options]
+
+Commands:
+  start --config FILE     run the node until SIGTERM/SIGINT: watch the chain for jobs this operator is staked for,
+                          collect and verify submissions, journal them to disk, reduce, publish, propose
+  stake                   stake ETH in the registry (--amount ETH)
+
+Config file (JSON; paths relative to it):
+  { "rpcUrl": "http://127.0.0.1:8545", "registry": "0x…", "operatorKeyFile": "operator.key",
+    "dataDir": "reducer-data", "listen": "/ip4/127.0.0.1/tcp/4101", "peers": [],
+    "http": { "host": "127.0.0.1", "port": 9464 },
+    "verifier": { "threads": 2, "batchSize": 64, "batchWaitMs": 200 }, "pollMs": 1000, "fetchTimeoutMs": 10000 }
+
+Status: GET /health, /metrics (Prometheus), /jobs, /jobs/<id> on the loopback port. Logs: JSON lines on stderr
+(MOSAIC_LOG=debug for every submission).`;
+
+const STAKE_HELP = `mosaic reducer stake — stake ETH in the registry for this operator
+
+Usage: mosaic reducer stake --amount ETH --rpc URL --registry ADDRESS --wallet-key-file FILE
+
+${CHAIN}
+
+${COMMON}`;
+
+function chain(name: string, v: { rpc?: string; registry?: string; "wallet-key-file"?: string }, wallet: boolean) {
+  return {
+    rpc: job.requireFlag(name, v.rpc, "--rpc URL"),
+    registry: job.requireFlag(name, v.registry, "--registry ADDRESS"),
+    walletKeyFile: wallet ? job.requireFlag(name, v["wallet-key-file"], "--wallet-key-file FILE") : v["wallet-key-file"],
+  };
+}
+
+const CHAIN_OPTIONS = {
+  rpc: { type: "string" },
+  registry: { type: "string" },
+  "wallet-key-file": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+export async function jobMain(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const j = await import("./job.js");
+  switch (command) {
+    case "new": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          out: { type: "string" },
+          "deadline-in": { type: "string" },
+          days: { type: "string" },
+          help: { type: "boolean", short: "h", default: false },
+        },
+        allowPositionals: true,
+      });
+      if (values.help) return help(NEW_HELP);
+      const [name] = job.expectPositionals("new", positionals, ["name"]);
+      const r = await j.newJob(name as string, {
+        out: values.out,
+        deadlineIn: int("deadline-in", values["deadline-in"] ?? "3600", 60, 31_536_000),
+        days: values.days === undefined ? undefined : int("days", values.days, 1, 366),
+      });
+      console.log(
+        r.file === undefined
+          ? JSON.stringify(r.spec, null, 2)
+          : `Wrote ${r.name} to ${r.file}; edit it, check it with 'mosaic job check ${r.file}', post it with 'mosaic job post'.`,
+      );
+      return 0;
+    }
+    case "check": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { json: CHAIN_OPTIONS.json, help: CHAIN_OPTIONS.help },
+        allowPositionals: true,
+      });
+      if (values.help) return help(CHECK_HELP);
+      const [file] = job.expectPositionals("check", positionals, ["spec"]);
+      const spec = await j.readSpecFile(file as string, Math.floor(Date.now() / 1000));
+      const { describeProgram } = await import("@mosaic/mapreduce");
+      emit(values.json, { valid: true, title: spec.title, program: describeProgram(spec) }, (r) =>
+        [`${file}: valid — ${r.title}`, ...r.program.map((l) => `  ${l}`)].join("\n"),
+      );
+      return 0;
+    }
+    case "post": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          ...CHAIN_OPTIONS,
+          group: { type: "string" },
+          peer: { type: "string", multiple: true, default: [] },
+          "dry-run": { type: "boolean", default: false },
+        },
+        allowPositionals: true,
+      });
+      if (values.help) return help(POST_HELP);
+      const [file] = job.expectPositionals("post", positionals, ["spec"]);
+      const group = BigInt(int("group", job.requireFlag("post", values.group, "--group ID"), 0, Number.MAX_SAFE_INTEGER));
+      if (!values["dry-run"] && values.peer.length === 0)
+        throw new UsageError("post: --peer MULTIADDR is required (a reducer that will hold the spec); see 'mosaic job post --help'");
+      const r = await j.postJob(chain("post", values, true), {
+        file: file as string,
+        group,
+        peers: values.peer,
+        dryRun: values["dry-run"],
+        onPreview: values.json || values["dry-run"] ? undefined : (p) => console.error(`${j.formatPost(p)}\nPosting…`),
+      });
+      emit(values.json, r, j.formatPost);
+      return 0;
+    }
+    case "list": {
+      const { values, positionals } = parseArgs({ args: rest, options: CHAIN_OPTIONS, allowPositionals: true });
+      if (values.help) return help(LIST_HELP);
+      job.expectPositionals("list", positionals, []);
+      emit(values.json, await j.listJobs(chain("list", values, false)), j.formatList);
+      return 0;
+    }
+    case "watch": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          ...CHAIN_OPTIONS,
+          reducer: { type: "string" },
+          until: { type: "string", default: "proposed" },
+          "interval-ms": { type: "string" },
+          "timeout-s": { type: "string" },
+        },
+        allowPositionals: true,
+      });
+      if (values.help) return help(WATCH_HELP);
+      const [id] = job.expectPositionals("watch", positionals, ["id"]);
+      if (values.until !== "proposed" && values.until !== "finalized")
+        throw new UsageError(`watch: --until expects proposed or finalized, got ${JSON.stringify(values.until)}`);
+      const tty = process.stderr.isTTY;
+      const r = await j.watchJob(chain("watch", values, false), {
+        jobId: BigInt(int("id", id as string, 1, Number.MAX_SAFE_INTEGER)),
+        reducer: values.reducer,
+        until: values.until,
+        intervalMs: int("interval-ms", values["interval-ms"] ?? "1000", 50, 600_000),
+        timeoutS: int("timeout-s", values["timeout-s"] ?? "86400", 1, 31_536_000),
+        onSnapshot: (s) => process.stderr.write(tty ? `\r\x1b[2K${j.formatWatchLine(s)}` : `${j.formatWatchLine(s)}\n`),
+      });
+      if (tty) process.stderr.write("\n");
+      emit(values.json, r, j.formatWatchLine);
+      return 0;
+    }
+    case "result": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          ...CHAIN_OPTIONS,
+          spec: { type: "string" },
+          peer: { type: "string", multiple: true, default: [] },
+          png: { type: "string" },
+        },
+        allowPositionals: true,
+      });
+      if (values.help) return help(RESULT_HELP);
+      const [id] = job.expectPositionals("result", positionals, ["id"]);
+      if (values.spec === undefined && values.peer.length === 0)
+        throw new UsageError("result: give --spec FILE or --peer MULTIADDR; see 'mosaic job result --help'");
+      const r = await j.jobResult(chain("result", values, false), {
+        jobId: BigInt(int("id", id as string, 1, Number.MAX_SAFE_INTEGER)),
+        specFile: values.spec,
+        peers: values.peer,
+        png: values.png,
+      });
+      emit(values.json, r, j.formatResult);
+      return 0;
+    }
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      return help(JOB_HELP);
+    default:
+      console.error(`mosaic job: unknown command ${JSON.stringify(command)}\n\n${JOB_HELP}`);
+      return 2;
+  }
+}
+
+export async function reducerMain(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "start": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { config: { type: "string" }, help: { type: "boolean", short: "h", default: false } },
+        allowPositionals: true,
+      });
+      if (values.help) return help(REDUCER_HELP);
+      commandArgs("reducer").expectPositionals("start", positionals, []);
+      const file = commandArgs("reducer").requireFlag("start", values.config, "--config FILE");
+      const { createReducerNode, loadReducerConfig } = await import("@mosaic/worker");
+      const node = createReducerNode(await loadReducerConfig(file));
+      const stopped = new Promise<number>((resolve) => {
+        const stop = (signal: string) => {
+          process.stderr.write(
+            `${JSON.stringify({ time: new Date().toISOString(), level: "info", component: "reducer", event: "reducer:stopping", signal })}\n`,
+          );
+          node.stop().then(
+            () => resolve(0),
+            () => resolve(1),
+          );
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      await node.start();
+      return stopped;
+    }
+    case "stake": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { ...CHAIN_OPTIONS, amount: { type: "string" } },
+        allowPositionals: true,
+      });
+      if (values.help) return help(STAKE_HELP);
+      commandArgs("reducer").expectPositionals("stake", positionals, []);
+      const amount = commandArgs("reducer").requireFlag("stake", values.amount, "--amount ETH");
+      const { stake } = await import("./job.js");
+      emit(
+        values.json,
+        await stake(chain("stake", values, true), amount),
+        (r) => `Staked ${r.amount} ETH; ${r.operator} now has ${r.total} ETH staked.`,
+      );
+      return 0;
+    }
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      return help(REDUCER_HELP);
+    default:
+      console.error(`mosaic reducer: unknown command ${JSON.stringify(command)}\n\n${REDUCER_HELP}`);
+      return 2;
+  }
+}

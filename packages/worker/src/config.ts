@@ -1,0 +1,121 @@
+// The reducer node's config file: JSON, every field checked and named when wrong, paths relative to the file.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { namedError } from "@mosaic/protocol";
+import { isAddress } from "ethers";
+import { LOOPBACK_HOSTS } from "./http.js";
+
+/** The config file is missing, not JSON, or has a field that is wrong; the message names the field. */
+export class ReducerConfigError extends namedError("ReducerConfigError") {}
+
+export interface ReducerConfig {
+  /** JSON-RPC endpoint of the chain. */
+  rpcUrl: string;
+  /** The JobRegistry's address. */
+  registry: string;
+  /** File holding the operator's private key (first line, 0x optional). */
+  operatorKeyFile: string;
+  /** Where journals, blocks and the node's status file live. */
+  dataDir: string;
+  /** libp2p listen address. @default "/ip4/127.0.0.1/tcp/0" */
+  listen: string;
+  /** Peers to dial at start (researchers' nodes, relays, other reducers). @default [] */
+  peers: string[];
+  /** Loopback status port. @default { host: "127.0.0.1", port: 9464 } */
+  http: { host: string; port: number };
+  /** @default { threads: 2, batchSize: 64, batchWaitMs: 200 } */
+  verifier: { threads: number; batchSize: number; batchWaitMs: number };
+  /** How often to read the chain. @default 1000 */
+  pollMs: number;
+  /** How long to wait for a block over bitswap. @default 10000 */
+  fetchTimeoutMs: number;
+  /** Finalize jobs this node proposed for once their window closes. @default true */
+  finalize: boolean;
+}
+
+const KEYS = new Set([
+  "rpcUrl",
+  "registry",
+  "operatorKeyFile",
+  "dataDir",
+  "listen",
+  "peers",
+  "http",
+  "verifier",
+  "pollMs",
+  "fetchTimeoutMs",
+  "finalize",
+]);
+
+function fail(file: string, message: string): never {
+  throw new ReducerConfigError(`${file}: ${message}`);
+}
+
+function int(file: string, where: string, value: unknown, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max)
+    fail(file, `${where}: expected an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  return value as number;
+}
+
+/** Checks a parsed config; `file` names it in errors and anchors relative paths. */
+export function parseReducerConfig(value: unknown, file: string): ReducerConfig {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) fail(file, "expected a JSON object");
+  const c = value as Record<string, unknown>;
+  for (const k of Object.keys(c)) if (!KEYS.has(k)) fail(file, `${k}: not a config field (known: ${[...KEYS].join(", ")})`);
+  const base = path.dirname(path.resolve(file));
+  const str = (k: string): string => {
+    if (typeof c[k] !== "string" || (c[k] as string).length === 0 || (c[k] as string).length > 4096)
+      fail(file, `${k}: expected a non-empty string`);
+    return c[k] as string;
+  };
+  const rpcUrl = str("rpcUrl");
+  if (!/^(https?|wss?):\/\//.test(rpcUrl)) fail(file, `rpcUrl: expected an http(s) or ws(s) URL, got ${JSON.stringify(rpcUrl)}`);
+  const registry = str("registry");
+  if (!isAddress(registry)) fail(file, `registry: expected the JobRegistry's address, got ${JSON.stringify(registry)}`);
+  const peers = c.peers ?? [];
+  if (!Array.isArray(peers) || peers.length > 64 || !peers.every((p) => typeof p === "string" && p.startsWith("/") && p.includes("/p2p/")))
+    fail(file, "peers: expected up to 64 multiaddrs with /p2p/ peer ids");
+  const http = (c.http ?? {}) as Record<string, unknown>;
+  const host = http.host ?? "127.0.0.1";
+  if (typeof host !== "string" || !LOOPBACK_HOSTS.has(host))
+    fail(file, `http.host: expected a loopback address (127.0.0.1 or ::1), got ${JSON.stringify(host)}`);
+  const verifier = (c.verifier ?? {}) as Record<string, unknown>;
+  const listen = c.listen ?? "/ip4/127.0.0.1/tcp/0";
+  if (typeof listen !== "string" || !listen.startsWith("/")) fail(file, `listen: expected a multiaddr, got ${JSON.stringify(listen)}`);
+  if (c.finalize !== undefined && typeof c.finalize !== "boolean") fail(file, "finalize: expected true or false");
+  return {
+    rpcUrl,
+    registry,
+    operatorKeyFile: path.resolve(base, str("operatorKeyFile")),
+    dataDir: path.resolve(base, str("dataDir")),
+    listen,
+    peers: peers as string[],
+    http: { host, port: int(file, "http.port", http.port ?? 9464, 0, 65535) },
+    verifier: {
+      threads: int(file, "verifier.threads", verifier.threads ?? 2, 1, 64),
+      batchSize: int(file, "verifier.batchSize", verifier.batchSize ?? 64, 1, 4096),
+      batchWaitMs: int(file, "verifier.batchWaitMs", verifier.batchWaitMs ?? 200, 0, 60_000),
+    },
+    pollMs: int(file, "pollMs", c.pollMs ?? 1000, 50, 600_000),
+    fetchTimeoutMs: int(file, "fetchTimeoutMs", c.fetchTimeoutMs ?? 10_000, 100, 600_000),
+    finalize: (c.finalize as boolean | undefined) ?? true,
+  };
+}
+
+/** Reads and checks a config file. */
+export async function loadReducerConfig(file: string): Promise<ReducerConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    fail(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); write one as the README shows`);
+  }
+  if (text.length > 1024 * 1024) fail(file, "over 1 MiB; this is not a reducer config");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    fail(file, `not JSON (${(err as Error).message})`);
+  }
+  return parseReducerConfig(value, file);
+}

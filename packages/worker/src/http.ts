@@ -1,0 +1,111 @@
+// The node's loopback HTTP port: /health (JSON), /metrics (Prometheus text format) and /jobs progress.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+type Labels = Record<string, string>;
+
+/** Counters and gauges, rendered in the Prometheus text exposition format. */
+export class Metrics {
+  readonly #values = new Map<string, { help: string; type: "counter" | "gauge"; series: Map<string, number> }>();
+
+  #family(name: string, help: string, type: "counter" | "gauge") {
+    let f = this.#values.get(name);
+    if (f === undefined) {
+      f = { help, type, series: new Map() };
+      this.#values.set(name, f);
+    }
+    return f;
+  }
+
+  inc(name: string, help: string, labels: Labels = {}, by = 1): void {
+    const series = this.#family(name, help, "counter").series;
+    const key = labelText(labels);
+    series.set(key, (series.get(key) ?? 0) + by);
+  }
+
+  set(name: string, help: string, labels: Labels, value: number): void {
+    this.#family(name, help, "gauge").series.set(labelText(labels), value);
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const [name, f] of this.#values) {
+      lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
+      for (const [labels, value] of f.series) lines.push(`${name}${labels} ${value}`);
+    }
+    return `${lines.join("\n")}\n`;
+  }
+}
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`))}"`);
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+/** What the HTTP port serves. */
+export interface StatusSource {
+  health(): Record<string, unknown>;
+  metrics(): string;
+  jobs(): Record<string, unknown>[];
+  job(id: string): Record<string, unknown> | undefined;
+}
+
+/** The longest request target served; anything longer is 414. */
+const MAX_URL = 256;
+
+/** Hosts the status port may bind: loopback only, so metrics never reach another machine by accident. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+
+function send(res: ServerResponse, status: number, body: unknown, type = "application/json"): void {
+  const text =
+    type === "application/json" ? `${JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n` : String(body);
+  res.writeHead(status, {
+    "content-type": `${type}; charset=utf-8`,
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+  });
+  res.end(text);
+}
+
+/** Answers one request; every malformed or hostile request gets a status and a JSON error, never a crash. */
+export function handleStatusRequest(source: StatusSource, req: Pick<IncomingMessage, "method" | "url">, res: ServerResponse): void {
+  let reply: [number, unknown, string?];
+  try {
+    reply = route(source, req);
+  } catch (err) {
+    reply = [500, { error: "InternalError", message: (err as Error).message }];
+  }
+  send(res, reply[0], reply[1], reply[2]);
+}
+
+function route(source: StatusSource, req: Pick<IncomingMessage, "method" | "url">): [number, unknown, string?] {
+  const url = req.url ?? "";
+  if (url.length > MAX_URL) return [414, { error: "URITooLong", message: `request target over ${MAX_URL} characters` }];
+  if (req.method !== "GET" && req.method !== "HEAD") return [405, { error: "MethodNotAllowed", message: "only GET is served" }];
+  const pathname = url.split("?", 1)[0] as string;
+  if (pathname === "/health") return [200, source.health()];
+  if (pathname === "/metrics") return [200, source.metrics(), "text/plain; version=0.0.4"];
+  if (pathname === "/jobs") return [200, source.jobs()];
+  const m = /^\/jobs\/([0-9]{1,20})$/.exec(pathname);
+  if (m) {
+    const job = source.job(BigInt(m[1] as string).toString());
+    return job === undefined ? [404, { error: "UnknownJob", message: `this node does not serve job ${m[1]}` }] : [200, job];
+  }
+  return [404, { error: "NotFound", message: "try /health, /metrics, /jobs or /jobs/<id>" }];
+}
+
+/** Starts the status server on a loopback host; resolves with its URL. */
+export async function startStatusServer(source: StatusSource, host: string, port: number): Promise<{ server: Server; url: string }> {
+  if (!LOOPBACK_HOSTS.has(host))
+    throw new RangeError(`http.host: ${host} is not a loopback address; the status port serves 127.0.0.1 or ::1 only`);
+  const server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000, maxHeaderSize: 8 * 1024 }, (req, res) => {
+    handleStatusRequest(source, req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return { server, url: `http://${shown}:${address.port}` };
+}

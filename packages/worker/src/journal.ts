@@ -1,0 +1,134 @@
+// A job's journal on disk: every announcement, verdict and proposal, appended as a JSON line, replayed on restart.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import path from "node:path";
+import { namedError, type RejectionReason } from "@mosaic/protocol";
+
+/** The journal file is damaged before its last line: the node stops rather than guess what it held. */
+export class JournalCorruptError extends namedError("JournalCorruptError") {}
+
+/** One line of the journal. */
+export type JournalEntry =
+  | { e: "opened"; specCid: string; groupRoot: string; collectionDeadline: number }
+  | { e: "announced"; cid: string }
+  | { e: "accepted"; cid: string; nullifier: string; payload: number[] }
+  | { e: "rejected"; cid: string; reason: RejectionReason; message?: string }
+  | { e: "refused"; reason: string }
+  | { e: "proposed"; bundleCid: string; txHash: string; count: number; treeRoot: string }
+  | { e: "finalized"; txHash?: string };
+
+/** What a replayed journal says about a job. */
+export interface JournalState {
+  opened?: Extract<JournalEntry, { e: "opened" }>;
+  /** Announced CIDs without a verdict yet: fetched and verified again after a restart. */
+  pending: Set<string>;
+  /** Every CID announced, with or without a verdict. */
+  announced: Set<string>;
+  accepted: Map<string, { cid: string; nullifier: string; payload: number[] }>;
+  rejected: Partial<Record<RejectionReason, number>>;
+  refused?: string;
+  proposed?: Extract<JournalEntry, { e: "proposed" }>;
+  finalized: boolean;
+}
+
+export function emptyJournalState(): JournalState {
+  return { pending: new Set(), announced: new Set(), accepted: new Map(), rejected: {}, finalized: false };
+}
+
+/** Applies one entry to a state; the same function serves replay and live updates, so the two cannot differ. */
+export function applyEntry(state: JournalState, entry: JournalEntry): void {
+  switch (entry.e) {
+    case "opened":
+      state.opened = entry;
+      break;
+    case "announced":
+      state.announced.add(entry.cid);
+      state.pending.add(entry.cid);
+      break;
+    case "accepted":
+      state.pending.delete(entry.cid);
+      state.accepted.set(entry.nullifier, { cid: entry.cid, nullifier: entry.nullifier, payload: entry.payload });
+      break;
+    case "rejected":
+      state.pending.delete(entry.cid);
+      state.rejected[entry.reason] = (state.rejected[entry.reason] ?? 0) + 1;
+      break;
+    case "refused":
+      state.refused = entry.reason;
+      break;
+    case "proposed":
+      state.proposed = entry;
+      break;
+    case "finalized":
+      state.finalized = true;
+      break;
+  }
+}
+
+/**
+ * An append-only JSON-lines file. Each append is one write(2) of whole lines, so a killed process leaves at
+ * most a torn last line, which replay drops (and truncates away); `sync()` makes appended lines durable
+ * across power loss too. Damage anywhere else is JournalCorruptError.
+ */
+export class Journal {
+  readonly file: string;
+  readonly state: JournalState;
+  #fd: number;
+
+  private constructor(file: string, fd: number, state: JournalState) {
+    this.file = file;
+    this.#fd = fd;
+    this.state = state;
+  }
+
+  /** Opens (creating) the journal at `file` and replays it. */
+  static open(file: string): Journal {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const state = emptyJournalState();
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    const lines = text.split("\n");
+    let good = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const last = i === lines.length - 1;
+      if (last) {
+        // A complete file ends with "\n", so the last piece is empty; anything else is a torn write.
+        break;
+      }
+      let entry: JournalEntry;
+      try {
+        entry = JSON.parse(line) as JournalEntry;
+        if (typeof entry !== "object" || entry === null || typeof entry.e !== "string") throw new Error("not an entry");
+      } catch (err) {
+        throw new JournalCorruptError(`${file}:${i + 1}: ${(err as Error).message}; move the file away to start this job afresh`);
+      }
+      applyEntry(state, entry);
+      good += Buffer.byteLength(line) + 1;
+    }
+    if (good < Buffer.byteLength(text)) truncateSync(file, good);
+    return new Journal(file, openSync(file, "a"), state);
+  }
+
+  /** Appends entries in one write and applies them to `state`. */
+  append(...entries: JournalEntry[]): void {
+    if (entries.length === 0) return;
+    writeSync(this.#fd, `${entries.map((e) => JSON.stringify(e)).join("\n")}\n`);
+    for (const e of entries) applyEntry(this.state, e);
+  }
+
+  /** Flushes appended lines to the disk. */
+  sync(): void {
+    fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    fsyncSync(this.#fd);
+    closeSync(this.#fd);
+    this.#fd = -1;
+  }
+}

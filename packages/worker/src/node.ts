@@ -1,0 +1,376 @@
+// The reducer node operators run: watches the chain for jobs it is staked for, serves each (collect, verify,
+// journal, reduce, publish, propose, finalize), holds researchers' specs, and reports on a loopback port.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import path from "node:path";
+import { type BatchVerifier, createBatchVerifier } from "@mosaic/avatar";
+import { decodeSpec, MAX_SPEC_BYTES } from "@mosaic/mapreduce";
+import {
+  type ChainConnection,
+  connectChain,
+  createIpfsNode,
+  createLogger,
+  getBlock,
+  type IpfsNode,
+  type JobRegistry,
+  JobRegistry__factory,
+  jobTopic,
+  type Logger,
+  namedError,
+  nodeAddresses,
+  parseCid,
+  readWalletKey,
+  specTopic,
+} from "@mosaic/protocol";
+import { NonceManager, type Signer, Wallet } from "ethers";
+import type { ReducerConfig } from "./config.js";
+import { Metrics, type StatusSource, startStatusServer } from "./http.js";
+import { Journal } from "./journal.js";
+import { type ChainJob, JobRefusedError, JobSession } from "./reducer.js";
+
+/** Another live process holds this data directory. */
+export class DataDirLockedError extends namedError("DataDirLockedError") {}
+
+/** The registry's JobState values. */
+const OPEN = 1n;
+
+/** What the node writes to `<dataDir>/node.json` once started, for operators and tests. */
+export interface NodeStatusFile {
+  pid: number;
+  operator: string;
+  peerId: string;
+  addresses: string[];
+  http: string;
+}
+
+export interface ReducerNodeInit {
+  /** @default createLogger("reducer", "info") */
+  logger?: Logger;
+  /**
+   * A chain connection to use instead of connecting to `config.rpcUrl` (an in-process network); not closed on stop.
+   * @default undefined
+   */
+  chain?: ChainConnection;
+  /** The operator's signer, instead of the key in `config.operatorKeyFile`. @default undefined */
+  signer?: Signer;
+}
+
+/** Creates a reducer node from a checked config; `start()` it, `stop()` it on SIGTERM. */
+export function createReducerNode(config: ReducerConfig, init: ReducerNodeInit = {}): ReducerNode {
+  return new ReducerNode(config, init);
+}
+
+export class ReducerNode implements StatusSource {
+  readonly config: ReducerConfig;
+  readonly counters = new Metrics();
+  readonly #log: Logger;
+  readonly #sessions = new Map<string, JobSession>();
+  /** Jobs decided not to serve (stake too low, window over, refused spec), by id. */
+  readonly #skipped = new Map<string, string>();
+  #chain?: ChainConnection;
+  #registry?: JobRegistry;
+  #operator = "";
+  #ipfs?: IpfsNode;
+  #verifier?: BatchVerifier;
+  #http?: { close(cb?: () => void): void };
+  #timer?: NodeJS.Timeout;
+  #polling: Promise<void> = Promise.resolve();
+  #stopping = false;
+  #chainTime = 0;
+  #started = Date.now();
+  #lockFile = "";
+  #onMessage?: (evt: CustomEvent<{ topic: string; data: Uint8Array }>) => void;
+
+  readonly #init: ReducerNodeInit;
+
+  constructor(config: ReducerConfig, init: ReducerNodeInit) {
+    this.config = config;
+    this.#init = init;
+    this.#log = init.logger ?? createLogger("reducer", "info");
+  }
+
+  async start(): Promise<NodeStatusFile> {
+    const c = this.config;
+    mkdirSync(path.join(c.dataDir, "jobs"), { recursive: true });
+    this.#lock();
+    this.#chain = this.#init.chain ?? (await connectChain({ rpcUrl: c.rpcUrl, accounts: 0 }));
+    const wallet =
+      this.#init.signer ?? new NonceManager(new Wallet(await readWalletKey(c.operatorKeyFile, "operatorKeyFile"), this.#chain.provider));
+    this.#operator = await wallet.getAddress();
+    this.#registry = JobRegistry__factory.connect(c.registry, wallet);
+    if ((await this.#chain.provider.getCode(c.registry)) === "0x")
+      throw new TypeError(`registry: no contract at ${c.registry} on ${c.rpcUrl}`);
+    this.#verifier = createBatchVerifier({ threads: c.verifier.threads, batchSize: c.verifier.batchSize });
+    await this.#verifier.start();
+    this.#ipfs = await createIpfsNode({ blockstoreDir: path.join(c.dataDir, "blocks"), listen: [c.listen], peers: c.peers });
+    const pubsub = this.#ipfs.libp2p.services.pubsub;
+    this.#onMessage = (evt) => this.#message(evt.detail.topic, evt.detail.data);
+    pubsub.addEventListener("message", this.#onMessage as never);
+    pubsub.subscribe(specTopic(this.#chain.chainId, c.registry));
+    const { server, url } = await startStatusServer(this, c.http.host, c.http.port);
+    this.#http = server;
+    const status: NodeStatusFile = {
+      pid: process.pid,
+      operator: this.#operator,
+      peerId: this.#ipfs.libp2p.peerId.toString(),
+      addresses: nodeAddresses(this.#ipfs),
+      http: url,
+    };
+    writeAtomic(path.join(c.dataDir, "node.json"), `${JSON.stringify(status, null, 2)}\n`);
+    this.#log("info", "reducer:started", { ...status, chainId: this.#chain.chainId, registry: c.registry });
+    await this.#poll();
+    this.#schedule();
+    return status;
+  }
+
+  /** Stops taking work, lets verification under way finish, flushes every journal, and closes everything. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    await this.#polling.catch(() => undefined);
+    const pubsub = this.#ipfs?.libp2p.services.pubsub;
+    if (this.#onMessage) pubsub?.removeEventListener("message", this.#onMessage as never);
+    for (const s of this.#sessions.values()) {
+      await Promise.race([s.drain(), new Promise((r) => setTimeout(r, 5_000))]);
+      s.close();
+    }
+    await new Promise<void>((r) => (this.#http ? this.#http.close(() => r()) : r()));
+    await this.#ipfs?.stop();
+    await this.#verifier?.stop();
+    if (this.#init.chain === undefined) await this.#chain?.close();
+    rmSync(this.#lockFile, { force: true });
+    this.#log("info", "reducer:stopped", { jobs: this.#sessions.size });
+  }
+
+  /** One data directory, one process: a second node on it would journal the same jobs twice. */
+  #lock(): void {
+    this.#lockFile = path.join(this.config.dataDir, "LOCK");
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(this.#lockFile, "wx");
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        const pid = Number(readFileSync(this.#lockFile, "utf8"));
+        if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+          throw new DataDirLockedError(
+            `${this.config.dataDir} is in use by process ${pid}; stop it first, or give this node its own dataDir`,
+          );
+        }
+        // A killed node left its lock behind: take it over.
+        rmSync(this.#lockFile, { force: true });
+      }
+    }
+  }
+
+  #schedule(): void {
+    if (this.#stopping) return;
+    this.#timer = setTimeout(() => {
+      this.#polling = this.#poll().catch((err) => this.#log("error", "poll:failed", { message: (err as Error).message }));
+      void this.#polling.finally(() => this.#schedule());
+    }, this.config.pollMs);
+  }
+
+  /** One pass: chain time, new jobs, and every session's next step. */
+  async #poll(): Promise<void> {
+    const chain = this.#chain as ChainConnection;
+    const registry = this.#registry as JobRegistry;
+    this.#chainTime = await chain.now();
+    this.counters.set("mosaic_chain_time_seconds", "Latest block timestamp seen", {}, this.#chainTime);
+    this.counters.set("mosaic_peers", "Connected libp2p peers", {}, this.#ipfs?.libp2p.getPeers().length ?? 0);
+    const count = Number(await registry.jobCount());
+    for (let id = 1; id <= count && !this.#stopping; id++) {
+      const key = String(id);
+      if (this.#sessions.has(key) || this.#skipped.has(key)) continue;
+      await this.#consider(BigInt(id));
+    }
+    for (const session of this.#sessions.values()) {
+      if (this.#stopping) return;
+      await this.#advance(session).catch((err) =>
+        this.#log("error", "job:step-failed", { jobId: session.jobId, message: (err as Error).message }),
+      );
+    }
+    this.counters.set("mosaic_jobs", "Jobs this node serves", {}, this.#sessions.size);
+  }
+
+  #skip(id: bigint, reason: string): void {
+    this.#skipped.set(id.toString(), reason);
+    this.#log("info", "job:skipped", { jobId: id, reason });
+  }
+
+  /** Decides whether to serve a job, and opens its session if so. */
+  async #consider(id: bigint): Promise<void> {
+    const registry = this.#registry as JobRegistry;
+    const j = (await registry.getJob(id)) as unknown as ChainJob;
+    const dir = path.join(this.config.dataDir, "jobs", id.toString());
+    const known = existsSync(dir);
+    if (j.state !== OPEN) return this.#skip(id, `job is no longer open (state ${j.state})`);
+    if (BigInt(this.#chainTime) >= j.proposalDeadline) return this.#skip(id, "the proposal window has closed");
+    if (!known && BigInt(this.#chainTime) >= j.collectionDeadline) return this.#skip(id, "collection closed before this node saw the job");
+    const stake = await registry.stakeOf(this.#operator);
+    if (stake < j.minStake || stake === 0n) return this.#skip(id, `stake ${stake} is below the job's minimum ${j.minStake}`);
+    const journal = Journal.open(path.join(dir, "journal.jsonl"));
+    const session = new JobSession(
+      {
+        ipfs: this.#ipfs as IpfsNode,
+        registry,
+        chainId: (this.#chain as ChainConnection).chainId,
+        registryAddress: this.config.registry,
+        operator: this.#operator,
+        verifier: this.#verifier as BatchVerifier,
+        log: this.#log,
+        count: (event, jobId, reason) => this.#count(event, jobId, reason),
+      },
+      id,
+      journal,
+      {
+        fetchTimeoutMs: this.config.fetchTimeoutMs,
+        batchSize: this.config.verifier.batchSize,
+        batchWaitMs: this.config.verifier.batchWaitMs,
+      },
+    );
+    try {
+      await session.open();
+    } catch (err) {
+      journal.close();
+      if (err instanceof JobRefusedError) return this.#skip(id, `spec refused: ${err.message}`);
+      // The spec is not reachable yet: try again on the next poll.
+      this.#log("warn", "job:spec-unavailable", { jobId: id, message: (err as Error).message });
+      return;
+    }
+    this.#sessions.set(id.toString(), session);
+    if (journal.state.proposed === undefined) {
+      this.#ipfs?.libp2p.services.pubsub.subscribe(jobTopic(session.job));
+      this.#log("info", "job:collecting", { jobId: id, title: session.spec?.title, deadline: session.collectionDeadline, resumed: known });
+    }
+  }
+
+  /** Moves a session on: propose once collection closes, finalize once the window closes. */
+  async #advance(session: JobSession): Promise<void> {
+    const now = this.#chainTime;
+    const state = session.journal.state;
+    if (state.finalized) return;
+    if (state.proposed === undefined && now >= session.collectionDeadline) {
+      this.#ipfs?.libp2p.services.pubsub.unsubscribe(jobTopic(session.job));
+      if (now >= session.proposalDeadline) {
+        this.#log("warn", "job:missed", { jobId: session.jobId, reason: "the proposal window closed before this node proposed" });
+        session.journal.append({ e: "finalized" });
+        return;
+      }
+      this.#log("info", "job:reducing", { jobId: session.jobId, chainTime: now, accepted: state.accepted.size });
+      const p = await session.propose();
+      this.#log("info", "job:proposed", {
+        jobId: session.jobId,
+        count: p.count,
+        aggregate: p.aggregate,
+        bundle: p.bundleCid,
+        tx: p.txHash,
+      });
+      return;
+    }
+    if (state.proposed !== undefined && now >= session.proposalDeadline) {
+      const registry = this.#registry as JobRegistry;
+      const j = (await registry.getJob(session.jobId)) as unknown as ChainJob;
+      if (j.state === OPEN && this.config.finalize) {
+        const tx = await registry.finalizeJob(session.jobId);
+        await tx.wait();
+        session.journal.append({ e: "finalized", txHash: tx.hash });
+        this.#log("info", "job:finalized", { jobId: session.jobId, tx: tx.hash });
+      } else {
+        session.journal.append({ e: "finalized" });
+      }
+    }
+  }
+
+  #message(topic: string, data: Uint8Array): void {
+    if (this.#stopping) return;
+    if (topic === specTopic((this.#chain as ChainConnection).chainId, this.config.registry)) {
+      void this.#holdSpec(data);
+      return;
+    }
+    for (const s of this.#sessions.values()) {
+      if (jobTopic(s.job) === topic && s.journal.state.proposed === undefined && this.#chainTime < s.collectionDeadline) {
+        s.announce(data);
+        return;
+      }
+    }
+  }
+
+  /** Fetches an announced spec and keeps it in the node's blockstore, so it stays available after the researcher leaves. */
+  async #holdSpec(data: Uint8Array): Promise<void> {
+    try {
+      if (data.length > 128) throw new RangeError("announcement longer than a CID");
+      const cid = parseCid(new TextDecoder("utf-8", { fatal: true }).decode(data));
+      const bytes = await getBlock((this.#ipfs as IpfsNode).blockstore, cid, {
+        maxBytes: MAX_SPEC_BYTES,
+        signal: AbortSignal.timeout(this.config.fetchTimeoutMs),
+      });
+      const spec = decodeSpec(bytes);
+      this.#log("info", "spec:held", { cid: cid.toString(), title: spec.title });
+    } catch (err) {
+      this.counters.inc("mosaic_specs_refused_total", "Announced specs not held", { reason: (err as Error).name });
+      this.#log("info", "spec:refused", { message: (err as Error).message });
+    }
+  }
+
+  #count(event: "announced" | "duplicate" | "accepted" | "rejected", jobId: bigint, reason?: string): void {
+    const job = jobId.toString();
+    if (event === "rejected")
+      this.counters.inc("mosaic_submissions_rejected_total", "Submissions rejected, by reason", { job, reason: reason ?? "unknown" });
+    else this.counters.inc(`mosaic_submissions_${event}_total`, `Submissions ${event}`, { job });
+  }
+
+  /** The node's libp2p addresses, with its peer id: what vaults and researchers dial. */
+  addresses(): string[] {
+    return this.#ipfs === undefined ? [] : nodeAddresses(this.#ipfs);
+  }
+
+  // -- StatusSource ----------------------------------------------------------------------------------------------
+
+  health(): Record<string, unknown> {
+    return {
+      status: this.#stopping ? "stopping" : "ok",
+      operator: this.#operator,
+      peerId: this.#ipfs?.libp2p.peerId.toString(),
+      peers: this.#ipfs?.libp2p.getPeers().length ?? 0,
+      chainTime: this.#chainTime,
+      jobs: this.#sessions.size,
+      uptimeS: Math.round((Date.now() - this.#started) / 1000),
+    };
+  }
+
+  metrics(): string {
+    this.counters.set("mosaic_up", "1 while the node runs", {}, 1);
+    return this.counters.render();
+  }
+
+  jobs(): Record<string, unknown>[] {
+    return [
+      ...[...this.#sessions.values()].map((s) => s.progress()),
+      ...[...this.#skipped].map(([jobId, reason]) => ({ jobId, state: "skipped", reason })),
+    ];
+  }
+
+  job(id: string): Record<string, unknown> | undefined {
+    return (
+      this.#sessions.get(id)?.progress() ??
+      (this.#skipped.has(id) ? { jobId: id, state: "skipped", reason: this.#skipped.get(id) } : undefined)
+    );
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function writeAtomic(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
