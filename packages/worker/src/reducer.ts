@@ -111,6 +111,8 @@ export class JobSession {
   #batch: Array<{ cid: string; sub: Submission }> = [];
   #timer?: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
+  /** Set by close(): work still under way is left pending in the journal, to be judged after a restart. */
+  #closed = false;
 
   constructor(components: JobSessionComponents, jobId: bigint, journal: Journal, init: JobSessionInit = {}) {
     this.#c = components;
@@ -210,7 +212,8 @@ export class JobSession {
       if (this.#batch.length >= this.#init.batchSize) this.#flush();
       else this.#timer ??= setTimeout(() => this.#flush(), this.#init.batchWaitMs);
     } catch (err) {
-      this.#rejectEntry(cid, err);
+      // A fetch cut short by shutdown says nothing about the submission: leave it pending.
+      if (!this.#closed) this.#rejectEntry(cid, err);
     }
   }
 
@@ -231,6 +234,7 @@ export class JobSession {
         this.#c.log("error", "verifier:failed", { jobId: this.jobId, message: (err as Error).message });
         return;
       }
+      if (this.#closed) return;
       const entries: JournalEntry[] = [];
       batch.forEach((b, i) => {
         const nullifier = b.sub.proof.nullifier;
@@ -364,6 +368,7 @@ export class JobSession {
   }
 
   close(): void {
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.journal.close();
   }
