@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createIpfsNode, createLogger, jobTopic, nodeAddresses, putBlock, waitForTopicPeers } from "@mosaic/protocol";
+import { createIpfsNode, createLogger, jobTopic, nodeAddresses, putBlock, waitForTopicPeers, waitUntil } from "@mosaic/protocol";
 import { createReducerNode, parseReducerConfig } from "@mosaic/worker";
 import { createJobWorld, submissionFixture } from "./job-world.js";
 
@@ -52,28 +52,32 @@ export async function runWholeJob(users: number, onProgress?: (line: string) => 
     await node.start();
     const id = world.job.jobId.toString();
     const progress = () => node.job(id) ?? {};
-    await until(() => progress().state === "collecting", 60_000);
+    await waitUntil("the reducer to collect", () => progress().state === "collecting", { timeoutMs: 60_000, intervalMs: 50 });
     lap("reducer_start_s");
     const topic = jobTopic(world.job);
     await waitForTopicPeers(publisher, topic, 1, { timeoutMs: 10_000 });
     for (const b of blocks) await publisher.libp2p.services.pubsub.publish(topic, new TextEncoder().encode(b.cid.toString()));
     lap("announce_s");
     let last = 0;
-    await until(() => {
-      const p = progress();
-      const judged = Number(p.accepted ?? 0) + Object.values((p.rejected as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0);
-      if (judged - last >= 100) {
-        last = judged;
-        onProgress?.(`collected ${judged}/${users}`);
-      }
-      return judged >= users;
-    }, 1_800_000);
+    await waitUntil(
+      "every submission to be judged",
+      () => {
+        const p = progress();
+        const judged = Number(p.accepted ?? 0) + Object.values((p.rejected as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0);
+        if (judged - last >= 100) {
+          last = judged;
+          onProgress?.(`collected ${judged}/${users}`);
+        }
+        return judged >= users;
+      },
+      { timeoutMs: 1_800_000, intervalMs: 50 },
+    );
     lap("collect_verify_s");
     await world.chain.increaseTime(world.spec.collectionDeadline - (await world.chain.now()) + 1);
-    await until(() => progress().state === "proposed", 600_000);
+    await waitUntil("the reducer to propose", () => progress().state === "proposed", { timeoutMs: 600_000, intervalMs: 50 });
     lap("reduce_propose_s");
     await world.chain.increaseTime(world.spec.challengeWindow + 1);
-    await until(() => progress().state === "finalized", 120_000);
+    await waitUntil("the reducer to finalise", () => progress().state === "finalized", { timeoutMs: 120_000, intervalMs: 50 });
     lap("finalise_s");
     const accepted = Number(progress().accepted ?? 0);
     const totalS = Object.entries(phases)
@@ -85,13 +89,5 @@ export async function runWholeJob(users: number, onProgress?: (line: string) => 
     await publisher.stop();
     await world.chain.close();
     await rm(work, { recursive: true, force: true });
-  }
-}
-
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > end) throw new Error(`bench: timed out after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -15,6 +15,7 @@ import {
   type IpfsNode,
   nodeAddresses,
   putBlock,
+  waitUntil,
 } from "@mosaic/protocol";
 import { answerJob, openVault, type Vault } from "@mosaic/vault";
 import { createReducerNode, parseReducerConfig, type ReducerNode } from "@mosaic/worker";
@@ -176,7 +177,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       return { jobId: posted.args.jobId as bigint, specCid: specBlock.cid.toString() };
     });
     const progress = (node: ReducerNode) => node.job(jobId.toString()) ?? {};
-    await until(() => reducers.every((r) => progress(r).state === "collecting"), 30_000, "the reducers to pick up the job");
+    await waitUntil("the reducers to pick up the job", () => reducers.every((r) => progress(r).state === "collecting"), {
+      timeoutMs: 30_000,
+    });
 
     // 5. Each vault reviews, consents, maps, noises, proves and publishes; nothing touches the chain.
     const job = { chainId: chain.chainId, registry: contracts.addresses.jobRegistry, jobId };
@@ -227,12 +230,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         const p = progress(r);
         return Number(p.accepted ?? 0) + Object.values((p.rejected as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0);
       };
-      await until(() => reducers.every((r) => judged(r) >= users.length), 60_000, "the reducers to verify every submission").catch(
-        () => undefined,
-      );
+      await waitUntil("the reducers to verify every submission", () => reducers.every((r) => judged(r) >= users.length), {
+        timeoutMs: 60_000,
+      }).catch(() => undefined);
       if (chain.simulated) await chain.increaseTime(Math.max(0, spec.collectionDeadline - (await chain.now())));
       else while ((await chain.now()) < spec.collectionDeadline) await new Promise((r) => setTimeout(r, 1000));
-      await until(() => reducers.every((r) => progress(r).state === "proposed"), 60_000, "both reducers to propose");
+      await waitUntil("both reducers to propose", () => reducers.every((r) => progress(r).state === "proposed"), { timeoutMs: 60_000 });
       for (const [i, r] of reducers.entries()) {
         const p = progress(r);
         opts.print(
@@ -245,7 +248,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     const result = await phase("finalise and pay", async () => {
       if (chain.simulated) await chain.increaseTime(Math.max(0, spec.collectionDeadline + spec.challengeWindow - (await chain.now())));
       else while ((await chain.now()) < spec.collectionDeadline + spec.challengeWindow) await new Promise((r) => setTimeout(r, 1000));
-      await until(async () => (await contracts.jobRegistry.getJob(jobId)).state !== 1n, 60_000, "a reducer to finalise the job");
+      await waitUntil("a reducer to finalise the job", async () => (await contracts.jobRegistry.getJob(jobId)).state !== 1n, {
+        timeoutMs: 60_000,
+      });
       const index = await contracts.jobRegistry.winningProposal(jobId);
       const p = await contracts.jobRegistry.getProposal(jobId, index);
       // Both honest reducers publish the same bundle; the registry pays the earliest of equal counts.
@@ -294,15 +299,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     await Promise.allSettled(vaults.map((v) => v.close()));
     await chain.close();
     await rm(workDir, { recursive: true, force: true });
-  }
-}
-
-/** Polls `done` until it holds, or throws naming what it waited for. */
-async function until(done: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -16,7 +16,7 @@ import {
   publishSubmission,
   registerAvatar,
 } from "@mosaic/avatar";
-import { connectChain, deployMosaic, fundedWallet, jobTopic, type MosaicContracts } from "@mosaic/protocol";
+import { connectChain, deployMosaic, fundedWallet, jobTopic, type MosaicContracts, waitUntil } from "@mosaic/protocol";
 import { expect } from "chai";
 import { HDNodeWallet, Mnemonic, parseEther } from "ethers";
 import { network } from "hardhat";
@@ -52,17 +52,16 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
   const jobOf = async (r: Reducer) => (await (await get(r, "/jobs/1")).json()) as Record<string, unknown>;
   const rpcSend = (method: string, params: unknown[]) =>
     (chain.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send(method, params);
-  const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) => {
-    const end = Date.now() + timeoutMs;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > end) {
+  const until = (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) =>
+    waitUntil(what, check, {
+      timeoutMs,
+      intervalMs: 200,
+      detail: async () => {
         const chainTime = (await chain.provider.getBlock("latest"))?.timestamp;
         const jobs = await Promise.all(reducers.map((r) => jobOf(r).catch((e) => String(e))));
-        throw new Error(`timed out waiting for ${what} (chain time ${chainTime})\n${JSON.stringify(jobs)}\n${reducers.map((r) => r.log.slice(-3000)).join("\n---\n")}`);
-      }
-      await new Promise((res) => setTimeout(res, 200));
-    }
-  };
+        return `chain time ${chainTime}\n${JSON.stringify(jobs)}\n${reducers.map((r) => r.log.slice(-3000)).join("\n---\n")}`;
+      },
+    });
 
   async function startReducer(r: Reducer): Promise<void> {
     await rm(path.join(r.dataDir, "node.json"), { force: true });

@@ -19,3 +19,4 @@ export * from "./field.js";
 export * from "./ipfs.js";
 export * from "./job.js";
 export * from "./log.js";
+export * from "./wait.js";
