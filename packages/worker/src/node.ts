@@ -69,6 +69,7 @@ export class ReducerNode implements StatusSource {
   #chain?: ChainConnection;
   #registry?: JobRegistry;
   #operator = "";
+  #signer?: Signer;
   #ipfs?: IpfsNode;
   #verifier?: BatchVerifier;
   #http?: { close(cb?: () => void): void };
@@ -96,6 +97,7 @@ export class ReducerNode implements StatusSource {
     const wallet =
       this.#init.signer ?? new NonceManager(new Wallet(await readWalletKey(c.operatorKeyFile, "operatorKeyFile"), this.#chain.provider));
     this.#operator = await wallet.getAddress();
+    this.#signer = wallet;
     this.#registry = JobRegistry__factory.connect(c.registry, wallet);
     if ((await this.#chain.provider.getCode(c.registry)) === "0x")
       throw new TypeError(`registry: no contract at ${c.registry} on ${c.rpcUrl}`);
@@ -188,9 +190,11 @@ export class ReducerNode implements StatusSource {
     }
     for (const session of this.#sessions.values()) {
       if (this.#stopping) return;
-      await this.#advance(session).catch((err) =>
-        this.#log("error", "job:step-failed", { jobId: session.jobId, message: (err as Error).message }),
-      );
+      await this.#advance(session).catch((err) => {
+        // A transaction that failed before it was sent still took a nonce from a NonceManager: give it back.
+        (this.#signer as { reset?(): void } | undefined)?.reset?.();
+        this.#log("error", "job:step-failed", { jobId: session.jobId, message: (err as Error).message });
+      });
     }
     this.counters.set("mosaic_jobs", "Jobs this node serves", {}, this.#sessions.size);
   }
@@ -274,10 +278,18 @@ export class ReducerNode implements StatusSource {
       const registry = this.#registry as JobRegistry;
       const j = (await registry.getJob(session.jobId)) as unknown as ChainJob;
       if (j.state === OPEN && this.config.finalize) {
-        const tx = await registry.finalizeJob(session.jobId);
-        await tx.wait();
-        session.journal.append({ e: "finalized", txHash: tx.hash });
-        this.#log("info", "job:finalized", { jobId: session.jobId, tx: tx.hash });
+        try {
+          const tx = await registry.finalizeJob(session.jobId);
+          await tx.wait();
+          session.journal.append({ e: "finalized", txHash: tx.hash });
+          this.#log("info", "job:finalized", { jobId: session.jobId, tx: tx.hash });
+        } catch (err) {
+          // Every proposer may finalise; another one getting there first is not a fault.
+          if ((await registry.getJob(session.jobId)).state === OPEN) throw err;
+          (this.#signer as { reset?(): void } | undefined)?.reset?.();
+          session.journal.append({ e: "finalized" });
+          this.#log("info", "job:finalized", { jobId: session.jobId, by: "another" });
+        }
       } else {
         session.journal.append({ e: "finalized" });
       }
