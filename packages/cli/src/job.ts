@@ -1,10 +1,9 @@
 // `mosaic job ...`: what a researcher runs: write a ready job, post it with a cost preview, list, watch, read results.
 import { readFile, writeFile } from "node:fs/promises";
 import { publishSubmission } from "@mosaic/avatar";
-import { type AbilityCatalog, encodeSpec, estimateResult, postJobArgs, READY_JOBS, validateSpec } from "@mosaic/mapreduce";
+import { type AbilityCatalog, decodeSpec, encodeSpec, estimateResult, postJobArgs, READY_JOBS, validateSpec } from "@mosaic/mapreduce";
 import {
   createIpfsNode,
-  decodeCbor,
   findEvent,
   getBlock,
   type JobRegistry,
@@ -339,7 +338,7 @@ async function specOf(specCid: string, options: { specFile?: string; peers: stri
   const node = await createIpfsNode({ peers: options.peers, listen: [] });
   try {
     const bytes = await getBlock(node.blockstore, parseCid(specCid), { maxBytes: 64 * 1024, signal: AbortSignal.timeout(15_000) });
-    return validateSpec(decodeCbor(bytes));
+    return decodeSpec(bytes);
   } finally {
     await node.stop();
   }
