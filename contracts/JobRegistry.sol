@@ -3,16 +3,41 @@ pragma solidity 0.8.28;
 
 import {IAvatarGroups} from "./interfaces/IAvatarGroups.sol";
 import {IJobRegistry, JobId} from "./interfaces/IJobRegistry.sol";
+import {ReduceTree} from "./lib/ReduceTree.sol";
 
 /// @title JobRegistry
-/// @notice Anchors Mosaic jobs: spec CID, group root, reward escrow, reducer stakes, proposals and payouts.
-/// @dev Submissions never touch the chain, so gas per job does not depend on the number of participants.
+/// @notice Anchors Mosaic jobs: spec CID, group root, reward escrow, reducer stakes, bonded proposals, one-call
+/// fraud proofs against their reduce trees, slashing and payouts.
+/// @dev Submissions never touch the chain, so gas per job does not depend on the number of participants; a fraud
+/// proof costs one Merkle path (two for an order fault), logarithmic in them.
+///
+/// Accountability parameters. A proven fault costs the proposer its whole proposal bond plus SLASH_STAKE_BPS of
+/// its current stake; CHALLENGER_SHARE_BPS of that total goes to the challenger and the rest is burned.
+/// - 2.5% of stake, half to the challenger: The Graph's indexer slashing (fisherman reward 50%) — enough to hurt a
+///   repeat offender without wiping out a reducer for one bug.
+/// - A fixed bond lost whole: rollup practice (Optimism, Arbitrum assertions) — every claim has a known price even
+///   when the stake is small, and it pays the challenger's gas.
+/// - Burning the rest: were it all paid to the challenger, a proposer could challenge its own bad proposal from a
+///   second address and get its stake back; burning makes that cost it half.
 contract JobRegistry is IJobRegistry {
-    /// @notice The longest aggregate a proposal may carry.
+    /// @notice The longest aggregate (lifted state) a job may have.
     uint256 public constant MAX_AGGREGATE_LENGTH = 256;
+    /// @notice The longest submission payload a job may have.
+    uint16 public constant MAX_PAYLOAD_LENGTH = 64;
+    /// @notice The most quantile edges a job may have.
+    uint256 public constant MAX_EDGES = 63;
+    /// @notice The share of its current stake a proposer loses on a proven fault, in basis points (2.5%).
+    uint256 public constant SLASH_STAKE_BPS = 250;
+    /// @notice The challenger's share of the slashed stake plus bond, in basis points (50%); the rest is burned.
+    uint256 public constant CHALLENGER_SHARE_BPS = 5000;
+    /// @notice Where the burned part of a slash is sent, so the contract holds exactly what it owes.
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
+
+    uint256 private constant BPS = 10_000;
 
     IAvatarGroups private immutable _groups;
     uint64 private immutable _unbondingDelay;
+    uint256 private immutable _proposalBond;
 
     Job[] private _jobs;
     mapping(JobId => Proposal[]) private _proposals;
@@ -26,10 +51,12 @@ contract JobRegistry is IJobRegistry {
     mapping(address => uint256) private _balances;
 
     /// @param groups_ The avatar groups contract jobs draw their group roots from.
-    /// @param unbondingDelay_ Seconds a reducer waits to withdraw stake; every challenge window must be shorter.
-    constructor(IAvatarGroups groups_, uint64 unbondingDelay_) {
+    /// @param unbondingDelay_ Seconds a reducer waits to withdraw stake; every challenge window must be under half.
+    /// @param proposalBond_ The value every proposal carries, lost whole on a proven fault.
+    constructor(IAvatarGroups groups_, uint64 unbondingDelay_, uint256 proposalBond_) {
         _groups = groups_;
         _unbondingDelay = unbondingDelay_;
+        _proposalBond = proposalBond_;
     }
 
     // ---------------------------------------------------------------- stakes
@@ -80,35 +107,40 @@ contract JobRegistry is IJobRegistry {
         uint32 minParticipants,
         uint64 collectionDeadline,
         uint64 challengeWindow,
-        uint256 minStake
+        uint256 minStake,
+        ReduceParams calldata reduce
     ) external payable returns (JobId jobId) {
         if (bytes(specCid).length == 0) revert EmptySpecCid();
         if (msg.value == 0) revert NoReward();
         if (minParticipants == 0) revert ZeroMinParticipants();
         if (collectionDeadline <= block.timestamp) revert DeadlineInPast(collectionDeadline, block.timestamp);
-        // A reducer must not be able to unbond before a window it proposed in has closed.
-        if (challengeWindow == 0 || challengeWindow >= _unbondingDelay) revert InvalidChallengeWindow(challengeWindow, _unbondingDelay);
+        // Proposals and then fraud proofs each get a window: a reducer must not be able to unbond before both close.
+        if (challengeWindow == 0 || 2 * uint256(challengeWindow) >= _unbondingDelay) {
+            revert InvalidChallengeWindow(challengeWindow, _unbondingDelay);
+        }
+        uint16 width = _checkReduce(reduce);
         if (_groups.groupSize(groupId) == 0) revert GroupHasNoMembers(groupId);
         uint256 root = _groups.groupRoot(groupId);
 
-        _jobs.push(
-            Job({
-                researcher: msg.sender,
-                specCid: specCid,
-                groupId: groupId,
-                groupRoot: root,
-                reward: msg.value,
-                minStake: minStake,
-                collectionDeadline: collectionDeadline,
-                proposalDeadline: collectionDeadline + challengeWindow,
-                minParticipants: minParticipants,
-                state: JobState.Open
-            })
-        );
+        Job storage job = _jobs.push();
+        job.researcher = msg.sender;
+        job.kind = reduce.kind;
+        job.payloadLength = reduce.payloadLength;
+        job.stateLength = width;
+        job.specCid = specCid;
+        job.groupId = groupId;
+        job.groupRoot = root;
+        job.reward = msg.value;
+        job.minStake = minStake;
+        job.edgesHash = keccak256(abi.encode(reduce.edges));
+        job.collectionDeadline = collectionDeadline;
+        job.proposalDeadline = collectionDeadline + challengeWindow;
+        job.finalizeAfter = collectionDeadline + 2 * challengeWindow;
+        job.minParticipants = minParticipants;
+        job.state = JobState.Open;
         jobId = JobId.wrap(_jobs.length);
-        emit JobPosted(
-            jobId, msg.sender, specCid, groupId, root, msg.value, collectionDeadline, collectionDeadline + challengeWindow
-        );
+        emit JobPosted(jobId, msg.sender, specCid, groupId, root, msg.value, collectionDeadline, job.proposalDeadline);
+        emit JobReduceParams(jobId, reduce.kind, reduce.payloadLength, reduce.edges, job.edgesHash, job.finalizeAfter);
     }
 
     /// @inheritdoc IJobRegistry
@@ -118,16 +150,16 @@ contract JobRegistry is IJobRegistry {
         uint32 count,
         bytes32 treeRoot,
         string calldata bundleCid
-    ) external returns (uint256 index) {
+    ) external payable returns (uint256 index) {
         Job storage job = _job(jobId);
         if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
         if (block.timestamp < job.collectionDeadline) revert CollectionStillOpen(jobId, job.collectionDeadline);
         if (block.timestamp >= job.proposalDeadline) revert ProposalWindowClosed(jobId, job.proposalDeadline);
+        if (msg.value != _proposalBond) revert WrongBond(msg.value, _proposalBond);
         uint256 staked = _stakes[msg.sender];
         if (staked < job.minStake || staked == 0) revert StakeTooLow(msg.sender, staked, job.minStake);
         if (_hasProposed[jobId][msg.sender]) revert AlreadyProposed(jobId, msg.sender);
-        if (aggregate.length == 0) revert EmptyAggregate();
-        if (aggregate.length > MAX_AGGREGATE_LENGTH) revert AggregateTooLong(aggregate.length, MAX_AGGREGATE_LENGTH);
+        if (aggregate.length != job.stateLength) revert AggregateLengthMismatch(aggregate.length, job.stateLength);
         if (bytes(bundleCid).length == 0) revert EmptyBundleCid();
         uint256 size = _groups.groupSize(job.groupId);
         if (count > size) revert CountAboveGroupSize(count, size);
@@ -136,32 +168,162 @@ contract JobRegistry is IJobRegistry {
         _openProposals[msg.sender] += 1;
         Proposal[] storage proposals = _proposals[jobId];
         index = proposals.length;
-        proposals.push(
-            Proposal({
-                proposer: msg.sender, count: count, treeRoot: treeRoot, bundleCid: bundleCid, aggregate: aggregate
-            })
-        );
+        Proposal storage p = proposals.push();
+        p.proposer = msg.sender;
+        p.count = count;
+        p.treeRoot = treeRoot;
+        p.bond = msg.value;
+        p.bundleCid = bundleCid;
+        p.aggregate = aggregate;
         emit ResultProposed(jobId, msg.sender, index, count, treeRoot, bundleCid);
     }
+
+    // --------------------------------------------------------- fraud proofs
+
+    /// @inheritdoc IJobRegistry
+    function challengeRoot(JobId jobId, uint256 index, Inner calldata root) external {
+        (, Proposal storage p) = _challengeable(jobId, index);
+        if (p.count < 2) revert UnexpectedCount(jobId, index, p.count);
+        bytes32 h = ReduceTree.innerHash(root);
+        if (h != p.treeRoot) revert NotInTree(h, p.treeRoot);
+        if (!_differsFromAggregate(p.aggregate, root.value)) revert NoFault(jobId, index, FaultKind.Root);
+        _fault(jobId, index, p, FaultKind.Root);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function challengeRootLeaf(JobId jobId, uint256 index, Leaf calldata leaf, int256[] calldata edges) external {
+        (Job storage job, Proposal storage p) = _challengeable(jobId, index);
+        if (p.count != 1) revert UnexpectedCount(jobId, index, p.count);
+        bytes32 h = ReduceTree.leafHash(leaf);
+        if (h != p.treeRoot) revert NotInTree(h, p.treeRoot);
+        _checkEdges(job, edges);
+        int256[] memory state = new int256[](job.stateLength);
+        bool fault = !ReduceTree.addLifted(state, job.kind, job.payloadLength, leaf.payload, edges)
+            || _differsFromAggregate(p.aggregate, state);
+        if (!fault) revert NoFault(jobId, index, FaultKind.RootLeaf);
+        _fault(jobId, index, p, FaultKind.RootLeaf);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function challengeLeafParent(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Inner calldata node,
+        Leaf calldata left,
+        Leaf calldata right,
+        Ancestor[] calldata path,
+        int256[] calldata edges
+    ) external {
+        (Job storage job, Proposal storage p) = _challengeable(jobId, index);
+        if (!ReduceTree.isPair(p.count, 1, position)) revert NoSuchNode(1, position);
+        _checkChild(node.left, ReduceTree.leafHash(left));
+        _checkChild(node.right, ReduceTree.leafHash(right));
+        _checkInTree(p, ReduceTree.innerHash(node), 1, position, path);
+        _checkEdges(job, edges);
+        int256[] memory state = new int256[](job.stateLength);
+        bool fault = !ReduceTree.addLifted(state, job.kind, job.payloadLength, left.payload, edges)
+            || !ReduceTree.addLifted(state, job.kind, job.payloadLength, right.payload, edges)
+            || ReduceTree.differs(node.value, state);
+        if (!fault) revert NoFault(jobId, index, FaultKind.LeafParent);
+        _fault(jobId, index, p, FaultKind.LeafParent);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function challengeInnerNode(
+        JobId jobId,
+        uint256 index,
+        uint256 level,
+        uint256 position,
+        Inner calldata node,
+        Inner calldata left,
+        Inner calldata right,
+        Ancestor[] calldata path
+    ) external {
+        (Job storage job, Proposal storage p) = _challengeable(jobId, index);
+        if (level < 2) revert InvalidLevel(level);
+        if (!ReduceTree.isPair(p.count, level, position)) revert NoSuchNode(level, position);
+        _checkChild(node.left, ReduceTree.innerHash(left));
+        _checkChild(node.right, ReduceTree.innerHash(right));
+        _checkInTree(p, ReduceTree.innerHash(node), level, position, path);
+        if (!ReduceTree.pairDiffers(node.value, left.value, right.value, job.stateLength)) {
+            revert NoFault(jobId, index, FaultKind.InnerNode);
+        }
+        _fault(jobId, index, p, FaultKind.InnerNode);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function challengeCarriedLeafParent(
+        JobId jobId,
+        uint256 index,
+        uint256 level,
+        uint256 position,
+        Inner calldata node,
+        Inner calldata left,
+        Leaf calldata right,
+        Ancestor[] calldata path,
+        int256[] calldata edges
+    ) external {
+        (Job storage job, Proposal storage p) = _challengeable(jobId, index);
+        if (level < 2) revert InvalidLevel(level);
+        if (!ReduceTree.isPair(p.count, level, position)) revert NoSuchNode(level, position);
+        _checkChild(node.left, ReduceTree.innerHash(left));
+        _checkChild(node.right, ReduceTree.leafHash(right));
+        _checkInTree(p, ReduceTree.innerHash(node), level, position, path);
+        _checkEdges(job, edges);
+        bool fault = left.value.length != job.stateLength;
+        if (!fault) {
+            int256[] memory state = left.value;
+            fault = !ReduceTree.addLifted(state, job.kind, job.payloadLength, right.payload, edges)
+                || ReduceTree.differs(node.value, state);
+        }
+        if (!fault) revert NoFault(jobId, index, FaultKind.CarriedLeafParent);
+        _fault(jobId, index, p, FaultKind.CarriedLeafParent);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function challengeOrder(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Leaf calldata a,
+        Ancestor[] calldata pathA,
+        Leaf calldata b,
+        Ancestor[] calldata pathB
+    ) external {
+        (, Proposal storage p) = _challengeable(jobId, index);
+        if (p.count < 2 || position >= p.count - 1) revert NoSuchNode(0, position);
+        _checkInTree(p, ReduceTree.leafHash(a), 0, position, pathA);
+        _checkInTree(p, ReduceTree.leafHash(b), 0, position + 1, pathB);
+        if (a.nullifier < b.nullifier) revert NoFault(jobId, index, FaultKind.Order);
+        _fault(jobId, index, p, FaultKind.Order);
+    }
+
+    // ------------------------------------------------------------- payouts
 
     /// @inheritdoc IJobRegistry
     function finalizeJob(JobId jobId) external {
         Job storage job = _job(jobId);
         if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
-        if (block.timestamp < job.proposalDeadline) revert ProposalWindowStillOpen(jobId, job.proposalDeadline);
+        if (block.timestamp < job.finalizeAfter) revert ChallengeWindowStillOpen(jobId, job.finalizeAfter);
 
         Proposal[] storage proposals = _proposals[jobId];
         uint256 n = proposals.length;
         uint256 best = type(uint256).max;
         uint32 bestCount = 0;
         for (uint256 i = 0; i < n; ++i) {
-            address proposer = proposals[i].proposer;
-            // Every proposer's open count was incremented when it proposed.
+            Proposal storage p = proposals[i];
+            if (p.faulted) continue; // its open count and bond went with the fault
+            address proposer = p.proposer;
+            // Every unfaulted proposal of an open job was counted once when it was made.
             unchecked {
                 _openProposals[proposer] -= 1;
             }
-            if (proposals[i].count > bestCount) {
-                bestCount = proposals[i].count;
+            _balances[proposer] += p.bond;
+            emit BondReturned(jobId, i, proposer, p.bond);
+            // Strictly greater: the earliest of equal counts wins.
+            if (p.count > bestCount) {
+                bestCount = p.count;
                 best = i;
             }
         }
@@ -246,6 +408,16 @@ contract JobRegistry is IJobRegistry {
     }
 
     /// @inheritdoc IJobRegistry
+    function proposalBond() external view returns (uint256) {
+        return _proposalBond;
+    }
+
+    /// @inheritdoc IJobRegistry
+    function liftedLength(uint8 kind, uint16 payloadLength, uint256 edgesLength) external pure returns (uint256) {
+        return ReduceTree.liftedLength(kind, payloadLength, edgesLength);
+    }
+
+    /// @inheritdoc IJobRegistry
     function avatarGroups() external view returns (address) {
         return address(_groups);
     }
@@ -256,6 +428,89 @@ contract JobRegistry is IJobRegistry {
         uint256 id = JobId.unwrap(jobId);
         if (id == 0 || id > _jobs.length) revert JobNotFound(jobId);
         return _jobs[id - 1];
+    }
+
+    /// @dev Checks a job's reducer and returns its lifted state length.
+    function _checkReduce(ReduceParams calldata reduce) private pure returns (uint16) {
+        uint8 kind = reduce.kind;
+        if (kind > ReduceTree.QUANTILE) revert InvalidReducerKind(kind);
+        if (reduce.payloadLength == 0 || reduce.payloadLength > MAX_PAYLOAD_LENGTH) {
+            revert InvalidPayloadLength(reduce.payloadLength);
+        }
+        int256[] calldata edges = reduce.edges;
+        if (kind == ReduceTree.QUANTILE ? edges.length == 0 || edges.length > MAX_EDGES : edges.length != 0) {
+            revert InvalidEdgeCount(kind, edges.length);
+        }
+        for (uint256 i = 1; i < edges.length; ++i) {
+            if (edges[i] <= edges[i - 1]) revert EdgesNotIncreasing(i, edges[i - 1], edges[i]);
+        }
+        uint256 width = ReduceTree.liftedLength(kind, reduce.payloadLength, edges.length);
+        if (width > MAX_AGGREGATE_LENGTH) revert AggregateTooLong(width, MAX_AGGREGATE_LENGTH);
+        // width <= MAX_AGGREGATE_LENGTH = 256 was checked above.
+        return uint16(width);
+    }
+
+    /// @dev The job and proposal a fraud proof is about, if it may still be challenged.
+    function _challengeable(JobId jobId, uint256 index) private view returns (Job storage job, Proposal storage p) {
+        job = _job(jobId);
+        if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
+        if (block.timestamp >= job.finalizeAfter) revert ChallengeWindowClosed(jobId, job.finalizeAfter);
+        Proposal[] storage proposals = _proposals[jobId];
+        if (index >= proposals.length) revert ProposalNotFound(jobId, index);
+        p = proposals[index];
+        if (p.faulted) revert ProposalAlreadyFaulted(jobId, index);
+    }
+
+    function _checkChild(bytes32 claimed, bytes32 computed) private pure {
+        if (claimed != computed) revert ChildHashMismatch(claimed, computed);
+    }
+
+    function _checkInTree(Proposal storage p, bytes32 h, uint256 level, uint256 position, Ancestor[] calldata path)
+        private
+        view
+    {
+        bytes32 root = ReduceTree.rootOf(h, p.count, level, position, path);
+        if (root != p.treeRoot) revert NotInTree(root, p.treeRoot);
+    }
+
+    /// @dev Quantile leaves are lifted with the job's edges, so a witness must bring exactly those.
+    function _checkEdges(Job storage job, int256[] calldata edges) private view {
+        if (job.kind != ReduceTree.QUANTILE) return;
+        bytes32 h = keccak256(abi.encode(edges));
+        if (h != job.edgesHash) revert EdgesMismatch(h, job.edgesHash);
+    }
+
+    function _differsFromAggregate(int256[] storage aggregate, int256[] memory value) private view returns (bool) {
+        uint256 n = aggregate.length;
+        if (value.length != n) return true;
+        for (uint256 i = 0; i < n; ++i) {
+            if (aggregate[i] != value[i]) return true;
+        }
+        return false;
+    }
+
+    /// @dev Slashes a proven fault: the bond and SLASH_STAKE_BPS of the stake, CHALLENGER_SHARE_BPS of it owed
+    /// to the challenger and the rest burned.
+    function _fault(JobId jobId, uint256 index, Proposal storage p, FaultKind kind) private {
+        p.faulted = true;
+        address proposer = p.proposer;
+        // An unfaulted proposal of an open job is counted once in its proposer's open proposals.
+        unchecked {
+            _openProposals[proposer] -= 1;
+        }
+        uint256 staked = _stakes[proposer];
+        uint256 slashedStake = staked * SLASH_STAKE_BPS / BPS;
+        // slashedStake <= staked since SLASH_STAKE_BPS <= BPS.
+        unchecked {
+            _stakes[proposer] = staked - slashedStake;
+        }
+        uint256 bond = p.bond;
+        uint256 total = slashedStake + bond;
+        uint256 challengerReward = total * CHALLENGER_SHARE_BPS / BPS;
+        uint256 burned = total - challengerReward;
+        _balances[msg.sender] += challengerReward;
+        emit ProposalFaulted(jobId, index, proposer, msg.sender, kind, slashedStake, bond, challengerReward, burned);
+        if (burned != 0) _send(BURN, burned);
     }
 
     function _send(address to, uint256 amount) private {

@@ -76,7 +76,7 @@ export async function runWholeJob(users: number, onProgress?: (line: string) => 
     await world.chain.increaseTime(world.spec.collectionDeadline - (await world.chain.now()) + 1);
     await waitUntil("the reducer to propose", () => progress().state === "proposed", { timeoutMs: 600_000, intervalMs: 50 });
     lap("reduce_propose_s");
-    await world.chain.increaseTime(world.spec.challengeWindow + 1);
+    await world.chain.increaseTime(2 * world.spec.challengeWindow + 1);
     await waitUntil("the reducer to finalise", () => progress().state === "finalized", { timeoutMs: 120_000, intervalMs: 50 });
     lap("finalise_s");
     const accepted = Number(progress().accepted ?? 0);

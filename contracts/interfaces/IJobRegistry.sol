@@ -5,7 +5,7 @@ pragma solidity 0.8.28;
 type JobId is uint256;
 
 /// @title IJobRegistry
-/// @notice Jobs with reward escrow, reducer stakes, result proposals and pull payments.
+/// @notice Jobs with reward escrow, reducer stakes, bonded result proposals, one-call fraud proofs and pull payments.
 interface IJobRegistry {
     /// @notice Where a job is in its life.
     enum JobState {
@@ -15,28 +15,85 @@ interface IJobRegistry {
         Refunded
     }
 
+    /// @notice Which fraud proof showed a proposal wrong.
+    enum FaultKind {
+        /// @dev challengeRoot: the root node's value is not the proposed aggregate.
+        Root,
+        /// @dev challengeRootLeaf: the single leaf's lifted payload is not the proposed aggregate.
+        RootLeaf,
+        /// @dev challengeLeafParent: a level-1 node's value is not the sum of its two lifted leaves.
+        LeafParent,
+        /// @dev challengeInnerNode: a node's value is not the sum of its two children's values.
+        InnerNode,
+        /// @dev challengeCarriedLeafParent: a node's value is not its left child's value plus its carried leaf's.
+        CarriedLeafParent,
+        /// @dev challengeOrder: two adjacent leaves are not in strictly increasing nullifier order.
+        Order
+    }
+
+    /// @notice How a job's submissions are reduced: the contract lifts leaves with it when checking a fraud proof.
+    /// @param kind 0 sum, 1 count, 2 histogram, 3 mean, 4 quantile.
+    /// @param payloadLength Entries per submission payload, 1..64.
+    /// @param edges quantile only: 1..63 strictly increasing bucket edges (bucket i is [edges[i-1], edges[i])).
+    struct ReduceParams {
+        uint8 kind;
+        uint16 payloadLength;
+        int256[] edges;
+    }
+
     /// @notice A job as the chain records it.
     struct Job {
         address researcher;
+        /// @dev The reducer kind (see ReduceParams), the payload length and the lifted state length it implies.
+        uint8 kind;
+        uint16 payloadLength;
+        uint16 stateLength;
         string specCid;
         uint256 groupId;
         /// @dev The avatar group's Merkle root when the job was posted: every proof must be against it.
         uint256 groupRoot;
         uint256 reward;
         uint256 minStake;
+        /// @dev keccak256(abi.encode(edges)); fraud proofs on quantile jobs pass the edges and are checked against it.
+        bytes32 edgesHash;
+        /// @dev Proposals are accepted in [collectionDeadline, proposalDeadline).
         uint64 collectionDeadline;
         uint64 proposalDeadline;
+        /// @dev proposalDeadline + challengeWindow: fraud proofs until then, finalizeJob from then.
+        uint64 finalizeAfter;
         uint32 minParticipants;
         JobState state;
     }
 
-    /// @notice A reducer's claimed result for a job.
+    /// @notice A reducer's claimed result for a job, with the bond it put up.
     struct Proposal {
         address proposer;
         uint32 count;
+        /// @dev Set by a successful fraud proof: the proposal can no longer win and its bond is gone.
+        bool faulted;
         bytes32 treeRoot;
+        uint256 bond;
         string bundleCid;
         int256[] aggregate;
+    }
+
+    /// @notice A reduce-tree leaf: leafHash = keccak256(abi.encode(nullifier, payload)).
+    struct Leaf {
+        uint256 nullifier;
+        int256[] payload;
+    }
+
+    /// @notice A paired reduce-tree node: keccak256(abi.encode(left, right, value)), value = left's + right's.
+    struct Inner {
+        bytes32 left;
+        bytes32 right;
+        int256[] value;
+    }
+
+    /// @notice One step up a Merkle path: the sibling's hash and the PARENT's value, to recompute the parent's hash.
+    struct Ancestor {
+        bytes32 sibling;
+        int256[] value;
     }
 
     error JobNotFound(JobId jobId);
@@ -44,15 +101,26 @@ interface IJobRegistry {
     error NoReward();
     error GroupHasNoMembers(uint256 groupId);
     error DeadlineInPast(uint64 collectionDeadline, uint256 nowTimestamp);
+    /// @notice challengeWindow must be non-zero and less than half the unbonding delay.
     error InvalidChallengeWindow(uint64 challengeWindow, uint64 unbondingDelay);
     error ZeroMinParticipants();
+    error InvalidReducerKind(uint8 kind);
+    error InvalidPayloadLength(uint16 payloadLength);
+    /// @notice quantile needs 1..63 edges; every other kind none.
+    error InvalidEdgeCount(uint8 kind, uint256 edgeCount);
+    error EdgesNotIncreasing(uint256 index, int256 previous, int256 edge);
     error JobNotOpen(JobId jobId, JobState state);
     error CollectionStillOpen(JobId jobId, uint64 collectionDeadline);
     error ProposalWindowClosed(JobId jobId, uint64 proposalDeadline);
-    error ProposalWindowStillOpen(JobId jobId, uint64 proposalDeadline);
+    /// @notice finalizeJob before the challenge window has closed.
+    error ChallengeWindowStillOpen(JobId jobId, uint64 finalizeAfter);
+    /// @notice A fraud proof after the challenge window has closed.
+    error ChallengeWindowClosed(JobId jobId, uint64 finalizeAfter);
     error StakeTooLow(address operator, uint256 staked, uint256 needed);
     error AlreadyProposed(JobId jobId, address proposer);
-    error EmptyAggregate();
+    error WrongBond(uint256 sent, uint256 required);
+    /// @notice The aggregate's length is not the lifted state length of the job's reducer.
+    error AggregateLengthMismatch(uint256 length, uint256 expected);
     error AggregateTooLong(uint256 length, uint256 maxLength);
     error EmptyBundleCid();
     error CountAboveGroupSize(uint32 count, uint256 groupSize);
@@ -63,6 +131,22 @@ interface IJobRegistry {
     error StillUnbonding(address operator, uint64 releaseAt);
     error NothingToWithdraw(address account);
     error TransferFailed(address to, uint256 amount);
+    error ProposalNotFound(JobId jobId, uint256 index);
+    error ProposalAlreadyFaulted(JobId jobId, uint256 index);
+    /// @notice The fraud proof does not fit the proposal's tree size (e.g. challengeRoot on a one-leaf tree).
+    error UnexpectedCount(JobId jobId, uint256 index, uint32 count);
+    /// @notice challengeInnerNode and challengeCarriedLeafParent need a node at level 2 or above.
+    error InvalidLevel(uint256 level);
+    /// @notice A tree of the proposal's count has no such node (or, for a parent, no such pair of children).
+    error NoSuchNode(uint256 level, uint256 position);
+    error WrongPathLength(uint256 length, uint256 expected);
+    /// @notice A child's recomputed hash is not the one its parent names.
+    error ChildHashMismatch(bytes32 claimed, bytes32 computed);
+    /// @notice The witness path does not lead to the proposal's tree root.
+    error NotInTree(bytes32 computedRoot, bytes32 treeRoot);
+    error EdgesMismatch(bytes32 edgesHash, bytes32 expected);
+    /// @notice The witness is valid but shows the proposal is right where it looked.
+    error NoFault(JobId jobId, uint256 index, FaultKind kind);
 
     event Staked(address indexed operator, uint256 amount, uint256 total);
     event UnstakeRequested(address indexed operator, uint256 amount, uint64 releaseAt);
@@ -77,9 +161,28 @@ interface IJobRegistry {
         uint64 collectionDeadline,
         uint64 proposalDeadline
     );
+    /// @notice The reducer a job was posted with (emitted right after JobPosted).
+    event JobReduceParams(
+        JobId indexed jobId, uint8 kind, uint16 payloadLength, int256[] edges, bytes32 edgesHash, uint64 finalizeAfter
+    );
     event ResultProposed(
         JobId indexed jobId, address indexed proposer, uint256 index, uint32 count, bytes32 treeRoot, string bundleCid
     );
+    /// @notice A fraud proof succeeded: the proposer lost its bond and slashedStake; the challenger is owed
+    /// challengerReward, and `burned` was sent to the burn address.
+    event ProposalFaulted(
+        JobId indexed jobId,
+        uint256 index,
+        address indexed proposer,
+        address indexed challenger,
+        FaultKind kind,
+        uint256 slashedStake,
+        uint256 bond,
+        uint256 challengerReward,
+        uint256 burned
+    );
+    /// @notice An unfaulted proposal's bond was credited back to its proposer's balance at finalisation.
+    event BondReturned(JobId indexed jobId, uint256 index, address indexed proposer, uint256 bond);
     event JobFinalized(JobId indexed jobId, address indexed winner, uint256 index, uint32 count, uint256 reward);
     event JobRefunded(JobId indexed jobId, address indexed researcher, uint256 reward);
     event Withdrawn(address indexed account, uint256 amount);
@@ -88,6 +191,7 @@ interface IJobRegistry {
     function stake() external payable;
 
     /// @notice Starts unbonding part of the caller's stake; it can be withdrawn after the unbonding delay.
+    /// @dev Refused while the caller has open proposals, so a stake at risk cannot leave.
     function requestUnstake(uint256 amount) external;
 
     /// @notice Withdraws the caller's unbonded stake once its delay has passed.
@@ -98,42 +202,125 @@ interface IJobRegistry {
     /// @param groupId The avatar group whose members may answer; its current root is fixed for the job.
     /// @param minParticipants Fewer accepted submissions than this release nothing and refund the reward.
     /// @param collectionDeadline Unix time after which submissions are no longer collected.
-    /// @param challengeWindow Seconds after the collection deadline in which results may be proposed.
+    /// @param challengeWindow Seconds for proposals after the collection deadline, and again for fraud proofs after
+    /// that; must be below half the unbonding delay.
     /// @param minStake The stake a reducer needs to propose.
+    /// @param reduce The reducer, which fraud proofs recompute leaves and nodes with.
     function postJob(
         string calldata specCid,
         uint256 groupId,
         uint32 minParticipants,
         uint64 collectionDeadline,
         uint64 challengeWindow,
-        uint256 minStake
+        uint256 minStake,
+        ReduceParams calldata reduce
     ) external payable returns (JobId jobId);
 
-    /// @notice Proposes a result for a job after its collection deadline; one proposal per reducer.
+    /// @notice Proposes a result for a job in its proposal window, one per reducer, with exactly proposalBond() attached.
+    /// @param aggregate The root's value: stateLength entries for the job's reducer.
+    /// @param count The number of leaves in the reduce tree.
+    /// @param treeRoot The reduce tree's root hash.
+    /// @param bundleCid The CID of the published tree (leaves and node hashes) on IPFS.
     function proposeResult(
         JobId jobId,
         int256[] calldata aggregate,
         uint32 count,
         bytes32 treeRoot,
         string calldata bundleCid
-    ) external returns (uint256 index);
+    ) external payable returns (uint256 index);
 
-    /// @notice After the proposal window: pays the proposal with the most leaves, or refunds the researcher.
+    /// @notice Proves that the root node's value differs from the proposed aggregate (trees of 2 leaves or more).
+    /// @param root The root's preimage: keccak256(abi.encode(root)) must be the tree root.
+    function challengeRoot(JobId jobId, uint256 index, Inner calldata root) external;
+
+    /// @notice Proves that a one-leaf tree's lifted leaf differs from the proposed aggregate.
+    /// @param edges The job's quantile edges (checked against its edgesHash); ignored for other kinds.
+    function challengeRootLeaf(JobId jobId, uint256 index, Leaf calldata leaf, int256[] calldata edges) external;
+
+    /// @notice Proves that the level-1 node at `position`, parent of leaves 2·position and 2·position+1, does not
+    /// hold the sum of their lifted payloads (or that one of them has a payload of the wrong length).
+    /// @param path The node's ancestors from its parent up, skipping levels where it is carried.
+    function challengeLeafParent(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Inner calldata node,
+        Leaf calldata left,
+        Leaf calldata right,
+        Ancestor[] calldata path,
+        int256[] calldata edges
+    ) external;
+
+    /// @notice Proves that the node at (`level` ≥ 2, `position`) does not hold the sum of its children's values.
+    function challengeInnerNode(
+        JobId jobId,
+        uint256 index,
+        uint256 level,
+        uint256 position,
+        Inner calldata node,
+        Inner calldata left,
+        Inner calldata right,
+        Ancestor[] calldata path
+    ) external;
+
+    /// @notice Like challengeInnerNode for a node whose right child is the last leaf carried up unchanged from level 0
+    /// (its hash is a leaf hash, so it has no Inner preimage): the node must hold left's value plus the lifted leaf.
+    function challengeCarriedLeafParent(
+        JobId jobId,
+        uint256 index,
+        uint256 level,
+        uint256 position,
+        Inner calldata node,
+        Inner calldata left,
+        Leaf calldata right,
+        Ancestor[] calldata path,
+        int256[] calldata edges
+    ) external;
+
+    /// @notice Proves that leaves `position` and `position + 1` are not in strictly increasing nullifier order
+    /// (a duplicate nullifier included).
+    function challengeOrder(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Leaf calldata a,
+        Ancestor[] calldata pathA,
+        Leaf calldata b,
+        Ancestor[] calldata pathB
+    ) external;
+
+    /// @notice From finalizeAfter: pays the unfaulted proposal with the most leaves (the earliest on ties) if it
+    /// reaches minParticipants, else refunds the researcher; every unfaulted proposer gets its bond back.
     function finalizeJob(JobId jobId) external;
 
-    /// @notice Withdraws the caller's balance (rewards, refunds).
+    /// @notice Withdraws the caller's balance (rewards, refunds, bonds, challenger rewards).
     function withdraw() external;
 
+    /// @notice A posted job.
     function getJob(JobId jobId) external view returns (Job memory);
+    /// @notice The number of jobs posted; ids run from 1 to it.
     function jobCount() external view returns (uint256);
+    /// @notice The number of proposals made for a job.
     function proposalCount(JobId jobId) external view returns (uint256);
+    /// @notice One proposal of a job.
     function getProposal(JobId jobId, uint256 index) external view returns (Proposal memory);
     /// @notice The index of the winning proposal of a finalised job.
     function winningProposal(JobId jobId) external view returns (uint256);
+    /// @notice An operator's stake (not counting what is unbonding).
     function stakeOf(address operator) external view returns (uint256);
+    /// @notice What an operator has unbonding and when it can be withdrawn.
     function unbondingOf(address operator) external view returns (uint256 amount, uint64 releaseAt);
+    /// @notice How many of an operator's proposals are unfaulted on jobs not yet finalised.
     function openProposalsOf(address operator) external view returns (uint256);
+    /// @notice What an account can withdraw().
     function balanceOf(address account) external view returns (uint256);
+    /// @notice Seconds between requestUnstake and withdrawStake.
     function unbondingDelay() external view returns (uint64);
+    /// @notice The value every proposal must carry as its bond.
+    function proposalBond() external view returns (uint256);
+    /// @notice The avatar groups contract.
     function avatarGroups() external view returns (address);
+    /// @notice The length of a reducer's lifted state: 1 for count, payloadLength + 1 for mean,
+    /// payloadLength · (edgesLength + 1) for quantile, else payloadLength.
+    function liftedLength(uint8 kind, uint16 payloadLength, uint256 edgesLength) external pure returns (uint256);
 }

@@ -17,6 +17,8 @@ describe("AvatarGroups and JobRegistry", () => {
   let deployer: Signer, reducer: Signer, researcher: Signer, member: Signer, other: Signer;
   let groupId: bigint;
   const DAY = 86_400n;
+  const BOND = parseEther("0.01");
+  const SUM2 = { kind: 0, payloadLength: 2, edges: [] };
 
   async function snapshot(): Promise<string> {
     const n = await c.jobRegistry.jobCount();
@@ -57,13 +59,14 @@ describe("AvatarGroups and JobRegistry", () => {
         overrides.deadline ?? now + 600n,
         overrides.window ?? 120n,
         overrides.minStake ?? parseEther("1"),
+        SUM2,
         { value: overrides.value ?? parseEther("2") },
       );
   }
 
   beforeEach(async () => {
     [deployer, reducer, researcher, member, other] = (await ethers.getSigners()) as unknown as [Signer, Signer, Signer, Signer, Signer];
-    c = await deployMosaic(deployer as Signer, { unbondingDelay: DAY });
+    c = await deployMosaic(deployer as Signer, { unbondingDelay: DAY, proposalBond: BOND });
     await (await c.avatarGroups.createGroup("test", c.addresses.openAdmission, "0x")).wait();
     groupId = 0n;
     await (await c.avatarGroups.connect(member).register(groupId, new Identity("m").commitment, "0x")).wait();
@@ -84,7 +87,7 @@ describe("AvatarGroups and JobRegistry", () => {
       await expectRevert(() => postJob({ min: 0 }), "ZeroMinParticipants");
       await expectRevert(() => postJob({ deadline: now - 1n }), "DeadlineInPast");
       await expectRevert(() => postJob({ window: 0n }), "InvalidChallengeWindow");
-      await expectRevert(() => postJob({ window: DAY }), "InvalidChallengeWindow");
+      await expectRevert(() => postJob({ window: DAY / 2n }), "InvalidChallengeWindow");
       await (await c.avatarGroups.createGroup("empty", c.addresses.openAdmission, "0x")).wait();
       await expectRevert(() => postJob({ group: 1n }), "GroupHasNoMembers");
       await expect(postJob({ group: 9n })).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
@@ -95,21 +98,28 @@ describe("AvatarGroups and JobRegistry", () => {
       await (await postJob()).wait();
       await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
       const propose = (s: Signer, agg: bigint[] = [1n, -2n], count = 1) =>
-        c.jobRegistry.connect(s).proposeResult(1n, agg, count, `0x${"11".repeat(32)}`, "bafybundle");
+        c.jobRegistry.connect(s).proposeResult(1n, agg, count, `0x${"11".repeat(32)}`, "bafybundle", { value: BOND });
       await expectRevert(() => propose(reducer), "CollectionStillOpen");
       await networkHelpers.time.increase(600);
       await expectRevert(() => propose(other), "StakeTooLow");
-      await expectRevert(() => propose(reducer, []), "EmptyAggregate");
-      await expectRevert(() => propose(reducer, new Array(257).fill(0n)), "AggregateTooLong");
-      await expectRevert(() => propose(reducer, [1n], 2), "CountAboveGroupSize");
-      await expectRevert(() => c.jobRegistry.connect(reducer).proposeResult(1n, [1n], 1, `0x${"11".repeat(32)}`, ""), "EmptyBundleCid");
-      await expectRevert(() => c.jobRegistry.connect(reducer).proposeResult(5n, [1n], 1, `0x${"11".repeat(32)}`, "b"), "JobNotFound");
+      await expectRevert(() => propose(reducer, []), "AggregateLengthMismatch");
+      await expectRevert(() => propose(reducer, new Array(257).fill(0n)), "AggregateLengthMismatch");
+      await expectRevert(() => propose(reducer, [1n, 2n], 2), "CountAboveGroupSize");
+      await expectRevert(
+        () => c.jobRegistry.connect(reducer).proposeResult(1n, [1n, 2n], 1, `0x${"11".repeat(32)}`, "", { value: BOND }),
+        "EmptyBundleCid",
+      );
+      await expectRevert(
+        () => c.jobRegistry.connect(reducer).proposeResult(5n, [1n, 2n], 1, `0x${"11".repeat(32)}`, "b", { value: BOND }),
+        "JobNotFound",
+      );
       await expect(propose(reducer)).to.emit(c.jobRegistry, "ResultProposed");
       await expectRevert(() => propose(reducer), "AlreadyProposed");
       // A reducer with an open proposal cannot start leaving.
       await expectRevert(() => c.jobRegistry.connect(reducer).requestUnstake(1n), "HasOpenProposals");
-      await expectRevert(() => c.jobRegistry.finalizeJob(1n), "ProposalWindowStillOpen");
+      await expectRevert(() => c.jobRegistry.finalizeJob(1n), "ChallengeWindowStillOpen");
       await networkHelpers.time.increase(120);
+      await expectRevert(() => c.jobRegistry.finalizeJob(1n), "ChallengeWindowStillOpen");
       await (await c.jobRegistry.connect(other).stake({ value: parseEther("1") })).wait();
       await expectRevert(() => propose(other), "ProposalWindowClosed");
     });
@@ -119,32 +129,34 @@ describe("AvatarGroups and JobRegistry", () => {
       await (await postJob()).wait();
       for (const s of [reducer, other]) await (await c.jobRegistry.connect(s).stake({ value: parseEther("1") })).wait();
       await networkHelpers.time.increase(600);
-      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n], 1, `0x${"11".repeat(32)}`, "a")).wait();
-      await (await c.jobRegistry.connect(other).proposeResult(1n, [9n], 2, `0x${"22".repeat(32)}`, "b")).wait();
-      await networkHelpers.time.increase(120);
+      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n, 0n], 1, `0x${"11".repeat(32)}`, "a", { value: BOND })).wait();
+      await (await c.jobRegistry.connect(other).proposeResult(1n, [9n, 0n], 2, `0x${"22".repeat(32)}`, "b", { value: BOND })).wait();
+      await networkHelpers.time.increase(240);
       await expect(c.jobRegistry.finalizeJob(1n))
         .to.emit(c.jobRegistry, "JobFinalized")
         .withArgs(1n, await other.getAddress(), 1n, 2, parseEther("2"));
       expect(await c.jobRegistry.winningProposal(1n)).to.equal(1n);
       expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
       await expectRevert(() => c.jobRegistry.finalizeJob(1n), "JobNotOpen");
-      await expect(c.jobRegistry.connect(other).withdraw()).to.changeEtherBalance(ethers, other, parseEther("2"));
+      // The reward and its bond back; the loser's bond is back too, for it to withdraw.
+      await expect(c.jobRegistry.connect(other).withdraw()).to.changeEtherBalance(ethers, other, parseEther("2") + BOND);
       await expectRevert(() => c.jobRegistry.connect(other).withdraw(), "NothingToWithdraw");
-      expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(parseEther("2")); // the two stakes
+      expect(await c.jobRegistry.balanceOf(await reducer.getAddress())).to.equal(BOND);
+      expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(parseEther("2") + BOND); // two stakes, one bond
     });
 
     it("test_finalizeJob_refundsBelowMinimumOrWithoutProposals", async () => {
       await (await postJob({ min: 2 })).wait();
       await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
       await networkHelpers.time.increase(600);
-      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n], 1, `0x${"11".repeat(32)}`, "a")).wait();
-      await networkHelpers.time.increase(120);
+      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n, 0n], 1, `0x${"11".repeat(32)}`, "a", { value: BOND })).wait();
+      await networkHelpers.time.increase(240);
       await expect(c.jobRegistry.finalizeJob(1n)).to.emit(c.jobRegistry, "JobRefunded");
       expect(await c.jobRegistry.balanceOf(await researcher.getAddress())).to.equal(parseEther("2"));
       await expectRevert(() => c.jobRegistry.winningProposal(1n), "JobNotOpen");
 
       await (await postJob()).wait();
-      await networkHelpers.time.increase(720);
+      await networkHelpers.time.increase(840);
       await expect(c.jobRegistry.finalizeJob(2n)).to.emit(c.jobRegistry, "JobRefunded");
       await expect(c.jobRegistry.connect(researcher).withdraw()).to.changeEtherBalance(ethers, researcher, parseEther("4"));
     });

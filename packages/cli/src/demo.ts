@@ -246,8 +246,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 
     // 7. After the window a reducer finalises; the winner withdraws; the researcher reads the result.
     const result = await phase("finalise and pay", async () => {
-      if (chain.simulated) await chain.increaseTime(Math.max(0, spec.collectionDeadline + spec.challengeWindow - (await chain.now())));
-      else while ((await chain.now()) < spec.collectionDeadline + spec.challengeWindow) await new Promise((r) => setTimeout(r, 1000));
+      // Proposals close one window after the deadline; challenges one window later; then the job may be finalised.
+      const finalizeAfter = spec.collectionDeadline + 2 * spec.challengeWindow;
+      if (chain.simulated) await chain.increaseTime(Math.max(0, finalizeAfter - (await chain.now())));
+      else while ((await chain.now()) < finalizeAfter) await new Promise((r) => setTimeout(r, 1000));
       await waitUntil("a reducer to finalise the job", async () => (await contracts.jobRegistry.getJob(jobId)).state !== 1n, {
         timeoutMs: 60_000,
       });

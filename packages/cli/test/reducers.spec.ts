@@ -1,130 +1,28 @@
 // End to end: the researcher's `mosaic job` commands and three `mosaic reducer start` processes, each with its own
 // Helia node and journal, against a Hardhat JSON-RPC server on loopback, with real Semaphore proofs. One reducer is
 // SIGKILLed twice (while verifying, and as it proposes), restarted, and must propose exactly what the others did.
-import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  createAvatarGroup,
-  deriveAvatarIdentity,
-  encodeSubmission,
-  Group,
-  proveSubmission,
-  publishSubmission,
-  registerAvatar,
-} from "@mosaic/avatar";
-import { connectChain, deployMosaic, fundedWallet, jobTopic, type MosaicContracts, waitUntil } from "@mosaic/protocol";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic, parseEther } from "ethers";
-import { network } from "hardhat";
-import { failed, json, mosaic, startMosaic } from "./run.js";
+import { type Reducer, type ReducerWorld, createReducerWorld } from "./reducer-world.js";
+import { failed, json, mosaic } from "./run.js";
 
-const MNEMONIC = "test test test test test test test test test test test junk";
-const keyOf = (i: number) => HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${i}`);
 const MEMBERS = 8;
-
-interface Reducer {
-  config: string;
-  dataDir: string;
-  child?: ChildProcessWithoutNullStreams;
-  log: string;
-  status?: { http: string; addresses: string[]; operator: string };
-  exit?: Promise<number | null>;
-}
 
 describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL and resume, propose, result", function () {
   this.timeout(600_000);
+  let w: ReducerWorld;
   let work: string;
-  let server: Awaited<ReturnType<typeof network.createServer>> | undefined;
-  let rpc: string;
-  let contracts: MosaicContracts;
-  let chain: Awaited<ReturnType<typeof connectChain>>;
-  let groupId: bigint;
-  const identities = Array.from({ length: MEMBERS }, () => deriveAvatarIdentity(randomBytes(32)));
-  const reducers: Reducer[] = [];
   let chainArgs: string[];
   let researcherKey: string;
-
-  const get = async (r: Reducer, route: string, init?: RequestInit) => fetch(`${r.status?.http}${route}`, init);
-  const jobOf = async (r: Reducer) => (await (await get(r, "/jobs/1")).json()) as Record<string, unknown>;
-  const rpcSend = (method: string, params: unknown[]) =>
-    (chain.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send(method, params);
-  const until = (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) =>
-    waitUntil(what, check, {
-      timeoutMs,
-      intervalMs: 200,
-      detail: async () => {
-        const chainTime = (await chain.provider.getBlock("latest"))?.timestamp;
-        const jobs = await Promise.all(reducers.map((r) => jobOf(r).catch((e) => String(e))));
-        return `chain time ${chainTime}\n${JSON.stringify(jobs)}\n${reducers.map((r) => r.log.slice(-3000)).join("\n---\n")}`;
-      },
-    });
-
-  async function startReducer(r: Reducer): Promise<void> {
-    await rm(path.join(r.dataDir, "node.json"), { force: true });
-    r.child = startMosaic(["reducer", "start", "--config", r.config], { cwd: work, env: { MOSAIC_LOG: "info" } });
-    r.child.stdin.end();
-    r.child.stderr.on("data", (c: Buffer) => (r.log += c.toString()));
-    r.exit = new Promise((resolve) => r.child?.on("exit", (code) => resolve(code)));
-    await until("a reducer to start", async () => existsSync(path.join(r.dataDir, "node.json")));
-    r.status = JSON.parse(await readFile(path.join(r.dataDir, "node.json"), "utf8"));
-  }
-
-  async function writeConfig(r: Reducer, i: number, extra: Record<string, unknown> = {}): Promise<void> {
-    const key = path.join(work, `operator-${i}.key`);
-    await writeFile(key, `${keyOf(1 + i).privateKey}\n`, { mode: 0o600 });
-    const config = {
-      rpcUrl: rpc,
-      registry: contracts.addresses.jobRegistry,
-      operatorKeyFile: key,
-      dataDir: r.dataDir,
-      http: { host: "127.0.0.1", port: 0 },
-      verifier: { threads: 1, batchSize: 8, batchWaitMs: 100 },
-      pollMs: 200,
-      ...extra,
-    };
-    await writeFile(r.config, JSON.stringify(config, null, 2));
-  }
+  let reducers: Reducer[];
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "mosaic-reducers-"));
-    server = await network.createServer("default", "127.0.0.1", 0);
-    const { port } = await server.listen();
-    rpc = `http://127.0.0.1:${port}`;
-    chain = await connectChain({ rpcUrl: rpc, accounts: 1 });
-    const deployer = chain.accounts[0] as NonNullable<(typeof chain.accounts)[0]>;
-    contracts = await deployMosaic(deployer);
-    groupId = await createAvatarGroup(contracts, { name: "reducers-e2e", policy: "open" });
-    for (const id of identities) {
-      const wallet = await fundedWallet(chain, deployer, parseEther("0.01"));
-      await registerAvatar(contracts.avatarGroups.connect(wallet), groupId, id.commitment);
-    }
-    chainArgs = ["--rpc", rpc, "--registry", contracts.addresses.jobRegistry];
-    researcherKey = path.join(work, "researcher.key");
-    await writeFile(researcherKey, `${keyOf(5).privateKey}\n`, { mode: 0o600 });
-    for (let i = 0; i < 3; i++) {
-      const r: Reducer = { config: path.join(work, `reducer-${i}.json`), dataDir: path.join(work, `reducer-${i}`), log: "" };
-      reducers.push(r);
-      await writeConfig(r, i);
-      const stake = json<{ total: string }>(
-        await mosaic(
-          ["reducer", "stake", "--amount", "1", ...chainArgs, "--wallet-key-file", path.join(work, `operator-${i}.key`), "--json"],
-          work,
-        ),
-      );
-      expect(stake.total).to.equal("1.0");
-    }
+    w = await createReducerWorld(MEMBERS, 3);
+    ({ work, chainArgs, researcherKey, reducers } = w);
   });
 
-  after(async () => {
-    for (const r of reducers) r.child?.kill("SIGKILL");
-    await chain?.close();
-    await server?.close();
-    await rm(work, { recursive: true, force: true });
-  });
+  after(async () => w?.close());
 
   it("has --help on every command; usage errors exit 2; invalid specs are refused before anything is posted", async () => {
     for (const argv of [
@@ -150,8 +48,8 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
     await writeFile(
       bad,
       JSON.stringify({
-        rpcUrl: rpc,
-        registry: contracts.addresses.jobRegistry,
+        rpcUrl: w.rpc,
+        registry: w.contracts.addresses.jobRegistry,
         operatorKeyFile: "k",
         dataDir: "d",
         http: { host: "0.0.0.0" },
@@ -183,37 +81,37 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
         /produces 6 values but output declares 5/,
       ],
     ];
-    const before = await contracts.jobRegistry.jobCount();
+    const before = await w.contracts.jobRegistry.jobCount();
     for (const [what, value, message] of cases) {
       const file = path.join(work, "invalid.json");
       await writeFile(file, JSON.stringify(value));
       failed(await mosaic(["job", "check", file], work), 1, "InvalidJobSpecError", message);
       const run = await mosaic(
-        ["job", "post", file, "--group", String(groupId), "--dry-run", ...chainArgs, "--wallet-key-file", researcherKey],
+        ["job", "post", file, "--group", String(w.groupId), "--dry-run", ...chainArgs, "--wallet-key-file", researcherKey],
         work,
       );
       failed(run, 1, "InvalidJobSpecError", message);
-      expect(await contracts.jobRegistry.jobCount(), what).to.equal(before);
+      expect(await w.contracts.jobRegistry.jobCount(), what).to.equal(before);
     }
   });
 
   it("serves one job on three reducers; the one killed and restarted proposes the same result", async () => {
-    for (const r of reducers) await startReducer(r);
+    for (const r of reducers) await w.start(r);
     const peers = reducers.flatMap((r) => r.status?.addresses.slice(0, 1) ?? []);
     // Reducer 2 batches slowly, so a kill lands while submissions wait for verification.
-    await writeConfig(reducers[2] as Reducer, 2, { peers: peers.slice(0, 2), verifier: { threads: 1, batchSize: 64, batchWaitMs: 4000 } });
+    await w.writeConfig(reducers[2] as Reducer, { peers: peers.slice(0, 2), verifier: { threads: 1, batchSize: 64, batchWaitMs: 4000 } });
 
     const specFile = path.join(work, "km.json");
     expect((await mosaic(["job", "new", "km-per-day", "--deadline-in", "900", "--out", specFile], work)).code).to.equal(0);
     const preview = json<{ dryRun: boolean; gasEstimate: string; costWei: string }>(
       await mosaic(
-        ["job", "post", specFile, "--group", String(groupId), "--dry-run", "--json", ...chainArgs, "--wallet-key-file", researcherKey],
+        ["job", "post", specFile, "--group", String(w.groupId), "--dry-run", "--json", ...chainArgs, "--wallet-key-file", researcherKey],
         work,
       ),
     );
     expect(preview.dryRun).to.equal(true);
     expect(Number(preview.gasEstimate)).to.be.above(100_000);
-    expect(await contracts.jobRegistry.jobCount()).to.equal(0n);
+    expect(await w.contracts.jobRegistry.jobCount()).to.equal(0n);
     const posted = json<{ jobId: string; specCid: string; heldBy: string[] }>(
       await mosaic(
         [
@@ -221,7 +119,7 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
           "post",
           specFile,
           "--group",
-          String(groupId),
+          String(w.groupId),
           "--json",
           ...chainArgs,
           "--wallet-key-file",
@@ -232,56 +130,43 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
       ),
     );
     expect(posted.jobId).to.equal("1");
-    await until("every reducer to collect job 1", async () => {
-      for (const r of reducers) if ((await jobOf(r)).state !== "collecting") return false;
+    await w.until("every reducer to collect job 1", async () => {
+      for (const r of reducers) if ((await w.jobOf(r)).state !== "collecting") return false;
       return true;
     });
 
     const spec = JSON.parse(await readFile(specFile, "utf8"));
-    const job = { chainId: chain.chainId, registry: contracts.addresses.jobRegistry, jobId: 1n };
-    const group = new Group(identities.map((id) => id.commitment));
-    const submit = async (i: number, to: Reducer[]) => {
-      const payload = [i % 7, 7 - (i % 7), 0, 0, 0, 0].slice(0, spec.output.entries.length);
-      const block = await encodeSubmission(await proveSubmission(identities[i] as (typeof identities)[number], group, job, payload));
-      await publishSubmission(block, {
-        peers: to.flatMap((r) => r.status?.addresses.slice(0, 1) ?? []),
-        topic: jobTopic(job),
-        minRecipients: to.length,
-        lingerMs: 10_000,
-      });
-    };
+    const submit = (i: number, to: Reducer[]) => w.submit(1n, i, [i % 7, 7 - (i % 7), 0, 0, 0, 0], to);
     for (let i = 0; i < 5; i++) await submit(i, reducers);
     const r2 = reducers[2] as Reducer;
     // All five announced to reducer 2; its slow batch has not been verified yet: kill it now.
-    await until("reducer 2 to journal five announcements", async () => Number((await jobOf(r2)).announced) === 5);
+    await w.until("reducer 2 to journal five announcements", async () => Number((await w.jobOf(r2)).announced) === 5);
     r2.child?.kill("SIGKILL");
     expect(await r2.exit).to.equal(null);
-    await startReducer(r2);
-    await until("reducer 2 to resume and judge the five", async () => Number((await jobOf(r2)).accepted) === 5, 90_000);
+    await w.start(r2);
+    await w.until("reducer 2 to resume and judge the five", async () => Number((await w.jobOf(r2)).accepted) === 5, 90_000);
     for (let i = 5; i < MEMBERS; i++) await submit(i, reducers);
-    await until("every reducer to accept all submissions", async () => {
-      for (const r of reducers) if (Number((await jobOf(r)).accepted) !== MEMBERS) return false;
+    await w.until("every reducer to accept all submissions", async () => {
+      for (const r of reducers) if (Number((await w.jobOf(r)).accepted) !== MEMBERS) return false;
       return true;
     });
     // Hostile input to the status port: named errors, nothing changes.
-    expect((await get(r2, "/jobs/1", { method: "POST" })).status).to.equal(405);
-    expect((await get(r2, "/jobs/abc")).status).to.equal(404);
-    expect((await get(r2, `/jobs/${"9".repeat(400)}`)).status).to.equal(414);
-    expect(Number((await jobOf(r2)).accepted)).to.equal(MEMBERS);
-    const metrics = await (await get(reducers[0] as Reducer, "/metrics")).text();
+    expect((await w.get(r2, "/jobs/1", { method: "POST" })).status).to.equal(405);
+    expect((await w.get(r2, "/jobs/abc")).status).to.equal(404);
+    expect((await w.get(r2, `/jobs/${"9".repeat(400)}`)).status).to.equal(414);
+    expect(Number((await w.jobOf(r2)).accepted)).to.equal(MEMBERS);
+    const metrics = await (await w.get(reducers[0] as Reducer, "/metrics")).text();
     expect(metrics).to.contain(`mosaic_submissions_accepted_total{job="1"} ${MEMBERS}`);
-    expect(((await (await get(reducers[0] as Reducer, "/health")).json()) as { status: string }).status).to.equal("ok");
+    expect(((await (await w.get(reducers[0] as Reducer, "/health")).json()) as { status: string }).status).to.equal("ok");
 
     // Collection closes; reducer 2 is killed again the moment it may be proposing, and restarted.
-    const chainNow = (await chain.provider.getBlock("latest"))?.timestamp ?? 0;
-    await rpcSend("evm_increaseTime", [Math.max(1, spec.collectionDeadline - chainNow + 1)]);
-    await rpcSend("evm_mine", []);
+    await w.timeTo(spec.collectionDeadline + 1);
     await new Promise((res) => setTimeout(res, 150));
     r2.child?.kill("SIGKILL");
     await r2.exit;
-    await startReducer(r2);
-    await until("three proposals", async () => (await contracts.jobRegistry.proposalCount(1n)) === 3n, 90_000);
-    const proposals = await Promise.all([0, 1, 2].map((i) => contracts.jobRegistry.getProposal(1n, i)));
+    await w.start(r2);
+    await w.until("three proposals", async () => (await w.contracts.jobRegistry.proposalCount(1n)) === 3n, 90_000);
+    const proposals = await Promise.all([0, 1, 2].map((i) => w.contracts.jobRegistry.getProposal(1n, i)));
     const key = (p: (typeof proposals)[number]) => JSON.stringify([p.aggregate.map(String), p.count.toString(), p.treeRoot, p.bundleCid]);
     expect(new Set(proposals.map(key)).size, proposals.map(key).join("\n")).to.equal(1);
     expect(Number(proposals[0]?.count)).to.equal(MEMBERS);
@@ -297,9 +182,8 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
     expect(listed.jobs).to.deep.include({ ...listed.jobs[0], jobId: "1", proposals: 3, state: "open" });
 
     // The window closes; a reducer finalises; the researcher reads the result, fetching the spec from a reducer.
-    await rpcSend("evm_increaseTime", [spec.challengeWindow + 10]);
-    await rpcSend("evm_mine", []);
-    await until("the job to be finalised", async () => (await contracts.jobRegistry.getJob(1n)).state === 2n);
+    await w.timeTo(spec.collectionDeadline + 2 * spec.challengeWindow + 10);
+    await w.until("the job to be finalised", async () => (await w.contracts.jobRegistry.getJob(1n)).state === 2n);
     const png = path.join(work, "result.png");
     const result = json<{
       final: boolean;

@@ -13,6 +13,7 @@
  * ```
  */
 export * from "./dp.js";
+export * from "./fraud.js";
 export * from "./errors.js";
 export * from "./kmPerDay.js";
 export * from "./library.js";

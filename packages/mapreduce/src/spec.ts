@@ -190,9 +190,26 @@ export function decodeSpec(bytes: Uint8Array, options: ValidateSpecOptions = {})
  */
 export function postJobArgs(spec: JobSpec, specCid: string, groupId: bigint) {
   return {
-    args: [specCid, groupId, spec.minParticipants, spec.collectionDeadline, spec.challengeWindow, BigInt(spec.minStake)] as const,
+    args: [
+      specCid,
+      groupId,
+      spec.minParticipants,
+      spec.collectionDeadline,
+      spec.challengeWindow,
+      BigInt(spec.minStake),
+      reduceParams(spec),
+    ] as const,
     value: BigInt(spec.reward),
   };
+}
+
+/** The registry's code for each reducer kind. */
+export const REDUCER_KINDS = { sum: 0, count: 1, histogram: 2, mean: 3, quantile: 4 } as const;
+
+/** What the registry must know of the reducer to check a reduce tree on-chain: kind, payload length, sketch edges. */
+export function reduceParams(spec: JobSpec): { kind: number; payloadLength: number; edges: number[] } {
+  const r = spec.reducer;
+  return { kind: REDUCER_KINDS[r.kind], payloadLength: spec.output.entries.length, edges: r.kind === "quantile" ? [...r.edges] : [] };
 }
 
 /** The range each submitted (noised, then clamped) payload entry must lie in. */

@@ -154,6 +154,8 @@ export interface DeployInit {
    * @default 604800 (7 days)
    */
   unbondingDelay?: bigint;
+  /** The bond a reducer posts with each proposal, lost to a proven fault. @default 0.1 ETH */
+  proposalBond?: bigint;
 }
 
 /** Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own. */
@@ -169,7 +171,11 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
   const open = await (await new OpenAdmission__factory(deployer).deploy(await groups.getAddress())).waitForDeployment();
   const registrar = await (await new RegistrarAdmission__factory(deployer).deploy(await groups.getAddress())).waitForDeployment();
   const registry = await (
-    await new JobRegistry__factory(deployer).deploy(await groups.getAddress(), init.unbondingDelay ?? 604_800n)
+    await new JobRegistry__factory(deployer).deploy(
+      await groups.getAddress(),
+      init.unbondingDelay ?? 604_800n,
+      init.proposalBond ?? 100_000_000_000_000_000n,
+    )
   ).waitForDeployment();
   return attachMosaic(deployer, {
     semaphore: await semaphore.getAddress(),

@@ -31,6 +31,13 @@ export interface ReducerConfig {
   fetchTimeoutMs: number;
   /** Finalize jobs this node proposed for once their window closes. @default true */
   finalize: boolean;
+  /** Check other reducers' proposals for the jobs this node serves, and challenge provable faults. @default true */
+  watch: boolean;
+  /**
+   * For testing watchers only: propose a wrong result on purpose ("inflate": the first aggregate entry + 100).
+   * @default undefined
+   */
+  misbehave?: "inflate";
 }
 
 const KEYS = new Set([
@@ -45,6 +52,8 @@ const KEYS = new Set([
   "pollMs",
   "fetchTimeoutMs",
   "finalize",
+  "watch",
+  "misbehave",
 ]);
 
 function fail(file: string, message: string): never {
@@ -83,6 +92,8 @@ export function parseReducerConfig(value: unknown, file: string): ReducerConfig 
   const listen = c.listen ?? "/ip4/127.0.0.1/tcp/0";
   if (typeof listen !== "string" || !listen.startsWith("/")) fail(file, `listen: expected a multiaddr, got ${JSON.stringify(listen)}`);
   if (c.finalize !== undefined && typeof c.finalize !== "boolean") fail(file, "finalize: expected true or false");
+  if (c.watch !== undefined && typeof c.watch !== "boolean") fail(file, "watch: expected true or false");
+  if (c.misbehave !== undefined && c.misbehave !== "inflate") fail(file, 'misbehave: only "inflate" (for testing watchers)');
   return {
     rpcUrl,
     registry,
@@ -99,6 +110,8 @@ export function parseReducerConfig(value: unknown, file: string): ReducerConfig 
     pollMs: int(file, "pollMs", c.pollMs ?? 1000, 50, 600_000),
     fetchTimeoutMs: int(file, "fetchTimeoutMs", c.fetchTimeoutMs ?? 10_000, 100, 600_000),
     finalize: (c.finalize as boolean | undefined) ?? true,
+    watch: (c.watch as boolean | undefined) ?? true,
+    misbehave: c.misbehave as "inflate" | undefined,
   };
 }
 

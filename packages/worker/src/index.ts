@@ -19,3 +19,4 @@ export * from "./http.js";
 export * from "./journal.js";
 export * from "./node.js";
 export * from "./reducer.js";
+export * from "./watcher.js";

@@ -26,6 +26,7 @@ import type { ReducerConfig } from "./config.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
 import { type ChainJob, JobRefusedError, JobSession } from "./reducer.js";
+import { checkProposals, type ProposalVerdict } from "./watcher.js";
 
 /** Another live process holds this data directory. */
 export class DataDirLockedError extends namedError("DataDirLockedError") {}
@@ -64,6 +65,8 @@ export class ReducerNode implements StatusSource {
   readonly counters = new Metrics();
   readonly #log: Logger;
   readonly #sessions = new Map<string, JobSession>();
+  /** What this node concluded about other reducers' proposals, by job id and proposal index. */
+  readonly #verdicts = new Map<string, Map<number, ProposalVerdict>>();
   /** Jobs decided not to serve (stake too low, window over, refused spec), by id. */
   readonly #skipped = new Map<string, string>();
   #chain?: ChainConnection;
@@ -233,6 +236,7 @@ export class ReducerNode implements StatusSource {
         fetchTimeoutMs: this.config.fetchTimeoutMs,
         batchSize: this.config.verifier.batchSize,
         batchWaitMs: this.config.verifier.batchWaitMs,
+        misbehave: this.config.misbehave,
       },
     );
     try {
@@ -274,7 +278,24 @@ export class ReducerNode implements StatusSource {
       });
       return;
     }
-    if (state.proposed !== undefined && now >= session.proposalDeadline) {
+    if (state.proposed !== undefined && now < session.finalizeAfter && this.config.watch) {
+      let seen = this.#verdicts.get(session.jobId.toString());
+      if (seen === undefined) this.#verdicts.set(session.jobId.toString(), (seen = new Map()));
+      await checkProposals(
+        {
+          ipfs: this.#ipfs as IpfsNode,
+          registry: this.#registry as JobRegistry,
+          operator: this.#operator,
+          log: this.#log,
+          fetchTimeoutMs: this.config.fetchTimeoutMs,
+          resetNonce: () => (this.#signer as { reset?(): void } | undefined)?.reset?.(),
+        },
+        session,
+        seen,
+      );
+      return;
+    }
+    if (state.proposed !== undefined && now >= session.finalizeAfter) {
       const registry = this.#registry as JobRegistry;
       const j = (await registry.getJob(session.jobId)) as unknown as ChainJob;
       if (j.state === OPEN && this.config.finalize) {
@@ -366,10 +387,9 @@ export class ReducerNode implements StatusSource {
   }
 
   job(id: string): Record<string, unknown> | undefined {
-    return (
-      this.#sessions.get(id)?.progress() ??
-      (this.#skipped.has(id) ? { jobId: id, state: "skipped", reason: this.#skipped.get(id) } : undefined)
-    );
+    const session = this.#sessions.get(id);
+    if (session !== undefined) return { ...session.progress(), checked: [...(this.#verdicts.get(id)?.values() ?? [])] };
+    return this.#skipped.has(id) ? { jobId: id, state: "skipped", reason: this.#skipped.get(id) } : undefined;
   }
 }
 

@@ -1,7 +1,7 @@
 // One job on a reducer node: collect announced submissions, check them, verify proofs in batches, journal every
 // verdict, then reduce, publish the bundle and propose.
 import { type BatchVerifier, checkSubmission, decodeSubmission, MAX_SUBMISSION_BYTES, type Submission } from "@mosaic/avatar";
-import { decodeSpec, type Leaf, liftPayload, type ReduceResult, reduceTree, specBounds } from "@mosaic/mapreduce";
+import { decodeSpec, type Leaf, liftPayload, type ReduceResult, reduceParams, reduceTree, specBounds, treeNodes } from "@mosaic/mapreduce";
 import {
   type Block,
   encodeBlock,
@@ -16,6 +16,7 @@ import {
   putBlock,
   type RejectionReason,
 } from "@mosaic/protocol";
+import { AbiCoder, keccak256 } from "ethers";
 import type { Journal, JournalEntry } from "./journal.js";
 
 const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
@@ -55,6 +56,8 @@ export interface JobSessionInit {
   batchSize?: number;
   /** The longest a checked submission waits for its batch to fill. @default 200 */
   batchWaitMs?: number;
+  /** For testing watchers only: propose the first aggregate entry + 100 (the bundle stays honest). @default undefined */
+  misbehave?: "inflate";
 }
 
 /** On-chain facts of a job, as the registry's `getJob` returns them. */
@@ -65,6 +68,11 @@ export interface ChainJob {
   minStake: bigint;
   collectionDeadline: bigint;
   proposalDeadline: bigint;
+  /** Challenges close and the job may be finalised from here. */
+  finalizeAfter: bigint;
+  kind: bigint;
+  payloadLength: bigint;
+  edgesHash: string;
   minParticipants: bigint;
   state: bigint;
 }
@@ -92,6 +100,11 @@ export function checkSpecMatchesJob(spec: JobSpec, job: ChainJob): void {
   if (BigInt(spec.minParticipants) !== job.minParticipants) mismatch("minParticipants", spec.minParticipants, job.minParticipants);
   if (BigInt(spec.reward) !== job.reward) mismatch("reward", spec.reward, job.reward);
   if (BigInt(spec.minStake) !== job.minStake) mismatch("minStake", spec.minStake, job.minStake);
+  const reduce = reduceParams(spec);
+  if (BigInt(reduce.kind) !== job.kind) mismatch("reducer", spec.reducer.kind, job.kind);
+  if (BigInt(reduce.payloadLength) !== job.payloadLength) mismatch("output length", reduce.payloadLength, job.payloadLength);
+  const edgesHash = keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [reduce.edges]));
+  if (edgesHash !== job.edgesHash) mismatch("reducer edges hash", edgesHash, job.edgesHash);
 }
 
 /** Everything that serves one job on a reducer node. */
@@ -104,7 +117,8 @@ export class JobSession {
   /** Announcements of a CID already seen (idempotent, ignored) since this process started. */
   duplicates = 0;
   readonly #c: JobSessionComponents;
-  readonly #init: Required<JobSessionInit>;
+  readonly #init: Required<Omit<JobSessionInit, "misbehave">>;
+  readonly #misbehave: JobSessionInit["misbehave"];
   readonly #inflight = new Set<Promise<unknown>>();
   /** Nullifiers of submissions checked but not yet through the batch verifier. */
   readonly #pendingNullifiers = new Set<string>();
@@ -120,6 +134,7 @@ export class JobSession {
     this.journal = journal;
     this.job = { chainId: components.chainId, registry: components.registryAddress.toLowerCase(), jobId };
     this.#init = { fetchTimeoutMs: init.fetchTimeoutMs ?? 10_000, batchSize: init.batchSize ?? 64, batchWaitMs: init.batchWaitMs ?? 200 };
+    this.#misbehave = init.misbehave;
   }
 
   /**
@@ -161,6 +176,10 @@ export class JobSession {
 
   get proposalDeadline(): number {
     return Number(this.chainJob?.proposalDeadline ?? 0n);
+  }
+
+  get finalizeAfter(): number {
+    return Number(this.chainJob?.finalizeAfter ?? 0n);
   }
 
   /** Handles one announcement (a CID as UTF-8). A bad one is journalled under its error's name; nothing else changes. */
@@ -312,6 +331,10 @@ export class JobSession {
         state: liftPayload(spec.reducer, l.value),
       })),
       levels: result.levels,
+      // Every node's value, so a watcher can build the witness of a wrong one (level 0: the leaves' states above).
+      values: treeNodes(result, spec.reducer, spec.output.entries.length).levels.map((level, l) =>
+        l === 0 ? [] : level.map((n) => n.value),
+      ),
     });
   }
 
@@ -328,7 +351,10 @@ export class JobSession {
     const existing = await this.#ownProposal();
     let txHash = existing?.txHash ?? this.journal.state.proposed?.txHash;
     if (existing === undefined) {
-      const tx = await this.#c.registry.proposeResult(this.jobId, result.aggregate, result.count, result.treeRoot, bundleCid);
+      const aggregate = this.#misbehave === "inflate" ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x)) : result.aggregate;
+      const tx = await this.#c.registry.proposeResult(this.jobId, aggregate, result.count, result.treeRoot, bundleCid, {
+        value: await this.#c.registry.proposalBond(),
+      });
       txHash = tx.hash;
       const receipt = await tx.wait();
       this.#c.log("info", "result:proposed", { jobId: this.jobId, count: result.count, bundle: bundleCid, gas: receipt?.gasUsed });
@@ -356,6 +382,7 @@ export class JobSession {
       state: s.refused !== undefined ? "refused" : s.finalized ? "finalized" : s.proposed !== undefined ? "proposed" : "collecting",
       collectionDeadline: this.collectionDeadline,
       proposalDeadline: this.proposalDeadline,
+      finalizeAfter: this.finalizeAfter,
       minParticipants: this.spec?.minParticipants,
       announced: s.announced.size,
       pending: s.pending.size,

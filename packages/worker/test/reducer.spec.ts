@@ -14,7 +14,7 @@ import {
   proveSubmission,
   type Submission,
 } from "@mosaic/avatar";
-import { encodeSpec, kmPerDayJob } from "@mosaic/mapreduce";
+import { encodeSpec, kmPerDayJob, reduceParams } from "@mosaic/mapreduce";
 import {
   type Block,
   createIpfsNode,
@@ -26,6 +26,7 @@ import {
   putBlock,
 } from "@mosaic/protocol";
 import { expect } from "chai";
+import { AbiCoder, keccak256 } from "ethers";
 import { CID } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
 import { type ChainJob, checkSpecMatchesJob, Journal, JobRefusedError, JobSession } from "../src/index.js";
@@ -78,6 +79,10 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
       minStake: BigInt(spec.minStake),
       collectionDeadline: BigInt(spec.collectionDeadline),
       proposalDeadline: BigInt(spec.collectionDeadline + spec.challengeWindow),
+      finalizeAfter: BigInt(spec.collectionDeadline + 2 * spec.challengeWindow),
+      kind: BigInt(reduceParams(spec).kind),
+      payloadLength: BigInt(spec.output.entries.length),
+      edgesHash: keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [[]])),
       minParticipants: BigInt(spec.minParticipants),
       state: 1n,
     };
@@ -173,6 +178,8 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
   it("refuses a job whose spec disagrees with the chain, and journals the refusal", async () => {
     expect(() => checkSpecMatchesJob(spec, { ...chainJob, reward: 1n })).to.throw(JobRefusedError, /reward/);
     expect(() => checkSpecMatchesJob(spec, { ...chainJob, minParticipants: 99n })).to.throw(JobRefusedError, /minParticipants/);
+    expect(() => checkSpecMatchesJob(spec, { ...chainJob, kind: 0n })).to.throw(JobRefusedError, /reducer/);
+    expect(() => checkSpecMatchesJob(spec, { ...chainJob, edgesHash: `0x${"11".repeat(32)}` })).to.throw(JobRefusedError, /edges hash/);
     expect(() => checkSpecMatchesJob(spec, { ...chainJob, proposalDeadline: chainJob.proposalDeadline + 1n })).to.throw(
       JobRefusedError,
       /challengeWindow/,

@@ -1,0 +1,73 @@
+// What the JobRegistry tests share: a group size fit for big trees, reduce params, random leaves, sending witnesses.
+import type { MosaicContracts, ReducerSpec } from "@mosaic/protocol";
+import { type Leaf, type ReduceResult, reduceTree, type Witness } from "@mosaic/mapreduce";
+import { AbiCoder, type ContractTransactionResponse, keccak256, type Provider, type Signer } from "ethers";
+
+/**
+ * Makes Semaphore report `size` members for a group, by writing the LeanIMT's size word: a proposal's count may not
+ * exceed the group size, and registering 100,000 identities one by one would take hours. Only the size changes
+ * (the root fixed at posting is untouched), which is all JobRegistry reads.
+ */
+export async function setGroupSize(
+  c: MosaicContracts,
+  provider: Provider,
+  setStorageAt: (address: string, slot: bigint, value: bigint) => Promise<void>,
+  groupId: bigint,
+  size: bigint,
+): Promise<void> {
+  const current = await c.avatarGroups.groupSize(groupId);
+  for (let slot = 0n; slot < 16n; slot++) {
+    const at = BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [groupId, slot])));
+    if (BigInt(await provider.getStorage(c.addresses.semaphore, at)) !== current) continue;
+    await setStorageAt(c.addresses.semaphore, at, size);
+    if ((await c.avatarGroups.groupSize(groupId)) === size) return;
+    await setStorageAt(c.addresses.semaphore, at, current);
+  }
+  throw new Error("setGroupSize: Semaphore's tree size slot not found");
+}
+
+export const KINDS = { sum: 0, count: 1, histogram: 2, mean: 3, quantile: 4 } as const;
+
+/** The contract's ReduceParams for a reducer spec. */
+export function reduceParams(reducer: ReducerSpec, payloadLength: number) {
+  return { kind: KINDS[reducer.kind], payloadLength, edges: reducer.kind === "quantile" ? reducer.edges : [] };
+}
+
+/** `n` leaves with distinct pseudo-random nullifiers and payloads of `width` entries in [-50, 50]. */
+export function randomLeaves(n: number, width: number, seed: number): Leaf[] {
+  let x = seed >>> 0 || 1;
+  const next = () => {
+    // xorshift32: reproducible and cheap.
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+  const seen = new Set<string>();
+  const out: Leaf[] = [];
+  while (out.length < n) {
+    const nullifier = (BigInt(next()) * 4_294_967_296n + BigInt(next())).toString();
+    if (seen.has(nullifier)) continue;
+    seen.add(nullifier);
+    out.push({ nullifier, submission: "bafy", value: Array.from({ length: width }, () => (next() % 101) - 50) });
+  }
+  return out;
+}
+
+export function honestTree(n: number, reducer: ReducerSpec, width: number, seed: number): ReduceResult {
+  return reduceTree(randomLeaves(n, width, seed), reducer, width);
+}
+
+/** Sends a witness: `registry.<fn>(jobId, index, ...args)`. */
+export function challenge(
+  c: MosaicContracts,
+  signer: Signer,
+  jobId: bigint,
+  index: bigint,
+  w: Witness,
+): Promise<ContractTransactionResponse> {
+  const fn = c.jobRegistry.connect(signer).getFunction(w.fn) as unknown as (...args: unknown[]) => Promise<ContractTransactionResponse>;
+  return fn(jobId, index, ...w.args);
+}
