@@ -28,7 +28,7 @@ import {
 import { expect } from "chai";
 import { HDNodeWallet, Mnemonic, parseEther } from "ethers";
 import { network } from "hardhat";
-import { json, mosaic, startMosaic } from "./run.js";
+import { json, mosaic, type Run, startMosaic } from "./run.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 export const keyOf = (i: number) => HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${i}`);
@@ -63,6 +63,8 @@ export interface ReducerWorld {
   rpcSend(method: string, params: unknown[]): Promise<unknown>;
   /** Moves chain time to `t` (unix s) if it is behind, and mines a block. */
   timeTo(t: number): Promise<void>;
+  /** `mosaic job post <specFile> --json` by the researcher, handing the spec to `to`; `extra` flags added (e.g. --dry-run). */
+  post(specFile: string, to: Reducer[], extra?: string[]): Promise<Run>;
   /** Member `i` proves `payload` for the job and publishes it to the given reducers. */
   submit(jobId: bigint, i: number, payload: number[], to: Reducer[]): Promise<void>;
   close(): Promise<void>;
@@ -143,6 +145,25 @@ export async function createReducerWorld(members: number, operators: number): Pr
       const now = (await chain.provider.getBlock("latest"))?.timestamp ?? 0;
       await rpcSend("evm_increaseTime", [Math.max(1, t - now)]);
       await rpcSend("evm_mine", []);
+    },
+    post(specFile, to, extra = []) {
+      const peers = to.flatMap((r) => ["--peer", r.status?.addresses[0] ?? ""]);
+      return mosaic(
+        [
+          "job",
+          "post",
+          specFile,
+          "--group",
+          String(groupId),
+          "--json",
+          ...chainArgs,
+          "--wallet-key-file",
+          researcherKey,
+          ...peers,
+          ...extra,
+        ],
+        work,
+      );
     },
     async submit(jobId, i, payload, to) {
       const job = { chainId: chain.chainId, registry: contracts.addresses.jobRegistry, jobId };

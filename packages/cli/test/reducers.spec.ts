@@ -103,32 +103,11 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
 
     const specFile = path.join(work, "km.json");
     expect((await mosaic(["job", "new", "km-per-day", "--deadline-in", "900", "--out", specFile], work)).code).to.equal(0);
-    const preview = json<{ dryRun: boolean; gasEstimate: string; costWei: string }>(
-      await mosaic(
-        ["job", "post", specFile, "--group", String(w.groupId), "--dry-run", "--json", ...chainArgs, "--wallet-key-file", researcherKey],
-        work,
-      ),
-    );
+    const preview = json<{ dryRun: boolean; gasEstimate: string; costWei: string }>(await w.post(specFile, [], ["--dry-run"]));
     expect(preview.dryRun).to.equal(true);
     expect(Number(preview.gasEstimate)).to.be.above(100_000);
     expect(await w.contracts.jobRegistry.jobCount()).to.equal(0n);
-    const posted = json<{ jobId: string; specCid: string; heldBy: string[] }>(
-      await mosaic(
-        [
-          "job",
-          "post",
-          specFile,
-          "--group",
-          String(w.groupId),
-          "--json",
-          ...chainArgs,
-          "--wallet-key-file",
-          researcherKey,
-          ...peers.flatMap((p) => ["--peer", p]),
-        ],
-        work,
-      ),
-    );
+    const posted = json<{ jobId: string; specCid: string; heldBy: string[] }>(await w.post(specFile, reducers));
     expect(posted.jobId).to.equal("1");
     await w.until("every reducer to collect job 1", async () => {
       for (const r of reducers) if ((await w.jobOf(r)).state !== "collecting") return false;

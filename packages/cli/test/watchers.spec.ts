@@ -22,26 +22,9 @@ describe("watchers: an inflated proposal is proven wrong and slashed", function 
     const [honest, liar] = w.reducers as [Reducer, Reducer];
     await w.writeConfig(liar, { misbehave: "inflate", watch: false });
     for (const r of w.reducers) await w.start(r);
-    const peers = w.reducers.flatMap((r) => r.status?.addresses.slice(0, 1) ?? []);
     const specFile = path.join(w.work, "km.json");
     expect((await mosaic(["job", "new", "km-per-day", "--deadline-in", "900", "--out", specFile], w.work)).code).to.equal(0);
-    json(
-      await mosaic(
-        [
-          "job",
-          "post",
-          specFile,
-          "--group",
-          String(w.groupId),
-          "--json",
-          ...w.chainArgs,
-          "--wallet-key-file",
-          w.researcherKey,
-          ...peers.flatMap((p) => ["--peer", p]),
-        ],
-        w.work,
-      ),
-    );
+    json(await w.post(specFile, w.reducers));
     await w.until("both reducers to collect", async () => {
       for (const r of w.reducers) if ((await w.jobOf(r)).state !== "collecting") return false;
       return true;
