@@ -15,6 +15,7 @@ import {
   type TreeNodes,
   treeNodes,
   type Witness,
+  edgesHash as edgesHashOf,
 } from "@mosaic/mapreduce";
 import { deployMosaic, type MosaicContracts, type ReducerSpec } from "@mosaic/protocol";
 import { Identity } from "@semaphore-protocol/identity";
@@ -190,7 +191,7 @@ describe("JobRegistry fraud proofs", () => {
     it("test_postJob_recordsReduceParamsAndSchedule", async () => {
       const now = BigInt(await networkHelpers.time.latest());
       const params = reduceParams(QUANTILE, 4);
-      const edgesHash = keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [params.edges]));
+      const edgesHash = edgesHashOf(params.edges);
       await expect(c.jobRegistry.connect(researcher).postJob("s", groupId, 1, now + 600n, WINDOW, 1n, params, { value: REWARD }))
         .to.emit(c.jobRegistry, "JobReduceParams")
         .withArgs(1n, 4, 4, params.edges, edgesHash, now + 600n + 2n * WINDOW);

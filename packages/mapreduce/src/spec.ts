@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import * as dagCbor from "@ipld/dag-cbor";
 import { type Block, encodeBlock, InvalidJobSpecError, type JobSpec, SubmissionTooLargeError } from "@mosaic/protocol";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { AbiCoder, keccak256 } from "ethers";
 import { gaussianEpsilon, l2Sensitivity, noiseVariance, payloadBounds, unbiasRandomizedResponse } from "./dp.js";
 import { validatePipeline } from "./pipeline.js";
 import { finalizeResult, stateLength } from "./reduce.js";
@@ -210,6 +211,11 @@ export const REDUCER_KINDS = { sum: 0, count: 1, histogram: 2, mean: 3, quantile
 export function reduceParams(spec: JobSpec): { kind: number; payloadLength: number; edges: number[] } {
   const r = spec.reducer;
   return { kind: REDUCER_KINDS[r.kind], payloadLength: spec.output.entries.length, edges: r.kind === "quantile" ? [...r.edges] : [] };
+}
+
+/** keccak256(abi.encode(int256[] edges)): what JobRegistry records of a job's sketch edges (empty for other reducers). */
+export function edgesHash(edges: readonly number[]): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [edges]));
 }
 
 /** The range each submitted (noised, then clamped) payload entry must lie in. */

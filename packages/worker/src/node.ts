@@ -279,8 +279,9 @@ export class ReducerNode implements StatusSource {
       return;
     }
     if (state.proposed !== undefined && now < session.finalizeAfter && this.config.watch) {
-      let seen = this.#verdicts.get(session.jobId.toString());
-      if (seen === undefined) this.#verdicts.set(session.jobId.toString(), (seen = new Map()));
+      const key = session.jobId.toString();
+      const seen = this.#verdicts.get(key) ?? new Map<number, ProposalVerdict>();
+      this.#verdicts.set(key, seen);
       await checkProposals(
         {
           ipfs: this.#ipfs as IpfsNode,

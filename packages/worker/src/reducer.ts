@@ -1,7 +1,17 @@
 // One job on a reducer node: collect announced submissions, check them, verify proofs in batches, journal every
 // verdict, then reduce, publish the bundle and propose.
 import { type BatchVerifier, checkSubmission, decodeSubmission, MAX_SUBMISSION_BYTES, type Submission } from "@mosaic/avatar";
-import { decodeSpec, type Leaf, liftPayload, type ReduceResult, reduceParams, reduceTree, specBounds, treeNodes } from "@mosaic/mapreduce";
+import {
+  decodeSpec,
+  type Leaf,
+  liftPayload,
+  type ReduceResult,
+  edgesHash,
+  reduceParams,
+  reduceTree,
+  specBounds,
+  treeNodes,
+} from "@mosaic/mapreduce";
 import {
   type Block,
   encodeBlock,
@@ -16,7 +26,6 @@ import {
   putBlock,
   type RejectionReason,
 } from "@mosaic/protocol";
-import { AbiCoder, keccak256 } from "ethers";
 import type { Journal, JournalEntry } from "./journal.js";
 
 const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
@@ -103,8 +112,8 @@ export function checkSpecMatchesJob(spec: JobSpec, job: ChainJob): void {
   const reduce = reduceParams(spec);
   if (BigInt(reduce.kind) !== job.kind) mismatch("reducer", spec.reducer.kind, job.kind);
   if (BigInt(reduce.payloadLength) !== job.payloadLength) mismatch("output length", reduce.payloadLength, job.payloadLength);
-  const edgesHash = keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [reduce.edges]));
-  if (edgesHash !== job.edgesHash) mismatch("reducer edges hash", edgesHash, job.edgesHash);
+  const edges = edgesHash(reduce.edges);
+  if (edges !== job.edgesHash) mismatch("reducer edges hash", edges, job.edgesHash);
 }
 
 /** Everything that serves one job on a reducer node. */

@@ -14,7 +14,7 @@ import {
   proveSubmission,
   type Submission,
 } from "@mosaic/avatar";
-import { encodeSpec, kmPerDayJob, reduceParams } from "@mosaic/mapreduce";
+import { edgesHash, encodeSpec, kmPerDayJob, reduceParams } from "@mosaic/mapreduce";
 import {
   type Block,
   createIpfsNode,
@@ -26,7 +26,6 @@ import {
   putBlock,
 } from "@mosaic/protocol";
 import { expect } from "chai";
-import { AbiCoder, keccak256 } from "ethers";
 import { CID } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
 import { type ChainJob, checkSpecMatchesJob, Journal, JobRefusedError, JobSession } from "../src/index.js";
@@ -82,7 +81,7 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
       finalizeAfter: BigInt(spec.collectionDeadline + 2 * spec.challengeWindow),
       kind: BigInt(reduceParams(spec).kind),
       payloadLength: BigInt(spec.output.entries.length),
-      edgesHash: keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [[]])),
+      edgesHash: edgesHash([]),
       minParticipants: BigInt(spec.minParticipants),
       state: 1n,
     };
