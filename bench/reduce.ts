@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { combine, type Leaf, liftPayload, reduceTree } from "@mosaic/mapreduce";
+import { combine, type Leaf, liftPayload, reduceTree, submissionDigest } from "@mosaic/mapreduce";
 import type { ReducerSpec } from "@mosaic/protocol";
 import { AbiCoder, keccak256 } from "ethers";
 import { runWholeJob } from "./lib/job-e2e.js";
@@ -47,7 +47,7 @@ export function ethersTreeRoot(leaves: readonly Leaf[], reducer: ReducerSpec): s
     return x < y ? -1 : x > y ? 1 : 0;
   });
   let level = sorted.map((l) => ({
-    hash: keccak256(abi.encode(["uint256", "int256[]"], [BigInt(l.nullifier), l.value])),
+    hash: keccak256(abi.encode(["uint256", "bytes32", "int256[]"], [BigInt(l.nullifier), submissionDigest(l.submission), l.value])),
     value: liftPayload(reducer, l.value),
   }));
   while (level.length > 1) {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 import {IAvatarGroups} from "./interfaces/IAvatarGroups.sol";
 import {IJobRegistry, JobId} from "./interfaces/IJobRegistry.sol";
+import {ISubmissionJudge} from "./interfaces/ISubmissionJudge.sol";
 import {ReduceTree} from "./lib/ReduceTree.sol";
+import {SubmissionJudge} from "./SubmissionJudge.sol";
 
 /// @title JobRegistry
 /// @notice Anchors Mosaic jobs: spec CID, group root, reward escrow, reducer stakes, bonded proposals, one-call
@@ -17,6 +20,8 @@ import {ReduceTree} from "./lib/ReduceTree.sol";
 ///   repeat offender without wiping out a reducer for one bug.
 /// - A fixed bond lost whole: rollup practice (Optimism, Arbitrum assertions) — every claim has a known price even
 ///   when the stake is small, and it pays the challenger's gas.
+/// - Data requests cost a tenth of the proposal bond: cheap enough that anyone can ask for an item they cannot fetch,
+///   and paid to whoever answers, so asking an honest proposer for data it has compensates its gas.
 /// - Burning the rest: were it all paid to the challenger, a proposer could challenge its own bad proposal from a
 ///   second address and get its stake back; burning makes that cost it half.
 contract JobRegistry is IJobRegistry {
@@ -33,9 +38,13 @@ contract JobRegistry is IJobRegistry {
     /// @notice Where the burned part of a slash is sent, so the contract holds exactly what it owes.
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
 
+    /// @notice A data request's bond, in basis points of the proposal bond (10%).
+    uint256 public constant DATA_REQUEST_BOND_BPS = 1000;
+
     uint256 private constant BPS = 10_000;
 
     IAvatarGroups private immutable _groups;
+    ISubmissionJudge private immutable _judge;
     uint64 private immutable _unbondingDelay;
     uint256 private immutable _proposalBond;
 
@@ -49,12 +58,16 @@ contract JobRegistry is IJobRegistry {
     mapping(address => uint256) private _unbondingAmount;
     mapping(address => uint64) private _unbondingReleaseAt;
     mapping(address => uint256) private _balances;
+    /// @dev keccak256(abi.encode(jobId, index, level, position)) => the request.
+    mapping(bytes32 => DataRequest) private _requests;
 
     /// @param groups_ The avatar groups contract jobs draw their group roots from.
+    /// @param verifier The stock Semaphore Groth16 verifier, for submission fraud proofs.
     /// @param unbondingDelay_ Seconds a reducer waits to withdraw stake; every challenge window must be under half.
     /// @param proposalBond_ The value every proposal carries, lost whole on a proven fault.
-    constructor(IAvatarGroups groups_, uint64 unbondingDelay_, uint256 proposalBond_) {
+    constructor(IAvatarGroups groups_, ISemaphoreVerifier verifier, uint64 unbondingDelay_, uint256 proposalBond_) {
         _groups = groups_;
+        _judge = new SubmissionJudge(verifier);
         _unbondingDelay = unbondingDelay_;
         _proposalBond = proposalBond_;
     }
@@ -133,6 +146,7 @@ contract JobRegistry is IJobRegistry {
         job.reward = msg.value;
         job.minStake = minStake;
         job.edgesHash = keccak256(abi.encode(reduce.edges));
+        job.boundsHash = keccak256(abi.encode(reduce.min, reduce.max));
         job.collectionDeadline = collectionDeadline;
         job.proposalDeadline = collectionDeadline + challengeWindow;
         job.finalizeAfter = collectionDeadline + 2 * challengeWindow;
@@ -141,6 +155,7 @@ contract JobRegistry is IJobRegistry {
         jobId = JobId.wrap(_jobs.length);
         emit JobPosted(jobId, msg.sender, specCid, groupId, root, msg.value, collectionDeadline, job.proposalDeadline);
         emit JobReduceParams(jobId, reduce.kind, reduce.payloadLength, reduce.edges, job.edgesHash, job.finalizeAfter);
+        emit JobBounds(jobId, reduce.min, reduce.max, job.boundsHash);
     }
 
     /// @inheritdoc IJobRegistry
@@ -187,7 +202,7 @@ contract JobRegistry is IJobRegistry {
         bytes32 h = ReduceTree.innerHash(root);
         if (h != p.treeRoot) revert NotInTree(h, p.treeRoot);
         if (!_differsFromAggregate(p.aggregate, root.value)) revert NoFault(jobId, index, FaultKind.Root);
-        _fault(jobId, index, p, FaultKind.Root);
+        _fault(jobId, index, p, FaultKind.Root, msg.sender);
     }
 
     /// @inheritdoc IJobRegistry
@@ -201,7 +216,7 @@ contract JobRegistry is IJobRegistry {
         bool fault = !ReduceTree.addLifted(state, job.kind, job.payloadLength, leaf.payload, edges)
             || _differsFromAggregate(p.aggregate, state);
         if (!fault) revert NoFault(jobId, index, FaultKind.RootLeaf);
-        _fault(jobId, index, p, FaultKind.RootLeaf);
+        _fault(jobId, index, p, FaultKind.RootLeaf, msg.sender);
     }
 
     /// @inheritdoc IJobRegistry
@@ -226,7 +241,7 @@ contract JobRegistry is IJobRegistry {
             || !ReduceTree.addLifted(state, job.kind, job.payloadLength, right.payload, edges)
             || ReduceTree.differs(node.value, state);
         if (!fault) revert NoFault(jobId, index, FaultKind.LeafParent);
-        _fault(jobId, index, p, FaultKind.LeafParent);
+        _fault(jobId, index, p, FaultKind.LeafParent, msg.sender);
     }
 
     /// @inheritdoc IJobRegistry
@@ -249,7 +264,7 @@ contract JobRegistry is IJobRegistry {
         if (!ReduceTree.pairDiffers(node.value, left.value, right.value, job.stateLength)) {
             revert NoFault(jobId, index, FaultKind.InnerNode);
         }
-        _fault(jobId, index, p, FaultKind.InnerNode);
+        _fault(jobId, index, p, FaultKind.InnerNode, msg.sender);
     }
 
     /// @inheritdoc IJobRegistry
@@ -278,7 +293,7 @@ contract JobRegistry is IJobRegistry {
                 || ReduceTree.differs(node.value, state);
         }
         if (!fault) revert NoFault(jobId, index, FaultKind.CarriedLeafParent);
-        _fault(jobId, index, p, FaultKind.CarriedLeafParent);
+        _fault(jobId, index, p, FaultKind.CarriedLeafParent, msg.sender);
     }
 
     /// @inheritdoc IJobRegistry
@@ -296,7 +311,110 @@ contract JobRegistry is IJobRegistry {
         _checkInTree(p, ReduceTree.leafHash(a), 0, position, pathA);
         _checkInTree(p, ReduceTree.leafHash(b), 0, position + 1, pathB);
         if (a.nullifier < b.nullifier) revert NoFault(jobId, index, FaultKind.Order);
-        _fault(jobId, index, p, FaultKind.Order);
+        _fault(jobId, index, p, FaultKind.Order, msg.sender);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function challengeSubmission(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Leaf calldata leaf,
+        Ancestor[] calldata path,
+        ISubmissionJudge.Envelope calldata envelope,
+        Bounds calldata bounds
+    ) external {
+        (Job storage job, Proposal storage p) = _challengeable(jobId, index);
+        _checkInTree(p, ReduceTree.leafHash(leaf), 0, position, path);
+        ISubmissionJudge.Verdict verdict = _verdict(jobId, job, leaf, envelope, bounds);
+        FaultKind kind;
+        if (verdict == ISubmissionJudge.Verdict.Valid) revert NoFault(jobId, index, FaultKind.SubmissionProof);
+        else if (verdict == ISubmissionJudge.Verdict.LeafMismatch) kind = FaultKind.SubmissionMismatch;
+        else if (verdict == ISubmissionJudge.Verdict.OutOfBounds) kind = FaultKind.SubmissionBounds;
+        else kind = FaultKind.SubmissionProof;
+        emit SubmissionFaulted(jobId, index, position, verdict);
+        _fault(jobId, index, p, kind, msg.sender);
+    }
+
+    // ----------------------------------------------------- data availability
+
+    /// @inheritdoc IJobRegistry
+    function requestData(JobId jobId, uint256 index, uint256 level, uint256 position) external payable {
+        (Job storage job, Proposal storage p) = _challengeable(jobId, index);
+        uint256 required = dataRequestBond();
+        if (msg.value != required) revert WrongRequestBond(msg.value, required);
+        uint64 response = _responseTime(job);
+        uint64 lastRequestAt = job.finalizeAfter - response;
+        if (block.timestamp > lastRequestAt) revert RequestWindowClosed(jobId, lastRequestAt);
+        if (level == 0 ? position >= p.count : !ReduceTree.isPair(p.count, level, position)) {
+            revert NoSuchNode(level, position);
+        }
+        DataRequest storage r = _requests[_requestKey(jobId, index, level, position)];
+        if (r.state != RequestState.None) revert DataAlreadyRequested(jobId, index, level, position);
+        uint64 dueAt = uint64(block.timestamp) + response;
+        r.requester = msg.sender;
+        r.dueAt = dueAt;
+        r.state = RequestState.Open;
+        r.bond = msg.value;
+        p.openRequests += 1;
+        emit DataRequested(jobId, index, level, position, msg.sender, dueAt);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function answerLeaf(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Leaf calldata leaf,
+        Ancestor[] calldata path,
+        ISubmissionJudge.Envelope calldata envelope
+    ) external {
+        (, Proposal storage p) = _challengeable(jobId, index);
+        DataRequest storage r = _answerable(jobId, index, 0, position);
+        _checkInTree(p, ReduceTree.leafHash(leaf), 0, position, path);
+        bytes32 h = _judge.digest(envelope);
+        if (h != leaf.digest) revert ISubmissionJudge.EnvelopeMismatch(h, leaf.digest);
+        emit LeafPublished(jobId, index, position, leaf, envelope);
+        _answered(p, r);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function answerNode(
+        JobId jobId,
+        uint256 index,
+        uint256 level,
+        uint256 position,
+        Inner calldata node,
+        Ancestor[] calldata path
+    ) external {
+        (, Proposal storage p) = _challengeable(jobId, index);
+        if (level == 0) revert InvalidLevel(level);
+        DataRequest storage r = _answerable(jobId, index, level, position);
+        _checkInTree(p, ReduceTree.innerHash(node), level, position, path);
+        emit NodePublished(jobId, index, level, position, node);
+        _answered(p, r);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function settleDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position) external {
+        Job storage job = _job(jobId);
+        Proposal[] storage proposals = _proposals[jobId];
+        if (index >= proposals.length) revert ProposalNotFound(jobId, index);
+        Proposal storage p = proposals[index];
+        DataRequest storage r = _requests[_requestKey(jobId, index, level, position)];
+        if (r.state != RequestState.Open) revert RequestNotOpen(jobId, index, level, position, r.state);
+        r.state = RequestState.Settled;
+        p.openRequests -= 1;
+        address requester = r.requester;
+        bool faults = !p.faulted;
+        if (faults) {
+            // An open request on an unfaulted proposal means the job is still open: finalizeJob waits for it.
+            if (block.timestamp < r.dueAt) revert RequestNotDue(jobId, index, r.dueAt);
+            assert(job.state == JobState.Open);
+        }
+        _balances[requester] += r.bond;
+        emit DataRequestSettled(jobId, index, level, position, requester, faults);
+        if (faults) _fault(jobId, index, p, FaultKind.Unavailable, requester);
     }
 
     // ------------------------------------------------------------- payouts
@@ -314,6 +432,7 @@ contract JobRegistry is IJobRegistry {
         for (uint256 i = 0; i < n; ++i) {
             Proposal storage p = proposals[i];
             if (p.faulted) continue; // its open count and bond went with the fault
+            if (p.openRequests != 0) revert DataRequestsOpen(jobId, i, p.openRequests);
             address proposer = p.proposer;
             // Every unfaulted proposal of an open job was counted once when it was made.
             unchecked {
@@ -418,6 +537,25 @@ contract JobRegistry is IJobRegistry {
     }
 
     /// @inheritdoc IJobRegistry
+    function getDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position)
+        external
+        view
+        returns (DataRequest memory)
+    {
+        return _requests[_requestKey(jobId, index, level, position)];
+    }
+
+    /// @inheritdoc IJobRegistry
+    function dataRequestBond() public view returns (uint256) {
+        return _proposalBond * DATA_REQUEST_BOND_BPS / BPS;
+    }
+
+    /// @inheritdoc IJobRegistry
+    function submissionJudge() external view returns (address) {
+        return address(_judge);
+    }
+
+    /// @inheritdoc IJobRegistry
     function avatarGroups() external view returns (address) {
         return address(_groups);
     }
@@ -444,6 +582,14 @@ contract JobRegistry is IJobRegistry {
         for (uint256 i = 1; i < edges.length; ++i) {
             if (edges[i] <= edges[i - 1]) revert EdgesNotIncreasing(i, edges[i - 1], edges[i]);
         }
+        int256[] calldata min = reduce.min;
+        int256[] calldata max = reduce.max;
+        if (min.length != reduce.payloadLength || max.length != reduce.payloadLength) {
+            revert BoundsLengthMismatch(min.length, max.length, reduce.payloadLength);
+        }
+        for (uint256 i = 0; i < min.length; ++i) {
+            if (min[i] > max[i]) revert InvalidBounds(i, min[i], max[i]);
+        }
         uint256 width = ReduceTree.liftedLength(kind, reduce.payloadLength, edges.length);
         if (width > MAX_AGGREGATE_LENGTH) revert AggregateTooLong(width, MAX_AGGREGATE_LENGTH);
         // width <= MAX_AGGREGATE_LENGTH = 256 was checked above.
@@ -459,6 +605,63 @@ contract JobRegistry is IJobRegistry {
         if (index >= proposals.length) revert ProposalNotFound(jobId, index);
         p = proposals[index];
         if (p.faulted) revert ProposalAlreadyFaulted(jobId, index);
+    }
+
+    /// @dev The judge's verdict on a leaf's submission, given the job's bounds (checked against its hash).
+    function _verdict(
+        JobId jobId,
+        Job storage job,
+        Leaf calldata leaf,
+        ISubmissionJudge.Envelope calldata envelope,
+        Bounds calldata bounds
+    ) private view returns (ISubmissionJudge.Verdict) {
+        bytes32 h = keccak256(abi.encode(bounds.min, bounds.max));
+        if (h != job.boundsHash) revert BoundsMismatch(h, job.boundsHash);
+        return _judge.judge(envelope, leaf.digest, _expected(jobId, job, leaf, bounds));
+    }
+
+    /// @dev What a leaf's submission must match for a job.
+    function _expected(JobId jobId, Job storage job, Leaf calldata leaf, Bounds calldata bounds)
+        private
+        view
+        returns (ISubmissionJudge.Expected memory)
+    {
+        return ISubmissionJudge.Expected({
+            chainId: block.chainid,
+            registry: address(this),
+            jobId: JobId.unwrap(jobId),
+            groupRoot: job.groupRoot,
+            nullifier: leaf.nullifier,
+            payload: leaf.payload,
+            min: bounds.min,
+            max: bounds.max
+        });
+    }
+
+    /// @dev Half the challenge window: a proposer's time to answer a data request.
+    function _responseTime(Job storage job) private view returns (uint64) {
+        return (job.finalizeAfter - job.proposalDeadline) / 2;
+    }
+
+    function _requestKey(JobId jobId, uint256 index, uint256 level, uint256 position) private pure returns (bytes32) {
+        return keccak256(abi.encode(jobId, index, level, position));
+    }
+
+    function _answerable(JobId jobId, uint256 index, uint256 level, uint256 position)
+        private
+        view
+        returns (DataRequest storage r)
+    {
+        r = _requests[_requestKey(jobId, index, level, position)];
+        if (r.state != RequestState.Open) revert RequestNotOpen(jobId, index, level, position, r.state);
+        if (block.timestamp >= r.dueAt) revert RequestOverdue(jobId, index, r.dueAt);
+    }
+
+    /// @dev Closes an answered request; its bond pays whoever answered, for the gas.
+    function _answered(Proposal storage p, DataRequest storage r) private {
+        r.state = RequestState.Answered;
+        p.openRequests -= 1;
+        _balances[msg.sender] += r.bond;
     }
 
     function _checkChild(bytes32 claimed, bytes32 computed) private pure {
@@ -491,7 +694,7 @@ contract JobRegistry is IJobRegistry {
 
     /// @dev Slashes a proven fault: the bond and SLASH_STAKE_BPS of the stake, CHALLENGER_SHARE_BPS of it owed
     /// to the challenger and the rest burned.
-    function _fault(JobId jobId, uint256 index, Proposal storage p, FaultKind kind) private {
+    function _fault(JobId jobId, uint256 index, Proposal storage p, FaultKind kind, address challenger) private {
         p.faulted = true;
         address proposer = p.proposer;
         // An unfaulted proposal of an open job is counted once in its proposer's open proposals.
@@ -508,8 +711,8 @@ contract JobRegistry is IJobRegistry {
         uint256 total = slashedStake + bond;
         uint256 challengerReward = total * CHALLENGER_SHARE_BPS / BPS;
         uint256 burned = total - challengerReward;
-        _balances[msg.sender] += challengerReward;
-        emit ProposalFaulted(jobId, index, proposer, msg.sender, kind, slashedStake, bond, challengerReward, burned);
+        _balances[challenger] += challengerReward;
+        emit ProposalFaulted(jobId, index, proposer, challenger, kind, slashedStake, bond, challengerReward, burned);
         if (burned != 0) _send(BURN, burned);
     }
 

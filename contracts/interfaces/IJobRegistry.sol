@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ISubmissionJudge} from "./ISubmissionJudge.sol";
+
 /// @notice Identifier of a job, assigned in posting order from 1.
 type JobId is uint256;
 
@@ -28,17 +30,38 @@ interface IJobRegistry {
         /// @dev challengeCarriedLeafParent: a node's value is not its left child's value plus its carried leaf's.
         CarriedLeafParent,
         /// @dev challengeOrder: two adjacent leaves are not in strictly increasing nullifier order.
-        Order
+        Order,
+        /// @dev challengeSubmission: a leaf's payload or nullifier is not its submission's.
+        SubmissionMismatch,
+        /// @dev challengeSubmission: a leaf's submission payload is the wrong length or out of the job's bounds.
+        SubmissionBounds,
+        /// @dev challengeSubmission: a leaf's submission is for another job, depth, root or message, or its
+        /// Semaphore proof fails.
+        SubmissionProof,
+        /// @dev settleDataRequest: the proposer left a requested leaf or node unpublished past its due time.
+        Unavailable
+    }
+
+    /// @notice Where a data request is in its life.
+    enum RequestState {
+        None,
+        Open,
+        Answered,
+        Settled
     }
 
     /// @notice How a job's submissions are reduced: the contract lifts leaves with it when checking a fraud proof.
     /// @param kind 0 sum, 1 count, 2 histogram, 3 mean, 4 quantile.
     /// @param payloadLength Entries per submission payload, 1..64.
     /// @param edges quantile only: 1..63 strictly increasing bucket edges (bucket i is [edges[i-1], edges[i])).
+    /// @param min The least value of each payload entry a submission may carry (noise included): payloadLength items.
+    /// @param max The greatest, entry by entry; min[i] <= max[i].
     struct ReduceParams {
         uint8 kind;
         uint16 payloadLength;
         int256[] edges;
+        int256[] min;
+        int256[] max;
     }
 
     /// @notice A job as the chain records it.
@@ -56,6 +79,8 @@ interface IJobRegistry {
         uint256 minStake;
         /// @dev keccak256(abi.encode(edges)); fraud proofs on quantile jobs pass the edges and are checked against it.
         bytes32 edgesHash;
+        /// @dev keccak256(abi.encode(min, max)) of the payload bounds; submission fraud proofs pass them.
+        bytes32 boundsHash;
         /// @dev Proposals are accepted in [collectionDeadline, proposalDeadline).
         uint64 collectionDeadline;
         uint64 proposalDeadline;
@@ -71,16 +96,34 @@ interface IJobRegistry {
         uint32 count;
         /// @dev Set by a successful fraud proof: the proposal can no longer win and its bond is gone.
         bool faulted;
+        /// @dev Data requests on it not yet answered or settled: finalizeJob waits for them to be settled.
+        uint32 openRequests;
         bytes32 treeRoot;
         uint256 bond;
         string bundleCid;
         int256[] aggregate;
     }
 
-    /// @notice A reduce-tree leaf: leafHash = keccak256(abi.encode(nullifier, payload)).
+    /// @notice A reduce-tree leaf: leafHash = keccak256(abi.encode(nullifier, digest, payload)).
+    /// @param digest sha-256 of the submission block: the digest of its CID, which the leaf commits to.
     struct Leaf {
         uint256 nullifier;
+        bytes32 digest;
         int256[] payload;
+    }
+
+    /// @notice A job's payload bounds, entry by entry: boundsHash = keccak256(abi.encode(min, max)).
+    struct Bounds {
+        int256[] min;
+        int256[] max;
+    }
+
+    /// @notice A request that a proposer publish one item of its tree on-chain (see requestData).
+    struct DataRequest {
+        address requester;
+        uint64 dueAt;
+        RequestState state;
+        uint256 bond;
     }
 
     /// @notice A paired reduce-tree node: keccak256(abi.encode(left, right, value)), value = left's + right's.
@@ -145,6 +188,19 @@ interface IJobRegistry {
     /// @notice The witness path does not lead to the proposal's tree root.
     error NotInTree(bytes32 computedRoot, bytes32 treeRoot);
     error EdgesMismatch(bytes32 edgesHash, bytes32 expected);
+    /// @notice min and max must each have payloadLength entries, min[i] <= max[i].
+    error InvalidBounds(uint256 index, int256 min, int256 max);
+    error BoundsLengthMismatch(uint256 minLength, uint256 maxLength, uint16 payloadLength);
+    error BoundsMismatch(bytes32 boundsHash, bytes32 expected);
+    error WrongRequestBond(uint256 sent, uint256 required);
+    /// @notice A request must be answerable before finalizeAfter: none later than finalizeAfter - responseTime.
+    error RequestWindowClosed(JobId jobId, uint64 lastRequestAt);
+    error DataAlreadyRequested(JobId jobId, uint256 index, uint256 level, uint256 position);
+    error RequestNotOpen(JobId jobId, uint256 index, uint256 level, uint256 position, RequestState state);
+    error RequestOverdue(JobId jobId, uint256 index, uint64 dueAt);
+    error RequestNotDue(JobId jobId, uint256 index, uint64 dueAt);
+    /// @notice finalizeJob while an unfaulted proposal still has data requests to settle.
+    error DataRequestsOpen(JobId jobId, uint256 index, uint32 openRequests);
     /// @notice The witness is valid but shows the proposal is right where it looked.
     error NoFault(JobId jobId, uint256 index, FaultKind kind);
 
@@ -167,6 +223,25 @@ interface IJobRegistry {
     );
     event ResultProposed(
         JobId indexed jobId, address indexed proposer, uint256 index, uint32 count, bytes32 treeRoot, string bundleCid
+    );
+    /// @notice The job's payload bounds (emitted right after JobReduceParams).
+    event JobBounds(JobId indexed jobId, int256[] min, int256[] max, bytes32 boundsHash);
+    /// @notice challengeSubmission found `verdict` wrong with the submission of leaf `position`.
+    event SubmissionFaulted(JobId indexed jobId, uint256 index, uint256 position, ISubmissionJudge.Verdict verdict);
+    /// @notice Someone asked the proposer to publish the node at (level, position) of its tree by dueAt.
+    event DataRequested(
+        JobId indexed jobId, uint256 index, uint256 level, uint256 position, address indexed requester, uint64 dueAt
+    );
+    /// @notice A requested leaf was published with its submission envelope.
+    event LeafPublished(
+        JobId indexed jobId, uint256 index, uint256 position, Leaf leaf, ISubmissionJudge.Envelope envelope
+    );
+    /// @notice A requested inner node (level >= 1) was published.
+    event NodePublished(JobId indexed jobId, uint256 index, uint256 level, uint256 position, Inner node);
+    /// @notice A data request was settled: `faulted` when it went unanswered, else its bond was refunded because
+    /// the proposal had been faulted some other way.
+    event DataRequestSettled(
+        JobId indexed jobId, uint256 index, uint256 level, uint256 position, address indexed requester, bool faulted
     );
     /// @notice A fraud proof succeeded: the proposer lost its bond and slashedStake; the challenger is owed
     /// challengerReward, and `burned` was sent to the burn address.
@@ -289,6 +364,54 @@ interface IJobRegistry {
         Ancestor[] calldata pathB
     ) external;
 
+    /// @notice Proves that leaf `position`'s submission disagrees with the leaf, is out of the job's bounds, is for
+    /// another job, root or message, or carries a Semaphore proof that fails (verified with the stock verifier
+    /// against the group root fixed when the job was posted). The challenger opens the leaf's digest with the
+    /// envelope's fields; it must hash to exactly that digest (EnvelopeMismatch otherwise).
+    /// @param path The leaf's ancestors up to the root (empty for a one-leaf tree).
+    /// @param bounds The job's payload bounds (checked against its boundsHash).
+    function challengeSubmission(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Leaf calldata leaf,
+        Ancestor[] calldata path,
+        ISubmissionJudge.Envelope calldata envelope,
+        Bounds calldata bounds
+    ) external;
+
+    /// @notice The data-availability rule. Anyone may ask, with dataRequestBond() attached, that a proposal's leaf
+    /// (level 0) or paired node (level >= 1) be published on-chain within responseTime (half the challenge window),
+    /// so a bundle or submission nobody can fetch cannot shield a proposal from fraud proofs. An answer pays the
+    /// bond to whoever answered; no answer by dueAt is a fault (settleDataRequest).
+    /// @dev Requests close responseTime before finalizeAfter, so every one is due by then.
+    function requestData(JobId jobId, uint256 index, uint256 level, uint256 position) external payable;
+
+    /// @notice Answers a leaf request: the leaf, its path, and the submission envelope its digest opens to.
+    function answerLeaf(
+        JobId jobId,
+        uint256 index,
+        uint256 position,
+        Leaf calldata leaf,
+        Ancestor[] calldata path,
+        ISubmissionJudge.Envelope calldata envelope
+    ) external;
+
+    /// @notice Answers a node request (level >= 1): the node's preimage and its path.
+    function answerNode(
+        JobId jobId,
+        uint256 index,
+        uint256 level,
+        uint256 position,
+        Inner calldata node,
+        Ancestor[] calldata path
+    ) external;
+
+    /// @notice Settles an open request: past its due time on an unfaulted proposal it faults the proposal (the
+    /// requester is the challenger); on a proposal already faulted it refunds the bond. Either way the requester's
+    /// bond is credited back.
+    function settleDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position) external;
+
     /// @notice From finalizeAfter: pays the unfaulted proposal with the most leaves (the earliest on ties) if it
     /// reaches minParticipants, else refunds the researcher; every unfaulted proposer gets its bond back.
     function finalizeJob(JobId jobId) external;
@@ -318,6 +441,15 @@ interface IJobRegistry {
     function unbondingDelay() external view returns (uint64);
     /// @notice The value every proposal must carry as its bond.
     function proposalBond() external view returns (uint256);
+    /// @notice A data request on a proposal's node at (level, position).
+    function getDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position)
+        external
+        view
+        returns (DataRequest memory);
+    /// @notice The value a data request must carry: a tenth of the proposal bond.
+    function dataRequestBond() external view returns (uint256);
+    /// @notice The submission judge this registry created.
+    function submissionJudge() external view returns (address);
     /// @notice The avatar groups contract.
     function avatarGroups() external view returns (address);
     /// @notice The length of a reducer's lifted state: 1 for count, payloadLength + 1 for mean,

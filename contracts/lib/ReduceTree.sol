@@ -16,9 +16,9 @@ library ReduceTree {
     uint8 internal constant MEAN = 3;
     uint8 internal constant QUANTILE = 4;
 
-    /// @notice keccak256(abi.encode(nullifier, payload)).
+    /// @notice keccak256(abi.encode(nullifier, digest, payload)).
     function leafHash(IJobRegistry.Leaf calldata leaf) internal pure returns (bytes32) {
-        return keccak256(abi.encode(leaf.nullifier, leaf.payload));
+        return keccak256(abi.encode(leaf.nullifier, leaf.digest, leaf.payload));
     }
 
     /// @notice keccak256(abi.encode(left, right, value)).

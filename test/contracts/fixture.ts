@@ -1,7 +1,7 @@
 // What the JobRegistry tests share: a group size fit for big trees, reduce params, random leaves, sending witnesses.
 import type { MosaicContracts, ReducerSpec } from "@mosaic/protocol";
-import { type Leaf, type ReduceResult, reduceTree, type Witness } from "@mosaic/mapreduce";
-import { AbiCoder, type ContractTransactionResponse, keccak256, type Provider, type Signer } from "ethers";
+import { type Leaf, type ReduceResult, reduceTree, submissionCid, type Witness } from "@mosaic/mapreduce";
+import { AbiCoder, type ContractTransactionResponse, getBytes, keccak256, type Provider, type Signer, toUtf8Bytes } from "ethers";
 
 /**
  * Makes Semaphore report `size` members for a group, by writing the LeanIMT's size word: a proposal's count may not
@@ -28,9 +28,19 @@ export async function setGroupSize(
 
 export const KINDS = { sum: 0, count: 1, histogram: 2, mean: 3, quantile: 4 } as const;
 
-/** The contract's ReduceParams for a reducer spec. */
-export function reduceParams(reducer: ReducerSpec, payloadLength: number) {
-  return { kind: KINDS[reducer.kind], payloadLength, edges: reducer.kind === "quantile" ? reducer.edges : [] };
+/** The payload bounds the contract tests post jobs with: every entry in [-BOUND, BOUND]. */
+export const BOUND = 1000;
+
+/** The contract's ReduceParams for a reducer spec; payload bounds [-BOUND, BOUND] unless given. */
+export function reduceParams(
+  reducer: ReducerSpec,
+  payloadLength: number,
+  bounds: { min: number[]; max: number[] } = {
+    min: new Array<number>(payloadLength).fill(-BOUND),
+    max: new Array<number>(payloadLength).fill(BOUND),
+  },
+) {
+  return { kind: KINDS[reducer.kind], payloadLength, edges: reducer.kind === "quantile" ? reducer.edges : [], ...bounds };
 }
 
 /** `n` leaves with distinct pseudo-random nullifiers and payloads of `width` entries in [-50, 50]. */
@@ -51,7 +61,8 @@ export function randomLeaves(n: number, width: number, seed: number): Leaf[] {
     const nullifier = (BigInt(next()) * 4_294_967_296n + BigInt(next())).toString();
     if (seen.has(nullifier)) continue;
     seen.add(nullifier);
-    out.push({ nullifier, submission: "bafy", value: Array.from({ length: width }, () => (next() % 101) - 50) });
+    const submission = submissionCid(getBytes(keccak256(toUtf8Bytes(nullifier))));
+    out.push({ nullifier, submission, value: Array.from({ length: width }, () => (next() % 101) - 50) });
   }
   return out;
 }

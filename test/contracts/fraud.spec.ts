@@ -5,7 +5,9 @@ import {
   findFaults,
   type InnerArg,
   innerNodeWitness,
+  type Leaf,
   type LeafArg,
+  leafArg,
   leafParentWitness,
   orderWitness,
   type PublishedTree,
@@ -207,8 +209,22 @@ describe("JobRegistry fraud proofs", () => {
 
     it("test_postJob_rejectsBadReduceParams", async () => {
       const now = BigInt(await networkHelpers.time.latest());
-      const post = (reduce: { kind: number; payloadLength: number; edges: number[] }, window = WINDOW) =>
-        c.jobRegistry.connect(researcher).postJob("s", groupId, 1, now + 600n, window, 1n, reduce, { value: REWARD });
+      const post = (reduce: { kind: number; payloadLength: number; edges: number[]; min?: number[]; max?: number[] }, window = WINDOW) =>
+        c.jobRegistry
+          .connect(researcher)
+          .postJob(
+            "s",
+            groupId,
+            1,
+            now + 600n,
+            window,
+            1n,
+            { min: new Array(reduce.payloadLength).fill(0), max: new Array(reduce.payloadLength).fill(1), ...reduce },
+            { value: REWARD },
+          );
+      await expectRevert(() => post({ kind: 0, payloadLength: 2, edges: [], min: [0], max: [1, 1] }), "BoundsLengthMismatch", [1, 2, 2]);
+      await expectRevert(() => post({ kind: 0, payloadLength: 2, edges: [], min: [0, 0], max: [1] }), "BoundsLengthMismatch", [2, 1, 2]);
+      await expectRevert(() => post({ kind: 0, payloadLength: 2, edges: [], min: [0, 5], max: [1, 4] }), "InvalidBounds", [1, 5, 4]);
       await expectRevert(() => post({ kind: 5, payloadLength: 1, edges: [] }), "InvalidReducerKind", [5]);
       await expectRevert(() => post({ kind: 0, payloadLength: 0, edges: [] }), "InvalidPayloadLength", [0]);
       await expectRevert(() => post({ kind: 0, payloadLength: 65, edges: [] }), "InvalidPayloadLength", [65]);
@@ -533,7 +549,7 @@ describe("JobRegistry fraud proofs", () => {
     }
 
     function leavesOf(tree: TreeNodes, i: number): [LeafArg, LeafArg] {
-      const arg = (k: number) => ({ nullifier: BigInt(tree.leaves[k]?.nullifier ?? 0), payload: tree.leaves[k]?.value ?? [] });
+      const arg = (k: number) => leafArg(tree.leaves[k] as Leaf);
       return [arg(2 * i), arg(2 * i + 1)];
     }
   });

@@ -18,7 +18,7 @@ describe("AvatarGroups and JobRegistry", () => {
   let groupId: bigint;
   const DAY = 86_400n;
   const BOND = parseEther("0.01");
-  const SUM2 = { kind: 0, payloadLength: 2, edges: [] };
+  const SUM2 = { kind: 0, payloadLength: 2, edges: [], min: [-100, -100], max: [100, 100] };
 
   async function snapshot(): Promise<string> {
     const n = await c.jobRegistry.jobCount();

@@ -84,6 +84,40 @@ export async function encodeSubmission(sub: Submission): Promise<Block> {
   return block;
 }
 
+/** JobRegistry's `Envelope` struct (ISubmissionJudge.Envelope): the fields its dag-cbor bytes are re-encoded from. */
+export interface EnvelopeArg {
+  chainId: bigint;
+  registry: string;
+  jobId: bigint;
+  payload: number[];
+  points: bigint[];
+  message: string;
+  scope: string;
+  nullifier: bigint;
+  root: bigint;
+  depth: number;
+}
+
+/**
+ * A submission as the contract's `Envelope`, to open its leaf's digest in challengeSubmission or answerLeaf: the
+ * contract re-encodes exactly encodeSubmission's bytes from these fields and compares sha-256 with the leaf's digest.
+ */
+export function envelopeArg(sub: Submission): EnvelopeArg {
+  const p = sub.proof;
+  return {
+    chainId: sub.job.chainId,
+    registry: sub.job.registry.toLowerCase(),
+    jobId: sub.job.jobId,
+    payload: sub.payload.slice(),
+    points: p.points.map((x) => BigInt(x)),
+    message: `0x${BigInt(p.message).toString(16).padStart(64, "0")}`,
+    scope: `0x${BigInt(p.scope).toString(16).padStart(64, "0")}`,
+    nullifier: BigInt(p.nullifier),
+    root: BigInt(p.merkleTreeRoot),
+    depth: p.merkleTreeDepth,
+  };
+}
+
 /**
  * Decodes and validates an envelope; every deviation is a MalformedSubmissionError naming the field. Checks
  * the size before decoding, then: canonical dag-cbor (re-encoding gives the same bytes, so one submission has

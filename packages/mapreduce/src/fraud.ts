@@ -1,7 +1,8 @@
 // Fraud-proof witnesses: the node values of a reduce tree, Merkle paths, and the exact arguments of JobRegistry's
 // one-call challenges, plus findFaults, which re-derives a published tree and returns the first provable fault.
 import { namedError, type ReducerSpec } from "@mosaic/protocol";
-import { type Leaf, leafHash, liftPayload, nodeHash, type ReduceResult, stateLength } from "./reduce.js";
+import { hexlify } from "ethers";
+import { type Leaf, leafHash, liftPayload, nodeHash, type ReduceResult, stateLength, submissionDigest } from "./reduce.js";
 
 /** One node of a reduce tree: its hash and its value (the lifted state). A carried node repeats its child. */
 export interface TreeNode {
@@ -19,6 +20,8 @@ export interface TreeNodes {
 /** JobRegistry's `Leaf`. */
 export interface LeafArg {
   nullifier: bigint;
+  /** 0x-hex sha-256 digest of the submission block (from its CID). */
+  digest: string;
   payload: number[];
 }
 
@@ -42,7 +45,8 @@ export type ChallengeFunction =
   | "challengeLeafParent"
   | "challengeInnerNode"
   | "challengeCarriedLeafParent"
-  | "challengeOrder";
+  | "challengeOrder"
+  | "challengeSubmission";
 
 /**
  * A challenge ready to send: `registry.getFunction(w.fn)(jobId, proposalIndex, ...w.args)`.
@@ -154,8 +158,10 @@ export function rehashTree(tree: TreeNodes): TreeNodes {
 // ---------------------------------------------------------------------------------------------------------------
 // Witnesses.
 
-function leafArg(leaf: Leaf): LeafArg {
-  return { nullifier: BigInt(leaf.nullifier), payload: leaf.value.slice() };
+/** A leaf as JobRegistry's `Leaf` struct. Throws TypeError when its submission is not a submission CID. */
+export function leafArg(leaf: Leaf): LeafArg {
+  const digest = submissionDigest(leaf.submission);
+  return { nullifier: BigInt(leaf.nullifier), digest: hexlify(digest), payload: leaf.value.slice() };
 }
 
 function edgesOf(reducer: ReducerSpec): number[] {
@@ -259,6 +265,25 @@ export function orderWitness(tree: TreeNodes, position: number): Witness {
   };
 }
 
+/**
+ * challengeSubmission's arguments for leaf `position`: the leaf, its path, the opened envelope of its submission (the
+ * contract's `Envelope`, built from the submission block by @mosaic/avatar's envelopeArg) and the job's bounds.
+ */
+export function submissionWitness(
+  tree: TreeNodes,
+  position: number,
+  envelope: unknown,
+  bounds: { min: readonly number[]; max: readonly number[] },
+): Witness {
+  const leaf = tree.leaves[position];
+  if (!Number.isSafeInteger(position) || leaf === undefined)
+    throw new RangeError(`position: expected 0..${tree.leaves.length - 1}, got ${position}`);
+  return {
+    fn: "challengeSubmission",
+    args: [position, leafArg(leaf), ancestorsOf(tree, 0, position), envelope, { min: [...bounds.min], max: [...bounds.max] }],
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Watching.
 
@@ -267,7 +292,7 @@ export function orderWitness(tree: TreeNodes, position: number): Witness {
  * values as published or else recomputed; then checks that every hash is the hash of its claimed preimage, so
  * any witness built from it verifies on-chain. Throws UnprovableFaultError where it is not.
  */
-function openPublished(published: PublishedTree, reducer: ReducerSpec, payloadLength: number): TreeNodes {
+export function openPublished(published: PublishedTree, reducer: ReducerSpec, payloadLength: number): TreeNodes {
   const { leaves, count, levels } = published;
   if (leaves.length !== count) throw new UnprovableFaultError(`published tree: count is ${count}, but it lists ${leaves.length} leaves`);
   const sizes = levelSizes(count);
@@ -277,7 +302,12 @@ function openPublished(published: PublishedTree, reducer: ReducerSpec, payloadLe
   const tree: TreeNodes = { leaves, levels: [] };
   tree.levels.push(
     leaves.map((leaf, i) => {
-      const hash = leafHash(leaf);
+      let hash: string;
+      try {
+        hash = leafHash(leaf);
+      } catch (error) {
+        throw new UnprovableFaultError(`published tree: leaves[${i}] is malformed: ${(error as Error).message}`);
+      }
       if (hash !== levels[0]?.[i]?.toLowerCase())
         throw new UnprovableFaultError(`published tree: levels[0][${i}] is not leaves[${i}]'s hash`);
       return { hash, value: liftLeaf(leaf, reducer, payloadLength) };

@@ -7,7 +7,10 @@ import { keccak256 } from "./keccak.js";
 export interface Leaf {
   /** The Semaphore nullifier as a canonical decimal string (no sign, no leading zeros), below 2^256. */
   nullifier: string;
-  /** CID of the submission block on IPFS. */
+  /**
+   * CID of the submission block on IPFS: CIDv1, dag-cbor, sha2-256, base32 ("bafyrei…"). The leaf hash commits to
+   * its sha-256 digest, which a fraud proof opens with the envelope's fields.
+   */
   submission: string;
   /** The submission's payload: `payloadLength` safe integers (negative after noise). */
   value: number[];
@@ -109,6 +112,70 @@ const ZERO_ROOT = `0x${"00".repeat(32)}`;
 const TWO_256 = 1n << 256n;
 const CANONICAL_DECIMAL = /^(0|[1-9][0-9]*)$/;
 const HASH_HEX = /^0x[0-9a-fA-F]{64}$/;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Submission CIDs.
+
+const BASE32_VALUE = (() => {
+  const table = new Int8Array(128).fill(-1);
+  for (const [i, c] of [..."abcdefghijklmnopqrstuvwxyz234567"].entries()) table[c.charCodeAt(0)] = i;
+  return table;
+})();
+/** The bytes of a CIDv1 dag-cbor sha2-256 before the digest: version 1, codec 0x71, multihash 0x12, length 32. */
+const CID_PREFIX = [0x01, 0x71, 0x12, 0x20];
+/** "b" and 36 bytes in unpadded base32: 58 digits, the last carrying 2 zero bits. */
+const CID_LENGTH = 59;
+
+/** The submission CID (CIDv1, dag-cbor, sha2-256, base32) of a block with this sha-256 digest: submissionDigest's inverse. */
+export function submissionCid(digest: Uint8Array): string {
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) throw new TypeError("digest: expected 32 bytes");
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  let out = "b";
+  let acc = 0;
+  let bits = 0;
+  for (const byte of [...CID_PREFIX, ...digest]) {
+    acc = ((acc << 8) | byte) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += alphabet[(acc >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += alphabet[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+/**
+ * Writes the sha-256 digest of a submission CID (CIDv1, dag-cbor, sha2-256, lower-case base32 as Helia prints it)
+ * into `out` at `at`, and returns `out`. Throws TypeError for any other string, including non-canonical base32.
+ * A hand-rolled decoder: parsing 100,000 CIDs with multiformats costs more than hashing their leaves.
+ */
+export function submissionDigest(cid: string, out: Uint8Array = new Uint8Array(32), at = 0): Uint8Array {
+  const fail = (why: string): never => {
+    throw new TypeError(`submission CID ${JSON.stringify(cid)}: ${why}; expected a CIDv1 dag-cbor sha2-256 in base32 ("bafyrei…")`);
+  };
+  if (typeof cid !== "string" || cid.length !== CID_LENGTH || cid[0] !== "b") fail("not a base32 CIDv1 of a sha-256 block");
+  let bits = 0;
+  let acc = 0;
+  let n = 0;
+  for (let i = 1; i < CID_LENGTH; i++) {
+    const code = cid.charCodeAt(i);
+    const v = code < 128 ? (BASE32_VALUE[code] as number) : -1;
+    if (v < 0) fail(`character ${i} is not base32`);
+    acc = ((acc << 5) | v) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      const byte = (acc >>> bits) & 0xff;
+      if (n < 4) {
+        if (byte !== CID_PREFIX[n]) fail("not a dag-cbor sha2-256 CIDv1");
+      } else out[at + n - 4] = byte;
+      n++;
+    }
+  }
+  if ((acc & ((1 << bits) - 1)) !== 0) fail("non-zero padding bits");
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reducers: lift and combine.
@@ -302,11 +369,15 @@ class Encoder {
     return at;
   }
 
-  /** keccak256(abi.encode(uint256 nullifier, int256[] payload)) into `out` at `at`; `nullifierHex` is 64 hex digits. */
-  leaf(nullifierHex: string, payload: readonly number[], out: Uint8Array, at: number): void {
+  /**
+   * keccak256(abi.encode(uint256 nullifier, bytes32 digest, int256[] payload)) into `out` at `at`; `nullifierHex`
+   * is 64 hex digits, the digest the 32 bytes of `digests` from `from`.
+   */
+  leaf(nullifierHex: string, digests: Uint8Array, from: number, payload: readonly number[], out: Uint8Array, at: number): void {
     this.hexWord(0, nullifierHex);
-    this.uint(32, 64);
-    const end = this.intArray(64, payload);
+    this.bytes.set(digests.subarray(from, from + 32), 32);
+    this.uint(64, 96);
+    const end = this.intArray(96, payload);
     keccak256(this.bytes, this.view, end, out, at);
   }
 
@@ -372,16 +443,18 @@ function nullifierHex(nullifier: unknown): string | { reason: string } {
 }
 
 /**
- * A leaf's hash: keccak256(abi.encode(uint256 nullifier, int256[] payload)), byte for byte what Solidity's
- * `keccak256(abi.encode(nullifier, payload))` gives. It commits to the payload, not its lifted state: the contract
+ * A leaf's hash: keccak256(abi.encode(uint256 nullifier, bytes32 digest, int256[] payload)) with the digest of its
+ * submission CID, byte for byte what Solidity's `keccak256(abi.encode(nullifier, digest, payload))` gives. It
+ * commits to the submission (which a fraud proof can open) and to the payload, not its lifted state: the contract
  * lifts it when checking a leaf.
  */
 export function leafHash(leaf: Leaf): string {
   const hex = nullifierHex(leaf.nullifier);
   if (typeof hex !== "string") throw new TypeError(`leaf.nullifier: ${hex.reason}`);
   checkPayload(leaf.value, "leaf.value");
+  const digest = submissionDigest(leaf.submission);
   const out = new Uint8Array(32);
-  new Encoder(3 + leaf.value.length).leaf(hex, leaf.value, out, 0);
+  new Encoder(4 + leaf.value.length).leaf(hex, digest, 0, leaf.value, out, 0);
   return toHex(out);
 }
 
@@ -405,14 +478,23 @@ interface Tree {
   levels: string[][];
 }
 
-/** Folds leaves already in tree order (nullifiers as hex) up the tree; an odd node out is carried up unchanged. */
-function buildTree(leaves: readonly Leaf[], hexes: readonly string[], reducer: ReducerSpec, payloadLength: number): Tree {
+/**
+ * Folds leaves already in tree order (nullifiers as hex, submission digests back to back in `digests`) up the tree;
+ * an odd node out is carried up unchanged.
+ */
+function buildTree(
+  leaves: readonly Leaf[],
+  hexes: readonly string[],
+  digests: Uint8Array,
+  reducer: ReducerSpec,
+  payloadLength: number,
+): Tree {
   const width = stateLengthUnchecked(reducer, payloadLength);
   if (leaves.length === 0) return { aggregate: new Array<number>(width).fill(0), treeRoot: ZERO_ROOT, levels: [] };
   const encoder = new Encoder(4 + Math.max(width, payloadLength));
   // A level's hashes sit back to back in one buffer, so a node's two children are 64 contiguous bytes.
   let hashes = new Uint8Array(32 * leaves.length);
-  for (let i = 0; i < leaves.length; i++) encoder.leaf(hexes[i] as string, (leaves[i] as Leaf).value, hashes, 32 * i);
+  for (let i = 0; i < leaves.length; i++) encoder.leaf(hexes[i] as string, digests, 32 * i, (leaves[i] as Leaf).value, hashes, 32 * i);
   let values = leaves.map((leaf) => liftUnchecked(reducer, leaf.value));
   const levels = [levelHex(hashes, values.length)];
   while (values.length > 1) {
@@ -453,7 +535,7 @@ export function reduceTree(leaves: readonly Leaf[], reducer: ReducerSpec, payloa
     checkPayload(leaf.value, `leaves[${i}].value`);
     if (leaf.value.length !== payloadLength)
       throw new RangeError(`leaves[${i}].value: expected ${payloadLength} items, got ${leaf.value.length}`);
-    return { hex, leaf };
+    return { hex, leaf, index: i };
   });
   // Fixed-width hex orders like the integers it spells, and compares faster than BigInt.
   keyed.sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0));
@@ -462,9 +544,18 @@ export function reduceTree(leaves: readonly Leaf[], reducer: ReducerSpec, payloa
       throw new DuplicateNullifierError((keyed[i] as { leaf: Leaf }).leaf.nullifier);
   }
   const sorted = keyed.map(({ leaf }) => ({ nullifier: leaf.nullifier, submission: leaf.submission, value: leaf.value.slice() }));
+  const digests = new Uint8Array(32 * sorted.length);
+  sorted.forEach((leaf, i) => {
+    try {
+      submissionDigest(leaf.submission, digests, 32 * i);
+    } catch (error) {
+      throw new TypeError(`leaves[${keyed[i]?.index}].submission: ${(error as Error).message}`);
+    }
+  });
   const tree = buildTree(
     sorted,
     keyed.map((k) => k.hex),
+    digests,
     reducer,
     payloadLength,
   );
@@ -480,11 +571,13 @@ export function reduceTree(leaves: readonly Leaf[], reducer: ReducerSpec, payloa
 export function verifyReduceResult(result: ReduceResult, reducer: ReducerSpec, payloadLength: number): void {
   checkReducer(reducer);
   checkPayloadLength(payloadLength);
+  const digests = new Uint8Array(32 * result.leaves.length);
   const hexes = result.leaves.map((leaf, i) => {
     const hex = nullifierHex(leaf?.nullifier);
     if (typeof hex !== "string") throw new MalformedLeafError(i, `nullifier: ${hex.reason}`);
     try {
       checkPayload(leaf.value, "value");
+      submissionDigest(leaf.submission, digests, 32 * i);
     } catch (error) {
       throw new MalformedLeafError(i, (error as Error).message);
     }
@@ -499,7 +592,7 @@ export function verifyReduceResult(result: ReduceResult, reducer: ReducerSpec, p
     if (current < previous) throw new LeafOrderError(i, (result.leaves[i - 1] as Leaf).nullifier, (result.leaves[i] as Leaf).nullifier);
   }
   if (result.count !== result.leaves.length) throw new CountMismatchError(result.leaves.length, result.count);
-  const tree = buildTree(result.leaves, hexes, reducer, payloadLength);
+  const tree = buildTree(result.leaves, hexes, digests, reducer, payloadLength);
   const levels = Array.isArray(result.levels) ? result.levels : [];
   for (let level = 0; level < Math.max(tree.levels.length, levels.length); level++) {
     const expected = tree.levels[level] ?? [];

@@ -207,15 +207,38 @@ export function postJobArgs(spec: JobSpec, specCid: string, groupId: bigint) {
 /** The registry's code for each reducer kind. */
 export const REDUCER_KINDS = { sum: 0, count: 1, histogram: 2, mean: 3, quantile: 4 } as const;
 
-/** What the registry must know of the reducer to check a reduce tree on-chain: kind, payload length, sketch edges. */
-export function reduceParams(spec: JobSpec): { kind: number; payloadLength: number; edges: number[] } {
+/** What JobRegistry's postJob takes of a job's reducer, so it can check reduce trees and submissions on-chain. */
+export interface ReduceParams {
+  kind: number;
+  payloadLength: number;
+  /** quantile sketch edges; empty for the other reducers. */
+  edges: number[];
+  /** The payload bounds (specBounds): what a submission may carry, noise included. */
+  min: number[];
+  max: number[];
+}
+
+/** What the registry must know of the reducer: kind, payload length, sketch edges and payload bounds. */
+export function reduceParams(spec: JobSpec): ReduceParams {
   const r = spec.reducer;
-  return { kind: REDUCER_KINDS[r.kind], payloadLength: spec.output.entries.length, edges: r.kind === "quantile" ? [...r.edges] : [] };
+  const { min, max } = specBounds(spec);
+  return {
+    kind: REDUCER_KINDS[r.kind],
+    payloadLength: spec.output.entries.length,
+    edges: r.kind === "quantile" ? [...r.edges] : [],
+    min,
+    max,
+  };
 }
 
 /** keccak256(abi.encode(int256[] edges)): what JobRegistry records of a job's sketch edges (empty for other reducers). */
 export function edgesHash(edges: readonly number[]): string {
   return keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [edges]));
+}
+
+/** keccak256(abi.encode(int256[] min, int256[] max)): what JobRegistry records of a job's payload bounds. */
+export function boundsHash(bounds: { min: readonly number[]; max: readonly number[] }): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]", "int256[]"], [bounds.min, bounds.max]));
 }
 
 /** The range each submitted (noised, then clamped) payload entry must lie in. */

@@ -18,7 +18,7 @@ import {
   treeNodes,
   UnprovableFaultError,
 } from "../src/fraud.js";
-import { type Leaf, leafHash, nodeHash, reduceTree } from "../src/reduce.js";
+import { type Leaf, leafHash, nodeHash, reduceTree, submissionCid } from "../src/reduce.js";
 
 const abi = AbiCoder.defaultAbiCoder();
 const SUM: ReducerSpec = { kind: "sum" };
@@ -28,7 +28,7 @@ const QUANTILE: ReducerSpec = { kind: "quantile", edges: [-5, 0, 5], quantiles: 
 function leaves(n: number, width = 2, seed = 1): Leaf[] {
   return Array.from({ length: n }, (_, i) => ({
     nullifier: String(1000 + ((i * 7919 + seed) % 100_003) * 31 + i),
-    submission: "bafy",
+    submission: submissionCid(new Uint8Array(32).fill(i % 256)),
     value: Array.from({ length: width }, (_, k) => (((i + 1) * (k + 3) * seed) % 17) - 8),
   }));
 }
@@ -48,7 +48,7 @@ function rootOf(hash: string, count: number, level: number, position: number, pa
   return hash;
 }
 
-const hashLeaf = (l: LeafArg) => keccak256(abi.encode(["uint256", "int256[]"], [l.nullifier, l.payload]));
+const hashLeaf = (l: LeafArg) => keccak256(abi.encode(["uint256", "bytes32", "int256[]"], [l.nullifier, l.digest, l.payload]));
 const hashInner = (n: InnerArg) => keccak256(abi.encode(["bytes32", "bytes32", "int256[]"], [n.left, n.right, n.value]));
 
 function publish(tree: TreeNodes, aggregate?: number[]): PublishedTree {

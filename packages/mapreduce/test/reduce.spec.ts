@@ -22,18 +22,20 @@ import {
   RootMismatchError,
   reduceTree,
   stateLength,
+  submissionDigest,
   verifyReduceResult,
 } from "../src/reduce.js";
 
 const abi = AbiCoder.defaultAbiCoder();
 const ZERO_ROOT = `0x${"00".repeat(32)}`;
 const CID = "bafyreihasknu6tahjkrmqpbth76em6krdenlrwdbhvlo2i5mzz5vzzzn74";
+const CID_DIGEST = submissionDigest(CID);
 const SUM: ReducerSpec = { kind: "sum" };
 const half: Fraction = { num: 1, den: 2 };
 
 // The reference the hand-written encoding must match: ethers' ABI coder and keccak256, as the old reducer did.
 const ethersLeafHash = (nullifier: bigint, payload: readonly number[]) =>
-  keccak256(abi.encode(["uint256", "int256[]"], [nullifier, payload]));
+  keccak256(abi.encode(["uint256", "bytes32", "int256[]"], [nullifier, CID_DIGEST, payload]));
 const ethersNodeHash = (left: string, right: string, value: readonly number[]) =>
   keccak256(abi.encode(["bytes32", "bytes32", "int256[]"], [left, right, value]));
 
@@ -156,13 +158,13 @@ describe("reducers: lift and combine", () => {
 });
 
 describe("leaf and node hashes", () => {
-  it("leafHash is keccak256(abi.encode(uint256, int256[])) byte for byte, as ethers encodes it", () => {
+  it("leafHash is keccak256(abi.encode(uint256, bytes32, int256[])) byte for byte, as ethers encodes it", () => {
     const payload = fc.array(safeInt, { maxLength: 40 });
     fc.assert(
       fc.property(nullifierArb, payload, (nullifier, value) => {
         const ours = leafHash({ nullifier: String(nullifier), submission: CID, value });
         expect(ours).to.equal(ethersLeafHash(nullifier, value));
-        const bytes = Buffer.from(abi.encode(["uint256", "int256[]"], [nullifier, value]).slice(2), "hex");
+        const bytes = Buffer.from(abi.encode(["uint256", "bytes32", "int256[]"], [nullifier, CID_DIGEST, value]).slice(2), "hex");
         expect(ours).to.equal(`0x${Buffer.from(keccak_256(bytes)).toString("hex")}`);
       }),
       { seed: 11, numRuns: 300 },

@@ -16,10 +16,13 @@ import {
   READY_JOBS,
   reduceTree,
   seededUniform,
+  submissionCid,
   symptomsByRegionJob,
   timeAtHomeJob,
   validateSpec,
 } from "../src/index.js";
+
+const ANY_CID = submissionCid(new Uint8Array(32));
 
 const CATALOG: AbilityCatalog = {
   "location-history": { points: ["t", "lat", "lon", "day", "source"], places: ["name", "category", "lat", "lon", "radiusM"] },
@@ -133,7 +136,7 @@ describe("job spec v1", () => {
     for (let trial = 0; trial < trials; trial++) {
       const leaves = Array.from({ length: 200 }, (_, i) => ({
         nullifier: String(trial * 1000 + i + 1),
-        submission: "bafy",
+        submission: ANY_CID,
         value: privatize(truth, trips.output, trips.privacy, rand),
       }));
       const r = reduceTree(leaves, trips.reducer, 3);
@@ -149,7 +152,7 @@ describe("job spec v1", () => {
     const leaves = people.map((c, i) => {
       const oneHot = new Array(k).fill(0);
       oneHot[c] = 1;
-      return { nullifier: String(i + 1), submission: "bafy", value: privatize(oneHot, symptoms.output, symptoms.privacy, rand) };
+      return { nullifier: String(i + 1), submission: ANY_CID, value: privatize(oneHot, symptoms.output, symptoms.privacy, rand) };
     });
     const r = reduceTree(leaves, symptoms.reducer, k);
     const est = estimateResult(symptoms, r.aggregate, r.count);

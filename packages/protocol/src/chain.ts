@@ -21,6 +21,8 @@ import {
   RegistrarAdmission__factory,
   SemaphoreVerifier__factory,
   Semaphore__factory,
+  type SubmissionJudge,
+  SubmissionJudge__factory,
   type AvatarGroups,
   type IAdmissionPolicy,
   type JobRegistry,
@@ -31,8 +33,9 @@ import {
   VaultRecovery__factory,
 } from "./contracts/types/index.js";
 
-export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, VaultRecovery };
+export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, SubmissionJudge, VaultRecovery };
 export {
+  SubmissionJudge__factory,
   AvatarGroups__factory,
   IAdmissionPolicy__factory,
   JobRegistry__factory,
@@ -173,6 +176,7 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
   const registry = await (
     await new JobRegistry__factory(deployer).deploy(
       await groups.getAddress(),
+      await verifier.getAddress(),
       init.unbondingDelay ?? 604_800n,
       init.proposalBond ?? 100_000_000_000_000_000n,
     )
