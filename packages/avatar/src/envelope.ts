@@ -119,6 +119,27 @@ export function envelopeArg(sub: Submission): EnvelopeArg {
 }
 
 /**
+ * The submission an `Envelope` (as a LeafPublished event carries it) stands for: envelopeArg's inverse. The result
+ * is not checked; encodeSubmission of it gives the bytes whose digest the leaf commits to.
+ */
+export function submissionFromEnvelopeArg(e: EnvelopeArg): Submission {
+  const word = (x: string | bigint) => BigInt(x).toString();
+  return {
+    version: 1,
+    job: { chainId: BigInt(e.chainId), registry: String(e.registry).toLowerCase(), jobId: BigInt(e.jobId) },
+    payload: [...e.payload].map(Number),
+    proof: {
+      merkleTreeDepth: Number(e.depth),
+      merkleTreeRoot: word(e.root),
+      nullifier: word(e.nullifier),
+      message: word(e.message),
+      scope: word(e.scope),
+      points: [...e.points].map(word) as SemaphoreProof["points"],
+    },
+  };
+}
+
+/**
  * Decodes and validates an envelope; every deviation is a MalformedSubmissionError naming the field. Checks
  * the size before decoding, then: canonical dag-cbor (re-encoding gives the same bytes, so one submission has
  * one CID), exact key sets, types, 32-byte words, and the field ranges a verifier would refuse anyway (root

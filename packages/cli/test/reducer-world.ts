@@ -15,6 +15,7 @@ import {
   proveSubmission,
   publishSubmission,
   registerAvatar,
+  type Submission,
 } from "@mosaic/avatar";
 import {
   type ChainConnection,
@@ -65,8 +66,8 @@ export interface ReducerWorld {
   timeTo(t: number): Promise<void>;
   /** `mosaic job post <specFile> --json` by the researcher, handing the spec to `to`; `extra` flags added (e.g. --dry-run). */
   post(specFile: string, to: Reducer[], extra?: string[]): Promise<Run>;
-  /** Member `i` proves `payload` for the job and publishes it to the given reducers. */
-  submit(jobId: bigint, i: number, payload: number[], to: Reducer[]): Promise<void>;
+  /** Member `i` proves `payload` for the job and publishes it to the given reducers, `tamper`ed first if given. */
+  submit(jobId: bigint, i: number, payload: number[], to: Reducer[], tamper?: (sub: Submission) => Submission): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -165,10 +166,11 @@ export async function createReducerWorld(members: number, operators: number): Pr
         work,
       );
     },
-    async submit(jobId, i, payload, to) {
+    async submit(jobId, i, payload, to, tamper = (sub) => sub) {
       const job = { chainId: chain.chainId, registry: contracts.addresses.jobRegistry, jobId };
       const group = new Group(identities.map((id) => id.commitment));
-      const block = await encodeSubmission(await proveSubmission(identities[i] as (typeof identities)[number], group, job, payload));
+      const sub = await proveSubmission(identities[i] as (typeof identities)[number], group, job, payload);
+      const block = await encodeSubmission(tamper(sub));
       await publishSubmission(block, {
         peers: to.flatMap((r) => r.status?.addresses.slice(0, 1) ?? []),
         topic: jobTopic(job),

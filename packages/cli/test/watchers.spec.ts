@@ -1,6 +1,8 @@
-// End to end: a reducer that proposes an inflated result is caught by an honest reducer watching the same job, which
-// proves the fault on-chain in one call; the liar loses its bond and 2.5% of its stake, the watcher is paid, and the
-// honest proposal wins. Real Hardhat network over JSON-RPC, reducers as separate processes, real proofs.
+// End to end: reducers that cheat are caught by an honest reducer watching the same job, which proves each fault
+// on-chain in one call; a liar loses its bond and 2.5% of its stake, the watcher is paid, and the honest proposal
+// wins. A job below its minimum participants is refunded. Real Hardhat network over JSON-RPC, reducers as separate
+// processes, real proofs.
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { formatEther, parseEther } from "ethers";
@@ -63,5 +65,153 @@ describe("watchers: an inflated proposal is proven wrong and slashed", function 
     expect((await registry.getProposal(1n, await registry.winningProposal(1n))).proposer).to.equal(honestAddress);
     const paid = await registry.balanceOf(honestAddress);
     expect(formatEther(paid)).to.equal(formatEther((bond + slashedStake) / 2n + bond + job.reward));
+  });
+});
+
+describe("watchers: a reducer that includes an invalid proof, and one that includes a duplicate nullifier", function () {
+  this.timeout(900_000);
+  let w: ReducerWorld;
+
+  before(async () => {
+    w = await createReducerWorld(5, 3);
+  });
+  after(async () => w?.close());
+
+  it("slashes both through challengeSubmission and challengeOrder; the honest proposal wins; a job below its minimum is refunded", async () => {
+    const [honest, invalid, duplicate] = w.reducers as [Reducer, Reducer, Reducer];
+    await w.writeConfig(invalid, { misbehave: "include-invalid", watch: false });
+    await w.writeConfig(duplicate, { misbehave: "include-duplicate", watch: false });
+    for (const r of [invalid, duplicate]) await w.start(r);
+    // The watcher fetches the others' bundles and submissions over bitswap: it dials them as peers.
+    await w.writeConfig(honest, { peers: [invalid, duplicate].map((r) => r.status?.addresses[0]) });
+    await w.start(honest);
+    const registry = w.contracts.jobRegistry;
+    const specFile = path.join(w.work, "km.json");
+    expect((await mosaic(["job", "new", "km-per-day", "--deadline-in", "1200", "--out", specFile], w.work)).code).to.equal(0);
+    json(await w.post(specFile, w.reducers));
+    await w.until("every reducer to collect", async () => {
+      for (const r of w.reducers) if ((await w.jobOf(r)).state !== "collecting") return false;
+      return true;
+    });
+    for (let i = 0; i < 4; i++) await w.submit(1n, i, [7, 0, 0, 0, 0, 0], w.reducers);
+    // Member 4's proof with A and C swapped: two valid curve points, so only the pairing check fails.
+    await w.submit(1n, 4, [6, 1, 0, 0, 0, 0], w.reducers, (sub) => {
+      const p = [...sub.proof.points] as typeof sub.proof.points;
+      [p[0], p[1], p[6], p[7]] = [p[6], p[7], p[0], p[1]];
+      return { ...sub, proof: { ...sub.proof, points: p } };
+    });
+    // Member 0 again: the same nullifier, a different payload.
+    await w.submit(1n, 0, [5, 2, 0, 0, 0, 0], w.reducers);
+    await w.until("every reducer to judge all six submissions", async () => {
+      for (const r of w.reducers) {
+        const j = await w.jobOf(r);
+        const rejected = Object.values(j.rejected as Record<string, number>).reduce((a, b) => a + b, 0);
+        if (Number(j.accepted) + rejected !== 6) return false;
+      }
+      return true;
+    });
+    expect((await w.jobOf(honest)).rejected).to.deep.equal({ InvalidProofError: 1, NullifierReusedError: 1 });
+
+    const job = await registry.getJob(1n);
+    const bond = await registry.proposalBond();
+    const address = (r: Reducer) => r.status?.operator as string;
+    await w.timeTo(Number(job.collectionDeadline) + 1);
+    await w.until("three proposals", async () => (await registry.proposalCount(1n)) === 3n, 90_000);
+    const proposals = await Promise.all([0, 1, 2].map((i) => registry.getProposal(1n, i)));
+    const indexOf = (r: Reducer) => proposals.findIndex((p) => p.proposer === address(r));
+    expect(proposals.map((p) => Number(p.count)).sort()).to.deep.equal([4, 5, 5]);
+
+    await w.until(
+      "the watcher to prove both cheating proposals wrong",
+      async () =>
+        (await registry.getProposal(1n, indexOf(invalid))).faulted && (await registry.getProposal(1n, indexOf(duplicate))).faulted,
+      180_000,
+    );
+    const faults = await registry.queryFilter(registry.filters.ProposalFaulted(1n));
+    const kinds = Object.fromEntries(faults.map((e) => [Number(e.args.index), Number(e.args.kind)]));
+    expect(kinds).to.deep.equal({ [indexOf(invalid)]: 8, [indexOf(duplicate)]: 5 }); // SubmissionProof, Order
+    const verdicts = await registry.queryFilter(registry.filters.SubmissionFaulted(1n));
+    expect(verdicts.map((e) => Number(e.args.verdict))).to.deep.equal([7]); // InvalidProof
+    const slashedStake = parseEther("1") / 40n;
+    for (const cheat of [invalid, duplicate]) expect(await registry.stakeOf(address(cheat))).to.equal(parseEther("1") - slashedStake);
+    expect(await registry.balanceOf(address(honest))).to.equal(2n * ((bond + slashedStake) / 2n));
+
+    await w.timeTo(Number(job.finalizeAfter) + 1);
+    await w.until("the job to be finalised", async () => (await registry.getJob(1n)).state === 2n);
+    expect((await registry.getProposal(1n, await registry.winningProposal(1n))).proposer).to.equal(address(honest));
+
+    // Job 2 asks for 10 participants and gets 2: every reducer proposes, nothing is released, the reward goes back.
+    const spec = JSON.parse(await readFile(specFile, "utf8"));
+    const chainNow = (await w.chain.provider.getBlock("latest"))?.timestamp ?? 0;
+    const few = path.join(w.work, "few.json");
+    // The cheaters lost 2.5% of their 1 ETH stake: a 0.5 ETH minimum lets all three serve it.
+    await writeFile(
+      few,
+      JSON.stringify({ ...spec, minParticipants: 10, minStake: parseEther("0.5").toString(), collectionDeadline: chainNow + 1200 }),
+    );
+    json(await w.post(few, w.reducers));
+    await w.until("every reducer to collect job 2", async () => {
+      for (const r of w.reducers) if ((await w.jobOf(r, 2n)).state !== "collecting") return false;
+      return true;
+    });
+    for (let i = 1; i < 3; i++) await w.submit(2n, i, [7, 0, 0, 0, 0, 0], w.reducers);
+    await w.until("every reducer to accept both", async () => {
+      for (const r of w.reducers) if (Number((await w.jobOf(r, 2n)).accepted) !== 2) return false;
+      return true;
+    });
+    const job2 = await registry.getJob(2n);
+    const researcher = (await registry.queryFilter(registry.filters.JobPosted(2n)))[0]?.args.researcher as string;
+    const before = await registry.balanceOf(researcher);
+    await w.timeTo(Number(job2.collectionDeadline) + 1);
+    await w.until("three proposals for job 2", async () => (await registry.proposalCount(2n)) === 3n, 90_000);
+    await w.timeTo(Number(job2.finalizeAfter) + 1);
+    await w.until("job 2 to be refunded", async () => (await registry.getJob(2n)).state === 3n);
+    expect(await registry.balanceOf(researcher)).to.equal(before + job2.reward);
+
+    // Job 3: a reducer that withholds its bundle and answers no request is slashed under the data-availability rule.
+    invalid.child?.kill("SIGTERM");
+    expect(await invalid.exit).to.equal(0);
+    await w.writeConfig(invalid, { misbehave: "withhold", watch: false });
+    await w.start(invalid);
+    const now3 = (await w.chain.provider.getBlock("latest"))?.timestamp ?? 0;
+    const third = path.join(w.work, "third.json");
+    await writeFile(
+      third,
+      JSON.stringify({ ...spec, minParticipants: 1, minStake: parseEther("0.5").toString(), collectionDeadline: now3 + 1200 }),
+    );
+    json(await w.post(third, w.reducers));
+    await w.until("every reducer to collect job 3", async () => {
+      for (const r of w.reducers) if ((await w.jobOf(r, 3n)).state !== "collecting") return false;
+      return true;
+    });
+    await w.submit(3n, 3, [7, 0, 0, 0, 0, 0], w.reducers);
+    await w.until("every reducer to accept it", async () => {
+      for (const r of w.reducers) if (Number((await w.jobOf(r, 3n)).accepted) !== 1) return false;
+      return true;
+    });
+    const job3 = await registry.getJob(3n);
+    await w.timeTo(Number(job3.collectionDeadline) + 1);
+    await w.until("three proposals for job 3", async () => (await registry.proposalCount(3n)) === 3n, 90_000);
+    const withheld = (await Promise.all([0, 1, 2].map((i) => registry.getProposal(3n, i)))).findIndex(
+      (p) => p.proposer === address(invalid),
+    );
+    await w.until(
+      "the watcher to request the withheld data",
+      async () =>
+        ((await w.jobOf(honest, 3n)).checked as Array<{ index: number; verdict: string }>).some(
+          (v) => v.index === withheld && v.verdict === "requested",
+        ),
+      90_000,
+    );
+    const asked = (await registry.queryFilter(registry.filters.DataRequested(3n)))[0]?.args;
+    expect(Number(asked?.index)).to.equal(withheld);
+    await w.timeTo(Number(asked?.dueAt) + 1);
+    await w.until(
+      "the unanswered request to be settled as a fault",
+      async () => (await registry.getProposal(3n, withheld)).faulted,
+      90_000,
+    );
+    const fault = (await registry.queryFilter(registry.filters.ProposalFaulted(3n)))[0]?.args;
+    expect([Number(fault?.kind), fault?.challenger]).to.deep.equal([9, address(honest)]); // Unavailable
   });
 });

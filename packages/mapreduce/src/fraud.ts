@@ -197,7 +197,8 @@ function preimageOf(tree: TreeNodes, level: number, i: number): { leaf: Leaf } |
   };
 }
 
-function innerAt(tree: TreeNodes, level: number, i: number): InnerArg {
+/** The preimage (JobRegistry's `Inner`) of the paired node at (level ≥ 1, i); RangeError for a leaf or carried node. */
+export function innerAt(tree: TreeNodes, level: number, i: number): InnerArg {
   const pre = preimageOf(tree, level, i);
   if (!("inner" in pre)) throw new RangeError(`node (${level}, ${i}): expected a paired node, got a leaf`);
   return pre.inner;

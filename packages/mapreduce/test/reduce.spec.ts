@@ -22,9 +22,18 @@ import {
   RootMismatchError,
   reduceTree,
   stateLength,
+  submissionCid,
   submissionDigest,
   verifyReduceResult,
 } from "../src/reduce.js";
+import { CID as Cid } from "multiformats/cid";
+import { sha256 } from "multiformats/hashes/sha2";
+
+/** A CIDv1 dag-cbor block CID of `bytes` (as if they were a block), by multiformats: the reference. */
+async function encodeBlock(bytes: unknown): Promise<{ cid: Cid }> {
+  const data = bytes instanceof Uint8Array ? bytes : new TextEncoder().encode(JSON.stringify(bytes));
+  return { cid: Cid.create(1, 0x71, await sha256.digest(data)) };
+}
 
 const abi = AbiCoder.defaultAbiCoder();
 const ZERO_ROOT = `0x${"00".repeat(32)}`;
@@ -185,12 +194,50 @@ describe("leaf and node hashes", () => {
     for (const nullifier of [0n, 1n, (1n << 256n) - 1n, 1n << 255n]) {
       expect(leafHash({ nullifier: String(nullifier), submission: CID, value: extremes })).to.equal(ethersLeafHash(nullifier, extremes));
     }
-    // 96 + 32·14 = 544 = 4 blocks of 136 bytes, and 128 + 32·13 = 544 for a node: the padding takes a block of its own.
-    const fourteen = Array.from({ length: 14 }, (_, i) => i - 7);
-    expect(leafHash({ nullifier: "5", submission: CID, value: fourteen })).to.equal(ethersLeafHash(5n, fourteen));
+    // 128 + 32·13 = 544 = 4 blocks of 136 bytes, for a leaf and for a node: the padding takes a block of its own.
+    const thirteen = Array.from({ length: 13 }, (_, i) => i - 7);
+    expect(leafHash({ nullifier: "5", submission: CID, value: thirteen })).to.equal(ethersLeafHash(5n, thirteen));
     const left = `0x${"ab".repeat(32)}`;
-    expect(nodeHash(left, left, fourteen.slice(1))).to.equal(ethersNodeHash(left, left, fourteen.slice(1)));
+    expect(nodeHash(left, left, thirteen)).to.equal(ethersNodeHash(left, left, thirteen));
     expect(leafHash({ nullifier: "0", submission: CID, value: [] })).to.equal(ethersLeafHash(0n, []));
+  });
+
+  it("submissionDigest and submissionCid agree with multiformats and refuse every other CID form", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 200 }), async (bytes) => {
+        const { cid } = await encodeBlock(bytes);
+        expect(submissionCid(cid.multihash.digest)).to.equal(cid.toString());
+        expect(Buffer.from(submissionDigest(cid.toString())).equals(Buffer.from(cid.multihash.digest))).to.equal(true);
+      }),
+      { seed: 13, numRuns: 200 },
+    );
+    const block = await encodeBlock([1, 2, 3]);
+    const digest = block.cid.multihash;
+    const good = block.cid.toString();
+    const others = [
+      Cid.create(1, 0x55, digest).toString(), // raw, not dag-cbor
+      Cid.create(0, 0x70, digest).toString(), // CIDv0
+      good.toUpperCase(), // not lower-case base32
+      `${good.slice(0, -1)}${good.endsWith("a") ? "b" : "a"}`, // the last digit's 2 padding bits set, or a changed digest
+      good.slice(0, -1),
+      `${good}a`,
+      "",
+      "bafy",
+      `b${"é".repeat(58)}`,
+    ];
+    for (const cid of others) {
+      let decoded: Uint8Array | undefined;
+      try {
+        decoded = submissionDigest(cid);
+      } catch (err) {
+        expect(err, cid).to.be.instanceOf(TypeError);
+        continue;
+      }
+      // Only a different but well-formed CID may decode, and then to another digest.
+      expect(Buffer.from(decoded).equals(Buffer.from(digest.digest)), cid).to.equal(false);
+      expect(submissionCid(decoded), cid).to.equal(cid);
+    }
+    expect(() => submissionCid(new Uint8Array(31))).to.throw(TypeError, /32 bytes/);
   });
 
   it("refuses nullifiers that are not canonical decimals below 2^256 and malformed node hashes", () => {

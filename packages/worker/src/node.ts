@@ -26,7 +26,7 @@ import type { ReducerConfig } from "./config.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
 import { type ChainJob, JobRefusedError, JobSession } from "./reducer.js";
-import { checkProposals, type ProposalVerdict } from "./watcher.js";
+import { answerRequests, checkProposals, type ProposalVerdict, type WatcherComponents } from "./watcher.js";
 
 /** Another live process holds this data directory. */
 export class DataDirLockedError extends namedError("DataDirLockedError") {}
@@ -67,6 +67,8 @@ export class ReducerNode implements StatusSource {
   readonly #sessions = new Map<string, JobSession>();
   /** What this node concluded about other reducers' proposals, by job id and proposal index. */
   readonly #verdicts = new Map<string, Map<number, ProposalVerdict>>();
+  /** Data requests on this node's own proposals already answered (or closed), by job id: "level/position". */
+  readonly #answered = new Map<string, Set<string>>();
   /** Jobs decided not to serve (stake too low, window over, refused spec), by id. */
   readonly #skipped = new Map<string, string>();
   #chain?: ChainConnection;
@@ -278,23 +280,23 @@ export class ReducerNode implements StatusSource {
       });
       return;
     }
-    if (state.proposed !== undefined && now < session.finalizeAfter && this.config.watch) {
+    if (state.proposed !== undefined && now < session.finalizeAfter && this.config.misbehave !== "withhold") {
+      // Whether or not it watches others, a proposer answers data requests on its own proposal, or is slashed.
+      const key = session.jobId.toString();
+      const answered = this.#answered.get(key) ?? new Set<string>();
+      this.#answered.set(key, answered);
+      await answerRequests(this.#watcherComponents(), session, answered).catch((err) => {
+        (this.#signer as { reset?(): void } | undefined)?.reset?.();
+        this.#log("error", "proposal:answer-failed", { jobId: session.jobId, message: (err as Error).message });
+      });
+    }
+    if (state.proposed !== undefined && this.config.watch) {
       const key = session.jobId.toString();
       const seen = this.#verdicts.get(key) ?? new Map<number, ProposalVerdict>();
       this.#verdicts.set(key, seen);
-      await checkProposals(
-        {
-          ipfs: this.#ipfs as IpfsNode,
-          registry: this.#registry as JobRegistry,
-          operator: this.#operator,
-          log: this.#log,
-          fetchTimeoutMs: this.config.fetchTimeoutMs,
-          resetNonce: () => (this.#signer as { reset?(): void } | undefined)?.reset?.(),
-        },
-        session,
-        seen,
-      );
-      return;
+      await checkProposals(this.#watcherComponents(), session, seen, now);
+      // From finalizeAfter on, the watcher only followed up its data requests: go on to finalise.
+      if (now < session.finalizeAfter) return;
     }
     if (state.proposed !== undefined && now >= session.finalizeAfter) {
       const registry = this.#registry as JobRegistry;
@@ -316,6 +318,17 @@ export class ReducerNode implements StatusSource {
         session.journal.append({ e: "finalized" });
       }
     }
+  }
+
+  #watcherComponents(): WatcherComponents {
+    return {
+      ipfs: this.#ipfs as IpfsNode,
+      registry: this.#registry as JobRegistry,
+      operator: this.#operator,
+      log: this.#log,
+      fetchTimeoutMs: this.config.fetchTimeoutMs,
+      resetNonce: () => (this.#signer as { reset?(): void } | undefined)?.reset?.(),
+    };
   }
 
   #message(topic: string, data: Uint8Array): void {

@@ -6,6 +6,7 @@ import {
   type Leaf,
   liftPayload,
   type ReduceResult,
+  boundsHash,
   edgesHash,
   reduceParams,
   reduceTree,
@@ -26,6 +27,7 @@ import {
   putBlock,
   type RejectionReason,
 } from "@mosaic/protocol";
+import type { Misbehaviour } from "./config.js";
 import type { Journal, JournalEntry } from "./journal.js";
 
 const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
@@ -65,8 +67,8 @@ export interface JobSessionInit {
   batchSize?: number;
   /** The longest a checked submission waits for its batch to fill. @default 200 */
   batchWaitMs?: number;
-  /** For testing watchers only: propose the first aggregate entry + 100 (the bundle stays honest). @default undefined */
-  misbehave?: "inflate";
+  /** For testing watchers only: cheat on purpose (see Misbehaviour in config.ts). @default undefined */
+  misbehave?: Misbehaviour;
 }
 
 /** On-chain facts of a job, as the registry's `getJob` returns them. */
@@ -82,6 +84,7 @@ export interface ChainJob {
   kind: bigint;
   payloadLength: bigint;
   edgesHash: string;
+  boundsHash: string;
   minParticipants: bigint;
   state: bigint;
 }
@@ -114,6 +117,8 @@ export function checkSpecMatchesJob(spec: JobSpec, job: ChainJob): void {
   if (BigInt(reduce.payloadLength) !== job.payloadLength) mismatch("output length", reduce.payloadLength, job.payloadLength);
   const edges = edgesHash(reduce.edges);
   if (edges !== job.edgesHash) mismatch("reducer edges hash", edges, job.edgesHash);
+  const bounds = boundsHash(reduce);
+  if (bounds !== job.boundsHash) mismatch("payload bounds hash", bounds, job.boundsHash);
 }
 
 /** Everything that serves one job on a reducer node. */
@@ -132,6 +137,8 @@ export class JobSession {
   /** Nullifiers of submissions checked but not yet through the batch verifier. */
   readonly #pendingNullifiers = new Set<string>();
   #batch: Array<{ cid: string; sub: Submission }> = [];
+  /** misbehave "include-duplicate" only: submissions refused for a reused nullifier, put into the tree anyway. */
+  readonly #duplicates: Array<{ cid: string; sub: Submission }> = [];
   #timer?: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
   /** Set by close(): work still under way is left pending in the journal, to be judged after a restart. */
@@ -229,12 +236,17 @@ export class JobSession {
       const sub = decodeSubmission(bytes);
       const accepted = this.journal.state.accepted;
       const pending = this.#pendingNullifiers;
-      checkSubmission(sub, {
-        job: this.job,
-        groupRoot: BigInt(this.chainJob?.groupRoot ?? 0n),
-        bounds: specBounds(spec),
-        seenNullifiers: { has: (n) => accepted.has(n) || pending.has(n) },
-      });
+      try {
+        checkSubmission(sub, {
+          job: this.job,
+          groupRoot: BigInt(this.chainJob?.groupRoot ?? 0n),
+          bounds: specBounds(spec),
+          seenNullifiers: { has: (n) => accepted.has(n) || pending.has(n) },
+        });
+      } catch (err) {
+        if (this.#misbehave === "include-duplicate" && (err as Error).name === "NullifierReusedError") this.#duplicates.push({ cid, sub });
+        throw err;
+      }
       pending.add(sub.proof.nullifier);
       this.#batch.push({ cid, sub });
       if (this.#batch.length >= this.#init.batchSize) this.#flush();
@@ -267,7 +279,8 @@ export class JobSession {
       batch.forEach((b, i) => {
         const nullifier = b.sub.proof.nullifier;
         this.#pendingNullifiers.delete(nullifier);
-        if (!verdicts[i]) entries.push(this.#rejection(b.cid, "InvalidProofError", "Semaphore proof does not verify"));
+        const cheat = this.#misbehave === "include-invalid";
+        if (!verdicts[i] && !cheat) entries.push(this.#rejection(b.cid, "InvalidProofError", "Semaphore proof does not verify"));
         else if (this.journal.state.accepted.has(nullifier) || entries.some((e) => e.e === "accepted" && e.nullifier === nullifier))
           entries.push(this.#rejection(b.cid, "NullifierReusedError", `nullifier ${nullifier} already answered`));
         else {
@@ -319,7 +332,28 @@ export class JobSession {
       submission: a.cid,
       value: a.payload,
     }));
-    return reduceTree(leaves, spec.reducer, spec.output.entries.length);
+    const result = reduceTree(leaves, spec.reducer, spec.output.entries.length);
+    return this.#duplicates.length === 0 ? result : this.#withDuplicates(result);
+  }
+
+  /** misbehave "include-duplicate": the tree with each duplicate right after the leaf whose nullifier it reuses. */
+  #withDuplicates(honest: ReduceResult): ReduceResult {
+    const spec = this.spec as JobSpec;
+    const leaves = honest.leaves.flatMap((leaf) => [
+      leaf,
+      ...this.#duplicates
+        .filter((d) => d.sub.proof.nullifier === leaf.nullifier)
+        .map((d) => ({ nullifier: d.sub.proof.nullifier, submission: d.cid, value: d.sub.payload })),
+    ]);
+    const nodes = treeNodes({ ...honest, leaves, count: leaves.length, levels: [] }, spec.reducer, spec.output.entries.length);
+    const root = nodes.levels[nodes.levels.length - 1]?.[0];
+    return {
+      aggregate: root?.value ?? honest.aggregate,
+      count: leaves.length,
+      treeRoot: root?.hash ?? honest.treeRoot,
+      leaves,
+      levels: nodes.levels.map((level) => level.map((n) => n.hash)),
+    };
   }
 
   /** The result bundle: the nullifier-sorted leaves and every level of the reduce tree. Deterministic. */
@@ -355,7 +389,7 @@ export class JobSession {
     await this.drain();
     const result = this.reduce();
     const bundle = await this.bundle(result);
-    await putBlock(this.#c.ipfs.blockstore, bundle);
+    if (this.#misbehave !== "withhold") await putBlock(this.#c.ipfs.blockstore, bundle);
     const bundleCid = bundle.cid.toString();
     const existing = await this.#ownProposal();
     let txHash = existing?.txHash ?? this.journal.state.proposed?.txHash;

@@ -1,19 +1,65 @@
-// Watching other reducers: re-derive every proposal of a served job from its public bundle, and prove the first
-// fault on-chain in one call (the proposer is slashed, the challenger paid).
-import { findFaults, type PublishedTree, UnprovableFaultError } from "@mosaic/mapreduce";
-import { CID, decodeCbor, getBlock, type IpfsNode, type JobRegistry, type Logger, parseCid } from "@mosaic/protocol";
+// Watching other reducers: re-derive every proposal of a served job from its public bundle and submissions, and
+// prove the first fault on-chain in one call (the proposer is slashed, the challenger paid). What cannot be fetched
+// is asked for under the registry's data-availability rule, and an unanswered request is settled as a fault.
+import {
+  decodeSubmission,
+  type EnvelopeArg,
+  encodeSubmission,
+  envelopeArg,
+  MAX_SUBMISSION_BYTES,
+  type Submission,
+  submissionFromEnvelopeArg,
+  verifySubmission,
+} from "@mosaic/avatar";
+import {
+  ancestorsOf,
+  findFaults,
+  innerAt,
+  type Leaf,
+  leafArg,
+  openPublished,
+  type PublishedTree,
+  specBounds,
+  submissionWitness,
+  treeNodes,
+  type TreeNodes,
+  UnprovableFaultError,
+  type Witness,
+} from "@mosaic/mapreduce";
+import {
+  CID,
+  decodeCbor,
+  getBlock,
+  type IpfsNode,
+  type JobRegistry,
+  type JobSpec,
+  type Logger,
+  parseCid,
+  putBlock,
+} from "@mosaic/protocol";
 import type { JobSession } from "./reducer.js";
 
 /** The largest bundle a watcher fetches: a 100,000-leaf bundle with 7-entry values is a few MB. */
 export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
 
+/** The registry's RequestState values. */
+const REQUEST_OPEN = 1n;
+const REQUEST_ANSWERED = 2n;
+
 /** What a watcher concluded about one proposal. */
 export interface ProposalVerdict {
   index: number;
   proposer: string;
-  verdict: "valid" | "challenged" | "unprovable" | "unavailable";
+  /**
+   * valid: re-derived and right; challenged: a fault was proven (or an unanswered request settled); requested: a
+   * leaf or node could not be fetched and was asked for on-chain; unprovable / unavailable: looked wrong or could
+   * not be read, with nothing to send yet (checked again on the next poll).
+   */
+  verdict: "valid" | "challenged" | "requested" | "unprovable" | "unavailable";
   reason?: string;
   txHash?: string;
+  /** The data request this watcher made, while verdict is "requested". */
+  request?: { level: number; position: number };
 }
 
 export interface WatcherComponents {
@@ -45,55 +91,273 @@ function publishedTree(bundle: unknown, proposal: { aggregate: bigint[]; count: 
   };
 }
 
+/** What is wrong with a leaf's submission, if anything; "unavailable" when it cannot be fetched or opened. */
+type LeafJudgement = { ok: true } | { ok: false; reason: string; sub: Submission } | "unavailable";
+
+async function judgeLeaf(c: WatcherComponents, session: JobSession, leaf: Leaf): Promise<LeafJudgement> {
+  const mine = session.journal.state.accepted.get(leaf.nullifier);
+  if (mine !== undefined && mine.cid === leaf.submission && samePayload(mine.payload, leaf.value)) return { ok: true };
+  let sub: Submission;
+  try {
+    const bytes = await getBlock(c.ipfs.blockstore, parseCid(leaf.submission), {
+      maxBytes: MAX_SUBMISSION_BYTES,
+      signal: AbortSignal.timeout(c.fetchTimeoutMs),
+    });
+    // A block that is not a v1 envelope cannot be opened on-chain by anyone, the proposer included: only a data
+    // request (which it cannot answer) reaches it.
+    sub = decodeSubmission(bytes);
+  } catch {
+    return "unavailable";
+  }
+  if (sub.proof.nullifier !== leaf.nullifier || !samePayload(sub.payload, leaf.value))
+    return { ok: false, reason: "the leaf is not its submission's nullifier and payload", sub };
+  try {
+    await verifySubmission(sub, {
+      job: session.job,
+      groupRoot: BigInt(session.chainJob?.groupRoot ?? 0n),
+      bounds: specBounds(session.spec as JobSpec),
+      seenNullifiers: new Set(),
+    });
+  } catch (err) {
+    return { ok: false, reason: `${(err as Error).name}: ${(err as Error).message}`, sub };
+  }
+  return { ok: true };
+}
+
+function samePayload(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /**
- * Checks every proposal of `session`'s job not yet in `seen` (other than this operator's own): fetches its bundle,
- * re-derives the tree and, on a provable fault, sends the challenge. A bundle that cannot be fetched or does not
- * add up is reported (and checked again next time), since no one call can prove it.
+ * The first leaf whose submission is provably wrong (with its challengeSubmission witness), else the first whose
+ * submission cannot be fetched, else nothing.
+ */
+async function findSubmissionFault(
+  c: WatcherComponents,
+  session: JobSession,
+  tree: TreeNodes,
+): Promise<{ witness: Witness; reason: string } | { unavailable: number } | undefined> {
+  let unavailable: number | undefined;
+  for (const [position, leaf] of tree.leaves.entries()) {
+    const judged = await judgeLeaf(c, session, leaf);
+    if (judged === "unavailable") unavailable ??= position;
+    else if (!judged.ok) {
+      const witness = submissionWitness(tree, position, envelopeArg(judged.sub), specBounds(session.spec as JobSpec));
+      return { witness, reason: `leaf ${position}: ${judged.reason}` };
+    }
+  }
+  return unavailable === undefined ? undefined : { unavailable };
+}
+
+/** Sends a witness after a dry run, so a challenge the contract would refuse costs nothing. */
+async function send(c: WatcherComponents, session: JobSession, index: number, w: Witness): Promise<string> {
+  const fn = c.registry.getFunction(w.fn);
+  await fn.staticCall(session.jobId, index, ...w.args);
+  const tx = await fn(session.jobId, index, ...w.args);
+  await tx.wait();
+  return tx.hash;
+}
+
+/** Asks on-chain for the node at (level, position) of proposal `index`, paying the request bond. */
+async function request(c: WatcherComponents, session: JobSession, index: number, level: number, position: number): Promise<string> {
+  const tx = await c.registry.requestData(session.jobId, index, level, position, { value: await c.registry.dataRequestBond() });
+  await tx.wait();
+  return tx.hash;
+}
+
+/**
+ * Follows up a data request: settles it once overdue (a fault, or a refund if the proposal fell some other way),
+ * and once a leaf was published stores its submission locally so the next check can judge it.
+ */
+async function followRequest(
+  c: WatcherComponents,
+  session: JobSession,
+  verdict: ProposalVerdict,
+  now: number,
+): Promise<"waiting" | "recheck" | "done"> {
+  const { level, position } = verdict.request as { level: number; position: number };
+  const r = await c.registry.getDataRequest(session.jobId, verdict.index, level, position);
+  if (r.state === REQUEST_OPEN) {
+    if (BigInt(now) < r.dueAt) return "waiting";
+    const tx = await c.registry.settleDataRequest(session.jobId, verdict.index, level, position);
+    await tx.wait();
+    Object.assign(verdict, { verdict: "challenged", reason: `${verdict.reason}; unanswered by ${r.dueAt}`, txHash: tx.hash });
+    c.log("warn", "proposal:challenged", { jobId: session.jobId, index: verdict.index, fault: "settleDataRequest", tx: tx.hash });
+    return "done";
+  }
+  if (r.state !== REQUEST_ANSWERED) return "done";
+  if (level > 0) {
+    Object.assign(verdict, { verdict: "unprovable", reason: `${verdict.reason}; the proposer published node (${level}, ${position})` });
+    return "done";
+  }
+  const events = await c.registry.queryFilter(c.registry.filters.LeafPublished(session.jobId));
+  const published = events.find((e) => Number(e.args.index) === verdict.index && Number(e.args.position) === position);
+  if (published === undefined) return "waiting";
+  const block = await encodeSubmission(submissionFromEnvelopeArg(published.args.envelope as unknown as EnvelopeArg));
+  await putBlock(c.ipfs.blockstore, block);
+  c.log("info", "proposal:data-published", { jobId: session.jobId, index: verdict.index, position, cid: block.cid.toString() });
+  return "recheck";
+}
+
+/**
+ * Checks every proposal of `session`'s job not yet settled in `seen` (other than this operator's own): fetches
+ * its bundle, re-derives the tree, judges every leaf's submission, and on a provable fault sends the challenge.
+ * A leaf whose submission cannot be fetched, or a bundle that cannot, is asked for with requestData and settled
+ * as a fault if unanswered. From `finalizeAfter` on only requests are followed up (finalizeJob waits for them).
  */
 export async function checkProposals(
   c: WatcherComponents,
   session: JobSession,
   seen: Map<number, ProposalVerdict>,
+  now: number,
 ): Promise<ProposalVerdict[]> {
   const spec = session.spec;
   if (spec === undefined) return [];
   const n = Number(await c.registry.proposalCount(session.jobId));
+  const proposals = await Promise.all(Array.from({ length: n }, (_, i) => c.registry.getProposal(session.jobId, i)));
+  const own = proposals.find((p) => p.proposer.toLowerCase() === c.operator.toLowerCase());
   const out: ProposalVerdict[] = [];
   for (let index = 0; index < n; index++) {
     const done = seen.get(index);
-    if (done !== undefined && done.verdict !== "unavailable" && done.verdict !== "unprovable") continue;
-    const p = await c.registry.getProposal(session.jobId, index);
-    if (p.proposer.toLowerCase() === c.operator.toLowerCase() || (p as unknown as { faulted?: boolean }).faulted) continue;
+    if (done?.verdict === "valid" || done?.verdict === "challenged") continue;
+    try {
+      if (done?.verdict === "requested" && (await followRequest(c, session, done, now)) !== "recheck") {
+        out.push(done);
+        continue;
+      }
+    } catch (err) {
+      c.resetNonce?.();
+      c.log("warn", "proposal:request-failed", { jobId: session.jobId, index, message: (err as Error).message });
+      continue;
+    }
+    if (now >= session.finalizeAfter) continue;
+    const p = proposals[index] as (typeof proposals)[number];
+    if (p === own || p.faulted) continue;
     const verdict: ProposalVerdict = { index, proposer: p.proposer, verdict: "valid" };
+    seen.set(index, verdict);
+    out.push(verdict);
+    // The tree is deterministic: a proposal of this node's own root, count and aggregate is this node's own result.
+    if (own !== undefined && own.treeRoot === p.treeRoot && own.count === p.count && own.aggregate.join() === p.aggregate.join()) continue;
+    let tree: TreeNodes;
+    let published: PublishedTree;
     try {
       const bytes = await getBlock(c.ipfs.blockstore, parseCid(p.bundleCid), {
         maxBytes: MAX_BUNDLE_BYTES,
         signal: AbortSignal.timeout(c.fetchTimeoutMs),
       });
-      const tree = publishedTree(decodeCbor(bytes), p);
-      const fault = findFaults(tree, spec.reducer, spec.output.entries.length);
-      if (fault !== undefined) {
-        const tx = await c.registry.getFunction(fault.fn)(session.jobId, index, ...fault.args);
-        await tx.wait();
-        Object.assign(verdict, { verdict: "challenged", reason: fault.reason, txHash: tx.hash });
-        c.log("warn", "proposal:challenged", {
-          jobId: session.jobId,
-          index,
-          proposer: p.proposer,
-          fault: fault.fn,
-          reason: fault.reason,
-          tx: tx.hash,
-        });
+      published = publishedTree(decodeCbor(bytes), p);
+      tree = openPublished(published, spec.reducer, spec.output.entries.length);
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name !== "BlockUnavailableError" && name !== "SubmissionTooLargeError") {
+        Object.assign(verdict, { verdict: "unprovable", reason: (err as Error).message });
+        c.log("warn", "proposal:unprovable", { jobId: session.jobId, index, proposer: p.proposer, reason: verdict.reason });
+        continue;
       }
+      // No bundle: ask for the root's children (or the one leaf), which the proposer must publish on-chain.
+      const count = Number(p.count);
+      const top = count <= 1 ? 0 : Math.ceil(Math.log2(count));
+      await requestItem(c, session, verdict, top, 0, `bundle ${p.bundleCid} unavailable: ${(err as Error).message}`);
+      continue;
+    }
+    try {
+      const treeFault = findFaults(published, spec.reducer, spec.output.entries.length);
+      const found = treeFault ? { witness: treeFault as Witness, reason: treeFault.reason } : await findSubmissionFault(c, session, tree);
+      if (found === undefined) continue;
+      if ("unavailable" in found) {
+        const cid = tree.leaves[found.unavailable]?.submission;
+        await requestItem(c, session, verdict, 0, found.unavailable, `leaf ${found.unavailable}'s submission ${cid} unavailable`);
+        continue;
+      }
+      const txHash = await send(c, session, index, found.witness);
+      Object.assign(verdict, { verdict: "challenged", reason: found.reason, txHash });
+      c.log("warn", "proposal:challenged", {
+        jobId: session.jobId,
+        index,
+        proposer: p.proposer,
+        fault: found.witness.fn,
+        reason: found.reason,
+        tx: txHash,
+      });
     } catch (err) {
       c.resetNonce?.();
-      const name = (err as Error).name;
-      verdict.verdict = name === "BlockUnavailableError" || name === "SubmissionTooLargeError" ? "unavailable" : "unprovable";
-      verdict.reason = (err as Error).message;
-      c.log("warn", `proposal:${verdict.verdict}`, { jobId: session.jobId, index, proposer: p.proposer, reason: verdict.reason });
+      Object.assign(verdict, { verdict: "unprovable", reason: (err as Error).message });
+      c.log("warn", "proposal:unprovable", { jobId: session.jobId, index, proposer: p.proposer, reason: verdict.reason });
     }
-    seen.set(index, verdict);
-    out.push(verdict);
   }
   return out;
+}
+
+/** Makes a data request for `verdict`'s proposal and records it; a failure leaves the proposal "unavailable". */
+async function requestItem(
+  c: WatcherComponents,
+  session: JobSession,
+  verdict: ProposalVerdict,
+  level: number,
+  position: number,
+  reason: string,
+): Promise<void> {
+  try {
+    const txHash = await request(c, session, verdict.index, level, position);
+    Object.assign(verdict, { verdict: "requested", reason, txHash, request: { level, position } });
+    c.log("warn", "proposal:data-requested", { jobId: session.jobId, index: verdict.index, level, position, reason, tx: txHash });
+  } catch (err) {
+    c.resetNonce?.();
+    Object.assign(verdict, { verdict: "unavailable", reason: `${reason}; request failed: ${(err as Error).message}` });
+    c.log("warn", "proposal:unavailable", { jobId: session.jobId, index: verdict.index, reason: verdict.reason });
+  }
+}
+
+/**
+ * The proposer's side of the data-availability rule: answers every open request on this node's own proposal for
+ * the job, publishing the leaf (with its submission envelope, from the local blockstore) or the node on-chain
+ * before it is due. `answered` holds the requests already dealt with ("level/position").
+ */
+export async function answerRequests(c: WatcherComponents, session: JobSession, answered: Set<string>): Promise<number> {
+  const spec = session.spec;
+  if (spec === undefined) return 0;
+  const events = await c.registry.queryFilter(c.registry.filters.DataRequested(session.jobId));
+  if (events.length === 0) return 0;
+  const n = Number(await c.registry.proposalCount(session.jobId));
+  let ownIndex = -1;
+  for (let i = 0; i < n && ownIndex < 0; i++) {
+    if ((await c.registry.getProposal(session.jobId, i)).proposer.toLowerCase() === c.operator.toLowerCase()) ownIndex = i;
+  }
+  let sent = 0;
+  let tree: TreeNodes | undefined;
+  for (const e of events) {
+    const [index, level, position] = [Number(e.args.index), Number(e.args.level), Number(e.args.position)];
+    const key = `${level}/${position}`;
+    if (index !== ownIndex || answered.has(key)) continue;
+    const r = await c.registry.getDataRequest(session.jobId, index, level, position);
+    if (r.state !== REQUEST_OPEN) {
+      answered.add(key);
+      continue;
+    }
+    tree ??= treeNodes(session.reduce(), spec.reducer, spec.output.entries.length);
+    let tx: { hash: string; wait(): Promise<unknown> };
+    if (level === 0) {
+      const leaf = tree.leaves[position] as Leaf;
+      const bytes = await getBlock(c.ipfs.blockstore, parseCid(leaf.submission), {
+        maxBytes: MAX_SUBMISSION_BYTES,
+        signal: AbortSignal.timeout(c.fetchTimeoutMs),
+      });
+      const envelope = envelopeArg(decodeSubmission(bytes));
+      tx = await c.registry.answerLeaf(session.jobId, index, position, leafArg(leaf), ancestorsOf(tree, 0, position), envelope);
+    } else {
+      tx = await c.registry.answerNode(
+        session.jobId,
+        index,
+        level,
+        position,
+        innerAt(tree, level, position),
+        ancestorsOf(tree, level, position),
+      );
+    }
+    await tx.wait();
+    answered.add(key);
+    sent++;
+    c.log("info", "proposal:data-answered", { jobId: session.jobId, index, level, position, tx: tx.hash });
+  }
+  return sent;
 }

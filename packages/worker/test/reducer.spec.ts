@@ -14,7 +14,7 @@ import {
   proveSubmission,
   type Submission,
 } from "@mosaic/avatar";
-import { edgesHash, encodeSpec, kmPerDayJob, reduceParams } from "@mosaic/mapreduce";
+import { boundsHash, edgesHash, encodeSpec, kmPerDayJob, reduceParams } from "@mosaic/mapreduce";
 import {
   type Block,
   createIpfsNode,
@@ -82,6 +82,7 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
       kind: BigInt(reduceParams(spec).kind),
       payloadLength: BigInt(spec.output.entries.length),
       edgesHash: edgesHash([]),
+      boundsHash: boundsHash(reduceParams(spec)),
       minParticipants: BigInt(spec.minParticipants),
       state: 1n,
     };
@@ -179,6 +180,7 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
     expect(() => checkSpecMatchesJob(spec, { ...chainJob, minParticipants: 99n })).to.throw(JobRefusedError, /minParticipants/);
     expect(() => checkSpecMatchesJob(spec, { ...chainJob, kind: 0n })).to.throw(JobRefusedError, /reducer/);
     expect(() => checkSpecMatchesJob(spec, { ...chainJob, edgesHash: `0x${"11".repeat(32)}` })).to.throw(JobRefusedError, /edges hash/);
+    expect(() => checkSpecMatchesJob(spec, { ...chainJob, boundsHash: `0x${"11".repeat(32)}` })).to.throw(JobRefusedError, /bounds hash/);
     expect(() => checkSpecMatchesJob(spec, { ...chainJob, proposalDeadline: chainJob.proposalDeadline + 1n })).to.throw(
       JobRefusedError,
       /challengeWindow/,
