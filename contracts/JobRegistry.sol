@@ -38,6 +38,9 @@ contract JobRegistry is IJobRegistry {
     /// @notice Where the burned part of a slash is sent, so the contract holds exactly what it owes.
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
 
+    /// @notice The shortest challenge window a job may have, as job specs require: a data request gets half of it to be
+    /// answered, which must be several blocks, or an honest proposer could be slashed for not answering in time.
+    uint64 public constant MIN_CHALLENGE_WINDOW = 60;
     /// @notice A data request's bond, in basis points of the proposal bond (10%).
     uint256 public constant DATA_REQUEST_BOND_BPS = 1000;
 
@@ -128,7 +131,7 @@ contract JobRegistry is IJobRegistry {
         if (minParticipants == 0) revert ZeroMinParticipants();
         if (collectionDeadline <= block.timestamp) revert DeadlineInPast(collectionDeadline, block.timestamp);
         // Proposals and then fraud proofs each get a window: a reducer must not be able to unbond before both close.
-        if (challengeWindow == 0 || 2 * uint256(challengeWindow) >= _unbondingDelay) {
+        if (challengeWindow < MIN_CHALLENGE_WINDOW || 2 * uint256(challengeWindow) >= _unbondingDelay) {
             revert InvalidChallengeWindow(challengeWindow, _unbondingDelay);
         }
         uint16 width = _checkReduce(reduce);

@@ -144,7 +144,7 @@ interface IJobRegistry {
     error NoReward();
     error GroupHasNoMembers(uint256 groupId);
     error DeadlineInPast(uint64 collectionDeadline, uint256 nowTimestamp);
-    /// @notice challengeWindow must be non-zero and less than half the unbonding delay.
+    /// @notice challengeWindow must be at least MIN_CHALLENGE_WINDOW (60 s) and less than half the unbonding delay.
     error InvalidChallengeWindow(uint64 challengeWindow, uint64 unbondingDelay);
     error ZeroMinParticipants();
     error InvalidReducerKind(uint8 kind);
@@ -278,7 +278,7 @@ interface IJobRegistry {
     /// @param minParticipants Fewer accepted submissions than this release nothing and refund the reward.
     /// @param collectionDeadline Unix time after which submissions are no longer collected.
     /// @param challengeWindow Seconds for proposals after the collection deadline, and again for fraud proofs after
-    /// that; must be below half the unbonding delay.
+    /// that; at least MIN_CHALLENGE_WINDOW and below half the unbonding delay.
     /// @param minStake The stake a reducer needs to propose.
     /// @param reduce The reducer, which fraud proofs recompute leaves and nodes with.
     function postJob(

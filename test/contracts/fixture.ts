@@ -1,6 +1,7 @@
 // What the JobRegistry tests share: a group size fit for big trees, reduce params, random leaves, sending witnesses.
-import type { MosaicContracts, ReducerSpec } from "@mosaic/protocol";
-import { type Leaf, type ReduceResult, reduceTree, submissionCid, type Witness } from "@mosaic/mapreduce";
+import { encodePayload, encodeSubmission, type EnvelopeArg, envelopeArg, PROOF_DEPTH, type Submission } from "@mosaic/avatar";
+import { type JobRef, jobScope, type MosaicContracts, payloadDigest, type ReducerSpec } from "@mosaic/protocol";
+import { type Leaf, type ReduceResult, reduceTree, submissionCid, type TreeNodes, type Witness } from "@mosaic/mapreduce";
 import { AbiCoder, type ContractTransactionResponse, getBytes, keccak256, type Provider, type Signer, toUtf8Bytes } from "ethers";
 
 /**
@@ -81,4 +82,44 @@ export function challenge(
 ): Promise<ContractTransactionResponse> {
   const fn = c.jobRegistry.connect(signer).getFunction(w.fn) as unknown as (...args: unknown[]) => Promise<ContractTransactionResponse>;
   return fn(jobId, index, ...w.args);
+}
+
+/** A leaf whose submission can be opened on-chain, with the envelope that opens it. */
+export interface OpenableLeaf {
+  leaf: Leaf;
+  envelope: EnvelopeArg;
+}
+
+/**
+ * `n` leaves like randomLeaves', each CID the digest of a real v1 envelope for `job` (payload hash and scope right,
+ * proof points made up), so answerLeaf can publish it; challengeSubmission would find its proof InvalidProof.
+ */
+export async function openableLeaves(n: number, width: number, seed: number, job: JobRef): Promise<OpenableLeaf[]> {
+  const scope = jobScope(job.chainId, job.registry, job.jobId).toString();
+  return Promise.all(
+    randomLeaves(n, width, seed).map(async ({ nullifier, value }, i) => {
+      const sub: Submission = {
+        version: 1,
+        job,
+        payload: value,
+        proof: {
+          merkleTreeDepth: PROOF_DEPTH,
+          merkleTreeRoot: String(seed),
+          nullifier,
+          message: payloadDigest(encodePayload(value)).toString(),
+          scope,
+          points: Array.from({ length: 8 }, (_, k) => String(seed + 8 * i + k)) as Submission["proof"]["points"],
+        },
+      };
+      return { leaf: { nullifier, submission: (await encodeSubmission(sub)).cid.toString(), value }, envelope: envelopeArg(sub) };
+    }),
+  );
+}
+
+/** Every node of a tree a data request may name: each leaf (level 0), and each paired node above, as [level, position]. */
+export function askableNodes(tree: TreeNodes): [number, number][] {
+  const out: [number, number][] = tree.leaves.map((_, i): [number, number] => [0, i]);
+  for (let level = 1; level < tree.levels.length; level++)
+    for (let i = 0; 2 * i + 1 < (tree.levels[level - 1] as unknown[]).length; i++) out.push([level, i]);
+  return out;
 }

@@ -2,6 +2,7 @@
 // Every revert asserts state unchanged; the money invariant and "no proof slashes an honest tree" are fast-check
 // properties with fixed seeds.
 import {
+  ancestorsOf,
   findFaults,
   type InnerArg,
   innerNodeWitness,
@@ -12,6 +13,7 @@ import {
   orderWitness,
   type PublishedTree,
   type ReduceResult,
+  reduceTree,
   rehashTree,
   rootWitness,
   type TreeNodes,
@@ -22,10 +24,10 @@ import {
 import { deployMosaic, type MosaicContracts, type ReducerSpec } from "@mosaic/protocol";
 import { Identity } from "@semaphore-protocol/identity";
 import { expect } from "chai";
-import { AbiCoder, keccak256, parseEther, type Signer } from "ethers";
+import { AbiCoder, type ContractTransactionResponse, keccak256, parseEther, type Signer } from "ethers";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { challenge, honestTree, reduceParams, setGroupSize } from "./fixture.js";
+import { askableNodes, challenge, honestTree, type OpenableLeaf, openableLeaves, reduceParams, setGroupSize } from "./fixture.js";
 
 type Connection = Awaited<ReturnType<typeof network.connect>>;
 
@@ -693,7 +695,20 @@ describe("JobRegistry fraud proofs", () => {
   describe("money", () => {
     it("test_moneyInvariant_randomActions_balanceEqualsWhatIsOwed", async () => {
       const actors = () => [reducer, other, challenger, researcher];
-      /** Σ stakes + Σ unbonding + Σ live bonds + Σ open rewards + Σ balances, from the contract's own getters. */
+      /** A proposal made: its tree and the leaves' envelopes, to answer data requests on it. */
+      interface ProposalMade {
+        jobId: bigint;
+        index: bigint;
+        tree: TreeNodes;
+        aggregate: number[];
+        leaves: OpenableLeaf[];
+      }
+      /** Data requests made so far: their bonds are held while open. */
+      let requests: { jobId: bigint; index: bigint; level: number; position: number; p: ProposalMade }[] = [];
+      /**
+       * Σ stakes + Σ unbonding + Σ live bonds + Σ open rewards + Σ balances + Σ bonds of open data requests, from the
+       * contract's own getters.
+       */
       async function owed(): Promise<bigint> {
         const r = c.jobRegistry;
         let total = 0n;
@@ -710,19 +725,47 @@ describe("JobRegistry fraud proofs", () => {
             if (!p.faulted) total += p.bond;
           }
         }
+        for (const q of requests) {
+          const request = await r.getDataRequest(q.jobId, q.index, q.level, q.position);
+          if (request.state === 1n) total += request.bond;
+        }
         return total;
       }
-      const trees: ReduceResult[] = [honestTree(2, SUM, WIDTH, 41), honestTree(3, SUM, WIDTH, 42), honestTree(7, SUM, WIDTH, 43)];
+      /** One of the open requests if there are any (answered and settled ones only refuse), else any. */
+      async function pickRequest(pick: number) {
+        const open = [];
+        for (const q of requests)
+          if ((await c.jobRegistry.getDataRequest(q.jobId, q.index, q.level, q.position)).state === 1n) open.push(q);
+        const from = open.length > 0 ? open : requests;
+        return from[pick % Math.max(1, from.length)];
+      }
+      // Leaves whose envelopes hash to their CIDs, so leaf requests can be answered.
+      const job = { chainId: 31_337n, registry: c.addresses.jobRegistry, jobId: 1n };
+      const leafSets = await Promise.all([
+        openableLeaves(2, WIDTH, 41, job),
+        openableLeaves(3, WIDTH, 42, job),
+        openableLeaves(7, WIDTH, 43, job),
+      ]);
+      const trees: ReduceResult[] = leafSets.map((set) =>
+        reduceTree(
+          set.map((o) => o.leaf),
+          SUM,
+          WIDTH,
+        ),
+      );
       const action = fc.oneof(
         fc.record({ t: fc.constant("stake" as const), who: fc.nat(3), eth: fc.integer({ min: 1, max: 5 }) }),
         fc.record({ t: fc.constant("unstake" as const), who: fc.nat(3), eth: fc.integer({ min: 1, max: 5 }) }),
         fc.record({ t: fc.constant("withdrawStake" as const), who: fc.nat(3) }),
         fc.record({ t: fc.constant("post" as const), eth: fc.integer({ min: 1, max: 3 }), open: fc.boolean() }),
         {
-          weight: 4,
+          weight: 6,
           arbitrary: fc.record({ t: fc.constant("propose" as const), who: fc.nat(3), job: fc.nat(5), tree: fc.nat(2), lie: fc.boolean() }),
         },
         { weight: 2, arbitrary: fc.record({ t: fc.constant("challenge" as const), who: fc.nat(3), proposal: fc.nat(5) }) },
+        { weight: 4, arbitrary: fc.record({ t: fc.constant("request" as const), who: fc.nat(3), proposal: fc.nat(5), node: fc.nat() }) },
+        { weight: 2, arbitrary: fc.record({ t: fc.constant("answer" as const), who: fc.nat(3), request: fc.nat(5) }) },
+        { weight: 4, arbitrary: fc.record({ t: fc.constant("settle" as const), who: fc.nat(3), request: fc.nat(5) }) },
         { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), seconds: fc.constantFrom(60, 300, 600, 3600, DAY_S) }) },
         fc.record({ t: fc.constant("finalize" as const), job: fc.nat(5) }),
         { weight: 2, arbitrary: fc.record({ t: fc.constant("withdraw" as const), who: fc.nat(3) }) },
@@ -730,12 +773,13 @@ describe("JobRegistry fraud proofs", () => {
       const start = await networkHelpers.takeSnapshot();
       const succeeded: Record<string, number> = {};
       await fc.assert(
-        fc.asyncProperty(fc.array(action, { minLength: 25, maxLength: 40 }), async (actions) => {
+        fc.asyncProperty(fc.array(action, { minLength: 30, maxLength: 50 }), async (actions) => {
           await start.restore();
-          const proposals: { jobId: bigint; index: bigint; tree: TreeNodes; aggregate: number[] }[] = [];
+          const proposals: ProposalMade[] = [];
+          requests = [];
           for (const a of actions) {
             const jobs = await c.jobRegistry.jobCount();
-            let acted = true; // false for an action with nothing to act on
+            let done: string | undefined = a.t; // undefined for an action with nothing to act on
             try {
               switch (a.t) {
                 case "stake":
@@ -762,7 +806,7 @@ describe("JobRegistry fraud proofs", () => {
                 }
                 case "propose": {
                   if (jobs === 0n) {
-                    acted = false;
+                    done = undefined;
                     break;
                   }
                   const jobId = 1n + (BigInt(a.job) % jobs);
@@ -771,16 +815,73 @@ describe("JobRegistry fraud proofs", () => {
                   const p = a.lie ? { ...honest, aggregate: honest.aggregate.map((x) => x + 1) } : honest;
                   const index = await c.jobRegistry.proposalCount(jobId);
                   await propose(jobId, p, actors()[a.who] as Signer);
-                  proposals.push({ jobId, index, tree, aggregate: p.aggregate });
+                  proposals.push({ jobId, index, tree, aggregate: p.aggregate, leaves: leafSets[a.tree] as OpenableLeaf[] });
                   break;
                 }
                 case "challenge": {
                   const p = proposals[a.proposal % Math.max(1, proposals.length)];
                   if (p === undefined) {
-                    acted = false;
+                    done = undefined;
                     break;
                   }
                   await (await challenge(c, actors()[a.who] as Signer, p.jobId, p.index, rootWitness(p.tree, SUM))).wait();
+                  break;
+                }
+                case "request": {
+                  const p = proposals[a.proposal % Math.max(1, proposals.length)];
+                  if (p === undefined) {
+                    done = undefined;
+                    break;
+                  }
+                  // Any leaf or paired node, and now and then one the tree does not have.
+                  const nodes = askableNodes(p.tree);
+                  const [level, position] = nodes[a.node % (nodes.length + 1)] ?? [1, p.tree.leaves.length];
+                  await (
+                    await c.jobRegistry
+                      .connect(actors()[a.who] as Signer)
+                      .requestData(p.jobId, p.index, level, position, { value: await c.jobRegistry.dataRequestBond() })
+                  ).wait();
+                  requests.push({ jobId: p.jobId, index: p.index, level, position, p });
+                  break;
+                }
+                case "answer": {
+                  const q = await pickRequest(a.request);
+                  if (q === undefined) {
+                    done = undefined;
+                    break;
+                  }
+                  const by = c.jobRegistry.connect(actors()[a.who] as Signer);
+                  if (q.level === 0) {
+                    const leaf = q.p.tree.leaves[q.position] as Leaf;
+                    const envelope = q.p.leaves.find((o) => o.leaf.nullifier === leaf.nullifier)?.envelope;
+                    const answer = by.getFunction("answerLeaf") as unknown as (...args: unknown[]) => Promise<ContractTransactionResponse>;
+                    await (
+                      await answer(q.jobId, q.index, q.position, leafArg(leaf), ancestorsOf(q.p.tree, 0, q.position), envelope)
+                    ).wait();
+                  } else {
+                    const below = q.p.tree.levels[q.level - 1] ?? [];
+                    const node = {
+                      left: below[2 * q.position]?.hash ?? "",
+                      right: below[2 * q.position + 1]?.hash ?? "",
+                      value: q.p.tree.levels[q.level]?.[q.position]?.value ?? [],
+                    };
+                    await (
+                      await by.answerNode(q.jobId, q.index, q.level, q.position, node, ancestorsOf(q.p.tree, q.level, q.position))
+                    ).wait();
+                  }
+                  break;
+                }
+                case "settle": {
+                  const q = await pickRequest(a.request);
+                  if (q === undefined) {
+                    done = undefined;
+                    break;
+                  }
+                  const faulted = (await c.jobRegistry.getProposal(q.jobId, q.index)).faulted;
+                  await (
+                    await c.jobRegistry.connect(actors()[a.who] as Signer).settleDataRequest(q.jobId, q.index, q.level, q.position)
+                  ).wait();
+                  done = faulted ? "settle (refund)" : "settle (fault)";
                   break;
                 }
                 case "time":
@@ -788,7 +889,7 @@ describe("JobRegistry fraud proofs", () => {
                   break;
                 case "finalize":
                   if (jobs === 0n) {
-                    acted = false;
+                    done = undefined;
                     break;
                   }
                   await (await c.jobRegistry.finalizeJob(1n + (BigInt(a.job) % jobs))).wait();
@@ -797,7 +898,7 @@ describe("JobRegistry fraud proofs", () => {
                   await (await c.jobRegistry.connect(actors()[a.who] as Signer).withdraw()).wait();
                   break;
               }
-              if (acted) succeeded[a.t] = (succeeded[a.t] ?? 0) + 1;
+              if (done !== undefined) succeeded[done] = (succeeded[done] ?? 0) + 1;
             } catch (error) {
               // A refused action must be one of the contract's named errors, never a panic or a bare revert.
               expect(String((error as Error).message)).to.match(/reverted with custom error/);
@@ -805,11 +906,24 @@ describe("JobRegistry fraud proofs", () => {
             expect(await ethers.provider.getBalance(c.addresses.jobRegistry), `after ${a.t}`).to.equal(await owed());
           }
         }),
-        { seed: 424_242, numRuns: 50 },
+        { seed: 424_242, numRuns: 40 },
       );
       console.log("      successful actions:", JSON.stringify(succeeded));
       // Every kind of action succeeded somewhere in the runs, so the invariant was checked across all of them.
-      for (const t of ["stake", "unstake", "withdrawStake", "post", "propose", "challenge", "finalize", "withdraw"])
+      for (const t of [
+        "stake",
+        "unstake",
+        "withdrawStake",
+        "post",
+        "propose",
+        "challenge",
+        "request",
+        "answer",
+        "settle (fault)",
+        "settle (refund)",
+        "finalize",
+        "withdraw",
+      ])
         expect(succeeded[t] ?? 0, `successful ${t}`).to.be.greaterThan(0);
     });
   });

@@ -44,7 +44,7 @@ export interface ReducerConfig {
  * Ways a reducer can be made to cheat, for testing watchers: "inflate" proposes the first aggregate entry + 100
  * (the bundle stays honest); "include-invalid" accepts submissions whose Semaphore proof fails; "include-duplicate"
  * puts a second submission with an already-accepted nullifier into the tree, next to the first; "withhold" proposes
- * without publishing its bundle and answers no data request.
+ * an inflated result without publishing its bundle, and answers no data request.
  */
 export const MISBEHAVIOURS = ["inflate", "include-invalid", "include-duplicate", "withhold"] as const;
 export type Misbehaviour = (typeof MISBEHAVIOURS)[number];

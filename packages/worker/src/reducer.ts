@@ -394,7 +394,8 @@ export class JobSession {
     const existing = await this.#ownProposal();
     let txHash = existing?.txHash ?? this.journal.state.proposed?.txHash;
     if (existing === undefined) {
-      const aggregate = this.#misbehave === "inflate" ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x)) : result.aggregate;
+      const inflate = this.#misbehave === "inflate" || this.#misbehave === "withhold";
+      const aggregate = inflate ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x)) : result.aggregate;
       const tx = await this.#c.registry.proposeResult(this.jobId, aggregate, result.count, result.treeRoot, bundleCid, {
         value: await this.#c.registry.proposalBond(),
       });

@@ -111,6 +111,7 @@ describe("reducer node parts: journal, config, status port", () => {
         [{ ...good, peers: ["/ip4/1.2.3.4/tcp/1"] }, /peers: expected/],
         [{ ...good, pollMs: 1.5 }, /pollMs/],
         [{ ...good, finalize: "yes" }, /finalize/],
+        [{ ...good, misbehave: "lie" }, /misbehave: one of inflate, include-invalid, include-duplicate, withhold/],
       ];
       for (const [value, message] of cases)
         expect(() => parseReducerConfig(value, "r.json"), String(message)).to.throw(ReducerConfigError, message);
