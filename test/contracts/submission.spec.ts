@@ -8,6 +8,7 @@ import {
   type InnerArg,
   type Leaf,
   leafArg,
+  levelSizes,
   reduceTree,
   rootWitness,
   submissionCid,
@@ -218,16 +219,6 @@ const VERDICT = {
 const REQUEST = { None: 0, Open: 1, Answered: 2, Settled: 3 } as const;
 /** SubmissionJudge.VERIFIER_GAS: the verifier's fixed allowance. */
 const VERIFIER_GAS = 400_000n;
-
-/** The number of nodes at each level of a tree of `count` leaves. */
-function levelSizes(count: number): number[] {
-  const sizes = [count];
-  for (let n = count; n > 1; ) {
-    n = Math.ceil(n / 2);
-    sizes.push(n);
-  }
-  return sizes;
-}
 
 /** A proposal as sent: its index, its tree, and the leaves it was built from with their envelopes. */
 interface Proposed {

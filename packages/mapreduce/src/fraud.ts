@@ -80,7 +80,7 @@ export class UnprovableFaultError extends namedError("UnprovableFaultError") {}
 // Opening a tree.
 
 /** The number of nodes at each level of a tree of `count` leaves (count ≥ 1). */
-function levelSizes(count: number): number[] {
+export function levelSizes(count: number): number[] {
   const sizes = [count];
   for (let n = count; n > 1; ) {
     n = Math.ceil(n / 2);
