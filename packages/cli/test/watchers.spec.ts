@@ -68,7 +68,7 @@ describe("watchers: an inflated proposal is proven wrong and slashed", function 
   });
 });
 
-describe("watchers: a reducer that includes an invalid proof, and one that includes a duplicate nullifier", function () {
+describe("watchers: invalid proofs, duplicate nullifiers, too few participants, withheld data", function () {
   this.timeout(900_000);
   let w: ReducerWorld;
 
@@ -77,7 +77,7 @@ describe("watchers: a reducer that includes an invalid proof, and one that inclu
   });
   after(async () => w?.close());
 
-  it("slashes both through challengeSubmission and challengeOrder; the honest proposal wins; a job below its minimum is refunded", async () => {
+  it("slashes both through challengeSubmission and challengeOrder; the honest proposal wins; a job below its minimum is refunded; a withheld bundle is requested and slashed as unavailable", async () => {
     const [honest, invalid, duplicate] = w.reducers as [Reducer, Reducer, Reducer];
     await w.writeConfig(invalid, { misbehave: "include-invalid", watch: false });
     await w.writeConfig(duplicate, { misbehave: "include-duplicate", watch: false });

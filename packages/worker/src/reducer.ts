@@ -388,14 +388,16 @@ export class JobSession {
   async propose(): Promise<Proposed> {
     await this.drain();
     const result = this.reduce();
-    const bundle = await this.bundle(result);
-    if (this.#misbehave !== "withhold") await putBlock(this.#c.ipfs.blockstore, bundle);
+    const withhold = this.#misbehave === "withhold";
+    const aggregate =
+      this.#misbehave === "inflate" || withhold ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x)) : result.aggregate;
+    // A withheld bundle names the inflated aggregate, so no one else holds a block with its CID.
+    const bundle = await this.bundle(withhold ? { ...result, aggregate } : result);
+    if (!withhold) await putBlock(this.#c.ipfs.blockstore, bundle);
     const bundleCid = bundle.cid.toString();
     const existing = await this.#ownProposal();
     let txHash = existing?.txHash ?? this.journal.state.proposed?.txHash;
     if (existing === undefined) {
-      const inflate = this.#misbehave === "inflate" || this.#misbehave === "withhold";
-      const aggregate = inflate ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x)) : result.aggregate;
       const tx = await this.#c.registry.proposeResult(this.jobId, aggregate, result.count, result.treeRoot, bundleCid, {
         value: await this.#c.registry.proposalBond(),
       });
