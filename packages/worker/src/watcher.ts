@@ -91,6 +91,11 @@ function publishedTree(bundle: unknown, proposal: { aggregate: bigint[]; count: 
   };
 }
 
+/** A block from the local blockstore or, within the fetch timeout, from peers over bitswap. */
+function fetchBlock(c: WatcherComponents, cid: string, maxBytes: number): Promise<Uint8Array> {
+  return getBlock(c.ipfs.blockstore, parseCid(cid), { maxBytes, signal: AbortSignal.timeout(c.fetchTimeoutMs) });
+}
+
 /** What is wrong with a leaf's submission, if anything; "unavailable" when it cannot be fetched or opened. */
 type LeafJudgement = { ok: true } | { ok: false; reason: string; sub: Submission } | "unavailable";
 
@@ -99,10 +104,7 @@ async function judgeLeaf(c: WatcherComponents, session: JobSession, leaf: Leaf):
   if (mine !== undefined && mine.cid === leaf.submission && samePayload(mine.payload, leaf.value)) return { ok: true };
   let sub: Submission;
   try {
-    const bytes = await getBlock(c.ipfs.blockstore, parseCid(leaf.submission), {
-      maxBytes: MAX_SUBMISSION_BYTES,
-      signal: AbortSignal.timeout(c.fetchTimeoutMs),
-    });
+    const bytes = await fetchBlock(c, leaf.submission, MAX_SUBMISSION_BYTES);
     // A block that is not a v1 envelope cannot be opened on-chain by anyone, the proposer included: only a data
     // request (which it cannot answer) reaches it.
     sub = decodeSubmission(bytes);
@@ -241,10 +243,7 @@ export async function checkProposals(
     let tree: TreeNodes;
     let published: PublishedTree;
     try {
-      const bytes = await getBlock(c.ipfs.blockstore, parseCid(p.bundleCid), {
-        maxBytes: MAX_BUNDLE_BYTES,
-        signal: AbortSignal.timeout(c.fetchTimeoutMs),
-      });
+      const bytes = await fetchBlock(c, p.bundleCid, MAX_BUNDLE_BYTES);
       published = publishedTree(decodeCbor(bytes), p);
       tree = openPublished(published, spec.reducer, spec.output.entries.length);
     } catch (err) {
@@ -338,10 +337,7 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
     let tx: { hash: string; wait(): Promise<unknown> };
     if (level === 0) {
       const leaf = tree.leaves[position] as Leaf;
-      const bytes = await getBlock(c.ipfs.blockstore, parseCid(leaf.submission), {
-        maxBytes: MAX_SUBMISSION_BYTES,
-        signal: AbortSignal.timeout(c.fetchTimeoutMs),
-      });
+      const bytes = await fetchBlock(c, leaf.submission, MAX_SUBMISSION_BYTES);
       const envelope = envelopeArg(decodeSubmission(bytes));
       tx = await c.registry.answerLeaf(session.jobId, index, position, leafArg(leaf), ancestorsOf(tree, 0, position), envelope);
     } else {
