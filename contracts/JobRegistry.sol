@@ -404,8 +404,7 @@ contract JobRegistry is IJobRegistry {
         Proposal[] storage proposals = _proposals[jobId];
         if (index >= proposals.length) revert ProposalNotFound(jobId, index);
         Proposal storage p = proposals[index];
-        DataRequest storage r = _requests[_requestKey(jobId, index, level, position)];
-        if (r.state != RequestState.Open) revert RequestNotOpen(jobId, index, level, position, r.state);
+        DataRequest storage r = _openRequest(jobId, index, level, position);
         r.state = RequestState.Settled;
         p.openRequests -= 1;
         address requester = r.requester;
@@ -650,13 +649,21 @@ contract JobRegistry is IJobRegistry {
         return keccak256(abi.encode(jobId, index, level, position));
     }
 
-    function _answerable(JobId jobId, uint256 index, uint256 level, uint256 position)
+    function _openRequest(JobId jobId, uint256 index, uint256 level, uint256 position)
         private
         view
         returns (DataRequest storage r)
     {
         r = _requests[_requestKey(jobId, index, level, position)];
         if (r.state != RequestState.Open) revert RequestNotOpen(jobId, index, level, position, r.state);
+    }
+
+    function _answerable(JobId jobId, uint256 index, uint256 level, uint256 position)
+        private
+        view
+        returns (DataRequest storage r)
+    {
+        r = _openRequest(jobId, index, level, position);
         if (block.timestamp >= r.dueAt) revert RequestOverdue(jobId, index, r.dueAt);
     }
 

@@ -197,7 +197,7 @@ export class ReducerNode implements StatusSource {
       if (this.#stopping) return;
       await this.#advance(session).catch((err) => {
         // A transaction that failed before it was sent still took a nonce from a NonceManager: give it back.
-        (this.#signer as { reset?(): void } | undefined)?.reset?.();
+        this.#resetNonce();
         this.#log("error", "job:step-failed", { jobId: session.jobId, message: (err as Error).message });
       });
     }
@@ -286,7 +286,7 @@ export class ReducerNode implements StatusSource {
       const answered = this.#answered.get(key) ?? new Set<string>();
       this.#answered.set(key, answered);
       await answerRequests(this.#watcherComponents(), session, answered).catch((err) => {
-        (this.#signer as { reset?(): void } | undefined)?.reset?.();
+        this.#resetNonce();
         this.#log("error", "proposal:answer-failed", { jobId: session.jobId, message: (err as Error).message });
       });
     }
@@ -310,7 +310,7 @@ export class ReducerNode implements StatusSource {
         } catch (err) {
           // Every proposer may finalise; another one getting there first is not a fault.
           if ((await registry.getJob(session.jobId)).state === OPEN) throw err;
-          (this.#signer as { reset?(): void } | undefined)?.reset?.();
+          this.#resetNonce();
           session.journal.append({ e: "finalized" });
           this.#log("info", "job:finalized", { jobId: session.jobId, by: "another" });
         }
@@ -320,6 +320,11 @@ export class ReducerNode implements StatusSource {
     }
   }
 
+  /** A transaction that failed before it was sent still took a nonce from the NonceManager: give it back. */
+  #resetNonce(): void {
+    (this.#signer as { reset?(): void } | undefined)?.reset?.();
+  }
+
   #watcherComponents(): WatcherComponents {
     return {
       ipfs: this.#ipfs as IpfsNode,
@@ -327,7 +332,7 @@ export class ReducerNode implements StatusSource {
       operator: this.#operator,
       log: this.#log,
       fetchTimeoutMs: this.config.fetchTimeoutMs,
-      resetNonce: () => (this.#signer as { reset?(): void } | undefined)?.reset?.(),
+      resetNonce: () => this.#resetNonce(),
     };
   }
 

@@ -151,6 +151,14 @@ async function findSubmissionFault(
   return unavailable === undefined ? undefined : { unavailable };
 }
 
+/** Every proposal of the job, and the index of this operator's own (-1 when it has none). */
+async function proposalsOf(c: WatcherComponents, session: JobSession) {
+  const n = Number(await c.registry.proposalCount(session.jobId));
+  const proposals = await Promise.all(Array.from({ length: n }, (_, i) => c.registry.getProposal(session.jobId, i)));
+  const ownIndex = proposals.findIndex((p) => p.proposer.toLowerCase() === c.operator.toLowerCase());
+  return { proposals, ownIndex };
+}
+
 /** Sends a witness after a dry run, so a challenge the contract would refuse costs nothing. */
 async function send(c: WatcherComponents, session: JobSession, index: number, w: Witness): Promise<string> {
   const fn = c.registry.getFunction(w.fn);
@@ -215,9 +223,9 @@ export async function checkProposals(
 ): Promise<ProposalVerdict[]> {
   const spec = session.spec;
   if (spec === undefined) return [];
-  const n = Number(await c.registry.proposalCount(session.jobId));
-  const proposals = await Promise.all(Array.from({ length: n }, (_, i) => c.registry.getProposal(session.jobId, i)));
-  const own = proposals.find((p) => p.proposer.toLowerCase() === c.operator.toLowerCase());
+  const { proposals, ownIndex } = await proposalsOf(c, session);
+  const own = proposals[ownIndex];
+  const n = proposals.length;
   const out: ProposalVerdict[] = [];
   for (let index = 0; index < n; index++) {
     const done = seen.get(index);
@@ -317,11 +325,7 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
   if (spec === undefined) return 0;
   const events = await c.registry.queryFilter(c.registry.filters.DataRequested(session.jobId));
   if (events.length === 0) return 0;
-  const n = Number(await c.registry.proposalCount(session.jobId));
-  let ownIndex = -1;
-  for (let i = 0; i < n && ownIndex < 0; i++) {
-    if ((await c.registry.getProposal(session.jobId, i)).proposer.toLowerCase() === c.operator.toLowerCase()) ownIndex = i;
-  }
+  const { ownIndex } = await proposalsOf(c, session);
   let sent = 0;
   let tree: TreeNodes | undefined;
   for (const e of events) {
