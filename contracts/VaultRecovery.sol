@@ -6,16 +6,25 @@ import {Signatures} from "./lib/Signatures.sol";
 
 /// @title VaultRecovery
 /// @notice Social recovery for user vaults: guardians approve a new owner off-chain, the owner has a delay to object.
-/// @dev Approvals are bound to chain, contract, account, new owner and a per-account nonce that every cancelled or
-/// completed recovery bumps, so no approval can be used twice.
+/// @dev An account id is the domain-tagged hash of an account key the vault derives from its seed, and registering
+/// it takes that key's signature over the chain, this contract, the sender and every registered field: whoever sees
+/// the id (or the whole transaction) in the mempool cannot claim it. Guardian approvals are bound to chain, contract,
+/// account, new owner, a per-account nonce that every cancelled or completed recovery bumps, the guardian set in
+/// effect and an expiry, so no approval can be used twice, after its guardian set was replaced, or after it expired.
 contract VaultRecovery is IVaultRecovery {
     /// @notice The longest recovery or guardian delay an account may choose.
     uint64 public constant MAX_DELAY = 365 days;
     /// @notice The most guardians a set may have (the threshold is a uint8).
     uint256 public constant MAX_GUARDIANS = 255;
 
-    /// @dev Domain tag of guardian approvals; a new version of the scheme gets a new tag.
-    bytes32 private constant _APPROVAL_TAG = keccak256("mosaic.vault-recovery.v1");
+    /// @notice The furthest ahead an approval's expiry may lie when it is used.
+    uint64 public constant MAX_APPROVAL_LIFETIME = 30 days;
+
+    /// @dev Domain tags: account ids, registrations and guardian approvals are hashes of different things, so none
+    /// can be read as another; a new version of a scheme gets a new tag (v1 approvals had no expiry or set hash).
+    bytes32 private constant _ACCOUNT_TAG = keccak256("mosaic.vault-recovery.account.v1");
+    bytes32 private constant _REGISTER_TAG = keccak256("mosaic.vault-recovery.owner.v1");
+    bytes32 private constant _APPROVAL_TAG = keccak256("mosaic.vault-recovery.approve.v2");
 
     uint64 private immutable _minRecoveryDelay;
     mapping(AccountId accountId => Account) private _accounts;
@@ -29,7 +38,13 @@ contract VaultRecovery is IVaultRecovery {
     // ------------------------------------------------------------- ownership
 
     /// @inheritdoc IVaultRecovery
-    function register(AccountId accountId, bytes32 guardiansHash, uint64 recoveryDelay, uint64 guardianDelay) external {
+    function register(
+        AccountId accountId,
+        bytes32 guardiansHash,
+        uint64 recoveryDelay,
+        uint64 guardianDelay,
+        bytes calldata accountSignature
+    ) external {
         if (AccountId.unwrap(accountId) == bytes32(0)) revert InvalidAccountId();
         Account storage account = _accounts[accountId];
         if (account.owner != address(0)) revert AccountExists(accountId);
@@ -37,6 +52,14 @@ contract VaultRecovery is IVaultRecovery {
         if (recoveryDelay < _minRecoveryDelay) revert DelayTooShort(recoveryDelay, _minRecoveryDelay);
         if (recoveryDelay > MAX_DELAY) revert DelayTooLong(recoveryDelay, MAX_DELAY);
         if (guardianDelay > MAX_DELAY) revert DelayTooLong(guardianDelay, MAX_DELAY);
+        // The signature binds msg.sender: the same bytes sent from any other address recover some unrelated signer.
+        bytes32 digest = Signatures.ethSignedDigest(
+            _registrationHash(accountId, msg.sender, guardiansHash, recoveryDelay, guardianDelay)
+        );
+        address signer = Signatures.recover(digest, accountSignature);
+        if (signer == address(0) || AccountId.unwrap(_accountIdOf(signer)) != AccountId.unwrap(accountId)) {
+            revert NotSignedByAccountKey(accountId, signer);
+        }
         account.owner = msg.sender;
         account.guardiansHash = guardiansHash;
         account.recoveryDelay = recoveryDelay;
@@ -76,6 +99,7 @@ contract VaultRecovery is IVaultRecovery {
     function startRecovery(
         AccountId accountId,
         address newOwner,
+        uint64 expiresAt,
         uint8 threshold,
         address[] calldata guardians,
         bytes32[] calldata shareHashes,
@@ -83,14 +107,14 @@ contract VaultRecovery is IVaultRecovery {
         bytes[] calldata signatures
     ) external {
         Account storage account = _recoverable(accountId, newOwner);
+        _checkExpiry(accountId, expiresAt);
         _checkGuardianSet(accountId, account, threshold, guardians, shareHashes, salt);
-        uint64 nonce = account.nonce;
-        _checkApprovals(Signatures.ethSignedDigest(_approvalHash(accountId, newOwner, nonce)), threshold, guardians, signatures);
+        _checkApprovals(_approvalDigest(accountId, account, newOwner, expiresAt), threshold, guardians, signatures);
 
         uint64 executableAt = uint64(block.timestamp) + account.recoveryDelay;
         account.pendingNewOwner = newOwner;
         account.recoveryExecutableAt = executableAt;
-        emit RecoveryStarted(accountId, newOwner, executableAt, nonce);
+        emit RecoveryStarted(accountId, newOwner, executableAt, account.nonce);
     }
 
     /// @inheritdoc IVaultRecovery
@@ -150,8 +174,26 @@ contract VaultRecovery is IVaultRecovery {
     }
 
     /// @inheritdoc IVaultRecovery
-    function approvalHash(AccountId accountId, address newOwner) external view returns (bytes32) {
-        return _approvalHash(accountId, newOwner, _accounts[accountId].nonce);
+    function approvalHash(AccountId accountId, address newOwner, uint64 expiresAt) external view returns (bytes32) {
+        Account storage account = _accounts[accountId];
+        bytes32 guardiansHash = _guardiansChangeMatured(account) ? account.pendingGuardiansHash : account.guardiansHash;
+        return _approvalHash(accountId, newOwner, account.nonce, guardiansHash, expiresAt);
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function accountIdOf(address accountKey) external pure returns (AccountId) {
+        return _accountIdOf(accountKey);
+    }
+
+    /// @inheritdoc IVaultRecovery
+    function registrationHash(
+        AccountId accountId,
+        address owner,
+        bytes32 guardiansHash,
+        uint64 recoveryDelay,
+        uint64 guardianDelay
+    ) external view returns (bytes32) {
+        return _registrationHash(accountId, owner, guardiansHash, recoveryDelay, guardianDelay);
     }
 
     /// @inheritdoc IVaultRecovery
@@ -179,7 +221,15 @@ contract VaultRecovery is IVaultRecovery {
         if (newOwner == address(0) || newOwner == owner) revert InvalidNewOwner(newOwner);
     }
 
-    /// @dev Checks the revealed guardian set is well formed and is the account's effective one.
+    /// @dev Checks the approvals' expiry has not passed and is not further ahead than `MAX_APPROVAL_LIFETIME`.
+    function _checkExpiry(AccountId accountId, uint64 expiresAt) private view {
+        if (block.timestamp > expiresAt) revert ApprovalExpired(accountId, expiresAt, block.timestamp);
+        uint256 latestAllowed = block.timestamp + MAX_APPROVAL_LIFETIME;
+        if (expiresAt > latestAllowed) revert ApprovalExpiryTooFar(accountId, expiresAt, latestAllowed);
+    }
+
+    /// @dev Checks the revealed guardian set is well formed and is the account's effective one, folding in a matured
+    /// change first, so `account.guardiansHash` is the set in effect afterwards.
     function _checkGuardianSet(
         AccountId accountId,
         Account storage account,
@@ -235,8 +285,60 @@ contract VaultRecovery is IVaultRecovery {
         emit GuardiansChangeApplied(accountId, guardiansHash);
     }
 
-    function _approvalHash(AccountId accountId, address newOwner, uint64 nonce) private view returns (bytes32) {
-        return keccak256(abi.encode(_APPROVAL_TAG, block.chainid, address(this), accountId, newOwner, uint256(nonce)));
+    function _approvalHash(AccountId accountId, address newOwner, uint64 nonce, bytes32 guardiansHash, uint64 expiresAt)
+        private
+        view
+        returns (bytes32)
+    {
+        return keccak256(
+            abi.encode(
+                _APPROVAL_TAG,
+                block.chainid,
+                address(this),
+                accountId,
+                newOwner,
+                uint256(nonce),
+                guardiansHash,
+                uint256(expiresAt)
+            )
+        );
+    }
+
+    /// @dev The EIP-191 digest guardians sign, over the account's current nonce and stored guardian set (call it after
+    /// `_checkGuardianSet`, which folds a matured change in): approvals for any other set recover unrelated signers.
+    function _approvalDigest(AccountId accountId, Account storage account, address newOwner, uint64 expiresAt)
+        private
+        view
+        returns (bytes32)
+    {
+        return Signatures.ethSignedDigest(
+            _approvalHash(accountId, newOwner, account.nonce, account.guardiansHash, expiresAt)
+        );
+    }
+
+    function _registrationHash(
+        AccountId accountId,
+        address owner,
+        bytes32 guardiansHash,
+        uint64 recoveryDelay,
+        uint64 guardianDelay
+    ) private view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                _REGISTER_TAG,
+                block.chainid,
+                address(this),
+                accountId,
+                owner,
+                guardiansHash,
+                uint256(recoveryDelay),
+                uint256(guardianDelay)
+            )
+        );
+    }
+
+    function _accountIdOf(address accountKey) private pure returns (AccountId) {
+        return AccountId.wrap(keccak256(abi.encode(_ACCOUNT_TAG, accountKey)));
     }
 
     /// @dev The signer of a guardian's signature; reverts `InvalidSignature(index)` on anything malformed,

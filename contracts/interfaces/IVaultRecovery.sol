@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @notice Identifier of a vault account, chosen by the client; zero is never a valid id.
+/// @notice Identifier of a vault account: `keccak256(abi.encode(keccak256("mosaic.vault-recovery.account.v1"),
+/// accountKey))`, where `accountKey` is the address of a key the vault derives from its root seed (see
+/// `IVaultRecovery.accountIdOf`). Only that key can register the id, so a copied id cannot be squatted.
 type AccountId is bytes32;
 
 /// @title IVaultRecovery
@@ -33,6 +35,11 @@ interface IVaultRecovery {
 
     /// @notice The account id zero was given.
     error InvalidAccountId();
+    /// @notice The registration signature does not come from the key the account id is derived from: `signer` is
+    /// the address it recovers (zero when malformed or malleable), and `accountIdOf(signer) != accountId`. A
+    /// registration copied from the mempool and sent from another address ends here, since the signature binds the
+    /// sender.
+    error NotSignedByAccountKey(AccountId accountId, address signer);
     /// @notice An account with this id is already registered.
     error AccountExists(AccountId accountId);
     /// @notice No account with this id is registered.
@@ -64,6 +71,10 @@ interface IVaultRecovery {
     error DuplicateApproval(address signer);
     /// @notice Fewer guardians approved than the set's threshold.
     error ThresholdNotMet(uint256 approvals, uint256 threshold);
+    /// @notice The guardians' approvals expired at `expiresAt`; it is now `nowTimestamp`. Ask them to approve again.
+    error ApprovalExpired(AccountId accountId, uint64 expiresAt, uint256 nowTimestamp);
+    /// @notice The approvals' expiry is further ahead than `MAX_APPROVAL_LIFETIME` allows (`latestAllowed`).
+    error ApprovalExpiryTooFar(AccountId accountId, uint64 expiresAt, uint256 latestAllowed);
     /// @notice No recovery is pending for the account.
     error NoPendingRecovery(AccountId accountId);
     /// @notice The pending recovery's delay has not passed yet.
@@ -88,13 +99,23 @@ interface IVaultRecovery {
     /// @notice Emitted after a pending recovery moved the account to its new owner; the nonce was bumped.
     event RecoveryCompleted(AccountId indexed accountId, address indexed oldOwner, address indexed newOwner);
 
-    /// @notice Registers an account with the caller as its owner.
-    /// @param accountId Non-zero id chosen by the client.
+    /// @notice Registers an account with the caller as its owner. Only the holder of the account key can register
+    /// its id, and only for the sender it signed for: a front-runner copying the call from another address fails
+    /// with `NotSignedByAccountKey` and the id stays free for its owner.
+    /// @param accountId `accountIdOf(accountKey)`.
     /// @param guardiansHash `keccak256(abi.encode(uint8 threshold, address[] guardians, bytes32[] shareHashes,
     /// bytes32 salt))`.
     /// @param recoveryDelay Seconds between the start of a recovery and its completion; at least `minRecoveryDelay`.
     /// @param guardianDelay Seconds before a guardian change takes effect; at most `MAX_DELAY`.
-    function register(AccountId accountId, bytes32 guardiansHash, uint64 recoveryDelay, uint64 guardianDelay) external;
+    /// @param accountSignature 65-byte `(r, s, v)` personal-sign signature by the account key over
+    /// `registrationHash(accountId, msg.sender, guardiansHash, recoveryDelay, guardianDelay)`.
+    function register(
+        AccountId accountId,
+        bytes32 guardiansHash,
+        uint64 recoveryDelay,
+        uint64 guardianDelay,
+        bytes calldata accountSignature
+    ) external;
 
     /// @notice Proposes a new guardian set; it replaces any change not yet in effect and takes effect after the
     /// account's guardian delay. Owner only.
@@ -104,17 +125,22 @@ interface IVaultRecovery {
     function cancelGuardiansChange(AccountId accountId) external;
 
     /// @notice Starts moving the account to `newOwner` with approvals from a threshold of guardians. Anyone may call.
+    /// @dev Approvals are signed over the guardian set in effect, so a guardian change voids every approval made
+    /// before it took effect; they are void after `expiresAt` too.
     /// @param accountId The account to recover.
     /// @param newOwner The address the account moves to; neither zero nor the current owner.
+    /// @param expiresAt The last second the approvals are good for, as the guardians signed it; not in the past and
+    /// at most `MAX_APPROVAL_LIFETIME` ahead.
     /// @param threshold The revealed guardian set's threshold, at least 2.
     /// @param guardians The revealed guardian addresses, at most 255.
     /// @param shareHashes The revealed share hashes, one per guardian.
     /// @param salt The revealed salt; with the three above it must hash to the effective guardians hash.
     /// @param signatures 65-byte `(r, s, v)` personal-sign signatures by distinct guardians over
-    /// `approvalHash(accountId, newOwner)`.
+    /// `approvalHash(accountId, newOwner, expiresAt)`.
     function startRecovery(
         AccountId accountId,
         address newOwner,
+        uint64 expiresAt,
         uint8 threshold,
         address[] calldata guardians,
         bytes32[] calldata shareHashes,
@@ -144,9 +170,25 @@ interface IVaultRecovery {
     function accountOf(AccountId accountId) external view returns (Account memory);
 
     /// @notice What a guardian signs (EIP-191 personal-sign of these 32 bytes) to approve moving the account to
-    /// `newOwner`: `keccak256(abi.encode(keccak256("mosaic.vault-recovery.v1"), block.chainid, address(this),
-    /// accountId, newOwner, uint256(nonce)))` with the current nonce.
-    function approvalHash(AccountId accountId, address newOwner) external view returns (bytes32);
+    /// `newOwner` until `expiresAt`: `keccak256(abi.encode(keccak256("mosaic.vault-recovery.approve.v2"),
+    /// block.chainid, address(this), accountId, newOwner, uint256(nonce), guardiansHash, uint256(expiresAt)))` with
+    /// the current nonce and the guardians hash in effect (`guardiansHashOf`).
+    function approvalHash(AccountId accountId, address newOwner, uint64 expiresAt) external view returns (bytes32);
+
+    /// @notice The id of the account whose key is `accountKey`:
+    /// `keccak256(abi.encode(keccak256("mosaic.vault-recovery.account.v1"), accountKey))`.
+    function accountIdOf(address accountKey) external pure returns (AccountId);
+
+    /// @notice What the account key signs (EIP-191 personal-sign of these 32 bytes) to let `owner` register the
+    /// account: `keccak256(abi.encode(keccak256("mosaic.vault-recovery.owner.v1"), block.chainid, address(this),
+    /// accountId, owner, guardiansHash, uint256(recoveryDelay), uint256(guardianDelay)))`.
+    function registrationHash(
+        AccountId accountId,
+        address owner,
+        bytes32 guardiansHash,
+        uint64 recoveryDelay,
+        uint64 guardianDelay
+    ) external view returns (bytes32);
 
     /// @notice The smallest recovery delay an account may choose.
     function minRecoveryDelay() external view returns (uint64);

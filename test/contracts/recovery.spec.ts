@@ -40,7 +40,10 @@ const RECOVERY_DELAY = 3n * HOUR;
 const GUARDIAN_DELAY = DAY;
 const MAX_DELAY = 365n * DAY;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const APPROVAL_TAG = keccak256(toUtf8Bytes("mosaic.vault-recovery.v1"));
+const MAX_APPROVAL_LIFETIME = 30n * DAY;
+const ACCOUNT_TAG = keccak256(toUtf8Bytes("mosaic.vault-recovery.account.v1"));
+const REGISTER_TAG = keccak256(toUtf8Bytes("mosaic.vault-recovery.owner.v1"));
+const APPROVAL_TAG = keccak256(toUtf8Bytes("mosaic.vault-recovery.approve.v2"));
 
 function randomBytes32(): string {
   return hexlify(Wallet.createRandom().privateKey);
@@ -62,11 +65,42 @@ function hashSet(s: Pick<GuardianSet, "threshold" | "guardians" | "shareHashes" 
 }
 
 /** The approval hash as a client builds it, independently of the contract's `approvalHash` view. */
-function clientApprovalHash(d: { chainId: bigint; contract: string; accountId: string; newOwner: string; nonce: bigint }): string {
+function clientApprovalHash(d: {
+  chainId: bigint;
+  contract: string;
+  accountId: string;
+  newOwner: string;
+  nonce: bigint;
+  guardiansHash: string;
+  expiresAt: bigint;
+}): string {
   return keccak256(
     abi.encode(
-      ["bytes32", "uint256", "address", "bytes32", "address", "uint256"],
-      [APPROVAL_TAG, d.chainId, d.contract, d.accountId, d.newOwner, d.nonce],
+      ["bytes32", "uint256", "address", "bytes32", "address", "uint256", "bytes32", "uint256"],
+      [APPROVAL_TAG, d.chainId, d.contract, d.accountId, d.newOwner, d.nonce, d.guardiansHash, d.expiresAt],
+    ),
+  );
+}
+
+/** The account id of an account key, as a client derives it. */
+function accountIdOfKey(key: string): string {
+  return keccak256(abi.encode(["bytes32", "address"], [ACCOUNT_TAG, key]));
+}
+
+/** The registration hash as a client builds it, independently of the contract's `registrationHash` view. */
+function clientRegistrationHash(d: {
+  chainId: bigint;
+  contract: string;
+  accountId: string;
+  owner: string;
+  guardiansHash: string;
+  recoveryDelay: bigint;
+  guardianDelay: bigint;
+}): string {
+  return keccak256(
+    abi.encode(
+      ["bytes32", "uint256", "address", "bytes32", "address", "bytes32", "uint256", "uint256"],
+      [REGISTER_TAG, d.chainId, d.contract, d.accountId, d.owner, d.guardiansHash, d.recoveryDelay, d.guardianDelay],
     ),
   );
 }
@@ -90,12 +124,18 @@ describe("VaultRecovery", () => {
   let owner: Signer, other: Signer, newOwner: Signer, outsider: Signer;
   let ownerAddr: string, otherAddr: string, newOwnerAddr: string;
   let set: GuardianSet;
-  const A = keccak256(toUtf8Bytes("vault-a"));
-  const B = keccak256(toUtf8Bytes("vault-b"));
-  const UNKNOWN = keccak256(toUtf8Bytes("vault-unknown"));
+  // Each account id is the tagged hash of an account key's address; the keys are fixed so the ids are too.
+  const keyA = new Wallet(keccak256(toUtf8Bytes("account-key-a")));
+  const keyB = new Wallet(keccak256(toUtf8Bytes("account-key-b")));
+  const keyC = new Wallet(keccak256(toUtf8Bytes("account-key-c")));
+  const keyUnknown = new Wallet(keccak256(toUtf8Bytes("account-key-unknown")));
+  const A = accountIdOfKey(keyA.address);
+  const B = accountIdOfKey(keyB.address);
+  const C = accountIdOfKey(keyC.address);
+  const UNKNOWN = accountIdOfKey(keyUnknown.address);
 
   async function snapshot(): Promise<string> {
-    const accounts = await Promise.all([A, B, UNKNOWN].map((id) => recovery.accountOf(id)));
+    const accounts = await Promise.all([A, B, C, UNKNOWN].map((id) => recovery.accountOf(id)));
     return JSON.stringify(
       accounts.map((a) => [...a]),
       (_k, v) => (typeof v === "bigint" ? v.toString() : v),
@@ -110,10 +150,46 @@ describe("VaultRecovery", () => {
     expect(await snapshot(), `${error} left state unchanged`).to.equal(before);
   }
 
+  /** The account key signs `owner` in: what `register` checks. */
+  async function signRegistration(
+    key: BaseWallet,
+    r: { owner: string; guardiansHash: string; recoveryDelay: bigint; guardianDelay: bigint },
+    overrides: Partial<{ chainId: bigint; contract: string; accountId: string }> = {},
+  ): Promise<string> {
+    const hash = clientRegistrationHash({
+      chainId: overrides.chainId ?? chainId,
+      contract: overrides.contract ?? address,
+      accountId: overrides.accountId ?? accountIdOfKey(key.address),
+      ...r,
+    });
+    return key.signMessage(getBytes(hash));
+  }
+
+  /** Registers `key`'s account from `from`, signed for `from` and exactly these settings. */
+  async function registerAs(from: Signer, key: BaseWallet, guardiansHash: string, recoveryDelay: bigint, guardianDelay: bigint) {
+    const owner = await from.getAddress();
+    const signature = await signRegistration(key, { owner, guardiansHash, recoveryDelay, guardianDelay });
+    return recovery.connect(from).register(accountIdOfKey(key.address), guardiansHash, recoveryDelay, guardianDelay, signature);
+  }
+
+  /** An expiry a day ahead of the chain's clock: comfortably valid for the next transactions. */
+  async function soon(): Promise<bigint> {
+    return BigInt(await networkHelpers.time.latest()) + DAY;
+  }
+
+  let expiry: bigint;
+
   async function approve(
     wallets: BaseWallet[],
     to: string,
-    overrides: Partial<{ chainId: bigint; contract: string; accountId: string; nonce: bigint }> = {},
+    overrides: Partial<{
+      chainId: bigint;
+      contract: string;
+      accountId: string;
+      nonce: bigint;
+      guardiansHash: string;
+      expiresAt: bigint;
+    }> = {},
   ): Promise<string[]> {
     const accountId = overrides.accountId ?? A;
     const hash = clientApprovalHash({
@@ -122,6 +198,8 @@ describe("VaultRecovery", () => {
       accountId,
       newOwner: to,
       nonce: overrides.nonce ?? (await recovery.nonceOf(accountId)),
+      guardiansHash: overrides.guardiansHash ?? (await recovery.guardiansHashOf(accountId)),
+      expiresAt: overrides.expiresAt ?? expiry,
     });
     return Promise.all(wallets.map((w) => w.signMessage(getBytes(hash))));
   }
@@ -131,6 +209,7 @@ describe("VaultRecovery", () => {
     o: Partial<{
       accountId: string;
       to: string;
+      expiresAt: bigint;
       set: Pick<GuardianSet, "threshold" | "guardians" | "shareHashes" | "salt">;
       from: Signer;
     }> = {},
@@ -138,7 +217,16 @@ describe("VaultRecovery", () => {
     const s = o.set ?? set;
     return recovery
       .connect(o.from ?? other)
-      .startRecovery(o.accountId ?? A, o.to ?? newOwnerAddr, s.threshold, s.guardians, s.shareHashes, s.salt, signatures);
+      .startRecovery(
+        o.accountId ?? A,
+        o.to ?? newOwnerAddr,
+        o.expiresAt ?? expiry,
+        s.threshold,
+        s.guardians,
+        s.shareHashes,
+        s.salt,
+        signatures,
+      );
   }
 
   /** Sends the next transaction at a known timestamp and returns it. */
@@ -159,8 +247,10 @@ describe("VaultRecovery", () => {
     address = await recovery.getAddress();
     chainId = (await ethers.provider.getNetwork()).chainId;
     set = makeSet(5, 3);
-    await (await recovery.connect(owner).register(A, hashSet(set), RECOVERY_DELAY, GUARDIAN_DELAY)).wait();
-    await (await recovery.connect(other).register(B, hashSet(makeSet(3, 2)), MIN_DELAY, 0n)).wait();
+    await (await registerAs(owner, keyA, hashSet(set), RECOVERY_DELAY, GUARDIAN_DELAY)).wait();
+    await (await registerAs(other, keyB, hashSet(makeSet(3, 2)), MIN_DELAY, 0n)).wait();
+    // Tests that move the clock far take a fresh expiry; the rest approve until a day after setup.
+    expiry = await soon();
   });
 
   describe("deployment and views", () => {
@@ -182,47 +272,147 @@ describe("VaultRecovery", () => {
       expect(await recovery.accountOf(UNKNOWN)).to.deep.equal([ZeroAddress, ZeroHash, ZeroHash, 0n, 0n, 0n, 0n, ZeroAddress, 0n]);
     });
     it("test_approvalHash_matchesClientEncoding", async () => {
-      expect(await recovery.approvalHash(A, newOwnerAddr)).to.equal(
-        clientApprovalHash({ chainId, contract: address, accountId: A, newOwner: newOwnerAddr, nonce: 0n }),
-      );
+      const h = hashSet(set);
+      const d = { chainId, contract: address, accountId: A, newOwner: newOwnerAddr, guardiansHash: h, expiresAt: expiry };
+      expect(await recovery.approvalHash(A, newOwnerAddr, expiry)).to.equal(clientApprovalHash({ ...d, nonce: 0n }));
       await (await start(await approve(set.wallets.slice(0, 3), newOwnerAddr))).wait();
       await (await recovery.connect(owner).cancelRecovery(A)).wait();
-      expect(await recovery.approvalHash(A, newOwnerAddr)).to.equal(
-        clientApprovalHash({ chainId, contract: address, accountId: A, newOwner: newOwnerAddr, nonce: 1n }),
+      expect(await recovery.approvalHash(A, newOwnerAddr, expiry)).to.equal(clientApprovalHash({ ...d, nonce: 1n }));
+      // The view counts a matured guardian change, as startRecovery does.
+      const next = hashSet(makeSet(3, 2));
+      await (await recovery.connect(owner).proposeGuardians(A, next)).wait();
+      expect(await recovery.approvalHash(A, newOwnerAddr, expiry)).to.equal(clientApprovalHash({ ...d, nonce: 1n }));
+      await networkHelpers.time.increase(GUARDIAN_DELAY);
+      expect(await recovery.approvalHash(A, newOwnerAddr, expiry)).to.equal(clientApprovalHash({ ...d, nonce: 1n, guardiansHash: next }));
+    });
+    it("test_accountIdOf_andRegistrationHash_matchClientEncoding", async () => {
+      expect(await recovery.accountIdOf(keyA.address)).to.equal(A);
+      expect(await recovery.registrationHash(C, newOwnerAddr, hashSet(set), MIN_DELAY, 7n)).to.equal(
+        clientRegistrationHash({
+          chainId,
+          contract: address,
+          accountId: C,
+          owner: newOwnerAddr,
+          guardiansHash: hashSet(set),
+          recoveryDelay: MIN_DELAY,
+          guardianDelay: 7n,
+        }),
       );
     });
   });
 
   describe("register", () => {
     it("test_register_emitsAndStores", async () => {
-      const id = keccak256(toUtf8Bytes("vault-c"));
       const hash = hashSet(set);
-      await expect(recovery.connect(newOwner).register(id, hash, MIN_DELAY, 0n))
+      await expect(registerAs(newOwner, keyC, hash, MIN_DELAY, 0n))
         .to.emit(recovery, "AccountRegistered")
-        .withArgs(id, newOwnerAddr, hash, MIN_DELAY, 0n);
-      expect(await recovery.accountOf(id)).to.deep.equal([newOwnerAddr, hash, ZeroHash, 0n, MIN_DELAY, 0n, 0n, ZeroAddress, 0n]);
-      expect(await recovery.ownerOf(id)).to.equal(newOwnerAddr);
-      expect(await recovery.guardiansHashOf(id)).to.equal(hash);
-      expect(await recovery.nonceOf(id)).to.equal(0n);
-      expect(await recovery.pendingRecoveryOf(id)).to.deep.equal([ZeroAddress, 0n]);
+        .withArgs(C, newOwnerAddr, hash, MIN_DELAY, 0n);
+      expect(await recovery.accountOf(C)).to.deep.equal([newOwnerAddr, hash, ZeroHash, 0n, MIN_DELAY, 0n, 0n, ZeroAddress, 0n]);
+      expect(await recovery.ownerOf(C)).to.equal(newOwnerAddr);
+      expect(await recovery.guardiansHashOf(C)).to.equal(hash);
+      expect(await recovery.nonceOf(C)).to.equal(0n);
+      expect(await recovery.pendingRecoveryOf(C)).to.deep.equal([ZeroAddress, 0n]);
     });
     it("test_register_acceptsBoundaryDelays", async () => {
-      const id = keccak256(toUtf8Bytes("vault-max"));
-      await expect(recovery.connect(newOwner).register(id, hashSet(set), MAX_DELAY, MAX_DELAY))
+      await expect(registerAs(newOwner, keyC, hashSet(set), MAX_DELAY, MAX_DELAY))
         .to.emit(recovery, "AccountRegistered")
-        .withArgs(id, newOwnerAddr, hashSet(set), MAX_DELAY, MAX_DELAY);
+        .withArgs(C, newOwnerAddr, hashSet(set), MAX_DELAY, MAX_DELAY);
     });
     it("test_register_rejectsBadInput", async () => {
       const hash = hashSet(set);
-      const reg = (id: string, h: string, rd: bigint, gd: bigint) => () => recovery.connect(newOwner).register(id, h, rd, gd);
-      await expectRevert(reg(ZeroHash, hash, MIN_DELAY, 0n), "InvalidAccountId", []);
-      await expectRevert(reg(A, hash, MIN_DELAY, 0n), "AccountExists", [A]);
-      await expectRevert(reg(UNKNOWN, ZeroHash, MIN_DELAY, 0n), "ZeroGuardiansHash", []);
-      await expectRevert(reg(UNKNOWN, hash, MIN_DELAY - 1n, 0n), "DelayTooShort", [MIN_DELAY - 1n, MIN_DELAY]);
-      await expectRevert(reg(UNKNOWN, hash, 0n, 0n), "DelayTooShort", [0n, MIN_DELAY]);
-      await expectRevert(reg(UNKNOWN, hash, MAX_DELAY + 1n, 0n), "DelayTooLong", [MAX_DELAY + 1n, MAX_DELAY]);
-      await expectRevert(reg(UNKNOWN, hash, MIN_DELAY, MAX_DELAY + 1n), "DelayTooLong", [MAX_DELAY + 1n, MAX_DELAY]);
-      await expectRevert(reg(UNKNOWN, hash, MIN_DELAY, 2n ** 64n - 1n), "DelayTooLong", [2n ** 64n - 1n, MAX_DELAY]);
+      const reg = (key: BaseWallet | undefined, id: string, h: string, rd: bigint, gd: bigint) => async () => {
+        const signature = key
+          ? await signRegistration(key, { owner: newOwnerAddr, guardiansHash: h, recoveryDelay: rd, guardianDelay: gd })
+          : "0x";
+        return recovery.connect(newOwner).register(id, h, rd, gd, signature);
+      };
+      const u = keyUnknown;
+      await expectRevert(reg(undefined, ZeroHash, hash, MIN_DELAY, 0n), "InvalidAccountId", []);
+      await expectRevert(reg(keyA, A, hash, MIN_DELAY, 0n), "AccountExists", [A]);
+      await expectRevert(reg(u, UNKNOWN, ZeroHash, MIN_DELAY, 0n), "ZeroGuardiansHash", []);
+      await expectRevert(reg(u, UNKNOWN, hash, MIN_DELAY - 1n, 0n), "DelayTooShort", [MIN_DELAY - 1n, MIN_DELAY]);
+      await expectRevert(reg(u, UNKNOWN, hash, 0n, 0n), "DelayTooShort", [0n, MIN_DELAY]);
+      await expectRevert(reg(u, UNKNOWN, hash, MAX_DELAY + 1n, 0n), "DelayTooLong", [MAX_DELAY + 1n, MAX_DELAY]);
+      await expectRevert(reg(u, UNKNOWN, hash, MIN_DELAY, MAX_DELAY + 1n), "DelayTooLong", [MAX_DELAY + 1n, MAX_DELAY]);
+      await expectRevert(reg(u, UNKNOWN, hash, MIN_DELAY, 2n ** 64n - 1n), "DelayTooLong", [2n ** 64n - 1n, MAX_DELAY]);
+    });
+    it("test_register_frontRunnerCopyingTheCallFromAnotherAddressIsRefused", async () => {
+      // The user's transaction as it sits in the mempool: every argument is public.
+      const hash = hashSet(set);
+      const args = [C, hash, RECOVERY_DELAY, GUARDIAN_DELAY] as const;
+      const signature = await signRegistration(keyC, {
+        owner: newOwnerAddr,
+        guardiansHash: hash,
+        recoveryDelay: RECOVERY_DELAY,
+        guardianDelay: GUARDIAN_DELAY,
+      });
+      const attacker = outsider;
+      const attackerAddr = await attacker.getAddress();
+      // Sent from the attacker's address, the signature recovers some unrelated key, not keyC.
+      const signerFor = (owner: string, h: string, rd: bigint, gd: bigint) =>
+        verifyMessage(
+          getBytes(
+            clientRegistrationHash({
+              chainId,
+              contract: address,
+              accountId: C,
+              owner,
+              guardiansHash: h,
+              recoveryDelay: rd,
+              guardianDelay: gd,
+            }),
+          ),
+          signature,
+        );
+      await expectRevert(() => recovery.connect(attacker).register(...args, signature), "NotSignedByAccountKey", [
+        C,
+        signerFor(attackerAddr, hash, RECOVERY_DELAY, GUARDIAN_DELAY),
+      ]);
+      // Nor with its own guardians and delays.
+      const own = hashSet(makeSet(3, 2));
+      await expectRevert(() => recovery.connect(attacker).register(C, own, MIN_DELAY, 0n, signature), "NotSignedByAccountKey", [
+        C,
+        signerFor(attackerAddr, own, MIN_DELAY, 0n),
+      ]);
+      // Nor from the user's own address with the settings changed.
+      await expectRevert(
+        () => recovery.connect(newOwner).register(C, own, RECOVERY_DELAY, GUARDIAN_DELAY, signature),
+        "NotSignedByAccountKey",
+        [C, signerFor(newOwnerAddr, own, RECOVERY_DELAY, GUARDIAN_DELAY)],
+      );
+      expect(await recovery.ownerOf(C)).to.equal(ZeroAddress);
+      // The user's own transaction still lands.
+      await expect(recovery.connect(newOwner).register(...args, signature))
+        .to.emit(recovery, "AccountRegistered")
+        .withArgs(C, newOwnerAddr, hash, RECOVERY_DELAY, GUARDIAN_DELAY);
+      expect(await recovery.ownerOf(C)).to.equal(newOwnerAddr);
+    });
+    it("test_register_refusesSignatureByTheWrongKeyOrForAnotherDomain", async () => {
+      const r = { owner: newOwnerAddr, guardiansHash: hashSet(set), recoveryDelay: MIN_DELAY, guardianDelay: 0n };
+      const send = (signature: string) => () => recovery.connect(newOwner).register(C, r.guardiansHash, MIN_DELAY, 0n, signature);
+      // Another account's key, a guardian's key, a random key, each signing exactly the right registration of C.
+      for (const wrong of [keyB, keyA, set.wallets[0]!, Wallet.createRandom()]) {
+        const signature = await signRegistration(wrong, r, { accountId: C });
+        await expectRevert(send(signature), "NotSignedByAccountKey", [C, wrong.address]);
+      }
+      // The right key, over another chain, contract or account id: recovers an unrelated signer.
+      const digest = getBytes(await recovery.registrationHash(C, newOwnerAddr, r.guardiansHash, MIN_DELAY, 0n));
+      const otherContract = await (await deploy()).getAddress();
+      for (const o of [{ chainId: chainId + 1n }, { contract: otherContract }, { accountId: B }]) {
+        const signature = await signRegistration(keyC, r, o);
+        await expectRevert(send(signature), "NotSignedByAccountKey", [C, verifyMessage(digest, signature)]);
+      }
+      // Malformed or malleable signatures recover no one.
+      const good = Signature.from(await signRegistration(keyC, r));
+      const malformed = [
+        "0x",
+        good.compactSerialized,
+        rawSignature(good.r, BigInt(good.s), 29),
+        rawSignature(good.r, SECP256K1_N - BigInt(good.s), good.v === 27 ? 28 : 27),
+      ];
+      for (const m of malformed) await expectRevert(send(m), "NotSignedByAccountKey", [C, ZeroAddress]);
+      expect(await recovery.ownerOf(C)).to.equal(ZeroAddress);
+      await expect(send(good.serialized)()).to.emit(recovery, "AccountRegistered");
     });
   });
 
@@ -328,6 +518,7 @@ describe("VaultRecovery", () => {
       await (await recovery.connect(owner).cancelRecovery(A)).wait();
       // After it: the reverse, and the change is folded into storage on use.
       await networkHelpers.time.increase(GUARDIAN_DELAY);
+      expiry = await soon();
       await expectRevert(async () => start(await approve(set.wallets.slice(0, 3), newOwnerAddr)), "GuardiansMismatch", [
         A,
         hashSet(set),
@@ -462,7 +653,7 @@ describe("VaultRecovery", () => {
       const sig = Signature.from(sigs[2]);
       const twin = rawSignature(sig.r, SECP256K1_N - BigInt(sig.s), sig.v === 27 ? 28 : 27);
       // The twin is a valid signature by the same guardian as far as the bare precompile is concerned...
-      const prefixed = concat([toUtf8Bytes("\x19Ethereum Signed Message:\n32"), await recovery.approvalHash(A, newOwnerAddr)]);
+      const prefixed = concat([toUtf8Bytes("\x19Ethereum Signed Message:\n32"), await recovery.approvalHash(A, newOwnerAddr, expiry)]);
       const recovered = await ethers.provider.call({
         to: "0x0000000000000000000000000000000000000001",
         data: concat([keccak256(prefixed), toBeHex(sig.v === 27 ? 28 : 27, 32), sig.r, toBeHex(SECP256K1_N - BigInt(sig.s), 32)]),
@@ -481,9 +672,11 @@ describe("VaultRecovery", () => {
         await approve(wallets, newOwnerAddr, { contract: otherContract }),
         await approve(wallets, newOwnerAddr, { accountId: B }),
         await approve(wallets, newOwnerAddr, { nonce: 1n }),
+        await approve(wallets, newOwnerAddr, { guardiansHash: hashSet(makeSet(5, 3)) }),
+        await approve(wallets, newOwnerAddr, { expiresAt: expiry + 1n }),
         await approve(wallets, otherAddr), // signed for another new owner
       ];
-      const digestOf = getBytes(await recovery.approvalHash(A, newOwnerAddr));
+      const digestOf = getBytes(await recovery.approvalHash(A, newOwnerAddr, expiry));
       for (const wrong of wrongs) {
         const sigs = [good[0]!, good[1]!, wrong[2]!];
         // A signature over anything else recovers to some unrelated address.
@@ -502,7 +695,7 @@ describe("VaultRecovery", () => {
       await expectRevert(() => recovery.connect(other).completeRecovery(A), "NoPendingRecovery", [A]);
       expect(await recovery.ownerOf(A)).to.equal(ownerAddr);
       // Replay of the cancelled approvals fails; fresh ones over the new nonce pass.
-      const digest = getBytes(await recovery.approvalHash(A, newOwnerAddr));
+      const digest = getBytes(await recovery.approvalHash(A, newOwnerAddr, expiry));
       await expectRevert(() => start(sigs), "NotAGuardian", [0n, verifyMessage(digest, sigs[0]!)]);
       await expect(start(await approve(set.wallets.slice(0, 3), newOwnerAddr)))
         .to.emit(recovery, "RecoveryStarted")
@@ -527,14 +720,104 @@ describe("VaultRecovery", () => {
       await networkHelpers.time.increase(RECOVERY_DELAY);
       await (await recovery.completeRecovery(A)).wait();
       expect(await recovery.nonceOf(A)).to.equal(1n);
-      const digestOther = getBytes(await recovery.approvalHash(A, otherAddr));
-      const digestOwner = getBytes(await recovery.approvalHash(A, ownerAddr));
+      const digestOther = getBytes(await recovery.approvalHash(A, otherAddr, expiry));
+      const digestOwner = getBytes(await recovery.approvalHash(A, ownerAddr, expiry));
       await expectRevert(() => start(toOther, { to: otherAddr }), "NotAGuardian", [0n, verifyMessage(digestOther, toOther[0]!)]);
       await expectRevert(() => start(backToOwner, { to: ownerAddr }), "NotAGuardian", [0n, verifyMessage(digestOwner, backToOwner[0]!)]);
       // The recovered account can itself be recovered with fresh approvals.
       await expect(start(await approve(wallets, ownerAddr), { to: ownerAddr }))
         .to.emit(recovery, "RecoveryStarted")
         .withArgs(A, ownerAddr, anyValue, 1n);
+    });
+    it("test_startRecovery_refusesExpiredApprovals", async () => {
+      const wallets = set.wallets.slice(0, 3);
+      const t = BigInt(await networkHelpers.time.latest()) + 10n;
+      const sigs = await approve(wallets, newOwnerAddr, { expiresAt: t });
+      // One second after the expiry the approvals are void, and the error names both times.
+      await networkHelpers.time.increaseTo(t);
+      await networkHelpers.time.setNextBlockTimestamp(t + 1n);
+      await expectRevert(() => start(sigs, { expiresAt: t }), "ApprovalExpired", [A, t, t + 1n]);
+      // Much later too; and a relayer cannot stretch the expiry, which the guardians signed.
+      await networkHelpers.time.increase(DAY);
+      const now = BigInt(await networkHelpers.time.latest()) + 1n;
+      await networkHelpers.time.setNextBlockTimestamp(now);
+      await expectRevert(() => start(sigs, { expiresAt: t }), "ApprovalExpired", [A, t, now]);
+      const digest = getBytes(await recovery.approvalHash(A, newOwnerAddr, now + HOUR));
+      await expectRevert(() => start(sigs, { expiresAt: now + HOUR }), "NotAGuardian", [0n, verifyMessage(digest, sigs[0]!)]);
+      expect(await recovery.pendingRecoveryOf(A)).to.deep.equal([ZeroAddress, 0n]);
+      // Approvals used at their last second still count.
+      const last = BigInt(await networkHelpers.time.latest()) + 5n;
+      const fresh = await approve(wallets, newOwnerAddr, { expiresAt: last });
+      await networkHelpers.time.setNextBlockTimestamp(last);
+      await expect(start(fresh, { expiresAt: last })).to.emit(recovery, "RecoveryStarted");
+    });
+    it("test_startRecovery_refusesExpiryBeyondMaxLifetime", async () => {
+      const wallets = set.wallets.slice(0, 3);
+      const t = BigInt(await networkHelpers.time.latest()) + 1n;
+      const far = t + MAX_APPROVAL_LIFETIME + 1n;
+      const sigs = await approve(wallets, newOwnerAddr, { expiresAt: far });
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      await expectRevert(() => start(sigs, { expiresAt: far }), "ApprovalExpiryTooFar", [A, far, t + MAX_APPROVAL_LIFETIME]);
+      const never = 2n ** 64n - 1n;
+      await expectRevert(
+        async () => start(await approve(wallets, newOwnerAddr, { expiresAt: never }), { expiresAt: never }),
+        "ApprovalExpiryTooFar",
+        [A, never, anyValue],
+      );
+      const edge = BigInt(await networkHelpers.time.latest()) + 1n + MAX_APPROVAL_LIFETIME;
+      const ok = await approve(wallets, newOwnerAddr, { expiresAt: edge });
+      await networkHelpers.time.setNextBlockTimestamp(edge - MAX_APPROVAL_LIFETIME);
+      await expect(start(ok, { expiresAt: edge })).to.emit(recovery, "RecoveryStarted");
+    });
+    it("test_startRecovery_approvalsForAnOlderGuardianSetAreVoidOnceTheChangeTakesEffect", async () => {
+      // The owner re-splits among the same guardians plus one: same keys, new share hashes and salt.
+      const extra = Wallet.createRandom();
+      const wallets = [...set.wallets, extra];
+      const next: GuardianSet = {
+        threshold: 3,
+        wallets,
+        guardians: wallets.map((w) => w.address),
+        shareHashes: wallets.map(() => randomBytes32()),
+        salt: randomBytes32(),
+      };
+      expiry = BigInt(await networkHelpers.time.latest()) + 2n * DAY;
+      // Collected while the old set is in effect (same nonce throughout: no recovery was cancelled or completed).
+      const early = await approve(set.wallets.slice(0, 3), newOwnerAddr);
+      await (await recovery.connect(owner).proposeGuardians(A, hashSet(next))).wait();
+      const pending = await approve(set.wallets.slice(0, 3), newOwnerAddr);
+      await networkHelpers.time.increase(GUARDIAN_DELAY);
+      expect(await recovery.nonceOf(A)).to.equal(0n);
+      const digest = getBytes(await recovery.approvalHash(A, newOwnerAddr, expiry));
+      for (const old of [early, pending]) {
+        await expectRevert(() => start(old, { set: next }), "NotAGuardian", [0n, verifyMessage(digest, old[0]!)]);
+        // Revealing the old set instead does not help: it is no longer the one in effect.
+        await expectRevert(() => start(old), "GuardiansMismatch", [A, hashSet(set), hashSet(next)]);
+      }
+      expect(await recovery.pendingRecoveryOf(A)).to.deep.equal([ZeroAddress, 0n]);
+      // The same guardians approving again, over the set now in effect, succeed.
+      await expect(start(await approve([set.wallets[0]!, extra, set.wallets[2]!], newOwnerAddr), { set: next }))
+        .to.emit(recovery, "RecoveryStarted")
+        .withArgs(A, newOwnerAddr, anyValue, 0n);
+    });
+    it("test_startRecovery_replayedApprovalsStayRefusedAfterCancelAndComplete", async () => {
+      const wallets = set.wallets.slice(0, 3);
+      expiry = BigInt(await networkHelpers.time.latest()) + 2n * DAY;
+      const sigs = await approve(wallets, newOwnerAddr);
+      await (await start(sigs)).wait();
+      await (await recovery.connect(owner).cancelRecovery(A)).wait();
+      const digest1 = getBytes(await recovery.approvalHash(A, newOwnerAddr, expiry));
+      await expectRevert(() => start(sigs), "NotAGuardian", [0n, verifyMessage(digest1, sigs[0]!)]);
+      const again = await approve(wallets, newOwnerAddr);
+      await (await start(again)).wait();
+      await networkHelpers.time.increase(RECOVERY_DELAY);
+      await (await recovery.completeRecovery(A)).wait();
+      // Approvals back to the old owner signed at nonces 0 and 1 are void at nonce 2, though neither expired.
+      expect(await recovery.nonceOf(A)).to.equal(2n);
+      const digest2 = getBytes(await recovery.approvalHash(A, ownerAddr, expiry));
+      for (const nonce of [0n, 1n]) {
+        const old = await approve(wallets, ownerAddr, { nonce });
+        await expectRevert(() => start(old, { to: ownerAddr }), "NotAGuardian", [0n, verifyMessage(digest2, old[0]!)]);
+      }
     });
     it("test_startRecovery_randomSignatureBytesNeverMoveState", async () => {
       const [s0, s1] = await approve(set.wallets.slice(0, 2), newOwnerAddr);
