@@ -47,7 +47,7 @@ export function ethersTreeRoot(leaves: readonly Leaf[], reducer: ReducerSpec): s
     return x < y ? -1 : x > y ? 1 : 0;
   });
   let level = sorted.map((l) => ({
-    hash: keccak256(abi.encode(["uint256", "bytes32", "int256[]"], [BigInt(l.nullifier), submissionDigest(l.submission), l.value])),
+    hash: keccak256(abi.encode(["uint8", "uint256", "bytes32", "int256[]"], [0, BigInt(l.nullifier), submissionDigest(l.submission), l.value])),
     value: liftPayload(reducer, l.value),
   }));
   while (level.length > 1) {
@@ -60,7 +60,7 @@ export function ethersTreeRoot(leaves: readonly Leaf[], reducer: ReducerSpec): s
         continue;
       }
       const value = combine(left.value, right.value);
-      next.push({ hash: keccak256(abi.encode(["bytes32", "bytes32", "int256[]"], [left.hash, right.hash, value])), value });
+      next.push({ hash: keccak256(abi.encode(["uint8", "bytes32", "bytes32", "int256[]"], [1, left.hash, right.hash, value])), value });
     }
     level = next;
   }

@@ -261,6 +261,8 @@ contract JobRegistry is IJobRegistry {
         (Job storage job, Proposal storage p) = _challengeable(jobId, index);
         if (level < 2) revert InvalidLevel(level);
         if (!ReduceTree.isPair(p.count, level, position)) revert NoSuchNode(level, position);
+        // A carried leaf has no Inner preimage: its parent is challenged with challengeCarriedLeafParent.
+        if (ReduceTree.isCarriedLeaf(p.count, level - 1, 2 * position + 1)) revert WrongChildKind(level - 1, 2 * position + 1);
         _checkChild(node.left, ReduceTree.innerHash(left));
         _checkChild(node.right, ReduceTree.innerHash(right));
         _checkInTree(p, ReduceTree.innerHash(node), level, position, path);
@@ -285,6 +287,7 @@ contract JobRegistry is IJobRegistry {
         (Job storage job, Proposal storage p) = _challengeable(jobId, index);
         if (level < 2) revert InvalidLevel(level);
         if (!ReduceTree.isPair(p.count, level, position)) revert NoSuchNode(level, position);
+        if (!ReduceTree.isCarriedLeaf(p.count, level - 1, 2 * position + 1)) revert WrongChildKind(level - 1, 2 * position + 1);
         _checkChild(node.left, ReduceTree.innerHash(left));
         _checkChild(node.right, ReduceTree.leafHash(right));
         _checkInTree(p, ReduceTree.innerHash(node), level, position, path);

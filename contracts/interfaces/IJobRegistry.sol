@@ -104,7 +104,7 @@ interface IJobRegistry {
         int256[] aggregate;
     }
 
-    /// @notice A reduce-tree leaf: leafHash = keccak256(abi.encode(nullifier, digest, payload)).
+    /// @notice A reduce-tree leaf: leafHash = keccak256(abi.encode(uint8(0), nullifier, digest, payload)), the 0 a domain tag.
     /// @param digest sha-256 of the submission block: the digest of its CID, which the leaf commits to.
     struct Leaf {
         uint256 nullifier;
@@ -126,7 +126,7 @@ interface IJobRegistry {
         uint256 bond;
     }
 
-    /// @notice A paired reduce-tree node: keccak256(abi.encode(left, right, value)), value = left's + right's.
+    /// @notice A paired reduce-tree node: keccak256(abi.encode(uint8(1), left, right, value)), value = left's + right's.
     struct Inner {
         bytes32 left;
         bytes32 right;
@@ -185,6 +185,9 @@ interface IJobRegistry {
     error WrongPathLength(uint256 length, uint256 expected);
     /// @notice A child's recomputed hash is not the one its parent names.
     error ChildHashMismatch(bytes32 claimed, bytes32 computed);
+    /// @notice The child at (level, position) is a leaf where the challenge takes a node, or a node where it takes a
+    /// leaf: the tree's shape decides which, not the challenger.
+    error WrongChildKind(uint256 level, uint256 position);
     /// @notice The witness path does not lead to the proposal's tree root.
     error NotInTree(bytes32 computedRoot, bytes32 treeRoot);
     error EdgesMismatch(bytes32 edgesHash, bytes32 expected);

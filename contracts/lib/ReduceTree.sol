@@ -16,14 +16,35 @@ library ReduceTree {
     uint8 internal constant MEAN = 3;
     uint8 internal constant QUANTILE = 4;
 
-    /// @notice keccak256(abi.encode(nullifier, digest, payload)).
+    /// @notice Domain tags, the first word of every leaf and node preimage (RFC 6962 prefixes 0x00 and 0x01 alike):
+    /// a leaf (uint256, bytes32, int256[]) and a node (bytes32, bytes32, int256[]) would otherwise encode the same,
+    /// and a challenger could pass an honest node as a leaf, or a leaf as a node, and "prove" a fault in it.
+    uint8 internal constant LEAF_TAG = 0;
+    uint8 internal constant NODE_TAG = 1;
+
+    /// @notice keccak256(abi.encode(LEAF_TAG, nullifier, digest, payload)).
     function leafHash(IJobRegistry.Leaf calldata leaf) internal pure returns (bytes32) {
-        return keccak256(abi.encode(leaf.nullifier, leaf.digest, leaf.payload));
+        return keccak256(abi.encode(LEAF_TAG, leaf.nullifier, leaf.digest, leaf.payload));
     }
 
-    /// @notice keccak256(abi.encode(left, right, value)).
+    /// @notice keccak256(abi.encode(NODE_TAG, left, right, value)).
     function innerHash(IJobRegistry.Inner calldata node) internal pure returns (bytes32) {
-        return keccak256(abi.encode(node.left, node.right, node.value));
+        return keccak256(abi.encode(NODE_TAG, node.left, node.right, node.value));
+    }
+
+    /// @notice Whether the node at (level, position) of a `count`-leaf tree is a leaf: level 0, or the last leaf
+    /// carried up unchanged (its hash is a leaf hash) through every level below. The contract decides a child's type
+    /// from the tree's shape, never from what a challenger says it is.
+    function isCarriedLeaf(uint256 count, uint256 level, uint256 position) internal pure returns (bool) {
+        // No node stands above the root (this also bounds the loop by the tree's height).
+        if (level > 0 && nodesAt(count, level - 1) <= 1) return false;
+        for (; level > 0; --level) {
+            uint256 below = nodesAt(count, level - 1);
+            // Carried iff it is the lone last child of an odd level below; then its preimage is one level down.
+            if (below & 1 == 0 || position != below >> 1) return false;
+            position <<= 1;
+        }
+        return true;
     }
 
     /// @notice The lifted state length of a reducer (see IJobRegistry.liftedLength).
@@ -68,8 +89,8 @@ library ReduceTree {
             if (position == n - 1 && n & 1 == 1) continue; // carried: same hash one level up
             IJobRegistry.Ancestor calldata a = path[k++];
             h = position & 1 == 0
-                ? keccak256(abi.encode(h, a.sibling, a.value))
-                : keccak256(abi.encode(a.sibling, h, a.value));
+                ? keccak256(abi.encode(NODE_TAG, h, a.sibling, a.value))
+                : keccak256(abi.encode(NODE_TAG, a.sibling, h, a.value));
         }
         return h;
     }

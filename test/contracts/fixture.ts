@@ -123,3 +123,26 @@ export function askableNodes(tree: TreeNodes): [number, number][] {
     for (let i = 0; 2 * i + 1 < (tree.levels[level - 1] as unknown[]).length; i++) out.push([level, i]);
   return out;
 }
+
+/** What a proposal claims: the root's value, the leaf count and the tree root. */
+export interface ProposedResult {
+  aggregate: readonly number[] | readonly bigint[];
+  count: number;
+  treeRoot: string;
+}
+
+/** Proposes `result` for `jobId` from `by` with `bond` attached; returns the proposal's index. */
+export async function proposeTree(
+  c: MosaicContracts,
+  by: Signer,
+  jobId: bigint,
+  result: ProposedResult,
+  bond: bigint,
+  bundleCid = "bafybundle",
+): Promise<bigint> {
+  const index = await c.jobRegistry.proposalCount(jobId);
+  await (
+    await c.jobRegistry.connect(by).proposeResult(jobId, [...result.aggregate], result.count, result.treeRoot, bundleCid, { value: bond })
+  ).wait();
+  return index;
+}

@@ -487,7 +487,7 @@ describe("JobRegistry fraud proofs", () => {
       await expectRevert(
         () => challenge(c, challenger, jobId, 0n, { fn: "challengeInnerNode", args: [2, 0, n2, r2, l2, path2] }),
         "ChildHashMismatch",
-        [n2.left, keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "int256[]"], [r2.left, r2.right, r2.value]))],
+        [n2.left, keccak256(AbiCoder.defaultAbiCoder().encode(["uint8", "bytes32", "bytes32", "int256[]"], [1, r2.left, r2.right, r2.value]))],
       );
       await expectRevert(
         () => challenge(c, challenger, jobId, 0n, { fn: "challengeCarriedLeafParent", args: [0, 0, n2, l2, left, path2, edges] }),
@@ -495,7 +495,8 @@ describe("JobRegistry fraud proofs", () => {
       );
       await expectRevert(
         () => challenge(c, challenger, jobId, 0n, { fn: "challengeCarriedLeafParent", args: [2, 0, n2, l2, left, path2, edges] }),
-        "ChildHashMismatch",
+        "WrongChildKind",
+        [1, 1],
       );
       await expectRevert(
         () => challenge(c, challenger, jobId, 0n, { fn: "challengeCarriedLeafParent", args: [2, 7, n2, l2, left, path2, edges] }),

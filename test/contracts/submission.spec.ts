@@ -238,7 +238,7 @@ function innerOf(tree: TreeNodes, level: number, position: number): InnerArg {
 }
 
 function innerHash(node: InnerArg): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "int256[]"], [node.left, node.right, node.value]));
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["uint8", "bytes32", "bytes32", "int256[]"], [1, node.left, node.right, node.value]));
 }
 
 describe("JobRegistry submission fraud proofs and data availability", () => {

@@ -315,6 +315,14 @@ export function combine(a: readonly number[], b: readonly number[]): number[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Hashing: the ABI encoding written by hand into one reused buffer, then keccak256 (below).
 
+/**
+ * Domain tags, the first word of every leaf and node preimage (as RFC 6962 prefixes 0x00 and 0x01): without them a
+ * leaf (uint256, bytes32, int256[]) and a node (bytes32, bytes32, int256[]) encode alike, and a challenger could
+ * pass one where the other is expected.
+ */
+export const LEAF_TAG = 0;
+export const NODE_TAG = 1;
+
 /** A scratch buffer for ABI-encoding tree nodes of up to `words` 32-byte words. */
 class Encoder {
   readonly bytes: Uint8Array;
@@ -370,26 +378,28 @@ class Encoder {
   }
 
   /**
-   * keccak256(abi.encode(uint256 nullifier, bytes32 digest, int256[] payload)) into `out` at `at`; `nullifierHex`
+   * keccak256(abi.encode(uint8 LEAF_TAG, uint256 nullifier, bytes32 digest, int256[] payload)) into `out` at `at`; `nullifierHex`
    * is 64 hex digits, the digest the 32 bytes of `digests` from `from`.
    */
   leaf(nullifierHex: string, digests: Uint8Array, from: number, payload: readonly number[], out: Uint8Array, at: number): void {
-    this.hexWord(0, nullifierHex);
-    this.bytes.set(digests.subarray(from, from + 32), 32);
-    this.uint(64, 96);
-    const end = this.intArray(96, payload);
+    this.uint(0, LEAF_TAG);
+    this.hexWord(32, nullifierHex);
+    this.bytes.set(digests.subarray(from, from + 32), 64);
+    this.uint(96, 128);
+    const end = this.intArray(128, payload);
     keccak256(this.bytes, this.view, end, out, at);
   }
 
   /**
-   * keccak256(abi.encode(bytes32 left, bytes32 right, int256[] value)) into `out` at `at`, where `children` holds
+   * keccak256(abi.encode(uint8 NODE_TAG, bytes32 left, bytes32 right, int256[] value)) into `out` at `at`, where `children` holds
    * left then right as 64 bytes from `from`.
    */
   node(children: Uint8Array, from: number, value: readonly number[], out: Uint8Array, at: number): void {
     const bytes = this.bytes;
-    for (let i = 0; i < 64; i++) bytes[i] = children[from + i] as number;
-    this.uint(64, 96);
-    const end = this.intArray(96, value);
+    this.uint(0, NODE_TAG);
+    for (let i = 0; i < 64; i++) bytes[32 + i] = children[from + i] as number;
+    this.uint(96, 128);
+    const end = this.intArray(128, value);
     keccak256(bytes, this.view, end, out, at);
   }
 }
@@ -443,8 +453,8 @@ function nullifierHex(nullifier: unknown): string | { reason: string } {
 }
 
 /**
- * A leaf's hash: keccak256(abi.encode(uint256 nullifier, bytes32 digest, int256[] payload)) with the digest of its
- * submission CID, byte for byte what Solidity's `keccak256(abi.encode(nullifier, digest, payload))` gives. It
+ * A leaf's hash: keccak256(abi.encode(uint8 LEAF_TAG, uint256 nullifier, bytes32 digest, int256[] payload)) with the
+ * digest of its submission CID, byte for byte what ReduceTree.leafHash gives. It
  * commits to the submission (which a fraud proof can open) and to the payload, not its lifted state: the contract
  * lifts it when checking a leaf.
  */
@@ -454,18 +464,18 @@ export function leafHash(leaf: Leaf): string {
   checkPayload(leaf.value, "leaf.value");
   const digest = submissionDigest(leaf.submission);
   const out = new Uint8Array(32);
-  new Encoder(4 + leaf.value.length).leaf(hex, digest, 0, leaf.value, out, 0);
+  new Encoder(5 + leaf.value.length).leaf(hex, digest, 0, leaf.value, out, 0);
   return toHex(out);
 }
 
-/** An inner node's hash: keccak256(abi.encode(bytes32 left, bytes32 right, int256[] value)), as Solidity encodes it. */
+/** An inner node's hash: keccak256(abi.encode(uint8 NODE_TAG, bytes32 left, bytes32 right, int256[] value)), as ReduceTree.innerHash. */
 export function nodeHash(left: string, right: string, value: readonly number[]): string {
   const children = new Uint8Array(64);
   children.set(hashBytes(left, "left"), 0);
   children.set(hashBytes(right, "right"), 32);
   checkPayload(value, "value");
   const out = new Uint8Array(32);
-  new Encoder(4 + value.length).node(children, 0, value, out, 0);
+  new Encoder(5 + value.length).node(children, 0, value, out, 0);
   return toHex(out);
 }
 
@@ -491,7 +501,7 @@ function buildTree(
 ): Tree {
   const width = stateLengthUnchecked(reducer, payloadLength);
   if (leaves.length === 0) return { aggregate: new Array<number>(width).fill(0), treeRoot: ZERO_ROOT, levels: [] };
-  const encoder = new Encoder(4 + Math.max(width, payloadLength));
+  const encoder = new Encoder(5 + Math.max(width, payloadLength));
   // A level's hashes sit back to back in one buffer, so a node's two children are 64 contiguous bytes.
   let hashes = new Uint8Array(32 * leaves.length);
   for (let i = 0; i < leaves.length; i++) encoder.leaf(hexes[i] as string, digests, 32 * i, (leaves[i] as Leaf).value, hashes, 32 * i);

@@ -48,8 +48,8 @@ function rootOf(hash: string, count: number, level: number, position: number, pa
   return hash;
 }
 
-const hashLeaf = (l: LeafArg) => keccak256(abi.encode(["uint256", "bytes32", "int256[]"], [l.nullifier, l.digest, l.payload]));
-const hashInner = (n: InnerArg) => keccak256(abi.encode(["bytes32", "bytes32", "int256[]"], [n.left, n.right, n.value]));
+const hashLeaf = (l: LeafArg) => keccak256(abi.encode(["uint8", "uint256", "bytes32", "int256[]"], [0, l.nullifier, l.digest, l.payload]));
+const hashInner = (n: InnerArg) => keccak256(abi.encode(["uint8", "bytes32", "bytes32", "int256[]"], [1, n.left, n.right, n.value]));
 
 function publish(tree: TreeNodes, aggregate?: number[]): PublishedTree {
   const top = tree.levels[tree.levels.length - 1]?.[0];

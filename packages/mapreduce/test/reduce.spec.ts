@@ -44,9 +44,9 @@ const half: Fraction = { num: 1, den: 2 };
 
 // The reference the hand-written encoding must match: ethers' ABI coder and keccak256, as the old reducer did.
 const ethersLeafHash = (nullifier: bigint, payload: readonly number[]) =>
-  keccak256(abi.encode(["uint256", "bytes32", "int256[]"], [nullifier, CID_DIGEST, payload]));
+  keccak256(abi.encode(["uint8", "uint256", "bytes32", "int256[]"], [0, nullifier, CID_DIGEST, payload]));
 const ethersNodeHash = (left: string, right: string, value: readonly number[]) =>
-  keccak256(abi.encode(["bytes32", "bytes32", "int256[]"], [left, right, value]));
+  keccak256(abi.encode(["uint8", "bytes32", "bytes32", "int256[]"], [1, left, right, value]));
 
 /** The reduce tree as the old ethers-based reducer built it, lifting with the code under test. */
 function referenceRoot(leaves: readonly Leaf[], reducer: ReducerSpec): string {
@@ -167,20 +167,23 @@ describe("reducers: lift and combine", () => {
 });
 
 describe("leaf and node hashes", () => {
-  it("leafHash is keccak256(abi.encode(uint256, bytes32, int256[])) byte for byte, as ethers encodes it", () => {
+  it("leafHash is keccak256(abi.encode(uint8 0, uint256, bytes32, int256[])) byte for byte, as ethers encodes it", () => {
     const payload = fc.array(safeInt, { maxLength: 40 });
     fc.assert(
       fc.property(nullifierArb, payload, (nullifier, value) => {
         const ours = leafHash({ nullifier: String(nullifier), submission: CID, value });
         expect(ours).to.equal(ethersLeafHash(nullifier, value));
-        const bytes = Buffer.from(abi.encode(["uint256", "bytes32", "int256[]"], [nullifier, CID_DIGEST, value]).slice(2), "hex");
+        const bytes = Buffer.from(
+          abi.encode(["uint8", "uint256", "bytes32", "int256[]"], [0, nullifier, CID_DIGEST, value]).slice(2),
+          "hex",
+        );
         expect(ours).to.equal(`0x${Buffer.from(keccak_256(bytes)).toString("hex")}`);
       }),
       { seed: 11, numRuns: 300 },
     );
   });
 
-  it("nodeHash is keccak256(abi.encode(bytes32, bytes32, int256[])), as ethers encodes it", () => {
+  it("nodeHash is keccak256(abi.encode(uint8 1, bytes32, bytes32, int256[])), as ethers encodes it", () => {
     fc.assert(
       fc.property(bytes32Arb, bytes32Arb, fc.array(safeInt, { maxLength: 40 }), (left, right, value) => {
         expect(nodeHash(left, right, value)).to.equal(ethersNodeHash(left, right, value));
@@ -194,12 +197,22 @@ describe("leaf and node hashes", () => {
     for (const nullifier of [0n, 1n, (1n << 256n) - 1n, 1n << 255n]) {
       expect(leafHash({ nullifier: String(nullifier), submission: CID, value: extremes })).to.equal(ethersLeafHash(nullifier, extremes));
     }
-    // 128 + 32·13 = 544 = 4 blocks of 136 bytes, for a leaf and for a node: the padding takes a block of its own.
-    const thirteen = Array.from({ length: 13 }, (_, i) => i - 7);
-    expect(leafHash({ nullifier: "5", submission: CID, value: thirteen })).to.equal(ethersLeafHash(5n, thirteen));
+    // 160 + 32·12 = 544 = 4 blocks of 136 bytes, for a leaf and for a node: the padding takes a block of its own.
+    const twelve = Array.from({ length: 12 }, (_, i) => i - 7);
+    expect(leafHash({ nullifier: "5", submission: CID, value: twelve })).to.equal(ethersLeafHash(5n, twelve));
     const left = `0x${"ab".repeat(32)}`;
-    expect(nodeHash(left, left, thirteen)).to.equal(ethersNodeHash(left, left, thirteen));
+    expect(nodeHash(left, left, twelve)).to.equal(ethersNodeHash(left, left, twelve));
     expect(leafHash({ nullifier: "0", submission: CID, value: [] })).to.equal(ethersLeafHash(0n, []));
+  });
+
+  it("a leaf and a node with the same words never hash alike (domain tags)", () => {
+    fc.assert(
+      fc.property(bytes32Arb, bytes32Arb, fc.array(safeInt, { maxLength: 8 }), (left, right, value) => {
+        const leaf = { nullifier: BigInt(left).toString(), submission: submissionCid(Buffer.from(right.slice(2), "hex")), value };
+        expect(leafHash(leaf)).to.not.equal(nodeHash(left, right, value));
+      }),
+      { seed: 13, numRuns: 100 },
+    );
   });
 
   it("submissionDigest and submissionCid agree with multiformats and refuse every other CID form", async () => {
