@@ -73,23 +73,17 @@ function poolOf(tree: TreeNodes): Pool {
   const inners: InnerArg[] = [];
   const paths: Pool["paths"] = [];
   const pairs: Pool["pairs"] = [];
-  tree.levels.forEach((nodes, level) =>
-    nodes.forEach((_, position) => {
+  for (const [level, nodes] of tree.levels.entries()) {
+    for (let position = 0; position < nodes.length; position++) {
       const path = ancestorsOf(tree, level, position);
       paths.push({ level, position, path });
-      if (!isPaired(tree, level, position)) return;
+      if (!isPaired(tree, level, position)) continue;
       const node = innerAt(tree, level, position);
       inners.push(node);
-      pairs.push({
-        level,
-        position,
-        node,
-        path,
-        left: both(tree, level - 1, 2 * position),
-        right: both(tree, level - 1, 2 * position + 1),
-      });
-    }),
-  );
+      const left = both(tree, level - 1, 2 * position);
+      pairs.push({ level, position, node, path, left, right: both(tree, level - 1, 2 * position + 1) });
+    }
+  }
   return { leaves: [...leaves, ...inners.map(asLeaf)], inners: [...inners, ...leaves.map(asInner)], paths, pairs };
 }
 
