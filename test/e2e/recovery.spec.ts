@@ -23,6 +23,7 @@ import {
   approveRecoveryRequest,
   checkIn,
   deviceKey,
+  guardianKeyFromSeed,
   guardianKeyOf,
   type Invitation,
   listGuardians,
@@ -30,6 +31,7 @@ import {
   type RecoveryApproval,
   type RecoveryRequestMessage,
   recoverSeed,
+  recoverySetup,
   startRecovery,
   ThresholdNotMetError,
   VAULT_THREAD,
@@ -88,6 +90,56 @@ describe("end to end: social recovery", function () {
   async function connect(a: IpfsNode, b: IpfsNode): Promise<void> {
     await dialPeer(a, nodeAddresses(b)[0] as string);
   }
+
+  it("a front-runner copying the registration from the mempool is refused by name; the owner's registration lands", async () => {
+    const provider = conn.ethers.provider;
+    const vault = await Vault.open(memoryStores(), { rootSeed: crypto.getRandomValues(new Uint8Array(32)), device: "laptop" });
+    closers.push(() => vault.close());
+    for (const i of [0, 1]) {
+      const key = guardianKeyFromSeed(crypto.getRandomValues(new Uint8Array(32)));
+      await addGuardian(vault, { publicKey: `0x${Buffer.from(key.publicKey).toString("hex")}`, label: `guardian ${i}` });
+    }
+    const target = (await contract.getAddress()).toLowerCase();
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      const protecting = protectVault(
+        vault,
+        { blocks: memoryStores().blockstore, recovery: contract.connect(owner) },
+        { threshold: 2, from: "Alice", recoveryDelay: 3600n, guardianDelay: 3600n },
+      );
+      // The attacker watches the mempool for the registration and resends its exact calldata, paying more.
+      let seen: { input: string; gas: string } | undefined;
+      for (let i = 0; i < 200 && seen === undefined; i++) {
+        const pending = (await provider.send("eth_getBlockByNumber", ["pending", true])) as {
+          transactions: { to: string; input: string; gas: string }[];
+        };
+        seen = pending.transactions.find((t) => t.to?.toLowerCase() === target);
+        if (seen === undefined) await new Promise((r) => setTimeout(r, 25));
+      }
+      if (seen === undefined) throw new Error("the registration never reached the mempool");
+      // Sent from the attacker's address, the same calldata is refused by name (the account is not registered yet).
+      const refusal = await provider.call({ from: await relayer.getAddress(), to: target, data: seen.input }).then(
+        () => "0x",
+        (e: { data?: string }) => e.data ?? "0x",
+      );
+      expect(contract.interface.parseError(refusal)?.name).to.equal("NotSignedByAccountKey");
+      const copy = await relayer.sendTransaction({
+        to: target,
+        data: seen.input,
+        gasLimit: BigInt(seen.gas) * 2n,
+        maxPriorityFeePerGas: 10n ** 11n,
+        maxFeePerGas: 10n ** 12n,
+      });
+      await conn.networkHelpers.mine();
+      const copied = await provider.getTransactionReceipt(copy.hash);
+      expect(copied?.status, "the copied registration reverted").to.equal(0);
+      await protecting;
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+    const id = recoverySetup(vault)?.accountId as string;
+    expect(await contract.ownerOf(id)).to.equal(await owner.getAddress());
+  });
 
   it("3 of 5 guardians restore an identical vault on a fresh device; 2 do not; a tampered approval is named; a cancelled recovery does not complete", async () => {
     // The owner's laptop: a vault with real data, replicated to a pinning node that holds the service key only.
@@ -182,6 +234,8 @@ describe("end to end: social recovery", function () {
       accountId: setup.accountId,
       devicePublicKey: `0x${Buffer.from(device.publicKey).toString("hex")}`,
       newOwner,
+      // One expiry for every guardian's signature; the chain's clock, which the test moves, decides it.
+      expiresAt: (await conn.networkHelpers.time.latest()) + 7 * 24 * 3600,
     };
     const approve = async (i: number) =>
       approveRecoveryRequest(

@@ -22,6 +22,7 @@ import {
   collectionName,
   combineApprovals,
   type ConsentRecord,
+  DEFAULT_APPROVAL_LIFETIME,
   deviceKey,
   type Epsilon,
   formatEpsilon,
@@ -97,8 +98,9 @@ const SHA2_256 = 0x12;
 /** The files guardians and recovering devices pass around, each marked with its kind. */
 const FILE_FORMATS = {
   invitation: "mosaic/guardian-invitation/v1",
-  request: "mosaic/recovery-request/v1",
-  approval: "mosaic/recovery-approval/v1",
+  // v2: requests name the expiry every guardian signs; approvals repeat it.
+  request: "mosaic/recovery-request/v2",
+  approval: "mosaic/recovery-approval/v2",
 } as const;
 
 const FILE_WRITERS: Record<keyof typeof FILE_FORMATS, string> = {
@@ -214,6 +216,9 @@ const REVERT_ADVICE: Record<string, string> = {
   GuardiansMismatch: "the approvals come from another split than the guardian set in effect on-chain",
   ThresholdNotMet: "too few approvals carry a valid signature",
   RecoveryNotReady: "the recovery's timelock has not passed yet",
+  ApprovalExpired: "the approvals have expired: make a new request ('mosaic vault recover request') and ask the guardians again",
+  ApprovalExpiryTooFar: "the request's expiry is too far ahead: make a new request",
+  NotSignedByAccountKey: "the registration was not signed by this vault's account key for this wallet",
 };
 
 /** Names a contract revert that ethers left as "unknown custom error", decoding it with the contract's ABI. */
@@ -229,7 +234,7 @@ function contractError(recovery: VaultRecovery, err: unknown): unknown {
 
 /** A short code both the recovering person and the guardian see, to confirm over the phone that it is the same request. */
 function requestCode(r: RecoveryRequestMessage): string {
-  const h = sha256Hex(`${r.accountId.toLowerCase()}:${r.devicePublicKey.toLowerCase()}:${getAddress(r.newOwner)}`);
+  const h = sha256Hex(`${r.accountId.toLowerCase()}:${r.devicePublicKey.toLowerCase()}:${getAddress(r.newOwner)}:${r.expiresAt}`);
   return `${h.slice(0, 4)}-${h.slice(4, 8)}`;
 }
 
@@ -874,6 +879,8 @@ export interface RecoverRequestOptions {
   out: string;
   /** The address that becomes the account's owner on-chain. @default a fresh wallet, its key saved to `<out>.owner.key` */
   newOwner?: string;
+  /** Seconds the guardians' on-chain approvals stay good for, from now. @default DEFAULT_APPROVAL_LIFETIME (7 days) */
+  validFor?: number;
 }
 
 export interface RecoverRequestResult {
@@ -883,6 +890,8 @@ export interface RecoverRequestResult {
   accountId: string;
   devicePublicKey: string;
   newOwner: string;
+  /** Unix seconds: the approvals' on-chain signatures are void after it. */
+  expiresAt: number;
   /** The new owner wallet's key file, when one was made. */
   ownerKey?: string;
   /** Read it to each guardian: they see the same code when they approve. */
@@ -897,6 +906,9 @@ export async function recoverRequest(options: RecoverRequestOptions): Promise<Re
     );
   if (options.newOwner !== undefined && !isAddress(options.newOwner))
     throw new TypeError(`--new-owner: expected an address (0x and 40 hex characters), got ${JSON.stringify(options.newOwner)}`);
+  const validFor = options.validFor ?? DEFAULT_APPROVAL_LIFETIME;
+  if (!Number.isSafeInteger(validFor) || validFor <= 0)
+    throw new RangeError(`validFor: expected a positive number of seconds, got ${JSON.stringify(options.validFor)}`);
   const out = path.resolve(options.out);
   const keyFile = `${out}.key`;
   const ownerKeyFile = `${out}.owner.key`;
@@ -908,6 +920,7 @@ export async function recoverRequest(options: RecoverRequestOptions): Promise<Re
     accountId: options.account.toLowerCase(),
     devicePublicKey: hex0x(key.publicKey),
     newOwner: owner?.address ?? getAddress(options.newOwner as string),
+    expiresAt: Math.floor(Date.now() / 1000) + validFor,
   };
   // The keys first: a request on disk always has its key beside it.
   await writeNew(keyFile, `${Buffer.from(key.privateKey).toString("hex")}\n`, 0o600);
@@ -925,6 +938,7 @@ export function formatRecoverRequest(r: RecoverRequestResult): string {
   else lines.push(`new owner       ${r.newOwner}`);
   lines.push(
     `check code      ${r.code}`,
+    `expires         ${new Date(r.expiresAt * 1000).toISOString()} (the guardians' on-chain approvals are void after it)`,
     "",
     "Send the request to your guardians and read them the check code; each runs",
     `  mosaic vault recover approve ${path.basename(r.request)} --out approval.json`,
@@ -940,7 +954,15 @@ async function readRequest(file: string): Promise<RecoveryRequestMessage> {
     accountId: stringField(v, "accountId", file, hex32, "0x and 64 hex characters").toLowerCase(),
     devicePublicKey: stringField(v, "devicePublicKey", file, hex33, "0x and 66 hex characters").toLowerCase(),
     newOwner: getAddress(stringField(v, "newOwner", file, isAddress, "an address")),
+    expiresAt: unixSeconds(v, file),
   };
+}
+
+function unixSeconds(v: Record<string, unknown>, file: string): number {
+  const e = v.expiresAt;
+  if (typeof e !== "number" || !Number.isSafeInteger(e) || e <= 0)
+    throw new TypeError(`${file}: expiresAt: expected unix seconds, a positive integer, got ${JSON.stringify(e)}`);
+  return e;
 }
 
 export interface RecoverApproveOptions extends VaultAccess {
@@ -976,7 +998,7 @@ export async function recoverApprove(options: RecoverApproveOptions): Promise<Re
       get: (cid, o) => stores.blockstore.get(cid, o),
       put: (cid, bytes, o) => fresh.put(cid, bytes, o),
     };
-    const approve = (recovery?: Pick<VaultRecovery, "approvalHash">): Promise<RecoveryApproval> =>
+    const approve = (recovery?: VaultRecovery): Promise<RecoveryApproval> =>
       approveRecoveryRequest(vault, { blocks, recovery }, request).catch((err: unknown) => {
         if (!(err instanceof BlockUnavailableError)) throw err;
         throw new BlockUnavailableError(
@@ -1065,7 +1087,10 @@ async function readApproval(file: string, request: RecoveryRequestMessage): Prom
   if (signature !== null && (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)))
     throw new TypeError(`${file}: signature: expected null or a 65-byte signature as 0x hex, got ${JSON.stringify(signature)}`);
   const approval: RecoveryApproval = { guardian: getAddress(stringField(v, "guardian", file, isAddress, "an address")), approvalCid };
-  if (signature !== null) approval.signature = signature;
+  if (signature !== null) {
+    approval.signature = signature;
+    approval.expiresAt = unixSeconds(v, file);
+  }
   return { file, sealed, approval, newOwner: getAddress(stringField(v, "newOwner", file, isAddress, "an address")) };
 }
 
@@ -1138,9 +1163,14 @@ export async function recoverComplete(options: RecoverCompleteOptions): Promise<
           `only ${signed.length} of the approvals carry an on-chain signature, the account needs ${c.config.threshold}: ask the guardians to ` +
             "approve again with --rpc and --recovery, or complete without the chain flags to rebuild the vault only",
         );
-      for (const a of signed)
+      for (const a of signed) {
         if (a.newOwner !== request.newOwner)
           throw new UnrecognisedFileError(`${a.file}: signed for new owner ${a.newOwner}, but the request names ${request.newOwner}`);
+        if (a.approval.expiresAt !== request.expiresAt)
+          throw new UnrecognisedFileError(
+            `${a.file}: signed until ${a.approval.expiresAt}, but the request expires at ${request.expiresAt}: it answers another request`,
+          );
+      }
       // A run that started the recovery but failed after (say, at the passphrase) may simply be repeated.
       const [pendingOwner, pendingAt] = await contract.pendingRecoveryOf(request.accountId);
       const executableAt =

@@ -35,6 +35,13 @@ export const MAX_GUARDIANS = 255;
 export const MAX_LABEL_LENGTH = 64;
 
 const GUARDIAN_KEY_INFO = "mosaic/guardian/secp256k1/v1";
+const ACCOUNT_KEY_INFO = "mosaic/recovery/account-key/secp256k1/v1";
+/** Domain tags of the recovery contract's hashes (VaultRecovery.sol); each kind of hash has its own. */
+const ACCOUNT_TAG = keccak256(new TextEncoder().encode("mosaic.vault-recovery.account.v1"));
+const REGISTER_TAG = keccak256(new TextEncoder().encode("mosaic.vault-recovery.owner.v1"));
+const APPROVAL_TAG = keccak256(new TextEncoder().encode("mosaic.vault-recovery.approve.v2"));
+/** How far ahead the recovery contract accepts an approval's expiry (its MAX_APPROVAL_LIFETIME), seconds. */
+export const MAX_APPROVAL_LIFETIME = 30 * 24 * 3600;
 const ECIES_INFO = "mosaic/guardian/ecies/v1";
 const SEED_CHECK_INFO = "mosaic/guardian/seed-check/v1";
 const SHARE_AAD_PREFIX = new TextEncoder().encode("mosaic/guardian/share/v1");
@@ -133,6 +140,25 @@ export function guardianKeyFromSeed(rootSeed: Uint8Array): GuardianKey {
   // 48 bytes reduced mod n-1, plus 1 (FIPS 186-5 A.2.1): unbiased and never zero, so no retry loop is needed.
   const okm = hkdf(sha256, rootSeed, undefined, GUARDIAN_KEY_INFO, 48);
   return guardianKeyFromPrivateKey(mapHashToField(okm, secp256k1.CURVE.n));
+}
+
+/**
+ * Derives the vault's account key from its 32-byte root seed: the key whose address names the account on the
+ * recovery contract (`accountIdOfKey`) and signs its registration. Separate from the guardian key (its own HKDF
+ * info), so a signature by one can never stand for the other.
+ */
+export function accountKeyFromSeed(rootSeed: Uint8Array): GuardianKey {
+  assertBytes(rootSeed, SEED_BYTES, "rootSeed");
+  const okm = hkdf(sha256, rootSeed, undefined, ACCOUNT_KEY_INFO, 48);
+  return guardianKeyFromPrivateKey(mapHashToField(okm, secp256k1.CURVE.n));
+}
+
+/** The recovery contract's account id of an account key: keccak256(abi.encode(tag, address)), as a 0x bytes32. */
+export function accountIdOfKey(accountKeyAddress: string): string {
+  if (typeof accountKeyAddress !== "string" || !isAddress(accountKeyAddress)) {
+    throw new TypeError(`accountKeyAddress: expected an Ethereum address, got ${describe(accountKeyAddress)}`);
+  }
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "address"], [ACCOUNT_TAG, accountKeyAddress]));
 }
 
 /** A fresh random key of the same type: the new device's one-off key during a recovery. */
@@ -360,13 +386,58 @@ export function approveRecovery(guardianKey: GuardianKey, pkg: Uint8Array, reque
  * the form `ECDSA.toEthSignedMessageHash(bytes32)` checks on-chain.
  */
 export async function signRecoveryApproval(guardianKey: GuardianKey, approvalHash: string): Promise<string> {
-  const key = checkedKey(guardianKey, "guardianKey");
-  if (typeof approvalHash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(approvalHash)) {
-    throw new TypeError(
-      `approvalHash: expected a 0x-prefixed bytes32, got ${describe(approvalHash)}; read it from the contract's approvalHash view`,
-    );
+  return signHash(guardianKey, approvalHash, "approvalHash", "guardianKey");
+}
+
+/** Signs a registrationHash with the account key (`accountKeyFromSeed`), as `register` on the contract expects it. */
+export async function signRecoveryRegistration(accountKey: GuardianKey, registrationHash: string): Promise<string> {
+  return signHash(accountKey, registrationHash, "registrationHash", "accountKey");
+}
+
+async function signHash(signingKey: GuardianKey, hash: string, field: string, keyField: string): Promise<string> {
+  const key = checkedKey(signingKey, keyField);
+  if (typeof hash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(hash)) {
+    throw new TypeError(`${field}: expected a 0x-prefixed bytes32, got ${describe(hash)}; build it with ${field}Of`);
   }
-  return new Wallet(hexlify(key.privateKey)).signMessage(getBytes(approvalHash));
+  return new Wallet(hexlify(key.privateKey)).signMessage(getBytes(hash));
+}
+
+/** Where a recovery contract lives: the chain and the address its hashes bind. */
+export interface RecoveryDomain {
+  chainId: bigint;
+  contract: string;
+}
+
+/**
+ * What the account key signs to let `owner` register the account with these settings, built here rather than
+ * read from a node, so a lying RPC cannot have the key sign someone else in. Matches the contract's registrationHash.
+ */
+export function registrationHashOf(
+  domain: RecoveryDomain,
+  r: { accountId: string; owner: string; guardiansHash: string; recoveryDelay: bigint; guardianDelay: bigint },
+): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ["bytes32", "uint256", "address", "bytes32", "address", "bytes32", "uint256", "uint256"],
+      [REGISTER_TAG, domain.chainId, domain.contract, r.accountId, r.owner, r.guardiansHash, r.recoveryDelay, r.guardianDelay],
+    ),
+  );
+}
+
+/**
+ * What a guardian signs to approve moving the account to `newOwner` until `expiresAt` (unix seconds), under the
+ * account's current nonce and guardian set (both read from the chain). Matches the contract's approvalHash.
+ */
+export function approvalHashOf(
+  domain: RecoveryDomain,
+  a: { accountId: string; newOwner: string; nonce: bigint; guardiansHash: string; expiresAt: number | bigint },
+): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ["bytes32", "uint256", "address", "bytes32", "address", "uint256", "bytes32", "uint256"],
+      [APPROVAL_TAG, domain.chainId, domain.contract, a.accountId, a.newOwner, a.nonce, a.guardiansHash, BigInt(a.expiresAt)],
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------

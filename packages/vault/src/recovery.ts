@@ -1,14 +1,15 @@
 // Social recovery end to end: guardian shares on IPFS, the guardian list private in the vault, its hash and the owner timelock on-chain.
 import { type CID, decodeCbor, encodeBlock, getBlock, parseCid, putBlock, type VaultRecovery } from "@mosaic/protocol";
 import type { Doc } from "@mosaic/threads";
-import { hkdf } from "@noble/hashes/hkdf";
-import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils";
-import { computeAddress, getAddress } from "ethers";
+import { computeAddress, getAddress, getBytes as bytesOfHex, type Signer } from "ethers";
 import type { Blockstore } from "interface-blockstore";
 import { collectionName, VAULT_NAMESPACE } from "./ability.js";
 import { MalformedShareError, ShareTamperedError } from "./guardian-errors.js";
 import {
+  accountIdOfKey,
+  accountKeyFromSeed,
+  approvalHashOf,
   approveRecovery,
   type CombinedSeed,
   combineApprovals,
@@ -17,8 +18,12 @@ import {
   type GuardianKey,
   guardianKeyFromSeed,
   guardiansHash,
+  MAX_APPROVAL_LIFETIME,
   openSharePackage,
+  type RecoveryDomain,
+  registrationHashOf,
   signRecoveryApproval,
+  signRecoveryRegistration,
   splitSeed,
 } from "./guardians.js";
 import type { Vault } from "./vault.js";
@@ -29,9 +34,28 @@ const GUARDIANSHIPS = collectionName(VAULT_NAMESPACE, "guardianships");
 /** Share packages and approvals are a few hundred bytes each; anything far larger is hostile. */
 const MAX_SHARE_BLOCK_BYTES = 64 * 1024;
 
-/** The account id a vault is known by on the recovery contract: derived from the seed, so it survives recovery. */
+/**
+ * The account id a vault is known by on the recovery contract: the tagged hash of its account key's address, both
+ * derived from the seed, so it survives recovery and only the seed's holder can register it.
+ */
 export function accountIdOf(rootSeed: Uint8Array): Uint8Array {
-  return hkdf(sha256, rootSeed, undefined, "mosaic/recovery/account/v1", 32);
+  return bytesOfHex(accountIdOfKey(accountKeyFromSeed(rootSeed).address));
+}
+
+/** How long a recovery request's approvals stay good for when the device does not say. */
+export const DEFAULT_APPROVAL_LIFETIME = 7 * 24 * 3600;
+
+/** The chain and address a recovery contract's hashes are bound to, read from its runner's provider. */
+async function domainOf(recovery: Pick<VaultRecovery, "getAddress" | "runner">): Promise<RecoveryDomain> {
+  const provider = recovery.runner?.provider;
+  if (provider == null) throw new TypeError("recovery: the contract is not connected to a provider; attach it to a signer or provider");
+  return { chainId: (await provider.getNetwork()).chainId, contract: await recovery.getAddress() };
+}
+
+/** The chain's latest block time, seconds: what the contract compares an approval's expiry with. */
+async function chainNow(recovery: Pick<VaultRecovery, "runner">): Promise<number> {
+  const block = await recovery.runner?.provider?.getBlock("latest");
+  return block?.timestamp ?? Math.floor(Date.now() / 1000);
 }
 
 /** A guardian in the owner's private list. */
@@ -183,7 +207,19 @@ export async function protectVault(
   if (recovery !== undefined) {
     const owner = await recovery.ownerOf(id);
     if (owner === "0x0000000000000000000000000000000000000000") {
-      await (await recovery.register(id, hash, init.recoveryDelay ?? 172_800n, init.guardianDelay ?? 172_800n)).wait();
+      const sender = recovery.runner as Signer | null;
+      if (typeof sender?.getAddress !== "function")
+        throw new TypeError("components.recovery: registering needs the contract connected to the owner's signer");
+      const r = {
+        accountId: id,
+        owner: await sender.getAddress(),
+        guardiansHash: hash,
+        recoveryDelay: init.recoveryDelay ?? 172_800n,
+        guardianDelay: init.guardianDelay ?? 172_800n,
+      };
+      // The account key signs the sender in: the same call sent by anyone else is refused.
+      const signature = await signRecoveryRegistration(accountKeyFromSeed(vault.rootSeed), registrationHashOf(await domainOf(recovery), r));
+      await (await recovery.register(id, hash, r.recoveryDelay, r.guardianDelay, signature)).wait();
     } else {
       await (await recovery.proposeGuardians(id, hash)).wait();
     }
@@ -231,6 +267,11 @@ export interface RecoveryRequestMessage {
   accountId: string;
   devicePublicKey: string;
   newOwner: string;
+  /**
+   * Unix seconds: the last second the guardians' on-chain approvals are good for. Every guardian signs this same
+   * value, since the contract takes one expiry per recovery; at most MAX_APPROVAL_LIFETIME ahead.
+   */
+  expiresAt: number;
 }
 
 /** What a guardian sends back: its share re-sealed to the device (on IPFS), and its on-chain approval. */
@@ -239,22 +280,39 @@ export interface RecoveryApproval {
   approvalCid: string;
   /** The signature of the contract's approvalHash; absent when the guardian approved without the chain. */
   signature?: string;
+  /** The expiry the signature covers (the request's); absent with the signature. */
+  expiresAt?: number;
 }
 
 /**
- * A guardian approves a recovery: re-seals its share to the new device's key, puts it on IPFS, and signs the
- * contract's approval hash for the new owner (only with `recovery`: the hash comes from the contract).
+ * A guardian approves a recovery: re-seals its share to the new device's key, puts it on IPFS, and (only with
+ * `recovery`) signs the contract's approval hash for the new owner until the request's expiry, under the account's
+ * current nonce and guardian set as read from the chain; the rest of the hash is built here from the request.
  * Only do this after confirming the request with the person.
  */
 export async function approveRecoveryRequest(
   vault: Vault,
-  components: { blocks: Pick<Blockstore, "get" | "put">; recovery?: Pick<VaultRecovery, "approvalHash"> },
+  components: {
+    blocks: Pick<Blockstore, "get" | "put">;
+    recovery?: Pick<VaultRecovery, "nonceOf" | "guardiansHashOf" | "getAddress" | "runner">;
+  },
   request: RecoveryRequestMessage,
   options: { signal?: AbortSignal } = {},
 ): Promise<RecoveryApproval> {
   const accountId = unhex(request.accountId, 32, "request.accountId");
   const devicePublicKey = unhex(request.devicePublicKey, 33, "request.devicePublicKey");
   const newOwner = getAddress(request.newOwner);
+  const { expiresAt } = request;
+  if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0)
+    throw new TypeError(`request.expiresAt: expected unix seconds, a positive integer, got ${JSON.stringify(expiresAt)}`);
+  const recovery = components.recovery;
+  const now = recovery === undefined ? Math.floor(Date.now() / 1000) : await chainNow(recovery);
+  if (expiresAt < now)
+    throw new RangeError(`request.expiresAt: ${expiresAt} has passed (it is ${now}): ask the person for a new recovery request`);
+  if (expiresAt > now + MAX_APPROVAL_LIFETIME)
+    throw new RangeError(
+      `request.expiresAt: ${expiresAt} is more than ${MAX_APPROVAL_LIFETIME} s ahead (it is ${now}); the contract would refuse it: ask for a new request`,
+    );
   const guardianship = vault.thread.collection<Guardianship>(GUARDIANSHIPS).get(hex(accountId));
   if (guardianship === undefined)
     throw new TypeError(`you do not guard account ${request.accountId}; 'mosaic vault guardians list' shows the accounts you guard`);
@@ -266,8 +324,16 @@ export async function approveRecoveryRequest(
   const approval = approveRecovery(key, pkg, { accountId, devicePublicKey, newOwner });
   const cid = await putBytes(components.blocks, approval);
   const result: RecoveryApproval = { guardian: key.address, approvalCid: cid.toString() };
-  if (components.recovery !== undefined)
-    result.signature = await signRecoveryApproval(key, await components.recovery.approvalHash(request.accountId, newOwner));
+  if (recovery !== undefined) {
+    const [domain, nonce, current] = await Promise.all([
+      domainOf(recovery),
+      recovery.nonceOf(request.accountId),
+      recovery.guardiansHashOf(request.accountId),
+    ]);
+    const hash = approvalHashOf(domain, { accountId: hex(accountId), newOwner, nonce, guardiansHash: current, expiresAt });
+    result.signature = await signRecoveryApproval(key, hash);
+    result.expiresAt = expiresAt;
+  }
   return result;
 }
 
@@ -290,20 +356,30 @@ export async function recoverSeed(
   return combineApprovals(deviceKey, blocks, { accountId, guardiansHash: expected });
 }
 
-/** Starts the on-chain timelock that moves the account to the new owner, with t guardians' signatures (unsigned approvals are left out). */
+/**
+ * Starts the on-chain timelock that moves the account to the new owner, with t guardians' signatures (unsigned
+ * approvals are left out). The signed approvals must share one expiry (the request's), which the contract checks.
+ */
 export async function startRecovery(
   recovery: VaultRecovery,
   config: GuardianConfig,
   newOwner: string,
   approvals: readonly RecoveryApproval[],
 ): Promise<{ executableAt: bigint }> {
-  const byGuardian = new Map(approvals.map((a) => [getAddress(a.guardian), a.signature]));
+  const signed = approvals.filter((a) => a.signature !== undefined);
+  const expiries = [...new Set(signed.map((a) => a.expiresAt))];
+  if (expiries.length > 1 || expiries.some((e) => e === undefined))
+    throw new RangeError(
+      `approvals: the signed approvals name expiries ${expiries.join(", ")}, not one: they answer different requests; pass one request's approvals`,
+    );
+  const byGuardian = new Map(signed.map((a) => [getAddress(a.guardian), a.signature]));
   const signatures = config.guardians.flatMap((g) => byGuardian.get(getAddress(g.address)) ?? []);
   const id = hex(config.accountId);
   await (
     await recovery.startRecovery(
       id,
       newOwner,
+      BigInt(expiries[0] ?? 0),
       config.threshold,
       config.guardians.map((g) => g.address),
       config.shareHashes.map(hex),

@@ -9,7 +9,11 @@ import { AbiCoder, computeAddress, getBytes, hexlify, keccak256, SigningKey, ver
 import fc from "fast-check";
 import { combine as rawCombine } from "shamir-secret-sharing";
 import { expectRejects } from "../../../test/helpers.js";
+import { accountIdOf } from "../src/recovery.js";
 import {
+  accountIdOfKey,
+  accountKeyFromSeed,
+  approvalHashOf,
   approveRecovery,
   combineApprovals,
   DecryptionFailedError,
@@ -27,7 +31,9 @@ import {
   openSharePackage,
   sealTo,
   ShareTamperedError,
+  registrationHashOf,
   signRecoveryApproval,
+  signRecoveryRegistration,
   splitSeed,
   ThresholdNotMetError,
   WrongAccountError,
@@ -583,6 +589,44 @@ describe("guardians: social recovery of the root seed", () => {
 
     it("refuses an approvalHash that is not a bytes32", async () => {
       await expectRejects(signRecoveryApproval(s.keys[0]!, "0x1234"), TypeError, /approvalHash: expected a 0x-prefixed bytes32/);
+    });
+
+    it("the account key is deterministic, separate from the guardian key, and names the account id", async () => {
+      const seed = new Uint8Array(randomBytes(32));
+      const key = accountKeyFromSeed(seed);
+      expect(accountKeyFromSeed(Uint8Array.from(seed)).address).to.equal(key.address);
+      expect(key.address).to.not.equal(guardianKeyFromSeed(seed).address);
+      const tag = keccak256(text.encode("mosaic.vault-recovery.account.v1"));
+      const id = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "address"], [tag, key.address]));
+      expect(accountIdOfKey(key.address)).to.equal(id);
+      expect(hexlify(accountIdOf(seed))).to.equal(id);
+      expect(() => accountIdOfKey("0x1234")).to.throw(TypeError, /accountKeyAddress: expected an Ethereum address/);
+      const hash = keccak256(text.encode("registration"));
+      expect(verifyMessage(getBytes(hash), await signRecoveryRegistration(key, hash))).to.equal(key.address);
+      await expectRejects(signRecoveryRegistration(key, "0x12"), TypeError, /registrationHash: expected a 0x-prefixed bytes32/);
+    });
+
+    it("approval and registration hashes bind every field", () => {
+      const domain = { chainId: 31337n, contract: newOwner };
+      const a = { accountId: keccak256("0x01"), newOwner, nonce: 0n, guardiansHash: keccak256("0x02"), expiresAt: 1_700_000_000 };
+      const base = approvalHashOf(domain, a);
+      const variants = [
+        approvalHashOf({ ...domain, chainId: 1n }, a),
+        approvalHashOf({ ...domain, contract: s.keys[0]!.address }, a),
+        approvalHashOf(domain, { ...a, accountId: keccak256("0x03") }),
+        approvalHashOf(domain, { ...a, newOwner: s.keys[0]!.address }),
+        approvalHashOf(domain, { ...a, nonce: 1n }),
+        approvalHashOf(domain, { ...a, guardiansHash: keccak256("0x04") }),
+        approvalHashOf(domain, { ...a, expiresAt: a.expiresAt + 1 }),
+      ];
+      const r = { accountId: a.accountId, owner: newOwner, guardiansHash: a.guardiansHash, recoveryDelay: 7n, guardianDelay: 8n };
+      const registration = registrationHashOf(domain, r);
+      variants.push(
+        registration,
+        registrationHashOf(domain, { ...r, owner: s.keys[0]!.address }),
+        registrationHashOf(domain, { ...r, recoveryDelay: 8n, guardianDelay: 7n }),
+      );
+      expect(new Set([base, ...variants]).size).to.equal(variants.length + 1);
     });
   });
 
