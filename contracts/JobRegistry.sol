@@ -44,6 +44,14 @@ contract JobRegistry is IJobRegistry {
     /// @notice A data request's bond, in basis points of the proposal bond (10%).
     uint256 public constant DATA_REQUEST_BOND_BPS = 1000;
 
+    /// @notice The most proposals a job may have: finalizeJob loops over them, so they bound its gas.
+    uint256 public constant MAX_PROPOSALS = 32;
+    /// @notice The most data requests one proposal may receive: the proposer answers them all in a few transactions,
+    /// and a requester who wants more has enough to find a fault with (a leaf and its path, log2(count) nodes).
+    uint256 public constant MAX_REQUESTS_PER_PROPOSAL = 64;
+    /// @notice Each this many open requests on a proposal give a new one another responseTime to be answered.
+    uint256 public constant REQUESTS_PER_RESPONSE = 16;
+
     uint256 private constant BPS = 10_000;
 
     IAvatarGroups private immutable _groups;
@@ -52,7 +60,7 @@ contract JobRegistry is IJobRegistry {
     uint256 private immutable _proposalBond;
 
     Job[] private _jobs;
-    mapping(JobId => Proposal[]) private _proposals;
+    mapping(JobId => mapping(uint256 => Proposal)) private _proposals;
     mapping(JobId => mapping(address => bool)) private _hasProposed;
     mapping(JobId => uint256) private _winner;
 
@@ -128,6 +136,8 @@ contract JobRegistry is IJobRegistry {
     ) external payable returns (JobId jobId) {
         if (bytes(specCid).length == 0) revert EmptySpecCid();
         if (msg.value == 0) revert NoReward();
+        if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value, type(uint96).max);
+        if (minStake > type(uint96).max) revert ValueTooLarge(minStake, type(uint96).max);
         if (minParticipants == 0) revert ZeroMinParticipants();
         if (collectionDeadline <= block.timestamp) revert DeadlineInPast(collectionDeadline, block.timestamp);
         // Proposals and then fraud proofs each get a window: a reducer must not be able to unbond before both close.
@@ -135,19 +145,24 @@ contract JobRegistry is IJobRegistry {
             revert InvalidChallengeWindow(challengeWindow, _unbondingDelay);
         }
         uint16 width = _checkReduce(reduce);
-        if (_groups.groupSize(groupId) == 0) revert GroupHasNoMembers(groupId);
-        uint256 root = _groups.groupRoot(groupId);
 
         Job storage job = _jobs.push();
+        {
+            uint256 size = _groups.groupSize(groupId);
+            if (size == 0) revert GroupHasNoMembers(groupId);
+            // A group of over 2^32 - 1 members counts as 2^32 - 1 (no count can reach it anyway).
+            job.groupSize = size > type(uint32).max ? type(uint32).max : uint32(size);
+        }
         job.researcher = msg.sender;
         job.kind = reduce.kind;
         job.payloadLength = reduce.payloadLength;
         job.stateLength = width;
         job.specCid = specCid;
         job.groupId = groupId;
-        job.groupRoot = root;
-        job.reward = msg.value;
-        job.minStake = minStake;
+        job.groupRoot = _groups.groupRoot(groupId);
+        // Both were checked against type(uint96).max above.
+        job.reward = uint96(msg.value);
+        job.minStake = uint96(minStake);
         job.edgesHash = keccak256(abi.encode(reduce.edges));
         job.boundsHash = keccak256(abi.encode(reduce.min, reduce.max));
         job.collectionDeadline = collectionDeadline;
@@ -156,68 +171,93 @@ contract JobRegistry is IJobRegistry {
         job.minParticipants = minParticipants;
         job.state = JobState.Open;
         jobId = JobId.wrap(_jobs.length);
-        emit JobPosted(jobId, msg.sender, specCid, groupId, root, msg.value, collectionDeadline, job.proposalDeadline);
+        emit JobPosted(
+            jobId, msg.sender, specCid, groupId, job.groupRoot, msg.value, collectionDeadline, job.proposalDeadline
+        );
         emit JobReduceParams(jobId, reduce.kind, reduce.payloadLength, reduce.edges, job.edgesHash, job.finalizeAfter);
         emit JobBounds(jobId, reduce.min, reduce.max, job.boundsHash);
     }
 
     /// @inheritdoc IJobRegistry
-    function proposeResult(
-        JobId jobId,
-        int256[] calldata aggregate,
-        uint32 count,
-        bytes32 treeRoot,
-        string calldata bundleCid
-    ) external payable returns (uint256 index) {
-        Job storage job = _job(jobId);
-        if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
-        if (block.timestamp < job.collectionDeadline) revert CollectionStillOpen(jobId, job.collectionDeadline);
-        if (block.timestamp >= job.proposalDeadline) revert ProposalWindowClosed(jobId, job.proposalDeadline);
+    function commitResult(JobId jobId, bytes32 commitment) external payable returns (uint256 index) {
+        Job storage job = _proposalWindow(jobId);
         if (msg.value != _proposalBond) revert WrongBond(msg.value, _proposalBond);
         uint256 staked = _stakes[msg.sender];
         if (staked < job.minStake || staked == 0) revert StakeTooLow(msg.sender, staked, job.minStake);
         if (_hasProposed[jobId][msg.sender]) revert AlreadyProposed(jobId, msg.sender);
-        if (aggregate.length != job.stateLength) revert AggregateLengthMismatch(aggregate.length, job.stateLength);
-        if (bytes(bundleCid).length == 0) revert EmptyBundleCid();
-        uint256 size = _groups.groupSize(job.groupId);
-        if (count > size) revert CountAboveGroupSize(count, size);
+        index = job.proposalCount;
+        if (index >= MAX_PROPOSALS) revert ProposalLimitReached(jobId, MAX_PROPOSALS);
 
         _hasProposed[jobId][msg.sender] = true;
         _openProposals[msg.sender] += 1;
-        Proposal[] storage proposals = _proposals[jobId];
-        index = proposals.length;
-        Proposal storage p = proposals.push();
+        // index < MAX_PROPOSALS fits uint16.
+        job.proposalCount = uint16(index + 1);
+        Proposal storage p = _proposals[jobId][index];
         p.proposer = msg.sender;
+        p.state = ProposalState.Committed;
+        p.treeRoot = commitment;
+        emit ResultCommitted(jobId, msg.sender, index, commitment);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function proposeResult(
+        JobId jobId,
+        uint256 index,
+        int256[] calldata aggregate,
+        uint32 count,
+        bytes32 treeRoot,
+        string calldata bundleCid
+    ) external {
+        Job storage job = _proposalWindow(jobId);
+        if (index >= job.proposalCount) revert ProposalNotFound(jobId, index);
+        Proposal storage p = _proposals[jobId][index];
+        if (p.state != ProposalState.Committed) revert WrongProposalState(jobId, index, p.state);
+        if (aggregate.length != job.stateLength) revert AggregateLengthMismatch(aggregate.length, job.stateLength);
+        if (bytes(bundleCid).length == 0) revert EmptyBundleCid();
+        if (count < job.minParticipants) revert CountBelowMinimum(count, job.minParticipants);
+        if (count > job.groupSize) revert CountAboveGroupSize(count, job.groupSize);
+        bytes32 aggregateHash = keccak256(abi.encode(aggregate));
+        // Only the committer can open its commitment: msg.sender is hashed in.
+        bytes32 computed = _commitment(msg.sender, jobId, count, treeRoot, aggregateHash);
+        if (computed != p.treeRoot) revert CommitmentMismatch(jobId, index, computed, p.treeRoot);
+
         p.count = count;
+        p.state = ProposalState.Revealed;
         p.treeRoot = treeRoot;
-        p.bond = msg.value;
-        p.bundleCid = bundleCid;
-        p.aggregate = aggregate;
-        emit ResultProposed(jobId, msg.sender, index, count, treeRoot, bundleCid);
+        p.aggregateHash = aggregateHash;
+        emit ResultProposed(jobId, msg.sender, index, count, treeRoot, aggregate, bundleCid);
     }
 
     // --------------------------------------------------------- fraud proofs
 
     /// @inheritdoc IJobRegistry
-    function challengeRoot(JobId jobId, uint256 index, Inner calldata root) external {
+    function challengeRoot(JobId jobId, uint256 index, int256[] calldata aggregate, Inner calldata root) external {
         (, Proposal storage p) = _challengeable(jobId, index);
         if (p.count < 2) revert UnexpectedCount(jobId, index, p.count);
+        _checkAggregate(p, aggregate);
         bytes32 h = ReduceTree.innerHash(root);
         if (h != p.treeRoot) revert NotInTree(h, p.treeRoot);
-        if (!_differsFromAggregate(p.aggregate, root.value)) revert NoFault(jobId, index, FaultKind.Root);
+        if (!ReduceTree.differs(root.value, aggregate)) revert NoFault(jobId, index, FaultKind.Root);
         _fault(jobId, index, p, FaultKind.Root, msg.sender);
     }
 
     /// @inheritdoc IJobRegistry
-    function challengeRootLeaf(JobId jobId, uint256 index, Leaf calldata leaf, int256[] calldata edges) external {
+    function challengeRootLeaf(
+        JobId jobId,
+        uint256 index,
+        int256[] calldata aggregate,
+        Leaf calldata leaf,
+        int256[] calldata edges
+    ) external {
         (Job storage job, Proposal storage p) = _challengeable(jobId, index);
         if (p.count != 1) revert UnexpectedCount(jobId, index, p.count);
+        _checkAggregate(p, aggregate);
         bytes32 h = ReduceTree.leafHash(leaf);
         if (h != p.treeRoot) revert NotInTree(h, p.treeRoot);
         _checkEdges(job, edges);
         int256[] memory state = new int256[](job.stateLength);
         bool fault = !ReduceTree.addLifted(state, job.kind, job.payloadLength, leaf.payload, edges)
-            || _differsFromAggregate(p.aggregate, state);
+            || ReduceTree.differs(aggregate, state);
         if (!fault) revert NoFault(jobId, index, FaultKind.RootLeaf);
         _fault(jobId, index, p, FaultKind.RootLeaf, msg.sender);
     }
@@ -345,68 +385,58 @@ contract JobRegistry is IJobRegistry {
     // ----------------------------------------------------- data availability
 
     /// @inheritdoc IJobRegistry
-    function requestData(JobId jobId, uint256 index, uint256 level, uint256 position) external payable {
+    function requestData(JobId jobId, uint256 index, DataItem[] calldata items) external payable {
         (Job storage job, Proposal storage p) = _challengeable(jobId, index);
-        uint256 required = dataRequestBond();
+        uint256 n = items.length;
+        if (n == 0) revert NoItems();
+        uint256 required = dataRequestBond() * n;
         if (msg.value != required) revert WrongRequestBond(msg.value, required);
         uint64 response = _responseTime(job);
-        uint64 lastRequestAt = job.finalizeAfter - response;
-        if (block.timestamp > lastRequestAt) revert RequestWindowClosed(jobId, lastRequestAt);
-        if (level == 0 ? position >= p.count : !ReduceTree.isPair(p.count, level, position)) {
-            revert NoSuchNode(level, position);
+        if (block.timestamp + response > job.finalizeAfter) revert RequestWindowClosed(jobId, job.finalizeAfter - response);
+        uint256 made = p.requests + n;
+        if (made > MAX_REQUESTS_PER_PROPOSAL) revert TooManyRequests(jobId, index, made, MAX_REQUESTS_PER_PROPOSAL);
+        uint256 open = p.openRequests;
+        for (uint256 k = 0; k < n; ++k) {
+            // Every REQUESTS_PER_RESPONSE requests already open push this one's due time one responseTime later.
+            _newRequest(jobId, index, p.count, items[k], uint64(block.timestamp + response * (1 + open / REQUESTS_PER_RESPONSE)));
+            ++open;
         }
-        DataRequest storage r = _requests[_requestKey(jobId, index, level, position)];
-        if (r.state != RequestState.None) revert DataAlreadyRequested(jobId, index, level, position);
-        uint64 dueAt = uint64(block.timestamp) + response;
-        r.requester = msg.sender;
-        r.dueAt = dueAt;
-        r.state = RequestState.Open;
-        r.bond = msg.value;
-        p.openRequests += 1;
-        emit DataRequested(jobId, index, level, position, msg.sender, dueAt);
+        // made <= MAX_REQUESTS_PER_PROPOSAL = 64 and open <= made: both fit uint8.
+        p.requests = uint8(made);
+        p.openRequests = uint8(open);
     }
 
     /// @inheritdoc IJobRegistry
-    function answerLeaf(
-        JobId jobId,
-        uint256 index,
-        uint256 position,
-        Leaf calldata leaf,
-        Ancestor[] calldata path,
-        ISubmissionJudge.Envelope calldata envelope
-    ) external {
+    function answerData(JobId jobId, uint256 index, LeafAnswer[] calldata leaves, NodeAnswer[] calldata nodes) external {
         (, Proposal storage p) = _challengeable(jobId, index);
-        DataRequest storage r = _answerable(jobId, index, 0, position);
-        _checkInTree(p, ReduceTree.leafHash(leaf), 0, position, path);
-        bytes32 h = _judge.digest(envelope);
-        if (h != leaf.digest) revert ISubmissionJudge.EnvelopeMismatch(h, leaf.digest);
-        emit LeafPublished(jobId, index, position, leaf, envelope);
-        _answered(p, r);
-    }
-
-    /// @inheritdoc IJobRegistry
-    function answerNode(
-        JobId jobId,
-        uint256 index,
-        uint256 level,
-        uint256 position,
-        Inner calldata node,
-        Ancestor[] calldata path
-    ) external {
-        (, Proposal storage p) = _challengeable(jobId, index);
-        if (level == 0) revert InvalidLevel(level);
-        DataRequest storage r = _answerable(jobId, index, level, position);
-        _checkInTree(p, ReduceTree.innerHash(node), level, position, path);
-        emit NodePublished(jobId, index, level, position, node);
-        _answered(p, r);
+        if (leaves.length + nodes.length == 0) revert NoItems();
+        for (uint256 k = 0; k < leaves.length; ++k) {
+            LeafAnswer calldata a = leaves[k];
+            _answerable(jobId, index, 0, a.position);
+            _checkInTree(p, ReduceTree.leafHash(a.leaf), 0, a.position, a.path);
+            bytes32 h = _judge.digest(a.envelope);
+            if (h != a.leaf.digest) revert ISubmissionJudge.EnvelopeMismatch(h, a.leaf.digest);
+            emit LeafPublished(jobId, index, a.position, a.leaf, a.envelope);
+            _answered(jobId, index, 0, a.position);
+        }
+        for (uint256 k = 0; k < nodes.length; ++k) {
+            NodeAnswer calldata a = nodes[k];
+            if (a.level == 0) revert InvalidLevel(0);
+            _answerable(jobId, index, a.level, a.position);
+            _checkInTree(p, ReduceTree.innerHash(a.node), a.level, a.position, a.path);
+            emit NodePublished(jobId, index, a.level, a.position, a.node);
+            _answered(jobId, index, a.level, a.position);
+        }
+        // Each answered request was open on p, so openRequests >= the answers.
+        p.openRequests -= uint8(leaves.length + nodes.length);
+        _balances[msg.sender] += dataRequestBond() * (leaves.length + nodes.length);
     }
 
     /// @inheritdoc IJobRegistry
     function settleDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position) external {
         Job storage job = _job(jobId);
-        Proposal[] storage proposals = _proposals[jobId];
-        if (index >= proposals.length) revert ProposalNotFound(jobId, index);
-        Proposal storage p = proposals[index];
+        if (index >= job.proposalCount) revert ProposalNotFound(jobId, index);
+        Proposal storage p = _proposals[jobId][index];
         DataRequest storage r = _openRequest(jobId, index, level, position);
         r.state = RequestState.Settled;
         p.openRequests -= 1;
@@ -417,7 +447,7 @@ contract JobRegistry is IJobRegistry {
             if (block.timestamp < r.dueAt) revert RequestNotDue(jobId, index, r.dueAt);
             assert(job.state == JobState.Open);
         }
-        _balances[requester] += r.bond;
+        _balances[requester] += dataRequestBond();
         emit DataRequestSettled(jobId, index, level, position, requester, faults);
         if (faults) _fault(jobId, index, p, FaultKind.Unavailable, requester);
     }
@@ -430,22 +460,15 @@ contract JobRegistry is IJobRegistry {
         if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
         if (block.timestamp < job.finalizeAfter) revert ChallengeWindowStillOpen(jobId, job.finalizeAfter);
 
-        Proposal[] storage proposals = _proposals[jobId];
-        uint256 n = proposals.length;
+        // One storage read per proposal, at most MAX_PROPOSALS of them: the cost is bounded whatever was posted.
+        uint256 n = job.proposalCount;
         uint256 best = type(uint256).max;
         uint32 bestCount = 0;
         for (uint256 i = 0; i < n; ++i) {
-            Proposal storage p = proposals[i];
-            if (p.faulted) continue; // its open count and bond went with the fault
+            Proposal storage p = _proposals[jobId][i];
+            if (p.state != ProposalState.Revealed || p.faulted) continue;
             if (p.openRequests != 0) revert DataRequestsOpen(jobId, i, p.openRequests);
-            address proposer = p.proposer;
-            // Every unfaulted proposal of an open job was counted once when it was made.
-            unchecked {
-                _openProposals[proposer] -= 1;
-            }
-            _balances[proposer] += p.bond;
-            emit BondReturned(jobId, i, proposer, p.bond);
-            // Strictly greater: the earliest of equal counts wins.
+            // Strictly greater: the earliest committed of equal counts wins.
             if (p.count > bestCount) {
                 bestCount = p.count;
                 best = i;
@@ -453,17 +476,37 @@ contract JobRegistry is IJobRegistry {
         }
 
         uint256 reward = job.reward;
-        if (best == type(uint256).max || bestCount < job.minParticipants) {
+        if (best == type(uint256).max) {
             job.state = JobState.Refunded;
             _balances[job.researcher] += reward;
             emit JobRefunded(jobId, job.researcher, reward);
         } else {
             job.state = JobState.Finalized;
             _winner[jobId] = best;
-            address winner = proposals[best].proposer;
+            address winner = _proposals[jobId][best].proposer;
             _balances[winner] += reward;
             emit JobFinalized(jobId, winner, best, bestCount, reward);
+            _returnBond(jobId, best, _proposals[jobId][best]);
         }
+    }
+
+    /// @inheritdoc IJobRegistry
+    function claimBond(JobId jobId, uint256 index) external {
+        Job storage job = _job(jobId);
+        if (job.state == JobState.Open) revert JobStillOpen(jobId);
+        if (index >= job.proposalCount) revert ProposalNotFound(jobId, index);
+        Proposal storage p = _proposals[jobId][index];
+        if (p.faulted) revert ProposalAlreadyFaulted(jobId, index);
+        if (p.state == ProposalState.Revealed) return _returnBond(jobId, index, p);
+        if (p.state != ProposalState.Committed) revert WrongProposalState(jobId, index, p.state);
+        p.state = ProposalState.Forfeited;
+        address proposer = p.proposer;
+        // A committed proposal is counted once in its proposer's open proposals until it is closed, forfeited or faulted.
+        unchecked {
+            _openProposals[proposer] -= 1;
+        }
+        emit BondForfeited(jobId, index, proposer, _proposalBond);
+        _send(BURN, _proposalBond);
     }
 
     /// @inheritdoc IJobRegistry
@@ -489,13 +532,12 @@ contract JobRegistry is IJobRegistry {
 
     /// @inheritdoc IJobRegistry
     function proposalCount(JobId jobId) external view returns (uint256) {
-        _job(jobId);
-        return _proposals[jobId].length;
+        return _job(jobId).proposalCount;
     }
 
     /// @inheritdoc IJobRegistry
     function getProposal(JobId jobId, uint256 index) external view returns (Proposal memory) {
-        _job(jobId);
+        if (index >= _job(jobId).proposalCount) revert ProposalNotFound(jobId, index);
         return _proposals[jobId][index];
     }
 
@@ -560,11 +602,6 @@ contract JobRegistry is IJobRegistry {
         return address(_judge);
     }
 
-    /// @inheritdoc IJobRegistry
-    function avatarGroups() external view returns (address) {
-        return address(_groups);
-    }
-
     // -------------------------------------------------------------- internal
 
     function _job(JobId jobId) private view returns (Job storage) {
@@ -601,15 +638,48 @@ contract JobRegistry is IJobRegistry {
         return uint16(width);
     }
 
-    /// @dev The job and proposal a fraud proof is about, if it may still be challenged.
+    /// @dev The job, if proposals may be committed and revealed now.
+    function _proposalWindow(JobId jobId) private view returns (Job storage job) {
+        job = _job(jobId);
+        if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
+        if (block.timestamp < job.collectionDeadline) revert CollectionStillOpen(jobId, job.collectionDeadline);
+        if (block.timestamp >= job.proposalDeadline) revert ProposalWindowClosed(jobId, job.proposalDeadline);
+    }
+
+    /// @dev The job and revealed proposal a fraud proof or data request is about, if it may still be challenged.
     function _challengeable(JobId jobId, uint256 index) private view returns (Job storage job, Proposal storage p) {
         job = _job(jobId);
         if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
         if (block.timestamp >= job.finalizeAfter) revert ChallengeWindowClosed(jobId, job.finalizeAfter);
-        Proposal[] storage proposals = _proposals[jobId];
-        if (index >= proposals.length) revert ProposalNotFound(jobId, index);
-        p = proposals[index];
+        if (index >= job.proposalCount) revert ProposalNotFound(jobId, index);
+        p = _proposals[jobId][index];
         if (p.faulted) revert ProposalAlreadyFaulted(jobId, index);
+        if (p.state != ProposalState.Revealed) revert WrongProposalState(jobId, index, p.state);
+    }
+
+    function _commitment(address proposer, JobId jobId, uint32 count, bytes32 treeRoot, bytes32 aggregateHash)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(proposer, jobId, count, treeRoot, aggregateHash));
+    }
+
+    function _checkAggregate(Proposal storage p, int256[] calldata aggregate) private view {
+        bytes32 h = keccak256(abi.encode(aggregate));
+        if (h != p.aggregateHash) revert AggregateHashMismatch(h, p.aggregateHash);
+    }
+
+    /// @dev Closes a revealed, unfaulted proposal of a closed job: its bond back to the proposer's balance.
+    function _returnBond(JobId jobId, uint256 index, Proposal storage p) private {
+        p.state = ProposalState.Closed;
+        address proposer = p.proposer;
+        // A committed proposal is counted once in its proposer's open proposals until it is closed, forfeited or faulted.
+        unchecked {
+            _openProposals[proposer] -= 1;
+        }
+        _balances[proposer] += _proposalBond;
+        emit BondReturned(jobId, index, proposer, _proposalBond);
     }
 
     /// @dev The judge's verdict on a leaf's submission, given the job's bounds (checked against its hash).
@@ -661,20 +731,26 @@ contract JobRegistry is IJobRegistry {
         if (r.state != RequestState.Open) revert RequestNotOpen(jobId, index, level, position, r.state);
     }
 
-    function _answerable(JobId jobId, uint256 index, uint256 level, uint256 position)
-        private
-        view
-        returns (DataRequest storage r)
-    {
-        r = _openRequest(jobId, index, level, position);
+    /// @dev Records a new data request on the item, which must exist in a `count`-leaf tree and not be asked already.
+    function _newRequest(JobId jobId, uint256 index, uint32 count, DataItem calldata item, uint64 dueAt) private {
+        (uint256 level, uint256 position) = (item.level, item.position);
+        if (level == 0 ? position >= count : !ReduceTree.isPair(count, level, position)) revert NoSuchNode(level, position);
+        DataRequest storage r = _requests[_requestKey(jobId, index, level, position)];
+        if (r.state != RequestState.None) revert DataAlreadyRequested(jobId, index, level, position);
+        r.requester = msg.sender;
+        r.dueAt = dueAt;
+        r.state = RequestState.Open;
+        emit DataRequested(jobId, index, level, position, msg.sender, dueAt);
+    }
+
+    function _answerable(JobId jobId, uint256 index, uint256 level, uint256 position) private view {
+        DataRequest storage r = _openRequest(jobId, index, level, position);
         if (block.timestamp >= r.dueAt) revert RequestOverdue(jobId, index, r.dueAt);
     }
 
-    /// @dev Closes an answered request; its bond pays whoever answered, for the gas.
-    function _answered(Proposal storage p, DataRequest storage r) private {
-        r.state = RequestState.Answered;
-        p.openRequests -= 1;
-        _balances[msg.sender] += r.bond;
+    /// @dev Closes an answered request (its bond pays whoever answered, for the gas: answerData credits them at once).
+    function _answered(JobId jobId, uint256 index, uint256 level, uint256 position) private {
+        _requests[_requestKey(jobId, index, level, position)].state = RequestState.Answered;
     }
 
     function _checkChild(bytes32 claimed, bytes32 computed) private pure {
@@ -696,15 +772,6 @@ contract JobRegistry is IJobRegistry {
         if (h != job.edgesHash) revert EdgesMismatch(h, job.edgesHash);
     }
 
-    function _differsFromAggregate(int256[] storage aggregate, int256[] memory value) private view returns (bool) {
-        uint256 n = aggregate.length;
-        if (value.length != n) return true;
-        for (uint256 i = 0; i < n; ++i) {
-            if (aggregate[i] != value[i]) return true;
-        }
-        return false;
-    }
-
     /// @dev Slashes a proven fault: the bond and SLASH_STAKE_BPS of the stake, CHALLENGER_SHARE_BPS of it owed
     /// to the challenger and the rest burned.
     function _fault(JobId jobId, uint256 index, Proposal storage p, FaultKind kind, address challenger) private {
@@ -720,7 +787,7 @@ contract JobRegistry is IJobRegistry {
         unchecked {
             _stakes[proposer] = staked - slashedStake;
         }
-        uint256 bond = p.bond;
+        uint256 bond = _proposalBond;
         uint256 total = slashedStake + bond;
         uint256 challengerReward = total * CHALLENGER_SHARE_BPS / BPS;
         uint256 burned = total - challengerReward;

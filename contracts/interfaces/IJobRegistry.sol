@@ -64,44 +64,65 @@ interface IJobRegistry {
         int256[] max;
     }
 
-    /// @notice A job as the chain records it.
+    /// @notice A job as the chain records it, packed: money in uint96 (79 billion ether), times in uint64.
     struct Job {
         address researcher;
         /// @dev The reducer kind (see ReduceParams), the payload length and the lifted state length it implies.
         uint8 kind;
         uint16 payloadLength;
         uint16 stateLength;
-        string specCid;
+        uint32 minParticipants;
+        JobState state;
+        /// @dev Proposals committed so far (at most MAX_PROPOSALS).
+        uint16 proposalCount;
+        uint96 reward;
+        /// @dev Proposals are committed and revealed in [collectionDeadline, proposalDeadline).
+        uint64 collectionDeadline;
+        uint64 proposalDeadline;
+        /// @dev The avatar group's size when the job was posted: members who join later answer the next job.
+        uint32 groupSize;
+        /// @dev proposalDeadline + challengeWindow: fraud proofs until then, finalizeJob from then.
+        uint64 finalizeAfter;
+        uint96 minStake;
         uint256 groupId;
         /// @dev The avatar group's Merkle root when the job was posted: every proof must be against it.
         uint256 groupRoot;
-        uint256 reward;
-        uint256 minStake;
         /// @dev keccak256(abi.encode(edges)); fraud proofs on quantile jobs pass the edges and are checked against it.
         bytes32 edgesHash;
         /// @dev keccak256(abi.encode(min, max)) of the payload bounds; submission fraud proofs pass them.
         bytes32 boundsHash;
-        /// @dev Proposals are accepted in [collectionDeadline, proposalDeadline).
-        uint64 collectionDeadline;
-        uint64 proposalDeadline;
-        /// @dev proposalDeadline + challengeWindow: fraud proofs until then, finalizeJob from then.
-        uint64 finalizeAfter;
-        uint32 minParticipants;
-        JobState state;
+        string specCid;
     }
 
-    /// @notice A reducer's claimed result for a job, with the bond it put up.
+    /// @notice Where a proposal is in its life.
+    enum ProposalState {
+        None,
+        /// @dev commitResult took the bond; treeRoot holds the commitment until proposeResult reveals it.
+        Committed,
+        /// @dev proposeResult revealed a result matching the commitment: it can be challenged and can win.
+        Revealed,
+        /// @dev The bond went back to the proposer (a revealed, unfaulted proposal of a closed job).
+        Closed,
+        /// @dev Never revealed: the bond was burned once the job closed.
+        Forfeited
+    }
+
+    /// @notice A reducer's claimed result for a job. The aggregate itself is in the ResultProposed event and in the
+    /// calldata of the proposeResult that revealed it; the chain keeps its hash.
     struct Proposal {
         address proposer;
         uint32 count;
+        ProposalState state;
         /// @dev Set by a successful fraud proof: the proposal can no longer win and its bond is gone.
         bool faulted;
         /// @dev Data requests on it not yet answered or settled: finalizeJob waits for them to be settled.
-        uint32 openRequests;
+        uint8 openRequests;
+        /// @dev Data requests ever made on it (at most MAX_REQUESTS_PER_PROPOSAL).
+        uint8 requests;
+        /// @dev The commitment while Committed; the reduce tree's root once revealed.
         bytes32 treeRoot;
-        uint256 bond;
-        string bundleCid;
-        int256[] aggregate;
+        /// @dev keccak256(abi.encode(aggregate)).
+        bytes32 aggregateHash;
     }
 
     /// @notice A reduce-tree leaf: leafHash = keccak256(abi.encode(uint8(0), nullifier, digest, payload)), the 0 a domain tag.
@@ -118,12 +139,34 @@ interface IJobRegistry {
         int256[] max;
     }
 
-    /// @notice A request that a proposer publish one item of its tree on-chain (see requestData).
+    /// @notice A request that a proposer publish one item of its tree on-chain (see requestData); its bond is
+    /// dataRequestBond().
     struct DataRequest {
         address requester;
         uint64 dueAt;
         RequestState state;
-        uint256 bond;
+    }
+
+    /// @notice An item of a proposal's tree: a leaf (level 0) or a paired node (level >= 1).
+    struct DataItem {
+        uint256 level;
+        uint256 position;
+    }
+
+    /// @notice A requested leaf, its path, and the submission envelope its digest opens to.
+    struct LeafAnswer {
+        uint256 position;
+        Leaf leaf;
+        Ancestor[] path;
+        ISubmissionJudge.Envelope envelope;
+    }
+
+    /// @notice A requested node (level >= 1): its preimage and its path.
+    struct NodeAnswer {
+        uint256 level;
+        uint256 position;
+        Inner node;
+        Ancestor[] path;
     }
 
     /// @notice A paired reduce-tree node: keccak256(abi.encode(uint8(1), left, right, value)), value = left's + right's.
@@ -166,6 +209,24 @@ interface IJobRegistry {
     error AggregateLengthMismatch(uint256 length, uint256 expected);
     error AggregateTooLong(uint256 length, uint256 maxLength);
     error EmptyBundleCid();
+    /// @notice The job already has MAX_PROPOSALS proposals.
+    error ProposalLimitReached(JobId jobId, uint256 maxProposals);
+    /// @notice A proposal must count at least the job's minParticipants leaves (fewer could never be paid).
+    error CountBelowMinimum(uint32 count, uint32 minParticipants);
+    /// @notice proposeResult's result is not what the caller committed to (or the caller did not commit it).
+    error CommitmentMismatch(JobId jobId, uint256 index, bytes32 computed, bytes32 committed);
+    /// @notice The proposal is not in the state the call needs (e.g. revealing twice, challenging a commitment).
+    error WrongProposalState(JobId jobId, uint256 index, ProposalState state);
+    /// @notice The aggregate passed does not hash to the proposal's aggregateHash.
+    error AggregateHashMismatch(bytes32 computed, bytes32 expected);
+    /// @notice A value above what the job record holds (reward or minStake above 2^96 - 1).
+    error ValueTooLarge(uint256 value, uint256 max);
+    /// @notice A request would take the proposal past MAX_REQUESTS_PER_PROPOSAL data requests.
+    error TooManyRequests(JobId jobId, uint256 index, uint256 requests, uint256 maxRequests);
+    /// @notice requestData with no items, or answerData with no answers.
+    error NoItems();
+    /// @notice claimBond before the job was finalised or refunded.
+    error JobStillOpen(JobId jobId);
     error CountAboveGroupSize(uint32 count, uint256 groupSize);
     error ZeroAmount();
     error InsufficientStake(address operator, uint256 staked, uint256 requested);
@@ -224,9 +285,20 @@ interface IJobRegistry {
     event JobReduceParams(
         JobId indexed jobId, uint8 kind, uint16 payloadLength, int256[] edges, bytes32 edgesHash, uint64 finalizeAfter
     );
+    /// @notice A reducer committed to a result it will reveal with proposeResult; ties go to the earliest commitment.
+    event ResultCommitted(JobId indexed jobId, address indexed proposer, uint256 index, bytes32 commitment);
+    /// @notice A committed result was revealed: the aggregate is here (the chain keeps only its hash).
     event ResultProposed(
-        JobId indexed jobId, address indexed proposer, uint256 index, uint32 count, bytes32 treeRoot, string bundleCid
+        JobId indexed jobId,
+        address indexed proposer,
+        uint256 index,
+        uint32 count,
+        bytes32 treeRoot,
+        int256[] aggregate,
+        string bundleCid
     );
+    /// @notice A proposal never revealed lost its bond, burned, once its job closed.
+    event BondForfeited(JobId indexed jobId, uint256 index, address indexed proposer, uint256 bond);
     /// @notice The job's payload bounds (emitted right after JobReduceParams).
     event JobBounds(JobId indexed jobId, int256[] min, int256[] max, bytes32 boundsHash);
     /// @notice challengeSubmission found `verdict` wrong with the submission of leaf `position`.
@@ -259,7 +331,8 @@ interface IJobRegistry {
         uint256 challengerReward,
         uint256 burned
     );
-    /// @notice An unfaulted proposal's bond was credited back to its proposer's balance at finalisation.
+    /// @notice A revealed, unfaulted proposal's bond was credited back to its proposer's balance (at finalisation
+    /// for the winner, through claimBond for the others).
     event BondReturned(JobId indexed jobId, uint256 index, address indexed proposer, uint256 bond);
     event JobFinalized(JobId indexed jobId, address indexed winner, uint256 index, uint32 count, uint256 reward);
     event JobRefunded(JobId indexed jobId, address indexed researcher, uint256 reward);
@@ -294,26 +367,41 @@ interface IJobRegistry {
         ReduceParams calldata reduce
     ) external payable returns (JobId jobId);
 
-    /// @notice Proposes a result for a job in its proposal window, one per reducer, with exactly proposalBond() attached.
+    /// @notice Commits, with exactly proposalBond() attached, to a result the caller will reveal with proposeResult in
+    /// the same proposal window: one per reducer, at most MAX_PROPOSALS per job. Ties between equal counts go to the
+    /// earliest commitment, and a commitment names its proposer, so copying a revealed result cannot win.
+    /// @param commitment keccak256(abi.encode(msg.sender, jobId, count, treeRoot, keccak256(abi.encode(aggregate)))), so
+    /// that only its committer can reveal it.
+    function commitResult(JobId jobId, bytes32 commitment) external payable returns (uint256 index);
+
+    /// @notice Reveals the result the caller committed to as proposal `index`.
     /// @param aggregate The root's value: stateLength entries for the job's reducer.
-    /// @param count The number of leaves in the reduce tree.
+    /// @param count The number of leaves in the reduce tree, at least the job's minParticipants.
     /// @param treeRoot The reduce tree's root hash.
     /// @param bundleCid The CID of the published tree (leaves and node hashes) on IPFS.
     function proposeResult(
         JobId jobId,
+        uint256 index,
         int256[] calldata aggregate,
         uint32 count,
         bytes32 treeRoot,
         string calldata bundleCid
-    ) external payable returns (uint256 index);
+    ) external;
 
     /// @notice Proves that the root node's value differs from the proposed aggregate (trees of 2 leaves or more).
-    /// @param root The root's preimage: keccak256(abi.encode(root)) must be the tree root.
-    function challengeRoot(JobId jobId, uint256 index, Inner calldata root) external;
+    /// @param aggregate The proposed aggregate (from ResultProposed), checked against the proposal's aggregateHash.
+    /// @param root The root's preimage: its innerHash must be the tree root.
+    function challengeRoot(JobId jobId, uint256 index, int256[] calldata aggregate, Inner calldata root) external;
 
     /// @notice Proves that a one-leaf tree's lifted leaf differs from the proposed aggregate.
     /// @param edges The job's quantile edges (checked against its edgesHash); ignored for other kinds.
-    function challengeRootLeaf(JobId jobId, uint256 index, Leaf calldata leaf, int256[] calldata edges) external;
+    function challengeRootLeaf(
+        JobId jobId,
+        uint256 index,
+        int256[] calldata aggregate,
+        Leaf calldata leaf,
+        int256[] calldata edges
+    ) external;
 
     /// @notice Proves that the level-1 node at `position`, parent of leaves 2·position and 2·position+1, does not
     /// hold the sum of their lifted payloads (or that one of them has a payload of the wrong length).
@@ -383,41 +471,32 @@ interface IJobRegistry {
         Bounds calldata bounds
     ) external;
 
-    /// @notice The data-availability rule. Anyone may ask, with dataRequestBond() attached, that a proposal's leaf
-    /// (level 0) or paired node (level >= 1) be published on-chain within responseTime (half the challenge window),
-    /// so a bundle or submission nobody can fetch cannot shield a proposal from fraud proofs. An answer pays the
-    /// bond to whoever answered; no answer by dueAt is a fault (settleDataRequest).
-    /// @dev Requests close responseTime before finalizeAfter, so every one is due by then.
-    function requestData(JobId jobId, uint256 index, uint256 level, uint256 position) external payable;
+    /// @notice The data-availability rule. Anyone may ask, with dataRequestBond() attached per item, that a
+    /// proposal's leaves (level 0) or paired nodes (level >= 1) be published on-chain, so a bundle or submission nobody
+    /// can fetch cannot shield a proposal from fraud proofs. An answer pays the bond to whoever answered; no answer by
+    /// dueAt is a fault (settleDataRequest). At most MAX_REQUESTS_PER_PROPOSAL requests per proposal; each is due
+    /// responseTime (half the challenge window) after it is made, plus another responseTime for every
+    /// REQUESTS_PER_RESPONSE requests open on the proposal before it, so a flood cannot outrun an honest proposer.
+    /// @dev Requests close responseTime before finalizeAfter.
+    function requestData(JobId jobId, uint256 index, DataItem[] calldata items) external payable;
 
-    /// @notice Answers a leaf request: the leaf, its path, and the submission envelope its digest opens to.
-    function answerLeaf(
-        JobId jobId,
-        uint256 index,
-        uint256 position,
-        Leaf calldata leaf,
-        Ancestor[] calldata path,
-        ISubmissionJudge.Envelope calldata envelope
-    ) external;
-
-    /// @notice Answers a node request (level >= 1): the node's preimage and its path.
-    function answerNode(
-        JobId jobId,
-        uint256 index,
-        uint256 level,
-        uint256 position,
-        Inner calldata node,
-        Ancestor[] calldata path
-    ) external;
+    /// @notice Answers open requests on proposal `index` in one transaction: leaves with their envelopes, nodes with
+    /// their preimages, each with its path.
+    function answerData(JobId jobId, uint256 index, LeafAnswer[] calldata leaves, NodeAnswer[] calldata nodes) external;
 
     /// @notice Settles an open request: past its due time on an unfaulted proposal it faults the proposal (the
     /// requester is the challenger); on a proposal already faulted it refunds the bond. Either way the requester's
     /// bond is credited back.
     function settleDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position) external;
 
-    /// @notice From finalizeAfter: pays the unfaulted proposal with the most leaves (the earliest on ties) if it
-    /// reaches minParticipants, else refunds the researcher; every unfaulted proposer gets its bond back.
+    /// @notice From finalizeAfter: pays the revealed, unfaulted proposal with the most leaves (the earliest committed
+    /// on ties) the reward and its bond back, or refunds the researcher when there is none. Its cost is bounded by
+    /// MAX_PROPOSALS whatever else was posted; other proposals' bonds are settled with claimBond.
     function finalizeJob(JobId jobId) external;
+
+    /// @notice After its job closed: returns a revealed, unfaulted proposal's bond to its proposer, or burns the bond
+    /// of one never revealed. Anyone may call it.
+    function claimBond(JobId jobId, uint256 index) external;
 
     /// @notice Withdraws the caller's balance (rewards, refunds, bonds, challenger rewards).
     function withdraw() external;
@@ -449,12 +528,10 @@ interface IJobRegistry {
         external
         view
         returns (DataRequest memory);
-    /// @notice The value a data request must carry: a tenth of the proposal bond.
+    /// @notice The value each data request must carry: a tenth of the proposal bond.
     function dataRequestBond() external view returns (uint256);
     /// @notice The submission judge this registry created.
     function submissionJudge() external view returns (address);
-    /// @notice The avatar groups contract.
-    function avatarGroups() external view returns (address);
     /// @notice The length of a reducer's lifted state: 1 for count, payloadLength + 1 for mean,
     /// payloadLength · (edgesLength + 1) for quantile, else payloadLength.
     function liftedLength(uint8 kind, uint16 payloadLength, uint256 edgesLength) external pure returns (uint256);

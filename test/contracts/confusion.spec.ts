@@ -25,7 +25,7 @@ type Connection = Awaited<ReturnType<typeof network.connect>>;
 
 const BOND = parseEther("0.1");
 const WIDTH = 3;
-const AGGREGATE_ARG = false;
+const AGGREGATE_ARG = true;
 const KINDS: ReducerSpec[] = [
   { kind: "sum" },
   { kind: "count" },
@@ -153,11 +153,7 @@ function attackArb(pool: Pool, edges: number[], aggregate: number[]): fc.Arbitra
         .map(([lv, p, n, l, r, a]): Witness => ({ fn: "challengeCarriedLeafParent", args: [lv, p, n, l, r, a, edges] })),
       fc.tuple(position, leaf, path, leaf, path).map(([p, a, pa, b, pb]): Witness => ({ fn: "challengeOrder", args: [p, a, pa, b, pb] })),
     )
-    .map((w) =>
-      AGGREGATE_ARG && (w.fn === "challengeRoot" || w.fn === "challengeRootLeaf")
-        ? { ...w, args: [...w.args.slice(0, 1), aggregate, ...w.args.slice(1)] }
-        : w,
-    );
+    .map((w) => (AGGREGATE_ARG && (w.fn === "challengeRoot" || w.fn === "challengeRootLeaf") ? { ...w, args: [aggregate, ...w.args] } : w));
 }
 
 describe("JobRegistry against a challenger that retypes what it finds", () => {

@@ -1,6 +1,14 @@
 // What the JobRegistry tests share: a group size fit for big trees, reduce params, random leaves, sending witnesses.
 import { encodePayload, encodeSubmission, type EnvelopeArg, envelopeArg, PROOF_DEPTH, type Submission } from "@mosaic/avatar";
-import { type JobRef, jobScope, type MosaicContracts, payloadDigest, type ReducerSpec } from "@mosaic/protocol";
+import {
+  type JobRef,
+  jobScope,
+  type MosaicContracts,
+  type ProposedResult,
+  payloadDigest,
+  proposeResult,
+  type ReducerSpec,
+} from "@mosaic/protocol";
 import { type Leaf, type ReduceResult, reduceTree, submissionCid, type TreeNodes, type Witness } from "@mosaic/mapreduce";
 import { AbiCoder, type ContractTransactionResponse, getBytes, keccak256, type Provider, type Signer, toUtf8Bytes } from "ethers";
 
@@ -124,25 +132,14 @@ export function askableNodes(tree: TreeNodes): [number, number][] {
   return out;
 }
 
-/** What a proposal claims: the root's value, the leaf count and the tree root. */
-export interface ProposedResult {
-  aggregate: readonly number[] | readonly bigint[];
-  count: number;
-  treeRoot: string;
-}
-
-/** Proposes `result` for `jobId` from `by` with `bond` attached; returns the proposal's index. */
+/** Proposes `result` for `jobId` from `by` (commit, then reveal) with `bond` attached; returns the proposal's index. */
 export async function proposeTree(
   c: MosaicContracts,
   by: Signer,
   jobId: bigint,
-  result: ProposedResult,
+  result: Omit<ProposedResult, "bundleCid">,
   bond: bigint,
   bundleCid = "bafybundle",
 ): Promise<bigint> {
-  const index = await c.jobRegistry.proposalCount(jobId);
-  await (
-    await c.jobRegistry.connect(by).proposeResult(jobId, [...result.aggregate], result.count, result.treeRoot, bundleCid, { value: bond })
-  ).wait();
-  return index;
+  return (await proposeResult(c.jobRegistry.connect(by), jobId, { ...result, bundleCid }, { bond })).index;
 }

@@ -21,13 +21,22 @@ import {
   type Witness,
   edgesHash as edgesHashOf,
 } from "@mosaic/mapreduce";
-import { deployMosaic, type MosaicContracts, type ReducerSpec } from "@mosaic/protocol";
+import { deployMosaic, type MosaicContracts, proposeResult, type ReducerSpec, resultCommitment } from "@mosaic/protocol";
 import { Identity } from "@semaphore-protocol/identity";
 import { expect } from "chai";
 import { AbiCoder, type ContractTransactionResponse, keccak256, parseEther, type Signer } from "ethers";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { askableNodes, challenge, honestTree, type OpenableLeaf, openableLeaves, reduceParams, setGroupSize } from "./fixture.js";
+import {
+  askableNodes,
+  challenge,
+  honestTree,
+  type OpenableLeaf,
+  openableLeaves,
+  proposeTree,
+  reduceParams,
+  setGroupSize,
+} from "./fixture.js";
 
 type Connection = Awaited<ReturnType<typeof network.connect>>;
 
@@ -70,7 +79,7 @@ function published(p: Proposed): PublishedTree {
 
 /** Every challenge one could try on a tree: each pair node, each adjacent leaf pair, the root. */
 function allWitnesses(tree: TreeNodes, reducer: ReducerSpec): Witness[] {
-  const out: Witness[] = [rootWitness(tree, reducer)];
+  const out: Witness[] = [rootWitness(tree, reducer, tree.levels.at(-1)?.[0]?.value ?? [])];
   for (let level = 1; level < tree.levels.length; level++) {
     const below = (tree.levels[level - 1] as unknown[]).length;
     for (let i = 0; 2 * i + 1 < below; i++)
@@ -160,11 +169,7 @@ describe("JobRegistry fraud proofs", () => {
   }
 
   async function propose(jobId: bigint, p: Proposed, by: Signer = reducer): Promise<bigint> {
-    const index = await c.jobRegistry.proposalCount(jobId);
-    await (
-      await c.jobRegistry.connect(by).proposeResult(jobId, p.aggregate, p.tree.leaves.length, p.root, "bafybundle", { value: BOND })
-    ).wait();
-    return index;
+    return proposeTree(c, by, jobId, { aggregate: p.aggregate, count: p.tree.leaves.length, treeRoot: p.root }, BOND);
   }
 
   /** Posts a job, waits out collection, proposes `p`: returns the job id (proposal index 0). */
@@ -250,20 +255,112 @@ describe("JobRegistry fraud proofs", () => {
       );
     });
 
-    it("test_proposeResult_takesExactBondAndChecksAggregateLength", async () => {
+    it("test_commitResult_takesExactBond_proposeResult_checksAggregateLengthAndCommitment", async () => {
       const jobId = await postJob(MEAN);
       await networkHelpers.time.increase(600);
       const p = proposed(treeNodes(honestTree(3, MEAN, WIDTH, 1), MEAN, WIDTH));
-      const send = (value: bigint, aggregate = p.aggregate) =>
-        c.jobRegistry.connect(reducer).proposeResult(jobId, aggregate, 3, p.root, "b", { value });
-      await expectRevert(() => send(0n), "WrongBond", [0n, BOND]);
-      await expectRevert(() => send(BOND + 1n), "WrongBond", [BOND + 1n, BOND]);
-      await expectRevert(() => send(BOND, p.aggregate.slice(1)), "AggregateLengthMismatch", [WIDTH, WIDTH + 1]);
+      const result = { aggregate: p.aggregate, count: 3, treeRoot: p.root };
+      const commitment = resultCommitment(await reducer.getAddress(), jobId, result);
+      const commit = (value: bigint) => c.jobRegistry.connect(reducer).commitResult(jobId, commitment, { value });
+      await expectRevert(() => commit(0n), "WrongBond", [0n, BOND]);
+      await expectRevert(() => commit(BOND + 1n), "WrongBond", [BOND + 1n, BOND]);
       const before = await ethers.provider.getBalance(c.addresses.jobRegistry);
-      await expect(send(BOND)).to.emit(c.jobRegistry, "ResultProposed");
+      await expect(commit(BOND))
+        .to.emit(c.jobRegistry, "ResultCommitted")
+        .withArgs(jobId, await reducer.getAddress(), 0n, commitment);
       expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(before + BOND);
+      await expectRevert(() => commit(BOND), "AlreadyProposed");
+      const reveal = (aggregate = p.aggregate, count = 3, by: Signer = reducer) =>
+        c.jobRegistry.connect(by).proposeResult(jobId, 0n, aggregate, count, p.root, "b");
+      await expectRevert(() => reveal(p.aggregate.slice(1)), "AggregateLengthMismatch", [WIDTH, WIDTH + 1]);
+      await expectRevert(() => reveal(p.aggregate.map((x) => x + 1)), "CommitmentMismatch");
+      // A commitment cannot be challenged before it is revealed.
+      await expectRevert(() => challenge(c, challenger, jobId, 0n, rootWitness(p.tree, MEAN, p.aggregate)), "WrongProposalState", [
+        jobId,
+        0n,
+        1n,
+      ]);
+      await expect(reveal()).to.emit(c.jobRegistry, "ResultProposed");
+      await expectRevert(() => reveal(), "WrongProposalState", [jobId, 0n, 2n]);
       const stored = await c.jobRegistry.getProposal(jobId, 0n);
-      expect([stored.bond, stored.faulted, stored.count]).to.deep.equal([BOND, false, 3n]);
+      expect([stored.state, stored.faulted, stored.count, stored.treeRoot]).to.deep.equal([2n, false, 3n, p.root]);
+    });
+
+    it("test_proposeResult_copiedRevealCannotWin_tiesGoToTheEarliestCommitment (finding 3)", async () => {
+      const jobId = await postJob(SUM);
+      await networkHelpers.time.increase(600);
+      const p = proposed(treeNodes(honestTree(4, SUM, WIDTH, 3), SUM, WIDTH));
+      const result = { aggregate: p.aggregate, count: 4, treeRoot: p.root };
+      const honestIndex = await proposeTree(c, reducer, jobId, result, BOND);
+      // The copier saw the honest reveal: replaying it does nothing (that commitment is opened, and was not its own).
+      await expectRevert(
+        () => c.jobRegistry.connect(other).proposeResult(jobId, honestIndex, p.aggregate, 4, p.root, "b"),
+        "WrongProposalState",
+      );
+      // Committing the same result after seeing it only lands behind the honest commitment.
+      const copyIndex = await proposeTree(c, other, jobId, result, BOND);
+      expect(copyIndex).to.equal(honestIndex + 1n);
+      await networkHelpers.time.increase(Number(2n * WINDOW));
+      await (await c.jobRegistry.finalizeJob(jobId)).wait();
+      expect(await c.jobRegistry.winningProposal(jobId)).to.equal(honestIndex);
+      // The copy's bond comes back through claimBond; the winner's came with the reward.
+      await expect(c.jobRegistry.claimBond(jobId, copyIndex))
+        .to.emit(c.jobRegistry, "BondReturned")
+        .withArgs(jobId, copyIndex, await other.getAddress(), BOND);
+      await expectRevert(() => c.jobRegistry.claimBond(jobId, copyIndex), "WrongProposalState", [jobId, copyIndex, 3n]);
+      await expectRevert(() => c.jobRegistry.claimBond(jobId, honestIndex), "WrongProposalState", [jobId, honestIndex, 3n]);
+      expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
+      expect(await c.jobRegistry.openProposalsOf(await other.getAddress())).to.equal(0n);
+    });
+
+    it("test_proposeResult_countBelowMinimum_andProposalLimit_unrevealedBondsBurned (finding 4)", async () => {
+      const jobId = await postJob(SUM, WIDTH, { min: 3 });
+      await networkHelpers.time.increase(600);
+      const small = proposed(treeNodes(honestTree(2, SUM, WIDTH, 5), SUM, WIDTH));
+      const zero = { aggregate: [0, 0, 0], count: 0, treeRoot: `0x${"00".repeat(32)}` };
+      for (const [r, label] of [
+        [zero, "zero"],
+        [{ aggregate: small.aggregate, count: 2, treeRoot: small.root }, "two"],
+      ] as const) {
+        const commitment = resultCommitment(await reducer.getAddress(), jobId, r);
+        const index = await c.jobRegistry.proposalCount(jobId);
+        const signer = label === "zero" ? reducer : other;
+        await (
+          await c.jobRegistry.connect(signer).commitResult(jobId, resultCommitment(await signer.getAddress(), jobId, r), { value: BOND })
+        ).wait();
+        await expectRevert(
+          () => c.jobRegistry.connect(signer).proposeResult(jobId, index, [...r.aggregate], r.count, r.treeRoot, "b"),
+          "CountBelowMinimum",
+          [r.count, 3],
+        );
+        expect(commitment).to.be.a("string");
+      }
+      // The cap: MAX_PROPOSALS commitments, then ProposalLimitReached (finalizeJob's loop is bounded by it).
+      const max = Number(await c.jobRegistry.MAX_PROPOSALS());
+      const signers: Signer[] = [];
+      for (let i = 0; i < max - 1; i++) {
+        const wallet = ethers.Wallet.createRandom().connect(ethers.provider);
+        await (await deployer.sendTransaction({ to: wallet.address, value: STAKE + parseEther("1") })).wait();
+        signers.push(wallet);
+      }
+      for (const s of signers.slice(0, max - 2)) {
+        await (await c.jobRegistry.connect(s).stake({ value: STAKE })).wait();
+        await (await c.jobRegistry.connect(s).commitResult(jobId, `0x${"11".repeat(32)}`, { value: BOND })).wait();
+      }
+      const extra = signers[max - 2] as Signer;
+      await (await c.jobRegistry.connect(extra).stake({ value: STAKE })).wait();
+      await expectRevert(
+        () => c.jobRegistry.connect(extra).commitResult(jobId, `0x${"11".repeat(32)}`, { value: BOND }),
+        "ProposalLimitReached",
+        [jobId, BigInt(max)],
+      );
+      // No proposal was revealed: finalisation refunds, and every commitment's bond is burned by claimBond.
+      await networkHelpers.time.increase(Number(2n * WINDOW));
+      await expect(c.jobRegistry.finalizeJob(jobId)).to.emit(c.jobRegistry, "JobRefunded");
+      const burned = await ethers.provider.getBalance(BURN);
+      await expect(c.jobRegistry.claimBond(jobId, 0n)).to.emit(c.jobRegistry, "BondForfeited");
+      expect(await ethers.provider.getBalance(BURN)).to.equal(burned + BOND);
+      expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
     });
   });
 
@@ -372,7 +469,7 @@ describe("JobRegistry fraud proofs", () => {
       const jobId = await jobWith(QUANTILE, p);
       // Its ancestors add up (the tamper was carried up consistently), and so does the root.
       await expectRevert(() => challenge(c, challenger, jobId, 0n, innerNodeWitness(p.tree, QUANTILE, 2, 2)), "NoFault", [jobId, 0n, 3]);
-      await expectRevert(() => challenge(c, challenger, jobId, 0n, rootWitness(p.tree, QUANTILE)), "NoFault", [jobId, 0n, 0]);
+      await expectRevert(() => challenge(c, challenger, jobId, 0n, rootWitness(p.tree, QUANTILE, p.aggregate)), "NoFault", [jobId, 0n, 0]);
       const fault = findFaults(published(p), QUANTILE, WIDTH) as Witness;
       expect(fault.fn).to.equal("challengeLeafParent");
       expect(fault.args[0]).to.equal(4);
@@ -487,7 +584,10 @@ describe("JobRegistry fraud proofs", () => {
       await expectRevert(
         () => challenge(c, challenger, jobId, 0n, { fn: "challengeInnerNode", args: [2, 0, n2, r2, l2, path2] }),
         "ChildHashMismatch",
-        [n2.left, keccak256(AbiCoder.defaultAbiCoder().encode(["uint8", "bytes32", "bytes32", "int256[]"], [1, r2.left, r2.right, r2.value]))],
+        [
+          n2.left,
+          keccak256(AbiCoder.defaultAbiCoder().encode(["uint8", "bytes32", "bytes32", "int256[]"], [1, r2.left, r2.right, r2.value])),
+        ],
       );
       await expectRevert(
         () => challenge(c, challenger, jobId, 0n, { fn: "challengeCarriedLeafParent", args: [0, 0, n2, l2, left, path2, edges] }),
@@ -514,26 +614,33 @@ describe("JobRegistry fraud proofs", () => {
       await expectRevert(() => challenge(c, challenger, jobId, 0n, { fn: "challengeOrder", args: [3, a, pathB, b, pathB] }), "NotInTree");
       await expectRevert(() => challenge(c, challenger, jobId, 0n, order), "NoFault", [jobId, 0n, 5]);
 
-      const root = rootWitness(p.tree, QUANTILE);
-      await expectRevert(() => challenge(c, challenger, jobId, 0n, { fn: "challengeRoot", args: [n2] }), "NotInTree");
+      const root = rootWitness(p.tree, QUANTILE, p.aggregate);
+      await expectRevert(() => challenge(c, challenger, jobId, 0n, { fn: "challengeRoot", args: [p.aggregate, n2] }), "NotInTree");
       await expectRevert(() => challenge(c, challenger, jobId, 0n, root), "NoFault", [jobId, 0n, 0]);
-      await expectRevert(() => challenge(c, challenger, jobId, 0n, { fn: "challengeRootLeaf", args: [left, edges] }), "UnexpectedCount", [
-        jobId,
-        0n,
-        13,
-      ]);
+      await expectRevert(
+        () => challenge(c, challenger, jobId, 0n, { fn: "challengeRootLeaf", args: [p.aggregate, left, edges] }),
+        "UnexpectedCount",
+        [jobId, 0n, 13],
+      );
 
       // A one-leaf proposal: challengeRoot does not apply, and a leaf that is not the root is not in the tree.
       const single = proposed(treeNodes(honestTree(1, QUANTILE, WIDTH, 12), QUANTILE, WIDTH));
       await propose(jobId, single, other);
       await expectRevert(() => challenge(c, challenger, jobId, 1n, root), "UnexpectedCount", [jobId, 1n, 1]);
-      await expectRevert(() => challenge(c, challenger, jobId, 1n, { fn: "challengeRootLeaf", args: [left, edges] }), "NotInTree");
-      await expectRevert(() => challenge(c, challenger, jobId, 1n, rootWitness(single.tree, QUANTILE)), "NoFault", [jobId, 1n, 1]);
+      await expectRevert(
+        () => challenge(c, challenger, jobId, 1n, { fn: "challengeRootLeaf", args: [single.aggregate, left, edges] }),
+        "NotInTree",
+      );
+      await expectRevert(() => challenge(c, challenger, jobId, 1n, rootWitness(single.tree, QUANTILE, single.aggregate)), "NoFault", [
+        jobId,
+        1n,
+        1,
+      ]);
       await expectRevert(
         () =>
           challenge(c, challenger, jobId, 1n, {
             fn: "challengeRootLeaf",
-            args: [...rootWitness(single.tree, QUANTILE).args.slice(0, 1), []],
+            args: [...rootWitness(single.tree, QUANTILE, single.aggregate).args.slice(0, 2), []],
           }),
         "EdgesMismatch",
       );
@@ -573,7 +680,7 @@ describe("JobRegistry fraud proofs", () => {
       await expectRevert(() => c.jobRegistry.finalizeJob(jobId), "ChallengeWindowStillOpen", [jobId, job.finalizeAfter]);
       await networkHelpers.time.increaseTo(job.proposalDeadline);
       // Challenges still run after the proposal window, until finalizeAfter.
-      await (await challenge(c, challenger, jobId, 0n, rootWitness(bigBad.tree, SUM))).wait();
+      await (await challenge(c, challenger, jobId, 0n, rootWitness(bigBad.tree, SUM, bigBad.aggregate))).wait();
       await expectRevert(() => c.jobRegistry.finalizeJob(jobId), "ChallengeWindowStillOpen", [jobId, job.finalizeAfter]);
       await networkHelpers.time.increaseTo(job.finalizeAfter);
       const otherAddress = await other.getAddress();
@@ -600,6 +707,8 @@ describe("JobRegistry fraud proofs", () => {
       await expect(c.jobRegistry.finalizeJob(jobId))
         .to.emit(c.jobRegistry, "JobFinalized")
         .withArgs(jobId, await reducer.getAddress(), 0n, 4, REWARD);
+      expect(await c.jobRegistry.balanceOf(await other.getAddress())).to.equal(0n);
+      await (await c.jobRegistry.connect(challenger).claimBond(jobId, 1n)).wait();
       expect(await c.jobRegistry.balanceOf(await other.getAddress())).to.equal(BOND);
 
       const jobId2 = await postJob(SUM);
@@ -609,7 +718,7 @@ describe("JobRegistry fraud proofs", () => {
         a.aggregate.map((x) => x - 1),
       );
       await propose(jobId2, bad, reducer);
-      await (await challenge(c, challenger, jobId2, 0n, rootWitness(bad.tree, SUM))).wait();
+      await (await challenge(c, challenger, jobId2, 0n, rootWitness(bad.tree, SUM, bad.aggregate))).wait();
       await networkHelpers.time.increaseTo((await c.jobRegistry.getJob(jobId2)).finalizeAfter);
       await expect(c.jobRegistry.finalizeJob(jobId2))
         .to.emit(c.jobRegistry, "JobRefunded")
@@ -642,7 +751,7 @@ describe("JobRegistry fraud proofs", () => {
             honest,
             honest.levels[17]?.[0]?.value.map((x) => x + 1),
           ),
-          (p) => rootWitness(p.tree, SUM),
+          (p) => rootWitness(p.tree, SUM, p.aggregate),
         ],
         ["challengeLeafParent", proposed(tamper(honest, 1, 0)), (p) => leafParentWitness(p.tree, SUM, 0)],
         ["challengeInnerNode", proposed(tamper(honest, 2, 0)), (p) => innerNodeWitness(p.tree, SUM, 2, 0)],
@@ -664,7 +773,7 @@ describe("JobRegistry fraud proofs", () => {
           single,
           single.levels[0]?.[0]?.value.map((x) => x + 1),
         ),
-        (p) => rootWitness(p.tree, SUM),
+        (p) => rootWitness(p.tree, SUM, p.aggregate),
       ]);
 
       const jobIds: bigint[] = [];
@@ -672,12 +781,13 @@ describe("JobRegistry fraud proofs", () => {
       await networkHelpers.time.increase(600);
       const figures: Record<string, number> = {};
       for (const [k, [name, p]] of cases.entries()) {
-        const receipt = await (
-          await c.jobRegistry
-            .connect(reducer)
-            .proposeResult(jobIds[k] as bigint, p.aggregate, p.tree.leaves.length, p.root, "b", { value: BOND })
-        ).wait();
-        if (k === 0) figures.proposeResult = Number(receipt?.gasUsed);
+        const { commit, reveal } = await proposeResult(
+          c.jobRegistry.connect(reducer),
+          jobIds[k] as bigint,
+          { aggregate: p.aggregate, count: p.tree.leaves.length, treeRoot: p.root, bundleCid: "b" },
+          { bond: BOND },
+        );
+        if (k === 0) figures["commitResult + proposeResult"] = Number(commit.gasUsed + reveal.gasUsed);
         void name;
       }
       for (const [k, [name, p, witness]] of cases.entries()) {
@@ -719,16 +829,17 @@ describe("JobRegistry fraud proofs", () => {
         }
         for (let j = 1n; j <= (await r.jobCount()); j++) {
           const job = await r.getJob(j);
-          if (job.state !== 1n) continue;
-          total += job.reward;
+          if (job.state === 1n) total += job.reward;
+          // A bond is held from commitment until a fault, the winner's payout or claimBond (Closed or Forfeited).
           for (let k = 0n; k < (await r.proposalCount(j)); k++) {
             const p = await r.getProposal(j, k);
-            if (!p.faulted) total += p.bond;
+            if (!p.faulted && (p.state === 1n || p.state === 2n)) total += BOND;
           }
         }
+        const requestBond = await r.dataRequestBond();
         for (const q of requests) {
           const request = await r.getDataRequest(q.jobId, q.index, q.level, q.position);
-          if (request.state === 1n) total += request.bond;
+          if (request.state === 1n) total += requestBond;
         }
         return total;
       }
@@ -769,6 +880,7 @@ describe("JobRegistry fraud proofs", () => {
         { weight: 4, arbitrary: fc.record({ t: fc.constant("settle" as const), who: fc.nat(3), request: fc.nat(5) }) },
         { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), seconds: fc.constantFrom(60, 300, 600, 3600, DAY_S) }) },
         fc.record({ t: fc.constant("finalize" as const), job: fc.nat(5) }),
+        fc.record({ t: fc.constant("claim" as const), who: fc.nat(3), proposal: fc.nat(5) }),
         { weight: 2, arbitrary: fc.record({ t: fc.constant("withdraw" as const), who: fc.nat(3) }) },
       );
       const start = await networkHelpers.takeSnapshot();
@@ -814,8 +926,7 @@ describe("JobRegistry fraud proofs", () => {
                   const tree = treeNodes(trees[a.tree] as ReduceResult, SUM, WIDTH);
                   const honest = proposed(tree);
                   const p = a.lie ? { ...honest, aggregate: honest.aggregate.map((x) => x + 1) } : honest;
-                  const index = await c.jobRegistry.proposalCount(jobId);
-                  await propose(jobId, p, actors()[a.who] as Signer);
+                  const index = await propose(jobId, p, actors()[a.who] as Signer);
                   proposals.push({ jobId, index, tree, aggregate: p.aggregate, leaves: leafSets[a.tree] as OpenableLeaf[] });
                   break;
                 }
@@ -825,7 +936,7 @@ describe("JobRegistry fraud proofs", () => {
                     done = undefined;
                     break;
                   }
-                  await (await challenge(c, actors()[a.who] as Signer, p.jobId, p.index, rootWitness(p.tree, SUM))).wait();
+                  await (await challenge(c, actors()[a.who] as Signer, p.jobId, p.index, rootWitness(p.tree, SUM, p.aggregate))).wait();
                   break;
                 }
                 case "request": {
@@ -840,7 +951,7 @@ describe("JobRegistry fraud proofs", () => {
                   await (
                     await c.jobRegistry
                       .connect(actors()[a.who] as Signer)
-                      .requestData(p.jobId, p.index, level, position, { value: await c.jobRegistry.dataRequestBond() })
+                      .requestData(p.jobId, p.index, [{ level, position }], { value: await c.jobRegistry.dataRequestBond() })
                   ).wait();
                   requests.push({ jobId: p.jobId, index: p.index, level, position, p });
                   break;
@@ -855,10 +966,9 @@ describe("JobRegistry fraud proofs", () => {
                   if (q.level === 0) {
                     const leaf = q.p.tree.leaves[q.position] as Leaf;
                     const envelope = q.p.leaves.find((o) => o.leaf.nullifier === leaf.nullifier)?.envelope;
-                    const answer = by.getFunction("answerLeaf") as unknown as (...args: unknown[]) => Promise<ContractTransactionResponse>;
-                    await (
-                      await answer(q.jobId, q.index, q.position, leafArg(leaf), ancestorsOf(q.p.tree, 0, q.position), envelope)
-                    ).wait();
+                    const answer = by.getFunction("answerData") as unknown as (...args: unknown[]) => Promise<ContractTransactionResponse>;
+                    const leafAnswer = { position: q.position, leaf: leafArg(leaf), path: ancestorsOf(q.p.tree, 0, q.position), envelope };
+                    await (await answer(q.jobId, q.index, [leafAnswer], [])).wait();
                   } else {
                     const below = q.p.tree.levels[q.level - 1] ?? [];
                     const node = {
@@ -866,9 +976,8 @@ describe("JobRegistry fraud proofs", () => {
                       right: below[2 * q.position + 1]?.hash ?? "",
                       value: q.p.tree.levels[q.level]?.[q.position]?.value ?? [],
                     };
-                    await (
-                      await by.answerNode(q.jobId, q.index, q.level, q.position, node, ancestorsOf(q.p.tree, q.level, q.position))
-                    ).wait();
+                    const path = ancestorsOf(q.p.tree, q.level, q.position);
+                    await (await by.answerData(q.jobId, q.index, [], [{ level: q.level, position: q.position, node, path }])).wait();
                   }
                   break;
                 }
@@ -888,6 +997,15 @@ describe("JobRegistry fraud proofs", () => {
                 case "time":
                   await networkHelpers.time.increase(a.seconds);
                   break;
+                case "claim": {
+                  const p = proposals[a.proposal % Math.max(1, proposals.length)];
+                  if (p === undefined) {
+                    done = undefined;
+                    break;
+                  }
+                  await (await c.jobRegistry.connect(actors()[a.who] as Signer).claimBond(p.jobId, p.index)).wait();
+                  break;
+                }
                 case "finalize":
                   if (jobs === 0n) {
                     done = undefined;

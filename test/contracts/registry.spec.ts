@@ -1,9 +1,10 @@
 // Contract tests on Hardhat's in-process network: every function, every revert, state unchanged after each.
-import { deployMosaic, type MosaicContracts } from "@mosaic/protocol";
+import { deployMosaic, type MosaicContracts, resultCommitment } from "@mosaic/protocol";
 import { Identity } from "@semaphore-protocol/identity";
 import { expect } from "chai";
 import { parseEther, type Signer } from "ethers";
 import { network } from "hardhat";
+import { proposeTree } from "./fixture.js";
 
 type Connection = Awaited<ReturnType<typeof network.connect>>;
 
@@ -97,31 +98,36 @@ describe("AvatarGroups and JobRegistry", () => {
     it("test_proposeResult_windowStakeAndReplay", async () => {
       await (await postJob()).wait();
       await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
-      const propose = (s: Signer, agg: bigint[] = [1n, -2n], count = 1) =>
-        c.jobRegistry.connect(s).proposeResult(1n, agg, count, `0x${"11".repeat(32)}`, "bafybundle", { value: BOND });
-      await expectRevert(() => propose(reducer), "CollectionStillOpen");
+      const root = `0x${"11".repeat(32)}`;
+      const commitFor = async (s: Signer, agg: bigint[] = [1n, -2n], count = 1, job = 1n) =>
+        resultCommitment(await s.getAddress(), job, { aggregate: agg, count, treeRoot: root });
+      const commit = async (s: Signer, agg: bigint[] = [1n, -2n], count = 1, job = 1n) =>
+        c.jobRegistry.connect(s).commitResult(job, await commitFor(s, agg, count, job), { value: BOND });
+      const reveal = (s: Signer, agg: bigint[] = [1n, -2n], count = 1, cid = "bafybundle") =>
+        c.jobRegistry.connect(s).proposeResult(1n, 0n, agg, count, root, cid);
+      await expectRevert(() => commit(reducer), "CollectionStillOpen");
       await networkHelpers.time.increase(600);
-      await expectRevert(() => propose(other), "StakeTooLow");
-      await expectRevert(() => propose(reducer, []), "AggregateLengthMismatch");
-      await expectRevert(() => propose(reducer, new Array(257).fill(0n)), "AggregateLengthMismatch");
-      await expectRevert(() => propose(reducer, [1n, 2n], 2), "CountAboveGroupSize");
-      await expectRevert(
-        () => c.jobRegistry.connect(reducer).proposeResult(1n, [1n, 2n], 1, `0x${"11".repeat(32)}`, "", { value: BOND }),
-        "EmptyBundleCid",
-      );
-      await expectRevert(
-        () => c.jobRegistry.connect(reducer).proposeResult(5n, [1n, 2n], 1, `0x${"11".repeat(32)}`, "b", { value: BOND }),
-        "JobNotFound",
-      );
-      await expect(propose(reducer)).to.emit(c.jobRegistry, "ResultProposed");
-      await expectRevert(() => propose(reducer), "AlreadyProposed");
+      await expectRevert(() => commit(other), "StakeTooLow");
+      await expectRevert(() => commit(reducer, [1n, 2n], 1, 5n), "JobNotFound");
+      await expectRevert(() => reveal(reducer), "ProposalNotFound");
+      await (await commit(reducer)).wait();
+      await expectRevert(() => commit(reducer), "AlreadyProposed");
+      await expectRevert(() => reveal(reducer, []), "AggregateLengthMismatch");
+      await expectRevert(() => reveal(reducer, new Array(257).fill(0n)), "AggregateLengthMismatch");
+      await expectRevert(() => reveal(reducer, [1n, -2n], 2), "CountAboveGroupSize");
+      await expectRevert(() => reveal(reducer, [1n, -2n], 0), "CountBelowMinimum");
+      await expectRevert(() => reveal(reducer, [1n, -2n], 1, ""), "EmptyBundleCid");
+      await expectRevert(() => reveal(other), "CommitmentMismatch");
+      await expect(reveal(reducer)).to.emit(c.jobRegistry, "ResultProposed");
+      await expectRevert(() => reveal(reducer), "WrongProposalState");
       // A reducer with an open proposal cannot start leaving.
       await expectRevert(() => c.jobRegistry.connect(reducer).requestUnstake(1n), "HasOpenProposals");
       await expectRevert(() => c.jobRegistry.finalizeJob(1n), "ChallengeWindowStillOpen");
+      await expectRevert(() => c.jobRegistry.claimBond(1n, 0n), "JobStillOpen");
       await networkHelpers.time.increase(120);
       await expectRevert(() => c.jobRegistry.finalizeJob(1n), "ChallengeWindowStillOpen");
       await (await c.jobRegistry.connect(other).stake({ value: parseEther("1") })).wait();
-      await expectRevert(() => propose(other), "ProposalWindowClosed");
+      await expectRevert(() => commit(other), "ProposalWindowClosed");
     });
 
     it("test_finalizeJob_paysLargestProposal_thenPullPayment", async () => {
@@ -129,28 +135,28 @@ describe("AvatarGroups and JobRegistry", () => {
       await (await postJob()).wait();
       for (const s of [reducer, other]) await (await c.jobRegistry.connect(s).stake({ value: parseEther("1") })).wait();
       await networkHelpers.time.increase(600);
-      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n, 0n], 1, `0x${"11".repeat(32)}`, "a", { value: BOND })).wait();
-      await (await c.jobRegistry.connect(other).proposeResult(1n, [9n, 0n], 2, `0x${"22".repeat(32)}`, "b", { value: BOND })).wait();
+      await proposeTree(c, reducer, 1n, { aggregate: [5n, 0n], count: 1, treeRoot: `0x${"11".repeat(32)}` }, BOND);
+      await proposeTree(c, other, 1n, { aggregate: [9n, 0n], count: 2, treeRoot: `0x${"22".repeat(32)}` }, BOND);
       await networkHelpers.time.increase(240);
       await expect(c.jobRegistry.finalizeJob(1n))
         .to.emit(c.jobRegistry, "JobFinalized")
         .withArgs(1n, await other.getAddress(), 1n, 2, parseEther("2"));
       expect(await c.jobRegistry.winningProposal(1n)).to.equal(1n);
-      expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
       await expectRevert(() => c.jobRegistry.finalizeJob(1n), "JobNotOpen");
-      // The reward and its bond back; the loser's bond is back too, for it to withdraw.
+      // The reward and its bond back to the winner; the loser takes its bond back with claimBond.
       await expect(c.jobRegistry.connect(other).withdraw()).to.changeEtherBalance(ethers, other, parseEther("2") + BOND);
       await expectRevert(() => c.jobRegistry.connect(other).withdraw(), "NothingToWithdraw");
+      expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(1n);
+      await (await c.jobRegistry.claimBond(1n, 0n)).wait();
+      expect(await c.jobRegistry.openProposalsOf(await reducer.getAddress())).to.equal(0n);
       expect(await c.jobRegistry.balanceOf(await reducer.getAddress())).to.equal(BOND);
       expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(parseEther("2") + BOND); // two stakes, one bond
     });
 
-    it("test_finalizeJob_refundsBelowMinimumOrWithoutProposals", async () => {
+    it("test_finalizeJob_refundsWithoutRevealedProposals", async () => {
       await (await postJob({ min: 2 })).wait();
       await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("1") })).wait();
-      await networkHelpers.time.increase(600);
-      await (await c.jobRegistry.connect(reducer).proposeResult(1n, [5n, 0n], 1, `0x${"11".repeat(32)}`, "a", { value: BOND })).wait();
-      await networkHelpers.time.increase(240);
+      await networkHelpers.time.increase(840);
       await expect(c.jobRegistry.finalizeJob(1n)).to.emit(c.jobRegistry, "JobRefunded");
       expect(await c.jobRegistry.balanceOf(await researcher.getAddress())).to.equal(parseEther("2"));
       await expectRevert(() => c.jobRegistry.winningProposal(1n), "JobNotOpen");

@@ -16,6 +16,7 @@ import {
   nodeAddresses,
   putBlock,
   waitUntil,
+  revealedResults,
 } from "@mosaic/protocol";
 import { answerJob, openVault, type Vault } from "@mosaic/vault";
 import { createReducerNode, parseReducerConfig, type ReducerNode } from "@mosaic/worker";
@@ -260,9 +261,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       const winner = reducerSigners[addresses.indexOf(p.proposer)];
       if (winner === undefined) throw new Error(`winner ${p.proposer} is not one of the demo's reducers`);
       await (await contracts.jobRegistry.connect(winner).withdraw()).wait();
-      opts.print(`  winner ${p.proposer} paid; ${p.count} leaves, bundle ${p.bundleCid}`);
+      const revealed = (await revealedResults(contracts.jobRegistry, jobId)).get(Number(index));
+      if (revealed === undefined) throw new Error(`the winning proposal ${index} has no ResultProposed event`);
+      opts.print(`  winner ${p.proposer} paid; ${p.count} leaves, bundle ${revealed.bundleCid}`);
       const rejected = progress(reducers[0] as ReducerNode).rejected as Record<string, number>;
-      return { aggregate: p.aggregate.map(Number), count: Number(p.count), winner: p.proposer, bundleCid: p.bundleCid, rejected };
+      return {
+        aggregate: revealed.aggregate.map(Number),
+        count: Number(p.count),
+        winner: p.proposer,
+        bundleCid: revealed.bundleCid,
+        rejected,
+      };
     });
     await Promise.all(reducers.map((r) => r.stop()));
 

@@ -12,6 +12,7 @@ import {
   namedError,
   parseCid,
   specTopic,
+  revealedResults,
 } from "@mosaic/protocol";
 import { BUILTIN_ABILITIES } from "@mosaic/vault";
 import { formatEther, type Provider, parseEther } from "ethers";
@@ -294,13 +295,18 @@ export async function jobResult(
     if (n === 0)
       throw new NoResultError(`job ${options.jobId} has no proposed result yet; watch it with 'mosaic job watch ${options.jobId}'`);
     const final = Number(j.state) === 2;
-    let index = 0;
+    const revealed = await revealedResults(registry, options.jobId);
+    let index = -1;
     if (final) index = Number(await registry.winningProposal(options.jobId));
     else {
-      for (let i = 1; i < n; i++)
-        if ((await registry.getProposal(options.jobId, i)).count > (await registry.getProposal(options.jobId, index)).count) index = i;
+      // The provisional winner: the unfaulted revealed result with the most leaves, the earliest on ties.
+      for (const [i, r] of revealed)
+        if (!(await registry.getProposal(options.jobId, i)).faulted && (index < 0 || r.count > (revealed.get(index)?.count ?? 0n)))
+          index = i;
     }
-    const p = await registry.getProposal(options.jobId, index);
+    const p = revealed.get(index);
+    if (p === undefined)
+      throw new NoResultError(`job ${options.jobId} has no revealed result yet; watch it with 'mosaic job watch ${options.jobId}'`);
     const spec = await specOf(j.specCid, options);
     const aggregate = p.aggregate.map((x) => Number(x));
     const estimate = estimateResult(spec, aggregate, Number(p.count));

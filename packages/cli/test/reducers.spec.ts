@@ -3,6 +3,7 @@
 // SIGKILLed twice (while verifying, and as it proposes), restarted, and must propose exactly what the others did.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { revealedResults } from "@mosaic/protocol";
 import { expect } from "chai";
 import { type Reducer, type ReducerWorld, createReducerWorld } from "./reducer-world.js";
 import { failed, json, mosaic } from "./run.js";
@@ -144,8 +145,8 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
     r2.child?.kill("SIGKILL");
     await r2.exit;
     await w.start(r2);
-    await w.until("three proposals", async () => (await w.contracts.jobRegistry.proposalCount(1n)) === 3n, 90_000);
-    const proposals = await Promise.all([0, 1, 2].map((i) => w.contracts.jobRegistry.getProposal(1n, i)));
+    await w.until("three revealed proposals", async () => (await revealedResults(w.contracts.jobRegistry, 1n)).size === 3, 90_000);
+    const proposals = [...(await revealedResults(w.contracts.jobRegistry, 1n)).values()];
     const key = (p: (typeof proposals)[number]) => JSON.stringify([p.aggregate.map(String), p.count.toString(), p.treeRoot, p.bundleCid]);
     expect(new Set(proposals.map(key)).size, proposals.map(key).join("\n")).to.equal(1);
     expect(Number(proposals[0]?.count)).to.equal(MEMBERS);

@@ -4,6 +4,7 @@
 // processes, real proofs.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { revealedResults } from "@mosaic/protocol";
 import { expect } from "chai";
 import { formatEther, parseEther } from "ethers";
 import { createReducerWorld, type Reducer, type ReducerWorld } from "./reducer-world.js";
@@ -42,11 +43,12 @@ describe("watchers: an inflated proposal is proven wrong and slashed", function 
     const [honestAddress, liarAddress] = [honest.status?.operator as string, liar.status?.operator as string];
     const bond = await registry.proposalBond();
     await w.timeTo(Number(job.collectionDeadline) + 1);
-    await w.until("two proposals", async () => (await registry.proposalCount(1n)) === 2n, 90_000);
+    await w.until("two revealed proposals", async () => (await revealedResults(registry, 1n)).size === 2, 90_000);
     const proposals = await Promise.all([0, 1].map((i) => registry.getProposal(1n, i)));
+    const results = await revealedResults(registry, 1n);
     const liarIndex = proposals.findIndex((p) => p.proposer === liarAddress);
     expect(liarIndex).to.be.at.least(0);
-    expect(proposals[liarIndex]?.aggregate[0]).to.equal((proposals[1 - liarIndex]?.aggregate[0] ?? 0n) + 100n);
+    expect(results.get(liarIndex)?.aggregate[0]).to.equal((results.get(1 - liarIndex)?.aggregate[0] ?? 0n) + 100n);
 
     await w.until(
       "the watcher to prove the inflated proposal wrong",
@@ -116,7 +118,7 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     const bond = await registry.proposalBond();
     const address = (r: Reducer) => r.status?.operator as string;
     await w.timeTo(Number(job.collectionDeadline) + 1);
-    await w.until("three proposals", async () => (await registry.proposalCount(1n)) === 3n, 90_000);
+    await w.until("three revealed proposals", async () => (await revealedResults(registry, 1n)).size === 3, 90_000);
     const proposals = await Promise.all([0, 1, 2].map((i) => registry.getProposal(1n, i)));
     const indexOf = (r: Reducer) => proposals.findIndex((p) => p.proposer === address(r));
     expect(proposals.map((p) => Number(p.count)).sort()).to.deep.equal([4, 5, 5]);
@@ -163,7 +165,12 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     const researcher = (await registry.queryFilter(registry.filters.JobPosted(2n)))[0]?.args.researcher as string;
     const before = await registry.balanceOf(researcher);
     await w.timeTo(Number(job2.collectionDeadline) + 1);
-    await w.until("three proposals for job 2", async () => (await registry.proposalCount(2n)) === 3n, 90_000);
+    await w.until("every reducer to be done proposing job 2", async () => {
+      for (const r of w.reducers) if ((await w.jobOf(r, 2n)).state !== "proposed") return false;
+      return true;
+    });
+    // Below the job's minimum there is nothing to propose: the registry would refuse it, so no reducer commits a bond.
+    expect(await registry.proposalCount(2n)).to.equal(0n);
     await w.timeTo(Number(job2.finalizeAfter) + 1);
     await w.until("job 2 to be refunded", async () => (await registry.getJob(2n)).state === 3n);
     expect(await registry.balanceOf(researcher)).to.equal(before + job2.reward);
@@ -191,7 +198,7 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     });
     const job3 = await registry.getJob(3n);
     await w.timeTo(Number(job3.collectionDeadline) + 1);
-    await w.until("three proposals for job 3", async () => (await registry.proposalCount(3n)) === 3n, 90_000);
+    await w.until("three revealed proposals for job 3", async () => (await revealedResults(registry, 3n)).size === 3, 90_000);
     const withheld = (await Promise.all([0, 1, 2].map((i) => registry.getProposal(3n, i)))).findIndex(
       (p) => p.proposer === address(invalid),
     );

@@ -242,12 +242,16 @@ export function innerNodeWitness(tree: TreeNodes, reducer: ReducerSpec, level: n
     : { fn: "challengeCarriedLeafParent", args: [level, position, node, left, leafArg(right.leaf), path, edgesOf(reducer)] };
 }
 
-/** challengeRoot's arguments (two leaves or more), or challengeRootLeaf's (one leaf). */
-export function rootWitness(tree: TreeNodes, reducer: ReducerSpec): Witness {
+/**
+ * challengeRoot's arguments (two leaves or more), or challengeRootLeaf's (one leaf), against the `aggregate` the
+ * proposal claims (the chain keeps its hash; the aggregate is in the proposal's ResultProposed event).
+ */
+export function rootWitness(tree: TreeNodes, reducer: ReducerSpec, aggregate: readonly (number | bigint)[]): Witness {
   const top = tree.levels.length - 1;
   if (top < 0) throw new RangeError("tree: expected at least one leaf, got none");
-  if (top === 0) return { fn: "challengeRootLeaf", args: [leafArg(tree.leaves[0] as Leaf), edgesOf(reducer)] };
-  return { fn: "challengeRoot", args: [innerAt(tree, top, 0)] };
+  const claimed = aggregate.slice();
+  if (top === 0) return { fn: "challengeRootLeaf", args: [claimed, leafArg(tree.leaves[0] as Leaf), edgesOf(reducer)] };
+  return { fn: "challengeRoot", args: [claimed, innerAt(tree, top, 0)] };
 }
 
 /** challengeOrder's arguments for leaves `position` and `position + 1`. */
@@ -367,6 +371,6 @@ export function findFaults(published: PublishedTree, reducer: ReducerSpec, paylo
   }
   const root = (levels[levels.length - 1] as TreeNode[])[0] as TreeNode;
   if (!sameValue(published.aggregate, root.value.length === width ? root.value : undefined))
-    return { ...rootWitness(tree, reducer), reason: "the proposed aggregate is not the root's value" };
+    return { ...rootWitness(tree, reducer, published.aggregate), reason: "the proposed aggregate is not the root's value" };
   return undefined;
 }

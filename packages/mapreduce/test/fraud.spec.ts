@@ -99,9 +99,10 @@ describe("fraud witnesses", () => {
     expect(edges).to.deep.equal([-5, 0, 5]);
     expect(innerNodeWitness(tree, QUANTILE, 3, 0).fn).to.equal("challengeCarriedLeafParent");
     expect(innerNodeWitness(tree, QUANTILE, 2, 0).fn).to.equal("challengeInnerNode");
-    expect(rootWitness(tree, QUANTILE).fn).to.equal("challengeRoot");
-    expect(hashInner((rootWitness(tree, QUANTILE).args as [InnerArg])[0])).to.equal(result.treeRoot);
-    expect(rootWitness(treeNodes(reduceTree(leaves(1), QUANTILE, 2), QUANTILE, 2), QUANTILE).fn).to.equal("challengeRootLeaf");
+    expect(rootWitness(tree, QUANTILE, result.aggregate).fn).to.equal("challengeRoot");
+    expect(rootWitness(tree, QUANTILE, result.aggregate).args[0]).to.deep.equal(result.aggregate);
+    expect(hashInner((rootWitness(tree, QUANTILE, result.aggregate).args as [number[], InnerArg])[1])).to.equal(result.treeRoot);
+    expect(rootWitness(treeNodes(reduceTree(leaves(1), QUANTILE, 2), QUANTILE, 2), QUANTILE, []).fn).to.equal("challengeRootLeaf");
     const [, a, pathA, b, pathB] = orderWitness(tree, 3).args as [number, LeafArg, AncestorArg[], LeafArg, AncestorArg[]];
     expect(rootOf(hashLeaf(a), 5, 0, 3, pathA)).to.equal(result.treeRoot);
     expect(rootOf(hashLeaf(b), 5, 0, 4, pathB)).to.equal(result.treeRoot);

@@ -19,4 +19,5 @@ export * from "./field.js";
 export * from "./ipfs.js";
 export * from "./job.js";
 export * from "./log.js";
+export * from "./results.js";
 export * from "./wait.js";

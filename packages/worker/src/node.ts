@@ -25,7 +25,7 @@ import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
-import { type ChainJob, JobRefusedError, JobSession } from "./reducer.js";
+import { type ChainJob, JobRefusedError, JobSession, PROPOSAL_REVEALED } from "./reducer.js";
 import { answerRequests, checkProposals, type ProposalVerdict, type WatcherComponents } from "./watcher.js";
 
 /** Another live process holds this data directory. */
@@ -317,6 +317,25 @@ export class ReducerNode implements StatusSource {
       } else {
         session.journal.append({ e: "finalized" });
       }
+      await this.#claimBond(session).catch((err) => {
+        this.#resetNonce();
+        this.#log("error", "proposal:claim-failed", { jobId: session.jobId, message: (err as Error).message });
+      });
+    }
+  }
+
+  /** Once the job has closed, takes back the bond of this node's own proposal unless it won (paid already) or fell. */
+  async #claimBond(session: JobSession): Promise<void> {
+    const registry = this.#registry as JobRegistry;
+    if ((await registry.getJob(session.jobId)).state === OPEN) return;
+    const operator = (await this.#signer?.getAddress())?.toLowerCase();
+    const n = Number(await registry.proposalCount(session.jobId));
+    for (let i = 0; i < n; i++) {
+      const p = await registry.getProposal(session.jobId, i);
+      if (p.proposer.toLowerCase() !== operator || p.faulted || p.state !== PROPOSAL_REVEALED) continue;
+      const tx = await registry.claimBond(session.jobId, i);
+      await tx.wait();
+      this.#log("info", "proposal:bond-claimed", { jobId: session.jobId, index: i, tx: tx.hash });
     }
   }
 

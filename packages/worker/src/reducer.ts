@@ -24,6 +24,7 @@ import {
   type Logger,
   MalformedSubmissionError,
   parseCid,
+  proposeResult,
   putBlock,
   type RejectionReason,
 } from "@mosaic/protocol";
@@ -70,6 +71,10 @@ export interface JobSessionInit {
   /** For testing watchers only: cheat on purpose (see Misbehaviour in config.ts). @default undefined */
   misbehave?: Misbehaviour;
 }
+
+/** The registry's ProposalState values. */
+export const PROPOSAL_COMMITTED = 1n;
+export const PROPOSAL_REVEALED = 2n;
 
 /** On-chain facts of a job, as the registry's `getJob` returns them. */
 export interface ChainJob {
@@ -395,26 +400,40 @@ export class JobSession {
     const bundle = await this.bundle(withhold ? { ...result, aggregate } : result);
     if (!withhold) await putBlock(this.#c.ipfs.blockstore, bundle);
     const bundleCid = bundle.cid.toString();
+    const minimum = BigInt(this.spec?.minParticipants ?? 1);
+    if (BigInt(result.count) < minimum) {
+      // The registry refuses a result below the job's minimum (it could never be paid): nothing to propose, and
+      // once the window closes finalising refunds the researcher.
+      this.#c.log("warn", "result:below-minimum", { jobId: this.jobId, count: result.count, minParticipants: minimum });
+      this.journal.append({ e: "proposed", bundleCid: "", txHash: "", count: result.count, treeRoot: result.treeRoot });
+      this.journal.sync();
+      return { ...result, bundleCid: "", txHash: "" };
+    }
+    const proposed = { aggregate, count: result.count, treeRoot: result.treeRoot, bundleCid };
     const existing = await this.#ownProposal();
-    let txHash = existing?.txHash ?? this.journal.state.proposed?.txHash;
+    let txHash = this.journal.state.proposed?.txHash;
     if (existing === undefined) {
-      const tx = await this.#c.registry.proposeResult(this.jobId, aggregate, result.count, result.treeRoot, bundleCid, {
-        value: await this.#c.registry.proposalBond(),
-      });
+      const { reveal } = await proposeResult(this.#c.registry, this.jobId, proposed);
+      txHash = reveal.hash;
+      this.#c.log("info", "result:proposed", { jobId: this.jobId, count: result.count, bundle: bundleCid, gas: reveal.gasUsed });
+    } else if (existing.state === PROPOSAL_COMMITTED) {
+      // A restart between commitment and reveal: the tree is deterministic, so this reveals what was committed.
+      const tx = await this.#c.registry.proposeResult(this.jobId, existing.index, [...aggregate], result.count, result.treeRoot, bundleCid);
       txHash = tx.hash;
-      const receipt = await tx.wait();
-      this.#c.log("info", "result:proposed", { jobId: this.jobId, count: result.count, bundle: bundleCid, gas: receipt?.gasUsed });
+      await tx.wait();
+      this.#c.log("info", "result:proposed", { jobId: this.jobId, count: result.count, bundle: bundleCid, resumed: true });
     }
     this.journal.append({ e: "proposed", bundleCid, txHash: txHash ?? "", count: result.count, treeRoot: result.treeRoot });
     this.journal.sync();
     return { ...result, bundleCid, txHash: txHash ?? "" };
   }
 
-  async #ownProposal(): Promise<{ txHash: string } | undefined> {
+  /** This operator's proposal for the job, if it has made one. */
+  async #ownProposal(): Promise<{ index: number; state: bigint } | undefined> {
     const n = Number(await this.#c.registry.proposalCount(this.jobId));
     for (let i = 0; i < n; i++) {
       const p = await this.#c.registry.getProposal(this.jobId, i);
-      if (p.proposer.toLowerCase() === this.#c.operator.toLowerCase()) return { txHash: this.journal.state.proposed?.txHash ?? "" };
+      if (p.proposer.toLowerCase() === this.#c.operator.toLowerCase()) return { index: i, state: p.state };
     }
     return undefined;
   }

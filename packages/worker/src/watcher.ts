@@ -36,8 +36,10 @@ import {
   type Logger,
   parseCid,
   putBlock,
+  type RevealedResult,
+  revealedResults,
 } from "@mosaic/protocol";
-import type { JobSession } from "./reducer.js";
+import { type JobSession, PROPOSAL_REVEALED } from "./reducer.js";
 
 /** The largest bundle a watcher fetches: a 100,000-leaf bundle with 7-entry values is a few MB. */
 export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -73,7 +75,7 @@ export interface WatcherComponents {
 }
 
 /** Reads a bundle block into the tree findFaults checks; the proposal's own figures come from the chain, never the bundle. */
-function publishedTree(bundle: unknown, proposal: { aggregate: bigint[]; count: bigint; treeRoot: string }): PublishedTree {
+function publishedTree(bundle: unknown, proposal: RevealedResult): PublishedTree {
   const b = bundle as { leaves?: unknown; levels?: unknown; values?: unknown };
   if (!Array.isArray(b?.leaves) || !Array.isArray(b.levels)) throw new UnprovableFaultError("bundle: no leaves or levels");
   const leaves = b.leaves.map((l: { nullifier?: unknown; submission?: unknown; value?: unknown }, i: number) => {
@@ -151,12 +153,15 @@ async function findSubmissionFault(
   return unavailable === undefined ? undefined : { unavailable };
 }
 
-/** Every proposal of the job, and the index of this operator's own (-1 when it has none). */
+/** Every proposal of the job, the revealed results by index, and the index of this operator's own (-1 if none). */
 async function proposalsOf(c: WatcherComponents, session: JobSession) {
   const n = Number(await c.registry.proposalCount(session.jobId));
-  const proposals = await Promise.all(Array.from({ length: n }, (_, i) => c.registry.getProposal(session.jobId, i)));
+  const [proposals, revealed] = await Promise.all([
+    Promise.all(Array.from({ length: n }, (_, i) => c.registry.getProposal(session.jobId, i))),
+    revealedResults(c.registry, session.jobId),
+  ]);
   const ownIndex = proposals.findIndex((p) => p.proposer.toLowerCase() === c.operator.toLowerCase());
-  return { proposals, ownIndex };
+  return { proposals, revealed, ownIndex };
 }
 
 /** Sends a witness after a dry run, so a challenge the contract would refuse costs nothing. */
@@ -170,7 +175,7 @@ async function send(c: WatcherComponents, session: JobSession, index: number, w:
 
 /** Asks on-chain for the node at (level, position) of proposal `index`, paying the request bond. */
 async function request(c: WatcherComponents, session: JobSession, index: number, level: number, position: number): Promise<string> {
-  const tx = await c.registry.requestData(session.jobId, index, level, position, { value: await c.registry.dataRequestBond() });
+  const tx = await c.registry.requestData(session.jobId, index, [{ level, position }], { value: await c.registry.dataRequestBond() });
   await tx.wait();
   return tx.hash;
 }
@@ -223,7 +228,7 @@ export async function checkProposals(
 ): Promise<ProposalVerdict[]> {
   const spec = session.spec;
   if (spec === undefined) return [];
-  const { proposals, ownIndex } = await proposalsOf(c, session);
+  const { proposals, revealed, ownIndex } = await proposalsOf(c, session);
   const own = proposals[ownIndex];
   const n = proposals.length;
   const out: ProposalVerdict[] = [];
@@ -242,29 +247,26 @@ export async function checkProposals(
     }
     if (now >= session.finalizeAfter) continue;
     const p = proposals[index] as (typeof proposals)[number];
-    if (p === own || p.faulted) continue;
+    const result = revealed.get(index);
+    // An unrevealed commitment cannot be challenged (and cannot win).
+    if (p === own || p.faulted || p.state !== PROPOSAL_REVEALED || result === undefined) continue;
     const verdict: ProposalVerdict = { index, proposer: p.proposer, verdict: "valid" };
     seen.set(index, verdict);
     out.push(verdict);
     // The tree is deterministic: a proposal of this node's own root, count and aggregate is this node's own result.
-    if (own !== undefined && own.treeRoot === p.treeRoot && own.count === p.count && own.aggregate.join() === p.aggregate.join()) continue;
+    if (own !== undefined && own.treeRoot === p.treeRoot && own.count === p.count && own.aggregateHash === p.aggregateHash) continue;
     let tree: TreeNodes;
     let published: PublishedTree;
     try {
-      const bytes = await fetchBlock(c, p.bundleCid, MAX_BUNDLE_BYTES);
-      published = publishedTree(decodeCbor(bytes), p);
+      const bytes = await fetchBlock(c, result.bundleCid, MAX_BUNDLE_BYTES);
+      published = publishedTree(decodeCbor(bytes), result);
       tree = openPublished(published, spec.reducer, spec.output.entries.length);
     } catch (err) {
-      const name = (err as Error).name;
-      if (name !== "BlockUnavailableError" && name !== "SubmissionTooLargeError") {
-        Object.assign(verdict, { verdict: "unprovable", reason: (err as Error).message });
-        c.log("warn", "proposal:unprovable", { jobId: session.jobId, index, proposer: p.proposer, reason: verdict.reason });
-        continue;
-      }
-      // No bundle: ask for the root's children (or the one leaf), which the proposer must publish on-chain.
+      // No bundle, or one that is not a CID or not a well-formed tree, is as good as withheld: ask for the root's
+      // children (or the one leaf), which the proposer must publish on-chain or be slashed.
       const count = Number(p.count);
       const top = count <= 1 ? 0 : Math.ceil(Math.log2(count));
-      await requestItem(c, session, verdict, top, 0, `bundle ${p.bundleCid} unavailable: ${(err as Error).message}`);
+      await requestItem(c, session, verdict, top, 0, `bundle ${result.bundleCid} cannot be used: ${(err as Error).message}`);
       continue;
     }
     try {
@@ -326,7 +328,9 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
   const events = await c.registry.queryFilter(c.registry.filters.DataRequested(session.jobId));
   if (events.length === 0) return 0;
   const { ownIndex } = await proposalsOf(c, session);
-  let sent = 0;
+  const leaves: unknown[] = [];
+  const nodes: unknown[] = [];
+  const keys: string[] = [];
   let tree: TreeNodes | undefined;
   for (const e of events) {
     const [index, level, position] = [Number(e.args.index), Number(e.args.level), Number(e.args.position)];
@@ -338,26 +342,21 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
       continue;
     }
     tree ??= treeNodes(session.reduce(), spec.reducer, spec.output.entries.length);
-    let tx: { hash: string; wait(): Promise<unknown> };
     if (level === 0) {
       const leaf = tree.leaves[position] as Leaf;
       const bytes = await fetchBlock(c, leaf.submission, MAX_SUBMISSION_BYTES);
-      const envelope = envelopeArg(decodeSubmission(bytes));
-      tx = await c.registry.answerLeaf(session.jobId, index, position, leafArg(leaf), ancestorsOf(tree, 0, position), envelope);
+      leaves.push({ position, leaf: leafArg(leaf), path: ancestorsOf(tree, 0, position), envelope: envelopeArg(decodeSubmission(bytes)) });
     } else {
-      tx = await c.registry.answerNode(
-        session.jobId,
-        index,
-        level,
-        position,
-        innerAt(tree, level, position),
-        ancestorsOf(tree, level, position),
-      );
+      nodes.push({ level, position, node: innerAt(tree, level, position), path: ancestorsOf(tree, level, position) });
     }
-    await tx.wait();
-    answered.add(key);
-    sent++;
-    c.log("info", "proposal:data-answered", { jobId: session.jobId, index, level, position, tx: tx.hash });
+    keys.push(key);
   }
+  if (keys.length === 0) return 0;
+  // Every open request on this proposal in one transaction: a flood of requests costs the proposer one answer.
+  const tx = await c.registry.answerData(session.jobId, ownIndex, leaves as never, nodes as never);
+  await tx.wait();
+  for (const key of keys) answered.add(key);
+  const sent = keys.length;
+  c.log("info", "proposal:data-answered", { jobId: session.jobId, index: ownIndex, items: keys, tx: tx.hash });
   return sent;
 }
