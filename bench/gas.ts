@@ -1,5 +1,6 @@
 // Gas figures of the JobRegistry (`npm run bench -- gas`): an honest job's whole lifecycle at 10, 1,000 and 100,000
-// leaves (it must not grow with them), each fraud proof and each data-availability call at 100,000 leaves. Gas is
+// leaves (it must not grow with them), each fraud proof and each data-availability call at 100,000 leaves, and
+// finalizeJob at its worst (MAX_PROPOSALS proposals, each with MAX_REQUESTS_PER_PROPOSAL answered data requests). Gas is
 // deterministic (up to a few dozen gas from the random points of real proofs), so one run; progress goes to stderr. test/contracts/gas.spec.ts holds the same figures to test/contracts/gas-snapshot.json.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,9 @@ import {
   LIFECYCLE_SIZES,
   lifecycleSpread,
   measureGasDetailed,
+  MAX_PROPOSALS,
   PAYLOAD_LENGTH,
+  WORST_FIGURES,
 } from "./lib/gas.js";
 
 /** One line of output. */
@@ -37,7 +40,7 @@ export async function main(): Promise<void> {
       ...common,
       n,
       ...lifecycle[name],
-      note: "postJob + proposeResult + finalizeJob + withdraw; the reducer's stake is made once before and not counted",
+      note: "postJob + commitResult + proposeResult (the reveal) + finalizeJob + withdraw; the reducer's stake is made once before and not counted",
     });
   }
   print({
@@ -61,6 +64,8 @@ export async function main(): Promise<void> {
       ...details[name],
       ...(name === "gas.data_settle" ? { target: FRAUD_TARGET, note: burn } : {}),
     });
+  for (const name of Object.keys(WORST_FIGURES))
+    print({ name, value: figures[name] as number, ...common, n: MAX_PROPOSALS, ...details[name] });
 }
 
 // Run when started as `tsx bench/gas.ts` or through `tsx bench/run.ts gas`, not when another file imports this one.

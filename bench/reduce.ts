@@ -47,7 +47,9 @@ export function ethersTreeRoot(leaves: readonly Leaf[], reducer: ReducerSpec): s
     return x < y ? -1 : x > y ? 1 : 0;
   });
   let level = sorted.map((l) => ({
-    hash: keccak256(abi.encode(["uint8", "uint256", "bytes32", "int256[]"], [0, BigInt(l.nullifier), submissionDigest(l.submission), l.value])),
+    hash: keccak256(
+      abi.encode(["uint8", "uint256", "bytes32", "int256[]"], [0, BigInt(l.nullifier), submissionDigest(l.submission), l.value]),
+    ),
     value: liftPayload(reducer, l.value),
   }));
   while (level.length > 1) {

@@ -143,7 +143,8 @@ for (let r = 0; r < runs; r++) {
   };
   const device = deviceKey();
   const newOwner = Wallet.createRandom().address;
-  const ask = { accountId: setup.accountId, devicePublicKey: hex(device.publicKey), newOwner };
+  // The guardians' approvals are good for an hour of chain time (at most 30 days are allowed).
+  const ask = { accountId: setup.accountId, devicePublicKey: hex(device.publicKey), newOwner, expiresAt: (await chain.now()) + 3600 };
   const approvals = await Promise.all(
     [0, 2, 4].map((i) =>
       approveRecoveryRequest(guardians[i]?.vault as Vault, { blocks: guardians[i]?.node.blockstore as never, recovery: contract }, ask),

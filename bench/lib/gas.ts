@@ -24,9 +24,17 @@ import {
   treeNodes,
   type Witness,
 } from "@mosaic/mapreduce";
-import { deployMosaic, type MosaicContracts, type ReducerSpec } from "@mosaic/protocol";
+import { proposeResult as commitAndReveal, deployMosaic, type MosaicContracts, type ReducerSpec } from "@mosaic/protocol";
 import { Identity } from "@semaphore-protocol/identity";
-import { type ContractTransactionReceipt, type ContractTransactionResponse, parseEther, type Signer } from "ethers";
+import {
+  type ContractTransactionReceipt,
+  type ContractTransactionResponse,
+  keccak256,
+  parseEther,
+  type Signer,
+  toUtf8Bytes,
+  Wallet,
+} from "ethers";
 import { network } from "hardhat";
 import { BOUND, challenge, reduceParams, setGroupSize } from "../../test/contracts/fixture.js";
 
@@ -57,9 +65,14 @@ export const FRAUD_FIGURES = { ...TREE_FRAUD_FIGURES, ...SUBMISSION_FRAUD_FIGURE
 /** The data-availability figures and the function each measures; gas.data_settle faults, so it has FRAUD_TARGET too. */
 export const DATA_FIGURES = {
   "gas.data_request": "requestData",
-  "gas.data_answer_leaf": "answerLeaf",
+  "gas.data_answer_leaf": "answerData",
   "gas.data_settle": "settleDataRequest",
 } as const;
+/** The worst-case figures and the function each measures. */
+export const WORST_FIGURES = { "gas.finalize_worst": "finalizeJob" } as const;
+/** JobRegistry.MAX_PROPOSALS and MAX_REQUESTS_PER_PROPOSAL: gas.finalize_worst fills a job with both. */
+export const MAX_PROPOSALS = 32;
+export const MAX_REQUESTS_PER_PROPOSAL = 64;
 /** The figures held to FRAUD_TARGET: every fraud proof, and the settlement that faults an unanswered request. */
 export const TARGETED_FIGURES: readonly string[] = [...Object.keys(FRAUD_FIGURES), "gas.data_settle"];
 /** The fault kinds of the issue each fraud-proof figure stands for (1 node/root, 2 leaf, 3 proof, 4 order). */
@@ -95,13 +108,19 @@ const BUNDLE_CID = "bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 /** The honest lifecycle's calls, each's gas; the figure is their sum. */
 export interface LifecycleGas {
   postJob: number;
+  /** commitResult: the bond and the commitment. */
+  commitResult: number;
+  /** proposeResult: the reveal. */
   proposeResult: number;
   finalizeJob: number;
   withdraw: number;
 }
 
 export interface GasMeasurement {
-  /** Every figure by name: `gas.lifecycle_n<leaves>`, the `gas.fraud_*` of FRAUD_FIGURES and the `gas.data_*` of DATA_FIGURES. */
+  /**
+   * Every figure by name: `gas.lifecycle_n<leaves>`, the `gas.fraud_*` of FRAUD_FIGURES, the `gas.data_*` of DATA_FIGURES
+   * and the WORST_FIGURES.
+   */
   figures: Record<string, number>;
   /** Per lifecycle figure, its calls. */
   lifecycle: Record<string, LifecycleGas>;
@@ -255,18 +274,26 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
       await networkHelpers.time.increase(600); // collection closes; proposals open
       return { jobId: await c.jobRegistry.jobCount(), gas };
     };
-    const propose = (jobId: bigint, aggregate: readonly number[], count: number, treeRoot: string) =>
-      gasOf(c.jobRegistry.connect(reducer).proposeResult(jobId, [...aggregate], count, treeRoot, BUNDLE_CID, { value: BOND }));
-    const proposeTree = (jobId: bigint, tree: TreeNodes, aggregate = rootOf(tree).value) =>
-      propose(jobId, aggregate, tree.leaves.length, rootOf(tree).hash);
+    /** Commits, then reveals; returns each call's gas. */
+    const propose = async (jobId: bigint, aggregate: readonly number[], count: number, treeRoot: string, by: Signer = reducer) => {
+      const { index, commit, reveal } = await commitAndReveal(
+        c.jobRegistry.connect(by),
+        jobId,
+        { aggregate, count, treeRoot, bundleCid: BUNDLE_CID },
+        { bond: BOND },
+      );
+      return { index, commitResult: Number(commit.gasUsed), proposeResult: Number(reveal.gasUsed) };
+    };
+    const proposeTree = (jobId: bigint, tree: TreeNodes, aggregate = rootOf(tree).value, by: Signer = reducer) =>
+      propose(jobId, aggregate, tree.leaves.length, rootOf(tree).hash, by);
 
     const lifecycleOf = async (tree: ReduceResult): Promise<LifecycleGas> => {
       const { jobId, gas: postJob } = await post();
-      const proposeResult = await propose(jobId, tree.aggregate, tree.count, tree.treeRoot);
+      const { commitResult, proposeResult } = await propose(jobId, tree.aggregate, tree.count, tree.treeRoot);
       await networkHelpers.time.increaseTo((await c.jobRegistry.getJob(jobId)).finalizeAfter);
       const finalizeJob = await gasOf(c.jobRegistry.connect(researcher).finalizeJob(jobId));
       const withdraw = await gasOf(c.jobRegistry.connect(reducer).withdraw());
-      return { postJob, proposeResult, finalizeJob, withdraw };
+      return { postJob, commitResult, proposeResult, finalizeJob, withdraw };
     };
 
     const figures: Record<string, number> = {};
@@ -280,7 +307,7 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
       if (n === FRAUD_LEAVES) big = tree;
       const parts = await lifecycleOf(tree);
       lifecycle[`gas.lifecycle_n${n}`] = parts;
-      figures[`gas.lifecycle_n${n}`] = parts.postJob + parts.proposeResult + parts.finalizeJob + parts.withdraw;
+      figures[`gas.lifecycle_n${n}`] = parts.postJob + parts.commitResult + parts.proposeResult + parts.finalizeJob + parts.withdraw;
     }
 
     progress(`tampering with the ${FRAUD_LEAVES.toLocaleString("en")}-leaf tree`);
@@ -303,7 +330,7 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
       // The root's value is inflated but the honest aggregate proposed: the root preimage shows they differ.
       "gas.fraud_root": () => {
         const tree = tamper(honest, depth, 0);
-        return { tree, aggregate: rootOf(honest).value, witness: rootWitness(tree, SUM) };
+        return { tree, aggregate: rootOf(honest).value, witness: rootWitness(tree, SUM, rootOf(honest).value) };
       },
     };
 
@@ -317,12 +344,9 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
     // The throwaway fault: its burn creates 0x…dEaD.
     const small = treeNodes(reduceTree(gasLeaves(2, "first-burn"), SUM, PAYLOAD_LENGTH), SUM, PAYLOAD_LENGTH);
     const firstBurn = await post();
-    await proposeTree(
-      firstBurn.jobId,
-      small,
-      rootOf(small).value.map((x, k) => (k === 0 ? x + 1 : x)),
-    );
-    await fault(firstBurn.jobId, rootWitness(small, SUM));
+    const inflated = rootOf(small).value.map((x, k) => (k === 0 ? x + 1 : x));
+    await proposeTree(firstBurn.jobId, small, inflated);
+    await fault(firstBurn.jobId, rootWitness(small, SUM, inflated));
     for (const [name, make] of Object.entries(cases)) {
       const fn = TREE_FRAUD_FIGURES[name as keyof typeof TREE_FRAUD_FIGURES];
       progress(`${name}: ${fn} at depth ${depth}`);
@@ -415,9 +439,9 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
     const unanswered = await post();
     await proposeTree(unanswered.jobId, honest);
     figures["gas.data_request"] = await gasOf(
-      c.jobRegistry.connect(challenger).requestData(unanswered.jobId, 0n, 0n, 0n, { value: dataBond }),
+      c.jobRegistry.connect(challenger).requestData(unanswered.jobId, 0n, [{ level: 0n, position: 0n }], { value: dataBond }),
     );
-    details["gas.data_request"] = { function: "requestData", level: 0, position: 0, bond: dataBond.toString() };
+    details["gas.data_request"] = { function: "requestData", items: 1, level: 0, position: 0, bond: dataBond.toString() };
     await networkHelpers.time.increaseTo((await c.jobRegistry.getDataRequest(unanswered.jobId, 0n, 0n, 0n)).dueAt);
     figures["gas.data_settle"] = await gasOf(c.jobRegistry.connect(challenger).settleDataRequest(unanswered.jobId, 0n, 0n, 0n));
     if ((await c.jobRegistry.getProposal(unanswered.jobId, 0n)).faulted !== true)
@@ -430,24 +454,78 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
     progress("gas.data_answer_leaf: the proposer publishes a requested leaf");
     const answered = await jobWithSubmission(WEEK);
     await proposeTree(answered.jobId, answered.tree);
-    await (await c.jobRegistry.connect(challenger).requestData(answered.jobId, 0n, 0n, answered.position, { value: dataBond })).wait();
+    await (
+      await c.jobRegistry
+        .connect(challenger)
+        .requestData(answered.jobId, 0n, [{ level: 0n, position: answered.position }], { value: dataBond })
+    ).wait();
     const leaf = answered.tree.leaves[answered.position] as Leaf;
-    figures["gas.data_answer_leaf"] = await gasOf(
-      c.jobRegistry
-        .connect(reducer)
-        .answerLeaf(
-          answered.jobId,
-          0n,
-          answered.position,
-          leafArg(leaf),
-          ancestorsOf(answered.tree, 0, answered.position),
-          envelopeArg(answered.sub),
-        ),
-    );
-    details["gas.data_answer_leaf"] = { function: "answerLeaf", position: answered.position, path: depth };
+    const leafAnswer = {
+      position: answered.position,
+      leaf: leafArg(leaf),
+      path: ancestorsOf(answered.tree, 0, answered.position),
+      envelope: envelopeArg(answered.sub),
+    };
+    // The Envelope's points are a fixed-size array the typed signature will not take: call it by name.
+    const answerData = c.jobRegistry.connect(reducer).getFunction("answerData") as unknown as (
+      ...args: unknown[]
+    ) => Promise<ContractTransactionResponse>;
+    figures["gas.data_answer_leaf"] = await gasOf(answerData(answered.jobId, 0n, [leafAnswer], []));
+    details["gas.data_answer_leaf"] = { function: "answerData", leaves: 1, nodes: 0, position: answered.position, path: depth };
     await networkHelpers.time.increaseTo((await c.jobRegistry.getJob(answered.jobId)).finalizeAfter);
     await (await c.jobRegistry.connect(researcher).finalizeJob(answered.jobId)).wait();
     await (await c.jobRegistry.connect(reducer).withdraw()).wait();
+
+    // finalizeJob at its worst: MAX_PROPOSALS revealed proposals from as many staked reducers, each with
+    // MAX_REQUESTS_PER_PROPOSAL data requests made and answered (paired nodes), counts rising so the leader changes at
+    // every proposal. Deterministic wallets, funded from the deployer, so the figure repeats exactly.
+    progress(`gas.finalize_worst: ${MAX_PROPOSALS} proposals with ${MAX_REQUESTS_PER_PROPOSAL} answered requests each`);
+    if ((await c.jobRegistry.MAX_PROPOSALS()) !== BigInt(MAX_PROPOSALS)) throw new Error("gas: MAX_PROPOSALS changed");
+    if ((await c.jobRegistry.MAX_REQUESTS_PER_PROPOSAL()) !== BigInt(MAX_REQUESTS_PER_PROPOSAL))
+      throw new Error("gas: MAX_REQUESTS_PER_PROPOSAL changed");
+    const worst = await post();
+    for (let i = 0; i < MAX_PROPOSALS; i++) {
+      const wallet = new Wallet(keccak256(toUtf8Bytes(`gas.finalize_worst:${i}`)), ethers.provider);
+      await (await deployer.sendTransaction({ to: wallet.address, value: parseEther("2") })).wait();
+      await (await c.jobRegistry.connect(wallet).stake({ value: parseEther("1") })).wait();
+      const tree = treeNodes(reduceTree(gasLeaves(100 + i, `worst-${i}`), SUM, PAYLOAD_LENGTH), SUM, PAYLOAD_LENGTH);
+      const { index } = await proposeTree(worst.jobId, tree, rootOf(tree).value, wallet);
+      const nodes: { level: number; position: number }[] = [];
+      for (let level = 1; level < tree.levels.length && nodes.length < MAX_REQUESTS_PER_PROPOSAL; level++)
+        for (let p = 0; 2 * p + 1 < (tree.levels[level - 1] as TreeNode[]).length && nodes.length < MAX_REQUESTS_PER_PROPOSAL; p++)
+          nodes.push({ level, position: p });
+      await (
+        await c.jobRegistry.connect(challenger).requestData(worst.jobId, index, nodes, { value: dataBond * BigInt(nodes.length) })
+      ).wait();
+      const answers = nodes.map(({ level, position }) => {
+        const below = tree.levels[level - 1] as TreeNode[];
+        return {
+          level,
+          position,
+          node: {
+            left: (below[2 * position] as TreeNode).hash,
+            right: (below[2 * position + 1] as TreeNode).hash,
+            value: ((tree.levels[level] as TreeNode[])[position] as TreeNode).value,
+          },
+          path: ancestorsOf(tree, level, position),
+        };
+      });
+      await (await c.jobRegistry.connect(wallet).answerData(worst.jobId, index, [], answers)).wait();
+      const p = await c.jobRegistry.getProposal(worst.jobId, index);
+      if (p.requests !== BigInt(MAX_REQUESTS_PER_PROPOSAL) || p.openRequests !== 0n || p.state !== 2n)
+        throw new Error(`gas: proposal ${index} has ${p.requests} requests, ${p.openRequests} open, state ${p.state}`);
+    }
+    await networkHelpers.time.increaseTo((await c.jobRegistry.getJob(worst.jobId)).finalizeAfter);
+    figures["gas.finalize_worst"] = await gasOf(c.jobRegistry.connect(researcher).finalizeJob(worst.jobId));
+    const won = await c.jobRegistry.winningProposal(worst.jobId);
+    if (won !== BigInt(MAX_PROPOSALS - 1)) throw new Error(`gas: proposal ${won} won, not the last and largest`);
+    details["gas.finalize_worst"] = {
+      function: "finalizeJob",
+      proposals: MAX_PROPOSALS,
+      requests_per_proposal: MAX_REQUESTS_PER_PROPOSAL,
+      answered: "all, as paired nodes",
+      note: `${MAX_PROPOSALS} revealed proposals of 100-${99 + MAX_PROPOSALS} leaves from distinct staked reducers, each with ${MAX_REQUESTS_PER_PROPOSAL} data requests made and answered; the winner is the last`,
+    };
     return { figures, lifecycle, details, depth };
   } finally {
     await connection.close();

@@ -60,6 +60,11 @@ describe("JobRegistry gas", () => {
     expect(lifecycleSpread(measured), "spread of the lifecycle figures").to.be.at.most(MAX_SPREAD);
   });
 
+  it("test_gas_finalizeWorst_farBelowTheBlockCap", () => {
+    // The most proposals and data requests the rules allow: finalisation stays a small part of a 16.7M-gas transaction.
+    expect(measured["gas.finalize_worst"], "gas.finalize_worst").to.be.a("number").and.at.most(1_000_000);
+  });
+
   it("test_gas_fraudProofs_under600k", () => {
     for (const name of TARGETED_FIGURES) {
       expect(measured[name], name).to.be.a("number");

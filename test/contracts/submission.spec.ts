@@ -43,7 +43,17 @@ import {
 } from "ethers";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { askableNodes, BOUND, challenge, type OpenableLeaf, openableLeaves, randomLeaves, reduceParams, setGroupSize } from "./fixture.js";
+import {
+  askableNodes,
+  BOUND,
+  challenge,
+  type OpenableLeaf,
+  openableLeaves,
+  proposeTree,
+  randomLeaves,
+  reduceParams,
+  setGroupSize,
+} from "./fixture.js";
 
 type Connection = Awaited<ReturnType<typeof network.connect>>;
 type Snapshot = Awaited<ReturnType<Connection["networkHelpers"]["takeSnapshot"]>>;
@@ -220,10 +230,11 @@ const REQUEST = { None: 0, Open: 1, Answered: 2, Settled: 3 } as const;
 /** SubmissionJudge.VERIFIER_GAS: the verifier's fixed allowance. */
 const VERIFIER_GAS = 400_000n;
 
-/** A proposal as sent: its index, its tree, and the leaves it was built from with their envelopes. */
+/** A proposal as sent: its index, its tree, the aggregate it claimed, and the leaves it was built from with their envelopes. */
 interface Proposed {
   index: bigint;
   tree: TreeNodes;
+  aggregate: number[];
   items: OpenableLeaf[];
 }
 
@@ -399,13 +410,9 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       SUM,
       WIDTH,
     );
-    const index = await c.jobRegistry.proposalCount(jobId);
-    await (
-      await c.jobRegistry
-        .connect(by)
-        .proposeResult(jobId, aggregate ?? result.aggregate, result.count, result.treeRoot, "bafybundle", { value: BOND })
-    ).wait();
-    return { index, tree: treeNodes(result, SUM, WIDTH), items };
+    const claimed = aggregate ?? result.aggregate;
+    const index = await proposeTree(c, by, jobId, { aggregate: claimed, count: result.count, treeRoot: result.treeRoot }, BOND);
+    return { index, tree: treeNodes(result, SUM, WIDTH), aggregate: claimed, items };
   }
 
   function positionOf(p: Proposed, item: OpenableLeaf): number {
@@ -464,28 +471,25 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
   /** Asks for the node at (level, position) with the exact bond; returns its due time. */
   async function request(jobId: bigint, index: bigint, level: number, position: number, by: Signer = challenger): Promise<bigint> {
     await (
-      await c.jobRegistry.connect(by).requestData(jobId, index, level, position, { value: await c.jobRegistry.dataRequestBond() })
+      await c.jobRegistry.connect(by).requestData(jobId, index, [{ level, position }], { value: await c.jobRegistry.dataRequestBond() })
     ).wait();
     return (await c.jobRegistry.getDataRequest(jobId, index, level, position)).dueAt;
   }
 
   function answerLeaf(by: Signer, jobId: bigint, p: Proposed, position: number, envelope: unknown = itemAt(p, position).envelope) {
-    return send(
-      by,
-      "answerLeaf",
-      jobId,
-      p.index,
-      position,
-      leafArg(p.tree.leaves[position] as Leaf),
-      ancestorsOf(p.tree, 0, position),
-      envelope,
-    );
+    const answer = { position, leaf: leafArg(p.tree.leaves[position] as Leaf), path: ancestorsOf(p.tree, 0, position), envelope };
+    return send(by, "answerData", jobId, p.index, [answer], []);
   }
 
   function answerNode(by: Signer, jobId: bigint, p: Proposed, level: number, position: number) {
     return c.jobRegistry
       .connect(by)
-      .answerNode(jobId, p.index, level, position, innerOf(p.tree, level, position), ancestorsOf(p.tree, level, position));
+      .answerData(
+        jobId,
+        p.index,
+        [],
+        [{ level, position, node: innerOf(p.tree, level, position), path: ancestorsOf(p.tree, level, position) }],
+      );
   }
 
   // ---------------------------------------------------------------------------------------------- the judge
@@ -938,18 +942,13 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       // Leaf 6 is the last, carried up a level: its path is shorter.
       for (const position of [3, 6]) {
         const registryBefore = await held();
-        const tx = await r.connect(challenger).requestData(jobId, p.index, 0, position, { value: bond });
+        const tx = await r.connect(challenger).requestData(jobId, p.index, [{ level: 0, position: position }], { value: bond });
         const at = BigInt((await ethers.provider.getBlock((await tx.wait())?.blockNumber ?? 0))?.timestamp ?? 0);
         await expect(tx)
           .to.emit(r, "DataRequested")
           .withArgs(jobId, p.index, 0, position, await address(challenger), at + RESPONSE);
         const req = await r.getDataRequest(jobId, p.index, 0, position);
-        expect([req.requester, req.dueAt, req.state, req.bond]).to.deep.equal([
-          await address(challenger),
-          at + RESPONSE,
-          BigInt(REQUEST.Open),
-          bond,
-        ]);
+        expect([req.requester, req.dueAt, req.state]).to.deep.equal([await address(challenger), at + RESPONSE, BigInt(REQUEST.Open)]);
         expect((await r.getProposal(jobId, p.index)).openRequests).to.equal(1n);
         expect(await held()).to.equal(registryBefore + bond);
 
@@ -973,12 +972,11 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
           position,
           REQUEST.Answered,
         ]);
-        await expectRevert(() => r.connect(other).requestData(jobId, p.index, 0, position, { value: bond }), "DataAlreadyRequested", [
-          jobId,
-          p.index,
-          0,
-          position,
-        ]);
+        await expectRevert(
+          () => r.connect(other).requestData(jobId, p.index, [{ level: 0, position: position }], { value: bond }),
+          "DataAlreadyRequested",
+          [jobId, p.index, 0, position],
+        );
       }
       // Answered requests do not hold up finalisation.
       await networkHelpers.time.increaseTo((await r.getJob(jobId)).finalizeAfter);
@@ -1012,7 +1010,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       }
       expect((await r.getProposal(jobId, p.index)).openRequests).to.equal(0n);
       const ask = (level: number | bigint, position: number | bigint) =>
-        r.connect(other).requestData(jobId, p.index, level, position, { value: bond });
+        r.connect(other).requestData(jobId, p.index, [{ level: level, position: position }], { value: bond });
       await expectRevert(() => ask(1, 3), "NoSuchNode", [1, 3]);
       await expectRevert(() => ask(2, 2), "NoSuchNode", [2, 2]);
       await expectRevert(() => ask(3, 1), "NoSuchNode", [3, 1]);
@@ -1056,10 +1054,11 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       expect([settled.state, (await r.getProposal(jobId, p.index)).openRequests]).to.deep.equal([BigInt(REQUEST.Settled), 0n]);
       await expectRevert(() => r.settleDataRequest(jobId, p.index, 0, 2), "RequestNotOpen", [jobId, p.index, 0, 2, REQUEST.Settled]);
       await expectRevert(() => answerLeaf(reducer, jobId, p, 2), "ProposalAlreadyFaulted", [jobId, p.index]);
-      await expectRevert(() => r.connect(challenger).requestData(jobId, p.index, 0, 1, { value: bond }), "ProposalAlreadyFaulted", [
-        jobId,
-        p.index,
-      ]);
+      await expectRevert(
+        () => r.connect(challenger).requestData(jobId, p.index, [{ level: 0, position: 1 }], { value: bond }),
+        "ProposalAlreadyFaulted",
+        [jobId, p.index],
+      );
 
       await networkHelpers.time.increaseTo((await r.getJob(jobId)).finalizeAfter);
       await expect(r.finalizeJob(jobId))
@@ -1082,10 +1081,11 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       await (await answerLeaf(other, jobId, q, 0)).wait();
       await networkHelpers.time.setNextBlockTimestamp(lastRequestAt);
       expect(await request(jobId, p.index, 0, 3)).to.equal(job.finalizeAfter);
-      await expectRevert(() => r.connect(other).requestData(jobId, p.index, 0, 1, { value: bond }), "RequestWindowClosed", [
-        jobId,
-        lastRequestAt,
-      ]);
+      await expectRevert(
+        () => r.connect(other).requestData(jobId, p.index, [{ level: 0, position: 1 }], { value: bond }),
+        "RequestWindowClosed",
+        [jobId, lastRequestAt],
+      );
 
       await networkHelpers.time.increaseTo(job.finalizeAfter);
       await expectRevert(() => r.finalizeJob(jobId), "DataRequestsOpen", [jobId, p.index, 1]);
@@ -1115,7 +1115,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       const dueA = await request(jobId, p.index, 0, 1, challenger);
       await request(jobId, p.index, 1, 0, other);
       // Faulted some other way while both requests are open.
-      await (await challenge(c, challenger, jobId, p.index, rootWitness(p.tree, SUM))).wait();
+      await (await challenge(c, challenger, jobId, p.index, rootWitness(p.tree, SUM, p.aggregate))).wait();
       expect((await r.getProposal(jobId, p.index)).openRequests).to.equal(2n);
       await expectRevert(() => answerLeaf(reducer, jobId, p, 1), "ProposalAlreadyFaulted", [jobId, p.index]);
 
@@ -1150,13 +1150,22 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       const p = await propose(jobId, items);
       const bond = await r.dataRequestBond();
       const ask = (value: bigint, level = 0, position = 2, index = p.index, job = jobId) =>
-        r.connect(challenger).requestData(job, index, level, position, { value });
+        r.connect(challenger).requestData(job, index, [{ level: level, position: position }], { value });
 
       // requestData: the exact bond, an existing job, proposal and node.
       for (const value of [0n, bond - 1n, bond + 1n, BOND]) await expectRevert(() => ask(value), "WrongRequestBond", [value, bond]);
       await expectRevert(() => ask(bond, 0, 2, p.index, 9n), "JobNotFound", [9n]);
       await expectRevert(() => ask(bond, 0, 2, 1n), "ProposalNotFound", [jobId, 1n]);
       await expectRevert(() => ask(bond, 0, 6), "NoSuchNode", [0, 6]);
+      // A batch: at least one item, and one bond per item.
+      await expectRevert(() => r.connect(challenger).requestData(jobId, p.index, [], { value: 0n }), "NoItems", []);
+      const two = [
+        { level: 0, position: 2 },
+        { level: 0, position: 3 },
+      ];
+      for (const value of [bond, 2n * bond + 1n])
+        await expectRevert(() => r.connect(challenger).requestData(jobId, p.index, two, { value }), "WrongRequestBond", [value, 2n * bond]);
+      await expectRevert(() => send(reducer, "answerData", jobId, p.index, [], []), "NoItems", []);
 
       // answerLeaf, answerNode, settleDataRequest on nothing requested.
       await expectRevert(() => answerLeaf(reducer, jobId, p, 2), "RequestNotOpen", [jobId, p.index, 0, 2, REQUEST.None]);
@@ -1173,7 +1182,8 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       const leaf = leafArg(p.tree.leaves[2] as Leaf);
       const path = ancestorsOf(p.tree, 0, 2);
       const envelope = itemAt(p, 2).envelope;
-      const leafAnswer = (...args: unknown[]) => send(reducer, "answerLeaf", jobId, p.index, ...args);
+      const leafAnswer = (position: number, leaf: unknown, path: unknown, envelope: unknown) =>
+        send(reducer, "answerData", jobId, p.index, [{ position, leaf, path, envelope }], []);
       const otherEnvelope = itemAt(p, 3).envelope;
       await expectRevert(
         () => leafAnswer(2, leaf, path, otherEnvelope),
@@ -1193,7 +1203,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       const node = innerOf(p.tree, 1, 1);
       const nodePath = ancestorsOf(p.tree, 1, 1);
       const nodeAnswer = (level: number, position: number, n: InnerArg, a: unknown[]) =>
-        send(reducer, "answerNode", jobId, p.index, level, position, n, a);
+        send(reducer, "answerData", jobId, p.index, [], [{ level, position, node: n, path: a }]);
       await expectRevert(() => nodeAnswer(0, 2, node, path), "InvalidLevel", [0]);
       await expectRevert(() => nodeAnswer(1, 1, { ...node, value: node.value.map((x) => x + 1) }, nodePath), "NotInTree");
       await expectRevert(() => nodeAnswer(1, 1, { ...node, left: node.right, right: node.left }, nodePath), "NotInTree");
