@@ -392,7 +392,8 @@ contract JobRegistry is IJobRegistry {
         uint256 required = dataRequestBond() * n;
         if (msg.value != required) revert WrongRequestBond(msg.value, required);
         uint64 response = _responseTime(job);
-        if (block.timestamp + response > job.finalizeAfter) revert RequestWindowClosed(jobId, job.finalizeAfter - response);
+        uint64 deadline = _challengeDeadline(job, p);
+        if (block.timestamp + response > deadline) revert RequestWindowClosed(jobId, deadline - response);
         uint256 made = p.requests + n;
         if (made > MAX_REQUESTS_PER_PROPOSAL) revert TooManyRequests(jobId, index, made, MAX_REQUESTS_PER_PROPOSAL);
         uint256 open = p.openRequests;
@@ -408,7 +409,13 @@ contract JobRegistry is IJobRegistry {
 
     /// @inheritdoc IJobRegistry
     function answerData(JobId jobId, uint256 index, LeafAnswer[] calldata leaves, NodeAnswer[] calldata nodes) external {
-        (, Proposal storage p) = _challengeable(jobId, index);
+        // Not _challengeable: a request may fall due after the challenge deadline (when many are open), and its
+        // answer must still be accepted until then; each request's own due time is checked below.
+        Job storage job = _job(jobId);
+        if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
+        if (index >= job.proposalCount) revert ProposalNotFound(jobId, index);
+        Proposal storage p = _proposals[jobId][index];
+        if (p.faulted) revert ProposalAlreadyFaulted(jobId, index);
         if (leaves.length + nodes.length == 0) revert NoItems();
         for (uint256 k = 0; k < leaves.length; ++k) {
             LeafAnswer calldata a = leaves[k];
@@ -430,6 +437,15 @@ contract JobRegistry is IJobRegistry {
         // Each answered request was open on p, so openRequests >= the answers.
         p.openRequests -= uint8(leaves.length + nodes.length);
         _balances[msg.sender] += dataRequestBond() * (leaves.length + nodes.length);
+        // What was just published must be checkable, and may show which children to ask for next: the proposal stays
+        // open to requests for another responseTime and to fraud proofs for two. Each extension takes an answer, so
+        // at most MAX_REQUESTS_PER_PROPOSAL of them, each paid for by its requesters' bonds.
+        uint256 until = block.timestamp + 2 * uint256(_responseTime(job));
+        if (until > _challengeDeadline(job, p)) {
+            // until - finalizeAfter < 2^32 s for any challenge window a uint64 job can hold in practice.
+            p.extension = uint32(until - job.finalizeAfter);
+            emit ChallengeWindowExtended(jobId, index, uint64(until));
+        }
     }
 
     /// @inheritdoc IJobRegistry
@@ -468,6 +484,8 @@ contract JobRegistry is IJobRegistry {
             Proposal storage p = _proposals[jobId][i];
             if (p.state != ProposalState.Revealed || p.faulted) continue;
             if (p.openRequests != 0) revert DataRequestsOpen(jobId, i, p.openRequests);
+            uint64 deadline = _challengeDeadline(job, p);
+            if (block.timestamp < deadline) revert ChallengeWindowStillOpen(jobId, deadline);
             // Strictly greater: the earliest committed of equal counts wins.
             if (p.count > bestCount) {
                 bestCount = p.count;
@@ -650,9 +668,10 @@ contract JobRegistry is IJobRegistry {
     function _challengeable(JobId jobId, uint256 index) private view returns (Job storage job, Proposal storage p) {
         job = _job(jobId);
         if (job.state != JobState.Open) revert JobNotOpen(jobId, job.state);
-        if (block.timestamp >= job.finalizeAfter) revert ChallengeWindowClosed(jobId, job.finalizeAfter);
         if (index >= job.proposalCount) revert ProposalNotFound(jobId, index);
         p = _proposals[jobId][index];
+        uint64 deadline = _challengeDeadline(job, p);
+        if (block.timestamp >= deadline) revert ChallengeWindowClosed(jobId, deadline);
         if (p.faulted) revert ProposalAlreadyFaulted(jobId, index);
         if (p.state != ProposalState.Revealed) revert WrongProposalState(jobId, index, p.state);
     }
@@ -711,6 +730,11 @@ contract JobRegistry is IJobRegistry {
             min: bounds.min,
             max: bounds.max
         });
+    }
+
+    /// @dev When fraud proofs on `p` close: finalizeAfter, later if data was published late in the window.
+    function _challengeDeadline(Job storage job, Proposal storage p) private view returns (uint64) {
+        return job.finalizeAfter + p.extension;
     }
 
     /// @dev Half the challenge window: a proposer's time to answer a data request.

@@ -119,6 +119,9 @@ interface IJobRegistry {
         uint8 openRequests;
         /// @dev Data requests ever made on it (at most MAX_REQUESTS_PER_PROPOSAL).
         uint8 requests;
+        /// @dev Seconds its challenge window runs past the job's finalizeAfter: answering a data request keeps the
+        /// proposal open to requests and fraud proofs for two response times, so a challenger can walk down its tree.
+        uint32 extension;
         /// @dev The commitment while Committed; the reduce tree's root once revealed.
         bytes32 treeRoot;
         /// @dev keccak256(abi.encode(aggregate)).
@@ -297,6 +300,8 @@ interface IJobRegistry {
         int256[] aggregate,
         string bundleCid
     );
+    /// @notice Data published on proposal `index` keeps it open to fraud proofs until `until` (finalizeJob waits).
+    event ChallengeWindowExtended(JobId indexed jobId, uint256 index, uint64 until);
     /// @notice A proposal never revealed lost its bond, burned, once its job closed.
     event BondForfeited(JobId indexed jobId, uint256 index, address indexed proposer, uint256 bond);
     /// @notice The job's payload bounds (emitted right after JobReduceParams).
@@ -477,7 +482,8 @@ interface IJobRegistry {
     /// dueAt is a fault (settleDataRequest). At most MAX_REQUESTS_PER_PROPOSAL requests per proposal; each is due
     /// responseTime (half the challenge window) after it is made, plus another responseTime for every
     /// REQUESTS_PER_RESPONSE requests open on the proposal before it, so a flood cannot outrun an honest proposer.
-    /// @dev Requests close responseTime before finalizeAfter.
+    /// @dev Requests close responseTime before the proposal's challenge deadline: finalizeAfter, pushed later by
+    /// answers (see ChallengeWindowExtended).
     function requestData(JobId jobId, uint256 index, DataItem[] calldata items) external payable;
 
     /// @notice Answers open requests on proposal `index` in one transaction: leaves with their envelopes, nodes with
@@ -489,7 +495,8 @@ interface IJobRegistry {
     /// bond is credited back.
     function settleDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position) external;
 
-    /// @notice From finalizeAfter: pays the revealed, unfaulted proposal with the most leaves (the earliest committed
+    /// @notice From finalizeAfter, and once every revealed, unfaulted proposal's challenge window (extended by late
+    /// answers) has closed: pays the revealed, unfaulted proposal with the most leaves (the earliest committed
     /// on ties) the reward and its bond back, or refunds the researcher when there is none. Its cost is bounded by
     /// MAX_PROPOSALS whatever else was posted; other proposals' bonds are settled with claimBond.
     function finalizeJob(JobId jobId) external;

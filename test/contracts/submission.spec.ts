@@ -1089,11 +1089,86 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
 
       await networkHelpers.time.increaseTo(job.finalizeAfter);
       await expectRevert(() => r.finalizeJob(jobId), "DataRequestsOpen", [jobId, p.index, 1]);
-      await expectRevert(() => answerLeaf(reducer, jobId, p, 3), "ChallengeWindowClosed", [jobId, job.finalizeAfter]);
+      // Past its due time an answer is refused as overdue (answers are not bound by the challenge window, due times are).
+      await expectRevert(() => answerLeaf(reducer, jobId, p, 3), "RequestOverdue", [jobId, p.index, job.finalizeAfter]);
       await expect(r.settleDataRequest(jobId, p.index, 0, 3)).to.emit(r, "ProposalFaulted");
       await expect(r.finalizeJob(jobId))
         .to.emit(r, "JobFinalized")
         .withArgs(jobId, await address(other), q.index, 3, REWARD);
+    });
+
+    it("test_requestData_floodAtTheCutOff_honestProposerAnswersAllInOneCall_boundedAt64 (finding 6)", async () => {
+      const r = c.jobRegistry;
+      const jobId = await openJob();
+      const p = await propose(jobId, await openableLeaves(40, WIDTH, 76, job1));
+      const job = await r.getJob(jobId);
+      const bond = await r.dataRequestBond();
+      const items = askableNodes(p.tree).map(([level, position]) => ({ level, position }));
+      expect(items.length).to.be.greaterThan(64);
+      // The attacker waits for the last second and asks for 64 items at once (65 is one too many).
+      await expectRevert(
+        () => r.connect(challenger).requestData(jobId, p.index, items.slice(0, 65), { value: bond * 65n }),
+        "TooManyRequests",
+        [jobId, p.index, 65n, 64n],
+      );
+      await networkHelpers.time.setNextBlockTimestamp(job.finalizeAfter - RESPONSE);
+      await (await r.connect(challenger).requestData(jobId, p.index, items.slice(0, 64), { value: bond * 64n })).wait();
+      // Due times spread out with the open requests: the 64th is due four response times after the flood.
+      const dues = await Promise.all(items.slice(0, 64).map((i) => r.getDataRequest(jobId, p.index, i.level, i.position)));
+      expect(dues[0]?.dueAt).to.equal(job.finalizeAfter);
+      expect(dues[63]?.dueAt).to.equal(job.finalizeAfter + 3n * RESPONSE);
+      // The honest proposer answers every one of them in one transaction, just before the first fall due.
+      await networkHelpers.time.setNextBlockTimestamp(job.finalizeAfter - 1n);
+      const leaves = items
+        .slice(0, 64)
+        .filter((i) => i.level === 0)
+        .map((i) => ({
+          position: i.position,
+          leaf: leafArg(p.tree.leaves[i.position] as Leaf),
+          path: ancestorsOf(p.tree, 0, i.position),
+          envelope: itemAt(p, i.position).envelope,
+        }));
+      const nodes = items
+        .slice(0, 64)
+        .filter((i) => i.level > 0)
+        .map((i) => ({
+          level: i.level,
+          position: i.position,
+          node: innerOf(p.tree, i.level, i.position),
+          path: ancestorsOf(p.tree, i.level, i.position),
+        }));
+      const owed = await r.balanceOf(await address(reducer));
+      await expect(r.connect(reducer).answerData(jobId, p.index, leaves, nodes)).to.emit(r, "ChallengeWindowExtended");
+      expect(await r.balanceOf(await address(reducer))).to.equal(owed + 64n * bond);
+      expect((await r.getProposal(jobId, p.index)).openRequests).to.equal(0n);
+      for (const i of items.slice(0, 64))
+        await expectRevert(() => r.settleDataRequest(jobId, p.index, i.level, i.position), "RequestNotOpen");
+      expect((await r.getProposal(jobId, p.index)).faulted).to.equal(false);
+    });
+
+    it("test_answerData_lateAnswer_extendsTheChallengeWindow_soWhatItShowsCanStillBeProven", async () => {
+      const r = c.jobRegistry;
+      const jobId = await openJob();
+      const items = await openableLeaves(6, WIDTH, 77, job1);
+      const p = await propose(jobId, items);
+      const job = await r.getJob(jobId);
+      // Asked at the last moment, answered at the last moment: the window must not close on what was just shown.
+      await networkHelpers.time.setNextBlockTimestamp(job.finalizeAfter - RESPONSE);
+      const due = await request(jobId, p.index, 0, 2);
+      await networkHelpers.time.setNextBlockTimestamp(due - 1n);
+      await expect(answerLeaf(reducer, jobId, p, 2))
+        .to.emit(r, "ChallengeWindowExtended")
+        .withArgs(jobId, p.index, due - 1n + 2n * RESPONSE);
+      expect((await r.getProposal(jobId, p.index)).extension).to.equal(due - 1n + 2n * RESPONSE - job.finalizeAfter);
+      // Past finalizeAfter: finalisation waits, the proposal can still be asked for more and challenged.
+      await networkHelpers.time.increaseTo(job.finalizeAfter + 1n);
+      await expectRevert(() => r.finalizeJob(jobId), "ChallengeWindowStillOpen", [jobId, due - 1n + 2n * RESPONSE]);
+      await request(jobId, p.index, 0, 3);
+      // The leaf's envelope carries a made-up proof: the challenge that once would have been too late now lands.
+      await expect(challenge(c, challenger, jobId, p.index, witness(p, itemAt(p, 2)))).to.emit(r, "ProposalFaulted");
+      await networkHelpers.time.increaseTo(due - 1n + 2n * RESPONSE);
+      await expect(r.settleDataRequest(jobId, p.index, 0, 3)).to.emit(r, "DataRequestSettled");
+      await expect(r.finalizeJob(jobId)).to.emit(r, "JobRefunded");
     });
 
     it("test_settleDataRequest_onAFaultedProposal_refundsAtAnyTime_evenAfterFinalisation", async () => {
