@@ -9,7 +9,7 @@ import {ReduceTree} from "./lib/ReduceTree.sol";
 import {SubmissionJudge} from "./SubmissionJudge.sol";
 
 /// @title JobRegistry
-/// @notice Anchors Mosaic jobs: spec CID, group root, reward escrow, reducer stakes, bonded proposals, one-call
+/// @notice Anchors Mosaic jobs: spec digest, group root, reward escrow, reducer stakes, bonded proposals, one-call
 /// fraud proofs against their reduce trees, slashing and payouts.
 /// @dev Submissions never touch the chain, so gas per job does not depend on the number of participants; a fraud
 /// proof costs one Merkle path (two for an order fault), logarithmic in them.
@@ -53,6 +53,9 @@ contract JobRegistry is IJobRegistry {
     uint256 public constant REQUESTS_PER_RESPONSE = 16;
 
     uint256 private constant BPS = 10_000;
+    /// @dev keccak256(abi.encode(new int256[](0))): the edges hash of every job but a quantile one. Those jobs have no
+    /// edges to check, so the hash is not stored (a storage slot less per job); getJob fills it in.
+    bytes32 private constant NO_EDGES_HASH = 0x569e75fc77c1a856f6daaf9e69d8a9566ca34aa47f9133711ce065a571af0cfd;
 
     IAvatarGroups private immutable _groups;
     ISubmissionJudge private immutable _judge;
@@ -62,12 +65,17 @@ contract JobRegistry is IJobRegistry {
     Job[] private _jobs;
     mapping(JobId => mapping(uint256 => Proposal)) private _proposals;
     mapping(JobId => mapping(address => bool)) private _hasProposed;
-    mapping(JobId => uint256) private _winner;
 
-    mapping(address => uint256) private _stakes;
-    mapping(address => uint256) private _openProposals;
+    /// @dev An operator's stake, open proposals and unbonding time share one slot, so commitResult checks the stake
+    /// and counts the proposal in one storage write.
+    struct Operator {
+        uint128 staked;
+        uint32 openProposals;
+        uint64 unbondingReleaseAt;
+    }
+
+    mapping(address => Operator) private _operators;
     mapping(address => uint256) private _unbondingAmount;
-    mapping(address => uint64) private _unbondingReleaseAt;
     mapping(address => uint256) private _balances;
     /// @dev keccak256(abi.encode(jobId, index, level, position)) => the request.
     mapping(bytes32 => DataRequest) private _requests;
@@ -88,25 +96,26 @@ contract JobRegistry is IJobRegistry {
     /// @inheritdoc IJobRegistry
     function stake() external payable {
         if (msg.value == 0) revert ZeroAmount();
-        uint256 total = _stakes[msg.sender] + msg.value;
-        _stakes[msg.sender] = total;
+        Operator storage op = _operators[msg.sender];
+        uint256 total = op.staked + msg.value;
+        if (total > type(uint128).max) revert ValueTooLarge(total, type(uint128).max);
+        // Checked against type(uint128).max above.
+        op.staked = uint128(total);
         emit Staked(msg.sender, msg.value, total);
     }
 
     /// @inheritdoc IJobRegistry
     function requestUnstake(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        uint256 staked = _stakes[msg.sender];
-        if (amount > staked) revert InsufficientStake(msg.sender, staked, amount);
-        uint256 open = _openProposals[msg.sender];
-        if (open != 0) revert HasOpenProposals(msg.sender, open);
-        // amount <= staked was checked above.
-        unchecked {
-            _stakes[msg.sender] = staked - amount;
-        }
+        Operator memory op = _operators[msg.sender];
+        if (amount > op.staked) revert InsufficientStake(msg.sender, op.staked, amount);
+        if (op.openProposals != 0) revert HasOpenProposals(msg.sender, op.openProposals);
         uint64 releaseAt = uint64(block.timestamp) + _unbondingDelay;
+        // amount <= staked < 2^128 was checked above.
+        op.staked = uint128(op.staked - amount);
+        op.unbondingReleaseAt = releaseAt;
+        _operators[msg.sender] = op;
         _unbondingAmount[msg.sender] += amount;
-        _unbondingReleaseAt[msg.sender] = releaseAt;
         emit UnstakeRequested(msg.sender, amount, releaseAt);
     }
 
@@ -114,10 +123,11 @@ contract JobRegistry is IJobRegistry {
     function withdrawStake() external {
         uint256 amount = _unbondingAmount[msg.sender];
         if (amount == 0) revert NothingUnbonding(msg.sender);
-        uint64 releaseAt = _unbondingReleaseAt[msg.sender];
+        Operator storage op = _operators[msg.sender];
+        uint64 releaseAt = op.unbondingReleaseAt;
         if (block.timestamp < releaseAt) revert StillUnbonding(msg.sender, releaseAt);
         _unbondingAmount[msg.sender] = 0;
-        _unbondingReleaseAt[msg.sender] = 0;
+        op.unbondingReleaseAt = 0;
         emit StakeWithdrawn(msg.sender, amount);
         _send(msg.sender, amount);
     }
@@ -126,7 +136,7 @@ contract JobRegistry is IJobRegistry {
 
     /// @inheritdoc IJobRegistry
     function postJob(
-        string calldata specCid,
+        bytes32 specDigest,
         uint256 groupId,
         uint32 minParticipants,
         uint64 collectionDeadline,
@@ -134,7 +144,7 @@ contract JobRegistry is IJobRegistry {
         uint256 minStake,
         ReduceParams calldata reduce
     ) external payable returns (JobId jobId) {
-        if (bytes(specCid).length == 0) revert EmptySpecCid();
+        if (specDigest == bytes32(0)) revert ZeroSpecDigest();
         if (msg.value == 0) revert NoReward();
         if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value, type(uint96).max);
         if (minStake > type(uint96).max) revert ValueTooLarge(minStake, type(uint96).max);
@@ -157,13 +167,13 @@ contract JobRegistry is IJobRegistry {
         job.kind = reduce.kind;
         job.payloadLength = reduce.payloadLength;
         job.stateLength = width;
-        job.specCid = specCid;
-        job.groupId = groupId;
+        job.specDigest = specDigest;
         job.groupRoot = _groups.groupRoot(groupId);
         // Both were checked against type(uint96).max above.
         job.reward = uint96(msg.value);
         job.minStake = uint96(minStake);
-        job.edgesHash = keccak256(abi.encode(reduce.edges));
+        bytes32 edgesHash = keccak256(abi.encode(reduce.edges));
+        if (reduce.kind == ReduceTree.QUANTILE) job.edgesHash = edgesHash; // Others have none: see NO_EDGES_HASH.
         job.boundsHash = keccak256(abi.encode(reduce.min, reduce.max));
         job.collectionDeadline = collectionDeadline;
         job.proposalDeadline = collectionDeadline + challengeWindow;
@@ -172,9 +182,9 @@ contract JobRegistry is IJobRegistry {
         job.state = JobState.Open;
         jobId = JobId.wrap(_jobs.length);
         emit JobPosted(
-            jobId, msg.sender, specCid, groupId, job.groupRoot, msg.value, collectionDeadline, job.proposalDeadline
+            jobId, msg.sender, specDigest, groupId, job.groupRoot, msg.value, collectionDeadline, job.proposalDeadline
         );
-        emit JobReduceParams(jobId, reduce.kind, reduce.payloadLength, reduce.edges, job.edgesHash, job.finalizeAfter);
+        emit JobReduceParams(jobId, reduce.kind, reduce.payloadLength, reduce.edges, edgesHash, job.finalizeAfter);
         emit JobBounds(jobId, reduce.min, reduce.max, job.boundsHash);
     }
 
@@ -182,16 +192,18 @@ contract JobRegistry is IJobRegistry {
     function commitResult(JobId jobId, bytes32 commitment) external payable returns (uint256 index) {
         Job storage job = _proposalWindow(jobId);
         if (msg.value != _proposalBond) revert WrongBond(msg.value, _proposalBond);
-        uint256 staked = _stakes[msg.sender];
+        Operator storage op = _operators[msg.sender];
+        uint256 staked = op.staked;
         if (staked < job.minStake || staked == 0) revert StakeTooLow(msg.sender, staked, job.minStake);
         if (_hasProposed[jobId][msg.sender]) revert AlreadyProposed(jobId, msg.sender);
         index = job.proposalCount;
         if (index >= MAX_PROPOSALS) revert ProposalLimitReached(jobId, MAX_PROPOSALS);
 
         _hasProposed[jobId][msg.sender] = true;
-        _openProposals[msg.sender] += 1;
-        // index < MAX_PROPOSALS fits uint16.
-        job.proposalCount = uint16(index + 1);
+        // Checked: 2^32 - 1 open proposals would take more bonds and gas than exist.
+        op.openProposals += 1;
+        // index < MAX_PROPOSALS = 32 fits uint8.
+        job.proposalCount = uint8(index + 1);
         Proposal storage p = _proposals[jobId][index];
         p.proposer = msg.sender;
         p.state = ProposalState.Committed;
@@ -500,7 +512,8 @@ contract JobRegistry is IJobRegistry {
             emit JobRefunded(jobId, job.researcher, reward);
         } else {
             job.state = JobState.Finalized;
-            _winner[jobId] = best;
+            // best < proposalCount <= MAX_PROPOSALS fits uint8; it shares the slot just written with the state.
+            job.winner = uint8(best);
             address winner = _proposals[jobId][best].proposer;
             _balances[winner] += reward;
             emit JobFinalized(jobId, winner, best, bestCount, reward);
@@ -521,7 +534,7 @@ contract JobRegistry is IJobRegistry {
         address proposer = p.proposer;
         // A committed proposal is counted once in its proposer's open proposals until it is closed, forfeited or faulted.
         unchecked {
-            _openProposals[proposer] -= 1;
+            _operators[proposer].openProposals -= 1;
         }
         emit BondForfeited(jobId, index, proposer, _proposalBond);
         _send(BURN, _proposalBond);
@@ -539,8 +552,9 @@ contract JobRegistry is IJobRegistry {
     // --------------------------------------------------------------- getters
 
     /// @inheritdoc IJobRegistry
-    function getJob(JobId jobId) external view returns (Job memory) {
-        return _job(jobId);
+    function getJob(JobId jobId) external view returns (Job memory job) {
+        job = _job(jobId);
+        if (job.kind != ReduceTree.QUANTILE) job.edgesHash = NO_EDGES_HASH;
     }
 
     /// @inheritdoc IJobRegistry
@@ -563,22 +577,22 @@ contract JobRegistry is IJobRegistry {
     function winningProposal(JobId jobId) external view returns (uint256) {
         Job storage job = _job(jobId);
         if (job.state != JobState.Finalized) revert JobNotOpen(jobId, job.state);
-        return _winner[jobId];
+        return job.winner;
     }
 
     /// @inheritdoc IJobRegistry
     function stakeOf(address operator) external view returns (uint256) {
-        return _stakes[operator];
+        return _operators[operator].staked;
     }
 
     /// @inheritdoc IJobRegistry
     function unbondingOf(address operator) external view returns (uint256 amount, uint64 releaseAt) {
-        return (_unbondingAmount[operator], _unbondingReleaseAt[operator]);
+        return (_unbondingAmount[operator], _operators[operator].unbondingReleaseAt);
     }
 
     /// @inheritdoc IJobRegistry
     function openProposalsOf(address operator) external view returns (uint256) {
-        return _openProposals[operator];
+        return _operators[operator].openProposals;
     }
 
     /// @inheritdoc IJobRegistry
@@ -695,7 +709,7 @@ contract JobRegistry is IJobRegistry {
         address proposer = p.proposer;
         // A committed proposal is counted once in its proposer's open proposals until it is closed, forfeited or faulted.
         unchecked {
-            _openProposals[proposer] -= 1;
+            _operators[proposer].openProposals -= 1;
         }
         _balances[proposer] += _proposalBond;
         emit BondReturned(jobId, index, proposer, _proposalBond);
@@ -801,16 +815,15 @@ contract JobRegistry is IJobRegistry {
     function _fault(JobId jobId, uint256 index, Proposal storage p, FaultKind kind, address challenger) private {
         p.faulted = true;
         address proposer = p.proposer;
-        // An unfaulted proposal of an open job is counted once in its proposer's open proposals.
-        unchecked {
-            _openProposals[proposer] -= 1;
-        }
-        uint256 staked = _stakes[proposer];
-        uint256 slashedStake = staked * SLASH_STAKE_BPS / BPS;
+        Operator memory op = _operators[proposer];
+        uint256 slashedStake = uint256(op.staked) * SLASH_STAKE_BPS / BPS;
+        // An unfaulted proposal of an open job is counted once in its proposer's open proposals, and
         // slashedStake <= staked since SLASH_STAKE_BPS <= BPS.
         unchecked {
-            _stakes[proposer] = staked - slashedStake;
+            op.openProposals -= 1;
+            op.staked -= uint128(slashedStake);
         }
+        _operators[proposer] = op;
         uint256 bond = _proposalBond;
         uint256 total = slashedStake + bond;
         uint256 challengerReward = total * CHALLENGER_SHARE_BPS / BPS;

@@ -24,7 +24,7 @@ import {
   treeNodes,
   type Witness,
 } from "@mosaic/mapreduce";
-import { proposeResult as commitAndReveal, deployMosaic, type MosaicContracts, type ReducerSpec } from "@mosaic/protocol";
+import { proposeResult as commitAndReveal, deployMosaic, type MosaicContracts, type ReducerSpec, specDigestOf } from "@mosaic/protocol";
 import { Identity } from "@semaphore-protocol/identity";
 import {
   type ContractTransactionReceipt,
@@ -101,8 +101,8 @@ const WINDOW = 3_600n;
 const BOND = parseEther("0.1");
 const STAKE = parseEther("100");
 const REWARD = parseEther("2");
-// Real-length CIDs, so the strings cost what they will in use.
-const SPEC_CID = "bafyreihasknu6tahjkrmqpbth76em6krdenlrwdbhvlo2i5mzz5vzzzn74";
+// A real spec digest and a real-length bundle CID, so calldata costs what it will in use.
+const SPEC_DIGEST = specDigestOf("bafyreihasknu6tahjkrmqpbth76em6krdenlrwdbhvlo2i5mzz5vzzzn74");
 const BUNDLE_CID = "bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 
 /** The honest lifecycle's calls, each's gas; the figure is their sum. */
@@ -225,8 +225,8 @@ async function gasOf(sent: Promise<ContractTransactionResponse>): Promise<number
 /**
  * Measures every gas figure on a fresh in-process chain.
  *
- * - `gas.lifecycle_n<n>`: one job's honest lifecycle with a real `n`-leaf reduce tree: postJob + proposeResult +
- *   finalizeJob + the winner's withdraw. The reducer's stake is made once before and not counted. One throwaway
+ * - `gas.lifecycle_n<n>`: one job's honest lifecycle with a real `n`-leaf reduce tree: postJob + commitResult +
+ *   proposeResult (the reveal) + finalizeJob + the winner's withdraw. The reducer's stake is made once before and not counted. One throwaway
  *   lifecycle runs first, so each measured one starts from the same storage (job array, balances) as any later job.
  * - `gas.fraud_*`: the winning challenge against a faulty FRAUD_LEAVES-leaf tree, each on its own job. The tree
  *   faults are at position 0 (a full-depth path); the submission faults are at the leaf whose submission is wrong,
@@ -269,7 +269,7 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
       const gas = await gasOf(
         c.jobRegistry
           .connect(researcher)
-          .postJob(SPEC_CID, groupId, 1, now + 600n, WINDOW, 1n, reduceParams(SUM, PAYLOAD_LENGTH, BOUNDS), { value: REWARD }),
+          .postJob(SPEC_DIGEST, groupId, 1, now + 600n, WINDOW, 1n, reduceParams(SUM, PAYLOAD_LENGTH, BOUNDS), { value: REWARD }),
       );
       await networkHelpers.time.increase(600); // collection closes; proposals open
       return { jobId: await c.jobRegistry.jobCount(), gas };

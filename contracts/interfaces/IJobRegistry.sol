@@ -64,7 +64,8 @@ interface IJobRegistry {
         int256[] max;
     }
 
-    /// @notice A job as the chain records it, packed: money in uint96 (79 billion ether), times in uint64.
+    /// @notice A job as the chain records it, packed: money in uint96 (79 billion ether), times in uint64. The group it
+    /// was posted for is in JobPosted.
     struct Job {
         address researcher;
         /// @dev The reducer kind (see ReduceParams), the payload length and the lifted state length it implies.
@@ -74,7 +75,9 @@ interface IJobRegistry {
         uint32 minParticipants;
         JobState state;
         /// @dev Proposals committed so far (at most MAX_PROPOSALS).
-        uint16 proposalCount;
+        uint8 proposalCount;
+        /// @dev The winning proposal's index once Finalized (winningProposal), else 0.
+        uint8 winner;
         uint96 reward;
         /// @dev Proposals are committed and revealed in [collectionDeadline, proposalDeadline).
         uint64 collectionDeadline;
@@ -84,14 +87,15 @@ interface IJobRegistry {
         /// @dev proposalDeadline + challengeWindow: fraud proofs until then, finalizeJob from then.
         uint64 finalizeAfter;
         uint96 minStake;
-        uint256 groupId;
         /// @dev The avatar group's Merkle root when the job was posted: every proof must be against it.
         uint256 groupRoot;
         /// @dev keccak256(abi.encode(edges)); fraud proofs on quantile jobs pass the edges and are checked against it.
+        /// Stored for quantile jobs only: the others have no edges, and getJob returns the hash of none.
         bytes32 edgesHash;
         /// @dev keccak256(abi.encode(min, max)) of the payload bounds; submission fraud proofs pass them.
         bytes32 boundsHash;
-        string specCid;
+        /// @dev The sha-256 digest of the dag-cbor job spec block: its CID is CIDv1 dag-cbor sha2-256 of this digest.
+        bytes32 specDigest;
     }
 
     /// @notice Where a proposal is in its life.
@@ -186,7 +190,8 @@ interface IJobRegistry {
     }
 
     error JobNotFound(JobId jobId);
-    error EmptySpecCid();
+    /// @notice postJob with a zero spec digest: no spec block hashes to it.
+    error ZeroSpecDigest();
     error NoReward();
     error GroupHasNoMembers(uint256 groupId);
     error DeadlineInPast(uint64 collectionDeadline, uint256 nowTimestamp);
@@ -222,7 +227,8 @@ interface IJobRegistry {
     error WrongProposalState(JobId jobId, uint256 index, ProposalState state);
     /// @notice The aggregate passed does not hash to the proposal's aggregateHash.
     error AggregateHashMismatch(bytes32 computed, bytes32 expected);
-    /// @notice A value above what the job record holds (reward or minStake above 2^96 - 1).
+    /// @notice A value above what the contract records hold (a job's reward or minStake above 2^96 - 1, a stake above
+    /// 2^128 - 1).
     error ValueTooLarge(uint256 value, uint256 max);
     /// @notice A request would take the proposal past MAX_REQUESTS_PER_PROPOSAL data requests.
     error TooManyRequests(JobId jobId, uint256 index, uint256 requests, uint256 maxRequests);
@@ -274,10 +280,11 @@ interface IJobRegistry {
     event Staked(address indexed operator, uint256 amount, uint256 total);
     event UnstakeRequested(address indexed operator, uint256 amount, uint64 releaseAt);
     event StakeWithdrawn(address indexed operator, uint256 amount);
+    /// @notice A job was posted. Its groupId is only here: the chain keeps the group's size and root at posting.
     event JobPosted(
         JobId indexed jobId,
         address indexed researcher,
-        string specCid,
+        bytes32 specDigest,
         uint256 groupId,
         uint256 groupRoot,
         uint256 reward,
@@ -354,7 +361,8 @@ interface IJobRegistry {
     function withdrawStake() external;
 
     /// @notice Posts a job, escrowing the sent value as its reward.
-    /// @param specCid The CID of the dag-cbor job spec on IPFS.
+    /// @param specDigest The sha-256 digest of the dag-cbor job spec block on IPFS, whose CID is CIDv1 dag-cbor
+    /// sha2-256 of it (specDigestOf and specCidOf in the protocol package convert).
     /// @param groupId The avatar group whose members may answer; its current root is fixed for the job.
     /// @param minParticipants Fewer accepted submissions than this release nothing and refund the reward.
     /// @param collectionDeadline Unix time after which submissions are no longer collected.
@@ -363,7 +371,7 @@ interface IJobRegistry {
     /// @param minStake The stake a reducer needs to propose.
     /// @param reduce The reducer, which fraud proofs recompute leaves and nodes with.
     function postJob(
-        string calldata specCid,
+        bytes32 specDigest,
         uint256 groupId,
         uint32 minParticipants,
         uint64 collectionDeadline,

@@ -19,7 +19,7 @@ import { expect } from "chai";
 import { parseEther, type Signer, toBeHex } from "ethers";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { challenge, honestTree, proposeTree, reduceParams, setGroupSize } from "./fixture.js";
+import { challenge, honestTree, proposeTree, reduceParams, SPEC_DIGEST, setGroupSize } from "./fixture.js";
 
 type Connection = Awaited<ReturnType<typeof network.connect>>;
 
@@ -180,7 +180,7 @@ describe("JobRegistry against a challenger that retypes what it finds", () => {
     await (
       await c.jobRegistry
         .connect(researcher)
-        .postJob("bafyspec", 0n, 1, now + 600n, 3_600n, parseEther("1"), reduceParams(spec, WIDTH), { value: parseEther("1") })
+        .postJob(SPEC_DIGEST, 0n, 1, now + 600n, 3_600n, parseEther("1"), reduceParams(spec, WIDTH), { value: parseEther("1") })
     ).wait();
     const jobId = await c.jobRegistry.jobCount();
     await networkHelpers.time.increase(600);

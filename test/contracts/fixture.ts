@@ -8,6 +8,7 @@ import {
   payloadDigest,
   proposeResult,
   type ReducerSpec,
+  specDigestOf,
 } from "@mosaic/protocol";
 import { type Leaf, type ReduceResult, reduceTree, submissionCid, type TreeNodes, type Witness } from "@mosaic/mapreduce";
 import { AbiCoder, type ContractTransactionResponse, getBytes, keccak256, type Provider, type Signer, toUtf8Bytes } from "ethers";
@@ -34,6 +35,10 @@ export async function setGroupSize(
   }
   throw new Error("setGroupSize: Semaphore's tree size slot not found");
 }
+
+/** A real spec CID (CIDv1 dag-cbor sha2-256) and the digest postJob records of it. */
+export const SPEC_CID = "bafyreihasknu6tahjkrmqpbth76em6krdenlrwdbhvlo2i5mzz5vzzzn74";
+export const SPEC_DIGEST = specDigestOf(SPEC_CID);
 
 export const KINDS = { sum: 0, count: 1, histogram: 2, mean: 3, quantile: 4 } as const;
 

@@ -35,6 +35,7 @@ import {
   openableLeaves,
   proposeTree,
   reduceParams,
+  SPEC_DIGEST,
   setGroupSize,
 } from "./fixture.js";
 
@@ -153,7 +154,7 @@ describe("JobRegistry fraud proofs", () => {
       await c.jobRegistry
         .connect(researcher)
         .postJob(
-          "bafyspec",
+          SPEC_DIGEST,
           groupId,
           overrides.min ?? 1,
           now + 600n,
@@ -201,7 +202,7 @@ describe("JobRegistry fraud proofs", () => {
       const now = BigInt(await networkHelpers.time.latest());
       const params = reduceParams(QUANTILE, 4);
       const edgesHash = edgesHashOf(params.edges);
-      await expect(c.jobRegistry.connect(researcher).postJob("s", groupId, 1, now + 600n, WINDOW, 1n, params, { value: REWARD }))
+      await expect(c.jobRegistry.connect(researcher).postJob(SPEC_DIGEST, groupId, 1, now + 600n, WINDOW, 1n, params, { value: REWARD }))
         .to.emit(c.jobRegistry, "JobReduceParams")
         .withArgs(1n, 4, 4, params.edges, edgesHash, now + 600n + 2n * WINDOW);
       const job = await c.jobRegistry.getJob(1n);
@@ -214,13 +215,26 @@ describe("JobRegistry fraud proofs", () => {
       expect(await c.jobRegistry.proposalBond()).to.equal(BOND);
     });
 
+    it("test_postJob_jobsWithoutEdges_reportTheHashOfNoEdges", async () => {
+      // Only quantile jobs store their edges hash; getJob gives every other job the hash of no edges, as emitted.
+      const now = BigInt(await networkHelpers.time.latest());
+      const noEdges = edgesHashOf([]);
+      for (const [i, spec] of [SUM, MEAN].entries()) {
+        const params = reduceParams(spec, 4);
+        await expect(c.jobRegistry.connect(researcher).postJob(SPEC_DIGEST, groupId, 1, now + 600n, WINDOW, 1n, params, { value: REWARD }))
+          .to.emit(c.jobRegistry, "JobReduceParams")
+          .withArgs(BigInt(i + 1), params.kind, 4, [], noEdges, now + 600n + 2n * WINDOW);
+        expect((await c.jobRegistry.getJob(BigInt(i + 1))).edgesHash).to.equal(noEdges);
+      }
+    });
+
     it("test_postJob_rejectsBadReduceParams", async () => {
       const now = BigInt(await networkHelpers.time.latest());
       const post = (reduce: { kind: number; payloadLength: number; edges: number[]; min?: number[]; max?: number[] }, window = WINDOW) =>
         c.jobRegistry
           .connect(researcher)
           .postJob(
-            "s",
+            SPEC_DIGEST,
             groupId,
             1,
             now + 600n,
@@ -909,7 +923,7 @@ describe("JobRegistry fraud proofs", () => {
                   await (
                     await c.jobRegistry
                       .connect(researcher)
-                      .postJob("s", groupId, 2, now + 60n, 600n, parseEther("1"), reduceParams(SUM, WIDTH), {
+                      .postJob(SPEC_DIGEST, groupId, 2, now + 60n, 600n, parseEther("1"), reduceParams(SUM, WIDTH), {
                         value: parseEther(String(a.eth)),
                       })
                   ).wait();

@@ -1,10 +1,10 @@
 // Contract tests on Hardhat's in-process network: every function, every revert, state unchanged after each.
-import { deployMosaic, type MosaicContracts, resultCommitment } from "@mosaic/protocol";
+import { deployMosaic, type MosaicContracts, resultCommitment, specCidOf } from "@mosaic/protocol";
 import { Identity } from "@semaphore-protocol/identity";
 import { expect } from "chai";
 import { parseEther, type Signer } from "ethers";
 import { network } from "hardhat";
-import { proposeTree } from "./fixture.js";
+import { proposeTree, SPEC_CID, SPEC_DIGEST } from "./fixture.js";
 
 type Connection = Awaited<ReturnType<typeof network.connect>>;
 
@@ -48,13 +48,21 @@ describe("AvatarGroups and JobRegistry", () => {
   }
 
   async function postJob(
-    overrides: Partial<{ cid: string; group: bigint; min: number; deadline: bigint; window: bigint; minStake: bigint; value: bigint }> = {},
+    overrides: Partial<{
+      digest: string;
+      group: bigint;
+      min: number;
+      deadline: bigint;
+      window: bigint;
+      minStake: bigint;
+      value: bigint;
+    }> = {},
   ) {
     const now = BigInt(await networkHelpers.time.latest());
     return c.jobRegistry
       .connect(researcher)
       .postJob(
-        overrides.cid ?? "bafyspec",
+        overrides.digest ?? SPEC_DIGEST,
         overrides.group ?? groupId,
         overrides.min ?? 1,
         overrides.deadline ?? now + 600n,
@@ -73,17 +81,66 @@ describe("AvatarGroups and JobRegistry", () => {
     await (await c.avatarGroups.connect(member).register(groupId, new Identity("m").commitment, "0x")).wait();
   });
 
+  describe("stakes", () => {
+    it("test_stake_aboveUint128_revertsValueTooLarge", async () => {
+      // A stake shares its slot with the open-proposal count and unbonding time, so it is held in 128 bits.
+      const max = 2n ** 128n - 1n;
+      await networkHelpers.setBalance(await other.getAddress(), 2n ** 130n);
+      await (await c.jobRegistry.connect(other).stake({ value: 1n })).wait();
+      await expectRevert(() => c.jobRegistry.connect(other).stake({ value: max }), "ValueTooLarge");
+      await expect(c.jobRegistry.connect(other).stake({ value: max }))
+        .to.be.revertedWithCustomError(c.jobRegistry, "ValueTooLarge")
+        .withArgs(max + 1n, max);
+      await expect(c.jobRegistry.connect(other).stake({ value: max - 1n }))
+        .to.emit(c.jobRegistry, "Staked")
+        .withArgs(await other.getAddress(), max - 1n, max);
+      expect(await c.jobRegistry.stakeOf(await other.getAddress())).to.equal(max);
+      await expectRevert(() => c.jobRegistry.connect(other).stake({ value: 1n }), "ValueTooLarge");
+    });
+
+    it("test_requestUnstake_withdrawStake_keepPackedFieldsApart", async () => {
+      const a = await reducer.getAddress();
+      await (await c.jobRegistry.connect(reducer).stake({ value: parseEther("3") })).wait();
+      await (await c.jobRegistry.connect(reducer).requestUnstake(parseEther("1"))).wait();
+      const releaseAt = BigInt(await networkHelpers.time.latest()) + DAY;
+      expect(await c.jobRegistry.stakeOf(a)).to.equal(parseEther("2"));
+      expect(await c.jobRegistry.unbondingOf(a)).to.deep.equal([parseEther("1"), releaseAt]);
+      expect(await c.jobRegistry.openProposalsOf(a)).to.equal(0n);
+      await expectRevert(() => c.jobRegistry.connect(reducer).withdrawStake(), "StillUnbonding");
+      // A proposal while unbonding counts in the same slot without touching the stake or the release time.
+      await (await postJob()).wait();
+      await networkHelpers.time.increase(600);
+      await proposeTree(c, reducer, 1n, { aggregate: [5n, 0n], count: 1, treeRoot: `0x${"11".repeat(32)}` }, BOND);
+      expect(await c.jobRegistry.openProposalsOf(a)).to.equal(1n);
+      expect(await c.jobRegistry.stakeOf(a)).to.equal(parseEther("2"));
+      expect(await c.jobRegistry.unbondingOf(a)).to.deep.equal([parseEther("1"), releaseAt]);
+      await networkHelpers.time.increaseTo(releaseAt);
+      await expect(c.jobRegistry.connect(reducer).withdrawStake()).to.changeEtherBalance(ethers, reducer, parseEther("1"));
+      expect(await c.jobRegistry.unbondingOf(a)).to.deep.equal([0n, 0n]);
+      expect(await c.jobRegistry.stakeOf(a)).to.equal(parseEther("2"));
+      expect(await c.jobRegistry.openProposalsOf(a)).to.equal(1n);
+      await expectRevert(() => c.jobRegistry.connect(reducer).withdrawStake(), "NothingUnbonding");
+    });
+  });
+
   describe("jobs", () => {
     it("test_postJob_escrowsRewardAndFixesGroupRoot", async () => {
-      await expect(postJob()).to.emit(c.jobRegistry, "JobPosted");
+      const now = BigInt(await networkHelpers.time.latest());
+      const groupRoot = await c.avatarGroups.groupRoot(groupId);
+      // The group id is only in the event; the chain keeps the spec's digest, which names the spec's CID.
+      await expect(postJob({ deadline: now + 600n }))
+        .to.emit(c.jobRegistry, "JobPosted")
+        .withArgs(1n, await researcher.getAddress(), SPEC_DIGEST, groupId, groupRoot, parseEther("2"), now + 600n, now + 720n);
       const job = await c.jobRegistry.getJob(1n);
-      expect(job.groupRoot).to.equal(await c.avatarGroups.groupRoot(groupId));
+      expect(job.groupRoot).to.equal(groupRoot);
+      expect(job.specDigest).to.equal(SPEC_DIGEST);
+      expect(specCidOf(job.specDigest).toString()).to.equal(SPEC_CID);
       expect(job.reward).to.equal(parseEther("2"));
       expect(await ethers.provider.getBalance(c.addresses.jobRegistry)).to.equal(parseEther("2"));
     });
     it("test_postJob_rejectsBadInput", async () => {
       const now = BigInt(await networkHelpers.time.latest());
-      await expectRevert(() => postJob({ cid: "" }), "EmptySpecCid");
+      await expectRevert(() => postJob({ digest: `0x${"00".repeat(32)}` }), "ZeroSpecDigest");
       await expectRevert(() => postJob({ value: 0n }), "NoReward");
       await expectRevert(() => postJob({ min: 0 }), "ZeroMinParticipants");
       await expectRevert(() => postJob({ deadline: now - 1n }), "DeadlineInPast");
@@ -142,6 +199,7 @@ describe("AvatarGroups and JobRegistry", () => {
         .to.emit(c.jobRegistry, "JobFinalized")
         .withArgs(1n, await other.getAddress(), 1n, 2, parseEther("2"));
       expect(await c.jobRegistry.winningProposal(1n)).to.equal(1n);
+      expect((await c.jobRegistry.getJob(1n)).winner).to.equal(1n);
       await expectRevert(() => c.jobRegistry.finalizeJob(1n), "JobNotOpen");
       // The reward and its bond back to the winner; the loser takes its bond back with claimBond.
       await expect(c.jobRegistry.connect(other).withdraw()).to.changeEtherBalance(ethers, other, parseEther("2") + BOND);

@@ -52,6 +52,7 @@ import {
   proposeTree,
   randomLeaves,
   reduceParams,
+  SPEC_DIGEST,
   setGroupSize,
 } from "./fixture.js";
 
@@ -397,7 +398,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
     await (
       await c.jobRegistry
         .connect(researcher)
-        .postJob("bafyspec", 0n, 1, now + 600n, window, parseEther("1"), reduceParams(SUM, WIDTH), { value: REWARD })
+        .postJob(SPEC_DIGEST, 0n, 1, now + 600n, window, parseEther("1"), reduceParams(SUM, WIDTH), { value: REWARD })
     ).wait();
     await networkHelpers.time.increase(600);
     return c.jobRegistry.jobCount();
@@ -1346,7 +1347,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
         const deadline = BigInt(await networkHelpers.time.latest()) + 600n;
         const post = r
           .connect(researcher)
-          .postJob("bafyspec", 0n, 1, deadline, window, parseEther("1"), reduceParams(SUM, WIDTH), { value: REWARD });
+          .postJob(SPEC_DIGEST, 0n, 1, deadline, window, parseEther("1"), reduceParams(SUM, WIDTH), { value: REWARD });
         try {
           await (await post).wait();
         } catch (error) {

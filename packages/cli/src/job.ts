@@ -11,6 +11,7 @@ import {
   type JobSpec,
   namedError,
   parseCid,
+  specCidOf,
   specTopic,
   revealedResults,
 } from "@mosaic/protocol";
@@ -177,14 +178,18 @@ export interface JobRow {
 export async function listJobs(flags: JobFlags): Promise<{ now: number; jobs: JobRow[] }> {
   return session(flags, async (registry, s) => {
     const n = Number(await registry.jobCount());
+    // The chain keeps no group id (only the group's root and size): JobPosted names it.
+    const groups = new Map<bigint, bigint>();
+    if (n > 0)
+      for (const posted of await registry.queryFilter(registry.filters.JobPosted(), 0)) groups.set(posted.args.jobId, posted.args.groupId);
     const jobs: JobRow[] = [];
     for (let id = 1; id <= n; id++) {
       const j = await registry.getJob(id);
       jobs.push({
         jobId: String(id),
         state: STATES[Number(j.state)] ?? String(j.state),
-        specCid: j.specCid,
-        groupId: j.groupId.toString(),
+        specCid: specCidOf(j.specDigest).toString(),
+        groupId: groups.get(BigInt(id))?.toString() ?? "?",
         reward: j.reward.toString(),
         minParticipants: Number(j.minParticipants),
         collectionDeadline: Number(j.collectionDeadline),
@@ -307,7 +312,7 @@ export async function jobResult(
     const p = revealed.get(index);
     if (p === undefined)
       throw new NoResultError(`job ${options.jobId} has no revealed result yet; watch it with 'mosaic job watch ${options.jobId}'`);
-    const spec = await specOf(j.specCid, options);
+    const spec = await specOf(specCidOf(j.specDigest).toString(), options);
     const aggregate = p.aggregate.map((x) => Number(x));
     const estimate = estimateResult(spec, aggregate, Number(p.count));
     const view: ResultView = {

@@ -2,7 +2,15 @@
 // error bars a result carries.
 import { readFileSync } from "node:fs";
 import * as dagCbor from "@ipld/dag-cbor";
-import { type Block, encodeBlock, InvalidJobSpecError, type JobSpec, SubmissionTooLargeError } from "@mosaic/protocol";
+import {
+  type Block,
+  type CID,
+  encodeBlock,
+  InvalidJobSpecError,
+  type JobSpec,
+  SubmissionTooLargeError,
+  specDigestOf,
+} from "@mosaic/protocol";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { AbiCoder, keccak256 } from "ethers";
 import { gaussianEpsilon, l2Sensitivity, noiseVariance, payloadBounds, unbiasRandomizedResponse } from "./dp.js";
@@ -161,7 +169,7 @@ function checkReducer(spec: JobSpec): void {
   if (length > MAX_STATE_LENGTH) fail(`reducer: its state has ${length} entries; the registry takes at most ${MAX_STATE_LENGTH}`);
 }
 
-/** The spec as the dag-cbor block whose CID `postJob` records. */
+/** The spec as the dag-cbor block whose CID's digest `postJob` records (see specDigestOf). */
 export async function encodeSpec(spec: JobSpec): Promise<Block> {
   const block = await encodeBlock(spec);
   if (block.bytes.length > MAX_SPEC_BYTES) throw new SubmissionTooLargeError(block.bytes.length, MAX_SPEC_BYTES);
@@ -187,12 +195,13 @@ export function decodeSpec(bytes: Uint8Array, options: ValidateSpecOptions = {})
 
 /**
  * The arguments of `JobRegistry.postJob` for a spec whose block has CID `specCid`, and the reward to send with
- * it: what the chain records must be what the spec says, or reducers refuse the job.
+ * it: what the chain records must be what the spec says, or reducers refuse the job. The chain takes the CID's
+ * sha-256 digest (specDigestOf); specCidOf turns a job's recorded digest back into the CID.
  */
-export function postJobArgs(spec: JobSpec, specCid: string, groupId: bigint) {
+export function postJobArgs(spec: JobSpec, specCid: CID | string, groupId: bigint) {
   return {
     args: [
-      specCid,
+      specDigestOf(specCid),
       groupId,
       spec.minParticipants,
       spec.collectionDeadline,

@@ -1,7 +1,7 @@
 // Job spec v1: the ready jobs validate and match their checked-in files; hostile specs are refused by name; the spec
 // block is canonical; results carry error bars that cover the truth.
 import { readFileSync } from "node:fs";
-import { InvalidJobSpecError, type JobSpec, SubmissionTooLargeError } from "@mosaic/protocol";
+import { bytesToHex, CID, InvalidJobSpecError, type JobSpec, SubmissionTooLargeError, specCidOf, specDigestOf } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { expect } from "chai";
 import fc from "fast-check";
@@ -12,6 +12,7 @@ import {
   encodeSpec,
   estimateResult,
   kmPerDayJob,
+  postJobArgs,
   privatize,
   READY_JOBS,
   reduceTree,
@@ -125,6 +126,30 @@ describe("job spec v1", () => {
     const swapped = new Uint8Array([canonical[0] as number, ...canonical.slice(3), ...canonical.slice(1, 3)]);
     expect(() => decodeSpec(swapped)).to.throw(InvalidJobSpecError);
     expect(reordered).to.deep.equal(block.bytes);
+  });
+
+  it("posts the spec block's digest, which names its CID again; refuses CIDs of other kinds", async () => {
+    const block = await encodeSpec(spec);
+    const { args, value } = postJobArgs(spec, block.cid.toString(), 7n);
+    expect(args[0]).to.equal(bytesToHex(block.cid.multihash.digest));
+    expect(args[1]).to.equal(7n);
+    expect(value).to.equal(BigInt(spec.reward));
+    expect(postJobArgs(spec, block.cid, 7n).args[0]).to.equal(args[0]);
+    expect(specCidOf(args[0]).equals(block.cid)).to.equal(true);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (digest) => {
+        const cid = specCidOf(digest);
+        expect(cid.toString()).to.equal(submissionCid(digest));
+        expect(specDigestOf(cid.toString())).to.equal(bytesToHex(digest));
+      }),
+      { seed: 15 },
+    );
+    // CIDv0, a raw block and a 20-byte digest are not what encodeSpec makes.
+    const v0 = CID.createV0(block.cid.multihash as CID<unknown, 112, 18, 0>["multihash"]);
+    const raw = CID.createV1(0x55, block.cid.multihash);
+    for (const cid of [v0, raw]) expect(() => postJobArgs(spec, cid, 7n)).to.throw(TypeError, /CIDv1 dag-cbor sha2-256/);
+    for (const digest of ["0x1234", `0x${"zz".repeat(32)}`, new Uint8Array(20)])
+      expect(() => specCidOf(digest)).to.throw(TypeError, /specDigest/);
   });
 
   it("puts every noised estimate within its error bars at the stated rate (mean, histogram with randomized response)", () => {
