@@ -1,6 +1,6 @@
 // JobRegistry's gas, held to the committed snapshot test/contracts/gas-snapshot.json: a figure may not grow more
-// than 5% unnoticed, the lifecycle may not depend on the leaf count, and every fraud proof (and the settlement of an
-// unanswered data request, which faults too) stays under its target.
+// than 5% unnoticed, the lifecycle may not depend on the leaf count and stays under 500k, and every fraud proof (and
+// the settlement of an unanswered data request, which faults too) stays under its target.
 // UPDATE_GAS_SNAPSHOT=1 rewrites the snapshot with the figures measured (review the diff before committing it).
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,8 @@ const SNAPSHOT_NAME = "test/contracts/gas-snapshot.json";
 const TOLERANCE = 0.05;
 /** How far apart the lifecycle figures at 10, 1,000 and 100,000 leaves may be: calldata bytes, not work. */
 const MAX_SPREAD = 1_000;
+/** Issue 15: a job's whole honest lifecycle (post, commit, reveal, finalise, withdraw) under 500k gas. */
+const LIFECYCLE_TARGET = 500_000;
 
 describe("JobRegistry gas", () => {
   let measured: Record<string, number>;
@@ -58,6 +60,10 @@ describe("JobRegistry gas", () => {
   it("test_gas_lifecycle_independentOfLeafCount", () => {
     for (const n of LIFECYCLE_SIZES) expect(measured[`gas.lifecycle_n${n}`], `gas.lifecycle_n${n}`).to.be.a("number");
     expect(lifecycleSpread(measured), "spread of the lifecycle figures").to.be.at.most(MAX_SPREAD);
+  });
+
+  it("test_gas_lifecycle_under500k", () => {
+    for (const n of LIFECYCLE_SIZES) expect(measured[`gas.lifecycle_n${n}`], `gas.lifecycle_n${n}`).to.be.at.most(LIFECYCLE_TARGET);
   });
 
   it("test_gas_finalizeWorst_farBelowTheBlockCap", () => {
