@@ -220,5 +220,45 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     );
     const fault = (await registry.queryFilter(registry.filters.ProposalFaulted(3n)))[0]?.args;
     expect([Number(fault?.kind), fault?.challenger]).to.deep.equal([9, address(honest)]); // Unavailable
+
+    // Job 4: a reducer that invents one leaf, withholds its bundle and answers every request truthfully. It counts one
+    // leaf more than the honest ones, so it would win; the watcher walks its leaves through data requests until the
+    // invented one is published, and proves its submission wrong (finding 2 of the adversarial review).
+    invalid.child?.kill("SIGTERM");
+    expect(await invalid.exit).to.equal(0);
+    await w.writeConfig(invalid, { misbehave: "invent", watch: false });
+    await w.start(invalid);
+    const now4 = (await w.chain.provider.getBlock("latest"))?.timestamp ?? 0;
+    const fourth = path.join(w.work, "fourth.json");
+    await writeFile(
+      fourth,
+      JSON.stringify({ ...spec, minParticipants: 1, minStake: parseEther("0.5").toString(), collectionDeadline: now4 + 1200 }),
+    );
+    json(await w.post(fourth, w.reducers));
+    await w.until("every reducer to collect job 4", async () => {
+      for (const r of w.reducers) if ((await w.jobOf(r, 4n)).state !== "collecting") return false;
+      return true;
+    });
+    for (let i = 0; i < 3; i++) await w.submit(4n, i, [i, 1, 0, 0, 0, 0], w.reducers);
+    await w.until("every reducer to accept them", async () => {
+      for (const r of w.reducers) if (Number((await w.jobOf(r, 4n)).accepted) !== 3) return false;
+      return true;
+    });
+    const job4 = await registry.getJob(4n);
+    await w.timeTo(Number(job4.collectionDeadline) + 1);
+    await w.until("three revealed proposals for job 4", async () => (await revealedResults(registry, 4n)).size === 3, 90_000);
+    const results4 = await revealedResults(registry, 4n);
+    const inventor = [...results4.values()].find((r) => r.proposer === address(invalid));
+    expect(Number(inventor?.count)).to.equal(4);
+    await w.until(
+      "the watcher to walk the invented proposal's leaves and prove the made-up one",
+      async () => (await registry.getProposal(4n, BigInt(inventor?.index ?? 0))).faulted,
+      120_000,
+    );
+    const fault4 = (await registry.queryFilter(registry.filters.ProposalFaulted(4n)))[0]?.args;
+    expect([Number(fault4?.index), Number(fault4?.kind), fault4?.challenger]).to.deep.equal([inventor?.index, 8, address(honest)]); // SubmissionProof
+    const asked4 = await registry.queryFilter(registry.filters.DataRequested(4n));
+    expect(asked4.length, "the walk asked for leaves").to.be.greaterThan(0);
+    expect(asked4.every((e) => Number(e.args.index) === inventor?.index && Number(e.args.level) === 0)).to.equal(true);
   });
 });

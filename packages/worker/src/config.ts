@@ -44,9 +44,11 @@ export interface ReducerConfig {
  * Ways a reducer can be made to cheat, for testing watchers: "inflate" proposes the first aggregate entry + 100
  * (the bundle stays honest); "include-invalid" accepts submissions whose Semaphore proof fails; "include-duplicate"
  * puts a second submission with an already-accepted nullifier into the tree, next to the first; "withhold" proposes
- * an inflated result without publishing its bundle, and answers no data request.
+ * an inflated result without publishing its bundle, and answers no data request; "invent" adds one made-up leaf (an
+ * accepted submission copied under a new nullifier, so its proof fails), withholds its bundle, and answers every
+ * data request truthfully for that tree.
  */
-export const MISBEHAVIOURS = ["inflate", "include-invalid", "include-duplicate", "withhold"] as const;
+export const MISBEHAVIOURS = ["inflate", "include-invalid", "include-duplicate", "withhold", "invent"] as const;
 export type Misbehaviour = (typeof MISBEHAVIOURS)[number];
 
 const KEYS = new Set([

@@ -1,6 +1,13 @@
 // One job on a reducer node: collect announced submissions, check them, verify proofs in batches, journal every
 // verdict, then reduce, publish the bundle and propose.
-import { type BatchVerifier, checkSubmission, decodeSubmission, MAX_SUBMISSION_BYTES, type Submission } from "@mosaic/avatar";
+import {
+  type BatchVerifier,
+  checkSubmission,
+  decodeSubmission,
+  encodeSubmission,
+  MAX_SUBMISSION_BYTES,
+  type Submission,
+} from "@mosaic/avatar";
 import {
   decodeSpec,
   type Leaf,
@@ -26,6 +33,7 @@ import {
   parseCid,
   proposeResult,
   putBlock,
+  specCidOf,
   type RejectionReason,
 } from "@mosaic/protocol";
 import type { Misbehaviour } from "./config.js";
@@ -78,7 +86,8 @@ export const PROPOSAL_REVEALED = 2n;
 
 /** On-chain facts of a job, as the registry's `getJob` returns them. */
 export interface ChainJob {
-  specCid: string;
+  /** The sha-256 digest of the spec block (specCidOf gives its CID). */
+  specDigest: string;
   groupRoot: bigint;
   reward: bigint;
   minStake: bigint;
@@ -144,6 +153,8 @@ export class JobSession {
   #batch: Array<{ cid: string; sub: Submission }> = [];
   /** misbehave "include-duplicate" only: submissions refused for a reused nullifier, put into the tree anyway. */
   readonly #duplicates: Array<{ cid: string; sub: Submission }> = [];
+  /** misbehave "invent" only: a made-up leaf, a copy of an accepted submission under a nullifier nobody holds. */
+  #invented: Leaf | undefined;
   #timer?: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
   /** Set by close(): work still under way is left pending in the journal, to be judged after a restart. */
@@ -167,7 +178,7 @@ export class JobSession {
     const j = (await this.#c.registry.getJob(this.jobId)) as unknown as ChainJob;
     this.chainJob = j;
     if (this.journal.state.refused !== undefined) throw new JobRefusedError(this.journal.state.refused);
-    const bytes = await getBlock(this.#c.ipfs.blockstore, parseCid(j.specCid), {
+    const bytes = await getBlock(this.#c.ipfs.blockstore, specCidOf(j.specDigest), {
       maxBytes: 64 * 1024,
       signal: options.signal ?? AbortSignal.timeout(this.#init.fetchTimeoutMs),
     });
@@ -182,7 +193,7 @@ export class JobSession {
     if (this.journal.state.opened === undefined) {
       this.journal.append({
         e: "opened",
-        specCid: j.specCid,
+        specCid: specCidOf(j.specDigest).toString(),
         groupRoot: j.groupRoot.toString(),
         collectionDeadline: Number(j.collectionDeadline),
       });
@@ -337,6 +348,7 @@ export class JobSession {
       submission: a.cid,
       value: a.payload,
     }));
+    if (this.#invented !== undefined) leaves.push(this.#invented);
     const result = reduceTree(leaves, spec.reducer, spec.output.entries.length);
     return this.#duplicates.length === 0 ? result : this.#withDuplicates(result);
   }
@@ -367,7 +379,7 @@ export class JobSession {
     return encodeBlock({
       v: 1,
       job: { chain: Number(this.job.chainId), registry: this.job.registry, id: Number(this.jobId) },
-      spec: parseCid(this.chainJob?.specCid ?? ""),
+      spec: specCidOf(this.chainJob?.specDigest ?? ""),
       reducer: spec.reducer.kind,
       aggregate: result.aggregate,
       count: result.count,
@@ -392,10 +404,13 @@ export class JobSession {
    */
   async propose(): Promise<Proposed> {
     await this.drain();
+    if (this.#misbehave === "invent") await this.#invent();
     const result = this.reduce();
-    const withhold = this.#misbehave === "withhold";
+    const withhold = this.#misbehave === "withhold" || this.#misbehave === "invent";
     const aggregate =
-      this.#misbehave === "inflate" || withhold ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x)) : result.aggregate;
+      this.#misbehave === "inflate" || this.#misbehave === "withhold"
+        ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x))
+        : result.aggregate;
     // A withheld bundle names the inflated aggregate, so no one else holds a block with its CID.
     const bundle = await this.bundle(withhold ? { ...result, aggregate } : result);
     if (!withhold) await putBlock(this.#c.ipfs.blockstore, bundle);
@@ -426,6 +441,20 @@ export class JobSession {
     this.journal.append({ e: "proposed", bundleCid, txHash: txHash ?? "", count: result.count, treeRoot: result.treeRoot });
     this.journal.sync();
     return { ...result, bundleCid, txHash: txHash ?? "" };
+  }
+
+  /**
+   * misbehave "invent": copies the first accepted submission under a made-up nullifier (its proof cannot hold),
+   * stores the block so data requests for it can be answered, and adds it to the tree as one more leaf.
+   */
+  async #invent(): Promise<void> {
+    const first = [...this.journal.state.accepted.values()][0];
+    if (first === undefined || this.#invented !== undefined) return;
+    const sub = decodeSubmission(await getBlock(this.#c.ipfs.blockstore, parseCid(first.cid), { maxBytes: MAX_SUBMISSION_BYTES }));
+    const nullifier = (BigInt(sub.proof.nullifier) ^ 0x5a5a5a5a5an).toString();
+    const block = await encodeSubmission({ ...sub, proof: { ...sub.proof, nullifier } });
+    await putBlock(this.#c.ipfs.blockstore, block);
+    this.#invented = { nullifier, submission: block.cid.toString(), value: sub.payload };
   }
 
   /** This operator's proposal for the job, if it has made one. */

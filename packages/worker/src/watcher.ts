@@ -12,14 +12,18 @@ import {
   verifySubmission,
 } from "@mosaic/avatar";
 import {
+  type AncestorArg,
   ancestorsOf,
   findFaults,
   innerAt,
   type Leaf,
+  type LeafArg,
   leafArg,
+  liftPayload,
   openPublished,
   type PublishedTree,
   specBounds,
+  submissionCid,
   submissionWitness,
   treeNodes,
   type TreeNodes,
@@ -39,6 +43,7 @@ import {
   type RevealedResult,
   revealedResults,
 } from "@mosaic/protocol";
+import { getBytes, type Result } from "ethers";
 import { type JobSession, PROPOSAL_REVEALED } from "./reducer.js";
 
 /** The largest bundle a watcher fetches: a 100,000-leaf bundle with 7-entry values is a few MB. */
@@ -60,9 +65,17 @@ export interface ProposalVerdict {
   verdict: "valid" | "challenged" | "requested" | "unprovable" | "unavailable";
   reason?: string;
   txHash?: string;
-  /** The data request this watcher made, while verdict is "requested". */
-  request?: { level: number; position: number };
+  /** The data requests this watcher made on the proposal, followed up while verdict is "requested". */
+  requests?: { level: number; position: number }[];
+  /** The proposal's bundle cannot be used: the watcher walks its leaves through data requests instead. */
+  walk?: boolean;
 }
+
+/**
+ * How many leaves a walking watcher asks for in one round: each round narrows the search ninefold, so a 100,000-leaf
+ * tree takes at most 6 rounds and 48 of the 64 requests one proposal may receive (16 a round would need 65).
+ */
+export const WALK_BATCH = 8;
 
 export interface WatcherComponents {
   ipfs: IpfsNode;
@@ -181,37 +194,261 @@ async function request(c: WatcherComponents, session: JobSession, index: number,
 }
 
 /**
- * Follows up a data request: settles it once overdue (a fault, or a refund if the proposal fell some other way),
- * and once a leaf was published stores its submission locally so the next check can judge it.
+ * Follows up this watcher's data requests on a proposal: settles any that is overdue (a fault, or a refund if the
+ * proposal fell some other way), and stores the submission of every leaf published in answer so the next check can
+ * judge it. "recheck" once none is open any more.
  */
-async function followRequest(
+async function followRequests(
   c: WatcherComponents,
   session: JobSession,
   verdict: ProposalVerdict,
   now: number,
 ): Promise<"waiting" | "recheck" | "done"> {
-  const { level, position } = verdict.request as { level: number; position: number };
-  const r = await c.registry.getDataRequest(session.jobId, verdict.index, level, position);
-  if (r.state === REQUEST_OPEN) {
-    if (BigInt(now) < r.dueAt) return "waiting";
+  let waiting = false;
+  for (const { level, position } of verdict.requests ?? []) {
+    const r = await c.registry.getDataRequest(session.jobId, verdict.index, level, position);
+    if (r.state !== REQUEST_OPEN) continue;
+    if (BigInt(now) < r.dueAt) {
+      waiting = true;
+      continue;
+    }
     const tx = await c.registry.settleDataRequest(session.jobId, verdict.index, level, position);
     await tx.wait();
-    Object.assign(verdict, { verdict: "challenged", reason: `${verdict.reason}; unanswered by ${r.dueAt}`, txHash: tx.hash });
+    Object.assign(verdict, {
+      verdict: "challenged",
+      reason: `${verdict.reason}; (${level}, ${position}) unanswered by ${r.dueAt}`,
+      txHash: tx.hash,
+    });
     c.log("warn", "proposal:challenged", { jobId: session.jobId, index: verdict.index, fault: "settleDataRequest", tx: tx.hash });
     return "done";
   }
-  if (r.state !== REQUEST_ANSWERED) return "done";
-  if (level > 0) {
-    Object.assign(verdict, { verdict: "unprovable", reason: `${verdict.reason}; the proposer published node (${level}, ${position})` });
-    return "done";
+  if (waiting) return "waiting";
+  for (const { envelope, position } of (await publishedLeaves(c, session, verdict.index)).values()) {
+    const block = await encodeSubmission(submissionFromEnvelopeArg(envelope));
+    await putBlock(c.ipfs.blockstore, block);
+    c.log("info", "proposal:data-published", { jobId: session.jobId, index: verdict.index, position, cid: block.cid.toString() });
   }
-  const events = await c.registry.queryFilter(c.registry.filters.LeafPublished(session.jobId));
-  const published = events.find((e) => Number(e.args.index) === verdict.index && Number(e.args.position) === position);
-  if (published === undefined) return "waiting";
-  const block = await encodeSubmission(submissionFromEnvelopeArg(published.args.envelope as unknown as EnvelopeArg));
-  await putBlock(c.ipfs.blockstore, block);
-  c.log("info", "proposal:data-published", { jobId: session.jobId, index: verdict.index, position, cid: block.cid.toString() });
   return "recheck";
+}
+
+/** A leaf published on-chain in answer to a data request, with the path it was answered with. */
+interface PublishedLeaf {
+  position: number;
+  leaf: LeafArg;
+  envelope: EnvelopeArg;
+  /** From the answering transaction's calldata; undefined if it was not a direct answerData call. */
+  path?: AncestorArg[];
+}
+
+/** Every leaf of proposal `index` published through answerData, by position, with its path where it can be read. */
+async function publishedLeaves(c: WatcherComponents, session: JobSession, index: number): Promise<Map<number, PublishedLeaf>> {
+  const events = await c.registry.queryFilter(c.registry.filters.LeafPublished(session.jobId));
+  const provider = c.registry.runner?.provider;
+  const calls = new Map<string, ReturnType<typeof c.registry.interface.parseTransaction>>();
+  const out = new Map<number, PublishedLeaf>();
+  for (const e of events) {
+    if (Number(e.args.index) !== index) continue;
+    const position = Number(e.args.position);
+    if (!calls.has(e.transactionHash)) {
+      const tx = await provider?.getTransaction(e.transactionHash);
+      calls.set(e.transactionHash, tx ? c.registry.interface.parseTransaction({ data: tx.data, value: tx.value }) : null);
+    }
+    const call = calls.get(e.transactionHash);
+    const answer = call?.name === "answerData" ? (call.args[2] as Result[]).find((a) => Number(a.position) === position) : undefined;
+    const l = e.args.leaf;
+    out.set(position, {
+      position,
+      leaf: { nullifier: l.nullifier, digest: l.digest, payload: [...l.payload].map(Number) },
+      envelope: envelopeArg(submissionFromEnvelopeArg(e.args.envelope as unknown as EnvelopeArg)),
+      path:
+        answer === undefined ? undefined : (answer.path as Result[]).map((a) => ({ sibling: a.sibling, value: [...a.value].map(Number) })),
+    });
+  }
+  return out;
+}
+
+/** JobRegistry.MAX_REQUESTS_PER_PROPOSAL. */
+export const MAX_REQUESTS_PER_PROPOSAL = 64;
+
+/**
+ * The walk's next round (see walk): given a proposal of `count` leaves, the nullifiers this watcher knows (`known`,
+ * sorted, fewer than `count`) and the leaves published so far (sorted by position), the interval (lo, hi) where
+ * f(i) = i - |{h in known: h < nullifier_i}| is known to rise, and up to `room` evenly spaced positions inside it
+ * not yet published. lo is -1 until leaf 0 is published (nothing anchors the left end); hi may be `count`.
+ */
+export function nextWalkLeaves(
+  count: number,
+  known: readonly bigint[],
+  published: readonly { position: number; nullifier: bigint }[],
+  room: number,
+): { lo: number; hi: number; positions: number[] } {
+  // Points where f is known: every published leaf, and the end, f(count) = count - |known| > 0.
+  const points = published.map((leaf) => ({ position: leaf.position, f: leaf.position - rankOf(known, leaf.nullifier) }));
+  points.push({ position: count, f: count - known.length });
+  let lo = -1;
+  let hi = count;
+  if (published[0]?.position === 0) {
+    for (let k = 0; k + 1 < points.length; k++) {
+      const [a, b] = [points[k] as { position: number; f: number }, points[k + 1] as { position: number; f: number }];
+      if (b.f > a.f) {
+        [lo, hi] = [a.position, b.position];
+        break;
+      }
+    }
+  }
+  const asked = new Set(published.map((leaf) => leaf.position));
+  // Evenly spaced leaves strictly inside (lo, hi); with lo = -1 that starts at leaf 0.
+  const inside = hi - lo - 1;
+  const n = Math.max(0, Math.min(room, inside));
+  const positions = new Set<number>();
+  for (let k = 0; k < n; k++) positions.add(lo + 1 + Math.floor((k * inside) / n));
+  return { lo, hi, positions: [...positions].filter((position) => !asked.has(position)) };
+}
+
+/** How many of `sorted` are below `x`. */
+function rankOf(sorted: readonly bigint[], x: bigint): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as bigint) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * One step of the walk over a proposal whose bundle cannot be used. The leaves published so far are judged (a bad
+ * submission is proven with challengeSubmission, two leaves out of order with challengeOrder); a valid one this
+ * watcher had not seen joins what it knows. Then it looks for a leaf it does not know: with H the nullifiers it
+ * knows, f(i) = i - |{h in H: h < nullifier_i}| can rise from leaf i to the next only when leaf i is not in H, and
+ * f(count) = count - |H| is above f(0) <= 0 whenever the proposal counts more leaves than H holds. So it narrows an
+ * interval where f rises, asking for WALK_BATCH evenly spaced leaves a round, until the unknown leaf itself is
+ * published — and judged at the next step. A proposal that counts no more leaves than this watcher knows cannot
+ * outweigh an honest one by leaves; the walk stops there.
+ */
+async function walk(c: WatcherComponents, session: JobSession, verdict: ProposalVerdict, result: RevealedResult): Promise<void> {
+  const spec = session.spec as JobSpec;
+  const count = Number(result.count);
+  const published = [...(await publishedLeaves(c, session, verdict.index)).values()].sort((a, b) => a.position - b.position);
+  const known = new Set([...session.journal.state.accepted.keys()].map((n) => BigInt(n)));
+  for (const item of published) {
+    const leaf: Leaf = {
+      nullifier: item.leaf.nullifier.toString(),
+      submission: submissionCid(getBytes(item.leaf.digest)),
+      value: item.leaf.payload,
+    };
+    const judged = await judgeLeaf(c, session, leaf);
+    if (judged === "unavailable") continue;
+    if (judged.ok) {
+      known.add(BigInt(item.leaf.nullifier));
+      continue;
+    }
+    if (item.path === undefined) continue;
+    const witness: Witness = {
+      fn: "challengeSubmission",
+      args: [item.position, item.leaf, item.path, envelopeArg(judged.sub), specBounds(spec)],
+    };
+    return challengeWith(c, session, verdict, witness, `published leaf ${item.position}: ${judged.reason}`);
+  }
+  for (let k = 0; k + 1 < published.length; k++) {
+    const [a, b] = [published[k] as PublishedLeaf, published[k + 1] as PublishedLeaf];
+    if (b.position !== a.position + 1 || BigInt(a.leaf.nullifier) < BigInt(b.leaf.nullifier) || !a.path || !b.path) continue;
+    const witness: Witness = { fn: "challengeOrder", args: [a.position, a.leaf, a.path, b.leaf, b.path] };
+    return challengeWith(c, session, verdict, witness, `published leaves ${a.position} and ${a.position + 1} are out of order`);
+  }
+  const sorted = [...known].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  if (count <= sorted.length) return checkTop(c, session, verdict, result, published);
+  const made = Number((await c.registry.getProposal(session.jobId, verdict.index)).requests);
+  const room = Math.min(WALK_BATCH, MAX_REQUESTS_PER_PROPOSAL - made);
+  const leaves = published.map((item) => ({ position: item.position, nullifier: BigInt(item.leaf.nullifier) }));
+  const { lo, hi, positions: items } = nextWalkLeaves(count, sorted, leaves, room);
+  if (items.length === 0) {
+    Object.assign(verdict, { verdict: "unprovable", reason: `${verdict.reason}; no leaf left to ask for in (${lo}, ${hi})` });
+    return;
+  }
+  const bond = await c.registry.dataRequestBond();
+  const list = items.map((position) => ({ level: 0, position }));
+  try {
+    const tx = await c.registry.requestData(session.jobId, verdict.index, list, { value: bond * BigInt(list.length) });
+    await tx.wait();
+    Object.assign(verdict, { verdict: "requested", requests: [...(verdict.requests ?? []), ...list], txHash: tx.hash });
+    c.log("warn", "proposal:data-requested", {
+      jobId: session.jobId,
+      index: verdict.index,
+      leaves: items,
+      interval: [lo, hi],
+      tx: tx.hash,
+    });
+  } catch (err) {
+    c.resetNonce?.();
+    Object.assign(verdict, { verdict: "unavailable", reason: `${verdict.reason}; request failed: ${(err as Error).message}` });
+    c.log("warn", "proposal:unavailable", { jobId: session.jobId, index: verdict.index, reason: verdict.reason });
+  }
+}
+
+/**
+ * A withheld proposal that counts no more leaves than this watcher knows cannot win by an invented leaf; what it can
+ * still lie about is its aggregate. Asks for its top (the one leaf, or the root node) and proves the aggregate wrong
+ * if the top does not hold it. (Walking down to a wrong inner node of a withheld tree is not done yet.)
+ */
+async function checkTop(
+  c: WatcherComponents,
+  session: JobSession,
+  verdict: ProposalVerdict,
+  result: RevealedResult,
+  published: PublishedLeaf[],
+): Promise<void> {
+  const spec = session.spec as JobSpec;
+  const count = Number(result.count);
+  const top = count <= 1 ? 0 : Math.ceil(Math.log2(count));
+  const claimed = result.aggregate.map(Number);
+  const edges = spec.reducer.kind === "quantile" ? spec.reducer.edges : [];
+  if (count === 1 && published[0]?.position === 0) {
+    const leaf = published[0].leaf;
+    const lifted = leaf.payload.length === spec.output.entries.length ? liftPayload(spec.reducer, leaf.payload) : [];
+    if (lifted.join() !== claimed.join())
+      return challengeWith(
+        c,
+        session,
+        verdict,
+        { fn: "challengeRootLeaf", args: [claimed, leaf, edges] },
+        "the one leaf is not the aggregate",
+      );
+  } else if (count > 1) {
+    const nodes = await c.registry.queryFilter(c.registry.filters.NodePublished(session.jobId));
+    const root = nodes.find((e) => Number(e.args.index) === verdict.index && Number(e.args.level) === top && Number(e.args.position) === 0);
+    if (root !== undefined) {
+      const node = { left: root.args.node.left, right: root.args.node.right, value: [...root.args.node.value].map(Number) };
+      if (node.value.join() !== claimed.join())
+        return challengeWith(c, session, verdict, { fn: "challengeRoot", args: [claimed, node] }, "the root is not the aggregate");
+    }
+  }
+  const asked = (verdict.requests ?? []).some((r) => r.level === top && r.position === 0);
+  if (asked) {
+    Object.assign(verdict, { verdict: "unprovable", reason: `${verdict.reason}; its top was published and holds the aggregate` });
+    return;
+  }
+  await requestItem(c, session, verdict, top, 0, verdict.reason ?? "bundle cannot be used");
+}
+
+/** Sends `witness` against `verdict`'s proposal and records the outcome. */
+async function challengeWith(
+  c: WatcherComponents,
+  session: JobSession,
+  verdict: ProposalVerdict,
+  witness: Witness,
+  reason: string,
+): Promise<void> {
+  try {
+    const txHash = await send(c, session, verdict.index, witness);
+    Object.assign(verdict, { verdict: "challenged", reason, txHash });
+    c.log("warn", "proposal:challenged", { jobId: session.jobId, index: verdict.index, fault: witness.fn, reason, tx: txHash });
+  } catch (err) {
+    c.resetNonce?.();
+    Object.assign(verdict, { verdict: "unprovable", reason: `${reason}; the challenge failed: ${(err as Error).message}` });
+    c.log("warn", "proposal:unprovable", { jobId: session.jobId, index: verdict.index, reason: verdict.reason });
+  }
 }
 
 /**
@@ -236,9 +473,15 @@ export async function checkProposals(
     const done = seen.get(index);
     if (done?.verdict === "valid" || done?.verdict === "challenged") continue;
     try {
-      if (done?.verdict === "requested" && (await followRequest(c, session, done, now)) !== "recheck") {
-        out.push(done);
-        continue;
+      if (done?.verdict === "requested") {
+        const next = await followRequests(c, session, done, now);
+        if (next !== "recheck" || done.walk) {
+          // A walk goes on past finalizeAfter while answers keep the proposal open (the contract says when not).
+          const result = revealed.get(index);
+          if (next === "recheck" && result !== undefined) await walk(c, session, done, result);
+          out.push(done);
+          continue;
+        }
       }
     } catch (err) {
       c.resetNonce?.();
@@ -262,11 +505,11 @@ export async function checkProposals(
       published = publishedTree(decodeCbor(bytes), result);
       tree = openPublished(published, spec.reducer, spec.output.entries.length);
     } catch (err) {
-      // No bundle, or one that is not a CID or not a well-formed tree, is as good as withheld: ask for the root's
-      // children (or the one leaf), which the proposer must publish on-chain or be slashed.
-      const count = Number(p.count);
-      const top = count <= 1 ? 0 : Math.ceil(Math.log2(count));
-      await requestItem(c, session, verdict, top, 0, `bundle ${result.bundleCid} cannot be used: ${(err as Error).message}`);
+      // No bundle, or one that is not a CID or not a well-formed tree, is as good as withheld: walk its leaves
+      // through data requests, which the proposer must answer on-chain or be slashed.
+      Object.assign(verdict, { walk: true, reason: `bundle ${result.bundleCid} cannot be used: ${(err as Error).message}` });
+      c.log("warn", "proposal:walking", { jobId: session.jobId, index, proposer: p.proposer, reason: verdict.reason });
+      await walk(c, session, verdict, result);
       continue;
     }
     try {
@@ -308,7 +551,7 @@ async function requestItem(
 ): Promise<void> {
   try {
     const txHash = await request(c, session, verdict.index, level, position);
-    Object.assign(verdict, { verdict: "requested", reason, txHash, request: { level, position } });
+    Object.assign(verdict, { verdict: "requested", reason, txHash, requests: [...(verdict.requests ?? []), { level, position }] });
     c.log("warn", "proposal:data-requested", { jobId: session.jobId, index: verdict.index, level, position, reason, tx: txHash });
   } catch (err) {
     c.resetNonce?.();

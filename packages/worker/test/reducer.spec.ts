@@ -24,6 +24,7 @@ import {
   type JobRegistry,
   nodeAddresses,
   putBlock,
+  specDigestOf,
 } from "@mosaic/protocol";
 import { expect } from "chai";
 import { CID } from "multiformats/cid";
@@ -72,7 +73,7 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
     const specBlock = await encodeSpec(spec);
     await putBlock(userNode.blockstore, specBlock);
     chainJob = {
-      specCid: specBlock.cid.toString(),
+      specDigest: specDigestOf(specBlock.cid),
       groupRoot: group.root,
       reward: BigInt(spec.reward),
       minStake: BigInt(spec.minStake),
