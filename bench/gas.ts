@@ -1,6 +1,6 @@
 // Gas figures of the JobRegistry (`npm run bench -- gas`): an honest job's whole lifecycle at 10, 1,000 and 100,000
 // leaves (it must not grow with them), each fraud proof and each data-availability call at 100,000 leaves, and
-// finalizeJob at its worst (MAX_PROPOSALS proposals, each with MAX_REQUESTS_PER_PROPOSAL answered data requests). Gas is
+// finalizeJob at its worst (MAX_PROPOSALS proposals, each with MAX_REQUESTS_PER_REQUESTER answered data requests). Gas is
 // deterministic (up to a few dozen gas from the random points of real proofs), so one run; progress goes to stderr. test/contracts/gas.spec.ts holds the same figures to test/contracts/gas-snapshot.json.
 import path from "node:path";
 import { fileURLToPath } from "node:url";

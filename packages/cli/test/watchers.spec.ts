@@ -221,9 +221,9 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     const fault = (await registry.queryFilter(registry.filters.ProposalFaulted(3n)))[0]?.args;
     expect([Number(fault?.kind), fault?.challenger]).to.deep.equal([9, address(honest)]); // Unavailable
 
-    // Job 4: a reducer that invents one leaf, withholds its bundle and answers every request truthfully. It counts one
-    // leaf more than the honest ones, so it would win; the watcher walks its leaves through data requests until the
-    // invented one is published, and proves its submission wrong (finding 2 of the adversarial review).
+    // Job 4: a reducer that invents one leaf, publishes a bundle that is no tree, and answers every request
+    // truthfully. It counts one leaf more than the honest ones, so it would win; the watcher walks its leaves through
+    // data requests until the invented one is published, and proves its submission wrong (finding 2 of the review).
     invalid.child?.kill("SIGTERM");
     expect(await invalid.exit).to.equal(0);
     await w.writeConfig(invalid, { misbehave: "invent", watch: false });
@@ -257,6 +257,8 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     );
     const fault4 = (await registry.queryFilter(registry.filters.ProposalFaulted(4n)))[0]?.args;
     expect([Number(fault4?.index), Number(fault4?.kind), fault4?.challenger]).to.deep.equal([inventor?.index, 8, address(honest)]); // SubmissionProof
+    const checked4 = (await w.jobOf(honest, 4n)).checked as Array<{ index: number; reason?: string }>;
+    expect(checked4.find((v) => v.index === inventor?.index)?.reason).to.match(/^published leaf \d+: InvalidProofError/);
     const asked4 = await registry.queryFilter(registry.filters.DataRequested(4n));
     expect(asked4.length, "the walk asked for leaves").to.be.greaterThan(0);
     expect(asked4.every((e) => Number(e.args.index) === inventor?.index && Number(e.args.level) === 0)).to.equal(true);

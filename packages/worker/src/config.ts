@@ -45,8 +45,8 @@ export interface ReducerConfig {
  * (the bundle stays honest); "include-invalid" accepts submissions whose Semaphore proof fails; "include-duplicate"
  * puts a second submission with an already-accepted nullifier into the tree, next to the first; "withhold" proposes
  * an inflated result without publishing its bundle, and answers no data request; "invent" adds one made-up leaf (an
- * accepted submission copied under a new nullifier, so its proof fails), withholds its bundle, and answers every
- * data request truthfully for that tree.
+ * accepted submission copied under a new nullifier, so its proof fails), publishes a bundle block that is not a tree,
+ * and answers every data request truthfully for its tree.
  */
 export const MISBEHAVIOURS = ["inflate", "include-invalid", "include-duplicate", "withhold", "invent"] as const;
 export type Misbehaviour = (typeof MISBEHAVIOURS)[number];

@@ -280,8 +280,9 @@ export class ReducerNode implements StatusSource {
       });
       return;
     }
-    if (state.proposed !== undefined && now < session.finalizeAfter && this.config.misbehave !== "withhold") {
-      // Whether or not it watches others, a proposer answers data requests on its own proposal, or is slashed.
+    if (state.proposed !== undefined && this.config.misbehave !== "withhold") {
+      // Whether or not it watches others, a proposer answers data requests on its own proposal, or is slashed: for as
+      // long as the job is open, since answers extend a proposal's window past finalizeAfter and requests follow.
       const key = session.jobId.toString();
       const answered = this.#answered.get(key) ?? new Set<string>();
       this.#answered.set(key, answered);
@@ -314,7 +315,7 @@ export class ReducerNode implements StatusSource {
           session.journal.append({ e: "finalized" });
           this.#log("info", "job:finalized", { jobId: session.jobId, by: "another" });
         }
-      } else {
+      } else if (j.state !== OPEN) {
         session.journal.append({ e: "finalized" });
       }
       await this.#claimBond(session).catch((err) => {

@@ -406,13 +406,17 @@ export class JobSession {
     await this.drain();
     if (this.#misbehave === "invent") await this.#invent();
     const result = this.reduce();
-    const withhold = this.#misbehave === "withhold" || this.#misbehave === "invent";
+    const withhold = this.#misbehave === "withhold";
     const aggregate =
       this.#misbehave === "inflate" || this.#misbehave === "withhold"
         ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x))
         : result.aggregate;
     // A withheld bundle names the inflated aggregate, so no one else holds a block with its CID.
-    const bundle = await this.bundle(withhold ? { ...result, aggregate } : result);
+    // "invent" publishes a block that is no tree at all (the leaves' list missing): fetchable, but nothing opens it.
+    const bundle =
+      this.#misbehave === "invent"
+        ? await encodeBlock({ v: 1, job: Number(this.jobId), count: result.count, treeRoot: result.treeRoot })
+        : await this.bundle(withhold ? { ...result, aggregate } : result);
     if (!withhold) await putBlock(this.#c.ipfs.blockstore, bundle);
     const bundleCid = bundle.cid.toString();
     const minimum = BigInt(this.spec?.minParticipants ?? 1);

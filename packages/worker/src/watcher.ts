@@ -250,8 +250,16 @@ async function publishedLeaves(c: WatcherComponents, session: JobSession, index:
     if (Number(e.args.index) !== index) continue;
     const position = Number(e.args.position);
     if (!calls.has(e.transactionHash)) {
+      // Only a direct call to the registry is trusted for the path: a proxy's calldata could carry a decoy.
       const tx = await provider?.getTransaction(e.transactionHash);
-      calls.set(e.transactionHash, tx ? c.registry.interface.parseTransaction({ data: tx.data, value: tx.value }) : null);
+      const direct = tx?.to?.toLowerCase() === (await c.registry.getAddress()).toLowerCase();
+      let call: ReturnType<typeof c.registry.interface.parseTransaction> = null;
+      try {
+        if (tx && direct) call = c.registry.interface.parseTransaction({ data: tx.data, value: tx.value });
+      } catch {
+        call = null; // malformed calldata: no path from it
+      }
+      calls.set(e.transactionHash, call);
     }
     const call = calls.get(e.transactionHash);
     const answer = call?.name === "answerData" ? (call.args[2] as Result[]).find((a) => Number(a.position) === position) : undefined;
@@ -267,8 +275,8 @@ async function publishedLeaves(c: WatcherComponents, session: JobSession, index:
   return out;
 }
 
-/** JobRegistry.MAX_REQUESTS_PER_PROPOSAL. */
-export const MAX_REQUESTS_PER_PROPOSAL = 64;
+/** JobRegistry.MAX_REQUESTS_PER_REQUESTER: each requester's own budget of data requests on a proposal. */
+export const MAX_REQUESTS_PER_REQUESTER = 64;
 
 /**
  * The walk's next round (see walk): given a proposal of `count` leaves, the nullifiers this watcher knows (`known`,
@@ -359,8 +367,9 @@ async function walk(c: WatcherComponents, session: JobSession, verdict: Proposal
   }
   const sorted = [...known].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
   if (count <= sorted.length) return checkTop(c, session, verdict, result, published);
-  const made = Number((await c.registry.getProposal(session.jobId, verdict.index)).requests);
-  const room = Math.min(WALK_BATCH, MAX_REQUESTS_PER_PROPOSAL - made);
+  // This watcher's own budget: the registry counts requests per requester, so no one else can spend it.
+  const made = verdict.requests?.length ?? 0;
+  const room = Math.min(WALK_BATCH, MAX_REQUESTS_PER_REQUESTER - made);
   const leaves = published.map((item) => ({ position: item.position, nullifier: BigInt(item.leaf.nullifier) }));
   const { lo, hi, positions: items } = nextWalkLeaves(count, sorted, leaves, room);
   if (items.length === 0) {
@@ -402,12 +411,12 @@ async function checkTop(
   const spec = session.spec as JobSpec;
   const count = Number(result.count);
   const top = count <= 1 ? 0 : Math.ceil(Math.log2(count));
-  const claimed = result.aggregate.map(Number);
+  const claimed = [...result.aggregate];
   const edges = spec.reducer.kind === "quantile" ? spec.reducer.edges : [];
   if (count === 1 && published[0]?.position === 0) {
     const leaf = published[0].leaf;
     const lifted = leaf.payload.length === spec.output.entries.length ? liftPayload(spec.reducer, leaf.payload) : [];
-    if (lifted.join() !== claimed.join())
+    if (lifted.map(String).join() !== claimed.map(String).join())
       return challengeWith(
         c,
         session,
@@ -419,8 +428,8 @@ async function checkTop(
     const nodes = await c.registry.queryFilter(c.registry.filters.NodePublished(session.jobId));
     const root = nodes.find((e) => Number(e.args.index) === verdict.index && Number(e.args.level) === top && Number(e.args.position) === 0);
     if (root !== undefined) {
-      const node = { left: root.args.node.left, right: root.args.node.right, value: [...root.args.node.value].map(Number) };
-      if (node.value.join() !== claimed.join())
+      const node = { left: root.args.node.left, right: root.args.node.right, value: [...root.args.node.value] };
+      if (node.value.map(String).join() !== claimed.map(String).join())
         return challengeWith(c, session, verdict, { fn: "challengeRoot", args: [claimed, node] }, "the root is not the aggregate");
     }
   }
@@ -430,6 +439,17 @@ async function checkTop(
     return;
   }
   await requestItem(c, session, verdict, top, 0, verdict.reason ?? "bundle cannot be used");
+}
+
+/** walk, with any failure (an RPC error, a hostile answer) leaving the proposal to be looked at again, never "valid". */
+async function walkSafely(c: WatcherComponents, session: JobSession, verdict: ProposalVerdict, result: RevealedResult): Promise<void> {
+  try {
+    await walk(c, session, verdict, result);
+  } catch (err) {
+    c.resetNonce?.();
+    Object.assign(verdict, { verdict: "unavailable", reason: `${verdict.reason}; walk failed: ${(err as Error).message}` });
+    c.log("warn", "proposal:unavailable", { jobId: session.jobId, index: verdict.index, reason: verdict.reason });
+  }
 }
 
 /** Sends `witness` against `verdict`'s proposal and records the outcome. */
@@ -473,12 +493,13 @@ export async function checkProposals(
     const done = seen.get(index);
     if (done?.verdict === "valid" || done?.verdict === "challenged") continue;
     try {
-      if (done?.verdict === "requested") {
+      // Requests made before (whatever the last verdict) are followed up first: an overdue one is a fault to settle.
+      if (done?.requests?.length) {
         const next = await followRequests(c, session, done, now);
         if (next !== "recheck" || done.walk) {
           // A walk goes on past finalizeAfter while answers keep the proposal open (the contract says when not).
           const result = revealed.get(index);
-          if (next === "recheck" && result !== undefined) await walk(c, session, done, result);
+          if (next === "recheck" && result !== undefined) await walkSafely(c, session, done, result);
           out.push(done);
           continue;
         }
@@ -488,12 +509,13 @@ export async function checkProposals(
       c.log("warn", "proposal:request-failed", { jobId: session.jobId, index, message: (err as Error).message });
       continue;
     }
-    if (now >= session.finalizeAfter) continue;
+    // Past finalizeAfter only a walk goes on (answers keep its proposal open; the contract says when not).
+    if (now >= session.finalizeAfter && !done?.walk) continue;
     const p = proposals[index] as (typeof proposals)[number];
     const result = revealed.get(index);
     // An unrevealed commitment cannot be challenged (and cannot win).
     if (p === own || p.faulted || p.state !== PROPOSAL_REVEALED || result === undefined) continue;
-    const verdict: ProposalVerdict = { index, proposer: p.proposer, verdict: "valid" };
+    const verdict: ProposalVerdict = { index, proposer: p.proposer, verdict: "valid", requests: done?.requests, walk: done?.walk };
     seen.set(index, verdict);
     out.push(verdict);
     // The tree is deterministic: a proposal of this node's own root, count and aggregate is this node's own result.
@@ -509,7 +531,7 @@ export async function checkProposals(
       // through data requests, which the proposer must answer on-chain or be slashed.
       Object.assign(verdict, { walk: true, reason: `bundle ${result.bundleCid} cannot be used: ${(err as Error).message}` });
       c.log("warn", "proposal:walking", { jobId: session.jobId, index, proposer: p.proposer, reason: verdict.reason });
-      await walk(c, session, verdict, result);
+      await walkSafely(c, session, verdict, result);
       continue;
     }
     try {
@@ -521,6 +543,9 @@ export async function checkProposals(
         await requestItem(c, session, verdict, 0, found.unavailable, `leaf ${found.unavailable}'s submission ${cid} unavailable`);
         continue;
       }
+      // The chain keeps only the aggregate's hash: a root challenge must carry the claimed entries exactly, as the
+      // ResultProposed event gave them (bigints; a number would round entries past 2^53).
+      if (found.witness.fn === "challengeRoot" || found.witness.fn === "challengeRootLeaf") found.witness.args[0] = [...result.aggregate];
       const txHash = await send(c, session, index, found.witness);
       Object.assign(verdict, { verdict: "challenged", reason: found.reason, txHash });
       c.log("warn", "proposal:challenged", {

@@ -3,16 +3,16 @@
 // invented leaf within the registry's 64 requests per proposal and a handful of rounds.
 import { expect } from "chai";
 import fc from "fast-check";
-import { MAX_REQUESTS_PER_PROPOSAL, nextWalkLeaves, WALK_BATCH } from "../src/watcher.js";
+import { MAX_REQUESTS_PER_REQUESTER, nextWalkLeaves, WALK_BATCH } from "../src/watcher.js";
 
 /** Walks `liar` (sorted nullifiers) knowing `known`; returns the rounds and requests it took to publish a leaf not known. */
 function walkUntilFound(liar: bigint[], known: bigint[]): { rounds: number; requests: number; found: boolean } {
   const knownSet = new Set(known);
   const published = new Map<number, bigint>();
   let requests = 0;
-  for (let rounds = 1; requests < MAX_REQUESTS_PER_PROPOSAL; rounds++) {
+  for (let rounds = 1; requests < MAX_REQUESTS_PER_REQUESTER; rounds++) {
     const sorted = [...published].sort((a, b) => a[0] - b[0]).map(([position, nullifier]) => ({ position, nullifier }));
-    const room = Math.min(WALK_BATCH, MAX_REQUESTS_PER_PROPOSAL - requests);
+    const room = Math.min(WALK_BATCH, MAX_REQUESTS_PER_REQUESTER - requests);
     const { positions } = nextWalkLeaves(liar.length, known, sorted, room);
     if (positions.length === 0) return { rounds, requests, found: false };
     for (const position of positions) {
@@ -50,7 +50,7 @@ describe("nextWalkLeaves: the watcher's search for an invented leaf", () => {
           if (liar.length <= known.length) return;
           const walked = walkUntilFound(liar, known);
           expect(walked.found, `honest ${known.length}, liar ${liar.length}`).to.equal(true);
-          expect(walked.requests).to.be.at.most(MAX_REQUESTS_PER_PROPOSAL);
+          expect(walked.requests).to.be.at.most(MAX_REQUESTS_PER_REQUESTER);
           expect(walked.rounds).to.be.at.most(6);
         },
       ),
