@@ -49,6 +49,9 @@ import { type JobSession, PROPOSAL_REVEALED } from "./reducer.js";
 /** The largest bundle a watcher fetches: a 100,000-leaf bundle with 7-entry values is a few MB. */
 export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
 
+/** How many data requests a proposer answers in one transaction. */
+export const ANSWERS_PER_TRANSACTION = 8;
+
 /** The registry's RequestState values. */
 const REQUEST_OPEN = 1n;
 const REQUEST_ANSWERED = 2n;
@@ -596,9 +599,9 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
   const events = await c.registry.queryFilter(c.registry.filters.DataRequested(session.jobId));
   if (events.length === 0) return 0;
   const { ownIndex } = await proposalsOf(c, session);
-  const leaves: unknown[] = [];
-  const nodes: unknown[] = [];
-  const keys: string[] = [];
+  // Every open request on this proposal, earliest due first, answered a few per transaction (a leaf's path and
+  // envelope run to kilobytes, and a transaction has a size limit), each batch dry-run first.
+  const pending: { dueAt: bigint; key: string; leaf?: unknown; node?: unknown }[] = [];
   let tree: TreeNodes | undefined;
   for (const e of events) {
     const [index, level, position] = [Number(e.args.index), Number(e.args.level), Number(e.args.position)];
@@ -613,18 +616,25 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
     if (level === 0) {
       const leaf = tree.leaves[position] as Leaf;
       const bytes = await fetchBlock(c, leaf.submission, MAX_SUBMISSION_BYTES);
-      leaves.push({ position, leaf: leafArg(leaf), path: ancestorsOf(tree, 0, position), envelope: envelopeArg(decodeSubmission(bytes)) });
+      const envelope = envelopeArg(decodeSubmission(bytes));
+      pending.push({ dueAt: r.dueAt, key, leaf: { position, leaf: leafArg(leaf), path: ancestorsOf(tree, 0, position), envelope } });
     } else {
-      nodes.push({ level, position, node: innerAt(tree, level, position), path: ancestorsOf(tree, level, position) });
+      const node = { level, position, node: innerAt(tree, level, position), path: ancestorsOf(tree, level, position) };
+      pending.push({ dueAt: r.dueAt, key, node });
     }
-    keys.push(key);
   }
-  if (keys.length === 0) return 0;
-  // Every open request on this proposal in one transaction: a flood of requests costs the proposer one answer.
-  const tx = await c.registry.answerData(session.jobId, ownIndex, leaves as never, nodes as never);
-  await tx.wait();
-  for (const key of keys) answered.add(key);
-  const sent = keys.length;
-  c.log("info", "proposal:data-answered", { jobId: session.jobId, index: ownIndex, items: keys, tx: tx.hash });
+  pending.sort((x, y) => (x.dueAt < y.dueAt ? -1 : x.dueAt > y.dueAt ? 1 : 0));
+  let sent = 0;
+  for (let from = 0; from < pending.length; from += ANSWERS_PER_TRANSACTION) {
+    const batch = pending.slice(from, from + ANSWERS_PER_TRANSACTION);
+    const leaves = batch.flatMap((item) => (item.leaf === undefined ? [] : [item.leaf])) as never;
+    const nodes = batch.flatMap((item) => (item.node === undefined ? [] : [item.node])) as never;
+    await c.registry.answerData.staticCall(session.jobId, ownIndex, leaves, nodes);
+    const tx = await c.registry.answerData(session.jobId, ownIndex, leaves, nodes);
+    await tx.wait();
+    for (const item of batch) answered.add(item.key);
+    sent += batch.length;
+    c.log("info", "proposal:data-answered", { jobId: session.jobId, index: ownIndex, items: batch.map((item) => item.key), tx: tx.hash });
+  }
   return sent;
 }
