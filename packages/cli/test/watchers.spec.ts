@@ -175,27 +175,37 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     await w.until("job 2 to be refunded", async () => (await registry.getJob(2n)).state === 3n);
     expect(await registry.balanceOf(researcher)).to.equal(before + job2.reward);
 
+    /**
+     * Restarts the `invalid` reducer with `misbehave`, posts job `jobId` (minimum 1), and has every reducer collect and
+     * accept `submissions`.
+     */
+    async function misbehavingJob(
+      misbehave: "withhold" | "invent",
+      jobId: bigint,
+      submissions: { member: number; payload: number[] }[],
+    ): Promise<void> {
+      invalid.child?.kill("SIGTERM");
+      expect(await invalid.exit).to.equal(0);
+      await w.writeConfig(invalid, { misbehave, watch: false });
+      await w.start(invalid);
+      const now = (await w.chain.provider.getBlock("latest"))?.timestamp ?? 0;
+      const file = path.join(w.work, `job-${jobId}.json`);
+      const posted = { ...spec, minParticipants: 1, minStake: parseEther("0.5").toString(), collectionDeadline: now + 1200 };
+      await writeFile(file, JSON.stringify(posted));
+      json(await w.post(file, w.reducers));
+      await w.until(`every reducer to collect job ${jobId}`, async () => {
+        for (const r of w.reducers) if ((await w.jobOf(r, jobId)).state !== "collecting") return false;
+        return true;
+      });
+      for (const { member, payload } of submissions) await w.submit(jobId, member, payload, w.reducers);
+      await w.until(`every reducer to accept job ${jobId}'s submissions`, async () => {
+        for (const r of w.reducers) if (Number((await w.jobOf(r, jobId)).accepted) !== submissions.length) return false;
+        return true;
+      });
+    }
+
     // Job 3: a reducer that withholds its bundle and answers no request is slashed under the data-availability rule.
-    invalid.child?.kill("SIGTERM");
-    expect(await invalid.exit).to.equal(0);
-    await w.writeConfig(invalid, { misbehave: "withhold", watch: false });
-    await w.start(invalid);
-    const now3 = (await w.chain.provider.getBlock("latest"))?.timestamp ?? 0;
-    const third = path.join(w.work, "third.json");
-    await writeFile(
-      third,
-      JSON.stringify({ ...spec, minParticipants: 1, minStake: parseEther("0.5").toString(), collectionDeadline: now3 + 1200 }),
-    );
-    json(await w.post(third, w.reducers));
-    await w.until("every reducer to collect job 3", async () => {
-      for (const r of w.reducers) if ((await w.jobOf(r, 3n)).state !== "collecting") return false;
-      return true;
-    });
-    await w.submit(3n, 3, [7, 0, 0, 0, 0, 0], w.reducers);
-    await w.until("every reducer to accept it", async () => {
-      for (const r of w.reducers) if (Number((await w.jobOf(r, 3n)).accepted) !== 1) return false;
-      return true;
-    });
+    await misbehavingJob("withhold", 3n, [{ member: 3, payload: [7, 0, 0, 0, 0, 0] }]);
     const job3 = await registry.getJob(3n);
     await w.timeTo(Number(job3.collectionDeadline) + 1);
     await w.until("three revealed proposals for job 3", async () => (await revealedResults(registry, 3n)).size === 3, 90_000);
@@ -224,26 +234,11 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     // Job 4: a reducer that invents one leaf, publishes a bundle that is no tree, and answers every request
     // truthfully. It counts one leaf more than the honest ones, so it would win; the watcher walks its leaves through
     // data requests until the invented one is published, and proves its submission wrong (finding 2 of the review).
-    invalid.child?.kill("SIGTERM");
-    expect(await invalid.exit).to.equal(0);
-    await w.writeConfig(invalid, { misbehave: "invent", watch: false });
-    await w.start(invalid);
-    const now4 = (await w.chain.provider.getBlock("latest"))?.timestamp ?? 0;
-    const fourth = path.join(w.work, "fourth.json");
-    await writeFile(
-      fourth,
-      JSON.stringify({ ...spec, minParticipants: 1, minStake: parseEther("0.5").toString(), collectionDeadline: now4 + 1200 }),
+    await misbehavingJob(
+      "invent",
+      4n,
+      [0, 1, 2].map((i) => ({ member: i, payload: [i, 1, 0, 0, 0, 0] })),
     );
-    json(await w.post(fourth, w.reducers));
-    await w.until("every reducer to collect job 4", async () => {
-      for (const r of w.reducers) if ((await w.jobOf(r, 4n)).state !== "collecting") return false;
-      return true;
-    });
-    for (let i = 0; i < 3; i++) await w.submit(4n, i, [i, 1, 0, 0, 0, 0], w.reducers);
-    await w.until("every reducer to accept them", async () => {
-      for (const r of w.reducers) if (Number((await w.jobOf(r, 4n)).accepted) !== 3) return false;
-      return true;
-    });
     const job4 = await registry.getJob(4n);
     await w.timeTo(Number(job4.collectionDeadline) + 1);
     await w.until("three revealed proposals for job 4", async () => (await revealedResults(registry, 4n)).size === 3, 90_000);

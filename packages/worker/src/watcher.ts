@@ -189,13 +189,6 @@ async function send(c: WatcherComponents, session: JobSession, index: number, w:
   return tx.hash;
 }
 
-/** Asks on-chain for the node at (level, position) of proposal `index`, paying the request bond. */
-async function request(c: WatcherComponents, session: JobSession, index: number, level: number, position: number): Promise<string> {
-  const tx = await c.registry.requestData(session.jobId, index, [{ level, position }], { value: await c.registry.dataRequestBond() });
-  await tx.wait();
-  return tx.hash;
-}
-
 /**
  * Follows up this watcher's data requests on a proposal: settles any that is overdue (a fault, or a refund if the
  * proposal fell some other way), and stores the submission of every leaf published in answer so the next check can
@@ -379,24 +372,9 @@ async function walk(c: WatcherComponents, session: JobSession, verdict: Proposal
     Object.assign(verdict, { verdict: "unprovable", reason: `${verdict.reason}; no leaf left to ask for in (${lo}, ${hi})` });
     return;
   }
-  const bond = await c.registry.dataRequestBond();
   const list = items.map((position) => ({ level: 0, position }));
-  try {
-    const tx = await c.registry.requestData(session.jobId, verdict.index, list, { value: bond * BigInt(list.length) });
-    await tx.wait();
-    Object.assign(verdict, { verdict: "requested", requests: [...(verdict.requests ?? []), ...list], txHash: tx.hash });
-    c.log("warn", "proposal:data-requested", {
-      jobId: session.jobId,
-      index: verdict.index,
-      leaves: items,
-      interval: [lo, hi],
-      tx: tx.hash,
-    });
-  } catch (err) {
-    c.resetNonce?.();
-    Object.assign(verdict, { verdict: "unavailable", reason: `${verdict.reason}; request failed: ${(err as Error).message}` });
-    c.log("warn", "proposal:unavailable", { jobId: session.jobId, index: verdict.index, reason: verdict.reason });
-  }
+  c.log("info", "proposal:walking", { jobId: session.jobId, index: verdict.index, interval: [lo, hi], leaves: items });
+  await requestItems(c, session, verdict, list, verdict.reason ?? "walking");
 }
 
 /**
@@ -441,7 +419,7 @@ async function checkTop(
     Object.assign(verdict, { verdict: "unprovable", reason: `${verdict.reason}; its top was published and holds the aggregate` });
     return;
   }
-  await requestItem(c, session, verdict, top, 0, verdict.reason ?? "bundle cannot be used");
+  await requestItems(c, session, verdict, [{ level: top, position: 0 }], verdict.reason ?? "bundle cannot be used");
 }
 
 /** walk, with any failure (an RPC error, a hostile answer) leaving the proposal to be looked at again, never "valid". */
@@ -449,9 +427,7 @@ async function walkSafely(c: WatcherComponents, session: JobSession, verdict: Pr
   try {
     await walk(c, session, verdict, result);
   } catch (err) {
-    c.resetNonce?.();
-    Object.assign(verdict, { verdict: "unavailable", reason: `${verdict.reason}; walk failed: ${(err as Error).message}` });
-    c.log("warn", "proposal:unavailable", { jobId: session.jobId, index: verdict.index, reason: verdict.reason });
+    markUnavailable(c, session, verdict, `${verdict.reason}; walk failed: ${(err as Error).message}`);
   }
 }
 
@@ -543,7 +519,8 @@ export async function checkProposals(
       if (found === undefined) continue;
       if ("unavailable" in found) {
         const cid = tree.leaves[found.unavailable]?.submission;
-        await requestItem(c, session, verdict, 0, found.unavailable, `leaf ${found.unavailable}'s submission ${cid} unavailable`);
+        const why = `leaf ${found.unavailable}'s submission ${cid} unavailable`;
+        await requestItems(c, session, verdict, [{ level: 0, position: found.unavailable }], why);
         continue;
       }
       // The chain keeps only the aggregate's hash: a root challenge must carry the claimed entries exactly, as the
@@ -568,24 +545,33 @@ export async function checkProposals(
   return out;
 }
 
-/** Makes a data request for `verdict`'s proposal and records it; a failure leaves the proposal "unavailable". */
-async function requestItem(
+/**
+ * Asks on-chain, with their bonds, for `items` of `verdict`'s proposal and records them on the verdict, followed up
+ * at the next check; a failure leaves the proposal "unavailable", to be looked at again.
+ */
+async function requestItems(
   c: WatcherComponents,
   session: JobSession,
   verdict: ProposalVerdict,
-  level: number,
-  position: number,
+  items: { level: number; position: number }[],
   reason: string,
 ): Promise<void> {
   try {
-    const txHash = await request(c, session, verdict.index, level, position);
-    Object.assign(verdict, { verdict: "requested", reason, txHash, requests: [...(verdict.requests ?? []), { level, position }] });
-    c.log("warn", "proposal:data-requested", { jobId: session.jobId, index: verdict.index, level, position, reason, tx: txHash });
+    const bond = await c.registry.dataRequestBond();
+    const tx = await c.registry.requestData(session.jobId, verdict.index, items, { value: bond * BigInt(items.length) });
+    await tx.wait();
+    Object.assign(verdict, { verdict: "requested", reason, txHash: tx.hash, requests: [...(verdict.requests ?? []), ...items] });
+    c.log("warn", "proposal:data-requested", { jobId: session.jobId, index: verdict.index, items, reason, tx: tx.hash });
   } catch (err) {
-    c.resetNonce?.();
-    Object.assign(verdict, { verdict: "unavailable", reason: `${reason}; request failed: ${(err as Error).message}` });
-    c.log("warn", "proposal:unavailable", { jobId: session.jobId, index: verdict.index, reason: verdict.reason });
+    markUnavailable(c, session, verdict, `${reason}; request failed: ${(err as Error).message}`);
   }
+}
+
+/** Leaves `verdict` "unavailable" (checked again at the next poll) after a failed call, giving back its nonce. */
+function markUnavailable(c: WatcherComponents, session: JobSession, verdict: ProposalVerdict, reason: string): void {
+  c.resetNonce?.();
+  Object.assign(verdict, { verdict: "unavailable", reason });
+  c.log("warn", "proposal:unavailable", { jobId: session.jobId, index: verdict.index, reason });
 }
 
 /**
