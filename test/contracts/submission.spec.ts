@@ -477,20 +477,23 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
     return (await c.jobRegistry.getDataRequest(jobId, index, level, position)).dueAt;
   }
 
+  /** answerData's LeafAnswer for leaf `position` of `p`: the leaf, its path, and (by default) its own envelope. */
+  function leafAnswerOf(p: Proposed, position: number, envelope: EnvelopeArg = itemAt(p, position).envelope) {
+    return { position, leaf: leafArg(p.tree.leaves[position] as Leaf), path: ancestorsOf(p.tree, 0, position), envelope };
+  }
+
+  /** answerData's NodeAnswer for the paired node at (level, position) of `p`. */
+  function nodeAnswerOf(p: Proposed, level: number, position: number) {
+    return { level, position, node: innerOf(p.tree, level, position), path: ancestorsOf(p.tree, level, position) };
+  }
+
   function answerLeaf(by: Signer, jobId: bigint, p: Proposed, position: number, envelope: unknown = itemAt(p, position).envelope) {
-    const answer = { position, leaf: leafArg(p.tree.leaves[position] as Leaf), path: ancestorsOf(p.tree, 0, position), envelope };
-    return send(by, "answerData", jobId, p.index, [answer], []);
+    // Hostile tests pass envelopes of any shape: the contract, not the type, must refuse them.
+    return send(by, "answerData", jobId, p.index, [leafAnswerOf(p, position, envelope as EnvelopeArg)], []);
   }
 
   function answerNode(by: Signer, jobId: bigint, p: Proposed, level: number, position: number) {
-    return c.jobRegistry
-      .connect(by)
-      .answerData(
-        jobId,
-        p.index,
-        [],
-        [{ level, position, node: innerOf(p.tree, level, position), path: ancestorsOf(p.tree, level, position) }],
-      );
+    return c.jobRegistry.connect(by).answerData(jobId, p.index, [], [nodeAnswerOf(p, level, position)]);
   }
 
   // ---------------------------------------------------------------------------------------------- the judge
@@ -1117,21 +1120,11 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       const leaves = items
         .slice(0, 64)
         .filter((i) => i.level === 0)
-        .map((i) => ({
-          position: i.position,
-          leaf: leafArg(p.tree.leaves[i.position] as Leaf),
-          path: ancestorsOf(p.tree, 0, i.position),
-          envelope: itemAt(p, i.position).envelope,
-        }));
+        .map((i) => leafAnswerOf(p, i.position));
       const nodes = items
         .slice(0, 64)
         .filter((i) => i.level > 0)
-        .map((i) => ({
-          level: i.level,
-          position: i.position,
-          node: innerOf(p.tree, i.level, i.position),
-          path: ancestorsOf(p.tree, i.level, i.position),
-        }));
+        .map((i) => nodeAnswerOf(p, i.level, i.position));
       const owed = await r.balanceOf(await address(reducer));
       await expect(r.connect(reducer).answerData(jobId, p.index, leaves, nodes)).to.emit(r, "ChallengeWindowExtended");
       expect(await r.balanceOf(await address(reducer))).to.equal(owed + 64n * bond);
@@ -1147,12 +1140,6 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       const p = await propose(jobId, await openableLeaves(8, WIDTH, 78, job1));
       const job = await r.getJob(jobId);
       const bond = await r.dataRequestBond();
-      const leafItem = (position: number) => ({
-        position,
-        leaf: leafArg(p.tree.leaves[position] as Leaf),
-        path: ancestorsOf(p.tree, 0, position),
-        envelope: itemAt(p, position).envelope,
-      });
       // Someone asks for much of the tree: another requester still has a budget of its own.
       const flood = askableNodes(p.tree)
         .map(([level, position]) => ({ level, position }))
@@ -1161,9 +1148,9 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       await (await r.connect(other).requestData(jobId, p.index, flood, { value: bond * BigInt(flood.length) })).wait();
       await (await r.connect(challenger).requestData(jobId, p.index, [{ level: 0, position: 7 }], { value: bond })).wait();
       // An answerer front-runs one item of the proposer's batch: the batch still answers the rest, paid for those.
-      await (await r.connect(other).answerData(jobId, p.index, [leafItem(0)], [])).wait();
+      await (await r.connect(other).answerData(jobId, p.index, [leafAnswerOf(p, 0)], [])).wait();
       const owed = await r.balanceOf(await address(reducer));
-      const batch = [0, 1, 7].map(leafItem);
+      const batch = [0, 1, 7].map((position) => leafAnswerOf(p, position));
       await (await r.connect(reducer).answerData(jobId, p.index, batch, [])).wait();
       expect(await r.balanceOf(await address(reducer))).to.equal(owed + 2n * bond);
       await expectRevert(() => r.connect(reducer).answerData(jobId, p.index, batch, []), "NothingToAnswer", [jobId, p.index]);
@@ -1172,7 +1159,7 @@ describe("JobRegistry submission fraud proofs and data availability", () => {
       for (let position = 2; position < 7; position++) {
         const due = await request(jobId, p.index, 0, position);
         await networkHelpers.time.setNextBlockTimestamp(due - 1n);
-        await (await r.connect(reducer).answerData(jobId, p.index, [leafItem(position)], [])).wait();
+        await (await r.connect(reducer).answerData(jobId, p.index, [leafAnswerOf(p, position)], [])).wait();
       }
       expect(job.finalizeAfter + (await r.getProposal(jobId, p.index)).extension).to.be.at.most(cap);
     });
