@@ -1,7 +1,7 @@
-// The current tree of an avatar group, rebuilt from the stock Semaphore contract's events (see group-sync.ts).
+// The current tree of an avatar group, rebuilt from the stock Semaphore contract's events (see group-sync/).
 import type { AvatarGroups } from "@mosaic/protocol";
 import type { Group } from "@semaphore-protocol/group";
-import { type GroupSyncInit, openGroupSync } from "./group-sync.js";
+import { type GroupSyncInit, openGroupSync } from "./group-sync/index.js";
 
 /**
  * Rebuilds an avatar group's tree at the latest block from Semaphore's member events (additions, batches, updates and

@@ -28,5 +28,5 @@ export {
   type GroupSyncResult,
   openGroupSync,
   type SyncOptions,
-} from "./group-sync.js";
+} from "./group-sync/index.js";
 export * from "./membership.js";

@@ -6,7 +6,6 @@ import os from "node:os";
 import path from "node:path";
 import {
   type ChainConnection,
-  connectChain,
   deployMosaic,
   ExpiredRootError,
   type Logger,
@@ -16,12 +15,13 @@ import {
   SNARK_SCALAR_FIELD,
   UnknownRootError,
 } from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 import { Group } from "@semaphore-protocol/group";
 import { expect } from "chai";
 import type { Log, NonceManager, Provider } from "ethers";
 import fc from "fast-check";
 import { expectRejects } from "../../../test/helpers.js";
-import { MirrorTree } from "../src/group-sync.js";
+import { MirrorTree } from "../src/group-sync/mirror-tree.js";
 import { type GroupSync, GroupSyncError, loadGroup, openGroupSync } from "../src/index.js";
 
 const FIELD = SNARK_SCALAR_FIELD;
@@ -178,7 +178,7 @@ describe("GroupSync: a Semaphore group's tree from the contract's events (Hardha
   }
 
   before(async () => {
-    chain = await connectChain();
+    chain = await connectInProcessChain();
     contracts = await deployMosaic(chain.accounts[0]!);
     semaphore = Semaphore__factory.connect(contracts.addresses.semaphore, chain.accounts[0]!);
     tmp = await mkdtemp(path.join(os.tmpdir(), "mosaic-group-sync-"));
