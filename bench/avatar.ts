@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { createBatchVerifier, createAvatarGroup, deriveAvatarIdentity, Group, proveSubmission } from "@mosaic/avatar";
-import { connectChain, deployMosaic } from "@mosaic/protocol";
+import { deployMosaic } from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 import { verifyProof } from "@semaphore-protocol/proof";
 import { measureGroupSync100k } from "./lib/group-sync-100k.js";
 
@@ -70,7 +71,7 @@ print({ name: "avatar.verify_speedup", value: Number((ours / stock).toFixed(2)),
 
 // Registration gas: one open registration, one registrar batch of 100.
 {
-  const chain = await connectChain();
+  const chain = await connectInProcessChain();
   try {
     const [deployer, registrar, member] = chain.accounts as [NonNullable<(typeof chain.accounts)[0]>, ...typeof chain.accounts];
     const c = await deployMosaic(deployer);

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { kmPerDayJob } from "@mosaic/mapreduce";
-import { connectChain, createIpfsNode, dialPeer, deployVaultRecovery, type IpfsNode, nodeAddresses } from "@mosaic/protocol";
+import { createIpfsNode, dialPeer, deployVaultRecovery, type IpfsNode, nodeAddresses } from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 import { deriveThreadSecrets, openDiskStores, ThreadLog, ThreadReplicator } from "@mosaic/threads";
 import {
   acceptGuardianship,
@@ -69,7 +70,7 @@ console.log(
 // 2. Recovery: the owner's vault (a year of history) is replicated to a pinning node; five guardians each run
 // a node; a new phone asks, three approve, the phone rebuilds the seed, the chain moves the account (timelock
 // skipped by moving chain time), and the phone pulls the vault from the pinning node.
-const chain = await connectChain();
+const chain = await connectInProcessChain();
 const [deployer, owner, relayer] = chain.accounts as [never, never, never];
 const contract = await deployVaultRecovery(deployer, 3600n);
 const nodes: IpfsNode[] = [];

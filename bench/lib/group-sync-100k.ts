@@ -2,7 +2,8 @@
 // cache, from scratch and incrementally, against the stock Semaphore contract on Hardhat's in-process network.
 import { randomBytes } from "node:crypto";
 import { openGroupSync } from "@mosaic/avatar";
-import { connectChain, deployMosaic, Semaphore__factory, SNARK_SCALAR_FIELD } from "@mosaic/protocol";
+import { deployMosaic, Semaphore__factory, SNARK_SCALAR_FIELD } from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 
 export interface GroupSync100kInit {
   /**
@@ -74,7 +75,7 @@ export async function measureGroupSync100k(init: GroupSync100kInit = {}): Promis
   if (!Number.isSafeInteger(runs) || runs < 1) throw new RangeError(`runs: expected a positive integer, got ${runs}`);
 
   const setupStarted = performance.now();
-  const chain = await connectChain();
+  const chain = await connectInProcessChain();
   try {
     const admin = chain.accounts[0]!;
     const contracts = await deployMosaic(admin);

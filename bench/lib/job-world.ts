@@ -5,15 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createAvatarGroup, deriveAvatarIdentity, encodeSubmission, Group, proveSubmission, type Submission } from "@mosaic/avatar";
 import { encodeSpec, postJobArgs, kmPerDayJob, privatize, seededUniform } from "@mosaic/mapreduce";
-import {
-  type Block,
-  type ChainConnection,
-  connectChain,
-  deployMosaic,
-  findEvent,
-  type JobSpec,
-  type MosaicContracts,
-} from "@mosaic/protocol";
+import { type Block, type ChainConnection, deployMosaic, findEvent, type JobSpec, type MosaicContracts } from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 import { sha256 } from "@noble/hashes/sha2";
 import { parseEther } from "ethers";
 
@@ -31,7 +24,7 @@ const CACHE = path.join(import.meta.dirname, "..", "..", ".cache", "bench");
 
 /** Deploys, admits `members` avatars in batches of 100, stakes one reducer (account 1) and posts job 1. */
 export async function createJobWorld(members: number, onProgress?: (line: string) => void): Promise<JobWorld> {
-  const chain = await connectChain();
+  const chain = await connectInProcessChain();
   const [deployer, reducer, researcher] = chain.accounts;
   if (!deployer || !reducer || !researcher) throw new Error("the in-process chain needs 3 accounts");
   const contracts = await deployMosaic(deployer);

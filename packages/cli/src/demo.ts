@@ -85,7 +85,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const nodes: IpfsNode[] = [];
   const vaults: Vault[] = [];
   const reducerNodes: ReducerNode[] = [];
-  const chain = await connectChain({ rpcUrl: opts.rpcUrl });
+  // Hardhat is loaded only for the in-process network, never when the demo runs against an external chain.
+  const chain =
+    opts.rpcUrl === undefined
+      ? await (await import("@mosaic/protocol/in-process-chain")).connectInProcessChain()
+      : await connectChain({ rpcUrl: opts.rpcUrl });
   try {
     await verifyArtifacts();
     const [deployer, reducerA, reducerB, researcher] = chain.accounts as [(typeof chain.accounts)[0], ...typeof chain.accounts];

@@ -9,5 +9,5 @@
  * const summary = await runDemo({ users: 4, peers: [], collectSeconds: 600, challengeSeconds: 120, concurrency: 2, seed: 1, print: console.log })
  * ```
  */
-export * from "./demo.js";
-export * from "./synthetic.js";
+export { type DemoOptions, type DemoSummary, runDemo } from "./demo.js";
+export { seededRandom } from "./synthetic.js";

@@ -50,9 +50,6 @@ export class InvalidJobSpecError extends namedError("InvalidJobSpecError") {}
 /** Nothing may leave the vault for this job: the user has not consented, or withdrew consent. */
 export class ConsentRequiredError extends namedError("ConsentRequiredError") {}
 
-/** Stored vault data failed authentication: wrong key or tampered ciphertext. */
-export class VaultDecryptionError extends namedError("VaultDecryptionError") {}
-
 /** A block could not be fetched from IPFS in time. */
 export class BlockUnavailableError extends namedError("BlockUnavailableError") {}
 

@@ -1,23 +1,76 @@
 /**
  * @packageDocumentation
  *
- * What every Mosaic package shares: named errors, dag-cbor blocks, field encodings, job types, and the
- * factories for the two engines Mosaic runs on — an EVM chain and IPFS.
+ * What every Mosaic package shares, in Node and in the browser: named errors, dag-cbor blocks, field encodings, job
+ * types, logging, waiting, typed contract handles and what a role does with an IPFS node. Node adds the runtime
+ * (`./node.ts`, picked by the package's export conditions): the JSON-RPC chain connection, deployment and the
+ * Helia/libp2p node factory. The in-process Hardhat network is `@mosaic/protocol/in-process-chain`, for the demo,
+ * tests and benches only.
  *
  * @example
  * ```ts
  * import { connectChain, deployMosaic, createIpfsNode } from '@mosaic/protocol'
- * const chain = await connectChain()                 // in-process Hardhat network
+ * const chain = await connectChain({ rpcUrl: 'http://127.0.0.1:8545' })
  * const contracts = await deployMosaic(chain.accounts[0])
  * const ipfs = await createIpfsNode()                 // Helia on 127.0.0.1
  * ```
  */
-export * from "./chain.js";
-export * from "./codec.js";
-export * from "./errors.js";
-export * from "./field.js";
-export * from "./ipfs.js";
-export * from "./job.js";
-export * from "./log.js";
-export * from "./results.js";
-export * from "./wait.js";
+export { type Block, CID, decodeCbor, encodeBlock, parseCid, specCidOf, specDigestOf } from "./codec.js";
+export {
+  type AvatarGroups,
+  AvatarGroups__factory,
+  attachAvatarGroups,
+  attachRegistrarAdmission,
+  attachVaultRecovery,
+  EventMissingError,
+  findEvent,
+  IAdmissionPolicy__factory,
+  type JobRegistry,
+  JobRegistry__factory,
+  type MosaicAddresses,
+  type MosaicContracts,
+  OpenAdmission__factory,
+  RegistrarAdmission__factory,
+  type Semaphore,
+  Semaphore__factory,
+  type SubmissionJudge,
+  SubmissionJudge__factory,
+  type VaultRecovery,
+} from "./contracts.js";
+export {
+  BlockUnavailableError,
+  ConsentRequiredError,
+  ExpiredRootError,
+  InvalidJobSpecError,
+  InvalidProofError,
+  MalformedSubmissionError,
+  NullifierReusedError,
+  namedError,
+  PayloadHashMismatchError,
+  PayloadOutOfBoundsError,
+  type RejectionReason,
+  SubmissionTooLargeError,
+  UnknownRootError,
+  WrongJobError,
+} from "./errors.js";
+export { bigintToBytes32, bytes32ToBigint, bytesToHex, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
+export { dialPeer, getBlock, type IpfsNode, nodeAddresses, putBlock, waitForTopicPeers } from "./ipfs.js";
+export type {
+  Expr,
+  Fraction,
+  JobRef,
+  JobSpec,
+  MapProgram,
+  OutputEntry,
+  OutputSpec,
+  PipelineProgram,
+  PipelineStep,
+  PrivacySpec,
+  ReadSpec,
+  ReducerSpec,
+  SandboxProgram,
+} from "./job.js";
+export { jobTopic, specTopic } from "./job.js";
+export { createLogger, type Logger, type LogLevel } from "./log.js";
+export { type ProposedResult, proposeResult, type RevealedResult, resultCommitment, revealedResults } from "./results.js";
+export { WaitTimeoutError, type WaitUntilOptions, waitUntil } from "./wait.js";

@@ -1,21 +1,12 @@
-// IPFS nodes for every Mosaic role: Helia light + bitswap + gossipsub over TCP, no routers, no bootstrap.
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { withBitswap } from "@helia/bitswap";
-import { withLibp2pLight } from "@helia/libp2p";
-import * as dagCbor from "@ipld/dag-cbor";
-import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
-import { identify } from "@libp2p/identify";
+// What every Mosaic role does with an IPFS node, wherever it runs: dial peers, wait for topic peers, move blocks.
+import type { GossipSub } from "@libp2p/gossipsub";
 import type { Libp2p } from "@libp2p/interface";
-import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
-import { MemoryBlockstore } from "blockstore-core";
-import { FsBlockstore } from "blockstore-fs";
-import { MemoryDatastore } from "datastore-core";
-import { createHeliaLight, type Helia } from "helia";
+import type { Helia } from "helia";
 import type { Blockstore } from "interface-blockstore";
 import type { Block, CID } from "./codec.js";
 import { BlockUnavailableError, SubmissionTooLargeError } from "./errors.js";
+import { WaitTimeoutError } from "./wait.js";
 
 /** The services every Mosaic libp2p node runs. */
 export interface MosaicServices extends Record<string, unknown> {
@@ -25,72 +16,6 @@ export interface MosaicServices extends Record<string, unknown> {
 
 /** A started Helia node with Mosaic's libp2p services. */
 export type IpfsNode = Helia & { libp2p: Libp2p<MosaicServices> };
-
-export interface IpfsNodeInit {
-  /**
-   * The blockstore to serve (a device's LevelDB one, say); wins over `blockstoreDir`.
-   * @default undefined
-   */
-  blockstore?: Blockstore;
-  /**
-   * Where blocks are kept on disk; in memory when absent.
-   * @default undefined
-   */
-  blockstoreDir?: string;
-  /**
-   * Addresses to listen on.
-   * @default ["/ip4/127.0.0.1/tcp/0"]
-   */
-  listen?: string[];
-  /**
-   * Peers to dial once started (multiaddrs with /p2p/ peer ids).
-   * @default []
-   */
-  peers?: string[];
-}
-
-/**
- * Creates and starts an IPFS node. Helia light with bitswap only: a node fetches blocks from the peers it
- * is connected to and never dials the public network.
- */
-export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode> {
-  let blockstore: Blockstore;
-  if (init.blockstore !== undefined) {
-    blockstore = init.blockstore;
-  } else if (init.blockstoreDir === undefined) {
-    blockstore = new MemoryBlockstore();
-  } else {
-    const fsStore = new FsBlockstore(init.blockstoreDir);
-    await fsStore.open();
-    blockstore = fsStore;
-  }
-  const base = createHeliaLight({
-    blockstore,
-    datastore: new MemoryDatastore(),
-    codecs: [dagCbor],
-    routers: [],
-  });
-  const withNet = withLibp2pLight(base, {
-    addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      pubsub: gossipsub({
-        allowPublishToZeroTopicPeers: false,
-        emitSelf: false,
-        // Gossipsub scores down more than 10 peers sharing one IP (a Sybil defence for the open network);
-        // on loopback every peer shares 127.0.0.1, and the 11th announcer would be silently ignored.
-        scoreParams: { IPColocationFactorWhitelist: new Set(["127.0.0.1", "::1"]) },
-      }),
-    },
-  });
-  const node = withBitswap(withNet) as unknown as IpfsNode;
-  await node.start();
-  for (const peer of init.peers ?? []) await dialPeer(node, peer);
-  return node;
-}
 
 /** Dials a peer by multiaddr. */
 export async function dialPeer(node: IpfsNode, address: string, options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -115,7 +40,7 @@ export async function waitForTopicPeers(
   while (node.libp2p.services.pubsub.getSubscribers(topic).length < count) {
     options.signal?.throwIfAborted();
     if (Date.now() > deadline) {
-      throw new Error(
+      throw new WaitTimeoutError(
         `no ${count} subscriber(s) to ${topic} after ${options.timeoutMs ?? 10_000} ms; check that the reducers are running and reachable`,
       );
     }

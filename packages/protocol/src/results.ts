@@ -1,7 +1,7 @@
 // Proposing a result on JobRegistry (commit, then reveal) and reading revealed results back from its events: the
 // chain keeps only a proposal's tree root and aggregate hash, the aggregate and bundle CID travel in ResultProposed.
 import { AbiCoder, type BigNumberish, type ContractTransactionReceipt, keccak256 } from "ethers";
-import type { JobRegistry } from "./chain.js";
+import type { JobRegistry } from "./contracts.js";
 
 /** A result as proposed: the root's value, the leaf count, the tree root and where the bundle is. */
 export interface ProposedResult {

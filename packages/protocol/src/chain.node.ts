@@ -1,0 +1,141 @@
+// The chain as every Mosaic role sees it from Node: a JSON-RPC connection with funded signers, deployment, key files.
+import { readFile } from "node:fs/promises";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, type Provider, type Signer, Wallet } from "ethers";
+import { attachMosaic, type MosaicContracts } from "./contracts.js";
+import {
+  AvatarGroups__factory,
+  JobRegistry__factory,
+  OpenAdmission__factory,
+  PoseidonT3__factory,
+  RegistrarAdmission__factory,
+  SemaphoreVerifier__factory,
+  Semaphore__factory,
+  type VaultRecovery,
+  VaultRecovery__factory,
+} from "./contracts/types/index.js";
+import { namedError } from "./errors.js";
+
+/** Chain time can only be moved on the in-process simulated network; elsewhere a caller waits for the deadline. */
+export class ChainTimeFixedError extends namedError("ChainTimeFixedError") {}
+
+export interface ChainConnection {
+  provider: Provider;
+  chainId: bigint;
+  /** Funded accounts: index 0 deploys; the rest serve researchers and reducers. */
+  accounts: Signer[];
+  /** True on the in-process simulated network, where time can be moved forward. */
+  simulated: boolean;
+  /** Latest block timestamp, in seconds. */
+  now(): Promise<number>;
+  /** Moves chain time forward (simulated network only) and mines a block. */
+  increaseTime(seconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectChainInit {
+  /** An EVM JSON-RPC endpoint (tests, benches and the demo start an in-process one with `connectInProcessChain`). */
+  rpcUrl: string;
+  /**
+   * The mnemonic whose first accounts are funded on `rpcUrl` (Hardhat's and Anvil's test mnemonic by default).
+   * @default "test test test test test test test test test test test junk"
+   */
+  mnemonic?: string;
+  /**
+   * How many accounts to derive from the mnemonic.
+   * @default 10
+   */
+  accounts?: number;
+}
+
+const TEST_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Connects to the chain at an EVM JSON-RPC endpoint, with signers derived from a mnemonic. */
+export async function connectChain(init: ConnectChainInit): Promise<ChainConnection> {
+  // cacheTimeout -1: back-to-back transactions must not see a cached, stale nonce.
+  const provider = new JsonRpcProvider(init.rpcUrl, undefined, { cacheTimeout: -1 });
+  const mnemonic = Mnemonic.fromPhrase(init.mnemonic ?? TEST_MNEMONIC);
+  const accounts: Signer[] = [];
+  for (let i = 0; i < (init.accounts ?? 10); i++) {
+    const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).connect(provider);
+    accounts.push(new NonceManager(wallet));
+  }
+  const { chainId } = await provider.getNetwork();
+  return {
+    provider,
+    chainId,
+    accounts,
+    simulated: false,
+    now: async () => (await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000),
+    increaseTime: async () => {
+      throw new ChainTimeFixedError("cannot move time on an external chain; wait for the deadline instead");
+    },
+    close: async () => provider.destroy(),
+  };
+}
+
+/** Creates a fresh wallet on the connection's provider, funded from `funder`. */
+export async function fundedWallet(chain: ChainConnection, funder: Signer, value: bigint): Promise<Signer> {
+  const wallet = Wallet.createRandom().connect(chain.provider);
+  const tx = await funder.sendTransaction({ to: wallet.address, value });
+  await tx.wait();
+  return new NonceManager(wallet);
+}
+
+export interface DeployInit {
+  /**
+   * Seconds a reducer waits between asking to unstake and withdrawing; every challenge window must be shorter.
+   * @default 604800 (7 days)
+   */
+  unbondingDelay?: bigint;
+  /** The bond a reducer posts with each proposal, lost to a proven fault. @default 0.1 ETH */
+  proposalBond?: bigint;
+}
+
+/**
+ * Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own, from the
+ * bytecode the generated factories carry (no Hardhat at run time).
+ */
+export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Promise<MosaicContracts> {
+  const poseidon = await (await new PoseidonT3__factory(deployer).deploy()).waitForDeployment();
+  const verifier = await (await new SemaphoreVerifier__factory(deployer).deploy()).waitForDeployment();
+  const semaphore = await (
+    await new Semaphore__factory({ "npm/poseidon-solidity@0.0.5/PoseidonT3.sol:PoseidonT3": await poseidon.getAddress() }, deployer).deploy(
+      await verifier.getAddress(),
+    )
+  ).waitForDeployment();
+  const groups = await (await new AvatarGroups__factory(deployer).deploy(await semaphore.getAddress())).waitForDeployment();
+  const open = await (await new OpenAdmission__factory(deployer).deploy(await groups.getAddress())).waitForDeployment();
+  const registrar = await (await new RegistrarAdmission__factory(deployer).deploy(await groups.getAddress())).waitForDeployment();
+  const registry = await (
+    await new JobRegistry__factory(deployer).deploy(
+      await groups.getAddress(),
+      await verifier.getAddress(),
+      init.unbondingDelay ?? 604_800n,
+      init.proposalBond ?? 100_000_000_000_000_000n,
+    )
+  ).waitForDeployment();
+  return attachMosaic(deployer, {
+    semaphore: await semaphore.getAddress(),
+    avatarGroups: await groups.getAddress(),
+    openAdmission: await open.getAddress(),
+    registrarAdmission: await registrar.getAddress(),
+    jobRegistry: await registry.getAddress(),
+  });
+}
+
+/**
+ * Deploys the social-recovery contract. `minRecoveryDelay` is the shortest timelock any account may choose:
+ * 48 h (172800 s) on a real chain, so an owner has two days to cancel a recovery they did not ask for.
+ */
+export async function deployVaultRecovery(deployer: Signer, minRecoveryDelay = 172_800n): Promise<VaultRecovery> {
+  return (await new VaultRecovery__factory(deployer).deploy(minRecoveryDelay)).waitForDeployment() as Promise<VaultRecovery>;
+}
+
+/** Reads a private key from the first line of a file (0x optional); a TypeError naming the flag otherwise. */
+export async function readWalletKey(file: string, flag = "--wallet-key-file"): Promise<string> {
+  const line = ((await readFile(file, "utf8")).split(/\r?\n/, 1)[0] ?? "").trim();
+  const key = line.startsWith("0x") ? line : `0x${line}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key))
+    throw new TypeError(`${flag} ${file}: expected a private key, 64 hex characters (0x optional), on the first line`);
+  return key;
+}

@@ -1,0 +1,92 @@
+// Typed handles on the Mosaic contracts at known addresses, and reading their events from receipts (ethers only).
+import type { Interface, LogDescription, Provider, Signer, TransactionReceipt } from "ethers";
+import { namedError } from "./errors.js";
+import {
+  type AvatarGroups,
+  AvatarGroups__factory,
+  type IAdmissionPolicy,
+  IAdmissionPolicy__factory,
+  type JobRegistry,
+  JobRegistry__factory,
+  type OpenAdmission,
+  OpenAdmission__factory,
+  type RegistrarAdmission,
+  RegistrarAdmission__factory,
+  type Semaphore,
+  Semaphore__factory,
+  type SubmissionJudge,
+  SubmissionJudge__factory,
+  type VaultRecovery,
+  VaultRecovery__factory,
+} from "./contracts/types/index.js";
+
+export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, SubmissionJudge, VaultRecovery };
+export {
+  AvatarGroups__factory,
+  IAdmissionPolicy__factory,
+  JobRegistry__factory,
+  OpenAdmission__factory,
+  RegistrarAdmission__factory,
+  Semaphore__factory,
+  SubmissionJudge__factory,
+};
+
+/** A transaction's receipt lacks the event the caller expected of it. */
+export class EventMissingError extends namedError("EventMissingError") {}
+
+/** Where the Mosaic contracts live on a chain. */
+export interface MosaicAddresses {
+  semaphore: string;
+  avatarGroups: string;
+  /** The admission policy of open groups: anyone, one identity per wallet. */
+  openAdmission: string;
+  /** The admission policy of registrar groups: by a registrar's signed attestation or batch. */
+  registrarAdmission: string;
+  jobRegistry: string;
+}
+
+/** Typed handles on the deployed contracts. */
+export interface MosaicContracts {
+  addresses: MosaicAddresses;
+  semaphore: Semaphore;
+  avatarGroups: AvatarGroups;
+  openAdmission: OpenAdmission;
+  registrarAdmission: RegistrarAdmission;
+  jobRegistry: JobRegistry;
+}
+
+/** Typed contract handles at known addresses, for a signer or a read-only provider. */
+export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddresses): MosaicContracts {
+  return {
+    addresses,
+    semaphore: Semaphore__factory.connect(addresses.semaphore, runner),
+    avatarGroups: AvatarGroups__factory.connect(addresses.avatarGroups, runner),
+    openAdmission: OpenAdmission__factory.connect(addresses.openAdmission, runner),
+    registrarAdmission: RegistrarAdmission__factory.connect(addresses.registrarAdmission, runner),
+    jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
+  };
+}
+
+/** The avatar groups contract at a known address. */
+export function attachAvatarGroups(runner: Signer | Provider, address: string): AvatarGroups {
+  return AvatarGroups__factory.connect(address, runner);
+}
+
+/** The registrar admission policy at a known address. */
+export function attachRegistrarAdmission(runner: Signer | Provider, address: string): RegistrarAdmission {
+  return RegistrarAdmission__factory.connect(address, runner);
+}
+
+/** The social-recovery contract at a known address. */
+export function attachVaultRecovery(runner: Signer | Provider, address: string): VaultRecovery {
+  return VaultRecovery__factory.connect(address, runner);
+}
+
+/** The first event called `name` that `iface` can parse in a transaction's receipt; EventMissingError otherwise. */
+export function findEvent(receipt: TransactionReceipt | null, iface: Interface, name: string): LogDescription {
+  for (const log of receipt?.logs ?? []) {
+    const parsed = iface.parseLog(log);
+    if (parsed?.name === name) return parsed;
+  }
+  throw new EventMissingError(`${name} event missing from transaction ${receipt?.hash}`);
+}

@@ -1,0 +1,15 @@
+// @mosaic/protocol in Node: the portable core plus the runtime (JSON-RPC chain connection, deployment, key files, the
+// Helia/libp2p TCP node). Node consumers get this entry through the package's "default" export condition.
+export * from "./index.js";
+export {
+  type ChainConnection,
+  ChainTimeFixedError,
+  type ConnectChainInit,
+  connectChain,
+  type DeployInit,
+  deployMosaic,
+  deployVaultRecovery,
+  fundedWallet,
+  readWalletKey,
+} from "./chain.node.js";
+export { createIpfsNode, type IpfsNodeInit } from "./ipfs.node.js";
