@@ -1,7 +1,7 @@
 // A world for end-to-end reducer tests: a Hardhat JSON-RPC server on loopback with the contracts deployed, an open
-// avatar group of real identities, staked operators running `mosaic reducer start` as child processes, and helpers
-// to post jobs, submit real proofs and wait on the nodes.
-import type { ChildProcessWithoutNullStreams } from "node:child_process";
+// avatar group of real identities, staked operators running `mosaic reducer start` (or, for liars, the worker's
+// test-only misbehaving reducer) as child processes, and helpers to post jobs, submit real proofs and wait on the nodes.
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -29,7 +29,11 @@ import {
 import { expect } from "chai";
 import { HDNodeWallet, Mnemonic, parseEther } from "ethers";
 import { network } from "hardhat";
+import type { Misbehaviour } from "../../worker/test/fixtures/misbehaviours.js";
 import { json, mosaic, type Run, startMosaic } from "./run.js";
+
+/** The same reducer node as `mosaic reducer start`, run with a misbehaviour's hooks (`<misbehaviour> --config FILE`). */
+const MISBEHAVING_REDUCER = path.resolve(import.meta.dirname, "../../worker/test/fixtures/misbehaving-reducer.ts");
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 export const keyOf = (i: number) => HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${i}`);
@@ -57,7 +61,8 @@ export interface ReducerWorld {
   researcherKey: string;
   /** Writes reducer `r`'s config (operator key from the test mnemonic), with `extra` fields over the defaults. */
   writeConfig(r: Reducer, extra?: Record<string, unknown>): Promise<void>;
-  start(r: Reducer): Promise<void>;
+  /** Starts reducer `r` with `mosaic reducer start`, or, given a misbehaviour, as a reducer that cheats that way. */
+  start(r: Reducer, misbehaviour?: Misbehaviour): Promise<void>;
   jobOf(r: Reducer, jobId?: bigint): Promise<Record<string, unknown>>;
   get(r: Reducer, route: string, init?: RequestInit): Promise<Response>;
   until(what: string, check: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
@@ -133,9 +138,16 @@ export async function createReducerWorld(members: number, operators: number): Pr
       };
       await writeFile(r.config, JSON.stringify(config, null, 2));
     },
-    async start(r) {
+    async start(r, misbehaviour) {
       await rm(path.join(r.dataDir, "node.json"), { force: true });
-      r.child = startMosaic(["reducer", "start", "--config", r.config], { cwd: work, env: { MOSAIC_LOG: "info" } });
+      r.child =
+        misbehaviour === undefined
+          ? startMosaic(["reducer", "start", "--config", r.config], { cwd: work, env: { MOSAIC_LOG: "info" } })
+          : spawn(process.execPath, ["--import", import.meta.resolve("tsx"), MISBEHAVING_REDUCER, misbehaviour, "--config", r.config], {
+              cwd: work,
+              env: { ...process.env, MOSAIC_LOG: "info" },
+              stdio: ["pipe", "pipe", "pipe"],
+            });
       r.child.stdin.end();
       r.child.stderr.on("data", (c: Buffer) => (r.log += c.toString()));
       r.exit = new Promise((resolve) => r.child?.on("exit", (code) => resolve(code)));

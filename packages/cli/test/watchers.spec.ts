@@ -1,7 +1,7 @@
 // End to end: reducers that cheat are caught by an honest reducer watching the same job, which proves each fault
 // on-chain in one call; a liar loses its bond and 2.5% of its stake, the watcher is paid, and the honest proposal
 // wins. A job below its minimum participants is refunded. Real Hardhat network over JSON-RPC, reducers as separate
-// processes, real proofs.
+// processes (the liars run the worker's test-only misbehaving reducer), real proofs.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { revealedResults } from "@mosaic/protocol";
@@ -23,8 +23,9 @@ describe("watchers: an inflated proposal is proven wrong and slashed", function 
 
   it("slashes the reducer that inflates a bin; the honest one is paid for the proof and wins", async () => {
     const [honest, liar] = w.reducers as [Reducer, Reducer];
-    await w.writeConfig(liar, { misbehave: "inflate", watch: false });
-    for (const r of w.reducers) await w.start(r);
+    await w.writeConfig(liar, { watch: false });
+    await w.start(honest);
+    await w.start(liar, "inflate");
     const specFile = path.join(w.work, "km.json");
     expect((await mosaic(["job", "new", "km-per-day", "--deadline-in", "900", "--out", specFile], w.work)).code).to.equal(0);
     json(await w.post(specFile, w.reducers));
@@ -81,9 +82,10 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
 
   it("slashes both through challengeSubmission and challengeOrder; the honest proposal wins; a job below its minimum is refunded; a withheld bundle is requested and slashed as unavailable", async () => {
     const [honest, invalid, duplicate] = w.reducers as [Reducer, Reducer, Reducer];
-    await w.writeConfig(invalid, { misbehave: "include-invalid", watch: false });
-    await w.writeConfig(duplicate, { misbehave: "include-duplicate", watch: false });
-    for (const r of [invalid, duplicate]) await w.start(r);
+    await w.writeConfig(invalid, { watch: false });
+    await w.writeConfig(duplicate, { watch: false });
+    await w.start(invalid, "include-invalid");
+    await w.start(duplicate, "include-duplicate");
     // The watcher fetches the others' bundles and submissions over bitswap: it dials them as peers.
     await w.writeConfig(honest, { peers: [invalid, duplicate].map((r) => r.status?.addresses[0]) });
     await w.start(honest);
@@ -176,18 +178,17 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     expect(await registry.balanceOf(researcher)).to.equal(before + job2.reward);
 
     /**
-     * Restarts the `invalid` reducer with `misbehave`, posts job `jobId` (minimum 1), and has every reducer collect and
-     * accept `submissions`.
+     * Restarts the `invalid` reducer as a `misbehaviour` liar, posts job `jobId` (minimum 1), and has every reducer
+     * collect and accept `submissions`.
      */
     async function misbehavingJob(
-      misbehave: "withhold" | "invent",
+      misbehaviour: "withhold" | "invent",
       jobId: bigint,
       submissions: { member: number; payload: number[] }[],
     ): Promise<void> {
       invalid.child?.kill("SIGTERM");
       expect(await invalid.exit).to.equal(0);
-      await w.writeConfig(invalid, { misbehave, watch: false });
-      await w.start(invalid);
+      await w.start(invalid, misbehaviour);
       const now = (await w.chain.provider.getBlock("latest"))?.timestamp ?? 0;
       const file = path.join(w.work, `job-${jobId}.json`);
       const posted = { ...spec, minParticipants: 1, minStake: parseEther("0.5").toString(), collectionDeadline: now + 1200 };

@@ -33,23 +33,7 @@ export interface ReducerConfig {
   finalize: boolean;
   /** Check other reducers' proposals for the jobs this node serves, and challenge provable faults. @default true */
   watch: boolean;
-  /**
-   * For testing watchers only: propose a wrong result on purpose (see Misbehaviour).
-   * @default undefined
-   */
-  misbehave?: Misbehaviour;
 }
-
-/**
- * Ways a reducer can be made to cheat, for testing watchers: "inflate" proposes the first aggregate entry + 100
- * (the bundle stays honest); "include-invalid" accepts submissions whose Semaphore proof fails; "include-duplicate"
- * puts a second submission with an already-accepted nullifier into the tree, next to the first; "withhold" proposes
- * an inflated result without publishing its bundle, and answers no data request; "invent" adds one made-up leaf (an
- * accepted submission copied under a new nullifier, so its proof fails), publishes a bundle block that is not a tree,
- * and answers every data request truthfully for its tree.
- */
-export const MISBEHAVIOURS = ["inflate", "include-invalid", "include-duplicate", "withhold", "invent"] as const;
-export type Misbehaviour = (typeof MISBEHAVIOURS)[number];
 
 const KEYS = new Set([
   "rpcUrl",
@@ -64,7 +48,6 @@ const KEYS = new Set([
   "fetchTimeoutMs",
   "finalize",
   "watch",
-  "misbehave",
 ]);
 
 function fail(file: string, message: string): never {
@@ -104,8 +87,6 @@ export function parseReducerConfig(value: unknown, file: string): ReducerConfig 
   if (typeof listen !== "string" || !listen.startsWith("/")) fail(file, `listen: expected a multiaddr, got ${JSON.stringify(listen)}`);
   if (c.finalize !== undefined && typeof c.finalize !== "boolean") fail(file, "finalize: expected true or false");
   if (c.watch !== undefined && typeof c.watch !== "boolean") fail(file, "watch: expected true or false");
-  if (c.misbehave !== undefined && !(MISBEHAVIOURS as readonly unknown[]).includes(c.misbehave))
-    fail(file, `misbehave: one of ${MISBEHAVIOURS.join(", ")} (for testing watchers)`);
   return {
     rpcUrl,
     registry,
@@ -123,7 +104,6 @@ export function parseReducerConfig(value: unknown, file: string): ReducerConfig 
     fetchTimeoutMs: int(file, "fetchTimeoutMs", c.fetchTimeoutMs ?? 10_000, 100, 600_000),
     finalize: (c.finalize as boolean | undefined) ?? true,
     watch: (c.watch as boolean | undefined) ?? true,
-    misbehave: c.misbehave as Misbehaviour | undefined,
   };
 }
 

@@ -14,9 +14,16 @@
  * process.on('SIGTERM', () => node.stop())
  * ```
  */
-export * from "./config.js";
-export * from "./http.js";
-export * from "./journal.js";
-export * from "./node.js";
-export * from "./reducer.js";
-export * from "./watcher.js";
+export { loadReducerConfig, parseReducerConfig, type ReducerConfig, ReducerConfigError } from "./config.js";
+export type { HeldSubmission, ProposalDraft, ReducerHookContext, ReducerHooks } from "./hooks.js";
+export { handleStatusRequest, Metrics, type StatusSource, startStatusServer } from "./http.js";
+export { Journal, JournalCorruptError, type JournalEntry } from "./journal.js";
+export { createReducerNode, DataDirLockedError, type NodeStatusFile, ReducerNode, type ReducerNodeInit } from "./node.js";
+export {
+  type ChainJob,
+  checkSpecMatchesJob,
+  JobRefusedError,
+  JobSession,
+  type JobSessionComponents,
+  type JobSessionInit,
+} from "./reducer.js";

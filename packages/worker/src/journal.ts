@@ -99,13 +99,14 @@ export class Journal {
         // A complete file ends with "\n", so the last piece is empty; anything else is a torn write.
         break;
       }
+      const corrupt = (why: string) => new JournalCorruptError(`${file}:${i + 1}: ${why}; move the file away to start this job afresh`);
       let entry: JournalEntry;
       try {
         entry = JSON.parse(line) as JournalEntry;
-        if (typeof entry !== "object" || entry === null || typeof entry.e !== "string") throw new Error("not an entry");
       } catch (err) {
-        throw new JournalCorruptError(`${file}:${i + 1}: ${(err as Error).message}; move the file away to start this job afresh`);
+        throw corrupt((err as Error).message);
       }
+      if (typeof entry !== "object" || entry === null || typeof entry.e !== "string") throw corrupt("not an entry");
       applyEntry(state, entry);
       good += Buffer.byteLength(line) + 1;
     }

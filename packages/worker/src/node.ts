@@ -25,7 +25,8 @@ import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
-import { type ChainJob, JobRefusedError, JobSession, PROPOSAL_REVEALED } from "./reducer.js";
+import type { ReducerHooks } from "./hooks.js";
+import { type ChainJob, JobRefusedError, JobSession, PROPOSAL_REVEALED, proposalsOf } from "./reducer.js";
 import { answerRequests, checkProposals, type ProposalVerdict, type WatcherComponents } from "./watcher.js";
 
 /** Another live process holds this data directory. */
@@ -53,6 +54,11 @@ export interface ReducerNodeInit {
   chain?: ChainConnection;
   /** The operator's signer, instead of the key in `config.operatorKeyFile`. @default undefined */
   signer?: Signer;
+  /**
+   * Hooks for each job's session, made once per job so they may keep its state: how tests run reducers that cheat.
+   * Only code can pass them, never a config file or a flag. @default undefined (honest)
+   */
+  hooks?: (jobId: bigint) => ReducerHooks;
 }
 
 /** Creates a reducer node from a checked config; `start()` it, `stop()` it on SIGTERM. */
@@ -238,7 +244,7 @@ export class ReducerNode implements StatusSource {
         fetchTimeoutMs: this.config.fetchTimeoutMs,
         batchSize: this.config.verifier.batchSize,
         batchWaitMs: this.config.verifier.batchWaitMs,
-        misbehave: this.config.misbehave,
+        hooks: this.#init.hooks?.(id),
       },
     );
     try {
@@ -280,7 +286,7 @@ export class ReducerNode implements StatusSource {
       });
       return;
     }
-    if (state.proposed !== undefined && this.config.misbehave !== "withhold") {
+    if (state.proposed !== undefined && session.answersRequests()) {
       // Whether or not it watches others, a proposer answers data requests on its own proposal, or is slashed: for as
       // long as the job is open, since answers extend a proposal's window past finalizeAfter and requests follow.
       const key = session.jobId.toString();
@@ -329,15 +335,12 @@ export class ReducerNode implements StatusSource {
   async #claimBond(session: JobSession): Promise<void> {
     const registry = this.#registry as JobRegistry;
     if ((await registry.getJob(session.jobId)).state === OPEN) return;
-    const operator = (await this.#signer?.getAddress())?.toLowerCase();
-    const n = Number(await registry.proposalCount(session.jobId));
-    for (let i = 0; i < n; i++) {
-      const p = await registry.getProposal(session.jobId, i);
-      if (p.proposer.toLowerCase() !== operator || p.faulted || p.state !== PROPOSAL_REVEALED) continue;
-      const tx = await registry.claimBond(session.jobId, i);
-      await tx.wait();
-      this.#log("info", "proposal:bond-claimed", { jobId: session.jobId, index: i, tx: tx.hash });
-    }
+    const { proposals, ownIndex } = await proposalsOf(registry, session.jobId, this.#operator);
+    const own = proposals[ownIndex];
+    if (own === undefined || own.faulted || own.state !== PROPOSAL_REVEALED) return;
+    const tx = await registry.claimBond(session.jobId, ownIndex);
+    await tx.wait();
+    this.#log("info", "proposal:bond-claimed", { jobId: session.jobId, index: ownIndex, tx: tx.hash });
   }
 
   /** A transaction that failed before it was sent still took a nonce from the NonceManager: give it back. */

@@ -1,13 +1,6 @@
 // One job on a reducer node: collect announced submissions, check them, verify proofs in batches, journal every
 // verdict, then reduce, publish the bundle and propose.
-import {
-  type BatchVerifier,
-  checkSubmission,
-  decodeSubmission,
-  encodeSubmission,
-  MAX_SUBMISSION_BYTES,
-  type Submission,
-} from "@mosaic/avatar";
+import { type BatchVerifier, checkSubmission, decodeSubmission, MAX_SUBMISSION_BYTES, type Submission } from "@mosaic/avatar";
 import {
   decodeSpec,
   type Leaf,
@@ -30,13 +23,14 @@ import {
   type JobSpec,
   type Logger,
   MalformedSubmissionError,
+  namedError,
   parseCid,
   proposeResult,
   putBlock,
   specCidOf,
   type RejectionReason,
 } from "@mosaic/protocol";
-import type { Misbehaviour } from "./config.js";
+import type { ProposalDraft, ReducerHookContext, ReducerHooks } from "./hooks.js";
 import type { Journal, JournalEntry } from "./journal.js";
 
 const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
@@ -76,13 +70,21 @@ export interface JobSessionInit {
   batchSize?: number;
   /** The longest a checked submission waits for its batch to fill. @default 200 */
   batchWaitMs?: number;
-  /** For testing watchers only: cheat on purpose (see Misbehaviour in config.ts). @default undefined */
-  misbehave?: Misbehaviour;
+  /** Hooks that change what the session does (tests' cheating reducers); never from a config file. @default {} (honest) */
+  hooks?: ReducerHooks;
 }
 
 /** The registry's ProposalState values. */
 export const PROPOSAL_COMMITTED = 1n;
 export const PROPOSAL_REVEALED = 2n;
+
+/** Every proposal of a job in index order, and the index of `operator`'s own (-1 if none; one at most per operator). */
+export async function proposalsOf(registry: JobRegistry, jobId: bigint, operator: string) {
+  const n = Number(await registry.proposalCount(jobId));
+  const proposals = await Promise.all(Array.from({ length: n }, (_, i) => registry.getProposal(jobId, i)));
+  const ownIndex = proposals.findIndex((p) => p.proposer.toLowerCase() === operator.toLowerCase());
+  return { proposals, ownIndex };
+}
 
 /** On-chain facts of a job, as the registry's `getJob` returns them. */
 export interface ChainJob {
@@ -104,10 +106,7 @@ export interface ChainJob {
 }
 
 /** A job the node will not serve: its spec is invalid or does not match what the chain recorded. */
-export class JobRefusedError extends Error {
-  static override name = "JobRefusedError";
-  override name = "JobRefusedError";
-}
+export class JobRefusedError extends namedError("JobRefusedError") {}
 
 export interface Proposed extends ReduceResult {
   bundleCid: string;
@@ -145,16 +144,12 @@ export class JobSession {
   /** Announcements of a CID already seen (idempotent, ignored) since this process started. */
   duplicates = 0;
   readonly #c: JobSessionComponents;
-  readonly #init: Required<Omit<JobSessionInit, "misbehave">>;
-  readonly #misbehave: JobSessionInit["misbehave"];
+  readonly #init: Required<Omit<JobSessionInit, "hooks">>;
+  readonly #hooks: ReducerHooks;
   readonly #inflight = new Set<Promise<unknown>>();
   /** Nullifiers of submissions checked but not yet through the batch verifier. */
   readonly #pendingNullifiers = new Set<string>();
   #batch: Array<{ cid: string; sub: Submission }> = [];
-  /** misbehave "include-duplicate" only: submissions refused for a reused nullifier, put into the tree anyway. */
-  readonly #duplicates: Array<{ cid: string; sub: Submission }> = [];
-  /** misbehave "invent" only: a made-up leaf, a copy of an accepted submission under a nullifier nobody holds. */
-  #invented: Leaf | undefined;
   #timer?: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
   /** Set by close(): work still under way is left pending in the journal, to be judged after a restart. */
@@ -166,7 +161,7 @@ export class JobSession {
     this.journal = journal;
     this.job = { chainId: components.chainId, registry: components.registryAddress.toLowerCase(), jobId };
     this.#init = { fetchTimeoutMs: init.fetchTimeoutMs ?? 10_000, batchSize: init.batchSize ?? 64, batchWaitMs: init.batchWaitMs ?? 200 };
-    this.#misbehave = init.misbehave;
+    this.#hooks = init.hooks ?? {};
   }
 
   /**
@@ -260,7 +255,7 @@ export class JobSession {
           seenNullifiers: { has: (n) => accepted.has(n) || pending.has(n) },
         });
       } catch (err) {
-        if (this.#misbehave === "include-duplicate" && (err as Error).name === "NullifierReusedError") this.#duplicates.push({ cid, sub });
+        this.#hooks.refused?.({ cid, sub }, this.#reasonOf(err), this.#hookContext());
         throw err;
       }
       pending.add(sub.proof.nullifier);
@@ -295,8 +290,8 @@ export class JobSession {
       batch.forEach((b, i) => {
         const nullifier = b.sub.proof.nullifier;
         this.#pendingNullifiers.delete(nullifier);
-        const cheat = this.#misbehave === "include-invalid";
-        if (!verdicts[i] && !cheat) entries.push(this.#rejection(b.cid, "InvalidProofError", "Semaphore proof does not verify"));
+        if (!verdicts[i] && !this.#hooks.acceptInvalidProof?.(b, this.#hookContext()))
+          entries.push(this.#rejection(b.cid, "InvalidProofError", "Semaphore proof does not verify"));
         else if (this.journal.state.accepted.has(nullifier) || entries.some((e) => e.e === "accepted" && e.nullifier === nullifier))
           entries.push(this.#rejection(b.cid, "NullifierReusedError", `nullifier ${nullifier} already answered`));
         else {
@@ -348,29 +343,22 @@ export class JobSession {
       submission: a.cid,
       value: a.payload,
     }));
-    if (this.#invented !== undefined) leaves.push(this.#invented);
-    const result = reduceTree(leaves, spec.reducer, spec.output.entries.length);
-    return this.#duplicates.length === 0 ? result : this.#withDuplicates(result);
+    return reduceTree(leaves, spec.reducer, spec.output.entries.length);
   }
 
-  /** misbehave "include-duplicate": the tree with each duplicate right after the leaf whose nullifier it reuses. */
-  #withDuplicates(honest: ReduceResult): ReduceResult {
-    const spec = this.spec as JobSpec;
-    const leaves = honest.leaves.flatMap((leaf) => [
-      leaf,
-      ...this.#duplicates
-        .filter((d) => d.sub.proof.nullifier === leaf.nullifier)
-        .map((d) => ({ nullifier: d.sub.proof.nullifier, submission: d.cid, value: d.sub.payload })),
-    ]);
-    const nodes = treeNodes({ ...honest, leaves, count: leaves.length, levels: [] }, spec.reducer, spec.output.entries.length);
-    const root = nodes.levels[nodes.levels.length - 1]?.[0];
-    return {
-      aggregate: root?.value ?? honest.aggregate,
-      count: leaves.length,
-      treeRoot: root?.hash ?? honest.treeRoot,
-      leaves,
-      levels: nodes.levels.map((level) => level.map((n) => n.hash)),
-    };
+  /** The tree this node proposes and answers data requests from: the honest one, unless a hook says otherwise. */
+  async proposalTree(): Promise<ReduceResult> {
+    const honest = this.reduce();
+    return (await this.#hooks.tree?.(honest, this.#hookContext())) ?? honest;
+  }
+
+  /** Whether this node answers data requests on its own proposal (always, unless a hook says otherwise). */
+  answersRequests(): boolean {
+    return this.#hooks.answerRequests?.(this.#hookContext()) ?? true;
+  }
+
+  #hookContext(): ReducerHookContext {
+    return { session: this, blockstore: this.#c.ipfs.blockstore };
   }
 
   /** The result bundle: the nullifier-sorted leaves and every level of the reduce tree. Deterministic. */
@@ -404,20 +392,10 @@ export class JobSession {
    */
   async propose(): Promise<Proposed> {
     await this.drain();
-    if (this.#misbehave === "invent") await this.#invent();
-    const result = this.reduce();
-    const withhold = this.#misbehave === "withhold";
-    const aggregate =
-      this.#misbehave === "inflate" || this.#misbehave === "withhold"
-        ? result.aggregate.map((x, i) => (i === 0 ? x + 100 : x))
-        : result.aggregate;
-    // A withheld bundle names the inflated aggregate, so no one else holds a block with its CID.
-    // "invent" publishes a block that is no tree at all (the leaves' list missing): fetchable, but nothing opens it.
-    const bundle =
-      this.#misbehave === "invent"
-        ? await encodeBlock({ v: 1, job: Number(this.jobId), count: result.count, treeRoot: result.treeRoot })
-        : await this.bundle(withhold ? { ...result, aggregate } : result);
-    if (!withhold) await putBlock(this.#c.ipfs.blockstore, bundle);
+    const result = await this.proposalTree();
+    const honest: ProposalDraft = { aggregate: result.aggregate, bundle: await this.bundle(result), publish: true };
+    const { aggregate, bundle, publish } = (await this.#hooks.proposal?.(honest, result, this.#hookContext())) ?? honest;
+    if (publish) await putBlock(this.#c.ipfs.blockstore, bundle);
     const bundleCid = bundle.cid.toString();
     const minimum = BigInt(this.spec?.minParticipants ?? 1);
     if (BigInt(result.count) < minimum) {
@@ -447,28 +425,11 @@ export class JobSession {
     return { ...result, bundleCid, txHash: txHash ?? "" };
   }
 
-  /**
-   * misbehave "invent": copies the first accepted submission under a made-up nullifier (its proof cannot hold),
-   * stores the block so data requests for it can be answered, and adds it to the tree as one more leaf.
-   */
-  async #invent(): Promise<void> {
-    const first = [...this.journal.state.accepted.values()][0];
-    if (first === undefined || this.#invented !== undefined) return;
-    const sub = decodeSubmission(await getBlock(this.#c.ipfs.blockstore, parseCid(first.cid), { maxBytes: MAX_SUBMISSION_BYTES }));
-    const nullifier = (BigInt(sub.proof.nullifier) ^ 0x5a5a5a5a5an).toString();
-    const block = await encodeSubmission({ ...sub, proof: { ...sub.proof, nullifier } });
-    await putBlock(this.#c.ipfs.blockstore, block);
-    this.#invented = { nullifier, submission: block.cid.toString(), value: sub.payload };
-  }
-
   /** This operator's proposal for the job, if it has made one. */
   async #ownProposal(): Promise<{ index: number; state: bigint } | undefined> {
-    const n = Number(await this.#c.registry.proposalCount(this.jobId));
-    for (let i = 0; i < n; i++) {
-      const p = await this.#c.registry.getProposal(this.jobId, i);
-      if (p.proposer.toLowerCase() === this.#c.operator.toLowerCase()) return { index: i, state: p.state };
-    }
-    return undefined;
+    const { proposals, ownIndex } = await proposalsOf(this.#c.registry, this.jobId, this.#c.operator);
+    const own = proposals[ownIndex];
+    return own === undefined ? undefined : { index: ownIndex, state: own.state };
   }
 
   /** Progress for the health endpoint and `mosaic job watch`. */

@@ -44,7 +44,7 @@ import {
   revealedResults,
 } from "@mosaic/protocol";
 import { getBytes, type Result } from "ethers";
-import { type JobSession, PROPOSAL_REVEALED } from "./reducer.js";
+import { type JobSession, PROPOSAL_REVEALED, proposalsOf } from "./reducer.js";
 
 /** The largest bundle a watcher fetches: a 100,000-leaf bundle with 7-entry values is a few MB. */
 export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -167,17 +167,6 @@ async function findSubmissionFault(
     }
   }
   return unavailable === undefined ? undefined : { unavailable };
-}
-
-/** Every proposal of the job, the revealed results by index, and the index of this operator's own (-1 if none). */
-async function proposalsOf(c: WatcherComponents, session: JobSession) {
-  const n = Number(await c.registry.proposalCount(session.jobId));
-  const [proposals, revealed] = await Promise.all([
-    Promise.all(Array.from({ length: n }, (_, i) => c.registry.getProposal(session.jobId, i))),
-    revealedResults(c.registry, session.jobId),
-  ]);
-  const ownIndex = proposals.findIndex((p) => p.proposer.toLowerCase() === c.operator.toLowerCase());
-  return { proposals, revealed, ownIndex };
 }
 
 /** Sends a witness after a dry run, so a challenge the contract would refuse costs nothing. */
@@ -464,7 +453,10 @@ export async function checkProposals(
 ): Promise<ProposalVerdict[]> {
   const spec = session.spec;
   if (spec === undefined) return [];
-  const { proposals, revealed, ownIndex } = await proposalsOf(c, session);
+  const [{ proposals, ownIndex }, revealed] = await Promise.all([
+    proposalsOf(c.registry, session.jobId, c.operator),
+    revealedResults(c.registry, session.jobId),
+  ]);
   const own = proposals[ownIndex];
   const n = proposals.length;
   const out: ProposalVerdict[] = [];
@@ -584,7 +576,7 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
   if (spec === undefined) return 0;
   const events = await c.registry.queryFilter(c.registry.filters.DataRequested(session.jobId));
   if (events.length === 0) return 0;
-  const { ownIndex } = await proposalsOf(c, session);
+  const { ownIndex } = await proposalsOf(c.registry, session.jobId, c.operator);
   // Every open request on this proposal, earliest due first, answered a few per transaction (a leaf's path and
   // envelope run to kilobytes, and a transaction has a size limit), each batch dry-run first.
   const pending: { dueAt: bigint; key: string; leaf?: unknown; node?: unknown }[] = [];
@@ -598,7 +590,7 @@ export async function answerRequests(c: WatcherComponents, session: JobSession, 
       answered.add(key);
       continue;
     }
-    tree ??= treeNodes(session.reduce(), spec.reducer, spec.output.entries.length);
+    tree ??= treeNodes(await session.proposalTree(), spec.reducer, spec.output.entries.length);
     if (level === 0) {
       const leaf = tree.leaves[position] as Leaf;
       const bytes = await fetchBlock(c, leaf.submission, MAX_SUBMISSION_BYTES);
