@@ -1,5 +1,5 @@
 // Thread IDs as go-threads defines them: varint version ‖ varint variant ‖ 32 random bytes, shown in multibase base32.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "@noble/ciphers/webcrypto";
 import { base32 } from "multiformats/bases/base32";
 import { varint } from "multiformats";
 

@@ -8,23 +8,31 @@
  *
  * @example
  * ```ts
- * import { deriveThreadSecrets, openDiskStores, Thread } from '@mosaic/threads'
+ * import { deriveThreadSecrets, openDiskStores, Thread } from '@mosaic/threads' // openDiskStores: Node only
  * const stores = await openDiskStores(dir)
  * const thread = await Thread.open(stores, { secrets: deriveThreadSecrets(seed, 'vault', 'laptop') })
  * await thread.collection('locations').create({ t: 1700000000, lat: 51.5, lon: -0.12 })
  * ```
  */
-export * from "./collection.js";
-export * from "./crypto.js";
-export * from "./disk.js";
-export * from "./errors.js";
-export * from "./hlc.js";
-export * from "./id.js";
-export * from "./keys.js";
-export * from "./log.js";
-export * from "./record.js";
-export * from "./seed.js";
-export * from "./thread.js";
-export * from "./replication.js";
-export * from "./frames.js";
-export * from "./archive.js";
+export type { CollectionConfig, Doc, Query } from "./collection.js";
+export {
+  BlockTooLargeError,
+  BrokenChainError,
+  DocumentExistsError,
+  DocumentNotFoundError,
+  EventDecryptionError,
+  InvalidRecordSignatureError,
+  MalformedRecordError,
+  ProtocolError,
+  PullRefusedError,
+  UnknownLogError,
+  UnreadableFileError,
+  WrongPassphraseError,
+  WrongServiceKeyError,
+} from "./errors.js";
+export { ThreadId } from "./id.js";
+export { deriveThreadSecrets, logIdOf, type ThreadSecrets } from "./keys.js";
+export { type RecordEnvelope, ThreadLog, type ThreadStores } from "./log.js";
+export { type ReplicatorInit, ThreadReplicator } from "./replication.js";
+export { DEFAULT_SCRYPT, type ScryptParams, sealSeed, unsealSeed } from "./seed.js";
+export { Collection, Thread, type ThreadInit } from "./thread.js";

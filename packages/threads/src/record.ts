@@ -1,11 +1,11 @@
 // The wire and disk format: records {block, sig, pubKey, prev} sealed with the service key, events {header, body}
 // whose header carries a one-time content key sealed with the read key.
-import { createHash } from "node:crypto";
 import * as dagCbor from "@ipld/dag-cbor";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
 import * as raw from "multiformats/codecs/raw";
 import { randomBytes } from "@noble/ciphers/webcrypto";
+import { sha256 } from "#sha256";
 import { concatBytes, type SigningKey, seal, unseal, verifySignature } from "./crypto.js";
 import {
   BlockTooLargeError,
@@ -57,7 +57,7 @@ export function decodeRecordCbor(bytes: Uint8Array, what: string): unknown {
 
 /** Names bytes with a CIDv1 (sha2-256) under `code`. */
 export function blockOf(code: number, bytes: Uint8Array): Block {
-  const digest = Digest.create(0x12, createHash("sha256").update(bytes).digest());
+  const digest = Digest.create(0x12, sha256(bytes));
   return { cid: CID.createV1(code, digest), bytes };
 }
 

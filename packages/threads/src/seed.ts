@@ -1,7 +1,7 @@
 // The vault's root seed at rest: sealed with XChaCha20-Poly1305 under a key scrypt derives from the passphrase.
-import { readFile, rename, writeFile } from "node:fs/promises";
 import { randomBytes } from "@noble/ciphers/webcrypto";
 import { scryptAsync } from "@noble/hashes/scrypt";
+import { base64pad } from "multiformats/bases/base64";
 import { seal, unseal } from "./crypto.js";
 import { UnreadableFileError, WrongPassphraseError } from "./errors.js";
 
@@ -37,6 +37,15 @@ async function keyFrom(
   return scryptAsync(passphrase.normalize("NFKC"), salt, { ...params, dkLen: 32, maxmem: 2 ** 31, onProgress });
 }
 
+/** A base64 field of a seed file, as sealSeed writes them (padded, RFC 4648); UnreadableFileError otherwise. */
+function base64Field(text: string, field: string): Uint8Array {
+  try {
+    return base64pad.baseDecode(text);
+  } catch {
+    throw new UnreadableFileError(`seed file: ${field} is not base64`);
+  }
+}
+
 /** Seals a 32-byte seed under a passphrase, as the JSON text of a seed file. */
 export async function sealSeed(
   seed: Uint8Array,
@@ -53,8 +62,8 @@ export async function sealSeed(
     v: 1,
     kdf: "scrypt",
     ...params,
-    salt: Buffer.from(salt).toString("base64"),
-    sealed: Buffer.from(seal(key, seed, AAD)).toString("base64"),
+    salt: base64pad.baseEncode(salt),
+    sealed: base64pad.baseEncode(seal(key, seed, AAD)),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
@@ -89,19 +98,8 @@ export async function unsealSeed(
     typeof f.salt === "string" &&
     typeof f.sealed === "string";
   if (!sane) throw new UnreadableFileError("seed file: not a version-1 scrypt-sealed Mosaic seed, or its cost parameters are out of range");
-  const key = await keyFrom(passphrase, Buffer.from(f.salt, "base64"), { N: f.N, r: f.r, p: f.p }, options.onProgress);
-  const seed = unseal(key, Buffer.from(f.sealed, "base64"), AAD);
+  const key = await keyFrom(passphrase, base64Field(f.salt, "salt"), { N: f.N, r: f.r, p: f.p }, options.onProgress);
+  const seed = unseal(key, base64Field(f.sealed, "sealed"), AAD);
   if (seed === undefined || seed.length !== 32) throw new WrongPassphraseError("wrong passphrase (or the seed file was altered)");
   return seed;
-}
-
-/** Writes a seed file atomically (write, then rename), readable by the owner only. */
-export async function writeSeedFile(file: string, text: string): Promise<void> {
-  await writeFile(`${file}.tmp`, text, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
-}
-
-/** Reads a seed file's text. */
-export async function readSeedFile(file: string): Promise<string> {
-  return readFile(file, "utf8");
 }

@@ -1,5 +1,5 @@
 // A member's view of a thread: typed collections over its events, kept in memory and snapshotted (sealed) to disk.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "@noble/ciphers/webcrypto";
 import * as dagCbor from "@ipld/dag-cbor";
 import { Key } from "interface-datastore";
 import { base32 } from "multiformats/bases/base32";

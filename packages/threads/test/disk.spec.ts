@@ -15,7 +15,7 @@ import {
   UnreadableFileError,
   unsealSeed,
   WrongPassphraseError,
-} from "../src/index.js";
+} from "../src/node.js";
 
 const SMALL = { N: 2 ** 10, r: 8, p: 1 };
 

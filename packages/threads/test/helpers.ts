@@ -2,7 +2,9 @@
 import * as dagCbor from "@ipld/dag-cbor";
 import * as raw from "multiformats/codecs/raw";
 import type { CID } from "multiformats/cid";
-import { blockOf, deriveThreadSecrets, seal, type SigningKey, Thread, type ThreadInit, type ThreadSecrets } from "../src/index.js";
+import { deriveThreadSecrets, Thread, type ThreadInit, type ThreadSecrets } from "../src/index.js";
+import { seal, type SigningKey } from "../src/crypto.js";
+import { blockOf } from "../src/record.js";
 
 import { memoryStores } from "../../../test/helpers.js";
 

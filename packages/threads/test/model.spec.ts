@@ -7,30 +7,20 @@ import { expectRejects } from "../../../test/helpers.js";
 import {
   BlockTooLargeError,
   BrokenChainError,
-  blockOf,
-  certifyLog,
-  compareStamps,
-  createEvent,
-  createRecord,
-  decodeThreadKey,
   deriveThreadSecrets,
   EventDecryptionError,
-  encodeThreadKey,
-  HybridClock,
   InvalidRecordSignatureError,
   MalformedRecordError,
-  MAX_EVENT_BYTES,
-  MAX_RECORD_BYTES,
-  openEvent,
-  openRecord,
-  seal,
-  signingKeyFromSeed,
   ThreadId,
   ThreadLog,
-  ThreadVariant,
   UnknownLogError,
   WrongServiceKeyError,
 } from "../src/index.js";
+import { seal, signingKeyFromSeed } from "../src/crypto.js";
+import { compareStamps, HybridClock } from "../src/hlc.js";
+import { ThreadVariant } from "../src/id.js";
+import { certifyLog, decodeThreadKey, encodeThreadKey } from "../src/keys.js";
+import { blockOf, createEvent, createRecord, MAX_EVENT_BYTES, MAX_RECORD_BYTES, openEvent, openRecord } from "../src/record.js";
 import { captureState, device, forgeRecord, memoryStores } from "./helpers.js";
 
 describe("threads: model", () => {

@@ -6,21 +6,20 @@ import { createIpfsNode, dialPeer, type IpfsNode, nodeAddresses } from "@mosaic/
 import { expect } from "chai";
 import { expectRejects } from "../../../test/helpers.js";
 import {
-  certifyLog,
-  createEvent,
-  createRecord,
-  type DiskStores,
   deriveThreadSecrets,
-  ingestFrames,
+  type DiskStores,
   openDiskStores,
   ProtocolError,
   PullRefusedError,
-  signingKeyFromSeed,
   Thread,
   ThreadLog,
   ThreadReplicator,
-  threadTopic,
-} from "../src/index.js";
+} from "../src/node.js";
+import { signingKeyFromSeed } from "../src/crypto.js";
+import { ingestFrames } from "../src/frames.js";
+import { certifyLog } from "../src/keys.js";
+import { createEvent, createRecord } from "../src/record.js";
+import { threadTopic } from "../src/replication.js";
 import { SEED } from "./helpers.js";
 
 const MARKER = "MARKER-51.5007-0.1246";
