@@ -1,8 +1,5 @@
-// The one Semaphore artifact set Mosaic proves with: depth 20, from the npm package, pinned by hash.
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import path from "node:path";
+// The one Semaphore artifact set Mosaic proves with: depth 20, from @zk-kit/semaphore-artifacts, pinned by hash.
+import { namedError } from "@mosaic/protocol";
 
 /** Every proof uses this depth, whatever the group size, so one artifact set serves all. */
 export const PROOF_DEPTH = 20;
@@ -13,27 +10,36 @@ export const ARTIFACT_SHA256 = {
   zkey: "33f9a067a80c7daf90e085449073613a9559a1904dd40aeb6d603afb7988c2cc",
 } as const;
 
+/** Where the prover reads the artifacts: file paths in Node, URLs in the browser. */
 export interface ArtifactPaths {
   wasm: string;
   zkey: string;
 }
 
-const require = createRequire(import.meta.url);
+/** An artifact's bytes are not the pinned ones; the message names the file and both hashes. */
+export class ArtifactHashMismatchError extends namedError("ArtifactHashMismatchError") {}
 
-/** Paths of the depth-20 artifacts installed from npm. */
-export function artifactPaths(): ArtifactPaths {
-  const dir = path.dirname(require.resolve("@zk-kit/semaphore-artifacts/package.json"));
-  return { wasm: path.join(dir, `semaphore-${PROOF_DEPTH}.wasm`), zkey: path.join(dir, `semaphore-${PROOF_DEPTH}.zkey`) };
+/** There is no default place to read the artifacts from (in the browser): pass their URLs to the prover. */
+export class ArtifactsUnavailableError extends namedError("ArtifactsUnavailableError") {}
+
+/**
+ * Throws ArtifactHashMismatchError unless `sha256Hex` is the pinned hash of the `kind` artifact read from `source`;
+ * `remedy` ends the message.
+ */
+export function checkArtifactHash(kind: keyof ArtifactPaths, source: string, sha256Hex: string, remedy: string): void {
+  if (sha256Hex !== ARTIFACT_SHA256[kind]) {
+    throw new ArtifactHashMismatchError(`${source}: sha256 ${sha256Hex}, expected ${ARTIFACT_SHA256[kind]}; ${remedy}`);
+  }
 }
 
-/** Checks the installed artifacts against the pinned hashes; throws naming the file that differs. */
-export async function verifyArtifacts(paths: ArtifactPaths = artifactPaths()): Promise<void> {
+/**
+ * Checks artifact bytes fetched by the caller (a browser app fetching the wasm and zkey) against the pinned hashes,
+ * with WebCrypto's SHA-256; throws ArtifactHashMismatchError naming the one that differs.
+ */
+export async function verifyArtifactBytes(bytes: { wasm: Uint8Array; zkey: Uint8Array }): Promise<void> {
   for (const kind of ["wasm", "zkey"] as const) {
-    const got = createHash("sha256")
-      .update(await readFile(paths[kind]))
-      .digest("hex");
-    if (got !== ARTIFACT_SHA256[kind]) {
-      throw new Error(`${paths[kind]}: sha256 ${got}, expected ${ARTIFACT_SHA256[kind]}; reinstall with 'npm install'`);
-    }
+    const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes[kind] as Uint8Array<ArrayBuffer>));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    checkArtifactHash(kind, `the ${kind} artifact`, hex, "fetch it again from where the app is served");
   }
 }

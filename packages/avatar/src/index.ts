@@ -2,7 +2,9 @@
  * @packageDocumentation
  *
  * Anonymous avatars: a Semaphore identity derived from the vault's seed, one proof per job
- * (scope = the job, message = hash of the payload), and the submission envelope reducers verify.
+ * (scope = the job, message = hash of the payload), and the submission envelope reducers verify. This entry runs in
+ * Node and in the browser; Node adds (`./node.ts`, picked by the package's export conditions) the installed proof
+ * artifacts, the worker-thread batch verifier and publishing from a throwaway libp2p node.
  *
  * @example
  * ```ts
@@ -12,13 +14,34 @@
  * const block = await encodeSubmission(submission)   // put on IPFS, announce block.cid
  * ```
  */
-export * from "./artifacts.js";
-export * from "./batch-verify.js";
-export * from "./envelope.js";
-export * from "./identity.js";
-export * from "./proof.js";
-export * from "./publish.js";
-export * from "./group.js";
+export {
+  ARTIFACT_SHA256,
+  ArtifactHashMismatchError,
+  type ArtifactPaths,
+  ArtifactsUnavailableError,
+  PROOF_DEPTH,
+  verifyArtifactBytes,
+} from "./artifacts.js";
+export {
+  type BatchVerifier,
+  type BatchVerifierInit,
+  BatchVerifierNotRunningError,
+  BatchVerifierWorkerError,
+} from "./batch-verify.js";
+export {
+  BN254_BASE_FIELD,
+  decodeSubmission,
+  type EnvelopeArg,
+  encodePayload,
+  encodeSubmission,
+  envelopeArg,
+  MAX_PAYLOAD_LENGTH,
+  MAX_SUBMISSION_BYTES,
+  type SemaphoreProof,
+  type Submission,
+  submissionFromEnvelopeArg,
+} from "./envelope.js";
+export { loadGroup } from "./group.js";
 export {
   type CheckRootOptions,
   type GroupSync,
@@ -29,4 +52,24 @@ export {
   openGroupSync,
   type SyncOptions,
 } from "./group-sync/index.js";
-export * from "./membership.js";
+export { deriveAvatarIdentity, Identity } from "./identity.js";
+export {
+  type AdmissionKind,
+  type Attestation,
+  AttestationMismatchError,
+  attestationEvidence,
+  attestationHash,
+  attestationSigner,
+  attestationToJson,
+  createAvatarGroup,
+  type GroupInfo,
+  groupInfo,
+  listGroups,
+  MalformedAttestationError,
+  parseAttestation,
+  registerAvatar,
+  signAttestation,
+  UnknownGroupError,
+} from "./membership.js";
+export { checkSubmission, Group, proveSubmission, type VerifyContext, verifySubmission } from "./proof.js";
+export { type PublishDelayInit, pickPublishDelay } from "./publish-delay.js";

@@ -15,12 +15,16 @@ import {
 import { Group } from "@semaphore-protocol/group";
 import type { Identity } from "@semaphore-protocol/identity";
 import { generateProof, verifyProof } from "@semaphore-protocol/proof";
-import { type ArtifactPaths, artifactPaths, PROOF_DEPTH } from "./artifacts.js";
+import { artifactPaths } from "#artifacts";
+import { type ArtifactPaths, PROOF_DEPTH } from "./artifacts.js";
 import { encodePayload, type Submission } from "./envelope.js";
 
 export { Group };
 
-/** Proves membership for one job's payload and returns the whole submission. */
+/**
+ * Proves membership for one job's payload and returns the whole submission. `artifacts` defaults to the installed
+ * files in Node; a browser passes their URLs.
+ */
 export async function proveSubmission(
   identity: Identity,
   group: Group,

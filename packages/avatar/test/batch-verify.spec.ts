@@ -3,7 +3,7 @@ import { Identity } from "@semaphore-protocol/identity";
 import { generateProof, verifyProof } from "@semaphore-protocol/proof";
 import { expect } from "chai";
 import fc from "fast-check";
-import { createVerifyEngine } from "../src/batch-verify-engine.js";
+import { createVerifyEngine } from "../src/batch-verify-engine.node.js";
 import {
   artifactPaths,
   type BatchVerifier,
@@ -12,7 +12,7 @@ import {
   createBatchVerifier,
   PROOF_DEPTH,
   type SemaphoreProof,
-} from "../src/index.js";
+} from "../src/node.js";
 import { expectRejects } from "../../../test/helpers.js";
 
 /** BN254's base field (point coordinates) and scalar field (public inputs). */

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { type Block, createIpfsNode, encodeBlock, getBlock, type IpfsNode, jobTopic, nodeAddresses, parseCid } from "@mosaic/protocol";
 import { expect } from "chai";
-import { pickPublishDelay, publishSubmission } from "../src/index.js";
+import { pickPublishDelay, publishSubmission } from "../src/node.js";
 import { expectRejects } from "../../../test/helpers.js";
 
 const job = { chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId: 7n };

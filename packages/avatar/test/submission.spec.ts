@@ -29,7 +29,7 @@ import {
   verifyArtifacts,
   checkSubmission,
   verifySubmission,
-} from "../src/index.js";
+} from "../src/node.js";
 import { expectRejects } from "../../../test/helpers.js";
 
 const job = { chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId: 1n };

@@ -1,6 +1,6 @@
 // The worker thread behind createBatchVerifier: one single-threaded wasm curve, batches verified in arrival order.
 import { parentPort } from "node:worker_threads";
-import { createVerifyEngine, type EngineProof } from "./batch-verify-engine.js";
+import { createVerifyEngine, type EngineProof } from "./batch-verify-engine.node.js";
 
 /** Main thread → worker: one batch. */
 export interface BatchRequest {
@@ -15,7 +15,7 @@ export type WorkerReply =
   | { type: "failed"; id: number; message: string };
 
 const port = parentPort;
-if (!port) throw new Error("batch-verify-worker.ts is a worker_threads entry point; use createBatchVerifier() instead");
+if (!port) throw new Error("batch-verify-worker.node.ts is a worker_threads entry point; use createBatchVerifier() instead");
 
 const engine = await createVerifyEngine();
 // One batch at a time: the engine's wasm scratch memory is shared between its calls.

@@ -8,7 +8,7 @@ import { keccak256, toBeHex } from "ethers";
 
 /**
  * One proof as the calling thread hands it over, after the type checks Semaphore's `verifyProof` makes
- * (see `toEngineProof` in batch-verify.ts). Each point coordinate is either the string as given, or, for a
+ * (see `toEngineProof` in batch-verify.node.ts). Each point coordinate is either the string as given, or, for a
  * value that was not a string, `{ text }`: the text snarkjs reads from it (`"" + value.toString(16)`).
  */
 export interface EngineProof {

@@ -1,7 +1,8 @@
-// Publishing a submission from a throwaway libp2p node, so the announcement carries no long-lived peer id.
-import { randomInt } from "node:crypto";
+// Publishing a submission from a throwaway libp2p node, so the announcement carries no long-lived peer id. Node only:
+// the node is @mosaic/protocol's Node factory (TCP); when to publish is publish-delay.ts, which runs anywhere.
 import { setTimeout as delay } from "node:timers/promises";
 import { type Block, type CID, createIpfsNode, dialPeer, type IpfsNode, type IpfsNodeInit, waitForTopicPeers } from "@mosaic/protocol";
+import { nonNegative } from "./publish-delay.js";
 
 /*
  * What remains linkable at the network level.
@@ -150,48 +151,6 @@ export async function publishSubmission(block: Block, init: PublishSubmissionIni
   }
 }
 
-/** Options for choosing when to publish within a job's collection window. */
-export interface PublishDelayInit {
-  /** The job's collection deadline, unix seconds. */
-  collectionDeadline: number;
-  /** The current time on the deadline's clock (chain time), unix seconds. */
-  now: number;
-  /**
-   * The longest delay to pick.
-   * @default the whole remaining window, less the safety margin
-   */
-  maxDelayMs?: number;
-  /**
-   * Time kept free before the deadline for proving, dialling and fetching, and for clock skew.
-   * @default max(60 s, 10% of the remaining window)
-   */
-  safetyMarginMs?: number;
-  /**
-   * A uniform random integer in [0, bound). Must be a CSPRNG outside tests.
-   * @default crypto.randomInt
-   */
-  random?: (bound: number) => number;
-}
-
-/**
- * Picks a publish delay uniformly at random in [0, min(maxDelayMs, window - safetyMargin)] ms, where window is
- * the time left until the collection deadline. `capped` says the window left no room and the delay is 0.
- */
-export function pickPublishDelay(init: PublishDelayInit): { delayMs: number; boundMs: number; capped: boolean } {
-  const windowMs = Math.max(0, (init.collectionDeadline - init.now) * 1000);
-  const marginMs = nonNegative(init.safetyMarginMs ?? Math.max(60_000, windowMs / 10), "safetyMarginMs");
-  const maxDelayMs = nonNegative(init.maxDelayMs ?? Number.POSITIVE_INFINITY, "maxDelayMs");
-  const boundMs = Math.floor(Math.min(maxDelayMs, windowMs - marginMs));
-  if (boundMs <= 0) return { delayMs: 0, boundMs: 0, capped: true };
-  // crypto.randomInt takes ranges below 2^48 ms (about 8900 years).
-  const random = init.random ?? ((bound: number) => randomInt(bound));
-  const delayMs = random(boundMs + 1);
-  if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > boundMs) {
-    throw new RangeError(`random: expected an integer in [0, ${boundMs}], got ${delayMs}`);
-  }
-  return { delayMs, boundMs, capped: false };
-}
-
 /**
  * Publishes an announcement until at least `minRecipients` peers were sent it. A peer can be known as a
  * subscriber before our stream to it is open, and then a publish reaches no one; announcements are
@@ -278,11 +237,6 @@ async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   const until = performance.now() + ms;
   for (let left = ms; left > 0; left = until - performance.now()) await delay(Math.min(left, 2 ** 31 - 1), undefined, { signal });
   signal?.throwIfAborted();
-}
-
-function nonNegative(value: number, field: string): number {
-  if (!(value >= 0)) throw new RangeError(`${field}: expected a number >= 0, got ${value}`);
-  return value;
 }
 
 function atLeastOne(value: number, field: string): number {
