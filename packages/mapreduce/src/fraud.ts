@@ -2,7 +2,10 @@
 // one-call challenges, plus findFaults, which re-derives a published tree and returns the first provable fault.
 import { namedError, type ReducerSpec } from "@mosaic/protocol";
 import { hexlify } from "ethers";
-import { type Leaf, leafHash, liftPayload, nodeHash, type ReduceResult, stateLength, submissionDigest } from "./reduce.js";
+import { submissionDigest } from "./reduce/codec.js";
+import { leafHash, nodeHash } from "./reduce/hash.js";
+import { edgesOf, liftPayload, stateLength } from "./reduce/kinds.js";
+import type { Leaf, ReduceResult } from "./reduce/tree.js";
 
 /** One node of a reduce tree: its hash and its value (the lifted state). A carried node repeats its child. */
 export interface TreeNode {
@@ -162,10 +165,6 @@ export function rehashTree(tree: TreeNodes): TreeNodes {
 export function leafArg(leaf: Leaf): LeafArg {
   const digest = submissionDigest(leaf.submission);
   return { nullifier: BigInt(leaf.nullifier), digest: hexlify(digest), payload: leaf.value.slice() };
-}
-
-function edgesOf(reducer: ReducerSpec): number[] {
-  return reducer.kind === "quantile" ? reducer.edges.slice() : [];
 }
 
 /** The Merkle path of the node at (level, position): per level where it is paired, the sibling and the parent's value. */

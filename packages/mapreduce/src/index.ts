@@ -12,13 +12,78 @@
  * const payload = privatize(raw, spec.output, spec.privacy)
  * ```
  */
-export * from "./dp.js";
-export * from "./fraud.js";
-export * from "./errors.js";
-export * from "./kmPerDay.js";
-export * from "./library.js";
-export * from "./map.js";
-export * from "./pipeline.js";
-export * from "./reduce.js";
-export * from "./sandbox.js";
-export * from "./spec.js";
+export {
+  clampToOutput,
+  l1Sensitivity,
+  l2Sensitivity,
+} from "./dp/sensitivity.js";
+export { discreteGaussianPmf, gaussianEpsilon, sampleDiscreteGaussian } from "./dp/gaussian.js";
+export { discreteLaplacePmf, laplaceScale, sampleDiscreteLaplace } from "./dp/laplace.js";
+export { noiseTailBound, noiseVariance, payloadBounds, privatize } from "./dp/mechanisms.js";
+export { randomizedResponse, randomizedResponseProbabilities, unbiasRandomizedResponse } from "./dp/randomized-response.js";
+export { bernoulliExp } from "./dp/exact.js";
+export { cryptoUniform, seededUniform, type UniformInt } from "./dp/uniform.js";
+export {
+  AggregateMismatchError,
+  CountMismatchError,
+  DuplicateNullifierError,
+  LeafOrderError,
+  MalformedLeafError,
+  MapOutputShapeError,
+  MapOutputTooLargeError,
+  MapProgramError,
+  MapProgramMemoryError,
+  MapProgramTimeoutError,
+  NodeMismatchError,
+  RootMismatchError,
+} from "./errors.js";
+export {
+  type AncestorArg,
+  ancestorsOf,
+  type ChallengeFunction,
+  type Fault,
+  findFaults,
+  type InnerArg,
+  innerAt,
+  innerNodeWitness,
+  type LeafArg,
+  leafArg,
+  leafParentWitness,
+  levelSizes,
+  openPublished,
+  orderWitness,
+  type PublishedTree,
+  rehashTree,
+  rootWitness,
+  submissionWitness,
+  type TreeNode,
+  type TreeNodes,
+  treeNodes,
+  UnprovableFaultError,
+  type Witness,
+} from "./fraud.js";
+export { DAY_S, haversineKm, kmPerDay, type LocationPoint } from "./kmPerDay.js";
+export { kmPerDayJob, READY_JOBS, symptomsByRegionJob, timeAtHomeJob } from "./library.js";
+export { describeProgram, runMapProgram } from "./map.js";
+export { submissionCid, submissionDigest } from "./reduce/codec.js";
+export { ddsketchEdges } from "./reduce/ddsketch.js";
+export type { EstimateRow, ResultEstimate } from "./reduce/estimate.js";
+export { leafHash, nodeHash } from "./reduce/hash.js";
+export { combine, type FinalResult } from "./reduce/kind.js";
+export { edgesOf, finalizeResult, liftPayload, stateLength } from "./reduce/kinds.js";
+export { type Leaf, type ReduceResult, reduceTree, verifyReduceResult } from "./reduce/tree.js";
+export {
+  type AbilityCatalog,
+  boundsHash,
+  decodeSpec,
+  edgesHash,
+  encodeSpec,
+  estimateResult,
+  MAX_SPEC_BYTES,
+  postJobArgs,
+  type ReduceParams,
+  reduceParams,
+  specBounds,
+  type ValidateSpecOptions,
+  validateSpec,
+} from "./spec.js";

@@ -1,6 +1,6 @@
 // Running a job's map program in the vault: either form, then the output forced into the declared shape.
 import type { JobSpec } from "@mosaic/protocol";
-import { clampToOutput } from "./dp.js";
+import { clampToOutput } from "./dp/sensitivity.js";
 import { MapOutputShapeError } from "./errors.js";
 import { describePipeline, type Row, runPipeline } from "./pipeline.js";
 import { runSandboxed } from "./sandbox.js";

@@ -1,6 +1,5 @@
 // Job spec v1: the JSON Schema and the semantic checks every party runs, the spec's block on IPFS, and the
 // error bars a result carries.
-import { readFileSync } from "node:fs";
 import * as dagCbor from "@ipld/dag-cbor";
 import {
   type Block,
@@ -13,24 +12,21 @@ import {
 } from "@mosaic/protocol";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { AbiCoder, keccak256 } from "ethers";
-import { gaussianEpsilon, l2Sensitivity, noiseVariance, payloadBounds, unbiasRandomizedResponse } from "./dp.js";
+import jobSpecSchema from "../schema/job-spec-v1.schema.json" with { type: "json" };
+import { mechanismOf, noiseVariance, payloadBounds } from "./dp/mechanisms.js";
 import { validatePipeline } from "./pipeline.js";
-import { finalizeResult, stateLength } from "./reduce.js";
+import type { ResultEstimate } from "./reduce/estimate.js";
+import { reducerKind, stateLength } from "./reduce/kinds.js";
 import { checkSandboxProgram } from "./sandbox.js";
 
 /** The JSON Schema of job spec v1 (packages/mapreduce/schema/job-spec-v1.schema.json), for editors and other tools. */
-export const JOB_SPEC_SCHEMA: object = JSON.parse(
-  readFileSync(new URL("../schema/job-spec-v1.schema.json", import.meta.url), "utf8"),
-) as object;
+export const JOB_SPEC_SCHEMA: object = jobSpecSchema;
 
 /** A spec block is at most this many bytes of dag-cbor. */
 export const MAX_SPEC_BYTES = 64 * 1024;
 
 /** Epsilon a job may ask for, per submission: below the floor the answer is noise; above the cap it protects little. */
 export const EPSILON_RANGE = { min: { num: 1, den: 100 }, max: { num: 10, den: 1 } } as const;
-
-/** δ a discrete-Gaussian job may ask for: at most 1e-5. */
-export const MAX_DELTA = 1e-5;
 
 /** The widest range one output entry may declare: the noise scale grows with it. */
 export const MAX_ENTRY_RANGE = 1_000_000;
@@ -118,20 +114,14 @@ function checkPrivacy(spec: JobSpec): void {
   if (below(p.epsilon, EPSILON_RANGE.min) || below(EPSILON_RANGE.max, p.epsilon)) {
     fail(`privacy.epsilon: ${p.epsilon.num}/${p.epsilon.den} is outside [1/100, 10]`);
   }
-  if (p.mechanism === "randomized-response" && spec.output.kind !== "one-hot") {
-    fail("privacy.mechanism: randomized-response needs a one-hot output");
+  let mechanism: ReturnType<typeof mechanismOf>;
+  try {
+    mechanism = mechanismOf(spec.output, p);
+  } catch (err) {
+    fail((err as Error).message);
   }
-  if (p.mechanism === "discrete-gaussian") {
-    if (p.sigma2.num === 0) fail("privacy.sigma2: expected a positive variance");
-    const delta = p.delta.num / p.delta.den;
-    if (!(delta > 0 && delta <= MAX_DELTA)) fail(`privacy.delta: ${p.delta.num}/${p.delta.den} is outside (0, ${MAX_DELTA}]`);
-    const achieved = gaussianEpsilon(p.sigma2, l2Sensitivity(spec.output), p.delta);
-    if (achieved > p.epsilon.num / p.epsilon.den) {
-      fail(
-        `privacy.sigma2: ${p.sigma2.num}/${p.sigma2.den} gives epsilon ${achieved.toFixed(3)} at this delta, above the declared ${p.epsilon.num}/${p.epsilon.den}; raise sigma2`,
-      );
-    }
-  }
+  const problem = mechanism.specProblem?.(spec.output, p);
+  if (problem !== undefined) fail(problem);
   const bounds = payloadBounds(spec.output, spec.privacy);
   for (let i = 0; i < bounds.length; i++) {
     if (!Number.isSafeInteger(bounds.min[i]) || !Number.isSafeInteger(bounds.max[i])) fail(`privacy: the noise on entry ${i} is unbounded`);
@@ -153,19 +143,12 @@ function checkProgram(spec: JobSpec): number | undefined {
 }
 
 function checkReducer(spec: JobSpec): void {
-  const r = spec.reducer;
-  if (r.kind === "quantile") {
-    r.edges.forEach((e, i) => {
-      if (i > 0 && e <= (r.edges[i - 1] as number)) fail(`reducer.edges[${i}]: expected strictly increasing integers`);
-    });
-    r.quantiles.forEach((q, i) => {
-      if (q.num > q.den) fail(`reducer.quantiles[${i}]: expected a fraction in [0, 1]`);
-    });
+  try {
+    reducerKind(spec.reducer);
+  } catch (err) {
+    fail((err as Error).message);
   }
-  if (r.kind === "histogram" && spec.output.kind !== "one-hot" && spec.privacy.mechanism === "randomized-response") {
-    fail("reducer: histogram over randomized response needs a one-hot output");
-  }
-  const length = stateLength(r, spec.output.entries.length);
+  const length = stateLength(spec.reducer, spec.output.entries.length);
   if (length > MAX_STATE_LENGTH) fail(`reducer: its state has ${length} entries; the registry takes at most ${MAX_STATE_LENGTH}`);
 }
 
@@ -213,9 +196,6 @@ export function postJobArgs(spec: JobSpec, specCid: CID | string, groupId: bigin
   };
 }
 
-/** The registry's code for each reducer kind. */
-export const REDUCER_KINDS = { sum: 0, count: 1, histogram: 2, mean: 3, quantile: 4 } as const;
-
 /** What JobRegistry's postJob takes of a job's reducer, so it can check reduce trees and submissions on-chain. */
 export interface ReduceParams {
   kind: number;
@@ -229,12 +209,12 @@ export interface ReduceParams {
 
 /** What the registry must know of the reducer: kind, payload length, sketch edges and payload bounds. */
 export function reduceParams(spec: JobSpec): ReduceParams {
-  const r = spec.reducer;
+  const kind = reducerKind(spec.reducer);
   const { min, max } = specBounds(spec);
   return {
-    kind: REDUCER_KINDS[r.kind],
+    kind: kind.code,
     payloadLength: spec.output.entries.length,
-    edges: r.kind === "quantile" ? [...r.edges] : [],
+    edges: kind.edges(spec.reducer),
     min,
     max,
   };
@@ -255,93 +235,12 @@ export function specBounds(spec: JobSpec): { length: number; min: number[]; max:
   return payloadBounds(spec.output, spec.privacy);
 }
 
-/** One row of a result: the estimate and its error bar. */
-export interface EstimateRow {
-  label: string;
-  estimate: number;
-  stdDev: number;
-  low: number;
-  high: number;
-}
-
-export interface ResultEstimate {
-  rows: EstimateRow[];
-  count: number;
-  /** The two-sided confidence of [low, high], e.g. 0.95. */
-  confidence: number;
-  /** What the error bars cover, in words. */
-  note: string;
-}
-
-/** z for a two-sided normal interval at 95%. */
-const Z95 = 1.959964;
-
 /**
  * Estimates from a reduced aggregate with error bars from the noise alone (the mechanism, epsilon and count
  * fix its variance; sampling error of who answered is not included, since that depends on the question).
  * Randomized-response histograms are unbiased first.
  */
 export function estimateResult(spec: JobSpec, aggregate: readonly number[], count: number): ResultEstimate {
-  const labels = spec.output.entries.map((e) => e.label);
-  const length = labels.length;
-  const n = Math.max(count, 0);
   const variance = noiseVariance(spec.output, spec.privacy);
-  const row = (label: string, estimate: number, stdDev: number): EstimateRow => ({
-    label,
-    estimate,
-    stdDev,
-    low: estimate - Z95 * stdDev,
-    high: estimate + Z95 * stdDev,
-  });
-  const r = spec.reducer;
-  const noiseNote = `95% intervals from the ${spec.privacy.mechanism} noise at epsilon ${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den} over ${n} submissions`;
-  if (r.kind === "count")
-    return { rows: [row("participants", n, 0)], count: n, confidence: 0.95, note: "an exact count of accepted submissions" };
-  if (spec.privacy.mechanism === "randomized-response" && (r.kind === "histogram" || r.kind === "sum")) {
-    const { estimate, stdDev } = unbiasRandomizedResponse(aggregate.slice(0, length), n, spec.privacy.epsilon);
-    return {
-      rows: labels.map((l, i) => row(l, estimate[i] as number, stdDev[i] as number)),
-      count: n,
-      confidence: 0.95,
-      note: `${noiseNote}, unbiased`,
-    };
-  }
-  if (r.kind === "quantile") {
-    const result = finalizeResult(r, aggregate, n, length) as { values: number[]; quantiles?: number[][] };
-    const rows: EstimateRow[] = [];
-    labels.forEach((l, i) => {
-      r.quantiles.forEach((q, j) => {
-        const value = result.quantiles?.[i]?.[j] ?? Number.NaN;
-        const { low, high } = bucketAround(r.edges, value);
-        rows.push({ label: `${l} p${Math.round((100 * q.num) / q.den)}`, estimate: value, stdDev: Number.NaN, low, high });
-      });
-    });
-    return {
-      rows,
-      count: n,
-      confidence: Number.NaN,
-      note: "quantiles from the merged sketch; each interval is the sketch bucket holding the estimate (noise not included)",
-    };
-  }
-  const values = finalizeResult(r, aggregate, n, length).values;
-  if (r.kind === "mean") {
-    const sd = Math.sqrt(variance / Math.max(n, 1));
-    return {
-      rows: labels.map((l, i) => row(l, values[i] as number, sd)),
-      count: n,
-      confidence: 0.95,
-      note: `${noiseNote}, per-participant means`,
-    };
-  }
-  const sd = Math.sqrt(variance * n);
-  return { rows: labels.map((l, i) => row(l, values[i] as number, sd)), count: n, confidence: 0.95, note: `${noiseNote}, totals` };
-}
-
-function bucketAround(edges: readonly number[], value: number): { low: number; high: number } {
-  let i = 0;
-  while (i < edges.length && value >= (edges[i] as number)) i++;
-  return {
-    low: i === 0 ? Number.NEGATIVE_INFINITY : (edges[i - 1] as number),
-    high: i === edges.length ? Number.POSITIVE_INFINITY : (edges[i] as number),
-  };
+  return reducerKind(spec.reducer).estimate(spec, aggregate, Math.max(count, 0), variance);
 }

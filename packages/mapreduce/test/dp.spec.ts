@@ -23,7 +23,7 @@ import {
   sampleDiscreteLaplace,
   seededUniform,
   unbiasRandomizedResponse,
-} from "../src/dp.js";
+} from "../src/index.js";
 import { MapOutputShapeError } from "../src/errors.js";
 import { expectNear } from "../../../test/helpers.js";
 

@@ -18,7 +18,7 @@ import {
   treeNodes,
   UnprovableFaultError,
 } from "../src/fraud.js";
-import { type Leaf, leafHash, nodeHash, reduceTree, submissionCid } from "../src/reduce.js";
+import { type Leaf, leafHash, nodeHash, reduceTree, submissionCid } from "../src/index.js";
 
 const abi = AbiCoder.defaultAbiCoder();
 const SUM: ReducerSpec = { kind: "sum" };

@@ -25,7 +25,7 @@ import {
   submissionCid,
   submissionDigest,
   verifyReduceResult,
-} from "../src/reduce.js";
+} from "../src/index.js";
 import { CID as Cid } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
 

@@ -14,6 +14,7 @@ import {
 import {
   type AncestorArg,
   ancestorsOf,
+  edgesOf,
   findFaults,
   innerAt,
   type Leaf,
@@ -382,7 +383,7 @@ async function checkTop(
   const count = Number(result.count);
   const top = count <= 1 ? 0 : Math.ceil(Math.log2(count));
   const claimed = [...result.aggregate];
-  const edges = spec.reducer.kind === "quantile" ? spec.reducer.edges : [];
+  const edges = edgesOf(spec.reducer);
   if (count === 1 && published[0]?.position === 0) {
     const leaf = published[0].leaf;
     const lifted = leaf.payload.length === spec.output.entries.length ? liftPayload(spec.reducer, leaf.payload) : [];
