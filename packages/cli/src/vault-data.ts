@@ -1,35 +1,27 @@
 // `mosaic vault` on what the vault holds and who can restore it: abilities, location imports, consents, audit, budget, guardians, recovery.
-import { createHash } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { attachVaultRecovery, BlockUnavailableError, type VaultRecovery } from "@mosaic/protocol";
 import {
-  attachVaultRecovery,
-  BlockUnavailableError,
-  type CID,
-  decodeCbor,
-  getBlock,
-  parseCid,
-  type VaultRecovery,
-  namedError,
-} from "@mosaic/protocol";
-import {
-  acceptGuardianship,
+  acceptInvitation,
   accountIdOf,
   addGuardian,
+  type ApprovalFile,
   approveRecoveryRequest,
   type BudgetSettings,
   type BudgetStatus,
-  collectionName,
-  combineApprovals,
+  type CompletedRecovery,
   type ConsentRecord,
-  DEFAULT_APPROVAL_LIFETIME,
-  deviceKey,
+  collectionName,
+  completeRecovery,
+  DEFAULT_VAULT_DIR,
   type Epsilon,
+  exists,
   formatEpsilon,
   GuardiansMismatchError,
-  guardianKeyFromPrivateKey,
   guardianKeyOf,
-  type Invitation,
+  LOCATION_FORMAT_LABELS,
+  LOCATION_FORMATS,
   type LocationFormat,
   LocationFileTooLargeError,
   listGuardians,
@@ -38,76 +30,37 @@ import {
   MIN_GUARDIANS,
   protectVault,
   type RecoveryApproval,
-  type RecoveryRequestMessage,
   type RejectedApproval,
+  readApprovalFile,
+  readDeviceKeyFile,
+  readInvitationFile,
+  readRecoveryRequestFile,
   recoverySetup,
   removeGuardian,
-  startRecovery,
+  requestCode,
   ThresholdNotMetError,
+  VaultExistsError,
+  vaultPaths,
+  writeApprovalFile,
+  writeInvitationFiles,
+  writeRecoveryRequestFiles,
 } from "@mosaic/vault";
 import { MemoryBlockstore } from "blockstore-core";
-import { getAddress, isAddress, Wallet, ZeroAddress, ZeroHash } from "ethers";
-import {
-  DEFAULT_VAULT_DIR,
-  exists,
-  type InitResult,
-  initVault,
-  type VaultAccess,
-  VaultExistsError,
-  withProgress,
-  withVault,
-} from "./vault.js";
+import { getAddress, isAddress, ZeroAddress } from "ethers";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
+import { type InitResult, initVault, type VaultAccess, withProgress, withVault } from "./vault.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
 
-/** A block carried inline in a file does not hash to the CID the file names: the file was altered or cut short. */
-export class InlineBlockMismatchError extends namedError("InlineBlockMismatchError") {}
-
-/** A file is not the kind of Mosaic file the command reads (or not JSON at all). */
-export class UnrecognisedFileError extends namedError("UnrecognisedFileError") {}
-
-/** A file the command would create already exists; nothing was written. */
-export class OutputExistsError extends namedError("OutputExistsError") {}
-
-/** `recover complete` cannot find the device key `recover request` wrote beside the request. */
-export class DeviceKeyMissingError extends namedError("DeviceKeyMissingError") {}
-
-/** Starting a recovery on-chain needs a threshold of approvals signed for the chain, and too few are. */
-export class UnsignedApprovalError extends namedError("UnsignedApprovalError") {}
-
 /** The recovery contract refused a transaction; `reason` is the contract's error name (NotOwner, RecoveryAlreadyPending, ...). */
 export class RecoveryContractError extends contractRefusal("RecoveryContractError") {}
-
-/** The account is not registered on the recovery contract, so it has no guardian set to check or recover through. */
-export class AccountNotRegisteredError extends namedError("AccountNotRegisteredError") {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 const HEX33 = /^0x[0-9a-fA-F]{66}$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-/** Share packages and approvals are a few hundred bytes; the library refuses blocks over 64 KiB. */
-const MAX_SHARE_BLOCK_BYTES = 64 * 1024;
-const MAX_JSON_FILE_BYTES = 1024 * 1024;
-const DAG_CBOR = 0x71;
-const SHA2_256 = 0x12;
-
-/** The files guardians and recovering devices pass around, each marked with its kind. */
-const FILE_FORMATS = {
-  invitation: "mosaic/guardian-invitation/v1",
-  // v2: requests name the expiry every guardian signs; approvals repeat it.
-  request: "mosaic/recovery-request/v2",
-  approval: "mosaic/recovery-approval/v2",
-} as const;
-
-const FILE_WRITERS: Record<keyof typeof FILE_FORMATS, string> = {
-  invitation: "mosaic vault guardians protect",
-  request: "mosaic vault recover request",
-  approval: "mosaic vault recover approve",
-};
 
 function hex0x(bytes: Uint8Array): string {
   return `0x${Buffer.from(bytes).toString("hex")}`;
@@ -117,76 +70,10 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
 function gcd(a: number, b: number): number {
   let [x, y] = [a, b];
   while (y !== 0) [x, y] = [y, x % y];
   return x === 0 ? 1 : x;
-}
-
-/** Writes a file that must not exist yet; OutputExistsError names it otherwise. */
-async function writeNew(file: string, text: string, mode: number): Promise<void> {
-  try {
-    await writeFile(file, text, { mode, flag: "wx" });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST")
-      throw new OutputExistsError(`${file} already exists: move it away or pass another --out`);
-    throw err;
-  }
-}
-
-/** Reads one of the JSON files in FILE_FORMATS, checking its kind. */
-async function readMosaicFile(file: string, kind: keyof typeof FILE_FORMATS): Promise<Record<string, unknown>> {
-  const { size } = await stat(file);
-  const writer = FILE_WRITERS[kind];
-  if (size > MAX_JSON_FILE_BYTES) throw new UnrecognisedFileError(`${file}: ${size} bytes, far too large for a ${kind} from '${writer}'`);
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(file, "utf8"));
-  } catch {
-    throw new UnrecognisedFileError(`${file}: not JSON, so not a ${kind} written by '${writer}'`);
-  }
-  if (typeof value !== "object" || value === null || (value as { format?: unknown }).format !== FILE_FORMATS[kind]) {
-    throw new UnrecognisedFileError(
-      `${file}: not a ${kind} (no "format": "${FILE_FORMATS[kind]}"); it should be the file '${writer}' wrote`,
-    );
-  }
-  return value as Record<string, unknown>;
-}
-
-function stringField(value: Record<string, unknown>, name: string, file: string, test: (v: string) => boolean, what: string): string {
-  const v = value[name];
-  if (typeof v !== "string" || !test(v)) throw new TypeError(`${file}: ${name}: expected ${what}, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-const hex32 = (v: string): boolean => HEX32.test(v);
-const hex33 = (v: string): boolean => HEX33.test(v);
-const base64 = (v: string): boolean => v.length > 0 && BASE64.test(v);
-const anyText = (v: string): boolean => v.length > 0 && v.length <= 200;
-
-/** Checks a block that travels inline against its CID (dag-cbor, sha2-256), so a file cannot swap the bytes. */
-function inlineBlock(cidText: string, base64Text: string, what: string): { cid: CID; bytes: Uint8Array } {
-  const cid = parseCid(cidText);
-  const bytes = Uint8Array.from(Buffer.from(base64Text, "base64"));
-  if (bytes.length > MAX_SHARE_BLOCK_BYTES)
-    throw new InlineBlockMismatchError(
-      `${what}: ${bytes.length} bytes inline, over the ${MAX_SHARE_BLOCK_BYTES}-byte limit of a share block`,
-    );
-  const digest = createHash("sha256").update(bytes).digest();
-  if (cid.code !== DAG_CBOR || cid.multihash.code !== SHA2_256 || !digest.equals(Buffer.from(cid.multihash.digest))) {
-    throw new InlineBlockMismatchError(
-      `${what}: the inline bytes do not hash to ${cidText}: the file was altered or cut short on the way; ask for it again`,
-    );
-  }
-  return { cid, bytes };
-}
-
-async function blockBase64(blocks: MemoryBlockstore, cid: string): Promise<string> {
-  return Buffer.from(await getBlock(blocks, parseCid(cid), { maxBytes: MAX_SHARE_BLOCK_BYTES })).toString("base64");
 }
 
 /** Where the recovery contract is, and (for transactions) the key of the wallet that pays. */
@@ -230,12 +117,6 @@ function contractError(recovery: VaultRecovery, err: unknown): unknown {
     revert.name,
     `the recovery contract refused: ${revert.name}(${revert.args})${advice === undefined ? "" : `: ${advice}`}`,
   );
-}
-
-/** A short code both the recovering person and the guardian see, to confirm over the phone that it is the same request. */
-function requestCode(r: RecoveryRequestMessage): string {
-  const h = sha256Hex(`${r.accountId.toLowerCase()}:${r.devicePublicKey.toLowerCase()}:${getAddress(r.newOwner)}:${r.expiresAt}`);
-  return `${h.slice(0, 4)}-${h.slice(4, 8)}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -290,15 +171,6 @@ export function formatAbilities(r: AbilitiesResult): string {
 // ---------------------------------------------------------------------------------------------------------------
 // import <file>
 
-export const LOCATION_FORMATS: readonly LocationFormat[] = ["gpx", "geojson", "takeout-records", "takeout-timeline"];
-
-const FORMAT_LABEL: Record<LocationFormat, string> = {
-  gpx: "GPX",
-  geojson: "GeoJSON",
-  "takeout-records": "Google Takeout Records.json",
-  "takeout-timeline": "Google Timeline.json",
-};
-
 export interface LocationImportOptions extends VaultAccess {
   /** The GPX, GeoJSON or Takeout file. */
   file: string;
@@ -337,7 +209,7 @@ export async function importLocationFile(options: LocationImportOptions): Promis
 }
 
 export function formatLocationImport(r: LocationImportResult): string {
-  const what = `${r.file} (${FORMAT_LABEL[r.format]})`;
+  const what = `${r.file} (${LOCATION_FORMAT_LABELS[r.format]})`;
   if (r.duplicate) return `${what} was already imported: nothing added`;
   const skipped = r.skipped === 0 ? "" : `; skipped ${r.skipped} entries without a time or position`;
   return `imported ${r.points} points over ${r.days} day${r.days === 1 ? "" : "s"} from ${what}${skipped}`;
@@ -803,13 +675,14 @@ export async function guardiansProtect(options: ProtectOptions): Promise<Protect
           });
     await mkdir(outDir, { recursive: true });
     const labels = new Map(guardians.map((g) => [g.address, g.label]));
-    const invitations: ProtectResult["invitations"] = [];
-    for (const inv of setup.invitations) {
-      const file = path.join(outDir, `invitation-${inv.guardian}.json`);
-      const body = { format: FILE_FORMATS.invitation, ...inv, package: await blockBase64(blocks, inv.packageCid) };
-      await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
-      invitations.push({ guardian: inv.guardian, label: labels.get(inv.guardian) ?? "", index: inv.index, file });
-    }
+    const invitations: ProtectResult["invitations"] = (await writeInvitationFiles(outDir, setup.invitations, blocks)).map(
+      ({ invitation, file }) => ({
+        guardian: invitation.guardian,
+        label: labels.get(invitation.guardian) ?? "",
+        index: invitation.index,
+        file,
+      }),
+    );
     return { accountId: setup.accountId, threshold: setup.threshold, guardiansHash: setup.guardiansHash, invitations, anchored };
   });
 }
@@ -840,24 +713,9 @@ export interface AcceptResult {
 /** Accepts an invitation: checks the inline package against its CID and that it opens with this vault's guardian key, and keeps it. */
 export async function guardiansAccept(options: VaultAccess & { invitation: string }): Promise<AcceptResult> {
   const file = path.resolve(options.invitation);
-  const v = await readMosaicFile(file, "invitation");
-  const index = v.index;
-  if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > 254)
-    throw new TypeError(`${file}: index: expected an integer in 0..254, got ${JSON.stringify(index)}`);
-  const invitation: Invitation = {
-    accountId: stringField(v, "accountId", file, hex32, "0x and 64 hex characters"),
-    guardian: stringField(v, "guardian", file, isAddress, "an address"),
-    index,
-    packageCid: stringField(v, "packageCid", file, anyText, "a CID"),
-    from: stringField(v, "from", file, (s) => s.length > 0 && s.length <= 64, "a name of 1..64 characters"),
-  };
-  const { cid, bytes } = inlineBlock(invitation.packageCid, stringField(v, "package", file, base64, "base64"), `${file}: package`);
+  const invitation = await readInvitationFile(file);
   return withVault(options, async ({ stores, vault }) => {
-    const blocks = new MemoryBlockstore();
-    await blocks.put(cid, bytes);
-    const g = await acceptGuardianship(vault, blocks, invitation);
-    // The package is needed again to approve a recovery; this device's blockstore keeps it.
-    await stores.blockstore.put(cid, bytes);
+    const g = await acceptInvitation(vault, stores.blockstore, invitation);
     return { accountId: g.accountId, from: g.from, index: g.index, guardian: guardianKeyOf(vault).address };
   });
 }
@@ -906,29 +764,10 @@ export async function recoverRequest(options: RecoverRequestOptions): Promise<Re
     );
   if (options.newOwner !== undefined && !isAddress(options.newOwner))
     throw new TypeError(`--new-owner: expected an address (0x and 40 hex characters), got ${JSON.stringify(options.newOwner)}`);
-  const validFor = options.validFor ?? DEFAULT_APPROVAL_LIFETIME;
-  if (!Number.isSafeInteger(validFor) || validFor <= 0)
-    throw new RangeError(`validFor: expected a positive number of seconds, got ${JSON.stringify(options.validFor)}`);
   const out = path.resolve(options.out);
-  const keyFile = `${out}.key`;
-  const ownerKeyFile = `${out}.owner.key`;
-  const files = options.newOwner === undefined ? [out, keyFile, ownerKeyFile] : [out, keyFile];
-  for (const f of files) if (await exists(f)) throw new OutputExistsError(`${f} already exists: move it away or pass another --out`);
-  const key = deviceKey();
-  const owner = options.newOwner === undefined ? Wallet.createRandom() : undefined;
-  const request: RecoveryRequestMessage = {
-    accountId: options.account.toLowerCase(),
-    devicePublicKey: hex0x(key.publicKey),
-    newOwner: owner?.address ?? getAddress(options.newOwner as string),
-    expiresAt: Math.floor(Date.now() / 1000) + validFor,
-  };
-  // The keys first: a request on disk always has its key beside it.
-  await writeNew(keyFile, `${Buffer.from(key.privateKey).toString("hex")}\n`, 0o600);
-  key.privateKey.fill(0);
-  if (owner !== undefined) await writeNew(ownerKeyFile, `${owner.privateKey}\n`, 0o600);
-  await writeNew(out, `${JSON.stringify({ format: FILE_FORMATS.request, ...request }, null, 2)}\n`, 0o644);
-  const result: RecoverRequestResult = { request: out, deviceKey: keyFile, ...request, code: requestCode(request) };
-  if (owner !== undefined) result.ownerKey = ownerKeyFile;
+  const made = await writeRecoveryRequestFiles(out, { accountId: options.account, newOwner: options.newOwner, validFor: options.validFor });
+  const result: RecoverRequestResult = { request: out, deviceKey: made.deviceKeyFile, ...made.request, code: requestCode(made.request) };
+  if (made.ownerKeyFile !== undefined) result.ownerKey = made.ownerKeyFile;
   return result;
 }
 
@@ -946,23 +785,6 @@ export function formatRecoverRequest(r: RecoverRequestResult): string {
     `  mosaic vault recover complete --request ${r.request} --approvals <approval files>`,
   );
   return lines.join("\n");
-}
-
-async function readRequest(file: string): Promise<RecoveryRequestMessage> {
-  const v = await readMosaicFile(file, "request");
-  return {
-    accountId: stringField(v, "accountId", file, hex32, "0x and 64 hex characters").toLowerCase(),
-    devicePublicKey: stringField(v, "devicePublicKey", file, hex33, "0x and 66 hex characters").toLowerCase(),
-    newOwner: getAddress(stringField(v, "newOwner", file, isAddress, "an address")),
-    expiresAt: unixSeconds(v, file),
-  };
-}
-
-function unixSeconds(v: Record<string, unknown>, file: string): number {
-  const e = v.expiresAt;
-  if (typeof e !== "number" || !Number.isSafeInteger(e) || e <= 0)
-    throw new TypeError(`${file}: expiresAt: expected unix seconds, a positive integer, got ${JSON.stringify(e)}`);
-  return e;
 }
 
 export interface RecoverApproveOptions extends VaultAccess {
@@ -988,7 +810,7 @@ export interface RecoverApproveResult {
 
 /** A guardian approves a recovery request: its share re-sealed to the device, inline, and (with the chain) signed. */
 export async function recoverApprove(options: RecoverApproveOptions): Promise<RecoverApproveResult> {
-  const request = await readRequest(path.resolve(options.request));
+  const request = await readRecoveryRequestFile(path.resolve(options.request));
   const out = path.resolve(options.out);
   return withVault(options, async ({ stores, vault }) => {
     const from = listGuardianships(vault).find((g) => g.accountId === request.accountId)?.from ?? "";
@@ -1007,15 +829,7 @@ export async function recoverApprove(options: RecoverApproveOptions): Promise<Re
         );
       });
     const approval = options.chain === undefined ? await approve() : await withRecoveryContract(options.chain, approve);
-    const body = {
-      format: FILE_FORMATS.approval,
-      ...request,
-      guardian: approval.guardian,
-      approvalCid: approval.approvalCid,
-      approval: await blockBase64(fresh, approval.approvalCid),
-      signature: approval.signature ?? null,
-    };
-    await writeFile(out, `${JSON.stringify(body, null, 2)}\n`);
+    await writeApprovalFile(out, request, approval, fresh);
     return {
       out,
       accountId: request.accountId,
@@ -1063,131 +877,33 @@ export interface RecoverCompleteResult extends InitResult {
   recovery: { contract: string; newOwner: string; executableAt: number } | null;
 }
 
-interface LoadedApproval {
-  file: string;
-  sealed: Uint8Array;
-  approval: RecoveryApproval;
-  newOwner: string;
-}
-
-async function readApproval(file: string, request: RecoveryRequestMessage): Promise<LoadedApproval> {
-  const v = await readMosaicFile(file, "approval");
-  const accountId = stringField(v, "accountId", file, hex32, "0x and 64 hex characters").toLowerCase();
-  const devicePublicKey = stringField(v, "devicePublicKey", file, hex33, "0x and 66 hex characters").toLowerCase();
-  if (accountId !== request.accountId || devicePublicKey !== request.devicePublicKey)
-    throw new UnrecognisedFileError(
-      `${file}: approves another recovery request (account ${accountId}, device key ${devicePublicKey.slice(0, 12)}…): ` +
-        "ask that guardian to approve this request",
-    );
-  const approvalCid = stringField(v, "approvalCid", file, anyText, "a CID");
-  const { bytes } = inlineBlock(approvalCid, stringField(v, "approval", file, base64, "base64"), `${file}: approval`);
-  const sealed = decodeCbor(bytes);
-  if (!(sealed instanceof Uint8Array)) throw new UnrecognisedFileError(`${file}: approval: expected a byte string block`);
-  const signature = v.signature;
-  if (signature !== null && (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)))
-    throw new TypeError(`${file}: signature: expected null or a 65-byte signature as 0x hex, got ${JSON.stringify(signature)}`);
-  const approval: RecoveryApproval = { guardian: getAddress(stringField(v, "guardian", file, isAddress, "an address")), approvalCid };
-  if (signature !== null) {
-    approval.signature = signature;
-    approval.expiresAt = unixSeconds(v, file);
-  }
-  return { file, sealed, approval, newOwner: getAddress(stringField(v, "newOwner", file, isAddress, "an address")) };
-}
-
-async function readDeviceKey(requestFile: string): Promise<Uint8Array> {
-  const file = `${requestFile}.key`;
-  let text: string;
-  try {
-    text = (await readFile(file, "utf8")).trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    throw new DeviceKeyMissingError(
-      `${file} is missing: 'mosaic vault recover request' writes the device key beside the request; complete the recovery on the device that made the request`,
-    );
-  }
-  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new TypeError(`${file}: expected a device private key, 64 hex characters`);
-  return Uint8Array.from(Buffer.from(text, "hex"));
-}
-
 /** On the new device: rebuilds the seed from the guardians' approvals and creates the vault from it. */
 export async function recoverComplete(options: RecoverCompleteOptions): Promise<RecoverCompleteResult> {
   const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const requestFile = path.resolve(options.request);
-  const request = await readRequest(requestFile);
-  const privateKey = await readDeviceKey(requestFile);
-  const key = guardianKeyFromPrivateKey(privateKey);
-  privateKey.fill(0);
-  if (hex0x(key.publicKey) !== request.devicePublicKey)
-    throw new TypeError(
-      `${requestFile}.key: not the key of the request's devicePublicKey ${request.devicePublicKey}; it belongs to another request`,
-    );
-  const loaded: LoadedApproval[] = [];
-  for (const file of options.approvals) loaded.push(await readApproval(path.resolve(file), request));
+  const request = await readRecoveryRequestFile(requestFile);
+  const key = await readDeviceKeyFile(requestFile, request);
+  const loaded: ApprovalFile[] = [];
+  for (const file of options.approvals) loaded.push(await readApprovalFile(path.resolve(file), request));
   const dir = path.resolve(options.dir ?? DEFAULT_VAULT_DIR);
-  if (await exists(path.join(dir, "seed.json")))
-    throw new VaultExistsError(`${path.join(dir, "seed.json")} already exists: pass another --dir for the recovered vault`);
+  const seedFile = vaultPaths(dir).seed;
+  if (await exists(seedFile)) throw new VaultExistsError(`${seedFile} already exists: pass another --dir for the recovered vault`);
 
-  const combine = async (guardiansHash?: string) => {
-    try {
-      return await combineApprovals(
-        key,
-        loaded.map((a) => a.sealed),
-        { accountId: Uint8Array.from(Buffer.from(request.accountId.slice(2), "hex")), guardiansHash },
-      );
-    } catch (err) {
-      if (err instanceof ThresholdNotMetError || err instanceof GuardiansMismatchError)
-        for (const line of describeRejected(err.rejected, loaded)) warn(line);
-      throw err;
-    }
-  };
-
-  let combined: Awaited<ReturnType<typeof combine>>;
-  let recovery: RecoverCompleteResult["recovery"] = null;
-  if (options.chain === undefined) {
+  if (options.chain === undefined)
     warn("warning: the guardian set is not checked against the chain (no --rpc): approvals are trusted to carry the right guardian config");
-    combined = await combine();
-  } else {
+  let completed: CompletedRecovery;
+  try {
     const chain = options.chain;
-    combined = await withRecoveryContract(chain, async (contract) => {
-      if ((await contract.ownerOf(request.accountId)) === ZeroAddress)
-        throw new AccountNotRegisteredError(
-          `account ${request.accountId} is not registered on the recovery contract ${chain.recovery}: check --recovery and the network, or complete without the chain flags`,
-        );
-      const expected = await contract.guardiansHashOf(request.accountId);
-      if (expected === ZeroHash)
-        throw new AccountNotRegisteredError(`account ${request.accountId} has no guardian set on ${chain.recovery}`);
-      const c = await combine(expected);
-      const signed = loaded.filter((a) => a.approval.signature !== undefined);
-      if (signed.length < c.config.threshold)
-        throw new UnsignedApprovalError(
-          `only ${signed.length} of the approvals carry an on-chain signature, the account needs ${c.config.threshold}: ask the guardians to ` +
-            "approve again with --rpc and --recovery, or complete without the chain flags to rebuild the vault only",
-        );
-      for (const a of signed) {
-        if (a.newOwner !== request.newOwner)
-          throw new UnrecognisedFileError(`${a.file}: signed for new owner ${a.newOwner}, but the request names ${request.newOwner}`);
-        if (a.approval.expiresAt !== request.expiresAt)
-          throw new UnrecognisedFileError(
-            `${a.file}: signed until ${a.approval.expiresAt}, but the request expires at ${request.expiresAt}: it answers another request`,
-          );
-      }
-      // A run that started the recovery but failed after (say, at the passphrase) may simply be repeated.
-      const [pendingOwner, pendingAt] = await contract.pendingRecoveryOf(request.accountId);
-      const executableAt =
-        pendingOwner === request.newOwner
-          ? pendingAt
-          : (
-              await startRecovery(
-                contract,
-                c.config,
-                request.newOwner,
-                signed.map((a) => a.approval),
-              )
-            ).executableAt;
-      recovery = { contract: getAddress(chain.recovery), newOwner: request.newOwner, executableAt: Number(executableAt) };
-      return c;
-    });
+    completed =
+      chain === undefined
+        ? await completeRecovery(key, request, loaded)
+        : await withRecoveryContract(chain, (recovery) => completeRecovery(key, request, loaded, { recovery, address: chain.recovery }));
+  } catch (err) {
+    if (err instanceof ThresholdNotMetError || err instanceof GuardiansMismatchError)
+      for (const line of describeRejected(err.rejected, loaded)) warn(line);
+    throw err;
   }
+  const { combined, recovery } = completed;
   try {
     const init = await initVault({
       dir,
@@ -1213,7 +929,7 @@ export async function recoverComplete(options: RecoverCompleteOptions): Promise<
   }
 }
 
-function describeRejected(rejected: readonly RejectedApproval[], loaded: readonly LoadedApproval[]): string[] {
+function describeRejected(rejected: readonly RejectedApproval[], loaded: readonly ApprovalFile[]): string[] {
   return rejected.map((r) => {
     const who = r.index === undefined ? "" : ` (guardian ${r.index})`;
     return `rejected ${loaded[r.position]?.file ?? `approval #${r.position}`}${who}: ${r.error.name}: ${r.error.message}`;

@@ -1,43 +1,13 @@
 // `mosaic vault`: create, unlock, inspect, export, import and serve this device's vault thread on disk.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { hostname } from "node:os";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { createIpfsNode, dialPeer, type IpfsNode, nodeAddresses, namedError } from "@mosaic/protocol";
-import {
-  DEFAULT_SCRYPT,
-  type DiskStores,
-  deriveThreadSecrets,
-  exportThread,
-  importThread,
-  logIdOf,
-  openDiskStores,
-  readSeedFile,
-  sealSeed,
-  type Thread,
-  ThreadReplicator,
-  unsealSeed,
-  writeSeedFile,
-} from "@mosaic/threads";
-import { VAULT_THREAD, Vault } from "@mosaic/vault";
+import { createIpfsNode, dialPeer, type IpfsNode, namedError, nodeAddresses } from "@mosaic/protocol";
+import { type DiskStores, exportThread, importThread, type Thread, ThreadReplicator } from "@mosaic/threads";
+import { type InitVaultDirResult, initVaultDir, type OpenVaultDir, type VaultPaths, vaultPaths, withVaultDir } from "@mosaic/vault";
 
-/** Where a vault lives unless --dir says otherwise, relative to the current directory (gitignored). */
-export const DEFAULT_VAULT_DIR = ".mosaic/vault";
-
-const SEED_FILE = "seed.json";
-const DEVICE_FILE = "device";
-const DB_DIR = "db";
-const DEVICE_NAME = /^[a-zA-Z0-9._-]{1,64}$/;
-
-/** `init` found a vault already in the directory. */
-export class VaultExistsError extends namedError("VaultExistsError") {}
-
-/** The directory holds no vault (no seed.json, or no device file beside it). */
-export class VaultNotFoundError extends namedError("VaultNotFoundError") {}
-
-/** Another process (a running `serve`, say) holds the vault's database. */
-export class VaultBusyError extends namedError("VaultBusyError") {}
+// avatar.ts reads these through here.
+export { exists } from "@mosaic/vault";
 
 /** No passphrase source: not a terminal, no --passphrase-file, no MOSAIC_PASSPHRASE. */
 export class PassphraseRequiredError extends namedError("PassphraseRequiredError") {}
@@ -203,95 +173,20 @@ async function readPassphrase(access: VaultAccess, confirm: boolean): Promise<st
 // ---------------------------------------------------------------------------------------------------------------
 // Opening a vault
 
-interface VaultPaths {
-  dir: string;
-  seed: string;
-  device: string;
-  db: string;
-}
-
+/** The vault directory's paths. */
 export function pathsOf(access: VaultAccess): VaultPaths {
-  const dir = path.resolve(access.dir ?? DEFAULT_VAULT_DIR);
-  return { dir, seed: path.join(dir, SEED_FILE), device: path.join(dir, DEVICE_FILE), db: path.join(dir, DB_DIR) };
+  return vaultPaths(access.dir);
 }
 
-/** Whether a file or directory exists. */
-export async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** This host's name as a device name: [a-zA-Z0-9._-]{1,64}. */
-export function defaultDeviceName(host: string = hostname()): string {
-  const name = host
-    .replace(/[^a-zA-Z0-9._-]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 64);
-  return name === "" ? "device" : name;
-}
-
-function checkDeviceName(name: string, what: string): string {
-  if (!DEVICE_NAME.test(name)) throw new TypeError(`${what}: expected a device name [a-zA-Z0-9._-]{1,64}, got ${JSON.stringify(name)}`);
-  return name;
-}
-
-async function openStores(db: string): Promise<DiskStores> {
-  try {
-    return await openDiskStores(db);
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    if (cause?.code === "LEVEL_LOCKED") {
-      throw new VaultBusyError(`${db} is in use by another process (a running 'mosaic vault serve'?): stop it, then try again`);
-    }
-    throw err;
-  }
-}
-
-export interface OpenVault {
-  paths: VaultPaths;
-  device: string;
-  stores: DiskStores;
+export interface OpenVault extends OpenVaultDir {
   thread: Thread;
-  vault: Vault;
 }
 
-/** Unlocks the seed and opens the vault; `use` runs with it, and the vault and stores close however it ends. */
+/** Unlocks the seed and opens the vault, with progress on stderr; `use` runs with it, and everything closes however it ends. */
 export async function withVault<T>(access: VaultAccess, use: (vault: OpenVault) => Promise<T>): Promise<T> {
-  const paths = pathsOf(access);
-  let sealed: string;
-  try {
-    sealed = await readSeedFile(paths.seed);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    throw new VaultNotFoundError(`no vault in ${paths.dir} (no ${SEED_FILE}): run 'mosaic vault init', or pass the right --dir`);
-  }
-  let device: string;
-  try {
-    device = checkDeviceName((await readFile(paths.device, "utf8")).trim(), paths.device);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    throw new VaultNotFoundError(`${paths.device} is missing: write this device's name (the --device it was set up with) into it`);
-  }
-  const passphrase = await readPassphrase(access, false);
-  const seed = await withProgress("unlocking", undefined, (p) => unsealSeed(sealed, passphrase, { onProgress: (f) => p.update(f, 1) }));
-  const stores = await openStores(paths.db);
-  try {
-    const vault = await withProgress("opening", "records", (p) =>
-      Vault.open(stores, { rootSeed: seed, device, onProgress: (d, t) => p.update(d, t) }),
-    );
-    try {
-      return await use({ paths, device, stores, thread: vault.thread, vault });
-    } finally {
-      await vault.close();
-    }
-  } finally {
-    seed.fill(0);
-    await stores.close();
-  }
+  return withVaultDir(access.dir, { passphrase: () => readPassphrase(access, false), steps: withProgress }, (open) =>
+    use({ ...open, thread: open.vault.thread }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -308,54 +203,19 @@ export interface InitOptions extends VaultAccess {
   scryptN?: number;
 }
 
-export interface InitResult {
-  dir: string;
-  device: string;
-  thread: string;
-  ownLog: string;
-}
-
-async function readSeedHex(file: string): Promise<Uint8Array> {
-  const hex = (await readFile(file, "utf8")).trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(hex))
-    throw new TypeError(`--seed-file ${file}: expected 64 hex characters (a 32-byte seed), got ${hex.length} characters`);
-  return Uint8Array.from(Buffer.from(hex, "hex"));
-}
+export type InitResult = InitVaultDirResult;
 
 /** Creates a vault: seals a seed (fresh, or the vault's from --seed-file) and creates this device's log. */
 export async function initVault(options: InitOptions): Promise<InitResult> {
-  const paths = pathsOf(options);
-  const existing = `${paths.seed} already exists: run 'mosaic vault status' to open that vault, or pass another --dir`;
-  if (await exists(paths.seed)) throw new VaultExistsError(existing);
-  const device = options.device === undefined ? defaultDeviceName() : checkDeviceName(options.device, "--device");
-  if (options.seed !== undefined && options.seed.length !== 32) throw new RangeError(`seed: expected 32 bytes, got ${options.seed.length}`);
-  const seed =
-    options.seed !== undefined
-      ? Uint8Array.from(options.seed)
-      : options.seedFile === undefined
-        ? Uint8Array.from(randomBytes(32))
-        : await readSeedHex(options.seedFile);
-  const passphrase = await readPassphrase(options, true);
-  const text = await withProgress("sealing", undefined, (p) =>
-    sealSeed(seed, passphrase, {
-      params: { ...DEFAULT_SCRYPT, N: options.scryptN ?? DEFAULT_SCRYPT.N },
-      onProgress: (f) => p.update(f, 1),
-    }),
-  );
-  const secrets = deriveThreadSecrets(seed, VAULT_THREAD, device);
-  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-  const stores = await openStores(paths.db);
-  try {
-    await (await Vault.open(stores, { rootSeed: seed, device })).close();
-  } finally {
-    seed.fill(0);
-    await stores.close();
-  }
-  await writeFile(paths.device, `${device}\n`);
-  // The seed file goes last: until it exists the directory is not a vault, and init may simply be run again.
-  if (await exists(paths.seed)) throw new VaultExistsError(existing);
-  await writeSeedFile(paths.seed, text);
-  return { dir: paths.dir, device, thread: secrets.id.toString(), ownLog: logIdOf(secrets.log.publicKey) };
+  return initVaultDir({
+    dir: options.dir,
+    device: options.device,
+    seedFile: options.seedFile,
+    seed: options.seed,
+    scryptN: options.scryptN,
+    passphrase: () => readPassphrase(options, true),
+    steps: withProgress,
+  });
 }
 
 export function formatInit(r: InitResult): string {

@@ -1,5 +1,4 @@
 // Answering a job: the consented payload, proved by the avatar, through the egress gate, out from a throwaway node.
-import { setTimeout as sleep } from "node:timers/promises";
 import { encodeSubmission, type Group, pickPublishDelay, proveSubmission, publishSubmission } from "@mosaic/avatar";
 import { type Block, createLogger, type JobRef, jobTopic, type Logger } from "@mosaic/protocol";
 import { jobKey, type Vault } from "./vault.js";
@@ -86,6 +85,23 @@ export async function answerJob(vault: Vault, job: JobRef, group: Group, init: A
 /** Waits `ms` (in steps setTimeout can take: a window may be longer than 24.8 days), unless aborted. */
 async function wait(ms: number, signal?: AbortSignal): Promise<void> {
   const until = performance.now() + ms;
-  for (let left = ms; left > 0; left = until - performance.now()) await sleep(Math.min(left, 2 ** 31 - 1), undefined, { signal });
+  for (let left = ms; left > 0; left = until - performance.now()) await sleep(Math.min(left, 2 ** 31 - 1), signal);
   signal?.throwIfAborted();
+}
+
+/** setTimeout as a promise that an abort rejects early, with an AbortError as Node's timers/promises would. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = (): DOMException => new DOMException("The operation was aborted", "AbortError");
+    if (signal?.aborted) return reject(aborted());
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(aborted());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

@@ -15,11 +15,114 @@
  * await answerJob(vault, job, group, { peers, collectionDeadline, now })
  * ```
  */
-export * from "./abilities/index.js";
-export * from "./ability.js";
-export * from "./answer.js";
-export * from "./budget.js";
-export * from "./errors.js";
-export * from "./guardians.js";
-export * from "./recovery.js";
-export * from "./vault.js";
+export {
+  type AlertDecision,
+  addPlace,
+  BUILTIN_ABILITIES,
+  checkIn,
+  dailyDistance,
+  type Encounter,
+  placeVisits,
+  recordEncounter,
+} from "./abilities/index.js";
+export { type AbilityContext, type AbilityDefinition, type AbilityManifest, collectionName, defineAbility } from "./ability.js";
+export { type AnswerJobInit, type AnswerResult, answerJob } from "./answer.js";
+export { type BudgetSettings, type BudgetStatus, DEFAULT_BUDGET, type Epsilon, formatEpsilon } from "./budget.js";
+export {
+  AbilityAccessError,
+  AbilityManifestError,
+  AlreadySubmittedError,
+  ConsentWithdrawnError,
+  EgressMismatchError,
+  PrivacyBudgetExceededError,
+  UnknownAbilityError,
+} from "./errors.js";
+export {
+  DecryptionFailedError,
+  GuardiansMismatchError,
+  MalformedShareError,
+  type RejectedApproval,
+  ShareTamperedError,
+  ThresholdNotMetError,
+  WrongAccountError,
+  WrongDeviceKeyError,
+  WrongGuardianKeyError,
+} from "./guardian-errors.js";
+export {
+  type CombinedSeed,
+  deviceKey,
+  type GuardianConfig,
+  type GuardianKey,
+  guardianKeyFromSeed,
+  MAX_GUARDIANS,
+  MIN_GUARDIANS,
+} from "./guardians.js";
+export {
+  detectLocationFormat,
+  LOCATION_FORMAT_LABELS,
+  LOCATION_FORMATS,
+  LocationFileTooLargeError,
+  type LocationFormat,
+  LocationFormatError,
+  type LocationPoint,
+  MAX_LOCATION_FILE_BYTES,
+  type ParsedLocations,
+  type ParseLocationsOptions,
+  parseLocations,
+} from "./location/index.js";
+export {
+  acceptGuardianship,
+  accountIdOf,
+  addGuardian,
+  approveRecoveryRequest,
+  DEFAULT_APPROVAL_LIFETIME,
+  type GuardianEntry,
+  type Guardianship,
+  guardianKeyOf,
+  type Invitation,
+  listGuardians,
+  listGuardianships,
+  type ProtectInit,
+  protectVault,
+  type RecoveryApproval,
+  type RecoveryRequestMessage,
+  type RecoverySetup,
+  recoverSeed,
+  recoverySetup,
+  removeGuardian,
+  startRecovery,
+} from "./recovery.js";
+export {
+  type ApprovalFile,
+  approvalFileText,
+  InlineBlockMismatchError,
+  type InvitationFile,
+  invitationFileText,
+  parseApprovalFile,
+  parseInvitationFile,
+  parseRecoveryRequestFile,
+  RECOVERY_FILE_FORMATS,
+  recoveryRequestFileText,
+  requestCode,
+  UnrecognisedFileError,
+} from "./recovery-files.js";
+export {
+  AccountNotRegisteredError,
+  acceptInvitation,
+  type CompletedRecovery,
+  completeRecovery,
+  type NewRecoveryRequest,
+  newRecoveryRequest,
+  type RecoveryContract,
+  UnsignedApprovalError,
+} from "./recovery-steps.js";
+export {
+  type AuditEntry,
+  type ConsentRecord,
+  type ConsentRequest,
+  jobKey,
+  openVault,
+  VAULT_THREAD,
+  Vault,
+  type VaultInit,
+} from "./vault.js";

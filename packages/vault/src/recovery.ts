@@ -32,7 +32,7 @@ const GUARDIANS = collectionName(VAULT_NAMESPACE, "guardians");
 const RECOVERY = collectionName(VAULT_NAMESPACE, "recovery");
 const GUARDIANSHIPS = collectionName(VAULT_NAMESPACE, "guardianships");
 /** Share packages and approvals are a few hundred bytes each; anything far larger is hostile. */
-const MAX_SHARE_BLOCK_BYTES = 64 * 1024;
+export const MAX_SHARE_BLOCK_BYTES = 64 * 1024;
 
 /**
  * The account id a vault is known by on the recovery contract: the tagged hash of its account key's address, both

@@ -26,7 +26,7 @@ import {
   VAULT_NAMESPACE,
 } from "./ability.js";
 import { BUILTIN_ABILITIES } from "./abilities/index.js";
-import type { LocationFormat } from "./abilities/location-formats.js";
+import type { LocationFormat } from "./location/index.js";
 import {
   checkLocations,
   type ImportResult,

@@ -12,7 +12,7 @@ import {
   type LocationPoint,
   MAX_LOCATION_FILE_BYTES,
   parseLocations,
-} from "../src/abilities/location-formats.js";
+} from "../src/location/index.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(path.join(fixtures, name)));

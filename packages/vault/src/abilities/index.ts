@@ -5,10 +5,9 @@ import { healthQuestionnaire } from "./health-questionnaire.js";
 import { locationHistory } from "./location-history.js";
 import { proximity } from "./proximity.js";
 
-export * from "./alert-filter.js";
-export * from "./health-questionnaire.js";
-export * from "./location-formats.js";
-export * from "./location-history.js";
-export * from "./proximity.js";
+export type { AlertDecision } from "./alert-filter.js";
+export { checkIn } from "./health-questionnaire.js";
+export { addPlace, dailyDistance, placeVisits } from "./location-history.js";
+export { type Encounter, recordEncounter } from "./proximity.js";
 
 export const BUILTIN_ABILITIES: readonly AbilityDefinition[] = [locationHistory, healthQuestionnaire, proximity, alertFilter];

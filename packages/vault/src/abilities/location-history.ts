@@ -4,7 +4,7 @@ import type { Doc } from "@mosaic/threads";
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex } from "@noble/hashes/utils";
 import { type AbilityContext, defineAbility } from "../ability.js";
-import { type LocationFormat, parseLocations } from "./location-formats.js";
+import { type LocationFormat, parseLocations } from "../location/index.js";
 
 export const LOCATION_HISTORY = "location-history";
 /** The place categories visits are counted in (the mobility reports' categories, plus home and work). */

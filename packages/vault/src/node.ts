@@ -1,0 +1,32 @@
+// @mosaic/vault in Node: everything the portable entry has, plus vaults and recovery files on disk.
+export * from "./index.js";
+export {
+  DeviceKeyMissingError,
+  OutputExistsError,
+  readApprovalFile,
+  readDeviceKeyFile,
+  readInvitationFile,
+  readRecoveryRequestFile,
+  type RecoveryRequestFiles,
+  writeApprovalFile,
+  writeInvitationFiles,
+  writeRecoveryRequestFiles,
+} from "./node/recovery-files.js";
+export {
+  DEFAULT_VAULT_DIR,
+  defaultDeviceName,
+  exists,
+  type InitVaultDirOptions,
+  type InitVaultDirResult,
+  initVaultDir,
+  type OpenVaultDir,
+  type StepProgress,
+  type StepRunner,
+  type UnlockOptions,
+  VaultBusyError,
+  VaultExistsError,
+  VaultNotFoundError,
+  type VaultPaths,
+  vaultPaths,
+  withVaultDir,
+} from "./node/vault-dir.js";
