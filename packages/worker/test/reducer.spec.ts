@@ -29,7 +29,7 @@ import {
 import { expect } from "chai";
 import { CID } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
-import { type ChainJob, checkSpecMatchesJob, Journal, JobRefusedError, JobSession } from "../src/index.js";
+import { type ChainJob, checkSpecMatchesJob, Journal, JobRefusedError, JobSession, type ReducerHooks } from "../src/index.js";
 
 const registry = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 const job = { chainId: 31337n, registry, jobId: 1n };
@@ -47,7 +47,7 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
     await putBlock(userNode.blockstore, block);
     return new TextEncoder().encode(block.cid.toString());
   };
-  const session = (journal: Journal) =>
+  const session = (journal: Journal, hooks?: ReducerHooks) =>
     new JobSession(
       {
         ipfs: reducerNode,
@@ -61,7 +61,7 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
       },
       job.jobId,
       journal,
-      { fetchTimeoutMs: 1500, batchSize: 4, batchWaitMs: 50 },
+      { fetchTimeoutMs: 1500, batchSize: 4, batchWaitMs: 50, hooks },
     );
 
   before(async () => {
@@ -174,6 +174,36 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
     expect(again.reduce().treeRoot).to.equal(result.treeRoot);
     expect(result.aggregate).to.deep.equal([7, 0, 7, 0, 0, 0]);
     again.close();
+  });
+
+  it("takes hooks from its constructor only: they hear of refusals and may accept a failing proof; without them it is honest", async () => {
+    const file = path.join(dir, "hooks.jsonl");
+    const refused: string[] = [];
+    const hooks: ReducerHooks = {
+      refused: (_submission, reason) => refused.push(reason),
+      acceptInvalidProof: () => true,
+      answerRequests: () => false,
+    };
+    const cheat = session(Journal.open(file), hooks);
+    await cheat.open();
+    const payload = [1, 0, 0, 0, 0, 0];
+    cheat.announce(await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, job, payload))));
+    await cheat.drain();
+    cheat.announce(await publish(await encodeSubmission(await proveSubmission(identities[1]!, group, job, [0, 1, 0, 0, 0, 0]))));
+    const tampered = await proveSubmission(identities[2]!, group, job, payload);
+    const points = [...tampered.proof.points] as Submission["proof"]["points"];
+    points[0] = points[2];
+    cheat.announce(await publish(await encodeSubmission({ ...tampered, proof: { ...tampered.proof, points } })));
+    await cheat.drain();
+    expect(refused).to.deep.equal(["NullifierReusedError"]);
+    expect(cheat.journal.state.accepted.size, "the failing proof accepted by the hook").to.equal(2);
+    expect(cheat.answersRequests()).to.equal(false);
+    cheat.close();
+    const honest = session(Journal.open(file));
+    await honest.open();
+    expect(await honest.proposalTree()).to.deep.equal(honest.reduce());
+    expect(honest.answersRequests()).to.equal(true);
+    honest.close();
   });
 
   it("refuses a job whose spec disagrees with the chain, and journals the refusal", async () => {
