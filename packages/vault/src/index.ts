@@ -26,7 +26,6 @@ export {
   recordEncounter,
 } from "./abilities/index.js";
 export { type AbilityContext, type AbilityDefinition, type AbilityManifest, collectionName, defineAbility } from "./ability.js";
-export { type AnswerJobInit, type AnswerResult, answerJob } from "./answer.js";
 export { type BudgetSettings, type BudgetStatus, DEFAULT_BUDGET, type Epsilon, formatEpsilon } from "./budget.js";
 export {
   AbilityAccessError,
@@ -121,7 +120,6 @@ export {
   type ConsentRecord,
   type ConsentRequest,
   jobKey,
-  openVault,
   VAULT_THREAD,
   Vault,
   type VaultInit,

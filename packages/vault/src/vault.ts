@@ -3,15 +3,7 @@ import * as dagCbor from "@ipld/dag-cbor";
 import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
 import { describeProgram, privatize, runMapProgram } from "@mosaic/mapreduce";
 import { ConsentRequiredError, type JobRef, type JobSpec } from "@mosaic/protocol";
-import {
-  type Collection,
-  type Doc,
-  deriveThreadSecrets,
-  openDiskStores,
-  type Thread,
-  Thread as ThreadClass,
-  type ThreadStores,
-} from "@mosaic/threads";
+import { type Collection, type Doc, deriveThreadSecrets, type Thread, Thread as ThreadClass, type ThreadStores } from "@mosaic/threads";
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex } from "@noble/hashes/utils";
 import {
@@ -148,17 +140,6 @@ function spanOf(spec: JobSpec): { from: number; to: number } {
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/** Opens (or creates) the vault whose LevelDB lives in `dir`; closing the vault closes the database. */
-export async function openVault(dir: string, init: VaultInit): Promise<Vault> {
-  const stores = await openDiskStores(dir);
-  try {
-    return await Vault.open(stores, { ...init, ownedStores: stores });
-  } catch (err) {
-    await stores.close();
-    throw err;
-  }
 }
 
 export class Vault {

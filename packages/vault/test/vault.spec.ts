@@ -16,7 +16,7 @@ import {
   openVault,
   PrivacyBudgetExceededError,
   Vault,
-} from "../src/index.js";
+} from "../src/node.js";
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -1,7 +1,7 @@
-// Answering a job: the consented payload, proved by the avatar, through the egress gate, out from a throwaway node.
+// Answering a job (Node only: it publishes from a throwaway TCP libp2p node): the consented payload, proved by the avatar, through the egress gate.
 import { encodeSubmission, type Group, pickPublishDelay, proveSubmission, publishSubmission } from "@mosaic/avatar";
 import { type Block, createLogger, type JobRef, jobTopic, type Logger } from "@mosaic/protocol";
-import { jobKey, type Vault } from "./vault.js";
+import { jobKey, type Vault } from "../vault.js";
 
 export interface AnswerJobInit {
   /** Multiaddrs (with /p2p/ peer ids) of the reducers or relays to hand the submission to. */
