@@ -7,6 +7,7 @@ import {
   type Collector,
   LOCATION_FORMAT_LABELS,
   LOCATION_FORMATS,
+  type LocationFormat,
   type ParsedLocations,
   type ParseLocationsOptions,
 } from "./formats.js";
@@ -54,22 +55,17 @@ export function parseLocations(bytes: Uint8Array, options: ParseLocationsOptions
     }
   }
   const out: Collector = { points: [], skipped: 0 };
-  switch (sniffed.format) {
-    case "gpx":
-      readGpx(sniffed.text, out);
-      break;
-    case "geojson":
-      readGeoJson(sniffed.json, out);
-      break;
-    case "takeout-records":
-      readRecords(sniffed.json, out);
-      break;
-    case "takeout-timeline":
-      readTimeline(sniffed.json, out);
-      break;
-  }
+  READERS[sniffed.format](sniffed, out);
   return { format: sniffed.format, points: sortByTime(out.points), skipped: out.skipped };
 }
+
+/** The reader of each format: GPX reads the text, the others the parsed JSON. */
+const READERS: Readonly<Record<LocationFormat, (sniffed: Sniffed, out: Collector) => void>> = {
+  gpx: (sniffed, out) => readGpx(sniffed.text, out),
+  geojson: (sniffed, out) => readGeoJson(sniffed.json, out),
+  "takeout-records": (sniffed, out) => readRecords(sniffed.json, out),
+  "takeout-timeline": (sniffed, out) => readTimeline(sniffed.json, out),
+};
 
 function sortByTime(points: LocationPoint[]): LocationPoint[] {
   // Exports are almost always in time order already; checking is far cheaper than sorting.
