@@ -6,6 +6,7 @@ import {
   bytesToHex,
   decodeCbor,
   encodeBlock,
+  equalBytes,
   type JobRef,
   MalformedSubmissionError,
   SNARK_SCALAR_FIELD,
@@ -152,7 +153,7 @@ export function submissionFromEnvelopeArg(e: EnvelopeArg): Submission {
 export function decodeSubmission(bytes: Uint8Array): Submission {
   if (bytes.length > MAX_SUBMISSION_BYTES) throw new SubmissionTooLargeError(bytes.length, MAX_SUBMISSION_BYTES);
   const value = decodeCbor(bytes);
-  if (!sameBytes(dagCbor.encode(value), bytes)) {
+  if (!equalBytes(dagCbor.encode(value), bytes)) {
     throw new MalformedSubmissionError("envelope: not canonical dag-cbor (re-encoding gives other bytes)");
   }
   const root = record(value, "envelope", ["v", "job", "payload", "proof", "nullifier", "root", "depth"]);
@@ -237,8 +238,4 @@ function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.slice(0, 50));
   if (value === null || typeof value !== "object") return String(value);
   return "a map";
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

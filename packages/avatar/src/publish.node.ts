@@ -1,7 +1,16 @@
 // Publishing a submission from a throwaway libp2p node, so the announcement carries no long-lived peer id. Node only:
 // the node is @mosaic/protocol's Node factory (TCP); when to publish is publish-delay.ts, which runs anywhere.
 import { setTimeout as delay } from "node:timers/promises";
-import { type Block, type CID, createIpfsNode, dialPeer, type IpfsNode, type IpfsNodeInit, waitForTopicPeers } from "@mosaic/protocol";
+import {
+  type Block,
+  type CID,
+  createIpfsNode,
+  dialPeer,
+  equalBytes,
+  type IpfsNode,
+  type IpfsNodeInit,
+  waitForTopicPeers,
+} from "@mosaic/protocol";
 import { nonNegative } from "./publish-delay.js";
 
 /*
@@ -190,7 +199,7 @@ type Blockstore = NonNullable<IpfsNodeInit["blockstore"]>;
  * never reads its own block, so every read is bitswap sending it to a peer.
  */
 function oneBlockStore(block: Block, onServe: () => void): Blockstore {
-  const mine = (cid: CID): boolean => sameBytes(cid.multihash.bytes, block.cid.multihash.bytes);
+  const mine = (cid: CID): boolean => equalBytes(cid.multihash.bytes, block.cid.multihash.bytes);
   const notFound = (cid: CID): Error => Object.assign(new Error(`block ${cid} is not here`), { name: "NotFoundError" });
   return {
     has: (cid) => mine(cid),
@@ -242,8 +251,4 @@ async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 function atLeastOne(value: number, field: string): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${field}: expected an integer >= 1, got ${value}`);
   return value;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -15,6 +15,7 @@
  * const ipfs = await createIpfsNode()                 // Helia on 127.0.0.1
  * ```
  */
+export { equalBytes, type FromHexOptions, fromBase64, fromHex, to0xHex, toBareHex, toBase64 } from "./bytes.js";
 export { type Block, CID, decodeCbor, encodeBlock, parseCid, specCidOf, specDigestOf } from "./codec.js";
 export {
   type AvatarGroups,

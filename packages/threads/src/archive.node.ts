@@ -1,6 +1,6 @@
 // Export and import of a thread as a file: the thread ID, then the same frames a pull carries. Ciphertext only.
 import { type FileHandle, open, rename } from "node:fs/promises";
-import { equalBytes } from "./crypto.js";
+import { equalBytes } from "@mosaic/protocol";
 import { ProtocolError } from "./errors.js";
 import { ingestFrames, MAX_FRAME_BYTES, offerFrames } from "./frames.js";
 import type { ThreadLog } from "./log.js";

@@ -1,7 +1,7 @@
 // The thread layer's primitives: XChaCha20-Poly1305 sealing, Ed25519 signing (native in Node), and HKDF key derivation.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha";
 import { randomBytes } from "@noble/ciphers/webcrypto";
-export { concatBytes, equalBytes } from "@noble/ciphers/utils";
+export { concatBytes } from "@noble/ciphers/utils";
 import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
 

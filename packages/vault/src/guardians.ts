@@ -7,6 +7,7 @@ import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { bytesToHex, concatBytes } from "@noble/hashes/utils";
+import { equalBytes } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { AbiCoder, computeAddress, getAddress, getBytes, hexlify, isAddress, keccak256, Wallet } from "ethers";
 import { combine as shamirCombine, split as shamirSplit } from "shamir-secret-sharing";
@@ -549,7 +550,7 @@ export async function combineApprovals(
 
   const used = [...winner.good.keys()].sort((a, b) => a - b);
   const seed = await combine(used.map((i) => winner.good.get(i)!));
-  if (!sameBytes(seedCheckOf(seed), config.seedCheck)) {
+  if (!equalBytes(seedCheckOf(seed), config.seedCheck)) {
     throw new ShareTamperedError(
       `the shares of guardians ${used.join(", ")} combine to a seed that fails the config's seedCheck: ` +
         `a share was forged together with its config; pass expected.guardiansHash from the chain and collect approvals again`,
@@ -749,14 +750,14 @@ function openOrThrow(privateKey: Uint8Array, sealed: Uint8Array, aad: Uint8Array
 function assertAccount(opened: OpenedShare, accountId: Uint8Array): void {
   // The AAD already binds the account id; a payload naming another one was sealed inconsistently on purpose.
   for (const found of [opened.accountId, opened.config.accountId]) {
-    if (!sameBytes(found, accountId)) throw new WrongAccountError(hex(accountId), hex(found), opened.index);
+    if (!equalBytes(found, accountId)) throw new WrongAccountError(hex(accountId), hex(found), opened.index);
   }
 }
 
 function assertShareCommitted(opened: OpenedShare, what: string): void {
   const { index, share, config } = opened;
   const address = config.guardians[index]!.address;
-  if (!sameBytes(keccak_256(share), config.shareHashes[index]!)) {
+  if (!equalBytes(keccak_256(share), config.shareHashes[index]!)) {
     throw new ShareTamperedError(
       `${what}: guardian ${index} (${address})'s share does not match the hash its config commits to: ` +
         `the share was altered; ask that guardian to approve again or collect another guardian's approval`,
@@ -785,7 +786,7 @@ function checkedKey(key: GuardianKey, field: string): GuardianKey {
   assertBytes(key.privateKey, 32, `${field}.privateKey`);
   if (!secp256k1.utils.isValidPrivateKey(key.privateKey)) throw new RangeError(`${field}.privateKey: not a secp256k1 scalar in [1, n-1]`);
   const rebuilt = guardianKeyFromPrivateKey(key.privateKey);
-  if (!(key.publicKey instanceof Uint8Array) || !sameBytes(key.publicKey, rebuilt.publicKey)) {
+  if (!(key.publicKey instanceof Uint8Array) || !equalBytes(key.publicKey, rebuilt.publicKey)) {
     throw new TypeError(`${field}.publicKey: does not belong to ${field}.privateKey; rebuild the key with guardianKeyFromPrivateKey`);
   }
   if (typeof key.address !== "string" || !isAddress(key.address) || getAddress(key.address) !== rebuilt.address) {
@@ -815,13 +816,6 @@ function isCompressedPoint(bytes: Uint8Array): boolean {
 
 function addressOf(publicKey: Uint8Array): string {
   return computeAddress(hexlify(publicKey));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 function hex(bytes: Uint8Array): string {

@@ -1,6 +1,6 @@
 // The cache file's format: a group sync's state as bytes, and its strict decoder (reading and writing the file is
 // the cache store's job).
-import { namedError, SNARK_SCALAR_FIELD } from "@mosaic/protocol";
+import { equalBytes, namedError, SNARK_SCALAR_FIELD } from "@mosaic/protocol";
 import { MAX_SIZE, MAX_UINT256 } from "./limits.js";
 import type { DurationChange, RootOp, SyncState } from "./root-history.js";
 
@@ -126,13 +126,13 @@ export async function decodeCache(bytes: Uint8Array, id: CacheIdentity): Promise
     throw new CacheFileRejectedError(reason);
   };
   if (bytes.length < 16 + 32) fail(`${bytes.length} bytes is too short`);
-  if (!CACHE_MAGIC.every((b, i) => bytes[i] === b)) fail("not a group-sync cache file");
+  if (!equalBytes(bytes.subarray(0, CACHE_MAGIC.length), CACHE_MAGIC)) fail("not a group-sync cache file");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8);
   if (version !== CACHE_VERSION) fail(`format version ${version}, expected ${CACHE_VERSION}`);
   const digest = await sha256(bytes.subarray(0, bytes.length - 32));
   const stored = bytes.subarray(bytes.length - 32);
-  if (!digest.every((b, i) => b === stored[i])) fail("checksum mismatch (truncated or corrupted)");
+  if (!equalBytes(digest, stored)) fail("checksum mismatch (truncated or corrupted)");
   const jsonLength = view.getUint32(12);
   if (16 + jsonLength > bytes.length - 32) fail("header runs past the end");
   let header: CacheHeader;
