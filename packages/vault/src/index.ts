@@ -26,6 +26,14 @@ export {
   recordEncounter,
 } from "./abilities/index.js";
 export { type AbilityContext, type AbilityDefinition, type AbilityManifest, collectionName, defineAbility } from "./ability.js";
+export {
+  type AnswerJobComponents,
+  type AnswerJobInit,
+  type AnswerResult,
+  answerJobWith,
+  type PublishBlock,
+  type PublishBlockOptions,
+} from "./answer.js";
 export { type BudgetSettings, type BudgetStatus, DEFAULT_BUDGET, type Epsilon, formatEpsilon } from "./budget.js";
 export {
   AbilityAccessError,

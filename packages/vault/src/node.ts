@@ -1,6 +1,6 @@
 // @mosaic/vault in Node: everything the portable entry has, plus vaults and recovery files on disk.
 export * from "./index.js";
-export { type AnswerJobInit, type AnswerResult, answerJob } from "./node/answer.js";
+export { answerJob } from "./node/answer.js";
 export { openVault } from "./node/open-vault.js";
 export {
   DeviceKeyMissingError,
