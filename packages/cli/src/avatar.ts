@@ -1,5 +1,5 @@
 // `mosaic avatar`: the vault's anonymous avatar and its groups, and the commands a group's registrar runs.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
   AttestationMismatchError,
@@ -25,6 +25,7 @@ import {
   OpenAdmission__factory,
   RegistrarAdmission__factory,
   SNARK_SCALAR_FIELD,
+  writeFileAtomic,
 } from "@mosaic/protocol";
 import { AbiCoder, getAddress, isAddress, type Provider, type Signer } from "ethers";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
@@ -320,7 +321,8 @@ export async function registrarAttest(
       commitment: options.commitment,
       expiresAt,
     });
-    await writeFile(options.out, `${JSON.stringify(attestationToJson(attestation), null, 2)}\n`, { flag: "wx", mode: 0o600 });
+    // Create-only: a file that appeared while the attestation was signed is not replaced (FileExistsError).
+    await writeFileAtomic(options.out, `${JSON.stringify(attestationToJson(attestation), null, 2)}\n`, { createOnly: true, mode: 0o600 });
     return {
       out: options.out,
       groupId: options.groupId.toString(),

@@ -1,5 +1,5 @@
 // @mosaic/protocol in Node: the portable core plus the runtime (JSON-RPC chain connection, deployment, key files, the
-// Helia/libp2p TCP node). Node consumers get this entry through the package's "default" export condition.
+// Helia/libp2p TCP node, the atomic file write). Node consumers get this entry through the package's "default" export condition.
 export * from "./index.js";
 export {
   type ChainConnection,
@@ -12,4 +12,5 @@ export {
   fundedWallet,
   readWalletKey,
 } from "./chain.node.js";
+export { FileExistsError, type WriteFileAtomicOptions, writeFileAtomic } from "./files.node.js";
 export { createIpfsNode, type IpfsNodeInit } from "./ipfs.node.js";

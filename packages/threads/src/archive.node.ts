@@ -1,6 +1,6 @@
 // Export and import of a thread as a file: the thread ID, then the same frames a pull carries. Ciphertext only.
-import { type FileHandle, open, rename } from "node:fs/promises";
-import { equalBytes } from "@mosaic/protocol";
+import { type FileHandle, open } from "node:fs/promises";
+import { equalBytes, writeFileAtomic } from "@mosaic/protocol";
 import { ProtocolError } from "./errors.js";
 import { ingestFrames, MAX_FRAME_BYTES, offerFrames } from "./frames.js";
 import type { ThreadLog } from "./log.js";
@@ -14,7 +14,7 @@ function u32(n: number): Uint8Array {
 }
 
 /**
- * Writes every record of `log` to `file` (atomically: a temporary file, then rename). The archive holds sealed
+ * Writes every record of `log` to `file` (atomically and durably: writeFileAtomic). The archive holds sealed
  * records only: without the thread key it reveals nothing but sizes and counts.
  */
 export async function exportThread(
@@ -22,25 +22,23 @@ export async function exportThread(
   file: string,
   options: { onProgress?: (written: number, total: number) => void } = {},
 ): Promise<number> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, "w", 0o600);
   let written = 0;
   const total = log.size;
-  try {
-    await fh.write(MAGIC);
-    await fh.write(u32(log.id.bytes.length));
-    await fh.write(log.id.bytes);
-    for await (const frame of offerFrames(log, {})) {
-      await fh.write(u32(frame.length));
-      await fh.write(frame);
-      written = Math.min(total, written + 512);
-      options.onProgress?.(written, total);
-    }
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(
+    file,
+    async (fh) => {
+      await fh.write(MAGIC);
+      await fh.write(u32(log.id.bytes.length));
+      await fh.write(log.id.bytes);
+      for await (const frame of offerFrames(log, {})) {
+        await fh.write(u32(frame.length));
+        await fh.write(frame);
+        written = Math.min(total, written + 512);
+        options.onProgress?.(written, total);
+      }
+    },
+    { mode: 0o600 },
+  );
   options.onProgress?.(total, total);
   return total;
 }

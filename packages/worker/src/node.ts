@@ -1,6 +1,6 @@
 // The reducer node operators run: watches the chain for jobs it is staked for, serves each (collect, verify,
 // journal, reduce, publish, propose, finalize), holds researchers' specs, and reports on a loopback port.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { type BatchVerifier, createBatchVerifier } from "@mosaic/avatar";
 import { decodeSpec, MAX_SPEC_BYTES } from "@mosaic/mapreduce";
@@ -20,6 +20,7 @@ import {
   parseCid,
   readWalletKey,
   specTopic,
+  writeFileAtomic,
 } from "@mosaic/protocol";
 import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
@@ -128,7 +129,7 @@ export class ReducerNode implements StatusSource {
       addresses: nodeAddresses(this.#ipfs),
       http: url,
     };
-    writeAtomic(path.join(c.dataDir, "node.json"), `${JSON.stringify(status, null, 2)}\n`);
+    await writeFileAtomic(path.join(c.dataDir, "node.json"), `${JSON.stringify(status, null, 2)}\n`);
     this.#log("info", "reducer:started", { ...status, chainId: this.#chain.chainId, registry: c.registry });
     await this.#poll();
     this.#schedule();
@@ -442,9 +443,4 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-function writeAtomic(file: string, text: string): void {
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
 }

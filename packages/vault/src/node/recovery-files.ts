@@ -1,7 +1,7 @@
 // Invitations, recovery requests, approvals and the keys beside them as files on disk: read with a size limit, written without replacing.
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { namedError } from "@mosaic/protocol";
+import { FileExistsError, namedError, writeFileAtomic } from "@mosaic/protocol";
 import { hexlify } from "ethers";
 import type { Blockstore } from "interface-blockstore";
 import { type GuardianKey, guardianKeyFromPrivateKey } from "../guardians.js";
@@ -27,13 +27,12 @@ export class OutputExistsError extends namedError("OutputExistsError") {}
 /** `recover complete` cannot find the device key `recover request` wrote beside the request. */
 export class DeviceKeyMissingError extends namedError("DeviceKeyMissingError") {}
 
-/** Writes a file that must not exist yet; OutputExistsError names it otherwise. */
+/** Writes a file that must not exist yet, atomically and durably; OutputExistsError names it otherwise. */
 async function writeNew(file: string, text: string, mode: number): Promise<void> {
   try {
-    await writeFile(file, text, { mode, flag: "wx" });
+    await writeFileAtomic(file, text, { mode, createOnly: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST")
-      throw new OutputExistsError(`${file} already exists: move it away or pass another --out`);
+    if (err instanceof FileExistsError) throw new OutputExistsError(`${file} already exists: move it away or pass another --out`);
     throw err;
   }
 }
@@ -59,7 +58,7 @@ export async function writeInvitationFiles(
   const written: { invitation: Invitation; file: string }[] = [];
   for (const invitation of invitations) {
     const file = path.join(outDir, `invitation-${invitation.guardian}.json`);
-    await writeFile(file, await invitationFileText(invitation, blocks));
+    await writeFileAtomic(file, await invitationFileText(invitation, blocks));
     written.push({ invitation, file });
   }
   return written;
@@ -132,7 +131,7 @@ export async function writeApprovalFile(
   approval: RecoveryApproval,
   blocks: Pick<Blockstore, "get">,
 ): Promise<void> {
-  await writeFile(out, await approvalFileText(request, approval, blocks));
+  await writeFileAtomic(out, await approvalFileText(request, approval, blocks));
 }
 
 /** Reads an approval file, refusing one that answers another request. */

@@ -1,9 +1,9 @@
 // A vault on disk: the directory's layout (seed.json, device, db/), creating one, and unlocking it with its passphrase.
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
-import { namedError } from "@mosaic/protocol";
+import { namedError, writeFileAtomic } from "@mosaic/protocol";
 import {
   DEFAULT_SCRYPT,
   type DiskStores,
@@ -216,7 +216,7 @@ export async function initVaultDir(options: InitVaultDirOptions): Promise<InitVa
     seed.fill(0);
     await stores.close();
   }
-  await writeFile(paths.device, `${device}\n`);
+  await writeFileAtomic(paths.device, `${device}\n`);
   // The seed file goes last: until it exists the directory is not a vault, and init may simply be run again.
   if (await exists(paths.seed)) throw new VaultExistsError(existing);
   await writeSeedFile(paths.seed, text);
