@@ -19,13 +19,27 @@ export {
   type AlertDecision,
   addPlace,
   BUILTIN_ABILITIES,
+  type CheckIn,
+  type CheckInAnswers,
   checkIn,
   dailyDistance,
   type Encounter,
+  type Place,
+  type PointChunk,
   placeVisits,
   recordEncounter,
 } from "./abilities/index.js";
-export { type AbilityContext, type AbilityDefinition, type AbilityManifest, collectionName, defineAbility } from "./ability.js";
+export {
+  type AbilityContext,
+  type AbilityDefinition,
+  type AbilityManifest,
+  type Collection,
+  collectionName,
+  type Doc,
+  defineAbility,
+  type Query,
+  type ReadableCollection,
+} from "./ability.js";
 export {
   type AnswerJobComponents,
   type AnswerJobInit,

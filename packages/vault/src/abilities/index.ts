@@ -6,8 +6,8 @@ import { locationHistory } from "./location-history.js";
 import { proximity } from "./proximity.js";
 
 export type { AlertDecision } from "./alert-filter.js";
-export { checkIn } from "./health-questionnaire.js";
-export { addPlace, dailyDistance, placeVisits } from "./location-history.js";
+export { type CheckIn, type CheckInAnswers, checkIn } from "./health-questionnaire.js";
+export { addPlace, dailyDistance, type Place, type PointChunk, placeVisits } from "./location-history.js";
 export { type Encounter, recordEncounter } from "./proximity.js";
 
 export const BUILTIN_ABILITIES: readonly AbilityDefinition[] = [locationHistory, healthQuestionnaire, proximity, alertFilter];
