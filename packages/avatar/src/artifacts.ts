@@ -1,5 +1,5 @@
 // The one Semaphore artifact set Mosaic proves with: depth 20, from @zk-kit/semaphore-artifacts, pinned by hash.
-import { namedError } from "@mosaic/protocol";
+import { namedError, toBareHex } from "@mosaic/protocol";
 
 /** Every proof uses this depth, whatever the group size, so one artifact set serves all. */
 export const PROOF_DEPTH = 20;
@@ -39,7 +39,6 @@ export function checkArtifactHash(kind: keyof ArtifactPaths, source: string, sha
 export async function verifyArtifactBytes(bytes: { wasm: Uint8Array; zkey: Uint8Array }): Promise<void> {
   for (const kind of ["wasm", "zkey"] as const) {
     const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes[kind] as Uint8Array<ArrayBuffer>));
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    checkArtifactHash(kind, `the ${kind} artifact`, hex, "fetch it again from where the app is served");
+    checkArtifactHash(kind, `the ${kind} artifact`, toBareHex(digest), "fetch it again from where the app is served");
   }
 }

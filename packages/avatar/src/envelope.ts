@@ -3,7 +3,6 @@ import {
   type Block,
   bigintToBytes32,
   bytes32ToBigint,
-  bytesToHex,
   decodeCbor,
   encodeBlock,
   equalBytes,
@@ -11,6 +10,7 @@ import {
   MalformedSubmissionError,
   SNARK_SCALAR_FIELD,
   SubmissionTooLargeError,
+  to0xHex,
 } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { PROOF_DEPTH } from "./artifacts.js";
@@ -112,8 +112,8 @@ export function envelopeArg(sub: Submission): EnvelopeArg {
     jobId: sub.job.jobId,
     payload: sub.payload.slice(),
     points: p.points.map((x) => BigInt(x)),
-    message: bytesToHex(bigintToBytes32(BigInt(p.message))),
-    scope: bytesToHex(bigintToBytes32(BigInt(p.scope))),
+    message: to0xHex(bigintToBytes32(BigInt(p.message))),
+    scope: to0xHex(bigintToBytes32(BigInt(p.scope))),
     nullifier: BigInt(p.nullifier),
     root: BigInt(p.merkleTreeRoot),
     depth: p.merkleTreeDepth,

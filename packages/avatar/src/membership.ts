@@ -3,12 +3,13 @@ import {
   attachRegistrarAdmission,
   type AvatarGroups,
   findEvent,
+  fromHex,
   IAdmissionPolicy__factory,
   type MosaicContracts,
   namedError,
   SNARK_SCALAR_FIELD,
 } from "@mosaic/protocol";
-import { AbiCoder, getAddress, type Provider, getBytes, isAddress, keccak256, type Signer, toUtf8Bytes, verifyMessage } from "ethers";
+import { AbiCoder, getAddress, type Provider, isAddress, keccak256, type Signer, toUtf8Bytes, verifyMessage } from "ethers";
 
 /** The admission policies Mosaic deploys: anyone once per wallet, or by a registrar. */
 export type AdmissionKind = "open" | "registrar";
@@ -55,18 +56,18 @@ export async function signAttestation(
   checkCommitment(fields.commitment, "commitment");
   if (fields.expiresAt < 0n || fields.expiresAt > UINT64_MAX) throw new RangeError(`expiresAt: expected a uint64, got ${fields.expiresAt}`);
   const a = { ...fields, policy: getAddress(fields.policy) };
-  const signature = await registrar.signMessage(getBytes(attestationHash(a)));
+  const signature = await registrar.signMessage(fromHex(attestationHash(a)));
   return { format: "mosaic.attestation.v1", ...a, signature };
 }
 
 /** The address that signed an attestation. */
 export function attestationSigner(a: Attestation): string {
-  return verifyMessage(getBytes(attestationHash(a)), a.signature);
+  return verifyMessage(fromHex(attestationHash(a)), a.signature);
 }
 
 /** The `evidence` bytes RegistrarAdmission takes: expiresAt as 8 bytes big-endian, then the 65-byte signature. */
 export function attestationEvidence(a: Attestation): Uint8Array {
-  const sig = getBytes(a.signature);
+  const sig = fromHex(a.signature, { field: "attestation.signature" });
   if (sig.length !== 65) throw new MalformedAttestationError(`attestation.signature: expected 65 bytes, got ${sig.length}`);
   const out = new Uint8Array(73);
   new DataView(out.buffer).setBigUint64(0, a.expiresAt);

@@ -1,7 +1,7 @@
 // `mosaic vault` on what the vault holds and who can restore it: abilities, location imports, consents, audit, budget, guardians, recovery.
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { attachVaultRecovery, BlockUnavailableError, type VaultRecovery } from "@mosaic/protocol";
+import { attachVaultRecovery, BlockUnavailableError, to0xHex, type VaultRecovery } from "@mosaic/protocol";
 import {
   acceptInvitation,
   accountIdOf,
@@ -61,10 +61,6 @@ export class RecoveryContractError extends contractRefusal("RecoveryContractErro
 
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 const HEX33 = /^0x[0-9a-fA-F]{66}$/;
-
-function hex0x(bytes: Uint8Array): string {
-  return `0x${Buffer.from(bytes).toString("hex")}`;
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -490,7 +486,7 @@ export interface WhoamiResult {
 export async function guardiansWhoami(access: VaultAccess): Promise<WhoamiResult> {
   return withVault(access, async ({ vault }) => {
     const key = guardianKeyOf(vault);
-    return { publicKey: hex0x(key.publicKey), address: key.address, accountId: hex0x(accountIdOf(vault.rootSeed)) };
+    return { publicKey: to0xHex(key.publicKey), address: key.address, accountId: to0xHex(accountIdOf(vault.rootSeed)) };
   });
 }
 
@@ -669,7 +665,7 @@ export async function guardiansProtect(options: ProtectOptions): Promise<Protect
       options.chain === undefined
         ? await protectVault(vault, { blocks }, init)
         : await withRecoveryContract(options.chain, async (recovery) => {
-            const owner = await recovery.ownerOf(hex0x(accountIdOf(vault.rootSeed)));
+            const owner = await recovery.ownerOf(to0xHex(accountIdOf(vault.rootSeed)));
             anchored = owner === ZeroAddress ? "registered" : "proposed";
             return protectVault(vault, { blocks, recovery }, init);
           });

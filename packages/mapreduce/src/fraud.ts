@@ -1,7 +1,6 @@
 // Fraud-proof witnesses: the node values of a reduce tree, Merkle paths, and the exact arguments of JobRegistry's
 // one-call challenges, plus findFaults, which re-derives a published tree and returns the first provable fault.
-import { namedError, type ReducerSpec } from "@mosaic/protocol";
-import { hexlify } from "ethers";
+import { namedError, type ReducerSpec, to0xHex } from "@mosaic/protocol";
 import { submissionDigest } from "./reduce/codec.js";
 import { leafHash, nodeHash } from "./reduce/hash.js";
 import { edgesOf, liftPayload, stateLength } from "./reduce/kinds.js";
@@ -164,7 +163,7 @@ export function rehashTree(tree: TreeNodes): TreeNodes {
 /** A leaf as JobRegistry's `Leaf` struct. Throws TypeError when its submission is not a submission CID. */
 export function leafArg(leaf: Leaf): LeafArg {
   const digest = submissionDigest(leaf.submission);
-  return { nullifier: BigInt(leaf.nullifier), digest: hexlify(digest), payload: leaf.value.slice() };
+  return { nullifier: BigInt(leaf.nullifier), digest: to0xHex(digest), payload: leaf.value.slice() };
 }
 
 /** The Merkle path of the node at (level, position): per level where it is paired, the sibling and the parent's value. */

@@ -5,6 +5,7 @@ import {
   type Block,
   type CID,
   encodeBlock,
+  equalBytes,
   InvalidJobSpecError,
   type JobSpec,
   SubmissionTooLargeError,
@@ -172,7 +173,7 @@ export function decodeSpec(bytes: Uint8Array, options: ValidateSpecOptions = {})
     fail(`not valid dag-cbor (${(err as Error).message})`);
   }
   const again = dagCbor.encode(value);
-  if (again.length !== bytes.length || !again.every((b, i) => b === bytes[i])) fail("not canonical dag-cbor");
+  if (!equalBytes(again, bytes)) fail("not canonical dag-cbor");
   return validateSpec(value, options);
 }
 

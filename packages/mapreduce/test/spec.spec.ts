@@ -1,7 +1,7 @@
 // Job spec v1: the ready jobs validate and match their checked-in files; hostile specs are refused by name; the spec
 // block is canonical; results carry error bars that cover the truth.
 import { readFileSync } from "node:fs";
-import { bytesToHex, CID, InvalidJobSpecError, type JobSpec, SubmissionTooLargeError, specCidOf, specDigestOf } from "@mosaic/protocol";
+import { CID, InvalidJobSpecError, type JobSpec, SubmissionTooLargeError, specCidOf, specDigestOf, to0xHex } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { expect } from "chai";
 import fc from "fast-check";
@@ -131,7 +131,7 @@ describe("job spec v1", () => {
   it("posts the spec block's digest, which names its CID again; refuses CIDs of other kinds", async () => {
     const block = await encodeSpec(spec);
     const { args, value } = postJobArgs(spec, block.cid.toString(), 7n);
-    expect(args[0]).to.equal(bytesToHex(block.cid.multihash.digest));
+    expect(args[0]).to.equal(to0xHex(block.cid.multihash.digest));
     expect(args[1]).to.equal(7n);
     expect(value).to.equal(BigInt(spec.reward));
     expect(postJobArgs(spec, block.cid, 7n).args[0]).to.equal(args[0]);
@@ -140,7 +140,7 @@ describe("job spec v1", () => {
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (digest) => {
         const cid = specCidOf(digest);
         expect(cid.toString()).to.equal(submissionCid(digest));
-        expect(specDigestOf(cid.toString())).to.equal(bytesToHex(digest));
+        expect(specDigestOf(cid.toString())).to.equal(to0xHex(digest));
       }),
       { seed: 15 },
     );

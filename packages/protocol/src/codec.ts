@@ -4,7 +4,7 @@ import { CID } from "multiformats/cid";
 import { create as createDigest } from "multiformats/hashes/digest";
 import { sha256 } from "multiformats/hashes/sha2";
 import { MalformedSubmissionError } from "./errors.js";
-import { bytesToHex, hexToBytes } from "./field.js";
+import { fromHex, to0xHex } from "./bytes.js";
 
 export { CID };
 
@@ -48,7 +48,7 @@ export function specDigestOf(cid: CID | string): string {
   const parsed = typeof cid === "string" ? parseCid(cid) : cid;
   if (parsed.version !== 1 || parsed.code !== dagCbor.code || parsed.multihash.code !== sha256.code || parsed.multihash.size !== 32)
     throw new TypeError(`spec CID ${parsed.toString()}: expected a CIDv1 dag-cbor sha2-256 ("bafyrei…"), as encodeBlock makes`);
-  return bytesToHex(parsed.multihash.digest);
+  return to0xHex(parsed.multihash.digest);
 }
 
 /**
@@ -64,7 +64,7 @@ export function specCidOf(digest: string | Uint8Array): CID {
 
 function hexOf(digest: string): Uint8Array {
   try {
-    return hexToBytes(digest, 32);
+    return fromHex(digest, { length: 32, field: "specDigest" });
   } catch (err) {
     throw new TypeError(`specDigest ${JSON.stringify(digest.slice(0, 80))}: expected 32 bytes of 0x-hex (${(err as Error).message})`);
   }

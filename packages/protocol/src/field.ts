@@ -1,6 +1,7 @@
 // Field elements and 256-bit integers as fixed 32-byte big-endian values, the form they take in dag-cbor.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { fromHex } from "./bytes.js";
 
 /** The BN254 scalar field Semaphore works in. */
 export const SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -35,22 +36,7 @@ export function payloadDigest(bytes: Uint8Array): bigint {
 export function jobScope(chainId: bigint, registry: string, jobId: bigint): bigint {
   const buf = new Uint8Array(32 + 20 + 32);
   buf.set(bigintToBytes32(chainId), 0);
-  buf.set(hexToBytes(registry, 20), 32);
+  buf.set(fromHex(registry, { length: 20, field: "registry" }), 32);
   buf.set(bigintToBytes32(jobId), 52);
   return bytes32ToBigint(keccak_256(buf)) % SNARK_SCALAR_FIELD;
-}
-
-export function hexToBytes(hex: string, length?: number): Uint8Array {
-  const clean = hex.startsWith("0x") ? hex.slice(2) : hex;
-  if (!/^[0-9a-fA-F]*$/.test(clean) || clean.length % 2 !== 0) throw new TypeError(`hex: not a hex string: ${hex}`);
-  if (length !== undefined && clean.length !== length * 2) {
-    throw new RangeError(`hex: expected ${length} bytes, got ${clean.length / 2}`);
-  }
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-export function bytesToHex(bytes: Uint8Array): string {
-  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }

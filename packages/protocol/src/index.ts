@@ -54,7 +54,7 @@ export {
   UnknownRootError,
   WrongJobError,
 } from "./errors.js";
-export { bigintToBytes32, bytes32ToBigint, bytesToHex, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
+export { bigintToBytes32, bytes32ToBigint, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
 export { dialPeer, getBlock, type IpfsNode, nodeAddresses, putBlock, waitForTopicPeers } from "./ipfs.js";
 export type {
   Expr,

@@ -1,7 +1,7 @@
 // The record stream both a pull and an archive carry: an offer of logs, frames of records, then done.
 // A pull response and an exported archive are the same frames, so one reader verifies both.
 import * as dagCbor from "@ipld/dag-cbor";
-import { bytesToHex } from "@noble/hashes/utils";
+import { toBareHex } from "@mosaic/protocol";
 import { ProtocolError, PullRefusedError } from "./errors.js";
 import type { RecordEnvelope, ThreadLog } from "./log.js";
 
@@ -85,7 +85,7 @@ export async function ingestFrames(
     ) {
       throw new ProtocolError("record stream: malformed log offer");
     }
-    certs.set(bytesToHex(l.pubKey), l.cert);
+    certs.set(toBareHex(l.pubKey), l.cert);
     offered += Math.max(0, l.to - l.from);
   }
   options.onProgress?.(0, offered);
@@ -101,7 +101,7 @@ export async function ingestFrames(
       if (!Array.isArray(row) || row.length !== 3 || !row.every((x) => x instanceof Uint8Array))
         throw new ProtocolError("record stream: malformed record row");
       const [pubKey, record, event] = row as [Uint8Array, Uint8Array, Uint8Array];
-      return { record, event, cert: certs.get(bytesToHex(pubKey)) };
+      return { record, event, cert: certs.get(toBareHex(pubKey)) };
     });
     const result = await log.ingest(envelopes);
     added += result.added.length;

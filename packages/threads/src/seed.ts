@@ -1,7 +1,7 @@
 // The vault's root seed at rest: sealed with XChaCha20-Poly1305 under a key scrypt derives from the passphrase.
 import { randomBytes } from "@noble/ciphers/webcrypto";
 import { scryptAsync } from "@noble/hashes/scrypt";
-import { base64pad } from "multiformats/bases/base64";
+import { fromBase64, toBase64 } from "@mosaic/protocol";
 import { seal, unseal } from "./crypto.js";
 import { UnreadableFileError, WrongPassphraseError } from "./errors.js";
 
@@ -40,7 +40,7 @@ async function keyFrom(
 /** A base64 field of a seed file, as sealSeed writes them (padded, RFC 4648); UnreadableFileError otherwise. */
 function base64Field(text: string, field: string): Uint8Array {
   try {
-    return base64pad.baseDecode(text);
+    return fromBase64(text);
   } catch {
     throw new UnreadableFileError(`seed file: ${field} is not base64`);
   }
@@ -62,8 +62,8 @@ export async function sealSeed(
     v: 1,
     kdf: "scrypt",
     ...params,
-    salt: base64pad.baseEncode(salt),
-    sealed: base64pad.baseEncode(seal(key, seed, AAD)),
+    salt: toBase64(salt),
+    sealed: toBase64(seal(key, seed, AAD)),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }

@@ -6,10 +6,10 @@ import { randomBytes } from "@noble/ciphers/webcrypto";
 import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
 import { keccak_256 } from "@noble/hashes/sha3";
-import { bytesToHex, concatBytes } from "@noble/hashes/utils";
-import { equalBytes } from "@mosaic/protocol";
+import { concatBytes } from "@noble/hashes/utils";
+import { equalBytes, fromHex, to0xHex } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
-import { AbiCoder, computeAddress, getAddress, getBytes, hexlify, isAddress, keccak256, Wallet } from "ethers";
+import { AbiCoder, computeAddress, getAddress, isAddress, keccak256, Wallet } from "ethers";
 import { combine as shamirCombine, split as shamirSplit } from "shamir-secret-sharing";
 import {
   DecryptionFailedError,
@@ -261,12 +261,12 @@ export function guardiansHash(config: Pick<GuardianConfig, "threshold" | "guardi
   });
   const hashes = config.shareHashes.map((h, i) => {
     assertBytes(h, 32, `config.shareHashes[${i}]`);
-    return hexlify(h);
+    return to0xHex(h);
   });
   assertBytes(config.salt, 32, "config.salt");
   const encoded = AbiCoder.defaultAbiCoder().encode(
     ["uint8", "address[]", "bytes32[]", "bytes32"],
-    [config.threshold, addresses, hashes, hexlify(config.salt)],
+    [config.threshold, addresses, hashes, to0xHex(config.salt)],
   );
   return keccak256(encoded);
 }
@@ -400,7 +400,7 @@ async function signHash(signingKey: GuardianKey, hash: string, field: string, ke
   if (typeof hash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(hash)) {
     throw new TypeError(`${field}: expected a 0x-prefixed bytes32, got ${describe(hash)}; build it with ${field}Of`);
   }
-  return new Wallet(hexlify(key.privateKey)).signMessage(getBytes(hash));
+  return new Wallet(to0xHex(key.privateKey)).signMessage(fromHex(hash));
 }
 
 /** Where a recovery contract lives: the chain and the address its hashes bind. */
@@ -470,7 +470,12 @@ export async function combineApprovals(
   approvals.forEach((approval, position) => {
     let opened: OpenedShare;
     try {
-      const plaintext = openOrThrow(device.privateKey, approval, aad, (cause) => new WrongDeviceKeyError(hex(device.publicKey), { cause }));
+      const plaintext = openOrThrow(
+        device.privateKey,
+        approval,
+        aad,
+        (cause) => new WrongDeviceKeyError(to0xHex(device.publicKey), { cause }),
+      );
       opened = decodePayload(plaintext, "approval");
     } catch (error) {
       rejected.push({ position, error: error as Error });
@@ -484,7 +489,7 @@ export async function combineApprovals(
     }
     // Same guardiansHash with a different seedCheck is a different config: seedCheck is what vouches for the result.
     const hash = guardiansHash(opened.config);
-    const key = `${hash}/${hex(opened.config.seedCheck)}`;
+    const key = `${hash}/${to0xHex(opened.config.seedCheck)}`;
     const group = groups.get(key) ?? { hash, config: opened.config, members: [] };
     group.members.push({ position, opened });
     groups.set(key, group);
@@ -750,7 +755,7 @@ function openOrThrow(privateKey: Uint8Array, sealed: Uint8Array, aad: Uint8Array
 function assertAccount(opened: OpenedShare, accountId: Uint8Array): void {
   // The AAD already binds the account id; a payload naming another one was sealed inconsistently on purpose.
   for (const found of [opened.accountId, opened.config.accountId]) {
-    if (!equalBytes(found, accountId)) throw new WrongAccountError(hex(accountId), hex(found), opened.index);
+    if (!equalBytes(found, accountId)) throw new WrongAccountError(to0xHex(accountId), to0xHex(found), opened.index);
   }
 }
 
@@ -815,11 +820,7 @@ function isCompressedPoint(bytes: Uint8Array): boolean {
 }
 
 function addressOf(publicKey: Uint8Array): string {
-  return computeAddress(hexlify(publicKey));
-}
-
-function hex(bytes: Uint8Array): string {
-  return `0x${bytesToHex(bytes)}`;
+  return computeAddress(to0xHex(publicKey));
 }
 
 function describe(value: unknown): string {

@@ -1,7 +1,7 @@
 // The files guardians and recovering devices pass around (invitations, recovery requests, approvals): their JSON, written and checked.
-import { type CID, decodeCbor, getBlock, namedError, parseCid } from "@mosaic/protocol";
+import { type CID, decodeCbor, fromBase64, getBlock, namedError, parseCid, toBareHex, toBase64 } from "@mosaic/protocol";
 import { sha256 } from "@noble/hashes/sha2";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils";
+import { utf8ToBytes } from "@noble/hashes/utils";
 import { getAddress, isAddress } from "ethers";
 import type { Blockstore } from "interface-blockstore";
 import { type Invitation, MAX_SHARE_BLOCK_BYTES, type RecoveryApproval, type RecoveryRequestMessage } from "./recovery.js";
@@ -95,38 +95,37 @@ function unixSeconds(v: Record<string, unknown>, file: string): number {
   return e;
 }
 
-/** Base64 as Node's Buffer reads it (stops at "=", ignores a dangling character), for text BASE64 has already let through. */
-function base64ToBytes(text: string): Uint8Array {
-  let s = text.replace(/=+$/, "");
-  if (s.length % 4 === 1) s = s.slice(0, -1);
-  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-}
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
 /** Checks a block that travels inline against its CID (dag-cbor, sha2-256), so a file cannot swap the bytes. */
 function inlineBlock(cidText: string, base64Text: string, what: string): { cid: CID; bytes: Uint8Array } {
   const cid = parseCid(cidText);
-  const bytes = base64ToBytes(base64Text);
+  const bytes = inlineBytes(base64Text, cidText, what);
   if (bytes.length > MAX_SHARE_BLOCK_BYTES)
     throw new InlineBlockMismatchError(
       `${what}: ${bytes.length} bytes inline, over the ${MAX_SHARE_BLOCK_BYTES}-byte limit of a share block`,
     );
-  const digest = bytesToHex(sha256(bytes));
-  if (cid.code !== DAG_CBOR || cid.multihash.code !== SHA2_256 || digest !== bytesToHex(cid.multihash.digest)) {
-    throw new InlineBlockMismatchError(
-      `${what}: the inline bytes do not hash to ${cidText}: the file was altered or cut short on the way; ask for it again`,
-    );
-  }
+  const digest = toBareHex(sha256(bytes));
+  if (cid.code !== DAG_CBOR || cid.multihash.code !== SHA2_256 || digest !== toBareHex(cid.multihash.digest))
+    throw notTheBlock(cidText, what);
   return { cid, bytes };
 }
 
+/** The inline bytes; base64 that BASE64 let through but no encoder writes (a dangling character) is a damaged file. */
+function inlineBytes(base64Text: string, cidText: string, what: string): Uint8Array {
+  try {
+    return fromBase64(base64Text);
+  } catch {
+    throw notTheBlock(cidText, what);
+  }
+}
+
+function notTheBlock(cidText: string, what: string): InlineBlockMismatchError {
+  return new InlineBlockMismatchError(
+    `${what}: the inline bytes do not hash to ${cidText}: the file was altered or cut short on the way; ask for it again`,
+  );
+}
+
 async function blockBase64(blocks: Pick<Blockstore, "get">, cid: string): Promise<string> {
-  return bytesToBase64(await getBlock(blocks, parseCid(cid), { maxBytes: MAX_SHARE_BLOCK_BYTES }));
+  return toBase64(await getBlock(blocks, parseCid(cid), { maxBytes: MAX_SHARE_BLOCK_BYTES }));
 }
 
 /** The invitation file for one guardian, its share package (read from `blocks`) inline. */
@@ -213,6 +212,6 @@ export function parseApprovalFile(text: string, file: string, request: RecoveryR
 /** A short code both the recovering person and the guardian see, to confirm over the phone that it is the same request. */
 export function requestCode(r: RecoveryRequestMessage): string {
   const text = `${r.accountId.toLowerCase()}:${r.devicePublicKey.toLowerCase()}:${getAddress(r.newOwner)}:${r.expiresAt}`;
-  const h = bytesToHex(sha256(utf8ToBytes(text)));
+  const h = toBareHex(sha256(utf8ToBytes(text)));
   return `${h.slice(0, 4)}-${h.slice(4, 8)}`;
 }

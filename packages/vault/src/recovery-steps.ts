@@ -1,6 +1,6 @@
 // The steps of a recovery around the files: a new device's request, a guardian accepting an invitation, and completing from approvals.
-import { namedError, type VaultRecovery } from "@mosaic/protocol";
-import { getBytes, getAddress, hexlify, Wallet, ZeroAddress, ZeroHash } from "ethers";
+import { fromHex, namedError, to0xHex, type VaultRecovery } from "@mosaic/protocol";
+import { getAddress, Wallet, ZeroAddress, ZeroHash } from "ethers";
 import type { Blockstore } from "interface-blockstore";
 import { type CombinedSeed, combineApprovals, deviceKey, type GuardianKey } from "./guardians.js";
 import {
@@ -39,7 +39,7 @@ export function newRecoveryRequest(init: { accountId: string; newOwner?: string;
   const wallet = init.newOwner === undefined ? Wallet.createRandom() : undefined;
   const request: RecoveryRequestMessage = {
     accountId: init.accountId.toLowerCase(),
-    devicePublicKey: hexlify(key.publicKey),
+    devicePublicKey: to0xHex(key.publicKey),
     newOwner: wallet?.address ?? getAddress(init.newOwner as string),
     expiresAt: Math.floor(Date.now() / 1000) + validFor,
   };
@@ -92,7 +92,7 @@ export async function completeRecovery(
     combineApprovals(
       key,
       approvals.map((a) => a.sealed),
-      { accountId: getBytes(request.accountId), guardiansHash },
+      { accountId: fromHex(request.accountId, { length: 32, field: "request.accountId" }), guardiansHash },
     );
   if (contract === undefined) return { combined: await combine(), recovery: null };
   const { recovery, address } = contract;

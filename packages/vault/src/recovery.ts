@@ -1,8 +1,7 @@
 // Social recovery end to end: guardian shares on IPFS, the guardian list private in the vault, its hash and the owner timelock on-chain.
-import { type CID, decodeCbor, encodeBlock, getBlock, parseCid, putBlock, type VaultRecovery } from "@mosaic/protocol";
+import { type CID, decodeCbor, encodeBlock, fromHex, getBlock, parseCid, putBlock, to0xHex, type VaultRecovery } from "@mosaic/protocol";
 import type { Doc } from "@mosaic/threads";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils";
-import { computeAddress, getAddress, getBytes as bytesOfHex, type Signer } from "ethers";
+import { computeAddress, getAddress, type Signer } from "ethers";
 import type { Blockstore } from "interface-blockstore";
 import { collectionName, VAULT_NAMESPACE } from "./ability.js";
 import { MalformedShareError, ShareTamperedError } from "./guardian-errors.js";
@@ -39,7 +38,7 @@ export const MAX_SHARE_BLOCK_BYTES = 64 * 1024;
  * derived from the seed, so it survives recovery and only the seed's holder can register it.
  */
 export function accountIdOf(rootSeed: Uint8Array): Uint8Array {
-  return bytesOfHex(accountIdOfKey(accountKeyFromSeed(rootSeed).address));
+  return fromHex(accountIdOfKey(accountKeyFromSeed(rootSeed).address));
 }
 
 /** How long a recovery request's approvals stay good for when the device does not say. */
@@ -96,16 +95,6 @@ export interface RecoverySetup extends Doc {
   created: number;
 }
 
-function hex(bytes: Uint8Array): string {
-  return `0x${bytesToHex(bytes)}`;
-}
-
-function unhex(text: string, bytes: number, what: string): Uint8Array {
-  if (typeof text !== "string" || !new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`).test(text))
-    throw new TypeError(`${what}: expected 0x and ${bytes * 2} hex characters, got ${JSON.stringify(text)}`);
-  return hexToBytes(text.slice(2));
-}
-
 async function putBytes(blocks: Pick<Blockstore, "put">, bytes: Uint8Array): Promise<CID> {
   const block = await encodeBlock(bytes);
   await putBlock(blocks, block);
@@ -127,11 +116,11 @@ export function guardianKeyOf(vault: Vault): GuardianKey {
 
 /** Adds a guardian to the private list (takes effect with the next `protectVault`). */
 export async function addGuardian(vault: Vault, guardian: { publicKey: string; label: string }): Promise<GuardianEntry> {
-  const publicKey = unhex(guardian.publicKey, 33, "guardian public key");
+  const publicKey = fromHex(guardian.publicKey, { length: 33, field: "guardian public key" });
   let address: string;
   try {
     // computeAddress checks the point is on the curve.
-    address = computeAddress(hex(publicKey));
+    address = computeAddress(to0xHex(publicKey));
   } catch {
     throw new TypeError(
       `guardian public key: ${guardian.publicKey} is not a secp256k1 point; ask the guardian for the key 'mosaic vault guardians whoami' prints`,
@@ -142,7 +131,7 @@ export async function addGuardian(vault: Vault, guardian: { publicKey: string; l
   const guardians = vault.thread.collection<GuardianEntry>(GUARDIANS);
   if (guardians.get(address) !== undefined) throw new TypeError(`guardian ${address} is already in the list`);
   if (address === guardianKeyOf(vault).address) throw new TypeError("a vault cannot be its own guardian");
-  return guardians.create({ _id: address, address, publicKey: hex(publicKey), label: guardian.label, added: Date.now() });
+  return guardians.create({ _id: address, address, publicKey: to0xHex(publicKey), label: guardian.label, added: Date.now() });
 }
 
 /** Removes a guardian from the private list (takes effect with the next `protectVault`, after the contract's delay). */
@@ -185,7 +174,7 @@ export async function protectVault(
 ): Promise<RecoverySetup> {
   const guardians: GuardianInfo[] = listGuardians(vault).map((g) => ({
     address: g.address,
-    publicKey: unhex(g.publicKey, 33, "publicKey"),
+    publicKey: fromHex(g.publicKey, { length: 33, field: "publicKey" }),
     label: g.label,
   }));
   const accountId = accountIdOf(vault.rootSeed);
@@ -194,7 +183,7 @@ export async function protectVault(
   for (const [index, pkg] of packages.entries()) {
     const cid = await putBytes(components.blocks, pkg);
     invitations.push({
-      accountId: hex(accountId),
+      accountId: to0xHex(accountId),
       guardian: guardians[index]?.address as string,
       index,
       packageCid: cid.toString(),
@@ -202,7 +191,7 @@ export async function protectVault(
     });
   }
   const hash = guardiansHash(config);
-  const id = hex(accountId);
+  const id = to0xHex(accountId);
   const recovery = components.recovery;
   if (recovery !== undefined) {
     const owner = await recovery.ownerOf(id);
@@ -239,13 +228,13 @@ export async function acceptGuardianship(
   invitation: Invitation,
   options: { signal?: AbortSignal } = {},
 ): Promise<Guardianship> {
-  const accountId = unhex(invitation.accountId, 32, "invitation.accountId");
+  const accountId = fromHex(invitation.accountId, { length: 32, field: "invitation.accountId" });
   const pkg = await getBytes(blocks, invitation.packageCid, "share package", options.signal);
   const opened = openSharePackage(guardianKeyOf(vault), pkg, accountId);
   if (opened.index !== invitation.index)
     throw new ShareTamperedError(`invitation says index ${invitation.index}, the package says ${opened.index}`);
   const c = vault.thread.collection<Guardianship>(GUARDIANSHIPS);
-  const id = hex(accountId);
+  const id = to0xHex(accountId);
   const doc = {
     accountId: id,
     from: invitation.from,
@@ -299,8 +288,8 @@ export async function approveRecoveryRequest(
   request: RecoveryRequestMessage,
   options: { signal?: AbortSignal } = {},
 ): Promise<RecoveryApproval> {
-  const accountId = unhex(request.accountId, 32, "request.accountId");
-  const devicePublicKey = unhex(request.devicePublicKey, 33, "request.devicePublicKey");
+  const accountId = fromHex(request.accountId, { length: 32, field: "request.accountId" });
+  const devicePublicKey = fromHex(request.devicePublicKey, { length: 33, field: "request.devicePublicKey" });
   const newOwner = getAddress(request.newOwner);
   const { expiresAt } = request;
   if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0)
@@ -313,7 +302,7 @@ export async function approveRecoveryRequest(
     throw new RangeError(
       `request.expiresAt: ${expiresAt} is more than ${MAX_APPROVAL_LIFETIME} s ahead (it is ${now}); the contract would refuse it: ask for a new request`,
     );
-  const guardianship = vault.thread.collection<Guardianship>(GUARDIANSHIPS).get(hex(accountId));
+  const guardianship = vault.thread.collection<Guardianship>(GUARDIANSHIPS).get(to0xHex(accountId));
   if (guardianship === undefined)
     throw new TypeError(`you do not guard account ${request.accountId}; 'mosaic vault guardians list' shows the accounts you guard`);
   const key = guardianKeyOf(vault);
@@ -330,7 +319,7 @@ export async function approveRecoveryRequest(
       recovery.nonceOf(request.accountId),
       recovery.guardiansHashOf(request.accountId),
     ]);
-    const hash = approvalHashOf(domain, { accountId: hex(accountId), newOwner, nonce, guardiansHash: current, expiresAt });
+    const hash = approvalHashOf(domain, { accountId: to0xHex(accountId), newOwner, nonce, guardiansHash: current, expiresAt });
     result.signature = await signRecoveryApproval(key, hash);
     result.expiresAt = expiresAt;
   }
@@ -350,7 +339,7 @@ export async function recoverSeed(
   approvals: readonly RecoveryApproval[],
   options: { signal?: AbortSignal } = {},
 ): Promise<CombinedSeed> {
-  const accountId = unhex(request.accountId, 32, "request.accountId");
+  const accountId = fromHex(request.accountId, { length: 32, field: "request.accountId" });
   const expected = await components.recovery.guardiansHashOf(request.accountId);
   const blocks = await Promise.all(approvals.map((a) => getBytes(components.blocks, a.approvalCid, "approval", options.signal)));
   return combineApprovals(deviceKey, blocks, { accountId, guardiansHash: expected });
@@ -374,7 +363,7 @@ export async function startRecovery(
     );
   const byGuardian = new Map(signed.map((a) => [getAddress(a.guardian), a.signature]));
   const signatures = config.guardians.flatMap((g) => byGuardian.get(getAddress(g.address)) ?? []);
-  const id = hex(config.accountId);
+  const id = to0xHex(config.accountId);
   await (
     await recovery.startRecovery(
       id,
@@ -382,8 +371,8 @@ export async function startRecovery(
       BigInt(expiries[0] ?? 0),
       config.threshold,
       config.guardians.map((g) => g.address),
-      config.shareHashes.map(hex),
-      hex(config.salt),
+      config.shareHashes.map((h) => to0xHex(h)),
+      to0xHex(config.salt),
       signatures,
     )
   ).wait();

@@ -2,10 +2,9 @@
 import * as dagCbor from "@ipld/dag-cbor";
 import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
 import { describeProgram, privatize, runMapProgram } from "@mosaic/mapreduce";
-import { ConsentRequiredError, type JobRef, type JobSpec } from "@mosaic/protocol";
+import { ConsentRequiredError, type JobRef, type JobSpec, toBareHex } from "@mosaic/protocol";
 import { type Collection, type Doc, deriveThreadSecrets, type Thread, Thread as ThreadClass, type ThreadStores } from "@mosaic/threads";
 import { sha256 } from "@noble/hashes/sha2";
-import { bytesToHex } from "@noble/hashes/utils";
 import {
   AbilityContext,
   type AbilityDefinition,
@@ -128,7 +127,7 @@ export function jobKey(job: JobRef): string {
 
 /** sha256 of the map program's dag-cbor, hex: what the consent screen shows and the audit log records. */
 function programHash(spec: JobSpec): string {
-  return bytesToHex(sha256(dagCbor.encode(spec.program)));
+  return toBareHex(sha256(dagCbor.encode(spec.program)));
 }
 
 /** The time span a job's program reads, for abilities' notes: the pipeline's window, else the week before the deadline. */
@@ -225,7 +224,7 @@ export class Vault {
   async addLocations(points: readonly LocationPoint[], source?: string): Promise<StoreResult> {
     checkLocations(points);
     // The same entries twice are stored once: the default source is their hash.
-    const id = source ?? `manual-${bytesToHex(sha256(dagCbor.encode(points.map((p) => [p.t, p.lat, p.lon])))).slice(0, 24)}`;
+    const id = source ?? `manual-${toBareHex(sha256(dagCbor.encode(points.map((p) => [p.t, p.lat, p.lon])))).slice(0, 24)}`;
     return storeLocations(this.ability(LOCATION_HISTORY), points, id);
   }
 
@@ -394,8 +393,8 @@ export class Vault {
       requester: record.requester,
       fieldsRead: record.fieldsRead,
       programHash: record.programHash,
-      bytes: bytesToHex(bytes),
-      bytesHash: bytesToHex(sha256(bytes)),
+      bytes: toBareHex(bytes),
+      bytesHash: toBareHex(sha256(bytes)),
       time: now,
     });
     await this.#collection<LedgerEntry>(LEDGER).update(key, { state: "spent" });

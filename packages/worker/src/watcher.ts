@@ -37,6 +37,7 @@ import {
   getBlock,
   type IpfsNode,
   type JobRegistry,
+  fromHex,
   type JobSpec,
   type Logger,
   parseCid,
@@ -44,7 +45,7 @@ import {
   type RevealedResult,
   revealedResults,
 } from "@mosaic/protocol";
-import { getBytes, type Result } from "ethers";
+import type { Result } from "ethers";
 import { type JobSession, PROPOSAL_REVEALED, proposalsOf } from "./reducer.js";
 
 /** The largest bundle a watcher fetches: a 100,000-leaf bundle with 7-entry values is a few MB. */
@@ -329,7 +330,7 @@ async function walk(c: WatcherComponents, session: JobSession, verdict: Proposal
   for (const item of published) {
     const leaf: Leaf = {
       nullifier: item.leaf.nullifier.toString(),
-      submission: submissionCid(getBytes(item.leaf.digest)),
+      submission: submissionCid(fromHex(item.leaf.digest)),
       value: item.leaf.payload,
     };
     const judged = await judgeLeaf(c, session, leaf);

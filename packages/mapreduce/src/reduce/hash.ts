@@ -1,5 +1,6 @@
 // Reduce-tree hashing: the ABI encoding of leaves and nodes written by hand into one reused buffer, then keccak256,
 // byte for byte what contracts/lib/ReduceTree.sol's leafHash and innerHash give.
+import { fromHex, to0xHex } from "@mosaic/protocol";
 import { keccak256 } from "../keccak.js";
 import { submissionDigest } from "./codec.js";
 import { checkPayload } from "./kind.js";
@@ -98,7 +99,6 @@ export class Encoder {
   }
 }
 
-const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 const HEX_DIGIT = new TextEncoder().encode("0123456789abcdef");
 const ASCII = new TextDecoder();
 
@@ -123,18 +123,9 @@ export function levelHex(buffer: Uint8Array, n: number): string[] {
   return out;
 }
 
-/** 0x-hex of the 32 bytes of `bytes` from `at`. */
-export function toHex(bytes: Uint8Array, at = 0): string {
-  let out = "0x";
-  for (let i = at; i < at + 32; i++) out += HEX_BYTE[bytes[i] as number];
-  return out;
-}
-
 function hashBytes(hash: string, field: string): Uint8Array {
   if (typeof hash !== "string" || !HASH_HEX.test(hash)) throw new TypeError(`${field}: expected 0x and 64 hex digits, got ${hash}`);
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = Number.parseInt(hash.slice(2 + 2 * i, 4 + 2 * i), 16);
-  return out;
+  return fromHex(hash);
 }
 
 /** The nullifier as 64 hex digits, or a reason it is not a canonical decimal below 2^256. */
@@ -159,7 +150,7 @@ export function leafHash(leaf: Leaf): string {
   const digest = submissionDigest(leaf.submission);
   const out = new Uint8Array(32);
   new Encoder(5 + leaf.value.length).leaf(hex, digest, 0, leaf.value, out, 0);
-  return toHex(out);
+  return to0xHex(out);
 }
 
 /** An inner node's hash: keccak256(abi.encode(uint8 NODE_TAG, bytes32 left, bytes32 right, int256[] value)), as ReduceTree.innerHash. */
@@ -170,5 +161,5 @@ export function nodeHash(left: string, right: string, value: readonly number[]):
   checkPayload(value, "value");
   const out = new Uint8Array(32);
   new Encoder(5 + value.length).node(children, 0, value, out, 0);
-  return toHex(out);
+  return to0xHex(out);
 }

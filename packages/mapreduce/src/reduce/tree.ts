@@ -1,6 +1,6 @@
 // The reduce tree: leaves sorted by nullifier, their lifted payloads summed pairwise up a binary tree, every node
 // committed to with the hash a fraud proof recomputes; built by a reducer, re-derived by a challenger.
-import type { ReducerSpec } from "@mosaic/protocol";
+import { type ReducerSpec, to0xHex } from "@mosaic/protocol";
 import {
   AggregateMismatchError,
   CountMismatchError,
@@ -11,7 +11,7 @@ import {
   RootMismatchError,
 } from "../errors.js";
 import { submissionDigest } from "./codec.js";
-import { Encoder, levelHex, nullifierHex, toHex } from "./hash.js";
+import { Encoder, levelHex, nullifierHex } from "./hash.js";
 import { checkPayload, checkPayloadLength, combine, type ReducerKind } from "./kind.js";
 import { reducerKind } from "./kinds.js";
 
@@ -87,7 +87,7 @@ function buildTree(
     values = nextValues;
     levels.push(levelHex(hashes, parents));
   }
-  return { aggregate: values[0] as number[], treeRoot: toHex(hashes), levels };
+  return { aggregate: values[0] as number[], treeRoot: to0xHex(hashes.subarray(0, 32)), levels };
 }
 
 /**

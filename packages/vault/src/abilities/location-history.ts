@@ -1,8 +1,8 @@
 // The location-history ability: fixes imported from files people already have or entered by hand, and views derived from them.
 import { DAY_S, haversineKm, kmPerDay, type LocationPoint } from "@mosaic/mapreduce";
+import { toBareHex } from "@mosaic/protocol";
 import type { Doc } from "@mosaic/threads";
 import { sha256 } from "@noble/hashes/sha2";
-import { bytesToHex } from "@noble/hashes/utils";
 import { type AbilityContext, defineAbility } from "../ability.js";
 import { type LocationFormat, parseLocations } from "../location/index.js";
 
@@ -171,7 +171,7 @@ export async function importLocationFile(
   options: { fileName?: string; format?: LocationFormat; onProgress?: StoreProgress } = {},
 ): Promise<ImportResult> {
   const parsed = parseLocations(bytes, { fileName: options.fileName, format: options.format });
-  const source = `file-${bytesToHex(sha256(bytes)).slice(0, 24)}`;
+  const source = `file-${toBareHex(sha256(bytes)).slice(0, 24)}`;
   const stored = await storeLocations(ctx, parsed.points, source, { onProgress: options.onProgress });
   return { ...stored, format: parsed.format, skipped: parsed.skipped };
 }

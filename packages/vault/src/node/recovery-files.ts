@@ -1,8 +1,7 @@
 // Invitations, recovery requests, approvals and the keys beside them as files on disk: read with a size limit, written without replacing.
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { FileExistsError, namedError, writeFileAtomic } from "@mosaic/protocol";
-import { hexlify } from "ethers";
+import { FileExistsError, fromHex, namedError, to0xHex, toBareHex, writeFileAtomic } from "@mosaic/protocol";
 import type { Blockstore } from "interface-blockstore";
 import { type GuardianKey, guardianKeyFromPrivateKey } from "../guardians.js";
 import type { Invitation, RecoveryApproval, RecoveryRequestMessage } from "../recovery.js";
@@ -89,7 +88,7 @@ export async function writeRecoveryRequestFiles(
   const files = made.owner === undefined ? [out, deviceKeyFile] : [out, deviceKeyFile, ownerKeyFile];
   for (const f of files) if (await exists(f)) throw new OutputExistsError(`${f} already exists: move it away or pass another --out`);
   // The keys first: a request on disk always has its key beside it.
-  await writeNew(deviceKeyFile, `${hexlify(made.deviceKey.privateKey).slice(2)}\n`, 0o600);
+  await writeNew(deviceKeyFile, `${toBareHex(made.deviceKey.privateKey)}\n`, 0o600);
   made.deviceKey.privateKey.fill(0);
   if (made.owner !== undefined) await writeNew(ownerKeyFile, `${made.owner.privateKey}\n`, 0o600);
   await writeNew(out, recoveryRequestFileText(made.request), 0o644);
@@ -116,10 +115,10 @@ export async function readDeviceKeyFile(requestFile: string, request: RecoveryRe
     );
   }
   if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new TypeError(`${file}: expected a device private key, 64 hex characters`);
-  const privateKey = Uint8Array.from(Buffer.from(text, "hex"));
+  const privateKey = fromHex(text);
   const key = guardianKeyFromPrivateKey(privateKey);
   privateKey.fill(0);
-  if (hexlify(key.publicKey) !== request.devicePublicKey)
+  if (to0xHex(key.publicKey) !== request.devicePublicKey)
     throw new TypeError(`${file}: not the key of the request's devicePublicKey ${request.devicePublicKey}; it belongs to another request`);
   return key;
 }

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
-import { namedError, writeFileAtomic } from "@mosaic/protocol";
+import { fromHex, namedError, writeFileAtomic } from "@mosaic/protocol";
 import {
   DEFAULT_SCRYPT,
   type DiskStores,
@@ -183,7 +183,7 @@ async function readSeedHex(file: string): Promise<Uint8Array> {
   const hex = (await readFile(file, "utf8")).trim();
   if (!/^[0-9a-fA-F]{64}$/.test(hex))
     throw new TypeError(`--seed-file ${file}: expected 64 hex characters (a 32-byte seed), got ${hex.length} characters`);
-  return Uint8Array.from(Buffer.from(hex, "hex"));
+  return fromHex(hex);
 }
 
 /** Creates a vault directory: seals a seed (fresh, given, or from `seedFile`) and creates this device's log. */
