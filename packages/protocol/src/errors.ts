@@ -12,9 +12,7 @@ export function namedError<T extends string>(name: T) {
 export class MalformedSubmissionError extends namedError("MalformedSubmissionError") {}
 
 /** A block is larger than the limit for its kind. */
-export class SubmissionTooLargeError extends Error {
-  static override name = "SubmissionTooLargeError";
-  override name = "SubmissionTooLargeError";
+export class SubmissionTooLargeError extends namedError("SubmissionTooLargeError") {
   constructor(
     readonly size: number,
     readonly limit: number,

@@ -2,9 +2,7 @@
 import { namedError } from "@mosaic/protocol";
 
 /** A record or event block is over the size limit for its kind. */
-export class BlockTooLargeError extends Error {
-  static override name = "BlockTooLargeError";
-  override name = "BlockTooLargeError";
+export class BlockTooLargeError extends namedError("BlockTooLargeError") {
   constructor(
     readonly kind: string,
     readonly size: number,
@@ -30,9 +28,7 @@ export class UnknownLogError extends namedError("UnknownLogError") {}
  * A record does not extend its log: its `prev` is not the head we hold (a gap, to be filled by pulling
  * the missing records first, or a fork of a single-writer log, which is refused for good).
  */
-export class BrokenChainError extends Error {
-  static override name = "BrokenChainError";
-  override name = "BrokenChainError";
+export class BrokenChainError extends namedError("BrokenChainError") {
   constructor(
     message: string,
     /** True when the record may fit once the missing records before it arrive. */

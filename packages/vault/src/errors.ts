@@ -5,9 +5,7 @@ import { namedError } from "@mosaic/protocol";
 export class AbilityManifestError extends namedError("AbilityManifestError") {}
 
 /** An ability asked for a collection its manifest does not grant it. */
-export class AbilityAccessError extends Error {
-  static override name = "AbilityAccessError";
-  override name = "AbilityAccessError";
+export class AbilityAccessError extends namedError("AbilityAccessError") {
   constructor(
     readonly ability: string,
     readonly collection: string,
@@ -30,9 +28,7 @@ export class AlreadySubmittedError extends namedError("AlreadySubmittedError") {
 export class EgressMismatchError extends namedError("EgressMismatchError") {}
 
 /** Spending a job's epsilon would take the user over their privacy budget for the period. */
-export class PrivacyBudgetExceededError extends Error {
-  static override name = "PrivacyBudgetExceededError";
-  override name = "PrivacyBudgetExceededError";
+export class PrivacyBudgetExceededError extends namedError("PrivacyBudgetExceededError") {
   constructor(
     readonly requested: string,
     readonly remaining: string,

@@ -5,9 +5,7 @@ import { namedError } from "@mosaic/protocol";
 export class DecryptionFailedError extends namedError("DecryptionFailedError") {}
 
 /** A share package did not decrypt with this guardian's key: it was sealed to someone else, for another account, or altered. */
-export class WrongGuardianKeyError extends Error {
-  static override name = "WrongGuardianKeyError";
-  override name = "WrongGuardianKeyError";
+export class WrongGuardianKeyError extends namedError("WrongGuardianKeyError") {
   constructor(
     /** The address of the guardian key that was tried. */
     readonly guardian: string,
@@ -23,9 +21,7 @@ export class WrongGuardianKeyError extends Error {
 }
 
 /** An approval did not decrypt with this device's one-off key: it was sealed to another device, for another account, or altered. */
-export class WrongDeviceKeyError extends Error {
-  static override name = "WrongDeviceKeyError";
-  override name = "WrongDeviceKeyError";
+export class WrongDeviceKeyError extends namedError("WrongDeviceKeyError") {
   constructor(
     /** Hex of the device public key that was tried. */
     readonly devicePublicKey: string,
@@ -41,9 +37,7 @@ export class WrongDeviceKeyError extends Error {
 }
 
 /** A share package or approval is too large, truncated, of an unknown version, or decrypts to the wrong shape. */
-export class MalformedShareError extends Error {
-  static override name = "MalformedShareError";
-  override name = "MalformedShareError";
+export class MalformedShareError extends namedError("MalformedShareError") {
   constructor(
     message: string,
     /** The field that was wrong, when there is one (`config.threshold`, `share`, ...). */
@@ -55,9 +49,7 @@ export class MalformedShareError extends Error {
 }
 
 /** A share does not match the hash its config commits to, or the shares do not combine to the committed seed. */
-export class ShareTamperedError extends Error {
-  static override name = "ShareTamperedError";
-  override name = "ShareTamperedError";
+export class ShareTamperedError extends namedError("ShareTamperedError") {
   constructor(
     message: string,
     /** The guardian index the share claims, when known. */
@@ -70,9 +62,7 @@ export class ShareTamperedError extends Error {
 }
 
 /** A guardian config does not hash to the guardiansHash expected (from the chain, or from the other approvals). */
-export class GuardiansMismatchError extends Error {
-  static override name = "GuardiansMismatchError";
-  override name = "GuardiansMismatchError";
+export class GuardiansMismatchError extends namedError("GuardiansMismatchError") {
   constructor(
     message: string,
     /** The guardiansHash that was expected (0x bytes32), when one was. */
@@ -89,9 +79,7 @@ export class GuardiansMismatchError extends Error {
 }
 
 /** Too few good shares to reconstruct the seed; nothing was derived from the ones there are. */
-export class ThresholdNotMetError extends Error {
-  static override name = "ThresholdNotMetError";
-  override name = "ThresholdNotMetError";
+export class ThresholdNotMetError extends namedError("ThresholdNotMetError") {
   constructor(
     /** Good, distinct shares available. */
     readonly have: number,
@@ -110,9 +98,7 @@ export class ThresholdNotMetError extends Error {
 }
 
 /** A share package or approval is for another account than the one being recovered. */
-export class WrongAccountError extends Error {
-  static override name = "WrongAccountError";
-  override name = "WrongAccountError";
+export class WrongAccountError extends namedError("WrongAccountError") {
   constructor(
     /** Hex of the account id expected. */
     readonly expected: string,

@@ -1,10 +1,9 @@
 // The errors a location file can raise, and the message shapes they share.
+import { namedError } from "@mosaic/protocol";
 import { ADVICE, LOCATION_FORMAT_LABELS, type LocationFormat } from "./formats.js";
 
 /** An unrecognised or malformed location file. `format` is the format it was read as, `path` where the problem is. */
-export class LocationFormatError extends Error {
-  static override name = "LocationFormatError";
-  override name = "LocationFormatError";
+export class LocationFormatError extends namedError("LocationFormatError") {
   readonly format: LocationFormat | undefined;
   readonly path: string | undefined;
   constructor(message: string, init: { format?: LocationFormat; path?: string; cause?: unknown } = {}) {
@@ -15,9 +14,7 @@ export class LocationFormatError extends Error {
 }
 
 /** A location file over the size limit, refused before any of it is read. */
-export class LocationFileTooLargeError extends Error {
-  static override name = "LocationFileTooLargeError";
-  override name = "LocationFileTooLargeError";
+export class LocationFileTooLargeError extends namedError("LocationFileTooLargeError") {
   constructor(
     readonly size: number,
     readonly limit: number,
