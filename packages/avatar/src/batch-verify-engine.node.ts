@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import { isMainThread } from "node:worker_threads";
+// The errors module alone: this file runs in worker threads, which need not load the whole protocol entry.
+import { namedError } from "@mosaic/protocol/errors";
 import { keccak256, toBeHex } from "ethers";
 
 /**
@@ -389,6 +391,9 @@ export async function createVerifyEngine(): Promise<VerifyEngine> {
  * takes its place in the require cache first. On the main thread (tests), ffjavascript's bn128 module
  * resets globalThis.curve_bn128, where snarkjs caches its own curve, so that is put back.
  */
+/** ffjavascript tried to start a thread of its own inside a batch-verify worker, which runs it single-threaded. */
+class NestedWorkerThreadError extends namedError("NestedWorkerThreadError") {}
+
 function loadFfjavascript(): Ffjavascript {
   const require = createRequire(import.meta.url);
   const entry = require.resolve("ffjavascript");
@@ -399,7 +404,7 @@ function loadFfjavascript(): Ffjavascript {
     inert.loaded = true;
     inert.exports = class InertWorker {
       constructor() {
-        throw new Error("ffjavascript tried to start a thread from a single-threaded batch-verify worker");
+        throw new NestedWorkerThreadError("ffjavascript tried to start a thread from a single-threaded batch-verify worker");
       }
     };
     require.cache[id] = inert;

@@ -1,5 +1,7 @@
 // The worker thread behind createBatchVerifier: one single-threaded wasm curve, batches verified in arrival order.
 import { parentPort } from "node:worker_threads";
+// The errors module alone: a worker thread need not load the whole protocol entry.
+import { namedError } from "@mosaic/protocol/errors";
 import { createVerifyEngine, type EngineProof } from "./batch-verify-engine.node.js";
 
 /** Main thread → worker: one batch. */
@@ -14,8 +16,12 @@ export type WorkerReply =
   | { type: "verdicts"; id: number; verdicts: Uint8Array }
   | { type: "failed"; id: number; message: string };
 
+/** This file was loaded outside a worker thread. */
+class NotAWorkerThreadError extends namedError("NotAWorkerThreadError") {}
+
 const port = parentPort;
-if (!port) throw new Error("batch-verify-worker.node.ts is a worker_threads entry point; use createBatchVerifier() instead");
+if (!port)
+  throw new NotAWorkerThreadError("batch-verify-worker.node.ts is a worker_threads entry point; use createBatchVerifier() instead");
 
 const engine = await createVerifyEngine();
 // One batch at a time: the engine's wasm scratch memory is shared between its calls.

@@ -4,4 +4,10 @@
 export * from "./index.js";
 export { artifactPaths, verifyArtifacts } from "./artifacts.node.js";
 export { createBatchVerifier } from "./batch-verify.node.js";
-export { type PublishResult, type PublishSubmissionInit, publishSubmission } from "./publish.node.js";
+export {
+  PeersUnreachableError,
+  type PublishResult,
+  type PublishSubmissionInit,
+  publishSubmission,
+  TooFewRecipientsError,
+} from "./publish.node.js";

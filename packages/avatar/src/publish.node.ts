@@ -8,10 +8,23 @@ import {
   dialPeer,
   equalBytes,
   type IpfsNode,
+  namedError,
   type IpfsNodeInit,
   waitForTopicPeers,
 } from "@mosaic/protocol";
 import { nonNegative } from "./publish-delay.js";
+
+/** None of the peers to publish to could be dialled; nothing was announced. */
+export class PeersUnreachableError extends namedError("PeersUnreachableError") {}
+
+/** The announcement reached fewer peers than `minRecipients` asked for. */
+export class TooFewRecipientsError extends namedError("TooFewRecipientsError") {}
+
+/** A block the one-block store does not hold; the name is the one Helia's blockstores give a missing block. */
+class NotFoundError extends namedError("NotFoundError") {}
+
+/** A write or delete to the store that serves the one published block. */
+class OneBlockStoreError extends namedError("OneBlockStoreError") {}
 
 /*
  * What remains linkable at the network level.
@@ -133,7 +146,9 @@ export async function publishSubmission(block: Block, init: PublishSubmissionIni
     signal?.throwIfAborted();
     if (dialled.every((d) => d.status === "rejected")) {
       const reason = (dialled[0] as PromiseRejectedResult).reason as Error;
-      throw new Error(`could not reach any of the ${peers.length} peer(s) to publish to (${reason.message}); check the addresses`);
+      throw new PeersUnreachableError(
+        `could not reach any of the ${peers.length} peer(s) to publish to (${reason.message}); check the addresses`,
+      );
     }
     const { recipients, announcedAt } = await announce(node, topic, new TextEncoder().encode(block.cid.toString()), {
       minRecipients,
@@ -189,7 +204,9 @@ async function announce(
     if (reached.size >= minRecipients) return { recipients: [...reached], announcedAt };
     await sleep(100, signal);
   }
-  throw new Error(`announcement on ${topic} reached ${reached.size} of ${minRecipients} peers; check they are running and reachable`);
+  throw new TooFewRecipientsError(
+    `announcement on ${topic} reached ${reached.size} of ${minRecipients} peers; check they are running and reachable`,
+  );
 }
 
 type Blockstore = NonNullable<IpfsNodeInit["blockstore"]>;
@@ -200,16 +217,16 @@ type Blockstore = NonNullable<IpfsNodeInit["blockstore"]>;
  */
 function oneBlockStore(block: Block, onServe: () => void): Blockstore {
   const mine = (cid: CID): boolean => equalBytes(cid.multihash.bytes, block.cid.multihash.bytes);
-  const notFound = (cid: CID): Error => Object.assign(new Error(`block ${cid} is not here`), { name: "NotFoundError" });
+  const notFound = (cid: CID): Error => new NotFoundError(`block ${cid} is not here`);
   return {
     has: (cid) => mine(cid),
     put: (cid) => {
-      if (!mine(cid)) throw new Error(`this node serves one block, ${block.cid}; refusing to store ${cid}`);
+      if (!mine(cid)) throw new OneBlockStoreError(`this node serves one block, ${block.cid}; refusing to store ${cid}`);
       return cid;
     },
     async *putMany(source) {
       for await (const { cid } of source) {
-        if (!mine(cid)) throw new Error(`this node serves one block, ${block.cid}; refusing to store ${cid}`);
+        if (!mine(cid)) throw new OneBlockStoreError(`this node serves one block, ${block.cid}; refusing to store ${cid}`);
         yield cid;
       }
     },
@@ -229,10 +246,10 @@ function oneBlockStore(block: Block, onServe: () => void): Blockstore {
       yield { cid: block.cid, bytes: chunks(block.bytes) };
     },
     delete: () => {
-      throw new Error("this node's one block cannot be deleted while it is published");
+      throw new OneBlockStoreError("this node's one block cannot be deleted while it is published");
     },
     deleteMany: () => {
-      throw new Error("this node's one block cannot be deleted while it is published");
+      throw new OneBlockStoreError("this node's one block cannot be deleted while it is published");
     },
   };
 }
