@@ -1,10 +1,19 @@
-// `mosaic vault`: create, unlock, inspect, export, import and serve this device's vault thread on disk.
+// `mosaic vault`: create, unlock, inspect, export, import and serve this device's vault thread on disk (the work is @mosaic/vault's; this asks for the passphrase and draws progress).
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { peerIdFromString } from "@libp2p/peer-id";
-import { createIpfsNode, dialPeer, type IpfsNode, namedError, nodeAddresses } from "@mosaic/protocol";
-import { type DiskStores, exportThread, importThread, type Thread, ThreadReplicator } from "@mosaic/threads";
-import { type InitVaultDirResult, initVaultDir, type OpenVaultDir, type VaultPaths, vaultPaths, withVaultDir } from "@mosaic/vault";
+import { namedError } from "@mosaic/protocol";
+import { exportThread, importThread, type Thread } from "@mosaic/threads";
+import {
+  type InitVaultDirResult,
+  initVaultDir,
+  type OpenVaultDir,
+  pullThreadFrom,
+  servingPeerOf,
+  serveThread,
+  type VaultPaths,
+  vaultPaths,
+  withVaultDir,
+} from "@mosaic/vault";
 
 // avatar.ts reads these through here.
 export { exists } from "@mosaic/vault";
@@ -316,42 +325,21 @@ export interface ImportResult {
   records: number;
 }
 
-function peerOf(address: string): string {
-  const match = /\/p2p\/([^/]+)\/?$/.exec(address);
-  if (match?.[1] === undefined)
-    throw new TypeError(`--peer: expected a multiaddr ending in /p2p/<peer id> (as 'serve' prints), got ${JSON.stringify(address)}`);
-  return match[1];
-}
-
-async function pullFrom(stores: DiskStores, thread: Thread, address: string): Promise<{ added: number; duplicates: number }> {
-  const peer = peerIdFromString(peerOf(address));
-  // It only dials out, so it listens nowhere.
-  const node: IpfsNode = await createIpfsNode({ blockstore: stores.blockstore, listen: [] });
-  const replicator = new ThreadReplicator({ libp2p: node.libp2p });
-  try {
-    await replicator.start();
-    replicator.add(thread.log);
-    await dialPeer(node, address);
-    return await withProgress("pulling", "records", (p) => replicator.pull(peer, thread.log.id, { onProgress: (d, t) => p.update(d, t) }));
-  } finally {
-    await replicator.stop();
-    await node.stop();
-  }
-}
-
 /** Adds records from an archive or from a `serve` of another device of the vault, verifying every one. */
 export async function importVault(options: ImportOptions): Promise<ImportResult> {
   const from = options.in === undefined ? options.peer : path.resolve(options.in);
   if (options.in !== undefined)
     await stat(from); // fail on a missing file before asking for the passphrase
-  else peerOf(from);
+  else servingPeerOf(from, "--peer");
   return withVault(options, async ({ stores, thread }) => {
     const before = thread.log.size;
     let result: { added: number; duplicates: number };
     try {
       result =
         options.in === undefined
-          ? await pullFrom(stores, thread, from)
+          ? await withProgress("pulling", "records", (p) =>
+              pullThreadFrom(stores, thread, from, { field: "--peer", onProgress: (d, t) => p.update(d, t) }),
+            )
           : await withProgress("importing", "records", (p) => importThread(thread.log, from, { onProgress: (d, t) => p.update(d, t) }));
     } catch (err) {
       const kept = thread.log.size - before;
@@ -393,17 +381,10 @@ export interface ServeResult {
 /** Serves the vault's thread to its other devices (and pulls theirs) until `signal` aborts. */
 export async function serveVault(options: ServeOptions): Promise<ServeResult> {
   return withVault(options, async ({ device, stores, thread }) => {
-    const node = await createIpfsNode({ blockstore: stores.blockstore, listen: options.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
-    const replicator = new ThreadReplicator({ libp2p: node.libp2p });
-    try {
-      await replicator.start();
-      const stats = replicator.add(thread.log);
-      options.onListening?.({ thread: thread.id, device, peerId: node.libp2p.peerId.toString(), addresses: nodeAddresses(node) });
-      if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener("abort", resolve, { once: true }));
-      return { served: stats.served, received: stats.received };
-    } finally {
-      await replicator.stop();
-      await node.stop();
-    }
+    return serveThread(stores, thread, {
+      listen: options.listen,
+      signal: options.signal,
+      onListening: ({ peerId, addresses }) => options.onListening?.({ thread: thread.id, device, peerId, addresses }),
+    });
   });
 }

@@ -1,6 +1,13 @@
 // @mosaic/vault in Node: everything the portable entry has, plus vaults and recovery files on disk.
 export * from "./index.js";
 export { answerJob } from "./node/answer.js";
+export {
+  type PullThreadOptions,
+  pullThreadFrom,
+  type ServeThreadOptions,
+  servingPeerOf,
+  serveThread,
+} from "./node/device-sync.js";
 export { openVault } from "./node/open-vault.js";
 export {
   DeviceKeyMissingError,
