@@ -1,4 +1,5 @@
 // The libraries a browser app uses bundle for the browser: under the "browser" export condition they import nothing Node-only.
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { build, type Message } from "esbuild";
 import { expect } from "chai";
@@ -7,7 +8,7 @@ const root = path.resolve(import.meta.dirname, "..");
 const where = (m: Message) => (m.location === null ? "" : `${m.location.file}:${m.location.line}: `);
 
 /** Bundles `@mosaic/<name>`'s entry as a browser bundler would; the errors (one line each) when it cannot. */
-async function bundleForBrowser(name: string): Promise<{ code: string; errors: string[] }> {
+async function bundleForBrowser(name: string): Promise<{ code: string; errors: string[]; ownFiles: string[] }> {
   try {
     const result = await build({
       stdin: { contents: `export * from "@mosaic/${name}";`, resolveDir: root, loader: "js" },
@@ -16,13 +17,15 @@ async function bundleForBrowser(name: string): Promise<{ code: string; errors: s
       conditions: ["browser"],
       format: "esm",
       write: false,
+      metafile: true,
       logLevel: "silent",
     });
-    return { code: result.outputFiles.map((f) => f.text).join("\n"), errors: [] };
+    const ownFiles = Object.keys(result.metafile.inputs).filter((f) => f.startsWith("packages/"));
+    return { code: result.outputFiles.map((f) => f.text).join("\n"), errors: [], ownFiles };
   } catch (err) {
     const errors = (err as { errors?: Message[] }).errors;
     if (errors === undefined) throw err;
-    return { code: "", errors: errors.map((m) => `${where(m)}${m.text}`) };
+    return { code: "", errors: errors.map((m) => `${where(m)}${m.text}`), ownFiles: [] };
   }
 }
 
@@ -36,5 +39,22 @@ describe("packages that run anywhere: browser bundles", function () {
       const nodeImports = [...new Set(code.match(/["']node:[a-z_/]+["']/g) ?? [])];
       expect(nodeImports, `@mosaic/${name}'s browser bundle still imports ${nodeImports.join(", ")}`).to.deep.equal([]);
     });
+
+    it(`@mosaic/${name}'s own code in that bundle uses no Node global (Buffer, process) unguarded`, async () => {
+      const { ownFiles } = await bundleForBrowser(name);
+      expect(ownFiles).to.not.be.empty;
+      expect(ownFiles.flatMap(nodeGlobalUses)).to.deep.equal([]);
+    });
   }
 });
+
+/** Lines of one of our source files that use Buffer, or process without checking that it exists. */
+function nodeGlobalUses(file: string): string[] {
+  const lines = readFileSync(path.join(root, file), "utf8").split("\n");
+  return lines.flatMap((line, i) => {
+    const code = line.replace(/\/\/.*$/, "").replace(/^\s*(\/\*|\*).*$/, "");
+    const buffer = /(?<![\w.])Buffer\b/.test(code);
+    const process = /(?<![\w.])process\./.test(code) && !/typeof process|globalThis\.process/.test(code);
+    return buffer || process ? [`${file}:${i + 1}: ${line.trim()}`] : [];
+  });
+}

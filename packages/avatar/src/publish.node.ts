@@ -1,6 +1,5 @@
 // Publishing a submission from a throwaway libp2p node, so the announcement carries no long-lived peer id. Node only:
 // the node is @mosaic/protocol's Node factory (TCP); when to publish is publish-delay.ts, which runs anywhere.
-import { setTimeout as delay } from "node:timers/promises";
 import {
   type Block,
   type CID,
@@ -8,8 +7,9 @@ import {
   dialPeer,
   equalBytes,
   type IpfsNode,
-  namedError,
   type IpfsNodeInit,
+  namedError,
+  sleep,
   waitForTopicPeers,
 } from "@mosaic/protocol";
 import { nonNegative } from "./publish-delay.js";
@@ -126,7 +126,7 @@ export async function publishSubmission(block: Block, init: PublishSubmissionIni
   const minRecipients = atLeastOne(init.minRecipients ?? 1, "minRecipients");
   const minFetches = atLeastOne(init.minFetches ?? 1, "minFetches");
 
-  await sleep(delayMs, signal);
+  await sleep(delayMs, { signal });
 
   let fetches = 0;
   let onFetched: () => void = () => undefined;
@@ -159,7 +159,7 @@ export async function publishSubmission(block: Block, init: PublishSubmissionIni
     const linger = new AbortController();
     const served = await Promise.race([
       fetched.then(() => true),
-      sleep(lingerMs, signal ? AbortSignal.any([signal, linger.signal]) : linger.signal).then(
+      sleep(lingerMs, { signal: signal ? AbortSignal.any([signal, linger.signal]) : linger.signal }).then(
         () => false,
         (err) => {
           if (linger.signal.aborted) return true;
@@ -168,7 +168,7 @@ export async function publishSubmission(block: Block, init: PublishSubmissionIni
       ),
     ]);
     linger.abort();
-    if (served) await sleep(settleMs, signal);
+    if (served) await sleep(settleMs, { signal });
     return { cid: block.cid.toString(), peerId: node.libp2p.peerId.toString(), recipients, fetches, announcedAt };
   } finally {
     await node.stop();
@@ -202,7 +202,7 @@ async function announce(
       // No subscribed peer reachable at this instant (PublishError.NoPeersSubscribedToTopic): try again.
     }
     if (reached.size >= minRecipients) return { recipients: [...reached], announcedAt };
-    await sleep(100, signal);
+    await sleep(100, { signal });
   }
   throw new TooFewRecipientsError(
     `announcement on ${topic} reached ${reached.size} of ${minRecipients} peers; check they are running and reachable`,
@@ -256,13 +256,6 @@ function oneBlockStore(block: Block, onServe: () => void): Blockstore {
 
 function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
   yield bytes;
-}
-
-/** Resolves after `ms` (in steps setTimeout can take), or rejects when `signal` aborts first. */
-async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  const until = performance.now() + ms;
-  for (let left = ms; left > 0; left = until - performance.now()) await delay(Math.min(left, 2 ** 31 - 1), undefined, { signal });
-  signal?.throwIfAborted();
 }
 
 function atLeastOne(value: number, field: string): number {

@@ -49,7 +49,7 @@ export function checkSandboxProgram(program: SandboxProgram): void {
   if (program.kind !== "sandbox") throw new TypeError(`program.kind: expected "sandbox", got ${describe(program.kind)}`);
   if (program.language !== "javascript") throw new TypeError(`program.language: expected "javascript", got ${describe(program.language)}`);
   if (typeof program.source !== "string") throw new TypeError(`program.source: expected a string, got ${describe(program.source)}`);
-  const sourceBytes = Buffer.byteLength(program.source, "utf8");
+  const sourceBytes = utf8Length(program.source);
   if (sourceBytes > SANDBOX_LIMITS.maxSourceBytes) {
     throw new RangeError(`program.source: expected at most ${SANDBOX_LIMITS.maxSourceBytes} bytes, got ${sourceBytes}`);
   }
@@ -184,7 +184,7 @@ function runIn(
       else if (performance.now() > deadline) state.timedOut = true;
       return state.aborted || state.timedOut;
     });
-    const inputBytes = Buffer.byteLength(inputJson, "utf8");
+    const inputBytes = utf8Length(inputJson);
     const fail = (error: QuickJSHandle, stage: Stage): unknown => {
       own(error);
       return describeFailure(vm, runtime, error, stage, { ...state, signal, timeMs, memoryBytes, inputBytes });
@@ -210,7 +210,7 @@ function runIn(
     if (codeUnits > maxOutputBytes)
       throw new MapOutputTooLargeError(`map output is at least ${codeUnits} bytes of JSON, over the ${maxOutputBytes}-byte limit`);
     const text = vm.getString(json);
-    const bytes = Buffer.byteLength(text, "utf8");
+    const bytes = utf8Length(text);
     if (bytes > maxOutputBytes)
       throw new MapOutputTooLargeError(`map output is ${bytes} bytes of JSON, over the ${maxOutputBytes}-byte limit`);
     return JSON.parse(text);
@@ -299,4 +299,11 @@ function describe(value: unknown): string {
 
 function clip(text: string, max = MAX_MESSAGE_CHARS): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+const utf8 = new TextEncoder();
+
+/** The UTF-8 length of `text` in bytes (Buffer.byteLength without Node). */
+function utf8Length(text: string): number {
+  return utf8.encode(text).length;
 }

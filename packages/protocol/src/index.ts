@@ -74,4 +74,4 @@ export type {
 export { jobTopic, specTopic } from "./job.js";
 export { createLogger, type Logger, type LogLevel } from "./log.js";
 export { type ProposedResult, proposeResult, type RevealedResult, resultCommitment, revealedResults } from "./results.js";
-export { WaitTimeoutError, type WaitUntilOptions, waitUntil } from "./wait.js";
+export { sleep, WaitTimeoutError, type WaitUntilOptions, waitUntil } from "./wait.js";

@@ -1,4 +1,4 @@
-// Waiting for a condition across processes or nodes (a reducer's progress, a chain state) with a named timeout.
+// Waiting: for a condition across processes or nodes (a reducer's progress, a chain state) with a named timeout, or for a time, abortably.
 import { namedError } from "./errors.js";
 
 /** A condition did not hold in time; the message names what was awaited. */
@@ -28,6 +28,32 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
       const detail = options.detail === undefined ? "" : `\n${await options.detail()}`;
       throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+    await sleep(options.intervalMs ?? 100);
   }
+}
+
+/**
+ * Resolves after `ms`, or rejects with the signal's reason (an AbortError unless the aborter gave another) as soon
+ * as `signal` aborts. Waits longer than setTimeout's 24.8-day limit are taken in steps: a collection window can be.
+ */
+export async function sleep(ms: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+  const { signal } = options;
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) await sleepStep(Math.min(left, 2 ** 31 - 1), signal);
+  signal?.throwIfAborted();
+}
+
+function sleepStep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

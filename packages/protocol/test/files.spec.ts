@@ -1,5 +1,5 @@
 // writeFileAtomic: a reader sees the old content or the new, create-only never clobbers, the mode holds, no temp file stays.
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -73,6 +73,15 @@ describe("writeFileAtomic", () => {
     await writeFile(file, "old", { mode: 0o644 });
     await writeFileAtomic(file, "new", { mode: 0o600 });
     expect((await stat(file)).mode & 0o777).to.equal(0o600);
+  });
+
+  it("keeps a replaced file's permissions when no mode is given", async () => {
+    const file = path.join(dir, "approval.json");
+    await writeFile(file, "old");
+    await chmod(file, 0o600);
+    await writeFileAtomic(file, "new");
+    expect((await stat(file)).mode & 0o777).to.equal(0o600);
+    expect(await readFile(file, "utf8")).to.equal("new");
   });
 
   it("a write that fails leaves the old file as it was and no temporary file", async () => {

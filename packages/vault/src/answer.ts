@@ -1,6 +1,6 @@
 // Answering a job: the consented payload, proved by the avatar, through the egress gate, handed to a transport the caller picks.
 import { type ArtifactPaths, encodeSubmission, type Group, pickPublishDelay, proveSubmission } from "@mosaic/avatar";
-import { type Block, createLogger, type JobRef, jobTopic, type Logger } from "@mosaic/protocol";
+import { type Block, createLogger, type JobRef, jobTopic, type Logger, sleep } from "@mosaic/protocol";
 import { jobKey, type Vault } from "./vault.js";
 
 /** What answerJob tells the transport besides the block. */
@@ -109,7 +109,7 @@ export async function answerJobWith(
   const submission = await proveSubmission(vault.avatar, group, job, payload, components.artifacts);
   const proofMs = performance.now() - started;
   const block = await encodeSubmission(submission);
-  await wait(delayMs - (performance.now() - started), init.signal);
+  await sleep(delayMs - (performance.now() - started), { signal: init.signal });
   const bytes = await vault.egress(key, block.bytes, payload);
   await components.publish(
     { cid: block.cid, bytes },
@@ -122,28 +122,4 @@ export async function answerJobWith(
     },
   );
   return { block, proofMs, delayMs };
-}
-
-/** Waits `ms` (in steps setTimeout can take: a window may be longer than 24.8 days), unless aborted. */
-async function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  const until = performance.now() + ms;
-  for (let left = ms; left > 0; left = until - performance.now()) await sleep(Math.min(left, 2 ** 31 - 1), signal);
-  signal?.throwIfAborted();
-}
-
-/** setTimeout as a promise that an abort rejects early, with an AbortError as Node's timers/promises would. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const aborted = (): DOMException => new DOMException("The operation was aborted", "AbortError");
-    if (signal?.aborted) return reject(aborted());
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

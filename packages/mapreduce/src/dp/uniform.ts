@@ -55,7 +55,6 @@ function uniformFromBytes(refill: (pool: Uint8Array) => void, poolSize: number):
   };
 }
 
-/** Node's CSPRNG, read through a 4 KiB pool (as `crypto.randomInt` does) so small draws stay cheap. */
 /**
  * The platform's CSPRNG (WebCrypto's getRandomValues, in Node and browsers alike), read through a 4 KiB pool (as
  * Node's `crypto.randomInt` does) so small draws stay cheap.
