@@ -253,8 +253,16 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     );
     const fault4 = (await registry.queryFilter(registry.filters.ProposalFaulted(4n)))[0]?.args;
     expect([Number(fault4?.index), Number(fault4?.kind), fault4?.challenger]).to.deep.equal([inventor?.index, 8, address(honest)]); // SubmissionProof
-    const checked4 = (await w.jobOf(honest, 4n)).checked as Array<{ index: number; reason?: string }>;
-    expect(checked4.find((v) => v.index === inventor?.index)?.reason).to.match(/^published leaf \d+: InvalidProofError/);
+    // The proposal shows as faulted once the challenge is mined, a moment before the watcher's send returns and it
+    // records why: wait for the record rather than read it once.
+    const reasonOf4 = async () =>
+      ((await w.jobOf(honest, 4n)).checked as Array<{ index: number; reason?: string }>).find((v) => v.index === inventor?.index)?.reason;
+    await w.until(
+      "the watcher to record why it challenged",
+      async () => (await reasonOf4())?.startsWith("published leaf") === true,
+      30_000,
+    );
+    expect(await reasonOf4()).to.match(/^published leaf \d+: InvalidProofError/);
     const asked4 = await registry.queryFilter(registry.filters.DataRequested(4n));
     expect(asked4.length, "the walk asked for leaves").to.be.greaterThan(0);
     expect(asked4.every((e) => Number(e.args.index) === inventor?.index && Number(e.args.level) === 0)).to.equal(true);
