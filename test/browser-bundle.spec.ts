@@ -32,8 +32,12 @@ async function bundleForBrowser(name: string): Promise<{ code: string; errors: s
 describe("packages that run anywhere: browser bundles", function () {
   this.timeout(60_000);
   for (const name of ["protocol", "threads", "vault", "avatar", "mapreduce"]) {
+    // Both checks read the same bundle: build it once.
+    let bundled: ReturnType<typeof bundleForBrowser> | undefined;
+    const bundle = () => (bundled ??= bundleForBrowser(name));
+
     it(`@mosaic/${name} bundles for the browser with no Node-only import`, async () => {
-      const { code, errors } = await bundleForBrowser(name);
+      const { code, errors } = await bundle();
       expect(errors, `@mosaic/${name} does not bundle for the browser:\n${errors.join("\n")}`).to.deep.equal([]);
       // A Node built-in could still survive as an external or computed import; none may.
       const nodeImports = [...new Set(code.match(/["']node:[a-z_/]+["']/g) ?? [])];
@@ -41,7 +45,7 @@ describe("packages that run anywhere: browser bundles", function () {
     });
 
     it(`@mosaic/${name}'s own code in that bundle uses no Node global (Buffer, process) unguarded`, async () => {
-      const { ownFiles } = await bundleForBrowser(name);
+      const { ownFiles } = await bundle();
       expect(ownFiles).to.not.be.empty;
       expect(ownFiles.flatMap(nodeGlobalUses)).to.deep.equal([]);
     });

@@ -15,6 +15,7 @@ import {
   type IpfsNode,
   nodeAddresses,
   putBlock,
+  sleep,
   waitUntil,
   revealedResults,
 } from "@mosaic/protocol";
@@ -239,7 +240,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         timeoutMs: 60_000,
       }).catch(() => undefined);
       if (chain.simulated) await chain.increaseTime(Math.max(0, spec.collectionDeadline - (await chain.now())));
-      else while ((await chain.now()) < spec.collectionDeadline) await new Promise((r) => setTimeout(r, 1000));
+      else while ((await chain.now()) < spec.collectionDeadline) await sleep(1000);
       await waitUntil("both reducers to propose", () => reducers.every((r) => progress(r).state === "proposed"), { timeoutMs: 60_000 });
       for (const [i, r] of reducers.entries()) {
         const p = progress(r);
@@ -254,7 +255,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       // Proposals close one window after the deadline; challenges one window later; then the job may be finalised.
       const finalizeAfter = spec.collectionDeadline + 2 * spec.challengeWindow;
       if (chain.simulated) await chain.increaseTime(Math.max(0, finalizeAfter - (await chain.now())));
-      else while ((await chain.now()) < finalizeAfter) await new Promise((r) => setTimeout(r, 1000));
+      else while ((await chain.now()) < finalizeAfter) await sleep(1000);
       await waitUntil("a reducer to finalise the job", async () => (await contracts.jobRegistry.getJob(jobId)).state !== 1n, {
         timeoutMs: 60_000,
       });

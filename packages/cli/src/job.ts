@@ -11,6 +11,7 @@ import {
   type JobSpec,
   namedError,
   parseCid,
+  sleep,
   specCidOf,
   specTopic,
   revealedResults,
@@ -259,7 +260,7 @@ export async function watchJob(
     options.onSnapshot(snap);
     const done = options.until === "finalized" ? snap.chainState !== "open" : snap.proposals > 0 || snap.chainState !== "open";
     if (done || Date.now() - started > options.timeoutS * 1000) return snap;
-    await new Promise((r) => setTimeout(r, options.intervalMs));
+    await sleep(options.intervalMs);
   }
 }
 

@@ -6,7 +6,7 @@ import type { Helia } from "helia";
 import type { Blockstore } from "interface-blockstore";
 import type { Block, CID } from "./codec.js";
 import { BlockUnavailableError, SubmissionTooLargeError } from "./errors.js";
-import { WaitTimeoutError } from "./wait.js";
+import { sleep, WaitTimeoutError } from "./wait.js";
 
 /** The services every Mosaic libp2p node runs. */
 export interface MosaicServices extends Record<string, unknown> {
@@ -44,7 +44,7 @@ export async function waitForTopicPeers(
         `no ${count} subscriber(s) to ${topic} after ${options.timeoutMs ?? 10_000} ms; check that the reducers are running and reachable`,
       );
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 }
 
