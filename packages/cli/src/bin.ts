@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     case "job":
       return (await import("./job-commands.js")).jobMain(rest);
     case "reducer":
-      return (await import("./job-commands.js")).reducerMain(rest);
+      return (await import("./reducer-commands.js")).reducerMain(rest);
     case undefined:
     case "-h":
     case "--help":
