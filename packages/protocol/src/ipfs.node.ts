@@ -6,6 +6,7 @@ import { withLibp2pLight } from "@helia/libp2p";
 import * as dagCbor from "@ipld/dag-cbor";
 import { gossipsub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
+import type { PrivateKey } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { MemoryBlockstore } from "blockstore-core";
 import { FsBlockstore } from "blockstore-fs";
@@ -35,6 +36,11 @@ export interface IpfsNodeInit {
    * @default []
    */
   peers?: string[];
+  /**
+   * The node's libp2p identity (loadOrCreatePeerKey keeps one in a file); a new Ed25519 key each start when absent.
+   * @default undefined
+   */
+  privateKey?: PrivateKey;
 }
 
 /**
@@ -59,6 +65,7 @@ export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode>
     routers: [],
   });
   const withNet = withLibp2pLight(base, {
+    ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
     addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
     transports: [tcp()],
     connectionEncrypters: [noise()],

@@ -14,3 +14,4 @@ export {
 } from "./chain.node.js";
 export { FileExistsError, type WriteFileAtomicOptions, writeFileAtomic } from "./files.node.js";
 export { createIpfsNode, type IpfsNodeInit } from "./ipfs.node.js";
+export { loadOrCreatePeerKey, PeerKeyCorruptError } from "./peer-key.node.js";

@@ -15,6 +15,7 @@ import {
   JobRegistry__factory,
   jobTopic,
   type Logger,
+  loadOrCreatePeerKey,
   namedError,
   nodeAddresses,
   parseCid,
@@ -115,7 +116,12 @@ export class ReducerNode implements StatusSource {
       throw new TypeError(`registry: no contract at ${c.registry} on ${c.rpcUrl}`);
     this.#verifier = createBatchVerifier({ threads: c.verifier.threads, batchSize: c.verifier.batchSize });
     await this.#verifier.start();
-    this.#ipfs = await createIpfsNode({ blockstoreDir: path.join(c.dataDir, "blocks"), listen: [c.listen], peers: c.peers });
+    this.#ipfs = await createIpfsNode({
+      blockstoreDir: path.join(c.dataDir, "blocks"),
+      listen: [c.listen],
+      peers: c.peers,
+      privateKey: await loadOrCreatePeerKey(path.join(c.dataDir, "peer.key")),
+    });
     const pubsub = this.#ipfs.libp2p.services.pubsub;
     this.#onMessage = (evt) => this.#message(evt.detail.topic, evt.detail.data);
     pubsub.addEventListener("message", this.#onMessage as never);
