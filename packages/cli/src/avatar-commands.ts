@@ -1,12 +1,16 @@
 // `mosaic avatar ...`: parses the command line and runs the avatar and registrar commands.
 import { parseArgs } from "node:util";
 import { commandArgs, emit, help, int, UsageError } from "./args.js";
+import type { GroupFlags } from "./avatar.js";
+import { NETWORK_OPTIONS, networkGiven, requireNetwork, resolveNetwork } from "./network-flags.js";
 
 const { expectPositionals, requireFlag } = commandArgs("avatar");
 
 const CHAIN_HELP = `Chain options:
-  --rpc URL               the EVM JSON-RPC endpoint
-  --groups ADDRESS        the AvatarGroups contract
+  --network NAME|FILE     the network file: networks/NAME.json, or a path (default: $MOSAIC_NETWORK);
+                          it gives --rpc and --groups
+  --rpc URL               the EVM JSON-RPC endpoint (overrides the network file's)
+  --groups ADDRESS        the AvatarGroups contract (overrides the network file's)
   --wallet-key-file FILE  the paying wallet's private key, on the first line (for transactions)`;
 
 const COMMON = `Other options:
@@ -36,7 +40,7 @@ Run 'mosaic avatar <command> --help' for a command's options.`;
 
 const STATUS_HELP = `mosaic avatar status — the avatar's identity commitment and memberships
 
-Usage: mosaic avatar status [--group ID ...] [--rpc URL --groups ADDRESS]
+Usage: mosaic avatar status [--group ID ...] [--network NAME | --rpc URL --groups ADDRESS]
 
 Without chain options, prints the identity commitment (what a registrar admits). With them, rebuilds each
 --group from the Semaphore contract's events (cached under the vault's groups/ directory, so the next run reads
@@ -50,7 +54,8 @@ ${COMMON}`;
 
 const REGISTER_HELP = `mosaic avatar register — add this vault's avatar to a group
 
-Usage: mosaic avatar register --group ID --rpc URL --groups ADDRESS --wallet-key-file FILE [--attestation FILE]
+Usage: mosaic avatar register --group ID (--network NAME | --rpc URL --groups ADDRESS) --wallet-key-file FILE
+                             [--attestation FILE]
 
 Open groups admit one avatar per wallet; the wallet's transaction is public, so use a wallet you do not mind being
 seen joining. Registrar groups need the registrar's attestation (from 'mosaic avatar registrar attest'): any
@@ -65,7 +70,7 @@ ${COMMON}`;
 
 const GROUPS_HELP = `mosaic avatar groups — list the avatar groups
 
-Usage: mosaic avatar groups --rpc URL --groups ADDRESS
+Usage: mosaic avatar groups (--network NAME | --rpc URL --groups ADDRESS)
 
 ${CHAIN_HELP}
 
@@ -73,7 +78,7 @@ ${COMMON}`;
 
 const REGISTRAR_HELP = `mosaic avatar registrar — what a group's registrar does
 
-Usage: mosaic avatar registrar <command> --rpc URL --groups ADDRESS --wallet-key-file FILE [options]
+Usage: mosaic avatar registrar <command> (--network NAME | --rpc URL --groups ADDRESS) --wallet-key-file FILE [options]
 
 Commands:
   create-group  --name NAME --admission ADDRESS [--registrar ADDRESS]
@@ -97,8 +102,9 @@ ${CHAIN_HELP}
 ${COMMON}`;
 
 const CHAIN_OPTIONS = {
-  rpc: { type: "string" },
-  groups: { type: "string" },
+  network: NETWORK_OPTIONS.network,
+  rpc: NETWORK_OPTIONS.rpc,
+  groups: NETWORK_OPTIONS.groups,
   "wallet-key-file": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -106,15 +112,29 @@ const CHAIN_OPTIONS = {
 
 const VAULT_OPTIONS = { dir: { type: "string" }, "passphrase-file": { type: "string" } } as const;
 
-/** --rpc and --groups: both or neither. */
-function chain(command: string, values: { rpc?: string; groups?: string; "wallet-key-file"?: string }, required: boolean) {
-  if (values.rpc === undefined && values.groups === undefined) {
-    if (required) throw new UsageError(`${command}: --rpc URL and --groups ADDRESS are required; see 'mosaic avatar ${command} --help'`);
-    if (values["wallet-key-file"] !== undefined) throw new UsageError(`${command}: --wallet-key-file needs --rpc and --groups`);
+/**
+ * The chain flags: --network (or MOSAIC_NETWORK) and/or --rpc and --groups, explicit flags overriding the file's.
+ * Undefined when none is given and `required` is false.
+ */
+async function chain(
+  command: string,
+  values: { network?: string; rpc?: string; groups?: string; "wallet-key-file"?: string },
+  required: boolean,
+): Promise<GroupFlags | undefined> {
+  if (!networkGiven({ network: values.network, rpc: values.rpc, groups: values.groups })) {
+    if (required)
+      throw new UsageError(
+        `${command}: --network NAME (or --rpc URL and --groups ADDRESS) is required; see 'mosaic avatar ${command} --help'`,
+      );
+    if (values["wallet-key-file"] !== undefined)
+      throw new UsageError(`${command}: --wallet-key-file needs --network (or --rpc and --groups)`);
     return undefined;
   }
-  if (values.rpc === undefined || values.groups === undefined) throw new UsageError(`${command}: give both --rpc and --groups, or neither`);
-  return { rpc: values.rpc, groups: values.groups, walletKeyFile: values["wallet-key-file"] };
+  const network = await resolveNetwork({ network: values.network, rpc: values.rpc, groups: values.groups });
+  if (network.networkFile === undefined && (network.rpc === undefined || network.groups === undefined))
+    throw new UsageError(`${command}: give both --rpc and --groups, or --network NAME`);
+  const n = requireNetwork(`avatar ${command}`, network, ["rpc", "groups"]);
+  return { rpc: n.rpc, groups: n.groups, walletKeyFile: values["wallet-key-file"], network: n };
 }
 
 export async function avatarMain(argv: string[]): Promise<number> {
@@ -130,8 +150,8 @@ export async function avatarMain(argv: string[]): Promise<number> {
       });
       if (values.help) return help(STATUS_HELP);
       expectPositionals("status", positionals, []);
-      const flags = chain("status", values, false);
-      if (flags === undefined && values.group.length > 0) throw new UsageError("status: --group needs --rpc and --groups");
+      const flags = await chain("status", values, false);
+      if (flags === undefined && values.group.length > 0) throw new UsageError("status: --group needs --network (or --rpc and --groups)");
       const result = await a.avatarStatus({
         dir: values.dir,
         passphraseFile: values["passphrase-file"],
@@ -150,7 +170,7 @@ export async function avatarMain(argv: string[]): Promise<number> {
       });
       if (values.help) return help(REGISTER_HELP);
       expectPositionals("register", positionals, []);
-      const flags = chain("register", values, true) as NonNullable<ReturnType<typeof chain>>;
+      const flags = (await chain("register", values, true)) as GroupFlags;
       requireFlag("register", flags.walletKeyFile, "--wallet-key-file FILE");
       const result = await a.avatarRegister({
         dir: values.dir,
@@ -166,7 +186,7 @@ export async function avatarMain(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, options: CHAIN_OPTIONS, strict: true, allowPositionals: true });
       if (values.help) return help(GROUPS_HELP);
       expectPositionals("groups", positionals, []);
-      const flags = chain("groups", values, true) as NonNullable<ReturnType<typeof chain>>;
+      const flags = (await chain("groups", values, true)) as GroupFlags;
       emit(values.json, await a.avatarGroups(flags), a.formatAvatarGroups);
       return 0;
     }
@@ -205,7 +225,7 @@ async function registrar(argv: string[], a: typeof import("./avatar.js")): Promi
   });
   if (values.help || command === undefined || command === "help" || command === "-h" || command === "--help") return help(REGISTRAR_HELP);
   expectPositionals(name, positionals, []);
-  const flags = chain(name, values, true) as NonNullable<ReturnType<typeof chain>>;
+  const flags = (await chain(name, values, true)) as GroupFlags;
   requireFlag(name, flags.walletKeyFile, "--wallet-key-file FILE");
   const group = () => a.parseGroupId(requireFlag(name, values.group, "--group ID"));
   const show = (r: unknown) =>

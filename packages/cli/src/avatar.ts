@@ -29,6 +29,7 @@ import {
 } from "@mosaic/protocol";
 import { AbiCoder, getAddress, isAddress, type Provider, type Signer } from "ethers";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
+import { contractTarget, type ResolvedNetwork } from "./network-flags.js";
 import { exists, pathsOf, type VaultAccess, withProgress, withVault } from "./vault.js";
 
 /** The avatar groups contract or a policy refused a transaction; `reason` is the contract's error name. */
@@ -43,6 +44,8 @@ export interface GroupFlags {
   /** The AvatarGroups contract's address. */
   groups: string;
   walletKeyFile?: string;
+  /** The network flags these came from, when resolved from them: where each value came from and the expected chain. */
+  network?: ResolvedNetwork;
 }
 
 const REVERT_ADVICE: Record<string, string> = {
@@ -66,7 +69,12 @@ interface Connected {
 /** Connects to the groups contract for the length of `use`, turning contract reverts into GroupContractError. */
 async function withGroups<T>(flags: GroupFlags, use: (c: Connected) => Promise<T>): Promise<T> {
   return withContract(
-    { rpc: flags.rpc, address: flags.groups, flag: "--groups", what: "AvatarGroups contract", walletKeyFile: flags.walletKeyFile },
+    {
+      ...(flags.network === undefined
+        ? { rpc: flags.rpc, address: flags.groups, flag: "--groups", what: "AvatarGroups contract" }
+        : contractTarget({ ...flags.network, rpc: flags.rpc, groups: flags.groups }, "groups", "AvatarGroups contract")),
+      walletKeyFile: flags.walletKeyFile,
+    },
     (s) =>
       use({ provider: s.provider, chainId: s.chainId, groups: attachAvatarGroups(s.signer ?? s.provider, s.address), signer: s.signer }),
     (err) => {

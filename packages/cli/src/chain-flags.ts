@@ -1,5 +1,5 @@
 // What every chain-facing command shares: the paying wallet's key file, and contract reverts decoded by name.
-import { connectChain, namedError, readWalletKey } from "@mosaic/protocol";
+import { connectChain, namedError, readWalletKey, WrongChainError } from "@mosaic/protocol";
 import { getAddress, type Interface, isAddress, NonceManager, type Provider, type Signer, Wallet } from "ethers";
 
 export { readWalletKey };
@@ -25,12 +25,31 @@ export interface ContractSession {
   address: string;
 }
 
+/** Where `withContract` connects: see `contractTarget` in network-flags.ts for building it from the network flags. */
+export interface ContractTarget {
+  /** The EVM JSON-RPC endpoint. */
+  rpc: string;
+  /** Where `rpc` came from, named when it does not answer. @default "--rpc" */
+  rpcSource?: string;
+  address: string;
+  /** Where `address` came from ("--registry", or the network file and field), named when it is wrong. */
+  flag: string;
+  /** What the contract is ("JobRegistry"), in messages. */
+  what: string;
+  walletKeyFile?: string;
+  /** The chain the network file is for: a WrongChainError when the RPC serves another. @default undefined (not checked) */
+  chainId?: number;
+  /** The network file `chainId` came from, named in a WrongChainError. */
+  networkFile?: string;
+}
+
 /**
- * Connects to the chain at `rpc`, checks that `address` (given by `flag`) holds a contract, and runs `use`;
+ * Connects to the chain at `rpc` (an RpcUnreachableError within 3 s when it does not answer), checks it is the
+ * network file's chain (WrongChainError) and that `address` (given by `flag`) holds a contract, and runs `use`;
  * `onError` may turn a contract revert into a named error. The connection closes however `use` ends.
  */
 export async function withContract<T>(
-  options: { rpc: string; address: string; flag: string; what: string; walletKeyFile?: string },
+  options: ContractTarget,
   use: (session: ContractSession) => Promise<T>,
   onError: (err: unknown) => unknown = (err) => err,
 ): Promise<T> {
@@ -39,8 +58,12 @@ export async function withContract<T>(
       `${options.flag}: expected the ${options.what}'s address (0x and 40 hex characters), got ${JSON.stringify(options.address)}`,
     );
   const key = options.walletKeyFile === undefined ? undefined : await readWalletKey(options.walletKeyFile);
-  const chain = await connectChain({ rpcUrl: options.rpc, accounts: 0 });
+  const chain = await connectChain({ rpcUrl: options.rpc, accounts: 0, source: options.rpcSource ?? "--rpc" });
   try {
+    if (options.chainId !== undefined && chain.chainId !== BigInt(options.chainId))
+      throw new WrongChainError(
+        `${options.rpc} (from ${options.rpcSource ?? "--rpc"}) serves chain ${chain.chainId}, but ${options.networkFile ?? "the network file"} is for chain ${options.chainId}; give the network's own RPC, or a network file for chain ${chain.chainId} (after a devnet restart, use the network file it wrote)`,
+      );
     const address = getAddress(options.address);
     if ((await chain.provider.getCode(address)) === "0x")
       throw new TypeError(`${options.flag}: no contract at ${address} on ${options.rpc}; check the address and the network`);

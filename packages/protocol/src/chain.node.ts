@@ -1,6 +1,18 @@
 // The chain as every Mosaic role sees it from Node: a JSON-RPC connection with funded signers, deployment, key files.
 import { readFile } from "node:fs/promises";
-import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, type Provider, type Signer, Wallet } from "ethers";
+import {
+  FetchRequest,
+  type FetchResponse,
+  HDNodeWallet,
+  JsonRpcProvider,
+  Mnemonic,
+  Network,
+  NonceManager,
+  type Provider,
+  type Signer,
+  Wallet,
+  WebSocketProvider,
+} from "ethers";
 import { attachMosaic, type MosaicContracts } from "./contracts.js";
 import {
   AvatarGroups__factory,
@@ -13,7 +25,7 @@ import {
   type VaultRecovery,
   VaultRecovery__factory,
 } from "./contracts/types/index.js";
-import { namedError } from "./errors.js";
+import { namedError, RpcUnreachableError } from "./errors.js";
 
 /** Chain time can only be moved on the in-process simulated network; elsewhere a caller waits for the deadline. */
 export class ChainTimeFixedError extends namedError("ChainTimeFixedError") {}
@@ -33,7 +45,7 @@ export interface ChainConnection {
 }
 
 export interface ConnectChainInit {
-  /** An EVM JSON-RPC endpoint (tests, benches and the demo start an in-process one with `connectInProcessChain`). */
+  /** An EVM JSON-RPC endpoint, http(s) or ws(s) (tests, benches and the demo start an in-process one with `connectInProcessChain`). */
   rpcUrl: string;
   /**
    * The mnemonic whose first accounts are funded on `rpcUrl` (Hardhat's and Anvil's test mnemonic by default).
@@ -45,21 +57,102 @@ export interface ConnectChainInit {
    * @default 10
    */
   accounts?: number;
+  /**
+   * Where `rpcUrl` came from, named in an RpcUnreachableError ("--rpc", "networks/devnet.json").
+   * @default undefined (the message names the URL only)
+   */
+  source?: string;
+  /**
+   * How long the first request (eth_chainId) may take before the endpoint counts as unreachable, in ms.
+   * @default 3000
+   */
+  timeoutMs?: number;
 }
 
 const TEST_MNEMONIC = "test test test test test test test test test test test junk";
 
-/** Connects to the chain at an EVM JSON-RPC endpoint, with signers derived from a mnemonic. */
+/**
+ * Asks `rpcUrl` for its chain id once, within `timeoutMs`: an RpcUnreachableError naming the URL, where it came from
+ * and what to do otherwise (ethers' own network detection retries forever and fails as a bare ECONNREFUSED).
+ */
+async function probeChainId(rpcUrl: string, source: string | undefined, timeoutMs: number): Promise<bigint> {
+  const from = source === undefined ? "" : ` (from ${source})`;
+  const unreachable = (why: string) =>
+    new RpcUnreachableError(
+      `cannot reach the chain at ${rpcUrl}${from}: ${why}; check the URL and that the node is running (for a local chain: 'mosaic devnet')`,
+    );
+  let url: URL;
+  try {
+    url = new URL(rpcUrl);
+  } catch {
+    throw unreachable("not a URL");
+  }
+  if (url.protocol === "ws:" || url.protocol === "wss:") {
+    const ws = new WebSocketProvider(rpcUrl);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(unreachable(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      const { chainId } = await Promise.race([ws.getNetwork(), timeout]);
+      return chainId;
+    } catch (err) {
+      throw err instanceof RpcUnreachableError ? err : unreachable((err as Error).message);
+    } finally {
+      clearTimeout(timer);
+      await ws.destroy();
+    }
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw unreachable("expected an http(s):// or ws(s):// URL");
+  // ethers' FetchRequest (Node's http module): fetch() refuses some ports outright ("bad port").
+  const request = new FetchRequest(rpcUrl);
+  request.body = { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] };
+  request.timeout = timeoutMs;
+  let response: FetchResponse;
+  try {
+    response = await request.send();
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const why =
+      e.code === "TIMEOUT"
+        ? `no answer within ${timeoutMs} ms`
+        : e.code === "ECONNREFUSED"
+          ? "connection refused (nothing listens there)"
+          : e.code === "ENOTFOUND"
+            ? "no such host"
+            : e.message;
+    throw unreachable(why);
+  }
+  let body: { result?: unknown };
+  try {
+    body = JSON.parse(response.bodyText) as { result?: unknown };
+  } catch {
+    throw unreachable(`HTTP ${response.statusCode}, not a JSON-RPC answer`);
+  }
+  if (typeof body?.result !== "string" || !/^0x[0-9a-fA-F]+$/.test(body.result))
+    throw unreachable(`HTTP ${response.statusCode}, no chain id in the answer to eth_chainId`);
+  return BigInt(body.result);
+}
+
+/**
+ * Connects to the chain at an EVM JSON-RPC endpoint, with signers derived from a mnemonic. An endpoint that does not
+ * answer within `timeoutMs` is an RpcUnreachableError.
+ */
 export async function connectChain(init: ConnectChainInit): Promise<ChainConnection> {
-  // cacheTimeout -1: back-to-back transactions must not see a cached, stale nonce.
-  const provider = new JsonRpcProvider(init.rpcUrl, undefined, { cacheTimeout: -1 });
+  const chainId = await probeChainId(init.rpcUrl, init.source, init.timeoutMs ?? 3000);
+  // A static network: ethers does not detect it again (nor retry detection forever when the node goes away).
+  const network = Network.from(chainId);
+  const wsUrl = /^wss?:/i.test(init.rpcUrl);
+  const provider = wsUrl
+    ? new WebSocketProvider(init.rpcUrl, network)
+    : // cacheTimeout -1: back-to-back transactions must not see a cached, stale nonce.
+      new JsonRpcProvider(init.rpcUrl, network, { cacheTimeout: -1, staticNetwork: network });
   const mnemonic = Mnemonic.fromPhrase(init.mnemonic ?? TEST_MNEMONIC);
   const accounts: Signer[] = [];
   for (let i = 0; i < (init.accounts ?? 10); i++) {
     const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).connect(provider);
     accounts.push(new NonceManager(wallet));
   }
-  const { chainId } = await provider.getNetwork();
   return {
     provider,
     chainId,

@@ -51,6 +51,12 @@ export class ConsentRequiredError extends namedError("ConsentRequiredError") {}
 /** A block could not be fetched from IPFS in time. */
 export class BlockUnavailableError extends namedError("BlockUnavailableError") {}
 
+/** The chain's RPC endpoint did not answer: the message names the URL, where it came from (flag or file) and what to do. */
+export class RpcUnreachableError extends namedError("RpcUnreachableError") {}
+
+/** The RPC endpoint serves another chain than the one a network file (or job) names: the message names both chain ids. */
+export class WrongChainError extends namedError("WrongChainError") {}
+
 /** The names of the rejection reasons a reducer counts. */
 export type RejectionReason =
   | "MalformedSubmissionError"

@@ -50,8 +50,10 @@ export {
   PayloadHashMismatchError,
   PayloadOutOfBoundsError,
   type RejectionReason,
+  RpcUnreachableError,
   SubmissionTooLargeError,
   UnknownRootError,
+  WrongChainError,
   WrongJobError,
 } from "./errors.js";
 export { bigintToBytes32, bytes32ToBigint, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
@@ -72,6 +74,14 @@ export type {
   SandboxProgram,
 } from "./job.js";
 export { jobTopic, specTopic } from "./job.js";
+export {
+  type Deployed,
+  NETWORK_FILE_MAX_BYTES,
+  type NetworkContracts,
+  type NetworkFile,
+  NetworkFileError,
+  parseNetworkFile,
+} from "./network.js";
 export { createLogger, type Logger, type LogLevel } from "./log.js";
 export { type ProposedResult, proposeResult, type RevealedResult, resultCommitment, revealedResults } from "./results.js";
 export {

@@ -15,3 +15,4 @@ export {
 export { FileExistsError, type WriteFileAtomicOptions, writeFileAtomic } from "./files.node.js";
 export { createIpfsNode, type IpfsNodeInit } from "./ipfs.node.js";
 export { loadOrCreatePeerKey, PeerKeyCorruptError } from "./peer-key.node.js";
+export { checkNetworkChain, type LoadedNetwork, loadNetwork, networkFilePath, writeNetworkFile } from "./network.node.js";
