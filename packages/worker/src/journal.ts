@@ -14,6 +14,7 @@ export type JournalEntry =
   | { e: "rejected"; cid: string; reason: RejectionReason; message?: string }
   | { e: "refused"; reason: string }
   | { e: "proposed"; bundleCid: string; txHash: string; count: number; treeRoot: string }
+  | { e: "below-minimum"; count: number; minParticipants: number }
   | { e: "finalized"; txHash?: string };
 
 /** What a replayed journal says about a job. */
@@ -27,6 +28,8 @@ export interface JournalState {
   rejected: Partial<Record<RejectionReason, number>>;
   refused?: string;
   proposed?: Extract<JournalEntry, { e: "proposed" }>;
+  /** Collection closed with fewer accepted submissions than the job's minimum: nothing was proposed. */
+  belowMinimum?: Extract<JournalEntry, { e: "below-minimum" }>;
   finalized: boolean;
 }
 
@@ -57,6 +60,9 @@ export function applyEntry(state: JournalState, entry: JournalEntry): void {
       break;
     case "proposed":
       state.proposed = entry;
+      break;
+    case "below-minimum":
+      state.belowMinimum = entry;
       break;
     case "finalized":
       state.finalized = true;

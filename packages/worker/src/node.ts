@@ -275,7 +275,7 @@ export class ReducerNode implements StatusSource {
     const now = this.#chainTime;
     const state = session.journal.state;
     if (state.finalized) return;
-    if (state.proposed === undefined && now >= session.collectionDeadline) {
+    if (state.proposed === undefined && state.belowMinimum === undefined && now >= session.collectionDeadline) {
       this.#ipfs?.libp2p.services.pubsub.unsubscribe(jobTopic(session.job));
       if (now >= session.proposalDeadline) {
         this.#log("warn", "job:missed", { jobId: session.jobId, reason: "the proposal window closed before this node proposed" });
@@ -284,6 +284,7 @@ export class ReducerNode implements StatusSource {
       }
       this.#log("info", "job:reducing", { jobId: session.jobId, chainTime: now, accepted: state.accepted.size });
       const p = await session.propose();
+      if (session.journal.state.belowMinimum !== undefined) return;
       this.#log("info", "job:proposed", {
         jobId: session.jobId,
         count: p.count,
@@ -312,7 +313,7 @@ export class ReducerNode implements StatusSource {
       // From finalizeAfter on, the watcher only followed up its data requests: go on to finalise.
       if (now < session.finalizeAfter) return;
     }
-    if (state.proposed !== undefined && now >= session.finalizeAfter) {
+    if ((state.proposed !== undefined || state.belowMinimum !== undefined) && now >= session.finalizeAfter) {
       const registry = this.#registry as JobRegistry;
       const j = (await registry.getJob(session.jobId)) as unknown as ChainJob;
       if (j.state === OPEN && this.config.finalize) {

@@ -397,12 +397,12 @@ export class JobSession {
     const { aggregate, bundle, publish } = (await this.#hooks.proposal?.(honest, result, this.#hookContext())) ?? honest;
     if (publish) await putBlock(this.#c.ipfs.blockstore, bundle);
     const bundleCid = bundle.cid.toString();
-    const minimum = BigInt(this.spec?.minParticipants ?? 1);
-    if (BigInt(result.count) < minimum) {
-      // The registry refuses a result below the job's minimum (it could never be paid): nothing to propose, and
-      // once the window closes finalising refunds the researcher.
-      this.#c.log("warn", "result:below-minimum", { jobId: this.jobId, count: result.count, minParticipants: minimum });
-      this.journal.append({ e: "proposed", bundleCid: "", txHash: "", count: result.count, treeRoot: result.treeRoot });
+    const minimum = Number(this.chainJob?.minParticipants ?? BigInt(this.spec?.minParticipants ?? 1));
+    if (result.count < minimum) {
+      // The registry refuses a result below the job's minimum (CountBelowMinimum: it could never be paid): nothing
+      // to propose, and once the window closes finalising refunds the researcher.
+      this.#c.log("warn", "job:below-minimum", { jobId: this.jobId, count: result.count, minParticipants: minimum });
+      this.journal.append({ e: "below-minimum", count: result.count, minParticipants: minimum });
       this.journal.sync();
       return { ...result, bundleCid: "", txHash: "" };
     }
@@ -438,7 +438,16 @@ export class JobSession {
     return {
       jobId: this.jobId.toString(),
       title: this.spec?.title,
-      state: s.refused !== undefined ? "refused" : s.finalized ? "finalized" : s.proposed !== undefined ? "proposed" : "collecting",
+      state:
+        s.refused !== undefined
+          ? "refused"
+          : s.finalized
+            ? "finalized"
+            : s.proposed !== undefined
+              ? "proposed"
+              : s.belowMinimum !== undefined
+                ? "below-minimum"
+                : "collecting",
       collectionDeadline: this.collectionDeadline,
       proposalDeadline: this.proposalDeadline,
       finalizeAfter: this.finalizeAfter,
@@ -449,6 +458,7 @@ export class JobSession {
       rejected: s.rejected,
       duplicates: this.duplicates,
       proposed: s.proposed,
+      belowMinimum: s.belowMinimum,
       refused: s.refused,
     };
   }
