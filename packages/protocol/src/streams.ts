@@ -37,10 +37,15 @@ export interface HandleOptions {
    */
   timeoutMs?: number;
   /**
-   * Streams of this protocol open at once from all peers together (libp2p's per-connection limit also applies).
+   * Streams of this protocol open at once on one connection.
    * @default 32
    */
   maxInboundStreams?: number;
+  /**
+   * The answer to a request over `maxBytes` (a named error reply); without it such a stream is reset unanswered.
+   * @default undefined
+   */
+  tooLargeReply?: Uint8Array;
 }
 
 /** Who asked, for a handler to account per peer or per connection. */
@@ -108,9 +113,17 @@ export async function handle(
       const signal = AbortSignal.timeout(timeoutMs);
       const onAbort = (): void => stream.abort(new StreamTimeoutError(`${protocol}: exchange took over ${timeoutMs} ms`));
       signal.addEventListener("abort", onAbort, { once: true });
+      const lp = lpStream(stream, { maxDataLength: options.maxBytes });
       try {
-        const lp = lpStream(stream, { maxDataLength: options.maxBytes });
-        const request = (await lp.read({ signal })).subarray();
+        let request: Uint8Array;
+        try {
+          request = (await lp.read({ signal })).subarray();
+        } catch (err) {
+          if (!isTooLarge(err) || options.tooLargeReply === undefined) throw err;
+          await lp.write(options.tooLargeReply, { signal });
+          await stream.close({ signal });
+          return;
+        }
         const answer = await handler(request, { peer: connection.remotePeer, connection, signal });
         await lp.write(answer, { signal });
         await stream.close({ signal });

@@ -231,6 +231,27 @@ describe("request/response streams", function () {
     }
   });
 
+  it("answers a request over the cap with the named refusal it was given, without calling the handler", async () => {
+    let calls = 0;
+    const refusal = encodeSubmitReply({ error: "SubmissionTooLargeError", message: "submit request over 1024 bytes" });
+    const stop = await handle(
+      b,
+      "/mosaic/test/capped",
+      async () => {
+        calls++;
+        return new Uint8Array(1);
+      },
+      { maxBytes: 64, tooLargeReply: refusal },
+    );
+    try {
+      const answer = await requestResponse(a, b.libp2p.peerId, "/mosaic/test/capped", new Uint8Array(5000), { maxBytes: 1024 });
+      expect(JSON.parse(new TextDecoder().decode(answer)).error).to.equal("SubmissionTooLargeError");
+      expect(calls).to.equal(0);
+    } finally {
+      await stop();
+    }
+  });
+
   it("times out a peer that never answers, and the handler's own timeout frees it", async () => {
     let aborted = false;
     const stop = await handle(
