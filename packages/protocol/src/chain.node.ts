@@ -19,6 +19,7 @@ import {
   JobRegistry__factory,
   OpenAdmission__factory,
   PoseidonT3__factory,
+  ReducerDirectory__factory,
   RegistrarAdmission__factory,
   SemaphoreVerifier__factory,
   Semaphore__factory,
@@ -185,11 +186,14 @@ export interface DeployInit {
 }
 
 /**
- * Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own, from the
- * bytecode the generated factories carry (no Hardhat at run time).
+ * Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own (groups, admission
+ * policies, job registry, reducer directory), from the bytecode the generated factories carry (no Hardhat at run
+ * time). `deployBlock` is the block of the first deployment transaction: log reads need start no earlier.
  */
-export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Promise<MosaicContracts> {
+export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Promise<MosaicContracts & { deployBlock: number }> {
   const poseidon = await (await new PoseidonT3__factory(deployer).deploy()).waitForDeployment();
+  const first = await poseidon.deploymentTransaction()?.wait();
+  if (!first) throw new Error("deployMosaic: the Poseidon library's deployment transaction has no receipt");
   const verifier = await (await new SemaphoreVerifier__factory(deployer).deploy()).waitForDeployment();
   const semaphore = await (
     await new Semaphore__factory({ "npm/poseidon-solidity@0.0.5/PoseidonT3.sol:PoseidonT3": await poseidon.getAddress() }, deployer).deploy(
@@ -207,13 +211,16 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
       init.proposalBond ?? 100_000_000_000_000_000n,
     )
   ).waitForDeployment();
-  return attachMosaic(deployer, {
+  const directory = await (await new ReducerDirectory__factory(deployer).deploy(await registry.getAddress())).waitForDeployment();
+  const contracts = attachMosaic(deployer, {
     semaphore: await semaphore.getAddress(),
     avatarGroups: await groups.getAddress(),
     openAdmission: await open.getAddress(),
     registrarAdmission: await registrar.getAddress(),
     jobRegistry: await registry.getAddress(),
+    reducerDirectory: await directory.getAddress(),
   });
+  return { ...contracts, deployBlock: first.blockNumber };
 }
 
 /**

@@ -10,6 +10,8 @@ import {
   JobRegistry__factory,
   type OpenAdmission,
   OpenAdmission__factory,
+  type ReducerDirectory,
+  ReducerDirectory__factory,
   type RegistrarAdmission,
   RegistrarAdmission__factory,
   type Semaphore,
@@ -20,12 +22,23 @@ import {
   VaultRecovery__factory,
 } from "./contracts/types/index.js";
 
-export type { AvatarGroups, IAdmissionPolicy, JobRegistry, OpenAdmission, RegistrarAdmission, Semaphore, SubmissionJudge, VaultRecovery };
+export type {
+  AvatarGroups,
+  IAdmissionPolicy,
+  JobRegistry,
+  OpenAdmission,
+  ReducerDirectory,
+  RegistrarAdmission,
+  Semaphore,
+  SubmissionJudge,
+  VaultRecovery,
+};
 export {
   AvatarGroups__factory,
   IAdmissionPolicy__factory,
   JobRegistry__factory,
   OpenAdmission__factory,
+  ReducerDirectory__factory,
   RegistrarAdmission__factory,
   Semaphore__factory,
   SubmissionJudge__factory,
@@ -43,6 +56,8 @@ export interface MosaicAddresses {
   /** The admission policy of registrar groups: by a registrar's signed attestation or batch. */
   registrarAdmission: string;
   jobRegistry: string;
+  /** Where staked reducers record their libp2p peer id and multiaddrs (see readReducers). */
+  reducerDirectory: string;
 }
 
 /** Typed handles on the deployed contracts. */
@@ -53,6 +68,12 @@ export interface MosaicContracts {
   openAdmission: OpenAdmission;
   registrarAdmission: RegistrarAdmission;
   jobRegistry: JobRegistry;
+  reducerDirectory: ReducerDirectory;
+  /**
+   * The block of the first deployment transaction, where log reads can start: set by deployMosaic, and by callers
+   * that know it (a network file's deploy blocks).
+   */
+  deployBlock?: number;
 }
 
 /** Typed contract handles at known addresses, for a signer or a read-only provider. */
@@ -64,6 +85,7 @@ export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddress
     openAdmission: OpenAdmission__factory.connect(addresses.openAdmission, runner),
     registrarAdmission: RegistrarAdmission__factory.connect(addresses.registrarAdmission, runner),
     jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
+    reducerDirectory: ReducerDirectory__factory.connect(addresses.reducerDirectory, runner),
   };
 }
 
@@ -75,6 +97,11 @@ export function attachAvatarGroups(runner: Signer | Provider, address: string): 
 /** The registrar admission policy at a known address. */
 export function attachRegistrarAdmission(runner: Signer | Provider, address: string): RegistrarAdmission {
   return RegistrarAdmission__factory.connect(address, runner);
+}
+
+/** The reducer directory at a known address. */
+export function attachReducerDirectory(runner: Signer | Provider, address: string): ReducerDirectory {
+  return ReducerDirectory__factory.connect(address, runner);
 }
 
 /** The social-recovery contract at a known address. */
