@@ -8,6 +8,7 @@ import { gossipsub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { PrivateKey } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
+import { webSockets } from "@libp2p/websockets";
 import { MemoryBlockstore } from "blockstore-core";
 import { FsBlockstore } from "blockstore-fs";
 import { MemoryDatastore } from "datastore-core";
@@ -27,7 +28,7 @@ export interface IpfsNodeInit {
    */
   blockstoreDir?: string;
   /**
-   * Addresses to listen on.
+   * Addresses to listen on; a WebSockets address (…/tcp/P/ws) adds the WebSockets transport, for browsers.
    * @default ["/ip4/127.0.0.1/tcp/0"]
    */
   listen?: string[];
@@ -67,7 +68,7 @@ export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode>
   const withNet = withLibp2pLight(base, {
     ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
     addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
+    transports: (init.listen ?? []).some((a) => /\/wss?(\/|$)/.test(a)) ? [tcp(), webSockets()] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {
