@@ -1,37 +1,65 @@
 #!/usr/bin/env node
-// After `npm install`: make sure the project's own Node (24) installed every platform package, then check
-// the Semaphore proof artifacts against pinned hashes. Plain JS: it runs before anything is built.
+// Setup, after `npm install` / `npm ci`: installs the platform packages npm skips on Node 20, checks the Semaphore
+// proof artifacts against pinned hashes, compiles the contracts into their TypeScript bindings, and bundles the
+// `mosaic` command (scripts/build-cli.mjs). Plain JS: it runs before anything is built.
+//
+// The one Node requirement: Node ≥ 20 with npm ≥ 10 to install; everything then runs on the project's own Node 24
+// (the npm `node` package), which npm scripts and npx put first on PATH.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const REQUIREMENT = "Mosaic needs Node ≥ 20 with npm ≥ 10 to install (it then runs on its own Node 24)";
 
-// npm running on an older Node skips optional packages whose `engines` ask for >=22 (Hardhat's EDR binary
-// among them). Install the ones this platform needs, at their locked versions, without touching the lock.
-const npmNode = /node\/v(\d+)/.exec(process.env.npm_config_user_agent ?? "")?.[1];
+function fail(message) {
+  console.error(`mosaic: ${message}`);
+  process.exit(1);
+}
+
+function run(what, command, args) {
+  const r = spawnSync(command, args, { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) fail(`${what} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
+}
+
+// npm itself runs on the machine's Node: the user agent says which ("npm/11.6.2 node/v20.19.5 linux x64 …").
+const agent = process.env.npm_config_user_agent ?? "";
+const npmNode = /node\/v(\d+)/.exec(agent)?.[1];
+const npmMajor = /npm\/(\d+)/.exec(agent)?.[1];
+if ((npmNode !== undefined && Number(npmNode) < 20) || (npmMajor !== undefined && Number(npmMajor) < 10)) {
+  fail(`${REQUIREMENT}; this is npm ${npmMajor} on Node ${npmNode}`);
+}
+
+// npm on Node 20 skips optional packages whose own `engines` ask for Node ≥ 22, whatever Node will run them; Hardhat's
+// EDR binary is one. Install the ones this platform needs, at their locked versions, without touching the lockfile.
 if (npmNode !== undefined && Number(npmNode) < 22) {
   const missing = missingPlatformPackages();
   if (missing.length > 0) {
-    console.log(`mosaic: npm ran on Node ${npmNode} and skipped ${missing.join(", ")}; installing them`);
-    const r = spawnSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--ignore-scripts", ...missing], {
-      stdio: "inherit",
-    });
-    if (r.status !== 0) process.exit(r.status ?? 1);
+    console.log(`mosaic: npm on Node ${npmNode} skipped ${missing.join(", ")} (they ask for Node ≥ 22); installing them`);
+    run("installing the skipped platform packages", "npm", [
+      "install",
+      "--no-save",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      ...missing,
+    ]);
   }
 }
 
 function missingPlatformPackages() {
-  const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
+  const lock = JSON.parse(readFileSync(path.join(root, "package-lock.json"), "utf8"));
   const libc = process.report.getReport().header.glibcVersionRuntime ? "glibc" : "musl";
   const fits = (list, value) => list === undefined || list.includes(value);
   const out = [];
   for (const [where, meta] of Object.entries(lock.packages ?? {})) {
     if (!meta.optional || !where.startsWith("node_modules/")) continue;
     if (!fits(meta.os, process.platform) || !fits(meta.cpu, process.arch) || !fits(meta.libc, libc)) continue;
-    if (existsSync(where)) continue;
+    if (existsSync(path.join(root, where))) continue;
     out.push(`${where.slice(where.lastIndexOf("node_modules/") + 13)}@${meta.version}`);
   }
   return out;
@@ -62,3 +90,20 @@ for (const [file, want] of Object.entries(PINNED)) {
 }
 if (bad > 0) process.exit(1);
 console.log("mosaic: Semaphore depth-20 artifacts verified (sha256)");
+
+// The rest runs on the project's Node 24, whichever Node runs this script.
+const node = path.join(root, "node_modules/node/bin", process.platform === "win32" ? "node.exe" : "node");
+if (!existsSync(node)) fail(`${node} is missing: the npm 'node' package did not install; run 'npm ci' again`);
+const nodeMajor = Number(spawnSync(node, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).stdout);
+if (!(nodeMajor >= 22)) fail(`${node} is not Node 22 or newer; run 'npm ci' again`);
+
+// Contract bindings (packages/protocol/src/contracts/types): the compiler is the npm `solc` package, so this works
+// offline. A no-op when nothing changed.
+const hardhatPackage = require.resolve("hardhat/package.json");
+const hardhat = path.join(path.dirname(hardhatPackage), JSON.parse(readFileSync(hardhatPackage, "utf8")).bin.hardhat);
+run("compiling the contracts (hardhat build)", node, [hardhat, "build", "--quiet"]);
+console.log("mosaic: contracts compiled, TypeScript bindings generated");
+
+// The `mosaic` command (node_modules/.bin/mosaic, `npx mosaic`) runs this bundle.
+run("bundling the CLI (scripts/build-cli.mjs)", node, [path.join(root, "scripts/build-cli.mjs")]);
+console.log("mosaic: CLI bundled into packages/cli/dist; try 'npx mosaic --help'");

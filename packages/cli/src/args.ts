@@ -1,5 +1,5 @@
 // Command-line plumbing every `mosaic` command shares: usage errors (exit 2), positional and flag checks, output.
-import { namedError } from "@mosaic/protocol";
+import { namedError } from "@mosaic/protocol/errors";
 
 /** A command line that does not say what to do (a missing argument, flags that exclude each other): exit code 2. */
 export class UsageError extends namedError("UsageError") {}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// `npm run build:cli` (and setup): bundles the `mosaic` command into packages/cli/dist/, so that it starts without
+// compiling TypeScript on each call. Plain JS: it runs at install, before anything else is built.
+//
+// - ESM for Node, code-split: every command module the CLI loads with `import()` stays a chunk of its own, loaded
+//   only when that command runs; entries and chunks sit in one flat directory.
+// - Our workspace packages (@mosaic/*, with their `#x` subpath imports) are bundled in; every other npm package
+//   stays external and is loaded from node_modules at run time.
+// - The batch verifier's worker thread is a second entry: batch-verify.node.ts starts it from
+//   `new URL('./batch-verify-worker.node' + <its own extension>, import.meta.url)`, which resolves beside the chunk.
+// - dist/meta.json is esbuild's metafile: what each output imports (packages/cli/test/bin.spec.ts reads it).
+import { existsSync, readdirSync } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = path.join(root, "packages/cli/dist");
+
+const bindings = path.join(root, "packages/protocol/src/contracts/types/index.ts");
+if (!existsSync(bindings)) {
+  console.error("mosaic: the contract bindings are missing; run 'npx hardhat build --quiet' first (npm install does)");
+  process.exit(1);
+}
+// An external package resolves from dist/ at run time, so from the root node_modules: a workspace with a
+// node_modules of its own (a version conflict npm could not hoist) would silently get the root's copy instead.
+for (const ws of readdirSync(path.join(root, "packages"))) {
+  const own = path.join(root, "packages", ws, "node_modules");
+  if (existsSync(own) && readdirSync(own).some((f) => f !== ".bin")) {
+    console.error(`mosaic: ${path.relative(root, own)} holds packages of its own; the CLI bundle cannot load them from dist/`);
+    process.exit(1);
+  }
+}
+
+/** Bare imports of anything but our workspaces stay imports, resolved from node_modules when they run. */
+const npmExternal = {
+  name: "npm-external",
+  setup(b) {
+    b.onResolve({ filter: /^[^./#]/ }, (args) => {
+      if (args.kind === "entry-point" || args.path.startsWith("@mosaic/")) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+// Build into a fresh directory beside dist, then swap it in: a failed or interrupted build leaves the old one whole.
+const tmp = `${outdir}.tmp-${process.pid}`;
+await rm(tmp, { recursive: true, force: true });
+await mkdir(tmp, { recursive: true });
+try {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [
+      { in: "packages/cli/src/bin.ts", out: "bin" },
+      { in: "packages/avatar/src/batch-verify-worker.node.ts", out: "batch-verify-worker.node" },
+    ],
+    outdir: tmp,
+    outExtension: { ".js": ".mjs" },
+    chunkNames: "[name]-[hash]",
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    plugins: [npmExternal],
+    metafile: true,
+    logLevel: "warning",
+    legalComments: "none",
+  });
+  // Paths in the metafile are relative to the temporary directory's parent; name them as they will be.
+  const meta = JSON.stringify(result.metafile).replaceAll(path.relative(root, tmp).replaceAll(path.sep, "/"), "packages/cli/dist");
+  await writeFile(path.join(tmp, "meta.json"), meta);
+  await rm(outdir, { recursive: true, force: true });
+  await rename(tmp, outdir);
+} catch (err) {
+  await rm(tmp, { recursive: true, force: true });
+  console.error(`mosaic: bundling the CLI failed: ${err.message}`);
+  process.exit(1);
+}
