@@ -24,6 +24,8 @@ export interface JournalState {
   pending: Set<string>;
   /** Every CID announced, with or without a verdict. */
   announced: Set<string>;
+  /** CIDs last rejected because their block could not be fetched: judged again when the block arrives another way. */
+  unavailable: Set<string>;
   accepted: Map<string, { cid: string; nullifier: string; payload: number[] }>;
   rejected: Partial<Record<RejectionReason, number>>;
   refused?: string;
@@ -34,7 +36,7 @@ export interface JournalState {
 }
 
 export function emptyJournalState(): JournalState {
-  return { pending: new Set(), announced: new Set(), accepted: new Map(), rejected: {}, finalized: false };
+  return { pending: new Set(), announced: new Set(), unavailable: new Set(), accepted: new Map(), rejected: {}, finalized: false };
 }
 
 /** Applies one entry to a state; the same function serves replay and live updates, so the two cannot differ. */
@@ -46,6 +48,7 @@ export function applyEntry(state: JournalState, entry: JournalEntry): void {
     case "announced":
       state.announced.add(entry.cid);
       state.pending.add(entry.cid);
+      state.unavailable.delete(entry.cid);
       break;
     case "accepted":
       state.pending.delete(entry.cid);
@@ -54,6 +57,7 @@ export function applyEntry(state: JournalState, entry: JournalEntry): void {
     case "rejected":
       state.pending.delete(entry.cid);
       state.rejected[entry.reason] = (state.rejected[entry.reason] ?? 0) + 1;
+      if (entry.reason === "BlockUnavailableError") state.unavailable.add(entry.cid);
       break;
     case "refused":
       state.refused = entry.reason;

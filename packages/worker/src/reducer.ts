@@ -209,8 +209,12 @@ export class JobSession {
     return Number(this.chainJob?.finalizeAfter ?? 0n);
   }
 
-  /** Handles one announcement (a CID as UTF-8). A bad one is journalled under its error's name; nothing else changes. */
-  announce(data: Uint8Array): void {
+  /**
+   * Handles one announcement (a CID as UTF-8). A bad one is journalled under its error's name; nothing else changes.
+   * `held`: the caller has the block in the node's blockstore already (a vault's submit, a catch-up), so a CID
+   * rejected earlier because its block was unavailable is judged again.
+   */
+  announce(data: Uint8Array, options: { held?: boolean } = {}): void {
     let cid: string;
     try {
       if (data.length > MAX_ANNOUNCEMENT_BYTES) throw new MalformedSubmissionError("announcement longer than a CID");
@@ -222,7 +226,7 @@ export class JobSession {
       this.#countRejection(err);
       return;
     }
-    if (this.journal.state.announced.has(cid)) {
+    if (this.journal.state.announced.has(cid) && !(options.held === true && this.journal.state.unavailable.has(cid))) {
       this.duplicates++;
       this.#c.count?.("duplicate", this.jobId);
       return;
