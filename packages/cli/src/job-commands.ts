@@ -4,6 +4,29 @@ import { commandArgs, emit, help, int, UsageError } from "./args.js";
 
 const job = commandArgs("job");
 
+/** An amount of ETH as a decimal string of wei, at least `min` wei and within the registry's uint96; RangeError naming the flag. */
+function eth(name: string, v: string, min: bigint): string {
+  // Parsed here rather than with ethers' parseEther: `job new` and `--help` need not load ethers.
+  const m = /^(\d{1,30})(?:\.(\d{1,18}))?$/.exec(v);
+  if (m === null) throw new RangeError(`--${name}: expected an amount of ETH such as 0.1, got ${JSON.stringify(v)}`);
+  const wei = BigInt(m[1] as string) * 10n ** 18n + BigInt((m[2] ?? "").padEnd(18, "0"));
+  if (wei < min || wei >= 2n ** 96n)
+    throw new RangeError(`--${name}: expected ${min > 0n ? "more than 0" : "at least 0"} and under 2^96 wei, got ${JSON.stringify(v)} ETH`);
+  return wei.toString();
+}
+
+/** An http(s) URL (a status port); RangeError naming the flag. */
+function httpUrl(name: string, v: string): string {
+  let ok = false;
+  try {
+    ok = ["http:", "https:"].includes(new URL(v).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new RangeError(`--${name}: expected an http(s):// URL such as http://127.0.0.1:9464, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 export const CHAIN = `Chain options:
   --rpc URL               the EVM JSON-RPC endpoint
   --registry ADDRESS      the JobRegistry contract
@@ -31,16 +54,22 @@ Run 'mosaic job <command> --help' for a command's options.`;
 
 const NEW_HELP = `mosaic job new — write a ready job's spec, to post as it is or to edit
 
-Usage: mosaic job new <name> [--out FILE] [--deadline-in SECONDS] [--days N]
+Usage: mosaic job new <name> [--out FILE] [--deadline-in SECONDS] [--challenge-window SECONDS]
+                        [--min-participants N] [--reward ETH] [--min-stake ETH] [--days N]
 
 Ready jobs: km-per-day (days by distance band), place-trips (trips to shops, transit and parks),
 symptoms-by-region (randomized response, a sandboxed program), time-at-home (hours per day at home).
 
 Options:
-  --out FILE              write the spec here (default: print it)
-  --deadline-in SECONDS   collection closes this long from now (default 3600)
-  --days N                days of data read, ending at the first midnight (UTC) after the deadline (default 7)
-  -h, --help              this help`;
+  --out FILE                 write the spec here (default: print it)
+  --deadline-in SECONDS      collection closes this long from now, 60 to 31536000 (default 3600)
+  --challenge-window SECONDS after the deadline, reducers propose for this long, then anyone may challenge for as
+                             long again; 60 to 31536000, and under half the registry's unbonding delay (default 3600)
+  --min-participants N       the fewest answers a result may count, or the reward is refunded (default 3)
+  --reward ETH               paid to the winning reducer, escrowed when posting (default 0.1)
+  --min-stake ETH            the stake a reducer needs to propose (default 1)
+  --days N                   days of data read, ending at the first midnight (UTC) after the deadline (default 7)
+  -h, --help                 this help`;
 
 const CHECK_HELP = `mosaic job check — validate a spec file as 'post' would, without a chain
 
@@ -57,8 +86,10 @@ const POST_HELP = `mosaic job post — post a job, with a cost preview
 Usage: mosaic job post <spec.json> --group ID --peer MULTIADDR... --rpc URL --registry ADDRESS --wallet-key-file FILE
        mosaic job post <spec.json> --group ID --dry-run --rpc URL --registry ADDRESS --wallet-key-file FILE
 
-Validates the spec (refused before anything is posted if invalid), previews reward and gas, announces the spec to
-the reducers given with --peer (they keep it on IPFS), then posts it with the reward in escrow.
+Validates the spec (refused before anything is posted if invalid), then says what it would post: title, group,
+deadline, windows, minimum participants, reward, gas and total cost, the reducers. --dry-run stops there. Otherwise
+it announces the spec to the reducers given with --peer (they keep it on IPFS), then posts it with the reward in
+escrow.
 
 Options:
   --group ID              the avatar group asked
@@ -69,9 +100,12 @@ ${CHAIN}
 
 ${COMMON}`;
 
-const LIST_HELP = `mosaic job list — every job on the registry
+const LIST_HELP = `mosaic job list — every job on the registry, and where each stands
 
 Usage: mosaic job list --rpc URL --registry ADDRESS [--json]
+
+Each job: group, reward, minimum participants, spec CID, and its standing as 'job result' says it (collecting,
+awaiting proposals, provisional, no proposal, final, refunded).
 
 ${CHAIN}
 
@@ -91,17 +125,21 @@ ${CHAIN}
 
 ${COMMON}`;
 
-const RESULT_HELP = `mosaic job result — a job's result with its error bars
+const RESULT_HELP = `mosaic job result — where a job stands, and its result with error bars
 
-Usage: mosaic job result <id> --rpc URL --registry ADDRESS (--spec FILE | --peer MULTIADDR...) [--png FILE]
+Usage: mosaic job result <id> --rpc URL --registry ADDRESS [--spec FILE | --peer MULTIADDR...] [--reducer URL] [--png FILE]
 
-The winning proposal once the job is final, else the proposal with most submissions (marked provisional).
-Error bars are 95% intervals of the local-DP noise given the count and epsilon.
+Says where the job stands: collecting (time left; with --reducer, answers accepted so far), collection closed and
+awaiting proposals, provisional (the leading proposal and when its challenge window ends), no proposal, final
+(the winner), or refunded (why: fewer than the minimum answered, or every result shown false).
+Once a result is proposed it is drawn: the winner once final, else the leading proposal (marked provisional),
+with 95% intervals of the local-DP noise given the count and epsilon; drawing it needs the spec.
 
 Options:
   --spec FILE             the job's spec file (checked against the job's spec CID)
   --peer MULTIADDR        fetch the spec from this node (a reducer) instead (repeatable)
-  --png FILE              also write the chart as a PNG
+  --reducer URL           a reducer's status port (e.g. http://127.0.0.1:9464), for its count of answers
+  --png FILE              also write the chart as a PNG (when there is a result)
 
 ${CHAIN}
 
@@ -133,6 +171,10 @@ export async function jobMain(argv: string[]): Promise<number> {
         options: {
           out: { type: "string" },
           "deadline-in": { type: "string" },
+          "challenge-window": { type: "string" },
+          "min-participants": { type: "string" },
+          reward: { type: "string" },
+          "min-stake": { type: "string" },
           days: { type: "string" },
           help: { type: "boolean", short: "h", default: false },
         },
@@ -144,6 +186,12 @@ export async function jobMain(argv: string[]): Promise<number> {
         out: values.out,
         deadlineIn: int("deadline-in", values["deadline-in"] ?? "3600", 60, 31_536_000),
         days: values.days === undefined ? undefined : int("days", values.days, 1, 366),
+        challengeWindow:
+          values["challenge-window"] === undefined ? undefined : int("challenge-window", values["challenge-window"], 60, 31_536_000),
+        minParticipants:
+          values["min-participants"] === undefined ? undefined : int("min-participants", values["min-participants"], 1, 4_294_967_295),
+        reward: values.reward === undefined ? undefined : eth("reward", values.reward, 1n),
+        minStake: values["min-stake"] === undefined ? undefined : eth("min-stake", values["min-stake"], 0n),
       });
       console.log(
         r.file === undefined
@@ -188,6 +236,7 @@ export async function jobMain(argv: string[]): Promise<number> {
         group,
         peers: values.peer,
         dryRun: values["dry-run"],
+        // The preview goes to stderr before anything is sent; a dry run prints it (or its JSON) on stdout instead.
         onPreview: values.json || values["dry-run"] ? undefined : (p) => console.error(`${j.formatPost(p)}\nPosting…`),
       });
       emit(values.json, r, j.formatPost);
@@ -236,19 +285,21 @@ export async function jobMain(argv: string[]): Promise<number> {
           ...CHAIN_OPTIONS,
           spec: { type: "string" },
           peer: { type: "string", multiple: true, default: [] },
+          reducer: { type: "string" },
           png: { type: "string" },
         },
         allowPositionals: true,
       });
       if (values.help) return help(RESULT_HELP);
       const [id] = job.expectPositionals("result", positionals, ["id"]);
-      if (values.spec === undefined && values.peer.length === 0)
-        throw new UsageError("result: give --spec FILE or --peer MULTIADDR; see 'mosaic job result --help'");
+      if (values.spec !== undefined && values.peer.length > 0)
+        throw new UsageError("result: give --spec FILE or --peer MULTIADDR, not both; see 'mosaic job result --help'");
       const r = await j.jobResult(chain("result", values, false), {
         jobId: BigInt(int("id", id as string, 1, Number.MAX_SAFE_INTEGER)),
         specFile: values.spec,
         peers: values.peer,
         png: values.png,
+        reducer: values.reducer === undefined ? undefined : httpUrl("reducer", values.reducer),
       });
       emit(values.json, r, j.formatResult);
       return 0;

@@ -14,24 +14,38 @@ import {
   sleep,
   specCidOf,
   specTopic,
-  revealedResults,
 } from "@mosaic/protocol";
 import { BUILTIN_ABILITIES } from "@mosaic/vault";
 import { formatEther, type Provider, parseEther } from "ethers";
+import { UsageError } from "./args.js";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
 import { renderPng, renderResultTable, renderTerminalChart, type ResultView } from "./result-view.js";
 
 /** The registry refused a transaction; `reason` is the contract's error name. */
 export class JobContractError extends contractRefusal("JobContractError") {}
 
-/** A job has no result yet (no proposal), or the spec given does not match the job. */
+/** No reducer took the spec when posting, so the job was not posted. */
 export class NoResultError extends namedError("NoResultError") {}
+
+/** A spec file cannot be read or is not JSON: the message names the file and the reader's or parser's error. */
+export class SpecFileError extends namedError("SpecFileError") {}
+
+/** The spec given is not the job's (its CID differs from the one the chain recorded): another job, chain or registry. */
+export class SpecMismatchError extends namedError("SpecMismatchError") {}
+
+/** The registry has no job with this id: the message says how many it has, so a wrong registry or network shows. */
+export class NoSuchJobError extends namedError("NoSuchJobError") {}
 
 /** Where the registry is, and the paying wallet for transactions. */
 export interface JobFlags {
   rpc: string;
   registry: string;
   walletKeyFile?: string;
+  /**
+   * The block the registry was deployed in (a network file gives it): log reads start there, not at block 0.
+   * @default 0
+   */
+  fromBlock?: number;
 }
 
 const STATES = ["none", "open", "finalized", "refunded"];
@@ -63,38 +77,79 @@ async function session<T>(
   );
 }
 
-/** Writes a ready job's spec with fresh dates. */
-export async function newJob(
-  name: string,
-  options: { out?: string; deadlineIn: number; days?: number },
-): Promise<{ name: string; file?: string; spec: JobSpec }> {
+/** A job's schedule and money, as `mosaic job new` takes them; unset fields keep the ready job's defaults. */
+export interface NewJobOptions {
+  /** Write the spec here; undefined prints it. */
+  out?: string;
+  /** Seconds from now until collection closes. */
+  deadlineIn: number;
+  /** Days of data read. @default 7 */
+  days?: number;
+  /** Seconds reducers may propose in after the deadline, and again to challenge. @default 3600 */
+  challengeWindow?: number;
+  /** The fewest answers a result may count. @default 3 */
+  minParticipants?: number;
+  /** Wei, decimal. @default "100000000000000000" (0.1 ETH) */
+  reward?: string;
+  /** Wei, decimal. @default "1000000000000000000" (1 ETH) */
+  minStake?: string;
+}
+
+/** Writes a ready job's spec with fresh dates and the schedule given. */
+export async function newJob(name: string, options: NewJobOptions): Promise<{ name: string; file?: string; spec: JobSpec }> {
   const build = READY_JOBS[name];
   if (build === undefined)
     throw new RangeError(`<name>: unknown ready job ${JSON.stringify(name)}; the library has ${Object.keys(READY_JOBS).join(", ")}`);
-  const spec = build({ collectionDeadline: Math.floor(Date.now() / 1000) + options.deadlineIn, days: options.days });
+  const spec = build({
+    collectionDeadline: Math.floor(Date.now() / 1000) + options.deadlineIn,
+    days: options.days,
+    challengeWindow: options.challengeWindow,
+    minParticipants: options.minParticipants,
+    reward: options.reward,
+    minStake: options.minStake,
+  });
+  // The same checks `job check` makes: a schedule the spec cannot hold is refused before a file is written.
+  validateSpec(spec, { abilities: builtinCatalog() });
   if (options.out !== undefined) await writeFile(options.out, `${JSON.stringify(spec, null, 2)}\n`);
   return { name, file: options.out, spec };
 }
 
 /** Reads and validates a spec file against the built-in abilities (and `now`, when given). */
 export async function readSpecFile(file: string, now?: number): Promise<JobSpec> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new SpecFileError(`${file}: cannot read the spec file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, "utf8"));
+    value = JSON.parse(text);
   } catch (err) {
-    throw new TypeError(`${file}: not a JSON job spec (${(err as Error).message})`);
+    throw new SpecFileError(`${file}: not valid JSON (${(err as Error).message}); fix it, or start again from 'mosaic job new <name>'`);
   }
   return validateSpec(value, { abilities: builtinCatalog(), now });
 }
 
 export interface PostResult {
+  /** False for the preview ("Would post"), true once the job is on-chain. */
+  posted: boolean;
   dryRun: boolean;
   specCid: string;
   title: string;
+  groupId: string;
+  minParticipants: number;
+  collectionDeadline: number;
+  challengeWindow: number;
+  /** Chain time when the preview was made. */
+  now: number;
   reward: string;
+  minStake: string;
   gasEstimate: string;
   gasPriceWei: string;
   costWei: string;
+  /** The reducers the spec is handed to (multiaddrs). */
+  reducers: string[];
   jobId?: string;
   txHash?: string;
   gasUsed?: string;
@@ -111,19 +166,33 @@ export async function postJob(
 ): Promise<PostResult> {
   return session(flags, async (registry, s) => {
     const spec = await readSpecFile(options.file, s.now);
+    // The registry wants both windows closed before a reducer could unbond: say so here, not as a revert.
+    const unbonding = Number(await registry.unbondingDelay());
+    if (2 * spec.challengeWindow >= unbonding)
+      throw new RangeError(
+        `${options.file}: challengeWindow: ${spec.challengeWindow} s is too long for this registry (it must be under ${Math.ceil(unbonding / 2)} s, half the reducers' unbonding delay); write it again with a shorter 'mosaic job new --challenge-window'`,
+      );
     const block = await encodeSpec(spec);
     const { args, value } = postJobArgs(spec, block.cid.toString(), options.group);
     const gas = await registry.postJob.estimateGas(...args, { value });
     const fee = await s.provider.getFeeData();
     const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
     const preview: PostResult = {
+      posted: false,
       dryRun: options.dryRun,
       specCid: block.cid.toString(),
       title: spec.title,
+      groupId: options.group.toString(),
+      minParticipants: spec.minParticipants,
+      collectionDeadline: spec.collectionDeadline,
+      challengeWindow: spec.challengeWindow,
+      now: s.now,
       reward: spec.reward,
+      minStake: spec.minStake,
       gasEstimate: gas.toString(),
       gasPriceWei: gasPrice.toString(),
       costWei: (value + gas * gasPrice).toString(),
+      reducers: options.peers,
     };
     options.onPreview?.(preview);
     if (options.dryRun) return preview;
@@ -144,6 +213,7 @@ export async function postJob(
     const posted = findEvent(receipt, registry.interface, "JobPosted");
     return {
       ...preview,
+      posted: true,
       jobId: String(posted.args.jobId),
       txHash: tx.hash,
       gasUsed: String(receipt?.gasUsed),
@@ -152,50 +222,258 @@ export async function postJob(
   });
 }
 
+const isoTime = (t: number) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
+
+/** A span of seconds as a person reads it: "2h 5m", "14m 5s", "40s". */
+export function formatSpan(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const [d, h, m, sec] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60), s % 60];
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${sec}s`;
+  return `${sec}s`;
+}
+
 export function formatPost(r: PostResult): string {
+  const finalFrom = r.collectionDeadline + 2 * r.challengeWindow;
   const lines = [
-    `${r.dryRun ? "Would post" : "Posted"}: ${r.title}`,
-    `  spec      ${r.specCid}`,
-    `  reward    ${formatEther(r.reward)} ETH (escrowed)`,
+    `${r.posted ? "Posted" : "Would post"}: ${r.title}`,
+    `  group     ${r.groupId}`,
+    `  closes    ${isoTime(r.collectionDeadline)} (in ${formatSpan(r.collectionDeadline - r.now)})`,
+    `  window    ${formatSpan(r.challengeWindow)} to propose, then ${formatSpan(r.challengeWindow)} to challenge; final from ${isoTime(finalFrom)}`,
+    `  minimum   ${r.minParticipants} participant${r.minParticipants === 1 ? "" : "s"}, or the reward is refunded`,
+    `  reward    ${formatEther(r.reward)} ETH (escrowed; reducers need ${formatEther(r.minStake)} ETH staked)`,
     `  gas       ${r.gasEstimate} × ${formatEther(r.gasPriceWei)} ETH`,
     `  total     ${formatEther(r.costWei)} ETH`,
+    `  spec      ${r.specCid}`,
+    `  reducers  ${r.reducers.length === 0 ? "none given" : r.reducers.join(", ")}`,
   ];
   if (r.jobId !== undefined) lines.push(`  job       ${r.jobId}`, `  tx        ${r.txHash} (gas used ${r.gasUsed})`);
+  else if (r.dryRun) lines.push("Dry run: nothing was posted.");
   return lines.join("\n");
 }
 
+/** Where a job stands, from the chain (and a reducer's count of accepted submissions when one was asked). */
+export type JobStage =
+  /** Before the collection deadline. */
+  | "collecting"
+  /** Collection closed, the proposal window open, no result revealed yet. */
+  | "awaiting-proposals"
+  /** A revealed result leads; fraud proofs may still overturn it. */
+  | "provisional"
+  /** The proposal window closed with no standing result: finalising refunds the researcher. */
+  | "no-proposal"
+  | "final"
+  | "refunded";
+
+/** A proposal as the chain holds it. */
+export interface ProposalStanding {
+  index: number;
+  proposer: string;
+  /** Submissions counted; 0 while only committed. */
+  count: number;
+  revealed: boolean;
+  faulted: boolean;
+  /** When fraud proofs on it close (the job's finalizeAfter, later after answered data requests). */
+  challengeEndsAt: number;
+}
+
+export interface JobStanding {
+  jobId: string;
+  stage: JobStage;
+  /** The spec's CID as the chain recorded it. */
+  specCid: string;
+  /** The chain's time when read. */
+  now: number;
+  groupId?: string;
+  reward: string;
+  minParticipants: number;
+  collectionDeadline: number;
+  proposalDeadline: number;
+  finalizeAfter: number;
+  proposals: ProposalStanding[];
+  /** The leading (provisional) or winning (final) proposal's index. */
+  leading?: number;
+  /** Submissions a reducer has accepted, when its status port was asked. */
+  submissions?: number;
+  /** One plain sentence: where the job stands and what comes next. */
+  summary: string;
+}
+
+const PROPOSAL_REVEALED = 2n;
+
+/** The standing of one job (which must exist), from its on-chain record and proposals. */
+async function standingOf(
+  registry: JobRegistry,
+  jobId: bigint,
+  now: number,
+  extra: { groupId?: bigint; submissions?: number; reducer?: string } = {},
+): Promise<JobStanding> {
+  const j = await registry.getJob(jobId);
+  const proposals: ProposalStanding[] = [];
+  for (let i = 0; i < Number(j.proposalCount); i++) {
+    const p = await registry.getProposal(jobId, i);
+    const revealed = p.state >= PROPOSAL_REVEALED;
+    proposals.push({
+      index: i,
+      proposer: p.proposer,
+      count: revealed ? Number(p.count) : 0,
+      revealed,
+      faulted: p.faulted,
+      challengeEndsAt: Number(j.finalizeAfter) + Number(p.extension),
+    });
+  }
+  const base = {
+    jobId: jobId.toString(),
+    specCid: specCidOf(j.specDigest).toString(),
+    now,
+    groupId: extra.groupId?.toString(),
+    reward: j.reward.toString(),
+    minParticipants: Number(j.minParticipants),
+    collectionDeadline: Number(j.collectionDeadline),
+    proposalDeadline: Number(j.proposalDeadline),
+    finalizeAfter: Number(j.finalizeAfter),
+    proposals,
+    submissions: extra.submissions,
+  };
+  const min = base.minParticipants;
+  const minimum = `the minimum of ${min} participant${min === 1 ? "" : "s"}`;
+  const counted = extra.submissions === undefined ? "" : `${extra.submissions} answer${extra.submissions === 1 ? "" : "s"}`;
+  const faulted = proposals.filter((p) => p.faulted).length;
+  const faultedNote = faulted > 0 ? `; ${faulted} proposal${faulted === 1 ? " was" : "s were"} shown false by a fraud proof` : "";
+  // The registry's rule: the unfaulted revealed proposal with most submissions, the earliest on ties.
+  let lead: ProposalStanding | undefined;
+  for (const p of proposals) if (p.revealed && !p.faulted && (lead === undefined || p.count > lead.count)) lead = p;
+
+  const state = Number(j.state);
+  if (state === 2) {
+    const w = proposals[Number(await registry.winningProposal(jobId))];
+    return {
+      ...base,
+      stage: "final",
+      leading: w?.index,
+      summary: `final: proposal #${w?.index} by ${w?.proposer} won with ${w?.count} submissions${faultedNote}`,
+    };
+  }
+  if (state === 3) {
+    let why: string;
+    if (proposals.some((p) => p.revealed)) why = "every proposed result was shown false by a fraud proof";
+    else if (extra.submissions !== undefined && extra.submissions < min)
+      why = `fewer than ${minimum} answered (the reducer counted ${counted})`;
+    else if (extra.submissions !== undefined)
+      why = `no reducer proposed a result in time, though the reducer counted ${counted} (${minimum})`;
+    else why = `no result reached ${minimum} (no reducer proposed one; give --reducer URL for its count of answers)`;
+    return {
+      ...base,
+      stage: "refunded",
+      summary: `refunded: ${why}; the ${formatEther(base.reward)} ETH reward went back to the researcher`,
+    };
+  }
+  if (now < base.collectionDeadline) {
+    const sofar = counted === "" ? "" : `; ${counted} accepted so far`;
+    return {
+      ...base,
+      stage: "collecting",
+      summary: `collecting: closes in ${formatSpan(base.collectionDeadline - now)} (${isoTime(base.collectionDeadline)})${sofar}; a result needs ${minimum}`,
+    };
+  }
+  if (lead !== undefined) {
+    const others = proposals.filter((p) => p.revealed).length - 1;
+    return {
+      ...base,
+      stage: "provisional",
+      leading: lead.index,
+      summary: `provisional: proposal #${lead.index} by ${lead.proposer} leads with ${lead.count} submissions${others > 0 ? ` (of ${others + 1} revealed)` : ""}${faultedNote}; the challenge window ends ${isoTime(lead.challengeEndsAt)}${lead.challengeEndsAt > now ? ` (in ${formatSpan(lead.challengeEndsAt - now)})` : ", then anyone may finalise it"}`,
+    };
+  }
+  const below =
+    extra.submissions !== undefined && extra.submissions < min
+      ? `; only ${counted}, fewer than ${minimum}, so no result can be proposed`
+      : "";
+  if (now < base.proposalDeadline) {
+    const committed = proposals.length > 0 ? `${proposals.length} committed, none revealed yet` : "no result proposed yet";
+    return {
+      ...base,
+      stage: "awaiting-proposals",
+      summary: `collection closed: ${committed}${faultedNote}; reducers may propose until ${isoTime(base.proposalDeadline)} (in ${formatSpan(base.proposalDeadline - now)})${below}`,
+    };
+  }
+  return {
+    ...base,
+    stage: "no-proposal",
+    summary: `no proposal: the proposal window closed without a standing result${faultedNote}${below || (counted === "" ? ` (a result needs ${minimum})` : `; the reducer counted ${counted}`)}; finalising from ${isoTime(base.finalizeAfter)} refunds the researcher`,
+  };
+}
+
+/** A reducer's count of accepted submissions for a job, from its status port; undefined if it does not answer. */
+async function reducerCount(reducer: string | undefined, jobId: bigint): Promise<number | undefined> {
+  if (reducer === undefined) return undefined;
+  try {
+    const res = await fetch(`${reducer.replace(/\/$/, "")}/jobs/${jobId}`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    const accepted = ((await res.json()) as { accepted?: unknown }).accepted;
+    return typeof accepted === "number" ? accepted : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function requireJob(registry: JobRegistry, jobId: bigint, registryAddress: string): Promise<void> {
+  const n = await registry.jobCount();
+  if (jobId < 1n || jobId > n)
+    throw new NoSuchJobError(
+      `<id>: no job ${jobId} on the registry at ${registryAddress} (it has ${n === 0n ? "no jobs" : `jobs 1 to ${n}`}); check the id and --registry or --network`,
+    );
+}
+
+/** Every job's group id, from the JobPosted logs (the chain keeps no group id, only the group's root and size). */
+async function groupsOf(registry: JobRegistry, fromBlock: number): Promise<Map<bigint, bigint>> {
+  const groups = new Map<bigint, bigint>();
+  for (const posted of await registry.queryFilter(registry.filters.JobPosted(), fromBlock))
+    groups.set(posted.args.jobId, posted.args.groupId);
+  return groups;
+}
+
+/** One job in `job list`: its schedule, chain state and standing. */
 export interface JobRow {
   jobId: string;
+  /** The chain's state: open, finalized or refunded. */
   state: string;
+  stage: JobStage;
+  summary: string;
   specCid: string;
   groupId: string;
   reward: string;
   minParticipants: number;
   collectionDeadline: number;
   proposalDeadline: number;
+  finalizeAfter: number;
+  /** Proposals committed. */
   proposals: number;
+  leading?: number;
 }
 
 export async function listJobs(flags: JobFlags): Promise<{ now: number; jobs: JobRow[] }> {
   return session(flags, async (registry, s) => {
     const n = Number(await registry.jobCount());
-    // The chain keeps no group id (only the group's root and size): JobPosted names it.
-    const groups = new Map<bigint, bigint>();
-    if (n > 0)
-      for (const posted of await registry.queryFilter(registry.filters.JobPosted(), 0)) groups.set(posted.args.jobId, posted.args.groupId);
+    const groups = n > 0 ? await groupsOf(registry, flags.fromBlock ?? 0) : new Map<bigint, bigint>();
     const jobs: JobRow[] = [];
     for (let id = 1; id <= n; id++) {
-      const j = await registry.getJob(id);
+      const t = await standingOf(registry, BigInt(id), s.now, { groupId: groups.get(BigInt(id)) });
       jobs.push({
-        jobId: String(id),
-        state: STATES[Number(j.state)] ?? String(j.state),
-        specCid: specCidOf(j.specDigest).toString(),
-        groupId: groups.get(BigInt(id))?.toString() ?? "?",
-        reward: j.reward.toString(),
-        minParticipants: Number(j.minParticipants),
-        collectionDeadline: Number(j.collectionDeadline),
-        proposalDeadline: Number(j.proposalDeadline),
-        proposals: Number(await registry.proposalCount(id)),
+        jobId: t.jobId,
+        state: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
+        stage: t.stage,
+        summary: t.summary,
+        specCid: t.specCid,
+        groupId: t.groupId ?? "?",
+        reward: t.reward,
+        minParticipants: t.minParticipants,
+        collectionDeadline: t.collectionDeadline,
+        proposalDeadline: t.proposalDeadline,
+        finalizeAfter: t.finalizeAfter,
+        proposals: t.proposals.length,
+        leading: t.leading,
       });
     }
     return { now: s.now, jobs };
@@ -204,13 +482,12 @@ export async function listJobs(flags: JobFlags): Promise<{ now: number; jobs: Jo
 
 export function formatList(r: { now: number; jobs: JobRow[] }): string {
   if (r.jobs.length === 0) return "No jobs posted yet.";
-  const when = (t: number) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
   return [
-    "job  state      deadline              reward ETH  min  proposals  spec",
-    ...r.jobs.map(
-      (j) =>
-        `${j.jobId.padEnd(4)} ${j.state.padEnd(10)} ${when(j.collectionDeadline)}  ${formatEther(j.reward).padStart(10)}  ${String(j.minParticipants).padStart(3)}  ${String(j.proposals).padStart(9)}  ${j.specCid}`,
-    ),
+    "job  group  reward ETH  min  spec",
+    ...r.jobs.flatMap((j) => [
+      `${j.jobId.padEnd(4)} ${j.groupId.padStart(5)}  ${formatEther(j.reward).padStart(10)}  ${String(j.minParticipants).padStart(3)}  ${j.specCid}`,
+      `     ${j.summary}`,
+    ]),
   ].join("\n");
 }
 
@@ -280,58 +557,67 @@ export function formatWatchLine(s: WatchSnapshot): string {
 
 export interface JobResult {
   jobId: string;
+  /** Where the job stands: collecting, awaiting-proposals, provisional, no-proposal, final or refunded. */
+  standing: JobStanding;
+  /** The spec's title, when the spec was read. */
+  title?: string;
   final: boolean;
-  proposer: string;
-  count: number;
-  aggregate: number[];
-  bundleCid: string;
-  view: ResultView;
+  /** The leading (provisional) or winning (final) result, when there is one. */
+  proposer?: string;
+  count?: number;
+  aggregate?: number[];
+  bundleCid?: string;
+  view?: ResultView;
   png?: string;
 }
 
-/** Reads a job's result (the winner once final, else the proposal with most submissions) with error bars. */
+/**
+ * Where a job stands and, once a result is proposed, the result (the winner once final, else the leading proposal)
+ * with error bars. The spec is read only when given (checked against the job's spec CID) or needed to draw a result.
+ */
 export async function jobResult(
   flags: JobFlags,
-  options: { jobId: bigint; specFile?: string; peers: string[]; png?: string },
+  options: { jobId: bigint; specFile?: string; peers: string[]; png?: string; reducer?: string },
 ): Promise<JobResult> {
-  return session(flags, async (registry) => {
-    const j = await registry.getJob(options.jobId);
-    if (j.state === 0n) throw new RangeError(`<id>: no job ${options.jobId} on this registry`);
-    const n = Number(await registry.proposalCount(options.jobId));
-    if (n === 0)
-      throw new NoResultError(`job ${options.jobId} has no proposed result yet; watch it with 'mosaic job watch ${options.jobId}'`);
-    const final = Number(j.state) === 2;
-    const revealed = await revealedResults(registry, options.jobId);
-    let index = -1;
-    if (final) index = Number(await registry.winningProposal(options.jobId));
-    else {
-      // The provisional winner: the unfaulted revealed result with the most leaves, the earliest on ties.
-      for (const [i, r] of revealed)
-        if (!(await registry.getProposal(options.jobId, i)).faulted && (index < 0 || r.count > (revealed.get(index)?.count ?? 0n)))
-          index = i;
-    }
-    const p = revealed.get(index);
-    if (p === undefined)
-      throw new NoResultError(`job ${options.jobId} has no revealed result yet; watch it with 'mosaic job watch ${options.jobId}'`);
-    const spec = await specOf(specCidOf(j.specDigest).toString(), options);
-    const aggregate = p.aggregate.map((x) => Number(x));
-    const estimate = estimateResult(spec, aggregate, Number(p.count));
+  return session(flags, async (registry, s) => {
+    await requireJob(registry, options.jobId, s.address);
+    const submissions = await reducerCount(options.reducer, options.jobId);
+    const groups = await groupsOf(registry, flags.fromBlock ?? 0);
+    const standing = await standingOf(registry, options.jobId, s.now, { groupId: groups.get(options.jobId), submissions });
+    const final = standing.stage === "final";
+    const spec = options.specFile !== undefined ? await specOf(standing.specCid, options) : undefined;
+    const out: JobResult = { jobId: options.jobId.toString(), standing, title: spec?.title, final };
+    if (standing.leading === undefined) return out;
+    const events = await registry.queryFilter(registry.filters.ResultProposed(options.jobId), flags.fromBlock ?? 0);
+    const revealed = events.find((e) => Number(e.args.index) === standing.leading);
+    if (revealed === undefined)
+      throw new NoResultError(
+        `job ${options.jobId}: proposal #${standing.leading} has no ResultProposed log from block ${flags.fromBlock ?? 0}; is the registry's deploy block right?`,
+      );
+    const known = spec ?? (options.peers.length > 0 ? await specOf(standing.specCid, options) : undefined);
+    if (known === undefined)
+      throw new UsageError(
+        `result: job ${options.jobId} has a ${standing.stage} result; give --spec FILE or --peer MULTIADDR to read its spec and draw it`,
+      );
+    const aggregate = revealed.args.aggregate.map((x) => Number(x));
+    const count = Number(revealed.args.count);
+    const estimate = estimateResult(known, aggregate, count);
     const view: ResultView = {
-      title: spec.title,
-      unit: spec.output.unit,
+      title: known.title,
+      unit: known.output.unit,
       count: estimate.count,
       confidence: Number.isNaN(estimate.confidence) ? "bucket" : `${Math.round(estimate.confidence * 100)}%`,
       rows: estimate.rows.map((r) => ({ label: r.label, estimate: r.estimate, low: r.low, high: r.high })),
-      note: `${final ? "final" : "provisional (challenge window open)"}; ${estimate.note}`,
+      note: `${final ? "final" : `provisional (challenge window ends ${isoTime(standing.proposals[standing.leading]?.challengeEndsAt ?? standing.finalizeAfter)})`}; ${estimate.note}`,
     };
     if (options.png !== undefined) await writeFile(options.png, renderPng(view));
     return {
-      jobId: options.jobId.toString(),
-      final,
-      proposer: p.proposer,
-      count: Number(p.count),
+      ...out,
+      title: known.title,
+      proposer: revealed.args.proposer,
+      count,
       aggregate,
-      bundleCid: p.bundleCid,
+      bundleCid: revealed.args.bundleCid,
       view,
       png: options.png,
     };
@@ -343,10 +629,13 @@ async function specOf(specCid: string, options: { specFile?: string; peers: stri
   if (options.specFile !== undefined) {
     const spec = await readSpecFile(options.specFile);
     const cid = (await encodeSpec(spec)).cid.toString();
-    if (cid !== specCid) throw new NoResultError(`${options.specFile} is not this job's spec (its CID is ${cid}, the job's is ${specCid})`);
+    if (cid !== specCid)
+      throw new SpecMismatchError(
+        `${options.specFile}: not this job's spec (its CID is ${cid}, the job's is ${specCid}); is it another job's, or for another registry or network?`,
+      );
     return spec;
   }
-  if (options.peers.length === 0) throw new RangeError("give --spec FILE or --peer MULTIADDR (a reducer holding the spec)");
+  if (options.peers.length === 0) throw new UsageError("give --spec FILE or --peer MULTIADDR (a reducer holding the spec)");
   const node = await createIpfsNode({ peers: options.peers, listen: [] });
   try {
     const bytes = await getBlock(node.blockstore, parseCid(specCid), { maxBytes: 64 * 1024, signal: AbortSignal.timeout(15_000) });
@@ -357,7 +646,11 @@ async function specOf(specCid: string, options: { specFile?: string; peers: stri
 }
 
 export function formatResult(r: JobResult): string {
+  const head = `job ${r.jobId}${r.title === undefined ? "" : `: ${r.title}`}\n${r.standing.summary}`;
+  if (r.view === undefined) return head;
   return [
+    head,
+    "",
     renderResultTable(r.view),
     "",
     renderTerminalChart(r.view),

@@ -221,11 +221,64 @@ const FONT = new Map(
   B:uhhuhhu C:ehggghe D:sihhhis E:vgguggv F:vgguggg G:ehgnhhf H:hhhvhhh I:e44444e J:72222ic K:hikokih L:ggggggv
   M:hrllhhh N:hhpljhh O:ehhhhhe P:uhhuggg Q:ehhhlid R:uhhukih S:fgge11u T:v444444 U:hhhhhhe V:hhhhha4 W:hhhllla
   X:hha4ahh Y:hhha444 Z:v1248gv .:00000cc ,:0000c48 -:000v000 +:044v440 %:op248j3 /:01248g0 ::0cc0cc0 (:2488842
-  ):8422248 [:e88888e ]:e22222e =:00v0v00 ?:eh12404 _:000000v …:000000l ±:44v440v ':4480000`
+  ):8422248 [:e88888e ]:e22222e =:00v0v00 ?:eh12404 _:000000v …:000000l ±:44v440v ':4480000 <:248g842 >:8421248
+  !:4444404 *:04lel40 #:aavavaa &:cik8lid ":aa00000 ;:0cc0c48 °:c44c000`
     .trim()
     .split(/\s+/)
     .map((entry) => [entry[0]!, Array.from(entry.slice(2), (digit) => Number.parseInt(digit, 32))]),
 );
+
+const LOOK_ALIKES: Record<string, string> = {
+  "–": "-",
+  "—": "-",
+  "−": "-",
+  "×": "X",
+  "≤": "<",
+  "≥": ">",
+  "‘": "'",
+  "’": "'",
+  "“": '"',
+  "”": '"',
+};
+
+/**
+ * What the PNG's font draws of `text`, one glyph per character: upper case, accents dropped (Ü as U), dashes and
+ * quotes as their ASCII look-alikes; a character the font still lacks is drawn as "?".
+ */
+export function glyphText(text: string): string {
+  return Array.from(text.toUpperCase(), (ch) => {
+    const plain = (LOOK_ALIKES[ch] ?? ch).normalize("NFD").replace(/\p{M}/gu, "");
+    return Array.from(plain).length === 1 && (plain === " " || FONT.has(plain)) ? plain : "?";
+  }).join("");
+}
+
+/**
+ * `text` on lines of at most `columns` characters, broken at spaces; a word longer than a line is split across lines.
+ * Nothing is dropped: joining the lines with spaces gives the text back (with runs of spaces as one) wherever no word
+ * had to be split.
+ */
+export function wrapText(text: string, columns: number): string[] {
+  checkSize("columns", columns, 1, 100_000);
+  const lines: string[] = [];
+  let line: string[] = [];
+  for (const word of oneLine(text)
+    .split(" ")
+    .filter((w) => w !== "")) {
+    let chars = Array.from(word);
+    if (line.length > 0 && line.length + 1 + chars.length <= columns) {
+      line.push(" ", ...chars);
+      continue;
+    }
+    if (line.length > 0) lines.push(line.join(""));
+    while (chars.length > columns) {
+      lines.push(chars.slice(0, columns).join(""));
+      chars = chars.slice(columns);
+    }
+    line = chars;
+  }
+  if (line.length > 0 || lines.length === 0) lines.push(line.join(""));
+  return lines;
+}
 
 class Canvas {
   readonly pixels: Uint8Array;
@@ -244,9 +297,9 @@ class Canvas {
     for (let y = top; y < bottom; y++) for (let x = left; x < right; x++) this.pixels.set(color, (y * this.width + x) * 3);
   }
 
-  /** Text in the built-in font, upper-cased, each glyph 6 × `scale` pixels wide; unknown characters show as "?". */
+  /** Text in the built-in font ({@link glyphText}), each glyph 6 × `scale` pixels wide. */
   text(x: number, y: number, text: string, color: Rgb, scale: number): void {
-    Array.from(text.toUpperCase()).forEach((ch, k) => {
+    Array.from(glyphText(text)).forEach((ch, k) => {
       const rows = ch === " " ? [] : (FONT.get(ch) ?? FONT.get("?")!);
       rows.forEach((bits, row) => {
         for (let col = 0; col < 5; col++) {
@@ -263,31 +316,101 @@ function pixelSpan(a: number, b: number, limit: number): [number, number] {
   return [Math.max(0, from), Math.min(limit, Math.max(from + 1, Math.round(Math.max(a, b))))];
 }
 
-/** Where the plot sits, its y ticks (steps of 1, 2 or 5 × 10^k, about five, covering the data and zero), bar slots and font scale. */
-function plotArea(rows: ResultRow[], width: number, height: number) {
-  const [min, max] = extent(rows);
+/** Where a PNG chart puts things: the font scale, the title's and each label's lines, the plot's box and its y ticks. */
+export interface PngLayout {
+  /** Pixels per font pixel: 2 on large images when everything fits at 2, else 1. */
+  scale: number;
+  /** The headline (title, unit, count, intervals), wrapped to the image's width. */
+  titleLines: string[];
+  /** Each row's label, wrapped to its bar's slot. */
+  labelLines: string[][];
+  /** True if some text did not fit even at scale 1 and was cut with "…". */
+  truncated: boolean;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  ticks: number[];
+}
+
+/** A glyph is 6 font pixels wide (5 and a space) and 7 tall; lines of text are 10 apart. */
+const [CHAR_W, LINE_H] = [6, 10];
+/** The plot keeps at least this share of the image's height; text beyond it is cut. */
+const MIN_PLOT_SHARE = 0.4;
+
+/** Where the title, labels, plot and y ticks (steps of 1, 2 or 5 × 10^k, about five, covering the data and zero) go. */
+export function pngLayout(view: ResultView, options: PngOptions = {}): PngLayout {
+  const { width = 800, height = 480 } = options;
+  checkSize("options.width", width, 160, 8192);
+  checkSize("options.height", height, 120, 8192);
+  const [min, max] = extent(view.rows);
   const rough = (max - min) / 5;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
   const step = [1, 2, 5, 10].map((m) => m * magnitude).find((m) => m >= rough) ?? rough;
   const [lo, hi] = [Math.floor(min / step + 1e-9) * step, Math.ceil(max / step - 1e-9) * step];
   const ticks = Array.from({ length: Math.round((hi - lo) / step) + 1 }, (_, i) => lo + i * step);
-  const s = width >= 600 && height >= 360 ? 2 : 1;
-  const [left, right] = [(Math.max(...ticks.map((t) => formatValue(t).length)) + 2) * 6 * s, width - 10 * s];
-  const [top, bottom] = [22 * s, height - 16 * s];
-  const slot = (right - left) / Math.max(1, rows.length);
+  const tickColumns = Math.max(...ticks.map((t) => formatValue(t).length)) + 2;
+  const attempt = (s: number, cut: boolean): PngLayout | undefined => {
+    const [left, right] = [tickColumns * CHAR_W * s, width - 10 * s];
+    const slot = (right - left) / Math.max(1, view.rows.length);
+    const titleLines = wrapText(headline(view), Math.max(1, Math.floor((width - 16 * s) / (CHAR_W * s))));
+    const labelColumns = Math.max(1, Math.floor((slot - 2 * s) / (CHAR_W * s)));
+    const labelLines = view.rows.map((row) => wrapText(row.label, labelColumns));
+    const tallest = Math.max(1, ...labelLines.map((lines) => lines.length));
+    const textHeight = (titleLines.length + tallest - 2) * LINE_H * s;
+    const [top, bottom] = [22 * s, height - 16 * s];
+    if (bottom - top - textHeight >= MIN_PLOT_SHARE * height)
+      return {
+        scale: s,
+        titleLines,
+        labelLines,
+        truncated: false,
+        left,
+        right,
+        ticks,
+        top: top + (titleLines.length - 1) * LINE_H * s,
+        bottom: bottom - (tallest - 1) * LINE_H * s,
+      };
+    if (!cut) return undefined;
+    // Even at scale 1 the text leaves too little room: as many lines as fit, split between title and labels, the last cut.
+    const spare = Math.max(0, Math.floor((bottom - top - MIN_PLOT_SHARE * height) / (LINE_H * s)));
+    const titleRoom = Math.min(titleLines.length - 1, Math.ceil(spare / 2));
+    const labelRoom = Math.min(tallest - 1, spare - titleRoom);
+    const keep = (lines: string[], n: number, columns: number) =>
+      lines.length <= n ? lines : [...lines.slice(0, n - 1), fit(`${lines.slice(n - 1).join(" ")}`, columns)];
+    return {
+      scale: s,
+      titleLines: keep(titleLines, titleRoom + 1, Math.max(1, Math.floor((width - 16 * s) / (CHAR_W * s)))),
+      labelLines: labelLines.map((lines) => keep(lines, labelRoom + 1, labelColumns)),
+      truncated: true,
+      left,
+      right,
+      ticks,
+      top: top + titleRoom * LINE_H * s,
+      bottom: bottom - labelRoom * LINE_H * s,
+    };
+  };
+  const large = width >= 600 && height >= 360;
+  return (large ? attempt(2, false) : undefined) ?? attempt(1, false) ?? (attempt(1, true) as PngLayout);
+}
+
+/** The layout's scales: bar slots and the y axis. */
+function plotArea(layout: PngLayout, rows: number) {
+  const { scale: s, left, right, top, bottom, ticks } = layout;
+  const [lo, hi] = [ticks[0] as number, ticks.at(-1) as number];
+  const slot = (right - left) / Math.max(1, rows);
   const centre = (i: number) => left + slot * (i + 0.5);
   const y = (v: number) => bottom - ((v - lo) / (hi - lo)) * (bottom - top);
-  return { s, charWidth: 6 * s, left, right, top, bottom, ticks, slot, centre, y };
+  return { s, charWidth: CHAR_W * s, left, right, top, bottom, ticks, slot, centre, y };
 }
 type PlotArea = ReturnType<typeof plotArea>;
 
-/** A vertical bar chart with error whiskers, y ticks, the headline as title and the labels under the bars. */
+/** A vertical bar chart with error whiskers, y ticks, the headline as title and the labels under the bars, all whole (see {@link pngLayout}). */
 export function renderPng(view: ResultView, options: PngOptions = {}): Uint8Array {
   const { width = 800, height = 480 } = options;
-  checkSize("options.width", width, 160, 8192);
-  checkSize("options.height", height, 120, 8192);
+  const layout = pngLayout(view, options);
   const canvas = new Canvas(width, height);
-  const area = plotArea(view.rows, width, height);
+  const area = plotArea(layout, view.rows.length);
   const { s, left, right, top, bottom, slot, centre, y } = area;
   const { axis, bar, text } = PNG_PALETTE;
   for (const tick of area.ticks) {
@@ -295,25 +418,33 @@ export function renderPng(view: ResultView, options: PngOptions = {}): Uint8Arra
     canvas.fill(left, y(tick), right, y(tick) + 1, PNG_PALETTE.grid);
     canvas.text(left - (label.length + 1) * area.charWidth, y(tick) - 3.5 * s, label, text, s);
   }
-  canvas.text(8 * s, 8 * s, fit(headline(view), Math.floor((width - 16 * s) / area.charWidth)).trimEnd(), text, s);
+  for (const [k, line] of layout.titleLines.entries()) canvas.text(8 * s, 8 * s + k * LINE_H * s, line, text, s);
   view.rows.forEach((row, i) => {
     if (Number.isFinite(row.estimate)) canvas.fill(centre(i) - slot * 0.3, y(0), centre(i) + slot * 0.3, y(row.estimate), bar);
   });
   canvas.fill(left - s, top, left, bottom, axis);
   canvas.fill(left - s, y(0), right, y(0) + s, axis);
-  for (const [i, row] of view.rows.entries()) drawWhiskerAndLabel(canvas, area, row, i);
+  for (const [i, row] of view.rows.entries()) drawWhiskerAndLabel(canvas, area, row, layout.labelLines[i] ?? [], i);
   if (view.rows.length === 0) canvas.text((left + right) / 2 - 4 * area.charWidth, (top + bottom) / 2, "no rows", text, s);
   return encodePng(canvas);
 }
 
-function drawWhiskerAndLabel(canvas: Canvas, { s, charWidth, slot, bottom, centre, y }: PlotArea, row: ResultRow, i: number): void {
+function drawWhiskerAndLabel(
+  canvas: Canvas,
+  { s, charWidth, slot, bottom, centre, y }: PlotArea,
+  row: ResultRow,
+  lines: string[],
+  i: number,
+): void {
   const [cx, cap] = [centre(i), Math.max(2 * s, slot * 0.12)];
   if (Number.isFinite(row.low) && Number.isFinite(row.high)) {
     canvas.fill(cx - s / 2, y(row.high), cx + s / 2, y(row.low), PNG_PALETTE.whisker);
     for (const end of [row.low, row.high]) canvas.fill(cx - cap, y(end) - s / 2, cx + cap, y(end) + s / 2, PNG_PALETTE.whisker);
   }
-  const label = fit(row.label, Math.floor((slot - 2 * s) / charWidth)).trimEnd();
-  canvas.text(cx - (label.length * charWidth) / 2, bottom + 5 * s, label, PNG_PALETTE.text, s);
+  lines.forEach((line, k) => {
+    const chars = Array.from(line).length;
+    canvas.text(cx - (chars * charWidth) / 2, bottom + 5 * s + k * LINE_H * s, line, PNG_PALETTE.text, s);
+  });
 }
 
 const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);

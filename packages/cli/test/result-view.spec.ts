@@ -5,13 +5,16 @@ import { expect } from "chai";
 import fc from "fast-check";
 import {
   formatValue,
+  glyphText,
   MAX_CHART_LABEL,
   PNG_PALETTE,
+  pngLayout,
   type ResultRow,
   type ResultView,
   renderPng,
   renderResultTable,
   renderTerminalChart,
+  wrapText,
 } from "../src/result-view.js";
 import { expectNear } from "../../../test/helpers.js";
 
@@ -323,5 +326,70 @@ describe("renderPng", () => {
       }),
       { seed: 7, numRuns: 100 },
     );
+  });
+});
+
+describe("pngLayout and wrapText: the PNG's title and labels are whole", () => {
+  const KM = ["under 1 km", "1-4 km", "5-9 km", "10-24 km", "25-49 km", "50 km or more"];
+  const longTitle = "How far people travel: days by distance band over the last seven days, for every member of the open research group";
+
+  it("wraps a long title and long band labels onto lines that hold every word, within the image", () => {
+    const v = view(
+      KM.map((label, i) => row(label, i + 1, i, i + 2)),
+      { title: longTitle, unit: "days" },
+    );
+    for (const [width, height] of [
+      [800, 480],
+      [640, 360],
+      [400, 300],
+    ] as const) {
+      const layout = pngLayout(v, { width, height });
+      expect(layout.truncated, `${width}x${height}`).to.equal(false);
+      expect(layout.titleLines.join(" ")).to.equal(`${longTitle} (days), n = 1,204, 95% intervals`);
+      expect(layout.labelLines.map((lines) => lines.join(" "))).to.deep.equal(KM);
+      const charWidth = 6 * layout.scale;
+      for (const line of layout.titleLines) expect(Array.from(line).length * charWidth).to.be.at.most(width - 16 * layout.scale);
+      const slot = (layout.right - layout.left) / KM.length;
+      for (const line of layout.labelLines.flat()) expect(Array.from(line).length * charWidth, line).to.be.at.most(slot);
+      expect(layout.titleLines.length, "the title needs more than one line").to.be.above(1);
+      expect(layout.bottom - layout.top, "the plot keeps most of the height").to.be.at.least(0.4 * height);
+      // The text sits outside the plot: below the last title line, above the first label line.
+      expect(layout.top).to.be.at.least(8 * layout.scale + layout.titleLines.length * 10 * layout.scale);
+      const tallest = Math.max(...layout.labelLines.map((l) => l.length));
+      expect(layout.bottom + 5 * layout.scale + (tallest - 1) * 10 * layout.scale + 7 * layout.scale).to.be.at.most(height);
+      expect(layout.titleLines.concat(layout.labelLines.flat()).join("")).not.to.contain("…");
+    }
+    // At 800×480 the stock labels each fit on one or two lines at the large scale.
+    const stock = pngLayout(v);
+    expect(stock.scale).to.equal(2);
+    expect(stock.labelLines).to.deep.equal([["under 1 km"], ["1-4 km"], ["5-9 km"], ["10-24 km"], ["25-49 km"], ["50 km or", "more"]]);
+  });
+
+  it("splits a word longer than a line without losing a character", () => {
+    expect(wrapText("a".repeat(25), 10)).to.deep.equal(["a".repeat(10), "a".repeat(10), "a".repeat(5)]);
+    expect(wrapText("one  two\tthree", 7)).to.deep.equal(["one two", "three"]);
+    expect(wrapText("", 5)).to.deep.equal([""]);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), fc.integer({ min: 1, max: 40 }), (text, columns) => {
+        const lines = wrapText(text, columns);
+        for (const line of lines) expect(Array.from(line).length).to.be.at.most(columns);
+        const squash = (t: string) => t.replace(/[\s\p{Cc}]/gu, "");
+        expect(lines.map(squash).join("")).to.equal(squash(text));
+      }),
+      { seed: 11, numRuns: 300 },
+    );
+    expect(() => wrapText("x", 0)).to.throw(RangeError, "columns");
+  });
+
+  it("cuts with … only when even the small font leaves the plot too little room", () => {
+    const layout = pngLayout(view([row("l ".repeat(400), 1, 0, 2)]), { width: 200, height: 150 });
+    expect(layout.truncated).to.equal(true);
+    expect(layout.labelLines[0]?.at(-1)).to.match(/…$/);
+    expect(layout.bottom - layout.top).to.be.at.least(0.4 * 150 - 1);
+  });
+
+  it("draws accented letters, dashes and comparison signs as the font's look-alikes, not as ?", () => {
+    expect(glyphText("Zürich – ≥ 5 km <10 & #1!")).to.equal("ZURICH - > 5 KM <10 & #1!");
+    expect(glyphText("日本")).to.equal("??");
   });
 });
