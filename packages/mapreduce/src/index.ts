@@ -65,6 +65,28 @@ export {
 export { DAY_S, haversineKm, kmPerDay, type LocationPoint } from "./kmPerDay.js";
 export { kmPerDayJob, READY_JOBS, symptomsByRegionJob, timeAtHomeJob } from "./library.js";
 export { describeProgram, runMapProgram } from "./map.js";
+export {
+  BUNDLE_VERSION,
+  BundleBlockTooLargeError,
+  type BundleBlockGetter,
+  BundleChunkError,
+  type BundleContents,
+  type BundleHeader,
+  type BundleInit,
+  type BundleJob,
+  BundleLinkError,
+  type BundleReader,
+  BundleVersionError,
+  chunkSizes,
+  type EncodedBundle,
+  encodeBundle,
+  type LeafInclusion,
+  leafInclusion,
+  MAX_BUNDLE_BLOCK_BYTES,
+  MalformedBundleError,
+  openBundle,
+  verifyLeafInclusion,
+} from "./reduce/bundle.js";
 export { submissionCid, submissionDigest } from "./reduce/codec.js";
 export { ddsketchEdges } from "./reduce/ddsketch.js";
 export type { EstimateRow, ResultEstimate } from "./reduce/estimate.js";
