@@ -86,6 +86,18 @@ export {
   parseNetworkFile,
 } from "./network.js";
 export { createLogger, type Logger, type LogLevel } from "./log.js";
+export {
+  announceReducer,
+  DirectoryMismatchError,
+  dialableAddr,
+  isPeerId,
+  type ReadReducersOptions,
+  type ReducerAnnouncement,
+  ReducerNotStakedError,
+  type ReducerRecord,
+  readReducers,
+  type SkippedReducer,
+} from "./reducers.js";
 export { type ProposedResult, proposeResult, type RevealedResult, resultCommitment, revealedResults } from "./results.js";
 export {
   checkReceipt,
