@@ -1,7 +1,7 @@
 // Points where the code that builds a reducer can change what it does, so tests can run reducers that cheat on purpose.
 import type { Submission } from "@mosaic/avatar";
-import type { ReduceResult } from "@mosaic/mapreduce";
-import type { Block, IpfsNode, RejectionReason } from "@mosaic/protocol";
+import type { EncodedBundle, ReduceResult } from "@mosaic/mapreduce";
+import type { IpfsNode, RejectionReason } from "@mosaic/protocol";
 import type { JobSession } from "./reducer.js";
 
 /** A submission as a session holds it: its CID and decoded body. */
@@ -20,9 +20,9 @@ export interface ReducerHookContext {
 export interface ProposalDraft {
   /** The aggregate sent on-chain. */
   aggregate: number[];
-  /** The bundle block whose CID is sent on-chain. */
-  bundle: Block;
-  /** Whether the bundle goes into the node's blockstore, where others fetch it. */
+  /** The bundle: its root block, whose CID is sent on-chain, and the chunk blocks it links to. */
+  bundle: EncodedBundle;
+  /** Whether the bundle's blocks go into the node's blockstore, where others fetch them. */
   publish: boolean;
 }
 

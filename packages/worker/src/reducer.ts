@@ -3,19 +3,17 @@
 import { type BatchVerifier, checkSubmission, decodeSubmission, MAX_SUBMISSION_BYTES, type Submission } from "@mosaic/avatar";
 import {
   decodeSpec,
+  type EncodedBundle,
+  encodeBundle,
   type Leaf,
-  liftPayload,
   type ReduceResult,
   boundsHash,
   edgesHash,
   reduceParams,
   reduceTree,
   specBounds,
-  treeNodes,
 } from "@mosaic/mapreduce";
 import {
-  type Block,
-  encodeBlock,
   getBlock,
   type IpfsNode,
   type JobRef,
@@ -365,28 +363,18 @@ export class JobSession {
     return { session: this, blockstore: this.#c.ipfs.blockstore };
   }
 
-  /** The result bundle: the nullifier-sorted leaves and every level of the reduce tree. Deterministic. */
-  async bundle(result: ReduceResult): Promise<Block> {
+  /**
+   * The result bundle: the nullifier-sorted leaves, every level of the reduce tree and every node's value (so a
+   * watcher can build the witness of a wrong one), as a tree of blocks none over MAX_BUNDLE_BLOCK_BYTES. Deterministic.
+   */
+  async bundle(result: ReduceResult): Promise<EncodedBundle> {
     const spec = this.spec as JobSpec;
-    return encodeBlock({
-      v: 1,
+    return encodeBundle({
       job: { chain: Number(this.job.chainId), registry: this.job.registry, id: Number(this.jobId) },
       spec: specCidOf(this.chainJob?.specDigest ?? ""),
-      reducer: spec.reducer.kind,
-      aggregate: result.aggregate,
-      count: result.count,
-      treeRoot: result.treeRoot,
-      leaves: result.leaves.map((l) => ({
-        nullifier: l.nullifier,
-        submission: parseCid(l.submission),
-        value: l.value,
-        state: liftPayload(spec.reducer, l.value),
-      })),
-      levels: result.levels,
-      // Every node's value, so a watcher can build the witness of a wrong one (level 0: the leaves' states above).
-      values: treeNodes(result, spec.reducer, spec.output.entries.length).levels.map((level, l) =>
-        l === 0 ? [] : level.map((n) => n.value),
-      ),
+      reducer: spec.reducer,
+      payloadLength: spec.output.entries.length,
+      result,
     });
   }
 
@@ -399,8 +387,12 @@ export class JobSession {
     const result = await this.proposalTree();
     const honest: ProposalDraft = { aggregate: result.aggregate, bundle: await this.bundle(result), publish: true };
     const { aggregate, bundle, publish } = (await this.#hooks.proposal?.(honest, result, this.#hookContext())) ?? honest;
-    if (publish) await putBlock(this.#c.ipfs.blockstore, bundle);
-    const bundleCid = bundle.cid.toString();
+    if (publish) {
+      // The chunks first: whoever sees the root can fetch everything it links to.
+      for (const block of bundle.blocks) await putBlock(this.#c.ipfs.blockstore, block);
+      await putBlock(this.#c.ipfs.blockstore, bundle.root);
+    }
+    const bundleCid = bundle.root.cid.toString();
     const minimum = Number(this.chainJob?.minParticipants ?? BigInt(this.spec?.minParticipants ?? 1));
     if (result.count < minimum) {
       // The registry refuses a result below the job's minimum (CountBelowMinimum: it could never be paid): nothing

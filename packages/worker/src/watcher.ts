@@ -21,6 +21,7 @@ import {
   type LeafArg,
   leafArg,
   liftPayload,
+  openBundle,
   openPublished,
   type PublishedTree,
   specBounds,
@@ -32,8 +33,6 @@ import {
   type Witness,
 } from "@mosaic/mapreduce";
 import {
-  CID,
-  decodeCbor,
   getBlock,
   type IpfsNode,
   type JobRegistry,
@@ -48,8 +47,8 @@ import {
 import type { Result } from "ethers";
 import { type JobSession, PROPOSAL_REVEALED, proposalsOf } from "./reducer.js";
 
-/** The largest bundle a watcher fetches: a 100,000-leaf bundle with 7-entry values is a few MB. */
-export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
+/** The most a watcher fetches of one bundle, all its blocks: a 100,000-leaf bundle of 7-entry payloads is about 25 MB. */
+export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
 /** How many data requests a proposer answers in one transaction. */
 export const ANSWERS_PER_TRANSACTION = 8;
@@ -92,22 +91,26 @@ export interface WatcherComponents {
   resetNonce?(): void;
 }
 
-/** Reads a bundle block into the tree findFaults checks; the proposal's own figures come from the chain, never the bundle. */
-function publishedTree(bundle: unknown, proposal: RevealedResult): PublishedTree {
-  const b = bundle as { leaves?: unknown; levels?: unknown; values?: unknown };
-  if (!Array.isArray(b?.leaves) || !Array.isArray(b.levels)) throw new UnprovableFaultError("bundle: no leaves or levels");
-  const leaves = b.leaves.map((l: { nullifier?: unknown; submission?: unknown; value?: unknown }, i: number) => {
-    if (typeof l?.nullifier !== "string" || !Array.isArray(l.value)) throw new UnprovableFaultError(`bundle: leaves[${i}] is malformed`);
-    const cid = CID.asCID(l.submission);
-    return { nullifier: l.nullifier, submission: cid?.toString() ?? "", value: l.value as number[] };
-  });
+/**
+ * Opens a proposal's bundle (a tree of blocks, fetched over bitswap) into the tree findFaults checks; the proposal's
+ * own figures come from the chain, never the bundle, and a bundle whose root disagrees with them cannot be used.
+ */
+async function publishedTree(c: WatcherComponents, proposal: RevealedResult): Promise<PublishedTree> {
+  const bundle = await openBundle(parseCid(proposal.bundleCid), (cid, { maxBytes }) =>
+    getBlock(c.ipfs.blockstore, cid, { maxBytes, signal: AbortSignal.timeout(c.fetchTimeoutMs) }),
+  );
+  if (bundle.header.count !== Number(proposal.count) || bundle.header.treeRoot !== proposal.treeRoot.toLowerCase())
+    throw new UnprovableFaultError(
+      `bundle: its root names ${bundle.header.count} leaves under ${bundle.header.treeRoot}, not the proposal's`,
+    );
+  const { leaves, levels, values } = await bundle.readAll({ maxBytes: MAX_BUNDLE_BYTES });
   return {
     aggregate: proposal.aggregate.map(Number),
     count: Number(proposal.count),
     treeRoot: proposal.treeRoot,
     leaves,
-    levels: b.levels as string[][],
-    values: Array.isArray(b.values) ? (b.values as number[][][]) : undefined,
+    levels,
+    values,
   };
 }
 
@@ -496,8 +499,7 @@ export async function checkProposals(
     let tree: TreeNodes;
     let published: PublishedTree;
     try {
-      const bytes = await fetchBlock(c, result.bundleCid, MAX_BUNDLE_BYTES);
-      published = publishedTree(decodeCbor(bytes), result);
+      published = await publishedTree(c, result);
       tree = openPublished(published, spec.reducer, spec.output.entries.length);
     } catch (err) {
       // No bundle, or one that is not a CID or not a well-formed tree, is as good as withheld: walk its leaves
