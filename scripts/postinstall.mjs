@@ -26,6 +26,15 @@ function run(what, command, args) {
   if (r.status !== 0) fail(`${what} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
 }
 
+/** A build step: fatal when there is no earlier output to fall back on (a fresh clone), a warning otherwise. */
+function build(what, output, command, args, done) {
+  const r = spawnSync(command, args, { cwd: root, stdio: "inherit" });
+  if (r.status === 0) return console.log(done);
+  const why = `${what} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`;
+  if (!existsSync(path.join(root, output))) fail(why);
+  console.warn(`mosaic: ${why}; kept the previous ${output}, fix the error and run it again`);
+}
+
 // npm itself runs on the machine's Node: the user agent says which ("npm/11.6.2 node/v20.19.5 linux x64 …").
 const agent = process.env.npm_config_user_agent ?? "";
 const npmNode = /node\/v(\d+)/.exec(agent)?.[1];
@@ -101,9 +110,19 @@ if (!(nodeMajor >= 22)) fail(`${node} is not Node 22 or newer; run 'npm ci' agai
 // offline. A no-op when nothing changed.
 const hardhatPackage = require.resolve("hardhat/package.json");
 const hardhat = path.join(path.dirname(hardhatPackage), JSON.parse(readFileSync(hardhatPackage, "utf8")).bin.hardhat);
-run("compiling the contracts (hardhat build)", node, [hardhat, "build", "--quiet"]);
-console.log("mosaic: contracts compiled, TypeScript bindings generated");
+build(
+  "compiling the contracts (npm run build:contracts)",
+  "packages/protocol/src/contracts/types/index.ts",
+  node,
+  [hardhat, "build", "--quiet"],
+  "mosaic: contracts compiled, TypeScript bindings generated",
+);
 
 // The `mosaic` command (node_modules/.bin/mosaic, `npx mosaic`) runs this bundle.
-run("bundling the CLI (scripts/build-cli.mjs)", node, [path.join(root, "scripts/build-cli.mjs")]);
-console.log("mosaic: CLI bundled into packages/cli/dist; try 'npx mosaic --help'");
+build(
+  "bundling the CLI (npm run build:cli)",
+  "packages/cli/dist/bin.mjs",
+  node,
+  [path.join(root, "scripts/build-cli.mjs")],
+  "mosaic: CLI bundled into packages/cli/dist; try 'npx mosaic --help'",
+);
