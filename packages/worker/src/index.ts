@@ -16,6 +16,14 @@
  */
 export { loadReducerConfig, parseReducerConfig, type ReducerConfig, ReducerConfigError } from "./config.js";
 export type { HeldSubmission, ProposalDraft, ReducerHookContext, ReducerHooks } from "./hooks.js";
+export {
+  type ExchangeComponents,
+  MAX_SUBMISSIONS_PER_CONNECTION,
+  ReducerExchange,
+  TooManySubmissionsError,
+  UnknownJobError,
+  WindowClosedError,
+} from "./exchange.js";
 export { handleStatusRequest, Metrics, type StatusSource, startStatusServer } from "./http.js";
 export { Journal, JournalCorruptError, type JournalEntry } from "./journal.js";
 export { createReducerNode, DataDirLockedError, type NodeStatusFile, ReducerNode, type ReducerNodeInit } from "./node.js";

@@ -25,6 +25,7 @@ import {
 } from "@mosaic/protocol";
 import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
+import { ReducerExchange } from "./exchange.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
 import type { ReducerHooks } from "./hooks.js";
@@ -84,6 +85,7 @@ export class ReducerNode implements StatusSource {
   #operator = "";
   #signer?: Signer;
   #ipfs?: IpfsNode;
+  #exchange?: ReducerExchange;
   #verifier?: BatchVerifier;
   #http?: { close(cb?: () => void): void };
   #timer?: NodeJS.Timeout;
@@ -126,6 +128,19 @@ export class ReducerNode implements StatusSource {
     this.#onMessage = (evt) => this.#message(evt.detail.topic, evt.detail.data);
     pubsub.addEventListener("message", this.#onMessage as never);
     pubsub.subscribe(specTopic(this.#chain.chainId, c.registry));
+    this.#exchange = new ReducerExchange({
+      ipfs: this.#ipfs,
+      signer: wallet,
+      chainId: this.#chain.chainId,
+      registry: c.registry,
+      log: this.#log,
+      fetchTimeoutMs: c.fetchTimeoutMs,
+      session: (jobId) => this.#sessions.get(jobId),
+      collecting: (session) => this.#collecting(session),
+      collectingSessions: () => [...this.#sessions.values()].filter((s) => this.#collecting(s)),
+      count: (event, labels) => this.counters.inc(`mosaic_${event.replace(/[^a-z]/g, "_")}_total`, `Direct exchanges: ${event}`, labels),
+    });
+    await this.#exchange.start();
     const { server, url } = await startStatusServer(this, c.http.host, c.http.port);
     this.#http = server;
     const status: NodeStatusFile = {
@@ -155,6 +170,7 @@ export class ReducerNode implements StatusSource {
       s.close();
     }
     await new Promise<void>((r) => (this.#http ? this.#http.close(() => r()) : r()));
+    await this.#exchange?.stop();
     await this.#ipfs?.stop();
     await this.#verifier?.stop();
     if (this.#init.chain === undefined) await this.#chain?.close();
@@ -267,6 +283,8 @@ export class ReducerNode implements StatusSource {
     if (journal.state.proposed === undefined) {
       this.#ipfs?.libp2p.services.pubsub.subscribe(jobTopic(session.job));
       this.#log("info", "job:collecting", { jobId: id, title: session.spec?.title, deadline: session.collectionDeadline, resumed: known });
+      // What other reducers received while this node was down, or before it saw the job.
+      void this.#exchange?.catchUpFromAll(session);
     }
   }
 
@@ -374,11 +392,17 @@ export class ReducerNode implements StatusSource {
       return;
     }
     for (const s of this.#sessions.values()) {
-      if (jobTopic(s.job) === topic && s.journal.state.proposed === undefined && this.#chainTime < s.collectionDeadline) {
+      if (jobTopic(s.job) === topic && this.#collecting(s)) {
         s.announce(data);
         return;
       }
     }
+  }
+
+  /** Whether a session still takes submissions: collection open and nothing reduced yet. */
+  #collecting(s: JobSession): boolean {
+    const state = s.journal.state;
+    return !this.#stopping && state.proposed === undefined && state.belowMinimum === undefined && this.#chainTime < s.collectionDeadline;
   }
 
   /** Fetches an announced spec and keeps it in the node's blockstore, so it stays available after the researcher leaves. */
