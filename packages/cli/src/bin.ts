@@ -14,6 +14,8 @@ Commands:
   avatar      the vault's anonymous avatar: status, register, groups; registrar commands for group admins
   job         for researchers: new, check, post (with a cost preview), list, watch, result
   reducer     for node operators: start --config FILE, stake
+  devnet      a local network for development: chain, contracts, open group, dev accounts, bootstrap node
+  deploy      deploy the contracts to an EVM chain and write its network file (networks/NAME.json)
 
 Run 'mosaic <command> --help' for a command's options.`;
 
@@ -86,6 +88,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./job-commands.js")).jobMain(rest);
     case "reducer":
       return (await import("./reducer-commands.js")).reducerMain(rest);
+    case "devnet":
+      return (await import("./network-commands.js")).devnetMain(rest);
+    case "deploy":
+      return (await import("./network-commands.js")).deployMain(rest);
     case undefined:
     case "-h":
     case "--help":

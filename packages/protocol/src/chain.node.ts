@@ -68,6 +68,11 @@ export interface ConnectChainInit {
    * @default 3000
    */
   timeoutMs?: number;
+  /**
+   * How often to poll for new blocks and receipts (a transaction's wait), in ms.
+   * @default 250 on a loopback endpoint (a devnet), ethers' 4000 elsewhere
+   */
+  pollingIntervalMs?: number;
 }
 
 const TEST_MNEMONIC = "test test test test test test test test test test test junk";
@@ -144,10 +149,12 @@ export async function connectChain(init: ConnectChainInit): Promise<ChainConnect
   // A static network: ethers does not detect it again (nor retry detection forever when the node goes away).
   const network = Network.from(chainId);
   const wsUrl = /^wss?:/i.test(init.rpcUrl);
+  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(init.rpcUrl).hostname);
+  const pollingInterval = init.pollingIntervalMs ?? (loopback ? 250 : 4000);
   const provider = wsUrl
     ? new WebSocketProvider(init.rpcUrl, network)
     : // cacheTimeout -1: back-to-back transactions must not see a cached, stale nonce.
-      new JsonRpcProvider(init.rpcUrl, network, { cacheTimeout: -1, staticNetwork: network });
+      new JsonRpcProvider(init.rpcUrl, network, { cacheTimeout: -1, staticNetwork: network, pollingInterval });
   const mnemonic = Mnemonic.fromPhrase(init.mnemonic ?? TEST_MNEMONIC);
   const accounts: Signer[] = [];
   for (let i = 0; i < (init.accounts ?? 10); i++) {
