@@ -25,7 +25,11 @@ Commands:
   export     write its records, still sealed, to an archive file
   import     import location history from a file (GPX, GeoJSON, Google Takeout), or add records
              from an archive (--in) or from another device's 'serve' (--peer)
-  serve      let the vault's other devices pull from this one until Ctrl-C
+  serve      let the vault's other devices pull from this one until Ctrl-C (--follow: and print new jobs)
+  jobs       the open jobs your avatar may answer
+  review     the consent screen for a job: what it reads, the program, the exact answer it would send
+  answer     answer a job: consent, map, prove, send to the reducers, collect their signed receipts
+  receipts   the reducers' receipts for your answers, and whether each was counted in the final result
   abilities  list the loaded abilities: what each holds and may read, the events it handles
   consents   list the consents given to jobs; 'consents withdraw <job key>' withdraws one
   audit      list every output that left the vault (--out writes the full entries for safekeeping)
@@ -297,15 +301,21 @@ Chain options (all three, or none: then the guardian set is not checked against 
 
 ${VAULT_COMMON}`;
 
-const VAULT_SERVE_HELP = `mosaic vault serve — serve the vault to its other devices
+/** serve's help, with the --follow flags (their module loads the network code, so only when serve runs). */
+const vaultServeHelp = (FOLLOW_HELP: string): string => `mosaic vault serve — serve the vault to its other devices
 
-Usage: mosaic vault serve [options]
+Usage: mosaic vault serve [--follow] [options]
 
 Starts an IPFS/libp2p node on the vault's blockstore, prints the addresses to give to
 'mosaic vault import --peer' (one a line; with --json one object), and runs until SIGINT or SIGTERM.
+The node's peer id stays the same across restarts: its key is kept in the vault directory's peer.key (0600,
+created on the first serve; a damaged one is PeerKeyCorruptError: restore it, or move it away for a new peer id).
+With --follow it prints each new job your avatar may answer as it is posted (one line, or one JSON object with
+--json); answer it with 'mosaic vault answer' once serve is stopped (one process holds the vault at a time).
 
 Options:
   --listen MULTIADDR  an address to listen on (repeatable; default /ip4/127.0.0.1/tcp/0)
+${FOLLOW_HELP}
 
 ${VAULT_COMMON}`;
 
@@ -444,9 +454,20 @@ export async function vaultMain(argv: string[]): Promise<number> {
       emit(values.json, await v.importVault({ ...access, ...source }), v.formatImport);
       return 0;
     }
+    case "jobs":
+    case "review":
+    case "answer":
+    case "receipts":
+      return (await (await import("./vault-jobs-commands.js")).vaultJobsMain(command, rest)) as number;
     case "serve": {
-      const { values } = parseArgs({ args: rest, options: { ...VAULT_OPTIONS, listen: { type: "string", multiple: true } }, strict: true });
-      if (values.help) return help(VAULT_SERVE_HELP);
+      const { FOLLOW_HELP, FOLLOW_OPTIONS, followFlags } = await import("./vault-jobs-commands.js");
+      const { values } = parseArgs({
+        args: rest,
+        options: { ...VAULT_OPTIONS, ...FOLLOW_OPTIONS, listen: { type: "string", multiple: true } },
+        strict: true,
+      });
+      if (values.help) return help(vaultServeHelp(FOLLOW_HELP));
+      const follow = await followFlags(values);
       const v = await import("./vault.js");
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
@@ -458,6 +479,20 @@ export async function vaultMain(argv: string[]): Promise<number> {
           passphraseFile: values["passphrase-file"],
           listen: values.listen,
           signal: stop.signal,
+          follow:
+            follow === undefined
+              ? undefined
+              : {
+                  ...follow,
+                  onJob: (job) => {
+                    if (values.json) console.log(JSON.stringify({ newJob: job }));
+                    else
+                      console.log(
+                        `new job ${job.jobId}: ${job.title === undefined ? "(spec unavailable)" : JSON.stringify(job.title)} from ${job.requester ?? job.researcher}, epsilon ${job.epsilon ?? "?"}, closes ${new Date(job.collectionDeadline * 1000).toISOString()}; 'mosaic vault review ${job.jobId}'`,
+                      );
+                  },
+                  onError: (err) => console.error(`following the registry: ${err.name}: ${err.message} (retrying)`),
+                },
           onListening: (info) => {
             if (values.json) console.log(JSON.stringify(info));
             else {

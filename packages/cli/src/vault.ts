@@ -1,7 +1,7 @@
 // `mosaic vault`: create, unlock, inspect, export, import and serve this device's vault thread on disk (the work is @mosaic/vault's; this asks for the passphrase and draws progress).
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { namedError } from "@mosaic/protocol";
+import { loadOrCreatePeerKey, namedError } from "@mosaic/protocol";
 import { exportThread, importThread, type Thread } from "@mosaic/threads";
 import {
   type InitVaultDirResult,
@@ -362,11 +362,24 @@ export interface ServeOptions extends VaultAccess {
   signal: AbortSignal;
   /** Called once the node listens, with what a peer needs to pull. */
   onListening?: (info: ServeInfo) => void;
+  /**
+   * Also follow the registry and call `onJob` for each new job the avatar may answer.
+   * @default undefined: serve only
+   */
+  follow?: {
+    network: import("./network-flags.js").ResolvedNetwork;
+    peers?: string[];
+    /** @default 2000 */
+    pollMs?: number;
+    onJob: (job: import("@mosaic/vault").JobListing) => void;
+    onError?: (err: Error) => void;
+  };
 }
 
 export interface ServeInfo {
   thread: string;
   device: string;
+  /** Stable across restarts: the key is kept in the vault directory's peer.key. */
   peerId: string;
   addresses: string[];
 }
@@ -378,13 +391,27 @@ export interface ServeResult {
   received: number;
 }
 
-/** Serves the vault's thread to its other devices (and pulls theirs) until `signal` aborts. */
+/** The vault directory's libp2p key file: `serve` keeps the same peer id (and addresses) across restarts. */
+export const PEER_KEY_FILE = "peer.key";
+
+/**
+ * Serves the vault's thread to its other devices (and pulls theirs) until `signal` aborts, from a stable peer id
+ * (peer.key in the vault directory: created once, 0600; a damaged one is PeerKeyCorruptError). With `follow`, also
+ * polls the registry and reports each new job the avatar may answer.
+ */
 export async function serveVault(options: ServeOptions): Promise<ServeResult> {
-  return withVault(options, async ({ device, stores, thread }) => {
-    return serveThread(stores, thread, {
+  return withVault(options, async ({ paths, device, stores, thread, vault }) => {
+    const privateKey = await loadOrCreatePeerKey(path.join(paths.dir, PEER_KEY_FILE));
+    const serving = serveThread(stores, thread, {
       listen: options.listen,
       signal: options.signal,
+      privateKey,
       onListening: ({ peerId, addresses }) => options.onListening?.({ thread: thread.id, device, peerId, addresses }),
     });
+    const follow = options.follow;
+    if (follow === undefined) return serving;
+    const { followInVault } = await import("./vault-jobs.js");
+    const [result] = await Promise.all([serving, followInVault(vault, { ...follow, dir: options.dir, signal: options.signal })]);
+    return result;
   });
 }

@@ -146,3 +146,55 @@ export {
   Vault,
   type VaultInit,
 } from "./vault.js";
+export {
+  type AnswerConfirmedComponents,
+  type AnswerConfirmedInit,
+  type AnswerConfirmedResult,
+  answerConfirmed,
+} from "./answer-confirmed.js";
+export {
+  ConsentDeclinedError,
+  JobClosedError,
+  JobSpecMismatchError,
+  NoReducersError,
+  NoSubmissionError,
+  NotInJobGroupError,
+  SpecUnavailableError,
+  UnknownJobError,
+} from "./job-errors.js";
+export {
+  answeredAt,
+  type ChainJobFields,
+  checkSpecMatchesJob,
+  fetchJobSpec,
+  type JobBoardComponents,
+  type JobListing,
+  type JobState,
+  jobRefOf,
+  type ListJobsOptions,
+  listJobs,
+  membershipAt,
+  type PostedJob,
+  type PreparedJob,
+  type PrepareJobOptions,
+  prepareJob,
+  type ReadJobsOptions,
+  readPostedJob,
+  readPostedJobs,
+} from "./jobs.js";
+export {
+  type CollectReceiptsComponents,
+  type CollectReceiptsInit,
+  type CollectReceiptsResult,
+  checkStoredReceipts,
+  collectReceipts,
+  type HandOver,
+  type HandOverOutcome,
+  type RefusedReceipt,
+  recordSubmission,
+  type SubmissionRecord,
+  submissionOf,
+  submissionRecords,
+} from "./submissions.js";
+export { checkInclusion, type InclusionVerdict } from "./inclusion.js";
+export { type FollowJobsInit, followedTo, followJobs } from "./follow.js";

@@ -1,6 +1,6 @@
 // Syncing a vault's thread between the owner's devices over libp2p: one device serves, another pulls (Node: TCP).
 import { peerIdFromString } from "@libp2p/peer-id";
-import { createIpfsNode, dialPeer, nodeAddresses } from "@mosaic/protocol";
+import { createIpfsNode, dialPeer, type IpfsNodeInit, nodeAddresses } from "@mosaic/protocol";
 import { type Thread, ThreadReplicator } from "@mosaic/threads";
 import type { Blockstore } from "interface-blockstore";
 
@@ -47,6 +47,12 @@ export interface ServeThreadOptions {
   listen?: string[];
   /** Serving stops (and everything closes) when this aborts. */
   signal: AbortSignal;
+  /**
+   * The node's libp2p identity, so its peer id (and the addresses other devices keep) survive restarts
+   * (protocol's loadOrCreatePeerKey keeps one in a file).
+   * @default a new key on every start
+   */
+  privateKey?: IpfsNodeInit["privateKey"];
   /** Called once the node listens, with the peer id and addresses another device pulls from. */
   onListening?: (info: { peerId: string; addresses: string[] }) => void;
 }
@@ -57,7 +63,11 @@ export async function serveThread(
   thread: Thread,
   options: ServeThreadOptions,
 ): Promise<{ served: number; received: number }> {
-  const node = await createIpfsNode({ blockstore: components.blockstore, listen: options.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+  const node = await createIpfsNode({
+    blockstore: components.blockstore,
+    listen: options.listen ?? ["/ip4/127.0.0.1/tcp/0"],
+    privateKey: options.privateKey,
+  });
   const replicator = new ThreadReplicator({ libp2p: node.libp2p });
   try {
     await replicator.start();

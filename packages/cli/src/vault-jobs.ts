@@ -1,0 +1,453 @@
+// `mosaic vault jobs | review | answer | receipts`: the user's side of a job. The work is @mosaic/vault's (listJobs,
+// prepareJob, answerConfirmed, checkInclusion); this connects to the chain and the reducers, asks for consent, draws
+// progress on stderr and prints.
+import path from "node:path";
+import { createInterface } from "node:readline/promises";
+import { attachReducerDirectory, ConsentRequiredError, JobRegistry__factory, readReducers } from "@mosaic/protocol";
+import {
+  answerConfirmed,
+  type CollectReceiptsResult,
+  ConsentDeclinedError,
+  type ConsentRequest,
+  checkInclusion,
+  checkStoredReceipts,
+  followJobs,
+  type InclusionVerdict,
+  type JobListing,
+  jobKey,
+  listJobs,
+  type NodeJobBoard,
+  NoSubmissionError,
+  nodeJobBoard,
+  type PreparedJob,
+  prepareJob,
+  type RefusedReceipt,
+  type SubmissionRecord,
+  submissionOf,
+  submissionRecords,
+  type Vault,
+} from "@mosaic/vault";
+import { formatEther, type Provider } from "ethers";
+import { withContract } from "./chain-flags.js";
+import { contractTarget, requireNetwork, type ResolvedNetwork } from "./network-flags.js";
+import { pathsOf, type VaultAccess, withVault } from "./vault.js";
+
+/** Where the chain and the reducers are, for the job commands. */
+export interface JobAccess extends VaultAccess {
+  /** The network flags, resolved. */
+  network: ResolvedNetwork;
+  /** Reducers (multiaddrs with /p2p/) given with --peer, besides those found on-chain. @default [] */
+  peers?: string[];
+}
+
+const say = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/**
+ * Unlocks the vault, connects to the registry, and runs `use` with the vault and the job board (reducers from --peer
+ * and, once the network has a reducer directory, from the chain). Everything closes however `use` ends.
+ */
+async function withJobBoard<T>(
+  command: string,
+  access: JobAccess,
+  use: (c: { vault: Vault; board: NodeJobBoard; peers: string[]; fromBlock: number }) => Promise<T>,
+): Promise<T> {
+  // The flags are checked before the passphrase is asked for.
+  requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
+  return withVault(access, ({ vault }) => withBoard(command, access, (c) => use({ vault, ...c })));
+}
+
+/** Connects to the registry and the reducers for an open vault; see withJobBoard. */
+async function withBoard<T>(
+  command: string,
+  access: JobAccess,
+  use: (c: { board: NodeJobBoard; peers: string[]; fromBlock: number }) => Promise<T>,
+): Promise<T> {
+  const net = requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
+  const cacheDir = path.join(pathsOf(access).dir, "groups");
+  return withContract(contractTarget(net, "registry", "JobRegistry"), async (s) => {
+    const peers = [...new Set([...(access.peers ?? []), ...(await reducersOnChain(net, s.provider))])];
+    const board = nodeJobBoard({
+      provider: s.provider,
+      chainId: s.chainId,
+      registry: s.address,
+      groups: net.groups,
+      peers,
+      cacheDir,
+      semaphoreFromBlock: net.deployBlocks.semaphore,
+      onGroupSync: (groupId, p) => {
+        if (p.head - p.block > 0) say(`  syncing group ${groupId}: block ${p.block} of ${p.head}`);
+      },
+    });
+    try {
+      return await use({ board, peers, fromBlock: net.deployBlocks.registry ?? 0 });
+    } finally {
+      await board.close();
+    }
+  });
+}
+
+/**
+ * For `vault serve --follow`: polls the registry (from where the last run stopped, kept in the vault) and reports
+ * each new job the avatar may answer, until `signal` aborts.
+ */
+export async function followInVault(
+  vault: Vault,
+  options: JobAccess & { signal: AbortSignal; pollMs?: number; onJob: (job: JobListing) => void; onError?: (err: Error) => void },
+): Promise<void> {
+  await withBoard("serve", options, ({ board, fromBlock }) =>
+    followJobs(board.components, vault, {
+      fromBlock,
+      pollMs: options.pollMs,
+      signal: options.signal,
+      onJob: options.onJob,
+      onError: options.onError,
+    }),
+  );
+}
+
+/**
+ * The reducers registered on-chain (the network's reducer directory), one multiaddr each (its first that parses; a
+ * reducer announces its public address first), and what the read left out.
+ */
+async function reducersOnChain(net: ResolvedNetwork & { registry: string }, provider: Provider): Promise<string[]> {
+  if (net.directory === undefined) return [];
+  const records = await readReducers(attachReducerDirectory(provider, net.directory), JobRegistry__factory.connect(net.registry, provider), {
+    onSkip: (s) => say(`  reducer ${s.operator}${s.addr === undefined ? "" : ` address ${s.addr}`} left out: ${s.reason}`),
+  });
+  return records.flatMap((r) => r.addrs.slice(0, 1));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// jobs
+
+export interface JobsResult {
+  now: number;
+  jobs: JobListing[];
+}
+
+/** The open jobs for the groups this vault's avatar is in (or every job with `all`), each with its spec's words. */
+export async function vaultJobs(access: JobAccess & { all?: boolean }): Promise<JobsResult> {
+  return withJobBoard("jobs", access, ({ vault, board, fromBlock }) => listJobs(board.components, vault, { fromBlock, all: access.all }));
+}
+
+const iso = (unixS: number): string => new Date(unixS * 1000).toISOString().replace(".000Z", "Z");
+
+/** "in 2 h 5 min", "3 min ago". */
+export function relative(seconds: number): string {
+  const s = Math.abs(seconds);
+  const text =
+    s < 60
+      ? `${s} s`
+      : s < 3600
+        ? `${Math.floor(s / 60)} min`
+        : s < 86_400
+          ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+          : `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
+  return seconds >= 0 ? `in ${text}` : `${text} ago`;
+}
+
+export function formatJobs(r: JobsResult): string {
+  if (r.jobs.length === 0)
+    return "No open jobs for your groups. ('mosaic vault jobs --all' lists every job; 'mosaic avatar register' joins a group.)";
+  const lines: string[] = [];
+  for (const j of r.jobs) {
+    const status = j.answered
+      ? `answered ${new Date(j.answeredAt ?? 0).toISOString()}`
+      : !j.collecting
+        ? `closed (${j.state})`
+        : !j.member
+          ? "not your group"
+          : "not answered";
+    lines.push(`job ${j.jobId}  ${j.title === undefined ? "(spec unavailable)" : JSON.stringify(j.title)}  [${status}]`);
+    if (j.requester !== undefined) lines.push(`  requester  ${j.requester}`);
+    if (j.purpose !== undefined) lines.push(`  purpose    ${j.purpose}`);
+    if (j.epsilon !== undefined) lines.push(`  epsilon    ${j.epsilon} (${j.mechanism})`);
+    lines.push(`  deadline   ${iso(j.collectionDeadline)} (${relative(j.secondsLeft)})`);
+    lines.push(`  reward     ${formatEther(j.reward)} ETH; group ${j.groupId}; at least ${j.minParticipants} answers`);
+    if (j.specError !== undefined) lines.push(`  spec       ${j.specCid}: ${j.specError.name}: ${j.specError.message}`);
+  }
+  lines.push("", "'mosaic vault review <job>' shows what a job reads and would send; 'mosaic vault answer <job>' answers it.");
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// review
+
+export interface ReviewResult {
+  jobId: string;
+  jobKey: string;
+  collectionDeadline: number;
+  secondsLeft: number;
+  reward: string;
+  groupId: string;
+  specCid: string;
+  request: ConsentRequest;
+}
+
+function reviewOf(prepared: PreparedJob, request: ConsentRequest): ReviewResult {
+  return {
+    jobId: prepared.job.jobId.toString(),
+    jobKey: request.jobKey,
+    collectionDeadline: prepared.posted.collectionDeadline,
+    secondsLeft: prepared.posted.collectionDeadline - prepared.now,
+    reward: prepared.posted.reward.toString(),
+    groupId: prepared.posted.groupId.toString(),
+    specCid: prepared.posted.specCid,
+    request,
+  };
+}
+
+/** The consent screen for a job: who asks and why, what is read, the program, the exact payload, the budget. Records nothing. */
+export async function vaultReview(access: JobAccess & { jobId: bigint }): Promise<ReviewResult> {
+  return withJobBoard("review", access, async ({ vault, board, fromBlock }) => {
+    const prepared = await prepareJob(board.components, vault, access.jobId, { fromBlock, onStep: step });
+    step("map");
+    return reviewOf(prepared, await vault.review(prepared.spec, prepared.job));
+  });
+}
+
+/** The consent screen as text: the same for `review` and for the question `answer` asks. */
+export function formatReview(r: ReviewResult): string {
+  const q = r.request;
+  const eps = `${q.epsilon.num}/${q.epsilon.den}`;
+  const lines = [
+    `Job ${r.jobId}: ${JSON.stringify(q.title)}`,
+    `  asked by     ${q.requester}`,
+    `  why          ${q.purpose}`,
+    `  deadline     ${iso(r.collectionDeadline)} (${relative(r.secondsLeft)}); reward ${formatEther(r.reward)} ETH to the reducers`,
+    "  reads        " + q.reads.map((x) => `${x.ability}/${x.collection}: ${x.fields.join(", ")}`).join("; "),
+    "  program",
+    ...q.programText.map((l) => `    ${l}`),
+    `  program hash ${q.programHash}`,
+    `  before noise (stays in this vault): ${q.preview.raw.join(" ")} ${q.preview.unit}`,
+    `  would send (noised with ${q.mechanism}, epsilon ${eps}): ${q.preview.payload.join(" ")}`,
+    `    ${q.preview.labels.join(" | ")}`,
+    `  privacy budget: ${q.budget.remaining} left this period; ${q.budget.fits ? `${q.budget.after} after this job` : "NOT ENOUGH for this job"} (resets ${new Date(q.budget.resetsAt).toISOString()})`,
+  ];
+  for (const [ability, note] of Object.entries(q.notes)) if (note !== undefined) lines.push(`  ${ability}: ${JSON.stringify(note)}`);
+  lines.push(
+    "  sent anonymously: a zero-knowledge proof of group membership, from a throwaway network identity; no wallet, no transaction",
+  );
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// answer
+
+export interface AnswerOptions extends JobAccess {
+  jobId: bigint;
+  /** Consent without asking (the consent screen is still printed on stderr). @default false */
+  yes?: boolean;
+  /** Receipts from distinct staked operators to wait for. @default 1 */
+  minReceipts?: number;
+  /** The longest random delay before sending, seconds. @default 60 */
+  delayMaxS?: number;
+}
+
+export interface AnswerOutput {
+  jobId: string;
+  jobKey: string;
+  cid: string;
+  /** The random delay drawn, ms (proof time included). */
+  delayMs: number;
+  proofMs: number;
+  complete: boolean;
+  needed: number;
+  receipts: { operator: string; receivedAt: number }[];
+  refused: RefusedReceipt[];
+  rounds: number;
+}
+
+const STEP_LABELS: Record<string, string> = {
+  chain: "reading the job from the chain",
+  "sync group": "syncing the job's group",
+  spec: "fetching the job's spec from the reducers",
+  map: "running the job's program on your data (locally)",
+  prove: "proving group membership (zero-knowledge)",
+  publish: "sending the answer",
+  receipts: "waiting for the reducers' signed receipts",
+};
+
+function step(name: string, detail?: Record<string, unknown>): void {
+  say(`▶ ${STEP_LABELS[name] ?? name}${detail?.cid === undefined ? "" : ` (${detail.cid})`}`);
+}
+
+/** Asks "Send this answer? [y/N]" on the terminal; true only for y or yes. */
+async function askConsent(): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question("Send this answer? [y/N] ");
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Answers a job: checks it (unknown, closed, not the avatar's group, answered: each a named error, nothing recorded),
+ * runs the map, shows the consent screen and asks (or takes --yes; without a terminal and without --yes, refuses),
+ * then proves, waits a random delay of at most `delayMaxS`, sends through the egress gate, and collects signed
+ * receipts until `minReceipts` staked operators confirmed or the collection deadline passes. A failure before the
+ * answer left withdraws the consent, so the privacy budget is as it was.
+ */
+export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput> {
+  const minReceipts = options.minReceipts ?? 1;
+  const delayMaxS = options.delayMaxS ?? 60;
+  if (options.yes !== true && process.stdin.isTTY !== true)
+    throw new ConsentRequiredError(
+      "stdin is not a terminal to ask for consent on: read the job with 'mosaic vault review <job>', then answer with --yes",
+    );
+  return withJobBoard("answer", options, async ({ vault, board, peers, fromBlock }) => {
+    const prepared = await prepareJob(board.components, vault, options.jobId, { fromBlock, onStep: step });
+    if (minReceipts > peers.length)
+      throw new RangeError(
+        `--min-receipts: ${minReceipts} receipts asked for, but only ${peers.length} reducer(s) are known; add --peer, or lower --min-receipts`,
+      );
+    step("map");
+    const request = await vault.review(prepared.spec, prepared.job);
+    say(formatReview(reviewOf(prepared, request)));
+    if (options.yes !== true && !(await askConsent())) throw new ConsentDeclinedError("you declined; nothing was recorded or sent");
+    await vault.consent(prepared.spec, request);
+    const key = jobKey(prepared.job);
+    try {
+      if (delayMaxS > 0) say(`  the answer leaves at a random instant in the next ${delayMaxS} s (unlinkability by timing)`);
+      const { answer, receipts } = await answerConfirmed(board.components, vault, prepared, {
+        peers,
+        now: await board.components.now(),
+        maxDelayMs: delayMaxS * 1000,
+        minReceipts,
+        onStep: step,
+        onRound: (r) => {
+          for (const x of r.refused) say(`  refused: ${x.peer}: ${x.error}: ${x.message}`);
+          say(`  receipts ${r.receipts}/${r.needed} after round ${r.round}`);
+        },
+      });
+      return answerOutput(prepared, key, answer, receipts);
+    } catch (err) {
+      // Nothing left yet: take the consent back, so the budget is as it was before.
+      if (vault.consents().find((c) => c.jobKey === key)?.submitted === undefined) await vault.withdraw(key).catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+function answerOutput(
+  prepared: PreparedJob,
+  key: string,
+  answer: { block: { cid: { toString(): string } }; delayMs: number; proofMs: number },
+  r: CollectReceiptsResult,
+): AnswerOutput {
+  return {
+    jobId: prepared.job.jobId.toString(),
+    jobKey: key,
+    cid: answer.block.cid.toString(),
+    delayMs: answer.delayMs,
+    proofMs: Math.round(answer.proofMs),
+    complete: r.complete,
+    needed: r.needed,
+    receipts: r.record.receipts.map((x) => ({ operator: x.operator, receivedAt: x.receivedAt })),
+    refused: r.refused,
+    rounds: r.rounds,
+  };
+}
+
+export function formatAnswer(r: AnswerOutput): string {
+  const lines = [`answered job ${r.jobId}: submission ${r.cid}`];
+  for (const x of r.receipts)
+    lines.push(`  receipt from operator ${x.operator} at ${new Date(x.receivedAt).toISOString()} (signature checked)`);
+  for (const x of r.refused.filter((f) => /Receipt/.test(f.error)))
+    lines.push(`  REFUSED a receipt from ${x.peer}${x.operator === undefined ? "" : ` (claims ${x.operator})`}: ${x.error}: ${x.message}`);
+  lines.push(
+    r.complete
+      ? `${r.receipts.length} of ${r.needed} receipt(s) needed; 'mosaic vault receipts --job ${r.jobId}' shows whether it was counted once the job is final`
+      : `only ${r.receipts.length} of ${r.needed} receipt(s) before the deadline; the answer is recorded in the vault ('mosaic vault receipts --job ${r.jobId}')`,
+  );
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// receipts
+
+export interface ReceiptsEntry {
+  jobId: string;
+  jobKey: string;
+  cid: string;
+  nullifier: string;
+  submittedAt: number;
+  receipts: { operator: string; receivedAt: number; valid: boolean; error?: string }[];
+  inclusion: InclusionVerdict;
+}
+
+/**
+ * For each answer this vault sent (or the one for `jobId`): the stored receipts, checked again against the operators
+ * staked now, and once the job is final, whether its leaf is in the winning result (a Merkle proof checked against
+ * the tree root on-chain).
+ */
+export async function vaultReceipts(access: JobAccess & { jobId?: bigint }): Promise<{ entries: ReceiptsEntry[] }> {
+  return withJobBoard("receipts", access, async ({ vault, board }) => {
+    const registry = (await board.registry.getAddress()).toLowerCase();
+    let records = submissionRecords(vault).filter((r) => r.registry === registry && r.chainId === board.components.chainId.toString());
+    if (access.jobId !== undefined) {
+      const key = jobKey({ chainId: board.components.chainId, registry, jobId: access.jobId });
+      const one = submissionOf(vault, key);
+      if (one === undefined)
+        throw new NoSubmissionError(`this vault sent no answer to job ${access.jobId}; 'mosaic vault answer ${access.jobId}' answers it`);
+      records = [one];
+    }
+    const entries: ReceiptsEntry[] = [];
+    for (const record of records) {
+      const staked = await board.components.stakedOperators(
+        record.receipts.map((r) => r.operator),
+        {},
+      );
+      const inclusion = await checkInclusion({ registry: board.registry, getBlock: board.getBlock }, record);
+      entries.push(entryOf(record, checkStoredReceipts(record, staked), inclusion));
+    }
+    return { entries };
+  });
+}
+
+function entryOf(record: SubmissionRecord, checked: ReturnType<typeof checkStoredReceipts>, inclusion: InclusionVerdict): ReceiptsEntry {
+  return {
+    jobId: record.jobId,
+    jobKey: record.jobKey,
+    cid: record.cid,
+    nullifier: record.nullifier,
+    submittedAt: record.submittedAt,
+    receipts: checked.map((c) => ({
+      operator: c.receipt.operator,
+      receivedAt: c.receipt.receivedAt,
+      valid: c.valid,
+      ...(c.error === undefined ? {} : { error: c.error }),
+    })),
+    inclusion,
+  };
+}
+
+export function formatReceipts(r: { entries: ReceiptsEntry[] }): string {
+  if (r.entries.length === 0) return "This vault has sent no answers on this registry yet.";
+  const lines: string[] = [];
+  for (const e of r.entries) {
+    lines.push(`job ${e.jobId}: submission ${e.cid}, sent ${new Date(e.submittedAt).toISOString()}`);
+    if (e.receipts.length === 0) lines.push("  no receipts");
+    for (const x of e.receipts)
+      lines.push(
+        `  receipt  operator ${x.operator}, ${new Date(x.receivedAt).toISOString()}, ${x.valid ? "valid" : `INVALID (${x.error})`}`,
+      );
+    const v = e.inclusion;
+    if (v.status === "pending") lines.push(`  result   not final yet (job ${v.state}; final after ${iso(v.finalizeAfter)})`);
+    else if (v.status === "refunded") lines.push("  result   none: the job was refunded (too few answers or no proposal)");
+    else if (v.status === "counted")
+      lines.push(`  counted  (leaf ${v.index} of ${v.count}, proof checked against root ${v.treeRoot}); bundle ${v.bundleCid}`);
+    else if (v.status === "unavailable")
+      lines.push(`  result   final, but its bundle ${v.bundleCid} could not be read (${v.reason}); try again`);
+    else {
+      lines.push(`  MISSING  your submission is not in the winning result; keep this as evidence: ${v.reason}`);
+      lines.push(`           submission ${e.cid}, nullifier ${e.nullifier}`);
+      lines.push(`           winning bundle ${v.bundleCid} (${v.count} leaves, root ${v.treeRoot}, proposer ${v.proposer})`);
+    }
+  }
+  return lines.join("\n");
+}

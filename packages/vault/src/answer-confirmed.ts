@@ -1,0 +1,97 @@
+// Answering a job and knowing it arrived: the consented payload proved and sent through the egress gate (answerJobWith),
+// recorded in the vault, then handed to the reducers until enough staked operators signed a receipt for it.
+import { type ArtifactPaths, decodeSubmission } from "@mosaic/avatar";
+import type { Block } from "@mosaic/protocol";
+import { type AnswerResult, answerJobWith } from "./answer.js";
+import type { PreparedJob } from "./jobs.js";
+import { NoReducersError } from "./job-errors.js";
+import {
+  type CollectReceiptsComponents,
+  type CollectReceiptsInit,
+  type CollectReceiptsResult,
+  collectReceipts,
+  recordSubmission,
+} from "./submissions.js";
+import type { Vault } from "./vault.js";
+
+export interface AnswerConfirmedComponents extends CollectReceiptsComponents {
+  /** @default the installed files (Node); none in the browser */
+  artifacts?: ArtifactPaths;
+}
+
+export interface AnswerConfirmedInit extends Pick<CollectReceiptsInit, "minReceipts" | "firstBackoffMs" | "maxBackoffMs" | "onRound"> {
+  /** Multiaddrs (with /p2p/) of the reducers to hand the submission to: those found on-chain, or given. */
+  peers: string[];
+  /** Now on the chain's clock, unix seconds. */
+  now: number;
+  /**
+   * The longest random delay before sending. The library's default spreads over the whole window; an interactive
+   * command bounds it (the CLI's `--delay-max`).
+   * @default the whole remaining window, less the safety margin
+   */
+  maxDelayMs?: number;
+  /** @default max(60 s, 10% of the remaining window) */
+  safetyMarginMs?: number;
+  /** A uniform random integer in [0, bound), for tests. @default WebCrypto's CSPRNG */
+  random?: (bound: number) => number;
+  /** Called as each step starts: "prove", "wait" (the random delay), "publish", "receipts". */
+  onStep?: (step: string, detail?: Record<string, unknown>) => void;
+  /** @default Date.now */
+  clock?: () => number;
+  signal?: AbortSignal;
+}
+
+export interface AnswerConfirmedResult {
+  answer: AnswerResult;
+  /** The submission as recorded in the vault, with the receipts collected. */
+  receipts: CollectReceiptsResult;
+}
+
+/**
+ * Proves and sends the consented payload for a prepared job (see answerJobWith for the timing and the egress
+ * order), records its CID and nullifier in the vault the moment it leaves, then collects signed receipts from the
+ * reducers until `minReceipts` staked operators confirmed holding it or the collection deadline passes (see
+ * collectReceipts). The user must have consented (vault.consent) first.
+ */
+export async function answerConfirmed(
+  components: AnswerConfirmedComponents,
+  vault: Vault,
+  prepared: PreparedJob,
+  init: AnswerConfirmedInit,
+): Promise<AnswerConfirmedResult> {
+  if (init.peers.length === 0)
+    throw new NoReducersError(
+      `job ${prepared.job.jobId}: no reducer to hand the answer to; none is registered on-chain and none was given`,
+    );
+  const clock = init.clock ?? Date.now;
+  // The deadline on the local clock: chain time may run ahead of or behind it.
+  const until = clock() + (prepared.posted.collectionDeadline - init.now) * 1000;
+  let receipts: CollectReceiptsResult | undefined;
+  init.onStep?.("prove");
+  const publish = async (block: Block): Promise<void> => {
+    const nullifier = decodeSubmission(block.bytes).proof.nullifier;
+    await recordSubmission(vault, prepared.job, { cid: block.cid.toString(), nullifier, submittedAt: clock() });
+    init.onStep?.("publish", { cid: block.cid.toString() });
+    init.onStep?.("receipts", { needed: init.minReceipts ?? 1 });
+    receipts = await collectReceipts(components, vault, prepared.job, block, {
+      peers: init.peers,
+      minReceipts: init.minReceipts,
+      until,
+      firstBackoffMs: init.firstBackoffMs,
+      maxBackoffMs: init.maxBackoffMs,
+      onRound: init.onRound,
+      clock,
+      signal: init.signal,
+    });
+  };
+  const answer = await answerJobWith({ publish, artifacts: components.artifacts }, vault, prepared.job, prepared.group, {
+    peers: init.peers,
+    collectionDeadline: prepared.posted.collectionDeadline,
+    now: init.now,
+    maxDelayMs: init.maxDelayMs,
+    safetyMarginMs: init.safetyMarginMs,
+    random: init.random,
+    signal: init.signal,
+  });
+  return { answer, receipts: receipts as CollectReceiptsResult };
+}

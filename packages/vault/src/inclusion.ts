@@ -1,0 +1,93 @@
+// Was my answer counted? The winning result of a final job, read from the chain, and a Merkle inclusion proof of this
+// vault's leaf in that result's bundle, checked against the tree root the chain recorded. Portable: the chain reads
+// and the bundle's blocks come in as components.
+import { type BundleBlockGetter, type LeafInclusion, leafInclusion, openBundle, verifyLeafInclusion } from "@mosaic/mapreduce";
+import { type JobRegistry, parseCid, revealedResults } from "@mosaic/protocol";
+import type { SubmissionRecord } from "./submissions.js";
+
+/** Where a job's result stands, for one of this vault's submissions. */
+export type InclusionVerdict =
+  /** The job is still collecting, proposing or in its challenge window: nothing is final yet. */
+  | { status: "pending"; state: string; finalizeAfter: number }
+  /** Refunded (fewer than the minimum answered, or no proposal): no result, so nothing to be counted in. */
+  | { status: "refunded" }
+  /** The leaf is in the winning bundle and its path hashes to the root on-chain. */
+  | {
+      status: "counted";
+      index: number;
+      count: number;
+      treeRoot: string;
+      bundleCid: string;
+      proposer: string;
+      inclusion: LeafInclusion;
+    }
+  /**
+   * The winning bundle has no leaf with this vault's nullifier, or a leaf whose submission or path does not check
+   * against the root on-chain: evidence to keep.
+   */
+  | { status: "missing"; reason: string; count: number; treeRoot: string; bundleCid: string; proposer: string }
+  /** The winning bundle could not be fetched or opened; try again (the chain's data requests can force it out). */
+  | { status: "unavailable"; reason: string; bundleCid: string; treeRoot: string; count: number };
+
+const STATES = ["none", "open", "finalized", "refunded"];
+
+/**
+ * For a submission this vault recorded: once its job is final, finds the winning proposal on-chain (its tree root,
+ * count and bundle CID), opens the bundle with `getBlock`, looks up the leaf with this submission's nullifier, and
+ * checks that the leaf commits to this submission's CID and that its Merkle path hashes to the root on-chain.
+ */
+export async function checkInclusion(
+  components: { registry: JobRegistry; getBlock: BundleBlockGetter },
+  record: SubmissionRecord,
+): Promise<InclusionVerdict> {
+  const jobId = BigInt(record.jobId);
+  const job = await components.registry.getJob(jobId);
+  const state = STATES[Number(job.state)] ?? String(job.state);
+  if (state === "refunded") return { status: "refunded" };
+  if (state !== "finalized") return { status: "pending", state, finalizeAfter: Number(job.finalizeAfter) };
+  const index = Number(await components.registry.winningProposal(jobId));
+  const proposal = await components.registry.getProposal(jobId, index);
+  const revealed = (await revealedResults(components.registry, jobId)).get(index);
+  if (revealed === undefined)
+    return {
+      status: "unavailable",
+      reason: "the winning proposal has no ResultProposed event",
+      bundleCid: "",
+      treeRoot: proposal.treeRoot,
+      count: Number(proposal.count),
+    };
+  // The root and count the chain keeps are the authority; the event's copy of them must agree.
+  const treeRoot = proposal.treeRoot.toLowerCase();
+  const count = Number(proposal.count);
+  const where = { treeRoot, count, bundleCid: revealed.bundleCid };
+  let inclusion: LeafInclusion | undefined;
+  try {
+    const bundle = await openBundle(parseCid(revealed.bundleCid), components.getBlock);
+    inclusion = await leafInclusion(bundle, record.nullifier);
+  } catch (err) {
+    return { status: "unavailable", reason: `${(err as Error).name}: ${(err as Error).message}`, ...where };
+  }
+  const proposer = revealed.proposer;
+  if (inclusion === undefined)
+    return {
+      status: "missing",
+      reason: `the winning bundle has no leaf with this submission's nullifier ${record.nullifier}`,
+      proposer,
+      ...where,
+    };
+  if (inclusion.leaf.submission !== record.cid)
+    return {
+      status: "missing",
+      reason: `the winning bundle's leaf for this nullifier commits to submission ${inclusion.leaf.submission}, not this vault's ${record.cid}`,
+      proposer,
+      ...where,
+    };
+  if (!verifyLeafInclusion(treeRoot, inclusion, count))
+    return {
+      status: "missing",
+      reason: `leaf ${inclusion.index}'s Merkle path does not hash to the root ${treeRoot} on-chain`,
+      proposer,
+      ...where,
+    };
+  return { status: "counted", index: inclusion.index, proposer, inclusion, ...where };
+}

@@ -1,0 +1,385 @@
+// Jobs from the user's side: what the registry has posted, whether this vault's avatar may answer each one and whether
+// it has, and the checks that come before anything is mapped or proved. Portable: the chain, IPFS and the group trees
+// come in as components, so the browser app calls the same functions as the CLI.
+import type { Group, GroupSync } from "@mosaic/avatar";
+import { boundsHash, decodeSpec, edgesHash, reduceParams } from "@mosaic/mapreduce";
+import { type JobRef, type JobRegistry, type JobSpec, specCidOf } from "@mosaic/protocol";
+import { formatEpsilon } from "./budget.js";
+import { AlreadySubmittedError } from "./errors.js";
+import { JobClosedError, JobSpecMismatchError, NotInJobGroupError, SpecUnavailableError, UnknownJobError } from "./job-errors.js";
+import { submissionOf } from "./submissions.js";
+import { jobKey, type Vault } from "./vault.js";
+
+/** A job's state on the registry. */
+export type JobState = "open" | "finalized" | "refunded";
+const STATES: Record<number, JobState> = { 1: "open", 2: "finalized", 3: "refunded" };
+
+/** A job as the chain records it (getJob and its JobPosted event). */
+export interface PostedJob {
+  jobId: bigint;
+  researcher: string;
+  /** The avatar group that may answer (from JobPosted: the chain keeps only the root and size). */
+  groupId: bigint;
+  /** The group's root when the job was posted: every proof must be against it. */
+  groupRoot: bigint;
+  groupSize: number;
+  specCid: string;
+  /** Wei. */
+  reward: bigint;
+  minStake: bigint;
+  minParticipants: number;
+  collectionDeadline: number;
+  proposalDeadline: number;
+  finalizeAfter: number;
+  state: JobState;
+  /** The block the job was posted in. */
+  postedBlock: number;
+  /** The raw getJob struct, for checking a spec against it. */
+  chain: ChainJobFields;
+}
+
+/** The getJob fields a spec is checked against. */
+export interface ChainJobFields {
+  collectionDeadline: bigint;
+  proposalDeadline: bigint;
+  minParticipants: bigint;
+  reward: bigint;
+  minStake: bigint;
+  kind: bigint;
+  payloadLength: bigint;
+  edgesHash: string;
+  boundsHash: string;
+}
+
+export interface ReadJobsOptions {
+  /**
+   * The first block to read JobPosted events from: the registry's deploy block.
+   * @default 0
+   */
+  fromBlock?: number;
+  /** @default the latest block */
+  toBlock?: number;
+  /**
+   * Blocks per `eth_getLogs` query.
+   * @default 10000
+   */
+  blockRange?: number;
+  signal?: AbortSignal;
+}
+
+type RawJob = Awaited<ReturnType<JobRegistry["getJob"]>>;
+
+function postedJob(jobId: bigint, j: RawJob, groupId: bigint, postedBlock: number): PostedJob {
+  return {
+    jobId,
+    researcher: j.researcher,
+    groupId,
+    groupRoot: j.groupRoot,
+    groupSize: Number(j.groupSize),
+    specCid: specCidOf(j.specDigest).toString(),
+    reward: j.reward,
+    minStake: j.minStake,
+    minParticipants: Number(j.minParticipants),
+    collectionDeadline: Number(j.collectionDeadline),
+    proposalDeadline: Number(j.proposalDeadline),
+    finalizeAfter: Number(j.finalizeAfter),
+    state: STATES[Number(j.state)] ?? "open",
+    postedBlock,
+    chain: {
+      collectionDeadline: j.collectionDeadline,
+      proposalDeadline: j.proposalDeadline,
+      minParticipants: j.minParticipants,
+      reward: j.reward,
+      minStake: j.minStake,
+      kind: j.kind,
+      payloadLength: j.payloadLength,
+      edgesHash: j.edgesHash,
+      boundsHash: j.boundsHash,
+    },
+  };
+}
+
+/** The JobPosted events in [fromBlock, toBlock], in chunks of `blockRange` blocks. */
+async function postedEvents(
+  registry: JobRegistry,
+  jobId: bigint | undefined,
+  options: ReadJobsOptions,
+): Promise<{ jobId: bigint; groupId: bigint; block: number }[]> {
+  const provider = registry.runner?.provider;
+  if (provider == null) throw new TypeError("registry: expected a JobRegistry connected to a provider");
+  const to = options.toBlock ?? (await provider.getBlockNumber());
+  const range = Math.max(1, options.blockRange ?? 10_000);
+  const filter = registry.filters.JobPosted(jobId);
+  const out: { jobId: bigint; groupId: bigint; block: number }[] = [];
+  for (let from = options.fromBlock ?? 0; from <= to; from += range) {
+    options.signal?.throwIfAborted();
+    for (const e of await registry.queryFilter(filter, from, Math.min(to, from + range - 1)))
+      out.push({ jobId: e.args.jobId, groupId: e.args.groupId, block: e.blockNumber });
+  }
+  return out;
+}
+
+/** Every job posted in the block range, oldest first, with its state now. */
+export async function readPostedJobs(registry: JobRegistry, options: ReadJobsOptions = {}): Promise<PostedJob[]> {
+  const events = await postedEvents(registry, undefined, options);
+  const out: PostedJob[] = [];
+  for (const e of events) out.push(postedJob(e.jobId, await registry.getJob(e.jobId), e.groupId, e.block));
+  return out;
+}
+
+/** One job; UnknownJobError when the registry has none of that id. */
+export async function readPostedJob(registry: JobRegistry, jobId: bigint, options: ReadJobsOptions = {}): Promise<PostedJob> {
+  const count = await registry.jobCount();
+  if (jobId < 1n || jobId > count)
+    throw new UnknownJobError(
+      `no job ${jobId} on registry ${await registry.getAddress()} (it has ${count}); 'mosaic vault jobs' lists them`,
+    );
+  const [event] = await postedEvents(registry, jobId, options);
+  if (event === undefined)
+    throw new UnknownJobError(
+      `job ${jobId} has no JobPosted event from block ${options.fromBlock ?? 0}: is the registry's deploy block right?`,
+    );
+  return postedJob(jobId, await registry.getJob(jobId), event.groupId, event.block);
+}
+
+/** Throws JobSpecMismatchError unless the spec says what the chain recorded for the job (as reducers check it). */
+export function checkSpecMatchesJob(spec: JobSpec, job: ChainJobFields): void {
+  const mismatch = (what: string, inSpec: unknown, onChain: unknown): never => {
+    throw new JobSpecMismatchError(
+      `the job's spec says ${what} ${String(inSpec)} but the chain recorded ${String(onChain)}; the vault will not run it`,
+    );
+  };
+  if (BigInt(spec.collectionDeadline) !== job.collectionDeadline)
+    mismatch("collectionDeadline", spec.collectionDeadline, job.collectionDeadline);
+  if (BigInt(spec.challengeWindow) !== job.proposalDeadline - job.collectionDeadline)
+    mismatch("challengeWindow", spec.challengeWindow, job.proposalDeadline - job.collectionDeadline);
+  if (BigInt(spec.minParticipants) !== job.minParticipants) mismatch("minParticipants", spec.minParticipants, job.minParticipants);
+  if (BigInt(spec.reward) !== job.reward) mismatch("reward", spec.reward, job.reward);
+  if (BigInt(spec.minStake) !== job.minStake) mismatch("minStake", spec.minStake, job.minStake);
+  const reduce = reduceParams(spec);
+  if (BigInt(reduce.kind) !== job.kind) mismatch("reducer", spec.reducer.kind, job.kind);
+  if (BigInt(reduce.payloadLength) !== job.payloadLength) mismatch("output length", reduce.payloadLength, job.payloadLength);
+  if (edgesHash(reduce.edges) !== job.edgesHash) mismatch("reducer edges hash", edgesHash(reduce.edges), job.edgesHash);
+  if (boundsHash(reduce) !== job.boundsHash) mismatch("payload bounds hash", boundsHash(reduce), job.boundsHash);
+}
+
+/** What answering and listing jobs needs from its surroundings. */
+export interface JobBoardComponents {
+  /** The JobRegistry, connected to a provider. */
+  registry: JobRegistry;
+  chainId: bigint;
+  /** The spec block's bytes by CID, from IPFS (reducers hold every open job's spec). BlockUnavailableError if none has it. */
+  fetchSpec(cid: string, options: { signal?: AbortSignal }): Promise<Uint8Array>;
+  /** The avatar group `groupId`, synced to the latest block (a cached GroupSync in Node, so only new events are read). */
+  groupSync(groupId: bigint, options: { signal?: AbortSignal }): Promise<GroupSync>;
+  /** Now on the chain's clock, unix seconds. */
+  now(): Promise<number>;
+}
+
+/** The job's coordinates everywhere (topic, scope, vault keys). */
+export function jobRefOf(components: Pick<JobBoardComponents, "chainId" | "registry">, jobId: bigint, registryAddress: string): JobRef {
+  return { chainId: components.chainId, registry: registryAddress.toLowerCase(), jobId };
+}
+
+/** Whether the avatar is a member of the job's group as it stood at post, and the group then. */
+export function membershipAt(sync: GroupSync, root: bigint, commitment: bigint): Group | undefined {
+  if (!sync.hadRoot(root)) return undefined;
+  const group = sync.groupAt(root);
+  return group.indexOf(commitment) >= 0 ? group : undefined;
+}
+
+/** When this vault sent its answer to the job (from the egress records), or undefined. */
+export function answeredAt(vault: Vault, job: JobRef): number | undefined {
+  const key = jobKey(job);
+  const consent = vault.consents().find((c) => c.jobKey === key);
+  return consent?.submitted ?? submissionOf(vault, key)?.submittedAt;
+}
+
+/** A job as `vault jobs` lists it. */
+export interface JobListing {
+  jobId: string;
+  jobKey: string;
+  state: JobState;
+  /** Whether the collection window is still open (state open and the deadline ahead, on the chain's clock). */
+  collecting: boolean;
+  groupId: string;
+  /** Whether this vault's avatar was in the group when the job was posted. */
+  member: boolean;
+  researcher: string;
+  specCid: string;
+  /** Wei, decimal. */
+  reward: string;
+  minParticipants: number;
+  collectionDeadline: number;
+  /** Seconds until the collection deadline (negative once past), on the chain's clock. */
+  secondsLeft: number;
+  /** The spec's words, when a reducer handed it over. */
+  title?: string;
+  requester?: string;
+  purpose?: string;
+  /** "num/den". */
+  epsilon?: string;
+  mechanism?: string;
+  /** Why the spec is missing (unfetchable) or refused (disagrees with the chain). */
+  specError?: { name: string; message: string };
+  answered: boolean;
+  answeredAt?: number;
+}
+
+export interface ListJobsOptions extends ReadJobsOptions {
+  /**
+   * Also list jobs that are closed and jobs for groups the avatar is not in.
+   * @default false
+   */
+  all?: boolean;
+}
+
+/**
+ * The jobs this vault's avatar may answer: open, collecting, and posted for a group the avatar was in when the job
+ * was posted; each with its spec's title, requester, purpose and epsilon, and whether this vault answered it.
+ */
+export async function listJobs(
+  components: JobBoardComponents,
+  vault: Vault,
+  options: ListJobsOptions = {},
+): Promise<{ now: number; jobs: JobListing[] }> {
+  const { signal } = options;
+  const registryAddress = await components.registry.getAddress();
+  const now = await components.now();
+  const posted = await readPostedJobs(components.registry, options);
+  const syncs = new Map<bigint, GroupSync>();
+  const out: JobListing[] = [];
+  for (const p of posted) {
+    const collecting = p.state === "open" && now < p.collectionDeadline;
+    if (!collecting && options.all !== true) continue;
+    let sync = syncs.get(p.groupId);
+    if (sync === undefined) {
+      sync = await components.groupSync(p.groupId, { signal });
+      syncs.set(p.groupId, sync);
+    }
+    const member = membershipAt(sync, p.groupRoot, vault.avatar.commitment) !== undefined;
+    if (!member && options.all !== true) continue;
+    const ref = jobRefOf(components, p.jobId, registryAddress);
+    const at = answeredAt(vault, ref);
+    const listing: JobListing = {
+      jobId: p.jobId.toString(),
+      jobKey: jobKey(ref),
+      state: p.state,
+      collecting,
+      groupId: p.groupId.toString(),
+      member,
+      researcher: p.researcher,
+      specCid: p.specCid,
+      reward: p.reward.toString(),
+      minParticipants: p.minParticipants,
+      collectionDeadline: p.collectionDeadline,
+      secondsLeft: p.collectionDeadline - now,
+      answered: at !== undefined,
+      ...(at === undefined ? {} : { answeredAt: at }),
+    };
+    try {
+      const spec = await fetchJobSpec(components, p, { signal });
+      listing.title = spec.title;
+      listing.requester = `${spec.requester.name} <${spec.requester.contact}>`;
+      listing.purpose = spec.purpose;
+      listing.epsilon = formatEpsilon(spec.privacy.epsilon);
+      listing.mechanism = spec.privacy.mechanism;
+    } catch (err) {
+      signal?.throwIfAborted();
+      listing.specError = { name: (err as Error).name, message: (err as Error).message };
+    }
+    out.push(listing);
+  }
+  return { now, jobs: out };
+}
+
+/** The job's spec from IPFS, decoded and checked against the chain: SpecUnavailableError or JobSpecMismatchError. */
+export async function fetchJobSpec(
+  components: Pick<JobBoardComponents, "fetchSpec">,
+  job: PostedJob,
+  options: { signal?: AbortSignal } = {},
+): Promise<JobSpec> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await components.fetchSpec(job.specCid, options);
+  } catch (err) {
+    options.signal?.throwIfAborted();
+    throw new SpecUnavailableError(
+      `job ${job.jobId}: no reducer handed over its spec ${job.specCid} (${(err as Error).message}); try again later`,
+    );
+  }
+  let spec: JobSpec;
+  try {
+    spec = decodeSpec(bytes);
+  } catch (err) {
+    throw new JobSpecMismatchError(
+      `job ${job.jobId}: its spec ${job.specCid} does not decode (${(err as Error).message}); the vault will not run it`,
+    );
+  }
+  checkSpecMatchesJob(spec, job.chain);
+  return spec;
+}
+
+/** A job checked and ready to review: its spec, and the avatar's group as it stood at post. */
+export interface PreparedJob {
+  job: JobRef;
+  posted: PostedJob;
+  spec: JobSpec;
+  /** The group at the job's root: what the proof is made against. */
+  group: Group;
+  /** Chain time when prepared, unix seconds. */
+  now: number;
+}
+
+export interface PrepareJobOptions extends ReadJobsOptions {
+  /** Called as each step starts ("chain", "sync group", "spec"), for a CLI to show progress. */
+  onStep?: (step: string) => void;
+  /**
+   * Whether a job already answered is an error (answering) or not (reviewing again, reading receipts).
+   * @default true
+   */
+  refuseAnswered?: boolean;
+}
+
+/**
+ * Reads a job from the chain and checks this vault may answer it, in this order, each a named error with nothing
+ * recorded: UnknownJobError, AlreadySubmittedError (this vault sent its answer), JobClosedError (the window closed, or
+ * the job is final or refunded), NotInJobGroupError (the avatar was not in the job's group at post), then the spec:
+ * SpecUnavailableError, JobSpecMismatchError.
+ */
+export async function prepareJob(
+  components: JobBoardComponents,
+  vault: Vault,
+  jobId: bigint,
+  options: PrepareJobOptions = {},
+): Promise<PreparedJob> {
+  const { signal } = options;
+  options.onStep?.("chain");
+  const posted = await readPostedJob(components.registry, jobId, options);
+  const job = jobRefOf(components, jobId, await components.registry.getAddress());
+  const at = answeredAt(vault, job);
+  if (at !== undefined && options.refuseAnswered !== false)
+    throw new AlreadySubmittedError(
+      `job ${jobId}: this vault sent its answer at ${new Date(at).toISOString()}; an answer leaves once ('mosaic vault receipts --job ${jobId}' shows where it stands)`,
+    );
+  const now = await components.now();
+  if (posted.state !== "open")
+    throw new JobClosedError(
+      `job ${jobId} is ${posted.state}: its collection window closed at ${new Date(posted.collectionDeadline * 1000).toISOString()}`,
+    );
+  if (now >= posted.collectionDeadline)
+    throw new JobClosedError(
+      `job ${jobId}: its collection window closed at ${new Date(posted.collectionDeadline * 1000).toISOString()} (${now - posted.collectionDeadline} s ago on the chain's clock)`,
+    );
+  options.onStep?.("sync group");
+  const sync = await components.groupSync(posted.groupId, { signal });
+  const group = membershipAt(sync, posted.groupRoot, vault.avatar.commitment);
+  if (group === undefined)
+    throw new NotInJobGroupError(
+      `job ${jobId} is for group ${posted.groupId}, and this vault's avatar was not in it when the job was posted; ` +
+        `join with 'mosaic avatar register --group ${posted.groupId}' to answer the group's next jobs`,
+    );
+  options.onStep?.("spec");
+  const spec = await fetchJobSpec(components, posted, { signal });
+  return { job, posted, spec, group, now };
+}

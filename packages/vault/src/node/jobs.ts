@@ -1,0 +1,172 @@
+// Jobs in Node: the components the portable job functions take, over a JSON-RPC provider, group trees cached in the
+// vault's directory, and throwaway libp2p nodes (TCP) that fetch specs from reducers and hand submissions over.
+import { type GroupSync, openGroupSync } from "@mosaic/avatar";
+import {
+  type Block,
+  attachAvatarGroups,
+  createIpfsNode,
+  dialPeer,
+  getBlock,
+  type IpfsNode,
+  type JobRegistry,
+  JobRegistry__factory,
+  parseCid,
+  putBlock,
+  submitForReceipt,
+} from "@mosaic/protocol";
+import type { Provider } from "ethers";
+import type { BundleBlockGetter } from "@mosaic/mapreduce";
+import { NoReducersError } from "../job-errors.js";
+import type { JobBoardComponents } from "../jobs.js";
+import type { CollectReceiptsComponents, HandOver, HandOverOutcome } from "../submissions.js";
+
+/** The largest spec block fetched (64 KiB, as reducers take). */
+const MAX_SPEC_BYTES = 64 * 1024;
+
+export interface NodeJobBoardInit {
+  provider: Provider;
+  chainId: bigint;
+  /** The JobRegistry's address. */
+  registry: string;
+  /** The AvatarGroups contract's address (its Semaphore contract holds the groups' trees). */
+  groups: string;
+  /** Reducers (multiaddrs with /p2p/) to fetch specs from. */
+  peers: string[];
+  /**
+   * Where group trees are cached between runs (the vault directory's `groups/`, as `mosaic avatar status` uses).
+   * @default undefined: in memory only
+   */
+  cacheDir?: string;
+  /**
+   * The Semaphore contract's deploy block, where group event reads start.
+   * @default 0
+   */
+  semaphoreFromBlock?: number;
+  /**
+   * The longest to wait for a spec from the reducers.
+   * @default 15000
+   */
+  specTimeoutMs?: number;
+  /** Called while a group syncs, so a CLI can draw a bar. */
+  onGroupSync?: (groupId: bigint, progress: { block: number; head: number }) => void;
+}
+
+export interface NodeJobBoard {
+  components: JobBoardComponents & CollectReceiptsComponents;
+  registry: JobRegistry;
+  /** A bundle block from the reducers (for checkInclusion). */
+  getBlock: BundleBlockGetter;
+  /** Stops the spec node, if one was started. */
+  close(): Promise<void>;
+}
+
+/**
+ * The components listJobs, prepareJob and answerConfirmed take, in Node: the registry over `provider`, group trees
+ * synced from Semaphore's events (cached in `cacheDir`), specs fetched over bitswap from `peers` by a dial-only node
+ * started on first use, and submissions handed over from a fresh throwaway node per round (handOverFromThrowawayNode).
+ */
+export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
+  const registry = JobRegistry__factory.connect(init.registry, init.provider);
+  const groups = attachAvatarGroups(init.provider, init.groups);
+  let specNode: Promise<IpfsNode> | undefined;
+  const syncs = new Map<bigint, Promise<GroupSync>>();
+  let semaphore: Promise<string> | undefined;
+  // A dial-only node, started on first use, that fetches specs and bundles from the reducers.
+  const fetchNode = (): Promise<IpfsNode> => {
+    if (init.peers.length === 0)
+      throw new NoReducersError("no reducer to fetch from: give --peer, or a network whose reducers are on-chain");
+    specNode ??= createIpfsNode({ listen: [] }).then(async (node) => {
+      // One reducer that does not answer must not keep the others from serving.
+      await Promise.allSettled(init.peers.map((p) => dialPeer(node, p)));
+      return node;
+    });
+    return specNode;
+  };
+  const components: NodeJobBoard["components"] = {
+    registry,
+    chainId: init.chainId,
+    async fetchSpec(cid, options) {
+      const node = await fetchNode();
+      const timeout = AbortSignal.timeout(init.specTimeoutMs ?? 15_000);
+      return getBlock(node.blockstore, parseCid(cid), {
+        maxBytes: MAX_SPEC_BYTES,
+        signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]),
+      });
+    },
+    async groupSync(groupId, options) {
+      let sync = syncs.get(groupId);
+      if (sync === undefined) {
+        semaphore ??= groups.semaphore();
+        sync = semaphore.then((address) =>
+          openGroupSync({ provider: init.provider, semaphore: address }, groupId, {
+            cacheDir: init.cacheDir,
+            fromBlock: init.semaphoreFromBlock,
+            onProgress: (p) => init.onGroupSync?.(groupId, p),
+            signal: options.signal,
+          }),
+        );
+        syncs.set(groupId, sync);
+      }
+      const s = await sync;
+      await s.sync({ signal: options.signal });
+      return s;
+    },
+    async now() {
+      return (await init.provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
+    },
+    handOver: handOverFromThrowawayNode,
+    async stakedOperators(addresses) {
+      const out = new Set<string>();
+      for (const a of new Set(addresses.map((x) => x.toLowerCase()))) {
+        if (!/^0x[0-9a-f]{40}$/.test(a)) continue;
+        if ((await registry.stakeOf(a)) > 0n) out.add(a);
+      }
+      return out;
+    },
+  };
+  return {
+    components,
+    registry,
+    async getBlock(cid, options) {
+      return getBlock((await fetchNode()).blockstore, cid, {
+        maxBytes: options.maxBytes,
+        signal: AbortSignal.timeout(init.specTimeoutMs ?? 15_000),
+      });
+    },
+    async close() {
+      const node = await specNode?.catch(() => undefined);
+      await node?.stop();
+    },
+  };
+}
+
+/**
+ * Hands a submission to reducers from a fresh libp2p node (a new Ed25519 key, so a new peer id; dial-only) holding
+ * only the submission block: each reducer is asked on protocol's SUBMIT_PROTOCOL, fetches the block over bitswap from
+ * that connection and answers a signed receipt (unchecked here; collectReceipts verifies it). The node stops after
+ * the round. What stays linkable at the network level is what avatar's publishSubmission describes.
+ */
+export const handOverFromThrowawayNode: HandOver = async (block: Block, peers, request, options) => {
+  const node = await createIpfsNode({ listen: [] });
+  try {
+    await putBlock(node.blockstore, block);
+    return await Promise.all(
+      peers.map(async (peer): Promise<HandOverOutcome> => {
+        try {
+          const receipt = await submitForReceipt(
+            node,
+            peer,
+            { job: request.job.jobId.toString(), cid: block.cid.toString() },
+            { signal: options.signal },
+          );
+          return { peer, receipt };
+        } catch (err) {
+          options.signal?.throwIfAborted();
+          return { peer, error: err as Error };
+        }
+      }),
+    );
+  } finally {
+    await node.stop();
+  }
+};

@@ -1,0 +1,143 @@
+// Answering with receipts, through a transport the test plays: what is recorded in the vault as the answer leaves, which
+// receipts are kept (signed by a staked operator, for this job and CID) and which are refused and never stored.
+import { randomBytes } from "node:crypto";
+import { decodeSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
+import { kmPerDayJob } from "@mosaic/mapreduce";
+import { type Block, type JobRef, type SubmissionReceipt, signReceipt } from "@mosaic/protocol";
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import { memoryStores } from "../../../test/helpers.js";
+import {
+  answerConfirmed,
+  collectReceipts,
+  type HandOver,
+  type HandOverOutcome,
+  jobKey,
+  type PreparedJob,
+  recordSubmission,
+  submissionOf,
+  submissionRecords,
+  Vault,
+} from "../src/index.js";
+
+describe("vault: answering with signed receipts (the transport played by the test)", function () {
+  this.timeout(60_000);
+  const deadline = 1_700_006_400;
+  const spec = kmPerDayJob({ collectionDeadline: deadline, epsilon: { num: 1, den: 1 } });
+  const registry = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+  const job: JobRef = { chainId: 31337n, registry, jobId: 1n };
+  const operatorA = Wallet.createRandom();
+  const operatorB = Wallet.createRandom();
+  const outsider = Wallet.createRandom();
+  const staked = new Set([operatorA.address.toLowerCase(), operatorB.address.toLowerCase()]);
+  const peers = ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWA", "/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWB"];
+
+  const receipt = (signer: Wallet, cid: string, over: Partial<{ jobId: string; chainId: string }> = {}) =>
+    signReceipt(signer, { chainId: over.chainId ?? "31337", registry, jobId: over.jobId ?? "1", cid, receivedAt: 1_700_000_000_000 });
+
+  async function prepared(): Promise<{ vault: Vault; prep: PreparedJob }> {
+    const vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32), clock: () => Date.UTC(2026, 10, 1) });
+    await vault.addLocations([
+      { t: deadline - 3600, lat: 0, lon: 0 },
+      { t: deadline - 1800, lat: 0, lon: 0.1 },
+    ]);
+    const group = new Group([vault.avatar.commitment, deriveAvatarIdentity(randomBytes(32)).commitment]);
+    await vault.consent(spec, await vault.review(spec, job));
+    const posted = { collectionDeadline: deadline } as PreparedJob["posted"];
+    return { vault, prep: { job, posted, spec, group, now: deadline - 3600 } };
+  }
+
+  /** Plays the reducers: round r answers with `rounds[r](cid, peer)` for each peer asked; records what was asked. */
+  function reducers(rounds: Array<(cid: string, peer: string) => Promise<HandOverOutcome>>) {
+    const asked: string[][] = [];
+    const handOver: HandOver = async (block: Block, ask) => {
+      const play = rounds[Math.min(asked.length, rounds.length - 1)] as (typeof rounds)[number];
+      asked.push([...ask]);
+      return Promise.all(ask.map((peer) => play(block.cid.toString(), peer)));
+    };
+    return { asked, components: { handOver, stakedOperators: async () => staked } };
+  }
+
+  it("records the CID and nullifier as the answer leaves, keeps the staked operator's receipt and refuses an outsider's", async () => {
+    const { vault, prep } = await prepared();
+    const { asked, components } = reducers([
+      async (cid, peer) => ({ peer, receipt: await receipt(peer === peers[0] ? operatorA : outsider, cid) }),
+    ]);
+    const { answer, receipts } = await answerConfirmed(components, vault, prep, { peers, now: prep.now, maxDelayMs: 0, clock: () => 0 });
+
+    const record = submissionOf(vault, jobKey(job));
+    expect(record?.cid).to.equal(answer.block.cid.toString());
+    expect(record?.nullifier).to.equal(decodeSubmission(answer.block.bytes).proof.nullifier.toString());
+    expect(record?.receipts.map((r) => r.operator)).to.deep.equal([operatorA.address]);
+    expect(receipts.complete).to.equal(true);
+    expect(receipts.refused.map((r) => [r.peer, r.error, r.operator])).to.deep.equal([[peers[1], "ForgedReceiptError", outsider.address]]);
+    expect(asked).to.deep.equal([peers]);
+    expect(vault.audit()).to.have.length(1);
+  });
+
+  it("refuses a receipt copied from another job, and one naming an operator who did not sign it; asks again until a good one", async () => {
+    const { vault, prep } = await prepared();
+    const copied = async (cid: string, peer: string): Promise<HandOverOutcome> => ({
+      peer,
+      receipt: await receipt(operatorA, cid, { jobId: "2" }),
+    });
+    const impostor = async (cid: string, peer: string): Promise<HandOverOutcome> => {
+      const genuine = await receipt(operatorB, cid);
+      return { peer, receipt: { ...genuine, operator: operatorA.address } };
+    };
+    const { asked, components } = reducers([
+      copied,
+      impostor,
+      async (cid, peer) =>
+        peer === peers[1] ? { peer, receipt: await receipt(operatorB, cid) } : { peer, error: new Error("dial failed") },
+    ]);
+    const { receipts } = await answerConfirmed(components, vault, prep, {
+      peers,
+      now: prep.now,
+      maxDelayMs: 0,
+      firstBackoffMs: 1,
+      clock: () => 0,
+    });
+    expect(receipts.complete).to.equal(true);
+    expect(receipts.rounds).to.equal(3);
+    expect(asked).to.deep.equal([peers, peers, peers]);
+    expect(receipts.refused.map((r) => `${r.round}:${r.error}`)).to.deep.equal([
+      "1:WrongReceiptError",
+      "1:WrongReceiptError",
+      "2:ForgedReceiptError",
+      "2:ForgedReceiptError",
+      "3:Error",
+    ]);
+    expect(submissionOf(vault, jobKey(job))?.receipts.map((r) => r.operator)).to.deep.equal([operatorB.address]);
+  });
+
+  it("stops at the deadline with too few receipts: complete is false, the answer stays recorded, nothing forged is kept", async () => {
+    const { vault, prep } = await prepared();
+    let now = 0;
+    const { asked, components } = reducers([async (cid, peer) => ({ peer, receipt: await receipt(outsider, cid) })]);
+    const { receipts } = await answerConfirmed(components, vault, prep, {
+      peers,
+      now: deadline - 1,
+      maxDelayMs: 0,
+      firstBackoffMs: 400,
+      clock: () => (now += 300),
+    });
+    expect(receipts.complete).to.equal(false);
+    expect(asked.length).to.be.greaterThan(0);
+    expect(submissionRecords(vault)).to.have.length(1);
+    expect(submissionRecords(vault)[0]?.receipts).to.deep.equal([]);
+  });
+
+  it("wants receipts from distinct operators: two from one operator count once", async () => {
+    const { vault, prep } = await prepared();
+    const block = {
+      cid: (await import("@mosaic/protocol")).parseCid("bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"),
+      bytes: new Uint8Array(),
+    };
+    await recordSubmission(vault, job, { cid: block.cid.toString(), nullifier: 7n, submittedAt: 1 });
+    const { components } = reducers([async (cid, peer) => ({ peer, receipt: await receipt(operatorA, cid) })]);
+    const result = await collectReceipts(components, vault, prep.job, block, { peers, minReceipts: 2, until: 1, clock: () => 0 });
+    expect(result.complete).to.equal(false);
+    expect(result.record.receipts.map((r: SubmissionReceipt) => r.operator)).to.deep.equal([operatorA.address]);
+  });
+});
