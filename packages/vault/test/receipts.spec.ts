@@ -32,7 +32,7 @@ describe("vault: answering with signed receipts (the transport played by the tes
   const staked = new Set([operatorA.address.toLowerCase(), operatorB.address.toLowerCase()]);
   const peers = ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWA", "/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWB"];
 
-  const receipt = (signer: Wallet, cid: string, over: Partial<{ jobId: string; chainId: string }> = {}) =>
+  const receipt = (signer: Pick<Wallet, "getAddress" | "signMessage">, cid: string, over: Partial<{ jobId: string; chainId: string }> = {}) =>
     signReceipt(signer, { chainId: over.chainId ?? "31337", registry, jobId: over.jobId ?? "1", cid, receivedAt: 1_700_000_000_000 });
 
   async function prepared(): Promise<{ vault: Vault; prep: PreparedJob }> {
