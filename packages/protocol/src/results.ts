@@ -56,9 +56,12 @@ export async function proposeResult(
   return { index, commit, reveal };
 }
 
-/** Every revealed result of a job, by proposal index, from the registry's ResultProposed events. */
-export async function revealedResults(registry: JobRegistry, jobId: bigint): Promise<Map<number, RevealedResult>> {
-  const events = await registry.queryFilter(registry.filters.ResultProposed(jobId));
+/**
+ * Every revealed result of a job, by proposal index, from the registry's ResultProposed events from `fromBlock` on
+ * (the block the job was posted in, or the registry's deploy block: no earlier block can hold them).
+ */
+export async function revealedResults(registry: JobRegistry, jobId: bigint, fromBlock = 0): Promise<Map<number, RevealedResult>> {
+  const events = await registry.queryFilter(registry.filters.ResultProposed(jobId), fromBlock);
   const out = new Map<number, RevealedResult>();
   for (const e of events) {
     const index = Number(e.args.index);

@@ -89,6 +89,8 @@ export interface WatcherComponents {
   fetchTimeoutMs: number;
   /** Gives back the nonce of a challenge that failed before it was sent (a NonceManager's reset). */
   resetNonce?(): void;
+  /** Where the job's log reads start: the block it was posted in, or the registry's deploy block. @default 0 */
+  fromBlock?: number;
 }
 
 /**
@@ -232,7 +234,7 @@ interface PublishedLeaf {
 
 /** Every leaf of proposal `index` published through answerData, by position, with its path where it can be read. */
 async function publishedLeaves(c: WatcherComponents, session: JobSession, index: number): Promise<Map<number, PublishedLeaf>> {
-  const events = await c.registry.queryFilter(c.registry.filters.LeafPublished(session.jobId));
+  const events = await c.registry.queryFilter(c.registry.filters.LeafPublished(session.jobId), c.fromBlock ?? 0);
   const provider = c.registry.runner?.provider;
   const calls = new Map<string, ReturnType<typeof c.registry.interface.parseTransaction>>();
   const out = new Map<number, PublishedLeaf>();
@@ -400,7 +402,7 @@ async function checkTop(
         "the one leaf is not the aggregate",
       );
   } else if (count > 1) {
-    const nodes = await c.registry.queryFilter(c.registry.filters.NodePublished(session.jobId));
+    const nodes = await c.registry.queryFilter(c.registry.filters.NodePublished(session.jobId), c.fromBlock ?? 0);
     const root = nodes.find((e) => Number(e.args.index) === verdict.index && Number(e.args.level) === top && Number(e.args.position) === 0);
     if (root !== undefined) {
       const node = { left: root.args.node.left, right: root.args.node.right, value: [...root.args.node.value] };
@@ -460,7 +462,7 @@ export async function checkProposals(
   if (spec === undefined) return [];
   const [{ proposals, ownIndex }, revealed] = await Promise.all([
     proposalsOf(c.registry, session.jobId, c.operator),
-    revealedResults(c.registry, session.jobId),
+    revealedResults(c.registry, session.jobId, c.fromBlock ?? 0),
   ]);
   const own = proposals[ownIndex];
   const n = proposals.length;
@@ -578,7 +580,7 @@ function markUnavailable(c: WatcherComponents, session: JobSession, verdict: Pro
 export async function answerRequests(c: WatcherComponents, session: JobSession, answered: Set<string>): Promise<number> {
   const spec = session.spec;
   if (spec === undefined) return 0;
-  const events = await c.registry.queryFilter(c.registry.filters.DataRequested(session.jobId));
+  const events = await c.registry.queryFilter(c.registry.filters.DataRequested(session.jobId), c.fromBlock ?? 0);
   if (events.length === 0) return 0;
   const { ownIndex } = await proposalsOf(c.registry, session.jobId, c.operator);
   // Every open request on this proposal, earliest due first, answered a few per transaction (a leaf's path and
