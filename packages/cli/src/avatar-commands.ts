@@ -124,7 +124,7 @@ async function chain(
   if (!networkGiven({ network: values.network, rpc: values.rpc, groups: values.groups })) {
     if (required)
       throw new UsageError(
-        `${command}: --network NAME (or --rpc URL and --groups ADDRESS) is required; see 'mosaic avatar ${command} --help'`,
+        `${command}: --rpc URL and --groups ADDRESS are required, or --network NAME|FILE; see 'mosaic avatar ${command} --help'`,
       );
     if (values["wallet-key-file"] !== undefined)
       throw new UsageError(`${command}: --wallet-key-file needs --network (or --rpc and --groups)`);
@@ -151,7 +151,8 @@ export async function avatarMain(argv: string[]): Promise<number> {
       if (values.help) return help(STATUS_HELP);
       expectPositionals("status", positionals, []);
       const flags = await chain("status", values, false);
-      if (flags === undefined && values.group.length > 0) throw new UsageError("status: --group needs --network (or --rpc and --groups)");
+      if (flags === undefined && values.group.length > 0)
+        throw new UsageError("status: --group needs --rpc and --groups, or --network NAME|FILE");
       const result = await a.avatarStatus({
         dir: values.dir,
         passphraseFile: values["passphrase-file"],

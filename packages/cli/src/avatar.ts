@@ -151,6 +151,8 @@ export async function avatarStatus(options: VaultAccess & { chain?: GroupFlags; 
       const sync = await withProgress(`syncing group ${groupId}`, "blocks", async (p) => {
         const s = await openGroupSync({ provider: c.provider, semaphore }, groupId, {
           cacheDir,
+          // The network file's Semaphore deploy block: no log read before it.
+          fromBlock: options.chain?.network?.deployBlocks.semaphore,
           onProgress: ({ block, head }) => p.update(block, head),
         });
         await s.sync();
@@ -395,6 +397,7 @@ export async function registrarRemove(
     const groups = c.groups.connect(needSigner(c));
     const sync = await openGroupSync({ provider: c.provider, semaphore: await groups.semaphore() }, options.groupId, {
       cacheDir: options.cacheDir,
+      fromBlock: flags.network?.deployBlocks.semaphore,
     });
     await sync.sync();
     const index = sync.indexOf(options.commitment);

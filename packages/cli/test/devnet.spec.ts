@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connectChain, createIpfsNode, dialPeer, loadNetwork, type NetworkFile, sleep } from "@mosaic/protocol";
 import { expect } from "chai";
-import { failed, json, mosaic, startMosaic } from "./run.js";
+import { failed, json, mosaic, startMosaic, vault } from "./run.js";
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -112,6 +112,23 @@ describe("mosaic devnet and deploy", function () {
     expect(groups.groups.map((g) => [g.groupId, g.name, g.kind])).to.deep.equal([["0", "devnet-open", "open"]]);
     const byEnv = await mosaic(["avatar", "groups", "--json"], { cwd: dir, env: { MOSAIC_NETWORK: "devnet" } });
     expect(json(byEnv)).to.deep.equal(groups);
+  });
+
+  it("a user registers an avatar in the open group and sees the membership, with only --network", async () => {
+    const vaultDir = path.join(dir, "vault-1");
+    json(await vault(["init", "--dir", vaultDir, "--device", "phone", "--scrypt-n", "1024", "--json"], dir));
+    const key = path.join("networks", "devnet-keys", "user-1.key");
+    const reg = json<{ groupId: string; size: string }>(
+      await mosaic(
+        ["avatar", "register", "--dir", vaultDir, "--network", "devnet", "--group", "0", "--wallet-key-file", key, "--json"],
+        dir,
+      ),
+    );
+    expect(reg.size).to.equal("1");
+    const status = json<{ groups: { groupId: string; member: boolean; index: number }[] }>(
+      await mosaic(["avatar", "status", "--dir", vaultDir, "--network", "devnet", "--group", "0", "--json"], dir),
+    );
+    expect(status.groups.map((g) => [g.groupId, g.member, g.index])).to.deep.equal([["0", true, 0]]);
   });
 
   it("mosaic deploy deploys another set and writes its file; it will not replace one without --force", async () => {
