@@ -1,7 +1,7 @@
 // The reducer node's config file: JSON, every field checked and named when wrong, paths relative to the file.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { namedError } from "@mosaic/protocol";
+import { type NetworkFile, namedError } from "@mosaic/protocol";
 import { isAddress } from "ethers";
 import { LOOPBACK_HOSTS } from "./http.js";
 
@@ -33,6 +33,17 @@ export interface ReducerConfig {
   finalize: boolean;
   /** Check other reducers' proposals for the jobs this node serves, and challenge provable faults. @default true */
   watch: boolean;
+  /**
+   * The ReducerDirectory's address: where this node announces its peer id and addresses (when staked) and finds
+   * the other reducers to dial. @default the network file's, else undefined (no announcement, no discovery)
+   */
+  directory?: string;
+  /** Public multiaddrs to record in the directory. @default [] (the node's listen addresses) */
+  announce: string[];
+  /** The block log reads start from (the registry's deploy block). @default the network file's, else 0 */
+  fromBlock: number;
+  /** The network file this config was resolved from, and the chain it is for (checked at start). @default undefined */
+  network?: { file: string; chainId: number };
 }
 
 const KEYS = new Set([
@@ -48,6 +59,10 @@ const KEYS = new Set([
   "fetchTimeoutMs",
   "finalize",
   "watch",
+  "network",
+  "directory",
+  "announce",
+  "fromBlock",
 ]);
 
 function fail(file: string, message: string): never {
@@ -60,8 +75,12 @@ function int(file: string, where: string, value: unknown, min: number, max: numb
   return value as number;
 }
 
-/** Checks a parsed config; `file` names it in errors and anchors relative paths. */
-export function parseReducerConfig(value: unknown, file: string): ReducerConfig {
+/**
+ * Checks a parsed config; `file` names it in errors and anchors relative paths. With `network` (the loaded network
+ * file the config's `network` field names), rpcUrl, registry, directory, fromBlock and bootstrap peers default
+ * to the file's; fields in the config win.
+ */
+export function parseReducerConfig(value: unknown, file: string, network?: NetworkFile & { file?: string }): ReducerConfig {
   if (value === null || typeof value !== "object" || Array.isArray(value)) fail(file, "expected a JSON object");
   const c = value as Record<string, unknown>;
   for (const k of Object.keys(c)) if (!KEYS.has(k)) fail(file, `${k}: not a config field (known: ${[...KEYS].join(", ")})`);
@@ -71,11 +90,31 @@ export function parseReducerConfig(value: unknown, file: string): ReducerConfig 
       fail(file, `${k}: expected a non-empty string`);
     return c[k] as string;
   };
-  const rpcUrl = str("rpcUrl");
-  if (!/^(https?|wss?):\/\//.test(rpcUrl)) fail(file, `rpcUrl: expected an http(s) or ws(s) URL, got ${JSON.stringify(rpcUrl)}`);
-  const registry = str("registry");
-  if (!isAddress(registry)) fail(file, `registry: expected the JobRegistry's address, got ${JSON.stringify(registry)}`);
-  const peers = c.peers ?? [];
+  if (c.network !== undefined && network === undefined) fail(file, "network: the network file was not loaded; use loadReducerConfig");
+  const fromNetwork = (k: string, v: unknown): unknown => (c[k] === undefined && network !== undefined ? v : c[k]);
+  const rpcUrl = fromNetwork("rpcUrl", network?.rpc);
+  if (typeof rpcUrl !== "string" || !/^(https?|wss?):\/\//.test(rpcUrl))
+    fail(
+      file,
+      `rpcUrl: expected an http(s) or ws(s) URL${network === undefined ? " (or a network file)" : ""}, got ${JSON.stringify(rpcUrl)}`,
+    );
+  const registry = fromNetwork("registry", network?.contracts.jobRegistry.address);
+  if (typeof registry !== "string" || !isAddress(registry))
+    fail(file, `registry: expected the JobRegistry's address, got ${JSON.stringify(registry)}`);
+  const directory = fromNetwork("directory", network?.contracts.reducerDirectory.address);
+  if (directory !== undefined && (typeof directory !== "string" || !isAddress(directory)))
+    fail(file, `directory: expected the ReducerDirectory's address, got ${JSON.stringify(directory)}`);
+  const sameRegistry = network !== undefined && registry.toLowerCase() === network.contracts.jobRegistry.address.toLowerCase();
+  const fromBlock = c.fromBlock ?? (sameRegistry ? network?.contracts.jobRegistry.deployBlock : 0) ?? 0;
+  const announce = c.announce ?? [];
+  if (
+    !Array.isArray(announce) ||
+    announce.length > 8 ||
+    !announce.every((a) => typeof a === "string" && a.startsWith("/") && a.length <= 256)
+  )
+    fail(file, "announce: expected up to 8 public multiaddrs (each starting with /)");
+  const peers = [...((c.peers ?? []) as unknown[])];
+  for (const b of network?.bootstrap ?? []) if (!peers.includes(b)) peers.push(b);
   if (!Array.isArray(peers) || peers.length > 64 || !peers.every((p) => typeof p === "string" && p.startsWith("/") && p.includes("/p2p/")))
     fail(file, "peers: expected up to 64 multiaddrs with /p2p/ peer ids");
   const http = (c.http ?? {}) as Record<string, unknown>;
@@ -88,8 +127,8 @@ export function parseReducerConfig(value: unknown, file: string): ReducerConfig 
   if (c.finalize !== undefined && typeof c.finalize !== "boolean") fail(file, "finalize: expected true or false");
   if (c.watch !== undefined && typeof c.watch !== "boolean") fail(file, "watch: expected true or false");
   return {
-    rpcUrl,
-    registry,
+    rpcUrl: rpcUrl as string,
+    registry: registry as string,
     operatorKeyFile: path.resolve(base, str("operatorKeyFile")),
     dataDir: path.resolve(base, str("dataDir")),
     listen,
@@ -104,6 +143,10 @@ export function parseReducerConfig(value: unknown, file: string): ReducerConfig 
     fetchTimeoutMs: int(file, "fetchTimeoutMs", c.fetchTimeoutMs ?? 10_000, 100, 600_000),
     finalize: (c.finalize as boolean | undefined) ?? true,
     watch: (c.watch as boolean | undefined) ?? true,
+    directory: directory as string | undefined,
+    announce: announce as string[],
+    fromBlock: int(file, "fromBlock", fromBlock, 0, Number.MAX_SAFE_INTEGER),
+    network: network === undefined ? undefined : { file: network.file ?? file, chainId: network.chainId },
   };
 }
 
@@ -122,5 +165,18 @@ export async function loadReducerConfig(file: string): Promise<ReducerConfig> {
   } catch (err) {
     fail(file, `not JSON (${(err as Error).message})`);
   }
-  return parseReducerConfig(value, file);
+  return resolveReducerConfig(value, file);
+}
+
+/**
+ * Checks a config object, loading the network file its `network` field names first (a name looks in
+ * `networks/<name>.json` beside the config file; a path is relative to it). `file` names the config in errors.
+ */
+export async function resolveReducerConfig(value: unknown, file: string): Promise<ReducerConfig> {
+  const name = (value as { network?: unknown } | null)?.network;
+  if (name === undefined) return parseReducerConfig(value, file);
+  if (typeof name !== "string" || name.length === 0 || name.length > 4096) fail(file, "network: expected a network name or file path");
+  const { loadNetwork } = await import("@mosaic/protocol");
+  const network = await loadNetwork(name, { cwd: path.dirname(path.resolve(file)) });
+  return parseReducerConfig(value, file, network);
 }

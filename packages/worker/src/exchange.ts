@@ -15,7 +15,6 @@ import {
   handle,
   type IpfsNode,
   type Logger,
-  MAX_HOLDINGS_BYTES,
   MAX_RECEIPT_BYTES,
   type MessageSigner,
   namedError,

@@ -14,7 +14,8 @@
  * process.on('SIGTERM', () => node.stop())
  * ```
  */
-export { loadReducerConfig, parseReducerConfig, type ReducerConfig, ReducerConfigError } from "./config.js";
+export { loadReducerConfig, parseReducerConfig, type ReducerConfig, ReducerConfigError, resolveReducerConfig } from "./config.js";
+export { type DiscoveryComponents, ReducerDiscovery } from "./discovery.js";
 export type { HeldSubmission, ProposalDraft, ReducerHookContext, ReducerHooks } from "./hooks.js";
 export {
   type ExchangeComponents,

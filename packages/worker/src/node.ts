@@ -1,6 +1,6 @@
 // The reducer node operators run: watches the chain for jobs it is staked for, serves each (collect, verify,
 // journal, reduce, publish, propose, finalize), holds researchers' specs, and reports on a loopback port.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { type BatchVerifier, createBatchVerifier } from "@mosaic/avatar";
 import { decodeSpec, MAX_SPEC_BYTES } from "@mosaic/mapreduce";
@@ -9,6 +9,7 @@ import {
   connectChain,
   createIpfsNode,
   createLogger,
+  dialPeer,
   getBlock,
   type IpfsNode,
   type JobRegistry,
@@ -19,13 +20,17 @@ import {
   namedError,
   nodeAddresses,
   parseCid,
+  ReducerDirectory__factory,
   readWalletKey,
   specTopic,
+  WrongChainError,
   writeFileAtomic,
 } from "@mosaic/protocol";
 import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
+import { ReducerDiscovery } from "./discovery.js";
 import { ReducerExchange } from "./exchange.js";
+import { JobCursor } from "./job-cursor.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
 import type { ReducerHooks } from "./hooks.js";
@@ -86,6 +91,10 @@ export class ReducerNode implements StatusSource {
   #signer?: Signer;
   #ipfs?: IpfsNode;
   #exchange?: ReducerExchange;
+  #discovery?: ReducerDiscovery;
+  #cursor?: JobCursor;
+  /** Jobs with a journal on disk are considered again on the first poll (a restart resumes them). */
+  #firstPoll = true;
   #verifier?: BatchVerifier;
   #http?: { close(cb?: () => void): void };
   #timer?: NodeJS.Timeout;
@@ -114,14 +123,24 @@ export class ReducerNode implements StatusSource {
     this.#operator = await wallet.getAddress();
     this.#signer = wallet;
     this.#registry = JobRegistry__factory.connect(c.registry, wallet);
+    if (c.network !== undefined && this.#chain.chainId !== BigInt(c.network.chainId))
+      throw new WrongChainError(
+        `${c.rpcUrl} serves chain ${this.#chain.chainId}, but ${c.network.file} is for chain ${c.network.chainId}; check rpcUrl or the network file`,
+      );
     if ((await this.#chain.provider.getCode(c.registry)) === "0x")
       throw new TypeError(`registry: no contract at ${c.registry} on ${c.rpcUrl}`);
+    this.#cursor = new JobCursor({
+      file: path.join(c.dataDir, "chain.json"),
+      chainId: this.#chain.chainId,
+      registry: c.registry,
+      fromBlock: c.fromBlock,
+      log: this.#log,
+    });
     this.#verifier = createBatchVerifier({ threads: c.verifier.threads, batchSize: c.verifier.batchSize });
     await this.#verifier.start();
     this.#ipfs = await createIpfsNode({
       blockstoreDir: path.join(c.dataDir, "blocks"),
       listen: [c.listen],
-      peers: c.peers,
       privateKey: await loadOrCreatePeerKey(path.join(c.dataDir, "peer.key")),
     });
     const pubsub = this.#ipfs.libp2p.services.pubsub;
@@ -141,6 +160,27 @@ export class ReducerNode implements StatusSource {
       count: (event, labels) => this.counters.inc(`mosaic_${event.replace(/[^a-z]/g, "_")}_total`, `Direct exchanges: ${event}`, labels),
     });
     await this.#exchange.start();
+    // Configured peers and the network's bootstrap nodes: one that does not answer is logged, not fatal.
+    await Promise.all(
+      c.peers.map((peer) =>
+        dialPeer(this.#ipfs as IpfsNode, peer, { signal: AbortSignal.timeout(5_000) }).catch((err) =>
+          this.#log("warn", "peer:unreachable", { peer, message: (err as Error).message }),
+        ),
+      ),
+    );
+    if (c.directory !== undefined) {
+      if ((await this.#chain.provider.getCode(c.directory)) === "0x")
+        throw new TypeError(`directory: no contract at ${c.directory} on ${c.rpcUrl}`);
+      this.#discovery = new ReducerDiscovery({
+        ipfs: this.#ipfs,
+        directory: ReducerDirectory__factory.connect(c.directory, wallet),
+        registry: this.#registry,
+        operator: this.#operator,
+        announce: c.announce,
+        fromBlock: c.fromBlock,
+        log: this.#log,
+      });
+    }
     const { server, url } = await startStatusServer(this, c.http.host, c.http.port);
     this.#http = server;
     const status: NodeStatusFile = {
@@ -216,12 +256,22 @@ export class ReducerNode implements StatusSource {
     this.#chainTime = await chain.now();
     this.counters.set("mosaic_chain_time_seconds", "Latest block timestamp seen", {}, this.#chainTime);
     this.counters.set("mosaic_peers", "Connected libp2p peers", {}, this.#ipfs?.libp2p.getPeers().length ?? 0);
-    const count = Number(await registry.jobCount());
-    for (let id = 1; id <= count && !this.#stopping; id++) {
-      const key = String(id);
-      if (this.#sessions.has(key) || this.#skipped.has(key)) continue;
-      await this.#consider(BigInt(id));
+    // New jobs from the JobPosted logs since the last poll (not every job ever posted), the undecided ones again, and
+    // on the first poll the ones this node journalled before a restart.
+    const head = await chain.provider.getBlockNumber();
+    const cursor = this.#cursor as JobCursor;
+    const candidates = new Set<string>(cursor.retry.keys());
+    if (this.#firstPoll) for (const id of this.#journalledJobs()) candidates.add(id);
+    this.#firstPoll = false;
+    for (const id of await cursor.next(registry, head)) candidates.add(id);
+    for (const key of candidates) {
+      if (this.#stopping) break;
+      if (!this.#sessions.has(key) && !this.#skipped.has(key)) await this.#consider(BigInt(key));
+      if (this.#sessions.has(key) || this.#skipped.has(key)) cursor.retry.delete(key);
+      else cursor.retry.set(key, cursor.posted.get(key) ?? this.config.fromBlock);
     }
+    await cursor.save();
+    await this.#discovery?.poll(head);
     for (const session of this.#sessions.values()) {
       if (this.#stopping) return;
       await this.#advance(session).catch((err) => {
@@ -231,6 +281,15 @@ export class ReducerNode implements StatusSource {
       });
     }
     this.counters.set("mosaic_jobs", "Jobs this node serves", {}, this.#sessions.size);
+  }
+
+  /** The job ids with a journal directory on disk. */
+  #journalledJobs(): string[] {
+    try {
+      return readdirSync(path.join(this.config.dataDir, "jobs")).filter((d) => /^[1-9][0-9]{0,30}$/.test(d));
+    } catch {
+      return [];
+    }
   }
 
   #skip(id: bigint, reason: string): void {
@@ -318,7 +377,7 @@ export class ReducerNode implements StatusSource {
       const key = session.jobId.toString();
       const answered = this.#answered.get(key) ?? new Set<string>();
       this.#answered.set(key, answered);
-      await answerRequests(this.#watcherComponents(), session, answered).catch((err) => {
+      await answerRequests(this.#watcherComponents(session), session, answered).catch((err) => {
         this.#resetNonce();
         this.#log("error", "proposal:answer-failed", { jobId: session.jobId, message: (err as Error).message });
       });
@@ -327,7 +386,7 @@ export class ReducerNode implements StatusSource {
       const key = session.jobId.toString();
       const seen = this.#verdicts.get(key) ?? new Map<number, ProposalVerdict>();
       this.#verdicts.set(key, seen);
-      await checkProposals(this.#watcherComponents(), session, seen, now);
+      await checkProposals(this.#watcherComponents(session), session, seen, now);
       // From finalizeAfter on, the watcher only followed up its data requests: go on to finalise.
       if (now < session.finalizeAfter) return;
     }
@@ -374,8 +433,9 @@ export class ReducerNode implements StatusSource {
     (this.#signer as { reset?(): void } | undefined)?.reset?.();
   }
 
-  #watcherComponents(): WatcherComponents {
+  #watcherComponents(session: JobSession): WatcherComponents {
     return {
+      fromBlock: this.#cursor?.posted.get(session.jobId.toString()) ?? this.config.fromBlock,
       ipfs: this.#ipfs as IpfsNode,
       registry: this.#registry as JobRegistry,
       operator: this.#operator,

@@ -20,6 +20,7 @@ import {
   nodeAddresses,
   putBlock,
   ReceiptRefusedError,
+  readReducers,
   type SubmissionReceipt,
   submitForReceipt,
   verifyReceipt,
@@ -56,6 +57,7 @@ describe("two reducer nodes: direct submissions with receipts, catch-up after a 
         operatorKeyFile: "unused",
         dataDir: path.join(work, `reducer-${i}`),
         peers,
+        directory: contracts.addresses.reducerDirectory,
         http: { host: "127.0.0.1", port: 0 },
         verifier: { threads: 1, batchSize: 4, batchWaitMs: 50 },
         pollMs: 150,
@@ -131,8 +133,12 @@ describe("two reducer nodes: direct submissions with receipts, catch-up after a 
 
   it("receipts for direct submissions; the reducer down for the middle third catches up and proposes the full set", async () => {
     await start(0, nodeAddresses(researcher));
-    const first = await start(1, [...nodeAddresses(researcher), ...addrs[0]!]);
+    // Reducer 1 is told only of the researcher: it finds reducer 0 in the directory, where both announced themselves.
+    const first = await start(1, nodeAddresses(researcher));
     await until("both reducers to collect", () => [0, 1].every((i) => progress(i, jobs.full).state === "collecting"));
+    const records = await readReducers(contracts.reducerDirectory, contracts.jobRegistry);
+    expect(records.map((r) => r.peerId).sort()).to.deep.equal([addrs[0]![0]!.split("/p2p/")[1], first.peerId].sort());
+    await until("the reducers to find each other", () => [0, 1].every((i) => (nodes[i]!.health().peers as number) >= 2));
 
     // First third: every vault hands its submission to both reducers and gets two receipts it can check.
     const blocks = await Promise.all(identities.map((_, m) => submissionOf(m, jobs.full)));
@@ -187,7 +193,7 @@ describe("two reducer nodes: direct submissions with receipts, catch-up after a 
     await until("reducer 0 to accept the middle third", () => progress(0, jobs.full).accepted === 6);
 
     // Reducer 1 comes back with the same peer id, asks reducer 0 what it holds, and fetches what it missed.
-    const again = await start(1, [...nodeAddresses(researcher), ...addrs[0]!]);
+    const again = await start(1, nodeAddresses(researcher));
     expect(again.peerId).to.equal(first.peerId);
     await until("reducer 1 to catch up", () => progress(1, jobs.full).accepted === 6);
 
