@@ -1,6 +1,8 @@
 // `mosaic job ...`: the researcher's command lines.
 import { parseArgs } from "node:util";
 import { commandArgs, emit, help, int, UsageError } from "./args.js";
+import type { JobFlags } from "./job.js";
+import { contractTarget, type NetworkFlagValues, requireNetwork, resolveNetwork } from "./network-flags.js";
 
 const job = commandArgs("job");
 
@@ -30,6 +32,15 @@ function httpUrl(name: string, v: string): string {
 export const CHAIN = `Chain options:
   --rpc URL               the EVM JSON-RPC endpoint
   --registry ADDRESS      the JobRegistry contract
+  --wallet-key-file FILE  the paying wallet's private key, on the first line (for transactions)`;
+
+/** The job commands' chain options: a network file, or the flags it stands for. */
+const JOB_CHAIN = `Chain options:
+  --network NAME|FILE     the network file: networks/NAME.json, or a path (default: $MOSAIC_NETWORK); it gives the
+                          RPC, the contracts and their deploy blocks, and the bootstrap peers: the flags below are not needed
+  --rpc URL               the EVM JSON-RPC endpoint (overrides the network file's)
+  --registry ADDRESS      the JobRegistry contract (overrides the network file's)
+  --directory ADDRESS     the ReducerDirectory, where reducers announce themselves (overrides the network file's)
   --wallet-key-file FILE  the paying wallet's private key, on the first line (for transactions)`;
 
 export const COMMON = `Other options:
@@ -83,37 +94,37 @@ ${COMMON}`;
 
 const POST_HELP = `mosaic job post — post a job, with a cost preview
 
-Usage: mosaic job post <spec.json> --group ID --peer MULTIADDR... --rpc URL --registry ADDRESS --wallet-key-file FILE
-       mosaic job post <spec.json> --group ID --dry-run --rpc URL --registry ADDRESS --wallet-key-file FILE
+Usage: mosaic job post <spec.json> --group ID --network NAME --wallet-key-file FILE [--peer MULTIADDR...] [--dry-run]
+       mosaic job post <spec.json> --group ID --rpc URL --registry ADDRESS (--directory ADDRESS | --peer MULTIADDR...) ...
 
 Validates the spec (refused before anything is posted if invalid), then says what it would post: title, group,
 deadline, windows, minimum participants, reward, gas and total cost, the reducers. --dry-run stops there. Otherwise
-it announces the spec to the reducers given with --peer (they keep it on IPFS), then posts it with the reward in
-escrow.
+it hands the spec to the reducers (they keep it on IPFS), then posts it with the reward in escrow. The reducers are
+those announced on-chain in the ReducerDirectory with the job's minimum stake, or the ones given with --peer.
 
 Options:
   --group ID              the avatar group asked
-  --peer MULTIADDR        a reducer's address with /p2p/ id (repeatable; at least one unless --dry-run)
+  --peer MULTIADDR        a reducer's address with /p2p/ id (repeatable; instead of the reducers found on-chain)
   --dry-run               print the preview only
 
-${CHAIN}
+${JOB_CHAIN}
 
 ${COMMON}`;
 
 const LIST_HELP = `mosaic job list — every job on the registry, and where each stands
 
-Usage: mosaic job list --rpc URL --registry ADDRESS [--json]
+Usage: mosaic job list (--network NAME | --rpc URL --registry ADDRESS) [--json]
 
 Each job: group, reward, minimum participants, spec CID, and its standing as 'job result' says it (collecting,
 awaiting proposals, provisional, no proposal, final, refunded).
 
-${CHAIN}
+${JOB_CHAIN}
 
 ${COMMON}`;
 
 const WATCH_HELP = `mosaic job watch — a job's progress, live
 
-Usage: mosaic job watch <id> --rpc URL --registry ADDRESS [--reducer URL] [--until proposed|finalized]
+Usage: mosaic job watch <id> (--network NAME | --rpc URL --registry ADDRESS) [--reducer URL] [--until proposed|finalized]
 
 Options:
   --reducer URL           a reducer's status port (e.g. http://127.0.0.1:9464) for announced/verified/rejected
@@ -121,27 +132,29 @@ Options:
   --interval-ms N         poll interval (default 1000)
   --timeout-s N           give up after this long (default 86400)
 
-${CHAIN}
+${JOB_CHAIN}
 
 ${COMMON}`;
 
 const RESULT_HELP = `mosaic job result — where a job stands, and its result with error bars
 
-Usage: mosaic job result <id> --rpc URL --registry ADDRESS [--spec FILE | --peer MULTIADDR...] [--reducer URL] [--png FILE]
+Usage: mosaic job result <id> (--network NAME | --rpc URL --registry ADDRESS) [--spec FILE | --peer MULTIADDR...]
+                         [--reducer URL] [--png FILE]
 
 Says where the job stands: collecting (time left; with --reducer, answers accepted so far), collection closed and
 awaiting proposals, provisional (the leading proposal and when its challenge window ends), no proposal, final
 (the winner), or refunded (why: fewer than the minimum answered, or every result shown false).
 Once a result is proposed it is drawn: the winner once final, else the leading proposal (marked provisional),
-with 95% intervals of the local-DP noise given the count and epsilon; drawing it needs the spec.
+with 95% intervals of the local-DP noise given the count and epsilon; drawing it needs the spec (from --spec, --peer,
+or the reducers announced on-chain).
 
 Options:
   --spec FILE             the job's spec file (checked against the job's spec CID)
-  --peer MULTIADDR        fetch the spec from this node (a reducer) instead (repeatable)
+  --peer MULTIADDR        fetch the spec from this node (a reducer) (repeatable; default: the reducers on-chain)
   --reducer URL           a reducer's status port (e.g. http://127.0.0.1:9464), for its count of answers
   --png FILE              also write the chart as a PNG (when there is a result)
 
-${CHAIN}
+${JOB_CHAIN}
 
 ${COMMON}`;
 
@@ -160,6 +173,35 @@ export const CHAIN_OPTIONS = {
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
+
+/** The job commands' parseArgs options for the chain: the network flags they use, the wallet, --json and --help. */
+const JOB_CHAIN_OPTIONS = {
+  network: { type: "string" },
+  rpc: { type: "string" },
+  registry: { type: "string" },
+  directory: { type: "string" },
+  "wallet-key-file": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** The chain a job command talks to: --network (or MOSAIC_NETWORK), with explicit flags over the file's values. */
+async function jobFlags(command: string, v: NetworkFlagValues & { "wallet-key-file"?: string }, wallet: boolean): Promise<JobFlags> {
+  const net = requireNetwork(`job ${command}`, await resolveNetwork(v), ["rpc", "registry"]);
+  const target = contractTarget(net, "registry", "JobRegistry");
+  return {
+    rpc: target.rpc,
+    rpcSource: target.rpcSource,
+    registry: target.address,
+    registrySource: target.flag,
+    chainId: target.chainId,
+    networkFile: target.networkFile,
+    walletKeyFile: wallet ? job.requireFlag(command, v["wallet-key-file"], "--wallet-key-file FILE") : v["wallet-key-file"],
+    fromBlock: net.deployBlocks.registry,
+    directory: net.directory,
+    bootstrap: net.bootstrap,
+  };
+}
 
 export async function jobMain(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -219,7 +261,7 @@ export async function jobMain(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         options: {
-          ...CHAIN_OPTIONS,
+          ...JOB_CHAIN_OPTIONS,
           group: { type: "string" },
           peer: { type: "string", multiple: true, default: [] },
           "dry-run": { type: "boolean", default: false },
@@ -229,9 +271,12 @@ export async function jobMain(argv: string[]): Promise<number> {
       if (values.help) return help(POST_HELP);
       const [file] = job.expectPositionals("post", positionals, ["spec"]);
       const group = BigInt(int("group", job.requireFlag("post", values.group, "--group ID"), 0, Number.MAX_SAFE_INTEGER));
-      if (!values["dry-run"] && values.peer.length === 0)
-        throw new UsageError("post: --peer MULTIADDR is required (a reducer that will hold the spec); see 'mosaic job post --help'");
-      const r = await j.postJob(chain("post", values, true), {
+      const flags = await jobFlags("post", values, true);
+      if (!values["dry-run"] && values.peer.length === 0 && flags.directory === undefined)
+        throw new UsageError(
+          "post: --peer MULTIADDR (a reducer that will hold the spec) or --network/--directory (whose reducers are found on-chain) is required; see 'mosaic job post --help'",
+        );
+      const r = await j.postJob(flags, {
         file: file as string,
         group,
         peers: values.peer,
@@ -243,17 +288,17 @@ export async function jobMain(argv: string[]): Promise<number> {
       return 0;
     }
     case "list": {
-      const { values, positionals } = parseArgs({ args: rest, options: CHAIN_OPTIONS, allowPositionals: true });
+      const { values, positionals } = parseArgs({ args: rest, options: JOB_CHAIN_OPTIONS, allowPositionals: true });
       if (values.help) return help(LIST_HELP);
       job.expectPositionals("list", positionals, []);
-      emit(values.json, await j.listJobs(chain("list", values, false)), j.formatList);
+      emit(values.json, await j.listJobs(await jobFlags("list", values, false)), j.formatList);
       return 0;
     }
     case "watch": {
       const { values, positionals } = parseArgs({
         args: rest,
         options: {
-          ...CHAIN_OPTIONS,
+          ...JOB_CHAIN_OPTIONS,
           reducer: { type: "string" },
           until: { type: "string", default: "proposed" },
           "interval-ms": { type: "string" },
@@ -266,7 +311,7 @@ export async function jobMain(argv: string[]): Promise<number> {
       if (values.until !== "proposed" && values.until !== "finalized")
         throw new UsageError(`watch: --until expects proposed or finalized, got ${JSON.stringify(values.until)}`);
       const tty = process.stderr.isTTY;
-      const r = await j.watchJob(chain("watch", values, false), {
+      const r = await j.watchJob(await jobFlags("watch", values, false), {
         jobId: BigInt(int("id", id as string, 1, Number.MAX_SAFE_INTEGER)),
         reducer: values.reducer,
         until: values.until,
@@ -282,7 +327,7 @@ export async function jobMain(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         options: {
-          ...CHAIN_OPTIONS,
+          ...JOB_CHAIN_OPTIONS,
           spec: { type: "string" },
           peer: { type: "string", multiple: true, default: [] },
           reducer: { type: "string" },
@@ -294,7 +339,7 @@ export async function jobMain(argv: string[]): Promise<number> {
       const [id] = job.expectPositionals("result", positionals, ["id"]);
       if (values.spec !== undefined && values.peer.length > 0)
         throw new UsageError("result: give --spec FILE or --peer MULTIADDR, not both; see 'mosaic job result --help'");
-      const r = await j.jobResult(chain("result", values, false), {
+      const r = await j.jobResult(await jobFlags("result", values, false), {
         jobId: BigInt(int("id", id as string, 1, Number.MAX_SAFE_INTEGER)),
         specFile: values.spec,
         peers: values.peer,

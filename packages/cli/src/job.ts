@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { publishSubmission } from "@mosaic/avatar";
 import { type AbilityCatalog, decodeSpec, encodeSpec, estimateResult, postJobArgs, READY_JOBS, validateSpec } from "@mosaic/mapreduce";
 import {
+  attachReducerDirectory,
   createIpfsNode,
   findEvent,
   getBlock,
@@ -11,12 +12,14 @@ import {
   type JobSpec,
   namedError,
   parseCid,
+  type ReducerRecord,
+  readReducers,
   sleep,
   specCidOf,
   specTopic,
 } from "@mosaic/protocol";
 import { BUILTIN_ABILITIES } from "@mosaic/vault";
-import { formatEther, type Provider, parseEther } from "ethers";
+import { formatEther, isAddress, type Provider, parseEther } from "ethers";
 import { UsageError } from "./args.js";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
 import { renderPng, renderResultTable, renderTerminalChart, type ResultView } from "./result-view.js";
@@ -36,16 +39,33 @@ export class SpecMismatchError extends namedError("SpecMismatchError") {}
 /** The registry has no job with this id: the message says how many it has, so a wrong registry or network shows. */
 export class NoSuchJobError extends namedError("NoSuchJobError") {}
 
-/** Where the registry is, and the paying wallet for transactions. */
+/** No reducer could be found to hand a spec to (none announced with enough stake, or none fetched it). */
+export class NoReducerError extends namedError("NoReducerError") {}
+
+/** Where the registry is, and the paying wallet for transactions (resolved from --network and the chain flags). */
 export interface JobFlags {
   rpc: string;
   registry: string;
   walletKeyFile?: string;
+  /** Where `rpc` came from ("--rpc", or the network file), named when it does not answer. @default "--rpc" */
+  rpcSource?: string;
+  /** Where `registry` came from, named when no contract is there. @default "--registry" */
+  registrySource?: string;
+  /** The chain the network file is for: a WrongChainError when the RPC serves another. @default undefined (not checked) */
+  chainId?: number;
+  networkFile?: string;
   /**
    * The block the registry was deployed in (a network file gives it): log reads start there, not at block 0.
    * @default 0
    */
   fromBlock?: number;
+  /**
+   * The ReducerDirectory's address: without --peer, specs are handed to (and fetched from) the reducers announced there.
+   * @default undefined (only --peer)
+   */
+  directory?: string;
+  /** libp2p peers to bootstrap from (the network file's), used with the directory's reducers to fetch a spec. @default [] */
+  bootstrap?: string[];
 }
 
 const STATES = ["none", "open", "finalized", "refunded"];
@@ -64,7 +84,16 @@ async function session<T>(
   use: (registry: JobRegistry, s: { chainId: bigint; address: string; now: number; provider: Provider }) => Promise<T>,
 ): Promise<T> {
   return withContract(
-    { rpc: flags.rpc, address: flags.registry, flag: "--registry", what: "JobRegistry", walletKeyFile: flags.walletKeyFile },
+    {
+      rpc: flags.rpc,
+      rpcSource: flags.rpcSource,
+      address: flags.registry,
+      flag: flags.registrySource ?? "--registry",
+      what: "JobRegistry",
+      walletKeyFile: flags.walletKeyFile,
+      chainId: flags.chainId,
+      networkFile: flags.networkFile,
+    },
     async (s) => {
       const registry = JobRegistry__factory.connect(s.address, s.signer ?? s.provider);
       const now = (await s.provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
@@ -75,6 +104,26 @@ async function session<T>(
       return r === undefined ? err : new JobContractError(r.name, `the registry refused: ${r.name}(${r.args})`);
     },
   );
+}
+
+/**
+ * The reducers announced in the ReducerDirectory (flags.directory) with at least `minStake` staked, highest stake first;
+ * undefined without a directory. A record that does not parse is skipped (readReducers), never fatal.
+ */
+async function reducersOnChain(
+  flags: JobFlags,
+  registry: JobRegistry,
+  provider: Provider,
+  minStake: bigint,
+): Promise<ReducerRecord[] | undefined> {
+  if (flags.directory === undefined) return undefined;
+  if (!isAddress(flags.directory))
+    throw new TypeError(
+      `--directory: expected the ReducerDirectory's address (0x and 40 hex characters), got ${JSON.stringify(flags.directory)}`,
+    );
+  if ((await provider.getCode(flags.directory)) === "0x")
+    throw new TypeError(`--directory: no contract at ${flags.directory} on ${flags.rpc}; check the address and the network`);
+  return readReducers(attachReducerDirectory(provider, flags.directory), registry, { minStake: minStake > 0n ? minStake : 1n });
 }
 
 /** A job's schedule and money, as `mosaic job new` takes them; unset fields keep the ready job's defaults. */
@@ -148,8 +197,10 @@ export interface PostResult {
   gasEstimate: string;
   gasPriceWei: string;
   costWei: string;
-  /** The reducers the spec is handed to (multiaddrs). */
+  /** The reducers the spec is handed to: multiaddrs, one per reducer. */
   reducers: string[];
+  /** Where they came from: --peer, or the ReducerDirectory on-chain (staked with at least the job's minStake). */
+  reducersFrom: "--peer" | "directory";
   jobId?: string;
   txHash?: string;
   gasUsed?: string;
@@ -175,6 +226,9 @@ export async function postJob(
     const block = await encodeSpec(spec);
     const { args, value } = postJobArgs(spec, block.cid.toString(), options.group);
     const gas = await registry.postJob.estimateGas(...args, { value });
+    // Without --peer, the reducers that announced themselves on-chain and can propose for this job (enough stake).
+    const found = options.peers.length > 0 ? undefined : await reducersOnChain(flags, registry, s.provider, BigInt(spec.minStake));
+    const peers = found === undefined ? options.peers : found.map((r) => r.addrs[0] as string);
     const fee = await s.provider.getFeeData();
     const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
     const preview: PostResult = {
@@ -192,22 +246,39 @@ export async function postJob(
       gasEstimate: gas.toString(),
       gasPriceWei: gasPrice.toString(),
       costWei: (value + gas * gasPrice).toString(),
-      reducers: options.peers,
+      reducers: peers,
+      reducersFrom: found === undefined ? "--peer" : "directory",
     };
     options.onPreview?.(preview);
     if (options.dryRun) return preview;
-    if (options.peers.length === 0)
-      throw new RangeError("--peer: give at least one reducer's address, so the spec stays on IPFS after this command exits");
+    if (peers.length === 0)
+      throw found === undefined
+        ? new RangeError("--peer: give at least one reducer's address, so the spec stays on IPFS after this command exits")
+        : new NoReducerError(
+            `no reducer with at least ${formatEther(spec.minStake)} ETH staked has announced itself in the ReducerDirectory at ${flags.directory}; start one ('mosaic reducer start'), or give --peer MULTIADDR`,
+          );
+    const named = found === undefined;
     const published = await publishSubmission(block, {
-      peers: options.peers,
+      // A reducer found on-chain may be down: all of its addresses are tried, and one fetch is enough to post.
+      peers: named ? peers : (found ?? []).flatMap((r) => r.addrs),
       topic: specTopic(s.chainId, s.address),
-      // Every reducer named must hold the spec before this node, its only other source, goes away.
-      minRecipients: options.peers.length,
-      minFetches: options.peers.length,
+      // Every reducer named must hold the spec before this node, its only other source, goes away; of those found
+      // on-chain, as many as fetch it within the linger.
+      minRecipients: named ? peers.length : 1,
+      minFetches: peers.length,
       lingerMs: 30_000,
+    }).catch((err: unknown) => {
+      if (named) throw err;
+      throw new NoReducerError(
+        `none of the ${peers.length} reducer(s) announced in the ReducerDirectory answered (${(err as Error).message}); check they are running, or give --peer MULTIADDR`,
+      );
     });
     if (published.fetches === 0)
-      throw new NoResultError("no reducer fetched the spec; check the --peer addresses are running reducers, then post again");
+      throw new NoResultError(
+        named
+          ? "no reducer fetched the spec; check the --peer addresses are running reducers, then post again"
+          : "no reducer found on-chain fetched the spec; check they are running, or give --peer MULTIADDR, then post again",
+      );
     const tx = await registry.postJob(...args, { value });
     const receipt = await tx.wait();
     const posted = findEvent(receipt, registry.interface, "JobPosted");
@@ -228,9 +299,10 @@ const isoTime = (t: number) => new Date(t * 1000).toISOString().replace(".000Z",
 export function formatSpan(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   const [d, h, m, sec] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60), s % 60];
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${sec}s`;
+  const two = (a: number, unitA: string, b: number, unitB: string) => (b > 0 ? `${a}${unitA} ${b}${unitB}` : `${a}${unitA}`);
+  if (d > 0) return two(d, "d", h, "h");
+  if (h > 0) return two(h, "h", m, "m");
+  if (m > 0) return two(m, "m", sec, "s");
   return `${sec}s`;
 }
 
@@ -246,7 +318,7 @@ export function formatPost(r: PostResult): string {
     `  gas       ${r.gasEstimate} × ${formatEther(r.gasPriceWei)} ETH`,
     `  total     ${formatEther(r.costWei)} ETH`,
     `  spec      ${r.specCid}`,
-    `  reducers  ${r.reducers.length === 0 ? "none given" : r.reducers.join(", ")}`,
+    `  reducers  ${r.reducers.length === 0 ? (r.reducersFrom === "directory" ? "none announced on-chain with enough stake" : "none given") : `${r.reducers.length}${r.reducersFrom === "directory" ? " found on-chain" : ""}: ${r.reducers.join(", ")}`}`,
   ];
   if (r.jobId !== undefined) lines.push(`  job       ${r.jobId}`, `  tx        ${r.txHash} (gas used ${r.gasUsed})`);
   else if (r.dryRun) lines.push("Dry run: nothing was posted.");
@@ -594,10 +666,16 @@ export async function jobResult(
       throw new NoResultError(
         `job ${options.jobId}: proposal #${standing.leading} has no ResultProposed log from block ${flags.fromBlock ?? 0}; is the registry's deploy block right?`,
       );
-    const known = spec ?? (options.peers.length > 0 ? await specOf(standing.specCid, options) : undefined);
+    // The spec from --peer, else from the reducers announced on-chain and the network's bootstrap peers.
+    let peers = options.peers;
+    if (spec === undefined && peers.length === 0) {
+      const found = (await reducersOnChain(flags, registry, s.provider, 1n)) ?? [];
+      peers = [...found.flatMap((r) => r.addrs), ...(flags.bootstrap ?? [])];
+    }
+    const known = spec ?? (peers.length > 0 ? await specOf(standing.specCid, { peers }) : undefined);
     if (known === undefined)
       throw new UsageError(
-        `result: job ${options.jobId} has a ${standing.stage} result; give --spec FILE or --peer MULTIADDR to read its spec and draw it`,
+        `result: job ${options.jobId} has a ${standing.stage} result; give --spec FILE or --peer MULTIADDR (or --network, whose reducers hold the spec) to read its spec and draw it`,
       );
     const aggregate = revealed.args.aggregate.map((x) => Number(x));
     const count = Number(revealed.args.count);
