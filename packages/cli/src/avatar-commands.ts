@@ -150,7 +150,9 @@ export async function avatarMain(argv: string[]): Promise<number> {
       });
       if (values.help) return help(STATUS_HELP);
       expectPositionals("status", positionals, []);
-      const flags = await chain("status", values, false);
+      // MOSAIC_NETWORK alone does not take an offline status (no --group) to the chain.
+      const offline = values.group.length === 0 && !networkGiven({ network: values.network, rpc: values.rpc, groups: values.groups }, {});
+      const flags = offline ? undefined : await chain("status", values, false);
       if (flags === undefined && values.group.length > 0)
         throw new UsageError("status: --group needs --rpc and --groups, or --network NAME|FILE");
       const result = await a.avatarStatus({
