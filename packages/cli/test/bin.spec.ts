@@ -171,6 +171,7 @@ describe("the mosaic bin: npx mosaic runs the bundled CLI", function () {
         expect(status.pid).to.equal(child.pid);
         const health = (await (await fetch(`${status.http}/health`)).json()) as { status: string };
         expect(health.status).to.equal("ok");
+        // SIGTERM right after start-up (start-up's own first poll may still be reading the chain): a clean drain.
         child.kill("SIGTERM");
         expect(await exited, stderr).to.equal(0);
         expect(stderr).to.include('"reducer:stopping"');

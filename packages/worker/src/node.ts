@@ -192,7 +192,9 @@ export class ReducerNode implements StatusSource {
     };
     await writeFileAtomic(path.join(c.dataDir, "node.json"), `${JSON.stringify(status, null, 2)}\n`);
     this.#log("info", "reducer:started", { ...status, chainId: this.#chain.chainId, registry: c.registry });
-    await this.#poll();
+    // As #polling, so that a stop() while this first poll runs waits for it before closing the chain.
+    this.#polling = this.#poll();
+    await this.#polling;
     this.#schedule();
     return status;
   }
