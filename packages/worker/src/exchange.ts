@@ -35,7 +35,7 @@ export class TooManySubmissionsError extends namedError("TooManySubmissionsError
 /** Submissions one connection may hand over (a vault answers one per job; its node is thrown away after). */
 export const MAX_SUBMISSIONS_PER_CONNECTION = 64;
 /** Blocks fetched at once while catching up from another reducer. */
-const CATCH_UP_CONCURRENCY = 32;
+const CATCH_UP_CONCURRENCY = 128;
 /** Holdings pages read from one reducer for one job (HOLDINGS_PAGE CIDs each). */
 const MAX_HOLDINGS_PAGES = 256;
 
