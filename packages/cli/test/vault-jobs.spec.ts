@@ -1,0 +1,334 @@
+// End to end, the user's side of a job: a vault (its own CLI processes) follows the registry, lists and reviews jobs,
+// answers one through a `mosaic reducer start` process and gets its signed receipt, refuses forged and copied receipts
+// from impostor peers, and after finalisation shows its leaf counted with a Merkle proof checked against the root
+// on-chain. Hardhat JSON-RPC on loopback, real Helia nodes, real Semaphore proofs.
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { statSync, writeFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  createAvatarGroup,
+  deriveAvatarIdentity,
+  encodeSubmission,
+  Group,
+  proveSubmission,
+  publishSubmission,
+  registerAvatar,
+} from "@mosaic/avatar";
+import {
+  createIpfsNode,
+  encodeSubmitReply,
+  fundedWallet,
+  handle,
+  type IpfsNode,
+  jobTopic,
+  nodeAddresses,
+  revealedResults,
+  SUBMIT_PROTOCOL,
+  signReceipt,
+} from "@mosaic/protocol";
+import { expect } from "chai";
+import { parseEther, Wallet } from "ethers";
+import { createReducerWorld, keyOf, type Reducer, type ReducerWorld } from "./reducer-world.js";
+import { failed, json, mosaic, type Run, start } from "./run.js";
+
+const GPX = path.resolve(import.meta.dirname, "../../vault/test/fixtures/track.gpx");
+
+interface Listing {
+  jobId: string;
+  member: boolean;
+  answered: boolean;
+  collecting: boolean;
+  title?: string;
+  epsilon?: string;
+  secondsLeft: number;
+}
+interface Answered {
+  jobId: string;
+  cid: string;
+  complete: boolean;
+  receipts: { operator: string }[];
+  refused: { peer: string; error: string; operator?: string }[];
+}
+interface ReceiptsOut {
+  entries: Array<{
+    jobId: string;
+    cid: string;
+    receipts: { operator: string; receivedAt: number; valid: boolean }[];
+    inclusion: { status: string; index?: number; count?: number; treeRoot?: string };
+  }>;
+}
+
+describe("mosaic vault jobs, review, answer, receipts and serve --follow against a reducer process", function () {
+  this.timeout(900_000);
+  let w: ReducerWorld;
+  let work: string;
+  let reducer: Reducer;
+  let net: string[];
+  let peer: string;
+  const fakes: IpfsNode[] = [];
+  let serve: ChildProcessWithoutNullStreams | undefined;
+  const dirA = "vault-a";
+  const dirB = "vault-b";
+  let otherGroup: bigint;
+  let commitmentA: bigint;
+  const deadlines: Record<string, number> = {};
+
+  const v = (args: string[]): Promise<Run> => mosaic(["vault", ...args], work);
+  const jobArgs = (dir: string): string[] => ["--dir", dir, ...net, "--peer", peer];
+
+  before(async () => {
+    w = await createReducerWorld(3, 1);
+    work = w.work;
+    reducer = w.reducers[0] as Reducer;
+    await w.start(reducer);
+    peer = reducer.status?.addresses[0] as string;
+    net = ["--rpc", w.rpc, "--registry", w.contracts.addresses.jobRegistry, "--groups", w.contracts.addresses.avatarGroups];
+    for (const dir of [dirA, dirB]) expect((await v(["init", "--dir", dir, "--scrypt-n", "1024"])).code).to.equal(0);
+    expect((await v(["import", GPX, "--dir", dirA])).code).to.equal(0);
+    // Vault A joins the reducer world's group from its own wallet; vault B joins nothing.
+    const key = path.join(work, "user-a.key");
+    await writeFile(key, `${keyOf(9).privateKey}\n`, { mode: 0o600 });
+    const reg = await mosaic(
+      [
+        "avatar",
+        "register",
+        "--dir",
+        dirA,
+        "--group",
+        String(w.groupId),
+        "--rpc",
+        w.rpc,
+        "--groups",
+        w.contracts.addresses.avatarGroups,
+        "--wallet-key-file",
+        key,
+      ],
+      work,
+    );
+    expect(reg.code, reg.stderr).to.equal(0);
+    commitmentA = BigInt(json<{ commitment: string }>(await mosaic(["avatar", "status", "--dir", dirA, "--json"], work)).commitment);
+    // Another group, which vault A is not in.
+    otherGroup = await createAvatarGroup(w.contracts, { name: "others", policy: "open" });
+    const wallet = await fundedWallet(w.chain, w.chain.accounts[0] as Parameters<typeof fundedWallet>[1], parseEther("0.01"));
+    await registerAvatar(w.contracts.avatarGroups.connect(wallet), otherGroup, deriveAvatarIdentity(new Uint8Array(32).fill(7)).commitment);
+  });
+
+  after(async () => {
+    serve?.kill("SIGKILL");
+    for (const f of fakes) await f.stop();
+    await w?.close();
+  });
+
+  async function postJob(name: string, group: bigint, extra: string[]): Promise<string> {
+    const file = path.join(work, `${name}.json`);
+    const made = await mosaic(
+      ["job", "new", "km-per-day", "--deadline-in", "900", "--challenge-window", "300", "--out", file, ...extra],
+      work,
+    );
+    expect(made.code, made.stderr).to.equal(0);
+    const posted = json<{ jobId: string }>(
+      await mosaic(
+        ["job", "post", file, "--group", String(group), "--json", ...w.chainArgs, "--wallet-key-file", w.researcherKey, "--peer", peer],
+        work,
+      ),
+    );
+    deadlines[posted.jobId] = JSON.parse(await readFile(file, "utf8")).collectionDeadline;
+    return posted.jobId;
+  }
+
+  /** A libp2p node on loopback that answers SUBMIT_PROTOCOL with whatever receipt `make` signs. */
+  async function impostor(
+    make: (request: { job: string; cid: string }) => Promise<Parameters<typeof encodeSubmitReply>[0]>,
+  ): Promise<string> {
+    const node = await createIpfsNode();
+    fakes.push(node);
+    await handle(node, SUBMIT_PROTOCOL, async (bytes) => encodeSubmitReply(await make(JSON.parse(new TextDecoder().decode(bytes)))), {
+      maxBytes: 1024,
+    });
+    return nodeAddresses(node)[0] as string;
+  }
+
+  it("has --help for each command; refuses bad arguments with usage errors", async () => {
+    for (const c of ["jobs", "review", "answer", "receipts", "serve"]) {
+      const run = await v([c, "--help"]);
+      expect(run.code, c).to.equal(0);
+      expect(run.stdout).to.match(new RegExp(`^mosaic vault ${c} — `));
+    }
+    failed(await v(["answer", "--dir", dirA]), 2, "UsageError", /missing <job>/);
+    failed(await v(["answer", "abc", ...jobArgs(dirA), "--yes"]), 1, "RangeError", /<job>: expected a job id/);
+    failed(await v(["jobs", "--dir", dirA]), 2, "UsageError", /--rpc URL and --registry ADDRESS and --groups ADDRESS are required/);
+    failed(await v(["serve", "--dir", dirA, "--peer", peer]), 2, "UsageError", /go with --follow/);
+  });
+
+  it("serve --follow prints a new job for the avatar's group as it is posted, from a peer id that survives restarts", async () => {
+    const started = (): Promise<{ child: ChildProcessWithoutNullStreams; info: { peerId: string }; lines: () => string[] }> => {
+      const child = start(["serve", "--json", "--follow", "--poll-ms", "200", ...jobArgs(dirA)], { cwd: work });
+      serve = child;
+      let out = "";
+      let err = "";
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      const lines = () => out.split("\n").filter((l) => l !== "");
+      return new Promise((resolve, reject) => {
+        child.stdout.on("data", (c: Buffer) => {
+          out += c.toString();
+          if (lines().length > 0) resolve({ child, info: JSON.parse(lines()[0] as string), lines });
+        });
+        child.on("exit", (code) => reject(new Error(`serve exited ${code}:\n${err}`)));
+      });
+    };
+    const first = await started();
+    const jobId = await postJob("job1", w.groupId, ["--min-participants", "2"]);
+    expect(jobId).to.equal("1");
+    await w.until("serve to announce job 1", async () => first.lines().some((l) => l.includes('"newJob"')));
+    const announced = first
+      .lines()
+      .map((l) => JSON.parse(l))
+      .find((l) => l.newJob !== undefined);
+    expect(announced.newJob).to.include({ jobId: "1", member: true, answered: false, collecting: true });
+    expect(announced.newJob.title).to.be.a("string");
+    first.child.kill("SIGTERM");
+    await new Promise((r) => first.child.on("exit", r));
+    const keyFile = path.join(work, dirA, "peer.key");
+    expect(statSync(keyFile).mode & 0o777).to.equal(0o600);
+    // Restarted: the same peer id; job 1 was reported already (the vault remembers where it stopped).
+    const second = await started();
+    expect(second.info.peerId).to.equal(first.info.peerId);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(second.lines().filter((l) => l.includes('"newJob"'))).to.deep.equal([]);
+    second.child.kill("SIGTERM");
+    await new Promise((r) => second.child.on("exit", r));
+    serve = undefined;
+    // A damaged key file is named and left as it is.
+    writeFileSync(path.join(work, dirB, "peer.key"), "not a key");
+    failed(await v(["serve", "--dir", dirB]), 1, "PeerKeyCorruptError", /peer\.key/);
+    expect(await readFile(path.join(work, dirB, "peer.key"), "utf8")).to.equal("not a key");
+  });
+
+  it("lists the open jobs of the avatar's groups and reviews one without recording anything", async () => {
+    expect(await postJob("job2", otherGroup, ["--min-participants", "1"])).to.equal("2");
+    expect(await postJob("job3", w.groupId, ["--min-participants", "1"])).to.equal("3");
+    const listed = json<{ jobs: Listing[] }>(await v(["jobs", "--json", ...jobArgs(dirA)]));
+    expect(listed.jobs.map((j) => j.jobId)).to.deep.equal(["1", "3"]);
+    expect(listed.jobs[0]).to.include({ member: true, answered: false, collecting: true, epsilon: "2" });
+    expect(listed.jobs[0]?.secondsLeft).to.be.within(1, 900);
+    const all = json<{ jobs: Listing[] }>(await v(["jobs", "--all", "--json", ...jobArgs(dirA)]));
+    expect(all.jobs.find((j) => j.jobId === "2")).to.include({ member: false });
+    const text = await v(["jobs", ...jobArgs(dirA)]);
+    expect(text.stdout).to.match(/job 1 {2}"Kilometres[^\n]*\[not answered\]/i);
+    expect(text.stdout).to.match(/deadline {3}\S+Z \(in \d+ min\)/);
+    expect(json<{ jobs: Listing[] }>(await v(["jobs", "--json", ...jobArgs(dirB)])).jobs).to.deep.equal([]);
+
+    const review = await v(["review", "1", ...jobArgs(dirA)]);
+    expect(review.code, review.stderr).to.equal(0);
+    expect(review.stdout).to.match(/^Job 1: "/);
+    expect(review.stdout).to.contain("would send (noised with discrete-laplace");
+    expect(review.stdout).to.contain("location-history/points: t, lat, lon");
+    expect(json<{ consents: unknown[] }>(await v(["consents", "--json", "--dir", dirA])).consents).to.deep.equal([]);
+  });
+
+  it("refuses an unknown job, another group's job and a missing consent: named errors, nothing stored, budget unchanged", async () => {
+    const budget = (await v(["budget", "--json", "--dir", dirA])).stdout;
+    failed(await v(["answer", "99", "--yes", ...jobArgs(dirA)]), 1, "UnknownJobError", /no job 99/);
+    failed(await v(["answer", "2", "--yes", ...jobArgs(dirA)]), 1, "NotInJobGroupError", new RegExp(`for group ${otherGroup}`));
+    failed(await v(["answer", "1", ...jobArgs(dirA)]), 1, "ConsentRequiredError", /--yes/);
+    failed(await v(["answer", "1", "--yes", "--min-receipts", "2", ...jobArgs(dirA)]), 1, "RangeError", /--min-receipts/);
+    expect((await v(["budget", "--json", "--dir", dirA])).stdout).to.equal(budget);
+    expect(json<{ consents: unknown[] }>(await v(["consents", "--json", "--dir", dirA])).consents).to.deep.equal([]);
+    expect(json<{ entries: unknown[] }>(await v(["audit", "--json", "--dir", dirA])).entries).to.deep.equal([]);
+  });
+
+  let cid1 = "";
+  it("answers a job through the reducer and keeps its signed receipt; a second answer is refused", async () => {
+    const run = await v(["answer", "1", "--yes", "--delay-max", "0", "--json", ...jobArgs(dirA)]);
+    const answered = json<Answered>(run);
+    expect(answered).to.include({ jobId: "1", complete: true });
+    expect(answered.receipts.map((r) => r.operator)).to.deep.equal([keyOf(1).address]);
+    for (const step of [
+      "syncing the job's group",
+      "running the job's program",
+      "proving group membership",
+      "sending the answer",
+      "signed receipts",
+    ])
+      expect(run.stderr).to.contain(step);
+    cid1 = answered.cid;
+    await w.until("the reducer to accept the answer", async () => Number((await w.jobOf(reducer, 1n)).accepted) === 1);
+    const budget = (await v(["budget", "--json", "--dir", dirA])).stdout;
+    failed(await v(["answer", "1", "--yes", ...jobArgs(dirA)]), 1, "AlreadySubmittedError", /sent its answer/);
+    expect((await v(["budget", "--json", "--dir", dirA])).stdout).to.equal(budget);
+    const listed = json<{ jobs: Listing[] }>(await v(["jobs", "--json", ...jobArgs(dirA)]));
+    expect(listed.jobs.find((j) => j.jobId === "1")).to.include({ answered: true });
+    // A second member answers job 1 directly, so it reaches its minimum of 2 (the group now has vault A as well).
+    const job = { chainId: w.chain.chainId, registry: w.contracts.addresses.jobRegistry, jobId: 1n };
+    const group = new Group([...w.identities.map((i) => i.commitment), commitmentA]);
+    const sub = await proveSubmission(w.identities[0] as (typeof w.identities)[number], group, job, [1, 0, 0, 0, 0, 0]);
+    await publishSubmission(await encodeSubmission(sub), { peers: [peer], topic: jobTopic(job), minRecipients: 1, lingerMs: 10_000 });
+    await w.until("the reducer to accept both answers", async () => Number((await w.jobOf(reducer, 1n)).accepted) === 2);
+  });
+
+  it("refuses a forged receipt and one copied from another job: reported, not stored", async () => {
+    const outsider = Wallet.createRandom();
+    const forger = await impostor(async (req) => ({
+      receipt: await signReceipt(outsider, {
+        chainId: "31337",
+        registry: w.contracts.addresses.jobRegistry,
+        jobId: req.job,
+        cid: req.cid,
+        receivedAt: Date.now(),
+      }),
+    }));
+    // A genuine receipt from the staked operator, but for job 1's answer.
+    const copier = await impostor(async () => ({
+      receipt: await signReceipt(keyOf(1), {
+        chainId: "31337",
+        registry: w.contracts.addresses.jobRegistry,
+        jobId: "1",
+        cid: cid1,
+        receivedAt: Date.now(),
+      }),
+    }));
+    const answered = json<Answered>(
+      await v(["answer", "3", "--yes", "--delay-max", "0", "--json", "--peer", forger, "--peer", copier, ...jobArgs(dirA)]),
+    );
+    expect(answered.complete).to.equal(true);
+    expect(answered.receipts.map((r) => r.operator)).to.deep.equal([keyOf(1).address]);
+    const refused = Object.fromEntries(answered.refused.map((r) => [r.peer, r.error]));
+    expect(refused).to.deep.equal({ [forger]: "ForgedReceiptError", [copier]: "WrongReceiptError" });
+    const stored = json<ReceiptsOut>(await v(["receipts", "--job", "3", "--json", ...jobArgs(dirA)]));
+    expect(stored.entries[0]?.receipts).to.deep.equal([
+      { operator: keyOf(1).address, receivedAt: stored.entries[0]?.receipts[0]?.receivedAt, valid: true },
+    ]);
+    expect(stored.entries[0]?.inclusion.status).to.equal("pending");
+  });
+
+  it("refuses a closed window; after finalisation shows each answer counted, with a proof checked against the root on-chain", async () => {
+    const last = Math.max(...Object.values(deadlines));
+    await w.timeTo(last + 1);
+    failed(await v(["answer", "2", "--yes", ...jobArgs(dirA)]), 1, "JobClosedError", /closed/);
+    await w.until("the reducer to propose jobs 1 and 3", async () => {
+      for (const id of [1n, 3n]) if ((await w.contracts.jobRegistry.proposalCount(id)) === 0n) return false;
+      return (await revealedResults(w.contracts.jobRegistry, 1n)).size > 0 && (await revealedResults(w.contracts.jobRegistry, 3n)).size > 0;
+    });
+    await w.timeTo(last + 2 * 300 + 10);
+    await w.until(
+      "jobs 1 and 3 to be finalised",
+      async () => {
+        for (const id of [1n, 3n]) if ((await w.contracts.jobRegistry.getJob(id)).state !== 2n) return false;
+        return true;
+      },
+      120_000,
+    );
+    const out = json<ReceiptsOut>(await v(["receipts", "--json", ...jobArgs(dirA)]));
+    expect(out.entries.map((e) => [e.jobId, e.inclusion.status, e.inclusion.count])).to.deep.equal([
+      ["1", "counted", 2],
+      ["3", "counted", 1],
+    ]);
+    const p1 = await w.contracts.jobRegistry.getProposal(1n, await w.contracts.jobRegistry.winningProposal(1n));
+    expect(out.entries[0]?.inclusion.treeRoot).to.equal(p1.treeRoot.toLowerCase());
+    const text = await v(["receipts", "--job", "1", ...jobArgs(dirA)]);
+    expect(text.stdout).to.match(/counted {2}\(leaf [01] of 2, proof checked against root 0x[0-9a-f]{64}\)/);
+    expect(text.stdout).to.contain(`submission ${cid1}`);
+    failed(await v(["receipts", "--job", "2", ...jobArgs(dirA)]), 1, "NoSubmissionError", /no answer to job 2/);
+  });
+});
