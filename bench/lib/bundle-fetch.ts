@@ -68,6 +68,7 @@ export async function bundleFetchFigures(init: BundleFetchInit = {}): Promise<vo
 
   const nodes: IpfsNode[] = [];
   const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
   try {
     const holder = await createIpfsNode();
     nodes.push(holder);
@@ -79,15 +80,18 @@ export async function bundleFetchFigures(init: BundleFetchInit = {}): Promise<vo
       nodes.push(fetcher);
       await dialPeer(fetcher, address);
       const started = performance.now();
+      const cpu = process.cpuUsage();
       const reader = await openBundle(bundle.root.cid, (cid, { maxBytes }) =>
         getBlock(fetcher.blockstore, cid, { maxBytes, signal: AbortSignal.timeout(60_000) }),
       );
       const all = await reader.readAll();
       const elapsed = (performance.now() - started) / 1000;
+      const used = process.cpuUsage(cpu);
       if (reader.fetched.blocks !== blocks.length || all.leaves.length !== n || all.levels.at(-1)?.[0] !== result.treeRoot)
         throw new Error(`run ${run + 1}: fetched ${reader.fetched.blocks} of ${blocks.length} blocks, or a different tree`);
       seconds.push(elapsed);
-      progress(`run ${run + 1}/${runs}: ${elapsed.toFixed(2)} s`);
+      cpuSeconds.push((used.user + used.system) / 1e6);
+      progress(`run ${run + 1}/${runs}: ${elapsed.toFixed(2)} s (${(cpuSeconds.at(-1) as number).toFixed(2)} s of CPU, both nodes)`);
       await fetcher.stop();
       nodes.pop();
     }
@@ -104,6 +108,9 @@ export async function bundleFetchFigures(init: BundleFetchInit = {}): Promise<vo
       max_block_bytes: maxBlockBytes,
       total_bytes: totalBytes,
       runs: seconds.map((s) => Number(s.toFixed(3))),
+      // CPU time of both nodes (one process) per run: on a loaded machine, wall time minus this is mostly waiting.
+      cpu_s: cpuSeconds.map((s) => Number(s.toFixed(3))),
+      load_avg_1m: Number(os.loadavg()[0]?.toFixed(2)),
       cpus: os.cpus().length,
       model: os.cpus()[0]?.model,
       node: process.version,
