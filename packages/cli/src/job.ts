@@ -382,19 +382,19 @@ async function standingOf(
   extra: { groupId?: bigint; submissions?: number; reducer?: string } = {},
 ): Promise<JobStanding> {
   const j = await registry.getJob(jobId);
-  const proposals: ProposalStanding[] = [];
-  for (let i = 0; i < Number(j.proposalCount); i++) {
-    const p = await registry.getProposal(jobId, i);
+  // At most MAX_PROPOSALS (32) of them: read at once.
+  const read = await Promise.all(Array.from({ length: Number(j.proposalCount) }, (_, i) => registry.getProposal(jobId, i)));
+  const proposals: ProposalStanding[] = read.map((p, i) => {
     const revealed = p.state >= PROPOSAL_REVEALED;
-    proposals.push({
+    return {
       index: i,
       proposer: p.proposer,
       count: revealed ? Number(p.count) : 0,
       revealed,
       faulted: p.faulted,
       challengeEndsAt: Number(j.finalizeAfter) + Number(p.extension),
-    });
-  }
+    };
+  });
   const base = {
     jobId: jobId.toString(),
     specCid: specCidOf(j.specDigest).toString(),
@@ -525,28 +525,34 @@ export interface JobRow {
   leading?: number;
 }
 
+/** Jobs `job list` reads at once. */
+const LIST_BATCH = 16;
+
 export async function listJobs(flags: JobFlags): Promise<{ now: number; jobs: JobRow[] }> {
   return session(flags, async (registry, s) => {
     const n = Number(await registry.jobCount());
     const groups = n > 0 ? await groupsOf(registry, flags.fromBlock ?? 0) : new Map<bigint, bigint>();
+    // LIST_BATCH jobs at a time, their reads in flight together (ethers sends requests made in one tick as a batch).
     const jobs: JobRow[] = [];
-    for (let id = 1; id <= n; id++) {
-      const t = await standingOf(registry, BigInt(id), s.now, { groupId: groups.get(BigInt(id)) });
-      jobs.push({
-        jobId: t.jobId,
-        state: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
-        stage: t.stage,
-        summary: t.summary,
-        specCid: t.specCid,
-        groupId: t.groupId ?? "?",
-        reward: t.reward,
-        minParticipants: t.minParticipants,
-        collectionDeadline: t.collectionDeadline,
-        proposalDeadline: t.proposalDeadline,
-        finalizeAfter: t.finalizeAfter,
-        proposals: t.proposals.length,
-        leading: t.leading,
-      });
+    for (let first = 1; first <= n; first += LIST_BATCH) {
+      const ids = Array.from({ length: Math.min(LIST_BATCH, n - first + 1) }, (_, k) => BigInt(first + k));
+      const standings = await Promise.all(ids.map((id) => standingOf(registry, id, s.now, { groupId: groups.get(id) })));
+      for (const t of standings)
+        jobs.push({
+          jobId: t.jobId,
+          state: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
+          stage: t.stage,
+          summary: t.summary,
+          specCid: t.specCid,
+          groupId: t.groupId ?? "?",
+          reward: t.reward,
+          minParticipants: t.minParticipants,
+          collectionDeadline: t.collectionDeadline,
+          proposalDeadline: t.proposalDeadline,
+          finalizeAfter: t.finalizeAfter,
+          proposals: t.proposals.length,
+          leading: t.leading,
+        });
     }
     return { now: s.now, jobs };
   });
