@@ -498,10 +498,13 @@ async function requireJob(registry: JobRegistry, jobId: bigint, registryAddress:
     );
 }
 
-/** Every job's group id, from the JobPosted logs (the chain keeps no group id, only the group's root and size). */
-async function groupsOf(registry: JobRegistry, fromBlock: number): Promise<Map<bigint, bigint>> {
+/**
+ * The group id of every job (or of `jobId` only), from the JobPosted logs: the chain keeps no group id, only the
+ * group's root and size.
+ */
+async function groupsOf(registry: JobRegistry, fromBlock: number, jobId?: bigint): Promise<Map<bigint, bigint>> {
   const groups = new Map<bigint, bigint>();
-  for (const posted of await registry.queryFilter(registry.filters.JobPosted(), fromBlock))
+  for (const posted of await registry.queryFilter(registry.filters.JobPosted(jobId), fromBlock))
     groups.set(posted.args.jobId, posted.args.groupId);
   return groups;
 }
@@ -660,7 +663,7 @@ export async function jobResult(
   return session(flags, async (registry, s) => {
     await requireJob(registry, options.jobId, s.address);
     const submissions = await reducerCount(options.reducer, options.jobId);
-    const groups = await groupsOf(registry, flags.fromBlock ?? 0);
+    const groups = await groupsOf(registry, flags.fromBlock ?? 0, options.jobId);
     const standing = await standingOf(registry, options.jobId, s.now, { groupId: groups.get(options.jobId), submissions });
     const final = standing.stage === "final";
     const spec = options.specFile !== undefined ? await specOf(standing.specCid, options) : undefined;
