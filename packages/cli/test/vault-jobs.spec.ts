@@ -23,9 +23,11 @@ import {
   type IpfsNode,
   jobTopic,
   nodeAddresses,
+  readReducers,
   revealedResults,
   SUBMIT_PROTOCOL,
   signReceipt,
+  writeNetworkFile,
 } from "@mosaic/protocol";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
@@ -75,15 +77,54 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
   const deadlines: Record<string, number> = {};
 
   const v = (args: string[]): Promise<Run> => mosaic(["vault", ...args], work);
-  const jobArgs = (dir: string): string[] => ["--dir", dir, ...net, "--peer", peer];
+  const jobArgs = (dir: string): string[] => ["--dir", dir, ...net];
+  /** The same without a network file: the three flags, and the reducer by --peer. */
+  const flagArgs = (dir: string): string[] => [
+    "--dir",
+    dir,
+    "--rpc",
+    w.rpc,
+    "--registry",
+    w.contracts.addresses.jobRegistry,
+    "--groups",
+    w.contracts.addresses.avatarGroups,
+    "--peer",
+    peer,
+  ];
 
   before(async () => {
     w = await createReducerWorld(3, 1);
     work = w.work;
     reducer = w.reducers[0] as Reducer;
+    // The reducer announces itself in the ReducerDirectory: the vault commands find it there, with no --peer.
+    await w.writeConfig(reducer, { directory: w.contracts.addresses.reducerDirectory });
     await w.start(reducer);
     peer = reducer.status?.addresses[0] as string;
-    net = ["--rpc", w.rpc, "--registry", w.contracts.addresses.jobRegistry, "--groups", w.contracts.addresses.avatarGroups];
+    await w.until("the reducer's record in the directory", async () => {
+      const found = await readReducers(w.contracts.reducerDirectory, w.contracts.jobRegistry);
+      return found.some((r) => r.operator === reducer.status?.operator);
+    });
+    const { addresses } = w.contracts;
+    const deployBlock = (w.contracts as typeof w.contracts & { deployBlock: number }).deployBlock;
+    const at = (address: string) => ({ address, deployBlock });
+    const networkFile = path.join(work, "networks", "local.json");
+    await writeNetworkFile(networkFile, {
+      v: 1,
+      name: "local",
+      chainId: Number(w.chain.chainId),
+      rpc: w.rpc,
+      contracts: {
+        semaphore: at(addresses.semaphore),
+        avatarGroups: at(addresses.avatarGroups),
+        openAdmission: at(addresses.openAdmission),
+        registrarAdmission: at(addresses.registrarAdmission),
+        jobRegistry: at(addresses.jobRegistry),
+        reducerDirectory: at(addresses.reducerDirectory),
+      },
+      bootstrap: [],
+      createdAt: new Date().toISOString(),
+    });
+    net = ["--network", networkFile];
     for (const dir of [dirA, dirB]) expect((await v(["init", "--dir", dir, "--scrypt-n", "1024"])).code).to.equal(0);
     expect((await v(["import", GPX, "--dir", dirA])).code).to.equal(0);
     // Vault A joins the reducer world's group from its own wallet; vault B joins nothing.
@@ -163,7 +204,7 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
 
   it("serve --follow prints a new job for the avatar's group as it is posted, from a peer id that survives restarts", async () => {
     const started = (): Promise<{ child: ChildProcessWithoutNullStreams; info: { peerId: string }; lines: () => string[] }> => {
-      const child = start(["serve", "--json", "--follow", "--poll-ms", "200", ...jobArgs(dirA)], { cwd: work });
+      const child = start(["serve", "--json", "--follow", "--poll-ms", "200", ...flagArgs(dirA)], { cwd: work });
       serve = child;
       let out = "";
       let err = "";
@@ -217,7 +258,7 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
     const text = await v(["jobs", ...jobArgs(dirA)]);
     expect(text.stdout).to.match(/job 1 {2}"Kilometres[^\n]*\[not answered\]/i);
     expect(text.stdout).to.match(/deadline {3}\S+Z \(in \d+ min\)/);
-    expect(json<{ jobs: Listing[] }>(await v(["jobs", "--json", ...jobArgs(dirB)])).jobs).to.deep.equal([]);
+    expect(json<{ jobs: Listing[] }>(await v(["jobs", "--json", ...flagArgs(dirB)])).jobs).to.deep.equal([]);
 
     const review = await v(["review", "1", ...jobArgs(dirA)]);
     expect(review.code, review.stderr).to.equal(0);
