@@ -40,3 +40,19 @@ export function help(text: string): number {
   console.log(text);
   return 0;
 }
+
+/**
+ * Whether a command line only asks for help (`mosaic x`, `mosaic x --help`, `mosaic x y -h`): then a command module
+ * need not load its library, which pulls in the chain and IPFS stacks (seconds of start-up for a page of text).
+ */
+export function helpOnly(argv: readonly string[]): boolean {
+  const [command, ...rest] = argv;
+  return (
+    command === undefined ||
+    command === "help" ||
+    command === "-h" ||
+    command === "--help" ||
+    rest.includes("--help") ||
+    rest.includes("-h")
+  );
+}

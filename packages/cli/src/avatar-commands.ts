@@ -1,6 +1,6 @@
 // `mosaic avatar ...`: parses the command line and runs the avatar and registrar commands.
 import { parseArgs } from "node:util";
-import { commandArgs, emit, help, int, UsageError } from "./args.js";
+import { commandArgs, emit, help, helpOnly, int, UsageError } from "./args.js";
 import type { GroupFlags } from "./avatar.js";
 import { NETWORK_OPTIONS, networkGiven, requireNetwork, resolveNetwork } from "./network-flags.js";
 
@@ -139,7 +139,8 @@ async function chain(
 
 export async function avatarMain(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const a = await import("./avatar.js");
+  // Help needs none of the library: it is loaded only for a command that runs (every case checks --help first).
+  const a = helpOnly(argv) ? (undefined as unknown as typeof import("./avatar.js")) : await import("./avatar.js");
   switch (command) {
     case "status": {
       const { values, positionals } = parseArgs({

@@ -1,6 +1,6 @@
 // `mosaic job ...`: the researcher's command lines.
 import { parseArgs } from "node:util";
-import { commandArgs, emit, help, int, UsageError } from "./args.js";
+import { commandArgs, emit, help, helpOnly, int, UsageError } from "./args.js";
 import type { JobFlags } from "./job.js";
 import { contractTarget, type NetworkFlagValues, requireNetwork, resolveNetwork } from "./network-flags.js";
 
@@ -205,7 +205,8 @@ async function jobFlags(command: string, v: NetworkFlagValues & { "wallet-key-fi
 
 export async function jobMain(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const j = await import("./job.js");
+  // Help needs none of the library: it is loaded only for a command that runs (every case checks --help first).
+  const j = helpOnly(argv) ? (undefined as unknown as typeof import("./job.js")) : await import("./job.js");
   switch (command) {
     case "new": {
       const { values, positionals } = parseArgs({
