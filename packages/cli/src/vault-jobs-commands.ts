@@ -69,7 +69,7 @@ ${COMMON}`;
 
 export const VAULT_RECEIPTS_HELP = `mosaic vault receipts — was my answer counted?
 
-Usage: mosaic vault receipts [--job ID] [options]
+Usage: mosaic vault receipts [--job ID] [--resend [--min-receipts N]] [options]
 
 For each answer this vault sent (or the one for --job): the reducers' receipts (operator, when, valid: checked
 again against the stakes on-chain) and, once the job is final, a Merkle inclusion proof of your leaf in the winning
@@ -77,7 +77,11 @@ result's bundle, checked against the tree root on-chain: "counted (leaf i of n .
 evidence to keep (your submission's CID and nullifier, the receipts, the winning bundle).
 
 Options:
-  --job ID          only this job
+  --job ID              only this job
+  --resend              hand an answer whose job is still collecting, and that has fewer than --min-receipts
+                        receipts, to the reducers again (the same bytes, from the audit log), with backoff until
+                        enough sign or the window closes: after 'vault answer' was stopped early, say
+  --min-receipts N      with --resend, receipts from distinct staked operators to wait for (default 1)
 
 ${COMMON}`;
 
@@ -167,18 +171,29 @@ export async function vaultJobsMain(command: string, rest: string[]): Promise<nu
     case "receipts": {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { ...OPTIONS, job: { type: "string" } },
+        options: { ...OPTIONS, job: { type: "string" }, resend: { type: "boolean", default: false }, "min-receipts": { type: "string" } },
         strict: true,
         allowPositionals: true,
       });
       if (values.help) return help(VAULT_RECEIPTS_HELP);
       expectPositionals("receipts", positionals, []);
       const jobId = values.job === undefined ? undefined : parseJobId(values.job);
+      if (values["min-receipts"] !== undefined && !values.resend)
+        throw new UsageError("receipts: --min-receipts goes with --resend; see 'mosaic vault receipts --help'");
+      const minReceipts = values["min-receipts"] === undefined ? undefined : int("min-receipts", values["min-receipts"], 1, 64);
       const network = await resolveNetwork(values);
       const j = await import("./vault-jobs.js");
       emit(
         values.json,
-        await j.vaultReceipts({ dir: values.dir, passphraseFile: values["passphrase-file"], network, peers: values.peer, jobId }),
+        await j.vaultReceipts({
+          dir: values.dir,
+          passphraseFile: values["passphrase-file"],
+          network,
+          peers: values.peer,
+          jobId,
+          resend: values.resend,
+          minReceipts,
+        }),
         j.formatReceipts,
       );
       return 0;

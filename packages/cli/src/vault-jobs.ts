@@ -22,6 +22,7 @@ import {
   type PreparedJob,
   prepareJob,
   type RefusedReceipt,
+  resendSubmission,
   type SubmissionRecord,
   submissionOf,
   submissionRecords,
@@ -113,9 +114,13 @@ export async function followInVault(
  */
 async function reducersOnChain(net: ResolvedNetwork & { registry: string }, provider: Provider): Promise<string[]> {
   if (net.directory === undefined) return [];
-  const records = await readReducers(attachReducerDirectory(provider, net.directory), JobRegistry__factory.connect(net.registry, provider), {
-    onSkip: (s) => say(`  reducer ${s.operator}${s.addr === undefined ? "" : ` address ${s.addr}`} left out: ${s.reason}`),
-  });
+  const records = await readReducers(
+    attachReducerDirectory(provider, net.directory),
+    JobRegistry__factory.connect(net.registry, provider),
+    {
+      onSkip: (s) => say(`  reducer ${s.operator}${s.addr === undefined ? "" : ` address ${s.addr}`} left out: ${s.reason}`),
+    },
+  );
   return records.flatMap((r) => r.addrs.slice(0, 1));
 }
 
@@ -385,8 +390,10 @@ export interface ReceiptsEntry {
  * staked now, and once the job is final, whether its leaf is in the winning result (a Merkle proof checked against
  * the tree root on-chain).
  */
-export async function vaultReceipts(access: JobAccess & { jobId?: bigint }): Promise<{ entries: ReceiptsEntry[] }> {
-  return withJobBoard("receipts", access, async ({ vault, board }) => {
+export async function vaultReceipts(
+  access: JobAccess & { jobId?: bigint; resend?: boolean; minReceipts?: number },
+): Promise<{ entries: ReceiptsEntry[] }> {
+  return withJobBoard("receipts", access, async ({ vault, board, peers }) => {
     const registry = (await board.registry.getAddress()).toLowerCase();
     let records = submissionRecords(vault).filter((r) => r.registry === registry && r.chainId === board.components.chainId.toString());
     if (access.jobId !== undefined) {
@@ -397,7 +404,8 @@ export async function vaultReceipts(access: JobAccess & { jobId?: bigint }): Pro
       records = [one];
     }
     const entries: ReceiptsEntry[] = [];
-    for (const record of records) {
+    for (let record of records) {
+      if (access.resend === true) record = await resendIfShort(board, vault, record, peers, access.minReceipts ?? 1);
       const staked = await board.components.stakedOperators(
         record.receipts.map((r) => r.operator),
         {},
@@ -407,6 +415,38 @@ export async function vaultReceipts(access: JobAccess & { jobId?: bigint }): Pro
     }
     return { entries };
   });
+}
+
+/**
+ * With --resend: an answer whose job is still collecting and that has fewer than `minReceipts` receipts is handed to
+ * the reducers again (the same bytes, from the audit log), with backoff until enough sign or the window closes.
+ */
+async function resendIfShort(
+  board: NodeJobBoard,
+  vault: Vault,
+  record: SubmissionRecord,
+  peers: string[],
+  minReceipts: number,
+): Promise<SubmissionRecord> {
+  if (record.receipts.length >= minReceipts) return record;
+  const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
+  const onChain = await board.registry.getJob(job.jobId);
+  const now = await board.components.now();
+  if (onChain.state !== 1n || now >= Number(onChain.collectionDeadline)) {
+    say(`  job ${record.jobId}: its collection window has closed; nothing to resend`);
+    return record;
+  }
+  say(`▶ resending the answer to job ${record.jobId} (${record.receipts.length}/${minReceipts} receipts)`);
+  const result = await resendSubmission(board.components, vault, job, {
+    peers,
+    minReceipts,
+    until: Date.now() + (Number(onChain.collectionDeadline) - now) * 1000,
+    onRound: (r) => {
+      for (const x of r.refused) say(`  refused: ${x.peer}: ${x.error}: ${x.message}`);
+      say(`  receipts ${r.receipts}/${r.needed} after round ${r.round}`);
+    },
+  });
+  return result.record;
 }
 
 function entryOf(record: SubmissionRecord, checked: ReturnType<typeof checkStoredReceipts>, inclusion: InclusionVerdict): ReceiptsEntry {

@@ -200,6 +200,7 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
     failed(await v(["answer", "abc", ...jobArgs(dirA), "--yes"]), 1, "RangeError", /<job>: expected a job id/);
     failed(await v(["jobs", "--dir", dirA]), 2, "UsageError", /--rpc URL and --registry ADDRESS and --groups ADDRESS are required/);
     failed(await v(["serve", "--dir", dirA, "--peer", peer]), 2, "UsageError", /go with --follow/);
+    failed(await v(["receipts", "--dir", dirA, "--min-receipts", "2"]), 2, "UsageError", /goes with --resend/);
   });
 
   it("serve --follow prints a new job for the avatar's group as it is posted, from a peer id that survives restarts", async () => {

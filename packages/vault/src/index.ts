@@ -192,7 +192,9 @@ export {
   type HandOverOutcome,
   type RefusedReceipt,
   recordSubmission,
+  resendSubmission,
   type SubmissionRecord,
+  sentBlock,
   submissionOf,
   submissionRecords,
 } from "./submissions.js";

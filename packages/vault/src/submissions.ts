@@ -2,9 +2,20 @@
 // and handing a submission to reducers until enough of them have signed a receipt for it. Portable: the transport
 // (a throwaway libp2p node in Node) and the staked-operator lookup come in as components. The records live in a
 // vault-internal collection: private to the vault, never sent anywhere.
-import { type Block, type JobRef, type SubmissionReceipt, sleep, verifyReceipt } from "@mosaic/protocol";
+import {
+  type Block,
+  decodeCbor,
+  encodeBlock,
+  equalBytes,
+  fromHex,
+  type JobRef,
+  type SubmissionReceipt,
+  sleep,
+  verifyReceipt,
+} from "@mosaic/protocol";
 import type { Doc } from "@mosaic/threads";
 import { collectionName, VAULT_NAMESPACE } from "./ability.js";
+import { NoSubmissionError } from "./job-errors.js";
 import { jobKey, type Vault } from "./vault.js";
 
 const SUBMISSIONS = collectionName(VAULT_NAMESPACE, "submissions");
@@ -218,4 +229,34 @@ export function checkStoredReceipts(
       return { receipt, valid: false, error: `${(err as Error).name}: ${(err as Error).message}` };
     }
   });
+}
+
+/**
+ * The answer to a job exactly as it left the vault: the bytes its audit entry recorded, checked to be the block of
+ * the recorded CID. NoSubmissionError when the vault sent no answer to the job.
+ */
+export async function sentBlock(vault: Vault, job: JobRef): Promise<Block> {
+  const key = jobKey(job);
+  const record = submissionOf(vault, key);
+  const audited = vault.audit().find((a) => a.jobKey === key);
+  if (record === undefined || audited === undefined) throw new NoSubmissionError(`this vault sent no answer to job ${job.jobId}`);
+  const bytes = fromHex(audited.bytes);
+  const block = await encodeBlock(decodeCbor(bytes));
+  if (block.cid.toString() !== record.cid || !equalBytes(block.bytes, bytes))
+    throw new NoSubmissionError(`job ${job.jobId}: the audited bytes are not the recorded submission ${record.cid}`);
+  return block;
+}
+
+/**
+ * Hands an answer already sent to the reducers again, until `minReceipts` staked operators signed a receipt for it
+ * (collectReceipts), e.g. after `vault answer` was stopped before enough receipts came. Sends the same bytes: nothing
+ * new leaves the vault, so no consent or budget is involved.
+ */
+export async function resendSubmission(
+  components: CollectReceiptsComponents,
+  vault: Vault,
+  job: JobRef,
+  init: CollectReceiptsInit,
+): Promise<CollectReceiptsResult> {
+  return collectReceipts(components, vault, job, await sentBlock(vault, job), init);
 }

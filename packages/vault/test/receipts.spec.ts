@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { decodeSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
 import { kmPerDayJob } from "@mosaic/mapreduce";
-import { type Block, type JobRef, type SubmissionReceipt, signReceipt } from "@mosaic/protocol";
+import { type Block, fromHex, type JobRef, type SubmissionReceipt, signReceipt } from "@mosaic/protocol";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { memoryStores } from "../../../test/helpers.js";
@@ -15,6 +15,7 @@ import {
   jobKey,
   type PreparedJob,
   recordSubmission,
+  resendSubmission,
   submissionOf,
   submissionRecords,
   Vault,
@@ -32,8 +33,11 @@ describe("vault: answering with signed receipts (the transport played by the tes
   const staked = new Set([operatorA.address.toLowerCase(), operatorB.address.toLowerCase()]);
   const peers = ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWA", "/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWB"];
 
-  const receipt = (signer: Pick<Wallet, "getAddress" | "signMessage">, cid: string, over: Partial<{ jobId: string; chainId: string }> = {}) =>
-    signReceipt(signer, { chainId: over.chainId ?? "31337", registry, jobId: over.jobId ?? "1", cid, receivedAt: 1_700_000_000_000 });
+  const receipt = (
+    signer: Pick<Wallet, "getAddress" | "signMessage">,
+    cid: string,
+    over: Partial<{ jobId: string; chainId: string }> = {},
+  ) => signReceipt(signer, { chainId: over.chainId ?? "31337", registry, jobId: over.jobId ?? "1", cid, receivedAt: 1_700_000_000_000 });
 
   async function prepared(): Promise<{ vault: Vault; prep: PreparedJob }> {
     const vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32), clock: () => Date.UTC(2026, 10, 1) });
@@ -126,6 +130,31 @@ describe("vault: answering with signed receipts (the transport played by the tes
     expect(asked.length).to.be.greaterThan(0);
     expect(submissionRecords(vault)).to.have.length(1);
     expect(submissionRecords(vault)[0]?.receipts).to.deep.equal([]);
+
+    // Later (a reducer back up), the same bytes are handed over again, from the audit log: nothing new leaves.
+    const sent: Block[] = [];
+    const later: HandOver = async (block, ask) => {
+      sent.push(block);
+      return Promise.all(ask.map(async (peer) => ({ peer, receipt: await receipt(operatorA, block.cid.toString()) })));
+    };
+    const again = await resendSubmission({ handOver: later, stakedOperators: async () => staked }, vault, job, {
+      peers,
+      until: Date.now() + 60_000,
+    });
+    expect(again.complete).to.equal(true);
+    expect(again.record.receipts.map((r) => r.operator)).to.deep.equal([operatorA.address]);
+    expect(sent[0]?.cid.toString()).to.equal(submissionRecords(vault)[0]?.cid);
+    expect(sent[0]?.bytes).to.deep.equal(fromHex(vault.audit()[0]?.bytes as string));
+    expect(vault.audit()).to.have.length(1);
+  });
+
+  it("resends nothing for a job this vault did not answer: NoSubmissionError", async () => {
+    const { vault } = await prepared();
+    const { components } = reducers([async (cid, peer) => ({ peer, receipt: await receipt(operatorA, cid) })]);
+    let caught: unknown;
+    await resendSubmission(components, vault, job, { peers, until: Date.now() + 1000 }).catch((err) => (caught = err));
+    expect((caught as Error)?.name).to.equal("NoSubmissionError");
+    expect(submissionRecords(vault)).to.deep.equal([]);
   });
 
   it("wants receipts from distinct operators: two from one operator count once", async () => {
