@@ -168,7 +168,7 @@ describe("watchers: invalid proofs, duplicate nullifiers, too few participants, 
     const before = await registry.balanceOf(researcher);
     await w.timeTo(Number(job2.collectionDeadline) + 1);
     await w.until("every reducer to be done proposing job 2", async () => {
-      for (const r of w.reducers) if ((await w.jobOf(r, 2n)).state !== "proposed") return false;
+      for (const r of w.reducers) if ((await w.jobOf(r, 2n)).state !== "below-minimum") return false;
       return true;
     });
     // Below the job's minimum there is nothing to propose: the registry would refuse it, so no reducer commits a bond.
