@@ -484,7 +484,7 @@ export function formatReceipts(r: { entries: ReceiptsEntry[] }): string {
     else if (v.status === "unavailable")
       lines.push(`  result   final, but its bundle ${v.bundleCid} could not be read (${v.reason}); try again`);
     else {
-      lines.push(`  MISSING  your submission is not in the winning result; keep this as evidence: ${v.reason}`);
+      lines.push(`  MISSING — your submission is not in the winning result; keep this as evidence: ${v.reason}`);
       lines.push(`           submission ${e.cid}, nullifier ${e.nullifier}`);
       lines.push(`           winning bundle ${v.bundleCid} (${v.count} leaves, root ${v.treeRoot}, proposer ${v.proposer})`);
     }

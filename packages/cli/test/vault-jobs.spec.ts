@@ -29,8 +29,10 @@ import {
   signReceipt,
   writeNetworkFile,
 } from "@mosaic/protocol";
+import { checkInclusion, nodeJobBoard } from "@mosaic/vault";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
+import { formatReceipts } from "../src/vault-jobs.js";
 import { createReducerWorld, keyOf, type Reducer, type ReducerWorld } from "./reducer-world.js";
 import { failed, json, mosaic, type Run, start } from "./run.js";
 
@@ -372,5 +374,40 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
     expect(text.stdout).to.match(/counted {2}\(leaf [01] of 2, proof checked against root 0x[0-9a-f]{64}\)/);
     expect(text.stdout).to.contain(`submission ${cid1}`);
     failed(await v(["receipts", "--job", "2", ...jobArgs(dirA)]), 1, "NoSubmissionError", /no answer to job 2/);
+
+    // What a leaf left out of the winning bundle looks like: the same check, on records the bundle does not hold.
+    const entry = out.entries[0] as ReceiptsOut["entries"][number] & { nullifier: string; jobKey: string; submittedAt: number };
+    const board = nodeJobBoard({
+      provider: w.chain.provider,
+      chainId: w.chain.chainId,
+      registry: w.contracts.addresses.jobRegistry,
+      groups: w.contracts.addresses.avatarGroups,
+      peers: [peer],
+    });
+    try {
+      const record = {
+        _id: entry.jobKey,
+        jobKey: entry.jobKey,
+        chainId: String(w.chain.chainId),
+        registry: w.contracts.addresses.jobRegistry.toLowerCase(),
+        jobId: "1",
+        cid: entry.cid,
+        nullifier: entry.nullifier,
+        submittedAt: entry.submittedAt,
+        receipts: [],
+      };
+      const check = (r: typeof record) => checkInclusion({ registry: board.registry, getBlock: board.getBlock }, r);
+      expect((await check(record)).status).to.equal("counted");
+      const absent = await check({ ...record, nullifier: "12345" });
+      expect(absent).to.deep.include({ status: "missing", count: 2 });
+      expect((absent as { reason: string }).reason).to.match(/no leaf with this submission's nullifier 12345/);
+      const other = await check({ ...record, cid: out.entries[1]?.cid as string });
+      expect((other as { reason: string }).reason).to.match(/commits to submission .*, not this vault's/);
+      const text = formatReceipts({ entries: [{ ...entry, receipts: [], inclusion: absent }] as never });
+      expect(text).to.contain("MISSING — your submission is not in the winning result; keep this as evidence:");
+      expect(text).to.contain(`submission ${entry.cid}, nullifier 12345`.replace("12345", entry.nullifier));
+    } finally {
+      await board.close();
+    }
   });
 });
