@@ -3,7 +3,7 @@
 // progress on stderr and prints.
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
-import { attachReducerDirectory, ConsentRequiredError, JobRegistry__factory, readReducers } from "@mosaic/protocol";
+import { attachReducerDirectory, ConsentRequiredError, JobRegistry__factory, namedError, readReducers } from "@mosaic/protocol";
 import {
   answerConfirmed,
   type CollectReceiptsResult,
@@ -316,9 +316,16 @@ export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput>
     if (options.yes !== true && !(await askConsent())) throw new ConsentDeclinedError("you declined; nothing was recorded or sent");
     await vault.consent(prepared.spec, request);
     const key = jobKey(prepared.job);
+    // Ctrl-C while proving, waiting or collecting receipts stops cleanly: before the answer left, the consent is
+    // withdrawn (the budget is as it was); after, the answer and its receipts so far stay recorded.
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort(new AnswerInterruptedError("stopped by a signal"));
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     try {
       if (delayMaxS > 0) say(`  the answer leaves at a random instant in the next ${delayMaxS} s (unlinkability by timing)`);
       const { answer, receipts } = await answerConfirmed(board.components, vault, prepared, {
+        signal: stop.signal,
         peers,
         now: await board.components.now(),
         maxDelayMs: delayMaxS * 1000,
@@ -331,12 +338,25 @@ export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput>
       });
       return answerOutput(prepared, key, answer, receipts);
     } catch (err) {
+      const sent = vault.consents().find((c) => c.jobKey === key)?.submitted !== undefined;
       // Nothing left yet: take the consent back, so the budget is as it was before.
-      if (vault.consents().find((c) => c.jobKey === key)?.submitted === undefined) await vault.withdraw(key).catch(() => undefined);
+      if (!sent) await vault.withdraw(key).catch(() => undefined);
+      if (stop.signal.aborted)
+        throw new AnswerInterruptedError(
+          sent
+            ? `stopped after the answer was sent; it is recorded: 'mosaic vault receipts --job ${options.jobId} --resend' collects its receipts`
+            : "stopped before the answer was sent: nothing left the vault and the consent was withdrawn",
+        );
       throw err;
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
     }
   });
 }
+
+/** `vault answer` was stopped (Ctrl-C, SIGTERM); the message says whether the answer had left. */
+export class AnswerInterruptedError extends namedError("AnswerInterruptedError") {}
 
 function answerOutput(
   prepared: PreparedJob,

@@ -148,6 +148,28 @@ describe("vault: answering with signed receipts (the transport played by the tes
     expect(vault.audit()).to.have.length(1);
   });
 
+  it("stopped while it waits to send: nothing is recorded, nothing handed over, and the consent can be withdrawn", async () => {
+    const { vault, prep } = await prepared();
+    const { asked, components } = reducers([async (cid, peer) => ({ peer, receipt: await receipt(operatorA, cid) })]);
+    const stop = new AbortController();
+    const answering = answerConfirmed(components, vault, prep, {
+      peers,
+      now: prep.now,
+      maxDelayMs: 60_000,
+      random: (bound) => bound - 1,
+      signal: stop.signal,
+    });
+    setTimeout(() => stop.abort(new Error("stopped")), 200);
+    let caught: unknown;
+    await answering.catch((err) => (caught = err));
+    expect((caught as Error)?.message).to.equal("stopped");
+    expect(asked).to.deep.equal([]);
+    expect(submissionRecords(vault)).to.deep.equal([]);
+    expect(vault.audit()).to.deep.equal([]);
+    await vault.withdraw(jobKey(job));
+    expect(vault.budget().entries.filter((e) => e.state !== "released")).to.deep.equal([]);
+  });
+
   it("resends nothing for a job this vault did not answer: NoSubmissionError", async () => {
     const { vault } = await prepared();
     const { components } = reducers([async (cid, peer) => ({ peer, receipt: await receipt(operatorA, cid) })]);
