@@ -68,13 +68,15 @@ async function withBoard<T>(
   const net = requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
   const cacheDir = path.join(pathsOf(access).dir, "groups");
   return withContract(contractTarget(net, "registry", "JobRegistry"), async (s) => {
-    const peers = [...new Set([...(access.peers ?? []), ...(await reducersOnChain(net, s.provider))])];
+    const alternates = new Map<string, string[]>();
+    const peers = [...new Set([...(access.peers ?? []), ...(await reducersOnChain(net, s.provider, alternates))])];
     const board = nodeJobBoard({
       provider: s.provider,
       chainId: s.chainId,
       registry: s.address,
       groups: net.groups,
       peers,
+      alternates,
       cacheDir,
       semaphoreFromBlock: net.deployBlocks.semaphore,
       onGroupSync: (groupId, p) => {
@@ -110,9 +112,13 @@ export async function followInVault(
 
 /**
  * The reducers registered on-chain (the network's reducer directory), one multiaddr each (its first that parses; a
- * reducer announces its public address first), and what the read left out.
+ * reducer announces its public address first), its others put in `alternates`; what the read left out is said.
  */
-async function reducersOnChain(net: ResolvedNetwork & { registry: string }, provider: Provider): Promise<string[]> {
+async function reducersOnChain(
+  net: ResolvedNetwork & { registry: string },
+  provider: Provider,
+  alternates: Map<string, string[]>,
+): Promise<string[]> {
   if (net.directory === undefined) return [];
   const records = await readReducers(
     attachReducerDirectory(provider, net.directory),
@@ -121,7 +127,12 @@ async function reducersOnChain(net: ResolvedNetwork & { registry: string }, prov
       onSkip: (s) => say(`  reducer ${s.operator}${s.addr === undefined ? "" : ` address ${s.addr}`} left out: ${s.reason}`),
     },
   );
-  return records.flatMap((r) => r.addrs.slice(0, 1));
+  return records.flatMap((r) => {
+    const [first, ...rest] = r.addrs;
+    if (first === undefined) return [];
+    if (rest.length > 0) alternates.set(first, rest);
+    return [first];
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

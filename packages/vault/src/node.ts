@@ -39,4 +39,4 @@ export {
   vaultPaths,
   withVaultDir,
 } from "./node/vault-dir.js";
-export { handOverFromThrowawayNode, type NodeJobBoard, type NodeJobBoardInit, nodeJobBoard } from "./node/jobs.js";
+export { handOverFromThrowawayNode, handOverTrying, type NodeJobBoard, type NodeJobBoardInit, nodeJobBoard } from "./node/jobs.js";

@@ -30,8 +30,14 @@ export interface NodeJobBoardInit {
   registry: string;
   /** The AvatarGroups contract's address (its Semaphore contract holds the groups' trees). */
   groups: string;
-  /** Reducers (multiaddrs with /p2p/) to fetch specs from. */
+  /** Reducers (multiaddrs with /p2p/) to fetch specs from and hand answers to, one per reducer. */
   peers: string[];
+  /**
+   * For a reducer in `peers`, its other multiaddrs (a reducer may announce several), tried in order when the first
+   * does not answer.
+   * @default none
+   */
+  alternates?: ReadonlyMap<string, readonly string[]>;
   /**
    * Where group trees are cached between runs (the vault directory's `groups/`, as `mosaic avatar status` uses).
    * @default undefined: in memory only
@@ -77,7 +83,17 @@ export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
       throw new NoReducersError("no reducer to fetch from: give --peer, or a network whose reducers are on-chain");
     specNode ??= createIpfsNode({ listen: [] }).then(async (node) => {
       // One reducer that does not answer must not keep the others from serving.
-      await Promise.allSettled(init.peers.map((p) => dialPeer(node, p)));
+      await Promise.allSettled(
+        init.peers.map(async (p) => {
+          for (const address of [p, ...(init.alternates?.get(p) ?? [])]) {
+            try {
+              return await dialPeer(node, address);
+            } catch {
+              // the next address of the same reducer
+            }
+          }
+        }),
+      );
       return node;
     });
     return specNode;
@@ -114,7 +130,7 @@ export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
     async now() {
       return (await init.provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
     },
-    handOver: handOverFromThrowawayNode,
+    handOver: handOverTrying(init.alternates ?? new Map()),
     async stakedOperators(addresses) {
       const out = new Set<string>();
       for (const a of new Set(addresses.map((x) => x.toLowerCase()))) {
@@ -143,30 +159,38 @@ export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
 /**
  * Hands a submission to reducers from a fresh libp2p node (a new Ed25519 key, so a new peer id; dial-only) holding
  * only the submission block: each reducer is asked on protocol's SUBMIT_PROTOCOL, fetches the block over bitswap from
- * that connection and answers a signed receipt (unchecked here; collectReceipts verifies it). The node stops after
- * the round. What stays linkable at the network level is what avatar's publishSubmission describes.
+ * that connection and answers a signed receipt (unchecked here; collectReceipts verifies it). A reducer whose address
+ * does not answer is tried at its `alternates`, in order. The node stops after the round. What stays linkable at the
+ * network level is what avatar's publishSubmission describes.
  */
-export const handOverFromThrowawayNode: HandOver = async (block: Block, peers, request, options) => {
-  const node = await createIpfsNode({ listen: [] });
-  try {
-    await putBlock(node.blockstore, block);
-    return await Promise.all(
-      peers.map(async (peer): Promise<HandOverOutcome> => {
-        try {
-          const receipt = await submitForReceipt(
-            node,
-            peer,
-            { job: request.job.jobId.toString(), cid: block.cid.toString() },
-            { signal: options.signal },
-          );
-          return { peer, receipt };
-        } catch (err) {
-          options.signal?.throwIfAborted();
-          return { peer, error: err as Error };
-        }
-      }),
-    );
-  } finally {
-    await node.stop();
-  }
-};
+export function handOverTrying(alternates: ReadonlyMap<string, readonly string[]>): HandOver {
+  return async (block: Block, peers, request, options) => {
+    const node = await createIpfsNode({ listen: [] });
+    try {
+      await putBlock(node.blockstore, block);
+      const submit = { job: request.job.jobId.toString(), cid: block.cid.toString() };
+      return await Promise.all(
+        peers.map(async (peer): Promise<HandOverOutcome> => {
+          const addresses = [peer, ...(alternates.get(peer) ?? [])];
+          let error: Error | undefined;
+          for (const address of addresses) {
+            try {
+              return { peer, receipt: await submitForReceipt(node, address, submit, { signal: options.signal }) };
+            } catch (err) {
+              options.signal?.throwIfAborted();
+              error = err as Error;
+              // Only a connection that failed is worth another address; a refusal or a bad answer is the reducer's.
+              if (error.name !== "StreamFailedError" && error.name !== "StreamTimeoutError") break;
+            }
+          }
+          return { peer, error: error as Error };
+        }),
+      );
+    } finally {
+      await node.stop();
+    }
+  };
+}
+
+/** handOverTrying with no alternates: each reducer at the one address given. */
+export const handOverFromThrowawayNode: HandOver = handOverTrying(new Map());
