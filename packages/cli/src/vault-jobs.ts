@@ -218,7 +218,8 @@ function reviewOf(prepared: PreparedJob, request: ConsentRequest): ReviewResult 
 /** The consent screen for a job: who asks and why, what is read, the program, the exact payload, the budget. Records nothing. */
 export async function vaultReview(access: JobAccess & { jobId: bigint }): Promise<ReviewResult> {
   return withJobBoard("review", access, async ({ vault, board, fromBlock }) => {
-    const prepared = await prepareJob(board.components, vault, access.jobId, { fromBlock, onStep: step });
+    // Reviewing a job already answered is allowed: it shows what was (or would be) sent.
+    const prepared = await prepareJob(board.components, vault, access.jobId, { fromBlock, onStep: step, refuseAnswered: false });
     step("map");
     return reviewOf(prepared, await vault.review(prepared.spec, prepared.job));
   });

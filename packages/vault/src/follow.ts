@@ -23,6 +23,14 @@ export interface FollowJobsInit {
   onJob: (job: JobListing) => void;
   /** A poll failed (the RPC went away, say); following goes on. @default ignored */
   onError?: (err: Error) => void;
+  /**
+   * How often the position is stored in the vault when no new job was found (each store is a record in the
+   * vault's thread; after a restart at most this much of the chain is read again).
+   * @default 600000
+   */
+  persistEveryMs?: number;
+  /** @default Date.now */
+  clock?: () => number;
 }
 
 /** The block the last poll for this registry stopped at, if any. */
@@ -32,23 +40,34 @@ export function followedTo(vault: Vault, registryKey: string): number | undefine
 
 /**
  * Polls the registry for jobs posted since the last poll and calls `onJob` for each one the avatar may answer, until
- * `signal` aborts. The last block read is stored in the vault after each poll that advanced it.
+ * `signal` aborts. The last block read is stored in the vault when a job was reported, and at most every
+ * `persistEveryMs` otherwise.
  */
 export async function followJobs(components: JobBoardComponents, vault: Vault, init: FollowJobsInit): Promise<void> {
   const key = `${components.chainId}:${(await components.registry.getAddress()).toLowerCase()}`;
   const states = vault.thread.collection<FollowState>(FOLLOW);
   const provider = components.registry.runner?.provider;
   if (provider == null) throw new TypeError("registry: expected a JobRegistry connected to a provider");
+  const clock = init.clock ?? Date.now;
+  let next: number | undefined; // the first block not read yet, in memory between persists
+  let persistedAt = clock();
   while (!init.signal.aborted) {
     try {
-      const last = states.get(key)?.block;
-      const from = last === undefined ? (init.fromBlock ?? 0) : last + 1;
+      const stored = states.get(key)?.block;
+      const from = next ?? (stored === undefined ? (init.fromBlock ?? 0) : stored + 1);
       const head = await provider.getBlockNumber();
       if (head >= from) {
         const { jobs } = await listJobs(components, vault, { fromBlock: from, toBlock: head, signal: init.signal });
-        for (const job of jobs) if (!job.answered) init.onJob(job);
-        if (last === undefined) await states.create({ _id: key, block: head });
-        else await states.update(key, { block: head });
+        const fresh = jobs.filter((j) => !j.answered);
+        for (const job of fresh) init.onJob(job);
+        next = head + 1;
+        // Every write is a record in the vault's thread: store the position when a job was reported (so it is not
+        // reported again after a restart) or every persistEveryMs, not on every poll of a chain that mines each second.
+        if (fresh.length > 0 || clock() - persistedAt >= (init.persistEveryMs ?? 600_000) || stored === undefined) {
+          if (stored === undefined) await states.create({ _id: key, block: head });
+          else await states.update(key, { block: head });
+          persistedAt = clock();
+        }
       }
     } catch (err) {
       if (init.signal.aborted) break;
@@ -56,4 +75,7 @@ export async function followJobs(components: JobBoardComponents, vault: Vault, i
     }
     await sleep(init.pollMs ?? 2000, { signal: init.signal }).catch(() => undefined);
   }
+  // Stopping: keep where the polls got to, so the next run starts there.
+  const stored = states.get(key)?.block;
+  if (next !== undefined && stored !== undefined && stored < next - 1) await states.update(key, { block: next - 1 });
 }
