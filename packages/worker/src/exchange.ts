@@ -23,6 +23,7 @@ import {
   SUBMIT_PROTOCOL,
   signReceipt,
 } from "@mosaic/protocol";
+import { submissionCidOf } from "./cids.js";
 import type { JobSession } from "./reducer.js";
 
 /** A submit or holdings request names a job this node does not serve. */
@@ -202,7 +203,7 @@ export class ReducerExchange {
     const missing: string[] = [];
     for (const text of held) {
       try {
-        const cid = parseCid(text).toV1().toString();
+        const cid = submissionCidOf(text).toString();
         if (!state.announced.has(cid) || state.unavailable.has(cid)) missing.push(cid);
       } catch {
         // Not a CID: that reducer is broken or lying; skip the entry.

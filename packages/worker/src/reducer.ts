@@ -29,6 +29,7 @@ import {
   type RejectionReason,
 } from "@mosaic/protocol";
 import type { ProposalDraft, ReducerHookContext, ReducerHooks } from "./hooks.js";
+import { submissionCidOf } from "./cids.js";
 import type { Journal, JournalEntry } from "./journal.js";
 
 const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
@@ -43,6 +44,9 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
   "InvalidProofError",
   "BlockUnavailableError",
 ]);
+
+/** A CIDv1 dag-cbor sha2-256 in base32, as submissionCidOf prints it. */
+const CANONICAL_CID = /^bafyrei[a-z2-7]{52}$/;
 
 /** The longest announcement: a CID string. */
 const MAX_ANNOUNCEMENT_BYTES = 128;
@@ -216,9 +220,9 @@ export class JobSession {
     let cid: string;
     try {
       if (data.length > MAX_ANNOUNCEMENT_BYTES) throw new MalformedSubmissionError("announcement longer than a CID");
-      cid = parseCid(new TextDecoder("utf-8", { fatal: true }).decode(data))
-        .toV1()
-        .toString();
+      // The raw-codec or CIDv0 form of a submission is taken as its dag-cbor CIDv1 (so announcing both is a
+      // duplicate, and every leaf names the one form submissionDigest reads); an identity or non-sha2-256 CID is refused.
+      cid = submissionCidOf(new TextDecoder("utf-8", { fatal: true }).decode(data)).toString();
     } catch (err) {
       // Not even a CID: counted, not journalled (there is nothing to fetch again after a restart).
       this.#countRejection(err);
@@ -342,7 +346,8 @@ export class JobSession {
     const spec = this.spec as JobSpec;
     const leaves: Leaf[] = [...this.journal.state.accepted.values()].map((a) => ({
       nullifier: a.nullifier,
-      submission: a.cid,
+      // A journal written before CIDs were made canonical may hold another form of the same block's CID.
+      submission: CANONICAL_CID.test(a.cid) ? a.cid : submissionCidOf(a.cid).toString(),
       value: a.payload,
     }));
     return reduceTree(leaves, spec.reducer, spec.output.entries.length);

@@ -176,6 +176,40 @@ describe("reducer job session (real IPFS nodes, real proofs, batch verifier)", (
     again.close();
   });
 
+  it("takes a submission announced under its raw-codec CID as its dag-cbor CID: the other forms are duplicates, the tree reduces", async () => {
+    const journal = Journal.open(path.join(dir, "raw-cid.jsonl"));
+    const s = session(journal);
+    await s.open();
+    const block = await encodeSubmission(await proveSubmission(identities[0]!, group, job, [3, 0, 0, 0, 0, 0]));
+    await publish(block);
+    const raw = CID.createV1(0x55, block.cid.multihash);
+    expect(raw.toString()).to.match(/^bafkrei/);
+    s.announce(new TextEncoder().encode(raw.toString()));
+    await s.drain();
+    expect([...journal.state.accepted.values()].map((a) => a.cid)).to.deep.equal([block.cid.toString()]);
+    // The dag-cbor CID itself and the CIDv0 of the same bytes are the same submission: duplicates.
+    s.announce(new TextEncoder().encode(block.cid.toString()));
+    s.announce(new TextEncoder().encode(CID.createV0(block.cid.multihash as Parameters<typeof CID.createV0>[0]).toString()));
+    await s.drain();
+    expect(s.duplicates).to.equal(2);
+    expect(journal.state.announced.size).to.equal(1);
+    // An identity CID (its "block" inside it) and another hash function are refused before anything is journalled.
+    const { identity } = await import("multiformats/hashes/identity");
+    const inline = CID.createV1(0x71, identity.digest(block.bytes.slice(0, 40)));
+    s.announce(new TextEncoder().encode(inline.toString()));
+    const { sha512 } = await import("multiformats/hashes/sha2");
+    s.announce(new TextEncoder().encode(CID.createV1(0x71, await sha512.digest(block.bytes)).toString()));
+    await s.drain();
+    expect(journal.state.announced.size).to.equal(1);
+    expect(journal.state.accepted.size).to.equal(1);
+    // Reducing reads every leaf's CID as dag-cbor sha2-256: it threw on the raw CID before.
+    const result = s.reduce();
+    expect(result.count).to.equal(1);
+    expect(result.leaves.map((l) => l.submission)).to.deep.equal([block.cid.toString()]);
+    expect((await s.bundle(result)).root.cid.toString()).to.match(/^bafyrei/);
+    s.close();
+  });
+
   it("takes hooks from its constructor only: they hear of refusals and may accept a failing proof; without them it is honest", async () => {
     const file = path.join(dir, "hooks.jsonl");
     const refused: string[] = [];
