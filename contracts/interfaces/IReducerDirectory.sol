@@ -22,6 +22,11 @@ interface IReducerDirectory {
     error InvalidAddrCount(uint256 count, uint256 maxCount);
     /// @notice The multiaddr at `index` is empty or longer than `maxLength` bytes.
     error InvalidAddrLength(uint256 index, uint256 length, uint256 maxLength);
+    /// @notice The peer id's byte at `index` is `char`, which is not printable ASCII (0x21..0x7e): no spaces, controls or
+    /// non-ASCII bytes, so every record decodes as UTF-8 and reads the same everywhere.
+    error InvalidPeerIdCharacter(uint256 index, bytes1 char);
+    /// @notice The byte at `index` of the multiaddr at `addrIndex` is `char`, which is not printable ASCII (0x21..0x7e).
+    error InvalidAddrCharacter(uint256 addrIndex, uint256 index, bytes1 char);
     /// @notice The operator has no record in the directory.
     error NotAnnounced(address operator);
     /// @notice prune of an operator that still has `staked` wei at stake: only its own withdraw removes its record.
@@ -37,10 +42,12 @@ interface IReducerDirectory {
     event ReducerPruned(address indexed operator, address indexed by);
 
     /// @notice Records, or replaces, the caller's peer id and multiaddrs, stamped with the block's time.
-    /// @dev Only an operator with stake in the registry. Lengths are checked, contents are not: a reader must parse
-    /// each multiaddr and skip what does not parse.
-    /// @param peerId The libp2p peer id (base58btc or CIDv1 text), 1..MAX_PEER_ID_LENGTH bytes.
-    /// @param addrs 1..MAX_ADDRS public multiaddrs, each 1..MAX_ADDR_LENGTH bytes (ending in /p2p/<peerId> or not).
+    /// @dev Only an operator with stake in the registry. Lengths are checked, and every byte must be printable ASCII
+    /// (0x21..0x7e), so no record can carry invalid UTF-8 that would make a reader's ABI decoding throw; the syntax is
+    /// not checked: a reader must parse each multiaddr and skip what does not parse.
+    /// @param peerId The libp2p peer id (base58btc or CIDv1 text), 1..MAX_PEER_ID_LENGTH printable ASCII bytes.
+    /// @param addrs 1..MAX_ADDRS public multiaddrs, each 1..MAX_ADDR_LENGTH printable ASCII bytes (ending in
+    /// /p2p/<peerId> or not).
     function announce(string calldata peerId, string[] calldata addrs) external;
 
     /// @notice Removes the caller's record (a reducer going away for good).

@@ -2,7 +2,7 @@
 // revert leaves the directory exactly as it was.
 import { deployMosaic, type MosaicContracts } from "@mosaic/protocol";
 import { expect } from "chai";
-import { parseEther, type Signer } from "ethers";
+import { AbiCoder, concat, getBytes, hexlify, parseEther, type Signer, toUtf8Bytes } from "ethers";
 import { network } from "hardhat";
 
 type Connection = Awaited<ReturnType<typeof network.connect>>;
@@ -145,6 +145,109 @@ describe("ReducerDirectory", () => {
       "InvalidAddrLength",
       [2n, 257n, 256n],
     );
+  });
+
+  /** announce from raw calldata: a string is ABI-encoded like bytes, so this sends bytes no JS string would encode to. */
+  function rawAnnounce(op: Signer, peerId: Uint8Array, addrs: Uint8Array[]): Promise<unknown> {
+    const selector = c.reducerDirectory.interface.getFunction("announce").selector;
+    const args = AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[]"], [peerId, addrs]);
+    return op.sendTransaction({ to: c.addresses.reducerDirectory, data: hexlify(concat([selector, args])) });
+  }
+
+  it("test_announce_invalidUtf8ByRawCalldata_revertsInvalidCharacterWithIndex", async () => {
+    await (await c.reducerDirectory.connect(opA).announce(PEER_A, ADDRS_A)).wait();
+    // Finding 2: a 0xff byte, or the overlong 0xc0 0xaf, would make every reader's decoding of reducerOf throw.
+    const peer = toUtf8Bytes(PEER_B);
+    const badPeer = getBytes(concat([peer.slice(0, 5), "0xff", peer.slice(5)]));
+    await expectRevert(
+      () =>
+        rawAnnounce(
+          opA,
+          badPeer,
+          ADDRS_B.map((x) => toUtf8Bytes(x)),
+        ),
+      "InvalidPeerIdCharacter",
+      [5n, "0xff"],
+    );
+    await expectRevert(
+      () =>
+        rawAnnounce(
+          opB,
+          badPeer,
+          ADDRS_B.map((x) => toUtf8Bytes(x)),
+        ),
+      "InvalidPeerIdCharacter",
+      [5n, "0xff"],
+    );
+    const overlong = getBytes(concat([toUtf8Bytes("/ip4/198.51.100.2/tcp/4001/"), "0xc0af"]));
+    await expectRevert(() => rawAnnounce(opA, toUtf8Bytes(PEER_A), [toUtf8Bytes(ADDRS_B[0] as string), overlong]), "InvalidAddrCharacter", [
+      1n,
+      27n,
+      "0xc0",
+    ]);
+    await expectRevert(() => rawAnnounce(opB, toUtf8Bytes(PEER_B), [overlong]), "InvalidAddrCharacter", [0n, 27n, "0xc0"]);
+    // The same calldata with printable bytes is accepted: the raw path itself works.
+    await (
+      await (rawAnnounce(
+        opB,
+        toUtf8Bytes(PEER_B),
+        ADDRS_B.map((x) => toUtf8Bytes(x)),
+      ) as Promise<{ wait(): Promise<unknown> }>)
+    ).wait();
+    expect(await record(b)).to.include({ peerId: PEER_B });
+  });
+
+  it("test_announce_notPrintableAscii_revertsInvalidCharacter", async () => {
+    await (await c.reducerDirectory.connect(opA).announce(PEER_A, ADDRS_A)).wait();
+    // Valid UTF-8 but not ASCII, a space, a control character, DEL: the first offending byte is named.
+    await expectRevert(() => c.reducerDirectory.connect(opA).announce(`${PEER_B}é`, ADDRS_B), "InvalidPeerIdCharacter", [52n, "0xc3"]);
+    await expectRevert(() => c.reducerDirectory.connect(opA).announce(`a b`, ADDRS_B), "InvalidPeerIdCharacter", [1n, "0x20"]);
+    await expectRevert(
+      () => c.reducerDirectory.connect(opA).announce(PEER_A, ["/ip4/10.0.0.1/tcp/1", "/dns4/x\n.example/tcp/1"]),
+      "InvalidAddrCharacter",
+      [1n, 7n, "0x0a"],
+    );
+    await expectRevert(() => c.reducerDirectory.connect(opA).announce(PEER_A, ["\u007f"]), "InvalidAddrCharacter", [0n, 0n, "0x7f"]);
+    await expectRevert(() => c.reducerDirectory.connect(opB).announce(PEER_B, ["/ip4/10.0.0.1/tcp/1\u0000"]), "InvalidAddrCharacter", [
+      0n,
+      19n,
+      "0x00",
+    ]);
+    // The edges of the printable range are accepted.
+    await (await c.reducerDirectory.connect(opB).announce("!~", ["/!~"])).wait();
+    expect(await record(b)).to.include({ peerId: "!~" });
+  });
+
+  it("test_announce_badByteAnywhereInAWord_namesItsIndex", async () => {
+    // The contract checks 32 bytes at a time: a bad byte at either edge of a word, or in the last partial one, is found.
+    const selector = c.reducerDirectory.interface.getFunction("announce").selector;
+    const call = async (peerId: Uint8Array, addrs: Uint8Array[]): Promise<unknown[] | "ok"> => {
+      const data = hexlify(concat([selector, AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[]"], [peerId, addrs])]));
+      try {
+        await opA.call({ to: c.addresses.reducerDirectory, data });
+        return "ok";
+      } catch (err) {
+        const parsed = c.reducerDirectory.interface.parseError((err as { data: string }).data);
+        return [parsed?.name, ...(parsed?.args ?? [])];
+      }
+    };
+    const printable = toUtf8Bytes(Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join(""));
+    expect(await call(printable, [printable, printable.slice(0, 33), printable.slice(0, 32), printable.slice(0, 1)])).to.equal("ok");
+    for (const length of [1, 31, 32, 33, 64, 100, 256])
+      for (const at of [0, 30, 31, 32, 33, 63, 64, 99, 255].filter((x) => x < length))
+        for (const bad of [0x00, 0x20, 0x7f, 0x80, 0xc0, 0xff]) {
+          const addr = new Uint8Array(length).fill(0x41);
+          addr[at] = bad;
+          const expected = ["InvalidAddrCharacter", 1n, BigInt(at), hexlify(Uint8Array.of(bad))];
+          expect(await call(printable, [printable, addr]), `addr of ${length}, 0x${bad.toString(16)} at ${at}`).to.deep.equal(expected);
+          if (length <= 128) {
+            expect(await call(addr, [printable]), `peer id of ${length}`).to.deep.equal([
+              "InvalidPeerIdCharacter",
+              BigInt(at),
+              expected[3],
+            ]);
+          }
+        }
   });
 
   it("test_withdraw_removesRecordAndSwapsLastIn", async () => {
