@@ -2,7 +2,7 @@
 // answers one through a `mosaic reducer start` process and gets its signed receipt, refuses forged and copied receipts
 // from impostor peers, and after finalisation shows its leaf counted with a Merkle proof checked against the root
 // on-chain. Hardhat JSON-RPC on loopback, real Helia nodes, real Semaphore proofs.
-import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -34,7 +34,7 @@ import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import { formatReceipts } from "../src/vault-jobs.js";
 import { createReducerWorld, keyOf, type Reducer, type ReducerWorld } from "./reducer-world.js";
-import { failed, json, mosaic, type Run, start } from "./run.js";
+import { failed, json, mosaic, PASSPHRASE, type Run, start } from "./run.js";
 
 const GPX = path.resolve(import.meta.dirname, "../../vault/test/fixtures/track.gpx");
 
@@ -180,6 +180,28 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
     return posted.jobId;
   }
 
+  /** Runs `mosaic ...argv` on a pseudo-terminal (util-linux `script`), typing `answer` at the consent question. */
+  function onTerminal(argv: string[], answer: string): Promise<{ code: number | null; output: string }> {
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const bin = path.resolve(import.meta.dirname, "../src/bin.ts");
+    const command = [process.execPath, "--import", import.meta.resolve("tsx"), bin, ...argv].map(quote).join(" ");
+    const child = spawn("script", ["-qfec", command, "/dev/null"], {
+      cwd: work,
+      env: { ...process.env, MOSAIC_PASSPHRASE: PASSPHRASE, MOSAIC_LOG: "warn" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    let typed = false;
+    child.stdout.on("data", (c: Buffer) => {
+      output += c.toString();
+      if (!typed && output.includes("[y/N]")) {
+        typed = true;
+        child.stdin.write(`${answer}\r`);
+      }
+    });
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code, output })));
+  }
+
   /** A libp2p node on loopback that answers SUBMIT_PROTOCOL with whatever receipt `make` signs. */
   async function impostor(
     make: (request: { job: string; cid: string }) => Promise<Parameters<typeof encodeSubmitReply>[0]>,
@@ -276,6 +298,12 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
     failed(await v(["answer", "99", "--yes", ...jobArgs(dirA)]), 1, "UnknownJobError", /no job 99/);
     failed(await v(["answer", "2", "--yes", ...jobArgs(dirA)]), 1, "NotInJobGroupError", new RegExp(`for group ${otherGroup}`));
     failed(await v(["answer", "1", ...jobArgs(dirA)]), 1, "ConsentRequiredError", /--yes/);
+    // On a terminal it asks; "n" declines, and nothing is recorded.
+    const declined = await onTerminal(["vault", "answer", "1", ...jobArgs(dirA)], "n");
+    expect(declined.output).to.contain("would send (noised with discrete-laplace");
+    expect(declined.output).to.contain("Send this answer? [y/N]");
+    expect(declined.output).to.match(/mosaic: ConsentDeclinedError: you declined; nothing was recorded or sent/);
+    expect(declined.code).to.equal(1);
     failed(await v(["answer", "1", "--yes", "--min-receipts", "2", ...jobArgs(dirA)]), 1, "RangeError", /--min-receipts/);
     expect((await v(["budget", "--json", "--dir", dirA])).stdout).to.equal(budget);
     expect(json<{ consents: unknown[] }>(await v(["consents", "--json", "--dir", dirA])).consents).to.deep.equal([]);
