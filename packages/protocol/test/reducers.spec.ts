@@ -1,7 +1,7 @@
 // Finding reducers from the chain (readReducers) and announcing one (announceReducer), on the in-process chain.
 import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 import { expect } from "chai";
-import { NonceManager, parseEther, type Signer, Wallet } from "ethers";
+import { AbiCoder, concat, getBytes, NonceManager, parseEther, type Signer, toUtf8Bytes, Wallet } from "ethers";
 import { base58btc } from "multiformats/bases/base58";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
@@ -13,11 +13,13 @@ import {
   dialableAddr,
   isPeerId,
   type MosaicContracts,
+  type ReducerDirectory,
   ReducerDirectory__factory,
   ReducerNotStakedError,
   readReducers,
   type SkippedReducer,
 } from "../src/node.js";
+import { nonPublicHost } from "../src/reducers.js";
 
 const PEER_A = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
 const PEER_B = "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK";
@@ -74,6 +76,8 @@ describe("peer ids and multiaddrs from the directory", () => {
       [`/ip4/1.2.3.4/tcp/1/p2p/${PEER_B}`, /names peer/],
       [`/ip4/1.2.3.4/tcp/1/p2p/${PEER_A}/ws`, /not the last/],
       ["/ip4/1.2.3.4/tcp/1/p2p/garbage", /./],
+      ["/dns4/r\u00e9ducteur.example/tcp/1", /printable ASCII/],
+      ["/dns4/a b/tcp/1", /printable ASCII/],
       [`/dns4/${"a".repeat(300)}/tcp/1`, /longer than 256 bytes/],
     ];
     for (const [addr, why] of refused) {
@@ -87,7 +91,79 @@ describe("peer ids and multiaddrs from the directory", () => {
       expect((caught as Error).message, String(addr)).to.match(why);
     }
   });
+
+  it("nonPublicHost: loopback, private, shared, link-local and unspecified hosts, IPv4-mapped and relays included", () => {
+    const nonPublic = [
+      "/ip4/127.0.0.1/tcp/1",
+      "/ip4/127.255.0.9/tcp/1",
+      "/ip4/10.0.0.1/tcp/1",
+      "/ip4/172.16.0.1/tcp/1",
+      "/ip4/172.31.255.255/tcp/1",
+      "/ip4/192.168.1.1/tcp/1",
+      "/ip4/100.64.0.1/tcp/1",
+      "/ip4/100.127.255.255/tcp/1",
+      "/ip4/169.254.169.254/tcp/80",
+      "/ip4/0.0.0.0/tcp/1",
+      "/ip6/::/tcp/1",
+      "/ip6/::1/tcp/1",
+      "/ip6/fc00::1/tcp/1",
+      "/ip6/fdff:ffff::1/tcp/1",
+      "/ip6/fe80::1/tcp/1",
+      "/ip6/febf:ffff::1/tcp/1",
+      "/ip6/::ffff:10.0.0.1/tcp/1",
+      "/ip6/::ffff:127.0.0.1/tcp/1",
+      "/dns4/localhost/tcp/1",
+      "/dns6/LOCALHOST./tcp/1",
+      "/dns/db.localhost/tcp/1",
+      `/ip4/192.168.0.1/tcp/4001/p2p/${PEER_B}/p2p-circuit/p2p/${PEER_A}`,
+    ];
+    for (const addr of nonPublic) expect(nonPublicHost(addr), addr).to.be.a("string");
+    const isPublic = [
+      "/ip4/8.8.8.8/tcp/1",
+      "/ip4/203.0.113.7/tcp/4001",
+      "/ip4/172.15.255.255/tcp/1",
+      "/ip4/172.32.0.1/tcp/1",
+      "/ip4/100.63.255.255/tcp/1",
+      "/ip4/100.128.0.1/tcp/1",
+      "/ip4/192.169.0.1/tcp/1",
+      "/ip4/169.253.0.1/tcp/1",
+      "/ip4/11.0.0.1/tcp/1",
+      "/ip6/2001:db8::1/tcp/1",
+      "/ip6/fec0::1/tcp/1",
+      "/ip6/::ffff:8.8.8.8/tcp/1",
+      "/dns4/reducer.example/tcp/443/wss",
+      "/dns4/localhost.example/tcp/1",
+      `/ip4/198.51.100.2/tcp/4001/p2p/${PEER_B}/p2p-circuit/p2p/${PEER_A}`,
+    ];
+    for (const addr of isPublic) expect(nonPublicHost(addr), addr).to.equal(undefined);
+    expect(nonPublicHost("/ip4/10.1.2.3/tcp/1")).to.equal("10.1.2.3 is not a public address");
+  });
 });
+
+/**
+ * The directory as a reader sees it, with `reducerOf` of the operators in `bad` answered by `answer` instead: a way to
+ * serve a record the fixed contract refuses (invalid UTF-8), or a failing call, to readReducers.
+ */
+function withBadRecords(directory: ReducerDirectory, bad: Map<string, () => Promise<unknown>>, calls: string[] = []): ReducerDirectory {
+  return new Proxy(directory, {
+    get(target, prop) {
+      if (prop === "reducerOf")
+        return (operator: string, overrides?: object) => {
+          calls.push(operator);
+          const answer = bad.get(operator);
+          return answer === undefined ? target.reducerOf(operator, overrides ?? {}) : answer();
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** What a reducerOf call returns when the record's bytes are not UTF-8: ethers' own decoding of them (it defers the error). */
+function decodedBadRecord(directory: ReducerDirectory, peerId: Uint8Array, addrs: Uint8Array[]): unknown {
+  const data = AbiCoder.defaultAbiCoder().encode(["bytes", "bytes[]", "uint64"], [peerId, addrs, 7n]);
+  return directory.interface.decodeFunctionResult("reducerOf", data);
+}
 
 describe("readReducers and announceReducer", function () {
   this.timeout(120_000);
@@ -153,12 +229,12 @@ describe("readReducers and announceReducer", function () {
 
   it("skips a record with garbage multiaddrs or a bad peer id, drops bad multiaddrs, and still returns the honest ones", async () => {
     await stakeAndAnnounce(opA, parseEther("1"), PEER_A, ["/ip4/127.0.0.1/tcp/4001"]);
-    // All garbage: the contract checks lengths only.
+    // All garbage: the contract checks lengths and printable ASCII only.
     await stakeAndAnnounce(opB, parseEther("5"), PEER_B, [
-      "not a multiaddr",
+      "not-a-multiaddr",
       "/ip4/999.0.0.1/tcp/1",
       `/ip4/1.2.3.4/tcp/1/p2p/${PEER_A}`,
-      "/\u0000",
+      "/%00",
     ]);
     // A peer id that is not one, with a fine multiaddr.
     await stakeAndAnnounce(opC, parseEther("5"), "<script>alert(1)</script>", ["/ip4/127.0.0.1/tcp/4003"]);
@@ -207,7 +283,7 @@ describe("readReducers and announceReducer", function () {
       await (await c.reducerDirectory.connect(w).announce(i % 2 ? PEER_A : PEER_B, [`/ip4/10.0.${i >> 8}.${i & 255}/tcp/4001`])).wait();
     }
     expect(await c.reducerDirectory.operatorCount()).to.equal(BigInt(n));
-    const reducers = await readReducers(c.reducerDirectory, c.jobRegistry);
+    const reducers = await readReducers(c.reducerDirectory, c.jobRegistry, { maxRecords: Number.POSITIVE_INFINITY });
     expect(reducers).to.have.length(n);
     expect(reducers.map((r) => r.stake)).to.deep.equal(Array.from({ length: n }, (_, i) => BigInt(n - i)));
     expect(new Set(reducers.map((r) => r.operator)).size).to.equal(n);
@@ -219,6 +295,103 @@ describe("readReducers and announceReducer", function () {
       102n,
       101n,
     ]);
+    // By default the 32 highest-staked, and only the records of those (and one batch more at most) are read.
+    const calls: string[] = [];
+    const capped = await readReducers(withBadRecords(c.reducerDirectory, new Map(), calls), c.jobRegistry);
+    expect(capped.map((r) => r.stake)).to.deep.equal(Array.from({ length: 32 }, (_, i) => BigInt(n - i)));
+    expect(calls.length).to.be.at.most(48);
+    expect(capped).to.deep.equal(reducers.slice(0, 32));
+    expect((await readReducers(c.reducerDirectory, c.jobRegistry, { maxRecords: 3, minStake: 104n })).map((r) => r.stake)).to.deep.equal([
+      105n,
+      104n,
+    ]);
+  });
+
+  it("maxRecords: the highest-staked dialable records; a skipped one does not take a place", async () => {
+    await stakeAndAnnounce(opA, parseEther("1"), PEER_A, ["/ip4/203.0.113.1/tcp/4001"]);
+    await stakeAndAnnounce(opB, parseEther("3"), PEER_B, ["/ip4/203.0.113.2/tcp/4001"]);
+    // The highest stake, but nothing dialable: skipped, and the next two take the places.
+    await stakeAndAnnounce(opC, parseEther("9"), PEER_A, ["/ip4/203.0.113.3/tcp/99999"]);
+    const skipped: SkippedReducer[] = [];
+    const two = await readReducers(c.reducerDirectory, c.jobRegistry, { maxRecords: 2, onSkip: (s) => skipped.push(s) });
+    expect(two.map((r) => r.operator)).to.deep.equal([b, a]);
+    expect(skipped.filter((s) => s.addr === undefined).map((s) => s.operator)).to.deep.equal([cAddr]);
+    expect((await readReducers(c.reducerDirectory, c.jobRegistry, { maxRecords: 1 })).map((r) => r.operator)).to.deep.equal([b]);
+    for (const bad of [0, -1, 1.5, Number.NaN, "3" as unknown as number])
+      await expectRejected(readReducers(c.reducerDirectory, c.jobRegistry, { maxRecords: bad }), "RangeError", /maxRecords/);
+  });
+
+  it("a record that does not decode (invalid UTF-8) or whose read fails is skipped, not fatal for the others", async () => {
+    await stakeAndAnnounce(opA, parseEther("1"), PEER_A, ["/ip4/203.0.113.1/tcp/4001"]);
+    await stakeAndAnnounce(opB, parseEther("2"), PEER_B, ["/ip4/203.0.113.2/tcp/4001"]);
+    await stakeAndAnnounce(opC, parseEther("3"), PEER_RSA, ["/ip4/203.0.113.3/tcp/4001"]);
+    const honest = await readReducers(c.reducerDirectory, c.jobRegistry);
+    expect(honest.map((r) => r.operator)).to.deep.equal([cAddr, b, a]);
+    // Finding 2: what an older directory (lengths checked only) served for a peer id with 0xff, or an overlong 0xc0 0xaf.
+    const peer = toUtf8Bytes(PEER_B);
+    const badPeer = getBytes(concat([peer.slice(0, 5), "0xff", peer.slice(5)]));
+    const overlong = getBytes(concat([toUtf8Bytes("/ip4/203.0.113.2/tcp/4001/"), "0xc0af"]));
+    for (const record of [
+      decodedBadRecord(c.reducerDirectory, badPeer, [toUtf8Bytes("/ip4/203.0.113.2/tcp/4001")]),
+      decodedBadRecord(c.reducerDirectory, peer, [overlong]),
+    ]) {
+      const skipped: SkippedReducer[] = [];
+      const directory = withBadRecords(c.reducerDirectory, new Map([[b, async () => record]]));
+      const read = await readReducers(directory, c.jobRegistry, { onSkip: (s) => skipped.push(s) });
+      expect(read).to.deep.equal([honest[0], honest[2]]);
+      expect(skipped.map((s) => [s.operator, s.addr])).to.deep.equal([[b, undefined]]);
+      expect(skipped[0]?.reason).to.match(/^its record could not be read: .*deferred error during ABI decoding/);
+    }
+    // A call that reverts for one operator (a contract that misbehaves for it) is skipped the same way.
+    const reverted = Object.assign(new Error("execution reverted"), { code: "CALL_EXCEPTION" });
+    const skipped: SkippedReducer[] = [];
+    const read = await readReducers(withBadRecords(c.reducerDirectory, new Map([[a, () => Promise.reject(reverted)]])), c.jobRegistry, {
+      onSkip: (s) => skipped.push(s),
+    });
+    expect(read).to.deep.equal(honest.slice(0, 2));
+    expect(skipped).to.deep.equal([{ operator: a, reason: "its record could not be read: execution reverted" }]);
+    // The provider failing is not a bad record: the read fails, rather than reporting no reducers.
+    const down = Object.assign(new Error("could not connect"), { code: "NETWORK_ERROR" });
+    await expectRejected(
+      readReducers(withBadRecords(c.reducerDirectory, new Map([[a, () => Promise.reject(down)]])), c.jobRegistry),
+      "Error",
+      /could not connect/,
+    );
+  });
+
+  it("allowPrivate false: drops multiaddrs at hosts that are not public, and a record left with none", async () => {
+    await stakeAndAnnounce(opA, parseEther("1"), PEER_A, ["/ip4/10.0.0.7/tcp/4001", "/ip4/203.0.113.1/tcp/4001", "/dns4/localhost/tcp/1"]);
+    await stakeAndAnnounce(opB, parseEther("2"), PEER_B, [
+      "/ip4/127.0.0.1/tcp/4002",
+      "/ip6/fe80::1/tcp/4002",
+      "/ip4/169.254.169.254/tcp/80",
+    ]);
+    await stakeAndAnnounce(opC, parseEther("3"), PEER_RSA, ["/dns4/reducer.example/tcp/443/wss", "/ip6/::ffff:192.168.0.1/tcp/1"]);
+    // The default (for now) keeps them all.
+    const all = await readReducers(c.reducerDirectory, c.jobRegistry);
+    expect(all.map((r) => r.addrs.length)).to.deep.equal([2, 3, 3]);
+    expect(await readReducers(c.reducerDirectory, c.jobRegistry, { allowPrivate: true })).to.deep.equal(all);
+    const skipped: SkippedReducer[] = [];
+    const read = await readReducers(c.reducerDirectory, c.jobRegistry, { allowPrivate: false, onSkip: (s) => skipped.push(s) });
+    expect(read.map((r) => [r.operator, r.addrs])).to.deep.equal([
+      [cAddr, [`/dns4/reducer.example/tcp/443/wss/p2p/${PEER_RSA}`]],
+      [a, [`/ip4/203.0.113.1/tcp/4001/p2p/${PEER_A}`]],
+    ]);
+    expect(skipped.map((s) => [s.operator, s.addr])).to.deep.equal([
+      [cAddr, "/ip6/::ffff:192.168.0.1/tcp/1"],
+      [b, "/ip4/127.0.0.1/tcp/4002"],
+      [b, "/ip6/fe80::1/tcp/4002"],
+      [b, "/ip4/169.254.169.254/tcp/80"],
+      [b, undefined],
+      [a, "/ip4/10.0.0.7/tcp/4001"],
+      [a, "/dns4/localhost/tcp/1"],
+    ]);
+    expect(skipped[1]?.reason).to.equal('multiaddr "/ip4/127.0.0.1/tcp/4002": 127.0.0.1 is not a public address (allowPrivate is off)');
+    await expectRejected(
+      readReducers(c.reducerDirectory, c.jobRegistry, { allowPrivate: "no" as unknown as boolean }),
+      "TypeError",
+      /allowPrivate/,
+    );
   });
 
   it("refuses a directory that reads another registry's stakes, and an aborted read", async () => {
