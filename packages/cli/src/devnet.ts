@@ -144,6 +144,14 @@ export interface Anvil {
 }
 
 /**
+ * How anvil is started (Linux, macOS): the shell execs anvil (so its pid is anvil's) after forking a watchdog in the
+ * same process group that reads the pipe from this process on fd 3 until it closes, which happens however this
+ * process ends (SIGKILL, a crash, where no exit hook runs), then kills the group. A background list's stdin is
+ * /dev/null in a non-interactive shell, hence fd 3; anvil itself gets neither.
+ */
+const WATCHDOG = `exec 3<&0; (cat <&3 >/dev/null; kill -KILL 0) & exec "$0" "$@" </dev/null 3<&-`;
+
+/**
  * Starts anvil as a child process in its own process group, mining a block every `blockTime` seconds, and waits
  * for its RPC to answer. A DevnetError when the binary is missing, it exits (its port taken) or does not answer.
  */
@@ -169,7 +177,10 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
     "31337",
   ];
   // detached: its own process group, so stop() can signal the group and nothing outlives the devnet.
-  const child = spawn(bin, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child =
+    process.platform === "win32"
+      ? spawn(bin, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn("/bin/sh", ["-c", WATCHDOG, bin, ...args], { detached: true, stdio: ["pipe", "pipe", "pipe"] });
   let output = "";
   const keep = (c: Buffer) => {
     output = (output + c.toString()).slice(-4000);
@@ -180,11 +191,18 @@ export async function startAnvil(init: AnvilInit = {}): Promise<Anvil> {
   const failed = new Promise<never>((_, reject) => {
     child.on("error", (err) => reject(new DevnetError(`cannot start anvil (${bin}): ${err.message}`)));
     exited.then((code) =>
-      reject(new DevnetError(`anvil exited (code ${code}) before its RPC answered; is port ${port} taken?\n${output.trim().slice(-1000)}`)),
+      reject(
+        // 126 and 127: the shell could not run the binary (not executable, not found).
+        code === 126 || code === 127
+          ? new DevnetError(`cannot start anvil (${bin}): ${output.trim().slice(-1000)}`)
+          : new DevnetError(`anvil exited (code ${code}) before its RPC answered; is port ${port} taken?\n${output.trim().slice(-1000)}`),
+      ),
     );
   });
   failed.catch(() => {});
-  // Should this process exit without stop() (process.exit on a second Ctrl-C, an uncaught error), anvil goes too.
+  // Should this process exit without stop() (process.exit on a second Ctrl-C, an uncaught error), anvil goes too; when
+  // it is killed outright, the watchdog sees its end of the pipe close. An error on that pipe (anvil gone) is no error.
+  child.stdin?.on("error", () => {});
   const onExit = () => {
     try {
       if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid as number), "SIGKILL");

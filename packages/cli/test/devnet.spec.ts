@@ -1,7 +1,8 @@
 // `mosaic devnet` and `mosaic deploy` as a newcomer runs them, each the real CLI in its own process: the devnet
 // writes its network file, its chain moves on its own, the contracts are where the file says, its bootstrap node
-// answers a dial, other commands work from the file alone, and Ctrl-C leaves no anvil behind.
+// answers a dial, other commands work from the file alone, and Ctrl-C, or a SIGKILL, leaves no anvil behind.
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,9 +22,14 @@ async function freePort(): Promise<number> {
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  // An exited process not reaped yet (a zombie) is gone for our purposes.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
   }
 };
 
@@ -179,6 +185,45 @@ describe("mosaic devnet and deploy", function () {
     for (let i = 0; i < 50 && alive(anvilPid); i++) await sleep(100);
     expect(alive(anvilPid), "anvil still running").to.equal(false);
     const err = (await connectChain({ rpcUrl: network.rpc, timeoutMs: 1000 }).catch((e: unknown) => e)) as Error;
+    expect(err.name).to.equal("RpcUnreachableError");
+  });
+});
+
+describe("mosaic devnet killed outright", function () {
+  this.timeout(180_000);
+  let dir: string;
+  let devnet: ChildProcessWithoutNullStreams | undefined;
+  let anvilPid = 0;
+
+  after(async () => {
+    if (devnet?.exitCode === null) devnet.kill("SIGKILL");
+    if (anvilPid > 0 && alive(anvilPid)) process.kill(anvilPid, "SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("SIGKILL of the devnet takes anvil with it within 5 s (no exit hook runs), so the port is free again", async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "mosaic-devnet-kill-"));
+    const port = await freePort();
+    const started = startMosaic(["devnet", "--port", String(port), "--bootstrap-port", "0", "--accounts", "1"], { cwd: dir });
+    devnet = started;
+    let stderr = "";
+    started.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise((resolve) => started.on("exit", (_code, signal) => resolve(signal)));
+    const t0 = Date.now();
+    while (!/anvil (\d+) answers/.test(stderr)) {
+      if (started.exitCode !== null) throw new Error(`devnet exited ${started.exitCode}:\n${stderr}`);
+      if (Date.now() - t0 > 150_000) throw new Error(`anvil did not answer:\n${stderr}`);
+      await sleep(100);
+    }
+    anvilPid = Number(/anvil (\d+) answers/.exec(stderr)?.[1]);
+    expect(anvilPid).to.be.greaterThan(0);
+    expect(alive(anvilPid)).to.equal(true);
+    started.kill("SIGKILL");
+    expect(await exited).to.equal("SIGKILL");
+    const killedAt = Date.now();
+    while (alive(anvilPid) && Date.now() - killedAt < 5000) await sleep(100);
+    expect(alive(anvilPid), "anvil still running 5 s after its devnet was killed").to.equal(false);
+    const err = (await connectChain({ rpcUrl: `http://127.0.0.1:${port}`, timeoutMs: 1000 }).catch((e: unknown) => e)) as Error;
     expect(err.name).to.equal("RpcUnreachableError");
   });
 });
