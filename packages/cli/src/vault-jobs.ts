@@ -22,8 +22,10 @@ import {
   type PreparedJob,
   prepareJob,
   type RefusedReceipt,
+  readPostedJob,
   resendSubmission,
   type SubmissionRecord,
+  sentBlock,
   submissionOf,
   submissionRecords,
   type Vault,
@@ -425,7 +427,7 @@ export interface ReceiptsEntry {
 export async function vaultReceipts(
   access: JobAccess & { jobId?: bigint; resend?: boolean; minReceipts?: number },
 ): Promise<{ entries: ReceiptsEntry[] }> {
-  return withJobBoard("receipts", access, async ({ vault, board, peers }) => {
+  return withJobBoard("receipts", access, async ({ vault, board, peers, fromBlock }) => {
     const registry = (await board.registry.getAddress()).toLowerCase();
     let records = submissionRecords(vault).filter((r) => r.registry === registry && r.chainId === board.components.chainId.toString());
     if (access.jobId !== undefined) {
@@ -442,7 +444,12 @@ export async function vaultReceipts(
         record.receipts.map((r) => r.operator),
         {},
       );
-      const inclusion = await checkInclusion({ registry: board.registry, getBlock: board.getBlock }, record);
+      const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
+      // The leaf is compared with the bytes this vault sent; the result events are read from the job's posted block.
+      const inclusion = await checkInclusion({ registry: board.registry, getBlock: board.getBlock }, record, {
+        sent: (await sentBlock(vault, job)).bytes,
+        fromBlock: async () => (await readPostedJob(board.registry, job.jobId, { fromBlock })).postedBlock,
+      });
       entries.push(entryOf(record, checkStoredReceipts(record, staked), inclusion));
     }
     return { entries };

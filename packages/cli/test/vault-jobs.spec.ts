@@ -23,6 +23,7 @@ import {
   type IpfsNode,
   jobTopic,
   nodeAddresses,
+  parseCid,
   readReducers,
   revealedResults,
   SUBMIT_PROTOCOL,
@@ -424,7 +425,9 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
         submittedAt: entry.submittedAt,
         receipts: [],
       };
-      const check = (r: typeof record) => checkInclusion({ registry: board.registry, getBlock: board.getBlock }, r);
+      // The bytes the vault sent, as the reducer holds them.
+      const sent = await board.getBlock(parseCid(entry.cid), { maxBytes: 64 * 1024 });
+      const check = (r: typeof record) => checkInclusion({ registry: board.registry, getBlock: board.getBlock }, r, { sent });
       expect((await check(record)).status).to.equal("counted");
       const absent = await check({ ...record, nullifier: "12345" });
       expect(absent).to.deep.include({ status: "missing", count: 2 });

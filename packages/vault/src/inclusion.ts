@@ -2,8 +2,24 @@
 // vault's leaf in that result's bundle, checked against the tree root the chain recorded. Portable: the chain reads
 // and the bundle's blocks come in as components.
 import { type BundleBlockGetter, type LeafInclusion, leafInclusion, openBundle, verifyLeafInclusion } from "@mosaic/mapreduce";
+import { decodeSubmission } from "@mosaic/avatar";
 import { type JobRegistry, parseCid, revealedResults } from "@mosaic/protocol";
 import type { SubmissionRecord } from "./submissions.js";
+
+/** What checkInclusion compares the leaf with, and where it reads the chain's events from. */
+export interface CheckInclusionOptions {
+  /**
+   * The submission exactly as this vault sent it (sentBlock's bytes): the leaf must carry its payload, not only its
+   * nullifier and CID, or a reducer that replaced the value would still show as counted.
+   */
+  sent: Uint8Array;
+  /**
+   * The block the job was posted in (or a function reading it, called only once the job is final), where the read
+   * of ResultProposed events starts: public RPCs refuse log ranges from block 0.
+   * @default 0
+   */
+  fromBlock?: number | (() => Promise<number>);
+}
 
 /** Where a job's result stands, for one of this vault's submissions. */
 export type InclusionVerdict =
@@ -34,12 +50,16 @@ const STATES = ["none", "open", "finalized", "refunded"];
 /**
  * For a submission this vault recorded: once its job is final, finds the winning proposal on-chain (its tree root,
  * count and bundle CID), opens the bundle with `getBlock`, looks up the leaf with this submission's nullifier, and
- * checks that the leaf commits to this submission's CID and that its Merkle path hashes to the root on-chain.
+ * checks that the leaf commits to this submission's CID, carries the payload this vault sent (`options.sent`; a leaf
+ * with another value is "missing", reason "value altered") and that its Merkle path hashes to the root on-chain.
  */
 export async function checkInclusion(
   components: { registry: JobRegistry; getBlock: BundleBlockGetter },
   record: SubmissionRecord,
+  options: CheckInclusionOptions,
 ): Promise<InclusionVerdict> {
+  // The vault's own bytes first: a bad `sent` is the caller's mistake, whatever the chain says.
+  const payload = decodeSubmission(options.sent).payload;
   const jobId = BigInt(record.jobId);
   const job = await components.registry.getJob(jobId);
   const state = STATES[Number(job.state)] ?? String(job.state);
@@ -47,7 +67,8 @@ export async function checkInclusion(
   if (state !== "finalized") return { status: "pending", state, finalizeAfter: Number(job.finalizeAfter) };
   const index = Number(await components.registry.winningProposal(jobId));
   const proposal = await components.registry.getProposal(jobId, index);
-  const revealed = (await revealedResults(components.registry, jobId)).get(index);
+  const fromBlock = typeof options.fromBlock === "function" ? await options.fromBlock() : (options.fromBlock ?? 0);
+  const revealed = (await revealedResults(components.registry, jobId, fromBlock)).get(index);
   if (revealed === undefined)
     return {
       status: "unavailable",
@@ -79,6 +100,14 @@ export async function checkInclusion(
     return {
       status: "missing",
       reason: `the winning bundle's leaf for this nullifier commits to submission ${inclusion.leaf.submission}, not this vault's ${record.cid}`,
+      proposer,
+      ...where,
+    };
+  const value = inclusion.leaf.value;
+  if (!Array.isArray(value) || value.length !== payload.length || value.some((v, i) => v !== payload[i]))
+    return {
+      status: "missing",
+      reason: `value altered: the winning bundle's leaf for this submission holds [${String(value)}], not the payload [${payload.join(",")}] this vault sent`,
       proposer,
       ...where,
     };

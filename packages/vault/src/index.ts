@@ -198,5 +198,5 @@ export {
   submissionOf,
   submissionRecords,
 } from "./submissions.js";
-export { checkInclusion, type InclusionVerdict } from "./inclusion.js";
+export { type CheckInclusionOptions, checkInclusion, type InclusionVerdict } from "./inclusion.js";
 export { type FollowJobsInit, followedTo, followJobs } from "./follow.js";
