@@ -3,7 +3,14 @@
 // progress on stderr and prints.
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
-import { attachReducerDirectory, ConsentRequiredError, JobRegistry__factory, namedError, readReducers } from "@mosaic/protocol";
+import {
+  attachReducerDirectory,
+  ConsentRequiredError,
+  type JobRegistry,
+  JobRegistry__factory,
+  namedError,
+  readReducers,
+} from "@mosaic/protocol";
 import {
   answerConfirmed,
   type CollectReceiptsResult,
@@ -53,25 +60,42 @@ const say = (line: string): void => {
  */
 async function withJobBoard<T>(
   command: string,
-  access: JobAccess,
-  use: (c: { vault: Vault; board: NodeJobBoard; peers: string[]; fromBlock: number }) => Promise<T>,
+  access: JobAccess & BoardOptions,
+  use: (c: { vault: Vault } & Board) => Promise<T>,
 ): Promise<T> {
   // The flags are checked before the passphrase is asked for.
   requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
   return withVault(access, ({ vault }) => withBoard(command, access, (c) => use({ vault, ...c })));
 }
 
+/** What withBoard hands over: the board, the reducers to ask and, for those from the directory, their operators. */
+interface Board {
+  board: NodeJobBoard;
+  peers: string[];
+  /** Peer (as in `peers`) → the operator whose directory record announced it. */
+  operators: ReadonlyMap<string, string>;
+  fromBlock: number;
+}
+
+interface BoardOptions {
+  /**
+   * The least stake of the reducers read from the directory: the job's minStake when the command is about one job
+   * (a reducer below it cannot propose for it, and a flood of 1-wei records would only cost dials).
+   * @default 1 wei (with readReducers' cap on the number of records)
+   */
+  minStake?: (registry: JobRegistry) => Promise<bigint>;
+}
+
 /** Connects to the registry and the reducers for an open vault; see withJobBoard. */
-async function withBoard<T>(
-  command: string,
-  access: JobAccess,
-  use: (c: { board: NodeJobBoard; peers: string[]; fromBlock: number }) => Promise<T>,
-): Promise<T> {
+async function withBoard<T>(command: string, access: JobAccess & BoardOptions, use: (c: Board) => Promise<T>): Promise<T> {
   const net = requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
   const cacheDir = path.join(pathsOf(access).dir, "groups");
   return withContract(contractTarget(net, "registry", "JobRegistry"), async (s) => {
     const alternates = new Map<string, string[]>();
-    const peers = [...new Set([...(access.peers ?? []), ...(await reducersOnChain(net, s.provider, alternates))])];
+    const operators = new Map<string, string>();
+    const minStake = access.minStake === undefined ? 1n : await access.minStake(JobRegistry__factory.connect(s.address, s.provider));
+    const onChain = await reducersOnChain(net, s.provider, { alternates, operators, minStake });
+    const peers = [...new Set([...(access.peers ?? []), ...onChain])];
     const board = nodeJobBoard({
       provider: s.provider,
       chainId: s.chainId,
@@ -86,7 +110,7 @@ async function withBoard<T>(
       },
     });
     try {
-      return await use({ board, peers, fromBlock: net.deployBlocks.registry ?? 0 });
+      return await use({ board, peers, operators, fromBlock: net.deployBlocks.registry ?? 0 });
     } finally {
       await board.close();
     }
@@ -113,19 +137,22 @@ export async function followInVault(
 }
 
 /**
- * The reducers registered on-chain (the network's reducer directory), one multiaddr each (its first that parses; a
- * reducer announces its public address first), its others put in `alternates`; what the read left out is said.
+ * The reducers registered on-chain (the network's reducer directory) with at least `minStake`, one multiaddr each
+ * (its first that parses; a reducer announces its public address first), its others put in `alternates` and its
+ * record's operator in `operators`; what the read left out is said.
  */
 async function reducersOnChain(
   net: ResolvedNetwork & { registry: string },
   provider: Provider,
-  alternates: Map<string, string[]>,
+  out: { alternates: Map<string, string[]>; operators: Map<string, string>; minStake: bigint },
 ): Promise<string[]> {
+  const { alternates, operators } = out;
   if (net.directory === undefined) return [];
   const records = await readReducers(
     attachReducerDirectory(provider, net.directory),
     JobRegistry__factory.connect(net.registry, provider),
     {
+      minStake: out.minStake,
       onSkip: (s) => say(`  reducer ${s.operator}${s.addr === undefined ? "" : ` address ${s.addr}`} left out: ${s.reason}`),
     },
   );
@@ -133,6 +160,8 @@ async function reducersOnChain(
     const [first, ...rest] = r.addrs;
     if (first === undefined) return [];
     if (rest.length > 0) alternates.set(first, rest);
+    // Two operators may announce one peer: it answers for the higher-staked (records come in stake order).
+    if (!operators.has(first)) operators.set(first, r.operator);
     return [first];
   });
 }
@@ -318,7 +347,8 @@ export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput>
     throw new ConsentRequiredError(
       "stdin is not a terminal to ask for consent on: read the job with 'mosaic vault review <job>', then answer with --yes",
     );
-  return withJobBoard("answer", options, async ({ vault, board, peers, fromBlock }) => {
+  const access = { ...options, minStake: async (r: JobRegistry) => (await r.getJob(options.jobId)).minStake };
+  return withJobBoard("answer", access, async ({ vault, board, peers, operators, fromBlock }) => {
     const prepared = await prepareJob(board.components, vault, options.jobId, { fromBlock, onStep: step });
     if (minReceipts > peers.length)
       throw new RangeError(
@@ -341,6 +371,7 @@ export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput>
       const { answer, receipts } = await answerConfirmed(board.components, vault, prepared, {
         signal: stop.signal,
         peers,
+        operators,
         now: await board.components.now(),
         maxDelayMs: delayMaxS * 1000,
         minReceipts,
@@ -427,7 +458,9 @@ export interface ReceiptsEntry {
 export async function vaultReceipts(
   access: JobAccess & { jobId?: bigint; resend?: boolean; minReceipts?: number },
 ): Promise<{ entries: ReceiptsEntry[] }> {
-  return withJobBoard("receipts", access, async ({ vault, board, peers, fromBlock }) => {
+  const jobId = access.jobId;
+  const minStake = jobId === undefined ? undefined : async (r: JobRegistry) => (await r.getJob(jobId)).minStake;
+  return withJobBoard("receipts", { ...access, minStake }, async ({ vault, board, peers, operators, fromBlock }) => {
     const registry = (await board.registry.getAddress()).toLowerCase();
     let records = submissionRecords(vault).filter((r) => r.registry === registry && r.chainId === board.components.chainId.toString());
     if (access.jobId !== undefined) {
@@ -439,7 +472,7 @@ export async function vaultReceipts(
     }
     const entries: ReceiptsEntry[] = [];
     for (let record of records) {
-      if (access.resend === true) record = await resendIfShort(board, vault, record, peers, access.minReceipts ?? 1);
+      if (access.resend === true) record = await resendIfShort(board, vault, record, { peers, operators }, access.minReceipts ?? 1);
       const staked = await board.components.stakedOperators(
         record.receipts.map((r) => r.operator),
         {},
@@ -464,7 +497,7 @@ async function resendIfShort(
   board: NodeJobBoard,
   vault: Vault,
   record: SubmissionRecord,
-  peers: string[],
+  { peers, operators }: { peers: string[]; operators: ReadonlyMap<string, string> },
   minReceipts: number,
 ): Promise<SubmissionRecord> {
   if (record.receipts.length >= minReceipts) return record;
@@ -478,6 +511,8 @@ async function resendIfShort(
   say(`▶ resending the answer to job ${record.jobId} (${record.receipts.length}/${minReceipts} receipts)`);
   const result = await resendSubmission(board.components, vault, job, {
     peers,
+    operators,
+    minStake: onChain.minStake,
     minReceipts,
     until: Date.now() + (Number(onChain.collectionDeadline) - now) * 1000,
     onRound: (r) => {

@@ -22,6 +22,12 @@ export interface AnswerConfirmedComponents extends CollectReceiptsComponents {
 export interface AnswerConfirmedInit extends Pick<CollectReceiptsInit, "minReceipts" | "firstBackoffMs" | "maxBackoffMs" | "onRound"> {
   /** Multiaddrs (with /p2p/) of the reducers to hand the submission to: those found on-chain, or given. */
   peers: string[];
+  /**
+   * For the peers found in the reducer directory, the operator of each one's record: its receipts count only when
+   * signed by that operator (see collectReceipts).
+   * @default none
+   */
+  operators?: ReadonlyMap<string, string>;
   /** Now on the chain's clock, unix seconds. */
   now: number;
   /**
@@ -75,6 +81,9 @@ export async function answerConfirmed(
     init.onStep?.("receipts", { needed: init.minReceipts ?? 1 });
     receipts = await collectReceipts(components, vault, prepared.job, block, {
       peers: init.peers,
+      operators: init.operators,
+      // Only operators who could propose for this job count.
+      minStake: prepared.posted.minStake,
       minReceipts: init.minReceipts,
       until,
       firstBackoffMs: init.firstBackoffMs,

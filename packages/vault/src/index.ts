@@ -188,6 +188,7 @@ export {
   type CollectReceiptsResult,
   checkStoredReceipts,
   collectReceipts,
+  NotPeerOperatorError,
   type HandOver,
   type HandOverOutcome,
   type RefusedReceipt,

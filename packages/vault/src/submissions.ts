@@ -9,6 +9,7 @@ import {
   equalBytes,
   fromHex,
   type JobRef,
+  namedError,
   type SubmissionReceipt,
   sleep,
   verifyReceipt,
@@ -19,6 +20,12 @@ import { NoSubmissionError } from "./job-errors.js";
 import { jobKey, type Vault } from "./vault.js";
 
 const SUBMISSIONS = collectionName(VAULT_NAMESPACE, "submissions");
+
+/**
+ * A receipt from a reducer found in the directory, signed by another key than its record's operator: one reducer
+ * could otherwise hand a new "distinct operator" receipt (from keys it staked 1 wei each) on every round.
+ */
+export class NotPeerOperatorError extends namedError("NotPeerOperatorError") {}
 
 /** One answer this vault sent: where it went and who confirmed holding it. */
 export interface SubmissionRecord extends Doc {
@@ -100,8 +107,11 @@ export type HandOver = (
 /** What collecting receipts needs from its surroundings. */
 export interface CollectReceiptsComponents {
   handOver: HandOver;
-  /** Which of these addresses are staked operators on the job's registry now (any letter case in, any out). */
-  stakedOperators(addresses: readonly string[], options: { signal?: AbortSignal }): Promise<ReadonlySet<string>>;
+  /**
+   * Which of these addresses are operators on the job's registry with at least `minStake` (default 1 wei) staked now
+   * (any letter case in, any out).
+   */
+  stakedOperators(addresses: readonly string[], options: { signal?: AbortSignal; minStake?: bigint }): Promise<ReadonlySet<string>>;
 }
 
 /** A receipt, or an answer, that was refused: never stored. */
@@ -109,7 +119,7 @@ export interface RefusedReceipt {
   peer: string;
   /** The address the receipt claimed, when there was a receipt. */
   operator?: string;
-  /** The error's name: ForgedReceiptError, WrongReceiptError, MalformedReceiptError, or a transport's. */
+  /** The error's name: ForgedReceiptError, WrongReceiptError, MalformedReceiptError, NotPeerOperatorError, or a transport's. */
   error: string;
   message: string;
   round: number;
@@ -118,6 +128,18 @@ export interface RefusedReceipt {
 export interface CollectReceiptsInit {
   /** Multiaddrs (with /p2p/) of the reducers to hand the submission to. */
   peers: readonly string[];
+  /**
+   * For the peers found in the reducer directory: the operator whose record announced it (peer as in `peers` →
+   * operator address). A receipt from such a peer counts only when that operator signed it (NotPeerOperatorError
+   * otherwise). A peer not in the map (one the user gave with --peer) may answer for any operator with `minStake`.
+   * @default none
+   */
+  operators?: ReadonlyMap<string, string>;
+  /**
+   * The least stake an operator must have for its receipt to count: the job's minStake, as for proposing.
+   * @default 1n
+   */
+  minStake?: bigint;
   /**
    * How many staked operators must have signed a receipt.
    * @default 1
@@ -150,8 +172,9 @@ export interface CollectReceiptsResult {
 }
 
 /**
- * Hands the job's submission to the reducers round after round, with backoff, until `minReceipts` distinct staked
- * operators have signed a receipt for its CID, or `until` passes. Each receipt is checked with protocol's
+ * Hands the job's submission to the reducers round after round, with backoff, until `minReceipts` distinct
+ * operators with `minStake` staked have signed a receipt for its CID, or `until` passes. A peer from the directory
+ * counts only for its record's operator (`operators`). Each receipt is checked with protocol's
  * verifyReceipt (this chain, registry, job and CID; signed by the operator it names; that operator staked on-chain);
  * a forged or misdirected one is refused, reported and never stored. Good receipts are stored as they arrive, so a
  * crash keeps them. A reducer that gave a good receipt is not asked again.
@@ -167,6 +190,7 @@ export async function collectReceipts(
   const clock = init.clock ?? Date.now;
   const needed = init.minReceipts ?? 1;
   if (!Number.isInteger(needed) || needed < 1) throw new RangeError(`minReceipts: expected an integer >= 1, got ${needed}`);
+  const minStake = init.minStake ?? 1n;
   const cid = block.cid.toString();
   let record = submissionOf(vault, key);
   if (record === undefined) throw new TypeError(`job ${key}: record the submission before collecting its receipts`);
@@ -183,7 +207,7 @@ export async function collectReceipts(
     const ask = init.peers.filter((p) => !confirmed.has(p));
     const outcomes = ask.length === 0 ? [] : await components.handOver(block, ask, { job }, { signal: init.signal });
     const claimed = outcomes.flatMap((o) => ("receipt" in o && typeof o.receipt?.operator === "string" ? [o.receipt.operator] : []));
-    const staked = claimed.length === 0 ? new Set<string>() : await components.stakedOperators(claimed, { signal: init.signal });
+    const staked = claimed.length === 0 ? new Set<string>() : await components.stakedOperators(claimed, { signal: init.signal, minStake });
     const good: SubmissionReceipt[] = [];
     const thisRound: RefusedReceipt[] = [];
     for (const o of outcomes) {
@@ -192,6 +216,11 @@ export async function collectReceipts(
         continue;
       }
       try {
+        const bound = init.operators?.get(o.peer);
+        if (bound !== undefined && String(o.receipt?.operator).toLowerCase() !== bound.toLowerCase())
+          throw new NotPeerOperatorError(
+            `${o.peer} is the reducer of operator ${bound}; a receipt signed for ${String(o.receipt?.operator)} does not count`,
+          );
         verifyReceipt(o.receipt, { chainId: job.chainId, registry: job.registry, jobId: job.jobId, cid, operators: staked });
         good.push(o.receipt);
         confirmed.add(o.peer);

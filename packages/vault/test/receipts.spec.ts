@@ -179,6 +179,83 @@ describe("vault: answering with signed receipts (the transport played by the tes
     expect(submissionRecords(vault)).to.deep.equal([]);
   });
 
+  it("counts a directory peer only for its record's operator: other staked keys, one per resend, never add up", async () => {
+    const { vault, prep } = await prepared();
+    const [peer] = peers as [string];
+    const keys = Array.from({ length: 4 }, () => Wallet.createRandom());
+    // Every key is staked (the reducer staked each with a little), but the peer's record names operatorA.
+    const all = new Set([...keys.map((k) => k.address.toLowerCase()), operatorA.address.toLowerCase()]);
+    let round = 0;
+    const handOver: HandOver = async (block, ask) =>
+      Promise.all(
+        ask.map(async (p) => ({
+          peer: p,
+          receipt: await receipt(keys[round++ % keys.length] as (typeof keys)[number], block.cid.toString()),
+        })),
+      );
+    const components = { handOver, stakedOperators: async () => all };
+    const operators = new Map([[peer, operatorA.address]]);
+    const first = await answerConfirmed(components, vault, prep, {
+      peers: [peer],
+      operators,
+      now: deadline - 1,
+      maxDelayMs: 0,
+      clock: () => 0,
+    });
+    expect(first.receipts.complete).to.equal(false);
+    expect(first.receipts.refused.map((r) => r.error)).to.deep.equal(["NotPeerOperatorError"]);
+    for (let i = 0; i < 3; i++) {
+      const again = await resendSubmission(components, vault, job, { peers: [peer], operators, minReceipts: 2, until: 1, clock: () => 0 });
+      expect(again.complete).to.equal(false);
+      expect(again.refused.map((r) => r.error)).to.deep.equal(["NotPeerOperatorError"]);
+    }
+    expect(round).to.equal(4);
+    expect(submissionOf(vault, jobKey(job))?.receipts).to.deep.equal([]);
+    // The record's own operator does count.
+    const own: HandOver = async (block, ask) =>
+      Promise.all(ask.map(async (p) => ({ peer: p, receipt: await receipt(operatorA, block.cid.toString()) })));
+    const good = await resendSubmission({ handOver: own, stakedOperators: async () => all }, vault, job, {
+      peers: [peer],
+      operators,
+      until: 1,
+      clock: () => 0,
+    });
+    expect(good.record.receipts.map((r) => r.operator)).to.deep.equal([operatorA.address]);
+  });
+
+  it("counts only operators with the job's minStake: a 1-wei operator's receipt is refused", async () => {
+    const { vault, prep } = await prepared();
+    const stakes = new Map([
+      [operatorA.address.toLowerCase(), 1n],
+      [operatorB.address.toLowerCase(), 10n],
+    ]);
+    const asked: (bigint | undefined)[] = [];
+    const handOver: HandOver = async (block, ask) =>
+      Promise.all(
+        ask.map(async (p) => ({ peer: p, receipt: await receipt(p === peers[0] ? operatorA : operatorB, block.cid.toString()) })),
+      );
+    const stakedOperators = async (addresses: readonly string[], o: { minStake?: bigint }) => {
+      asked.push(o.minStake);
+      return new Set(addresses.map((a) => a.toLowerCase()).filter((a) => (stakes.get(a) ?? 0n) >= (o.minStake ?? 1n)));
+    };
+    const posted = { ...prep.posted, minStake: 10n };
+    const { receipts } = await answerConfirmed(
+      { handOver, stakedOperators },
+      vault,
+      { ...prep, posted },
+      {
+        peers,
+        now: deadline - 1,
+        maxDelayMs: 0,
+        minReceipts: 2,
+        clock: () => 0,
+      },
+    );
+    expect(asked).to.deep.equal([10n]);
+    expect(receipts.record.receipts.map((r) => r.operator)).to.deep.equal([operatorB.address]);
+    expect(receipts.refused.map((r) => [r.peer, r.error])).to.deep.equal([[peers[0], "ForgedReceiptError"]]);
+  });
+
   it("wants receipts from distinct operators: two from one operator count once", async () => {
     const { vault, prep } = await prepared();
     const block = {

@@ -131,11 +131,13 @@ export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
       return (await init.provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
     },
     handOver: handOverTrying(init.alternates ?? new Map()),
-    async stakedOperators(addresses) {
+    async stakedOperators(addresses, options) {
+      const minStake = options.minStake ?? 1n;
       const out = new Set<string>();
       for (const a of new Set(addresses.map((x) => x.toLowerCase()))) {
         if (!/^0x[0-9a-f]{40}$/.test(a)) continue;
-        if ((await registry.stakeOf(a)) > 0n) out.add(a);
+        const stake = await registry.stakeOf(a);
+        if (stake > 0n && stake >= minStake) out.add(a);
       }
       return out;
     },
