@@ -39,4 +39,12 @@ export {
   vaultPaths,
   withVaultDir,
 } from "./node/vault-dir.js";
-export { handOverFromThrowawayNode, handOverTrying, type NodeJobBoard, type NodeJobBoardInit, nodeJobBoard } from "./node/jobs.js";
+export {
+  HandOverAbandonedError,
+  type HandOverLimits,
+  handOverFromThrowawayNode,
+  handOverTrying,
+  type NodeJobBoard,
+  type NodeJobBoardInit,
+  nodeJobBoard,
+} from "./node/jobs.js";

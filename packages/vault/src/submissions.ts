@@ -96,12 +96,16 @@ async function keepReceipts(vault: Vault, key: string, receipts: readonly Submis
 /** What one reducer answered to a hand-over: a receipt (not yet checked) or why it failed. */
 export type HandOverOutcome = { peer: string; receipt: SubmissionReceipt } | { peer: string; error: Error };
 
-/** Hands a submission block to each of `peers` and returns each one's answer; the block must be fetchable from the caller. */
+/**
+ * Hands a submission block to each of `peers` and returns each one's answer; the block must be fetchable from the
+ * caller. A transport may stop waiting for the slower peers once `accept` (the caller's check of one receipt) has
+ * taken `wanted` receipts; those peers' outcomes are then errors.
+ */
 export type HandOver = (
   block: Block,
   peers: readonly string[],
   request: { job: JobRef },
-  options: { signal?: AbortSignal },
+  options: { signal?: AbortSignal; wanted?: number; accept?: (outcome: HandOverOutcome) => Promise<boolean> },
 ) => Promise<HandOverOutcome[]>;
 
 /** What collecting receipts needs from its surroundings. */
@@ -200,12 +204,39 @@ export async function collectReceipts(
   let backoff = init.firstBackoffMs ?? 1000;
   const maxBackoff = init.maxBackoffMs ?? 30_000;
   let round = 0;
+  // Throws unless the receipt is for this job and CID, signed by the operator it names, who has minStake and, for a
+  // peer from the directory, is that peer's operator.
+  const check = (o: { peer: string; receipt: SubmissionReceipt }, staked: ReadonlySet<string>): void => {
+    const bound = init.operators?.get(o.peer);
+    if (bound !== undefined && String(o.receipt?.operator).toLowerCase() !== bound.toLowerCase())
+      throw new NotPeerOperatorError(
+        `${o.peer} is the reducer of operator ${bound}; a receipt signed for ${String(o.receipt?.operator)} does not count`,
+      );
+    verifyReceipt(o.receipt, { chainId: job.chainId, registry: job.registry, jobId: job.jobId, cid, operators: staked });
+  };
   for (;;) {
     if (record.receipts.length >= needed) return { record, complete: true, needed, rounds: round, refused };
     init.signal?.throwIfAborted();
     round++;
     const ask = init.peers.filter((p) => !confirmed.has(p));
-    const outcomes = ask.length === 0 ? [] : await components.handOver(block, ask, { job }, { signal: init.signal });
+    // The transport may stop waiting for slow reducers once enough new operators' receipts check.
+    const have = new Set(record.receipts.map((r) => r.operator.toLowerCase()));
+    const accept = async (o: HandOverOutcome): Promise<boolean> => {
+      if (!("receipt" in o) || typeof o.receipt?.operator !== "string") return false;
+      const operator = o.receipt.operator.toLowerCase();
+      if (have.has(operator)) return false;
+      try {
+        check(o, await components.stakedOperators([operator], { signal: init.signal, minStake }));
+      } catch {
+        return false;
+      }
+      have.add(operator);
+      return true;
+    };
+    const outcomes =
+      ask.length === 0
+        ? []
+        : await components.handOver(block, ask, { job }, { signal: init.signal, wanted: needed - record.receipts.length, accept });
     const claimed = outcomes.flatMap((o) => ("receipt" in o && typeof o.receipt?.operator === "string" ? [o.receipt.operator] : []));
     const staked = claimed.length === 0 ? new Set<string>() : await components.stakedOperators(claimed, { signal: init.signal, minStake });
     const good: SubmissionReceipt[] = [];
@@ -216,12 +247,7 @@ export async function collectReceipts(
         continue;
       }
       try {
-        const bound = init.operators?.get(o.peer);
-        if (bound !== undefined && String(o.receipt?.operator).toLowerCase() !== bound.toLowerCase())
-          throw new NotPeerOperatorError(
-            `${o.peer} is the reducer of operator ${bound}; a receipt signed for ${String(o.receipt?.operator)} does not count`,
-          );
-        verifyReceipt(o.receipt, { chainId: job.chainId, registry: job.registry, jobId: job.jobId, cid, operators: staked });
+        check(o, staked);
         good.push(o.receipt);
         confirmed.add(o.peer);
       } catch (err) {

@@ -8,6 +8,7 @@ import {
   dialPeer,
   getBlock,
   type IpfsNode,
+  namedError,
   type JobRegistry,
   JobRegistry__factory,
   parseCid,
@@ -53,6 +54,17 @@ export interface NodeJobBoardInit {
    * @default 15000
    */
   specTimeoutMs?: number;
+  /**
+   * The longest one dial of one reducer address may take (spec node and hand-over alike): an address that accepts
+   * TCP and never speaks costs at most this.
+   * @default 10000
+   */
+  dialTimeoutMs?: number;
+  /**
+   * The longest one reducer is waited for in a hand-over round, all its addresses together.
+   * @default 45000
+   */
+  reducerBudgetMs?: number;
   /** Called while a group syncs, so a CLI can draw a bar. */
   onGroupSync?: (groupId: bigint, progress: { block: number; head: number }) => void;
 }
@@ -73,6 +85,7 @@ export interface NodeJobBoard {
  */
 export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
   const registry = JobRegistry__factory.connect(init.registry, init.provider);
+  const dialTimeout = init.dialTimeoutMs ?? 10_000;
   const groups = attachAvatarGroups(init.provider, init.groups);
   let specNode: Promise<IpfsNode> | undefined;
   const syncs = new Map<bigint, Promise<GroupSync>>();
@@ -82,18 +95,21 @@ export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
     if (init.peers.length === 0)
       throw new NoReducersError("no reducer to fetch from: give --peer, or a network whose reducers are on-chain");
     specNode ??= createIpfsNode({ listen: [] }).then(async (node) => {
-      // One reducer that does not answer must not keep the others from serving.
-      await Promise.allSettled(
-        init.peers.map(async (p) => {
-          for (const address of [p, ...(init.alternates?.get(p) ?? [])]) {
-            try {
-              return await dialPeer(node, address);
-            } catch {
-              // the next address of the same reducer
-            }
+      // Every reducer is dialled at once, each address for at most dialTimeoutMs; the node is ready as soon as one
+      // reducer is connected (bitswap asks the others as they connect), so a reducer whose address never answers
+      // keeps no one waiting.
+      const dials = init.peers.map(async (p) => {
+        for (const address of [p, ...(init.alternates?.get(p) ?? [])]) {
+          try {
+            await dialPeer(node, address, { signal: AbortSignal.timeout(dialTimeout) });
+            return;
+          } catch {
+            // the next address of the same reducer
           }
-        }),
-      );
+        }
+        throw new Error(`reducer ${p}: no address answered`);
+      });
+      await Promise.any(dials).catch(() => undefined);
       return node;
     });
     return specNode;
@@ -130,7 +146,7 @@ export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
     async now() {
       return (await init.provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
     },
-    handOver: handOverTrying(init.alternates ?? new Map()),
+    handOver: handOverTrying(init.alternates ?? new Map(), { dialTimeoutMs: dialTimeout, reducerBudgetMs: init.reducerBudgetMs }),
     async stakedOperators(addresses, options) {
       const minStake = options.minStake ?? 1n;
       const out = new Set<string>();
@@ -158,37 +174,78 @@ export function nodeJobBoard(init: NodeJobBoardInit): NodeJobBoard {
   };
 }
 
+/** Bounds on a hand-over round. */
+export interface HandOverLimits {
+  /**
+   * The longest one address may take to answer (dial, fetch and receipt).
+   * @default 10000 for the dial part; submitForReceipt's own 30 s for the whole request
+   */
+  dialTimeoutMs?: number;
+  /**
+   * The longest one reducer is waited for, all its addresses together: a record listing many addresses that never
+   * answer costs at most this per round.
+   * @default 45000
+   */
+  reducerBudgetMs?: number;
+}
+
+/** A reducer that was not waited for: the round already had the receipts it wanted, or the reducer's budget ran out. */
+export class HandOverAbandonedError extends namedError("HandOverAbandonedError") {}
+
 /**
  * Hands a submission to reducers from a fresh libp2p node (a new Ed25519 key, so a new peer id; dial-only) holding
  * only the submission block: each reducer is asked on protocol's SUBMIT_PROTOCOL, fetches the block over bitswap from
  * that connection and answers a signed receipt (unchecked here; collectReceipts verifies it). A reducer whose address
- * does not answer is tried at its `alternates`, in order. The node stops after the round. What stays linkable at the
- * network level is what avatar's publishSubmission describes.
+ * does not answer is tried at its `alternates`, in order, within `limits.reducerBudgetMs`. All reducers are asked at
+ * once; when the caller's `accept` has taken `wanted` receipts, the others are not waited for
+ * (HandOverAbandonedError). The node stops after the round. What stays linkable at the network level is what
+ * avatar's publishSubmission describes.
  */
-export function handOverTrying(alternates: ReadonlyMap<string, readonly string[]>): HandOver {
+export function handOverTrying(alternates: ReadonlyMap<string, readonly string[]>, limits: HandOverLimits = {}): HandOver {
+  const budget = limits.reducerBudgetMs ?? 45_000;
   return async (block: Block, peers, request, options) => {
     const node = await createIpfsNode({ listen: [] });
+    const enough = new AbortController();
+    const outcomes = new Map<string, HandOverOutcome>();
+    let accepted = 0;
     try {
       await putBlock(node.blockstore, block);
       const submit = { job: request.job.jobId.toString(), cid: block.cid.toString() };
-      return await Promise.all(
-        peers.map(async (peer): Promise<HandOverOutcome> => {
-          const addresses = [peer, ...(alternates.get(peer) ?? [])];
-          let error: Error | undefined;
-          for (const address of addresses) {
-            try {
-              return { peer, receipt: await submitForReceipt(node, address, submit, { signal: options.signal }) };
-            } catch (err) {
-              options.signal?.throwIfAborted();
-              error = err as Error;
-              // Only a connection that failed is worth another address; a refusal or a bad answer is the reducer's.
-              if (error.name !== "StreamFailedError" && error.name !== "StreamTimeoutError") break;
-            }
+      const ask = async (peer: string): Promise<HandOverOutcome> => {
+        const signal = AbortSignal.any([enough.signal, AbortSignal.timeout(budget), ...(options.signal ? [options.signal] : [])]);
+        const addresses = [peer, ...(alternates.get(peer) ?? [])];
+        let error: Error | undefined;
+        for (const address of addresses) {
+          try {
+            if (limits.dialTimeoutMs !== undefined)
+              await dialPeer(node, address, { signal: AbortSignal.any([signal, AbortSignal.timeout(limits.dialTimeoutMs)]) });
+            return { peer, receipt: await submitForReceipt(node, address, submit, { signal }) };
+          } catch (err) {
+            options.signal?.throwIfAborted();
+            error = err as Error;
+            if (signal.aborted) break;
+            // Only a connection that failed is worth another address; a refusal or a bad answer is the reducer's.
+            if (!["StreamFailedError", "StreamTimeoutError", "TimeoutError", "AbortError"].includes(error.name)) break;
           }
-          return { peer, error: error as Error };
+        }
+        if (signal.aborted && !options.signal?.aborted)
+          error = new HandOverAbandonedError(
+            enough.signal.aborted ? "the round had the receipts it wanted" : `no answer within ${budget} ms`,
+          );
+        return { peer, error: error as Error };
+      };
+      const wanted = options.wanted ?? Number.POSITIVE_INFINITY;
+      await Promise.all(
+        peers.map(async (peer) => {
+          const outcome = await ask(peer);
+          outcomes.set(peer, outcome);
+          if (enough.signal.aborted || !("receipt" in outcome) || options.accept === undefined) return;
+          if ((await options.accept(outcome).catch(() => false)) && ++accepted >= wanted) enough.abort();
         }),
       );
+      return peers.map((p) => outcomes.get(p) as HandOverOutcome);
     } finally {
+      enough.abort();
       await node.stop();
     }
   };
