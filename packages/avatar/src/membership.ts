@@ -161,7 +161,10 @@ export async function createAvatarGroup(
 /** Adds an identity commitment to a group; `evidence` is empty for open groups, attestationEvidence(...) for registrar ones. */
 export async function registerAvatar(groups: AvatarGroups, groupId: bigint, commitment: bigint, evidence: Uint8Array = new Uint8Array()) {
   checkCommitment(commitment, "commitment");
-  return (await groups.register(groupId, commitment, evidence)).wait();
+  // Inserting into the group's Merkle tree costs more when it updates more levels: a registration estimated just before
+  // another one lands can run out of gas (the 167th of 200 concurrent ones did). Leave room for a few more levels.
+  const estimate = await groups.register.estimateGas(groupId, commitment, evidence);
+  return (await groups.register(groupId, commitment, evidence, { gasLimit: (estimate * 13n) / 10n + 60_000n })).wait();
 }
 
 /** Every group created through AvatarGroups, with its policy, size and root (and registrar, for registrar groups). */
