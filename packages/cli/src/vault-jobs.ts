@@ -200,13 +200,15 @@ export function formatJobs(r: JobsResult): string {
     return "No open jobs for your groups. ('mosaic vault jobs --all' lists every job; 'mosaic avatar register' joins a group.)";
   const lines: string[] = [];
   for (const j of r.jobs) {
-    const status = j.answered
-      ? `answered ${new Date(j.answeredAt ?? 0).toISOString()}`
-      : !j.collecting
-        ? `closed (${j.state})`
-        : !j.member
-          ? "not your group"
-          : "not answered";
+    const status = j.staleRecord
+      ? "this vault answered another job under this id: the chain was reset (StaleJobRecordError)"
+      : j.answered
+        ? `answered ${new Date(j.answeredAt ?? 0).toISOString()}`
+        : !j.collecting
+          ? `closed (${j.state})`
+          : !j.member
+            ? "not your group"
+            : "not answered";
     lines.push(`job ${j.jobId}  ${j.title === undefined ? "(spec unavailable)" : JSON.stringify(j.title)}  [${status}]`);
     if (j.requester !== undefined) lines.push(`  requester  ${j.requester}`);
     if (j.purpose !== undefined) lines.push(`  purpose    ${j.purpose}`);

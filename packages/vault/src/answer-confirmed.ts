@@ -76,7 +76,12 @@ export async function answerConfirmed(
   init.onStep?.("prove");
   const publish = async (block: Block): Promise<void> => {
     const nullifier = decodeSubmission(block.bytes).proof.nullifier;
-    await recordSubmission(vault, prepared.job, { cid: block.cid.toString(), nullifier, submittedAt: clock() });
+    await recordSubmission(vault, prepared.job, {
+      cid: block.cid.toString(),
+      nullifier,
+      submittedAt: clock(),
+      specCid: prepared.posted.specCid,
+    });
     init.onStep?.("publish", { cid: block.cid.toString() });
     init.onStep?.("receipts", { needed: init.minReceipts ?? 1 });
     receipts = await collectReceipts(components, vault, prepared.job, block, {

@@ -180,6 +180,8 @@ export {
   prepareJob,
   type ReadJobsOptions,
   readPostedJob,
+  StaleJobRecordError,
+  staleAnswer,
   readPostedJobs,
 } from "./jobs.js";
 export {
@@ -200,4 +202,4 @@ export {
   submissionRecords,
 } from "./submissions.js";
 export { type CheckInclusionOptions, checkInclusion, type InclusionVerdict } from "./inclusion.js";
-export { type FollowJobsInit, followedTo, followJobs } from "./follow.js";
+export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./follow.js";

@@ -3,7 +3,7 @@
 // come in as components, so the browser app calls the same functions as the CLI.
 import type { Group, GroupSync } from "@mosaic/avatar";
 import { boundsHash, decodeSpec, edgesHash, reduceParams } from "@mosaic/mapreduce";
-import { type JobRef, type JobRegistry, type JobSpec, specCidOf } from "@mosaic/protocol";
+import { type JobRef, type JobRegistry, type JobSpec, namedError, specCidOf } from "@mosaic/protocol";
 import { formatEpsilon } from "./budget.js";
 import { AlreadySubmittedError } from "./errors.js";
 import { JobClosedError, JobSpecMismatchError, NotInJobGroupError, SpecUnavailableError, UnknownJobError } from "./job-errors.js";
@@ -188,6 +188,21 @@ export function membershipAt(sync: GroupSync, root: bigint, commitment: bigint):
   return group.indexOf(commitment) >= 0 ? group : undefined;
 }
 
+/**
+ * This vault's record of a job is of another job under the same chain id, registry and job id: the chain was reset
+ * (a re-run devnet keeps its chain id and contract addresses), so the job on-chain now is not the one answered.
+ */
+export class StaleJobRecordError extends namedError("StaleJobRecordError") {}
+
+/**
+ * Whether this vault's answer to `job` was to another job than the one on-chain now (its recorded spec CID differs
+ * from the chain's): the chain was reset. Records from before the spec CID was kept cannot tell and say no.
+ */
+export function staleAnswer(vault: Vault, job: JobRef, specCid: string): { recorded: string } | undefined {
+  const recorded = submissionOf(vault, jobKey(job))?.specCid;
+  return recorded !== undefined && recorded !== specCid ? { recorded } : undefined;
+}
+
 /** When this vault sent its answer to the job (from the egress records), or undefined. */
 export function answeredAt(vault: Vault, job: JobRef): number | undefined {
   const key = jobKey(job);
@@ -224,6 +239,11 @@ export interface JobListing {
   specError?: { name: string; message: string };
   answered: boolean;
   answeredAt?: number;
+  /**
+   * This vault's answer under this job's key was to another job (another spec CID): the chain was reset. The job
+   * listed is not the one answered; this vault cannot answer it (StaleJobRecordError).
+   */
+  staleRecord?: boolean;
 }
 
 export interface ListJobsOptions extends ReadJobsOptions {
@@ -276,6 +296,7 @@ export async function listJobs(
       secondsLeft: p.collectionDeadline - now,
       answered: at !== undefined,
       ...(at === undefined ? {} : { answeredAt: at }),
+      ...(at !== undefined && staleAnswer(vault, ref, p.specCid) !== undefined ? { staleRecord: true } : {}),
     };
     try {
       const spec = await fetchJobSpec(components, p, { signal });
@@ -358,6 +379,12 @@ export async function prepareJob(
   const posted = await readPostedJob(components.registry, jobId, options);
   const job = jobRefOf(components, jobId, await components.registry.getAddress());
   const at = answeredAt(vault, job);
+  const stale = at === undefined ? undefined : staleAnswer(vault, job, posted.specCid);
+  if (stale !== undefined && options.refuseAnswered !== false)
+    throw new StaleJobRecordError(
+      `job ${jobId}: this vault answered a job ${jobId} with spec ${stale.recorded} on this chain id and registry, but the chain's job ${jobId} has spec ${posted.specCid}: ` +
+        "the chain was reset (a re-run devnet?); this vault's records of the old chain keep it from answering the new job — use another vault for the new chain",
+    );
   if (at !== undefined && options.refuseAnswered !== false)
     throw new AlreadySubmittedError(
       `job ${jobId}: this vault sent its answer at ${new Date(at).toISOString()}; an answer leaves once ('mosaic vault receipts --job ${jobId}' shows where it stands)`,

@@ -39,6 +39,11 @@ export interface SubmissionRecord extends Doc {
   nullifier: string;
   /** When it left the vault, ms. */
   submittedAt: number;
+  /**
+   * The job's spec CID on-chain when it was answered: a chain that was reset (a re-run devnet keeps its chain id and
+   * addresses) has another job under the same id, told apart by this (StaleJobRecordError). Absent in older records.
+   */
+  specCid?: string;
   /** Receipts that verified (signed by a staked operator, for this job and CID), one per operator. */
   receipts: SubmissionReceipt[];
 }
@@ -60,7 +65,7 @@ export function submissionRecords(vault: Vault): SubmissionRecord[] {
 export async function recordSubmission(
   vault: Vault,
   job: JobRef,
-  sent: { cid: string; nullifier: bigint | string; submittedAt: number },
+  sent: { cid: string; nullifier: bigint | string; submittedAt: number; specCid?: string },
 ): Promise<SubmissionRecord> {
   const key = jobKey(job);
   const c = vault.thread.collection<SubmissionRecord>(SUBMISSIONS);
@@ -75,6 +80,7 @@ export async function recordSubmission(
     cid: sent.cid,
     nullifier: sent.nullifier.toString(),
     submittedAt: sent.submittedAt,
+    ...(sent.specCid === undefined ? {} : { specCid: sent.specCid }),
     receipts: [],
   });
 }

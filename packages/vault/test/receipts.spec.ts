@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { decodeSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
 import { kmPerDayJob } from "@mosaic/mapreduce";
-import { type Block, fromHex, type JobRef, type SubmissionReceipt, signReceipt } from "@mosaic/protocol";
+import { type Block, fromHex, type JobRef, type SubmissionReceipt, signReceipt, specCidOf } from "@mosaic/protocol";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { memoryStores } from "../../../test/helpers.js";
@@ -12,8 +12,10 @@ import {
   collectReceipts,
   type HandOver,
   type HandOverOutcome,
+  type JobBoardComponents,
   jobKey,
   type PreparedJob,
+  prepareJob,
   recordSubmission,
   resendSubmission,
   submissionOf,
@@ -254,6 +256,33 @@ describe("vault: answering with signed receipts (the transport played by the tes
     expect(asked).to.deep.equal([10n]);
     expect(receipts.record.receipts.map((r) => r.operator)).to.deep.equal([operatorB.address]);
     expect(receipts.refused.map((r) => [r.peer, r.error])).to.deep.equal([[peers[0], "ForgedReceiptError"]]);
+  });
+
+  it("tells a reset chain's job from the one it answered: StaleJobRecordError when the chain's job has another spec", async () => {
+    const { vault, prep } = await prepared();
+    const answeredDigest = `0x${"11".repeat(32)}`;
+    const posted = { ...prep.posted, specCid: specCidOf(answeredDigest).toString() };
+    const { components } = reducers([async (cid, peer) => ({ peer, receipt: await receipt(operatorA, cid) })]);
+    await answerConfirmed(components, vault, { ...prep, posted }, { peers, now: deadline - 1, maxDelayMs: 0, clock: () => 0 });
+    expect(submissionOf(vault, jobKey(job))?.specCid).to.equal(posted.specCid);
+    // The registry as a re-run devnet has it: the same chain id, address and job id, another job.
+    const board = (specDigest: string) => {
+      const chainRegistry = {
+        jobCount: async () => 1n,
+        getAddress: async () => registry,
+        runner: { provider: { getBlockNumber: async () => 10 } },
+        filters: { JobPosted: () => ({}) },
+        queryFilter: async () => [{ args: { jobId: 1n, groupId: 1n }, blockNumber: 3 }],
+        getJob: async () => ({ specDigest, state: 1n, groupRoot: 0n, groupSize: 2n, collectionDeadline: BigInt(deadline) }),
+      };
+      return { registry: chainRegistry, chainId: 31337n, now: async () => deadline - 100 } as unknown as JobBoardComponents;
+    };
+    const caught = await prepareJob(board(`0x${"22".repeat(32)}`), vault, 1n).catch((err: Error) => err);
+    expect((caught as Error).name).to.equal("StaleJobRecordError");
+    expect((caught as Error).message).to.match(/the chain was reset/);
+    const same = await prepareJob(board(answeredDigest), vault, 1n).catch((err: Error) => err);
+    expect((same as Error).name).to.equal("AlreadySubmittedError");
+    expect(submissionRecords(vault)).to.have.length(1);
   });
 
   it("wants receipts from distinct operators: two from one operator count once", async () => {
