@@ -68,6 +68,19 @@ describe("vault (Node): handing a submission to a reducer from a throwaway node"
     expect(callers[0]).to.not.equal(callers[1]);
   });
 
+  it("falls back to a reducer's next address when its first refuses the dial, with a dial timeout set", async () => {
+    const good = nodeAddresses(reducer)[0] as string;
+    const dead = good.replace(/\/tcp\/\d+\//, "/tcp/1/");
+    const block = await encodeBlock({ hello: "fallback" });
+    const [outcome] = await handOverTrying(new Map([[dead, [good]]]), { dialTimeoutMs: 5_000 })(
+      block,
+      [dead],
+      { job: { chainId: 31337n, registry, jobId: 4n } },
+      {},
+    );
+    expect(outcome && "receipt" in outcome ? outcome.receipt.operator : JSON.stringify(outcome)).to.equal(operator.address);
+  });
+
   it("reports an unreachable reducer as an error outcome, not a throw", async () => {
     const dead = (nodeAddresses(reducer)[0] as string).replace(/\/tcp\/\d+\//, "/tcp/1/");
     const block = await encodeBlock({ hello: "again" });

@@ -216,9 +216,16 @@ export function handOverTrying(alternates: ReadonlyMap<string, readonly string[]
         const addresses = [peer, ...(alternates.get(peer) ?? [])];
         let error: Error | undefined;
         for (const address of addresses) {
-          try {
-            if (limits.dialTimeoutMs !== undefined)
+          if (limits.dialTimeoutMs !== undefined)
+            try {
               await dialPeer(node, address, { signal: AbortSignal.any([signal, AbortSignal.timeout(limits.dialTimeoutMs)]) });
+            } catch (err) {
+              options.signal?.throwIfAborted();
+              error = err as Error;
+              if (signal.aborted) break;
+              continue; // a dial that failed: the reducer's next address
+            }
+          try {
             return { peer, receipt: await submitForReceipt(node, address, submit, { signal }) };
           } catch (err) {
             options.signal?.throwIfAborted();
