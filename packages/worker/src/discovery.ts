@@ -34,7 +34,24 @@ export interface DiscoveryComponents {
    * @default 30000
    */
   redialMs?: number;
+  /**
+   * The least stake a record's operator must have to be dialled: the smallest minStake of the jobs this node serves,
+   * or its own stake when it serves none (records of 1-wei operators are not worth a dial). Read on every pass.
+   * @default () => 1n
+   */
+  minStake?: () => bigint;
+  /**
+   * The longest one pass spends dialling, all dials together (they run in parallel).
+   * @default 10000
+   */
+  dialBudgetMs?: number;
+  /** Called after a read of the directory changed the records (the node catches up from the reducers in them). */
+  onRecords?(records: readonly ReducerRecord[]): void;
 }
+
+/** Records dialled in one pass at most (the highest staked first), and addresses tried per record. */
+export const MAX_DIALS_PER_PASS = 16;
+export const MAX_ADDRS_PER_DIAL = 4;
 
 /** The directory's limit on addresses per record. */
 const MAX_ADDRS = 8;
@@ -47,6 +64,7 @@ export class ReducerDiscovery {
   #announced = false;
   #nextAnnounce = 0;
   readonly #nextDial = new Map<string, number>();
+  readonly #stop = new AbortController();
 
   constructor(components: DiscoveryComponents) {
     this.#c = components;
@@ -89,13 +107,23 @@ export class ReducerDiscovery {
    * poll), then dials every other reducer not connected (each at most once per redialMs). Never throws.
    */
   async poll(head: number): Promise<void> {
+    if (this.#stop.signal.aborted) return;
     try {
       await this.announceSelf();
+      const seen = this.#seenBlock;
       if (await this.#changed(head)) {
-        this.#records = await readReducers(this.#c.directory, this.#c.registry, {
-          onSkip: (s) => this.#c.log("info", "reducer:directory-skipped", { ...s }),
-        });
+        try {
+          this.#records = await readReducers(this.#c.directory, this.#c.registry, {
+            signal: this.#stop.signal,
+            onSkip: (s) => this.#c.log("info", "reducer:directory-skipped", { ...s }),
+          });
+        } catch (err) {
+          // Read again on the next poll, not only when new logs appear: the list read before is stale.
+          this.#seenBlock = seen;
+          throw err;
+        }
         this.#c.log("info", "reducer:directory-read", { reducers: this.#records.length });
+        this.#c.onRecords?.(this.#records);
       }
       await this.#dialOthers();
     } catch (err) {
@@ -118,24 +146,47 @@ export class ReducerDiscovery {
     return found;
   }
 
+  /** The records worth dialling now: others' records with enough stake, highest stake first. */
+  eligible(): ReducerRecord[] {
+    const self = this.#c.ipfs.libp2p.peerId.toString();
+    const floor = this.#c.minStake?.() ?? 1n;
+    return this.#records.filter(
+      (r) => r.peerId !== self && r.operator.toLowerCase() !== this.#c.operator.toLowerCase() && r.stake >= floor && r.stake > 0n,
+    );
+  }
+
+  /**
+   * Dials the reducers not connected (at most MAX_DIALS_PER_PASS, each at most once per redialMs), in parallel, each
+   * trying up to MAX_ADDRS_PER_DIAL addresses in turn, all within dialBudgetMs: black-hole addresses cost one budget.
+   */
   async #dialOthers(): Promise<void> {
     const libp2p = this.#c.ipfs.libp2p;
-    const self = libp2p.peerId.toString();
     const connected = new Set(libp2p.getPeers().map((p) => p.toString()));
     const now = Date.now();
-    for (const r of this.#records) {
-      if (r.peerId === self || r.operator.toLowerCase() === this.#c.operator.toLowerCase() || connected.has(r.peerId)) continue;
-      if ((this.#nextDial.get(r.peerId) ?? 0) > now) continue;
-      this.#nextDial.set(r.peerId, now + (this.#c.redialMs ?? 30_000));
-      for (const addr of r.addrs) {
-        try {
-          await dialPeer(this.#c.ipfs, addr, { signal: AbortSignal.timeout(5_000) });
-          this.#c.log("info", "reducer:dialled", { operator: r.operator, peerId: r.peerId, addr });
-          break;
-        } catch (err) {
-          this.#c.log("info", "reducer:dial-failed", { operator: r.operator, addr, message: (err as Error).message });
+    const due = this.eligible()
+      .filter((r) => !connected.has(r.peerId) && (this.#nextDial.get(r.peerId) ?? 0) <= now)
+      .slice(0, MAX_DIALS_PER_PASS);
+    if (due.length === 0) return;
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#c.dialBudgetMs ?? 10_000)]);
+    await Promise.all(
+      due.map(async (r) => {
+        this.#nextDial.set(r.peerId, now + (this.#c.redialMs ?? 30_000));
+        for (const addr of r.addrs.slice(0, MAX_ADDRS_PER_DIAL)) {
+          if (signal.aborted) return;
+          try {
+            await dialPeer(this.#c.ipfs, addr, { signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) });
+            this.#c.log("info", "reducer:dialled", { operator: r.operator, peerId: r.peerId, addr });
+            return;
+          } catch (err) {
+            this.#c.log("info", "reducer:dial-failed", { operator: r.operator, addr, message: (err as Error).message });
+          }
         }
-      }
-    }
+      }),
+    );
+  }
+
+  /** Cuts short the pass under way (its dials and directory read); later passes do nothing. */
+  stop(): void {
+    this.#stop.abort();
   }
 }

@@ -11,6 +11,7 @@ import {
   encodeSubmitReply,
   getBlock,
   HOLDINGS_PAGE,
+  MalformedSubmissionError,
   HOLDINGS_PROTOCOL,
   handle,
   type IpfsNode,
@@ -32,13 +33,21 @@ export class UnknownJobError extends namedError("UnknownJobError") {}
 export class WindowClosedError extends namedError("WindowClosedError") {}
 /** One connection handed over more submissions than a vault ever needs to. */
 export class TooManySubmissionsError extends namedError("TooManySubmissionsError") {}
+/** Too many submit exchanges at once on this node, or a job's journal is full: try again later, or another reducer. */
+export class ReducerBusyError extends namedError("ReducerBusyError") {}
 
 /** Submissions one connection may hand over (a vault answers one per job; its node is thrown away after). */
 export const MAX_SUBMISSIONS_PER_CONNECTION = 64;
-/** Blocks fetched at once while catching up from another reducer. */
-const CATCH_UP_CONCURRENCY = 128;
-/** Holdings pages read from one reducer for one job (HOLDINGS_PAGE CIDs each). */
-const MAX_HOLDINGS_PAGES = 256;
+/** Submit exchanges handled at once on the node, over every connection. */
+export const MAX_CONCURRENT_SUBMITS = 32;
+/** Announced submissions a job's journal takes through the submit protocol (a bound on its size and the disk). */
+export const MAX_SUBMITS_PER_JOB = 200_000;
+/** Blocks fetched at once by one catch-up. */
+const CATCH_UP_CONCURRENCY = 32;
+/** Catch-ups running at once on the node; more wait their turn. */
+export const MAX_CONCURRENT_CATCH_UPS = 4;
+/** Holdings pages read from one reducer for one job (HOLDINGS_PAGE CIDs each): at most 8192 CIDs per catch-up. */
+const MAX_HOLDINGS_PAGES = 16;
 
 export interface ExchangeComponents {
   ipfs: IpfsNode;
@@ -56,6 +65,12 @@ export interface ExchangeComponents {
   collectingSessions(): JobSession[];
   /** Counts one event for metrics. */
   count?(event: string, labels: Record<string, string>): void;
+  /**
+   * Whether to catch `session` up from `peer`: a reducer in the directory staked at least the job's minimum (or, with
+   * no directory, a configured peer). Anyone else speaking the holdings protocol is not asked.
+   * @default () => true
+   */
+  mayCatchUpFrom?(peer: string, session: JobSession): boolean;
 }
 
 function refusal(err: unknown): Uint8Array {
@@ -68,6 +83,11 @@ export class ReducerExchange {
   readonly #perConnection = new WeakMap<Connection, number>();
   /** Catch-ups under way, by "peer/job". */
   readonly #catchingUp = new Map<string, Promise<void>>();
+  /** Catch-ups running now, and those waiting for a slot. */
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+  /** Submit exchanges under way. */
+  #submitting = 0;
   readonly #unhandle: Array<() => Promise<void>> = [];
   #stopped = false;
 
@@ -77,7 +97,7 @@ export class ReducerExchange {
 
   readonly #onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
     if (this.#stopped || !evt.detail.protocols.includes(HOLDINGS_PROTOCOL)) return;
-    for (const session of this.#c.collectingSessions()) this.catchUp(session, evt.detail.peerId);
+    for (const session of this.#c.collectingSessions()) void this.catchUp(session, evt.detail.peerId);
   };
 
   async start(): Promise<void> {
@@ -106,7 +126,10 @@ export class ReducerExchange {
   }
 
   async #submit(bytes: Uint8Array, connection: Connection, signal: AbortSignal): Promise<Uint8Array> {
+    this.#submitting++;
     try {
+      if (this.#submitting > MAX_CONCURRENT_SUBMITS)
+        throw new ReducerBusyError(`${MAX_CONCURRENT_SUBMITS} submissions are being handed over already; try again shortly`);
       const request = decodeSubmitRequest(bytes);
       const used = this.#perConnection.get(connection) ?? 0;
       if (used >= MAX_SUBMISSIONS_PER_CONNECTION)
@@ -115,14 +138,25 @@ export class ReducerExchange {
       const session = this.#c.session(request.job);
       if (session === undefined) throw new UnknownJobError(`job ${request.job} is not served by this reducer`);
       if (!this.#c.collecting(session)) throw new WindowClosedError(`job ${request.job} no longer takes submissions`);
-      const cid = parseCid(request.cid);
+      // Only the CID form a vault makes (CIDv1 dag-cbor sha2-256): an identity CID would "resolve" with no one
+      // holding anything, and another form of a submission's CID is the same submission under another name.
+      const given = parseCid(request.cid);
+      const cid = submissionCidOf(given);
+      if (!cid.equals(given)) throw new MalformedSubmissionError(`CID ${request.cid}: a submission CID is CIDv1 dag-cbor sha2-256`);
+      const key = cid.toString();
+      const state = session.journal.state;
+      if (!state.announced.has(key) && state.announced.size >= MAX_SUBMITS_PER_JOB)
+        throw new ReducerBusyError(`job ${request.job} holds ${MAX_SUBMITS_PER_JOB} submissions already`);
       // Fetched before it is journalled: a CID whose block never comes costs this exchange, not a journal line.
-      await getBlock(this.#c.ipfs.blockstore, cid, {
+      const block = await getBlock(this.#c.ipfs.blockstore, cid, {
         maxBytes: MAX_SUBMISSION_BYTES,
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.#c.fetchTimeoutMs)]),
       });
+      // A receipt says "held, and will be judged": only for an envelope for this job and its group (the proof is
+      // verified later, in a batch). Random bytes or another job's submission get a named refusal.
+      session.precheck(block);
       if (!this.#c.collecting(session)) throw new WindowClosedError(`job ${request.job} closed while the block was fetched`);
-      session.announce(new TextEncoder().encode(cid.toV1().toString()), { held: true });
+      session.announce(new TextEncoder().encode(key), { held: true });
       const receipt = await signReceipt(this.#c.signer, {
         chainId: this.#c.chainId.toString(),
         registry: this.#c.registry,
@@ -140,6 +174,8 @@ export class ReducerExchange {
         message: (err as Error).message,
       });
       return refusal(err);
+    } finally {
+      this.#submitting--;
     }
   }
 
@@ -179,10 +215,13 @@ export class ReducerExchange {
    * (the blocks come over bitswap, from that peer or any other). One catch-up per peer and job at a time.
    */
   catchUp(session: JobSession, peer: PeerId): Promise<void> {
+    if (this.#c.mayCatchUpFrom?.(peer.toString(), session) === false) return Promise.resolve();
     const key = `${peer.toString()}/${session.jobId}`;
     const running = this.#catchingUp.get(key);
     if (running !== undefined) return running;
-    const run = this.#catchUp(session, peer)
+    const run = this.#slot()
+      .then(() => this.#catchUp(session, peer))
+      .finally(() => this.#release())
       .catch((err) =>
         this.#c.log("warn", "job:catch-up-failed", {
           jobId: session.jobId,
@@ -196,8 +235,23 @@ export class ReducerExchange {
     return run;
   }
 
+  /** Waits for one of the MAX_CONCURRENT_CATCH_UPS slots. */
+  async #slot(): Promise<void> {
+    if (this.#running < MAX_CONCURRENT_CATCH_UPS) {
+      this.#running++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next();
+    else this.#running--;
+  }
+
   async #catchUp(session: JobSession, peer: PeerId): Promise<void> {
-    if (!this.#c.collecting(session)) return;
+    if (this.#stopped || !this.#c.collecting(session)) return;
     const held = await readHoldings(this.#c.ipfs, peer, session.jobId.toString(), { maxPages: MAX_HOLDINGS_PAGES });
     const state = session.journal.state;
     const missing: string[] = [];

@@ -11,6 +11,8 @@ interface CursorFile {
   registry: string;
   /** The last block whose JobPosted logs were read. */
   block: number;
+  /** That block's hash, read before its logs: when the chain no longer has it, reads go back REWIND_BLOCKS. */
+  hash?: string;
   /** Jobs seen and not decided yet, with their posted blocks. */
   retry: Record<string, number>;
 }
@@ -29,9 +31,13 @@ export interface JobCursorInit {
   blockRange?: number;
 }
 
+/** How far back reads start again when the last block read is no longer on the chain (a reorg). */
+export const REWIND_BLOCKS = 64;
+
 export class JobCursor {
   readonly #init: JobCursorInit;
   #block: number;
+  #hash: string | undefined;
   /** Undecided jobs' posted blocks, by id. */
   readonly retry = new Map<string, number>();
   /** Posted blocks of the jobs seen in this process (and retried ones), by id. */
@@ -53,6 +59,7 @@ export class JobCursor {
         throw new TypeError(`it is for chain ${f.chainId}, registry ${f.registry}`);
       if (!Number.isSafeInteger(f.block) || f.block < init.fromBlock - 1) throw new TypeError(`block ${f.block} is before fromBlock`);
       this.#block = f.block;
+      this.#hash = typeof f.hash === "string" ? f.hash : undefined;
       for (const [id, block] of Object.entries(f.retry ?? {})) {
         if (!/^[1-9][0-9]*$/.test(id) || !Number.isSafeInteger(block)) throw new TypeError(`retry entry ${id}`);
         this.retry.set(id, block);
@@ -72,19 +79,44 @@ export class JobCursor {
     return this.#block;
   }
 
-  /** The ids of jobs posted in (block, head], in order, with their posted blocks remembered. */
+  /**
+   * The ids of jobs posted in (block, head], in order, with their posted blocks remembered. When the last block read
+   * is no longer on the chain (a reorg), reads start REWIND_BLOCKS earlier (ids seen again are the caller's to skip).
+   * A read that fails after some ranges returns what those ranges held (the cursor stays at the last range read);
+   * one that fails before any throws and leaves the cursor where it was.
+   */
   async next(registry: JobRegistry, head: number): Promise<string[]> {
     const out: string[] = [];
     const range = this.#init.blockRange ?? 10_000;
     const filter = registry.filters.JobPosted();
-    for (let from = this.#block + 1; from <= head; from += range) {
-      const to = Math.min(head, from + range - 1);
-      for (const e of await registry.queryFilter(filter, from, to)) {
-        const id = (e.args.jobId as bigint).toString();
-        this.posted.set(id, e.blockNumber);
-        out.push(id);
+    const provider = registry.runner?.provider;
+    if (this.#hash !== undefined && provider != null && this.#block >= 0) {
+      const block = await provider.getBlock(this.#block);
+      if (block === null || block.hash !== this.#hash) {
+        const back = Math.max(this.#init.fromBlock - 1, this.#block - REWIND_BLOCKS);
+        this.#init.log("warn", "chain:reorg", { block: this.#block, rewoundTo: back });
+        this.#block = back;
+        this.#hash = undefined;
       }
-      this.#block = to;
+    }
+    const start = this.#block;
+    try {
+      for (let from = this.#block + 1; from <= head; from += range) {
+        const to = Math.min(head, from + range - 1);
+        // The hash before the logs: a reorg between the two is then seen on the next read.
+        const hash = provider == null ? undefined : ((await provider.getBlock(to))?.hash ?? undefined);
+        const found: Array<[string, number]> = [];
+        for (const e of await registry.queryFilter(filter, from, to)) found.push([(e.args.jobId as bigint).toString(), e.blockNumber]);
+        for (const [id, block] of found) {
+          this.posted.set(id, block);
+          out.push(id);
+        }
+        this.#block = to;
+        this.#hash = hash;
+      }
+    } catch (err) {
+      if (this.#block === start) throw err;
+      this.#init.log("warn", "chain:read-partial", { block: this.#block, head, message: (err as Error).message });
     }
     return out;
   }
@@ -96,6 +128,7 @@ export class JobCursor {
       chainId: this.#init.chainId.toString(),
       registry: this.#init.registry,
       block: this.#block,
+      ...(this.#hash === undefined ? {} : { hash: this.#hash }),
       retry: Object.fromEntries(this.retry),
     };
     const text = `${JSON.stringify(f)}\n`;

@@ -85,6 +85,10 @@ export class ReducerNode implements StatusSource {
   readonly #answered = new Map<string, Set<string>>();
   /** Jobs decided not to serve (stake too low, window over, refused spec), by id. */
   readonly #skipped = new Map<string, string>();
+  /** Of the skipped jobs, those skipped for the operator's low stake, with what reconsidering them needs. */
+  readonly #lowStake = new Map<string, { minStake: bigint; collectionDeadline: bigint }>();
+  /** The discovery pass under way, if any (it runs beside the polls). */
+  #discovering?: Promise<void>;
   #chain?: ChainConnection;
   #registry?: JobRegistry;
   #operator = "";
@@ -158,6 +162,7 @@ export class ReducerNode implements StatusSource {
       collecting: (session) => this.#collecting(session),
       collectingSessions: () => [...this.#sessions.values()].filter((s) => this.#collecting(s)),
       count: (event, labels) => this.counters.inc(`mosaic_${event.replace(/[^a-z]/g, "_")}_total`, `Direct exchanges: ${event}`, labels),
+      mayCatchUpFrom: (peer, session) => this.#mayCatchUpFrom(peer, session),
     });
     await this.#exchange.start();
     // Configured peers and the network's bootstrap nodes: one that does not answer is logged, not fatal.
@@ -179,6 +184,11 @@ export class ReducerNode implements StatusSource {
         announce: c.announce,
         fromBlock: c.fromBlock,
         log: this.#log,
+        minStake: () => this.#dialFloor(),
+        // Reducers just found may hold what this node missed (they may be connected already, so identify is past).
+        onRecords: () => {
+          for (const s of this.#sessions.values()) if (this.#collecting(s)) void this.#exchange?.catchUpFromAll(s);
+        },
       });
     }
     const { server, url } = await startStatusServer(this, c.http.host, c.http.port);
@@ -205,6 +215,8 @@ export class ReducerNode implements StatusSource {
     this.#stopping = true;
     clearTimeout(this.#timer);
     await this.#polling.catch(() => undefined);
+    this.#discovery?.stop();
+    await this.#discovering?.catch(() => undefined);
     const pubsub = this.#ipfs?.libp2p.services.pubsub;
     if (this.#onMessage) pubsub?.removeEventListener("message", this.#onMessage as never);
     for (const s of this.#sessions.values()) {
@@ -265,15 +277,28 @@ export class ReducerNode implements StatusSource {
     const candidates = new Set<string>(cursor.retry.keys());
     if (this.#firstPoll) for (const id of this.#journalledJobs()) candidates.add(id);
     this.#firstPoll = false;
+    for (const id of await this.#stakeRaised()) candidates.add(id);
     for (const id of await cursor.next(registry, head)) candidates.add(id);
     for (const key of candidates) {
       if (this.#stopping) break;
-      if (!this.#sessions.has(key) && !this.#skipped.has(key)) await this.#consider(BigInt(key));
-      if (this.#sessions.has(key) || this.#skipped.has(key)) cursor.retry.delete(key);
+      if (!this.#sessions.has(key) && !this.#skipped.has(key)) {
+        // One job's failed read (an RPC error, a lagging node's JobNotFound) must not lose it or the ones after it:
+        // it stays in retry and is considered again on the next poll.
+        await this.#consider(BigInt(key)).catch((err) =>
+          this.#log("warn", "job:consider-failed", { jobId: key, reason: (err as Error).name, message: (err as Error).message }),
+        );
+      }
+      // A job skipped for low stake is kept in retry (across restarts too) until its collection closes.
+      if (this.#sessions.has(key) || (this.#skipped.has(key) && !this.#lowStake.has(key))) cursor.retry.delete(key);
       else cursor.retry.set(key, cursor.posted.get(key) ?? this.config.fromBlock);
     }
     await cursor.save();
-    await this.#discovery?.poll(head);
+    // Discovery dials other reducers, which may never answer: it runs beside the polls, never holding one up.
+    if (this.#discovery !== undefined && this.#discovering === undefined && !this.#stopping) {
+      this.#discovering = this.#discovery.poll(head).finally(() => {
+        this.#discovering = undefined;
+      });
+    }
     for (const session of this.#sessions.values()) {
       if (this.#stopping) return;
       await this.#advance(session).catch((err) => {
@@ -283,6 +308,50 @@ export class ReducerNode implements StatusSource {
       });
     }
     this.counters.set("mosaic_jobs", "Jobs this node serves", {}, this.#sessions.size);
+  }
+
+  /**
+   * The jobs skipped for low stake that the operator's stake now reaches (one stakeOf call, only when there are
+   * any), taken out of `skipped` so they are considered again; those whose collection closed stay skipped for that.
+   */
+  async #stakeRaised(): Promise<string[]> {
+    if (this.#lowStake.size === 0) return [];
+    for (const [id, j] of this.#lowStake) {
+      if (BigInt(this.#chainTime) < j.collectionDeadline) continue;
+      this.#lowStake.delete(id);
+      if (!this.#sessions.has(id)) this.#skip(BigInt(id), "collection closed before the operator's stake reached the job's minimum");
+    }
+    const stake = await (this.#registry as JobRegistry).stakeOf(this.#operator).catch(() => 0n);
+    const out: string[] = [];
+    for (const [id, j] of this.#lowStake) {
+      if (stake === 0n || stake < j.minStake) continue;
+      this.#lowStake.delete(id);
+      this.#skipped.delete(id);
+      out.push(id);
+    }
+    return out;
+  }
+
+  /** The least stake of a reducer worth dialling: the smallest minimum of the jobs this node collects for. */
+  #dialFloor(): bigint {
+    let floor: bigint | undefined;
+    for (const s of this.#sessions.values()) {
+      const min = s.chainJob?.minStake;
+      if (min !== undefined && this.#collecting(s) && (floor === undefined || min < floor)) floor = min;
+    }
+    return floor === undefined || floor < 1n ? 1n : floor;
+  }
+
+  /**
+   * Whether to ask `peer` for its holdings of `session`'s job: a reducer in the directory whose operator is staked
+   * at least the job's minimum; with no directory, a configured peer.
+   */
+  #mayCatchUpFrom(peer: string, session: JobSession): boolean {
+    if (this.#discovery === undefined) return this.config.peers.some((p) => p.endsWith(`/p2p/${peer}`));
+    const floor = session.chainJob?.minStake ?? 1n;
+    return this.#discovery.reducers.some(
+      (r) => r.peerId === peer && r.stake > 0n && r.stake >= floor && r.operator.toLowerCase() !== this.#operator.toLowerCase(),
+    );
   }
 
   /** The job ids with a journal directory on disk. */
@@ -309,7 +378,12 @@ export class ReducerNode implements StatusSource {
     if (BigInt(this.#chainTime) >= j.proposalDeadline) return this.#skip(id, "the proposal window has closed");
     if (!known && BigInt(this.#chainTime) >= j.collectionDeadline) return this.#skip(id, "collection closed before this node saw the job");
     const stake = await registry.stakeOf(this.#operator);
-    if (stake < j.minStake || stake === 0n) return this.#skip(id, `stake ${stake} is below the job's minimum ${j.minStake}`);
+    if (stake < j.minStake || stake === 0n) {
+      // Considered again when the operator's stake reaches the minimum, while collection is open.
+      this.#lowStake.set(id.toString(), { minStake: j.minStake, collectionDeadline: j.collectionDeadline });
+      return this.#skip(id, `stake ${stake} is below the job's minimum ${j.minStake}`);
+    }
+    this.#lowStake.delete(id.toString());
     const journal = Journal.open(path.join(dir, "journal.jsonl"));
     const session = new JobSession(
       {

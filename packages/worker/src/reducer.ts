@@ -238,6 +238,20 @@ export class JobSession {
     this.#track(this.#process(cid));
   }
 
+  /**
+   * The cheap checks of a submission block before a receipt is signed for it: a strict envelope for this job (its
+   * scope) against the job's group root, in bounds. The proof is not verified and nullifiers are not compared (a
+   * vault may hand the same submission over again). Throws the named reason.
+   */
+  precheck(bytes: Uint8Array): void {
+    checkSubmission(decodeSubmission(bytes), {
+      job: this.job,
+      groupRoot: BigInt(this.chainJob?.groupRoot ?? 0n),
+      bounds: specBounds(this.spec as JobSpec),
+      seenNullifiers: { has: () => false },
+    });
+  }
+
   #track(p: Promise<unknown>): void {
     this.#inflight.add(p);
     void p.finally(() => this.#inflight.delete(p));

@@ -161,6 +161,18 @@ describe("reducer config from a network file, and chain reads from a cursor", fu
     expect(ranges).to.deep.equal([[before + 1, head]]);
     expect(JSON.parse(await readFile(file, "utf8")).block).to.equal(before);
 
+    // The cursor keeps the hash of the last block read; when the chain no longer has that block (a reorg), reads go
+    // back REWIND_BLOCKS (here to fromBlock), so a job posted in the replaced blocks is seen again.
+    await resumed.save();
+    const saved = JSON.parse(await readFile(file, "utf8"));
+    expect(saved.block).to.equal(head);
+    expect(saved.hash).to.equal((await chain.provider.getBlock(head))?.hash);
+    await writeFile(file, JSON.stringify({ ...saved, hash: `0x${"ab".repeat(32)}` }));
+    const reorged = new JobCursor(init);
+    ranges.length = 0;
+    expect(await reorged.next(registry, head)).to.deep.equal([first.toString(), second.toString()]);
+    expect(ranges).to.deep.equal([[contracts.deployBlock, head]]);
+
     // A cursor for another registry, or a damaged one, is not trusted: reads start again at fromBlock.
     const foreign = new JobCursor({ ...init, registry: contracts.addresses.avatarGroups });
     expect(foreign.block).to.equal(contracts.deployBlock - 1);

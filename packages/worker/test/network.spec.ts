@@ -136,7 +136,12 @@ describe("two reducer nodes: direct submissions with receipts, catch-up after a 
     // Reducer 1 is told only of the researcher: it finds reducer 0 in the directory, where both announced themselves.
     const first = await start(1, nodeAddresses(researcher));
     await until("both reducers to collect", () => [0, 1].every((i) => progress(i, jobs.full).state === "collecting"));
-    const records = await readReducers(contracts.reducerDirectory, contracts.jobRegistry);
+    // Each announces itself from its discovery pass, which runs beside the polls: wait for both records.
+    let records = await readReducers(contracts.reducerDirectory, contracts.jobRegistry);
+    for (let i = 0; records.length < 2 && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      records = await readReducers(contracts.reducerDirectory, contracts.jobRegistry);
+    }
     expect(records.map((r) => r.peerId).sort()).to.deep.equal([addrs[0]![0]!.split("/p2p/")[1], first.peerId].sort());
     await until("the reducers to find each other", () => [0, 1].every((i) => (nodes[i]!.health().peers as number) >= 2));
 
