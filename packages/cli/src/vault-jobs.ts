@@ -86,6 +86,12 @@ interface BoardOptions {
   minStake?: (registry: JobRegistry) => Promise<bigint>;
 }
 
+/** A job's minStake, or 1 wei for an id the registry does not have (prepareJob then says UnknownJobError). */
+async function jobMinStake(registry: JobRegistry, jobId: bigint): Promise<bigint> {
+  if (jobId < 1n || jobId > (await registry.jobCount())) return 1n;
+  return (await registry.getJob(jobId)).minStake;
+}
+
 /** Connects to the registry and the reducers for an open vault; see withJobBoard. */
 async function withBoard<T>(command: string, access: JobAccess & BoardOptions, use: (c: Board) => Promise<T>): Promise<T> {
   const net = requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
@@ -349,7 +355,7 @@ export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput>
     throw new ConsentRequiredError(
       "stdin is not a terminal to ask for consent on: read the job with 'mosaic vault review <job>', then answer with --yes",
     );
-  const access = { ...options, minStake: async (r: JobRegistry) => (await r.getJob(options.jobId)).minStake };
+  const access = { ...options, minStake: (r: JobRegistry) => jobMinStake(r, options.jobId) };
   return withJobBoard("answer", access, async ({ vault, board, peers, operators, fromBlock }) => {
     const prepared = await prepareJob(board.components, vault, options.jobId, { fromBlock, onStep: step });
     if (minReceipts > peers.length)
@@ -461,7 +467,7 @@ export async function vaultReceipts(
   access: JobAccess & { jobId?: bigint; resend?: boolean; minReceipts?: number },
 ): Promise<{ entries: ReceiptsEntry[] }> {
   const jobId = access.jobId;
-  const minStake = jobId === undefined ? undefined : async (r: JobRegistry) => (await r.getJob(jobId)).minStake;
+  const minStake = jobId === undefined ? undefined : (r: JobRegistry) => jobMinStake(r, jobId);
   return withJobBoard("receipts", { ...access, minStake }, async ({ vault, board, peers, operators, fromBlock }) => {
     const registry = (await board.registry.getAddress()).toLowerCase();
     let records = submissionRecords(vault).filter((r) => r.registry === registry && r.chainId === board.components.chainId.toString());
