@@ -481,9 +481,11 @@ export async function vaultReceipts(
     const entries: ReceiptsEntry[] = [];
     for (let record of records) {
       if (access.resend === true) record = await resendIfShort(board, vault, record, { peers, operators }, access.minReceipts ?? 1);
+      // Checked again at the job's minStake, as they were when they came.
+      const { minStake } = await board.registry.getJob(BigInt(record.jobId));
       const staked = await board.components.stakedOperators(
         record.receipts.map((r) => r.operator),
-        {},
+        { minStake },
       );
       const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
       // The leaf is compared with the bytes this vault sent; the result events are read from the job's posted block.
