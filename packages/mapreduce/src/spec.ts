@@ -231,6 +231,47 @@ export function boundsHash(bounds: { min: readonly number[]; max: readonly numbe
   return keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]", "int256[]"], [bounds.min, bounds.max]));
 }
 
+/** The figures of a job as JobRegistry records them at postJob (getJob), which its spec must repeat. */
+export interface RecordedJob {
+  collectionDeadline: bigint;
+  proposalDeadline: bigint;
+  minParticipants: bigint;
+  reward: bigint;
+  minStake: bigint;
+  kind: bigint;
+  payloadLength: bigint;
+  edgesHash: string;
+  boundsHash: string;
+}
+
+/** Where a spec disagrees with the job the chain recorded: what, the spec's value and the chain's. */
+export interface SpecDisagreement {
+  what: string;
+  inSpec: string;
+  onChain: string;
+}
+
+/**
+ * The first figure a spec and the chain's record of its job disagree on, or undefined when every figure both hold
+ * agrees. Reducers refuse such a spec and vaults will not run it: one source of truth per job.
+ */
+export function specDisagreement(spec: JobSpec, job: RecordedJob): SpecDisagreement | undefined {
+  const reduce = reduceParams(spec);
+  const checks: [string, unknown, unknown][] = [
+    ["collectionDeadline", BigInt(spec.collectionDeadline), job.collectionDeadline],
+    ["challengeWindow", BigInt(spec.challengeWindow), job.proposalDeadline - job.collectionDeadline],
+    ["minParticipants", BigInt(spec.minParticipants), job.minParticipants],
+    ["reward", BigInt(spec.reward), job.reward],
+    ["minStake", BigInt(spec.minStake), job.minStake],
+    ["reducer kind", BigInt(reduce.kind), job.kind],
+    ["output length", BigInt(reduce.payloadLength), job.payloadLength],
+    ["reducer edges hash", edgesHash(reduce.edges), job.edgesHash],
+    ["payload bounds hash", boundsHash(reduce), job.boundsHash],
+  ];
+  for (const [what, inSpec, onChain] of checks) if (inSpec !== onChain) return { what, inSpec: String(inSpec), onChain: String(onChain) };
+  return undefined;
+}
+
 /** The range each submitted (noised, then clamped) payload entry must lie in. */
 export function specBounds(spec: JobSpec): { length: number; min: number[]; max: number[] } {
   return payloadBounds(spec.output, spec.privacy);

@@ -12,11 +12,16 @@ import {
   encodeSpec,
   estimateResult,
   kmPerDayJob,
+  boundsHash,
+  edgesHash,
   postJobArgs,
   privatize,
+  type RecordedJob,
+  reduceParams,
   READY_JOBS,
   reduceTree,
   seededUniform,
+  specDisagreement,
   submissionCid,
   symptomsByRegionJob,
   timeAtHomeJob,
@@ -185,5 +190,49 @@ describe("job spec v1", () => {
       const actual = c < 3 ? 1000 : 0;
       expect(Math.abs(row.estimate - actual), row.label).to.be.below(4 * row.stdDev + 1);
     }
+  });
+});
+
+describe("specDisagreement: a spec against the job the chain recorded", () => {
+  const spec = kmPerDayJob({ collectionDeadline: 1_790_003_600 });
+  const reduce = reduceParams(spec);
+  const recorded: RecordedJob = {
+    collectionDeadline: BigInt(spec.collectionDeadline),
+    proposalDeadline: BigInt(spec.collectionDeadline + spec.challengeWindow),
+    minParticipants: BigInt(spec.minParticipants),
+    reward: BigInt(spec.reward),
+    minStake: BigInt(spec.minStake),
+    kind: BigInt(reduce.kind),
+    payloadLength: BigInt(reduce.payloadLength),
+    edgesHash: edgesHash(reduce.edges),
+    boundsHash: boundsHash(reduce),
+  };
+
+  it("finds none when every figure agrees", () => {
+    expect(specDisagreement(spec, recorded)).to.equal(undefined);
+  });
+
+  it("names each figure that differs, with both values", () => {
+    const cases: [Partial<RecordedJob>, string][] = [
+      [{ collectionDeadline: recorded.collectionDeadline + 1n }, "collectionDeadline"],
+      [{ proposalDeadline: recorded.proposalDeadline + 1n }, "challengeWindow"],
+      [{ minParticipants: 99n }, "minParticipants"],
+      [{ reward: 1n }, "reward"],
+      [{ minStake: 0n }, "minStake"],
+      [{ kind: recorded.kind + 1n }, "reducer kind"],
+      [{ payloadLength: 1n }, "output length"],
+      [{ edgesHash: `0x${"00".repeat(32)}` }, "reducer edges hash"],
+      [{ boundsHash: `0x${"00".repeat(32)}` }, "payload bounds hash"],
+    ];
+    for (const [change, what] of cases) {
+      const d = specDisagreement(spec, { ...recorded, ...change });
+      expect(d?.what, what).to.equal(what);
+      expect(d?.inSpec).not.to.equal(d?.onChain);
+    }
+    expect(specDisagreement(spec, { ...recorded, reward: 1n })).to.deep.equal({
+      what: "reward",
+      inSpec: String(spec.reward),
+      onChain: "1",
+    });
   });
 });

@@ -2,7 +2,7 @@
 // it has, and the checks that come before anything is mapped or proved. Portable: the chain, IPFS and the group trees
 // come in as components, so the browser app calls the same functions as the CLI.
 import type { Group, GroupSync } from "@mosaic/avatar";
-import { boundsHash, decodeSpec, edgesHash, reduceParams } from "@mosaic/mapreduce";
+import { decodeSpec, specDisagreement } from "@mosaic/mapreduce";
 import { type JobRef, type JobRegistry, type JobSpec, namedError, specCidOf } from "@mosaic/protocol";
 import { formatEpsilon } from "./budget.js";
 import { AlreadySubmittedError } from "./errors.js";
@@ -144,23 +144,11 @@ export async function readPostedJob(registry: JobRegistry, jobId: bigint, option
 
 /** Throws JobSpecMismatchError unless the spec says what the chain recorded for the job (as reducers check it). */
 export function checkSpecMatchesJob(spec: JobSpec, job: ChainJobFields): void {
-  const mismatch = (what: string, inSpec: unknown, onChain: unknown): never => {
+  const d = specDisagreement(spec, job);
+  if (d !== undefined)
     throw new JobSpecMismatchError(
-      `the job's spec says ${what} ${String(inSpec)} but the chain recorded ${String(onChain)}; the vault will not run it`,
+      `the job's spec says ${d.what} ${d.inSpec} but the chain recorded ${d.onChain}; the vault will not run it`,
     );
-  };
-  if (BigInt(spec.collectionDeadline) !== job.collectionDeadline)
-    mismatch("collectionDeadline", spec.collectionDeadline, job.collectionDeadline);
-  if (BigInt(spec.challengeWindow) !== job.proposalDeadline - job.collectionDeadline)
-    mismatch("challengeWindow", spec.challengeWindow, job.proposalDeadline - job.collectionDeadline);
-  if (BigInt(spec.minParticipants) !== job.minParticipants) mismatch("minParticipants", spec.minParticipants, job.minParticipants);
-  if (BigInt(spec.reward) !== job.reward) mismatch("reward", spec.reward, job.reward);
-  if (BigInt(spec.minStake) !== job.minStake) mismatch("minStake", spec.minStake, job.minStake);
-  const reduce = reduceParams(spec);
-  if (BigInt(reduce.kind) !== job.kind) mismatch("reducer", spec.reducer.kind, job.kind);
-  if (BigInt(reduce.payloadLength) !== job.payloadLength) mismatch("output length", reduce.payloadLength, job.payloadLength);
-  if (edgesHash(reduce.edges) !== job.edgesHash) mismatch("reducer edges hash", edgesHash(reduce.edges), job.edgesHash);
-  if (boundsHash(reduce) !== job.boundsHash) mismatch("payload bounds hash", boundsHash(reduce), job.boundsHash);
 }
 
 /** What answering and listing jobs needs from its surroundings. */

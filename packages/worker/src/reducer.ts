@@ -7,11 +7,9 @@ import {
   encodeBundle,
   type Leaf,
   type ReduceResult,
-  boundsHash,
-  edgesHash,
-  reduceParams,
   reduceTree,
   specBounds,
+  specDisagreement,
 } from "@mosaic/mapreduce";
 import {
   getBlock,
@@ -117,23 +115,8 @@ export interface Proposed extends ReduceResult {
 
 /** Checks a spec against the job the chain recorded: every figure both hold must agree. */
 export function checkSpecMatchesJob(spec: JobSpec, job: ChainJob): void {
-  const mismatch = (what: string, spec: unknown, chain: unknown): never => {
-    throw new JobRefusedError(`spec ${what} is ${String(spec)} but the chain recorded ${String(chain)}`);
-  };
-  if (BigInt(spec.collectionDeadline) !== job.collectionDeadline)
-    mismatch("collectionDeadline", spec.collectionDeadline, job.collectionDeadline);
-  if (BigInt(spec.challengeWindow) !== job.proposalDeadline - job.collectionDeadline)
-    mismatch("challengeWindow", spec.challengeWindow, job.proposalDeadline - job.collectionDeadline);
-  if (BigInt(spec.minParticipants) !== job.minParticipants) mismatch("minParticipants", spec.minParticipants, job.minParticipants);
-  if (BigInt(spec.reward) !== job.reward) mismatch("reward", spec.reward, job.reward);
-  if (BigInt(spec.minStake) !== job.minStake) mismatch("minStake", spec.minStake, job.minStake);
-  const reduce = reduceParams(spec);
-  if (BigInt(reduce.kind) !== job.kind) mismatch("reducer", spec.reducer.kind, job.kind);
-  if (BigInt(reduce.payloadLength) !== job.payloadLength) mismatch("output length", reduce.payloadLength, job.payloadLength);
-  const edges = edgesHash(reduce.edges);
-  if (edges !== job.edgesHash) mismatch("reducer edges hash", edges, job.edgesHash);
-  const bounds = boundsHash(reduce);
-  if (bounds !== job.boundsHash) mismatch("payload bounds hash", bounds, job.boundsHash);
+  const d = specDisagreement(spec, job);
+  if (d !== undefined) throw new JobRefusedError(`spec ${d.what} is ${d.inSpec} but the chain recorded ${d.onChain}`);
 }
 
 /** Everything that serves one job on a reducer node. */
