@@ -9,7 +9,6 @@ import { createAvatarGroup } from "@mosaic/avatar";
 import {
   connectChain,
   createIpfsNode,
-  type Deployed,
   deployMosaic,
   deployVaultRecovery,
   type IpfsNode,
@@ -17,6 +16,7 @@ import {
   type MosaicContracts,
   type NetworkFile,
   namedError,
+  networkFileFor,
   writeFileAtomic,
   writeNetworkFile,
 } from "@mosaic/protocol";
@@ -83,26 +83,16 @@ export async function deployNetwork(init: DeployNetworkInit): Promise<DeployedNe
     openGroup = Number(await createAvatarGroup(contracts, { name: init.openGroup, policy: "open" }));
     progress(`  group ${openGroup} (${since()})`);
   }
-  const at = (address: string): Deployed => ({ address, deployBlock });
-  const a = contracts.addresses;
-  const network: NetworkFile = {
-    v: 1,
+  const network = networkFileFor({
     name: init.name,
-    chainId: Number(chainId),
+    chainId,
     rpc: init.rpc,
-    contracts: {
-      semaphore: at(a.semaphore),
-      avatarGroups: at(a.avatarGroups),
-      openAdmission: at(a.openAdmission),
-      registrarAdmission: at(a.registrarAdmission),
-      jobRegistry: at(a.jobRegistry),
-      reducerDirectory: at(a.reducerDirectory),
-      vaultRecovery: { address: await recovery.getAddress(), deployBlock: recoveryBlock },
-    },
-    bootstrap: init.bootstrap ?? [],
-    ...(openGroup === undefined ? {} : { openGroup }),
-    createdAt: new Date().toISOString(),
-  };
+    addresses: contracts.addresses,
+    deployBlock,
+    vaultRecovery: { address: await recovery.getAddress(), deployBlock: recoveryBlock },
+    bootstrap: init.bootstrap,
+    openGroup,
+  });
   return { network, contracts };
 }
 

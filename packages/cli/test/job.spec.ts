@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { readReducers, revealedResults, writeNetworkFile } from "@mosaic/protocol";
+import { networkFileFor, readReducers, revealedResults, writeNetworkFile } from "@mosaic/protocol";
 import { expect } from "chai";
 import { createReducerWorld, type Reducer, type ReducerWorld } from "./reducer-world.js";
 import { failed, json, mosaic } from "./run.js";
@@ -119,24 +119,8 @@ describe("mosaic job result and list: where a job stands, from collecting to fin
     });
     const { addresses } = w.contracts;
     const deployBlock = (w.contracts as typeof w.contracts & { deployBlock: number }).deployBlock;
-    const at = (address: string) => ({ address, deployBlock });
     networkFile = path.join(w.work, "networks", "local.json");
-    await writeNetworkFile(networkFile, {
-      v: 1,
-      name: "local",
-      chainId: Number(w.chain.chainId),
-      rpc: w.rpc,
-      contracts: {
-        semaphore: at(addresses.semaphore),
-        avatarGroups: at(addresses.avatarGroups),
-        openAdmission: at(addresses.openAdmission),
-        registrarAdmission: at(addresses.registrarAdmission),
-        jobRegistry: at(addresses.jobRegistry),
-        reducerDirectory: at(addresses.reducerDirectory),
-      },
-      bootstrap: [],
-      createdAt: new Date().toISOString(),
-    });
+    await writeNetworkFile(networkFile, networkFileFor({ name: "local", chainId: w.chain.chainId, rpc: w.rpc, addresses, deployBlock }));
   });
   after(async () => w?.close());
 

@@ -28,6 +28,7 @@ import {
   revealedResults,
   SUBMIT_PROTOCOL,
   signReceipt,
+  networkFileFor,
   writeNetworkFile,
 } from "@mosaic/protocol";
 import { checkInclusion, nodeJobBoard } from "@mosaic/vault";
@@ -109,24 +110,8 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
     });
     const { addresses } = w.contracts;
     const deployBlock = (w.contracts as typeof w.contracts & { deployBlock: number }).deployBlock;
-    const at = (address: string) => ({ address, deployBlock });
     const networkFile = path.join(work, "networks", "local.json");
-    await writeNetworkFile(networkFile, {
-      v: 1,
-      name: "local",
-      chainId: Number(w.chain.chainId),
-      rpc: w.rpc,
-      contracts: {
-        semaphore: at(addresses.semaphore),
-        avatarGroups: at(addresses.avatarGroups),
-        openAdmission: at(addresses.openAdmission),
-        registrarAdmission: at(addresses.registrarAdmission),
-        jobRegistry: at(addresses.jobRegistry),
-        reducerDirectory: at(addresses.reducerDirectory),
-      },
-      bootstrap: [],
-      createdAt: new Date().toISOString(),
-    });
+    await writeNetworkFile(networkFile, networkFileFor({ name: "local", chainId: w.chain.chainId, rpc: w.rpc, addresses, deployBlock }));
     net = ["--network", networkFile];
     for (const dir of [dirA, dirB]) expect((await v(["init", "--dir", dir, "--scrypt-n", "1024"])).code).to.equal(0);
     expect((await v(["import", GPX, "--dir", dirA])).code).to.equal(0);

@@ -83,6 +83,8 @@ export {
   type NetworkContracts,
   type NetworkFile,
   NetworkFileError,
+  type NetworkFileInit,
+  networkFileFor,
   parseNetworkFile,
 } from "./network.js";
 export { createLogger, type Logger, type LogLevel } from "./log.js";

@@ -3,6 +3,7 @@
 // writes the files (network.node.ts).
 import { multiaddr } from "@multiformats/multiaddr";
 import { getAddress } from "ethers";
+import type { MosaicAddresses } from "./contracts.js";
 import { namedError } from "./errors.js";
 
 /** A network file is missing, unreadable, too large or malformed: the message names the file, the field and what to do. */
@@ -134,4 +135,48 @@ export function parseNetworkFile(value: unknown, where: string): NetworkFile {
     ...(openGroup === undefined ? {} : { openGroup }),
     createdAt: createdAt as string,
   };
+}
+
+/** What a network file says of one deployment: where it is, and the chain, RPC and peers it is reached by. */
+export interface NetworkFileInit {
+  name: string;
+  chainId: number | bigint;
+  rpc: string;
+  /** The addresses deployMosaic returned. */
+  addresses: MosaicAddresses;
+  /** The block of deployMosaic's first transaction: a lower bound for every log read of those contracts. */
+  deployBlock: number;
+  vaultRecovery?: Deployed;
+  /** @default [] */
+  bootstrap?: string[];
+  openGroup?: number;
+  /** @default now */
+  createdAt?: string;
+}
+
+/** The network file of a deployment, checked as parseNetworkFile checks one read from disk. */
+export function networkFileFor(init: NetworkFileInit): NetworkFile {
+  const at = (address: string): Deployed => ({ address, deployBlock: init.deployBlock });
+  const a = init.addresses;
+  return parseNetworkFile(
+    {
+      v: 1,
+      name: init.name,
+      chainId: Number(init.chainId),
+      rpc: init.rpc,
+      contracts: {
+        semaphore: at(a.semaphore),
+        avatarGroups: at(a.avatarGroups),
+        openAdmission: at(a.openAdmission),
+        registrarAdmission: at(a.registrarAdmission),
+        jobRegistry: at(a.jobRegistry),
+        reducerDirectory: at(a.reducerDirectory),
+        ...(init.vaultRecovery === undefined ? {} : { vaultRecovery: init.vaultRecovery }),
+      },
+      bootstrap: init.bootstrap ?? [],
+      ...(init.openGroup === undefined ? {} : { openGroup: init.openGroup }),
+      createdAt: init.createdAt ?? new Date().toISOString(),
+    },
+    `the network file of ${init.name}`,
+  );
 }

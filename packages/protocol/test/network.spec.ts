@@ -15,6 +15,7 @@ import {
   NETWORK_FILE_MAX_BYTES,
   type NetworkFile,
   NetworkFileError,
+  networkFileFor,
   networkFilePath,
   parseNetworkFile,
   RpcUnreachableError,
@@ -340,5 +341,30 @@ describe("network files", () => {
       expect(err.message).to.match(/no answer within 500 ms/);
       expect(took).to.be.within(400, 2500);
     });
+  });
+});
+
+describe("networkFileFor", () => {
+  const addresses = {
+    semaphore: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+    avatarGroups: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512",
+    openAdmission: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+    registrarAdmission: "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9",
+    jobRegistry: "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9",
+    reducerDirectory: "0x5fc8d32690cc91d4c39d9d3abcbd16989f875707",
+  };
+
+  it("writes every deployed contract at the deploy block, checked and checksummed", () => {
+    const file = networkFileFor({ name: "here", chainId: 31337n, rpc: "http://127.0.0.1:8545", addresses, deployBlock: 7, openGroup: 0 });
+    expect(file.contracts.jobRegistry).to.deep.equal({ address: "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9", deployBlock: 7 });
+    expect(Object.keys(file.contracts)).to.have.length(6);
+    expect([file.chainId, file.openGroup, file.bootstrap]).to.deep.equal([31337, 0, []]);
+  });
+
+  it("refuses what a network file could not hold, naming the field", () => {
+    expect(() => networkFileFor({ name: "here", chainId: 1, rpc: "ftp://x", addresses, deployBlock: 0 })).to.throw(NetworkFileError, /rpc/);
+    expect(() =>
+      networkFileFor({ name: "here", chainId: 1, rpc: "http://x", addresses: { ...addresses, jobRegistry: "0x12" }, deployBlock: 0 }),
+    ).to.throw(NetworkFileError, /jobRegistry/);
   });
 });
