@@ -209,7 +209,7 @@ describe("mosaic job result and list: where a job stands, from collecting to fin
       ),
     );
     expect([fromNetwork.jobId, fromNetwork.reducersFrom, fromNetwork.reducers.length]).to.deep.equal(["2", "directory", 1]);
-    const peerId = (reducer.status?.addresses[0] as string).split("/p2p/")[1] as string;
+    const peerId = String(reducer.status?.addresses[0]).split("/p2p/")[1] as string;
     expect(fromNetwork.reducers[0]).to.match(new RegExp(`/p2p/${peerId}$`));
     expect(fromNetwork.heldBy).to.have.length(1);
     await w.until(

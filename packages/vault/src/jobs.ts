@@ -2,7 +2,7 @@
 // it has, and the checks that come before anything is mapped or proved. Portable: the chain, IPFS and the group trees
 // come in as components, so the browser app calls the same functions as the CLI.
 import type { Group, GroupSync } from "@mosaic/avatar";
-import { decodeSpec, specDisagreement } from "@mosaic/mapreduce";
+import { decodeSpec, type RecordedJob, specDisagreement } from "@mosaic/mapreduce";
 import { type JobRef, type JobRegistry, type JobSpec, namedError, specCidOf } from "@mosaic/protocol";
 import { formatEpsilon } from "./budget.js";
 import { AlreadySubmittedError } from "./errors.js";
@@ -39,17 +39,7 @@ export interface PostedJob {
 }
 
 /** The getJob fields a spec is checked against. */
-export interface ChainJobFields {
-  collectionDeadline: bigint;
-  proposalDeadline: bigint;
-  minParticipants: bigint;
-  reward: bigint;
-  minStake: bigint;
-  kind: bigint;
-  payloadLength: bigint;
-  edgesHash: string;
-  boundsHash: string;
-}
+export type ChainJobFields = RecordedJob;
 
 export interface ReadJobsOptions {
   /**
