@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { publishSubmission } from "@mosaic/avatar";
 import { type AbilityCatalog, decodeSpec, encodeSpec, estimateResult, postJobArgs, READY_JOBS, validateSpec } from "@mosaic/mapreduce";
 import {
+  localRpc,
   attachReducerDirectory,
   createIpfsNode,
   findEvent,
@@ -123,7 +124,10 @@ async function reducersOnChain(
     );
   if ((await provider.getCode(flags.directory)) === "0x")
     throw new TypeError(`--directory: no contract at ${flags.directory} on ${flags.rpc}; check the address and the network`);
-  return readReducers(attachReducerDirectory(provider, flags.directory), registry, { minStake: minStake > 0n ? minStake : 1n });
+  return readReducers(attachReducerDirectory(provider, flags.directory), registry, {
+    minStake: minStake > 0n ? minStake : 1n,
+    allowPrivate: localRpc(flags.rpc),
+  });
 }
 
 /** A job's schedule and money, as `mosaic job new` takes them; unset fields keep the ready job's defaults. */

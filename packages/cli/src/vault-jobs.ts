@@ -4,6 +4,7 @@
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import {
+  localRpc,
   attachReducerDirectory,
   ConsentRequiredError,
   type JobRegistry,
@@ -159,6 +160,7 @@ async function reducersOnChain(
     JobRegistry__factory.connect(net.registry, provider),
     {
       minStake: out.minStake,
+      allowPrivate: net.rpc === undefined || localRpc(net.rpc),
       onSkip: (s) => say(`  reducer ${s.operator}${s.addr === undefined ? "" : ` address ${s.addr}`} left out: ${s.reason}`),
     },
   );

@@ -90,6 +90,7 @@ export {
 export { createLogger, type Logger, type LogLevel } from "./log.js";
 export {
   announceReducer,
+  localRpc,
   DirectoryMismatchError,
   dialableAddr,
   isPeerId,

@@ -146,6 +146,27 @@ function nonPublicIp(ip: Uint8Array): boolean {
 }
 
 /**
+ * Whether an RPC URL is on this machine or a private network (a devnet, a test chain): then its reducers may announce
+ * loopback and private addresses, which callers on a public chain refuse (`allowPrivate: localRpc(url)`).
+ */
+export function localRpc(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return false;
+  }
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const ip = host.includes(":") ? `/ip6/${host}` : /^\d+\.\d+\.\d+\.\d+$/.test(host) ? `/ip4/${host}` : undefined;
+  if (ip === undefined) return false;
+  try {
+    return nonPublicHost(`${ip}/tcp/1`) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Why a dialable multiaddr points at a host that is not public (see ReadReducersOptions.allowPrivate), or undefined
  * when every host in it (a relay's included) is public or a DNS name other than `localhost`.
  */

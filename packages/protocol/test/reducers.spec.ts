@@ -19,7 +19,7 @@ import {
   readReducers,
   type SkippedReducer,
 } from "../src/node.js";
-import { nonPublicHost } from "../src/reducers.js";
+import { localRpc, nonPublicHost } from "../src/reducers.js";
 
 const PEER_A = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
 const PEER_B = "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK";
@@ -90,6 +90,19 @@ describe("peer ids and multiaddrs from the directory", () => {
       expect(caught, String(addr)).to.be.instanceOf(Error);
       expect((caught as Error).message, String(addr)).to.match(why);
     }
+  });
+
+  it("localRpc: a chain on this machine or a private network (where reducers may announce private addresses)", () => {
+    for (const url of [
+      "http://127.0.0.1:8545",
+      "ws://localhost:8546",
+      "http://10.0.0.5:8545",
+      "http://[::1]:8545",
+      "http://node.localhost",
+    ])
+      expect(localRpc(url), url).to.equal(true);
+    for (const url of ["https://mainnet.example.org", "https://8.8.8.8", "http://in-process", "not a url"])
+      expect(localRpc(url), url).to.equal(false);
   });
 
   it("nonPublicHost: loopback, private, shared, link-local and unspecified hosts, IPv4-mapped and relays included", () => {

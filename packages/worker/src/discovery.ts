@@ -45,6 +45,11 @@ export interface DiscoveryComponents {
    * @default 10000
    */
   dialBudgetMs?: number;
+  /**
+   * Dial records whose addresses are loopback or private hosts: only when the chain itself is local (a devnet).
+   * @default true
+   */
+  allowPrivate?: boolean;
   /** Called after a read of the directory changed the records (the node catches up from the reducers in them). */
   onRecords?(records: readonly ReducerRecord[]): void;
 }
@@ -115,6 +120,7 @@ export class ReducerDiscovery {
         try {
           this.#records = await readReducers(this.#c.directory, this.#c.registry, {
             signal: this.#stop.signal,
+            allowPrivate: this.#c.allowPrivate ?? true,
             onSkip: (s) => this.#c.log("info", "reducer:directory-skipped", { ...s }),
           });
         } catch (err) {

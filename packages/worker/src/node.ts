@@ -25,6 +25,7 @@ import {
   specTopic,
   WrongChainError,
   writeFileAtomic,
+  localRpc,
 } from "@mosaic/protocol";
 import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
@@ -185,6 +186,8 @@ export class ReducerNode implements StatusSource {
         fromBlock: c.fromBlock,
         log: this.#log,
         minStake: () => this.#dialFloor(),
+        // A chain passed in (the in-process network of the demo and tests) or an RPC on a local host is a devnet.
+        allowPrivate: this.#init.chain !== undefined || localRpc(c.rpcUrl),
         // Reducers just found may hold what this node missed (they may be connected already, so identify is past).
         onRecords: () => {
           for (const s of this.#sessions.values()) if (this.#collecting(s)) void this.#exchange?.catchUpFromAll(s);
