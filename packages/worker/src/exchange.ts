@@ -71,6 +71,12 @@ export interface ExchangeComponents {
    * @default () => true
    */
   mayCatchUpFrom?(peer: string, session: JobSession): boolean;
+  /**
+   * The most submissions a job accepts through this exchange: counted on accepted ones, so announcements that never
+   * lead anywhere (a gossip flood of CIDs no one holds) cannot lock honest vaults out.
+   * @default MAX_SUBMITS_PER_JOB
+   */
+  maxSubmissionsPerJob?: number;
 }
 
 function refusal(err: unknown): Uint8Array {
@@ -145,8 +151,9 @@ export class ReducerExchange {
       if (!cid.equals(given)) throw new MalformedSubmissionError(`CID ${request.cid}: a submission CID is CIDv1 dag-cbor sha2-256`);
       const key = cid.toString();
       const state = session.journal.state;
-      if (!state.announced.has(key) && state.announced.size >= MAX_SUBMITS_PER_JOB)
-        throw new ReducerBusyError(`job ${request.job} holds ${MAX_SUBMITS_PER_JOB} submissions already`);
+      const cap = this.#c.maxSubmissionsPerJob ?? MAX_SUBMITS_PER_JOB;
+      if (!state.announced.has(key) && state.accepted.size >= cap)
+        throw new ReducerBusyError(`job ${request.job} has accepted ${cap} submissions already`);
       // Fetched before it is journalled: a CID whose block never comes costs this exchange, not a journal line.
       const block = await getBlock(this.#c.ipfs.blockstore, cid, {
         maxBytes: MAX_SUBMISSION_BYTES,

@@ -30,7 +30,7 @@ import {
 import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
 import { ReducerDiscovery } from "./discovery.js";
-import { ReducerExchange } from "./exchange.js";
+import { MAX_SUBMITS_PER_JOB, ReducerExchange } from "./exchange.js";
 import { JobCursor } from "./job-cursor.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
@@ -68,6 +68,12 @@ export interface ReducerNodeInit {
    * Only code can pass them, never a config file or a flag. @default undefined (honest)
    */
   hooks?: (jobId: bigint) => ReducerHooks;
+  /**
+   * The most submissions one job takes: direct hand-overs count accepted ones, gossip announcements every CID
+   * journalled (so a gossip flood bounds the journal, and never locks direct hand-overs out).
+   * @default MAX_SUBMITS_PER_JOB (200,000)
+   */
+  maxSubmissionsPerJob?: number;
 }
 
 /** Creates a reducer node from a checked config; `start()` it, `stop()` it on SIGTERM. */
@@ -164,6 +170,7 @@ export class ReducerNode implements StatusSource {
       collectingSessions: () => [...this.#sessions.values()].filter((s) => this.#collecting(s)),
       count: (event, labels) => this.counters.inc(`mosaic_${event.replace(/[^a-z]/g, "_")}_total`, `Direct exchanges: ${event}`, labels),
       mayCatchUpFrom: (peer, session) => this.#mayCatchUpFrom(peer, session),
+      maxSubmissionsPerJob: this.#init.maxSubmissionsPerJob,
     });
     await this.#exchange.start();
     // Configured peers and the network's bootstrap nodes: one that does not answer is logged, not fatal.
@@ -532,6 +539,11 @@ export class ReducerNode implements StatusSource {
     }
     for (const s of this.#sessions.values()) {
       if (jobTopic(s.job) === topic && this.#collecting(s)) {
+        // Gossip costs its sender nothing: past the cap, announcements are dropped rather than journalled.
+        if (s.journal.state.announced.size >= (this.#init.maxSubmissionsPerJob ?? MAX_SUBMITS_PER_JOB)) {
+          this.counters.inc("mosaic_gossip_dropped_total", "Gossip announcements dropped past a job's cap", { job: s.jobId.toString() });
+          return;
+        }
         s.announce(data);
         return;
       }

@@ -22,11 +22,13 @@ import {
   HOLDINGS_PROTOCOL,
   handle,
   type IpfsNode,
+  jobTopic,
   type MosaicContracts,
   nodeAddresses,
   putBlock,
   ReceiptRefusedError,
   submitForReceipt,
+  waitForTopicPeers,
   waitUntil,
 } from "@mosaic/protocol";
 import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
@@ -76,6 +78,8 @@ describe("reducer node under faults: failed reads, low stake, black-hole directo
   const holdingsAsked = { allowed: 0, stranger: 0 };
   let getJobFailures = 0;
 
+  /** A small per-job cap, so a test can reach it. */
+  const CAP = 3;
   const progress = (job: bigint) => node.job(job.toString()) ?? {};
   const until = (what: string, check: () => boolean, timeoutMs = 20_000) =>
     waitUntil(what, check, {
@@ -194,7 +198,7 @@ describe("reducer node under faults: failed reads, low stake, black-hole directo
       },
       path.join(work, "reducer.json"),
     );
-    node = createReducerNode(config, { chain, signer, logger: createLogger("reducer", "error") });
+    node = createReducerNode(config, { chain, signer, logger: createLogger("reducer", "error"), maxSubmissionsPerJob: CAP });
     const t0 = Date.now();
     const status = await node.start();
     startMs = Date.now() - t0;
@@ -255,6 +259,41 @@ describe("reducer node under faults: failed reads, low stake, black-hole directo
     const receipt = await handOver(good, jobs.b);
     expect(receipt.cid).to.equal(good.cid.toString());
     await until("job b to accept the submission", () => progress(jobs.b).accepted === 1);
+  });
+
+  it("a gossip flood of CIDs no one holds is cut at the job's cap and does not lock a vault's direct hand-over out", async () => {
+    const before = Number(progress(jobs.b).announced);
+    const flooder = await createIpfsNode();
+    try {
+      // libp2p turns away more than a few inbound connections a second from one host: the hand-overs just before count.
+      await waitUntil(
+        "the flooder to connect",
+        () =>
+          dialPeer(flooder, reducerAddr).then(
+            () => true,
+            () => false,
+          ),
+        { timeoutMs: 10_000, intervalMs: 500 },
+      );
+      const topic = jobTopic({ chainId: chain.chainId, registry: contracts.addresses.jobRegistry, jobId: jobs.b });
+      flooder.libp2p.services.pubsub.subscribe(topic);
+      await waitForTopicPeers(flooder, topic, 1);
+      for (let i = 0; i < CAP + 3; i++) {
+        const bogus = await encodeBlock({ bogus: i, at: Date.now() });
+        await flooder.libp2p.services.pubsub.publish(topic, new TextEncoder().encode(bogus.cid.toString()));
+      }
+      await until("the flood to fill the cap", () => Number(progress(jobs.b).announced) >= CAP);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(Number(progress(jobs.b).announced), "gossip past the cap is dropped, not journalled").to.equal(CAP);
+    } finally {
+      await flooder.stop();
+    }
+    expect(before).to.be.lessThan(CAP);
+    // A genuine submission still gets its receipt: the cap counts accepted submissions for hand-overs.
+    const good = await submission(2, jobs.b);
+    const receipt = await handOver(good, jobs.b);
+    expect(receipt.cid).to.equal(good.cid.toString());
+    await until("job b to accept the second genuine submission", () => Number(progress(jobs.b).accepted) === 2);
   });
 
   it("reads the directory again after a failed read, though no new ReducerAnnounced log appeared", async () => {
