@@ -85,9 +85,19 @@ describe("two reducer nodes: direct submissions with receipts, catch-up after a 
     const vault = await createIpfsNode();
     try {
       await putBlock(vault.blockstore, block);
-      return await Promise.all(
-        to.map((i) => submitForReceipt(vault, addrs[i]?.[0] as string, { job: jobId.toString(), cid: block.cid.toString() })),
-      );
+      // libp2p turns away more than a few inbound connections a second from one host (every vault here is 127.0.0.1),
+      // as a vault's own receipts loop would, retry after a moment.
+      const submit = async (i: number): Promise<SubmissionReceipt> => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await submitForReceipt(vault, addrs[i]?.[0] as string, { job: jobId.toString(), cid: block.cid.toString() });
+          } catch (err) {
+            if ((err as Error).name !== "StreamFailedError" || attempt >= 8) throw err;
+            await new Promise((r) => setTimeout(r, 400 * attempt));
+          }
+        }
+      };
+      return await Promise.all(to.map(submit));
     } finally {
       await vault.stop();
     }
