@@ -79,17 +79,8 @@ export interface BundleHeader {
  * one the rest: a leaf is `{ nullifier, submission, value }` (decimal string, CID link, payload), a hash chunk's
  * items are the 32-byte hashes back to back in one byte string, a value chunk's items arrays of integers.
  */
-interface RootFields {
+interface RootFields extends Omit<BundleHeader, "version"> {
   v: number;
-  job: BundleJob;
-  spec: CID;
-  reducer: string;
-  payloadLength: number;
-  stateLength: number;
-  aggregate: number[];
-  count: number;
-  treeRoot: string;
-  chunk: { leaves: number; hashes: number; values: number };
   leaves: CID[];
   /** The nullifier of each leaf chunk's first leaf: a reader looks a nullifier up in one leaf chunk. */
   firsts: string[];
