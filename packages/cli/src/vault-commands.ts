@@ -6,11 +6,14 @@ import { commandArgs, emit, help, int, UsageError } from "./args.js";
 /** "gpx, geojson, takeout-records or takeout-timeline", from the one list the importer reads. */
 const FORMAT_NAMES = `${LOCATION_FORMATS.slice(0, -1).join(", ")} or ${LOCATION_FORMATS.at(-1)}`;
 
-const VAULT_COMMON = `Options every vault command takes:
+/** The flags every vault command takes, as its help lists them (VAULT_OPTIONS parses them). */
+export const VAULT_FLAGS_HELP = `Options every vault command takes:
   --dir PATH              the vault's directory (default .mosaic/vault)
   --json                  print the result as one JSON object on stdout
   --passphrase-file FILE  read the passphrase from the first line of FILE
-  -h, --help              this help
+  -h, --help              this help`;
+
+const VAULT_COMMON = `${VAULT_FLAGS_HELP}
 
 The passphrase is asked for on the terminal; without one, give --passphrase-file or set MOSAIC_PASSPHRASE.
 Progress goes to stderr. Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
@@ -319,7 +322,7 @@ ${FOLLOW_HELP}
 
 ${VAULT_COMMON}`;
 
-const VAULT_OPTIONS = {
+export const VAULT_OPTIONS = {
   dir: { type: "string" },
   json: { type: "boolean", default: false },
   "passphrase-file": { type: "string" },

@@ -3,14 +3,11 @@
 import { parseArgs } from "node:util";
 import { commandArgs, emit, help, int, UsageError } from "./args.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, resolveNetwork } from "./network-flags.js";
+import { VAULT_FLAGS_HELP, VAULT_OPTIONS } from "./vault-commands.js";
 
 const { expectPositionals } = commandArgs("vault");
 
-const COMMON = `Options every vault command takes:
-  --dir PATH              the vault's directory (default .mosaic/vault)
-  --json                  print the result as one JSON object on stdout
-  --passphrase-file FILE  read the passphrase from the first line of FILE
-  -h, --help              this help
+const COMMON = `${VAULT_FLAGS_HELP}
 
 Where the jobs are (a network file, or the three flags):
 ${NETWORK_HELP}
@@ -86,10 +83,7 @@ Options:
 ${COMMON}`;
 
 const OPTIONS = {
-  dir: { type: "string" },
-  json: { type: "boolean", default: false },
-  "passphrase-file": { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
+  ...VAULT_OPTIONS,
   peer: { type: "string", multiple: true, default: [] as string[] },
   ...NETWORK_OPTIONS,
 } as const;
