@@ -1,17 +1,6 @@
-// `npm run bench -- network`: Mosaic as separate parties, each a `mosaic` process as a person types it.
-//   network.job_200_users_s  BENCH_USERS (200) vaults answering one job through the CLI against `mosaic devnet`
-//                            (anvil) and two reducer processes: post → finalised, with the wall time of each phase.
-//                            Anvil's clock is moved to the deadline once every answer is in, and past the windows once
-//                            both reducers proposed: the figure is the work, not the waiting a schedule imposes.
-//   cli.help_ms              median `mosaic --help` (target ≤ 500)
-//   cli.job_list_ms          median `mosaic job list` against the devnet (target ≤ 1,500)
-//   network.catchup_s        a reducer back after missing 1,000 announcements, until it holds them all
-//   bundle.fetch_100k_s      a 100,000-leaf bundle between two Helia nodes
-// BENCH_ONLY=job|cli|catchup|bundle runs one part.
-import { copyFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { freePort, Parties } from "../test/parties.js";
+import { Parties } from "../test/parties.js";
 import { bundleFetchFigures } from "./lib/bundle-fetch.js";
 import { catchupFigures } from "./lib/catchup.js";
 import { cliHelpFigures } from "./lib/cli-help.js";
@@ -53,31 +42,9 @@ async function jobFigures(): Promise<void> {
   try {
     lap("devnet_s");
     const ports: number[] = [];
-    for (const i of [1, 2]) {
-      await p.ok(["reducer", "stake", "--amount", "1", "--network", p.networkFile, "--wallet-key-file", p.key(`reducer-${i}`)]);
-      const port = await freePort();
-      ports.push(port);
-      p.startReducer(i, port);
-    }
-    for (const port of ports) await p.waitFor(`reducer on ${port}`, () => p.status(port, "/health"));
+    for (const i of [1, 2]) ports.push((await p.startStakedReducer(i)).port);
     lap("reducers_s");
-    const user = (i: number) => ["--dir", `user-${i}`];
-    await pool("vaults", USERS, async (i) => {
-      await p.ok(["vault", "init", ...user(i)]);
-      await copyFile(GPX, path.join(p.dir, `track-${i}.gpx`));
-      await p.ok(["vault", "import", `track-${i}.gpx`, ...user(i)]);
-      await p.ok([
-        "avatar",
-        "register",
-        "--group",
-        String(p.network.openGroup),
-        "--network",
-        p.networkFile,
-        "--wallet-key-file",
-        p.key(`user-${i}`),
-        ...user(i),
-      ]);
-    });
+    await pool("vaults", USERS, (i) => p.makeUser(i, GPX));
     lap("vaults_s");
     await p.ok([
       "job",
@@ -113,7 +80,7 @@ async function jobFigures(): Promise<void> {
       listMs.push(performance.now() - t0);
     }
     await pool("answers", USERS, async (i) => {
-      await p.ok(["vault", "answer", jobId, "--yes", "--delay-max", "0", "--network", p.networkFile, ...user(i)]);
+      await p.ok(["vault", "answer", jobId, "--yes", "--delay-max", "0", "--network", p.networkFile, ...p.user(i)]);
     });
     lap("answers_s");
     for (const port of ports)

@@ -2,7 +2,7 @@
 // working directory (the network file and the dev keys `mosaic devnet` writes are the only thing they share). Used by
 // the multi-process end-to-end test and the network bench.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -164,6 +164,38 @@ export class Parties {
       `reducer-${i}`,
       "--http-port",
       String(httpPort),
+    ]);
+  }
+
+  /** An operator stakes 1 ETH with reducer `i`'s key and starts it from the network file; resolves once it answers. */
+  async startStakedReducer(i: number): Promise<{ daemon: Daemon; port: number; dataDir: string }> {
+    await this.ok(["reducer", "stake", "--amount", "1", "--network", this.networkFile, "--wallet-key-file", this.key(`reducer-${i}`)]);
+    const port = await freePort();
+    const daemon = this.startReducer(i, port);
+    await this.waitFor(`reducer on ${port}`, () => this.status(port, "/health"));
+    return { daemon, port, dataDir: path.join(this.dir, `reducer-${i}`) };
+  }
+
+  /** User `i`'s vault directory, as --dir arguments. */
+  user(i: number): string[] {
+    return ["--dir", `user-${i}`];
+  }
+
+  /** User `i` makes a vault, imports `gpx` and registers the avatar in the open group from their own wallet. */
+  async makeUser(i: number, gpx: string): Promise<void> {
+    await this.ok(["vault", "init", ...this.user(i)]);
+    await copyFile(gpx, path.join(this.dir, `track-${i}.gpx`));
+    await this.ok(["vault", "import", `track-${i}.gpx`, ...this.user(i)]);
+    await this.ok([
+      "avatar",
+      "register",
+      "--group",
+      String(this.network.openGroup),
+      "--network",
+      this.networkFile,
+      "--wallet-key-file",
+      this.key(`user-${i}`),
+      ...this.user(i),
     ]);
   }
 

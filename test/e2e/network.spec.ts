@@ -3,7 +3,7 @@
 // directory and wallet, and a researcher. One reducer is SIGKILLed while users answer and restarted; it catches up
 // from the other, both propose the full set, and every user sees their answer counted, checked against the root
 // on-chain. Time on the devnet is anvil's own clock, moved forward only between the protocol's phases.
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { type Daemon, freePort, Parties } from "../parties.js";
@@ -23,7 +23,7 @@ describe("separate parties on a devnet, each a `mosaic` process", function () {
   const reducerJob = (port: number) => p.status(port, `/jobs/${jobId}`);
   const reducerUp = (port: number) => p.waitFor(`reducer on ${port}`, () => p.status(port, "/health"));
 
-  const user = (i: number) => ["--dir", `user-${i}`];
+  const user = (i: number) => p.user(i);
 
   before(async () => {
     p = await Parties.withDevnet(USERS, "mosaic-network-");
@@ -35,12 +35,7 @@ describe("separate parties on a devnet, each a `mosaic` process", function () {
   });
 
   it("operators stake and start two reducers from the network file alone; they announce themselves on-chain", async () => {
-    for (const i of [1, 2]) {
-      await ok(["reducer", "stake", "--amount", "1", "--network", networkFile, "--wallet-key-file", p.key(`reducer-${i}`)]);
-      const port = await freePort();
-      reducers.push({ daemon: p.startReducer(i, port), port, dataDir: path.join(p.dir, `reducer-${i}`) });
-    }
-    for (const r of reducers) await reducerUp(r.port);
+    for (const i of [1, 2]) reducers.push(await p.startStakedReducer(i));
     const [one, two] = reducers as [(typeof reducers)[0], (typeof reducers)[0]];
     const first = JSON.parse(await readFile(path.join(one.dataDir, "node.json"), "utf8")) as { peerId: string };
     // Announced on-chain: both appear in the directory the vaults and the researcher read.
@@ -52,22 +47,7 @@ describe("separate parties on a devnet, each a `mosaic` process", function () {
   });
 
   it("users make vaults, import a GPX file and register their avatars, each from their own wallet", async () => {
-    for (let i = 1; i <= USERS; i++) {
-      await ok(["vault", "init", ...user(i)]);
-      await copyFile(GPX, path.join(p.dir, `track-${i}.gpx`));
-      await ok(["vault", "import", `track-${i}.gpx`, ...user(i)]);
-      await ok([
-        "avatar",
-        "register",
-        "--group",
-        String(p.network.openGroup),
-        "--network",
-        networkFile,
-        "--wallet-key-file",
-        p.key(`user-${i}`),
-        ...user(i),
-      ]);
-    }
+    for (let i = 1; i <= USERS; i++) await p.makeUser(i, GPX);
   });
 
   it("a researcher writes a job, sees what would be posted, and posts it to the reducers found on-chain", async () => {
