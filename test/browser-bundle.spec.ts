@@ -29,6 +29,11 @@ async function bundleForBrowser(name: string): Promise<{ code: string; errors: s
   }
 }
 
+/** Files the browser app relies on, which each package's browser bundle must carry. */
+const browserParts: Record<string, string[]> = {
+  protocol: ["packages/protocol/src/ipfs-browser.ts"],
+};
+
 describe("packages that run anywhere: browser bundles", function () {
   this.timeout(60_000);
   for (const name of ["protocol", "threads", "vault", "avatar", "mapreduce"]) {
@@ -48,6 +53,11 @@ describe("packages that run anywhere: browser bundles", function () {
       const { ownFiles } = await bundle();
       expect(ownFiles).to.not.be.empty;
       expect(ownFiles.flatMap(nodeGlobalUses)).to.deep.equal([]);
+    });
+
+    it(`@mosaic/${name}'s browser bundle carries the parts the browser app uses`, async () => {
+      const { ownFiles } = await bundle();
+      expect(ownFiles).to.include.members(browserParts[name] ?? []);
     });
   }
 });

@@ -2,7 +2,8 @@
  * @packageDocumentation
  *
  * What every Mosaic package shares, in Node and in the browser: named errors, dag-cbor blocks, field encodings, job
- * types, logging, waiting, typed contract handles and what a role does with an IPFS node. Node adds the runtime
+ * types, logging, waiting, typed contract handles, what a role does with an IPFS node, and the dial-only WebSockets
+ * node a browser runs (createBrowserIpfsNode). Node adds the runtime
  * (`./node.ts`, picked by the package's export conditions): the JSON-RPC chain connection, deployment and the
  * Helia/libp2p node factory. The in-process Hardhat network is `@mosaic/protocol/in-process-chain`, for the demo,
  * tests and benches only.
@@ -61,6 +62,7 @@ export {
 } from "./errors.js";
 export { bigintToBytes32, bytes32ToBigint, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
 export { dialPeer, getBlock, type IpfsNode, nodeAddresses, putBlock, waitForTopicPeers } from "./ipfs.js";
+export { type BrowserIpfsNodeInit, createBrowserIpfsNode } from "./ipfs-browser.js";
 export type {
   Expr,
   Fraction,
