@@ -32,6 +32,7 @@ async function bundleForBrowser(name: string): Promise<{ code: string; errors: s
 /** Files the browser app relies on, which each package's browser bundle must carry. */
 const browserParts: Record<string, string[]> = {
   protocol: ["packages/protocol/src/ipfs-browser.ts"],
+  threads: ["packages/threads/src/browser-stores.ts", "packages/threads/src/level-stores.ts"],
 };
 
 describe("packages that run anywhere: browser bundles", function () {

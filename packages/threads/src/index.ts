@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { deriveThreadSecrets, openDiskStores, Thread } from '@mosaic/threads' // openDiskStores: Node only
- * const stores = await openDiskStores(dir)
+ * const stores = await openDiskStores(dir)           // in a browser: await openBrowserStores('mosaic-vault')
  * const thread = await Thread.open(stores, { secrets: deriveThreadSecrets(seed, 'vault', 'laptop') })
  * await thread.collection('locations').create({ t: 1700000000, lat: 51.5, lon: -0.12 })
  * ```
@@ -30,9 +30,11 @@ export {
   WrongPassphraseError,
   WrongServiceKeyError,
 } from "./errors.js";
+export { openBrowserStores } from "./browser-stores.js";
 export { ThreadId } from "./id.js";
 export { deriveThreadSecrets, logIdOf, type ThreadSecrets } from "./keys.js";
 export { type RecordEnvelope, ThreadLog, type ThreadStores } from "./log.js";
+export { type DiskStores, type LevelDatabase, storesOver } from "./level-stores.js";
 export { type ReplicatorInit, ThreadReplicator } from "./replication.js";
 export { DEFAULT_SCRYPT, type ScryptParams, sealSeed, unsealSeed } from "./seed.js";
 export { Collection, Thread, type ThreadInit } from "./thread.js";
