@@ -1,0 +1,3 @@
+export function OperatePage() {
+  return <p>Operate: coming in this change.</p>;
+}

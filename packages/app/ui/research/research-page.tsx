@@ -1,0 +1,3 @@
+export function ResearchPage() {
+  return <p>Research: coming in this change.</p>;
+}

@@ -1,0 +1,3 @@
+export function VaultPage() {
+  return <p>Vault: coming in this change.</p>;
+}
