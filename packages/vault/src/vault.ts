@@ -191,6 +191,27 @@ export class Vault {
   }
 
   /** The context an ability runs with: only what its manifest grants. */
+  /**
+   * Deletes every document an ability holds (all its own collections), one deletion record each, reporting
+   * progress; the ability and its manifest stay. What other devices of the vault replicate is deleted there too. The
+   * encrypted records stay in the thread's logs (a log is append-only) until the vault is compacted.
+   * UnknownAbilityError when no ability has that name.
+   */
+  async forget(name: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<{ deleted: number }> {
+    const entry = this.#abilities.get(name);
+    if (entry === undefined)
+      throw new UnknownAbilityError(`no ability named ${JSON.stringify(name)}: the vault has ${[...this.#abilities.keys()].join(", ")}`);
+    const collections = Object.keys(entry.definition.manifest.owns).map((short) => this.thread.collection(collectionName(name, short)));
+    const total = collections.reduce((n, c) => n + c.size, 0);
+    let deleted = 0;
+    for (const c of collections)
+      for (const doc of c.find()) {
+        await c.delete(doc._id);
+        options.onProgress?.(++deleted, total);
+      }
+    return { deleted };
+  }
+
   ability(name: string): AbilityContext {
     const a = this.#abilities.get(name);
     if (a === undefined) throw new UnknownAbilityError(`no ability ${JSON.stringify(name)} is loaded; 'mosaic vault abilities' lists them`);
