@@ -33,6 +33,7 @@ async function bundleForBrowser(name: string): Promise<{ code: string; errors: s
 const browserParts: Record<string, string[]> = {
   protocol: ["packages/protocol/src/ipfs-browser.ts"],
   threads: ["packages/threads/src/browser-stores.ts", "packages/threads/src/level-stores.ts"],
+  vault: ["packages/vault/src/browser-vault.ts"],
 };
 
 describe("packages that run anywhere: browser bundles", function () {

@@ -13,6 +13,7 @@
  * const request = await vault.review(spec, job)   // show it to the user
  * await vault.consent(spec, request)
  * await answerJob(vault, job, group, { peers, collectionDeadline, now })
+ * // in a browser: const vault = await createBrowserVault({ name: 'mosaic', passphrase }), later unlockBrowserVault
  * ```
  */
 export {
@@ -48,6 +49,22 @@ export {
   type PublishBlock,
   type PublishBlockOptions,
 } from "./answer.js";
+export {
+  BROWSER_DEVICE,
+  type BrowserVaultStorage,
+  type CreateBrowserVaultOptions,
+  createBrowserVault,
+  hasBrowserVault,
+  type OpenStores,
+  openBrowserVault,
+  quietly,
+  type StepProgress,
+  type StepRunner,
+  type UnlockBrowserVaultOptions,
+  unlockBrowserVault,
+  VaultExistsError,
+  VaultNotFoundError,
+} from "./browser-vault.js";
 export { type BudgetSettings, type BudgetStatus, DEFAULT_BUDGET, type Epsilon, formatEpsilon } from "./budget.js";
 export {
   AbilityAccessError,

@@ -15,7 +15,11 @@ import {
   unsealSeed,
   writeSeedFile,
 } from "@mosaic/threads";
+import { quietly, type StepRunner, VaultExistsError, VaultNotFoundError } from "../browser-vault.js";
 import { VAULT_THREAD, Vault } from "../vault.js";
+
+// The errors and progress types are the browser vault's too (a vault is found, or not, the same way there).
+export { type StepProgress, type StepRunner, VaultExistsError, VaultNotFoundError } from "../browser-vault.js";
 
 /** Where a vault lives unless the caller says otherwise, relative to the current directory (gitignored). */
 export const DEFAULT_VAULT_DIR = ".mosaic/vault";
@@ -24,12 +28,6 @@ const SEED_FILE = "seed.json";
 const DEVICE_FILE = "device";
 const DB_DIR = "db";
 const DEVICE_NAME = /^[a-zA-Z0-9._-]{1,64}$/;
-
-/** `init` found a vault already in the directory. */
-export class VaultExistsError extends namedError("VaultExistsError") {}
-
-/** The directory holds no vault (no seed.json, or no device file beside it). */
-export class VaultNotFoundError extends namedError("VaultNotFoundError") {}
 
 /** Another process (a running `serve`, say) holds the vault's database. */
 export class VaultBusyError extends namedError("VaultBusyError") {}
@@ -44,19 +42,6 @@ export interface VaultPaths {
   /** The thread's database (blocks and records). */
   db: string;
 }
-
-/** What a long step (unsealing, opening, sealing) reports as it goes. */
-export interface StepProgress {
-  update(done: number, total: number): void;
-}
-
-/**
- * Runs one long step named `label` (counting `unit`, if any) with a progress sink; how it is shown is the caller's.
- * @default runs the step with no progress shown
- */
-export type StepRunner = <T>(label: string, unit: string | undefined, work: (progress: StepProgress) => Promise<T>) => Promise<T>;
-
-const quietly: StepRunner = (_label, _unit, work) => work({ update() {} });
 
 /** The paths of the vault in `dir`. @param dir @default DEFAULT_VAULT_DIR */
 export function vaultPaths(dir: string = DEFAULT_VAULT_DIR): VaultPaths {
