@@ -1,24 +1,9 @@
 // Draws a job's aggregate results with their error bars: a text table, a terminal bar chart and a PNG bar chart.
 import { stripVTControlCharacters } from "node:util";
 import { crc32, deflateSync } from "node:zlib";
+import { axisTicks, chartExtent, formatValue, type ResultRow, type ResultView } from "@mosaic/mapreduce";
 
-/** One estimate and its error-bar interval `[low, high]`. */
-export interface ResultRow {
-  label: string;
-  estimate: number;
-  low: number;
-  high: number;
-}
-
-export interface ResultView {
-  title: string;
-  unit: string;
-  count: number;
-  /** How sure the intervals are, e.g. "95%". */
-  confidence: string;
-  rows: ResultRow[];
-  note?: string;
-}
+export { formatValue, type ResultRow, type ResultView };
 
 export interface TerminalChartOptions {
   /** Cells in the plot column (between the label and value columns), 8 to 1000. @default 60 */
@@ -49,15 +34,6 @@ export const PNG_PALETTE = {
 /** Longest label the terminal chart shows; longer ones end in "…". */
 export const MAX_CHART_LABEL = 20;
 const MAX_TABLE_LABEL = 40;
-
-/** About three significant digits (whole numbers from 100 up, exponent form outside [0.001, 1e6)); "n/a" for NaN and ±Infinity. */
-export function formatValue(x: number): string {
-  if (!Number.isFinite(x)) return "n/a";
-  const abs = Math.abs(x);
-  if (abs === 0) return "0";
-  if (abs >= 1e6 || abs < 1e-3) return x.toExponential(2);
-  return String(abs >= 100 ? Math.round(x) : Number(x.toPrecision(3)));
-}
 
 /** One line without control characters: titles and labels may come from whoever posted the job, and must not drive the terminal. */
 const oneLine = (text: string) => text.replace(/[\s\p{Cc}]/gu, " ");
@@ -97,17 +73,6 @@ export function renderResultTable(view: ResultView): string {
   return withNote([headline(view), "", line(header), rule, ...(body.length ? body.map(line) : ["(no rows)"])], view.note);
 }
 
-/**
- * The range every chart covers: zero and every estimate and interval end within ±1e300, or [0, 1] if that is narrower than 1e-300.
- * Beyond those bounds the scale arithmetic overflows or underflows; bars out of range run off the edge.
- */
-function extent(rows: ResultRow[]): [number, number] {
-  const values = rows.flatMap((row) => [row.estimate, row.low, row.high]).filter((x) => Math.abs(x) <= 1e300);
-  const lo = values.reduce((a, b) => Math.min(a, b), 0);
-  const hi = values.reduce((a, b) => Math.max(a, b), 0);
-  return hi - lo < 1e-300 ? [0, 1] : [lo, hi];
-}
-
 function checkSize(field: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${field}: expected an integer from ${min} to ${max}, got ${value}`);
@@ -135,7 +100,7 @@ export function renderTerminalChart(view: ResultView, options: TerminalChartOpti
   const { width = 60, color = false } = options;
   checkSize("options.width", width, 8, 1000);
   if (view.rows.length === 0) return withNote([headline(view), "(no rows)"], view.note);
-  const [lo, hi] = extent(view.rows);
+  const [lo, hi] = chartExtent(view.rows);
   const at = (x: number) => Math.min(width, Math.max(0, ((x - lo) / (hi - lo)) * width));
   const scale: CellScale = { width, zero: Math.round(at(0)), at };
   const labelWidth = Math.min(MAX_CHART_LABEL, Math.max(...view.rows.map((row) => columns(row.label))));
@@ -343,12 +308,7 @@ export function pngLayout(view: ResultView, options: PngOptions = {}): PngLayout
   const { width = 800, height = 480 } = options;
   checkSize("options.width", width, 160, 8192);
   checkSize("options.height", height, 120, 8192);
-  const [min, max] = extent(view.rows);
-  const rough = (max - min) / 5;
-  const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((m) => m >= rough) ?? rough;
-  const [lo, hi] = [Math.floor(min / step + 1e-9) * step, Math.ceil(max / step - 1e-9) * step];
-  const ticks = Array.from({ length: Math.round((hi - lo) / step) + 1 }, (_, i) => lo + i * step);
+  const ticks = axisTicks(view.rows);
   const tickColumns = Math.max(...ticks.map((t) => formatValue(t).length)) + 2;
   const attempt = (s: number, cut: boolean): PngLayout | undefined => {
     const [left, right] = [tickColumns * CHAR_W * s, width - 10 * s];

@@ -91,6 +91,7 @@ export { submissionCid, submissionDigest } from "./reduce/codec.js";
 export { ddsketchEdges } from "./reduce/ddsketch.js";
 export type { EstimateRow, ResultEstimate } from "./reduce/estimate.js";
 export { leafHash, nodeHash } from "./reduce/hash.js";
+export { axisTicks, chartExtent, formatValue, type ResultRow, type ResultView, resultCsv, resultView } from "./result-view.js";
 export { combine, type FinalResult } from "./reduce/kind.js";
 export { edgesOf, finalizeResult, liftPayload, stateLength } from "./reduce/kinds.js";
 export { type Leaf, type ReduceResult, reduceTree, verifyReduceResult } from "./reduce/tree.js";
@@ -112,3 +113,13 @@ export {
   type ValidateSpecOptions,
   validateSpec,
 } from "./spec.js";
+export { type SpecErrorField, specErrorField } from "./spec-field.js";
+export {
+  formatSpan,
+  isoTime,
+  type JobStage,
+  type JobStanding,
+  jobGroups,
+  type ProposalStanding,
+  readJobStanding,
+} from "./standing.js";
