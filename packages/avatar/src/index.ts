@@ -73,3 +73,12 @@ export {
 } from "./membership.js";
 export { checkSubmission, Group, proveSubmission, type VerifyContext, verifySubmission } from "./proof.js";
 export { type PublishDelayInit, pickPublishDelay } from "./publish-delay.js";
+export {
+  type CreatePublishNode,
+  PeersUnreachableError,
+  type PublishBlockstore,
+  type PublishResult,
+  type PublishSubmissionInit,
+  publishSubmissionWith,
+  TooFewRecipientsError,
+} from "./publish.js";
