@@ -1,4 +1,5 @@
-// The node's loopback HTTP port: /health (JSON), /metrics (Prometheus text format) and /jobs progress.
+// The node's loopback HTTP port: /health (JSON), /metrics (Prometheus text format) and /jobs progress, readable from
+// any page (the browser app's operator screen).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -56,13 +57,21 @@ const MAX_URL = 256;
 /** Hosts the status port may bind: loopback only, so metrics never reach another machine by accident. */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
 
-function send(res: ServerResponse, status: number, body: unknown, type = "application/json"): void {
+/**
+ * Headers every GET and HEAD answer carries: any page may read the status (the browser app shows an operator its
+ * reducers' progress from another origin). It holds nothing secret, the port is loopback only, and it takes no
+ * cookies or credentials, so `*` grants no more than curl already has.
+ */
+const READ_ANYWHERE = { "access-control-allow-origin": "*" } as const;
+
+function send(res: ServerResponse, status: number, body: unknown, type = "application/json", extra: Record<string, string> = {}): void {
   const text =
     type === "application/json" ? `${JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n` : String(body);
   res.writeHead(status, {
     "content-type": `${type}; charset=utf-8`,
     "content-length": Buffer.byteLength(text),
     "cache-control": "no-store",
+    ...extra,
   });
   res.end(text);
 }
@@ -75,7 +84,7 @@ export function handleStatusRequest(source: StatusSource, req: Pick<IncomingMess
   } catch (err) {
     reply = [500, { error: "InternalError", message: (err as Error).message }];
   }
-  send(res, reply[0], reply[1], reply[2]);
+  send(res, reply[0], reply[1], reply[2], req.method === "GET" || req.method === "HEAD" ? READ_ANYWHERE : {});
 }
 
 function route(source: StatusSource, req: Pick<IncomingMessage, "method" | "url">): [number, unknown, string?] {
