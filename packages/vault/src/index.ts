@@ -218,5 +218,16 @@ export {
   submissionOf,
   submissionRecords,
 } from "./submissions.js";
+export {
+  type CreateNode,
+  HandOverAbandonedError,
+  type HandOverLimits,
+  handOverTrying,
+  type JobBoard,
+  type JobBoardInit,
+  jobBoard,
+  type NodeJobBoard,
+  type NodeJobBoardInit,
+} from "./job-board.js";
 export { type CheckInclusionOptions, checkInclusion, type InclusionVerdict } from "./inclusion.js";
 export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./follow.js";

@@ -35,12 +35,5 @@ export {
   vaultPaths,
   withVaultDir,
 } from "./node/vault-dir.js";
-export {
-  HandOverAbandonedError,
-  type HandOverLimits,
-  handOverFromThrowawayNode,
-  handOverTrying,
-  type NodeJobBoard,
-  type NodeJobBoardInit,
-  nodeJobBoard,
-} from "./node/jobs.js";
+// handOverTrying here is Node's (TCP nodes); it stands in for the portable entry's, which makes WebSockets nodes.
+export { handOverFromThrowawayNode, handOverTrying, nodeJobBoard } from "./node/jobs.js";
