@@ -35,13 +35,15 @@ const START_HELP = `mosaic reducer start — run a reducer node
 
 Usage: mosaic reducer start --config FILE
        mosaic reducer start --network NAME|FILE --key-file FILE --data-dir DIR [--listen MULTIADDR]
-                            [--announce MULTIADDR]... [--http-port N]
+                            [--ws-listen MULTIADDR|none] [--announce MULTIADDR]... [--http-port N]
 
 Options:
   --config FILE           the node's config file (see 'mosaic reducer --help')
   --key-file FILE         the operator's private key, on the first line (also --wallet-key-file)
   --data-dir DIR          journals, blocks, peer.key and status files
   --listen MULTIADDR      the libp2p listen address (default /ip4/127.0.0.1/tcp/0)
+  --ws-listen MULTIADDR   a WebSockets listen address, which browsers (the app) dial (default
+                          /ip4/127.0.0.1/tcp/0/ws; 'none' for none)
   --announce MULTIADDR    a public address to record in the directory (repeat; default: the listen addresses)
   --http-port N           the loopback status port (default 9464; 0 picks a free one)
 ${NETWORK_HELP}`;
@@ -171,6 +173,7 @@ export async function reducerMain(argv: string[]): Promise<number> {
           "wallet-key-file": { type: "string" },
           "data-dir": { type: "string" },
           listen: { type: "string" },
+          "ws-listen": { type: "string" },
           announce: { type: "string", multiple: true },
           "http-port": { type: "string" },
           help: { type: "boolean", short: "h", default: false },
@@ -182,7 +185,7 @@ export async function reducerMain(argv: string[]): Promise<number> {
       const { createReducerNode, loadReducerConfig, resolveReducerConfig } = await import("@mosaic/worker");
       let config: Awaited<ReturnType<typeof loadReducerConfig>>;
       if (values.config !== undefined) {
-        for (const flag of ["network", "key-file", "wallet-key-file", "data-dir", "listen", "announce", "http-port"] as const)
+        for (const flag of ["network", "key-file", "wallet-key-file", "data-dir", "listen", "ws-listen", "announce", "http-port"] as const)
           if (values[flag] !== undefined)
             throw new UsageError(`reducer start: --${flag} goes in the config file with --config; give one or the other`);
         config = await loadReducerConfig(values.config);
@@ -204,6 +207,7 @@ export async function reducerMain(argv: string[]): Promise<number> {
             operatorKeyFile: path.resolve(key),
             dataDir: path.resolve(dataDir),
             ...(values.listen === undefined ? {} : { listen: values.listen }),
+            ...(values["ws-listen"] === undefined ? {} : { wsListen: values["ws-listen"] === "none" ? "" : values["ws-listen"] }),
             ...(values.announce === undefined ? {} : { announce: values.announce }),
             http: { host: "127.0.0.1", port: values["http-port"] === undefined ? 9464 : int("http-port", values["http-port"], 0, 65535) },
           },

@@ -19,6 +19,11 @@ export interface ReducerConfig {
   dataDir: string;
   /** libp2p listen address. @default "/ip4/127.0.0.1/tcp/0" */
   listen: string;
+  /**
+   * A second listen address over WebSockets, which browsers (the app's vaults and researchers) can dial; "" for none.
+   * @default "/ip4/127.0.0.1/tcp/0/ws"
+   */
+  wsListen: string;
   /** Peers to dial at start (researchers' nodes, relays, other reducers). @default [] */
   peers: string[];
   /** Loopback status port. @default { host: "127.0.0.1", port: 9464 } */
@@ -52,6 +57,7 @@ const KEYS = new Set([
   "operatorKeyFile",
   "dataDir",
   "listen",
+  "wsListen",
   "peers",
   "http",
   "verifier",
@@ -124,6 +130,9 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
   const verifier = (c.verifier ?? {}) as Record<string, unknown>;
   const listen = c.listen ?? "/ip4/127.0.0.1/tcp/0";
   if (typeof listen !== "string" || !listen.startsWith("/")) fail(file, `listen: expected a multiaddr, got ${JSON.stringify(listen)}`);
+  const wsListen = c.wsListen === undefined ? "/ip4/127.0.0.1/tcp/0/ws" : c.wsListen;
+  if (typeof wsListen !== "string" || !(wsListen === "" || /^\/.+\/wss?$/.test(wsListen)))
+    fail(file, `wsListen: expected a WebSockets multiaddr (…/tcp/PORT/ws) or "" for none, got ${JSON.stringify(wsListen)}`);
   if (c.finalize !== undefined && typeof c.finalize !== "boolean") fail(file, "finalize: expected true or false");
   if (c.watch !== undefined && typeof c.watch !== "boolean") fail(file, "watch: expected true or false");
   return {
@@ -132,6 +141,7 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
     operatorKeyFile: path.resolve(base, str("operatorKeyFile")),
     dataDir: path.resolve(base, str("dataDir")),
     listen,
+    wsListen,
     peers: peers as string[],
     http: { host, port: int(file, "http.port", http.port ?? 9464, 0, 65535) },
     verifier: {

@@ -151,7 +151,7 @@ export class ReducerNode implements StatusSource {
     await this.#verifier.start();
     this.#ipfs = await createIpfsNode({
       blockstoreDir: path.join(c.dataDir, "blocks"),
-      listen: [c.listen],
+      listen: c.wsListen === "" ? [c.listen] : [c.listen, c.wsListen],
       privateKey: await loadOrCreatePeerKey(path.join(c.dataDir, "peer.key")),
     });
     const pubsub = this.#ipfs.libp2p.services.pubsub;

@@ -95,6 +95,10 @@ describe("reducer node parts: journal, config, status port", () => {
       expect(c.operatorKeyFile).to.equal("/etc/mosaic/op.key");
       expect(c.http).to.deep.equal({ host: "127.0.0.1", port: 9464 });
       expect(c.verifier).to.deep.equal({ threads: 2, batchSize: 64, batchWaitMs: 200 });
+      // Browsers dial reducers over WebSockets: a second listen address by default, "" for none.
+      expect(c.wsListen).to.equal("/ip4/127.0.0.1/tcp/0/ws");
+      expect(parseReducerConfig({ ...good, wsListen: "" }, "r.json").wsListen).to.equal("");
+      expect(parseReducerConfig({ ...good, wsListen: "/ip4/0.0.0.0/tcp/4102/ws" }, "r.json").wsListen).to.equal("/ip4/0.0.0.0/tcp/4102/ws");
     });
 
     it("refuses misbehave like any unknown field: a cheating reducer is built by test code, never from a config file", async () => {
@@ -128,6 +132,9 @@ describe("reducer node parts: journal, config, status port", () => {
         [{ ...good, peers: ["/ip4/1.2.3.4/tcp/1"] }, /peers: expected/],
         [{ ...good, pollMs: 1.5 }, /pollMs/],
         [{ ...good, finalize: "yes" }, /finalize/],
+        [{ ...good, wsListen: "/ip4/127.0.0.1/tcp/4102" }, /wsListen: expected a WebSockets multiaddr/],
+        [{ ...good, wsListen: ["/ip4/127.0.0.1/tcp/0/ws"] }, /wsListen: expected a WebSockets multiaddr/],
+        [{ ...good, wsListen: null }, /wsListen/],
       ];
       for (const [value, message] of cases)
         expect(() => parseReducerConfig(value, "r.json"), String(message)).to.throw(ReducerConfigError, message);
