@@ -92,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./network-commands.js")).devnetMain(rest);
     case "deploy":
       return (await import("./network-commands.js")).deployMain(rest);
+    case "app":
+      return (await import("./app-commands.js")).appMain(rest);
     case undefined:
     case "-h":
     case "--help":
