@@ -1,0 +1,14 @@
+// The page's side of the prove worker: vault.answer's `prove` component.
+import { proofRequestOf, type Submission } from "@mosaic/avatar";
+import { type WorkerClient, workerClient } from "../worker-rpc.ts";
+
+let client: WorkerClient | undefined;
+
+/** Proves in the worker; `onProgress` gets 0..1 (artifacts loaded at 0.3). Resolves to the whole submission. */
+export function proveInWorker(onProgress?: (fraction: number) => void) {
+  return (...args: Parameters<typeof proofRequestOf>): Promise<Submission> => {
+    client ??= workerClient(new Worker(new URL("./prove.worker.ts", import.meta.url), { type: "module", name: "mosaic-prover" }));
+    const request = proofRequestOf(...args);
+    return client.call<Submission>({ op: "prove", request, artifactsBase: `${window.location.origin}/artifacts` }, onProgress);
+  };
+}
