@@ -2,7 +2,7 @@
 // recorded in the vault, then handed to the reducers until enough staked operators signed a receipt for it.
 import { type ArtifactPaths, decodeSubmission } from "@mosaic/avatar";
 import type { Block } from "@mosaic/protocol";
-import { type AnswerResult, answerJobWith } from "./answer.js";
+import { type AnswerResult, answerJobWith, type ProveSubmission } from "./answer.js";
 import type { PreparedJob } from "./jobs.js";
 import { NoReducersError } from "./job-errors.js";
 import {
@@ -17,6 +17,11 @@ import type { Vault } from "./vault.js";
 export interface AnswerConfirmedComponents extends CollectReceiptsComponents {
   /** @default the installed files (Node); none in the browser */
   artifacts?: ArtifactPaths;
+  /**
+   * Makes the proof (off the main thread, say; see AnswerJobComponents.prove).
+   * @default proveSubmission with `artifacts`, on this thread
+   */
+  prove?: ProveSubmission;
 }
 
 export interface AnswerConfirmedInit extends Pick<CollectReceiptsInit, "minReceipts" | "firstBackoffMs" | "maxBackoffMs" | "onRound"> {
@@ -98,14 +103,20 @@ export async function answerConfirmed(
       signal: init.signal,
     });
   };
-  const answer = await answerJobWith({ publish, artifacts: components.artifacts }, vault, prepared.job, prepared.group, {
-    peers: init.peers,
-    collectionDeadline: prepared.posted.collectionDeadline,
-    now: init.now,
-    maxDelayMs: init.maxDelayMs,
-    safetyMarginMs: init.safetyMarginMs,
-    random: init.random,
-    signal: init.signal,
-  });
+  const answer = await answerJobWith(
+    { publish, artifacts: components.artifacts, prove: components.prove },
+    vault,
+    prepared.job,
+    prepared.group,
+    {
+      peers: init.peers,
+      collectionDeadline: prepared.posted.collectionDeadline,
+      now: init.now,
+      maxDelayMs: init.maxDelayMs,
+      safetyMarginMs: init.safetyMarginMs,
+      random: init.random,
+      signal: init.signal,
+    },
+  );
   return { answer, receipts: receipts as CollectReceiptsResult };
 }

@@ -1,5 +1,13 @@
 // Answering a job: the consented payload, proved by the avatar, through the egress gate, handed to a transport the caller picks.
-import { type ArtifactPaths, encodeSubmission, type Group, pickPublishDelay, proveSubmission } from "@mosaic/avatar";
+import {
+  type ArtifactPaths,
+  encodeSubmission,
+  type Group,
+  type Identity,
+  pickPublishDelay,
+  proveSubmission,
+  type Submission,
+} from "@mosaic/avatar";
 import { type Block, createLogger, type JobRef, jobTopic, type Logger, sleep } from "@mosaic/protocol";
 import { jobKey, type Vault } from "./vault.js";
 
@@ -28,14 +36,26 @@ export interface PublishBlockOptions {
  */
 export type PublishBlock = (block: Block, options: PublishBlockOptions) => Promise<unknown>;
 
+/**
+ * Makes the submission's Semaphore proof, as avatar's proveSubmission does; somewhere else than the calling thread, say
+ * (a browser's Web Worker, through avatar's proofRequestOf and proveRequest), so a page stays responsive for seconds.
+ */
+export type ProveSubmission = (identity: Identity, group: Group, job: JobRef, payload: number[]) => Promise<Submission>;
+
 /** What answering a job needs from its surroundings. */
 export interface AnswerJobComponents {
   publish: PublishBlock;
   /**
    * The Semaphore wasm and zkey to prove with; a browser has no installed files, so the app passes their URLs.
+   * Unused when `prove` is given.
    * @default the installed files (Node); none in the browser
    */
   artifacts?: ArtifactPaths;
+  /**
+   * Makes the proof.
+   * @default proveSubmission with `artifacts`, on this thread
+   */
+  prove?: ProveSubmission;
 }
 
 export interface AnswerJobInit {
@@ -106,7 +126,8 @@ export async function answerJobWith(
   const key = jobKey(job);
   if (capped) log("warn", "answer:no-delay", { job: key, reason: "the collection window is too short for a random delay" });
   const payload = vault.consentedPayload(key);
-  const submission = await proveSubmission(vault.avatar, group, job, payload, components.artifacts);
+  const prove: ProveSubmission = components.prove ?? ((id, g, j, p) => proveSubmission(id, g, j, p, components.artifacts));
+  const submission = await prove(vault.avatar, group, job, payload);
   const proofMs = performance.now() - started;
   const block = await encodeSubmission(submission);
   await sleep(delayMs - (performance.now() - started), { signal: init.signal });

@@ -47,6 +47,7 @@ export {
   type AnswerResult,
   answerJobWith,
   type PublishBlock,
+  type ProveSubmission,
   type PublishBlockOptions,
 } from "./answer.js";
 export {
