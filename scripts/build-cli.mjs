@@ -23,14 +23,21 @@ if (!existsSync(bindings)) {
   console.error("mosaic: the contract bindings are missing; run 'npx hardhat build --quiet' first (npm install does)");
   process.exit(1);
 }
-// An external package resolves from dist/ at run time, so from the root node_modules: a workspace with a
-// node_modules of its own (a version conflict npm could not hoist) would silently get the root's copy instead.
-for (const ws of readdirSync(path.join(root, "packages"))) {
-  const own = path.join(root, "packages", ws, "node_modules");
-  if (existsSync(own) && readdirSync(own).some((f) => f !== ".bin")) {
-    console.error(`mosaic: ${path.relative(root, own)} holds packages of its own; the CLI bundle cannot load them from dist/`);
-    process.exit(1);
+// An external package resolves from dist/ at run time, so from the root node_modules: a package the bundle imports
+// that a workspace holds a copy of its own of (a version conflict npm could not hoist) would silently get the root's
+// copy instead. Checked against what the bundle imports once it is built (the app's own React is no concern of it).
+function conflictingOwnPackages(metafile) {
+  const imported = new Set();
+  for (const output of Object.values(metafile.outputs))
+    for (const i of output.imports)
+      if (i.external && !i.path.startsWith("node:")) imported.add(i.path.split("/").slice(0, i.path.startsWith("@") ? 2 : 1).join("/"));
+  const out = [];
+  for (const ws of readdirSync(path.join(root, "packages"))) {
+    const own = path.join(root, "packages", ws, "node_modules");
+    if (!existsSync(own)) continue;
+    for (const name of imported) if (existsSync(path.join(own, name))) out.push(`${path.relative(root, own)}/${name}`);
   }
+  return out;
 }
 
 /** Bare imports of anything but our workspaces stay imports, resolved from node_modules when they run. */
@@ -68,6 +75,9 @@ try {
     logLevel: "warning",
     legalComments: "none",
   });
+  const conflicts = conflictingOwnPackages(result.metafile);
+  if (conflicts.length > 0)
+    throw new Error(`the bundle imports ${conflicts.join(", ")}, which a workspace holds a copy of its own of; dist/ would load the root's`);
   // Paths in the metafile are relative to the temporary directory's parent; name them as they will be.
   const meta = JSON.stringify(result.metafile).replaceAll(path.relative(root, tmp).replaceAll(path.sep, "/"), "packages/cli/dist");
   await writeFile(path.join(tmp, "meta.json"), meta);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Setup, after `npm install` / `npm ci`: installs the platform packages npm skips on Node 20, checks the Semaphore
 // proof artifacts against pinned hashes, compiles the contracts into their TypeScript bindings, and bundles the
-// `mosaic` command (scripts/build-cli.mjs). Plain JS: it runs before anything is built.
+// `mosaic` command (scripts/build-cli.mjs) and builds the browser app (scripts/build-app.mjs). Plain JS: it runs before
+// anything is built.
 //
 // The one Node requirement: Node ≥ 20 with npm ≥ 10 to install; everything then runs on the project's own Node 24
 // (the npm `node` package), which npm scripts and npx put first on PATH.
@@ -125,4 +126,13 @@ build(
   node,
   [path.join(root, "scripts/build-cli.mjs")],
   "mosaic: CLI bundled into packages/cli/dist; try 'npx mosaic --help'",
+);
+
+// The browser app (`mosaic app`, `npm run app` serve it): Vite builds it into packages/app/dist.
+build(
+  "building the app (npm run build:app)",
+  "packages/app/dist/index.html",
+  node,
+  [path.join(root, "scripts/build-app.mjs")],
+  "mosaic: app built into packages/app/dist; start it with 'npm run app'",
 );

@@ -16,6 +16,7 @@ Commands:
   reducer     for node operators: start --config FILE, stake
   devnet      a local network for development: chain, contracts, open group, dev accounts, bootstrap node
   deploy      deploy the contracts to an EVM chain and write its network file (networks/NAME.json)
+  app         serve the wallet-enabled browser app for a network (the vault lives in the browser)
 
 Run 'mosaic <command> --help' for a command's options.`;
 
