@@ -33,7 +33,8 @@ async function bundleForBrowser(name: string): Promise<{ code: string; errors: s
 const browserParts: Record<string, string[]> = {
   protocol: ["packages/protocol/src/ipfs-browser.ts"],
   threads: ["packages/threads/src/browser-stores.ts", "packages/threads/src/level-stores.ts"],
-  vault: ["packages/vault/src/browser-vault.ts"],
+  vault: ["packages/vault/src/browser-vault.ts", "packages/vault/src/job-board.ts"],
+  avatar: ["packages/avatar/src/prove-request.ts"],
 };
 
 describe("packages that run anywhere: browser bundles", function () {

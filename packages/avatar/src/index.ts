@@ -72,6 +72,13 @@ export {
   UnknownGroupError,
 } from "./membership.js";
 export { checkSubmission, Group, proveSubmission, type VerifyContext, verifySubmission } from "./proof.js";
+export {
+  MalformedProofRequestError,
+  type ProofRequest,
+  parseProofRequest,
+  proofRequestOf,
+  proveRequest,
+} from "./prove-request.js";
 export { type PublishDelayInit, pickPublishDelay } from "./publish-delay.js";
 export {
   type CreatePublishNode,
