@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { publishSubmission } from "@mosaic/avatar";
 import {
   type AbilityCatalog,
+  abilityCatalog,
   decodeSpec,
   encodeSpec,
   formatSpan,
@@ -13,6 +14,7 @@ import {
   postJobArgs,
   READY_JOBS,
   readJobStanding,
+  readJobStandings,
   resultView,
   validateSpec,
 } from "@mosaic/mapreduce";
@@ -86,11 +88,7 @@ const STATES = ["none", "open", "finalized", "refunded"];
 
 /** What the built-in abilities hold: the catalog every spec's reads are checked against before posting. */
 export function builtinCatalog(): AbilityCatalog {
-  const out: Record<string, Record<string, string[]>> = {};
-  for (const d of BUILTIN_ABILITIES) {
-    out[d.manifest.name] = Object.fromEntries(Object.entries(d.manifest.owns).map(([k, v]) => [k, [...v.fields]]));
-  }
-  return out;
+  return abilityCatalog(BUILTIN_ABILITIES);
 }
 
 async function session<T>(
@@ -369,35 +367,26 @@ export interface JobRow {
   leading?: number;
 }
 
-/** Jobs `job list` reads at once. */
-const LIST_BATCH = 16;
-
 export async function listJobs(flags: JobFlags): Promise<{ now: number; jobs: JobRow[] }> {
   return session(flags, async (registry, s) => {
-    const n = Number(await registry.jobCount());
-    const groups = n > 0 ? await jobGroups(registry, flags.fromBlock ?? 0) : new Map<bigint, bigint>();
-    // LIST_BATCH jobs at a time, their reads in flight together (ethers sends requests made in one tick as a batch).
-    const jobs: JobRow[] = [];
-    for (let first = 1; first <= n; first += LIST_BATCH) {
-      const ids = Array.from({ length: Math.min(LIST_BATCH, n - first + 1) }, (_, k) => BigInt(first + k));
-      const standings = await Promise.all(ids.map((id) => readJobStanding(registry, id, s.now, { groupId: groups.get(id) })));
-      for (const t of standings)
-        jobs.push({
-          jobId: t.jobId,
-          state: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
-          stage: t.stage,
-          summary: t.summary,
-          specCid: t.specCid,
-          groupId: t.groupId ?? "?",
-          reward: t.reward,
-          minParticipants: t.minParticipants,
-          collectionDeadline: t.collectionDeadline,
-          proposalDeadline: t.proposalDeadline,
-          finalizeAfter: t.finalizeAfter,
-          proposals: t.proposals.length,
-          leading: t.leading,
-        });
-    }
+    const standings = await readJobStandings(registry, { now: s.now, fromBlock: flags.fromBlock ?? 0 });
+    const jobs = standings.map(
+      (t): JobRow => ({
+        jobId: t.jobId,
+        state: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
+        stage: t.stage,
+        summary: t.summary,
+        specCid: t.specCid,
+        groupId: t.groupId ?? "?",
+        reward: t.reward,
+        minParticipants: t.minParticipants,
+        collectionDeadline: t.collectionDeadline,
+        proposalDeadline: t.proposalDeadline,
+        finalizeAfter: t.finalizeAfter,
+        proposals: t.proposals.length,
+        leading: t.leading,
+      }),
+    );
     return { now: s.now, jobs };
   });
 }

@@ -62,6 +62,7 @@ export {
   UnprovableFaultError,
   type Witness,
 } from "./fraud.js";
+export { abilityCatalog, type CatalogManifest } from "./catalog.js";
 export { DAY_S, haversineKm, kmPerDay, type LocationPoint } from "./kmPerDay.js";
 export { kmPerDayJob, READY_JOBS, symptomsByRegionJob, timeAtHomeJob } from "./library.js";
 export { describeProgram, runMapProgram } from "./map.js";
@@ -122,4 +123,5 @@ export {
   jobGroups,
   type ProposalStanding,
   readJobStanding,
+  readJobStandings,
 } from "./standing.js";

@@ -179,3 +179,23 @@ export async function jobGroups(registry: JobRegistry, fromBlock: number, jobId?
     groups.set(posted.args.jobId, posted.args.groupId);
   return groups;
 }
+
+/** Jobs read at once by readJobStandings. */
+const STANDINGS_BATCH = 16;
+
+/**
+ * The standing of every job on the registry, oldest first, with each job's group id (from the JobPosted logs from
+ * `fromBlock`). Jobs are read `STANDINGS_BATCH` at a time, their reads in flight together (ethers batches requests
+ * made in one tick).
+ */
+export async function readJobStandings(registry: JobRegistry, options: { now: number; fromBlock: number }): Promise<JobStanding[]> {
+  const n = Number(await registry.jobCount());
+  if (n === 0) return [];
+  const groups = await jobGroups(registry, options.fromBlock);
+  const out: JobStanding[] = [];
+  for (let first = 1; first <= n; first += STANDINGS_BATCH) {
+    const ids = Array.from({ length: Math.min(STANDINGS_BATCH, n - first + 1) }, (_, k) => BigInt(first + k));
+    out.push(...(await Promise.all(ids.map((id) => readJobStanding(registry, id, options.now, { groupId: groups.get(id) })))));
+  }
+  return out;
+}

@@ -1,12 +1,80 @@
-import { READY_JOBS, abilityCatalog, validateSpec, encodeSpec } from "@mosaic/mapreduce";
-import { BUILTIN_ABILITIES } from "@mosaic/vault";
-import { publishSubmissionWith } from "@mosaic/avatar";
-import { createBrowserIpfsNode, readReducers } from "@mosaic/protocol";
+// Research: compose and post a job, watch it live and read its result (#/research/job/<id> watches one, so a page
+// left and opened again resumes where it was), and the registry's jobs with their standing.
+import { useEffect, useState } from "react";
+import { Field, Section } from "../components.tsx";
+import { Composer } from "./compose.tsx";
+import { JobList } from "./job-list.tsx";
+import { JobView } from "./job-view.tsx";
+
+/** The job id in `#/research/job/<id>`, if any. */
+function watchedInHash(): bigint | undefined {
+  const m = /^#\/research\/job\/(\d{1,20})$/.exec(window.location.hash);
+  return m === null ? undefined : BigInt(m[1] as string);
+}
+
+function useWatchedJob(): bigint | undefined {
+  const [job, setJob] = useState(watchedInHash);
+  useEffect(() => {
+    const onHash = () => setJob(watchedInHash());
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+  return job;
+}
+
 export function ResearchPage() {
-  const s = validateSpec(READY_JOBS["km-per-day"]!(), { abilities: abilityCatalog(BUILTIN_ABILITIES) });
-  void encodeSpec;
-  void publishSubmissionWith;
-  void createBrowserIpfsNode;
-  void readReducers;
-  return <p>Research: {s.title}</p>;
+  const watched = useWatchedJob();
+  const [typed, setTyped] = useState("");
+  const [typedError, setTypedError] = useState<string>();
+  const watch = () => {
+    if (!/^\s*\d{1,20}\s*$/.test(typed) || BigInt(typed.trim()) === 0n) {
+      setTypedError(`Job number: expected a job number such as 1, got ${JSON.stringify(typed)}`);
+      return;
+    }
+    setTypedError(undefined);
+    window.location.hash = `#/research/job/${BigInt(typed.trim())}`;
+  };
+  return (
+    <>
+      <h1>Research</h1>
+      <p className="muted">
+        Ask a question of everyone's data at once: post a job with a reward, watch the answers arrive, read the aggregate with its error
+        bars. No one sees an individual's data.
+      </p>
+      {watched === undefined ? null : <JobView key={watched.toString()} jobId={watched} />}
+      <Composer
+        onPosted={(posted) => {
+          window.location.hash = `#/research/job/${posted.jobId}`;
+          window.scrollTo({ top: 0 });
+        }}
+      />
+      <Section title="Jobs on the registry" id="jobs">
+        <form
+          className="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            watch();
+          }}
+        >
+          <Field label="Job number">
+            <input
+              value={typed}
+              onChange={(e) => setTyped(e.target.value)}
+              inputMode="numeric"
+              size={8}
+              aria-invalid={typedError !== undefined}
+              data-testid="watch-job-id"
+            />
+          </Field>
+          <button type="submit">Watch job</button>
+        </form>
+        {typedError === undefined ? null : (
+          <p className="error" role="alert">
+            {typedError}
+          </p>
+        )}
+        <JobList />
+      </Section>
+    </>
+  );
 }
