@@ -29,7 +29,11 @@ emit(
   "app.bundle_kb",
   gz.reduce((n, x) => n + x.kb, 0),
   "KiB gzip",
-  { files: gz.length, page_kb: Math.round(gz.filter((x) => !/worker/.test(x.f)).reduce((n, x) => n + x.kb, 0)), workers_kb: Math.round(workers.reduce((n, x) => n + x.kb, 0)) },
+  {
+    files: gz.length,
+    page_kb: Math.round(gz.filter((x) => !/worker/.test(x.f)).reduce((n, x) => n + x.kb, 0)),
+    workers_kb: Math.round(workers.reduce((n, x) => n + x.kb, 0)),
+  },
 );
 
 // -- a server for a network the page only reads the name of --------------------------------------------------------
@@ -75,9 +79,12 @@ try {
   if (proveWorker === undefined) throw new Error("no prove.worker-*.js in the build: run 'npm run build:app'");
   const members = Array.from({ length: 64 }, () => new Identity());
   const me = members[17] as Identity;
-  const request = proofRequestOf(me, new Group(members.map((m) => m.commitment)), { chainId: 31337n, registry: network.contracts.jobRegistry.address, jobId: 1n }, [
-    1, 2, 3,
-  ]);
+  const request = proofRequestOf(
+    me,
+    new Group(members.map((m) => m.commitment)),
+    { chainId: 31337n, registry: network.contracts.jobRegistry.address, jobId: 1n },
+    [1, 2, 3],
+  );
   const context = await browser.newProfile();
   const page = await context.newPage();
   await page.goto(`${url}/#/vault`);
@@ -118,7 +125,9 @@ try {
     await pg.getByRole("button", { name: "Create vault" }).click();
     await pg.getByRole("tab", { name: "Data" }).waitFor({ timeout: 120_000 });
     const t0 = performance.now();
-    await pg.getByLabel("Location file").setInputFiles({ name: "Records.json", mimeType: "application/json", buffer: Buffer.from(takeout.bytes) });
+    await pg
+      .getByLabel("Location file")
+      .setInputFiles({ name: "Records.json", mimeType: "application/json", buffer: Buffer.from(takeout.bytes) });
     const text = (await pg.getByTestId("import-summary").textContent({ timeout: 600_000 })) ?? "";
     const seconds = (performance.now() - t0) / 1000;
     const points = Number(/Imported (\d+) fixes/.exec(text)?.[1]);
@@ -126,7 +135,11 @@ try {
     rates.push(points / seconds);
     await ctx.close();
   }
-  emit("app.import_takeout_points_per_s", median(rates), "points/s", { n: rates.length, points: takeout.points, runs: rates.map(Math.round) });
+  emit("app.import_takeout_points_per_s", median(rates), "points/s", {
+    n: rates.length,
+    points: takeout.points,
+    runs: rates.map(Math.round),
+  });
 } finally {
   await browser.close();
   await server.close();

@@ -30,7 +30,13 @@ function conflictingOwnPackages(metafile) {
   const imported = new Set();
   for (const output of Object.values(metafile.outputs))
     for (const i of output.imports)
-      if (i.external && !i.path.startsWith("node:")) imported.add(i.path.split("/").slice(0, i.path.startsWith("@") ? 2 : 1).join("/"));
+      if (i.external && !i.path.startsWith("node:"))
+        imported.add(
+          i.path
+            .split("/")
+            .slice(0, i.path.startsWith("@") ? 2 : 1)
+            .join("/"),
+        );
   const out = [];
   for (const ws of readdirSync(path.join(root, "packages"))) {
     const own = path.join(root, "packages", ws, "node_modules");
@@ -77,7 +83,9 @@ try {
   });
   const conflicts = conflictingOwnPackages(result.metafile);
   if (conflicts.length > 0)
-    throw new Error(`the bundle imports ${conflicts.join(", ")}, which a workspace holds a copy of its own of; dist/ would load the root's`);
+    throw new Error(
+      `the bundle imports ${conflicts.join(", ")}, which a workspace holds a copy of its own of; dist/ would load the root's`,
+    );
   // Paths in the metafile are relative to the temporary directory's parent; name them as they will be.
   const meta = JSON.stringify(result.metafile).replaceAll(path.relative(root, tmp).replaceAll(path.sep, "/"), "packages/cli/dist");
   await writeFile(path.join(tmp, "meta.json"), meta);
