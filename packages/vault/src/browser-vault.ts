@@ -56,6 +56,12 @@ export interface UnlockBrowserVaultOptions
   passphrase: string;
   /** @default no progress shown */
   steps?: StepRunner;
+  /**
+   * Where the passphrase KDF runs: threads' sealSeed and unsealSeed, or functions with their contract that run them
+   * elsewhere (the app's worker, so scrypt's second of work does not freeze the page).
+   * @default sealSeed and unsealSeed on this thread
+   */
+  kdf?: { seal: typeof sealSeed; unseal: typeof unsealSeed };
 }
 
 export interface CreateBrowserVaultOptions extends UnlockBrowserVaultOptions {
@@ -107,7 +113,7 @@ export async function hasBrowserVault(name: string, storage: BrowserVaultStorage
  * the database as it was, when it already holds a vault; RangeError for a passphrase under 8 characters.
  */
 export async function createBrowserVault(options: CreateBrowserVaultOptions): Promise<Vault> {
-  const { name, passphrase, scrypt, seed: given, openStores, steps: stepsOption, ...vaultInit } = options;
+  const { name, passphrase, scrypt, seed: given, openStores, steps: stepsOption, kdf, ...vaultInit } = options;
   checkName(name);
   if (given !== undefined && given.length !== 32) throw new RangeError(`seed: expected 32 bytes, got ${given.length}`);
   const steps = stepsOption ?? quietly;
@@ -118,7 +124,7 @@ export async function createBrowserVault(options: CreateBrowserVaultOptions): Pr
   try {
     if (await stores.datastore.has(SEED_KEY)) throw existing();
     const text = await steps("sealing", undefined, (p) =>
-      sealSeed(seed, passphrase, { params: scrypt ?? DEFAULT_SCRYPT, onProgress: (f) => p.update(f, 1) }),
+      (kdf?.seal ?? sealSeed)(seed, passphrase, { params: scrypt ?? DEFAULT_SCRYPT, onProgress: (f) => p.update(f, 1) }),
     );
     vault = await Vault.open(stores, { ...vaultInit, rootSeed: seed, device: BROWSER_DEVICE, ownedStores: stores });
     // The seed goes last: until it is there the database is not a vault, and create may simply run again.
@@ -140,7 +146,7 @@ export async function createBrowserVault(options: CreateBrowserVaultOptions): Pr
  * passphrase (as the CLI's unlock does) and UnreadableFileError for a damaged sealed seed; nothing is written.
  */
 export async function unlockBrowserVault(options: UnlockBrowserVaultOptions): Promise<Vault> {
-  const { name, passphrase, openStores, steps: stepsOption, ...vaultInit } = options;
+  const { name, passphrase, openStores, steps: stepsOption, kdf, ...vaultInit } = options;
   checkName(name);
   const steps = stepsOption ?? quietly;
   const stores = await (openStores ?? openBrowserStores)(name);
@@ -151,7 +157,9 @@ export async function unlockBrowserVault(options: UnlockBrowserVaultOptions): Pr
     const device = await readKey(stores, DEVICE_KEY);
     if (device === undefined || !DEVICE_NAME.test(device))
       throw new VaultNotFoundError(`the database '${name}' has a sealed seed but no valid device name beside it`);
-    seed = await steps("unlocking", undefined, (p) => unsealSeed(sealed, passphrase, { onProgress: (f) => p.update(f, 1) }));
+    seed = await steps("unlocking", undefined, (p) =>
+      (kdf?.unseal ?? unsealSeed)(sealed, passphrase, { onProgress: (f) => p.update(f, 1) }),
+    );
     const rootSeed = seed;
     return await steps("opening", "records", (p) =>
       Vault.open(stores, { ...vaultInit, rootSeed, device, ownedStores: stores, onProgress: (d, t) => p.update(d, t) }),

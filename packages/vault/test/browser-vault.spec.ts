@@ -4,7 +4,15 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { logIdOf, openDiskStores, deriveThreadSecrets, UnreadableFileError, WrongPassphraseError } from "@mosaic/threads";
+import {
+  deriveThreadSecrets,
+  logIdOf,
+  openDiskStores,
+  sealSeed,
+  UnreadableFileError,
+  unsealSeed,
+  WrongPassphraseError,
+} from "@mosaic/threads";
 import { expect } from "chai";
 import { Key } from "interface-datastore";
 import { expectRejects } from "../../../test/helpers.js";
@@ -72,6 +80,34 @@ describe("vault: a browser vault (sealed seed and thread in one database)", () =
     }
     // The seed sits sealed: no plaintext seed in the database.
     expect((await snapshot()).join("\n")).to.not.include(seed.toString("hex"));
+  });
+
+  it("runs the passphrase KDF where it is told (the app's worker): kdf.seal and kdf.unseal, with the same errors", async () => {
+    const calls: string[] = [];
+    const kdf = {
+      seal: ((...args: Parameters<typeof sealSeed>) => {
+        calls.push("seal");
+        return sealSeed(...args);
+      }) as typeof sealSeed,
+      unseal: ((...args: Parameters<typeof unsealSeed>) => {
+        calls.push("unseal");
+        return unsealSeed(...args);
+      }) as typeof unsealSeed,
+    };
+    const created = await createBrowserVault({ name: "mosaic", passphrase: "correct horse", scrypt: SMALL, openStores, kdf });
+    const seed = Uint8Array.from(created.rootSeed);
+    await created.close();
+    const before = await snapshot();
+    await expectRejects(
+      unlockBrowserVault({ name: "mosaic", passphrase: "wrong horse", openStores, kdf }),
+      WrongPassphraseError,
+      /wrong passphrase/,
+    );
+    expect(await snapshot()).to.deep.equal(before);
+    const unlocked = await unlockBrowserVault({ name: "mosaic", passphrase: "correct horse", openStores, kdf });
+    expect(Buffer.from(unlocked.rootSeed).equals(seed)).to.equal(true);
+    await unlocked.close();
+    expect(calls).to.deep.equal(["seal", "unseal", "unseal"]);
   });
 
   it("a fresh seed each create, and openBrowserVault opens the thread with a seed the caller holds", async () => {
