@@ -46,13 +46,16 @@ export function useAction<A extends unknown[], T>(action: (...args: A) => Promis
 }
 
 export function Field({ label, hint, children }: { label: string; hint?: string; children: ReactNode }) {
+  // The hint sits outside the label, so the control's accessible name is the label alone.
   return (
-    // biome-ignore lint/a11y/noLabelWithoutControl: the control is the child passed in
-    <label className="field">
-      <span>{label}</span>
-      {children}
+    <div className="field">
+      {/* biome-ignore lint/a11y/noLabelWithoutControl: the control is the child passed in */}
+      <label className="field">
+        <span>{label}</span>
+        {children}
+      </label>
       {hint === undefined ? null : <small>{hint}</small>}
-    </label>
+    </div>
   );
 }
 
