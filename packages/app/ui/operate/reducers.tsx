@@ -6,6 +6,7 @@ import { ErrorNote, Progress, Section } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { chainOf, usePoll } from "../research/chain.ts";
 import { localRpc, readReducers } from "@mosaic/protocol";
+import { ScrollRegion } from "../research/scroll-region.tsx";
 
 export function ReducersOnChain() {
   const { network, connected } = useApp();
@@ -35,7 +36,7 @@ export function ReducersOnChain() {
       {poll.value === undefined ? null : poll.value.records.length === 0 ? (
         <p>No staked reducer has announced itself yet: an operator runs 'mosaic reducer start', which stakes and announces.</p>
       ) : (
-        <div className="scroll">
+        <ScrollRegion label="Reducers on-chain">
           <table data-testid="reducers-table">
             <thead>
               <tr>
@@ -65,7 +66,7 @@ export function ReducersOnChain() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
       {poll.value === undefined || poll.value.skipped.length === 0 ? null : (
         <details>

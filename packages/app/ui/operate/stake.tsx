@@ -108,9 +108,9 @@ export function StakePanel() {
     const wei = checked(setUnstakeError, () => {
       if (s !== undefined && s.openProposals > 0n)
         throw new InvalidAmountError(
-          `Unstake amount: you have ${s.openProposals} open proposal(s); unstake once they are finalised or closed (the registry refuses until then)`,
+          `Amount to unstake: you have ${s.openProposals} open proposal(s); unstake once they are finalised or closed (the registry refuses until then)`,
         );
-      return parseAmount("Unstake amount", unstakeText, s === undefined ? undefined : { wei: s.staked, what: "your stake" });
+      return parseAmount("Amount to unstake", unstakeText, s === undefined ? undefined : { wei: s.staked, what: "your stake" });
     });
     if (wei !== undefined)
       void send.run(`Unstake of ${formatEther(wei)} ETH requested: it is withdrawable after the unbonding delay.`, (r) =>
@@ -185,7 +185,7 @@ export function StakePanel() {
           unstake();
         }}
       >
-        <Field label="Unstake amount (ETH)">
+        <Field label="Amount to unstake (ETH)">
           <input
             value={unstakeText}
             onChange={(e) => setUnstakeText(e.target.value)}

@@ -9,6 +9,7 @@ import { ErrorNote, Field, Progress, Section, shortAddress } from "../components
 import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { chainOf, usePoll } from "../research/chain.ts";
+import { ScrollRegion } from "../research/scroll-region.tsx";
 
 /** The status port did not answer, or answered something that is not a reducer's status. */
 export class ReducerUnreachableError extends namedError("ReducerUnreachableError") {}
@@ -107,8 +108,9 @@ async function readStatus(network: LoadedNetwork, base: string, signal: AbortSig
       challengerReward: e.args.challengerReward,
     });
     const [against, by] = await Promise.all([
-      registry.queryFilter(registry.filters.ProposalFaulted(undefined, operator), fromBlock),
+      // Filter arguments follow the event's inputs: jobId, index (not indexed, so unfiltered), proposer, challenger.
       registry.queryFilter(registry.filters.ProposalFaulted(undefined, undefined, operator), fromBlock),
+      registry.queryFilter(registry.filters.ProposalFaulted(undefined, undefined, undefined, operator), fromBlock),
     ]);
     slashed = against.map(toSlashing);
     won = by.map(toSlashing);
@@ -215,7 +217,7 @@ function StatusCard({ url, onRemove }: { url: string; onRemove(): void }) {
           {s.jobs.length === 0 ? (
             <p className="muted">It serves no job yet.</p>
           ) : (
-            <div className="scroll">
+            <ScrollRegion label="Jobs this reducer serves">
               <table data-testid="reducer-jobs">
                 <thead>
                   <tr>
@@ -233,7 +235,7 @@ function StatusCard({ url, onRemove }: { url: string; onRemove(): void }) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollRegion>
           )}
           <h4>Slashing</h4>
           <ul data-testid="reducer-slashing">

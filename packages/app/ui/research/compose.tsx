@@ -7,7 +7,17 @@ import { type ChangeEvent, useId, useMemo, useState } from "react";
 import { ErrorNote, Field, Progress, Section, shortAddress, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { chainNow } from "./chain.ts";
-import { BUILTIN_CATALOG, type CostPreview, type PostStep, POST_STEPS, type Posted, parseGroup, postJob, previewPost } from "./post.ts";
+import {
+  BUILTIN_CATALOG,
+  type CostPreview,
+  InvalidGroupError,
+  type PostStep,
+  POST_STEPS,
+  type Posted,
+  parseGroup,
+  postJob,
+  previewPost,
+} from "./post.ts";
 
 /** The ready job's schedule and money as typed, `mosaic job new`'s flags. */
 interface ReadyDraft {
@@ -97,6 +107,8 @@ function summarize(key: string, raw: unknown, spec: JobSpec | undefined): string
     if ((key === "reward" || key === "minStake") && typeof raw === "string") return `${formatEther(BigInt(raw))} ETH`;
     if (key === "challengeWindow" && typeof raw === "number") return `${formatSpan(raw)} to propose, then ${formatSpan(raw)} to challenge`;
     if (key === "program" && spec !== undefined) return describeProgram(spec).join(" ");
+    if (key === "requester" && spec !== undefined) return `${spec.requester.name} (${spec.requester.contact})`;
+    if (key === "reducer" && spec !== undefined) return spec.reducer.kind;
     if (key === "reads" && spec !== undefined)
       return spec.reads.map((r) => `${r.ability}/${r.collection} (${r.fields.join(", ")})`).join("; ");
     if (key === "privacy" && spec !== undefined)
@@ -182,8 +194,12 @@ export function Composer({ onPosted }: { onPosted(posted: Posted): void }) {
     }
   };
 
-  /** Chain refusals that name a spec field go beside it; anything else is the action's error. */
+  /** Chain refusals that name a spec field (or the group) go beside it; anything else is the action's error. */
   const asFieldError = (err: unknown): boolean => {
+    if (err instanceof InvalidGroupError) {
+      setGroupError(err.message);
+      return true;
+    }
     const field = specErrorField(err);
     if (field === undefined) return false;
     setChainCheck({ text, field, message: (err as Error).message.replace(/^job spec: /, "") });
@@ -231,9 +247,9 @@ export function Composer({ onPosted }: { onPosted(posted: Posted): void }) {
   return (
     <Section title="Compose a job" id="compose">
       <h3>Start from the ready library</h3>
-      <div className="row">
+      <div>
         <Field label="Ready job">
-          <select value={readyName} onChange={(e) => setReadyName(e.target.value)} data-testid="ready-job">
+          <select value={readyName} onChange={(e) => setReadyName(e.target.value)} data-testid="ready-job" style={{ width: "100%" }}>
             {Object.entries(READY_JOBS).map(([name, build]) => (
               <option key={name} value={name}>
                 {name}: {build().title}

@@ -4,10 +4,20 @@ import { formatEther } from "ethers";
 import { ErrorNote, Progress } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { chainNow, chainOf, usePoll } from "./chain.ts";
+import { ScrollRegion } from "./scroll-region.tsx";
 
 const OPEN = new Set(["collecting", "awaiting-proposals", "provisional", "no-proposal"]);
 
-export function JobList({ openOnly = false, testId = "jobs-table" }: { openOnly?: boolean; testId?: string }) {
+/** `version` changes to read again at once (after posting a job, say). */
+export function JobList({
+  openOnly = false,
+  testId = "jobs-table",
+  version = 0,
+}: {
+  openOnly?: boolean;
+  testId?: string;
+  version?: number;
+}) {
   const { network } = useApp();
   const poll = usePoll(
     async () => {
@@ -15,7 +25,7 @@ export function JobList({ openOnly = false, testId = "jobs-table" }: { openOnly?
       return readJobStandings(registry, { now: await chainNow(provider), fromBlock });
     },
     10_000,
-    network.file.contracts.jobRegistry.address,
+    `${network.file.contracts.jobRegistry.address} ${version}`,
   );
   const jobs: JobStanding[] = (poll.value ?? []).filter((j) => !openOnly || OPEN.has(j.stage)).reverse();
   return (
@@ -31,7 +41,7 @@ export function JobList({ openOnly = false, testId = "jobs-table" }: { openOnly?
       {poll.value === undefined ? null : jobs.length === 0 ? (
         <p className="muted">{openOnly ? "No open jobs right now." : "No jobs posted yet."}</p>
       ) : (
-        <div className="scroll">
+        <ScrollRegion label="Jobs">
           <table data-testid={testId}>
             <thead>
               <tr>
@@ -64,7 +74,7 @@ export function JobList({ openOnly = false, testId = "jobs-table" }: { openOnly?
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       )}
     </>
   );

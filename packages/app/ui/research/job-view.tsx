@@ -9,6 +9,7 @@ import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { chainNow, chainOf, fetchSpec, rememberedSpec, specMatching, usePoll } from "./chain.ts";
 import { ResultChart, ResultDownloads, ResultTable } from "./result.tsx";
+import { ScrollRegion } from "./scroll-region.tsx";
 
 /** The registry has no job with this id. */
 export class NoSuchJobError extends namedError("NoSuchJobError") {}
@@ -73,7 +74,7 @@ export function JobView({ jobId }: { jobId: bigint }) {
             <dd className="mono">{standing.specCid}</dd>
           </dl>
           {standing.proposals.length === 0 ? null : (
-            <div className="scroll">
+            <ScrollRegion label="Proposals">
               <table data-testid="proposals-table">
                 <caption className="muted" style={{ textAlign: "left" }}>
                   Proposals
@@ -105,7 +106,7 @@ export function JobView({ jobId }: { jobId: bigint }) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollRegion>
           )}
           {standing.leading === undefined ? null : (
             <Result network={network} standing={standing} leading={standing.leading} final={standing.stage === "final"} />

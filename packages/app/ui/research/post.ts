@@ -2,12 +2,13 @@
 // unbonding delay, preview the cost (reward + gas × price), hand the spec block to the reducers announced on-chain so
 // they hold it, then send postJob from the wallet with the reward in escrow.
 import { publishSubmissionWith } from "@mosaic/avatar";
-import { abilityCatalog, encodeSpec, postJobArgs, validateSpec } from "@mosaic/mapreduce";
+import { abilityCatalog, encodeSpec, isoTime, postJobArgs, validateSpec } from "@mosaic/mapreduce";
 import {
   type Block,
   createBrowserIpfsNode,
   findEvent,
   InvalidJobSpecError,
+  type JobRegistry,
   type JobSpec,
   namedError,
   type ReducerRecord,
@@ -21,8 +22,49 @@ import { browserAddrs, chainNow, chainOf, NoReducerError, reducersOnChain, remem
 /** The reducers were reached but none fetched the spec, so the job was not posted (it would have no spec on IPFS). */
 export class SpecNotHeldError extends namedError("SpecNotHeldError") {}
 
-/** The group field is not a group id. */
+/** The group field is not a group id, or the registry refuses the group (no members yet). */
 export class InvalidGroupError extends namedError("InvalidGroupError") {}
+
+/** The registry refused the job for a reason no field of the form names; the message has its error and what to do. */
+export class RegistryRefusedError extends namedError("RegistryRefusedError") {}
+
+/** The revert data inside an ethers error (estimateGas and wallet sends leave it undecoded). */
+function revertData(err: unknown): string | undefined {
+  const e = err as { data?: unknown; info?: { error?: { data?: unknown } }; error?: { data?: unknown } };
+  for (const d of [e?.data, e?.info?.error?.data, e?.error?.data, (e?.error?.data as { data?: unknown } | undefined)?.data])
+    if (typeof d === "string" && /^0x[0-9a-f]{8}/i.test(d)) return d;
+  return undefined;
+}
+
+/**
+ * A registry revert as the error of the field it concerns: the group (InvalidGroupError), a spec field
+ * (InvalidJobSpecError, shown beside it) or else RegistryRefusedError naming the contract's error; other errors as
+ * they are.
+ */
+export function registryRefusal(err: unknown, iface: JobRegistry["interface"]): unknown {
+  const data = revertData(err);
+  const parsed = data === undefined ? undefined : iface.parseError(data);
+  if (parsed === null || parsed === undefined) return err;
+  const args = parsed.args.map(String);
+  switch (parsed.name) {
+    case "GroupHasNoMembers":
+      return new InvalidGroupError(
+        `group: group ${args[0]} has no members yet; a job is asked of the members a group has when it is posted, so wait until someone joins it, or choose another group`,
+      );
+    case "DeadlineInPast":
+      return new InvalidJobSpecError(
+        `job spec: collectionDeadline: ${isoTime(Number(args[0]))} has passed on the chain (its time is ${isoTime(Number(args[1]))}); write the spec again with a later deadline`,
+      );
+    case "InvalidChallengeWindow":
+      return new InvalidJobSpecError(
+        `job spec: challengeWindow: ${args[0]} s is not allowed here; it must be at least 60 s and under half the unbonding delay (${args[1]} s)`,
+      );
+    case "ZeroMinParticipants":
+      return new InvalidJobSpecError("job spec: minParticipants: expected at least 1");
+    default:
+      return new RegistryRefusedError(`the registry refuses this job: ${parsed.name}(${args.join(", ")}); nothing was posted`);
+  }
+}
 
 /** What the vault's built-in abilities hold: the catalog every spec's reads are checked against. */
 export const BUILTIN_CATALOG = abilityCatalog(BUILTIN_ABILITIES);
@@ -70,7 +112,11 @@ export async function previewPost(network: LoadedNetwork, value: unknown, groupI
   const block = await encodeSpec(spec);
   const { args, value: reward } = postJobArgs(spec, block.cid.toString(), groupId);
   const [gasEstimate, fee, reducers] = await Promise.all([
-    from === undefined ? undefined : registry.postJob.estimateGas(...args, { value: reward, from }),
+    from === undefined
+      ? undefined
+      : registry.postJob.estimateGas(...args, { value: reward, from }).catch((err: unknown) => {
+          throw registryRefusal(err, registry.interface);
+        }),
     provider.getFeeData(),
     reducersOnChain(network, BigInt(spec.minStake)),
   ]);
@@ -149,7 +195,12 @@ export async function postJob(
   rememberSpec(preview.specCid, preview.spec);
   onStep("signing");
   const { args, value: reward } = postJobArgs(preview.spec, preview.specCid, groupId);
-  const tx = await registry.connect(signer).postJob(...args, { value: reward });
+  const tx = await registry
+    .connect(signer)
+    .postJob(...args, { value: reward })
+    .catch((err: unknown) => {
+      throw registryRefusal(err, registry.interface);
+    });
   onStep("confirming");
   const receipt = await tx.wait();
   const event = findEvent(receipt, registry.interface, "JobPosted");

@@ -26,6 +26,7 @@ export function ResearchPage() {
   const watched = useWatchedJob();
   const [typed, setTyped] = useState("");
   const [typedError, setTypedError] = useState<string>();
+  const [posts, setPosts] = useState(0);
   const watch = () => {
     if (!/^\s*\d{1,20}\s*$/.test(typed) || BigInt(typed.trim()) === 0n) {
       setTypedError(`Job number: expected a job number such as 1, got ${JSON.stringify(typed)}`);
@@ -44,6 +45,7 @@ export function ResearchPage() {
       {watched === undefined ? null : <JobView key={watched.toString()} jobId={watched} />}
       <Composer
         onPosted={(posted) => {
+          setPosts((n) => n + 1);
           window.location.hash = `#/research/job/${posted.jobId}`;
           window.scrollTo({ top: 0 });
         }}
@@ -73,7 +75,7 @@ export function ResearchPage() {
             {typedError}
           </p>
         )}
-        <JobList />
+        <JobList version={posts} />
       </Section>
     </>
   );

@@ -2,6 +2,7 @@
 // JSON downloads made in the page (Blob + object URL; nothing leaves the browser).
 import { axisTicks, formatValue, type ResultView, resultCsv } from "@mosaic/mapreduce";
 import { useId } from "react";
+import { ScrollRegion } from "./scroll-region.tsx";
 
 /** Rows stacked top to bottom, each a label line then a horizontal bar from zero with its interval: readable on a phone. */
 export function ResultChart({ view }: { view: ResultView }) {
@@ -82,7 +83,7 @@ export function ResultChart({ view }: { view: ResultView }) {
 
 export function ResultTable({ view }: { view: ResultView }) {
   return (
-    <div className="scroll">
+    <ScrollRegion label="Result table">
       <table data-testid="result-table">
         <caption className="muted" style={{ textAlign: "left" }}>
           {view.title}
@@ -110,7 +111,7 @@ export function ResultTable({ view }: { view: ResultView }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollRegion>
   );
 }
 
