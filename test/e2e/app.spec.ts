@@ -36,6 +36,8 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
   let app: Daemon;
   const reducers: { port: number }[] = [];
   const people: Record<string, Person> = {};
+  const pageErrors: string[] = [];
+  let jobId = "";
 
   /** A person with a fresh browser profile and a wallet holding the devnet key `key`, on the app's `place`. */
   async function person(name: string, key: string, place: string): Promise<Person> {
@@ -43,7 +45,8 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
     const privateKey = (await readFile(path.join(p.dir, p.key(key)), "utf8")).trim();
     const wallet = await installTestWallet(context, { rpc: p.network.rpc, chainId: p.network.chainId, privateKey });
     const page = await context.newPage();
-    page.on("pageerror", (err) => console.error(`[${name}] page error: ${err.message}`));
+    // Any uncaught error in a page (a CSP refusal, a crash) fails the journey it happened in.
+    page.on("pageerror", (err) => pageErrors.push(`[${name}] ${err.message}`));
     await page.goto(`${appUrl}/#/${place}`);
     people[name] = { context, page, wallet };
     return people[name] as Person;
@@ -69,6 +72,11 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
       return /http:\/\/127\.0\.0\.1:\d+/.exec(app.out)?.[0];
     });
     browser = await launchBrowser();
+  });
+
+  afterEach(() => {
+    const errors = pageErrors.splice(0);
+    expect(errors, "uncaught errors in the pages").to.deep.equal([]);
   });
 
   after(async () => {
@@ -125,5 +133,125 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
     await page.getByTestId(`group-${group}`).getByText("member").waitFor({ timeout: 90_000 });
     await screenshot(page, "04-vault-groups");
     await noSeriousAxe(page, "vault groups");
+  });
+
+  it("an operator stakes with the wallet (the wrong chain refused first) and watches both reducers on-chain", async () => {
+    const { page, wallet } = await person("operator", "reducer-2", "operate");
+    await connect(page);
+    // The wallet on another chain: the app says so, refuses to send, and offers the switch.
+    await wallet.setChain(1);
+    await page.getByText("wallet on chain 1").waitFor();
+    await page.getByTestId("stake-input").fill("1");
+    await page.getByTestId("stake-button").click();
+    await page.getByRole("alert").filter({ hasText: "your wallet is on chain 1" }).waitFor();
+    expect(wallet.calls.map((c) => c.method)).not.to.include("eth_sendTransaction");
+    await screenshot(page, "05-operate-wrong-chain");
+    await page.getByRole("button", { name: `Switch to chain ${p.network.chainId}` }).click();
+    await page.getByText("wallet on chain 1").waitFor({ state: "detached" });
+    await page.getByTestId("stake-button").click();
+    await page
+      .getByTestId("stake-amount")
+      .filter({ hasText: /^1(\.0)? ETH/ })
+      .waitFor({ timeout: 60_000 });
+    // The operator starts the node they staked for; both reducers appear from the directory.
+    const port = await freePort();
+    p.startReducer(2, port);
+    await p.waitFor(`reducer on ${port}`, () => p.status(port, "/health"));
+    reducers.push({ port });
+    await p.waitFor("both reducers on the operate page", async () => {
+      await page.getByRole("button", { name: "Refresh reducers" }).click();
+      return (await page.getByTestId("reducers-table").locator("tbody tr").count()) >= 2 ? true : undefined;
+    });
+    await page.getByTestId("status-url").fill(`http://127.0.0.1:${port}`);
+    await page.getByTestId("status-url").press("Enter");
+    await page.getByTestId("reducer-health").first().waitFor({ timeout: 30_000 });
+    await screenshot(page, "06-operate");
+    await noSeriousAxe(page, "operate");
+  });
+
+  it("a researcher sees a malformed spec named, then composes a ready job and posts it with the wallet", async () => {
+    // Two more people join the group from the CLI, so the job can reach its minimum of three.
+    for (const i of [2, 3]) await p.makeUser(i, GPX);
+    const { page } = await person("researcher", "researcher", "research");
+    await connect(page);
+    await page.getByTestId("spec-json").fill('{"v": 1, "title": ');
+    await page
+      .getByTestId("spec-errors")
+      .getByText(/JSON|json/)
+      .waitFor();
+    expect(await page.getByTestId("post-job").isDisabled()).to.equal(true);
+    await screenshot(page, "07-research-malformed");
+    await page.getByTestId("ready-job").selectOption({ value: "km-per-day" });
+    await page.getByLabel("Closes in (minutes)").fill("15");
+    await page.getByLabel("Challenge window (seconds)").fill("60");
+    await page.getByLabel("Minimum participants").fill("3");
+    await page.getByRole("button", { name: "Write the spec" }).click();
+    await page.getByTestId("spec-valid").waitFor();
+    await page.getByTestId("group").fill(String(p.network.openGroup));
+    await page.getByTestId("preview-cost").click();
+    await page.getByTestId("cost-total").waitFor({ timeout: 60_000 });
+    await page.getByTestId("post-job").click();
+    jobId = ((await page.getByTestId("posted-job-id").textContent({ timeout: 180_000 })) ?? "").trim();
+    expect(jobId).to.match(/^\d+$/);
+    await screenshot(page, "08-research-posted");
+    await noSeriousAxe(page, "research");
+    for (const r of reducers) await p.waitFor(`reducer ${r.port} collecting job ${jobId}`, () => p.status(r.port, `/jobs/${jobId}`));
+  });
+
+  it("the user reads the consent screen and answers from the browser: no wallet, no transaction; receipts come back", async () => {
+    const { page, wallet } = people.user as Person;
+    await page.getByRole("tab", { name: "Jobs" }).click();
+    await page.getByRole("button", { name: "Check for jobs" }).click();
+    await page.getByRole("button", { name: `Review job ${jobId}` }).click({ timeout: 60_000 });
+    await page.getByTestId("consent").waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId("budget").textContent()).to.match(/budget left/);
+    await screenshot(page, "09-vault-consent");
+    await noSeriousAxe(page, "consent");
+    const before = wallet.calls.length;
+    await page.getByLabel("Send").selectOption({ label: "right away (less private)" });
+    await page.getByRole("button", { name: "Consent and answer" }).click();
+    const answered = await page.getByTestId("answered").textContent({ timeout: 240_000 });
+    expect(answered).to.match(/Answered\. [12] reducer\(s\) signed a receipt/);
+    expect(wallet.calls.slice(before), "answering touched the wallet").to.deep.equal([]);
+    await page.getByRole("tab", { name: "Privacy" }).click();
+    await page.getByTestId("audit").waitFor();
+    await screenshot(page, "10-vault-audit");
+    await page.getByRole("tab", { name: "Jobs" }).click();
+    // The two CLI users answer too.
+    for (const i of [2, 3]) await p.ok(["vault", "answer", jobId, "--yes", "--delay-max", "0", "--network", p.networkFile, ...p.user(i)]);
+  });
+
+  it("after the deadline and the challenge window the researcher reads the result; the user's answer is counted", async () => {
+    for (const r of reducers)
+      await p.waitFor(`reducer ${r.port} holding 3 answers`, async () =>
+        Number((await p.status<{ accepted?: number }>(r.port, `/jobs/${jobId}`))?.accepted ?? 0) >= 3 ? true : undefined,
+      );
+    const job = (await p.okJson<{ standing: { collectionDeadline: number } }>(["job", "result", jobId, "--network", p.networkFile]))
+      .standing;
+    await p.skipTo(job.collectionDeadline + 1);
+    for (const r of reducers)
+      await p.waitFor(`reducer ${r.port} proposing`, async () =>
+        (await p.status<{ proposed?: unknown }>(r.port, `/jobs/${jobId}`))?.proposed ? true : undefined,
+      );
+    await p.skipTo(job.collectionDeadline + 2 * 60 + 5);
+    const { page } = people.researcher as Person;
+    await page.goto(`${appUrl}/#/research/job/${jobId}`);
+    await p.waitFor("the job final in the researcher's page", async () =>
+      /final/i.test((await page.getByTestId("job-standing").textContent()) ?? "") ? true : undefined,
+    );
+    await page.getByTestId("result-table").waitFor({ timeout: 60_000 });
+    await page.getByTestId("result-chart").waitFor();
+    const download = page.waitForEvent("download");
+    await page.getByTestId("download-csv").click();
+    const csv = await readFile(await (await download).path(), "utf8");
+    expect(csv.split("\n")[0]).to.match(/,/);
+    await screenshot(page, "11-research-result");
+    await noSeriousAxe(page, "result");
+
+    const user = (people.user as Person).page;
+    await user.getByRole("button", { name: "Check inclusion" }).click();
+    const verdict = await user.getByTestId("inclusion").textContent({ timeout: 120_000 });
+    expect(verdict).to.match(/^Counted: leaf \d+ of 3; its Merkle path hashes to the root/);
+    await screenshot(user, "12-vault-inclusion");
   });
 });
