@@ -237,8 +237,9 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
     const { page } = people.researcher as Person;
     await page.goto(`${appUrl}/#/research/job/${jobId}`);
     await p.waitFor("the job final in the researcher's page", async () =>
-      /final/i.test((await page.getByTestId("job-standing").textContent()) ?? "") ? true : undefined,
+      ((await page.getByTestId("job-stage").textContent()) ?? "").trim() === "final" ? true : undefined,
     );
+    expect(await page.getByTestId("job-standing").textContent()).to.match(/final/i);
     await page.getByTestId("result-table").waitFor({ timeout: 60_000 });
     await page.getByTestId("result-chart").waitFor();
     const download = page.waitForEvent("download");
