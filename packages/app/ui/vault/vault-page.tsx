@@ -9,6 +9,7 @@ import { GroupsTab } from "./groups-tab.tsx";
 import { GuardiansTab } from "./guardians-tab.tsx";
 import { JobsTab } from "./jobs-tab.tsx";
 import { PrivacyTab } from "./privacy-tab.tsx";
+import { pendingRecovery, RecoverVault } from "./recover.tsx";
 import { checkNewPassphrase, createVault, unlockVault, vaultExists } from "./store.ts";
 
 export type StepProgress = { step: string; fraction: number | undefined } | undefined;
@@ -46,6 +47,13 @@ export function VaultPage() {
 }
 
 function Create({ name, onOpen }: { name: string; onOpen(v: Vault): void }) {
+  // A recovery under way in this browser is resumed; otherwise a new vault is offered first.
+  const [recovering, setRecovering] = useState(() => pendingRecovery(name) !== undefined);
+  if (recovering) return <RecoverVault name={name} onOpen={onOpen} onCancel={() => setRecovering(false)} />;
+  return <CreateNew name={name} onOpen={onOpen} onRecover={() => setRecovering(true)} />;
+}
+
+function CreateNew({ name, onOpen, onRecover }: { name: string; onOpen(v: Vault): void; onRecover(): void }) {
   const [passphrase, setPassphrase] = useState("");
   const [again, setAgain] = useState("");
   const [progress, setProgress] = useState<StepProgress>();
@@ -77,6 +85,12 @@ function Create({ name, onOpen }: { name: string; onOpen(v: Vault): void }) {
       </form>
       {action.busy && progress !== undefined ? <Progress label={progress.step} value={progress.fraction} max={1} /> : null}
       <ErrorNote error={action.error} />
+      <p>
+        Lost the browser your vault was in?{" "}
+        <button type="button" className="secondary" onClick={onRecover} disabled={action.busy}>
+          Recover a vault
+        </button>
+      </p>
     </Section>
   );
 }
