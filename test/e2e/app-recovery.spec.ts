@@ -1,9 +1,9 @@
 // Social recovery in a real browser (Debian's Chromium through playwright-core) against `mosaic devnet` and `mosaic
-// app` as separate processes. An owner's browser vault names two browser guardians and protects itself 2 of 2, the
-// wallet anchoring the guardian set on the recovery contract; the guardians accept their invitation files. The owner's
-// browser is lost: a fresh profile asks for recovery with a request file, the guardians approve it (their approvals
-// signed for the chain with their guardian keys), and the fresh profile rebuilds the vault from the approval files,
-// its wallet starting the on-chain recovery. Bad input on the way: a garbage file, an approval of another request
+// app` as separate processes. An owner's browser vault names two guardians, one with a browser vault and one with the
+// CLI's (the files are the same), and protects itself 2 of 2, the wallet anchoring the guardian set on the recovery
+// contract; the guardians accept their invitation files. The owner's browser is lost: a fresh profile asks for
+// recovery with a request file, the guardians approve it (signed for the chain with their guardian keys), and the
+// fresh profile rebuilds the vault from the approval files, its wallet starting the on-chain recovery. Bad input on the way: a garbage file, an approval of another request
 // (made with the CLI) and too few approvals, each named, each leaving no vault and nothing started on-chain.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -115,16 +115,17 @@ describe("social recovery in a real browser, against a devnet and `mosaic app` a
       address,
     );
 
-    // The owner and two guardians, each with a vault in their own browser.
+    // The owner and Bea each keep a vault in their own browser; Cal keeps one with the CLI.
     const owner = await person("owner", "user-1");
     const bea = await person("bea");
-    const cal = await person("cal");
-    for (const x of [owner, bea, cal]) await createVault(x.page);
-    const keys: string[] = [];
-    for (const g of [bea, cal]) {
-      await g.page.getByRole("tab", { name: "Guardians" }).click();
-      keys.push(((await g.page.getByTestId("guardian-key").textContent()) ?? "").trim());
-    }
+    for (const x of [owner, bea]) await createVault(x.page);
+    await bea.page.getByRole("tab", { name: "Guardians" }).click();
+    const cal = ["--dir", "cal"];
+    await p.ok(["vault", "init", ...cal, "--scrypt-n", "1024"]);
+    const keys = [
+      ((await bea.page.getByTestId("guardian-key").textContent()) ?? "").trim(),
+      (await p.okJson<{ publicKey: string }>(["vault", "guardians", "whoami", ...cal])).publicKey,
+    ];
     expect(keys[0]).to.match(/^0x[0-9a-f]{66}$/);
 
     // The owner adds both, protects 2 of 2 with the wallet anchoring the guardian set, and downloads the invitations.
@@ -155,13 +156,19 @@ describe("social recovery in a real browser, against a devnet and `mosaic app` a
     await screenshot(ownerPage, "20-recovery-protect");
     await noSeriousAxe(ownerPage, "guardians (protect)");
 
-    // Each guardian accepts their own invitation.
-    for (const [i, g] of [bea, cal].entries()) {
-      await g.page.getByLabel("Invitation file").setInputFiles(invitations[i] as string);
-      await g.page.getByTestId("accepted").filter({ hasText: "You now guard Ann's vault" }).waitFor({ timeout: 30_000 });
-      await g.page.getByTestId("guardianships").getByText("from Ann").waitFor();
-    }
+    // Each guardian accepts their own invitation: Bea in her browser, Cal with the CLI.
+    await bea.page.getByLabel("Invitation file").setInputFiles(invitations[0] as string);
+    await bea.page.getByTestId("accepted").filter({ hasText: "You now guard Ann's vault" }).waitFor({ timeout: 30_000 });
+    await bea.page.getByTestId("guardianships").getByText("from Ann").waitFor();
     await screenshot(bea.page, "21-recovery-accepted");
+    const accepted = await p.okJson<{ accountId: string; from: string }>([
+      "vault",
+      "guardians",
+      "accept",
+      invitations[1] as string,
+      ...cal,
+    ]);
+    expect(accepted).to.include({ accountId, from: "Ann" });
 
     // The owner's browser is lost. A fresh profile asks the guardians, its wallet to own the account afterwards.
     await owner.context.close();
@@ -228,7 +235,21 @@ describe("social recovery in a real browser, against a devnet and `mosaic app` a
     expect(((await page.getByTestId("request-code").textContent()) ?? "").trim()).to.equal(code);
     await page.getByTestId("approvals").getByText("approval-bea.json").waitFor();
     await connect(page);
-    const approvalCal = await approve(cal, request, "approval-cal.json", code);
+    const approvalCal = path.join(files, "approval-cal.json");
+    const approved = await p.okJson<{ code: string; signed: boolean }>([
+      "vault",
+      "recover",
+      "approve",
+      request,
+      "--out",
+      approvalCal,
+      "--rpc",
+      p.network.rpc,
+      "--recovery",
+      address,
+      ...cal,
+    ]);
+    expect(approved).to.include({ code, signed: true });
     await upload.setInputFiles(approvalCal);
     await page.getByTestId("approvals").getByText("approval-cal.json").waitFor();
     await page.getByLabel("New passphrase", { exact: true }).fill(PASSPHRASE);
@@ -246,6 +267,9 @@ describe("social recovery in a real browser, against a devnet and `mosaic app` a
     expect(Number(executableAt)).to.be.greaterThan(await p.chainTime());
     // The restored vault unlocks with the new passphrase after a reload, and the recovery is no longer pending here.
     await page.reload();
-    await page.getByRole("heading", { name: "Unlock your vault" }).waitFor();
+    await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await page.getByRole("tab", { name: "Data" }).waitFor({ timeout: 60_000 });
+    expect(await page.evaluate((key) => localStorage.getItem(key), `mosaic-recovery-${p.network.name}`)).to.equal(null);
   });
 });
