@@ -209,16 +209,13 @@ function CompleteRecovery({
   });
 
   const complete = useAction(async () => {
+    setWarnings([]);
     checkNewPassphrase(passphrase, again);
     const key = deviceKeyOf(pending);
     setProgress({ step: "Opening the approvals and rebuilding the seed", fraction: undefined });
-    const contract =
-      checkChain && onChain
-        ? {
-            recovery: recoveryContractOf(network, await signer()) as NonNullable<ReturnType<typeof recoveryContractOf>>,
-            address: network.file.contracts.vaultRecovery?.address as string,
-          }
-        : undefined;
+    const deployed = network.file.contracts.vaultRecovery;
+    const recovery = checkChain ? recoveryContractOf(network, await signer()) : undefined;
+    const contract = recovery === undefined || deployed === undefined ? undefined : { recovery, address: deployed.address };
     if (contract !== undefined)
       setProgress({ step: "Checking the guardians on-chain and starting the recovery with your wallet", fraction: undefined });
     let completed: Awaited<ReturnType<typeof completeRecovery>>;
