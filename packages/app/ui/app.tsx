@@ -1,13 +1,16 @@
 // The app's frame: the network it serves, the wallet bar, and three places — the vault (users), research
 // (researchers posting and reading jobs) and operate (reducer operators). Hash routes, so any static server works.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { type AppContextValue, AppContext, useApp } from "./context.tsx";
 import { ErrorNote, shortAddress, useAction } from "./components.tsx";
 import { type LoadedNetwork, loadNetwork } from "./network.ts";
-import { OperatePage } from "./operate/operate-page.tsx";
-import { ResearchPage } from "./research/research-page.tsx";
-import { VaultPage } from "./vault/vault-page.tsx";
 import { type AnnouncedWallet, type ConnectedWallet, connectWallet, discoverWallets, switchChain, walletSigner } from "./wallet.ts";
+
+// Each place is its own chunk, loaded when first visited: the vault's screens do not wait for the researcher's
+// and operator's code, nor they for the vault's.
+const VaultPage = lazy(() => import("./vault/vault-page.tsx").then((m) => ({ default: m.VaultPage })));
+const ResearchPage = lazy(() => import("./research/research-page.tsx").then((m) => ({ default: m.ResearchPage })));
+const OperatePage = lazy(() => import("./operate/operate-page.tsx").then((m) => ({ default: m.OperatePage })));
 
 const PLACES = [
   { id: "vault", label: "My vault" },
@@ -108,7 +111,9 @@ function Loaded({ network }: { network: LoadedNetwork }) {
         <p className="network">
           Network <strong>{network.file.name}</strong> · chain {network.file.chainId}
         </p>
-        {place === "vault" ? <VaultPage /> : place === "research" ? <ResearchPage /> : <OperatePage />}
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+          {place === "vault" ? <VaultPage /> : place === "research" ? <ResearchPage /> : <OperatePage />}
+        </Suspense>
       </main>
     </AppContext.Provider>
   );

@@ -14,12 +14,17 @@ import {
 } from "@mosaic/protocol";
 import { Group } from "@semaphore-protocol/group";
 import type { Identity } from "@semaphore-protocol/identity";
-import { generateProof, verifyProof } from "@semaphore-protocol/proof";
 import { artifactPaths } from "#artifacts";
 import { type ArtifactPaths, PROOF_DEPTH } from "./artifacts.js";
 import { encodePayload, type Submission } from "./envelope.js";
 
 export { Group };
+
+/**
+ * Semaphore's prover and verifier (snarkjs underneath, some 300 KB of code), loaded on first use: a browser page
+ * that proves in a worker and never verifies need not load them at all.
+ */
+const semaphoreProof = () => import("@semaphore-protocol/proof");
 
 /**
  * Proves membership for one job's payload and returns the whole submission. `artifacts` defaults to the installed
@@ -34,7 +39,7 @@ export async function proveSubmission(
 ): Promise<Submission> {
   const message = payloadDigest(encodePayload(payload));
   const scope = jobScope(job.chainId, job.registry, job.jobId);
-  const proof = await generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts);
+  const proof = await (await semaphoreProof()).generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts);
   return { version: 1, job, payload, proof };
 }
 
@@ -69,7 +74,7 @@ export async function verifySubmission(sub: Submission, ctx: VerifyContext): Pro
   checkSubmission(sub, ctx);
   let ok = false;
   try {
-    ok = await verifyProof(sub.proof);
+    ok = await (await semaphoreProof()).verifyProof(sub.proof);
   } catch (err) {
     throw new InvalidProofError(`proof does not parse: ${(err as Error).message}`);
   }
