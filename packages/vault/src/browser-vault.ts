@@ -75,6 +75,12 @@ export interface CreateBrowserVaultOptions extends UnlockBrowserVaultOptions {
    * @default a fresh random seed
    */
   seed?: Uint8Array;
+  /**
+   * This device's name: its own log in the vault's thread. A vault recovered onto a new browser needs a name the
+   * lost one did not use, or the two would write the same log (as the CLI's `--device`).
+   * @default BROWSER_DEVICE ("browser")
+   */
+  device?: string;
 }
 
 function checkName(name: unknown): string {
@@ -113,8 +119,10 @@ export async function hasBrowserVault(name: string, storage: BrowserVaultStorage
  * the database as it was, when it already holds a vault; RangeError for a passphrase under 8 characters.
  */
 export async function createBrowserVault(options: CreateBrowserVaultOptions): Promise<Vault> {
-  const { name, passphrase, scrypt, seed: given, openStores, steps: stepsOption, kdf, ...vaultInit } = options;
+  const { name, passphrase, scrypt, seed: given, device = BROWSER_DEVICE, openStores, steps: stepsOption, kdf, ...vaultInit } = options;
   checkName(name);
+  if (typeof device !== "string" || !DEVICE_NAME.test(device))
+    throw new TypeError(`device: expected 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(device)}`);
   if (given !== undefined && given.length !== 32) throw new RangeError(`seed: expected 32 bytes, got ${given.length}`);
   const steps = stepsOption ?? quietly;
   const existing = () => new VaultExistsError(`the database '${name}' already holds a vault: unlock it, or choose another name`);
@@ -126,10 +134,10 @@ export async function createBrowserVault(options: CreateBrowserVaultOptions): Pr
     const text = await steps("sealing", undefined, (p) =>
       (kdf?.seal ?? sealSeed)(seed, passphrase, { params: scrypt ?? DEFAULT_SCRYPT, onProgress: (f) => p.update(f, 1) }),
     );
-    vault = await Vault.open(stores, { ...vaultInit, rootSeed: seed, device: BROWSER_DEVICE, ownedStores: stores });
+    vault = await Vault.open(stores, { ...vaultInit, rootSeed: seed, device, ownedStores: stores });
     // The seed goes last: until it is there the database is not a vault, and create may simply run again.
     if (await stores.datastore.has(SEED_KEY)) throw existing();
-    await stores.datastore.put(DEVICE_KEY, utf8.encode(BROWSER_DEVICE));
+    await stores.datastore.put(DEVICE_KEY, utf8.encode(device));
     await stores.datastore.put(SEED_KEY, utf8.encode(text));
     return vault;
   } catch (err) {

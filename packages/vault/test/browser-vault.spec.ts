@@ -110,6 +110,31 @@ describe("vault: a browser vault (sealed seed and thread in one database)", () =
     expect(calls).to.deep.equal(["seal", "unseal", "unseal"]);
   });
 
+  it("a recovered vault writes under a device name of its own, kept for unlocking; a bad name is refused", async () => {
+    const seed = randomBytes(32);
+    await expectRejects(
+      createBrowserVault({ name: "mosaic", passphrase: "correct horse", scrypt: SMALL, seed, device: "../x", openStores }),
+      TypeError,
+      /device: expected/,
+    );
+    expect(await hasBrowserVault("mosaic", { openStores })).to.equal(false);
+    const created = await createBrowserVault({
+      name: "mosaic",
+      passphrase: "correct horse",
+      scrypt: SMALL,
+      seed,
+      device: "browser-1a2b",
+      openStores,
+    });
+    const ownLog = created.thread.ownLog;
+    expect(ownLog).to.equal(logIdOf(deriveThreadSecrets(seed, VAULT_THREAD, "browser-1a2b").log.publicKey));
+    expect(ownLog).to.not.equal(logIdOf(deriveThreadSecrets(seed, VAULT_THREAD, BROWSER_DEVICE).log.publicKey));
+    await created.close();
+    const unlocked = await unlockBrowserVault({ name: "mosaic", passphrase: "correct horse", openStores });
+    expect(unlocked.thread.ownLog).to.equal(ownLog);
+    await unlocked.close();
+  });
+
   it("a fresh seed each create, and openBrowserVault opens the thread with a seed the caller holds", async () => {
     const a = await createBrowserVault({ name: "a", passphrase: "correct horse", scrypt: SMALL, openStores });
     const seed = Uint8Array.from(a.rootSeed);

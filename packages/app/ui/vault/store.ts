@@ -48,14 +48,21 @@ export function stepsTo(onProgress: (label: string, fraction: number | undefined
   };
 }
 
-/** Creates a vault here with a new random root seed, or `seed` (recovered through guardians). */
+/**
+ * Creates a vault here with a new random root seed, or `seed` (recovered through guardians: then under a device name
+ * of its own, so this browser never writes the lost browser's log).
+ */
 export function createVault(
   network: string,
   passphrase: string,
   onProgress: (label: string, fraction: number | undefined) => void,
   seed?: Uint8Array,
 ): Promise<Vault> {
-  return createBrowserVault({ name: vaultDatabase(network), passphrase, seed, steps: stepsTo(onProgress), kdf: workerKdf });
+  const device =
+    seed === undefined
+      ? undefined
+      : `browser-${[...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return createBrowserVault({ name: vaultDatabase(network), passphrase, seed, device, steps: stepsTo(onProgress), kdf: workerKdf });
 }
 
 /** Opens the vault here with its passphrase (WrongPassphraseError when it is not the one). */
