@@ -7,18 +7,20 @@ import {
   AccountNotRegisteredError,
   type ApprovalFile,
   type approveRecoveryRequest,
+  checkRecoveryFileSize,
   completeRecovery,
   type GuardianKey,
+  guardianKeyFromPrivateKey,
   newRecoveryRequest,
   parseApprovalFile,
   parseRecoveryRequestFile,
+  type RecoveryFileKind,
   type RecoveryRequestMessage,
   recoveryRequestFileText,
   requestCode,
-  UnrecognisedFileError,
   type Vault,
 } from "@mosaic/vault";
-import { computeAddress, isHexString, type JsonRpcSigner, type Provider, SigningKey } from "ethers";
+import { isHexString, type JsonRpcSigner, type Provider } from "ethers";
 import { useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
@@ -44,13 +46,9 @@ export function memoryBlocks(): Blocks {
   };
 }
 
-/** Invitations, requests and approvals are a few kilobytes: the CLI's limit (MAX_RECOVERY_FILE_BYTES). */
-const MAX_RECOVERY_FILE_BYTES = 1024 * 1024;
-
-/** A picked file's text, refused unread when it is far too large to be a `kind` of recovery file. */
-export async function readRecoveryFile(file: File, kind: "invitation" | "request" | "approval"): Promise<string> {
-  if (file.size > MAX_RECOVERY_FILE_BYTES)
-    throw new UnrecognisedFileError(`${file.name}: ${file.size} bytes, far too large for a ${kind} file`);
+/** A picked file's text, refused unread when it is far too large to be a `kind` of recovery file (the CLI's limit). */
+export async function readRecoveryFile(file: File, kind: RecoveryFileKind): Promise<string> {
+  checkRecoveryFileSize(file.name, kind, file.size);
   return file.text();
 }
 
@@ -94,11 +92,10 @@ function savePending(network: string, p: PendingRecovery | undefined): void {
 
 /** The device key kept with a pending request, checked to be the one the request names. */
 function deviceKeyOf(p: PendingRecovery): GuardianKey {
-  const privateKey = fromHex(p.devicePrivateKey, { length: 32, field: "device key" });
-  const publicKey = fromHex(SigningKey.computePublicKey(p.devicePrivateKey, true), { length: 33, field: "device public key" });
-  if (to0xHex(publicKey) !== p.request.devicePublicKey)
+  const key = guardianKeyFromPrivateKey(fromHex(p.devicePrivateKey, { length: 32, field: "device key" }));
+  if (to0xHex(key.publicKey) !== p.request.devicePublicKey)
     throw new TypeError("the stored device key is not the request's: cancel this recovery and start a new one");
-  return { privateKey, publicKey, address: computeAddress(to0xHex(publicKey)) };
+  return key;
 }
 
 /** The approvals taken so far, each read against the request (one answering another request is refused by name). */
