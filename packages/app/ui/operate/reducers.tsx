@@ -2,11 +2,10 @@
 import { isoTime } from "@mosaic/mapreduce";
 import type { SkippedReducer } from "@mosaic/protocol";
 import { formatEther } from "ethers";
-import { ErrorNote, Progress, Section } from "../components.tsx";
+import { ErrorNote, Progress, ScrollRegion, Section } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { chainOf, usePoll } from "../research/chain.ts";
 import { localRpc, readReducers } from "@mosaic/protocol";
-import { ScrollRegion } from "../research/scroll-region.tsx";
 
 export function ReducersOnChain() {
   const { network, connected } = useApp();

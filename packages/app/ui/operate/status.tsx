@@ -5,11 +5,10 @@ import { formatSpan, isoTime } from "@mosaic/mapreduce";
 import { namedError } from "@mosaic/protocol";
 import { formatEther } from "ethers";
 import { useId, useState } from "react";
-import { ErrorNote, Field, Progress, Section, shortAddress } from "../components.tsx";
+import { ErrorNote, Field, Progress, ScrollRegion, Section, shortAddress } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { chainOf, usePoll } from "../research/chain.ts";
-import { ScrollRegion } from "../research/scroll-region.tsx";
 
 /** The status port did not answer, or answered something that is not a reducer's status. */
 export class ReducerUnreachableError extends namedError("ReducerUnreachableError") {}

@@ -1,10 +1,9 @@
 // The registry's jobs with their standing (as `mosaic job list` shows them), newest first, refreshed every few seconds.
 import { type JobStanding, readJobStandings } from "@mosaic/mapreduce";
 import { formatEther } from "ethers";
-import { ErrorNote, Progress } from "../components.tsx";
+import { ErrorNote, Progress, ScrollRegion } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { chainNow, chainOf, usePoll } from "./chain.ts";
-import { ScrollRegion } from "./scroll-region.tsx";
 
 const OPEN = new Set(["collecting", "awaiting-proposals", "provisional", "no-proposal"]);
 

@@ -4,12 +4,11 @@ import { formatSpan, isoTime, type JobStanding, jobGroups, readJobStanding, type
 import { type JobSpec, namedError } from "@mosaic/protocol";
 import { formatEther } from "ethers";
 import { type ChangeEvent, useEffect, useState } from "react";
-import { ErrorNote, Progress, Section, shortAddress, useAction } from "../components.tsx";
+import { ErrorNote, Progress, ScrollRegion, Section, shortAddress, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { chainNow, chainOf, fetchSpec, rememberedSpec, specMatching, usePoll } from "./chain.ts";
 import { ResultChart, ResultDownloads, ResultTable } from "./result.tsx";
-import { ScrollRegion } from "./scroll-region.tsx";
 
 /** The registry has no job with this id. */
 export class NoSuchJobError extends namedError("NoSuchJobError") {}

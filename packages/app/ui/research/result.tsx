@@ -2,7 +2,7 @@
 // JSON downloads made in the page (Blob + object URL; nothing leaves the browser).
 import { axisTicks, formatValue, type ResultView, resultCsv } from "@mosaic/mapreduce";
 import { useId } from "react";
-import { ScrollRegion } from "./scroll-region.tsx";
+import { ScrollRegion } from "../components.tsx";
 
 /** Rows stacked top to bottom, each a label line then a horizontal bar from zero with its interval: readable on a phone. */
 export function ResultChart({ view }: { view: ResultView }) {

@@ -2,7 +2,7 @@
 // ability what it keeps, with a way to delete it.
 import { collectionName, LOCATION_FORMAT_LABELS, MAX_LOCATION_FILE_BYTES, type Vault } from "@mosaic/vault";
 import { useState } from "react";
-import { ErrorNote, Progress, Section, useAction } from "../components.tsx";
+import { ErrorNote, Progress, ScrollRegion, Section, useAction } from "../components.tsx";
 
 export function DataTab({ vault, changed }: { vault: Vault; changed(): void }) {
   return (
@@ -79,7 +79,7 @@ function Abilities({ vault, changed }: { vault: Vault; changed(): void }) {
   });
   return (
     <Section title="What your vault holds">
-      <div className="scroll">
+      <ScrollRegion label="What your vault holds">
         <table>
           <thead>
             <tr>
@@ -129,7 +129,7 @@ function Abilities({ vault, changed }: { vault: Vault; changed(): void }) {
             })}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       {forget.busy && progress !== undefined ? <Progress label="Deleting" value={progress.done} max={progress.total} /> : null}
       {message === undefined ? null : <p role="status">{message}</p>}
       <ErrorNote error={forget.error} />

@@ -4,7 +4,7 @@ import { AvatarGroups__factory } from "@mosaic/protocol";
 import { type GroupInfo, groupInfo, openGroupSync, registerAvatar } from "@mosaic/avatar";
 import type { Vault } from "@mosaic/vault";
 import { useCallback, useEffect, useState } from "react";
-import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
+import { ErrorNote, Field, Progress, ScrollRegion, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 
 interface GroupView {
@@ -54,7 +54,7 @@ export function GroupsTab({ vault }: { vault: Vault }) {
       </p>
       {load.busy && sync !== undefined ? <Progress label="Reading the group from the chain" value={sync.block} max={sync.head} /> : null}
       <ErrorNote error={load.error} />
-      <div className="scroll">
+      <ScrollRegion label="Groups">
         <table>
           <thead>
             <tr>
@@ -92,7 +92,7 @@ export function GroupsTab({ vault }: { vault: Vault }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       {connected === undefined ? <p className="muted">Connect a wallet (top of the page) to join a group.</p> : null}
       <ErrorNote error={join.error} />
       <form

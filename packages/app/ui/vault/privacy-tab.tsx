@@ -2,7 +2,7 @@
 // leaves), and the audit log: every byte that ever left the vault, with why and to whom.
 import { formatEpsilon, type Vault } from "@mosaic/vault";
 import { useState } from "react";
-import { ErrorNote, Field, Section, useAction } from "../components.tsx";
+import { ErrorNote, Field, ScrollRegion, Section, useAction } from "../components.tsx";
 
 /** Reads an epsilon as people type it: 4, 0.5 or 1/2. */
 function parseEpsilon(text: string): { num: number; den: number } {
@@ -94,7 +94,7 @@ export function PrivacyTab({ vault, changed }: { vault: Vault; changed(): void }
             Nothing has left your vault.
           </p>
         ) : (
-          <div className="scroll">
+          <ScrollRegion label="Audit log">
             <table data-testid="audit">
               <thead>
                 <tr>
@@ -119,7 +119,7 @@ export function PrivacyTab({ vault, changed }: { vault: Vault; changed(): void }
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollRegion>
         )}
       </Section>
     </>
