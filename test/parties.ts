@@ -70,6 +70,8 @@ export class Parties {
       MOSAIC_PASSPHRASE: PASSPHRASE,
       MOSAIC_LOG: "info",
       MOSAIC_NETWORK: undefined,
+      // Node's on-disk compile cache: each command starts faster, most of its start being node_modules compiling.
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(tmpdir(), "node-compile-cache"),
       ...extra,
     }))
       if (v !== undefined) env[k] = v;
@@ -147,7 +149,7 @@ export class Parties {
       }
       if (Date.now() - t0 > timeoutMs)
         throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ""}`);
-      await sleep(500);
+      await sleep(200);
     }
   }
 
