@@ -10,48 +10,30 @@ import path from "node:path";
 import { attachVaultRecovery } from "@mosaic/protocol";
 import { expect } from "chai";
 import { JsonRpcProvider, Network, ZeroAddress } from "ethers";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import {
-  axeViolations,
-  type BrowserHarness,
-  describeViolations,
-  installTestWallet,
-  launchBrowser,
-  screenshot,
-  type TestWallet,
-} from "../browser/harness.js";
-import { type Daemon, freePort, Parties } from "../parties.js";
+  connectTestWallet as connect,
+  expectNoSeriousAxe as noSeriousAxe,
+  openPerson,
+  type Person,
+  startApp,
+} from "../browser/app-world.js";
+import { type BrowserHarness, launchBrowser, screenshot } from "../browser/harness.js";
+import { Parties } from "../parties.js";
 
 const PASSPHRASE = "a browser vault passphrase";
-
-interface Person {
-  context: BrowserContext;
-  page: Page;
-  wallet?: TestWallet;
-}
 
 describe("social recovery in a real browser, against a devnet and `mosaic app` as separate processes", function () {
   this.timeout(300_000);
   let p: Parties;
   let browser: BrowserHarness;
   let appUrl = "";
-  let app: Daemon;
   let files = "";
   const pageErrors: string[] = [];
 
   /** A person with a fresh browser profile on the vault page; with `key`, a wallet holding that devnet key. */
-  async function person(name: string, key?: string): Promise<Person> {
-    const context = await browser.newProfile({ acceptDownloads: true });
-    let wallet: TestWallet | undefined;
-    if (key !== undefined) {
-      const privateKey = (await readFile(path.join(p.dir, p.key(key)), "utf8")).trim();
-      wallet = await installTestWallet(context, { rpc: p.network.rpc, chainId: p.network.chainId, privateKey });
-    }
-    const page = await context.newPage();
-    page.on("pageerror", (err) => pageErrors.push(`[${name}] ${err.message}`));
-    await page.goto(`${appUrl}/#/vault`);
-    return wallet === undefined ? { context, page } : { context, page, wallet };
-  }
+  const person = (name: string, key?: string): Promise<Person> =>
+    openPerson({ browser, parties: p, appUrl, errors: pageErrors }, { name, key, place: "vault", acceptDownloads: true });
 
   async function createVault(page: Page): Promise<void> {
     await page.getByRole("heading", { name: "Create your vault" }).waitFor();
@@ -59,11 +41,6 @@ describe("social recovery in a real browser, against a devnet and `mosaic app` a
     await page.getByLabel("Passphrase again").fill(PASSPHRASE);
     await page.getByRole("button", { name: "Create vault" }).click();
     await page.getByRole("tab", { name: "Data" }).waitFor({ timeout: 60_000 });
-  }
-
-  async function connect(page: Page): Promise<void> {
-    await page.getByRole("button", { name: /Connect Mosaic Test Wallet/ }).click();
-    await page.getByTestId("wallet").waitFor();
   }
 
   /** Clicks `button`, which downloads a file, and saves the file as `name` in the test's directory. */
@@ -79,21 +56,11 @@ describe("social recovery in a real browser, against a devnet and `mosaic app` a
     return ((await page.getByTestId("commitment").textContent()) ?? "").trim();
   }
 
-  async function noSeriousAxe(page: Page, screen: string): Promise<void> {
-    const violations = await axeViolations(page);
-    expect(violations, `${screen}: ${describeViolations(violations)}`).to.deep.equal([]);
-  }
-
   before(async () => {
     p = await Parties.withDevnet(2, "mosaic-app-recovery-");
     files = path.join(p.dir, "files");
     await mkdir(files);
-    const port = await freePort();
-    app = p.start(["app", "--network", p.networkFile, "--port", String(port)]);
-    appUrl = await p.waitFor("mosaic app", async () => {
-      if (app.proc.exitCode !== null) throw new Error(`mosaic app exited ${app.proc.exitCode}:\n${app.err}`);
-      return /http:\/\/127\.0\.0\.1:\d+/.exec(app.out)?.[0];
-    });
+    appUrl = (await startApp(p)).url;
     browser = await launchBrowser();
   });
 

@@ -7,70 +7,43 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
-import type { BrowserContext, Page } from "playwright-core";
 import {
-  axeViolations,
-  type BrowserHarness,
-  describeViolations,
-  installTestWallet,
-  launchBrowser,
-  screenshot,
-  type TestWallet,
-} from "../browser/harness.js";
-import { type Daemon, freePort, Parties } from "../parties.js";
+  connectTestWallet as connect,
+  expectNoSeriousAxe as noSeriousAxe,
+  openPerson,
+  type Person,
+  startApp,
+} from "../browser/app-world.js";
+import { type BrowserHarness, launchBrowser, screenshot, type TestWallet } from "../browser/harness.js";
+import { freePort, Parties } from "../parties.js";
 
 const GPX = path.resolve(import.meta.dirname, "../../packages/vault/test/fixtures/track.gpx");
 const PASSPHRASE = "a browser vault passphrase";
 
-interface Person {
-  context: BrowserContext;
-  page: Page;
-  wallet: TestWallet;
-}
+/** Everyone in these journeys has a wallet. */
+type WithWallet = Person & { wallet: TestWallet };
 
 describe("the app in a real browser, against a devnet, two reducers and `mosaic app` as separate processes", function () {
   this.timeout(900_000);
   let p: Parties;
   let browser: BrowserHarness;
   let appUrl = "";
-  let app: Daemon;
   const reducers: { port: number }[] = [];
-  const people: Record<string, Person> = {};
+  const people: Record<string, WithWallet> = {};
   const pageErrors: string[] = [];
   let jobId = "";
 
   /** A person with a fresh browser profile and a wallet holding the devnet key `key`, on the app's `place`. */
-  async function person(name: string, key: string, place: string): Promise<Person> {
-    const context = await browser.newProfile();
-    const privateKey = (await readFile(path.join(p.dir, p.key(key)), "utf8")).trim();
-    const wallet = await installTestWallet(context, { rpc: p.network.rpc, chainId: p.network.chainId, privateKey });
-    const page = await context.newPage();
-    // Any uncaught error in a page (a CSP refusal, a crash) fails the journey it happened in.
-    page.on("pageerror", (err) => pageErrors.push(`[${name}] ${err.message}`));
-    await page.goto(`${appUrl}/#/${place}`);
-    people[name] = { context, page, wallet };
-    return people[name] as Person;
-  }
-
-  async function connect(page: Page): Promise<void> {
-    await page.getByRole("button", { name: /Connect Mosaic Test Wallet/ }).click();
-    await page.getByTestId("wallet").waitFor();
-  }
-
-  async function noSeriousAxe(page: Page, screen: string): Promise<void> {
-    const violations = await axeViolations(page);
-    expect(violations, `${screen}: ${describeViolations(violations)}`).to.deep.equal([]);
+  async function person(name: string, key: string, place: string): Promise<WithWallet> {
+    const who = (await openPerson({ browser, parties: p, appUrl, errors: pageErrors }, { name, key, place })) as WithWallet;
+    people[name] = who;
+    return who;
   }
 
   before(async () => {
     p = await Parties.withDevnet(3, "mosaic-app-");
     reducers.push(await p.startStakedReducer(1));
-    const port = await freePort();
-    app = p.start(["app", "--network", p.networkFile, "--port", String(port)]);
-    appUrl = await p.waitFor("mosaic app", async () => {
-      if (app.proc.exitCode !== null) throw new Error(`mosaic app exited ${app.proc.exitCode}:\n${app.err}`);
-      return /http:\/\/127\.0\.0\.1:\d+/.exec(app.out)?.[0];
-    });
+    appUrl = (await startApp(p)).url;
     browser = await launchBrowser();
   });
 
@@ -117,7 +90,7 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
   });
 
   it("the user joins the open group with the wallet; a rejected signature changes nothing", async () => {
-    const { page, wallet } = people.user as Person;
+    const { page, wallet } = people.user as WithWallet;
     await connect(page);
     await page.getByRole("tab", { name: "Groups" }).click();
     const group = String(p.network.openGroup);
@@ -199,7 +172,7 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
   });
 
   it("the user reads the consent screen and answers from the browser: no wallet, no transaction; receipts come back", async () => {
-    const { page, wallet } = people.user as Person;
+    const { page, wallet } = people.user as WithWallet;
     await page.getByRole("tab", { name: "Jobs" }).click();
     await page.getByRole("button", { name: "Check for jobs" }).click();
     await page.getByRole("button", { name: `Review job ${jobId}` }).click({ timeout: 60_000 });
@@ -234,7 +207,7 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
         (await p.status<{ proposed?: unknown }>(r.port, `/jobs/${jobId}`))?.proposed ? true : undefined,
       );
     await p.skipTo(job.collectionDeadline + 2 * 60 + 5);
-    const { page } = people.researcher as Person;
+    const { page } = people.researcher as WithWallet;
     await page.goto(`${appUrl}/#/research/job/${jobId}`);
     await p.waitFor("the job final in the researcher's page", async () =>
       ((await page.getByTestId("job-stage").textContent()) ?? "").trim() === "final" ? true : undefined,
@@ -249,10 +222,42 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
     await screenshot(page, "11-research-result");
     await noSeriousAxe(page, "result");
 
-    const user = (people.user as Person).page;
+    const user = (people.user as WithWallet).page;
     await user.getByRole("button", { name: "Check inclusion" }).click();
     const verdict = await user.getByTestId("inclusion").textContent({ timeout: 120_000 });
     expect(verdict).to.match(/^Counted: leaf \d+ of 3; its Merkle path hashes to the root/);
     await screenshot(user, "12-vault-inclusion");
+  });
+
+  it("every screen fits a phone (390 px, nothing wider than the screen) and works from the keyboard", async () => {
+    const checks: [WithWallet, string, string][] = [
+      [people.user as WithWallet, "vault", "Data"],
+      [people.user as WithWallet, "vault", "Jobs"],
+      [people.user as WithWallet, "vault", "Privacy"],
+      [people.researcher as WithWallet, "research", ""],
+      [people.operator as WithWallet, "operate", ""],
+    ];
+    for (const [who, place, tab] of checks) {
+      const { page } = who;
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${appUrl}/#/${place}`);
+      // A change of hash alone does not load the page again: reload, as a person coming back would.
+      await page.reload();
+      if (place === "vault") {
+        // A reload locks the vault: unlock it from the keyboard alone.
+        await page.getByLabel("Passphrase", { exact: true }).focus();
+        await page.keyboard.type(PASSPHRASE);
+        await page.keyboard.press("Enter");
+        await page.getByRole("tab", { name: tab }).waitFor({ timeout: 60_000 });
+        await page.getByRole("tab", { name: tab }).focus();
+        await page.keyboard.press("Enter");
+      } else await page.getByRole("heading").first().waitFor();
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const name = `13-phone-${place}${tab === "" ? "" : `-${tab.toLowerCase()}`}`;
+      await screenshot(page, name);
+      expect(overflow, `${name}: the page is ${overflow} px wider than a phone's screen`).to.be.at.most(1);
+      await noSeriousAxe(page, name);
+    }
   });
 });
