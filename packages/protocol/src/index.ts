@@ -61,7 +61,15 @@ export {
   WrongJobError,
 } from "./errors.js";
 export { bigintToBytes32, bytes32ToBigint, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
-export { dialPeer, getBlock, type IpfsNode, nodeAddresses, putBlock, waitForTopicPeers } from "./ipfs.js";
+export {
+  dialPeer,
+  getBlock,
+  type IpfsNode,
+  MOSAIC_USER_AGENT,
+  nodeAddresses,
+  putBlock,
+  waitForTopicPeers,
+} from "./ipfs.js";
 export { type BrowserIpfsNodeInit, createBrowserIpfsNode } from "./ipfs-browser.js";
 export type {
   Expr,

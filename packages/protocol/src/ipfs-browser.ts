@@ -12,7 +12,7 @@ import { MemoryBlockstore } from "blockstore-core";
 import { MemoryDatastore } from "datastore-core";
 import { createHeliaLight } from "helia";
 import type { Blockstore } from "interface-blockstore";
-import { dialPeer, type IpfsNode } from "./ipfs.js";
+import { dialPeer, type IpfsNode, MOSAIC_USER_AGENT } from "./ipfs.js";
 
 export interface BrowserIpfsNodeInit {
   /**
@@ -53,6 +53,8 @@ export async function createBrowserIpfsNode(init: BrowserIpfsNodeInit = {}): Pro
   });
   const withNet = withLibp2pLight(base, {
     ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
+    // Helia would announce its and libp2p's versions and the platform (the browser's user agent string).
+    nodeInfo: { userAgent: MOSAIC_USER_AGENT },
     addresses: { listen: [] },
     transports: [webSockets()],
     connectionEncrypters: [noise()],

@@ -14,7 +14,7 @@ import { FsBlockstore } from "blockstore-fs";
 import { MemoryDatastore } from "datastore-core";
 import { createHeliaLight } from "helia";
 import type { Blockstore } from "interface-blockstore";
-import { dialPeer, type IpfsNode } from "./ipfs.js";
+import { dialPeer, type IpfsNode, MOSAIC_USER_AGENT } from "./ipfs.js";
 
 export interface IpfsNodeInit {
   /**
@@ -67,6 +67,8 @@ export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode>
   });
   const withNet = withLibp2pLight(base, {
     ...(init.privateKey === undefined ? {} : { privateKey: init.privateKey }),
+    // Helia would announce its and libp2p's versions and the platform (the browser's user agent string).
+    nodeInfo: { userAgent: MOSAIC_USER_AGENT },
     addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
     transports: (init.listen ?? []).some((a) => /\/wss?(\/|$)/.test(a)) ? [tcp(), webSockets()] : [tcp()],
     connectionEncrypters: [noise()],

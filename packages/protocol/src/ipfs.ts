@@ -14,6 +14,12 @@ export interface MosaicServices extends Record<string, unknown> {
   pubsub: GossipSub;
 }
 
+/**
+ * The user agent every Mosaic libp2p node announces through identify. libp2p's default names the library versions
+ * and, in a browser, `navigator.userAgent`, which would link a throwaway answering node to its browser and OS.
+ */
+export const MOSAIC_USER_AGENT = "mosaic";
+
 /** A started Helia node with Mosaic's libp2p services. */
 export type IpfsNode = Helia & { libp2p: Libp2p<MosaicServices> };
 
