@@ -241,6 +241,9 @@ export async function installTestWallet(context: BrowserContext, init: TestWalle
       case "eth_sendTransaction": {
         const tx = (params[0] ?? {}) as Record<string, unknown>;
         if (tx.from !== undefined) ownAccount(tx.from);
+        // As real wallets do: a transaction naming a chain is refused unless the wallet is on that chain.
+        if (tx.chainId !== undefined && BigInt(tx.chainId as string) !== BigInt(chainId))
+          throw rpcError(-32602, `the transaction is for chain ${BigInt(tx.chainId as string)}, the wallet is on chain ${chainId}`);
         onChain();
         const send = sending.then(() => signer.sendTransaction(transactionRequest(tx)));
         sending = send.catch(() => {});

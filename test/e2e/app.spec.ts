@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
+import { toQuantity } from "ethers";
 import {
   connectTestWallet as connect,
   expectNoSeriousAxe as noSeriousAxe,
@@ -50,6 +51,11 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
   afterEach(() => {
     const errors = pageErrors.splice(0);
     expect(errors, "uncaught errors in the pages").to.deep.equal([]);
+    // Every transaction the app asked a wallet for names the network's chain, so a wallet switched to another chain
+    // after the app's check refuses it rather than sending it there.
+    for (const [name, who] of Object.entries(people))
+      for (const call of who.wallet.calls.filter((c) => c.method === "eth_sendTransaction"))
+        expect((call.params[0] as { chainId?: string }).chainId, `${name}'s transaction names no chain`).to.equal(toQuantity(p.network.chainId));
   });
 
   after(async () => {

@@ -1,7 +1,7 @@
 // Wallets found through EIP-6963 (each injected wallet announces itself; no window.ethereum race), used through
 // ethers' EIP-1193 BrowserProvider. The wallet signs what must be public: registering an avatar, posting a job,
 // staking, guardian approvals. Answering a job never touches it.
-import { BrowserProvider, type Eip1193Provider, type JsonRpcSigner, toBeHex } from "ethers";
+import { BrowserProvider, type Eip1193Provider, JsonRpcSigner, type TransactionRequest, toBeHex } from "ethers";
 
 export interface WalletInfo {
   uuid: string;
@@ -24,6 +24,9 @@ export function discoverWallets(onChange: (wallets: AnnouncedWallet[]) => void):
   const onAnnounce = (event: Event) => {
     const detail = (event as CustomEvent<AnnouncedWallet>).detail;
     if (typeof detail?.info?.uuid !== "string" || typeof detail.provider?.request !== "function") return;
+    // The first announcement of a uuid stands: a later one (another extension) cannot swap the provider behind a
+    // button the person already sees.
+    if (found.has(detail.info.uuid)) return;
     found.set(detail.info.uuid, detail);
     onChange([...found.values()]);
   };

@@ -137,8 +137,14 @@ export async function createBrowserVault(options: CreateBrowserVaultOptions): Pr
     vault = await Vault.open(stores, { ...vaultInit, rootSeed: seed, device, ownedStores: stores });
     // The seed goes last: until it is there the database is not a vault, and create may simply run again.
     if (await stores.datastore.has(SEED_KEY)) throw existing();
-    await stores.datastore.put(DEVICE_KEY, utf8.encode(device));
-    await stores.datastore.put(SEED_KEY, utf8.encode(text));
+    // The device name and the seed in one batch: a crash leaves both or neither.
+    await stores.commit(
+      [],
+      [
+        [DEVICE_KEY, utf8.encode(device)],
+        [SEED_KEY, utf8.encode(text)],
+      ],
+    );
     return vault;
   } catch (err) {
     seed.fill(0);

@@ -1,8 +1,14 @@
 // The vault in this browser: its thread and its passphrase-sealed seed in one IndexedDB database per network (a
 // devnet and a public network never mix), through @mosaic/vault's browser vault; scrypt runs in a worker.
+import type { NetworkFile } from "@mosaic/protocol";
 import type { sealSeed, unsealSeed } from "@mosaic/threads";
 import { createBrowserVault, hasBrowserVault, type StepRunner, unlockBrowserVault, type Vault } from "@mosaic/vault";
 import { type WorkerClient, workerClient } from "../worker-rpc.ts";
+
+/** Another tab or window of this browser has the vault open: two writers of one log would fork it. */
+export class VaultInUseError extends Error {
+  override name = "VaultInUseError";
+}
 
 /** The two passphrases differ, or the passphrase is too short. */
 export class PassphraseError extends Error {
@@ -21,7 +27,55 @@ export const workerKdf = {
     kdfWorker().call<Uint8Array>({ op: "unseal", sealed, passphrase }, options?.onProgress)) as typeof unsealSeed,
 };
 
-export const vaultDatabase = (network: string) => `mosaic-vault-${network}`;
+/**
+ * Which vault of this browser a network uses: its name, chain and registry, so two networks that share a name (two
+ * devnets on other chains, a test and a production deployment) never share a vault. A devnet re-run on the same
+ * chain with the same addresses is the same key; its old job records are told apart as the CLI does
+ * (StaleJobRecordError).
+ */
+export const vaultKey = (file: NetworkFile) =>
+  `${file.name}-${file.chainId}-${file.contracts.jobRegistry.address.slice(2, 10).toLowerCase()}`;
+
+export const vaultDatabase = (key: string) => `mosaic-vault-${key}`;
+
+/**
+ * Opens a vault while holding this browser's lock on it (Web Locks, shared by every tab of the origin) until the vault
+ * is closed; VaultInUseError when another tab holds it. A tab that goes away releases its lock.
+ */
+function underTabLock(key: string, open: () => Promise<Vault>): Promise<Vault> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (locks === undefined) return open();
+  return new Promise<Vault>((resolve, reject) => {
+    locks
+      .request(`mosaic-vault:${key}`, { ifAvailable: true }, async (lock) => {
+        if (lock === null)
+          return reject(
+            new VaultInUseError(
+              "this vault is open in another tab or window of this browser: lock it there (or close that tab), then try again",
+            ),
+          );
+        let vault: Vault;
+        try {
+          vault = await open();
+        } catch (err) {
+          return reject(err);
+        }
+        const closed = new Promise<void>((release) => {
+          const close = vault.close.bind(vault);
+          vault.close = async () => {
+            try {
+              await close();
+            } finally {
+              release();
+            }
+          };
+        });
+        resolve(vault);
+        await closed;
+      })
+      .catch(reject);
+  });
+}
 
 export function vaultExists(network: string): Promise<boolean> {
   return hasBrowserVault(vaultDatabase(network));
@@ -62,7 +116,9 @@ export function createVault(
     seed === undefined
       ? undefined
       : `browser-${[...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-  return createBrowserVault({ name: vaultDatabase(network), passphrase, seed, device, steps: stepsTo(onProgress), kdf: workerKdf });
+  return underTabLock(network, () =>
+    createBrowserVault({ name: vaultDatabase(network), passphrase, seed, device, steps: stepsTo(onProgress), kdf: workerKdf }),
+  );
 }
 
 /** Opens the vault here with its passphrase (WrongPassphraseError when it is not the one). */
@@ -71,5 +127,7 @@ export function unlockVault(
   passphrase: string,
   onProgress: (label: string, fraction: number | undefined) => void,
 ): Promise<Vault> {
-  return unlockBrowserVault({ name: vaultDatabase(network), passphrase, steps: stepsTo(onProgress), kdf: workerKdf });
+  return underTabLock(network, () =>
+    unlockBrowserVault({ name: vaultDatabase(network), passphrase, steps: stepsTo(onProgress), kdf: workerKdf }),
+  );
 }

@@ -10,13 +10,13 @@ import { GuardiansTab } from "./guardians-tab.tsx";
 import { JobsTab } from "./jobs-tab.tsx";
 import { PrivacyTab } from "./privacy-tab.tsx";
 import { pendingRecovery, RecoverVault } from "./recover.tsx";
-import { checkNewPassphrase, createVault, unlockVault, vaultExists } from "./store.ts";
+import { checkNewPassphrase, createVault, unlockVault, vaultExists, vaultKey } from "./store.ts";
 
 export type StepProgress = { step: string; fraction: number | undefined } | undefined;
 
 export function VaultPage() {
   const { network } = useApp();
-  const name = network.file.name;
+  const name = vaultKey(network.file);
   const [vault, setVault] = useState<Vault>();
   const [exists, setExists] = useState<boolean>();
   const [checkError, setCheckError] = useState<unknown>();
