@@ -72,7 +72,12 @@ function Abilities({ vault, changed }: { vault: Vault; changed(): void }) {
   const [progress, setProgress] = useState<{ done: number; total: number }>();
   const [message, setMessage] = useState<string>();
   const forget = useAction(async (name: string) => {
-    if (!window.confirm(`Delete everything the ${name} ability holds in this vault? This cannot be undone.`)) return;
+    if (
+      !window.confirm(
+        `Delete everything the ${name} ability holds? Jobs and abilities will no longer see it, here and on your other devices. The encrypted records stay in the vault's history (readable only with your keys) until it is compacted.`,
+      )
+    )
+      return;
     const { deleted } = await vault.forget(name, { onProgress: (done, total) => setProgress({ done, total }) });
     setMessage(`Deleted ${deleted} document(s) from ${name}.`);
     changed();

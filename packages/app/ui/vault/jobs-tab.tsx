@@ -12,6 +12,7 @@ import {
   type PreparedJob,
   prepareJob,
   readPostedJob,
+  resendSubmission,
   sentBlock,
   submissionRecords,
   type Vault,
@@ -246,6 +247,27 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
 function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board> }) {
   const records = submissionRecords(vault);
   const [verdicts, setVerdicts] = useState<Record<string, InclusionVerdict>>({});
+  const [, setVersion] = useState(0);
+  // An answer that left but has no receipt (the page was left mid-answer, or no reducer answered): the same bytes,
+  // from the audit log, handed to the reducers again while the job still collects.
+  const resend = useAction(async (key: string) => {
+    const record = records.find((r) => r.jobKey === key);
+    if (record === undefined) return;
+    const b = await getBoard();
+    const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
+    const onChain = await b.board.registry.getJob(job.jobId);
+    const now = await b.board.components.now();
+    if (onChain.state !== 1n || now >= Number(onChain.collectionDeadline))
+      throw new Error(`job ${record.jobId} no longer collects answers: nothing to send again`);
+    await resendSubmission(b.board.components, vault, job, {
+      peers: b.peers,
+      operators: b.operators,
+      minStake: onChain.minStake,
+      minReceipts: 1,
+      until: Date.now() + (Number(onChain.collectionDeadline) - now) * 1000,
+    });
+    setVersion((v) => v + 1);
+  });
   const check = useAction(async (key: string) => {
     const record = records.find((r) => r.jobKey === key);
     if (record === undefined) return;
@@ -272,15 +294,22 @@ function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board>
                   ? "none yet"
                   : r.receipts.map((x) => `${x.operator.slice(0, 10)}… at ${new Date(x.receivedAt).toLocaleTimeString()}`).join(", ")}
               </div>
-              <button type="button" className="secondary" onClick={() => void check.run(r.jobKey)} disabled={check.busy}>
-                Check inclusion
-              </button>
+              <div className="row">
+                {r.receipts.length === 0 ? (
+                  <button type="button" className="secondary" onClick={() => void resend.run(r.jobKey)} disabled={resend.busy}>
+                    {resend.busy ? "Sending again…" : "Send again"}
+                  </button>
+                ) : null}
+                <button type="button" className="secondary" onClick={() => void check.run(r.jobKey)} disabled={check.busy}>
+                  Check inclusion
+                </button>
+              </div>
               {v === undefined ? null : <Verdict verdict={v} />}
             </li>
           );
         })}
       </ul>
-      <ErrorNote error={check.error} />
+      <ErrorNote error={check.error ?? resend.error} />
     </Section>
   );
 }
