@@ -64,6 +64,15 @@ describe("the mosaic bin: npx mosaic runs the bundled CLI", function () {
     expect(r.stdout).to.include("Usage: mosaic job <command> [options]");
   });
 
+  it("runs from the TypeScript source through tsx as npm run mosaic, which the other CLI specs do not", async () => {
+    // The other CLI specs spawn the bundle (packages/cli/test/run.ts); this keeps `npm run mosaic -- …` proven.
+    const r = await run("npm", ["run", "--silent", "mosaic", "--", "job", "new", "km-per-day"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const spec = JSON.parse(r.stdout) as { version: number; title: string };
+    expect(spec.version).to.equal(1);
+    expect(spec.title).to.be.a("string");
+  });
+
   it("exits 2 on an unknown command, naming it, with the help on stderr and nothing on stdout", async () => {
     const r = await run(BIN, ["deploy-everything"]);
     expect(r.code).to.equal(2);

@@ -30,7 +30,7 @@ import { expect } from "chai";
 import { HDNodeWallet, Mnemonic, parseEther } from "ethers";
 import { network } from "hardhat";
 import type { Misbehaviour } from "../../worker/test/fixtures/misbehaviours.js";
-import { json, mosaic, type Run, startMosaic } from "./run.js";
+import { COMPILE_CACHE, json, mosaic, type Run, startMosaic } from "./run.js";
 
 /** The same reducer node as `mosaic reducer start`, run with a misbehaviour's hooks (`<misbehaviour> --config FILE`). */
 const MISBEHAVING_REDUCER = path.resolve(import.meta.dirname, "../../worker/test/fixtures/misbehaving-reducer.ts");
@@ -145,7 +145,7 @@ export async function createReducerWorld(members: number, operators: number): Pr
           ? startMosaic(["reducer", "start", "--config", r.config], { cwd: work, env: { MOSAIC_LOG: "info" } })
           : spawn(process.execPath, ["--import", import.meta.resolve("tsx"), MISBEHAVING_REDUCER, misbehaviour, "--config", r.config], {
               cwd: work,
-              env: { ...process.env, MOSAIC_LOG: "info" },
+              env: { ...process.env, ...COMPILE_CACHE, MOSAIC_LOG: "info" },
               stdio: ["pipe", "pipe", "pipe"],
             });
       r.child.stdin.end();

@@ -36,7 +36,7 @@ import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import { formatReceipts } from "../src/vault-jobs.js";
 import { createReducerWorld, keyOf, type Reducer, type ReducerWorld } from "./reducer-world.js";
-import { failed, json, mosaic, PASSPHRASE, type Run, start } from "./run.js";
+import { failed, json, mosaic, mosaicCommand, PASSPHRASE, type Run, start } from "./run.js";
 
 const GPX = path.resolve(import.meta.dirname, "../../vault/test/fixtures/track.gpx");
 
@@ -170,8 +170,7 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
   /** Runs `mosaic ...argv` on a pseudo-terminal (util-linux `script`), typing `answer` at the consent question. */
   function onTerminal(argv: string[], answer: string): Promise<{ code: number | null; output: string }> {
     const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
-    const bin = path.resolve(import.meta.dirname, "../src/bin.ts");
-    const command = [process.execPath, "--import", import.meta.resolve("tsx"), bin, ...argv].map(quote).join(" ");
+    const command = mosaicCommand(argv).map(quote).join(" ");
     const child = spawn("script", ["-qfec", command, "/dev/null"], {
       cwd: work,
       env: { ...process.env, MOSAIC_PASSPHRASE: PASSPHRASE, MOSAIC_LOG: "warn" },
