@@ -6,7 +6,7 @@ import { connectChain, deployMosaic, type MosaicContracts } from "@mosaic/protoc
 import { expect } from "chai";
 import { HDNodeWallet, Mnemonic } from "ethers";
 import { network } from "hardhat";
-import { failed, json, mosaic, vault } from "./run.js";
+import { failed, json, mosaic, type Run, vault } from "./run.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 const keyOf = (i: number) => HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${i}`);
@@ -64,14 +64,21 @@ describe("mosaic avatar: status, register, groups and the registrar's commands",
       ["register", "--help"],
       ["registrar", "--help"],
     ];
-    for (const h of helps) {
-      const run = await mosaic(["avatar", ...h], work);
+    // Independent runs, so side by side.
+    const [noRpc, groupWithoutRpc, noGroup, ...helped] = await Promise.all([
+      mosaic(["avatar", "register", "--dir", dirs.alice], work),
+      mosaic(["avatar", "status", "--group", "1"], work),
+      avatar(["registrar", "attest"], undefined, "registrar"),
+      ...helps.map((h) => mosaic(["avatar", ...h], work)),
+    ]);
+    for (const [i, h] of helps.entries()) {
+      const run = helped[i] as Run;
       expect(run.code, h.join(" ")).to.equal(0);
       expect(run.stdout).to.match(/^mosaic avatar/);
     }
-    failed(await mosaic(["avatar", "register", "--dir", dirs.alice], work), 2, "UsageError", /--rpc URL and --groups ADDRESS are required/);
-    failed(await mosaic(["avatar", "status", "--group", "1"], work), 2, "UsageError", /--group needs --rpc/);
-    failed(await avatar(["registrar", "attest"], undefined, "registrar"), 2, "UsageError", /--group ID is required/);
+    failed(noRpc as Run, 2, "UsageError", /--rpc URL and --groups ADDRESS are required/);
+    failed(groupWithoutRpc as Run, 2, "UsageError", /--group needs --rpc/);
+    failed(noGroup as Run, 2, "UsageError", /--group ID is required/);
   });
 
   it("creates a registrar group and an open group", async () => {

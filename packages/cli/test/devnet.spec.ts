@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { connectChain, createIpfsNode, dialPeer, loadNetwork, type NetworkFile, sleep } from "@mosaic/protocol";
+import { connectChain, createIpfsNode, dialPeer, loadNetwork, type NetworkFile, sleep, waitUntil } from "@mosaic/protocol";
 import { expect } from "chai";
 import { failed, json, mosaic, startMosaic, vault } from "./run.js";
 
@@ -85,8 +85,16 @@ describe("mosaic devnet and deploy", function () {
     const chain = await connectChain({ rpcUrl: network.rpc, accounts: 0 });
     try {
       const first = await chain.provider.getBlock("latest");
-      await sleep(2500);
-      const later = await chain.provider.getBlock("latest");
+      // Anvil mines every second (--block-time 1): the next block, not a fixed wait.
+      let later = first;
+      await waitUntil(
+        "the devnet to mine a block on its own",
+        async () => {
+          later = await chain.provider.getBlock("latest");
+          return (later?.number ?? 0) > (first?.number ?? Number.POSITIVE_INFINITY);
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
       expect(later?.number).to.be.greaterThan(first?.number ?? Number.POSITIVE_INFINITY);
       expect(later?.timestamp).to.be.greaterThan(first?.timestamp ?? Number.POSITIVE_INFINITY);
       expect(later?.transactions.length, "no transactions in the idle blocks").to.equal(0);

@@ -9,7 +9,7 @@ import path from "node:path";
 import { networkFileFor, readReducers, revealedResults, writeNetworkFile } from "@mosaic/protocol";
 import { expect } from "chai";
 import { createReducerWorld, type Reducer, type ReducerWorld } from "./reducer-world.js";
-import { failed, json, mosaic } from "./run.js";
+import { failed, json, mosaic, type Run } from "./run.js";
 
 describe("mosaic job new: the schedule as flags", function () {
   this.timeout(120_000);
@@ -72,11 +72,17 @@ describe("mosaic job new: the schedule as flags", function () {
       [["--min-stake", "lots"], /--min-stake: expected an amount of ETH such as 0\.1, got "lots"/],
       [["--days", "0"], /--days: expected an integer in 1\.\.366, got "0"/],
     ];
-    for (const [flags, message] of cases) {
-      failed(await mosaic(["job", "new", "km-per-day", ...flags, "--out", out], work), 1, "RangeError", message);
-      expect(existsSync(out), flags.join(" ")).to.equal(false);
+    // Independent runs, so side by side (each its own --out, so "writes nothing" is checked per case).
+    const outOf = (i: number) => out.replace(/\.json$/, `-${i}.json`);
+    const [misspelt, ...runs] = await Promise.all([
+      mosaic(["job", "new", "km-per-day", "--challenge-windw", "60"], work),
+      ...cases.map(([flags], i) => mosaic(["job", "new", "km-per-day", ...flags, "--out", outOf(i)], work)),
+    ]);
+    for (const [i, [flags, message]] of cases.entries()) {
+      failed(runs[i] as Run, 1, "RangeError", message);
+      expect(existsSync(outOf(i)), flags.join(" ")).to.equal(false);
     }
-    failed(await mosaic(["job", "new", "km-per-day", "--challenge-windw", "60"], work), 2, "TypeError", /challenge-windw/);
+    failed(misspelt as Run, 2, "TypeError", /challenge-windw/);
   });
 
   it("names a malformed or missing spec file and the JSON error, not a TypeError", async () => {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { revealedResults } from "@mosaic/protocol";
 import { expect } from "chai";
 import { type Reducer, type ReducerWorld, createReducerWorld } from "./reducer-world.js";
-import { failed, json, mosaic } from "./run.js";
+import { failed, json, mosaic, type Run } from "./run.js";
 
 const MEMBERS = 8;
 
@@ -26,25 +26,27 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
   after(async () => w?.close());
 
   it("has --help on every command; usage errors exit 2; invalid specs are refused before anything is posted", async () => {
-    for (const argv of [
+    const helps = [
       ["job", "--help"],
       ["job", "post", "--help"],
       ["job", "watch", "--help"],
       ["job", "result", "--help"],
       ["reducer", "--help"],
       ["reducer", "start", "--help"],
-    ]) {
-      const run = await mosaic(argv, work);
+    ];
+    // Independent runs, so side by side.
+    const [noConfig, noPeer, ...helped] = await Promise.all([
+      mosaic(["reducer", "start"], work),
+      mosaic(["job", "post", "x.json", "--group", "1", ...chainArgs, "--wallet-key-file", researcherKey], work),
+      ...helps.map((argv) => mosaic(argv, work)),
+    ]);
+    for (const [i, argv] of helps.entries()) {
+      const run = helped[i] as Run;
       expect(run.code, argv.join(" ")).to.equal(0);
       expect(run.stdout).to.match(/^mosaic (job|reducer)/);
     }
-    failed(await mosaic(["reducer", "start"], work), 2, "UsageError", /--config FILE is required/);
-    failed(
-      await mosaic(["job", "post", "x.json", "--group", "1", ...chainArgs, "--wallet-key-file", researcherKey], work),
-      2,
-      "UsageError",
-      /--peer/,
-    );
+    failed(noConfig as Run, 2, "UsageError", /--config FILE is required/);
+    failed(noPeer as Run, 2, "UsageError", /--peer/);
     const bad = path.join(work, "bad-config.json");
     await writeFile(
       bad,
@@ -83,15 +85,18 @@ describe("mosaic job and three mosaic reducer processes: post, collect, SIGKILL 
       ],
     ];
     const before = await w.contracts.jobRegistry.jobCount();
-    for (const [what, value, message] of cases) {
-      const file = path.join(work, "invalid.json");
-      await writeFile(file, JSON.stringify(value));
-      failed(await mosaic(["job", "check", file], work), 1, "InvalidJobSpecError", message);
-      const run = await mosaic(
-        ["job", "post", file, "--group", String(w.groupId), "--dry-run", ...chainArgs, "--wallet-key-file", researcherKey],
-        work,
-      );
-      failed(run, 1, "InvalidJobSpecError", message);
+    // Each case in a file of its own, checked and dry-run posted side by side.
+    const files = cases.map((_, i) => path.join(work, `invalid-${i}.json`));
+    await Promise.all(cases.map(([, value], i) => writeFile(files[i] as string, JSON.stringify(value))));
+    const runs = await Promise.all(
+      files.flatMap((file) => [
+        mosaic(["job", "check", file], work),
+        mosaic(["job", "post", file, "--group", String(w.groupId), "--dry-run", ...chainArgs, "--wallet-key-file", researcherKey], work),
+      ]),
+    );
+    for (const [i, [what, , message]] of cases.entries()) {
+      failed(runs[2 * i] as Run, 1, "InvalidJobSpecError", message);
+      failed(runs[2 * i + 1] as Run, 1, "InvalidJobSpecError", message);
       expect(await w.contracts.jobRegistry.jobCount(), what).to.equal(before);
     }
   });
