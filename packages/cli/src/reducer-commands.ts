@@ -22,20 +22,22 @@ Run 'mosaic reducer <command> --help' for a command's options.
 Config file (JSON; paths relative to it; with "network", rpcUrl/registry/directory/fromBlock come from the file):
   { "network": "devnet", "operatorKeyFile": "operator.key", "dataDir": "reducer-data",
     "listen": "/ip4/0.0.0.0/tcp/4101", "announce": ["/dns4/reducer.example.org/tcp/4101"], "peers": [],
-    "http": { "host": "127.0.0.1", "port": 9464 },
+    "http": { "host": "127.0.0.1", "port": 9464, "allowOrigins": ["http://127.0.0.1:5173", "http://localhost:5173"] },
     "verifier": { "threads": 2, "batchSize": 64, "batchWaitMs": 200 }, "pollMs": 1000, "fetchTimeoutMs": 10000 }
   or, without a network file: "rpcUrl": "http://127.0.0.1:8545", "registry": "0x…", "directory": "0x…", "fromBlock": 0
 
 The node keeps its libp2p key in <dataDir>/peer.key (its peer id survives restarts; back it up), and where it
 stopped reading the chain in <dataDir>/chain.json.
-Status: GET /health, /metrics (Prometheus), /jobs, /jobs/<id> on the loopback port. Logs: JSON lines on stderr
-(MOSAIC_LOG=debug for every submission).`;
+Status: GET /health, /metrics (Prometheus), /jobs, /jobs/<id> on the loopback port, readable by pages from
+http.allowOrigins only (default: the app at http://127.0.0.1:5173 and http://localhost:5173), and only when asked
+for as 127.0.0.1, localhost or [::1]. Logs: JSON lines on stderr (MOSAIC_LOG=debug for every submission).`;
 
 const START_HELP = `mosaic reducer start — run a reducer node
 
 Usage: mosaic reducer start --config FILE
        mosaic reducer start --network NAME|FILE --key-file FILE --data-dir DIR [--listen MULTIADDR]
                             [--ws-listen MULTIADDR|none] [--announce MULTIADDR]... [--http-port N]
+                            [--status-origin ORIGIN]...
 
 Options:
   --config FILE           the node's config file (see 'mosaic reducer --help')
@@ -46,6 +48,9 @@ Options:
                           /ip4/127.0.0.1/tcp/0/ws; 'none' for none)
   --announce MULTIADDR    a public address to record in the directory (repeat; default: the listen addresses)
   --http-port N           the loopback status port (default 9464; 0 picks a free one)
+  --status-origin ORIGIN  an origin whose pages may read the status port, such as the app's when served on another
+                          port: http://127.0.0.1:8080 (repeat; default http://127.0.0.1:5173 and
+                          http://localhost:5173; other websites get nothing)
 ${NETWORK_HELP}`;
 
 const STAKE_HELP = `mosaic reducer stake — stake ETH in the registry for this operator, and announce the node
@@ -176,6 +181,7 @@ export async function reducerMain(argv: string[]): Promise<number> {
           "ws-listen": { type: "string" },
           announce: { type: "string", multiple: true },
           "http-port": { type: "string" },
+          "status-origin": { type: "string", multiple: true },
           help: { type: "boolean", short: "h", default: false },
         },
         allowPositionals: true,
@@ -185,7 +191,17 @@ export async function reducerMain(argv: string[]): Promise<number> {
       const { createReducerNode, loadReducerConfig, resolveReducerConfig } = await import("@mosaic/worker");
       let config: Awaited<ReturnType<typeof loadReducerConfig>>;
       if (values.config !== undefined) {
-        for (const flag of ["network", "key-file", "wallet-key-file", "data-dir", "listen", "ws-listen", "announce", "http-port"] as const)
+        for (const flag of [
+          "network",
+          "key-file",
+          "wallet-key-file",
+          "data-dir",
+          "listen",
+          "ws-listen",
+          "announce",
+          "http-port",
+          "status-origin",
+        ] as const)
           if (values[flag] !== undefined)
             throw new UsageError(`reducer start: --${flag} goes in the config file with --config; give one or the other`);
         config = await loadReducerConfig(values.config);
@@ -209,7 +225,11 @@ export async function reducerMain(argv: string[]): Promise<number> {
             ...(values.listen === undefined ? {} : { listen: values.listen }),
             ...(values["ws-listen"] === undefined ? {} : { wsListen: values["ws-listen"] === "none" ? "" : values["ws-listen"] }),
             ...(values.announce === undefined ? {} : { announce: values.announce }),
-            http: { host: "127.0.0.1", port: values["http-port"] === undefined ? 9464 : int("http-port", values["http-port"], 0, 65535) },
+            http: {
+              host: "127.0.0.1",
+              port: values["http-port"] === undefined ? 9464 : int("http-port", values["http-port"], 0, 65535),
+              ...(values["status-origin"] === undefined ? {} : { allowOrigins: values["status-origin"] }),
+            },
           },
           path.resolve("mosaic reducer start"),
         );

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type NetworkFile, namedError } from "@mosaic/protocol";
 import { isAddress } from "ethers";
-import { LOOPBACK_HOSTS } from "./http.js";
+import { DEFAULT_STATUS_ORIGINS, LOOPBACK_HOSTS, statusOrigin } from "./http.js";
 
 /** The config file is missing, not JSON, or has a field that is wrong; the message names the field. */
 export class ReducerConfigError extends namedError("ReducerConfigError") {}
@@ -26,8 +26,11 @@ export interface ReducerConfig {
   wsListen: string;
   /** Peers to dial at start (researchers' nodes, relays, other reducers). @default [] */
   peers: string[];
-  /** Loopback status port. @default { host: "127.0.0.1", port: 9464 } */
-  http: { host: string; port: number };
+  /**
+   * Loopback status port, and the origins whose pages may read it (http(s) origins, no path; the browser app's).
+   * @default { host: "127.0.0.1", port: 9464, allowOrigins: DEFAULT_STATUS_ORIGINS }
+   */
+  http: { host: string; port: number; allowOrigins: string[] };
   /** @default { threads: 2, batchSize: 64, batchWaitMs: 200 } */
   verifier: { threads: number; batchSize: number; batchWaitMs: number };
   /** How often to read the chain. @default 1000 */
@@ -123,10 +126,26 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
   for (const b of network?.bootstrap ?? []) if (!peers.includes(b)) peers.push(b);
   if (!Array.isArray(peers) || peers.length > 64 || !peers.every((p) => typeof p === "string" && p.startsWith("/") && p.includes("/p2p/")))
     fail(file, "peers: expected up to 64 multiaddrs with /p2p/ peer ids");
+  if (c.http !== undefined && (c.http === null || typeof c.http !== "object" || Array.isArray(c.http)))
+    fail(file, "http: expected an object { host, port, allowOrigins }");
   const http = (c.http ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(http))
+    if (!["host", "port", "allowOrigins"].includes(k)) fail(file, `http.${k}: not a config field (known: host, port, allowOrigins)`);
   const host = http.host ?? "127.0.0.1";
   if (typeof host !== "string" || !LOOPBACK_HOSTS.has(host))
     fail(file, `http.host: expected a loopback address (127.0.0.1 or ::1), got ${JSON.stringify(host)}`);
+  const allowOrigins = http.allowOrigins ?? DEFAULT_STATUS_ORIGINS;
+  if (!Array.isArray(allowOrigins) || allowOrigins.length > 16)
+    fail(file, `http.allowOrigins: expected up to 16 origins such as "http://127.0.0.1:5173", got ${JSON.stringify(allowOrigins)}`);
+  const origins = allowOrigins.map((o: unknown, i) => {
+    const origin = statusOrigin(o);
+    if (origin === undefined)
+      fail(
+        file,
+        `http.allowOrigins[${i}]: expected an http(s) origin with no path, such as "http://127.0.0.1:5173", got ${JSON.stringify(o)}`,
+      );
+    return origin;
+  });
   const verifier = (c.verifier ?? {}) as Record<string, unknown>;
   const listen = c.listen ?? "/ip4/127.0.0.1/tcp/0";
   if (typeof listen !== "string" || !listen.startsWith("/")) fail(file, `listen: expected a multiaddr, got ${JSON.stringify(listen)}`);
@@ -143,7 +162,7 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
     listen,
     wsListen,
     peers: peers as string[],
-    http: { host, port: int(file, "http.port", http.port ?? 9464, 0, 65535) },
+    http: { host, port: int(file, "http.port", http.port ?? 9464, 0, 65535), allowOrigins: origins },
     verifier: {
       threads: int(file, "verifier.threads", verifier.threads ?? 2, 1, 64),
       batchSize: int(file, "verifier.batchSize", verifier.batchSize ?? 64, 1, 4096),

@@ -1,5 +1,5 @@
 // The node's loopback HTTP port: /health (JSON), /metrics (Prometheus text format) and /jobs progress, readable from
-// any page (the browser app's operator screen).
+// the pages the operator allows (the browser app's operator screen) and from nothing that reaches it by DNS rebinding.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -58,11 +58,36 @@ const MAX_URL = 256;
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /**
- * Headers every GET and HEAD answer carries: any page may read the status (the browser app shows an operator its
- * reducers' progress from another origin). It holds nothing secret, the port is loopback only, and it takes no
- * cookies or credentials, so `*` grants no more than curl already has.
+ * The origins whose pages may read the status port when the operator names none: the app as `mosaic app` serves it
+ * by default. Any other page (every website the operator visits) gets no Access-Control-Allow-Origin, so its
+ * scripts cannot read which jobs this operator serves.
  */
-const READ_ANYWHERE = { "access-control-allow-origin": "*" } as const;
+export const DEFAULT_STATUS_ORIGINS: readonly string[] = ["http://127.0.0.1:5173", "http://localhost:5173"];
+
+/**
+ * `value` as an origin the status port can allow (scheme, host and port; a trailing `/` is dropped), or undefined
+ * when it is not one: not http(s), or with a path, query, fragment or credentials.
+ */
+export function statusOrigin(value: unknown): string | undefined {
+  if (typeof value !== "string" || value.length > 256) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  // URL's origin is the canonical form a browser sends in Origin; anything more or different in `value` is refused.
+  return value === url.origin || value === `${url.origin}/` ? url.origin : undefined;
+}
+
+/**
+ * Whether a Host header names this machine's loopback: 127.0.0.1, localhost or [::1], with an optional port. A page
+ * on a rebinding name (evil.example resolving to 127.0.0.1) sends its own name, and gets nothing.
+ */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  return host !== undefined && /^(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?$/i.test(host);
+}
 
 function send(res: ServerResponse, status: number, body: unknown, type = "application/json", extra: Record<string, string> = {}): void {
   const text =
@@ -76,15 +101,38 @@ function send(res: ServerResponse, status: number, body: unknown, type = "applic
   res.end(text);
 }
 
-/** Answers one request; every malformed or hostile request gets a status and a JSON error, never a crash. */
-export function handleStatusRequest(source: StatusSource, req: Pick<IncomingMessage, "method" | "url">, res: ServerResponse): void {
+/**
+ * Answers one request; every malformed or hostile request gets a status and a JSON error, never a crash. A Host that
+ * is not loopback is 421 with no data; a GET or HEAD from an allowed Origin gets it echoed in
+ * Access-Control-Allow-Origin, and every answer carries `Vary: Origin` so no cache hands one origin's answer to another.
+ * @param allowOrigins - the origins (as statusOrigin gives them) whose pages may read the answers
+ */
+export function handleStatusRequest(
+  source: StatusSource,
+  req: Pick<IncomingMessage, "method" | "url" | "headers">,
+  res: ServerResponse,
+  allowOrigins: readonly string[] = DEFAULT_STATUS_ORIGINS,
+): void {
+  const vary = { vary: "Origin" };
+  if (!isLoopbackHostHeader(req.headers.host)) {
+    send(
+      res,
+      421,
+      { error: "MisdirectedRequest", message: "the status port answers requests for 127.0.0.1, localhost or [::1] only" },
+      "application/json",
+      vary,
+    );
+    return;
+  }
   let reply: [number, unknown, string?];
   try {
     reply = route(source, req);
   } catch (err) {
     reply = [500, { error: "InternalError", message: (err as Error).message }];
   }
-  send(res, reply[0], reply[1], reply[2], req.method === "GET" || req.method === "HEAD" ? READ_ANYWHERE : {});
+  const origin = req.headers.origin;
+  const readable = (req.method === "GET" || req.method === "HEAD") && origin !== undefined && allowOrigins.includes(origin);
+  send(res, reply[0], reply[1], reply[2], readable ? { ...vary, "access-control-allow-origin": origin } : vary);
 }
 
 function route(source: StatusSource, req: Pick<IncomingMessage, "method" | "url">): [number, unknown, string?] {
@@ -103,12 +151,32 @@ function route(source: StatusSource, req: Pick<IncomingMessage, "method" | "url"
   return [404, { error: "NotFound", message: "try /health, /metrics, /jobs or /jobs/<id>" }];
 }
 
+/** Options of startStatusServer. */
+export interface StatusServerInit {
+  /**
+   * The origins whose pages may read the status (http(s) origins, no path).
+   * @default DEFAULT_STATUS_ORIGINS
+   */
+  allowOrigins?: readonly string[];
+}
+
 /** Starts the status server on a loopback host; resolves with its URL. */
-export async function startStatusServer(source: StatusSource, host: string, port: number): Promise<{ server: Server; url: string }> {
+export async function startStatusServer(
+  source: StatusSource,
+  host: string,
+  port: number,
+  init: StatusServerInit = {},
+): Promise<{ server: Server; url: string }> {
   if (!LOOPBACK_HOSTS.has(host))
     throw new RangeError(`http.host: ${host} is not a loopback address; the status port serves 127.0.0.1 or ::1 only`);
+  const allowOrigins = (init.allowOrigins ?? DEFAULT_STATUS_ORIGINS).map((o, i) => {
+    const origin = statusOrigin(o);
+    if (origin === undefined)
+      throw new RangeError(`http.allowOrigins[${i}]: expected an http(s) origin such as http://127.0.0.1:5173, got ${JSON.stringify(o)}`);
+    return origin;
+  });
   const server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000, maxHeaderSize: 8 * 1024 }, (req, res) => {
-    handleStatusRequest(source, req, res);
+    handleStatusRequest(source, req, res, allowOrigins);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -201,7 +201,7 @@ export class ReducerNode implements StatusSource {
         },
       });
     }
-    const { server, url } = await startStatusServer(this, c.http.host, c.http.port);
+    const { server, url } = await startStatusServer(this, c.http.host, c.http.port, { allowOrigins: c.http.allowOrigins });
     this.#http = server;
     const status: NodeStatusFile = {
       pid: process.pid,

@@ -93,12 +93,49 @@ describe("reducer node parts: journal, config, status port", () => {
       const c = parseReducerConfig(good, "/etc/mosaic/reducer.json");
       expect(c.dataDir).to.equal("/etc/mosaic/data");
       expect(c.operatorKeyFile).to.equal("/etc/mosaic/op.key");
-      expect(c.http).to.deep.equal({ host: "127.0.0.1", port: 9464 });
+      // The status port is readable by the app at its default origin, and by no other page.
+      expect(c.http).to.deep.equal({ host: "127.0.0.1", port: 9464, allowOrigins: ["http://127.0.0.1:5173", "http://localhost:5173"] });
       expect(c.verifier).to.deep.equal({ threads: 2, batchSize: 64, batchWaitMs: 200 });
       // Browsers dial reducers over WebSockets: a second listen address by default, "" for none.
       expect(c.wsListen).to.equal("/ip4/127.0.0.1/tcp/0/ws");
       expect(parseReducerConfig({ ...good, wsListen: "" }, "r.json").wsListen).to.equal("");
       expect(parseReducerConfig({ ...good, wsListen: "/ip4/0.0.0.0/tcp/4102/ws" }, "r.json").wsListen).to.equal("/ip4/0.0.0.0/tcp/4102/ws");
+    });
+
+    it("takes http.allowOrigins as http(s) origins (a trailing / dropped) and refuses anything else with the field named", () => {
+      const c = parseReducerConfig(
+        { ...good, http: { port: 0, allowOrigins: ["https://app.example.org", "http://127.0.0.1:8080/", "http://[::1]:5173"] } },
+        "r.json",
+      );
+      expect(c.http.allowOrigins).to.deep.equal(["https://app.example.org", "http://127.0.0.1:8080", "http://[::1]:5173"]);
+      expect(parseReducerConfig({ ...good, http: { allowOrigins: [] } }, "r.json").http.allowOrigins).to.deep.equal([]);
+      const bad: Array<[unknown, RegExp]> = [
+        ["*", /http\.allowOrigins: expected up to 16 origins/],
+        [{ 0: "http://a.example" }, /http\.allowOrigins: expected up to 16 origins/],
+        [Array.from({ length: 17 }, (_, i) => `http://a${i}.example`), /http\.allowOrigins: expected up to 16 origins/],
+        [["*"], /http\.allowOrigins\[0\]: expected an http\(s\) origin with no path/],
+        [["http://127.0.0.1:5173", "null"], /http\.allowOrigins\[1\]: expected an http\(s\) origin/],
+        [["http://127.0.0.1:5173/app"], /http\.allowOrigins\[0\]: .*got "http:\/\/127\.0\.0\.1:5173\/app"/],
+        [["http://a.example?x=1"], /http\.allowOrigins\[0\]/],
+        [["http://a.example#x"], /http\.allowOrigins\[0\]/],
+        [["http://user:pw@a.example"], /http\.allowOrigins\[0\]/],
+        [["ftp://a.example"], /http\.allowOrigins\[0\]/],
+        [["javascript:alert(1)"], /http\.allowOrigins\[0\]/],
+        [["HTTP://A.EXAMPLE"], /http\.allowOrigins\[0\]/],
+        [["a.example"], /http\.allowOrigins\[0\]/],
+        [[5173], /http\.allowOrigins\[0\]: .*got 5173/],
+        [[`http://${"a".repeat(300)}.example`], /http\.allowOrigins\[0\]/],
+      ];
+      for (const [allowOrigins, message] of bad)
+        expect(() => parseReducerConfig({ ...good, http: { allowOrigins } }, "r.json"), String(message)).to.throw(
+          ReducerConfigError,
+          message,
+        );
+      expect(() => parseReducerConfig({ ...good, http: { allowOrigin: ["http://a.example"] } }, "r.json")).to.throw(
+        ReducerConfigError,
+        /http\.allowOrigin: not a config field \(known: host, port, allowOrigins\)/,
+      );
+      expect(() => parseReducerConfig({ ...good, http: "127.0.0.1" }, "r.json")).to.throw(ReducerConfigError, /http: expected an object/);
     });
 
     it("refuses misbehave like any unknown field: a cheating reducer is built by test code, never from a config file", async () => {
@@ -214,7 +251,7 @@ describe("reducer node parts: journal, config, status port", () => {
             throw new Error("boom");
           },
         },
-        { method: "GET", url: "/health" },
+        { method: "GET", url: "/health", headers: { host: "127.0.0.1:9464" } },
         res,
       );
       expect(status).to.equal(500);
