@@ -4,7 +4,7 @@
 import { createReadStream, type Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, isIPv4, isIPv6 } from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { ArtifactPaths } from "@mosaic/avatar";
@@ -37,6 +37,9 @@ export interface AppServer {
 
 /** The longest request target served: longer ones get 414. */
 export const MAX_URL_LENGTH = 2048;
+
+/** Open connections the server keeps at once; more are closed as they arrive. One person's browser needs a few. */
+export const MAX_CONNECTIONS = 256;
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -75,30 +78,53 @@ function defaultDistDir(): string {
 const isLoopbackHost = (host: string): boolean =>
   host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 
+/** A multiaddr a browser's libp2p dials over WebSockets; its host and port are checked apart (websocketHost). */
+const WEBSOCKET_MULTIADDR = /^\/(ip4|ip6|dns|dns4|dns6)\/([^/]+)\/tcp\/([^/]+)\/(ws|wss|tls\/ws|tls\/sni\/[^/]+\/ws)(?:\/|$)/;
+
+/**
+ * A multiaddr's host as it may stand in a CSP source and a URL, or undefined: a DNS name of letters, digits and
+ * hyphens in dot-separated labels, an IPv4 address, or a bracketed IPv6 one. Anything else (`*`, `;`, spaces, CR/LF)
+ * would widen the policy, add a directive or break the header, since the network file is outside input.
+ */
+function websocketHost(proto: string, host: string): string | undefined {
+  if (proto === "ip4") return isIPv4(host) ? host : undefined;
+  if (proto === "ip6") return /^[0-9A-Fa-f:.]+$/.test(host) && isIPv6(host) ? `[${host}]` : undefined;
+  if (host.length > 253) return undefined;
+  return host.split(".").every((label) => /^[A-Za-z0-9-]{1,63}$/.test(label)) ? host : undefined;
+}
+
 /**
  * The WebSocket URL origin of a bootstrap multiaddr that libp2p in a browser can dial (one with /ws or /wss), or
- * undefined: `/ip4/127.0.0.1/tcp/4002/ws/p2p/12D3…` → `ws://127.0.0.1:4002`.
+ * undefined: `/ip4/127.0.0.1/tcp/4002/ws/p2p/12D3…` → `ws://127.0.0.1:4002`. A host that is not a DNS name or an IP
+ * literal, or a port out of range, is undefined too.
  */
 export function websocketOrigin(addr: string): string | undefined {
-  const m = /^\/(ip4|ip6|dns|dns4|dns6)\/([^/]+)\/tcp\/(\d+)\/(ws|wss|tls\/ws|tls\/sni\/[^/]+\/ws)(?:\/|$)/.exec(addr);
+  const m = WEBSOCKET_MULTIADDR.exec(addr);
   if (m === null) return undefined;
-  const [, proto, host, port, transport] = m as unknown as [string, string, string, string, string];
+  const [, proto, rawHost, port, transport] = m as unknown as [string, string, string, string, string];
+  const host = websocketHost(proto, rawHost);
+  if (host === undefined || !/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return undefined;
   const scheme = transport === "ws" ? "ws" : "wss";
-  return `${scheme}://${proto === "ip6" ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${host}:${port}`;
 }
 
 /**
  * The page's Content-Security-Policy: its own origin, the network's RPC and the bootstrap peers' WebSockets; on a
  * loopback RPC (a devnet) also any loopback WebSocket and HTTP port, where the reducers found on-chain later listen
- * (and answer status requests).
+ * (and answer status requests). A WebSockets bootstrap address whose host or port websocketOrigin refuses is left
+ * out and passed to `onSkipped`.
  */
-export function contentSecurityPolicy(network: Pick<NetworkFile, "rpc" | "bootstrap">): string {
+export function contentSecurityPolicy(
+  network: Pick<NetworkFile, "rpc" | "bootstrap">,
+  options: { onSkipped?: (addr: string) => void } = {},
+): string {
   const connect = new Set(["'self'"]);
   const rpc = new URL(network.rpc);
   connect.add(rpc.origin);
   for (const addr of network.bootstrap) {
     const origin = websocketOrigin(addr);
     if (origin !== undefined) connect.add(origin);
+    else if (WEBSOCKET_MULTIADDR.test(addr)) options.onSkipped?.(addr);
   }
   if (isLoopbackHost(rpc.hostname.replace(/^\[|\]$/g, ""))) {
     for (const origin of ["ws://127.0.0.1:*", "ws://localhost:*", "http://127.0.0.1:*", "http://localhost:*"]) connect.add(origin);
@@ -150,7 +176,13 @@ export async function serveApp(init: ServeAppInit): Promise<AppServer> {
     "/artifacts/semaphore-20.zkey": artifacts.zkey,
   };
   const securityHeaders: Record<string, string> = {
-    "Content-Security-Policy": contentSecurityPolicy(network),
+    "Content-Security-Policy": contentSecurityPolicy(network, {
+      onSkipped: (addr) =>
+        log("warn", "app:bootstrap-skipped", {
+          addr,
+          reason: "its host is not a DNS name or an IP address, or its port is out of range; the page will not dial it",
+        }),
+    }),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -258,13 +290,17 @@ export async function serveApp(init: ServeAppInit): Promise<AppServer> {
     return fail(res, 404, "NotFoundError", `${decoded}: no such file in the app`);
   };
 
-  const server = createServer((req, res) => {
+  // Time and connection limits, as the reducer's status port has: a slow or idle client cannot hold the server's sockets.
+  // Node enforces the first two only when it checks its connections, every 30 s unless told otherwise.
+  const limits = { headersTimeout: 10_000, requestTimeout: 15_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
+  const server = createServer(limits, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log("error", "app:request-failed", { url: req.url, error: (err as Error).message });
       if (!res.headersSent) fail(res, 500, "InternalError", "the server failed to answer; see its log");
       else res.destroy();
     });
   });
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(init.port ?? 0, init.host ?? "127.0.0.1", () => {

@@ -3,12 +3,12 @@
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { request } from "node:http";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { AppNotBuiltError, type AppServer, contentSecurityPolicy, serveApp, websocketOrigin } from "@mosaic/app";
+import { AppNotBuiltError, type AppServer, contentSecurityPolicy, MAX_CONNECTIONS, serveApp, websocketOrigin } from "@mosaic/app";
 import { ARTIFACT_SHA256 } from "@mosaic/avatar";
-import { type NetworkFile, NetworkFileError } from "@mosaic/protocol";
+import { type Logger, type NetworkFile, NetworkFileError } from "@mosaic/protocol";
 import { expect } from "chai";
 import { expectRejects } from "../../../test/helpers.js";
 
@@ -35,6 +35,32 @@ function network(rpc = "http://127.0.0.1:8545", bootstrap = [`/ip4/127.0.0.1/tcp
     openGroup: 1,
     createdAt: "2026-01-01T00:00:00.000Z",
   };
+}
+
+/**
+ * Bootstrap addresses parseNetworkFile accepts (multiaddr takes any text as a DNS name) whose host must never reach
+ * the CSP: one injects a directive, one widens connect-src to every host, one splits the header (Node would throw
+ * on every answer), one holds a space.
+ */
+const HOSTILE_BOOTSTRAP = [
+  `/dns4/x; frame-src */tcp/443/wss/p2p/${PEER}`,
+  `/dns4/*/tcp/443/wss/p2p/${PEER}`,
+  `/dns4/evil.example\r\nX-Evil: 1/tcp/443/wss/p2p/${PEER}`,
+  `/dns/a b/tcp/80/ws/p2p/${PEER}`,
+];
+
+/** Waits until the server answers GET / with 200 (after refusing connections it was full). */
+async function waitForServed(url: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const status = await raw(url, "/").then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${url} did not serve again within 5 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 interface Answer {
@@ -239,6 +265,78 @@ describe("serveApp", function () {
     expect((await raw(app.url, `/${"a".repeat(2000)}`)).status).to.equal(200);
   });
 
+  it("a network file with hostile bootstrap hosts: each left out of the CSP with a warning, and the server stays up", async () => {
+    const good = `/dns4/peer.example.org/tcp/443/wss/p2p/${PEER}`;
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    const logger: Logger = (level, event, fields) => {
+      if (level === "warn" && event === "app:bootstrap-skipped") warnings.push(fields);
+    };
+    const hostile = await serveApp({
+      network: network("https://rpc.example.org", [good, ...HOSTILE_BOOTSTRAP]),
+      distDir: dist,
+      logger,
+    });
+    try {
+      expect(warnings.map((w) => w?.addr)).to.deep.equal(HOSTILE_BOOTSTRAP);
+      for (const target of ["/", "/vault", "/network.json", "/missing.js"]) {
+        const r = await raw(hostile.url, target);
+        expect(r.status, target).to.be.oneOf([200, 404]);
+        const csp = String(r.headers["content-security-policy"]);
+        expect(
+          csp.split("; ").find((d) => d.startsWith("connect-src")),
+          target,
+        ).to.equal("connect-src 'self' https://rpc.example.org wss://peer.example.org:443");
+        expect(csp, target).not.to.match(/frame-src|\*|\r|\n|evil/);
+        expect(r.headers["x-evil"], target).to.equal(undefined);
+      }
+      // Still serving, many times over.
+      const again = await Promise.all(Array.from({ length: 20 }, () => raw(hostile.url, "/")));
+      expect(again.map((r) => r.status)).to.deep.equal(Array(20).fill(200));
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it("closes a connection that sends its headers too slowly (10 s), and refuses connections past MAX_CONNECTIONS", async () => {
+    const limited = await serveApp({ network: network(), distDir: dist });
+    const { hostname, port } = new URL(limited.url);
+    const sockets: Socket[] = [];
+    try {
+      // A slowloris: a request line and one header, then nothing. The server ends it (408) within its headers timeout.
+      const started = Date.now();
+      const slow = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write("GET / HTTP/1.1\r\nHost: x\r\n"));
+        let out = "";
+        socket.on("data", (c: Buffer) => (out += c.toString("latin1")));
+        socket.on("close", () => resolve(out));
+        socket.on("error", reject);
+      });
+      const waited = Date.now() - started;
+      expect(waited).to.be.within(9_000, 13_000);
+      expect(slow).to.match(/^(HTTP\/1\.1 408 |$)/);
+      // MAX_CONNECTIONS idle connections held open; the next one is closed at once, and once they go it serves again.
+      expect(MAX_CONNECTIONS).to.equal(256);
+      for (let i = 0; i < MAX_CONNECTIONS; i++) {
+        sockets.push(
+          await new Promise<Socket>((resolve, reject) => {
+            const socket = connect(Number(port), hostname, () => resolve(socket));
+            socket.on("error", reject);
+          }),
+        );
+      }
+      const refused = await raw(limited.url, "/").then(
+        () => "served",
+        (err: NodeJS.ErrnoException) => err.code,
+      );
+      expect(refused).to.be.oneOf(["ECONNRESET", "EPIPE"]);
+      for (const socket of sockets.splice(0)) socket.destroy();
+      await waitForServed(limited.url);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await limited.close();
+    }
+  });
+
   it("refuses to start without a built app: AppNotBuiltError naming npm run build:app", async () => {
     const empty = path.join(dir, "empty");
     await mkdir(empty);
@@ -299,6 +397,36 @@ describe("the app's Content-Security-Policy", () => {
       "wss://peer.example.org:443",
       "ws://[2001:db8::1]:4002",
     ]);
+  });
+
+  it("leaves out bootstrap hosts that would inject a directive, widen to a wildcard or break the header", () => {
+    const skipped: string[] = [];
+    const csp = contentSecurityPolicy(network("https://rpc.example.org", [`/ip4/10.0.0.1/tcp/9/ws/p2p/${PEER}`, ...HOSTILE_BOOTSTRAP]), {
+      onSkipped: (addr) => skipped.push(addr),
+    });
+    expect(skipped).to.deep.equal(HOSTILE_BOOTSTRAP);
+    expect(csp.split("; ").find((d) => d.startsWith("connect-src"))).to.equal("connect-src 'self' https://rpc.example.org ws://10.0.0.1:9");
+    expect(csp.split("; ").filter((d) => d.startsWith("frame-src"))).to.deep.equal([]);
+    expect(csp).not.to.match(/\*|\r|\n/);
+    // A TCP-only address is not for browsers, and not worth a warning.
+    contentSecurityPolicy(network("https://rpc.example.org", [`/ip4/10.0.0.1/tcp/9/p2p/${PEER}`]), {
+      onSkipped: (addr) => skipped.push(addr),
+    });
+    expect(skipped).to.have.length(HOSTILE_BOOTSTRAP.length);
+  });
+
+  it("websocketOrigin: a DNS name of [A-Za-z0-9-] labels, an IPv4 or a bracketed IPv6 address, and a port up to 65535", () => {
+    for (const addr of HOSTILE_BOOTSTRAP) expect(websocketOrigin(addr), addr).to.equal(undefined);
+    for (const host of ["*.example.org", "a..example.org", ".example.org", "a_b.example.org", "ex%41mple.org", `${"a".repeat(64)}.org`])
+      expect(websocketOrigin(`/dns4/${host}/tcp/443/wss/p2p/${PEER}`), host).to.equal(undefined);
+    expect(websocketOrigin(`/ip4/1.2.3.4.5/tcp/1/ws/p2p/${PEER}`)).to.equal(undefined);
+    expect(websocketOrigin(`/ip6/::1]evil[/tcp/1/ws/p2p/${PEER}`)).to.equal(undefined);
+    expect(websocketOrigin(`/ip6/fe80::1%25eth0/tcp/1/ws/p2p/${PEER}`)).to.equal(undefined);
+    expect(websocketOrigin(`/dns4/a.example/tcp/65536/ws/p2p/${PEER}`)).to.equal(undefined);
+    expect(websocketOrigin(`/dns4/a.example/tcp/*/ws/p2p/${PEER}`)).to.equal(undefined);
+    expect(websocketOrigin(`/dns4/Peer-1.Example.org/tcp/443/wss/p2p/${PEER}`)).to.equal("wss://Peer-1.Example.org:443");
+    expect(websocketOrigin(`/dns6/localhost/tcp/65535/ws/p2p/${PEER}`)).to.equal("ws://localhost:65535");
+    expect(websocketOrigin(`/ip6/::1/tcp/4002/ws/p2p/${PEER}`)).to.equal("ws://[::1]:4002");
   });
 
   it("websocketOrigin: only /ws and /wss addresses", () => {
