@@ -59,6 +59,26 @@ export async function switchChain(wallet: AnnouncedWallet, chainId: number): Pro
   await wallet.provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: toBeHex(chainId) }] });
 }
 
+/**
+ * A signer that names the chain in every transaction it sends: a wallet switched to another chain between the
+ * app's check and the send refuses a transaction for this one, instead of sending it on the other.
+ */
+class ChainPinnedSigner extends JsonRpcSigner {
+  constructor(
+    provider: BrowserProvider,
+    address: string,
+    readonly chainId: number,
+  ) {
+    super(provider, address);
+  }
+
+  override sendUncheckedTransaction(tx: TransactionRequest): Promise<string> {
+    if (tx.chainId !== undefined && tx.chainId !== null && BigInt(tx.chainId) !== BigInt(this.chainId))
+      throw new WrongChainError(`a transaction for chain ${tx.chainId} from a signer for chain ${this.chainId}`);
+    return super.sendUncheckedTransaction({ ...tx, chainId: this.chainId });
+  }
+}
+
 /** A signer for the connected account, refusing when the wallet is not on the network's chain. */
 export async function walletSigner(connected: ConnectedWallet, chainId: number): Promise<JsonRpcSigner> {
   const current = Number(BigInt((await connected.wallet.provider.request({ method: "eth_chainId" })) as string));
@@ -66,7 +86,7 @@ export async function walletSigner(connected: ConnectedWallet, chainId: number):
     throw new WrongChainError(
       `your wallet is on chain ${current}, this network is chain ${chainId}: switch the wallet's network, then try again`,
     );
-  return new BrowserProvider(connected.wallet.provider, chainId).getSigner(connected.account);
+  return new ChainPinnedSigner(new BrowserProvider(connected.wallet.provider, chainId), connected.account, chainId);
 }
 
 /** What to tell the person when a wallet or chain call fails: what happened, and what to do next. */
