@@ -153,8 +153,11 @@ export class Parties {
     }
   }
 
-  /** Starts reducer `i` (its key is reducer-i) from the network file alone, with its status on `httpPort`. */
-  startReducer(i: number, httpPort: number): Daemon {
+  /**
+   * Starts reducer `i` (its key is reducer-i) from the network file alone, with its status on `httpPort`, readable
+   * from the web pages of `statusOrigins` (an app served on another port than the default).
+   */
+  startReducer(i: number, httpPort: number, statusOrigins: readonly string[] = []): Daemon {
     return this.start([
       "reducer",
       "start",
@@ -166,6 +169,7 @@ export class Parties {
       `reducer-${i}`,
       "--http-port",
       String(httpPort),
+      ...statusOrigins.flatMap((o) => ["--status-origin", o]),
     ]);
   }
 

@@ -55,7 +55,9 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
     // after the app's check refuses it rather than sending it there.
     for (const [name, who] of Object.entries(people))
       for (const call of who.wallet.calls.filter((c) => c.method === "eth_sendTransaction"))
-        expect((call.params[0] as { chainId?: string }).chainId, `${name}'s transaction names no chain`).to.equal(toQuantity(p.network.chainId));
+        expect((call.params[0] as { chainId?: string }).chainId, `${name}'s transaction names no chain`).to.equal(
+          toQuantity(p.network.chainId),
+        );
   });
 
   after(async () => {
@@ -93,6 +95,15 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
     expect(Number(await page.getByTestId("count-location-history-points").textContent())).to.be.greaterThan(0);
     await screenshot(page, "03-vault-data");
     await noSeriousAxe(page, "vault data");
+    // A second tab of the same browser cannot open the vault while this one has it (two writers would fork its log).
+    const { context } = people.user as WithWallet;
+    const second = await context.newPage();
+    await second.goto(`${appUrl}/#/vault`);
+    await second.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+    await second.getByRole("button", { name: "Unlock" }).click();
+    await second.getByRole("alert").filter({ hasText: "open in another tab" }).waitFor({ timeout: 60_000 });
+    expect(await second.getByRole("tab", { name: "Data" }).count()).to.equal(0);
+    await second.close();
   });
 
   it("the user joins the open group with the wallet; a rejected signature changes nothing", async () => {
@@ -134,7 +145,7 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
       .waitFor({ timeout: 60_000 });
     // The operator starts the node they staked for; both reducers appear from the directory.
     const port = await freePort();
-    p.startReducer(2, port);
+    p.startReducer(2, port, [new URL(appUrl).origin]);
     await p.waitFor(`reducer on ${port}`, () => p.status(port, "/health"));
     reducers.push({ port });
     await p.waitFor("both reducers on the operate page", async () => {
@@ -223,8 +234,14 @@ describe("the app in a real browser, against a devnet, two reducers and `mosaic 
     await page.getByTestId("result-chart").waitFor();
     const download = page.waitForEvent("download");
     await page.getByTestId("download-csv").click();
-    const csv = await readFile(await (await download).path(), "utf8");
-    expect(csv.split("\n")[0]).to.match(/,/);
+    const csv = (await readFile(await (await download).path(), "utf8")).trim().split("\n");
+    // A header and one row per histogram bin (km-per-day has six), each with a number for its estimate.
+    expect(csv).to.have.length(7);
+    for (const row of csv.slice(1))
+      expect(
+        row.split(",").some((cell) => /^-?\d+(\.\d+)?$/.test(cell)),
+        row,
+      ).to.equal(true);
     await screenshot(page, "11-research-result");
     await noSeriousAxe(page, "result");
 
