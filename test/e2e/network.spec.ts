@@ -47,7 +47,8 @@ describe("separate parties on a devnet, each a `mosaic` process", function () {
   });
 
   it("users make vaults, import a GPX file and register their avatars, each from their own wallet", async () => {
-    for (let i = 1; i <= USERS; i++) await p.makeUser(i, GPX);
+    // Each user is a separate party with their own directory and wallet: side by side, as people would.
+    await Promise.all(Array.from({ length: USERS }, (_, i) => p.makeUser(i + 1, GPX)));
   });
 
   it("a researcher writes a job, sees what would be posted, and posts it to the reducers found on-chain", async () => {
@@ -81,14 +82,13 @@ describe("separate parties on a devnet, each a `mosaic` process", function () {
       expect(jobs.jobs.map((j) => j.jobId)).to.include(jobId);
       await ok(["vault", "answer", jobId, "--yes", "--delay-max", "0", "--network", networkFile, ...user(i)]);
     };
-    await answer(1);
-    await answer(2);
+    // Users answer from their own vaults, two at a time, as people would.
+    await Promise.all([answer(1), answer(2)]);
     // The middle of the window: reducer-2 dies without a chance to flush anything.
     const second = reducers[1] as (typeof reducers)[0];
     second.daemon.proc.kill("SIGKILL");
     await new Promise((r) => second.daemon.proc.once("exit", r));
-    await answer(3);
-    await answer(4);
+    await Promise.all([answer(3), answer(4)]);
     second.daemon = p.startReducer(2, second.port);
     await reducerUp(second.port);
     await answer(5);
@@ -136,16 +136,23 @@ describe("separate parties on a devnet, each a `mosaic` process", function () {
   });
 
   it("every user's answer is counted: receipts from the reducers and an inclusion proof checked against the root on-chain", async () => {
-    for (let i = 1; i <= USERS; i++) {
-      const r = await okJson<{ entries: { jobId: string; receipts: { valid: boolean }[]; inclusion?: { status: string } }[] }>([
-        "vault",
-        "receipts",
-        "--job",
-        jobId,
-        "--network",
-        networkFile,
-        ...user(i),
-      ]);
+    const users = Array.from({ length: USERS }, (_, i) => i + 1);
+    // Each from its own vault directory: read side by side.
+    const all = await Promise.all(
+      users.map((i) =>
+        okJson<{ entries: { jobId: string; receipts: { valid: boolean }[]; inclusion?: { status: string } }[] }>([
+          "vault",
+          "receipts",
+          "--job",
+          jobId,
+          "--network",
+          networkFile,
+          ...user(i),
+        ]),
+      ),
+    );
+    for (const [n, r] of all.entries()) {
+      const i = n + 1;
       const a = r.entries.find((x) => String(x.jobId) === jobId);
       expect(a, `user ${i}`).not.to.equal(undefined);
       expect(
