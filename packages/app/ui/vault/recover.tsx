@@ -65,6 +65,8 @@ interface PendingRecovery {
   devicePrivateKey: string;
   /** The fresh wallet that owns the account on-chain afterwards, when no wallet was connected. */
   owner?: { address: string; privateKey: string };
+  /** Whether the person downloaded `owner`'s key: completing forgets it, and it owns the account on-chain. */
+  ownerSaved?: boolean;
   /** The approval files taken so far: name and text. */
   approvals: { file: string; text: string }[];
 }
@@ -207,6 +209,10 @@ function CompleteRecovery({
 
   const complete = useAction(async () => {
     setWarnings([]);
+    if (pending.owner !== undefined && pending.ownerSaved !== true)
+      throw new Error(
+        "download the new owner's key first (the button above): that wallet owns the account on-chain, and completing the recovery forgets it here",
+      );
     checkNewPassphrase(passphrase, again);
     const key = deviceKeyOf(pending);
     setProgress({ step: "Opening the approvals and rebuilding the seed", fraction: undefined });
@@ -265,7 +271,10 @@ function CompleteRecovery({
           <button
             type="button"
             className="secondary"
-            onClick={() => download("recovery-request.json.owner.key", "text/plain", `${pending.owner?.privateKey}\n`)}
+            onClick={() => {
+              download("recovery-request.json.owner.key", "text/plain", `${pending.owner?.privateKey}\n`);
+              update({ ...pending, ownerSaved: true });
+            }}
           >
             Download the new owner's key
           </button>
