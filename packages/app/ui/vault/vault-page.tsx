@@ -1,15 +1,18 @@
 // The user's place: create or unlock the vault that lives in this browser, then its data, groups, jobs, privacy
 // and guardians. The passphrase never leaves the page; the seed is sealed in a worker.
 import type { Vault } from "@mosaic/vault";
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { DataTab } from "./data-tab.tsx";
-import { GroupsTab } from "./groups-tab.tsx";
-import { GuardiansTab } from "./guardians-tab.tsx";
-import { JobsTab } from "./jobs-tab.tsx";
-import { PrivacyTab } from "./privacy-tab.tsx";
 import { pendingRecovery, RecoverVault } from "./recover.tsx";
+
+// The tabs that reach the chain and the network load when first opened: the unlock screen and the data tab do not
+// wait for libp2p, the group sync or the recovery contract.
+const GroupsTab = lazy(() => import("./groups-tab.tsx").then((m) => ({ default: m.GroupsTab })));
+const GuardiansTab = lazy(() => import("./guardians-tab.tsx").then((m) => ({ default: m.GuardiansTab })));
+const JobsTab = lazy(() => import("./jobs-tab.tsx").then((m) => ({ default: m.JobsTab })));
+const PrivacyTab = lazy(() => import("./privacy-tab.tsx").then((m) => ({ default: m.PrivacyTab })));
 import { checkNewPassphrase, createVault, unlockVault, vaultExists, vaultKey } from "./store.ts";
 
 export type StepProgress = { step: string; fraction: number | undefined } | undefined;
@@ -158,17 +161,19 @@ function OpenVault({ vault, onLock }: { vault: Vault; onLock(): Promise<void> })
         ))}
       </div>
       <div role="tabpanel" aria-label={TABS.find((t) => t.id === tab)?.label}>
-        {tab === "data" ? (
-          <DataTab vault={vault} changed={changed} />
-        ) : tab === "groups" ? (
-          <GroupsTab vault={vault} />
-        ) : tab === "jobs" ? (
-          <JobsTab vault={vault} changed={changed} />
-        ) : tab === "privacy" ? (
-          <PrivacyTab vault={vault} changed={changed} />
-        ) : (
-          <GuardiansTab vault={vault} />
-        )}
+        <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+          {tab === "data" ? (
+            <DataTab vault={vault} changed={changed} />
+          ) : tab === "groups" ? (
+            <GroupsTab vault={vault} />
+          ) : tab === "jobs" ? (
+            <JobsTab vault={vault} changed={changed} />
+          ) : tab === "privacy" ? (
+            <PrivacyTab vault={vault} changed={changed} />
+          ) : (
+            <GuardiansTab vault={vault} />
+          )}
+        </Suspense>
       </div>
     </>
   );
