@@ -201,13 +201,16 @@ export async function createReducerWorld(members: number, operators: number): Pr
     const r: Reducer = { index: i, config: path.join(work, `reducer-${i}.json`), dataDir: path.join(work, `reducer-${i}`), log: "" };
     reducers.push(r);
     await world.writeConfig(r);
-    const stake = json<{ total: string }>(
-      await mosaic(
-        ["reducer", "stake", "--amount", "1", ...chainArgs, "--wallet-key-file", path.join(work, `operator-${i}.key`), "--json"],
+  }
+  // Each operator stakes from its own wallet: side by side.
+  const stakes = await Promise.all(
+    reducers.map((r) =>
+      mosaic(
+        ["reducer", "stake", "--amount", "1", ...chainArgs, "--wallet-key-file", path.join(work, `operator-${r.index}.key`), "--json"],
         work,
       ),
-    );
-    expect(stake.total).to.equal("1.0");
-  }
+    ),
+  );
+  for (const stake of stakes) expect(json<{ total: string }>(stake).total).to.equal("1.0");
   return world;
 }
