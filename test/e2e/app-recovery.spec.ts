@@ -22,6 +22,7 @@ import { type BrowserHarness, launchBrowser, screenshot } from "../browser/harne
 import { Parties } from "../parties.js";
 
 const PASSPHRASE = "a browser vault passphrase";
+const GPX = path.resolve(import.meta.dirname, "../../packages/vault/test/fixtures/track.gpx");
 
 describe("social recovery in a real browser, against a devnet and `mosaic app` as separate processes", function () {
   this.timeout(300_000);
@@ -238,5 +239,37 @@ describe("social recovery in a real browser, against a devnet and `mosaic app` a
     await page.getByRole("button", { name: "Unlock" }).click();
     await page.getByRole("tab", { name: "Data" }).waitFor({ timeout: 60_000 });
     expect(await page.evaluate((key) => localStorage.getItem(key), `mosaic-recovery-${p.network.name}`)).to.equal(null);
+  });
+
+  it("a browser joins a vault kept by the CLI as another device: the seed and `vault serve`'s WebSockets address; a bad address is named", async () => {
+    // The CLI device: a vault from a seed file, a GPX track, and `vault serve` (TCP and WebSockets).
+    const seed = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+    await writeFile(path.join(p.dir, "pair.seed"), `${seed}\n`);
+    await writeFile(path.join(p.dir, "pair.gpx"), await readFile(GPX));
+    await p.ok(["vault", "init", "--dir", "pair-cli", "--seed-file", "pair.seed", "--device", "laptop"]);
+    await p.ok(["vault", "import", "pair.gpx", "--dir", "pair-cli"]);
+    const serve = p.start(["vault", "serve", "--dir", "pair-cli"]);
+    const address = await p.waitFor("vault serve's WebSockets address", async () => {
+      if (serve.proc.exitCode !== null) throw new Error(`vault serve exited ${serve.proc.exitCode}:\n${serve.err}`);
+      return /\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\/\S+/.exec(serve.out)?.[0];
+    });
+    const { page } = await person("second-device");
+    await page.getByRole("button", { name: "Add this browser to it" }).click();
+    await page.getByLabel("Device address").fill(address.replace("/ws/", "/"));
+    await page.getByLabel("The vault's seed").fill(seed);
+    await page.getByLabel("New passphrase", { exact: true }).fill(PASSPHRASE);
+    await page.getByLabel("New passphrase again").fill(PASSPHRASE);
+    await page.getByRole("button", { name: "Add this browser" }).click();
+    await page.getByRole("alert").filter({ hasText: "expected the WebSockets address" }).waitFor();
+    expect(await page.getByRole("tab", { name: "Data" }).count()).to.equal(0);
+    await page.getByLabel("Device address").fill(address);
+    await page.getByRole("button", { name: "Add this browser" }).click();
+    await page.getByRole("tab", { name: "Data" }).waitFor({ timeout: 60_000 });
+    // The CLI device's track arrived, verified, in this browser's own copy of the thread.
+    await p.waitFor("the pulled track in the browser", async () =>
+      Number(await page.getByTestId("count-location-history-points").textContent()) >= 1 ? true : undefined,
+    );
+    await screenshot(page, "27-paired-device");
+    await noSeriousAxe(page, "paired device");
   });
 });

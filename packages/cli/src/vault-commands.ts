@@ -317,7 +317,8 @@ With --follow it prints each new job your avatar may answer as it is posted (one
 --json); answer it with 'mosaic vault answer' once serve is stopped (one process holds the vault at a time).
 
 Options:
-  --listen MULTIADDR  an address to listen on (repeatable; default /ip4/127.0.0.1/tcp/0)
+  --listen MULTIADDR  an address to listen on (repeatable; default /ip4/127.0.0.1/tcp/0 and, for a vault in
+                      the browser app, /ip4/127.0.0.1/tcp/0/ws)
 ${FOLLOW_HELP}
 
 ${VAULT_COMMON}`;

@@ -81,7 +81,7 @@ export class ThreadReplicator {
   readonly #init: Required<Omit<ReplicatorInit, "logger">>;
   readonly #log: Logger;
   readonly #replicas = new Map<string, Replica>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #started = false;
 
   constructor(components: { libp2p: Libp2pWithPubsub }, init: ReplicatorInit = {}) {
@@ -114,7 +114,8 @@ export class ThreadReplicator {
         for (const peer of pubsub.getSubscribers(replica.topic)) this.#pullQuietly(replica, peer);
       }
     }, this.#init.pullIntervalMs);
-    this.#timer.unref();
+    // Node: the timer alone does not keep the process alive. A browser's timer is a number, with nothing to unref.
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   async stop(): Promise<void> {

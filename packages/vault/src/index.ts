@@ -236,3 +236,4 @@ export {
 } from "./job-board.js";
 export { type CheckInclusionOptions, checkInclusion, type InclusionVerdict } from "./inclusion.js";
 export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./follow.js";
+export { type PullThreadOptions, pullThreadFrom, servingPeerOf } from "./device-sync.js";

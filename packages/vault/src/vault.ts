@@ -143,6 +143,8 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
 
 export class Vault {
   readonly thread: Thread;
+  /** The stores the thread lives in: what a device sync serves and pulls into. */
+  readonly stores: ThreadStores;
   /** The avatar identity this vault answers jobs through. */
   readonly avatar: Identity;
   readonly #rootSeed: Uint8Array;
@@ -150,8 +152,9 @@ export class Vault {
   readonly #clock: () => number;
   readonly #owned: { close(): Promise<void> } | undefined;
 
-  private constructor(thread: Thread, init: VaultInit, abilities: readonly AbilityDefinition[]) {
+  private constructor(thread: Thread, init: VaultInit, abilities: readonly AbilityDefinition[], stores: ThreadStores) {
     this.thread = thread;
+    this.stores = stores;
     this.#rootSeed = init.rootSeed;
     this.avatar = deriveAvatarIdentity(init.rootSeed);
     this.#clock = init.clock ?? Date.now;
@@ -177,7 +180,7 @@ export class Vault {
       clock: init.clock,
       onProgress: init.onProgress,
     });
-    return new Vault(thread, init, abilities);
+    return new Vault(thread, init, abilities, stores);
   }
 
   /** The vault's root seed, for splitting among guardians. Never leaves through the egress gate. */

@@ -2,6 +2,7 @@
 // ability what it keeps, with a way to delete it.
 import { collectionName, LOCATION_FORMAT_LABELS, MAX_LOCATION_FILE_BYTES, type Vault } from "@mosaic/vault";
 import { useState } from "react";
+import { SyncFromDevice } from "./pair.tsx";
 import { ErrorNote, Progress, ScrollRegion, Section, useAction } from "../components.tsx";
 
 export function DataTab({ vault, changed }: { vault: Vault; changed(): void }) {
@@ -9,6 +10,7 @@ export function DataTab({ vault, changed }: { vault: Vault; changed(): void }) {
     <>
       <ImportLocations vault={vault} changed={changed} />
       <Abilities vault={vault} changed={changed} />
+      <SyncFromDevice vault={vault} changed={changed} />
     </>
   );
 }

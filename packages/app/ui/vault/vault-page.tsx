@@ -5,6 +5,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { DataTab } from "./data-tab.tsx";
+import { PairDevice } from "./pair.tsx";
 import { pendingRecovery, RecoverVault } from "./recover.tsx";
 
 // The tabs that reach the chain and the network load when first opened: the unlock screen and the data tab do not
@@ -52,11 +53,13 @@ export function VaultPage() {
 function Create({ name, onOpen }: { name: string; onOpen(v: Vault): void }) {
   // A recovery under way in this browser is resumed; otherwise a new vault is offered first.
   const [recovering, setRecovering] = useState(() => pendingRecovery(name) !== undefined);
+  const [pairing, setPairing] = useState(false);
   if (recovering) return <RecoverVault name={name} onOpen={onOpen} onCancel={() => setRecovering(false)} />;
-  return <CreateNew name={name} onOpen={onOpen} onRecover={() => setRecovering(true)} />;
+  if (pairing) return <PairDevice name={name} onOpen={onOpen} onCancel={() => setPairing(false)} />;
+  return <CreateNew name={name} onOpen={onOpen} onRecover={() => setRecovering(true)} onPair={() => setPairing(true)} />;
 }
 
-function CreateNew({ name, onOpen, onRecover }: { name: string; onOpen(v: Vault): void; onRecover(): void }) {
+function CreateNew({ name, onOpen, onRecover, onPair }: { name: string; onOpen(v: Vault): void; onRecover(): void; onPair(): void }) {
   const [passphrase, setPassphrase] = useState("");
   const [again, setAgain] = useState("");
   const [progress, setProgress] = useState<StepProgress>();
@@ -92,6 +95,12 @@ function CreateNew({ name, onOpen, onRecover }: { name: string; onOpen(v: Vault)
         Lost the browser your vault was in?{" "}
         <button type="button" className="secondary" onClick={onRecover} disabled={action.busy}>
           Recover a vault
+        </button>
+      </p>
+      <p>
+        Already keep your vault on another device?{" "}
+        <button type="button" className="secondary" onClick={onPair} disabled={action.busy}>
+          Add this browser to it
         </button>
       </p>
     </Section>

@@ -1,49 +1,23 @@
 // Syncing a vault's thread between the owner's devices over libp2p: one device serves, another pulls (Node: TCP).
-import { peerIdFromString } from "@libp2p/peer-id";
-import { createIpfsNode, dialPeer, type IpfsNodeInit, nodeAddresses } from "@mosaic/protocol";
+import { createIpfsNode, type IpfsNodeInit, nodeAddresses } from "@mosaic/protocol";
 import { type Thread, ThreadReplicator } from "@mosaic/threads";
 import type { Blockstore } from "interface-blockstore";
+import { type PullThreadOptions, pullThreadFrom as pullAnywhere } from "../device-sync.js";
 
-/** The peer id at the end of a serving device's multiaddr; TypeError naming `field` when there is none. */
-export function servingPeerOf(address: string, field = "address"): string {
-  const match = /\/p2p\/([^/]+)\/?$/.exec(address);
-  if (match?.[1] === undefined)
-    throw new TypeError(`${field}: expected a multiaddr ending in /p2p/<peer id> (as 'serve' prints), got ${JSON.stringify(address)}`);
-  return match[1];
-}
+export { type PullThreadOptions, servingPeerOf } from "../device-sync.js";
 
-export interface PullThreadOptions {
-  /** How the address is named in errors. @default "address" */
-  field?: string;
-  onProgress?: (done: number, total: number) => void;
-}
-
-/**
- * Pulls the records `thread` lacks from the device serving at `address` (a multiaddr with /p2p/), verifying every
- * one before it is applied. The node only dials out, so it listens nowhere.
- */
-export async function pullThreadFrom(
+/** Pulls from another device over TCP (or WebSockets): the portable pull with a Node libp2p node. */
+export function pullThreadFrom(
   components: { blockstore: Blockstore },
   thread: Thread,
   address: string,
-  options: PullThreadOptions = {},
+  options: Omit<PullThreadOptions, "createNode"> = {},
 ): Promise<{ added: number; duplicates: number }> {
-  const peer = peerIdFromString(servingPeerOf(address, options.field));
-  const node = await createIpfsNode({ blockstore: components.blockstore, listen: [] });
-  const replicator = new ThreadReplicator({ libp2p: node.libp2p });
-  try {
-    await replicator.start();
-    replicator.add(thread.log);
-    await dialPeer(node, address);
-    return await replicator.pull(peer, thread.log.id, { onProgress: options.onProgress });
-  } finally {
-    await replicator.stop();
-    await node.stop();
-  }
+  return pullAnywhere(components, thread, address, { ...options, createNode: (blockstore) => createIpfsNode({ blockstore, listen: [] }) });
 }
 
 export interface ServeThreadOptions {
-  /** Addresses to listen on. @default ["/ip4/127.0.0.1/tcp/0"] */
+  /** Addresses to listen on. @default TCP and WebSockets on 127.0.0.1 (a browser vault pulls over WebSockets) */
   listen?: string[];
   /** Serving stops (and everything closes) when this aborts. */
   signal: AbortSignal;
@@ -65,7 +39,7 @@ export async function serveThread(
 ): Promise<{ served: number; received: number }> {
   const node = await createIpfsNode({
     blockstore: components.blockstore,
-    listen: options.listen ?? ["/ip4/127.0.0.1/tcp/0"],
+    listen: options.listen ?? ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"],
     privateKey: options.privateKey,
   });
   const replicator = new ThreadReplicator({ libp2p: node.libp2p });
