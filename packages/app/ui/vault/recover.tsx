@@ -20,13 +20,13 @@ import {
   requestCode,
   type Vault,
 } from "@mosaic/vault";
-import { isHexString, type JsonRpcSigner, type Provider } from "ethers";
+import type { JsonRpcSigner, Provider } from "ethers";
 import { useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { download } from "../research/result.tsx";
-import { checkNewPassphrase, createVault } from "./store.ts";
+import { checkNewPassphrase, createVault, workerKdf } from "./store.ts";
 
 type Blocks = Parameters<typeof approveRecoveryRequest>[1]["blocks"];
 
@@ -61,10 +61,13 @@ export function recoveryContractOf(network: LoadedNetwork, runner: JsonRpcSigner
 /** A recovery this browser started: kept until it completes, so the page may be left and the approvals come later. */
 interface PendingRecovery {
   request: RecoveryRequestMessage;
-  /** The one-off device key the approvals are sealed to, as the CLI keeps it in FILE.key. */
-  devicePrivateKey: string;
-  /** The fresh wallet that owns the account on-chain afterwards, when no wallet was connected. */
-  owner?: { address: string; privateKey: string };
+  /**
+   * The one-off device key the approvals are sealed to (the CLI keeps it in FILE.key), sealed under the passphrase
+   * chosen at the start (as a vault seed is): localStorage alone, with the approvals beside it, rebuilds nothing.
+   */
+  sealedDeviceKey: string;
+  /** The fresh wallet that owns the account on-chain afterwards, when no wallet was connected; its key sealed likewise. */
+  owner?: { address: string; sealedKey: string };
   /** Whether the person downloaded `owner`'s key: completing forgets it, and it owns the account on-chain. */
   ownerSaved?: boolean;
   /** The approval files taken so far: name and text. */
@@ -80,7 +83,7 @@ export function pendingRecovery(network: string): PendingRecovery | undefined {
   try {
     const p = JSON.parse(text) as PendingRecovery;
     parseRecoveryRequestFile(recoveryRequestFileText(p.request), "the stored request");
-    if (!isHexString(p.devicePrivateKey, 32) || !Array.isArray(p.approvals)) return undefined;
+    if (typeof p.sealedDeviceKey !== "string" || !Array.isArray(p.approvals)) return undefined;
     return p;
   } catch {
     return undefined;
@@ -92,9 +95,12 @@ function savePending(network: string, p: PendingRecovery | undefined): void {
   else localStorage.setItem(pendingKey(network), JSON.stringify(p));
 }
 
-/** The device key kept with a pending request, checked to be the one the request names. */
-function deviceKeyOf(p: PendingRecovery): GuardianKey {
-  const key = guardianKeyFromPrivateKey(fromHex(p.devicePrivateKey, { length: 32, field: "device key" }));
+/**
+ * The device key kept with a pending request, opened with the recovery's passphrase (WrongPassphraseError when it is
+ * not the one) and checked to be the one the request names.
+ */
+async function deviceKeyOf(p: PendingRecovery, passphrase: string): Promise<GuardianKey> {
+  const key = guardianKeyFromPrivateKey(await workerKdf.unseal(p.sealedDeviceKey, passphrase));
   if (to0xHex(key.publicKey) !== p.request.devicePublicKey)
     throw new TypeError("the stored device key is not the request's: cancel this recovery and start a new one");
   return key;
@@ -124,17 +130,28 @@ export function RecoverVault({ name, onOpen, onCancel }: { name: string; onOpen(
 function StartRecovery({ onStarted, onCancel }: { onStarted(p: PendingRecovery): void; onCancel(): void }) {
   const { connected } = useApp();
   const [account, setAccount] = useState("");
+  const [passphrase, setPassphrase] = useState("");
+  const [again, setAgain] = useState("");
   const start = useAction(async () => {
     const accountId = account.trim();
     if (!HEX32.test(accountId))
       throw new TypeError(
         `account id: expected 0x and 64 hex characters (the old vault's Guardians tab, or 'mosaic vault guardians whoami', shows it), got ${JSON.stringify(accountId)}`,
       );
+    checkNewPassphrase(passphrase, again);
     // The connected wallet owns the account on-chain afterwards; without one, a fresh wallet does (its key is offered).
     const made = newRecoveryRequest({ accountId, newOwner: connected?.account });
-    const pending: PendingRecovery = { request: made.request, devicePrivateKey: to0xHex(made.deviceKey.privateKey), approvals: [] };
+    const pending: PendingRecovery = {
+      request: made.request,
+      sealedDeviceKey: await workerKdf.seal(made.deviceKey.privateKey, passphrase),
+      approvals: [],
+    };
     made.deviceKey.privateKey.fill(0);
-    if (made.owner !== undefined) pending.owner = made.owner;
+    if (made.owner !== undefined)
+      pending.owner = {
+        address: made.owner.address,
+        sealedKey: await workerKdf.seal(fromHex(made.owner.privateKey, { length: 32, field: "owner key" }), passphrase),
+      };
     onStarted(pending);
   });
   return (
@@ -151,6 +168,12 @@ function StartRecovery({ onStarted, onCancel }: { onStarted(p: PendingRecovery):
       >
         <Field label="Account id" hint="0x and 64 hex characters: the old vault's Guardians tab showed it">
           <input value={account} onChange={(e) => setAccount(e.target.value)} className="mono" />
+        </Field>
+        <Field label="New passphrase" hint="at least 8 characters: it protects the recovery while approvals come, then unlocks the vault">
+          <input type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+        </Field>
+        <Field label="New passphrase again">
+          <input type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />
         </Field>
         <p className="muted">
           {connected === undefined
@@ -186,7 +209,6 @@ function CompleteRecovery({
   const onChain = network.file.contracts.vaultRecovery !== undefined;
   const [checkChain, setCheckChain] = useState(onChain);
   const [passphrase, setPassphrase] = useState("");
-  const [again, setAgain] = useState("");
   const [progress, setProgress] = useState<{ step: string; fraction: number | undefined }>();
   const [warnings, setWarnings] = useState<string[]>([]);
   const code = requestCode(pending.request);
@@ -207,14 +229,24 @@ function CompleteRecovery({
     update(next);
   });
 
+  // The fresh owner's key, opened with the recovery passphrase only to be downloaded.
+  const saveOwner = useAction(async () => {
+    if (pending.owner === undefined) return;
+    if (passphrase === "") throw new Error("enter the recovery passphrase (below) first: the owner's key is sealed under it");
+    const key = await workerKdf.unseal(pending.owner.sealedKey, passphrase);
+    download("recovery-request.json.owner.key", "text/plain", `${to0xHex(key)}\n`);
+    key.fill(0);
+    update({ ...pending, ownerSaved: true });
+  });
+
   const complete = useAction(async () => {
     setWarnings([]);
     if (pending.owner !== undefined && pending.ownerSaved !== true)
       throw new Error(
         "download the new owner's key first (the button above): that wallet owns the account on-chain, and completing the recovery forgets it here",
       );
-    checkNewPassphrase(passphrase, again);
-    const key = deviceKeyOf(pending);
+    setProgress({ step: "Checking the passphrase", fraction: undefined });
+    const key = await deviceKeyOf(pending, passphrase);
     setProgress({ step: "Opening the approvals and rebuilding the seed", fraction: undefined });
     const deployed = network.file.contracts.vaultRecovery;
     const recovery = checkChain ? recoveryContractOf(network, await signer()) : undefined;
@@ -268,14 +300,7 @@ function CompleteRecovery({
           Download the request
         </button>
         {pending.owner === undefined ? null : (
-          <button
-            type="button"
-            className="secondary"
-            onClick={() => {
-              download("recovery-request.json.owner.key", "text/plain", `${pending.owner?.privateKey}\n`);
-              update({ ...pending, ownerSaved: true });
-            }}
-          >
+          <button type="button" className="secondary" onClick={() => void saveOwner.run()} disabled={saveOwner.busy}>
             Download the new owner's key
           </button>
         )}
@@ -307,18 +332,15 @@ function CompleteRecovery({
           }}
         />
       </label>
-      <ErrorNote error={upload.error} />
+      <ErrorNote error={upload.error ?? saveOwner.error} />
       <form
         onSubmit={(e) => {
           e.preventDefault();
           void complete.run();
         }}
       >
-        <Field label="New passphrase" hint="at least 8 characters; it unlocks the restored vault in this browser">
-          <input type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
-        </Field>
-        <Field label="New passphrase again">
-          <input type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />
+        <Field label="Recovery passphrase" hint="the one chosen when this recovery started; it unlocks the restored vault">
+          <input type="password" autoComplete="current-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
         </Field>
         {onChain ? (
           <label className="row">
