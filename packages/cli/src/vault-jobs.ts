@@ -10,6 +10,7 @@ import {
   type JobRegistry,
   JobRegistry__factory,
   namedError,
+  type ReducerRecord,
   readReducers,
 } from "@mosaic/protocol";
 import {
@@ -31,6 +32,7 @@ import {
   prepareJob,
   type RefusedReceipt,
   readPostedJob,
+  reducerPeers,
   resendSubmission,
   type SubmissionRecord,
   sentBlock,
@@ -98,10 +100,8 @@ async function withBoard<T>(command: string, access: JobAccess & BoardOptions, u
   const net = requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
   const cacheDir = path.join(pathsOf(access).dir, "groups");
   return withContract(contractTarget(net, "registry", "JobRegistry"), async (s) => {
-    const alternates = new Map<string, string[]>();
-    const operators = new Map<string, string>();
     const minStake = access.minStake === undefined ? 1n : await access.minStake(JobRegistry__factory.connect(s.address, s.provider));
-    const onChain = await reducersOnChain(net, s.provider, { alternates, operators, minStake });
+    const { peers: onChain, alternates, operators } = reducerPeers(await reducersOnChain(net, s.provider, minStake));
     const peers = [...new Set([...(access.peers ?? []), ...onChain])];
     const board = nodeJobBoard({
       provider: s.provider,
@@ -144,34 +144,25 @@ export async function followInVault(
 }
 
 /**
- * The reducers registered on-chain (the network's reducer directory) with at least `minStake`, one multiaddr each
- * (its first that parses; a reducer announces its public address first), its others put in `alternates` and its
- * record's operator in `operators`; what the read left out is said.
+ * The reducers registered on-chain (the network's reducer directory) with at least `minStake`, highest stake first
+ * (reducerPeers makes them peers to ask); what the read left out is said.
  */
 async function reducersOnChain(
   net: ResolvedNetwork & { registry: string },
   provider: Provider,
-  out: { alternates: Map<string, string[]>; operators: Map<string, string>; minStake: bigint },
-): Promise<string[]> {
-  const { alternates, operators } = out;
+  minStake: bigint,
+): Promise<ReducerRecord[]> {
   if (net.directory === undefined) return [];
   const records = await readReducers(
     attachReducerDirectory(provider, net.directory),
     JobRegistry__factory.connect(net.registry, provider),
     {
-      minStake: out.minStake,
+      minStake,
       allowPrivate: net.rpc === undefined || localRpc(net.rpc),
       onSkip: (s) => say(`  reducer ${s.operator}${s.addr === undefined ? "" : ` address ${s.addr}`} left out: ${s.reason}`),
     },
   );
-  return records.flatMap((r) => {
-    const [first, ...rest] = r.addrs;
-    if (first === undefined) return [];
-    if (rest.length > 0) alternates.set(first, rest);
-    // Two operators may announce one peer: it answers for the higher-staked (records come in stake order).
-    if (!operators.has(first)) operators.set(first, r.operator);
-    return [first];
-  });
+  return records;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

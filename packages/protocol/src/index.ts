@@ -65,6 +65,7 @@ export {
   dialPeer,
   getBlock,
   type IpfsNode,
+  isWebSocketsAddress,
   MOSAIC_USER_AGENT,
   nodeAddresses,
   putBlock,

@@ -14,7 +14,7 @@ import { FsBlockstore } from "blockstore-fs";
 import { MemoryDatastore } from "datastore-core";
 import { createHeliaLight } from "helia";
 import type { Blockstore } from "interface-blockstore";
-import { dialPeer, type IpfsNode, MOSAIC_USER_AGENT } from "./ipfs.js";
+import { dialPeer, type IpfsNode, isWebSocketsAddress, MOSAIC_USER_AGENT } from "./ipfs.js";
 
 export interface IpfsNodeInit {
   /**
@@ -70,7 +70,7 @@ export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode>
     // Helia would announce its and libp2p's versions and the platform (the browser's user agent string).
     nodeInfo: { userAgent: MOSAIC_USER_AGENT },
     addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
-    transports: (init.listen ?? []).some((a) => /\/wss?(\/|$)/.test(a)) ? [tcp(), webSockets()] : [tcp()],
+    transports: (init.listen ?? []).some(isWebSocketsAddress) ? [tcp(), webSockets()] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {

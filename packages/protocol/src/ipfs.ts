@@ -20,6 +20,11 @@ export interface MosaicServices extends Record<string, unknown> {
  */
 export const MOSAIC_USER_AGENT = "mosaic";
 
+/** Whether a multiaddr is a WebSockets one (…/ws or …/wss, before /p2p/ or at the end): all a browser can dial. */
+export function isWebSocketsAddress(addr: string): boolean {
+  return /\/wss?(\/|$)/.test(addr);
+}
+
 /** A started Helia node with Mosaic's libp2p services. */
 export type IpfsNode = Helia & { libp2p: Libp2p<MosaicServices> };
 

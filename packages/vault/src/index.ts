@@ -233,6 +233,8 @@ export {
   jobBoard,
   type NodeJobBoard,
   type NodeJobBoardInit,
+  type ReducerPeers,
+  reducerPeers,
 } from "./job-board.js";
 export { type CheckInclusionOptions, checkInclusion, type InclusionVerdict } from "./inclusion.js";
 export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./follow.js";

@@ -14,6 +14,7 @@ import {
   JobRegistry__factory,
   parseCid,
   putBlock,
+  type ReducerRecord,
   submitForReceipt,
 } from "@mosaic/protocol";
 import type { Provider } from "ethers";
@@ -194,6 +195,33 @@ export function jobBoard(init: JobBoardInit): JobBoard {
       await node?.stop();
     },
   };
+}
+
+/** The reducers to ask, as a job board and answerConfirmed take them. */
+export interface ReducerPeers {
+  /** One multiaddr per reducer: the first of its record's addresses that `usable` keeps. */
+  peers: string[];
+  /** For each of `peers`, the reducer's other usable addresses, tried in order when the first does not answer. */
+  alternates: Map<string, string[]>;
+  /** Peer → the operator whose record announced it (receipts count only from them). */
+  operators: Map<string, string>;
+}
+
+/**
+ * The reducers of directory records (readReducers, highest stake first) as peers to ask: each one's first usable
+ * address (a reducer announces its public address first; a browser keeps only WebSockets ones), its others as
+ * alternates, and the operator of its record; two operators announcing one peer leave it the higher-staked one's.
+ */
+export function reducerPeers(records: readonly ReducerRecord[], usable: (addr: string) => boolean = () => true): ReducerPeers {
+  const out: ReducerPeers = { peers: [], alternates: new Map(), operators: new Map() };
+  for (const r of records) {
+    const [first, ...rest] = r.addrs.filter(usable);
+    if (first === undefined) continue;
+    if (rest.length > 0) out.alternates.set(first, rest);
+    if (!out.operators.has(first)) out.operators.set(first, r.operator);
+    out.peers.push(first);
+  }
+  return out;
 }
 
 /** Bounds on a hand-over round. */

@@ -9,6 +9,7 @@ import {
   getBlock,
   handle,
   type IpfsNode,
+  isWebSocketsAddress,
   nodeAddresses,
   parseCid,
   SUBMIT_PROTOCOL,
@@ -16,7 +17,7 @@ import {
 } from "@mosaic/protocol";
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { handOverTrying, jobBoard } from "../src/index.js";
+import { handOverTrying, jobBoard, reducerPeers } from "../src/index.js";
 
 describe("vault: the portable job board, from WebSockets nodes", function () {
   this.timeout(60_000);
@@ -92,5 +93,37 @@ describe("vault: the portable job board, from WebSockets nodes", function () {
     expect(onlyTcp && "error" in onlyTcp ? onlyTcp.error.name : "no error").to.equal("StreamFailedError");
     const [fallback] = await handOverTrying(new Map([[tcp, [ws]]]))(block, [tcp], { job }, {});
     expect(fallback && "receipt" in fallback ? fallback.receipt.cid : fallback).to.equal(block.cid.toString());
+  });
+});
+
+describe("vault: reducerPeers, the reducers of directory records as peers to ask", () => {
+  const record = (operator: string, peerId: string, addrs: string[], stake: bigint) => ({
+    operator,
+    peerId,
+    addrs: addrs.map((a) => `${a}/p2p/${peerId}`),
+    updatedAt: 0,
+    stake,
+  });
+  const a = record("0xA", "12D3KooA", ["/ip4/1.2.3.4/tcp/4001", "/ip4/1.2.3.4/tcp/4002/ws", "/dns4/a.example/tcp/443/wss"], 9n);
+  const b = record("0xB", "12D3KooB", ["/ip4/5.6.7.8/tcp/4001"], 5n);
+  // A second operator announcing A's peer: the higher-staked record (first, in stake order) keeps it.
+  const c = record("0xC", "12D3KooA", ["/ip4/1.2.3.4/tcp/4001"], 1n);
+
+  it("takes each record's first address, its others as alternates, and the operator of the first record naming a peer", () => {
+    const r = reducerPeers([a, b, c]);
+    expect(r.peers).to.deep.equal([a.addrs[0], b.addrs[0], c.addrs[0]]);
+    expect([...r.alternates]).to.deep.equal([[a.addrs[0], [a.addrs[1], a.addrs[2]]]]);
+    expect([...r.operators]).to.deep.equal([
+      [a.addrs[0], "0xA"],
+      [b.addrs[0], "0xB"],
+    ]);
+  });
+
+  it("keeps only the addresses `usable` keeps (a browser: WebSockets), leaving out a record with none", () => {
+    const r = reducerPeers([a, b, c], isWebSocketsAddress);
+    expect(r.peers).to.deep.equal([a.addrs[1]]);
+    expect([...r.alternates]).to.deep.equal([[a.addrs[1], [a.addrs[2]]]]);
+    expect([...r.operators]).to.deep.equal([[a.addrs[1], "0xA"]]);
+    expect(reducerPeers([])).to.deep.equal({ peers: [], alternates: new Map(), operators: new Map() });
   });
 });

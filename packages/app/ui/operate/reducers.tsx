@@ -4,20 +4,15 @@ import type { SkippedReducer } from "@mosaic/protocol";
 import { formatEther } from "ethers";
 import { ErrorNote, Progress, ScrollRegion, Section } from "../components.tsx";
 import { useApp } from "../context.tsx";
-import { chainOf, usePoll } from "../research/chain.ts";
-import { localRpc, readReducers } from "@mosaic/protocol";
+import { reducersOnChain } from "../reducers.ts";
+import { usePoll } from "../research/chain.ts";
 
 export function ReducersOnChain() {
   const { network, connected } = useApp();
   const poll = usePoll(
     async () => {
-      const { registry, directory } = chainOf(network);
       const skipped: SkippedReducer[] = [];
-      const records = await readReducers(directory, registry, {
-        allowPrivate: localRpc(network.file.rpc),
-        maxRecords: 100,
-        onSkip: (s) => skipped.push(s),
-      });
+      const records = await reducersOnChain(network, { maxRecords: 100, onSkip: (s) => skipped.push(s) });
       return { records, skipped };
     },
     15_000,

@@ -1,8 +1,7 @@
-// What the research and operate screens read from the chain and the reducers: the registry and directory bound to the
-// network's read-only provider, chain time, the reducers a browser can dial, and specs kept on this device.
+// What the research and operate screens read from the chain and the reducers: the registry bound to the
+// network's read-only provider, chain time, specs fetched from the reducers (../reducers.ts) and kept on this device.
 import { decodeSpec, encodeSpec } from "@mosaic/mapreduce";
 import {
-  attachReducerDirectory,
   createBrowserIpfsNode,
   dialPeer,
   getBlock,
@@ -10,16 +9,13 @@ import {
   type JobRegistry,
   JobRegistry__factory,
   type JobSpec,
-  localRpc,
   namedError,
   parseCid,
-  type ReducerDirectory,
-  type ReducerRecord,
-  readReducers,
 } from "@mosaic/protocol";
 import type { Provider } from "ethers";
 import { useEffect, useRef, useState } from "react";
 import type { LoadedNetwork } from "../network.ts";
+import { browserAddrs, reducersOnChain } from "../reducers.ts";
 
 /** No reducer announced on-chain can be reached from a browser (none with a WebSockets address, or none answered). */
 export class NoReducerError extends namedError("NoReducerError") {}
@@ -29,7 +25,6 @@ export class SpecMismatchError extends namedError("SpecMismatchError") {}
 
 export interface Chain {
   registry: JobRegistry;
-  directory: ReducerDirectory;
   /** Where log reads start: the registry's deploy block. */
   fromBlock: number;
   provider: Provider;
@@ -39,7 +34,6 @@ export function chainOf(network: LoadedNetwork): Chain {
   const { contracts } = network.file;
   return {
     registry: JobRegistry__factory.connect(contracts.jobRegistry.address, network.reader),
-    directory: attachReducerDirectory(network.reader, contracts.reducerDirectory.address),
     fromBlock: contracts.jobRegistry.deployBlock,
     provider: network.reader,
   };
@@ -49,15 +43,6 @@ export function chainOf(network: LoadedNetwork): Chain {
 export async function chainNow(provider: Provider): Promise<number> {
   return (await provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
 }
-
-/** The reducers announced in the directory with at least `minStake`, highest stake first (readReducers). */
-export function reducersOnChain(network: LoadedNetwork, minStake = 1n): Promise<ReducerRecord[]> {
-  const { registry, directory } = chainOf(network);
-  return readReducers(directory, registry, { minStake: minStake > 0n ? minStake : 1n, allowPrivate: localRpc(network.file.rpc) });
-}
-
-/** The addresses a page can dial: WebSockets ones (…/ws/p2p/…, …/wss/p2p/…); a browser has no TCP. */
-export const browserAddrs = (addrs: readonly string[]): string[] => addrs.filter((a) => /\/wss?(\/|$)/.test(a));
 
 const SPEC_KEY = "mosaic.spec.";
 

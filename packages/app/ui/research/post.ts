@@ -17,7 +17,8 @@ import {
 import { BUILTIN_ABILITIES } from "@mosaic/vault";
 import type { Signer } from "ethers";
 import type { LoadedNetwork } from "../network.ts";
-import { browserAddrs, chainNow, chainOf, NoReducerError, reducersOnChain, rememberSpec } from "./chain.ts";
+import { browserAddrs, reducersOnChain } from "../reducers.ts";
+import { chainNow, chainOf, NoReducerError, rememberSpec } from "./chain.ts";
 
 /** The reducers were reached but none fetched the spec, so the job was not posted (it would have no spec on IPFS). */
 export class SpecNotHeldError extends namedError("SpecNotHeldError") {}
@@ -118,7 +119,7 @@ export async function previewPost(network: LoadedNetwork, value: unknown, groupI
           throw registryRefusal(err, registry.interface);
         }),
     provider.getFeeData(),
-    reducersOnChain(network, BigInt(spec.minStake)),
+    reducersOnChain(network, { minStake: BigInt(spec.minStake) }),
   ]);
   const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
   return {

@@ -1,8 +1,9 @@
 // The job board from this browser: the registry and groups read over the network's RPC, specs and bundles fetched
 // and answers handed over through a browser libp2p node (WebSockets) dialling the reducers found on-chain.
-import { attachReducerDirectory, createBrowserIpfsNode, JobRegistry__factory, localRpc, readReducers } from "@mosaic/protocol";
-import { jobBoard, type NodeJobBoard } from "@mosaic/vault";
+import { createBrowserIpfsNode, isWebSocketsAddress } from "@mosaic/protocol";
+import { jobBoard, type NodeJobBoard, reducerPeers } from "@mosaic/vault";
 import type { LoadedNetwork } from "../network.ts";
+import { reducersOnChain } from "../reducers.ts";
 
 export interface Board {
   board: NodeJobBoard;
@@ -14,27 +15,13 @@ export interface Board {
   close(): Promise<void>;
 }
 
-/** A browser can dial a reducer only over WebSockets: its /ws and /wss addresses, in the order announced. */
-const dialable = (addrs: readonly string[]) => addrs.filter((a) => /\/wss?(\/|$)/.test(a));
-
-/** Reads the reducers on-chain (at least `minStake`) and opens a job board over them. */
+/** Reads the reducers on-chain (at least `minStake`) and opens a job board over the WebSockets addresses they announce. */
 export async function openBoard(network: LoadedNetwork, options: { minStake?: bigint } = {}): Promise<Board> {
   const { file, reader } = network;
-  const registry = JobRegistry__factory.connect(file.contracts.jobRegistry.address, reader);
-  const records = await readReducers(attachReducerDirectory(reader, file.contracts.reducerDirectory.address), registry, {
-    minStake: options.minStake ?? 1n,
-    allowPrivate: localRpc(file.rpc),
-  });
-  const alternates = new Map<string, string[]>();
-  const operators = new Map<string, string>();
-  const peers: string[] = [];
-  for (const r of records) {
-    const [first, ...rest] = dialable(r.addrs);
-    if (first === undefined) continue;
-    if (rest.length > 0) alternates.set(first, rest);
-    if (!operators.has(first)) operators.set(first, r.operator);
-    peers.push(first);
-  }
+  const { peers, alternates, operators } = reducerPeers(
+    await reducersOnChain(network, { minStake: options.minStake }),
+    isWebSocketsAddress,
+  );
   const board = jobBoard({
     provider: reader,
     chainId: BigInt(file.chainId),
