@@ -6,7 +6,8 @@ import { pullThreadFrom, type Vault } from "@mosaic/vault";
 import type { Blockstore } from "interface-blockstore";
 import { useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
-import { checkNewPassphrase, createVault } from "./store.ts";
+import { useNewPassphrase } from "./new-passphrase.tsx";
+import { createVault } from "./store.ts";
 
 /** A `vault serve` address a browser can dial: WebSockets, ending in /p2p/<peer id>. */
 export function checkServeAddress(address: string): string {
@@ -29,8 +30,7 @@ export async function pullFromDevice(vault: Vault, address: string, onProgress: 
 export function PairDevice({ name, onOpen, onCancel }: { name: string; onOpen(v: Vault): void; onCancel(): void }) {
   const [seed, setSeed] = useState("");
   const [address, setAddress] = useState("");
-  const [passphrase, setPassphrase] = useState("");
-  const [again, setAgain] = useState("");
+  const newPassphrase = useNewPassphrase();
   const [progress, setProgress] = useState<{ step: string; fraction: number | undefined }>();
   // The vault, once created here: a first pull that fails leaves it created, to pull again or open as it is.
   const [created, setCreated] = useState<Vault>();
@@ -44,8 +44,7 @@ export function PairDevice({ name, onOpen, onCancel }: { name: string; onOpen(v:
     const serve = checkServeAddress(address);
     if (created !== undefined) return pull(created, serve);
     const rootSeed = fromHex(seed.trim(), { length: 32, field: "the vault's seed" });
-    checkNewPassphrase(passphrase, again);
-    const vault = await createVault(name, passphrase, (step, fraction) => setProgress({ step, fraction }), rootSeed);
+    const vault = await createVault(name, newPassphrase.checked(), (step, fraction) => setProgress({ step, fraction }), rootSeed);
     rootSeed.fill(0);
     setCreated(vault);
     await pull(vault, serve);
@@ -68,12 +67,7 @@ export function PairDevice({ name, onOpen, onCancel }: { name: string; onOpen(v:
         <Field label="The vault's seed" hint="64 hex characters; it stays in this browser, sealed under the passphrase">
           <input type="password" autoComplete="off" className="mono" value={seed} onChange={(e) => setSeed(e.target.value)} />
         </Field>
-        <Field label="New passphrase" hint="for this browser, at least 8 characters">
-          <input type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
-        </Field>
-        <Field label="New passphrase again">
-          <input type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />
-        </Field>
+        {newPassphrase.fields("New passphrase", "for this browser, at least 8 characters")}
         <div className="row">
           <button type="submit" disabled={action.busy}>
             Add this browser

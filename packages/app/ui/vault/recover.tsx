@@ -26,7 +26,8 @@ import { ErrorNote, Field, Progress, Section, useAction } from "../components.ts
 import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { download } from "../research/result.tsx";
-import { checkNewPassphrase, createVault, workerKdf } from "./store.ts";
+import { useNewPassphrase } from "./new-passphrase.tsx";
+import { createVault, workerKdf } from "./store.ts";
 
 type Blocks = Parameters<typeof approveRecoveryRequest>[1]["blocks"];
 
@@ -130,15 +131,14 @@ export function RecoverVault({ name, onOpen, onCancel }: { name: string; onOpen(
 function StartRecovery({ onStarted, onCancel }: { onStarted(p: PendingRecovery): void; onCancel(): void }) {
   const { connected } = useApp();
   const [account, setAccount] = useState("");
-  const [passphrase, setPassphrase] = useState("");
-  const [again, setAgain] = useState("");
+  const newPassphrase = useNewPassphrase();
   const start = useAction(async () => {
     const accountId = account.trim();
     if (!HEX32.test(accountId))
       throw new TypeError(
         `account id: expected 0x and 64 hex characters (the old vault's Guardians tab, or 'mosaic vault guardians whoami', shows it), got ${JSON.stringify(accountId)}`,
       );
-    checkNewPassphrase(passphrase, again);
+    const passphrase = newPassphrase.checked();
     // The connected wallet owns the account on-chain afterwards; without one, a fresh wallet does (its key is offered).
     const made = newRecoveryRequest({ accountId, newOwner: connected?.account });
     const pending: PendingRecovery = {
@@ -169,12 +169,10 @@ function StartRecovery({ onStarted, onCancel }: { onStarted(p: PendingRecovery):
         <Field label="Account id" hint="0x and 64 hex characters: the old vault's Guardians tab showed it">
           <input value={account} onChange={(e) => setAccount(e.target.value)} className="mono" />
         </Field>
-        <Field label="New passphrase" hint="at least 8 characters: it protects the recovery while approvals come, then unlocks the vault">
-          <input type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
-        </Field>
-        <Field label="New passphrase again">
-          <input type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />
-        </Field>
+        {newPassphrase.fields(
+          "New passphrase",
+          "at least 8 characters: it protects the recovery while approvals come, then unlocks the vault",
+        )}
         <p className="muted">
           {connected === undefined
             ? "No wallet connected: a fresh wallet will own the account on-chain after recovery (you can download its key)."

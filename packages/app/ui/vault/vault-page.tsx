@@ -14,7 +14,8 @@ const GroupsTab = lazy(() => import("./groups-tab.tsx").then((m) => ({ default: 
 const GuardiansTab = lazy(() => import("./guardians-tab.tsx").then((m) => ({ default: m.GuardiansTab })));
 const JobsTab = lazy(() => import("./jobs-tab.tsx").then((m) => ({ default: m.JobsTab })));
 const PrivacyTab = lazy(() => import("./privacy-tab.tsx").then((m) => ({ default: m.PrivacyTab })));
-import { checkNewPassphrase, createVault, unlockVault, vaultExists, vaultKey } from "./store.ts";
+import { useNewPassphrase } from "./new-passphrase.tsx";
+import { createVault, unlockVault, vaultExists, vaultKey } from "./store.ts";
 
 export type StepProgress = { step: string; fraction: number | undefined } | undefined;
 
@@ -60,12 +61,10 @@ function Create({ name, onOpen }: { name: string; onOpen(v: Vault): void }) {
 }
 
 function CreateNew({ name, onOpen, onRecover, onPair }: { name: string; onOpen(v: Vault): void; onRecover(): void; onPair(): void }) {
-  const [passphrase, setPassphrase] = useState("");
-  const [again, setAgain] = useState("");
+  const newPassphrase = useNewPassphrase();
   const [progress, setProgress] = useState<StepProgress>();
   const action = useAction(async () => {
-    checkNewPassphrase(passphrase, again);
-    onOpen(await createVault(name, passphrase, (step, fraction) => setProgress({ step, fraction })));
+    onOpen(await createVault(name, newPassphrase.checked(), (step, fraction) => setProgress({ step, fraction })));
   });
   return (
     <Section title="Create your vault">
@@ -79,12 +78,7 @@ function CreateNew({ name, onOpen, onRecover, onPair }: { name: string; onOpen(v
           void action.run();
         }}
       >
-        <Field label="Passphrase" hint="at least 8 characters">
-          <input type="password" autoComplete="new-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
-        </Field>
-        <Field label="Passphrase again">
-          <input type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />
-        </Field>
+        {newPassphrase.fields("Passphrase", "at least 8 characters")}
         <button type="submit" disabled={action.busy}>
           Create vault
         </button>
