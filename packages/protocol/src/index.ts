@@ -75,6 +75,7 @@ export { type BrowserIpfsNodeInit, createBrowserIpfsNode } from "./ipfs-browser.
 export type {
   Expr,
   Fraction,
+  JobMode,
   JobRef,
   JobSpec,
   MapProgram,

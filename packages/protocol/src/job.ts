@@ -52,7 +52,24 @@ export interface OutputSpec {
   kind: "vector" | "one-hot";
   unit: string;
   entries: OutputEntry[];
+  /**
+   * A fixed sum: every output's entries are at least 0 and add up to exactly `total` (as "7 days over 6 bands").
+   * The vault refuses to send an output that does not, and the noise is scaled to the smaller sensitivity this
+   * structure gives (L1 2·total, L2 √2·total, where these are below the per-entry ranges'). A one-hot output has
+   * total 1 whether declared or not. @default undefined (no structure beyond the entries' ranges)
+   */
+  total?: number;
 }
+
+/**
+ * How a job's answers are aggregated and where the noise goes:
+ * - `local`: each vault noises its own answer (local DP) and reducers add the public noised answers;
+ * - `shared`: each vault splits its exact answer into two Prio3 input shares, each encrypted to one of the two
+ *   aggregators (staked reducers chosen at posting), which learn only the sum, check each answer's validity
+ *   proof, and each add discrete Gaussian noise to their aggregate share (distributed DP): the privacy spec's
+ *   `sigma2` is each aggregator's noise, enough alone for (ε, δ) if the other aggregator reveals everything.
+ */
+export type JobMode = "local" | "shared";
 
 /**
  * How reducers fold accepted payloads. Every reducer lifts a payload to an integer vector and adds vectors
@@ -149,6 +166,8 @@ export interface JobSpec {
   output: OutputSpec;
   reducer: ReducerSpec;
   privacy: PrivacySpec;
+  /** How answers are aggregated and noised (see JobMode). @default "local" */
+  mode?: JobMode;
   minParticipants: number;
   /** When collection closes, unix seconds: the `postJob` deadline. */
   collectionDeadline: number;
