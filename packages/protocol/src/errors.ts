@@ -27,6 +27,9 @@ export class PayloadOutOfBoundsError extends namedError("PayloadOutOfBoundsError
 /** A submission or proof belongs to another job (its scope is not this job's). */
 export class WrongJobError extends namedError("WrongJobError") {}
 
+/** A submission of the other mode: a plain (v1) payload for a shared job, or secret shares (v2) for a local one. */
+export class WrongModeError extends namedError("WrongModeError") {}
+
 /** A proof is against a group root the job did not fix. */
 export class UnknownRootError extends namedError("UnknownRootError") {}
 
@@ -68,4 +71,12 @@ export type RejectionReason =
   | "NullifierReusedError"
   | "PayloadHashMismatchError"
   | "InvalidProofError"
-  | "BlockUnavailableError";
+  | "BlockUnavailableError"
+  // Shared mode: an envelope of the other mode, shares that are not the ones proven, one that does not decrypt or
+  // parse, one that fails its Prio3 validity proof, or one the other aggregator never prepared.
+  | "WrongModeError"
+  | "ShareDigestMismatchError"
+  | "ShareDecryptError"
+  | "MalformedReportError"
+  | "InvalidShareProofError"
+  | "ShareMissingError";

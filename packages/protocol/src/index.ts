@@ -59,6 +59,7 @@ export {
   UnknownRootError,
   WrongChainError,
   WrongJobError,
+  WrongModeError,
 } from "./errors.js";
 export { bigintToBytes32, bytes32ToBigint, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
 export {

@@ -41,6 +41,12 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
   "PayloadHashMismatchError",
   "InvalidProofError",
   "BlockUnavailableError",
+  "WrongModeError",
+  "ShareDigestMismatchError",
+  "ShareDecryptError",
+  "MalformedReportError",
+  "InvalidShareProofError",
+  "ShareMissingError",
 ]);
 
 /** A CIDv1 dag-cbor sha2-256 in base32, as submissionCidOf prints it. */
