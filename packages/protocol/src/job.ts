@@ -7,6 +7,17 @@ export interface JobRef {
   jobId: bigint;
 }
 
+/**
+ * SharedJobs numbers its jobs from here (JobRegistry's count from 1), so a job id names one job across both contracts:
+ * reducers key their sessions, journals, submit and holdings requests by id alone.
+ */
+export const SHARED_JOB_ID_BASE = 1n << 128n;
+
+/** Whether a job id is a SharedJobs one (see SHARED_JOB_ID_BASE). */
+export function isSharedJobId(jobId: bigint): boolean {
+  return jobId >= SHARED_JOB_ID_BASE;
+}
+
 /** The gossipsub topic a job's submissions are announced on. */
 export function jobTopic(job: JobRef): string {
   return `/mosaic/job/1/${job.chainId}/${job.registry.toLowerCase()}/${job.jobId}`;
