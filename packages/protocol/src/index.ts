@@ -89,7 +89,7 @@ export type {
   ReducerSpec,
   SandboxProgram,
 } from "./job.js";
-export { isSharedJobId, jobTopic, SHARED_JOB_ID_BASE, specTopic } from "./job.js";
+export { isSharedJobId, jobLabel, jobTopic, parseJobLabel, SHARED_JOB_ID_BASE, specTopic } from "./job.js";
 export {
   type Deployed,
   NETWORK_FILE_MAX_BYTES,

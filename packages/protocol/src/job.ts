@@ -18,6 +18,20 @@ export function isSharedJobId(jobId: bigint): boolean {
   return jobId >= SHARED_JOB_ID_BASE;
 }
 
+/** A job id as people read and type it: JobRegistry's as they are, SharedJobs' as "s1", "s2", … */
+export function jobLabel(jobId: bigint): string {
+  return isSharedJobId(jobId) ? `s${jobId - SHARED_JOB_ID_BASE}` : jobId.toString();
+}
+
+/** The job id a label names (jobLabel's inverse; the full decimal id is taken too); RangeError for anything else. */
+export function parseJobLabel(label: string, field = "<job>"): bigint {
+  const shared = /^s([1-9][0-9]{0,37})$/.exec(label);
+  if (shared !== null) return SHARED_JOB_ID_BASE + BigInt(shared[1] as string);
+  if (!/^[1-9][0-9]{0,76}$/.test(label))
+    throw new RangeError(`${field}: expected a job id (a positive integer, or s1, s2, … for a shared-mode job), got ${JSON.stringify(label)}`);
+  return BigInt(label);
+}
+
 /** The gossipsub topic a job's submissions are announced on. */
 export function jobTopic(job: JobRef): string {
   return `/mosaic/job/1/${job.chainId}/${job.registry.toLowerCase()}/${job.jobId}`;
