@@ -8,15 +8,30 @@ import {
   equalBytes,
   type JobRef,
   MalformedSubmissionError,
+  namedError,
+  payloadDigest,
   SNARK_SCALAR_FIELD,
   SubmissionTooLargeError,
   to0xHex,
+  WrongModeError,
 } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { PROOF_DEPTH } from "./artifacts.js";
 
 /** The largest envelope a reducer fetches or decodes. A 7-entry payload with its proof is about 550 bytes. */
 export const MAX_SUBMISSION_BYTES = 4096;
+/**
+ * The largest version 2 (secret-shared) envelope: two HPKE-encrypted Prio3 input shares with their FLP proof shares,
+ * a public share and the proof. A spec whose report would not fit is refused before it is posted.
+ */
+export const MAX_SHARED_SUBMISSION_BYTES = 65536;
+/** A shared report's nonce (the VDAF nonce, drawn at random by the vault). */
+export const REPORT_NONCE_BYTES = 16;
+/** An HPKE encapsulated key for DHKEM(X25519): an X25519 public key. */
+export const SHARE_ENC_BYTES = 32;
+/** The ChaCha20-Poly1305 tag every share ciphertext ends with: a shorter or tag-only ct encrypts no input share. */
+const SHARE_TAG_BYTES = 16;
 /** The longest payload vector an envelope may carry. */
 export const MAX_PAYLOAD_LENGTH = 256;
 
@@ -61,18 +76,119 @@ export interface Submission {
   proof: SemaphoreProof;
 }
 
+/** One aggregator's input share, HPKE-encrypted to the X25519 key the job recorded for it. */
+export interface EncryptedShare {
+  /** The HPKE encapsulated key (32 bytes). */
+  enc: Uint8Array;
+  /** The ciphertext of the encoded input share, tag included. */
+  ct: Uint8Array;
+}
+
+/**
+ * A vault's Prio3 report for a shared job: what a version 2 envelope carries instead of a payload. Share 0 is
+ * the leader's (aggregator 0 of the job), share 1 the helper's.
+ */
+export interface SharedReport {
+  /** The VDAF nonce, 16 random bytes. */
+  nonce: Uint8Array;
+  /** The VDAF public share (empty for the Prio3 types without joint randomness). */
+  publicShare: Uint8Array;
+  shares: [EncryptedShare, EncryptedShare];
+}
+
+/**
+ * A decoded version 2 submission. On the wire it is version 1's envelope with `v: 2` and, instead of `payload`,
+ *
+ * ```
+ *   report: { nonce: bytes(16), public: bytes, shares: [{ enc: bytes(32), ct: bytes }, { enc, ct }] }
+ * ```
+ *
+ * and `job.id` a 32-byte word (SharedJobs' ids start at 2^128, past any CBOR integer).
+ *
+ * and the proof's message is `reportMessage(report)`, which binds both shares' digests to the one nullifier.
+ */
+export interface SharedSubmission {
+  version: 2;
+  job: JobRef;
+  report: SharedReport;
+  proof: SemaphoreProof;
+}
+
+/** A submission of either version, as decodeSubmission returns it: branch on `version`. */
+export type AnySubmission = Submission | SharedSubmission;
+
+/**
+ * A v2 submission whose shares, public share or nonce are not the ones its proof's message commits to: swapped,
+ * re-encrypted, truncated or replaced after proving, or a proof copied from another submission.
+ */
+export class ShareDigestMismatchError extends namedError("ShareDigestMismatchError") {}
+
+/** sha-256(enc ‖ ct): what a report's message commits to for one encrypted share. */
+export function shareDigest(share: EncryptedShare): Uint8Array {
+  const bytes = new Uint8Array(share.enc.length + share.ct.length);
+  bytes.set(share.enc, 0);
+  bytes.set(share.ct, share.enc.length);
+  return sha256(bytes);
+}
+
+/**
+ * The Semaphore message of a v2 submission: sha-256 of dag-cbor({ nonce, public, digests: [d0, d1] }), big-endian,
+ * as v1's is sha-256 of dag-cbor(payload). A dag-cbor map never encodes to the bytes of a dag-cbor array (the
+ * first byte names the major type), so no payload's message is any report's.
+ */
+export function reportMessage(report: SharedReport): bigint {
+  return payloadDigest(
+    dagCbor.encode({
+      nonce: report.nonce,
+      public: report.publicShare,
+      digests: report.shares.map(shareDigest),
+    }),
+  );
+}
+
+/**
+ * Throws MalformedSubmissionError naming the field when a report's bytes are not of the lengths the wire allows
+ * (nonce 16, enc 32, ct longer than its tag, two shares). decodeSubmission checks this; checkSubmission does too, for
+ * a report built in memory.
+ */
+export function checkReportShape(report: SharedReport, where = "report"): void {
+  const bytes = (x: unknown, field: string, ok: (n: number) => boolean, want: string) => {
+    if (!(x instanceof Uint8Array) || !ok(x.length)) {
+      throw new MalformedSubmissionError(`${where}.${field}: expected ${want}, got ${describe(x)}`);
+    }
+  };
+  bytes(report?.nonce, "nonce", (n) => n === REPORT_NONCE_BYTES, `${REPORT_NONCE_BYTES} bytes`);
+  bytes(report?.publicShare, "public", () => true, "bytes");
+  if (!Array.isArray(report?.shares) || report.shares.length !== 2) {
+    throw new MalformedSubmissionError(`${where}.shares: expected 2 shares, got ${describe(report?.shares)}`);
+  }
+  report.shares.forEach((share, i) => {
+    bytes(share?.enc, `shares[${i}].enc`, (n) => n === SHARE_ENC_BYTES, `${SHARE_ENC_BYTES} bytes`);
+    bytes(share?.ct, `shares[${i}].ct`, (n) => n > SHARE_TAG_BYTES, `more than ${SHARE_TAG_BYTES} bytes (a tag and a share)`);
+  });
+}
+
 /** The bytes a proof's message commits to: the dag-cbor encoding of the payload vector. */
 export function encodePayload(payload: number[]): Uint8Array {
   return dagCbor.encode(payload);
 }
 
-/** Encodes a submission as a dag-cbor block in the v1 wire form above. */
-export async function encodeSubmission(sub: Submission): Promise<Block> {
+/**
+ * Encodes a submission as a dag-cbor block in its version's wire form (above). SubmissionTooLargeError over the
+ * version's limit: MAX_SUBMISSION_BYTES for v1, MAX_SHARED_SUBMISSION_BYTES for v2.
+ */
+export async function encodeSubmission(sub: AnySubmission): Promise<Block> {
   const p = sub.proof;
-  const block = await encodeBlock({
-    v: 1,
-    job: { chain: Number(sub.job.chainId), registry: sub.job.registry.toLowerCase(), id: Number(sub.job.jobId) },
-    payload: sub.payload,
+  if (sub.version !== 2 && (sub.job.jobId < 0n || sub.job.jobId > BigInt(Number.MAX_SAFE_INTEGER))) {
+    throw new RangeError(`job.jobId: a version 1 envelope takes a JobRegistry id (a safe integer), got ${sub.job.jobId}`);
+  }
+  const common = {
+    job: {
+      chain: Number(sub.job.chainId),
+      registry: sub.job.registry.toLowerCase(),
+      // SharedJobs numbers its jobs from 2^128 (SHARED_JOB_ID_BASE), past any CBOR integer: a 32-byte word in v2.
+      id: sub.version === 2 ? bigintToBytes32(sub.job.jobId) : Number(sub.job.jobId),
+    },
     proof: {
       points: p.points.map((x: string) => bigintToBytes32(BigInt(x))),
       message: bigintToBytes32(BigInt(p.message)),
@@ -81,9 +197,31 @@ export async function encodeSubmission(sub: Submission): Promise<Block> {
     nullifier: bigintToBytes32(BigInt(p.nullifier)),
     root: bigintToBytes32(BigInt(p.merkleTreeRoot)),
     depth: p.merkleTreeDepth,
-  });
-  if (block.bytes.length > MAX_SUBMISSION_BYTES) throw new SubmissionTooLargeError(block.bytes.length, MAX_SUBMISSION_BYTES);
+  };
+  let block: Block;
+  if (sub.version === 2) {
+    checkReportShape(sub.report);
+    const r = sub.report;
+    block = await encodeBlock({
+      v: 2,
+      ...common,
+      report: {
+        nonce: r.nonce,
+        public: r.publicShare,
+        shares: r.shares.map((s) => ({ enc: s.enc, ct: s.ct })),
+      },
+    });
+  } else {
+    block = await encodeBlock({ v: 1, ...common, payload: sub.payload });
+  }
+  const limit = maxSubmissionBytes(sub.version);
+  if (block.bytes.length > limit) throw new SubmissionTooLargeError(block.bytes.length, limit);
   return block;
+}
+
+/** The largest envelope of a version: MAX_SUBMISSION_BYTES for 1, MAX_SHARED_SUBMISSION_BYTES for 2. */
+export function maxSubmissionBytes(version: 1 | 2): number {
+  return version === 2 ? MAX_SHARED_SUBMISSION_BYTES : MAX_SUBMISSION_BYTES;
 }
 
 /** JobRegistry's `Envelope` struct (ISubmissionJudge.Envelope): the fields its dag-cbor bytes are re-encoded from. */
@@ -104,7 +242,10 @@ export interface EnvelopeArg {
  * A submission as the contract's `Envelope`, to open its leaf's digest in challengeSubmission or answerLeaf: the
  * contract re-encodes exactly encodeSubmission's bytes from these fields and compares sha-256 with the leaf's digest.
  */
-export function envelopeArg(sub: Submission): EnvelopeArg {
+export function envelopeArg(sub: AnySubmission): EnvelopeArg {
+  if (sub.version !== 1) {
+    throw new WrongModeError("a version 2 (secret-shared) submission has no JobRegistry Envelope: only v1 leaves are opened on-chain");
+  }
   const p = sub.proof;
   return {
     chainId: sub.job.chainId,
@@ -142,31 +283,36 @@ export function submissionFromEnvelopeArg(e: EnvelopeArg): Submission {
 }
 
 /**
- * Decodes and validates an envelope; every deviation is a MalformedSubmissionError naming the field. Checks
- * the size before decoding, then: canonical dag-cbor (re-encoding gives the same bytes, so one submission has
+ * Decodes and validates an envelope of either version; every deviation is a MalformedSubmissionError naming the
+ * field. Checks the size before decoding (the v2 limit; after decoding, a v1 envelope over its own 4 KiB limit is
+ * SubmissionTooLargeError too), then: canonical dag-cbor (re-encoding gives the same bytes, so one submission has
  * one CID), exact key sets, types, 32-byte words, and the field ranges a verifier would refuse anyway (root
  * and nullifier are public signals, < SNARK_SCALAR_FIELD; point coordinates < BN254_BASE_FIELD, which also
  * keeps a point from having a second, non-reduced encoding that snarkjs would accept). `message` and `scope`
  * may be any 256-bit word: Semaphore hashes them into the field. A depth other than PROOF_DEPTH is
- * malformed, not an unknown root: v1 fixes the depth, and the root may well be the right one.
+ * malformed, not an unknown root: the envelope fixes the depth, and the root may well be the right one.
+ * Version 2: the report's byte lengths as checkReportShape says. Whether the proof's message is the payload's or
+ * the report's is checkSubmission's (PayloadHashMismatchError, ShareDigestMismatchError).
  */
-export function decodeSubmission(bytes: Uint8Array): Submission {
-  if (bytes.length > MAX_SUBMISSION_BYTES) throw new SubmissionTooLargeError(bytes.length, MAX_SUBMISSION_BYTES);
+export function decodeSubmission(bytes: Uint8Array): AnySubmission {
+  if (bytes.length > MAX_SHARED_SUBMISSION_BYTES) throw new SubmissionTooLargeError(bytes.length, MAX_SHARED_SUBMISSION_BYTES);
   const value = decodeCbor(bytes);
   if (!equalBytes(dagCbor.encode(value), bytes)) {
     throw new MalformedSubmissionError("envelope: not canonical dag-cbor (re-encoding gives other bytes)");
   }
-  const root = record(value, "envelope", ["v", "job", "payload", "proof", "nullifier", "root", "depth"]);
-  if (root.v !== 1) throw new MalformedSubmissionError(`envelope.v: expected 1, got ${String(root.v)}`);
+  const v = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>).v : undefined;
+  if (v !== 1 && v !== 2) {
+    // Named after the key set first when it is not even an envelope's.
+    record(value, "envelope", ["v", "job", "payload", "proof", "nullifier", "root", "depth"]);
+    throw new MalformedSubmissionError(`envelope.v: expected 1 or 2, got ${String(v)}`);
+  }
+  if (v === 1 && bytes.length > MAX_SUBMISSION_BYTES) throw new SubmissionTooLargeError(bytes.length, MAX_SUBMISSION_BYTES);
+  const root = record(value, "envelope", ["v", "job", v === 1 ? "payload" : "report", "proof", "nullifier", "root", "depth"]);
   const job = record(root.job, "envelope.job", ["chain", "registry", "id"]);
   const proof = record(root.proof, "envelope.proof", ["points", "message", "scope"]);
-  if (!Array.isArray(root.payload) || root.payload.length === 0 || root.payload.length > MAX_PAYLOAD_LENGTH) {
-    throw new MalformedSubmissionError(`envelope.payload: expected 1..${MAX_PAYLOAD_LENGTH} integers`);
-  }
-  const payload = root.payload.map((x, i) => {
-    if (!Number.isSafeInteger(x)) throw new MalformedSubmissionError(`envelope.payload[${i}]: expected an integer, got ${String(x)}`);
-    return x as number;
-  });
+  // The body first, as v1 always did: a mangled payload is named before the proof fields.
+  const payload = v === 1 ? payloadOf(root.payload) : undefined;
+  const report = v === 2 ? reportOf(root.report) : undefined;
   if (!Array.isArray(proof.points) || proof.points.length !== 8) {
     throw new MalformedSubmissionError(`envelope.proof.points: expected 8 words, got ${describe(proof.points)}`);
   }
@@ -175,14 +321,12 @@ export function decodeSubmission(bytes: Uint8Array): Submission {
       `envelope.depth: expected ${PROOF_DEPTH}, the one depth Mosaic proves at; got ${String(root.depth)}`,
     );
   }
-  return {
-    version: 1,
+  const common = {
     job: {
       chainId: BigInt(safeInt(job.chain, "envelope.job.chain")),
       registry: address(job.registry),
-      jobId: BigInt(safeInt(job.id, "envelope.job.id")),
+      jobId: v === 2 ? BigInt(word(job.id, "envelope.job.id")) : BigInt(safeInt(job.id, "envelope.job.id")),
     },
-    payload,
     proof: {
       merkleTreeDepth: PROOF_DEPTH,
       merkleTreeRoot: word(root.root, "envelope.root", SNARK_SCALAR_FIELD),
@@ -192,6 +336,41 @@ export function decodeSubmission(bytes: Uint8Array): Submission {
       points: proof.points.map((x, i) => word(x, `envelope.proof.points[${i}]`, BN254_BASE_FIELD)) as SemaphoreProof["points"],
     },
   };
+  if (report) return { version: 2, job: common.job, report, proof: common.proof };
+  return { version: 1, job: common.job, payload: payload as number[], proof: common.proof };
+}
+
+/**
+ * decodeSubmission for a caller that takes only version 1 (a local job's payload): a v2 envelope is WrongModeError.
+ */
+export function decodeLocalSubmission(bytes: Uint8Array): Submission {
+  const sub = decodeSubmission(bytes);
+  if (sub.version !== 1) throw new WrongModeError("a version 2 (secret-shared) envelope where a version 1 payload is expected");
+  return sub;
+}
+
+function payloadOf(value: unknown): number[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PAYLOAD_LENGTH) {
+    throw new MalformedSubmissionError(`envelope.payload: expected 1..${MAX_PAYLOAD_LENGTH} integers`);
+  }
+  return value.map((x, i) => {
+    if (!Number.isSafeInteger(x)) throw new MalformedSubmissionError(`envelope.payload[${i}]: expected an integer, got ${String(x)}`);
+    return x as number;
+  });
+}
+
+function reportOf(value: unknown): SharedReport {
+  const r = record(value, "envelope.report", ["nonce", "public", "shares"]);
+  if (!Array.isArray(r.shares) || r.shares.length !== 2) {
+    throw new MalformedSubmissionError(`envelope.report.shares: expected 2 shares, got ${describe(r.shares)}`);
+  }
+  const shares = r.shares.map((s, i) => {
+    const share = record(s, `envelope.report.shares[${i}]`, ["enc", "ct"]);
+    return { enc: share.enc, ct: share.ct } as EncryptedShare;
+  }) as [EncryptedShare, EncryptedShare];
+  const report = { nonce: r.nonce, publicShare: r.public, shares } as SharedReport;
+  checkReportShape(report, "envelope.report");
+  return report;
 }
 
 function record(value: unknown, where: string, keys: string[]): Record<string, unknown> {

@@ -2,7 +2,8 @@
  * @packageDocumentation
  *
  * Anonymous avatars: a Semaphore identity derived from the vault's seed, one proof per job
- * (scope = the job, message = hash of the payload), and the submission envelope reducers verify. This entry runs in
+ * (scope = the job, message = hash of the payload, or of a shared job's encrypted Prio3 shares), and the submission
+ * envelopes (v1 a payload, v2 a secret-shared report) reducers and aggregators verify. This entry runs in
  * Node and in the browser; Node adds (`./node.ts`, picked by the package's export conditions) the installed proof
  * artifacts, the worker-thread batch verifier and publishing from a throwaway libp2p node.
  *
@@ -29,16 +30,29 @@ export {
   BatchVerifierWorkerError,
 } from "./batch-verify.js";
 export {
+  type AnySubmission,
   BN254_BASE_FIELD,
+  checkReportShape,
+  decodeLocalSubmission,
   decodeSubmission,
+  type EncryptedShare,
   type EnvelopeArg,
   encodePayload,
   encodeSubmission,
   envelopeArg,
   MAX_PAYLOAD_LENGTH,
+  MAX_SHARED_SUBMISSION_BYTES,
   MAX_SUBMISSION_BYTES,
+  maxSubmissionBytes,
+  REPORT_NONCE_BYTES,
+  reportMessage,
   type SemaphoreProof,
+  SHARE_ENC_BYTES,
+  ShareDigestMismatchError,
+  type SharedReport,
+  type SharedSubmission,
   type Submission,
+  shareDigest,
   submissionFromEnvelopeArg,
 } from "./envelope.js";
 export { loadGroup } from "./group.js";
@@ -71,7 +85,14 @@ export {
   signAttestation,
   UnknownGroupError,
 } from "./membership.js";
-export { checkSubmission, Group, proveSubmission, type VerifyContext, verifySubmission } from "./proof.js";
+export {
+  checkSubmission,
+  Group,
+  proveSharedSubmission,
+  proveSubmission,
+  type VerifyContext,
+  verifySubmission,
+} from "./proof.js";
 export {
   MalformedProofRequestError,
   type ProofRequest,

@@ -1,4 +1,5 @@
-// Making and checking a submission's Semaphore proof: scope = the job, message = hash of the payload.
+// Making and checking a submission's Semaphore proof: scope = the job, message = hash of the payload (v1) or of the
+// secret-shared report's nonce, public share and share digests (v2).
 import {
   ExpiredRootError,
   InvalidProofError,
@@ -16,7 +17,16 @@ import { Group } from "@semaphore-protocol/group";
 import type { Identity } from "@semaphore-protocol/identity";
 import { artifactPaths } from "#artifacts";
 import { type ArtifactPaths, PROOF_DEPTH } from "./artifacts.js";
-import { encodePayload, type Submission } from "./envelope.js";
+import {
+  type AnySubmission,
+  checkReportShape,
+  encodePayload,
+  reportMessage,
+  ShareDigestMismatchError,
+  type SharedReport,
+  type SharedSubmission,
+  type Submission,
+} from "./envelope.js";
 
 export { Group };
 
@@ -43,6 +53,25 @@ export async function proveSubmission(
   return { version: 1, job, payload, proof };
 }
 
+/**
+ * Proves membership for one shared job's report (the Prio3 shares shardReport made, encrypted to the job's two
+ * aggregators) and returns the version 2 submission. The proof's message is reportMessage(report): it binds both
+ * shares' digests, the public share and the nonce to the one nullifier this member has for the job.
+ */
+export async function proveSharedSubmission(
+  identity: Identity,
+  group: Group,
+  job: JobRef,
+  report: SharedReport,
+  artifacts: ArtifactPaths = artifactPaths(),
+): Promise<SharedSubmission> {
+  checkReportShape(report);
+  const message = reportMessage(report);
+  const scope = jobScope(job.chainId, job.registry, job.jobId);
+  const proof = await (await semaphoreProof()).generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts);
+  return { version: 2, job, report, proof };
+}
+
 /** What a submission is checked against. */
 export interface VerifyContext {
   job: JobRef;
@@ -57,20 +86,25 @@ export interface VerifyContext {
    * @default undefined (every wrong root is unknown)
    */
   pastRoots?: { has(root: bigint): boolean };
-  /** The payload length and the inclusive bounds of each entry (`min[i]`, `max[i]`). */
+  /**
+   * The payload length and the inclusive bounds of each entry (`min[i]`, `max[i]`). A v2 report's entries are
+   * secret-shared and not read here: its aggregators' Prio3 validity proofs bound them.
+   */
   bounds: { length: number; min: readonly number[]; max: readonly number[] };
   /** Nullifiers already accepted for this job (a Set, or the keys of a Map). Not modified. */
   seenNullifiers: { has(nullifier: string): boolean };
 }
 
 /**
- * Checks a decoded submission, cheapest first, the proof itself last: job, scope (WrongJobError), depth
- * (MalformedSubmissionError: v1 fixes it at PROOF_DEPTH), root (ExpiredRootError for a root in
- * `ctx.pastRoots`, UnknownRootError for any other), payload hash (PayloadHashMismatchError), bounds
- * (PayloadOutOfBoundsError), nullifier (NullifierReusedError), proof (InvalidProofError). Throws the named
- * error of the first failure; reads `ctx` and changes nothing in it.
+ * Checks a decoded submission of either version, cheapest first, the proof itself last: job, scope
+ * (WrongJobError), depth (MalformedSubmissionError: the envelope fixes it at PROOF_DEPTH), root (ExpiredRootError
+ * for a root in `ctx.pastRoots`, UnknownRootError for any other), then for v1 the payload hash
+ * (PayloadHashMismatchError) and bounds (PayloadOutOfBoundsError), for v2 the report's shape
+ * (MalformedSubmissionError) and its message (ShareDigestMismatchError), then nullifier (NullifierReusedError),
+ * proof (InvalidProofError). Throws the named error of the first failure; reads `ctx` and changes nothing in it.
+ * Which version a job takes is the caller's to check (WrongModeError).
  */
-export async function verifySubmission(sub: Submission, ctx: VerifyContext): Promise<void> {
+export async function verifySubmission(sub: AnySubmission, ctx: VerifyContext): Promise<void> {
   checkSubmission(sub, ctx);
   let ok = false;
   try {
@@ -85,7 +119,7 @@ export async function verifySubmission(sub: Submission, ctx: VerifyContext): Pro
  * Every check of `verifySubmission` but the proof itself, for callers that verify proofs in batches
  * (`createBatchVerifier`): throws the named error of the first failure, changes nothing.
  */
-export function checkSubmission(sub: Submission, ctx: VerifyContext): void {
+export function checkSubmission(sub: AnySubmission, ctx: VerifyContext): void {
   const { job } = ctx;
   if (sub.job.chainId !== job.chainId || sub.job.registry !== job.registry.toLowerCase() || sub.job.jobId !== job.jobId) {
     throw new WrongJobError(`submission is for job ${sub.job.jobId} on ${sub.job.registry}, not job ${job.jobId}`);
@@ -105,17 +139,32 @@ export function checkSubmission(sub: Submission, ctx: VerifyContext): void {
     }
     throw new UnknownRootError(`proof root ${root} is not the job's group root ${ctx.groupRoot}`);
   }
+  if (sub.version === 2) checkReportMessage(sub);
+  else checkPayload(sub, ctx.bounds);
+  if (ctx.seenNullifiers.has(sub.proof.nullifier)) {
+    throw new NullifierReusedError(`nullifier ${sub.proof.nullifier} already answered job ${job.jobId}`);
+  }
+}
+
+function checkPayload(sub: Submission, bounds: VerifyContext["bounds"]): void {
   if (BigInt(sub.proof.message) !== payloadDigest(encodePayload(sub.payload))) {
     throw new PayloadHashMismatchError("proof message is not the hash of the payload");
   }
-  const { length, min, max } = ctx.bounds;
+  const { length, min, max } = bounds;
   if (sub.payload.length !== length) throw new PayloadOutOfBoundsError(`payload: expected ${length} items, got ${sub.payload.length}`);
   sub.payload.forEach((x, i) => {
     const lo = min[i] as number;
     const hi = max[i] as number;
     if (x < lo || x > hi) throw new PayloadOutOfBoundsError(`payload[${i}]: ${x} outside [${lo}, ${hi}]`);
   });
-  if (ctx.seenNullifiers.has(sub.proof.nullifier)) {
-    throw new NullifierReusedError(`nullifier ${sub.proof.nullifier} already answered job ${job.jobId}`);
+}
+
+/** The proof's message must be the report's: any share, the public share or the nonce changed after proving fails. */
+function checkReportMessage(sub: SharedSubmission): void {
+  checkReportShape(sub.report);
+  if (BigInt(sub.proof.message) !== reportMessage(sub.report)) {
+    throw new ShareDigestMismatchError(
+      "proof message is not the report's (sha-256 of its nonce, public share and share digests): the shares are not the ones proven",
+    );
   }
 }

@@ -4,7 +4,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import * as dagCbor from "@ipld/dag-cbor";
 import { type Block, encodeBlock } from "@mosaic/protocol";
 import { expect } from "chai";
-import { decodeSubmission, encodeSubmission, type Submission } from "../src/envelope.js";
+import { decodeLocalSubmission, encodeSubmission, type Submission } from "../src/envelope.js";
 import { deriveAvatarIdentity } from "../src/identity.js";
 import { Group, proveSubmission, verifySubmission } from "../src/proof.js";
 import { features, matchThreshold, maxWeightMatching, type Observed, observe, strategiesFor } from "./observer.js";
@@ -68,7 +68,7 @@ describe("privacy: one member's submissions to two jobs are unlinkable (real Sem
     ] as const) {
       const seen = new Set<string>();
       for (const b of blocks) {
-        const sub = decodeSubmission(b.bytes);
+        const sub = decodeLocalSubmission(b.bytes);
         await verifySubmission(sub, {
           job,
           groupRoot: group.root,
