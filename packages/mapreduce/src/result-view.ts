@@ -7,7 +7,13 @@ import { estimateResult } from "./spec.js";
 /** One estimate and its error-bar interval `[low, high]`. */
 export interface ResultRow {
   label: string;
+  /** The raw, unbiased estimate; [low, high] is its error bar. */
   estimate: number;
+  /**
+   * The estimate post-processed into what the truth can be (never negative, adding up to a known total; see
+   * ResultView.projection), shown beside the raw one. @default the estimate
+   */
+  projected?: number;
   low: number;
   high: number;
 }
@@ -20,6 +26,10 @@ export interface ResultView {
   confidence: string;
   rows: ResultRow[];
   note?: string;
+  /** What the error bars cover, in words: one rule for every mechanism (the privacy noise only, given who answered). */
+  errorBars?: string;
+  /** How `projected` was made, in words (post-processing, which keeps the DP guarantee). */
+  projection?: string;
 }
 
 /** About three significant digits (whole numbers from 100 up, exponent form outside [0.001, 1e6)); "n/a" for NaN and ±Infinity. */
@@ -50,8 +60,10 @@ export function resultView(
     unit: spec.output.unit,
     count: estimate.count,
     confidence: Number.isNaN(estimate.confidence) ? "bucket" : `${Math.round(estimate.confidence * 100)}%`,
-    rows: estimate.rows.map((r) => ({ label: r.label, estimate: r.estimate, low: r.low, high: r.high })),
+    rows: estimate.rows.map((r) => ({ label: r.label, estimate: r.estimate, projected: r.projected, low: r.low, high: r.high })),
     note: `${status}; ${estimate.note}`,
+    errorBars: `error bars cover the ${estimate.errorBars.covers}; ${estimate.errorBars.level}`,
+    projection: `projected: ${estimate.projection}`,
   };
 }
 
@@ -86,10 +98,17 @@ function csvCell(value: string | number): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** The result as CSV: a header line `label,estimate,low,high,confidence,count,unit`, then one line per row, full precision. */
+/**
+ * The result as CSV: a header line `label,estimate,low,high,projected,confidence,count,unit`, then one line per row,
+ * full precision (`projected` is the estimate where the view has none).
+ */
 export function resultCsv(view: ResultView): string {
-  const lines = [["label", "estimate", "low", "high", "confidence", "count", "unit"].join(",")];
+  const lines = [["label", "estimate", "low", "high", "projected", "confidence", "count", "unit"].join(",")];
   for (const row of view.rows)
-    lines.push([row.label, row.estimate, row.low, row.high, view.confidence, view.count, view.unit].map(csvCell).join(","));
+    lines.push(
+      [row.label, row.estimate, row.low, row.high, row.projected ?? row.estimate, view.confidence, view.count, view.unit]
+        .map(csvCell)
+        .join(","),
+    );
   return `${lines.join("\r\n")}\r\n`;
 }

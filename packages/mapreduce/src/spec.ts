@@ -14,6 +14,7 @@ import {
 import { AbiCoder, keccak256 } from "ethers";
 import jobSpecSchema from "../schema/job-spec-v1.schema.json" with { type: "json" };
 import { mechanismOf, noiseVariance, payloadBounds } from "./dp/mechanisms.js";
+import { outputStructureProblem } from "./dp/sensitivity.js";
 import { validatePipeline } from "./pipeline.js";
 import type { ResultEstimate } from "./reduce/estimate.js";
 import { reducerKind, stateLength } from "./reduce/kinds.js";
@@ -110,6 +111,8 @@ function checkOutput(spec: JobSpec): void {
     if (kind === "one-hot" && (e.min !== 0 || e.max !== 1)) fail(`output.entries[${i}]: a one-hot entry is [0, 1]`);
   });
   if (kind === "one-hot" && entries.length < 2) fail("output.entries: a one-hot output needs at least 2 categories");
+  const structure = outputStructureProblem(spec.output);
+  if (structure !== undefined) fail(structure);
 }
 
 function checkPrivacy(spec: JobSpec): void {
@@ -280,9 +283,12 @@ export function specBounds(spec: JobSpec): { length: number; min: number[]; max:
 }
 
 /**
- * Estimates from a reduced aggregate with error bars from the noise alone (the mechanism, epsilon and count
- * fix its variance; sampling error of who answered is not included, since that depends on the question).
- * Randomized-response histograms are unbiased first.
+ * Estimates from a reduced aggregate (local mode), or the released sum of a shared job (one entry per output entry,
+ * whatever the reducer; a mean divides it by `count`), each with its projection (never negative, adding up to a known
+ * total: post-processing) and error bars from the privacy noise only, given who answered (PRIVACY_NOISE_BARS; the
+ * sampling of who answered is not included, since that depends on the question). Local noise is `count` draws of the
+ * mechanism's per-entry variance; shared noise is the two aggregators' discrete Gaussian draws, independent of the
+ * count. Randomized-response histograms are unbiased first.
  */
 export function estimateResult(spec: JobSpec, aggregate: readonly number[], count: number): ResultEstimate {
   const variance = noiseVariance(spec.output, spec.privacy);

@@ -326,9 +326,9 @@ describe("randomized response", () => {
           const { keep, other } = randomizedResponseProbabilities(k, epsilon);
           estimate.forEach((e, i) => {
             const t = truth[i] as number;
-            // The plug-in deviation is close to the one from the true report probability.
-            const pi = other + (keep - other) * (t / n);
-            const exact = Math.sqrt(n * pi * (1 - pi)) / (keep - other);
+            // Noise only, given who answered: t Bernoulli(keep) and n − t Bernoulli(other) reports; the plug-in
+            // deviation (the estimate for t) is close to the one from the true count.
+            const exact = Math.sqrt(t * keep * (1 - keep) + (n - t) * other * (1 - other)) / (keep - other);
             expectNear(stdDev[i] as number, exact, exact * 0.2 + 1);
             expect(Math.abs(e - t), `category ${i}: estimate ${e} vs truth ${t}`).to.be.at.most(6 * exact);
           });

@@ -39,28 +39,28 @@ describe("result view: CSV, ticks, spec error fields, spans", () => {
     unit: "days",
     count: 12,
     confidence: "95%",
-    rows: labels.map((label, i) => ({ label, estimate: i + 0.5, low: i, high: i + 1 })),
+    rows: labels.map((label, i) => ({ label, estimate: i + 0.5, projected: Math.max(0, i - 0.5), low: i, high: i + 1 })),
   });
 
   it("writes one CSV line per row that reads back to the same labels and numbers, whatever the labels hold", () => {
     fc.assert(
       fc.property(fc.array(fc.string({ maxLength: 12 }), { maxLength: 6 }), (labels) => {
         const rows = readCsv(resultCsv(view(labels)));
-        expect(rows[0]).to.deep.equal(["label", "estimate", "low", "high", "confidence", "count", "unit"]);
+        expect(rows[0]).to.deep.equal(["label", "estimate", "low", "high", "projected", "confidence", "count", "unit"]);
         expect(rows.length).to.equal(labels.length + 1);
         labels.forEach((label, i) => {
           const cells = rows[i + 1] as string[];
           // A label a spreadsheet would run as a formula is written with a leading ' and read as text.
           expect(cells[0]).to.equal(/^[=+\-@\t\r]/.test(label) ? `'${label}` : label);
-          expect(cells.slice(1, 4).map(Number)).to.deep.equal([i + 0.5, i, i + 1]);
-          expect(cells[5]).to.equal("12");
-          expect([cells[4], cells[6]]).to.deep.equal(["95%", "days"]);
+          expect(cells.slice(1, 5).map(Number)).to.deep.equal([i + 0.5, i, i + 1, Math.max(0, i - 0.5)]);
+          expect(cells[6]).to.equal("12");
+          expect([cells[5], cells[7]]).to.deep.equal(["95%", "days"]);
         });
       }),
       { seed: 18, numRuns: 200 },
     );
     expect(resultCsv(view(['=HYPERLINK("x")', "a,b"]))).to.equal(
-      'label,estimate,low,high,confidence,count,unit\r\n"\'=HYPERLINK(""x"")",0.5,0,1,95%,12,days\r\n"a,b",1.5,1,2,95%,12,days\r\n',
+      'label,estimate,low,high,projected,confidence,count,unit\r\n"\'=HYPERLINK(""x"")",0.5,0,1,0,95%,12,days\r\n"a,b",1.5,1,2,0.5,95%,12,days\r\n',
     );
   });
 
@@ -75,6 +75,14 @@ describe("result view: CSV, ticks, spec error fields, spans", () => {
     expect(final.rows).to.have.length(6);
     for (const r of final.rows) expect(r.low <= r.estimate && r.estimate <= r.high, r.label).to.equal(true);
     expect(final.note).to.match(/^final; /);
+    // One rule for the bars, stated; the projection beside the raw estimates: never negative, adding up to 10 × 7 days.
+    expect(final.errorBars).to.equal(
+      "error bars cover the privacy noise only, given who answered; stdDev is 1 standard deviation; [low, high] the 95% normal interval",
+    );
+    expect(final.projection).to.match(/^projected: the closest point .* adds up to 70; post-processing .* keeps the DP guarantee$/);
+    const projected = final.rows.map((r) => r.projected as number);
+    for (const p of projected) expect(p).to.be.at.least(0);
+    expect(projected.reduce((a, b) => a + b, 0)).to.be.closeTo(70, 1e-9);
     expect(resultView(spec, [10, 20, 30, 5, 2, 1], 10, { final: false, challengeEndsAt: 0 }).note).to.match(
       /^provisional \(challenge window ends 1970-01-01T00:00:00Z\); /,
     );

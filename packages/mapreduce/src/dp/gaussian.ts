@@ -101,6 +101,23 @@ export function gaussianEpsilon(sigma2: Fraction, l2: number, delta: Fraction): 
   return rho + 2 * Math.sqrt(rho * (Math.log(delta.den) - Math.log(delta.num)));
 }
 
+/**
+ * The smallest integer σ² whose discrete Gaussian gives (ε, δ) at L2 sensitivity `l2` (gaussianEpsilon): from the
+ * closed form √ρ = √(ln(1/δ) + ε) − √ln(1/δ), σ² = l2²/(2ρ), rounded up and stepped to the exact smallest integer.
+ */
+export function gaussianSigma2For(l2: number, epsilon: Fraction, delta: Fraction): Fraction {
+  positiveFraction("epsilon", epsilon);
+  if (!Number.isFinite(l2) || l2 <= 0) throw new RangeError(`l2: expected a finite sensitivity > 0, got ${l2}`);
+  const eps = epsilon.num / epsilon.den;
+  const log = Math.log(delta.den) - Math.log(delta.num);
+  const rootRho = Math.sqrt(log + eps) - Math.sqrt(log);
+  let s2 = Math.max(1, Math.ceil((l2 * l2) / (2 * rootRho * rootRho)));
+  if (!Number.isSafeInteger(s2)) throw new RangeError(`epsilon: ${epsilon.num}/${epsilon.den} needs a sigma2 beyond the safe integers`);
+  while (s2 > 1 && gaussianEpsilon({ num: s2 - 1, den: 1 }, l2, delta) <= eps) s2--;
+  while (gaussianEpsilon({ num: s2, den: 1 }, l2, delta) > eps) s2++;
+  return { num: s2, den: 1 };
+}
+
 export const discreteGaussian: DpMechanism<"discrete-gaussian"> = {
   name: "discrete-gaussian",
   validate() {},

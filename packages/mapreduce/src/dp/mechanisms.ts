@@ -1,7 +1,6 @@
 // The table of DP mechanisms, and the public noise functions that look a mechanism up in it. A new mechanism is a
 // module implementing DpMechanism added here (and to the job spec's schema and PrivacySpec).
 import type { OutputSpec, PrivacySpec } from "@mosaic/protocol";
-import { MapOutputShapeError } from "../errors.js";
 import { discreteGaussian } from "./gaussian.js";
 import { discreteLaplace } from "./laplace.js";
 import { BOUNDS_TAIL, type DpMechanism, type MechanismName } from "./mechanism.js";
@@ -62,20 +61,14 @@ export function payloadBounds(output: OutputSpec, privacy: PrivacySpec): { lengt
 }
 
 /**
- * What a vault sends: the map output clamped to its declared shape, then privatized. A vector gets
- * independent discrete Laplace or Gaussian noise per entry, clamped to payloadBounds. A one-hot output must
- * hold exactly one 1 after clamping; randomized response reports a category and returns its one-hot, while
- * Laplace or Gaussian noise is added per entry as for a vector.
+ * What a vault sends: the map output clamped to its declared shape (clampToOutput: a one-hot output must hold
+ * exactly one 1, an output with a declared total must add up to it, else MapOutputShapeError), then privatized. A
+ * vector gets independent discrete Laplace or Gaussian noise per entry, clamped to payloadBounds; randomized response
+ * reports a category and returns its one-hot, while Laplace or Gaussian noise is added per entry to a one-hot as to
+ * a vector.
  */
 export function privatize(values: readonly number[], output: OutputSpec, privacy: PrivacySpec, rand: UniformInt = cryptoUniform): number[] {
   const mechanism = mechanismOf(output, privacy);
   const clamped = clampToOutput(values, output);
-  if (output.kind === "one-hot") {
-    const ones = clamped.filter((v) => v === 1).length;
-    const zeros = clamped.filter((v) => v === 0).length;
-    if (ones !== 1 || zeros !== clamped.length - 1) {
-      throw new MapOutputShapeError(`map output: a one-hot output needs exactly one 1 and the rest 0, got [${clamped.join(", ")}]`);
-    }
-  }
   return mechanism.privatize(clamped, output, privacy, rand);
 }

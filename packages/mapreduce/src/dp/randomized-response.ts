@@ -38,9 +38,12 @@ export function randomizedResponseProbabilities(k: number, epsilon: Fraction): {
 
 /**
  * Unbiased estimates of the true category counts from n randomized-response reports whose per-category
- * tallies are `counts`: (c − n·q)/(p − q), with p = keep and q = other. Its standard deviation is
- * √(n·π̂(1 − π̂))/(p − q), with π̂ = c/n the observed report proportion (clamped to [0, 1]) plugged into the
- * binomial variance of c.
+ * tallies are `counts`: (c − n·q)/(p − q), with p = keep and q = other.
+ *
+ * Its standard deviation covers the privacy noise only, given who answered (the rule every mechanism's error bars
+ * follow; population sampling is not included): with t the true count of category j, its tally c is a sum of t
+ * Bernoulli(p) and n − t Bernoulli(q) reports, so Var(estimate) = (t·p(1 − p) + (n − t)·q(1 − q))/(p − q)², with t
+ * the unbiased estimate clamped to [0, n] plugged in.
  */
 export function unbiasRandomizedResponse(
   counts: readonly number[],
@@ -53,12 +56,12 @@ export function unbiasRandomizedResponse(
   });
   const { keep: p, other: q } = randomizedResponseProbabilities(counts.length, epsilon);
   const gap = p - q;
+  const estimate = counts.map((c) => (c - n * q) / gap);
   return {
-    estimate: counts.map((c) => (c - n * q) / gap),
-    stdDev: counts.map((c) => {
-      if (n === 0) return 0;
-      const share = Math.min(1, Math.max(0, c / n));
-      return Math.sqrt(n * share * (1 - share)) / gap;
+    estimate,
+    stdDev: estimate.map((e) => {
+      const t = Math.min(n, Math.max(0, e));
+      return Math.sqrt(t * p * (1 - p) + (n - t) * q * (1 - q)) / gap;
     }),
   };
 }

@@ -1,5 +1,5 @@
 // The `count` reducer: every payload lifts to [1], so the aggregate is the number of accepted submissions.
-import { estimateRow } from "../estimate.js";
+import { estimateRow, PRIVACY_NOISE_BARS } from "../estimate.js";
 import type { ReducerKind } from "../kind.js";
 
 export const count: ReducerKind<"count"> = {
@@ -15,5 +15,7 @@ export const count: ReducerKind<"count"> = {
     count: leaves,
     confidence: 0.95,
     note: "an exact count of accepted submissions",
+    errorBars: PRIVACY_NOISE_BARS,
+    projection: "none (an exact count)",
   }),
 };

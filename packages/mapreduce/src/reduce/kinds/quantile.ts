@@ -93,7 +93,14 @@ export const quantile: ReducerKind<"quantile"> = {
       r.quantiles.forEach((q, j) => {
         const value = result.quantiles?.[i]?.[j] ?? Number.NaN;
         const { low, high } = bucketAround(r.edges, value);
-        rows.push({ label: `${l} p${Math.round((100 * q.num) / q.den)}`, estimate: value, stdDev: Number.NaN, low, high });
+        rows.push({
+          label: `${l} p${Math.round((100 * q.num) / q.den)}`,
+          estimate: value,
+          projected: value,
+          stdDev: Number.NaN,
+          low,
+          high,
+        });
       });
     });
     return {
@@ -101,6 +108,8 @@ export const quantile: ReducerKind<"quantile"> = {
       count,
       confidence: Number.NaN,
       note: "quantiles from the merged sketch; each interval is the sketch bucket holding the estimate (noise not included)",
+      errorBars: { covers: "the sketch bucket holding the estimate (noise not included)", level: "[low, high] the bucket's bounds" },
+      projection: "none (quantiles of the sketch)",
     };
   },
 };
