@@ -45,6 +45,25 @@ describe("reducer kinds", () => {
   });
 });
 
+describe("reducer kinds' estimates", () => {
+  it("each give every row a projection and state what their error bars cover", () => {
+    const spec = kmPerDayJob();
+    const payload = [1, 2, 3, 1, 0, 0];
+    for (const [name, kind] of Object.entries(REDUCER_KINDS)) {
+      const reducer = (
+        name === "quantile" ? { kind: name, edges: [1, 2], quantiles: [{ num: 1, den: 2 }] } : { kind: name }
+      ) as ReducerSpec;
+      const one = kind.lift(reducer as never, payload);
+      const aggregate = one.map((x) => 4 * x);
+      const est = kind.estimate({ ...spec, reducer } as never, aggregate, 4, 2);
+      expect(est.rows.length, name).to.be.above(0);
+      for (const row of est.rows) expect(row.projected, `${name} ${row.label}`).to.be.a("number");
+      expect(est.errorBars.covers, name).to.be.a("string").and.not.equal("");
+      expect(est.projection, name).to.be.a("string").and.not.equal("");
+    }
+  });
+});
+
 describe("DP mechanisms", () => {
   it("are each registered under their own name and implement every operation", () => {
     for (const [name, mechanism] of Object.entries(DP_MECHANISMS)) {

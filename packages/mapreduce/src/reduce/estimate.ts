@@ -91,9 +91,10 @@ export function projectOntoSimplex(values: readonly number[], total: number): nu
   // Only the zero vector adds up to 0 (and no j meets the condition below).
   if (total === 0) return values.map(() => 0);
   const sorted = [...values].sort((a, b) => b - a);
-  let prefix = 0;
-  let theta = 0;
-  for (let j = 0; j < sorted.length; j++) {
+  // j = 1 always qualifies (u_1 − (u_1 − total) = total > 0), even where rounding would lose a tiny total.
+  let prefix = sorted[0] as number;
+  let theta = prefix - total;
+  for (let j = 1; j < sorted.length; j++) {
     prefix += sorted[j] as number;
     const candidate = (prefix - total) / (j + 1);
     if ((sorted[j] as number) - candidate > 0) theta = candidate;
