@@ -21,7 +21,8 @@ import {ISharedJobs, SharedJobId} from "./interfaces/ISharedJobs.sol";
 /// What cannot be proven on-chain: that an aggregator summed its decrypted shares correctly and added its noise (its
 /// inputs are encrypted to it); the two aggregators not colluding covers that.
 contract SharedJobs is ISharedJobs {
-    /// @notice The first job id (SHARED_JOB_ID_BASE in the protocol package): ids never overlap JobRegistry's.
+    /// @notice Job ids are this plus 1, 2, … in posting order (SHARED_JOB_ID_BASE in the protocol package, job labels
+    /// s1, s2, …): they never overlap JobRegistry's, which count from 1.
     uint256 public constant SHARED_JOB_ID_BASE = 1 << 128;
     /// @notice The longest share (Prio3 output) a job may have.
     uint16 public constant MAX_LENGTH = 256;
@@ -111,8 +112,8 @@ contract SharedJobs is ISharedJobs {
         if (fieldId > 1) revert InvalidFieldId(fieldId);
         if (aggregators[0] == aggregators[1]) revert SameAggregator(aggregators[0]);
 
-        jobId = SharedJobId.wrap(SHARED_JOB_ID_BASE + _jobs.length);
         SharedJob storage job = _jobs.push();
+        jobId = SharedJobId.wrap(SHARED_JOB_ID_BASE + _jobs.length);
         job.aggregatorKeys[0] = _checkAggregator(aggregators[0], minStake);
         job.aggregatorKeys[1] = _checkAggregator(aggregators[1], minStake);
         job.aggregators = aggregators;
@@ -124,6 +125,7 @@ contract SharedJobs is ISharedJobs {
         _recordGroup(job, groupId);
         job.minParticipants = minParticipants;
         job.collectionDeadline = collectionDeadline;
+        job.challengeWindow = challengeWindow;
         // challengeWindow < unbondingDelay / 2 < 2^63, and collectionDeadline is a chain time: no uint64 overflow.
         job.commitDeadline = collectionDeadline + challengeWindow;
         job.finalizeAfter = collectionDeadline + 2 * challengeWindow;
@@ -272,6 +274,13 @@ contract SharedJobs is ISharedJobs {
     }
 
     /// @inheritdoc ISharedJobs
+    function prepOf(SharedJobId jobId, uint8 index) external view returns (string memory) {
+        _job(jobId);
+        if (index > 1) revert InvalidAggregatorIndex(index);
+        return _commits[jobId][index].prepCid;
+    }
+
+    /// @inheritdoc ISharedJobs
     function resultOf(SharedJobId jobId) external view returns (int256[] memory) {
         SharedJob storage job = _job(jobId);
         if (job.state != SharedJobState.Finalized) revert NotFinalized(jobId, job.state);
@@ -331,8 +340,8 @@ contract SharedJobs is ISharedJobs {
 
     function _job(SharedJobId jobId) private view returns (SharedJob storage) {
         uint256 id = SharedJobId.unwrap(jobId);
-        if (id < SHARED_JOB_ID_BASE || id - SHARED_JOB_ID_BASE >= _jobs.length) revert JobNotFound(jobId);
-        return _jobs[id - SHARED_JOB_ID_BASE];
+        if (id <= SHARED_JOB_ID_BASE || id - SHARED_JOB_ID_BASE > _jobs.length) revert JobNotFound(jobId);
+        return _jobs[id - SHARED_JOB_ID_BASE - 1];
     }
 
     /// @dev The aggregator's registered key, if it is staked at least `minStake` (and more than nothing).
@@ -475,7 +484,7 @@ contract SharedJobs is ISharedJobs {
     /// @dev A proven fault: aggregator `index` loses its bond (half to the challenger, half burned), the other's
     /// bond goes back if it committed, and the researcher is refunded.
     function _fault(SharedJobId jobId, uint8 index, FaultKind kind) private {
-        SharedJob storage job = _jobs[SharedJobId.unwrap(jobId) - SHARED_JOB_ID_BASE];
+        SharedJob storage job = _jobs[SharedJobId.unwrap(jobId) - SHARED_JOB_ID_BASE - 1];
         _commits[jobId][index].state = CommitState.Slashed;
         uint256 challengerReward = _bond * CHALLENGER_SHARE_BPS / BPS;
         uint256 burned = _bond - challengerReward;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @notice Identifier of a shared job, assigned in posting order from 2^128 (SHARED_JOB_ID_BASE in the protocol package),
-/// so that it never names a JobRegistry job (those count from 1).
+/// @notice Identifier of a shared job: 2^128 (SHARED_JOB_ID_BASE in the protocol package) plus 1, 2, … in posting
+/// order, so that it never names a JobRegistry job (those count from 1).
 type SharedJobId is uint256;
 
 /// @title ISharedJobs
@@ -73,6 +73,8 @@ interface ISharedJobs {
         uint64 commitDeadline;
         uint64 finalizeAfter;
         uint96 minStake;
+        /// @dev commitDeadline - collectionDeadline, and finalizeAfter - commitDeadline.
+        uint64 challengeWindow;
         /// @dev Field elements per share (the Prio3 output length), 1..MAX_LENGTH.
         uint16 length;
         /// @dev 0 Field64 (p = 2^64 - 2^32 + 1), 1 Field128 (p = 2^128 - 28·2^64 + 1).
@@ -313,11 +315,13 @@ interface ISharedJobs {
     function getSharedJob(SharedJobId jobId) external view returns (SharedJob memory);
     /// @notice Aggregator `index`'s part in a job.
     function getCommit(SharedJobId jobId, uint8 index) external view returns (ShareCommit memory);
+    /// @notice Aggregator `index`'s prep bundle CID ("" until announcePrep).
+    function prepOf(SharedJobId jobId, uint8 index) external view returns (string memory);
     /// @notice A finalised job's aggregate: (s0[j] + s1[j]) mod p, above p/2 taken as negative.
     function resultOf(SharedJobId jobId) external view returns (int256[] memory);
     /// @notice An operator's registered X25519 public key (bytes32(0) if none).
     function aggregatorKeyOf(address aggregator) external view returns (bytes32);
-    /// @notice The number of jobs posted; ids run from SHARED_JOB_ID_BASE to SHARED_JOB_ID_BASE + jobCount() - 1.
+    /// @notice The number of jobs posted; ids run from SHARED_JOB_ID_BASE + 1 to SHARED_JOB_ID_BASE + jobCount().
     function jobCount() external view returns (uint256);
     /// @notice What an account can withdraw().
     function balanceOf(address account) external view returns (uint256);
