@@ -1,0 +1,457 @@
+// The shared mode end to end between two aggregators for each Prio3 instance, and every way a report can be bad:
+// an invalid measurement with a valid-looking proof, a tampered share, the wrong key, job, nonce or verify key,
+// shares spliced across reports, malformed shapes. Then the noise each aggregator adds, against its pmf.
+import type { JobRef, JobSpec } from "@mosaic/protocol";
+import * as dagCbor from "@ipld/dag-cbor";
+import { sha256 } from "@noble/hashes/sha2";
+import { concatBytes } from "@noble/hashes/utils";
+import { expect } from "chai";
+import fc from "fast-check";
+import { discreteGaussianPmf } from "../src/dp/gaussian.js";
+import { seededUniform } from "../src/dp/uniform.js";
+import {
+  aggregateShares,
+  checkReport,
+  finishReport,
+  generateKeyPair,
+  InvalidShareProofError,
+  MalformedReportError,
+  noisedAggregateShare,
+  prepareShare,
+  reportMessage,
+  type SharedReport,
+  sealReport,
+  ShareDecryptError,
+  shardReport,
+  shareDigest,
+  sharedVdafOf,
+  unshardResult,
+  verifyKeyOf,
+} from "../src/shared/index.js";
+import { sharedSpec } from "./fixtures/shared-spec.js";
+
+const JOB: JobRef = { chainId: 31337n, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", jobId: (1n << 128n) + 1n };
+const OTHER_JOB: JobRef = { ...JOB, jobId: JOB.jobId + 1n };
+
+/** A deterministic byte source for reproducible reports. */
+function seededBytes(seed: string): (n: number) => Uint8Array {
+  const rand = seededUniform(seed);
+  return (n) => Uint8Array.from({ length: n }, () => Number(rand(256n)));
+}
+
+function twoAggregators(job: JobRef = JOB) {
+  const a = generateKeyPair();
+  const b = generateKeyPair();
+  const keys: [Uint8Array, Uint8Array] = [a.publicKey, b.publicKey];
+  const secrets = [a.secretKey, b.secretKey] as const;
+  const verifyKeys = ([0, 1] as const).map((index) => verifyKeyOf({ job, mySecret: secrets[index], keys, index }));
+  return { keys, secrets, verifyKeys };
+}
+
+type World = ReturnType<typeof twoAggregators>;
+
+/** Both aggregators prepare, swap prep shares and finish: each one's output share, or the error each threw. */
+async function runReport(spec: JobSpec, world: World, report: SharedReport, job: JobRef = JOB) {
+  const prepared = await Promise.all(
+    ([0, 1] as const).map((index) =>
+      prepareShare({ spec, job, index, mySecret: world.secrets[index], verifyKey: world.verifyKeys[index] as Uint8Array, report }),
+    ),
+  );
+  const prepShares: [Uint8Array, Uint8Array] = [prepared[0]?.prepShare as Uint8Array, prepared[1]?.prepShare as Uint8Array];
+  return Promise.all(prepared.map(({ state }) => finishReport({ spec, state, prepShares }).catch((err: unknown) => err)));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected a rejection");
+}
+
+const clone = (r: SharedReport): SharedReport => ({
+  nonce: r.nonce.slice(),
+  publicShare: r.publicShare.slice(),
+  shares: [
+    { enc: r.shares[0].enc.slice(), ct: r.shares[0].ct.slice() },
+    { enc: r.shares[1].enc.slice(), ct: r.shares[1].ct.slice() },
+  ],
+});
+
+const SHAPES = [
+  { name: "Prio3Count", spec: sharedSpec({ entries: 1, max: 1 }), output: (i: number) => [i % 3 === 0 ? 1 : 0] },
+  { name: "Prio3Sum", spec: sharedSpec({ entries: 1, max: 100 }), output: (i: number) => [(i * 37) % 101] },
+  {
+    name: "Prio3Histogram",
+    spec: sharedSpec({ entries: 5, max: 1, oneHot: true }),
+    output: (i: number) => [0, 1, 2, 3, 4].map((j) => (j === (i * 3) % 5 ? 1 : 0)),
+  },
+  {
+    name: "Prio3SumVec (km-per-day shape)",
+    spec: sharedSpec({ entries: 6, max: 7 }),
+    output: (i: number) => [0, 1, 2, 3, 4, 5].map((j) => (i + j) % 8),
+  },
+];
+
+describe("shared mode: two aggregators end to end", () => {
+  for (const shape of SHAPES) {
+    it(`${shape.name}: honest reports sum exactly; with both noises the result is off by the two draws alone`, async () => {
+      const world = twoAggregators();
+      const outputs = Array.from({ length: 12 }, (_, i) => shape.output(i));
+      const outs: bigint[][][] = [[], []];
+      for (const [i, clamped] of outputs.entries()) {
+        const report = await shardReport({
+          spec: shape.spec,
+          job: JOB,
+          clamped,
+          aggregatorKeys: world.keys,
+          random: seededBytes(`${shape.name} ${i}`),
+        });
+        checkReport(report, shape.spec);
+        const [o0, o1] = await runReport(shape.spec, world, report);
+        if (!Array.isArray(o0) || !Array.isArray(o1)) throw new Error(`report ${i} rejected: ${String(o0)} ${String(o1)}`);
+        outs[0]?.push(o0);
+        outs[1]?.push(o1);
+      }
+      const truth = outputs.reduce((acc, o) => acc.map((x, j) => x + (o[j] as number)));
+      const agg = [aggregateShares(shape.spec, outs[0] ?? []), aggregateShares(shape.spec, outs[1] ?? [])] as const;
+      expect(unshardResult(shape.spec, agg)).to.deep.equal(truth);
+      // One aggregator's share alone is a uniformly random field vector: read as a result it is far out of range.
+      expect(() => unshardResult(shape.spec, [agg[0], agg[0].map(() => 0n)])).to.throw(RangeError, "beyond a safe integer");
+      const noised = [
+        noisedAggregateShare(shape.spec, agg[0], seededUniform(`${shape.name} noise 0`)),
+        noisedAggregateShare(shape.spec, agg[1], seededUniform(`${shape.name} noise 1`)),
+      ] as const;
+      const released = unshardResult(shape.spec, noised);
+      const sigma2 = shape.spec.privacy.mechanism === "discrete-gaussian" ? shape.spec.privacy.sigma2 : { num: 1, den: 1 };
+      const bound = 12 * Math.sqrt((2 * sigma2.num) / sigma2.den);
+      for (const [j, x] of released.entries()) expect(Math.abs(x - (truth[j] as number))).to.be.below(bound);
+      expect(released).to.not.deep.equal(truth);
+    });
+  }
+
+  it("the two aggregators derive one verify key; another job or another pair derives another", () => {
+    const world = twoAggregators();
+    expect(world.verifyKeys[0]).to.deep.equal(world.verifyKeys[1]);
+    expect(world.verifyKeys[0]?.length).to.equal(16);
+    const other = verifyKeyOf({ job: OTHER_JOB, mySecret: world.secrets[0], keys: world.keys, index: 0 });
+    expect(other).to.not.deep.equal(world.verifyKeys[0]);
+    expect(() => verifyKeyOf({ job: JOB, mySecret: world.secrets[0], keys: world.keys, index: 1 })).to.throw(
+      RangeError,
+      "mySecret: its public key is not keys[1]",
+    );
+  });
+
+  it("a duplicated report prepares identically (the nullifier, not the crypto, drops the second copy)", async () => {
+    const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    const report = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys });
+    const first = await prepareShare({
+      spec,
+      job: JOB,
+      index: 0,
+      mySecret: world.secrets[0],
+      verifyKey: world.verifyKeys[0] as Uint8Array,
+      report,
+    });
+    const again = await prepareShare({
+      spec,
+      job: JOB,
+      index: 0,
+      mySecret: world.secrets[0],
+      verifyKey: world.verifyKeys[0] as Uint8Array,
+      report: clone(report),
+    });
+    expect(again.prepShare).to.deep.equal(first.prepShare);
+  });
+});
+
+describe("shared mode: bad reports are rejected by name and change nothing", () => {
+  for (const shape of SHAPES) {
+    it(`${shape.name}: a measurement outside the spec with an honestly made proof fails the validity proof at both`, async () => {
+      const world = twoAggregators();
+      const { vdaf } = sharedVdafOf(shape.spec);
+      // A client that skips the encoder's range check: every encoded element 2 (never a bit, a count or one-hot).
+      const honest = vdaf.flp.encode.bind(vdaf.flp);
+      const evilEncode = (m: Parameters<typeof honest>[0]) => honest(m).map(() => 2n);
+      const random = seededBytes(`evil ${shape.name}`);
+      const nonce = random(16);
+      const original = vdaf.flp.encode;
+      vdaf.flp.encode = evilEncode;
+      let sharded: Awaited<ReturnType<typeof vdaf.shardEncoded>>;
+      try {
+        sharded = await vdaf.shardEncoded(
+          sharedVdafOf(shape.spec).measurementOf(shape.output(0)),
+          nonce as never,
+          random(vdaf.randSize) as never,
+        );
+      } finally {
+        vdaf.flp.encode = original;
+      }
+      const report = sealReport({
+        job: JOB,
+        aggregatorKeys: world.keys,
+        nonce,
+        publicShare: sharded.publicShare,
+        inputShares: [sharded.inputShares[0] as Uint8Array, sharded.inputShares[1] as Uint8Array],
+      });
+      const [r0, r1] = await runReport(shape.spec, world, report);
+      expect(r0).to.be.instanceOf(InvalidShareProofError);
+      expect(r1).to.be.instanceOf(InvalidShareProofError);
+    });
+  }
+
+  it("a leader measurement share altered after sharding fails at both aggregators", async () => {
+    const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    const { vdaf } = sharedVdafOf(spec);
+    const random = seededBytes("tamper");
+    const nonce = random(16);
+    const sharded = await vdaf.shardEncoded(sharedVdafOf(spec).measurementOf(output(2)), nonce as never, random(vdaf.randSize) as never);
+    const leader = Uint8Array.from(sharded.inputShares[0] as Uint8Array);
+    leader[0] = ((leader[0] as number) + 1) % 256;
+    const report = sealReport({
+      job: JOB,
+      aggregatorKeys: world.keys,
+      nonce,
+      publicShare: sharded.publicShare,
+      inputShares: [leader, sharded.inputShares[1] as Uint8Array],
+    });
+    const [r0, r1] = await runReport(spec, world, report);
+    expect(r0).to.be.instanceOf(InvalidShareProofError);
+    expect(r1).to.be.instanceOf(InvalidShareProofError);
+  });
+
+  it("aggregators with different verify keys reject honest reports", async () => {
+    for (const shape of SHAPES) {
+      const world = twoAggregators();
+      const wrong = { ...world, verifyKeys: [world.verifyKeys[0] as Uint8Array, new Uint8Array(16).fill(7)] };
+      const report = await shardReport({ spec: shape.spec, job: JOB, clamped: shape.output(4), aggregatorKeys: world.keys });
+      const [r0, r1] = await runReport(shape.spec, wrong, report);
+      expect(r0, shape.name).to.be.instanceOf(InvalidShareProofError);
+      expect(r1, shape.name).to.be.instanceOf(InvalidShareProofError);
+    }
+  });
+
+  it("ShareDecryptError for a share sealed to another key, for another job, with another nonce, or spliced from another report", async () => {
+    const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    const stranger = generateKeyPair();
+    const prepare = (report: SharedReport, index: 0 | 1, job: JobRef = JOB) =>
+      prepareShare({ spec, job, index, mySecret: world.secrets[index], verifyKey: world.verifyKeys[index] as Uint8Array, report });
+
+    const toStranger = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: [world.keys[0], stranger.publicKey] });
+    const before = clone(toStranger);
+    expect(await rejection(prepare(toStranger, 1))).to.be.instanceOf(ShareDecryptError);
+    expect(toStranger).to.deep.equal(before);
+    await prepare(toStranger, 0); // the leader's share is fine
+
+    const report = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys });
+    expect(await rejection(prepare(report, 0, OTHER_JOB))).to.be.instanceOf(ShareDecryptError);
+    const renonced = clone(report);
+    renonced.nonce[0] = (renonced.nonce[0] as number) ^ 1;
+    expect(await rejection(prepare(renonced, 0))).to.be.instanceOf(ShareDecryptError);
+    const other = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys });
+    const spliced: SharedReport = { ...clone(report), shares: [report.shares[0], other.shares[1]] };
+    expect(await rejection(prepare(spliced, 1))).to.be.instanceOf(ShareDecryptError);
+    const swapped: SharedReport = { ...clone(report), shares: [report.shares[1], report.shares[0]] };
+    expect(await rejection(prepare(swapped, 0))).to.be.instanceOf(MalformedReportError); // the helper's share is shorter
+  });
+
+  it("MalformedReportError for every wrong shape (property)", async () => {
+    const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys });
+    const bad: unknown[] = [
+      null,
+      "report",
+      { ...report, nonce: report.nonce.subarray(1) },
+      { ...report, publicShare: new Uint8Array(3) },
+      { ...report, shares: [report.shares[0]] },
+      { ...report, shares: [report.shares[0], { enc: report.shares[1].enc, ct: report.shares[1].ct.subarray(1) }] },
+      { ...report, shares: [{ enc: [1, 2], ct: report.shares[0].ct }, report.shares[1]] },
+      { ...report, shares: [report.shares[0], null] },
+    ];
+    for (const r of bad) {
+      expect(() => checkReport(r, spec)).to.throw(MalformedReportError);
+      expect(
+        await rejection(
+          prepareShare({
+            spec,
+            job: JOB,
+            index: 0,
+            mySecret: world.secrets[0],
+            verifyKey: world.verifyKeys[0] as Uint8Array,
+            report: r as SharedReport,
+          }),
+        ),
+      ).to.be.instanceOf(MalformedReportError);
+    }
+  });
+
+  it("a prep share from the other aggregator that does not decode is MalformedReportError", async () => {
+    const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys });
+    const { state, prepShare } = await prepareShare({
+      spec,
+      job: JOB,
+      index: 0,
+      mySecret: world.secrets[0],
+      verifyKey: world.verifyKeys[0] as Uint8Array,
+      report,
+    });
+    expect(await rejection(finishReport({ spec, state, prepShares: [prepShare, new Uint8Array(5)] }))).to.be.instanceOf(
+      MalformedReportError,
+    );
+    expect(
+      await rejection(finishReport({ spec, state, prepShares: [prepShare, new Uint8Array(prepShare.length).fill(0xff)] })),
+    ).to.be.instanceOf(MalformedReportError);
+    // A random prep share of the right length: the proof does not verify.
+    expect(
+      await rejection(finishReport({ spec, state, prepShares: [prepShare, new Uint8Array(prepShare.length).fill(1)] })),
+    ).to.be.instanceOf(InvalidShareProofError);
+  });
+});
+
+describe("reportMessage", () => {
+  it("is sha-256 of dag-cbor({ nonce, public, digests }) and changes with any byte of the report (property)", async () => {
+    const { spec, output } = SHAPES[2] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys });
+    const digests = report.shares.map((s) => sha256(concatBytes(s.enc, s.ct)));
+    expect(shareDigest(report.shares[0])).to.deep.equal(digests[0]);
+    const expected = BigInt(
+      `0x${Buffer.from(sha256(dagCbor.encode({ nonce: report.nonce, public: report.publicShare, digests }))).toString("hex")}`,
+    );
+    expect(reportMessage(report)).to.equal(expected);
+    const message = reportMessage(report);
+    const fields = (r: SharedReport) => [r.nonce, r.publicShare, r.shares[0].enc, r.shares[0].ct, r.shares[1].enc, r.shares[1].ct];
+    fc.assert(
+      fc.property(fc.nat({ max: 5 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (field, at, flip) => {
+        const altered = clone(report);
+        const bytes = fields(altered)[field] as Uint8Array;
+        if (bytes.length === 0) return;
+        bytes[at % bytes.length] = (bytes[at % bytes.length] as number) ^ flip;
+        expect(reportMessage(altered)).to.not.equal(message);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("unshardResult", () => {
+  it("recovers any safe integer from random shares, negatives centred (property)", () => {
+    const spec = sharedSpec({ entries: 1, max: 1 });
+    const { modulus } = sharedVdafOf(spec);
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (x, r) => {
+        const s0 = r % modulus;
+        const s1 = (((BigInt(x) - s0) % modulus) + modulus) % modulus;
+        expect(unshardResult(spec, [[s0], [s1]])).to.deep.equal([x]);
+        expect(unshardResult(spec, [[s1], [s0]])).to.deep.equal([x]);
+      }),
+    );
+    expect(unshardResult(spec, [[modulus - 3n], [0n]])).to.deep.equal([-3]);
+    expect(() => unshardResult(spec, [[modulus], [0n]])).to.throw(RangeError, "shares[0][0]: expected a field element in [0, p)");
+  });
+});
+
+// Chi-square goodness of fit (as dp.spec.ts does it): adjacent values merged until each cell expects >= 5.
+function logGamma(x: number): number {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let a = c[0] as number;
+  for (let i = 1; i < 9; i++) a += (c[i] as number) / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+}
+function gammaQ(a: number, x: number): number {
+  if (x <= 0) return 1;
+  const front = Math.exp(-x + a * Math.log(x) - logGamma(a));
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 100_000 && Math.abs(term) > Math.abs(sum) * 1e-16; n++) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return 1 - sum * front;
+  }
+  let b = x + 1 - a;
+  let c = 1e300;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 100_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (Math.abs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    h *= d * c;
+    if (Math.abs(d * c - 1) < 1e-16) break;
+  }
+  return front * h;
+}
+function chiSquarePValue(samples: readonly number[], pmf: (x: number) => number, lo: number, hi: number): number {
+  const observed = new Map<number, number>();
+  for (const x of samples) observed.set(Math.min(hi, Math.max(lo, x)), (observed.get(Math.min(hi, Math.max(lo, x))) ?? 0) + 1);
+  const cells: Array<{ e: number; o: number }> = [];
+  let cell = { e: 0, o: 0 };
+  for (let x = lo; x <= hi; x++) {
+    cell.e += samples.length * pmf(x);
+    cell.o += observed.get(x) ?? 0;
+    if (cell.e >= 5) {
+      cells.push(cell);
+      cell = { e: 0, o: 0 };
+    }
+  }
+  const last = cells.at(-1) as { e: number; o: number };
+  last.e += cell.e;
+  last.o += cell.o;
+  const stat = cells.reduce((s, k) => s + (k.o - k.e) ** 2 / k.e, 0);
+  return gammaQ((cells.length - 1) / 2, stat / 2);
+}
+
+describe("noisedAggregateShare: each aggregator's noise", () => {
+  const N = 60_000;
+  const sigma2 = { num: 40, den: 1 };
+  const spec = sharedSpec({ entries: 6, max: 7, sigma2: 40 });
+  const { length } = sharedVdafOf(spec);
+  const draws = (seed: string, s: JobSpec): number[] => {
+    const rand = seededUniform(seed);
+    const zeros = new Array<bigint>(length).fill(0n);
+    const out: number[] = [];
+    while (out.length < N) out.push(...unshardResult(s, [noisedAggregateShare(s, zeros, rand), zeros]));
+    return out;
+  };
+
+  it(`fits the discrete Gaussian pmf of the spec's sigma2, negatives as p − |x| (chi-square, ${N} draws)`, () => {
+    const xs = draws("shared noise", spec);
+    expect(xs.some((x) => x < 0)).to.equal(true);
+    expect(chiSquarePValue(xs, (x) => discreteGaussianPmf(x, sigma2), -80, 80)).to.be.above(1e-6);
+  });
+
+  it("has power: draws at sigma2 ×1.15 fail the same test", () => {
+    const xs = draws("shared noise power", sharedSpec({ entries: 6, max: 7, sigma2: 46 }));
+    expect(chiSquarePValue(xs, (x) => discreteGaussianPmf(x, sigma2), -80, 80)).to.be.below(1e-6);
+  });
+
+  it("leaves the aggregate share it is given unchanged and refuses out-of-field entries", () => {
+    const share = [1n, 2n, 3n, 4n, 5n, 6n];
+    const copy = [...share];
+    noisedAggregateShare(spec, share, seededUniform("x"));
+    expect(share).to.deep.equal(copy);
+    expect(() => noisedAggregateShare(spec, [1n], seededUniform("x"))).to.throw(
+      RangeError,
+      "aggregateShare: expected 6 field elements, got 1",
+    );
+  });
+});
