@@ -58,8 +58,9 @@ export interface DeployedNetwork {
 }
 
 /**
- * Deploys every Mosaic contract (Semaphore, groups, admission policies, job registry, reducer directory, vault
- * recovery) with `deployer`, optionally creates an open group, and returns the network file's contents.
+ * Deploys every Mosaic contract (Semaphore, groups, admission policies, job registry, reducer directory, shared jobs,
+ * vault recovery) with `deployer`, optionally creates an open group, and returns the network file's contents (the
+ * shared jobs' address among them: deployMosaic's addresses carry it).
  */
 export async function deployNetwork(init: DeployNetworkInit): Promise<DeployedNetwork> {
   const progress = init.progress ?? (() => {});
@@ -68,7 +69,9 @@ export async function deployNetwork(init: DeployNetworkInit): Promise<DeployedNe
   const { chainId } = await provider.getNetwork();
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-  progress("deploying Semaphore (verifier, Poseidon), AvatarGroups, OpenAdmission, RegistrarAdmission, JobRegistry, ReducerDirectory…");
+  progress(
+    "deploying Semaphore (verifier, Poseidon), AvatarGroups, OpenAdmission, RegistrarAdmission, JobRegistry, ReducerDirectory, SharedJobs…",
+  );
   const contracts = await deployMosaic(init.deployer);
   const deployBlock = contracts.deployBlock;
   progress(`  deployed from block ${deployBlock} (${since()})`);

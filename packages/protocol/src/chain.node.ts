@@ -23,6 +23,8 @@ import {
   RegistrarAdmission__factory,
   SemaphoreVerifier__factory,
   Semaphore__factory,
+  type SharedJobs,
+  SharedJobs__factory,
   type VaultRecovery,
   VaultRecovery__factory,
 } from "./contracts/types/index.js";
@@ -194,10 +196,13 @@ export interface DeployInit {
 
 /**
  * Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own (groups, admission
- * policies, job registry, reducer directory), from the bytecode the generated factories carry (no Hardhat at run
+ * policies, job registry, reducer directory, shared jobs), from the bytecode the generated factories carry (no Hardhat at run
  * time). `deployBlock` is the block of the first deployment transaction: log reads need start no earlier.
  */
-export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Promise<MosaicContracts & { deployBlock: number }> {
+export async function deployMosaic(
+  deployer: Signer,
+  init: DeployInit = {},
+): Promise<MosaicContracts & { deployBlock: number; sharedJobs: SharedJobs }> {
   const poseidon = await (await new PoseidonT3__factory(deployer).deploy()).waitForDeployment();
   const first = await poseidon.deploymentTransaction()?.wait();
   if (!first) throw new Error("deployMosaic: the Poseidon library's deployment transaction has no receipt");
@@ -219,6 +224,10 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
     )
   ).waitForDeployment();
   const directory = await (await new ReducerDirectory__factory(deployer).deploy(await registry.getAddress())).waitForDeployment();
+  // Its commit bond and window bound are the registry's proposal bond and unbonding delay.
+  const shared = await (
+    await new SharedJobs__factory(deployer).deploy(await registry.getAddress(), await groups.getAddress(), await verifier.getAddress())
+  ).waitForDeployment();
   const contracts = attachMosaic(deployer, {
     semaphore: await semaphore.getAddress(),
     avatarGroups: await groups.getAddress(),
@@ -226,8 +235,9 @@ export async function deployMosaic(deployer: Signer, init: DeployInit = {}): Pro
     registrarAdmission: await registrar.getAddress(),
     jobRegistry: await registry.getAddress(),
     reducerDirectory: await directory.getAddress(),
+    sharedJobs: await shared.getAddress(),
   });
-  return { ...contracts, deployBlock: first.blockNumber };
+  return { ...contracts, sharedJobs: SharedJobs__factory.connect(await shared.getAddress(), deployer), deployBlock: first.blockNumber };
 }
 
 /**

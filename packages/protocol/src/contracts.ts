@@ -16,6 +16,8 @@ import {
   RegistrarAdmission__factory,
   type Semaphore,
   Semaphore__factory,
+  type SharedJobs,
+  SharedJobs__factory,
   type SubmissionJudge,
   SubmissionJudge__factory,
   type VaultRecovery,
@@ -30,6 +32,7 @@ export type {
   ReducerDirectory,
   RegistrarAdmission,
   Semaphore,
+  SharedJobs,
   SubmissionJudge,
   VaultRecovery,
 };
@@ -41,6 +44,7 @@ export {
   ReducerDirectory__factory,
   RegistrarAdmission__factory,
   Semaphore__factory,
+  SharedJobs__factory,
   SubmissionJudge__factory,
 };
 
@@ -58,6 +62,8 @@ export interface MosaicAddresses {
   jobRegistry: string;
   /** Where staked reducers record their libp2p peer id and multiaddrs (see readReducers). */
   reducerDirectory: string;
+  /** The secret-shared mode's jobs (issue 19); absent from deployments made before it. */
+  sharedJobs?: string;
 }
 
 /** Typed handles on the deployed contracts. */
@@ -69,6 +75,8 @@ export interface MosaicContracts {
   registrarAdmission: RegistrarAdmission;
   jobRegistry: JobRegistry;
   reducerDirectory: ReducerDirectory;
+  /** The secret-shared mode's jobs, when the deployment has them (deployMosaic always deploys them). */
+  sharedJobs?: SharedJobs;
   /**
    * The block of the first deployment transaction, where log reads can start: set by deployMosaic, and by callers
    * that know it (a network file's deploy blocks).
@@ -86,6 +94,7 @@ export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddress
     registrarAdmission: RegistrarAdmission__factory.connect(addresses.registrarAdmission, runner),
     jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
     reducerDirectory: ReducerDirectory__factory.connect(addresses.reducerDirectory, runner),
+    ...(addresses.sharedJobs === undefined ? {} : { sharedJobs: SharedJobs__factory.connect(addresses.sharedJobs, runner) }),
   };
 }
 
@@ -102,6 +111,11 @@ export function attachRegistrarAdmission(runner: Signer | Provider, address: str
 /** The reducer directory at a known address. */
 export function attachReducerDirectory(runner: Signer | Provider, address: string): ReducerDirectory {
   return ReducerDirectory__factory.connect(address, runner);
+}
+
+/** The secret-shared mode's jobs contract at a known address. */
+export function attachSharedJobs(runner: Signer | Provider, address: string): SharedJobs {
+  return SharedJobs__factory.connect(address, runner);
 }
 
 /** The social-recovery contract at a known address. */

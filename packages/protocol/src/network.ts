@@ -24,6 +24,8 @@ export interface NetworkContracts {
   jobRegistry: Deployed;
   reducerDirectory: Deployed;
   vaultRecovery?: Deployed;
+  /** The secret-shared mode's jobs (issue 19): optional, so network files written before it still parse. */
+  sharedJobs?: Deployed;
 }
 
 /** The contents of a network file, version 1. */
@@ -47,7 +49,7 @@ export interface NetworkFile {
 export const NETWORK_FILE_MAX_BYTES = 1 << 20;
 
 const CONTRACT_KEYS = ["semaphore", "avatarGroups", "openAdmission", "registrarAdmission", "jobRegistry", "reducerDirectory"] as const;
-const OPTIONAL_CONTRACT_KEYS = ["vaultRecovery"] as const;
+const OPTIONAL_CONTRACT_KEYS = ["vaultRecovery", "sharedJobs"] as const;
 const FILE_KEYS = ["v", "name", "chainId", "rpc", "contracts", "bootstrap", "openGroup", "createdAt"];
 const REDO = "fix it, or write it again with 'mosaic deploy' (or 'mosaic devnet' for a local chain)";
 
@@ -171,6 +173,7 @@ export function networkFileFor(init: NetworkFileInit): NetworkFile {
         registrarAdmission: at(a.registrarAdmission),
         jobRegistry: at(a.jobRegistry),
         reducerDirectory: at(a.reducerDirectory),
+        ...(a.sharedJobs === undefined ? {} : { sharedJobs: at(a.sharedJobs) }),
         ...(init.vaultRecovery === undefined ? {} : { vaultRecovery: init.vaultRecovery }),
       },
       bootstrap: init.bootstrap ?? [],

@@ -1,8 +1,7 @@
 // The share-set commitment of a shared-mode job: the Merkle tree over the reports an aggregator accepted, whose root it
 // commits with its noised share (SharedJobs.commitShare) and whose paths fraud proofs carry. Hashes as SharedJobs does.
-import { bigintToBytes32, namedError } from "@mosaic/protocol";
+import { bigintToBytes32, namedError, to0xHex } from "@mosaic/protocol";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
 
 /**
  * One accepted report in a share set: its nullifier, its Semaphore message (reportMessage) and its proof's 8 points.
@@ -31,8 +30,6 @@ const LEAF_TAG = 0;
 const NODE_TAG = 1;
 const WORD_MAX = (1n << 256n) - 1n;
 
-const toHex = (bytes: Uint8Array): string => `0x${bytesToHex(bytes)}`;
-
 function word(value: unknown, field: string): Uint8Array {
   if (typeof value !== "bigint" || value < 0n || value > WORD_MAX)
     throw new RangeError(`${field}: expected an unsigned 256-bit bigint, got ${typeof value === "bigint" ? value : typeof value}`);
@@ -60,7 +57,7 @@ function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 
 /** keccak256(abi.encodePacked(uint8(0), nullifier, message, uint256[8] points)), 0x hex. RangeError on a malformed leaf. */
 export function shareLeafHash(leaf: ShareLeaf): string {
-  return toHex(keccak_256(leafBytes(leaf, "leaf")));
+  return to0xHex(keccak_256(leafBytes(leaf, "leaf")));
 }
 
 /** Every level of the tree, leaves first; checks the leaves are well formed and strictly ascending by nullifier. */
@@ -91,7 +88,7 @@ function levels(leaves: readonly ShareLeaf[]): Uint8Array[][] {
 export function shareSetRoot(leaves: readonly ShareLeaf[]): string {
   if (leaves.length === 0) return `0x${"00".repeat(32)}`;
   const all = levels(leaves);
-  return toHex((all[all.length - 1] as Uint8Array[])[0] as Uint8Array);
+  return to0xHex((all[all.length - 1] as Uint8Array[])[0] as Uint8Array);
 }
 
 /**
@@ -107,7 +104,7 @@ export function shareSetPath(leaves: readonly ShareLeaf[], index: number): strin
   let position = index;
   for (const level of all.slice(0, -1)) {
     const carried = position === level.length - 1 && level.length % 2 === 1;
-    if (!carried) path.push(toHex(level[position ^ 1] as Uint8Array));
+    if (!carried) path.push(to0xHex(level[position ^ 1] as Uint8Array));
     position >>= 1;
   }
   return path;
