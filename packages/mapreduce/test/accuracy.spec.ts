@@ -249,7 +249,7 @@ describe("estimates: projection beside the raw estimate, one error-bar rule", ()
     const privacy = { mechanism: "randomized-response" as const, epsilon: { num: 5, den: 1 } };
     const job: JobSpec = { ...spec, privacy };
     const k = spec.output.entries.length;
-    const truth = Array.from({ length: k }, (_, i) => (i < 3 ? 400 : i === 3 ? 100 : 0));
+    const truth = Array.from({ length: k }, (_, i): number => (i < 3 ? 400 : i === 3 ? 100 : 0));
     const n = truth.reduce((a, b) => a + b, 0);
     const rand = seededUniform("rr bars");
     const runs = 200;
