@@ -1,14 +1,21 @@
-// Answering a job: the consented payload, proved by the avatar, through the egress gate, handed to a transport the caller picks.
+// Answering a job: the consented payload (local mode), or its two encrypted shares (shared mode), proved by the avatar,
+// through the egress gate, handed to a transport the caller picks.
 import {
   type ArtifactPaths,
   encodeSubmission,
   type Group,
   type Identity,
   pickPublishDelay,
+  proveSharedSubmission,
   proveSubmission,
+  type SharedReport,
+  type SharedSubmission,
   type Submission,
 } from "@mosaic/avatar";
-import { type Block, createLogger, type JobRef, jobTopic, type Logger, sleep } from "@mosaic/protocol";
+import { clampToOutput } from "@mosaic/mapreduce";
+import { type Block, createLogger, type JobRef, type JobSpec, jobTopic, type Logger, sleep, WrongModeError } from "@mosaic/protocol";
+import { EgressMismatchError } from "./errors.js";
+import { checkAggregatorKeys, checkSharedSpec, modeOf } from "./shared-mode.js";
 import { jobKey, type Vault } from "./vault.js";
 
 /** What answerJob tells the transport besides the block. */
@@ -126,12 +133,113 @@ export async function answerJobWith(
   const key = jobKey(job);
   if (capped) log("warn", "answer:no-delay", { job: key, reason: "the collection window is too short for a random delay" });
   const payload = vault.consentedPayload(key);
+  if (vault.consentedMode(key) !== "local")
+    throw new WrongModeError(
+      `job ${key} was consented in shared mode: its answer leaves only as two encrypted shares (answerSharedJobWith)`,
+    );
   const prove: ProveSubmission = components.prove ?? ((id, g, j, p) => proveSubmission(id, g, j, p, components.artifacts));
   const submission = await prove(vault.avatar, group, job, payload);
   const proofMs = performance.now() - started;
   const block = await encodeSubmission(submission);
   await sleep(delayMs - (performance.now() - started), { signal: init.signal });
   const bytes = await vault.egress(key, block.bytes, payload);
+  await components.publish(
+    { cid: block.cid, bytes },
+    {
+      peers: init.peers,
+      topic: jobTopic(job),
+      signal: init.signal,
+      minRecipients: init.minRecipients,
+      lingerMs: init.lingerMs,
+    },
+  );
+  return { block, proofMs, delayMs };
+}
+
+/**
+ * Splits a clamped answer into a Prio3 report for the job's two aggregators: shardReport from @mosaic/mapreduce (the
+ * VDAF shard, each input share HPKE-encrypted to its aggregator's key).
+ */
+export type ShardReport = (args: {
+  spec: JobSpec;
+  job: JobRef;
+  clamped: number[];
+  aggregatorKeys: [Uint8Array, Uint8Array];
+}) => Promise<SharedReport>;
+
+/** Makes a v2 submission's proof, as avatar's proveSharedSubmission does (elsewhere than this thread, say). */
+export type ProveSharedSubmission = (identity: Identity, group: Group, job: JobRef, report: SharedReport) => Promise<SharedSubmission>;
+
+/** What answering a shared job needs from its surroundings. */
+export interface AnswerSharedJobComponents extends Omit<AnswerJobComponents, "prove"> {
+  /** Shards the answer: @mosaic/mapreduce's shardReport. */
+  shard: ShardReport;
+  /**
+   * Makes the proof.
+   * @default proveSharedSubmission with `artifacts`, on this thread
+   */
+  prove?: ProveSharedSubmission;
+}
+
+export interface AnswerSharedJobInit extends AnswerJobInit {
+  /** The job's spec (mode "shared"), as fetched and checked against SharedJobs' record: what the report is shaped by. */
+  spec: JobSpec;
+}
+
+/**
+ * Answers a shared-mode job: the exact clamped answer the user consented to is split into a Prio3 report whose two
+ * input shares are encrypted to `aggregatorKeys` (the job's two aggregators, share 0 the leader's, as SharedJobs
+ * records them), proved (the proof's message binds both shares' digests to the avatar's one nullifier), encoded as an
+ * envelope v2 and published after a random delay, as answerJobWith does. No noise is added here: the aggregators
+ * each add theirs to the sum.
+ *
+ * Order: checks (spec, keys, consent and its mode) → shard → prove → encode → wait → egress → publish. Refused before
+ * anything is sharded: SharedSpecRefusedError (a spec the vault will not answer in shared mode), WrongModeError (a
+ * local job or a local-mode consent), RangeError (not two distinct 32-byte keys), ConsentRequiredError,
+ * ConsentWithdrawnError, EgressMismatchError (the consented answer is not one the spec's output admits). The egress
+ * gate checks consent again at the publish instant, and its audit entry names the envelope's CID and the two keys'
+ * fingerprints, never the answer.
+ */
+export async function answerSharedJobWith(
+  components: AnswerSharedJobComponents,
+  vault: Vault,
+  job: JobRef,
+  group: Group,
+  aggregatorKeys: [Uint8Array, Uint8Array],
+  init: AnswerSharedJobInit,
+): Promise<AnswerResult> {
+  const log = init.logger ?? createLogger("vault");
+  const { spec } = init;
+  const key = jobKey(job);
+  if (modeOf(spec) !== "shared") throw new WrongModeError(`job ${key}: its spec is a local-mode one; answer it with answerJobWith`);
+  checkSharedSpec(spec);
+  checkAggregatorKeys(aggregatorKeys);
+  const keys: [Uint8Array, Uint8Array] = [aggregatorKeys[0].slice(), aggregatorKeys[1].slice()];
+  const started = performance.now();
+  const { delayMs, capped } = pickPublishDelay(init);
+  if (capped) log("warn", "answer:no-delay", { job: key, reason: "the collection window is too short for a random delay" });
+  const payload = vault.consentedPayload(key);
+  if (vault.consentedMode(key) !== "shared")
+    throw new WrongModeError(`job ${key} was consented in local mode (a noised answer); review it again as the shared job it is`);
+  let clamped: number[];
+  try {
+    clamped = clampToOutput(payload, spec.output);
+  } catch (err) {
+    throw new EgressMismatchError(
+      `job ${key}: the consented answer is not one this spec's output admits (${(err as Error).message}); nothing was sent`,
+    );
+  }
+  if (clamped.some((x, i) => x !== payload[i]))
+    throw new EgressMismatchError(
+      `job ${key}: the consented answer lies outside this spec's output bounds; review the job again; nothing was sent`,
+    );
+  const report = await components.shard({ spec, job, clamped, aggregatorKeys: keys });
+  const prove: ProveSharedSubmission = components.prove ?? ((id, g, j, r) => proveSharedSubmission(id, g, j, r, components.artifacts));
+  const submission = await prove(vault.avatar, group, job, report);
+  const proofMs = performance.now() - started;
+  const block = await encodeSubmission(submission);
+  await sleep(delayMs - (performance.now() - started), { signal: init.signal });
+  const bytes = await vault.egress(key, block.bytes, payload, { mode: "shared", cid: block.cid.toString(), aggregatorKeys: keys });
   await components.publish(
     { cid: block.cid, bytes },
     {

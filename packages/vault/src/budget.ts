@@ -1,4 +1,5 @@
 // The privacy budget: an epsilon ledger in exact fractions, with a per-period allowance the user sets.
+import type { JobSpec } from "@mosaic/protocol";
 import type { Doc } from "@mosaic/threads";
 
 /** Epsilon as an exact fraction, as job specs state it. */
@@ -23,6 +24,18 @@ export interface BudgetSettings {
  * one history than another — a cap the user can tighten.
  */
 export const DEFAULT_BUDGET: BudgetSettings = { epsilon: { num: 16, den: 1 }, periodDays: 30, anchor: 0 };
+
+/**
+ * The ε the ledger charges for answering `spec`, in either mode: what the job's noise really gives the user (for a
+ * shared job, what one aggregator's noise gives alone), never less than the truth.
+ *
+ * TODO(privacyCost): return `privacyCost(spec).epsilon` from @mosaic/mapreduce (dp/cost.ts) once its index exports it.
+ * Until then the declared ε, which the spec checks make an upper bound of what the noise gives in both modes: the
+ * ledger over-charges a Gaussian job slightly, never under-charges.
+ */
+export function jobPrivacyCost(spec: Pick<JobSpec, "privacy" | "output" | "mode">): Epsilon {
+  return { num: spec.privacy.epsilon.num, den: spec.privacy.epsilon.den };
+}
 
 /** A ledger entry: one job's epsilon, reserved at consent, spent when its output leaves, released on withdrawal. */
 export interface LedgerEntry extends Doc {

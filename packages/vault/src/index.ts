@@ -45,10 +45,15 @@ export {
   type AnswerJobComponents,
   type AnswerJobInit,
   type AnswerResult,
+  type AnswerSharedJobComponents,
+  type AnswerSharedJobInit,
   answerJobWith,
+  answerSharedJobWith,
   type PublishBlock,
+  type ProveSharedSubmission,
   type ProveSubmission,
   type PublishBlockOptions,
+  type ShardReport,
 } from "./answer.js";
 export {
   BROWSER_DEVICE,
@@ -66,7 +71,15 @@ export {
   VaultExistsError,
   VaultNotFoundError,
 } from "./browser-vault.js";
-export { type BudgetSettings, type BudgetStatus, DEFAULT_BUDGET, type Epsilon, formatEpsilon } from "./budget.js";
+export { type BudgetSettings, type BudgetStatus, DEFAULT_BUDGET, type Epsilon, formatEpsilon, jobPrivacyCost } from "./budget.js";
+export {
+  aggregatorKeyFingerprint,
+  checkAggregatorKeys,
+  checkSharedSpec,
+  modeDisclosure,
+  modeOf,
+  SharedSpecRefusedError,
+} from "./shared-mode.js";
 export {
   AbilityAccessError,
   AbilityManifestError,
@@ -163,6 +176,7 @@ export {
   type AuditEntry,
   type ConsentRecord,
   type ConsentRequest,
+  type SharedEgress,
   jobKey,
   VAULT_THREAD,
   Vault,

@@ -1,8 +1,8 @@
 // A person's vault: abilities over an encrypted thread, the consent screen, the one egress gate with its audit log, and the privacy budget.
 import * as dagCbor from "@ipld/dag-cbor";
 import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
-import { describeProgram, privatize, runMapProgram } from "@mosaic/mapreduce";
-import { ConsentRequiredError, type JobRef, type JobSpec, toBareHex } from "@mosaic/protocol";
+import { clampToOutput, describeProgram, privatize, runMapProgram } from "@mosaic/mapreduce";
+import { ConsentRequiredError, CID, type JobMode, type JobRef, type JobSpec, toBareHex, equalBytes } from "@mosaic/protocol";
 import { type Collection, type Doc, deriveThreadSecrets, type Thread, Thread as ThreadClass, type ThreadStores } from "@mosaic/threads";
 import { sha256 } from "@noble/hashes/sha2";
 import {
@@ -33,8 +33,10 @@ import {
   type BudgetStatus,
   budgetStatus,
   DEFAULT_BUDGET,
+  type Epsilon,
   fitsBudget,
   formatEpsilon,
+  jobPrivacyCost,
   type LedgerEntry,
   validateBudgetSettings,
 } from "./budget.js";
@@ -45,6 +47,7 @@ import {
   PrivacyBudgetExceededError,
   UnknownAbilityError,
 } from "./errors.js";
+import { aggregatorKeyFingerprint, checkAggregatorKeys, checkSharedSpec, modeDisclosure, modeOf } from "./shared-mode.js";
 
 /** The thread every device of a vault shares. */
 export const VAULT_THREAD = "vault";
@@ -62,9 +65,19 @@ export interface ConsentRequest {
   programText: string[];
   /** sha256 of the program's dag-cbor: what the audit log records. */
   programHash: string;
-  /** The output before noise (stays in the vault) and the exact noised payload that would be sent. */
+  /**
+   * The output before noise (stays in the vault) and the exact payload that would be sent: noised (local mode), or
+   * clamped and exact, to be split in two encrypted shares (shared mode).
+   */
   preview: { raw: number[]; payload: number[]; unit: string; labels: string[] };
+  /** How the answer is aggregated and noised: on this device (local) or by two aggregators (shared). */
+  mode: JobMode;
+  /** What the mode does with the answer, in the words the user is shown (modeDisclosure). */
+  disclosure: string[];
+  /** The ε the spec declares. */
   epsilon: JobSpec["privacy"]["epsilon"];
+  /** The ε the privacy ledger charges for this job (what its noise really gives; jobPrivacyCost). */
+  charge: Epsilon;
   mechanism: JobSpec["privacy"]["mechanism"];
   /** The privacy budget before and after this job, as exact fractions. */
   budget: { remaining: string; after: string; fits: boolean; resetsAt: number };
@@ -80,8 +93,12 @@ export interface ConsentRecord extends Doc {
   purpose: string;
   programHash: string;
   fieldsRead: string[];
+  /** Local mode: the noised payload. Shared mode: the exact clamped answer, which leaves only as two encrypted shares. */
   payload: number[];
+  /** The ε charged to the ledger. */
   epsilon: { num: number; den: number };
+  /** The job's mode when consented; absent in records from before modes (local). */
+  mode?: JobMode;
   granted: number;
   withdrawn?: number;
   submitted?: number;
@@ -99,6 +116,21 @@ export interface AuditEntry extends Doc {
   /** sha256 of those bytes, hex. */
   bytesHash: string;
   time: number;
+  /** Set for a shared-mode answer: the bytes are an envelope v2, two encrypted shares, never the clear answer. */
+  mode?: "shared";
+  /** The submission block's CID (shared mode). */
+  cid?: string;
+  /** The fingerprints (aggregatorKeyFingerprint) of the two aggregators' keys the shares were encrypted to (shared mode). */
+  aggregators?: string[];
+}
+
+/** What a shared-mode answer tells the egress gate about the bytes it offers. */
+export interface SharedEgress {
+  mode: "shared";
+  /** The envelope v2's CID: its multihash must be the sha-256 of the bytes. */
+  cid: string;
+  /** The job's two aggregators' X25519 keys, share 0's first. */
+  aggregatorKeys: readonly Uint8Array[];
 }
 
 export interface VaultInit {
@@ -305,11 +337,15 @@ export class Vault {
    * is recorded.
    */
   async review(spec: JobSpec, job: JobRef, options: { signal?: AbortSignal } = {}): Promise<ConsentRequest> {
+    checkSharedSpec(spec);
     this.#fieldsRead(spec);
     const raw = await runMapProgram(spec, this.#programInput(spec), options);
-    const payload = privatize(raw, spec.output, spec.privacy);
+    const mode = modeOf(spec);
+    // Shared mode: no noise here; the exact clamped answer (a fixed sum checked) is what is secret-shared.
+    const payload = mode === "shared" ? clampToOutput(raw, spec.output) : privatize(raw, spec.output, spec.privacy);
+    const charge = jobPrivacyCost(spec);
     const status = this.budget();
-    const fits = fitsBudget(status.settings, status.entries, this.#clock(), spec.privacy.epsilon);
+    const fits = fitsBudget(status.settings, status.entries, this.#clock(), charge);
     const after = fits ? budgetStatus(status.settings, [...status.entries, this.#entry("preview", spec)], this.#clock()).remaining : "0";
     return {
       jobKey: jobKey(job),
@@ -321,7 +357,10 @@ export class Vault {
       programText: describeProgram(spec),
       programHash: programHash(spec),
       preview: { raw, payload, unit: spec.output.unit, labels: spec.output.entries.map((e) => e.label) },
+      mode,
+      disclosure: modeDisclosure(spec, charge),
       epsilon: spec.privacy.epsilon,
+      charge,
       mechanism: spec.privacy.mechanism,
       budget: { remaining: status.remaining, after, fits, resetsAt: status.period.end },
       notes: await this.dispatch("job:new", { jobKey: jobKey(job), ...spanOf(spec) }),
@@ -329,23 +368,33 @@ export class Vault {
   }
 
   #entry(key: string, spec: JobSpec): LedgerEntry {
-    return { _id: key, jobKey: key, num: spec.privacy.epsilon.num, den: spec.privacy.epsilon.den, time: this.#clock(), state: "reserved" };
+    const charge = jobPrivacyCost(spec);
+    return { _id: key, jobKey: key, num: charge.num, den: charge.den, time: this.#clock(), state: "reserved" };
   }
 
   /**
-   * Records the user's consent to send exactly `request.preview.payload`, and reserves the job's epsilon.
-   * PrivacyBudgetExceededError when the budget cannot cover it; AlreadySubmittedError once the output left.
+   * Records the user's consent to send exactly `request.preview.payload` (in shared mode: as two encrypted shares),
+   * and reserves what the job costs (jobPrivacyCost). SharedSpecRefusedError for a shared spec the vault will not
+   * answer, EgressMismatchError for a consent screen of the other mode, PrivacyBudgetExceededError when the budget
+   * cannot cover it, AlreadySubmittedError once the output left; nothing is recorded then.
    */
   async consent(spec: JobSpec, request: ConsentRequest): Promise<ConsentRecord> {
+    checkSharedSpec(spec);
+    const mode = modeOf(spec);
+    if ((request.mode ?? "local") !== mode)
+      throw new EgressMismatchError(
+        `job ${request.jobKey}: the consent screen shown was for a ${request.mode ?? "local"}-mode job, the spec is ${mode}-mode; review it again`,
+      );
+    const charge = jobPrivacyCost(spec);
     const consents = this.#collection<ConsentRecord>(CONSENTS);
     const existing = consents.get(request.jobKey);
     if (existing?.submitted !== undefined) throw new AlreadySubmittedError(`job ${request.jobKey}: the output was already sent`);
     const ledger = this.#collection<LedgerEntry>(LEDGER);
     const status = this.budget();
     const others = status.entries.filter((e) => e.jobKey !== request.jobKey);
-    if (!fitsBudget(status.settings, others, this.#clock(), spec.privacy.epsilon)) {
+    if (!fitsBudget(status.settings, others, this.#clock(), charge)) {
       throw new PrivacyBudgetExceededError(
-        formatEpsilon(spec.privacy.epsilon),
+        formatEpsilon(charge),
         budgetStatus(status.settings, others, this.#clock()).remaining,
         status.period.end,
       );
@@ -358,7 +407,8 @@ export class Vault {
       programHash: programHash(spec),
       fieldsRead: this.#fieldsRead(spec),
       payload: request.preview.payload,
-      epsilon: spec.privacy.epsilon,
+      epsilon: charge,
+      mode,
       granted: this.#clock(),
     };
     const entry = this.#entry(request.jobKey, spec);
@@ -397,18 +447,48 @@ export class Vault {
     return record.payload;
   }
 
+  /** The mode a job was consented in (local for records from before modes); ConsentRequiredError without a consent. */
+  consentedMode(key: string): JobMode {
+    const record = this.#collection<ConsentRecord>(CONSENTS).get(key);
+    if (record === undefined) throw new ConsentRequiredError(`no consent for job ${key}: review the job and consent first`);
+    return record.mode ?? "local";
+  }
+
   /**
    * The egress gate: every byte that leaves the vault passes here. It checks that a standing consent covers
-   * exactly this payload, appends the audit entry, marks the job submitted and its epsilon spent, and only
-   * then returns the bytes to send. A job's output leaves once.
+   * exactly this payload in the mode it was given for (a shared-mode answer leaves only with `shared`, naming the
+   * envelope's CID and the two aggregators' keys; a local one only without), appends the audit entry, marks the job
+   * submitted and its epsilon spent, and only then returns the bytes to send. A job's output leaves once. The audit
+   * entry of a shared answer says what left (the CID, the mode, the aggregators' key fingerprints), never the answer.
    */
-  async egress(key: string, bytes: Uint8Array, payload: readonly number[]): Promise<Uint8Array> {
+  async egress(key: string, bytes: Uint8Array, payload: readonly number[], shared?: SharedEgress): Promise<Uint8Array> {
     const consents = this.#collection<ConsentRecord>(CONSENTS);
     const consented = this.consentedPayload(key);
     const record = consents.get(key) as ConsentRecord;
     if (record.submitted !== undefined) throw new AlreadySubmittedError(`job ${key}: the output was already sent; it leaves once`);
     if (!sameNumbers(consented, payload))
       throw new EgressMismatchError(`job ${key}: the payload is not the one the user consented to; nothing was sent`);
+    const mode = record.mode ?? "local";
+    if ((shared?.mode ?? "local") !== mode)
+      throw new EgressMismatchError(
+        mode === "shared"
+          ? `job ${key}: the user consented to send this answer only as two encrypted shares; nothing was sent`
+          : `job ${key}: the user consented to a local-mode (noised) answer, not secret shares; nothing was sent`,
+      );
+    let sharedAudit: Pick<AuditEntry, "mode" | "cid" | "aggregators"> = {};
+    if (shared !== undefined) {
+      checkAggregatorKeys(shared.aggregatorKeys);
+      let digest: Uint8Array | undefined;
+      try {
+        const cid = CID.parse(shared.cid);
+        digest = cid.multihash.code === 0x12 ? cid.multihash.digest : undefined;
+      } catch {
+        digest = undefined;
+      }
+      if (digest === undefined || !equalBytes(digest, sha256(bytes)))
+        throw new EgressMismatchError(`job ${key}: ${shared.cid} is not the sha-256 CID of the bytes offered; nothing was sent`);
+      sharedAudit = { mode: "shared", cid: shared.cid, aggregators: shared.aggregatorKeys.map(aggregatorKeyFingerprint) };
+    }
     const now = this.#clock();
     // Audit first: if the process dies between here and the send, the log over-reports rather than hides a send.
     await this.#collection<AuditEntry>(AUDIT).create({
@@ -420,6 +500,7 @@ export class Vault {
       bytes: toBareHex(bytes),
       bytesHash: toBareHex(sha256(bytes)),
       time: now,
+      ...sharedAudit,
     });
     await this.#collection<LedgerEntry>(LEDGER).update(key, { state: "spent" });
     await consents.update(key, { submitted: now });

@@ -1,0 +1,93 @@
+// The vault's side of a job's mode: which specs it will answer in the secret-shared mode, what the consent screen
+// tells the user each mode does with their answer, and how the egress log names the two aggregators.
+import { validateSpec } from "@mosaic/mapreduce";
+import { InvalidJobSpecError, type JobMode, type JobSpec, namedError, toBareHex } from "@mosaic/protocol";
+import { sha256 } from "@noble/hashes/sha2";
+import type { Epsilon } from "./budget.js";
+
+/**
+ * A shared-mode spec the vault will not answer: its exact answer would leave without the protection the mode promises
+ * (a mechanism other than the aggregators' discrete Gaussian, entries below 0 that Prio3 cannot range-check, noise
+ * too small for the declared ε, a reducer the aggregators cannot sum, ...). Nothing is mapped, recorded or sent.
+ */
+export class SharedSpecRefusedError extends namedError("SharedSpecRefusedError") {}
+
+/** The job's mode: a spec without one is local. */
+export function modeOf(spec: Pick<JobSpec, "mode">): JobMode {
+  return spec.mode ?? "local";
+}
+
+/**
+ * Throws SharedSpecRefusedError unless `spec` is a shared-mode spec the mapreduce checks pass (validateSpec runs
+ * sharedSpecProblem for mode "shared": entries from 0, sum/histogram/mean, discrete Gaussian whose σ² alone gives
+ * (ε, δ), a report that fits). A local spec passes unchecked here (its own checks run where it is decoded). The
+ * vault's own reading comes first, so the two hostile cases a researcher could try are named whatever mapreduce says.
+ */
+export function checkSharedSpec(spec: JobSpec): void {
+  if (modeOf(spec) !== "shared") return;
+  if (spec.privacy?.mechanism !== "discrete-gaussian")
+    throw new SharedSpecRefusedError(
+      `job spec: a shared job's noise is the aggregators' discrete Gaussian, but this one declares ${JSON.stringify(spec.privacy?.mechanism)}: ` +
+        "its exact answers would be released with no noise the vault can count on; the vault will not run it",
+    );
+  spec.output?.entries?.forEach((e, i) => {
+    if (!(e.min === 0))
+      throw new SharedSpecRefusedError(
+        `job spec: output.entries[${i}] starts at ${e.min}: a shared job's entries start at 0 (Prio3 proves each share in [0, max]); the vault will not run it`,
+      );
+  });
+  try {
+    validateSpec(spec);
+  } catch (err) {
+    if (err instanceof InvalidJobSpecError) throw new SharedSpecRefusedError(`${err.message}; the vault will not run it in shared mode`);
+    throw err;
+  }
+}
+
+/** An aggregator's X25519 key as the audit log and the consent screen name it: the first 16 bytes of its sha-256, hex. */
+export function aggregatorKeyFingerprint(key: Uint8Array): string {
+  return toBareHex(sha256(key).subarray(0, 16));
+}
+
+/** RangeError naming the field unless `keys` are two distinct 32-byte X25519 public keys. */
+export function checkAggregatorKeys(keys: readonly Uint8Array[]): asserts keys is [Uint8Array, Uint8Array] {
+  if (!Array.isArray(keys) || keys.length !== 2)
+    throw new RangeError(
+      `aggregatorKeys: expected the job's two aggregators' keys, got ${Array.isArray(keys) ? keys.length : typeof keys}`,
+    );
+  keys.forEach((k, i) => {
+    if (!(k instanceof Uint8Array) || k.length !== 32)
+      throw new RangeError(
+        `aggregatorKeys[${i}]: expected a 32-byte X25519 public key, got ${k instanceof Uint8Array ? `${k.length} bytes` : typeof k}`,
+      );
+  });
+  if (toBareHex(keys[0] as Uint8Array) === toBareHex(keys[1] as Uint8Array))
+    throw new RangeError(
+      "aggregatorKeys: both shares would go to the same key, which would learn the exact answer; the job's two aggregators have distinct keys",
+    );
+}
+
+/** ε as the consent screen writes it: a short decimal. */
+function decimal(e: Epsilon): string {
+  return String(Number((e.num / e.den).toPrecision(4)));
+}
+
+/**
+ * What the consent screen tells the user the job's mode does with their answer, line by line: who sees what, and
+ * what the chain can and cannot check. `charge` is the ε the ledger charges (privacyCost).
+ */
+export function modeDisclosure(spec: JobSpec, charge: Epsilon): string[] {
+  if (modeOf(spec) === "shared") {
+    return [
+      "Your exact answer is split in two encrypted shares, one for each of two aggregators run by different operators.",
+      "Neither aggregator alone learns anything about your answer; if the two collude they learn your exact answer.",
+      `The released sum carries noise enough for ε = ${decimal(charge)} even if one of them reveals everything.`,
+      "The chain can check that each aggregator's set of answers holds only proven members' answers, one each; it cannot " +
+        "check that an aggregator summed its shares or added its noise: that rests on the two not colluding.",
+    ];
+  }
+  return [
+    `Your answer is noised on this device (${spec.privacy.mechanism}, ε = ${decimal(charge)}) before it leaves.`,
+    "Anyone who sees it, the reducers included, learns only the noised answer.",
+  ];
+}
