@@ -1,5 +1,6 @@
 // Ready jobs: specs a researcher can post as they are or copy and change (`mosaic job new <name>` writes one).
-import type { Fraction, JobSpec, PipelineStep, PrivacySpec } from "@mosaic/protocol";
+import type { Fraction, JobMode, JobSpec, PipelineStep, PrivacySpec } from "@mosaic/protocol";
+import { l2Sensitivity } from "./dp/sensitivity.js";
 import { DAY_S } from "./kmPerDay.js";
 
 export interface ReadyJobInit {
@@ -19,6 +20,11 @@ export interface ReadyJobInit {
   minStake?: string;
   /** @default { name: "Mosaic public-health research team", contact: "research@mosaic.invalid" } */
   requester?: JobSpec["requester"];
+  /**
+   * "shared": Prio3 input shares to two aggregators, each adding discrete Gaussian noise of the σ² that alone gives
+   * (ε, 1e-6) at the output's L2 sensitivity (see withMode). @default "local"
+   */
+  mode?: JobMode;
 }
 
 /** Regions the symptom job reports on (ISO 3166-2); a vault elsewhere answers "other / no check-in". */
@@ -77,7 +83,8 @@ export function kmPerDayJob(init: ReadyJobInit = {}): JobSpec {
         { op: "bucket", edges: KM_EDGES },
       ],
     },
-    output: { kind: "vector", unit: "days", entries: labels.map((label) => ({ label, min: 0, max: days })) },
+    // Every day falls in exactly one band: the output sums to `days`, which cuts the noise threefold (see dp/sensitivity).
+    output: { kind: "vector", unit: "days", entries: labels.map((label) => ({ label, min: 0, max: days })), total: days },
     reducer: { kind: "histogram" },
     privacy: { mechanism: "discrete-laplace", epsilon: init.epsilon ?? { num: 2, den: 1 } },
     ...schedule(init, collectionDeadline),
@@ -161,7 +168,7 @@ export function timeAtHomeJob(init: ReadyJobInit & { mechanism?: "discrete-lapla
           mechanism: "discrete-gaussian",
           epsilon,
           delta: { num: 1, den: 1_000_000 },
-          sigma2: gaussianSigma2(24 * Math.sqrt(days), epsilon),
+          sigma2: gaussianSigma2(24 * Math.sqrt(days), epsilon, 1_000_000),
         }
       : { mechanism: "discrete-laplace", epsilon };
   return {
@@ -192,10 +199,30 @@ export function timeAtHomeJob(init: ReadyJobInit & { mechanism?: "discrete-lapla
   };
 }
 
-/** The σ² (rounded up to an integer) that gives (ε, 1e-6)-DP through zCDP for L2 sensitivity `l2`. */
-function gaussianSigma2(l2: number, epsilon: Fraction): Fraction {
+/**
+ * A ready job in the mode asked for: unchanged for "local"; for "shared", the privacy becomes each aggregator's
+ * discrete Gaussian noise, σ² (ε, 1e-6)-DP alone at the output's L2 sensitivity, and the spec says mode "shared".
+ */
+export function withMode(spec: JobSpec, mode: JobMode = "local"): JobSpec {
+  if (mode === "local") return spec;
+  const epsilon = spec.privacy.epsilon;
+  const delta = 1_000_000;
+  return {
+    ...spec,
+    mode,
+    privacy: {
+      mechanism: "discrete-gaussian",
+      epsilon,
+      delta: { num: 1, den: delta },
+      sigma2: gaussianSigma2(l2Sensitivity(spec.output), epsilon, delta),
+    },
+  };
+}
+
+/** The σ² (rounded up to an integer) that gives (ε, 1/deltaDen)-DP through zCDP for L2 sensitivity `l2`. */
+function gaussianSigma2(l2: number, epsilon: Fraction, deltaDen: number): Fraction {
   const eps = epsilon.num / epsilon.den;
-  const log = Math.log(1e6);
+  const log = Math.log(deltaDen);
   // ε = ρ + 2√(ρ ln(1/δ)) solved for ρ, then σ² = l2²/(2ρ).
   const rootRho = -Math.sqrt(log) + Math.sqrt(log + eps);
   return { num: Math.ceil((l2 * l2) / (2 * rootRho * rootRho)) + 1, den: 1 };
@@ -203,8 +230,8 @@ function gaussianSigma2(l2: number, epsilon: Fraction): Fraction {
 
 /** The ready jobs by name: `mosaic job new <name>` writes one as JSON. */
 export const READY_JOBS: Readonly<Record<string, (init?: ReadyJobInit) => JobSpec>> = {
-  "km-per-day": kmPerDayJob,
-  "place-trips": placeTripsJob,
-  "symptoms-by-region": symptomsByRegionJob,
-  "time-at-home": timeAtHomeJob,
+  "km-per-day": (init = {}) => withMode(kmPerDayJob(init), init.mode),
+  "place-trips": (init = {}) => withMode(placeTripsJob(init), init.mode),
+  "symptoms-by-region": (init = {}) => withMode(symptomsByRegionJob(init), init.mode),
+  "time-at-home": (init = {}) => withMode(timeAtHomeJob(init), init.mode),
 };
