@@ -81,14 +81,17 @@ export interface SealReportInit {
   random?: (n: number) => Uint8Array;
 }
 
+function checkKey(key: unknown, i: number): Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new RangeError(`aggregatorKeys[${i}]: expected a 32-byte X25519 public key`);
+  return key;
+}
+
 /** Encrypts already-encoded input shares into a report (shardReport's second half; tests use it to build bad ones). */
 export function sealReport(init: SealReportInit): SharedReport {
   const random = init.random ?? randomBytes;
   const aad = shareAad(init.nonce, init.publicShare);
   const shares = [0, 1].map((i) => {
-    const key = init.aggregatorKeys[i];
-    if (!(key instanceof Uint8Array) || key.length !== 32)
-      throw new RangeError(`aggregatorKeys[${i}]: expected a 32-byte X25519 public key`);
+    const key = checkKey(init.aggregatorKeys[i], i);
     return seal(key, shareInfo(init.job, i), aad, init.inputShares[i] as Uint8Array, random(32));
   }) as [EncryptedShare, EncryptedShare];
   return { nonce: plain(init.nonce), publicShare: plain(init.publicShare), shares };
@@ -115,6 +118,7 @@ export async function shardReport(init: ShardReportInit): Promise<SharedReport> 
   const keys = init.aggregatorKeys;
   if (!Array.isArray(keys) || keys.length !== SHARED_AGGREGATORS)
     throw new RangeError(`aggregatorKeys: expected 2 keys, got ${keys?.length}`);
+  keys.forEach(checkKey);
   jobWire(init.job);
   const random = init.random ?? randomBytes;
   const nonce = random(REPORT_NONCE_LENGTH);
