@@ -45,6 +45,7 @@ export {
   shareDigest,
   shareInfo,
 } from "./report.js";
+export { type ShareLeaf, ShareSetOrderError, shareLeafHash, shareSetPath, shareSetRoot } from "./share-set.js";
 export {
   decodeInputShare,
   decodePrepShare,
