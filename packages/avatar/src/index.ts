@@ -97,8 +97,11 @@ export {
   MalformedProofRequestError,
   type ProofRequest,
   parseProofRequest,
+  parseSharedProofRequest,
   proofRequestOf,
   proveRequest,
+  type SharedProofRequest,
+  sharedProofRequestOf,
 } from "./prove-request.js";
 export { type PublishDelayInit, pickPublishDelay } from "./publish-delay.js";
 export {

@@ -2,9 +2,16 @@
 // making the proof from it on the other side.
 import { fromBase64, type JobRef, namedError, SNARK_SCALAR_FIELD, toBase64 } from "@mosaic/protocol";
 import type { ArtifactPaths } from "./artifacts.js";
-import { MAX_PAYLOAD_LENGTH, type Submission } from "./envelope.js";
+import {
+  type AnySubmission,
+  checkReportShape,
+  MAX_PAYLOAD_LENGTH,
+  type SharedReport,
+  type SharedSubmission,
+  type Submission,
+} from "./envelope.js";
 import { Identity } from "./identity.js";
-import { Group, proveSubmission } from "./proof.js";
+import { Group, proveSharedSubmission, proveSubmission } from "./proof.js";
 
 /**
  * Everything proveSubmission takes, as data that survives JSON and postMessage. It carries the identity's private key:
@@ -21,22 +28,49 @@ export interface ProofRequest {
   payload: number[];
 }
 
+/**
+ * Everything proveSharedSubmission takes, as JSON-safe data: a ProofRequest with `v: 2` and, instead of the payload,
+ * the shared job's report (its bytes base64). The same caution: the identity's private key is in it.
+ */
+export interface SharedProofRequest {
+  v: 2;
+  identity: ProofRequest["identity"];
+  members: string[];
+  job: ProofRequest["job"];
+  report: { nonce: string; publicShare: string; shares: [{ enc: string; ct: string }, { enc: string; ct: string }] };
+}
+
 /** A proof request that is not one proofRequestOf makes: the message names the field. */
 export class MalformedProofRequestError extends namedError("MalformedProofRequestError") {}
 
 const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const REQUEST_KEYS = ["v", "identity", "members", "job", "payload"];
+const SHARED_REQUEST_KEYS = ["v", "identity", "members", "job", "report"];
 
-/** The request a prover elsewhere turns back into proveSubmission(identity, group, job, payload). */
-export function proofRequestOf(identity: Identity, group: Group, job: JobRef, payload: readonly number[]): ProofRequest {
+/** The request's identity, members and job: what both versions carry. */
+function common(identity: Identity, group: Group, job: JobRef): Pick<ProofRequest, "identity" | "members" | "job"> {
   const key = identity.privateKey;
   return {
-    v: 1,
     identity: typeof key === "string" ? { privateKey: key, encoding: "text" } : { privateKey: toBase64(key), encoding: "base64" },
     members: group.members.map((m) => m.toString()),
     job: { chainId: job.chainId.toString(), registry: job.registry, jobId: job.jobId.toString() },
-    payload: [...payload],
+  };
+}
+
+/** The request a prover elsewhere turns back into proveSubmission(identity, group, job, payload). */
+export function proofRequestOf(identity: Identity, group: Group, job: JobRef, payload: readonly number[]): ProofRequest {
+  return { v: 1, ...common(identity, group, job), payload: [...payload] };
+}
+
+/** The request a prover elsewhere turns back into proveSharedSubmission(identity, group, job, report). */
+export function sharedProofRequestOf(identity: Identity, group: Group, job: JobRef, report: SharedReport): SharedProofRequest {
+  checkReportShape(report);
+  const share = (i: 0 | 1) => ({ enc: toBase64(report.shares[i].enc), ct: toBase64(report.shares[i].ct) });
+  return {
+    v: 2,
+    ...common(identity, group, job),
+    report: { nonce: toBase64(report.nonce), publicShare: toBase64(report.publicShare), shares: [share(0), share(1)] },
   };
 }
 
@@ -67,6 +101,46 @@ function decimal(value: unknown, field: string): bigint {
 export function parseProofRequest(request: unknown): { identity: Identity; group: Group; job: JobRef; payload: number[] } {
   const r = exactKeys(request, REQUEST_KEYS, "");
   if (r.v !== 1) fail("v", "1", r.v);
+  const { identity, group, job } = parseCommon(r);
+  if (!Array.isArray(r.payload) || r.payload.length === 0 || r.payload.length > MAX_PAYLOAD_LENGTH)
+    fail("payload", `an array of 1 to ${MAX_PAYLOAD_LENGTH} integers`, r.payload);
+  const payload = r.payload.map((x, i) => (Number.isSafeInteger(x) ? (x as number) : fail(`payload[${i}]`, "a safe integer", x)));
+  return { identity, group, job, payload };
+}
+
+/** Checks a v2 request from outside and rebuilds what proveSharedSubmission takes. */
+export function parseSharedProofRequest(request: unknown): { identity: Identity; group: Group; job: JobRef; report: SharedReport } {
+  const r = exactKeys(request, SHARED_REQUEST_KEYS, "");
+  if (r.v !== 2) fail("v", "2", r.v);
+  const { identity, group, job } = parseCommon(r);
+  const rep = exactKeys(r.report, ["nonce", "publicShare", "shares"], "report");
+  const bytes = (value: unknown, field: string): Uint8Array => {
+    if (typeof value !== "string") fail(field, "base64", value);
+    try {
+      return fromBase64(value);
+    } catch {
+      fail(field, "base64", "other text");
+    }
+  };
+  if (!Array.isArray(rep.shares) || rep.shares.length !== 2) fail("report.shares", "2 shares", rep.shares);
+  const shares = rep.shares.map((s, i) => {
+    const share = exactKeys(s, ["enc", "ct"], `report.shares[${i}]`);
+    return { enc: bytes(share.enc, `report.shares[${i}].enc`), ct: bytes(share.ct, `report.shares[${i}].ct`) };
+  }) as SharedReport["shares"];
+  const report: SharedReport = {
+    nonce: bytes(rep.nonce, "report.nonce"),
+    publicShare: bytes(rep.publicShare, "report.publicShare"),
+    shares,
+  };
+  try {
+    checkReportShape(report);
+  } catch (err) {
+    throw new MalformedProofRequestError(`proof request ${(err as Error).message}`);
+  }
+  return { identity, group, job, report };
+}
+
+function parseCommon(r: Record<string, unknown>): { identity: Identity; group: Group; job: JobRef } {
   const id = exactKeys(r.identity, ["privateKey", "encoding"], "identity");
   if (typeof id.privateKey !== "string" || id.privateKey.length === 0) fail("identity.privateKey", "a non-empty string", id.privateKey);
   let identity: Identity;
@@ -92,18 +166,22 @@ export function parseProofRequest(request: unknown): { identity: Identity; group
   const j = exactKeys(r.job, ["chainId", "registry", "jobId"], "job");
   if (typeof j.registry !== "string" || !ADDRESS.test(j.registry)) fail("job.registry", "a 0x address", j.registry);
   const job: JobRef = { chainId: decimal(j.chainId, "job.chainId"), registry: j.registry, jobId: decimal(j.jobId, "job.jobId") };
-  if (!Array.isArray(r.payload) || r.payload.length === 0 || r.payload.length > MAX_PAYLOAD_LENGTH)
-    fail("payload", `an array of 1 to ${MAX_PAYLOAD_LENGTH} integers`, r.payload);
-  const payload = r.payload.map((x, i) => (Number.isSafeInteger(x) ? (x as number) : fail(`payload[${i}]`, "a safe integer", x)));
-  return { identity, group: new Group(members), job, payload };
+  return { identity, group: new Group(members), job };
 }
 
 /**
- * Makes the submission a request (a ProofRequest, as received) describes (parseProofRequest, then proveSubmission):
- * what a proving worker runs.
+ * Makes the submission a request (a ProofRequest or SharedProofRequest, as received) describes (parse, then
+ * proveSubmission or proveSharedSubmission by its `v`): what a proving worker runs.
  * `artifacts` as proveSubmission takes them (URLs in a browser). MalformedProofRequestError for a bad request.
  */
-export async function proveRequest(request: unknown, artifacts?: ArtifactPaths): Promise<Submission> {
+export async function proveRequest(request: ProofRequest, artifacts?: ArtifactPaths): Promise<Submission>;
+export async function proveRequest(request: SharedProofRequest, artifacts?: ArtifactPaths): Promise<SharedSubmission>;
+export async function proveRequest(request: unknown, artifacts?: ArtifactPaths): Promise<AnySubmission>;
+export async function proveRequest(request: unknown, artifacts?: ArtifactPaths): Promise<AnySubmission> {
+  if (typeof request === "object" && request !== null && (request as { v?: unknown }).v === 2) {
+    const { identity, group, job, report } = parseSharedProofRequest(request);
+    return proveSharedSubmission(identity, group, job, report, artifacts);
+  }
   const { identity, group, job, payload } = parseProofRequest(request);
   return proveSubmission(identity, group, job, payload, artifacts);
 }

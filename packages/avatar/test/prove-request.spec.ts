@@ -12,8 +12,14 @@ import {
   parseProofRequest,
   type ProofRequest,
   proofRequestOf,
+  parseSharedProofRequest,
   proveRequest,
+  proveSharedSubmission,
   proveSubmission,
+  type SharedProofRequest,
+  type SharedReport,
+  type Submission,
+  sharedProofRequestOf,
   verifySubmission,
 } from "../src/node.js";
 import { expectRejects } from "../../../test/helpers.js";
@@ -47,7 +53,7 @@ describe("avatar: proof requests for a prover elsewhere", function () {
     await verifySubmission(submission, context);
     const direct = await proveSubmission(identity, group, job, payload);
     expect(submission.proof.nullifier).to.equal(direct.proof.nullifier);
-    expect(submission.payload).to.deep.equal(payload);
+    expect((submission as Submission).payload).to.deep.equal(payload);
   });
 
   it("carries an identity made from text as text", () => {
@@ -73,7 +79,9 @@ describe("avatar: proof requests for a prover elsewhere", function () {
   it("refuses a malformed request with MalformedProofRequestError naming the field, and leaves the request as it was", async () => {
     const good = proofRequestOf(identity, group, job, payload);
     const bad: [string, (r: ProofRequest) => unknown][] = [
-      ["v", (r) => ({ ...r, v: 2 })],
+      ["v", (r) => ({ ...r, v: 3 })],
+      // A v1 body under v2 is the other version's key set.
+      ["keys", (r) => ({ ...r, v: 2 })],
       ["keys", (r) => ({ ...r, extra: 1 })],
       ["identity.encoding", (r) => ({ ...r, identity: { ...r.identity, encoding: "hex" } })],
       ["identity.privateKey", (r) => ({ ...r, identity: { ...r.identity, privateKey: "not base64!" } })],
@@ -93,5 +101,60 @@ describe("avatar: proof requests for a prover elsewhere", function () {
       await expectRejects(proveRequest(request), MalformedProofRequestError, field === "keys" ? /expected the keys/ : pattern);
       expect(JSON.stringify(request)).to.equal(before);
     }
+  });
+
+  describe("v2: a shared job's report", () => {
+    const report: SharedReport = {
+      nonce: randomBytes(16),
+      publicShare: randomBytes(40),
+      shares: [
+        { enc: randomBytes(32), ct: randomBytes(300) },
+        { enc: randomBytes(32), ct: randomBytes(300) },
+      ],
+    };
+    const sharedJob = { ...job, jobId: (1n << 128n) + 7n };
+
+    it("survives JSON, proves the report on the other side, and has the direct proof's nullifier and message", async () => {
+      const request = sharedProofRequestOf(identity, group, sharedJob, report);
+      const carried = JSON.parse(JSON.stringify(request)) as unknown;
+      const rebuilt = parseSharedProofRequest(carried);
+      expect(rebuilt.report).to.deep.equal({
+        nonce: new Uint8Array(report.nonce),
+        publicShare: new Uint8Array(report.publicShare),
+        shares: report.shares.map((s) => ({ enc: new Uint8Array(s.enc), ct: new Uint8Array(s.ct) })),
+      });
+      expect(rebuilt.job).to.deep.equal(sharedJob);
+      const submission = await proveRequest(carried, artifactPaths());
+      expect(submission.version).to.equal(2);
+      await verifySubmission(submission, { job: sharedJob, groupRoot: group.root, bounds, seenNullifiers: new Set() });
+      const direct = await proveSharedSubmission(identity, group, sharedJob, report);
+      expect(submission.proof.nullifier).to.equal(direct.proof.nullifier);
+      expect(submission.proof.message).to.equal(direct.proof.message);
+    });
+
+    it("refuses a malformed v2 request with MalformedProofRequestError naming the field", async () => {
+      const good = sharedProofRequestOf(identity, group, sharedJob, report);
+      const bad: [RegExp, (r: SharedProofRequest) => unknown][] = [
+        [/proof request : expected the keys/, (r) => ({ ...r, payload: [1] })],
+        [/proof request report: expected the keys/, (r) => ({ ...r, report: { ...r.report, digests: [] } })],
+        [/proof request report\.nonce: expected base64/, (r) => ({ ...r, report: { ...r.report, nonce: 16 } })],
+        [/proof request report\.shares: expected 2 shares/, (r) => ({ ...r, report: { ...r.report, shares: [r.report.shares[0]] } })],
+        [
+          /proof request report\.shares\[1\]\.ct: expected base64/,
+          (r) => ({ ...r, report: { ...r.report, shares: [r.report.shares[0], { ...r.report.shares[1], ct: "%%" }] } }),
+        ],
+        [/proof request report\.nonce: expected 16 bytes/, (r) => ({ ...r, report: { ...r.report, nonce: "AAAA" } })],
+        [
+          /proof request report\.shares\[0\]\.enc: expected 32 bytes/,
+          (r) => ({ ...r, report: { ...r.report, shares: [{ ...r.report.shares[0], enc: "AAAA" }, r.report.shares[1]] } }),
+        ],
+      ];
+      for (const [pattern, make] of bad) {
+        const request = make(structuredClone(good));
+        const before = JSON.stringify(request);
+        await expectRejects(proveRequest(request), MalformedProofRequestError, pattern);
+        expect(JSON.stringify(request)).to.equal(before);
+      }
+    });
   });
 });
