@@ -12,7 +12,7 @@ import {
   type SharedSubmission,
   type Submission,
 } from "@mosaic/avatar";
-import { clampToOutput } from "@mosaic/mapreduce";
+import { clampToOutput, shardReport } from "@mosaic/mapreduce";
 import { type Block, createLogger, type JobRef, type JobSpec, jobTopic, type Logger, sleep, WrongModeError } from "@mosaic/protocol";
 import { EgressMismatchError } from "./errors.js";
 import { checkAggregatorKeys, checkSharedSpec, modeOf } from "./shared-mode.js";
@@ -172,8 +172,11 @@ export type ProveSharedSubmission = (identity: Identity, group: Group, job: JobR
 
 /** What answering a shared job needs from its surroundings. */
 export interface AnswerSharedJobComponents extends Omit<AnswerJobComponents, "prove"> {
-  /** Shards the answer: @mosaic/mapreduce's shardReport. */
-  shard: ShardReport;
+  /**
+   * Shards the answer.
+   * @default @mosaic/mapreduce's shardReport (the platform's CSPRNG)
+   */
+  shard?: ShardReport;
   /**
    * Makes the proof.
    * @default proveSharedSubmission with `artifacts`, on this thread
@@ -233,7 +236,8 @@ export async function answerSharedJobWith(
     throw new EgressMismatchError(
       `job ${key}: the consented answer lies outside this spec's output bounds; review the job again; nothing was sent`,
     );
-  const report = await components.shard({ spec, job, clamped, aggregatorKeys: keys });
+  const shard: ShardReport = components.shard ?? shardReport;
+  const report = await shard({ spec, job, clamped, aggregatorKeys: keys });
   const prove: ProveSharedSubmission = components.prove ?? ((id, g, j, r) => proveSharedSubmission(id, g, j, r, components.artifacts));
   const submission = await prove(vault.avatar, group, job, report);
   const proofMs = performance.now() - started;

@@ -1,4 +1,5 @@
 // The privacy budget: an epsilon ledger in exact fractions, with a per-period allowance the user sets.
+import { privacyCost } from "@mosaic/mapreduce";
 import type { JobSpec } from "@mosaic/protocol";
 import type { Doc } from "@mosaic/threads";
 
@@ -26,15 +27,13 @@ export interface BudgetSettings {
 export const DEFAULT_BUDGET: BudgetSettings = { epsilon: { num: 16, den: 1 }, periodDays: 30, anchor: 0 };
 
 /**
- * The ε the ledger charges for answering `spec`, in either mode: what the job's noise really gives the user (for a
- * shared job, what one aggregator's noise gives alone), never less than the truth.
- *
- * TODO(privacyCost): return `privacyCost(spec).epsilon` from @mosaic/mapreduce (dp/cost.ts) once its index exports it.
- * Until then the declared ε, which the spec checks make an upper bound of what the noise gives in both modes: the
- * ledger over-charges a Gaussian job slightly, never under-charges.
+ * The ε the ledger charges for answering `spec`, in either mode: what the job's noise really gives the user
+ * (mapreduce's privacyCost: for a discrete Gaussian the ε its σ² achieves, rounded up; for a shared job what one
+ * aggregator's noise gives alone), never less than the truth. RangeError for a privacy spec that cannot apply.
  */
 export function jobPrivacyCost(spec: Pick<JobSpec, "privacy" | "output" | "mode">): Epsilon {
-  return { num: spec.privacy.epsilon.num, den: spec.privacy.epsilon.den };
+  const { num, den } = privacyCost(spec).epsilon;
+  return { num, den };
 }
 
 /** A ledger entry: one job's epsilon, reserved at consent, spent when its output leaves, released on withdrawal. */

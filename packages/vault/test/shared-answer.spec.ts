@@ -5,14 +5,20 @@
 import { randomBytes } from "node:crypto";
 import * as dagCbor from "@ipld/dag-cbor";
 import { decodeSubmission, deriveAvatarIdentity, Group, reportMessage, type SharedSubmission, verifySubmission } from "@mosaic/avatar";
-import { clampToOutput, READY_JOBS } from "@mosaic/mapreduce";
+import {
+  clampToOutput,
+  hpkeOpen,
+  READY_JOBS,
+  reportMessage as mapreduceReportMessage,
+  privacyCost,
+  shardReport,
+  shareAad,
+  shareInfo,
+} from "@mosaic/mapreduce";
 import { type Block, ConsentRequiredError, type JobSpec, jobTopic, toBareHex, WrongModeError } from "@mosaic/protocol";
 import { x25519 } from "@noble/curves/ed25519";
 import { sha256 } from "@noble/hashes/sha2";
 import { expect } from "chai";
-// TODO(shardReport): import shardReport, hpkeOpen and shareInfo from "@mosaic/mapreduce" once its index re-exports shared/.
-import { open as hpkeOpen } from "../../mapreduce/src/shared/hpke.js";
-import { reportMessage as mapreduceReportMessage, shardReport, shareAad, shareInfo } from "../../mapreduce/src/shared/report.js";
 import { captureState, expectRejects, memoryStores } from "../../../test/helpers.js";
 import {
   type AnswerSharedJobInit,
@@ -49,7 +55,7 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     const publish = async (block: Block, options: PublishBlockOptions): Promise<void> => {
       sent.push({ block, options, audited: vault.audit().length });
     };
-    return { sent, publish, shard: shardReport };
+    return { sent, publish };
   }
 
   async function vaultInGroup() {
@@ -97,11 +103,16 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     expect(record).to.include({ mode: "shared" });
     expect(record.payload).to.deep.equal(request.preview.payload);
     const charge = jobPrivacyCost(shared);
+    // What one aggregator's noise gives alone, never above the declared ε.
+    expect(charge).to.deep.equal(privacyCost(shared).epsilon);
+    expect(charge.num / charge.den)
+      .to.be.at.most(1)
+      .and.above(0.5);
     expect(vault.ledger()).to.have.length(1);
     expect(vault.ledger()[0]).to.include({ jobKey: jobKey(job), num: charge.num, den: charge.den, state: "reserved" });
 
-    const { sent, publish, shard } = recordingTransport(vault);
-    const result = await answerSharedJobWith({ publish, shard }, vault, job, group, aggregatorKeys, init);
+    const { sent, publish } = recordingTransport(vault);
+    const result = await answerSharedJobWith({ publish }, vault, job, group, aggregatorKeys, init);
 
     expect(sent).to.have.length(1);
     const [{ block, options, audited }] = sent as [(typeof sent)[number]];
@@ -160,12 +171,12 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
       await vault.consent(shared, honest);
       const { sent, publish } = recordingTransport(vault);
       let sharded = 0;
-      const shard = (args: Parameters<typeof shardReport>[0]) => {
+      const counting = (args: Parameters<typeof shardReport>[0]) => {
         sharded++;
         return shardReport(args);
       };
       await expectRejects(
-        answerSharedJobWith({ publish, shard }, vault, job, group, aggregatorKeys, { ...init, spec }),
+        answerSharedJobWith({ publish, shard: counting }, vault, job, group, aggregatorKeys, { ...init, spec }),
         SharedSpecRefusedError,
       );
       expect(sharded, `${what}: nothing sharded`).to.equal(0);
@@ -179,14 +190,14 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     const { vault, group } = await vaultInGroup();
     await vault.consent(shared, await vault.review(shared, job));
     await vault.withdraw(jobKey(job));
-    const { sent, publish, shard } = recordingTransport(vault);
-    await expectRejects(answerSharedJobWith({ publish, shard }, vault, job, group, aggregatorKeys, init), ConsentWithdrawnError);
+    const { sent, publish } = recordingTransport(vault);
+    await expectRejects(answerSharedJobWith({ publish }, vault, job, group, aggregatorKeys, init), ConsentWithdrawnError);
     expect(vault.ledger()[0]).to.include({ state: "released" });
 
     const second = await vaultInGroup();
     await second.vault.consent(shared, await second.vault.review(shared, job));
     const t = recordingTransport(second.vault);
-    const answering = answerSharedJobWith({ publish: t.publish, shard }, second.vault, job, second.group, aggregatorKeys, {
+    const answering = answerSharedJobWith({ publish: t.publish }, second.vault, job, second.group, aggregatorKeys, {
       ...init,
       maxDelayMs: 1000,
       random: (bound) => bound - 1,
@@ -202,7 +213,7 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     // And without any consent: refused by name, nothing sent.
     const third = await vaultInGroup();
     await expectRejects(
-      answerSharedJobWith({ publish, shard }, third.vault, job, third.group, aggregatorKeys, init),
+      answerSharedJobWith({ publish }, third.vault, job, third.group, aggregatorKeys, init),
       ConsentRequiredError,
       /consent first/,
     );
@@ -215,7 +226,7 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     // A local consent screen offered for the shared spec, and the reverse.
     await expectRejects(vault.consent(shared, { ...request, mode: "local" }), EgressMismatchError, /review it again/);
     await vault.consent(shared, request);
-    const { sent, publish, shard } = recordingTransport(vault);
+    const { sent, publish } = recordingTransport(vault);
     // The local path will not send a shared consent's exact answer.
     await expectRejects(answerJobWith({ publish }, vault, job, group, { ...init }), WrongModeError, /two encrypted shares/);
     const key = jobKey(job);
@@ -232,14 +243,11 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
       /not the sha-256 CID/,
     );
     await expectRejects(
-      answerSharedJobWith({ publish, shard }, vault, job, group, [aggregatorKeys[0], aggregatorKeys[0]], init),
+      answerSharedJobWith({ publish }, vault, job, group, [aggregatorKeys[0], aggregatorKeys[0]], init),
       RangeError,
       /same key/,
     );
-    await expectRejects(
-      answerSharedJobWith({ publish, shard }, vault, job, group, aggregatorKeys, { ...init, spec: local }),
-      WrongModeError,
-    );
+    await expectRejects(answerSharedJobWith({ publish }, vault, job, group, aggregatorKeys, { ...init, spec: local }), WrongModeError);
     expect(sent).to.deep.equal([]);
     expect(vault.audit()).to.deep.equal([]);
 
@@ -248,7 +256,7 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     const localJob = { ...job, jobId: 1n };
     await other.vault.consent(local, await other.vault.review(local, localJob));
     await expectRejects(
-      answerSharedJobWith({ publish, shard }, other.vault, localJob, other.group, aggregatorKeys, init),
+      answerSharedJobWith({ publish }, other.vault, localJob, other.group, aggregatorKeys, init),
       WrongModeError,
       /consented in local mode/,
     );
