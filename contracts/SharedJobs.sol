@@ -94,7 +94,7 @@ contract SharedJobs is ISharedJobs {
         uint64 collectionDeadline,
         uint64 challengeWindow,
         uint256 minStake,
-        uint16 length,
+        uint16 shareLength,
         uint8 fieldId,
         address[2] calldata aggregators
     ) external payable returns (SharedJobId jobId) {
@@ -108,7 +108,7 @@ contract SharedJobs is ISharedJobs {
         if (challengeWindow < MIN_CHALLENGE_WINDOW || 2 * uint256(challengeWindow) >= _unbondingDelay) {
             revert InvalidChallengeWindow(challengeWindow, _unbondingDelay);
         }
-        if (length == 0 || length > MAX_LENGTH) revert InvalidLength(length);
+        if (shareLength == 0 || shareLength > MAX_LENGTH) revert InvalidLength(shareLength);
         if (fieldId > 1) revert InvalidFieldId(fieldId);
         if (aggregators[0] == aggregators[1]) revert SameAggregator(aggregators[0]);
 
@@ -129,7 +129,7 @@ contract SharedJobs is ISharedJobs {
         // challengeWindow < unbondingDelay / 2 < 2^63, and collectionDeadline is a chain time: no uint64 overflow.
         job.commitDeadline = collectionDeadline + challengeWindow;
         job.finalizeAfter = collectionDeadline + 2 * challengeWindow;
-        job.length = length;
+        job.shareLength = shareLength;
         job.fieldId = fieldId;
         job.state = SharedJobState.Open;
         emit SharedJobPosted(jobId, msg.sender, specDigest, groupId, job.groupRoot, job.groupSize, msg.value);
@@ -137,7 +137,7 @@ contract SharedJobs is ISharedJobs {
             jobId,
             aggregators,
             job.aggregatorKeys,
-            length,
+            shareLength,
             fieldId,
             minParticipants,
             collectionDeadline,
@@ -169,7 +169,7 @@ contract SharedJobs is ISharedJobs {
         if (msg.value != _bond) revert WrongBond(msg.value, _bond);
         ShareCommit storage c = _commits[jobId][i];
         if (c.state != CommitState.None) revert AlreadyCommitted(jobId, i);
-        if (noisedShare.length != job.length) revert ShareLengthMismatch(noisedShare.length, job.length);
+        if (noisedShare.length != job.shareLength) revert ShareLengthMismatch(noisedShare.length, job.shareLength);
         if (count > job.groupSize) revert CountAboveGroupSize(count, job.groupSize);
         if ((count == 0) != (shareSetRoot == bytes32(0))) revert RootCountMismatch(shareSetRoot, count);
         if (bytes(bundleCid).length == 0) revert EmptyCid();
@@ -418,7 +418,7 @@ contract SharedJobs is ISharedJobs {
         uint256 perWord = 256 / width;
         uint256 mask = (1 << width) - 1;
         mapping(uint256 => uint256) storage words = _sums[jobId];
-        out = new int256[](job.length);
+        out = new int256[](job.shareLength);
         uint256 word;
         for (uint256 j = 0; j < out.length; ++j) {
             uint256 k = j % perWord;

@@ -75,8 +75,9 @@ interface ISharedJobs {
         uint96 minStake;
         /// @dev commitDeadline - collectionDeadline, and finalizeAfter - commitDeadline.
         uint64 challengeWindow;
-        /// @dev Field elements per share (the Prio3 output length), 1..MAX_LENGTH.
-        uint16 length;
+        /// @dev Field elements per share (the Prio3 output length), 1..MAX_LENGTH. Not `length`: ethers' Result, which
+        /// a struct reads as in TypeScript, is an array whose length is its field count.
+        uint16 shareLength;
         /// @dev 0 Field64 (p = 2^64 - 2^32 + 1), 1 Field128 (p = 2^128 - 28·2^64 + 1).
         uint8 fieldId;
         SharedJobState state;
@@ -121,7 +122,7 @@ interface ISharedJobs {
     /// delay, as JobRegistry's jobs.
     error InvalidChallengeWindow(uint64 challengeWindow, uint64 unbondingDelay);
     /// @notice A share length outside 1..MAX_LENGTH.
-    error InvalidLength(uint16 length);
+    error InvalidLength(uint16 shareLength);
     /// @notice A field id other than 0 (Field64) and 1 (Field128).
     error InvalidFieldId(uint8 fieldId);
     /// @notice The two aggregators must be different operators.
@@ -192,7 +193,7 @@ interface ISharedJobs {
         SharedJobId indexed jobId,
         address[2] aggregators,
         bytes32[2] aggregatorKeys,
-        uint16 length,
+        uint16 shareLength,
         uint8 fieldId,
         uint32 minParticipants,
         uint64 collectionDeadline,
@@ -243,7 +244,7 @@ interface ISharedJobs {
     /// @param challengeWindow Seconds for prep announcements and commitments after the collection deadline, and
     /// again for fraud proofs after that; at least MIN_CHALLENGE_WINDOW and below half JobRegistry's unbonding delay.
     /// @param minStake The JobRegistry stake each aggregator must hold when the job is posted (and more than zero).
-    /// @param length Field elements per share, 1..MAX_LENGTH.
+    /// @param shareLength Field elements per share (the output's entries), 1..MAX_LENGTH.
     /// @param fieldId 0 Field64, 1 Field128.
     /// @param aggregators Two distinct staked operators with registered keys; index 0 is the Prio3 leader.
     function postSharedJob(
@@ -253,7 +254,7 @@ interface ISharedJobs {
         uint64 collectionDeadline,
         uint64 challengeWindow,
         uint256 minStake,
-        uint16 length,
+        uint16 shareLength,
         uint8 fieldId,
         address[2] calldata aggregators
     ) external payable returns (SharedJobId jobId);
@@ -266,7 +267,7 @@ interface ISharedJobs {
     /// [collectionDeadline, commitDeadline).
     /// @param shareSetRoot The root of the share-set tree over the reports it accepted (bytes32(0) when none).
     /// @param count The number of reports in it, at most the group size at posting.
-    /// @param noisedShare `length` elements, each below the job's field modulus.
+    /// @param noisedShare `shareLength` elements, each below the job's field modulus.
     /// @param bundleCid The CID of the published share set (its leaves) on IPFS.
     function commitShare(
         SharedJobId jobId,

@@ -1,5 +1,14 @@
 // What the JobRegistry tests share: a group size fit for big trees, reduce params, random leaves, sending witnesses.
-import { encodePayload, encodeSubmission, type EnvelopeArg, envelopeArg, PROOF_DEPTH, type Submission } from "@mosaic/avatar";
+import {
+  artifactPaths,
+  encodePayload,
+  encodeSubmission,
+  type EnvelopeArg,
+  envelopeArg,
+  type Group,
+  PROOF_DEPTH,
+  type Submission,
+} from "@mosaic/avatar";
 import {
   type JobRef,
   jobScope,
@@ -11,7 +20,19 @@ import {
   specDigestOf,
 } from "@mosaic/protocol";
 import { type Leaf, type ReduceResult, reduceTree, submissionCid, type TreeNodes, type Witness } from "@mosaic/mapreduce";
-import { AbiCoder, type ContractTransactionResponse, getBytes, keccak256, type Provider, type Signer, toUtf8Bytes } from "ethers";
+import type { Identity } from "@semaphore-protocol/identity";
+import {
+  AbiCoder,
+  type ContractTransactionResponse,
+  getBytes,
+  keccak256,
+  type Provider,
+  type Signer,
+  solidityPacked,
+  toUtf8Bytes,
+  ZeroHash as ZERO_HASH,
+} from "ethers";
+import { type ShareLeaf, shareLeafHash } from "../../packages/mapreduce/src/shared/share-set.js";
 
 /**
  * Makes Semaphore report `size` members for a group, by writing the LeanIMT's size word: a proposal's count may not
@@ -147,4 +168,50 @@ export async function proposeTree(
   bundleCid = "bafybundle",
 ): Promise<bigint> {
   return (await proposeResult(c.jobRegistry.connect(by), jobId, { ...result, bundleCid }, { bond })).index;
+}
+
+// ------------------------------------------------------------------------------------------- shared mode (SharedJobs)
+
+/** A shared-mode report's share-set leaf, with a real Semaphore proof of `message` for `job` by `identity` in `group`. */
+export async function proveShareLeaf(identity: Identity, group: Group, job: JobRef, message: bigint): Promise<ShareLeaf> {
+  const { generateProof } = await import("@semaphore-protocol/proof");
+  const proof = await generateProof(identity, group, message, jobScope(job.chainId, job.registry, job.jobId), PROOF_DEPTH, artifactPaths());
+  return { nullifier: BigInt(proof.nullifier), message, points: proof.points.map(BigInt) };
+}
+
+/** The contract's ShareLeaf argument. */
+export function shareLeafArg(leaf: ShareLeaf): { nullifier: bigint; message: bigint; points: bigint[] } {
+  return { nullifier: leaf.nullifier, message: leaf.message, points: [...leaf.points] };
+}
+
+/**
+ * A share-set tree over leaves in the order given, sorted or not (shareSetRoot refuses unsorted ones): what a faulty
+ * aggregator could commit. Same hashing and path form as shareSetRoot and shareSetPath.
+ */
+export function anyOrderShareSet(leaves: readonly ShareLeaf[]): { root: string; path: (index: number) => string[] } {
+  const levels: string[][] = [leaves.map(shareLeafHash)];
+  for (let level = levels[0] as string[]; level.length > 1; ) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2)
+      next.push(
+        i + 1 < level.length
+          ? keccak256(solidityPacked(["uint8", "bytes32", "bytes32"], [1, level[i], level[i + 1]]))
+          : (level[i] as string),
+      );
+    levels.push(next);
+    level = next;
+  }
+  const top = levels[levels.length - 1] as string[];
+  return {
+    root: leaves.length === 0 ? ZERO_HASH : (top[0] as string),
+    path: (index) => {
+      const out: string[] = [];
+      let position = index;
+      for (const level of levels.slice(0, -1)) {
+        if (!(position === level.length - 1 && level.length % 2 === 1)) out.push(level[position ^ 1] as string);
+        position >>= 1;
+      }
+      return out;
+    },
+  };
 }
