@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decodeSubmission, encodeSubmission, type Submission } from "@mosaic/avatar";
+import { type AnySubmission, decodeSubmission, encodeSubmission } from "@mosaic/avatar";
 import {
   type Block,
   bytes32ToBigint,
@@ -25,7 +25,7 @@ import { createJobWorld, submissionFixture } from "./job-world.js";
 const N = 1000;
 
 /** `n` submissions for the world's job: one real proof's points and payload under `n` distinct random nullifiers. */
-async function syntheticSubmissions(template: Submission, n: number): Promise<Block[]> {
+async function syntheticSubmissions(template: AnySubmission, n: number): Promise<Block[]> {
   const out: Block[] = [];
   for (let i = 0; i < n; i++) {
     const nullifier = (bytes32ToBigint(randomBytes(32)) % SNARK_SCALAR_FIELD).toString();

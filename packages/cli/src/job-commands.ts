@@ -1,5 +1,6 @@
 // `mosaic job ...`: the researcher's command lines.
 import { parseArgs } from "node:util";
+import { parseJobLabel } from "@mosaic/protocol/job";
 import { commandArgs, emit, help, helpOnly, int, UsageError } from "./args.js";
 import type { JobFlags } from "./job.js";
 import { contractTarget, type NetworkFlagValues, requireNetwork, resolveNetwork } from "./network-flags.js";
@@ -66,7 +67,7 @@ Run 'mosaic job <command> --help' for a command's options.`;
 const NEW_HELP = `mosaic job new — write a ready job's spec, to post as it is or to edit
 
 Usage: mosaic job new <name> [--out FILE] [--deadline-in SECONDS] [--challenge-window SECONDS]
-                        [--min-participants N] [--reward ETH] [--min-stake ETH] [--days N]
+                        [--min-participants N] [--reward ETH] [--min-stake ETH] [--days N] [--mode local|shared]
 
 Ready jobs: km-per-day (days by distance band), place-trips (trips to shops, transit and parks),
 symptoms-by-region (randomized response, a sandboxed program), time-at-home (hours per day at home).
@@ -80,6 +81,10 @@ Options:
   --reward ETH               paid to the winning reducer, escrowed when posting (default 0.1)
   --min-stake ETH            the stake a reducer needs to propose (default 1)
   --days N                   days of data read, ending at the first midnight (UTC) after the deadline (default 7)
+  --mode local|shared        local: each vault noises its own answer (default); shared: each vault splits its exact
+                             answer into two encrypted Prio3 shares for two aggregators, which each add discrete
+                             Gaussian noise to their share of the sum: far less noise at the same epsilon, as long
+                             as the two aggregators do not collude (see the README's shared mode)
   -h, --help                 this help`;
 
 const CHECK_HELP = `mosaic job check — validate a spec file as 'post' would, without a chain
@@ -219,11 +224,14 @@ export async function jobMain(argv: string[]): Promise<number> {
           reward: { type: "string" },
           "min-stake": { type: "string" },
           days: { type: "string" },
+          mode: { type: "string", default: "local" },
           help: { type: "boolean", short: "h", default: false },
         },
         allowPositionals: true,
       });
       if (values.help) return help(NEW_HELP);
+      if (values.mode !== "local" && values.mode !== "shared")
+        throw new RangeError(`--mode: expected local or shared, got ${JSON.stringify(values.mode)}`);
       const [name] = job.expectPositionals("new", positionals, ["name"]);
       const r = await j.newJob(name as string, {
         out: values.out,
@@ -235,6 +243,7 @@ export async function jobMain(argv: string[]): Promise<number> {
           values["min-participants"] === undefined ? undefined : int("min-participants", values["min-participants"], 1, 4_294_967_295),
         reward: values.reward === undefined ? undefined : eth("reward", values.reward, 1n),
         minStake: values["min-stake"] === undefined ? undefined : eth("min-stake", values["min-stake"], 0n),
+        mode: values.mode,
       });
       console.log(
         r.file === undefined
@@ -313,7 +322,7 @@ export async function jobMain(argv: string[]): Promise<number> {
         throw new UsageError(`watch: --until expects proposed or finalized, got ${JSON.stringify(values.until)}`);
       const tty = process.stderr.isTTY;
       const r = await j.watchJob(await jobFlags("watch", values, false), {
-        jobId: BigInt(int("id", id as string, 1, Number.MAX_SAFE_INTEGER)),
+        jobId: parseJobLabel(id as string, "<id>"),
         reducer: values.reducer,
         until: values.until,
         intervalMs: int("interval-ms", values["interval-ms"] ?? "1000", 50, 600_000),
@@ -341,7 +350,7 @@ export async function jobMain(argv: string[]): Promise<number> {
       if (values.spec !== undefined && values.peer.length > 0)
         throw new UsageError("result: give --spec FILE or --peer MULTIADDR, not both; see 'mosaic job result --help'");
       const r = await j.jobResult(await jobFlags("result", values, false), {
-        jobId: BigInt(int("id", id as string, 1, Number.MAX_SAFE_INTEGER)),
+        jobId: parseJobLabel(id as string, "<id>"),
         specFile: values.spec,
         peers: values.peer,
         png: values.png,

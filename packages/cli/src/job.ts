@@ -24,6 +24,7 @@ import {
   createIpfsNode,
   findEvent,
   getBlock,
+  type JobMode,
   type JobRegistry,
   JobRegistry__factory,
   type JobSpec,
@@ -157,6 +158,8 @@ export interface NewJobOptions {
   reward?: string;
   /** Wei, decimal. @default "1000000000000000000" (1 ETH) */
   minStake?: string;
+  /** Where the noise goes (see JobMode). @default "local" */
+  mode?: JobMode;
 }
 
 /** Writes a ready job's spec with fresh dates and the schedule given. */
@@ -171,6 +174,7 @@ export async function newJob(name: string, options: NewJobOptions): Promise<{ na
     minParticipants: options.minParticipants,
     reward: options.reward,
     minStake: options.minStake,
+    mode: options.mode,
   });
   // The same checks `job check` makes: a schedule the spec cannot hold is refused before a file is written.
   validateSpec(spec, { abilities: builtinCatalog() });

@@ -1,6 +1,7 @@
 // `mosaic vault jobs | review | answer | receipts` and `serve --follow`'s flags: parses the command line, calls
 // vault-jobs.ts, prints.
 import { parseArgs } from "node:util";
+import { parseJobLabel } from "@mosaic/protocol/job";
 import { commandArgs, emit, help, int, UsageError } from "./args.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, resolveNetwork } from "./network-flags.js";
 import { VAULT_FLAGS_HELP, VAULT_OPTIONS } from "./vault-commands.js";
@@ -88,11 +89,9 @@ const OPTIONS = {
   ...NETWORK_OPTIONS,
 } as const;
 
-/** Parses a job id. */
+/** Parses a job id: a JobRegistry id, or s1, s2, … for a shared-mode one (protocol's parseJobLabel). */
 export function parseJobId(value: string): bigint {
-  if (!/^[1-9][0-9]{0,76}$/.test(value))
-    throw new RangeError(`<job>: expected a job id (a positive decimal integer), got ${JSON.stringify(value)}`);
-  return BigInt(value);
+  return parseJobLabel(value);
 }
 
 /** Runs `mosaic vault <command>` for the job commands; undefined for a command that is not one of them. */

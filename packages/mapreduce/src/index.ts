@@ -12,12 +12,9 @@
  * const payload = privatize(raw, spec.output, spec.privacy)
  * ```
  */
-export {
-  clampToOutput,
-  l1Sensitivity,
-  l2Sensitivity,
-} from "./dp/sensitivity.js";
-export { discreteGaussianPmf, gaussianEpsilon, sampleDiscreteGaussian } from "./dp/gaussian.js";
+export { discreteGaussianPmf, gaussianEpsilon, gaussianSigma2For, sampleDiscreteGaussian } from "./dp/gaussian.js";
+export { type PrivacyCost, privacyCost } from "./dp/cost.js";
+export { clampToOutput, l1Sensitivity, l2Sensitivity, outputStructureProblem, outputTotal } from "./dp/sensitivity.js";
 export { discreteLaplacePmf, laplaceScale, sampleDiscreteLaplace } from "./dp/laplace.js";
 export { noiseTailBound, noiseVariance, payloadBounds, privatize } from "./dp/mechanisms.js";
 export { randomizedResponse, randomizedResponseProbabilities, unbiasRandomizedResponse } from "./dp/randomized-response.js";
@@ -64,7 +61,7 @@ export {
 } from "./fraud.js";
 export { abilityCatalog, type CatalogManifest } from "./catalog.js";
 export { DAY_S, haversineKm, kmPerDay, type LocationPoint } from "./kmPerDay.js";
-export { kmPerDayJob, READY_JOBS, symptomsByRegionJob, timeAtHomeJob } from "./library.js";
+export { kmPerDayJob, READY_JOBS, symptomsByRegionJob, timeAtHomeJob, withMode } from "./library.js";
 export { describeProgram, runMapProgram } from "./map.js";
 export {
   BUNDLE_VERSION,
@@ -90,7 +87,14 @@ export {
 } from "./reduce/bundle.js";
 export { submissionCid, submissionDigest } from "./reduce/codec.js";
 export { ddsketchEdges } from "./reduce/ddsketch.js";
-export type { EstimateRow, ResultEstimate } from "./reduce/estimate.js";
+export {
+  type ErrorBars,
+  type EstimateRow,
+  PRIVACY_NOISE_BARS,
+  projectOntoSimplex,
+  type ResultEstimate,
+  totalNoiseVariance,
+} from "./reduce/estimate.js";
 export { leafHash, nodeHash } from "./reduce/hash.js";
 export { axisTicks, chartExtent, formatValue, type ResultRow, type ResultView, resultCsv, resultView } from "./result-view.js";
 export { combine, type FinalResult } from "./reduce/kind.js";
@@ -105,11 +109,14 @@ export {
   estimateResult,
   MAX_SPEC_BYTES,
   postJobArgs,
+  postSharedJobArgs,
   type ReduceParams,
   type RecordedJob,
+  type RecordedSharedJob,
   reduceParams,
   type SpecDisagreement,
   specDisagreement,
+  sharedSpecDisagreement,
   specBounds,
   type ValidateSpecOptions,
   validateSpec,
@@ -125,3 +132,5 @@ export {
   readJobStanding,
   readJobStandings,
 } from "./standing.js";
+export * from "./shared/index.js";
+export { aggregatorPublicKeyOf, aggregatorSecretOf } from "./shared/keys.js";

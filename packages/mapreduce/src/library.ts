@@ -1,5 +1,6 @@
 // Ready jobs: specs a researcher can post as they are or copy and change (`mosaic job new <name>` writes one).
 import type { Fraction, JobMode, JobSpec, PipelineStep, PrivacySpec } from "@mosaic/protocol";
+import { gaussianSigma2For } from "./dp/gaussian.js";
 import { l2Sensitivity } from "./dp/sensitivity.js";
 import { DAY_S } from "./kmPerDay.js";
 
@@ -168,7 +169,7 @@ export function timeAtHomeJob(init: ReadyJobInit & { mechanism?: "discrete-lapla
           mechanism: "discrete-gaussian",
           epsilon,
           delta: { num: 1, den: 1_000_000 },
-          sigma2: gaussianSigma2(24 * Math.sqrt(days), epsilon, 1_000_000),
+          sigma2: gaussianSigma2For(24 * Math.sqrt(days), epsilon, { num: 1, den: 1_000_000 }),
         }
       : { mechanism: "discrete-laplace", epsilon };
   return {
@@ -214,18 +215,9 @@ export function withMode(spec: JobSpec, mode: JobMode = "local"): JobSpec {
       mechanism: "discrete-gaussian",
       epsilon,
       delta: { num: 1, den: delta },
-      sigma2: gaussianSigma2(l2Sensitivity(spec.output), epsilon, delta),
+      sigma2: gaussianSigma2For(l2Sensitivity(spec.output), epsilon, { num: 1, den: delta }),
     },
   };
-}
-
-/** The σ² (rounded up to an integer) that gives (ε, 1/deltaDen)-DP through zCDP for L2 sensitivity `l2`. */
-function gaussianSigma2(l2: number, epsilon: Fraction, deltaDen: number): Fraction {
-  const eps = epsilon.num / epsilon.den;
-  const log = Math.log(deltaDen);
-  // ε = ρ + 2√(ρ ln(1/δ)) solved for ρ, then σ² = l2²/(2ρ).
-  const rootRho = -Math.sqrt(log) + Math.sqrt(log + eps);
-  return { num: Math.ceil((l2 * l2) / (2 * rootRho * rootRho)) + 1, den: 1 };
 }
 
 /** The ready jobs by name: `mosaic job new <name>` writes one as JSON. */

@@ -19,6 +19,7 @@ import { validatePipeline } from "./pipeline.js";
 import type { ResultEstimate } from "./reduce/estimate.js";
 import { reducerKind, stateLength } from "./reduce/kinds.js";
 import { checkSandboxProgram } from "./sandbox.js";
+import { sharedSpecProblem, sharedVdafOf } from "./shared/vdaf.js";
 import { validate as validateSchema } from "./spec-schema-check.js";
 
 /** The JSON Schema of job spec v1 (packages/mapreduce/schema/job-spec-v1.schema.json), for editors and other tools. */
@@ -79,6 +80,10 @@ export function validateSpec(value: unknown, options: ValidateSpecOptions = {}):
     fail(`program: produces ${programLength} values but output declares ${spec.output.entries.length} entries`);
   }
   checkReducer(spec);
+  if (spec.mode === "shared") {
+    const problem = sharedSpecProblem(spec);
+    if (problem !== undefined) fail(problem);
+  }
   if (options.now !== undefined && spec.collectionDeadline <= options.now) {
     fail(`collectionDeadline: ${new Date(spec.collectionDeadline * 1000).toISOString()} is in the past; set a later deadline`);
   }
@@ -273,8 +278,62 @@ export function specDisagreement(spec: JobSpec, job: RecordedJob): SpecDisagreem
     ["reducer edges hash", edgesHash(reduce.edges), job.edgesHash],
     ["payload bounds hash", boundsHash(reduce), job.boundsHash],
   ];
+  // A shared-mode spec belongs on SharedJobs: posted on JobRegistry its answers would be reduced in the clear.
+  checks.unshift(["mode", spec.mode ?? "local", "local"]);
   for (const [what, inSpec, onChain] of checks) if (inSpec !== onChain) return { what, inSpec: String(inSpec), onChain: String(onChain) };
   return undefined;
+}
+
+/** The figures of a shared-mode job as SharedJobs records them at postSharedJob (getSharedJob). */
+export interface RecordedSharedJob {
+  collectionDeadline: bigint;
+  challengeWindow: bigint;
+  minParticipants: bigint;
+  reward: bigint;
+  minStake: bigint;
+  /** The aggregate's length: the output's entries. */
+  length: bigint;
+  /** The Prio3 field: 0 Field64, 1 Field128 (sharedVdafOf). */
+  fieldId: bigint;
+}
+
+/** specDisagreement for a shared-mode job: the first figure its spec and SharedJobs' record disagree on. */
+export function sharedSpecDisagreement(spec: JobSpec, job: RecordedSharedJob): SpecDisagreement | undefined {
+  const checks: [string, unknown, unknown][] = [
+    ["mode", spec.mode ?? "local", "shared"],
+    ["collectionDeadline", BigInt(spec.collectionDeadline), job.collectionDeadline],
+    ["challengeWindow", BigInt(spec.challengeWindow), job.challengeWindow],
+    ["minParticipants", BigInt(spec.minParticipants), job.minParticipants],
+    ["reward", BigInt(spec.reward), job.reward],
+    ["minStake", BigInt(spec.minStake), job.minStake],
+    ["output length", BigInt(spec.output.entries.length), job.length],
+  ];
+  for (const [what, inSpec, onChain] of checks) if (inSpec !== onChain) return { what, inSpec: String(inSpec), onChain: String(onChain) };
+  const fieldId = BigInt(sharedVdafOf(spec).fieldId);
+  if (fieldId !== job.fieldId) return { what: "Prio3 field", inSpec: String(fieldId), onChain: String(job.fieldId) };
+  return undefined;
+}
+
+/**
+ * The arguments of `SharedJobs.postSharedJob` for a shared-mode spec whose block has CID `specCid`, answered by the
+ * two `aggregators` (staked operators with a registered key, distinct), and the reward to send with it.
+ */
+export function postSharedJobArgs(spec: JobSpec, specCid: CID | string, groupId: bigint, aggregators: readonly [string, string]) {
+  if (spec.mode !== "shared") throw new InvalidJobSpecError('job spec: mode: postSharedJob takes a spec with mode "shared"');
+  return {
+    args: [
+      specDigestOf(specCid),
+      groupId,
+      spec.minParticipants,
+      spec.collectionDeadline,
+      spec.challengeWindow,
+      BigInt(spec.minStake),
+      spec.output.entries.length,
+      sharedVdafOf(spec).fieldId,
+      [aggregators[0], aggregators[1]],
+    ] as const,
+    value: BigInt(spec.reward),
+  };
 }
 
 /** The range each submitted (noised, then clamped) payload entry must lie in. */

@@ -46,6 +46,11 @@ export interface ReducerConfig {
    * the other reducers to dial. @default the network file's, else undefined (no announcement, no discovery)
    */
   directory?: string;
+  /**
+   * The SharedJobs contract's address: where this node registers its aggregator key and aggregates the shared-mode
+   * jobs that chose it. @default the network file's, else undefined (no shared-mode jobs)
+   */
+  sharedJobs?: string;
   /** Public multiaddrs to record in the directory. @default [] (the node's listen addresses) */
   announce: string[];
   /** The block log reads start from (the registry's deploy block). @default the network file's, else 0 */
@@ -70,6 +75,7 @@ const KEYS = new Set([
   "watch",
   "network",
   "directory",
+  "sharedJobs",
   "announce",
   "fromBlock",
 ]);
@@ -113,6 +119,9 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
   const directory = fromNetwork("directory", network?.contracts.reducerDirectory.address);
   if (directory !== undefined && (typeof directory !== "string" || !isAddress(directory)))
     fail(file, `directory: expected the ReducerDirectory's address, got ${JSON.stringify(directory)}`);
+  const sharedJobs = fromNetwork("sharedJobs", network?.contracts.sharedJobs?.address);
+  if (sharedJobs !== undefined && (typeof sharedJobs !== "string" || !isAddress(sharedJobs)))
+    fail(file, `sharedJobs: expected the SharedJobs contract's address, got ${JSON.stringify(sharedJobs)}`);
   const sameRegistry = network !== undefined && registry.toLowerCase() === network.contracts.jobRegistry.address.toLowerCase();
   const fromBlock = c.fromBlock ?? (sameRegistry ? network?.contracts.jobRegistry.deployBlock : 0) ?? 0;
   const announce = c.announce ?? [];
@@ -173,6 +182,7 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
     finalize: (c.finalize as boolean | undefined) ?? true,
     watch: (c.watch as boolean | undefined) ?? true,
     directory: directory as string | undefined,
+    sharedJobs: sharedJobs as string | undefined,
     announce: announce as string[],
     fromBlock: int(file, "fromBlock", fromBlock, 0, Number.MAX_SAFE_INTEGER),
     network: network === undefined ? undefined : { file: network.file ?? file, chainId: network.chainId },

@@ -2,7 +2,6 @@
 // over its submission CID; the node fetches the block from that connection, journals it and answers a signed receipt)
 // and HOLDINGS_PROTOCOL (which submission CIDs it holds for a job), with the catch-up that uses it: after a restart,
 // or on (re)connecting to another reducer, a node asks it for its holdings and fetches what it missed.
-import { MAX_SUBMISSION_BYTES } from "@mosaic/avatar";
 import type { Connection, PeerId } from "@libp2p/interface";
 import {
   decodeHoldingsRequest,
@@ -156,7 +155,7 @@ export class ReducerExchange {
         throw new ReducerBusyError(`job ${request.job} has accepted ${cap} submissions already`);
       // Fetched before it is journalled: a CID whose block never comes costs this exchange, not a journal line.
       const block = await getBlock(this.#c.ipfs.blockstore, cid, {
-        maxBytes: MAX_SUBMISSION_BYTES,
+        maxBytes: session.maxSubmissionBytes,
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.#c.fetchTimeoutMs)]),
       });
       // A receipt says "held, and will be judged": only for an envelope for this job and its group (the proof is
@@ -166,7 +165,8 @@ export class ReducerExchange {
       session.announce(new TextEncoder().encode(key), { held: true });
       const receipt = await signReceipt(this.#c.signer, {
         chainId: this.#c.chainId.toString(),
-        registry: this.#c.registry,
+        // A shared-mode job's registry is SharedJobs: the receipt names the contract the job is on.
+        registry: session.job.registry,
         jobId: request.job,
         cid: request.cid,
         receivedAt: Date.now(),
@@ -278,7 +278,7 @@ export class ReducerExchange {
         const cid = missing[next++] as string;
         try {
           await getBlock(this.#c.ipfs.blockstore, parseCid(cid), {
-            maxBytes: MAX_SUBMISSION_BYTES,
+            maxBytes: session.maxSubmissionBytes,
             signal: AbortSignal.timeout(this.#c.fetchTimeoutMs),
           });
         } catch {

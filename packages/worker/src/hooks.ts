@@ -1,5 +1,5 @@
 // Points where the code that builds a reducer can change what it does, so tests can run reducers that cheat on purpose.
-import type { Submission } from "@mosaic/avatar";
+import type { AnySubmission } from "@mosaic/avatar";
 import type { EncodedBundle, ReduceResult } from "@mosaic/mapreduce";
 import type { IpfsNode, RejectionReason } from "@mosaic/protocol";
 import type { JobSession } from "./reducer.js";
@@ -7,7 +7,7 @@ import type { JobSession } from "./reducer.js";
 /** A submission as a session holds it: its CID and decoded body. */
 export interface HeldSubmission {
   cid: string;
-  sub: Submission;
+  sub: AnySubmission;
 }
 
 /** What a hook may read and use: the session it runs in, and the node's blockstore. */

@@ -15,7 +15,12 @@ export type JournalEntry =
   | { e: "refused"; reason: string }
   | { e: "proposed"; bundleCid: string; txHash: string; count: number; treeRoot: string }
   | { e: "below-minimum"; count: number; minParticipants: number }
-  | { e: "finalized"; txHash?: string };
+  | { e: "finalized"; txHash?: string }
+  // Shared mode (shared.ts): this aggregator's prep bundle announced on-chain, a collected report left out of the
+  // aggregate (named reason), and the noised aggregate share committed.
+  | { e: "prep-announced"; cid: string; txHash: string }
+  | { e: "excluded"; nullifier: string; reason: RejectionReason; message?: string }
+  | { e: "share-committed"; root: string; count: number; bundleCid: string; txHash: string };
 
 /** What a replayed journal says about a job. */
 export interface JournalState {
@@ -33,10 +38,22 @@ export interface JournalState {
   /** Collection closed with fewer accepted submissions than the job's minimum: nothing was proposed. */
   belowMinimum?: Extract<JournalEntry, { e: "below-minimum" }>;
   finalized: boolean;
+  prepAnnounced?: Extract<JournalEntry, { e: "prep-announced" }>;
+  /** Shared mode: collected reports left out of the aggregate, by nullifier, with the reason. */
+  excluded: Map<string, RejectionReason>;
+  shareCommitted?: Extract<JournalEntry, { e: "share-committed" }>;
 }
 
 export function emptyJournalState(): JournalState {
-  return { pending: new Set(), announced: new Set(), unavailable: new Set(), accepted: new Map(), rejected: {}, finalized: false };
+  return {
+    pending: new Set(),
+    announced: new Set(),
+    unavailable: new Set(),
+    accepted: new Map(),
+    rejected: {},
+    finalized: false,
+    excluded: new Map(),
+  };
 }
 
 /** Applies one entry to a state; the same function serves replay and live updates, so the two cannot differ. */
@@ -70,6 +87,16 @@ export function applyEntry(state: JournalState, entry: JournalEntry): void {
       break;
     case "finalized":
       state.finalized = true;
+      break;
+    case "prep-announced":
+      state.prepAnnounced = entry;
+      break;
+    case "excluded":
+      if (!state.excluded.has(entry.nullifier)) state.rejected[entry.reason] = (state.rejected[entry.reason] ?? 0) + 1;
+      state.excluded.set(entry.nullifier, entry.reason);
+      break;
+    case "share-committed":
+      state.shareCommitted = entry;
       break;
   }
 }

@@ -3,7 +3,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { type BatchVerifier, createBatchVerifier } from "@mosaic/avatar";
-import { decodeSpec, MAX_SPEC_BYTES } from "@mosaic/mapreduce";
+import { aggregatorPublicKeyOf, aggregatorSecretOf, decodeSpec, MAX_SPEC_BYTES } from "@mosaic/mapreduce";
 import {
   type ChainConnection,
   connectChain,
@@ -22,6 +22,10 @@ import {
   parseCid,
   ReducerDirectory__factory,
   readWalletKey,
+  isSharedJobId,
+  SHARED_JOB_ID_BASE,
+  type SharedJobs,
+  SharedJobs__factory,
   specTopic,
   WrongChainError,
   writeFileAtomic,
@@ -35,7 +39,8 @@ import { JobCursor } from "./job-cursor.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
 import { Journal } from "./journal.js";
 import type { ReducerHooks } from "./hooks.js";
-import { type ChainJob, JobRefusedError, JobSession, PROPOSAL_REVEALED, proposalsOf } from "./reducer.js";
+import { type ChainJob, JobRefusedError, JobSession, type JobSessionComponents, PROPOSAL_REVEALED, proposalsOf } from "./reducer.js";
+import { type SharedChainJob, SharedAggregation, chainJobOfShared, checkSharedSpec } from "./shared.js";
 import { answerRequests, checkProposals, type ProposalVerdict, type WatcherComponents } from "./watcher.js";
 
 /** Another live process holds this data directory. */
@@ -86,6 +91,13 @@ export class ReducerNode implements StatusSource {
   readonly counters = new Metrics();
   readonly #log: Logger;
   readonly #sessions = new Map<string, JobSession>();
+  /** The aggregation of each shared-mode job this node is one of the two aggregators of, by job id. */
+  readonly #aggregations = new Map<string, SharedAggregation>();
+  #sharedJobs?: SharedJobs;
+  /** This node's X25519 secret for shared jobs, derived from its peer key (so it survives restarts with it). */
+  #aggregatorSecret?: Uint8Array;
+  /** SharedJobs jobs looked at so far (their count), so each poll reads only the new ones. */
+  #sharedSeen = 0n;
   /** What this node concluded about other reducers' proposals, by job id and proposal index. */
   readonly #verdicts = new Map<string, Map<number, ProposalVerdict>>();
   /** Data requests on this node's own proposals already answered (or closed), by job id: "level/position". */
@@ -149,11 +161,19 @@ export class ReducerNode implements StatusSource {
     });
     this.#verifier = createBatchVerifier({ threads: c.verifier.threads, batchSize: c.verifier.batchSize });
     await this.#verifier.start();
+    const peerKey = await loadOrCreatePeerKey(path.join(c.dataDir, "peer.key"));
     this.#ipfs = await createIpfsNode({
       blockstoreDir: path.join(c.dataDir, "blocks"),
       listen: c.wsListen === "" ? [c.listen] : [c.listen, c.wsListen],
-      privateKey: await loadOrCreatePeerKey(path.join(c.dataDir, "peer.key")),
+      privateKey: peerKey,
     });
+    if (c.sharedJobs !== undefined) {
+      if ((await this.#chain.provider.getCode(c.sharedJobs)) === "0x")
+        throw new TypeError(`sharedJobs: no contract at ${c.sharedJobs} on ${c.rpcUrl}`);
+      this.#sharedJobs = SharedJobs__factory.connect(c.sharedJobs, wallet);
+      this.#aggregatorSecret = aggregatorSecretOf(peerKey.raw);
+      await this.#registerAggregatorKey();
+    }
     const pubsub = this.#ipfs.libp2p.services.pubsub;
     this.#onMessage = (evt) => this.#message(evt.detail.topic, evt.detail.data);
     pubsub.addEventListener("message", this.#onMessage as never);
@@ -289,6 +309,7 @@ export class ReducerNode implements StatusSource {
     this.#firstPoll = false;
     for (const id of await this.#stakeRaised()) candidates.add(id);
     for (const id of await cursor.next(registry, head)) candidates.add(id);
+    for (const id of await this.#newSharedJobs()) candidates.add(id);
     for (const key of candidates) {
       if (this.#stopping) break;
       if (!this.#sessions.has(key) && !this.#skipped.has(key)) {
@@ -367,7 +388,7 @@ export class ReducerNode implements StatusSource {
   /** The job ids with a journal directory on disk. */
   #journalledJobs(): string[] {
     try {
-      return readdirSync(path.join(this.config.dataDir, "jobs")).filter((d) => /^[1-9][0-9]{0,30}$/.test(d));
+      return readdirSync(path.join(this.config.dataDir, "jobs")).filter((d) => /^[1-9][0-9]{0,77}$/.test(d));
     } catch {
       return [];
     }
@@ -378,8 +399,56 @@ export class ReducerNode implements StatusSource {
     this.#log("info", "job:skipped", { jobId: id, reason });
   }
 
+  /**
+   * Registers this node's aggregator key with SharedJobs when the chain does not hold it yet, so researchers can
+   * choose it for shared-mode jobs. A node the contract refuses (not staked yet) says so and goes on.
+   */
+  async #registerAggregatorKey(): Promise<void> {
+    const shared = this.#sharedJobs as SharedJobs;
+    const publicKey = `0x${Buffer.from(aggregatorPublicKeyOf(this.#aggregatorSecret as Uint8Array)).toString("hex")}`;
+    if ((await shared.aggregatorKeyOf(this.#operator)).toLowerCase() === publicKey) return;
+    try {
+      const tx = await shared.setAggregatorKey(publicKey);
+      await tx.wait();
+      this.#log("info", "aggregator:key-set", { key: publicKey, tx: tx.hash });
+    } catch (err) {
+      this.#resetNonce();
+      this.#log("warn", "aggregator:key-refused", { message: (err as Error).message });
+    }
+  }
+
+  /** The ids of the SharedJobs jobs posted since the last poll (all of them on the first). */
+  async #newSharedJobs(): Promise<string[]> {
+    if (this.#sharedJobs === undefined) return [];
+    const count = await this.#sharedJobs.jobCount();
+    const out: string[] = [];
+    for (let i = this.#sharedSeen + 1n; i <= count; i++) out.push((SHARED_JOB_ID_BASE + i).toString());
+    this.#sharedSeen = count;
+    return out;
+  }
+
+  /** Decides whether to aggregate a shared-mode job (this node must be one of its two aggregators), and opens it. */
+  async #considerShared(id: bigint): Promise<void> {
+    const shared = this.#sharedJobs;
+    if (shared === undefined) return this.#skip(id, "a shared-mode job, and this node has no SharedJobs address");
+    const record = (await shared.getSharedJob(id)) as unknown as SharedChainJob;
+    const index = record.aggregators.findIndex((a) => a.toLowerCase() === this.#operator.toLowerCase());
+    if (index < 0) return this.#skip(id, "a shared-mode job this node is not an aggregator of");
+    const j = chainJobOfShared(record);
+    const dir = path.join(this.config.dataDir, "jobs", id.toString());
+    const known = existsSync(dir);
+    if (j.state !== OPEN) return this.#skip(id, `job is no longer open (state ${j.state})`);
+    if (!known && BigInt(this.#chainTime) >= j.collectionDeadline) return this.#skip(id, "collection closed before this node saw the job");
+    await this.#open(id, dir, known, {
+      readJob: async () => chainJobOfShared((await shared.getSharedJob(id)) as unknown as SharedChainJob),
+      matchSpec: (spec) => checkSharedSpec(spec, record),
+      registryAddress: await shared.getAddress(),
+    });
+  }
+
   /** Decides whether to serve a job, and opens its session if so. */
   async #consider(id: bigint): Promise<void> {
+    if (isSharedJobId(id)) return this.#considerShared(id);
     const registry = this.#registry as JobRegistry;
     const j = (await registry.getJob(id)) as unknown as ChainJob;
     const dir = path.join(this.config.dataDir, "jobs", id.toString());
@@ -394,13 +463,23 @@ export class ReducerNode implements StatusSource {
       return this.#skip(id, `stake ${stake} is below the job's minimum ${j.minStake}`);
     }
     this.#lowStake.delete(id.toString());
+    await this.#open(id, dir, known, { registryAddress: this.config.registry });
+  }
+
+  /** Opens a job's session (its journal, its spec from IPFS), subscribes to its topic and catches up. */
+  async #open(
+    id: bigint,
+    dir: string,
+    known: boolean,
+    source: Pick<JobSessionComponents, "readJob" | "matchSpec" | "registryAddress">,
+  ): Promise<void> {
     const journal = Journal.open(path.join(dir, "journal.jsonl"));
     const session = new JobSession(
       {
         ipfs: this.#ipfs as IpfsNode,
-        registry,
+        registry: this.#registry as JobRegistry,
         chainId: (this.#chain as ChainConnection).chainId,
-        registryAddress: this.config.registry,
+        ...source,
         operator: this.#operator,
         verifier: this.#verifier as BatchVerifier,
         log: this.#log,
@@ -425,7 +504,22 @@ export class ReducerNode implements StatusSource {
       return;
     }
     this.#sessions.set(id.toString(), session);
-    if (journal.state.proposed === undefined) {
+    if (session.shared) {
+      const aggregation = new SharedAggregation(
+        {
+          ipfs: this.#ipfs as IpfsNode,
+          sharedJobs: this.#sharedJobs as SharedJobs,
+          aggregatorSecret: this.#aggregatorSecret as Uint8Array,
+          log: this.#log,
+          fetchTimeoutMs: this.config.fetchTimeoutMs,
+          resetNonce: () => this.#resetNonce(),
+        },
+        session,
+      );
+      await aggregation.index(this.#operator);
+      this.#aggregations.set(id.toString(), aggregation);
+    }
+    if (journal.state.proposed === undefined && journal.state.shareCommitted === undefined) {
       this.#ipfs?.libp2p.services.pubsub.subscribe(jobTopic(session.job));
       this.#log("info", "job:collecting", { jobId: id, title: session.spec?.title, deadline: session.collectionDeadline, resumed: known });
       // What other reducers received while this node was down, or before it saw the job.
@@ -438,6 +532,13 @@ export class ReducerNode implements StatusSource {
     const now = this.#chainTime;
     const state = session.journal.state;
     if (state.finalized) return;
+    const aggregation = this.#aggregations.get(session.jobId.toString());
+    if (aggregation !== undefined) {
+      if (now >= session.collectionDeadline) this.#ipfs?.libp2p.services.pubsub.unsubscribe(jobTopic(session.job));
+      const did = await aggregation.step(now);
+      if (did !== undefined) this.#log("info", `job:${did}`, { jobId: session.jobId, chainTime: now });
+      return;
+    }
     if (state.proposed === undefined && state.belowMinimum === undefined && now >= session.collectionDeadline) {
       this.#ipfs?.libp2p.services.pubsub.unsubscribe(jobTopic(session.job));
       if (now >= session.proposalDeadline) {
@@ -553,7 +654,13 @@ export class ReducerNode implements StatusSource {
   /** Whether a session still takes submissions: collection open and nothing reduced yet. */
   #collecting(s: JobSession): boolean {
     const state = s.journal.state;
-    return !this.#stopping && state.proposed === undefined && state.belowMinimum === undefined && this.#chainTime < s.collectionDeadline;
+    return (
+      !this.#stopping &&
+      state.proposed === undefined &&
+      state.prepAnnounced === undefined &&
+      state.belowMinimum === undefined &&
+      this.#chainTime < s.collectionDeadline
+    );
   }
 
   /** Fetches an announced spec and keeps it in the node's blockstore, so it stays available after the researcher leaves. */

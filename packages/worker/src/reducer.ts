@@ -1,6 +1,13 @@
 // One job on a reducer node: collect announced submissions, check them, verify proofs in batches, journal every
 // verdict, then reduce, publish the bundle and propose.
-import { type BatchVerifier, checkSubmission, decodeSubmission, MAX_SUBMISSION_BYTES, type Submission } from "@mosaic/avatar";
+import {
+  type BatchVerifier,
+  checkSubmission,
+  decodeSubmission,
+  MAX_SHARED_SUBMISSION_BYTES,
+  MAX_SUBMISSION_BYTES,
+  type AnySubmission,
+} from "@mosaic/avatar";
 import {
   decodeSpec,
   type EncodedBundle,
@@ -25,6 +32,7 @@ import {
   putBlock,
   specCidOf,
   type RejectionReason,
+  WrongModeError,
 } from "@mosaic/protocol";
 import type { ProposalDraft, ReducerHookContext, ReducerHooks } from "./hooks.js";
 import { submissionCidOf } from "./cids.js";
@@ -67,6 +75,16 @@ export interface JobSessionComponents {
   log: Logger;
   /** Counts one event for metrics. */
   count?(event: "announced" | "duplicate" | "accepted" | "rejected", jobId: bigint, reason?: RejectionReason): void;
+  /**
+   * Reads the job's on-chain record: a shared job's comes from SharedJobs (see shared.ts), in ChainJob's terms.
+   * @default registry.getJob
+   */
+  readJob?(jobId: bigint): Promise<ChainJob>;
+  /**
+   * Throws JobRefusedError when the spec disagrees with the chain's record.
+   * @default checkSpecMatchesJob
+   */
+  matchSpec?(spec: JobSpec, job: ChainJob): void;
 }
 
 export interface JobSessionInit {
@@ -140,7 +158,7 @@ export class JobSession {
   readonly #inflight = new Set<Promise<unknown>>();
   /** Nullifiers of submissions checked but not yet through the batch verifier. */
   readonly #pendingNullifiers = new Set<string>();
-  #batch: Array<{ cid: string; sub: Submission }> = [];
+  #batch: Array<{ cid: string; sub: AnySubmission }> = [];
   #timer?: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
   /** Set by close(): work still under way is left pending in the journal, to be judged after a restart. */
@@ -161,7 +179,7 @@ export class JobSession {
    * BlockUnavailableError when the spec cannot be fetched yet (retry later).
    */
   async open(options: { signal?: AbortSignal } = {}): Promise<void> {
-    const j = (await this.#c.registry.getJob(this.jobId)) as unknown as ChainJob;
+    const j = this.#c.readJob ? await this.#c.readJob(this.jobId) : ((await this.#c.registry.getJob(this.jobId)) as unknown as ChainJob);
     this.chainJob = j;
     if (this.journal.state.refused !== undefined) throw new JobRefusedError(this.journal.state.refused);
     const bytes = await getBlock(this.#c.ipfs.blockstore, specCidOf(j.specDigest), {
@@ -170,7 +188,7 @@ export class JobSession {
     });
     try {
       this.spec = decodeSpec(bytes);
-      checkSpecMatchesJob(this.spec, j);
+      (this.#c.matchSpec ?? checkSpecMatchesJob)(this.spec, j);
     } catch (err) {
       const reason = `${(err as Error).name}: ${(err as Error).message}`;
       this.journal.append({ e: "refused", reason });
@@ -186,6 +204,31 @@ export class JobSession {
     }
     // Announced before a restart but never judged: judge them now (the blocks are on disk or with peers).
     for (const cid of this.journal.state.pending) this.#track(this.#process(cid));
+  }
+
+  /** Whether the job is a shared-mode one: envelopes v2 (secret shares), aggregated by shared.ts rather than reduced. */
+  get shared(): boolean {
+    return this.spec?.mode === "shared";
+  }
+
+  /** The largest submission block this job takes. */
+  get maxSubmissionBytes(): number {
+    return this.shared ? MAX_SHARED_SUBMISSION_BYTES : MAX_SUBMISSION_BYTES;
+  }
+
+  /** A strict envelope of this job's mode for this job's group: the checks before the proof (shared with precheck). */
+  #check(sub: AnySubmission, seenNullifiers: { has(n: string): boolean }): void {
+    if (sub.version !== (this.shared ? 2 : 1)) {
+      throw new WrongModeError(
+        `a version ${sub.version} envelope for a ${this.shared ? "shared" : "local"}-mode job, which takes version ${this.shared ? 2 : 1}`,
+      );
+    }
+    checkSubmission(sub, {
+      job: this.job,
+      groupRoot: BigInt(this.chainJob?.groupRoot ?? 0n),
+      bounds: specBounds(this.spec as JobSpec),
+      seenNullifiers,
+    });
   }
 
   get collectionDeadline(): number {
@@ -233,12 +276,7 @@ export class JobSession {
    * vault may hand the same submission over again). Throws the named reason.
    */
   precheck(bytes: Uint8Array): void {
-    checkSubmission(decodeSubmission(bytes), {
-      job: this.job,
-      groupRoot: BigInt(this.chainJob?.groupRoot ?? 0n),
-      bounds: specBounds(this.spec as JobSpec),
-      seenNullifiers: { has: () => false },
-    });
+    this.#check(decodeSubmission(bytes), { has: () => false });
   }
 
   #track(p: Promise<unknown>): void {
@@ -248,21 +286,15 @@ export class JobSession {
 
   async #process(cid: string): Promise<void> {
     try {
-      const spec = this.spec as JobSpec;
       const bytes = await getBlock(this.#c.ipfs.blockstore, parseCid(cid), {
-        maxBytes: MAX_SUBMISSION_BYTES,
+        maxBytes: this.maxSubmissionBytes,
         signal: AbortSignal.timeout(this.#init.fetchTimeoutMs),
       });
       const sub = decodeSubmission(bytes);
       const accepted = this.journal.state.accepted;
       const pending = this.#pendingNullifiers;
       try {
-        checkSubmission(sub, {
-          job: this.job,
-          groupRoot: BigInt(this.chainJob?.groupRoot ?? 0n),
-          bounds: specBounds(spec),
-          seenNullifiers: { has: (n) => accepted.has(n) || pending.has(n) },
-        });
+        this.#check(sub, { has: (n) => accepted.has(n) || pending.has(n) });
       } catch (err) {
         this.#hooks.refused?.({ cid, sub }, this.#reasonOf(err), this.#hookContext());
         throw err;
@@ -304,7 +336,8 @@ export class JobSession {
         else if (this.journal.state.accepted.has(nullifier) || entries.some((e) => e.e === "accepted" && e.nullifier === nullifier))
           entries.push(this.#rejection(b.cid, "NullifierReusedError", `nullifier ${nullifier} already answered`));
         else {
-          entries.push({ e: "accepted", cid: b.cid, nullifier, payload: b.sub.payload });
+          // A shared job's payload is secret-shared: the envelope (by CID) is what its aggregation reads.
+          entries.push({ e: "accepted", cid: b.cid, nullifier, payload: b.sub.version === 1 ? b.sub.payload : [] });
           this.#c.count?.("accepted", this.jobId);
           this.#c.log("debug", "submission:accepted", { jobId: this.jobId, cid: b.cid });
         }

@@ -132,7 +132,9 @@ async function judgeLeaf(c: WatcherComponents, session: JobSession, leaf: Leaf):
     const bytes = await fetchBlock(c, leaf.submission, MAX_SUBMISSION_BYTES);
     // A block that is not a v1 envelope cannot be opened on-chain by anyone, the proposer included: only a data
     // request (which it cannot answer) reaches it.
-    sub = decodeSubmission(bytes);
+    const decoded = decodeSubmission(bytes);
+    if (decoded.version !== 1) throw new TypeError("a shared-mode (v2) envelope in a local job's tree");
+    sub = decoded;
   } catch {
     return "unavailable";
   }
