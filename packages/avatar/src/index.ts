@@ -88,6 +88,7 @@ export {
 export {
   checkSubmission,
   Group,
+  nullifierOf,
   proveSharedSubmission,
   proveSubmission,
   type VerifyContext,

@@ -1,6 +1,8 @@
 // Making and checking a submission's Semaphore proof: scope = the job, message = hash of the payload (v1) or of the
 // secret-shared report's nonce, public share and share digests (v2).
 import {
+  bigintToBytes32,
+  bytes32ToBigint,
   ExpiredRootError,
   InvalidProofError,
   type JobRef,
@@ -13,7 +15,9 @@ import {
   UnknownRootError,
   WrongJobError,
 } from "@mosaic/protocol";
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import { Group } from "@semaphore-protocol/group";
+import { poseidon2 } from "poseidon-lite/poseidon2";
 import type { Identity } from "@semaphore-protocol/identity";
 import { artifactPaths } from "#artifacts";
 import { type ArtifactPaths, PROOF_DEPTH } from "./artifacts.js";
@@ -51,6 +55,17 @@ export async function proveSubmission(
   const scope = jobScope(job.chainId, job.registry, job.jobId);
   const proof = await (await semaphoreProof()).generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts);
   return { version: 1, job, payload, proof };
+}
+
+/**
+ * The nullifier `identity`'s proof for `job` will carry, computed without proving: Semaphore v4's
+ * Poseidon(hash(scope), secret), where hash is keccak-256 of the 32-byte scope shifted right 8 bits (what
+ * generateProof feeds the circuit). A shared job's report binds its shares to it (the HPKE aad) before the proof
+ * exists, so a report copied under another member's nullifier does not decrypt.
+ */
+export function nullifierOf(identity: Identity, job: JobRef): bigint {
+  const scope = jobScope(job.chainId, job.registry, job.jobId);
+  return poseidon2([bytes32ToBigint(keccak_256(bigintToBytes32(scope))) >> 8n, identity.secretScalar]);
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   Group,
   MAX_SHARED_SUBMISSION_BYTES,
   MAX_SUBMISSION_BYTES,
+  nullifierOf,
   proveSharedSubmission,
   proveSubmission,
   reportMessage,
@@ -90,6 +91,13 @@ describe("avatar submissions v2: secret-shared reports (real Semaphore proofs)",
     expect(reportMessage(r)).to.equal(message);
     expect(BigInt(valid.proof.message)).to.equal(message);
     await verifySubmission(valid, ctx());
+  });
+
+  it("knows its nullifier before proving (nullifierOf), as the report's HPKE aad needs it", async () => {
+    expect(nullifierOf(identities[0]!, job).toString()).to.equal(valid.proof.nullifier);
+    expect(nullifierOf(identities[1]!, job).toString()).to.equal(local.proof.nullifier);
+    expect(nullifierOf(identities[1]!, { ...job, jobId: 1n }).toString()).to.equal(localWire.proof.nullifier);
+    expect(nullifierOf(identities[0]!, { ...job, jobId: 1n })).to.not.equal(nullifierOf(identities[0]!, job));
   });
 
   it("round-trips through the v2 wire form, whose body is `report` where v1's is `payload`", async () => {
