@@ -5,6 +5,7 @@ import {
   encodeSubmission,
   type Group,
   type Identity,
+  nullifierOf,
   pickPublishDelay,
   proveSharedSubmission,
   proveSubmission,
@@ -165,6 +166,8 @@ export type ShardReport = (args: {
   job: JobRef;
   clamped: number[];
   aggregatorKeys: [Uint8Array, Uint8Array];
+  /** The avatar's nullifier for the job (avatar's nullifierOf): the shares' HPKE aad binds them to it. */
+  nullifier: bigint;
 }) => Promise<SharedReport>;
 
 /** Makes a v2 submission's proof, as avatar's proveSharedSubmission does (elsewhere than this thread, say). */
@@ -237,7 +240,7 @@ export async function answerSharedJobWith(
       `job ${key}: the consented answer lies outside this spec's output bounds; review the job again; nothing was sent`,
     );
   const shard: ShardReport = components.shard ?? shardReport;
-  const report = await shard({ spec, job, clamped, aggregatorKeys: keys });
+  const report = await shard({ spec, job, clamped, aggregatorKeys: keys, nullifier: nullifierOf(vault.avatar, job) });
   const prove: ProveSharedSubmission = components.prove ?? ((id, g, j, r) => proveSharedSubmission(id, g, j, r, components.artifacts));
   const submission = await prove(vault.avatar, group, job, report);
   const proofMs = performance.now() - started;

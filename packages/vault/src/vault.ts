@@ -1,6 +1,6 @@
 // A person's vault: abilities over an encrypted thread, the consent screen, the one egress gate with its audit log, and the privacy budget.
 import * as dagCbor from "@ipld/dag-cbor";
-import { deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
+import { type AnySubmission, decodeSubmission, deriveAvatarIdentity, type Identity } from "@mosaic/avatar";
 import { clampToOutput, describeProgram, privatize, runMapProgram } from "@mosaic/mapreduce";
 import { ConsentRequiredError, CID, type JobMode, type JobRef, type JobSpec, toBareHex, equalBytes } from "@mosaic/protocol";
 import { type Collection, type Doc, deriveThreadSecrets, type Thread, Thread as ThreadClass, type ThreadStores } from "@mosaic/threads";
@@ -487,6 +487,15 @@ export class Vault {
       }
       if (digest === undefined || !equalBytes(digest, sha256(bytes)))
         throw new EgressMismatchError(`job ${key}: ${shared.cid} is not the sha-256 CID of the bytes offered; nothing was sent`);
+      // Only secret shares leave under a shared consent: the bytes must be this job's envelope v2, never a payload.
+      let envelope: AnySubmission | undefined;
+      try {
+        envelope = decodeSubmission(bytes);
+      } catch {
+        envelope = undefined;
+      }
+      if (envelope?.version !== 2 || jobKey(envelope.job) !== key)
+        throw new EgressMismatchError(`job ${key}: the bytes offered are not this job's envelope of encrypted shares; nothing was sent`);
       sharedAudit = { mode: "shared", cid: shared.cid, aggregators: shared.aggregatorKeys.map(aggregatorKeyFingerprint) };
     }
     const now = this.#clock();

@@ -4,7 +4,18 @@
 // and withdrawn consents leave nothing. Real Semaphore proofs and the real Prio3 sharding; no network.
 import { randomBytes } from "node:crypto";
 import * as dagCbor from "@ipld/dag-cbor";
-import { decodeSubmission, deriveAvatarIdentity, Group, reportMessage, type SharedSubmission, verifySubmission } from "@mosaic/avatar";
+import {
+  decodeSubmission,
+  deriveAvatarIdentity,
+  encodeSubmission,
+  Group,
+  nullifierOf,
+  proveSharedSubmission,
+  proveSubmission,
+  reportMessage,
+  type SharedSubmission,
+  verifySubmission,
+} from "@mosaic/avatar";
 import {
   clampToOutput,
   hpkeOpen,
@@ -15,7 +26,7 @@ import {
   shareAad,
   shareInfo,
 } from "@mosaic/mapreduce";
-import { type Block, ConsentRequiredError, type JobSpec, jobTopic, toBareHex, WrongModeError } from "@mosaic/protocol";
+import { type Block, ConsentRequiredError, encodeBlock, type JobSpec, jobTopic, toBareHex, WrongModeError } from "@mosaic/protocol";
 import { x25519 } from "@noble/curves/ed25519";
 import { sha256 } from "@noble/hashes/sha2";
 import { expect } from "chai";
@@ -126,9 +137,12 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     // Each aggregator, and only it, opens its share.
     for (const i of [0, 1]) {
       const share = sub.report.shares[i]!;
-      const aad = shareAad(sub.report.nonce, sub.report.publicShare);
+      const aad = shareAad(sub.report.nonce, sub.report.publicShare, BigInt(sub.proof.nullifier));
       expect(hpkeOpen(secrets[i]!, share.enc, shareInfo(job, i), aad, share.ct).length).to.be.above(0);
       expect(() => hpkeOpen(secrets[1 - i]!, share.enc, shareInfo(job, i), aad, share.ct)).to.throw();
+      // Bound to this avatar's nullifier: the same report copied under another member's does not open.
+      const copied = shareAad(sub.report.nonce, sub.report.publicShare, BigInt(sub.proof.nullifier) + 1n);
+      expect(() => hpkeOpen(secrets[i]!, share.enc, shareInfo(job, i), copied, share.ct)).to.throw();
     }
 
     const [entry] = vault.audit();
@@ -241,6 +255,39 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
       }),
       EgressMismatchError,
       /not the sha-256 CID/,
+    );
+    // A block with the right CID is still refused unless it is this job's envelope v2: the clear answer never leaves as "shares".
+    const plain = await encodeBlock({ answer: payload });
+    await expectRejects(
+      vault.egress(key, plain.bytes, payload, { mode: "shared", cid: plain.cid.toString(), aggregatorKeys }),
+      EgressMismatchError,
+      /not this job's envelope/,
+    );
+    const v1 = await encodeSubmission(await proveSubmission(vault.avatar, group, { ...job, jobId: 1n }, payload));
+    await expectRejects(
+      vault.egress(key, v1.bytes, payload, { mode: "shared", cid: v1.cid.toString(), aggregatorKeys }),
+      EgressMismatchError,
+      /not this job's envelope/,
+    );
+    const otherJob = { ...job, jobId: job.jobId + 1n };
+    const elsewhere = await encodeSubmission(
+      await proveSharedSubmission(
+        vault.avatar,
+        group,
+        otherJob,
+        await shardReport({
+          spec: shared,
+          job: otherJob,
+          clamped: payload,
+          aggregatorKeys,
+          nullifier: nullifierOf(vault.avatar, otherJob),
+        }),
+      ),
+    );
+    await expectRejects(
+      vault.egress(key, elsewhere.bytes, payload, { mode: "shared", cid: elsewhere.cid.toString(), aggregatorKeys }),
+      EgressMismatchError,
+      /not this job's envelope/,
     );
     await expectRejects(
       answerSharedJobWith({ publish }, vault, job, group, [aggregatorKeys[0], aggregatorKeys[0]], init),
