@@ -49,6 +49,9 @@ function sharedKmPerDay(): JobSpec {
 
 const JOB: JobRef = { chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId: (1n << 128n) + 1n };
 
+/** A distinct 256-bit stand-in for report i's Semaphore nullifier (its shares are bound to it). */
+const nullifierOf = (i: number): bigint => (0x9e3779b97f4a7c15n << 192n) + BigInt(i);
+
 /**
  * shared.reports_per_s: reports one aggregator (the leader, on this one thread) takes from encrypted report to
  * aggregate: decrypt its share, prepareInit, then with the helper's prep share unshard, prepareNext, and sum the
@@ -71,12 +74,20 @@ async function reportsPerSecond(): Promise<Figure[]> {
   for (let i = 0; i < reports; i++) {
     const days = [0, 0, 0, 0, 0, 0];
     for (let d = 0; d < 7; d++) days[(i * 7 + d * 3) % 6] = (days[(i * 7 + d * 3) % 6] as number) + 1;
-    batch.push(await shardReport({ spec, job: JOB, clamped: days, aggregatorKeys: keys }));
+    batch.push(await shardReport({ spec, job: JOB, clamped: days, aggregatorKeys: keys, nullifier: nullifierOf(i) }));
   }
   const prepareAll = (index: 0 | 1) =>
     Promise.all(
-      batch.map((report) =>
-        prepareShare({ spec, job: JOB, index, mySecret: secrets[index] as Uint8Array, verifyKey: verifyKeys[index] as Uint8Array, report }),
+      batch.map((report, i) =>
+        prepareShare({
+          spec,
+          job: JOB,
+          index,
+          mySecret: secrets[index] as Uint8Array,
+          verifyKey: verifyKeys[index] as Uint8Array,
+          report,
+          nullifier: nullifierOf(i),
+        }),
       ),
     );
   const peerPrep = { 0: (await prepareAll(1)).map((p) => p.prepShare), 1: (await prepareAll(0)).map((p) => p.prepShare) };
@@ -92,6 +103,7 @@ async function reportsPerSecond(): Promise<Figure[]> {
         mySecret: secrets[index] as Uint8Array,
         verifyKey: verifyKeys[index] as Uint8Array,
         report,
+        nullifier: nullifierOf(i),
       });
       const other = peerPrep[index][i] as Uint8Array;
       const prepShares: [Uint8Array, Uint8Array] = index === 0 ? [mine.prepShare, other] : [other, mine.prepShare];

@@ -1,6 +1,7 @@
 // The shared mode end to end between two aggregators for each Prio3 instance, and every way a report can be bad:
 // an invalid measurement with a valid-looking proof, a tampered share, the wrong key, job, nonce or verify key,
-// shares spliced across reports, malformed shapes. Then the noise each aggregator adds, against its pmf.
+// shares spliced across reports, a report re-announced under another nullifier, malformed shapes. Then the noise each
+// aggregator adds, against its pmf.
 import type { JobRef, JobSpec } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { sha256 } from "@noble/hashes/sha2";
@@ -23,6 +24,7 @@ import {
   sealReport,
   ShareDecryptError,
   shardReport,
+  shareAad,
   shareDigest,
   sharedVdafOf,
   unshardResult,
@@ -32,6 +34,9 @@ import { sharedSpec } from "./fixtures/shared-spec.js";
 
 const JOB: JobRef = { chainId: 31337n, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", jobId: (1n << 128n) + 1n };
 const OTHER_JOB: JobRef = { ...JOB, jobId: JOB.jobId + 1n };
+
+/** A distinct 256-bit stand-in for the Semaphore nullifier report i is sent under. */
+const nullifierOf = (i: number): bigint => (0x9e3779b97f4a7c15n << 192n) + BigInt(i);
 
 /** A deterministic byte source for reproducible reports. */
 function seededBytes(seed: string): (n: number) => Uint8Array {
@@ -51,10 +56,18 @@ function twoAggregators(job: JobRef = JOB) {
 type World = ReturnType<typeof twoAggregators>;
 
 /** Both aggregators prepare, swap prep shares and finish: each one's output share, or the error each threw. */
-async function runReport(spec: JobSpec, world: World, report: SharedReport, job: JobRef = JOB) {
+async function runReport(spec: JobSpec, world: World, report: SharedReport, nullifier: bigint, job: JobRef = JOB) {
   const prepared = await Promise.all(
     ([0, 1] as const).map((index) =>
-      prepareShare({ spec, job, index, mySecret: world.secrets[index], verifyKey: world.verifyKeys[index] as Uint8Array, report }),
+      prepareShare({
+        spec,
+        job,
+        index,
+        mySecret: world.secrets[index],
+        verifyKey: world.verifyKeys[index] as Uint8Array,
+        report,
+        nullifier,
+      }),
     ),
   );
   const prepShares: [Uint8Array, Uint8Array] = [prepared[0]?.prepShare as Uint8Array, prepared[1]?.prepShare as Uint8Array];
@@ -106,10 +119,11 @@ describe("shared mode: two aggregators end to end", () => {
           job: JOB,
           clamped,
           aggregatorKeys: world.keys,
+          nullifier: nullifierOf(i),
           random: seededBytes(`${shape.name} ${i}`),
         });
         checkReport(report, shape.spec);
-        const [o0, o1] = await runReport(shape.spec, world, report);
+        const [o0, o1] = await runReport(shape.spec, world, report, nullifierOf(i));
         if (!Array.isArray(o0) || !Array.isArray(o1)) throw new Error(`report ${i} rejected: ${String(o0)} ${String(o1)}`);
         outs[0]?.push(o0);
         outs[1]?.push(o1);
@@ -146,7 +160,7 @@ describe("shared mode: two aggregators end to end", () => {
   it("a duplicated report prepares identically (the nullifier, not the crypto, drops the second copy)", async () => {
     const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
     const world = twoAggregators();
-    const report = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys });
+    const report = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys, nullifier: nullifierOf(1) });
     const first = await prepareShare({
       spec,
       job: JOB,
@@ -154,6 +168,7 @@ describe("shared mode: two aggregators end to end", () => {
       mySecret: world.secrets[0],
       verifyKey: world.verifyKeys[0] as Uint8Array,
       report,
+      nullifier: nullifierOf(1),
     });
     const again = await prepareShare({
       spec,
@@ -162,6 +177,7 @@ describe("shared mode: two aggregators end to end", () => {
       mySecret: world.secrets[0],
       verifyKey: world.verifyKeys[0] as Uint8Array,
       report: clone(report),
+      nullifier: nullifierOf(1),
     });
     expect(again.prepShare).to.deep.equal(first.prepShare);
   });
@@ -194,9 +210,10 @@ describe("shared mode: bad reports are rejected by name and change nothing", () 
         aggregatorKeys: world.keys,
         nonce,
         publicShare: sharded.publicShare,
+        nullifier: nullifierOf(0),
         inputShares: [sharded.inputShares[0] as Uint8Array, sharded.inputShares[1] as Uint8Array],
       });
-      const [r0, r1] = await runReport(shape.spec, world, report);
+      const [r0, r1] = await runReport(shape.spec, world, report, nullifierOf(0));
       expect(r0).to.be.instanceOf(InvalidShareProofError);
       expect(r1).to.be.instanceOf(InvalidShareProofError);
     });
@@ -216,9 +233,10 @@ describe("shared mode: bad reports are rejected by name and change nothing", () 
       aggregatorKeys: world.keys,
       nonce,
       publicShare: sharded.publicShare,
+      nullifier: nullifierOf(2),
       inputShares: [leader, sharded.inputShares[1] as Uint8Array],
     });
-    const [r0, r1] = await runReport(spec, world, report);
+    const [r0, r1] = await runReport(spec, world, report, nullifierOf(2));
     expect(r0).to.be.instanceOf(InvalidShareProofError);
     expect(r1).to.be.instanceOf(InvalidShareProofError);
   });
@@ -227,8 +245,14 @@ describe("shared mode: bad reports are rejected by name and change nothing", () 
     for (const shape of SHAPES) {
       const world = twoAggregators();
       const wrong = { ...world, verifyKeys: [world.verifyKeys[0] as Uint8Array, new Uint8Array(16).fill(7)] };
-      const report = await shardReport({ spec: shape.spec, job: JOB, clamped: shape.output(4), aggregatorKeys: world.keys });
-      const [r0, r1] = await runReport(shape.spec, wrong, report);
+      const report = await shardReport({
+        spec: shape.spec,
+        job: JOB,
+        clamped: shape.output(4),
+        aggregatorKeys: world.keys,
+        nullifier: nullifierOf(4),
+      });
+      const [r0, r1] = await runReport(shape.spec, wrong, report, nullifierOf(4));
       expect(r0, shape.name).to.be.instanceOf(InvalidShareProofError);
       expect(r1, shape.name).to.be.instanceOf(InvalidShareProofError);
     }
@@ -238,31 +262,144 @@ describe("shared mode: bad reports are rejected by name and change nothing", () 
     const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
     const world = twoAggregators();
     const stranger = generateKeyPair();
-    const prepare = (report: SharedReport, index: 0 | 1, job: JobRef = JOB) =>
-      prepareShare({ spec, job, index, mySecret: world.secrets[index], verifyKey: world.verifyKeys[index] as Uint8Array, report });
+    const prepare = (report: SharedReport, index: 0 | 1, job: JobRef = JOB, nullifier = nullifierOf(0)) =>
+      prepareShare({
+        spec,
+        job,
+        index,
+        mySecret: world.secrets[index],
+        verifyKey: world.verifyKeys[index] as Uint8Array,
+        report,
+        nullifier,
+      });
 
-    const toStranger = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: [world.keys[0], stranger.publicKey] });
+    const toStranger = await shardReport({
+      spec,
+      job: JOB,
+      clamped: output(0),
+      aggregatorKeys: [world.keys[0], stranger.publicKey],
+      nullifier: nullifierOf(0),
+    });
     const before = clone(toStranger);
     expect(await rejection(prepare(toStranger, 1))).to.be.instanceOf(ShareDecryptError);
     expect(toStranger).to.deep.equal(before);
     await prepare(toStranger, 0); // the leader's share is fine
 
-    const report = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys });
+    const report = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys, nullifier: nullifierOf(0) });
     expect(await rejection(prepare(report, 0, OTHER_JOB))).to.be.instanceOf(ShareDecryptError);
     const renonced = clone(report);
     renonced.nonce[0] = (renonced.nonce[0] as number) ^ 1;
     expect(await rejection(prepare(renonced, 0))).to.be.instanceOf(ShareDecryptError);
-    const other = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys });
+    const other = await shardReport({ spec, job: JOB, clamped: output(1), aggregatorKeys: world.keys, nullifier: nullifierOf(0) });
     const spliced: SharedReport = { ...clone(report), shares: [report.shares[0], other.shares[1]] };
     expect(await rejection(prepare(spliced, 1))).to.be.instanceOf(ShareDecryptError);
     const swapped: SharedReport = { ...clone(report), shares: [report.shares[1], report.shares[0]] };
     expect(await rejection(prepare(swapped, 0))).to.be.instanceOf(MalformedReportError); // the helper's share is shorter
   });
 
+  it("ShareDecryptError at both aggregators for a report prepared under another nullifier than it was sharded for", async () => {
+    for (const shape of SHAPES) {
+      const world = twoAggregators();
+      const report = await shardReport({
+        spec: shape.spec,
+        job: JOB,
+        clamped: shape.output(5),
+        aggregatorKeys: world.keys,
+        nullifier: nullifierOf(5),
+      });
+      const before = clone(report);
+      for (const nullifier of [nullifierOf(6), nullifierOf(5) ^ (1n << 255n), 0n]) {
+        for (const index of [0, 1] as const) {
+          const err = await rejection(
+            prepareShare({
+              spec: shape.spec,
+              job: JOB,
+              index,
+              mySecret: world.secrets[index],
+              verifyKey: world.verifyKeys[index] as Uint8Array,
+              report,
+              nullifier,
+            }),
+          );
+          expect(err, `${shape.name}, aggregator ${index}`).to.be.instanceOf(ShareDecryptError);
+        }
+      }
+      expect(report, shape.name).to.deep.equal(before);
+      const [o0, o1] = await runReport(shape.spec, world, report, nullifierOf(5));
+      expect(unshardResult(shape.spec, [o0 as bigint[], o1 as bigint[]]), shape.name).to.deep.equal(shape.output(5));
+    }
+  });
+
+  it("shareAad, shardReport and prepareShare refuse a nullifier that is not a 256-bit unsigned integer (RangeError)", async () => {
+    const nonce = new Uint8Array(16);
+    const publicShare = Uint8Array.of(1, 2, 3);
+    expect(shareAad(nonce, publicShare, (1n << 256n) - 1n).subarray(19)).to.deep.equal(new Uint8Array(32).fill(0xff));
+    expect(shareAad(nonce, publicShare, 0n).length).to.equal(16 + 3 + 32);
+    const bad: unknown[] = [-1n, 1n << 256n, (1n << 256n) + 5n, 7, "7", null, undefined, 1.5];
+    for (const nullifier of bad) {
+      expect(() => shareAad(nonce, publicShare, nullifier as bigint), String(nullifier)).to.throw(
+        RangeError,
+        "nullifier: expected a 256-bit unsigned integer",
+      );
+    }
+    const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys, nullifier: nullifierOf(0) });
+    const before = clone(report);
+    for (const nullifier of bad) {
+      const sharding = await rejection(
+        shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys, nullifier: nullifier as bigint }),
+      );
+      expect(sharding, String(nullifier)).to.be.instanceOf(RangeError);
+      const preparing = await rejection(
+        prepareShare({
+          spec,
+          job: JOB,
+          index: 0,
+          mySecret: world.secrets[0],
+          verifyKey: world.verifyKeys[0] as Uint8Array,
+          report,
+          nullifier: nullifier as bigint,
+        }),
+      );
+      expect(preparing, String(nullifier)).to.be.instanceOf(RangeError);
+      expect((preparing as Error).message).to.include("nullifier: expected a 256-bit unsigned integer");
+    }
+    expect(report).to.deep.equal(before);
+  });
+
+  it("a report copied byte for byte and re-announced under colluders' nullifiers is refused; the original still counts once", async () => {
+    const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
+    const world = twoAggregators();
+    // The victim's report, as it appears in public on the job's topic under their nullifier.
+    const victim = nullifierOf(100);
+    const original = await shardReport({ spec, job: JOB, clamped: output(3), aggregatorKeys: world.keys, nullifier: victim });
+    // Its message is public, so each colluder can prove membership with the same message under their own nullifier:
+    // the Semaphore layer and the nullifier check accept every copy. Only the shares' aad tells them apart.
+    const copies = [101, 102, 103].map((i) => ({ report: clone(original), nullifier: nullifierOf(i) }));
+    for (const copy of copies) expect(reportMessage(copy.report)).to.equal(reportMessage(original));
+    const received = [{ report: original, nullifier: victim }, ...copies];
+    const accepted: bigint[][][] = [[], []];
+    const refused: unknown[] = [];
+    for (const { report, nullifier } of received) {
+      const outcome = await runReport(spec, world, report, nullifier).catch((err: unknown) => err);
+      if (Array.isArray(outcome) && Array.isArray(outcome[0]) && Array.isArray(outcome[1])) {
+        accepted[0]?.push(outcome[0]);
+        accepted[1]?.push(outcome[1]);
+      } else refused.push(outcome);
+    }
+    expect(refused).to.have.length(3);
+    for (const err of refused) expect(err).to.be.instanceOf(ShareDecryptError);
+    expect(accepted[0]).to.have.length(1);
+    const sum = unshardResult(spec, [aggregateShares(spec, accepted[0] ?? []), aggregateShares(spec, accepted[1] ?? [])]);
+    expect(sum).to.deep.equal(output(3)); // one person's answer, counted once
+    for (const copy of copies) expect(copy.report).to.deep.equal(original); // not a byte changed
+  });
+
   it("MalformedReportError for every wrong shape (property)", async () => {
     const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
     const world = twoAggregators();
-    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys });
+    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys, nullifier: nullifierOf(0) });
     const bad: unknown[] = [
       null,
       "report",
@@ -284,6 +421,7 @@ describe("shared mode: bad reports are rejected by name and change nothing", () 
             mySecret: world.secrets[0],
             verifyKey: world.verifyKeys[0] as Uint8Array,
             report: r as SharedReport,
+            nullifier: nullifierOf(0),
           }),
         ),
       ).to.be.instanceOf(MalformedReportError);
@@ -293,7 +431,7 @@ describe("shared mode: bad reports are rejected by name and change nothing", () 
   it("a prep share from the other aggregator that does not decode is MalformedReportError", async () => {
     const { spec, output } = SHAPES[3] as (typeof SHAPES)[number];
     const world = twoAggregators();
-    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys });
+    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys, nullifier: nullifierOf(0) });
     const { state, prepShare } = await prepareShare({
       spec,
       job: JOB,
@@ -301,6 +439,7 @@ describe("shared mode: bad reports are rejected by name and change nothing", () 
       mySecret: world.secrets[0],
       verifyKey: world.verifyKeys[0] as Uint8Array,
       report,
+      nullifier: nullifierOf(0),
     });
     expect(await rejection(finishReport({ spec, state, prepShares: [prepShare, new Uint8Array(5)] }))).to.be.instanceOf(
       MalformedReportError,
@@ -319,7 +458,7 @@ describe("reportMessage", () => {
   it("is sha-256 of dag-cbor({ nonce, public, digests }) and changes with any byte of the report (property)", async () => {
     const { spec, output } = SHAPES[2] as (typeof SHAPES)[number];
     const world = twoAggregators();
-    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys });
+    const report = await shardReport({ spec, job: JOB, clamped: output(0), aggregatorKeys: world.keys, nullifier: nullifierOf(0) });
     const digests = report.shares.map((s) => sha256(concatBytes(s.enc, s.ct)));
     expect(shareDigest(report.shares[0])).to.deep.equal(digests[0]);
     const expected = BigInt(

@@ -1,5 +1,5 @@
-// The vault's side of a shared job: a report is deterministic given its randomness, its HPKE info and aad are the
-// design's bytes, bad arguments are refused by field, and the prep share codec round-trips.
+// The vault's side of a shared job: a report is deterministic given its randomness, its HPKE info and aad (with the
+// nullifier) are the design's bytes, bad arguments are refused by field, and the prep share codec round-trips.
 import { bigintToBytes32, type JobRef } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { expect } from "chai";
@@ -31,20 +31,34 @@ describe("shardReport", () => {
   const keys: [Uint8Array, Uint8Array] = [generateKeyPair().publicKey, generateKeyPair().publicKey];
 
   it("is a function of its randomness, and of the right shape and size", async () => {
-    const a = await shardReport({ spec, job: JOB, clamped: [1, 2, 0, 0, 4, 0], aggregatorKeys: keys, random: seededBytes("r") });
-    const b = await shardReport({ spec, job: JOB, clamped: [1, 2, 0, 0, 4, 0], aggregatorKeys: keys, random: seededBytes("r") });
+    const a = await shardReport({
+      spec,
+      job: JOB,
+      clamped: [1, 2, 0, 0, 4, 0],
+      aggregatorKeys: keys,
+      nullifier: 1n,
+      random: seededBytes("r"),
+    });
+    const b = await shardReport({
+      spec,
+      job: JOB,
+      clamped: [1, 2, 0, 0, 4, 0],
+      aggregatorKeys: keys,
+      nullifier: 1n,
+      random: seededBytes("r"),
+    });
     expect(a).to.deep.equal(b);
     expect(reportMessage(a)).to.equal(reportMessage(b));
     checkReport(a, spec);
     const wire = dagCbor.encode({ nonce: a.nonce, public: a.publicShare, shares: a.shares });
     expect(wire.length).to.equal(reportSizes(sharedVdafOf(spec).vdaf).report);
-    const c = await shardReport({ spec, job: JOB, clamped: [1, 2, 0, 0, 4, 0], aggregatorKeys: keys });
+    const c = await shardReport({ spec, job: JOB, clamped: [1, 2, 0, 0, 4, 0], aggregatorKeys: keys, nullifier: 1n });
     expect(c.nonce).to.not.deep.equal(a.nonce);
     // Plain bytes, not the library's Buffers, so dag-cbor and deep equality treat them as any other bytes.
     expect(Object.getPrototypeOf(a.publicShare)).to.equal(Uint8Array.prototype);
   });
 
-  it("binds each share to the job and aggregator (info) and to the nonce and public share (aad)", () => {
+  it("binds each share to the job and aggregator (info) and to the nonce, public share and nullifier (aad)", () => {
     const info = shareInfo(JOB, 1);
     const label = new TextEncoder().encode("mosaic/prio3-input-share/1");
     expect(info.subarray(0, label.length)).to.deep.equal(label);
@@ -55,13 +69,16 @@ describe("shardReport", () => {
       aggregator: 1,
     });
     expect(shareInfo(JOB, 0)).to.not.deep.equal(info);
-    expect(shareAad(Uint8Array.of(1, 2), Uint8Array.of(3))).to.deep.equal(Uint8Array.of(1, 2, 3));
+    const nullifier = (1n << 255n) + 0x0102n;
+    expect(shareAad(Uint8Array.of(1, 2), Uint8Array.of(3), nullifier)).to.deep.equal(
+      Uint8Array.of(1, 2, 3, 0x80, ...new Uint8Array(29), 0x01, 0x02),
+    );
   });
 
   it("refuses an output outside its declared ranges, bad keys and a bad job by field name", async () => {
     const refused = async (init: Partial<Parameters<typeof shardReport>[0]>, message: string) => {
       let thrown: unknown;
-      await shardReport({ spec, job: JOB, clamped: [0, 0, 0, 0, 0, 7], aggregatorKeys: keys, ...init }).catch((err) => {
+      await shardReport({ spec, job: JOB, clamped: [0, 0, 0, 0, 0, 7], aggregatorKeys: keys, nullifier: 1n, ...init }).catch((err) => {
         thrown = err;
       });
       expect(thrown, message).to.be.instanceOf(RangeError);
@@ -73,6 +90,7 @@ describe("shardReport", () => {
     await refused({ aggregatorKeys: [keys[0], new Uint8Array(31)] }, "aggregatorKeys[1]: expected a 32-byte X25519 public key");
     await refused({ aggregatorKeys: [keys[0], new Uint8Array(32)] }, "recipientPublic: not a usable X25519 public key");
     await refused({ job: { ...JOB, registry: "0x1234" } }, "job.registry: expected a 0x-prefixed 20-byte address");
+    await refused({ nullifier: -1n }, "nullifier: expected a 256-bit unsigned integer, got -1");
   });
 });
 

@@ -74,11 +74,15 @@ export interface PrepareShareInit {
   mySecret: Uint8Array;
   verifyKey: Uint8Array;
   report: SharedReport;
+  /** The nullifier of the envelope the report came in: its shares decrypt only under it (see shareAad). */
+  nullifier: bigint;
 }
 
 /**
  * Decrypts this aggregator's share of a report and runs Prio3's prepareInit on it. MalformedReportError for a report
- * of the wrong shape (or a share that does not decode), ShareDecryptError for a share that does not decrypt.
+ * of the wrong shape (or a share that does not decode), ShareDecryptError for a share that does not decrypt (sealed
+ * to another key, job or report, or for another nullifier: a report copied from another member's envelope),
+ * RangeError for a nullifier that is not a 256-bit unsigned integer.
  */
 export async function prepareShare(init: PrepareShareInit): Promise<{ state: PreparedReport; prepShare: Uint8Array }> {
   const index = aggregatorIndex(init.index);
@@ -88,7 +92,13 @@ export async function prepareShare(init: PrepareShareInit): Promise<{ state: Pre
   const report = init.report;
   checkReport(report, init.spec);
   const share = report.shares[index];
-  const plaintext = open(init.mySecret, share.enc, shareInfo(init.job, index), shareAad(report.nonce, report.publicShare), share.ct);
+  const plaintext = open(
+    init.mySecret,
+    share.enc,
+    shareInfo(init.job, index),
+    shareAad(report.nonce, report.publicShare, init.nullifier),
+    share.ct,
+  );
   const inputShare = await decodeInputShare(vdaf, index, plaintext);
   const publicShare = decodePublicShare(vdaf, report.publicShare);
   let prepared: Awaited<ReturnType<SharedPrio3["prepareInit"]>>;

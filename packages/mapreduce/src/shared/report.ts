@@ -1,5 +1,6 @@
 // A vault's report for a shared job: its clamped output split into two Prio3 input shares, each HPKE-encrypted to
-// one aggregator and bound to the job, the nonce and the public share; and the message its Semaphore proof signs.
+// one aggregator and bound to the job, the nonce, the public share and the submitter's nullifier; and the message its
+// Semaphore proof signs.
 import { bigintToBytes32, bytes32ToBigint, type JobRef, type JobSpec } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { sha256 } from "@noble/hashes/sha2";
@@ -46,9 +47,19 @@ export function shareInfo(job: JobRef, aggregator: number): Uint8Array {
   return concatBytes(SHARE_INFO_LABEL, dagCbor.encode({ ...jobWire(job), aggregator }));
 }
 
-/** HPKE aad for both shares: nonce ‖ publicShare, so a share cannot be moved to another report. */
-export function shareAad(nonce: Uint8Array, publicShare: Uint8Array): Uint8Array {
-  return concatBytes(nonce, publicShare);
+/**
+ * HPKE aad for both shares: nonce ‖ publicShare ‖ the submitter's Semaphore nullifier (32 bytes), so a share cannot be
+ * moved to another report, nor a whole report sent again under another member's nullifier: a copied report counted
+ * many times would amplify one member's exact answer in the sum past what the noise covers.
+ */
+export function shareAad(nonce: Uint8Array, publicShare: Uint8Array, nullifier: bigint): Uint8Array {
+  return concatBytes(nonce, publicShare, nullifierBytes(nullifier));
+}
+
+function nullifierBytes(nullifier: unknown): Uint8Array {
+  if (typeof nullifier !== "bigint" || nullifier < 0n || nullifier >= 1n << 256n)
+    throw new RangeError(`nullifier: expected a 256-bit unsigned integer, got ${String(nullifier)}`);
+  return bigintToBytes32(nullifier);
 }
 
 /** sha-256(enc ‖ ct): what the report message binds for each share. */
@@ -75,6 +86,8 @@ export interface SealReportInit {
   aggregatorKeys: readonly [Uint8Array, Uint8Array];
   nonce: Uint8Array;
   publicShare: Uint8Array;
+  /** The submitter's Semaphore nullifier for the job (avatar's nullifierOf): the shares are bound to it. */
+  nullifier: bigint;
   /** The encoded input shares, leader's first. */
   inputShares: readonly [Uint8Array, Uint8Array];
   /** Randomness for the two ephemeral keys. @default the platform's CSPRNG */
@@ -89,7 +102,7 @@ function checkKey(key: unknown, i: number): Uint8Array {
 /** Encrypts already-encoded input shares into a report (shardReport's second half; tests use it to build bad ones). */
 export function sealReport(init: SealReportInit): SharedReport {
   const random = init.random ?? randomBytes;
-  const aad = shareAad(init.nonce, init.publicShare);
+  const aad = shareAad(init.nonce, init.publicShare, init.nullifier);
   const shares = [0, 1].map((i) => {
     const key = checkKey(init.aggregatorKeys[i], i);
     return seal(key, shareInfo(init.job, i), aad, init.inputShares[i] as Uint8Array, random(32));
@@ -104,13 +117,16 @@ export interface ShardReportInit {
   clamped: number[];
   /** The two aggregators' X25519 keys as the job records them, leader's first. */
   aggregatorKeys: [Uint8Array, Uint8Array];
+  /** The submitter's Semaphore nullifier for the job, known before proving (avatar's nullifierOf). */
+  nullifier: bigint;
   /** Randomness for the nonce, Prio3's sharding and HPKE's ephemeral keys. @default the platform's CSPRNG */
   random?: (n: number) => Uint8Array;
 }
 
 /**
  * Splits a clamped output into a report: Prio3 shard (random nonce and rand), then each input share sealed to its
- * aggregator. RangeError names the entry of an output outside its declared range, or a bad key.
+ * aggregator under the submitter's nullifier. RangeError names the entry of an output outside its declared range, a
+ * bad key or a nullifier that is not a 256-bit unsigned integer.
  */
 export async function shardReport(init: ShardReportInit): Promise<SharedReport> {
   const { vdaf, measurementOf } = sharedVdafOf(init.spec);
@@ -120,6 +136,7 @@ export async function shardReport(init: ShardReportInit): Promise<SharedReport> 
     throw new RangeError(`aggregatorKeys: expected 2 keys, got ${keys?.length}`);
   keys.forEach(checkKey);
   jobWire(init.job);
+  nullifierBytes(init.nullifier); // refused before any randomness is drawn
   const random = init.random ?? randomBytes;
   const nonce = random(REPORT_NONCE_LENGTH);
   const rand = random(vdaf.randSize);
@@ -129,6 +146,7 @@ export async function shardReport(init: ShardReportInit): Promise<SharedReport> 
     aggregatorKeys: keys,
     nonce,
     publicShare: sharded.publicShare,
+    nullifier: init.nullifier,
     inputShares: [sharded.inputShares[0] as Uint8Array, sharded.inputShares[1] as Uint8Array],
     random,
   });
