@@ -1,13 +1,15 @@
-// JobRegistry's and ReducerDirectory's gas, held to the committed snapshot test/contracts/gas-snapshot.json: a figure may not grow more
+// JobRegistry's, ReducerDirectory's and SharedJobs' gas, held to the committed snapshot test/contracts/gas-snapshot.json: a figure may not grow more
 // than 5% unnoticed, the lifecycle may not depend on the leaf count and stays under 500k, and every fraud proof (and
 // the settlement of an unanswered data request, which faults too) stays under its target.
 // UPDATE_GAS_SNAPSHOT=1 rewrites the snapshot with the figures measured (review the diff before committing it).
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { deployMosaic } from "@mosaic/protocol";
+import { Group, Identity } from "@mosaic/avatar";
+import { deployMosaic, SHARED_JOB_ID_BASE } from "@mosaic/protocol";
 import { expect } from "chai";
 import { type ContractTransactionResponse, parseEther, type Signer } from "ethers";
 import { network } from "hardhat";
+import { type ShareLeaf, shareSetPath, shareSetRoot } from "../../packages/mapreduce/src/shared/share-set.js";
 import {
   DATA_FIGURES,
   FRAUD_FIGURES,
@@ -17,6 +19,7 @@ import {
   measureGas,
   TARGETED_FIGURES,
 } from "../../bench/lib/gas.js";
+import { anyOrderShareSet, proveShareLeaf, shareLeafArg, SPEC_DIGEST } from "./fixture.js";
 
 const SNAPSHOT = fileURLToPath(new URL("./gas-snapshot.json", import.meta.url));
 const SNAPSHOT_NAME = "test/contracts/gas-snapshot.json";
@@ -67,12 +70,125 @@ async function measureDirectoryGas(): Promise<Record<string, number>> {
   }
 }
 
-describe("JobRegistry and ReducerDirectory gas", () => {
+/** SharedJobs' figures: each call of a shared job's life, the largest commitment, and both fraud proofs. */
+const SHARED_FIGURES = [
+  "gas.shared_set_key",
+  "gas.shared_post",
+  "gas.shared_announce",
+  "gas.shared_commit",
+  "gas.shared_commit_second",
+  "gas.shared_commit_max",
+  "gas.shared_finalize",
+  "gas.shared_refund_missing",
+  "gas.shared_withdraw",
+  "gas.shared_fraud_order",
+  "gas.shared_fraud_proof",
+] as const;
+
+/**
+ * SharedJobs' gas on a fresh in-process chain: a Field128 job of 24 entries over 4 reports (the two commitments: the
+ * first writes the packed sum, the second adds into it), a 256-entry commitment, a refund with an aggregator missing,
+ * and the two fraud proofs on a 4-leaf set (the proof one on a real Semaphore proof for another job, so the verifier
+ * runs in full).
+ */
+async function measureSharedGas(): Promise<Record<string, number>> {
+  const connection = await network.connect();
+  try {
+    const { ethers, networkHelpers } = connection;
+    const signers = (await ethers.getSigners()) as unknown as Signer[];
+    const [deployer, researcher, a0, a1, challenger] = signers as [Signer, Signer, Signer, Signer, Signer];
+    const mosaic = await deployMosaic(deployer, { unbondingDelay: 86_400n, proposalBond: parseEther("0.01") });
+    const shared = mosaic.sharedJobs;
+    const bond = await shared.commitBond();
+    const gasOf = async (sent: Promise<ContractTransactionResponse>) => Number((await (await sent).wait())?.gasUsed);
+    const figures: Record<string, number> = {};
+    await (await mosaic.avatarGroups.createGroup("avatars", mosaic.addresses.openAdmission, "0x")).wait();
+    const members = [0, 1, 2, 3].map((i) => new Identity(`gas member ${i}`));
+    for (const [i, m] of members.entries())
+      await (await mosaic.avatarGroups.connect(signers[10 + i] as Signer).register(0n, m.commitment, "0x")).wait();
+    for (const s of [a0, a1]) await (await mosaic.jobRegistry.connect(s).stake({ value: parseEther("1") })).wait();
+    figures["gas.shared_set_key"] = await gasOf(shared.connect(a0).setAggregatorKey(`0x${"a0".repeat(32)}`));
+    await (await shared.connect(a1).setAggregatorKey(`0x${"b1".repeat(32)}`)).wait();
+    const aggregators: [string, string] = [await a0.getAddress(), await a1.getAddress()];
+    const post = async (length: number) =>
+      shared
+        .connect(researcher)
+        .postSharedJob(
+          SPEC_DIGEST,
+          0n,
+          2,
+          BigInt(await networkHelpers.time.latest()) + 600n,
+          120n,
+          parseEther("1"),
+          length,
+          1,
+          aggregators,
+          {
+            value: parseEther("1"),
+          },
+        );
+    const share = (length: number, seed: bigint) =>
+      Array.from({ length }, (_, j) => (seed * 0x9e3779b97f4a7c15n ** BigInt(j + 1)) % (1n << 120n));
+
+    const job = { chainId: (await ethers.provider.getNetwork()).chainId, registry: mosaic.addresses.sharedJobs as string, jobId: 0n };
+    const group = new Group(members.map((m) => m.commitment));
+    figures["gas.shared_post"] = await gasOf(post(24));
+    const id = SHARED_JOB_ID_BASE + 1n;
+    const leaves: ShareLeaf[] = [];
+    for (const [i, m] of members.entries()) leaves.push(await proveShareLeaf(m, group, { ...job, jobId: id }, BigInt(i + 1)));
+    leaves.sort((a, b) => (a.nullifier < b.nullifier ? -1 : 1));
+    const root = shareSetRoot(leaves);
+    await (await post(256)).wait();
+    await (await post(3)).wait();
+    await (await post(3)).wait();
+    await networkHelpers.time.increase(600);
+    figures["gas.shared_announce"] = await gasOf(
+      shared.connect(a0).announcePrep(id, "bafyreihasknu6tahjkrmqpbth76em6krdenlrwdbhvlo2i5mzz5vzzzn74"),
+    );
+    figures["gas.shared_commit"] = await gasOf(shared.connect(a0).commitShare(id, root, 4, share(24, 3n), "bafybundle0", { value: bond }));
+    figures["gas.shared_commit_second"] = await gasOf(
+      shared.connect(a1).commitShare(id, root, 4, share(24, 5n), "bafybundle1", { value: bond }),
+    );
+    figures["gas.shared_commit_max"] = await gasOf(
+      shared.connect(a0).commitShare(id + 1n, root, 4, share(256, 7n), "bafybundle0", { value: bond }),
+    );
+    // Job 3: aggregator 1's set out of order; job 4: the proofs of job 1's reports, whose scope is not job 4's (valid
+    // points, so the verifier's pairing runs in full before it answers false).
+    const swapped = anyOrderShareSet([leaves[0], leaves[2], leaves[1], leaves[3]] as ShareLeaf[]);
+    await (await shared.connect(a1).commitShare(id + 2n, swapped.root, 4, share(3, 1n), "bafybad", { value: bond })).wait();
+    await (await shared.connect(a1).commitShare(id + 3n, root, 4, share(3, 1n), "bafybad", { value: bond })).wait();
+    figures["gas.shared_fraud_order"] = await gasOf(
+      shared
+        .connect(challenger)
+        .challengeShareOrder(
+          id + 2n,
+          1,
+          1,
+          shareLeafArg(leaves[2] as ShareLeaf),
+          swapped.path(1),
+          shareLeafArg(leaves[1] as ShareLeaf),
+          swapped.path(2),
+        ),
+    );
+    figures["gas.shared_fraud_proof"] = await gasOf(
+      shared.connect(challenger).challengeShareProof(id + 3n, 1, 3, shareLeafArg(leaves[3] as ShareLeaf), shareSetPath(leaves, 3)),
+    );
+    await networkHelpers.time.increase(240);
+    figures["gas.shared_finalize"] = await gasOf(shared.finalize(id));
+    figures["gas.shared_refund_missing"] = await gasOf(shared.finalize(id + 1n));
+    figures["gas.shared_withdraw"] = await gasOf(shared.connect(a1).withdraw());
+    return figures;
+  } finally {
+    await connection.close();
+  }
+}
+
+describe("JobRegistry, ReducerDirectory and SharedJobs gas", () => {
   let measured: Record<string, number>;
   let snapshot: Record<string, number>;
   before(async function () {
     this.timeout(300_000);
-    measured = { ...(await measureGas()), ...(await measureDirectoryGas()) };
+    measured = { ...(await measureGas()), ...(await measureDirectoryGas()), ...(await measureSharedGas()) };
     if (process.env.UPDATE_GAS_SNAPSHOT === "1") writeFileSync(SNAPSHOT, `${JSON.stringify(measured, null, 2)}\n`);
     snapshot = JSON.parse(readFileSync(SNAPSHOT, "utf8")) as Record<string, number>;
     console.log(`      measured: ${JSON.stringify(measured)}`);
@@ -80,7 +196,7 @@ describe("JobRegistry and ReducerDirectory gas", () => {
 
   it("test_gas_everyFigureInSnapshot_noneGrewOver5Percent", () => {
     const problems: string[] = [];
-    for (const name of [...Object.keys(FRAUD_FIGURES), ...Object.keys(DATA_FIGURES), ...DIRECTORY_FIGURES])
+    for (const name of [...Object.keys(FRAUD_FIGURES), ...Object.keys(DATA_FIGURES), ...DIRECTORY_FIGURES, ...SHARED_FIGURES])
       if (measured[name] === undefined) problems.push(`${name}: not measured`);
     // A renamed or dropped figure must not linger in the snapshot.
     for (const name of Object.keys(snapshot))
@@ -129,5 +245,15 @@ describe("JobRegistry and ReducerDirectory gas", () => {
     // Removing a record refunds storage: cheaper than writing it.
     for (const name of ["gas.directory_withdraw", "gas.directory_prune"] as const)
       expect(measured[name], name).to.be.below(measured["gas.directory_announce"] as number);
+  });
+
+  it("test_gas_shared_fraudProofsUnder600kAndCommitmentsBounded", () => {
+    for (const name of SHARED_FIGURES) expect(measured[name], name).to.be.a("number").and.greaterThan(0);
+    for (const name of ["gas.shared_fraud_order", "gas.shared_fraud_proof"] as const)
+      expect(measured[name], name).to.be.at.most(FRAUD_TARGET);
+    // The sum is packed (two Field128 elements a word): the largest share, 256 entries, stays a small part of a block.
+    expect(measured["gas.shared_commit_max"], "gas.shared_commit_max").to.be.at.most(4_000_000);
+    // The second commitment adds into the words the first wrote.
+    expect(measured["gas.shared_commit_second"], "gas.shared_commit_second").to.be.below(measured["gas.shared_commit"] as number);
   });
 });
