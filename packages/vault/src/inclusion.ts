@@ -2,7 +2,7 @@
 // vault's leaf in that result's bundle, checked against the tree root the chain recorded. Portable: the chain reads
 // and the bundle's blocks come in as components.
 import { type BundleBlockGetter, type LeafInclusion, leafInclusion, openBundle, verifyLeafInclusion } from "@mosaic/mapreduce";
-import { decodeSubmission } from "@mosaic/avatar";
+import { decodeLocalSubmission } from "@mosaic/avatar";
 import { type JobRegistry, parseCid, revealedResults } from "@mosaic/protocol";
 import type { SubmissionRecord } from "./submissions.js";
 
@@ -59,7 +59,7 @@ export async function checkInclusion(
   options: CheckInclusionOptions,
 ): Promise<InclusionVerdict> {
   // The vault's own bytes first: a bad `sent` is the caller's mistake, whatever the chain says.
-  const payload = decodeSubmission(options.sent).payload;
+  const payload = decodeLocalSubmission(options.sent).payload;
   const jobId = BigInt(record.jobId);
   const job = await components.registry.getJob(jobId);
   const state = STATES[Number(job.state)] ?? String(job.state);

@@ -1,7 +1,7 @@
 // Proving elsewhere: answerJobWith and answerConfirmed take a `prove` component (a Web Worker's, in the app) and use it
 // instead of proving on the calling thread. The proofs here are real: the given prove calls proveSubmission.
 import { randomBytes } from "node:crypto";
-import { decodeSubmission, deriveAvatarIdentity, Group, proveSubmission, verifySubmission } from "@mosaic/avatar";
+import { decodeLocalSubmission, deriveAvatarIdentity, Group, proveSubmission, verifySubmission } from "@mosaic/avatar";
 import { kmPerDayJob } from "@mosaic/mapreduce";
 import { type Block, type JobRef, signReceipt } from "@mosaic/protocol";
 import { expect } from "chai";
@@ -65,7 +65,7 @@ describe("vault: answering with the caller's prove", function () {
     const payload = vault.consents()[0]?.payload ?? [];
     expect(calls).to.deep.equal([{ identity: vault.avatar.commitment, root: group.root, job, payload }]);
     expect(sent).to.have.length(1);
-    const submission = decodeSubmission(result.block.bytes);
+    const submission = decodeLocalSubmission(result.block.bytes);
     await verifySubmission(submission, {
       job,
       groupRoot: group.root,

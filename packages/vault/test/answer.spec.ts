@@ -1,6 +1,6 @@
 // Answering a job through the transport the caller passes: what the transport is handed, and that the egress gate still decides.
 import { randomBytes } from "node:crypto";
-import { decodeSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
+import { decodeLocalSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
 import { kmPerDayJob } from "@mosaic/mapreduce";
 import { type Block, ConsentRequiredError, jobTopic } from "@mosaic/protocol";
 import { bytesToHex } from "@noble/hashes/utils";
@@ -52,7 +52,7 @@ describe("vault: answering a job through the caller's transport (no network)", f
     const [{ block, options, audited }] = sent as [(typeof sent)[number]];
     expect(block.cid.equals(result.block.cid)).to.equal(true);
     expect(block.bytes).to.deep.equal(result.block.bytes);
-    expect(decodeSubmission(block.bytes).payload).to.deep.equal(request.preview.payload);
+    expect(decodeLocalSubmission(block.bytes).payload).to.deep.equal(request.preview.payload);
     expect(options).to.deep.equal({ peers: init.peers, topic: jobTopic(job), signal: undefined, minRecipients: 2, lingerMs: 500 });
     expect(audited, "the audit entry is written before the bytes are handed over").to.equal(1);
     expect(vault.audit()[0]).to.include({ jobKey: jobKey(job), bytes: bytesToHex(block.bytes) });
