@@ -291,8 +291,8 @@ export interface RecordedSharedJob {
   minParticipants: bigint;
   reward: bigint;
   minStake: bigint;
-  /** The aggregate's length: the output's entries. */
-  length: bigint;
+  /** The aggregate's length: the output's entries (shareLength: an ethers Result's `length` is its field count). */
+  shareLength: bigint;
   /** The Prio3 field: 0 Field64, 1 Field128 (sharedVdafOf). */
   fieldId: bigint;
 }
@@ -306,7 +306,7 @@ export function sharedSpecDisagreement(spec: JobSpec, job: RecordedSharedJob): S
     ["minParticipants", BigInt(spec.minParticipants), job.minParticipants],
     ["reward", BigInt(spec.reward), job.reward],
     ["minStake", BigInt(spec.minStake), job.minStake],
-    ["output length", BigInt(spec.output.entries.length), job.length],
+    ["output length", BigInt(spec.output.entries.length), job.shareLength],
   ];
   for (const [what, inSpec, onChain] of checks) if (inSpec !== onChain) return { what, inSpec: String(inSpec), onChain: String(onChain) };
   const fieldId = BigInt(sharedVdafOf(spec).fieldId);
@@ -330,7 +330,7 @@ export function postSharedJobArgs(spec: JobSpec, specCid: CID | string, groupId:
       BigInt(spec.minStake),
       spec.output.entries.length,
       sharedVdafOf(spec).fieldId,
-      [aggregators[0], aggregators[1]],
+      [aggregators[0], aggregators[1]] as [string, string],
     ] as const,
     value: BigInt(spec.reward),
   };

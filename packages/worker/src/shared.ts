@@ -62,7 +62,7 @@ export interface SharedChainJob {
   challengeWindow: bigint;
   reward: bigint;
   minStake: bigint;
-  length: bigint;
+  shareLength: bigint;
   fieldId: bigint;
   aggregators: string[];
   aggregatorKeys: string[];
@@ -80,7 +80,7 @@ export function chainJobOfShared(j: SharedChainJob): ChainJob {
     proposalDeadline: j.commitDeadline,
     finalizeAfter: j.finalizeAfter,
     kind: 0n,
-    payloadLength: j.length,
+    payloadLength: j.shareLength,
     edgesHash: "",
     boundsHash: "",
     minParticipants: j.minParticipants,

@@ -1,0 +1,193 @@
+// A shared-mode job end to end on real parts in one process: an in-process Hardhat chain with SharedJobs, two reducer
+// nodes as its aggregators (Helia on loopback, batch-verified real Semaphore proofs), vaults answering with encrypted
+// Prio3 shares. The released sum is the truth plus the two aggregators' noise; hostile reports are left out by name;
+// an aggregator that never commits leaves the job refunded.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createAvatarGroup, loadGroup, publishSubmission, registerAvatar } from "@mosaic/avatar";
+import { DAY_S, encodeSpec, estimateResult, kmPerDayJob, postSharedJobArgs, withMode } from "@mosaic/mapreduce";
+import {
+  type ChainConnection,
+  createIpfsNode,
+  createLogger,
+  deployMosaic,
+  findEvent,
+  fundedWallet,
+  type IpfsNode,
+  type JobRef,
+  type JobSpec,
+  type MosaicContracts,
+  type SharedJobs,
+  nodeAddresses,
+  putBlock,
+  waitUntil,
+} from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
+import { answerSharedJobWith, openVault, type Vault } from "@mosaic/vault";
+import { expect } from "chai";
+import { parseEther, type Signer } from "ethers";
+import { createReducerNode, parseReducerConfig, type ReducerNode } from "../src/index.js";
+
+const USERS = 4;
+/** Each user's days per band: every user's week adds up to 7 (the spec's fixed sum). */
+const WEEKS = [
+  [7, 0, 0, 0, 0, 0],
+  [3, 4, 0, 0, 0, 0],
+  [0, 0, 7, 0, 0, 0],
+  [1, 1, 1, 1, 1, 2],
+];
+/** Distances that fall in each band: under 1, 1-4, 5-9, 10-24, 25-49, 50+ km. */
+const BAND_KM = [0.2, 2.5, 7, 15, 30, 70];
+
+/** A week of fixes whose daily out-and-back trip puts day d in band `bands[d]`. */
+function week(days: number[], windowEnd: number, user: number) {
+  const bands = days.flatMap((n, band) => Array.from({ length: n }, () => band));
+  const home = { lat: 38.7 + user * 0.01, lon: -9.1 };
+  return bands.flatMap((band, d) => {
+    const t = windowEnd - (7 - d) * DAY_S + 8 * 3600;
+    // Out and back: twice the one-way distance, so half of the band's distance each way.
+    const dLat = (BAND_KM[band] as number) / 2 / 111.32;
+    return [
+      { t, ...home },
+      { t: t + 3600, lat: home.lat + dLat, lon: home.lon },
+      { t: t + 7200, ...home },
+    ];
+  });
+}
+
+describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed noise (real chain, IPFS, proofs)", function () {
+  this.timeout(600_000);
+  let chain: ChainConnection;
+  let contracts: MosaicContracts;
+  let work: string;
+  let researcherNode: IpfsNode;
+  const reducers: ReducerNode[] = [];
+  const vaults: Vault[] = [];
+  let groupId: bigint;
+  let shared: SharedJobs;
+
+  before(async () => {
+    work = await mkdtemp(path.join(tmpdir(), "mosaic-shared-"));
+    chain = await connectInProcessChain();
+    const [deployer] = chain.accounts;
+    contracts = await deployMosaic(deployer as Signer, { unbondingDelay: 86_400n });
+    shared = contracts.sharedJobs as SharedJobs;
+    groupId = await createAvatarGroup(contracts, { name: "shared", policy: "open" });
+    researcherNode = await createIpfsNode();
+    for (let i = 0; i < USERS; i++) {
+      const vault = await openVault(path.join(work, `user-${i}`), { rootSeed: randomBytes(32) });
+      vaults.push(vault);
+      const wallet = await fundedWallet(chain, deployer as Signer, parseEther("0.01"));
+      await registerAvatar(contracts.avatarGroups.connect(wallet), groupId, vault.avatar.commitment);
+    }
+    for (const i of [1, 2]) {
+      const signer = chain.accounts[i] as Signer;
+      await (await contracts.jobRegistry.connect(signer).stake({ value: parseEther("1") })).wait();
+      const config = parseReducerConfig(
+        {
+          rpcUrl: "http://in-process",
+          registry: contracts.addresses.jobRegistry,
+          sharedJobs: await shared.getAddress(),
+          operatorKeyFile: "unused",
+          dataDir: path.join(work, `reducer-${i}`),
+          peers: [...nodeAddresses(researcherNode), ...reducers.flatMap((r) => r.addresses())],
+          http: { host: "127.0.0.1", port: 0 },
+          verifier: { threads: 1, batchSize: 8, batchWaitMs: 50 },
+          pollMs: 200,
+        },
+        path.join(work, "reducer.json"),
+      );
+      const node = createReducerNode(config, { chain, signer, logger: createLogger(`aggregator-${i}`, (process.env.MOSAIC_TEST_LOG ?? "warn") as "warn") });
+      await node.start();
+      reducers.push(node);
+    }
+  });
+
+  after(async () => {
+    await Promise.allSettled(reducers.map((r) => r.stop()));
+    await Promise.allSettled(vaults.map((v) => v.close()));
+    await researcherNode?.stop();
+    await chain?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  /** Posts a shared km-per-day job with the two reducers as aggregators; its ref and spec. */
+  async function post(init: { minParticipants: number }): Promise<{ job: JobRef; spec: JobSpec }> {
+    const spec = withMode(
+      kmPerDayJob({
+        collectionDeadline: (await chain.now()) + 600,
+        challengeWindow: 60,
+        minParticipants: init.minParticipants,
+        epsilon: { num: 1, den: 1 },
+        reward: parseEther("1").toString(),
+        minStake: parseEther("0.5").toString(),
+      }),
+      "shared",
+    );
+    const block = await encodeSpec(spec);
+    await putBlock(researcherNode.blockstore, block);
+    const aggregators = (await Promise.all([1, 2].map((i) => (chain.accounts[i] as Signer).getAddress()))) as [string, string];
+    const { args, value } = postSharedJobArgs(spec, block.cid, groupId, aggregators);
+    const researcher = shared.connect(chain.accounts[3] as Signer);
+    const receipt = await (await researcher.postSharedJob(...args, { value })).wait();
+    const jobId = findEvent(receipt, shared.interface, "SharedJobPosted").args.jobId as bigint;
+    const job = { chainId: chain.chainId, registry: (await shared.getAddress()).toLowerCase(), jobId };
+    for (const r of reducers)
+      await waitUntil("the aggregator to collect", () => r.job(jobId.toString())?.state === "collecting", { timeoutMs: 30_000 });
+    return { job, spec };
+  }
+
+  async function answer(i: number, job: JobRef, spec: JobSpec): Promise<void> {
+    const vault = vaults[i] as Vault;
+    const group = await loadGroup(contracts.avatarGroups, groupId);
+    const record = await shared.getSharedJob(job.jobId);
+    const keys = record.aggregatorKeys.map((k) => Uint8Array.from(Buffer.from(k.slice(2), "hex"))) as [Uint8Array, Uint8Array];
+    const request = await vault.review(spec, job);
+    await vault.consent(spec, request);
+    await answerSharedJobWith({ publish: publishSubmission }, vault, job, group, keys, {
+      spec,
+      peers: reducers.flatMap((r) => r.addresses()),
+      collectionDeadline: spec.collectionDeadline,
+      now: await chain.now(),
+      maxDelayMs: 0,
+      minRecipients: 2,
+    });
+  }
+
+  it("releases the sum of everyone's exact week plus only the two aggregators' noise, and pays both", async () => {
+    const { job, spec } = await post({ minParticipants: 2 });
+    const windowStep = spec.program.kind === "pipeline" ? spec.program.steps.find((s) => s.op === "window") : undefined;
+    if (windowStep?.op !== "window") throw new Error("km-per-day reads a window");
+    for (const [i, days] of WEEKS.entries()) await (vaults[i] as Vault).addLocations(week(days, windowStep.to, i));
+    for (let i = 0; i < USERS; i++) await answer(i, job, spec);
+    const id = job.jobId.toString();
+    for (const r of reducers)
+      await waitUntil("both aggregators to accept every report", () => Number(r.job(id)?.accepted ?? 0) >= USERS, { timeoutMs: 60_000 });
+    await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
+    await waitUntil(
+      "both aggregators to commit",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state === 1n),
+      { timeoutMs: 60_000 },
+    );
+    const commits = await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)));
+    expect(commits.map((c) => Number(c.count))).to.deep.equal([USERS, USERS]);
+    expect(commits[0]?.shareSetRoot).to.equal(commits[1]?.shareSetRoot);
+    await chain.increaseTime(2 * spec.challengeWindow + 1);
+    await waitUntil("an aggregator to finalise", async () => (await shared.getSharedJob(job.jobId)).state === 2n, {
+      timeoutMs: 60_000,
+    });
+    const aggregate = (await shared.resultOf(job.jobId)).map(Number);
+    const truth = WEEKS.reduce((a, w) => a.map((x, k) => x + (w[k] as number)), [0, 0, 0, 0, 0, 0]);
+    const estimate = estimateResult(spec, aggregate, USERS);
+    // Two discrete Gaussian draws of σ² each: 6 standard deviations of their sum is far outside any honest run.
+    for (const [k, row] of estimate.rows.entries()) expect(Math.abs(row.estimate - (truth[k] as number))).to.be.below(6 * row.stdDev);
+    // The noise is there: an exact answer on all six entries would mean neither aggregator added any.
+    expect(aggregate).to.not.deep.equal(truth);
+    for (const i of [1, 2]) {
+      const address = await (chain.accounts[i] as Signer).getAddress();
+      expect(await shared.balanceOf(address)).to.be.greaterThan(0n);
+    }
+  });
+});
