@@ -99,6 +99,8 @@ export interface ConsentRecord extends Doc {
   epsilon: { num: number; den: number };
   /** The job's mode when consented; absent in records from before modes (local). */
   mode?: JobMode;
+  /** What the user was told the mode does with their answer (modeDisclosure); absent in records from before modes. */
+  disclosure?: string[];
   granted: number;
   withdrawn?: number;
   submitted?: number;
@@ -409,6 +411,7 @@ export class Vault {
       payload: request.preview.payload,
       epsilon: charge,
       mode,
+      disclosure: modeDisclosure(spec, charge),
       granted: this.#clock(),
     };
     const entry = this.#entry(request.jobKey, spec);

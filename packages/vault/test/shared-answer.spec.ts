@@ -112,6 +112,7 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
     const request = await vault.review(shared, job);
     const record = await vault.consent(shared, request);
     expect(record).to.include({ mode: "shared" });
+    expect(record.disclosure, "the record keeps what the user was told").to.deep.equal(request.disclosure);
     expect(record.payload).to.deep.equal(request.preview.payload);
     const charge = jobPrivacyCost(shared);
     // What one aggregator's noise gives alone, never above the declared ε.
