@@ -98,18 +98,7 @@ contract SharedJobs is ISharedJobs {
         uint8 fieldId,
         address[2] calldata aggregators
     ) external payable returns (SharedJobId jobId) {
-        if (specDigest == bytes32(0)) revert ZeroSpecDigest();
-        if (msg.value == 0) revert NoReward();
-        if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value, type(uint96).max);
-        if (minStake > type(uint96).max) revert ValueTooLarge(minStake, type(uint96).max);
-        if (minParticipants == 0) revert ZeroMinParticipants();
-        if (collectionDeadline <= block.timestamp) revert DeadlineInPast(collectionDeadline, block.timestamp);
-        // Commitments and then fraud proofs each get a window: an aggregator must not unbond before both close.
-        if (challengeWindow < MIN_CHALLENGE_WINDOW || 2 * uint256(challengeWindow) >= _unbondingDelay) {
-            revert InvalidChallengeWindow(challengeWindow, _unbondingDelay);
-        }
-        if (shareLength == 0 || shareLength > MAX_LENGTH) revert InvalidLength(shareLength);
-        if (fieldId > 1) revert InvalidFieldId(fieldId);
+        _checkTerms(specDigest, minParticipants, collectionDeadline, challengeWindow, minStake, shareLength, fieldId);
         if (aggregators[0] == aggregators[1]) revert SameAggregator(aggregators[0]);
 
         SharedJob storage job = _jobs.push();
@@ -118,7 +107,7 @@ contract SharedJobs is ISharedJobs {
         job.aggregatorKeys[1] = _checkAggregator(aggregators[1], minStake);
         job.aggregators = aggregators;
         job.researcher = msg.sender;
-        // Both were checked against type(uint96).max above.
+        // Both were checked against type(uint96).max in _checkTerms.
         job.reward = uint96(msg.value);
         job.minStake = uint96(minStake);
         job.specDigest = specDigest;
@@ -126,7 +115,7 @@ contract SharedJobs is ISharedJobs {
         job.minParticipants = minParticipants;
         job.collectionDeadline = collectionDeadline;
         job.challengeWindow = challengeWindow;
-        // challengeWindow < unbondingDelay / 2 < 2^63, and collectionDeadline is a chain time: no uint64 overflow.
+        // _checkTerms bounded collectionDeadline + 2·challengeWindow by 2^64 - 1.
         job.commitDeadline = collectionDeadline + challengeWindow;
         job.finalizeAfter = collectionDeadline + 2 * challengeWindow;
         job.shareLength = shareLength;
@@ -342,6 +331,34 @@ contract SharedJobs is ISharedJobs {
         uint256 id = SharedJobId.unwrap(jobId);
         if (id <= SHARED_JOB_ID_BASE || id - SHARED_JOB_ID_BASE > _jobs.length) revert JobNotFound(jobId);
         return _jobs[id - SHARED_JOB_ID_BASE - 1];
+    }
+
+    /// @dev postSharedJob's checks of its terms, the aggregators aside.
+    function _checkTerms(
+        bytes32 specDigest,
+        uint32 minParticipants,
+        uint64 collectionDeadline,
+        uint64 challengeWindow,
+        uint256 minStake,
+        uint16 shareLength,
+        uint8 fieldId
+    ) private view {
+        if (specDigest == bytes32(0)) revert ZeroSpecDigest();
+        if (msg.value == 0) revert NoReward();
+        if (msg.value > type(uint96).max) revert ValueTooLarge(msg.value, type(uint96).max);
+        if (minStake > type(uint96).max) revert ValueTooLarge(minStake, type(uint96).max);
+        if (minParticipants == 0) revert ZeroMinParticipants();
+        if (collectionDeadline <= block.timestamp) revert DeadlineInPast(collectionDeadline, block.timestamp);
+        // Commitments and then fraud proofs each get a window: an aggregator must not unbond before both close.
+        if (challengeWindow < MIN_CHALLENGE_WINDOW || 2 * uint256(challengeWindow) >= _unbondingDelay) {
+            revert InvalidChallengeWindow(challengeWindow, _unbondingDelay);
+        }
+        // The deadlines must fit their uint64 fields (2·challengeWindow < unbondingDelay fits one already).
+        if (uint256(collectionDeadline) + 2 * uint256(challengeWindow) > type(uint64).max) {
+            revert DeadlineTooLate(collectionDeadline, challengeWindow);
+        }
+        if (shareLength == 0 || shareLength > MAX_LENGTH) revert InvalidLength(shareLength);
+        if (fieldId > 1) revert InvalidFieldId(fieldId);
     }
 
     /// @dev The aggregator's registered key, if it is staked at least `minStake` (and more than nothing).

@@ -118,6 +118,8 @@ interface ISharedJobs {
     error ValueTooLarge(uint256 value, uint256 max);
     error ZeroMinParticipants();
     error DeadlineInPast(uint64 collectionDeadline, uint256 nowTimestamp);
+    /// @notice collectionDeadline + 2·challengeWindow (when fraud proofs close) does not fit 64 bits.
+    error DeadlineTooLate(uint64 collectionDeadline, uint64 challengeWindow);
     /// @notice challengeWindow must be at least MIN_CHALLENGE_WINDOW (60 s) and below half JobRegistry's unbonding
     /// delay, as JobRegistry's jobs.
     error InvalidChallengeWindow(uint64 challengeWindow, uint64 unbondingDelay);

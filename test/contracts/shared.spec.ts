@@ -15,6 +15,7 @@ import {
 } from "@mosaic/protocol";
 import { expect } from "chai";
 import { parseEther, type Signer, ZeroHash } from "ethers";
+import fc from "fast-check";
 import { network } from "hardhat";
 import { type ShareLeaf, shareSetPath, shareSetRoot } from "../../packages/mapreduce/src/shared/share-set.js";
 import { anyOrderShareSet, proveShareLeaf, SPEC_DIGEST, setGroupSize, shareLeafArg } from "./fixture.js";
@@ -289,6 +290,8 @@ describe("SharedJobs", () => {
       await expectRevert(() => post({ minStake: 1n << 96n }), "ValueTooLarge", [1n << 96n, (1n << 96n) - 1n]);
       await expectRevert(() => post({ min: 0 }), "ZeroMinParticipants", []);
       await expectRevert(() => post({ deadline: now - 1n }), "DeadlineInPast");
+      const lastDeadline = (1n << 64n) - 1n - 2n * WINDOW;
+      await expectRevert(() => post({ deadline: lastDeadline + 1n }), "DeadlineTooLate", [lastDeadline + 1n, WINDOW]);
       await expectRevert(() => post({ window: 59n }), "InvalidChallengeWindow", [59n, DAY]);
       await expectRevert(() => post({ window: DAY / 2n }), "InvalidChallengeWindow", [DAY / 2n, DAY]);
       await expectRevert(() => post({ length: 0 }), "InvalidLength", [0]);
@@ -302,6 +305,9 @@ describe("SharedJobs", () => {
       await expectRevert(() => post({ group: 1n }), "GroupHasNoMembers", [1n]);
       await expect(post({ group: 9n })).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
       for (const id of [0n, 1n, SHARED_JOB_ID_BASE, JOB1]) await expectRevert(() => shared.getSharedJob(id), "JobNotFound", [id]);
+      // The latest deadline whose windows still fit.
+      await expect(post({ deadline: lastDeadline })).to.emit(shared, "SharedJobPosted");
+      expect((await shared.getSharedJob(JOB1)).finalizeAfter).to.equal((1n << 64n) - 1n);
     });
   });
 
@@ -650,6 +656,84 @@ describe("SharedJobs", () => {
         .to.emit(shared, "SharedJobRefunded")
         .withArgs(none, await addr(researcher), REWARD, REASON.AggregatorMissing);
       await expectRevert(() => shared.finalize(none + 1n), "JobNotFound");
+    });
+  });
+
+  describe("money invariant", () => {
+    /** What one aggregator does in a random job: nothing, the honest set, a set out of order, or a short count. */
+    const conduct = fc.constantFrom("absent", "honest", "swapped", "short");
+    type Conduct = "absent" | "honest" | "swapped" | "short";
+    const setFor = (how: Conduct) => {
+      if (how === "swapped") {
+        const t = anyOrderShareSet([leaves[1], leaves[0], leaves[2], leaves[3]] as ShareLeaf[]);
+        return { root: t.root, count: 4, swapped: t };
+      }
+      return how === "short" ? { root: shareSetRoot(leaves.slice(0, 3)), count: 3 } : { ...honest(), swapped: undefined };
+    };
+
+    it("test_money_randomJobs_heldEqualsOwedPlusEscrowAndHonestAggregatorsNeverLose", async function () {
+      this.timeout(600_000);
+      await fc.assert(
+        fc.asyncProperty(
+          conduct,
+          conduct,
+          fc.bigInt({ min: 1n, max: parseEther("3") }),
+          fc.integer({ min: 1, max: 5 }),
+          fc.boolean(),
+          async (how0, how1, reward, min, challenge) => {
+            await base.restore();
+            const id = await posted({ value: reward, min });
+            const people = [researcher, agg0, agg1, challenger];
+            /** Ether held == what accounts can withdraw + the open job's reward + bonds still committed. */
+            const checkHeld = async () => {
+              const job = await shared.getSharedJob(id);
+              let owed = 0n;
+              for (const s of people) owed += await shared.balanceOf(await addr(s));
+              for (const i of [0, 1]) if ((await shared.getCommit(id, i)).state === COMMIT.Committed) owed += BOND;
+              if (job.state === STATE.Open) owed += job.reward;
+              expect(await ethers.provider.getBalance(c.addresses.sharedJobs as string)).to.equal(owed);
+            };
+            await toDeadline(id);
+            const hows = [how0, how1] as Conduct[];
+            for (const [i, by] of [agg0, agg1].entries()) {
+              const how = hows[i] as Conduct;
+              if (how === "absent") continue;
+              await (await commit(by, id, setFor(how), [1n, 2n, 3n])).wait();
+              await checkHeld();
+            }
+            const bad = hows.findIndex((h) => h === "swapped");
+            if (challenge && bad >= 0) {
+              const t = setFor("swapped").swapped as ReturnType<typeof anyOrderShareSet>;
+              const [a, b] = [leaves[1], leaves[0]] as [ShareLeaf, ShareLeaf];
+              await (
+                await shared.connect(challenger).challengeShareOrder(id, bad, 0, shareLeafArg(a), t.path(0), shareLeafArg(b), t.path(1))
+              ).wait();
+              await checkHeld();
+            }
+            if ((await shared.getSharedJob(id)).state === STATE.Open) {
+              await toDeadline(id, 2n * WINDOW);
+              await (await shared.finalize(id)).wait();
+              await checkHeld();
+            }
+            const job = await shared.getSharedJob(id);
+            const finalized = job.state === STATE.Finalized;
+            // Released only when both committed the same set, no fault was proven, and it counts enough reports.
+            const agree = how0 === how1 && how0 !== "absent";
+            const faulted = challenge && bad >= 0;
+            expect(finalized).to.equal(agree && !faulted && min <= (how0 === "short" ? 3 : 4));
+            // Everyone withdraws: the contract ends empty, and an aggregator that committed the honest set has its
+            // bond back (plus half the reward when the job released).
+            for (const [i, by] of [agg0, agg1].entries()) {
+              const owed = await shared.balanceOf(await addr(by));
+              if (hows[i] === "honest") expect(owed).to.equal(BOND + (finalized ? (i === 0 ? reward - reward / 2n : reward / 2n) : 0n));
+            }
+            expect(await shared.balanceOf(await addr(researcher))).to.equal(finalized ? 0n : reward);
+            for (const s of people) if ((await shared.balanceOf(await addr(s))) > 0n) await (await shared.connect(s).withdraw()).wait();
+            expect(await ethers.provider.getBalance(c.addresses.sharedJobs as string)).to.equal(0n);
+          },
+        ),
+        { seed: 19_190_019, numRuns: 25 },
+      );
     });
   });
 
