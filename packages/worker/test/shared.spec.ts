@@ -6,8 +6,16 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createAvatarGroup, loadGroup, publishSubmission, registerAvatar } from "@mosaic/avatar";
-import { DAY_S, encodeSpec, estimateResult, kmPerDayJob, postSharedJobArgs, withMode } from "@mosaic/mapreduce";
+import {
+  createAvatarGroup,
+  encodeSubmission,
+  loadGroup,
+  nullifierOf,
+  proveSharedSubmission,
+  publishSubmission,
+  registerAvatar,
+} from "@mosaic/avatar";
+import { DAY_S, encodeSpec, estimateResult, kmPerDayJob, postSharedJobArgs, sealReport, sharedVdafOf, withMode } from "@mosaic/mapreduce";
 import {
   type ChainConnection,
   createIpfsNode,
@@ -99,7 +107,11 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
         },
         path.join(work, "reducer.json"),
       );
-      const node = createReducerNode(config, { chain, signer, logger: createLogger(`aggregator-${i}`, (process.env.MOSAIC_TEST_LOG ?? "warn") as "warn") });
+      const node = createReducerNode(config, {
+        chain,
+        signer,
+        logger: createLogger(`aggregator-${i}`, (process.env.MOSAIC_TEST_LOG ?? "warn") as "warn"),
+      });
       await node.start();
       reducers.push(node);
     }
@@ -189,5 +201,95 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
       const address = await (chain.accounts[i] as Signer).getAddress();
       expect(await shared.balanceOf(address)).to.be.greaterThan(0n);
     }
+  });
+
+  /** The job's two aggregator keys as SharedJobs recorded them. */
+  async function keysOf(job: JobRef): Promise<[Uint8Array, Uint8Array]> {
+    const record = await shared.getSharedJob(job.jobId);
+    return record.aggregatorKeys.map((k) => Uint8Array.from(Buffer.from(k.slice(2), "hex"))) as [Uint8Array, Uint8Array];
+  }
+
+  it("leaves out, by name, a member's report whose shares fail the validity proof, and one that names the wrong aggregator key; the rest is released", async () => {
+    const { job, spec } = await post({ minParticipants: 1 });
+    const id = job.jobId.toString();
+    const group = await loadGroup(contracts.avatarGroups, groupId);
+    const keys = await keysOf(job);
+    const { vdaf, measurementOf } = sharedVdafOf(spec);
+    // Member 0 cheats: an honest sharding of 7 days under 1 km, then one byte of the leader's measurement share
+    // flipped before sealing, so the shares no longer add up to what the proof proved: a validly signed envelope
+    // whose report fails Prio3's check at the aggregators, never a decryption error.
+    const cheat = vaults[0] as Vault;
+    const nonce = randomBytes(16);
+    const sharded = await vdaf.shardEncoded(measurementOf([7, 0, 0, 0, 0, 0]), nonce as never, randomBytes(vdaf.randSize) as never);
+    const leader = Uint8Array.from(sharded.inputShares[0] as Uint8Array);
+    leader[3] = (leader[3] as number) ^ 1;
+    const tampered = sealReport({
+      job,
+      aggregatorKeys: keys,
+      nonce,
+      publicShare: sharded.publicShare,
+      nullifier: nullifierOf(cheat.avatar, job),
+      inputShares: [leader, sharded.inputShares[1] as Uint8Array],
+    });
+    const bad = await encodeSubmission(await proveSharedSubmission(cheat.avatar, group, job, tampered));
+    // Member 1 seals both shares to aggregator 0's key: aggregator 1 cannot open its share.
+    const misaddressed = vaults[1] as Vault;
+    const misNonce = randomBytes(16);
+    const honest = await vdaf.shardEncoded(measurementOf([0, 7, 0, 0, 0, 0]), misNonce as never, randomBytes(vdaf.randSize) as never);
+    const wrongKey = sealReport({
+      job,
+      aggregatorKeys: [keys[0], keys[0]],
+      nonce: misNonce,
+      publicShare: honest.publicShare,
+      nullifier: nullifierOf(misaddressed.avatar, job),
+      inputShares: [honest.inputShares[0] as Uint8Array, honest.inputShares[1] as Uint8Array],
+    });
+    const wrong = await encodeSubmission(await proveSharedSubmission(misaddressed.avatar, group, job, wrongKey));
+    const peers = reducers.flatMap((r) => r.addresses());
+    for (const block of [bad, wrong])
+      await publishSubmission(block, { peers, topic: `/mosaic/job/1/${job.chainId}/${job.registry}/${job.jobId}`, minRecipients: 2 });
+    for (const i of [2, 3]) await answer(i, job, spec);
+    for (const r of reducers)
+      await waitUntil("every report to be collected", () => Number(r.job(id)?.accepted ?? 0) >= USERS, { timeoutMs: 60_000 });
+    await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
+    await waitUntil(
+      "both aggregators to commit",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state === 1n),
+      { timeoutMs: 60_000 },
+    );
+    const commits = await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)));
+    // Both leave out the same two reports: the sets agree, of the two honest members.
+    expect(commits.map((c) => Number(c.count))).to.deep.equal([2, 2]);
+    expect(commits[0]?.shareSetRoot).to.equal(commits[1]?.shareSetRoot);
+    for (const r of reducers) {
+      const rejected = r.job(id)?.rejected as Record<string, number>;
+      expect(rejected.InvalidShareProofError, "the tampered report, by name").to.equal(1);
+      expect((rejected.ShareDecryptError ?? 0) + (rejected.ShareMissingError ?? 0), "the misaddressed report, by name").to.equal(1);
+    }
+    // And the job still finalises, releasing the honest two's sum.
+    await chain.increaseTime(2 * spec.challengeWindow + 1);
+    await waitUntil("the job to be final", async () => (await shared.getSharedJob(job.jobId)).state === 2n, { timeoutMs: 60_000 });
+    expect((await shared.resultOf(job.jobId)).length).to.equal(6);
+  });
+
+  it("refunds the researcher when an aggregator never commits, and pays no one", async () => {
+    const { job, spec } = await post({ minParticipants: 1 });
+    for (const i of [0, 1]) await answer(i, job, spec);
+    const id = job.jobId.toString();
+    for (const r of reducers) await waitUntil("both reports collected", () => Number(r.job(id)?.accepted ?? 0) >= 2, { timeoutMs: 60_000 });
+    // Aggregator 1 goes away before the deadline and never comes back.
+    await (reducers[1] as ReducerNode).stop();
+    const before = await shared.balanceOf(await (chain.accounts[1] as Signer).getAddress());
+    await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
+    await waitUntil("aggregator 0 to announce its prep shares", async () => (await shared.getCommit(job.jobId, 0)).prepAnnounced, {
+      timeoutMs: 60_000,
+    });
+    // Past the commit window: the missing commit lets anyone refund at once.
+    await chain.increaseTime(spec.challengeWindow + 1);
+    await waitUntil("the job to be refunded", async () => (await shared.getSharedJob(job.jobId)).state === 3n, { timeoutMs: 60_000 });
+    const record = await shared.getSharedJob(job.jobId);
+    expect(Number(record.refundReason)).to.equal(2); // AggregatorMissing
+    expect(await shared.balanceOf(await (chain.accounts[1] as Signer).getAddress())).to.equal(before);
+    expect(await shared.balanceOf(await (chain.accounts[3] as Signer).getAddress())).to.be.greaterThan(0n);
   });
 });
