@@ -133,4 +133,13 @@ export {
   readJobStandings,
 } from "./standing.js";
 export * from "./shared/index.js";
+export {
+  type AggregatorStanding,
+  REFUND_REASONS,
+  readSharedJobStanding,
+  readSharedJobStandings,
+  type SharedJobStage,
+  type SharedJobStanding,
+  sharedJobGroups,
+} from "./shared-standing.js";
 export { aggregatorPublicKeyOf, aggregatorSecretOf } from "./shared/keys.js";

@@ -15,7 +15,17 @@ import {
   publishSubmission,
   registerAvatar,
 } from "@mosaic/avatar";
-import { DAY_S, encodeSpec, estimateResult, kmPerDayJob, postSharedJobArgs, sealReport, sharedVdafOf, withMode } from "@mosaic/mapreduce";
+import {
+  DAY_S,
+  encodeSpec,
+  estimateResult,
+  kmPerDayJob,
+  postSharedJobArgs,
+  readSharedJobStanding,
+  sealReport,
+  sharedVdafOf,
+  withMode,
+} from "@mosaic/mapreduce";
 import {
   type ChainConnection,
   createIpfsNode,
@@ -191,6 +201,11 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
       timeoutMs: 60_000,
     });
     const aggregate = (await shared.resultOf(job.jobId)).map(Number);
+    const standing = await readSharedJobStanding(shared, job.jobId, await chain.now());
+    expect(standing.stage).to.equal("final");
+    expect(standing.label).to.equal("s1");
+    expect(standing.aggregate).to.deep.equal(aggregate);
+    expect(standing.count).to.equal(USERS);
     const truth = WEEKS.reduce((a, w) => a.map((x, k) => x + (w[k] as number)), [0, 0, 0, 0, 0, 0]);
     const estimate = estimateResult(spec, aggregate, USERS);
     // Two discrete Gaussian draws of σ² each: 6 standard deviations of their sum is far outside any honest run.
@@ -289,6 +304,9 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
     await waitUntil("the job to be refunded", async () => (await shared.getSharedJob(job.jobId)).state === 3n, { timeoutMs: 60_000 });
     const record = await shared.getSharedJob(job.jobId);
     expect(Number(record.refundReason)).to.equal(2); // AggregatorMissing
+    const standing = await readSharedJobStanding(shared, job.jobId, await chain.now());
+    expect([standing.stage, standing.refundReason]).to.deep.equal(["refunded", "aggregator-missing"]);
+    expect(standing.summary).to.match(/did not commit/);
     expect(await shared.balanceOf(await (chain.accounts[1] as Signer).getAddress())).to.equal(before);
     expect(await shared.balanceOf(await (chain.accounts[3] as Signer).getAddress())).to.be.greaterThan(0n);
   });
