@@ -12,6 +12,7 @@ export const NETWORK_OPTIONS = {
   groups: { type: "string" },
   directory: { type: "string" },
   recovery: { type: "string" },
+  "shared-jobs": { type: "string" },
 } as const;
 
 /** The network flags' lines for a command's --help (the Options section). */
@@ -21,7 +22,8 @@ export const NETWORK_HELP = `  --network NAME|FILE   the network file: networks/
   --registry ADDRESS    the JobRegistry contract (overrides the network file's)
   --groups ADDRESS      the AvatarGroups contract (overrides the network file's)
   --directory ADDRESS   the ReducerDirectory contract (overrides the network file's)
-  --recovery ADDRESS    the VaultRecovery contract (overrides the network file's)`;
+  --recovery ADDRESS    the VaultRecovery contract (overrides the network file's)
+  --shared-jobs ADDRESS the SharedJobs contract, for shared-mode jobs (overrides the network file's)`;
 
 /** The values parseArgs gives for NETWORK_OPTIONS (a command may take only some of them). */
 export interface NetworkFlagValues {
@@ -31,10 +33,11 @@ export interface NetworkFlagValues {
   groups?: string;
   directory?: string;
   recovery?: string;
+  "shared-jobs"?: string;
 }
 
 /** The settings a command can take from the network flags. */
-export type NetworkField = "rpc" | "registry" | "groups" | "directory" | "recovery";
+export type NetworkField = "rpc" | "registry" | "groups" | "directory" | "recovery" | "sharedJobs";
 
 /** The network flags resolved: explicit flags first, then the network file's values. */
 export interface ResolvedNetwork {
@@ -47,10 +50,12 @@ export interface ResolvedNetwork {
   directory?: string;
   /** The VaultRecovery's address. */
   recovery?: string;
+  /** The SharedJobs contract's address (shared-mode jobs). */
+  sharedJobs?: string;
   /** libp2p multiaddrs to bootstrap from (the network file's; empty without one). */
   bootstrap: string[];
   /** The block each contract was deployed in, where log reads start: only for addresses taken from the network file. */
-  deployBlocks: Partial<Record<"registry" | "groups" | "directory" | "recovery" | "semaphore", number>>;
+  deployBlocks: Partial<Record<"registry" | "groups" | "directory" | "recovery" | "sharedJobs" | "semaphore", number>>;
   /** The chain the network file is for; undefined without a file. */
   chainId?: number;
   /** The network file's resolved path; undefined without a file. */
@@ -69,12 +74,25 @@ const FLAG: Record<NetworkField, string> = {
   groups: "--groups ADDRESS",
   directory: "--directory ADDRESS",
   recovery: "--recovery ADDRESS",
+  sharedJobs: "--shared-jobs ADDRESS",
 };
-const CONTRACT: Record<Exclude<NetworkField, "rpc">, "jobRegistry" | "avatarGroups" | "reducerDirectory" | "vaultRecovery"> = {
+const CONTRACT: Record<
+  Exclude<NetworkField, "rpc">,
+  "jobRegistry" | "avatarGroups" | "reducerDirectory" | "vaultRecovery" | "sharedJobs"
+> = {
   registry: "jobRegistry",
   groups: "avatarGroups",
   directory: "reducerDirectory",
   recovery: "vaultRecovery",
+  sharedJobs: "sharedJobs",
+};
+/** Each contract field's flag as parseArgs names it. */
+const FLAG_NAME: Record<Exclude<NetworkField, "rpc">, keyof NetworkFlagValues> = {
+  registry: "registry",
+  groups: "groups",
+  directory: "directory",
+  recovery: "recovery",
+  sharedJobs: "shared-jobs",
 };
 
 /**
@@ -105,12 +123,12 @@ export async function resolveNetwork(
     resolved.rpc = file.rpc;
     resolved.sources.rpc = `${file.file} (rpc)`;
   }
-  for (const field of ["registry", "groups", "directory", "recovery"] as const) {
-    const explicit = values[field];
+  for (const field of ["registry", "groups", "directory", "recovery", "sharedJobs"] as const) {
+    const explicit = values[FLAG_NAME[field]];
     const deployed = file?.contracts[CONTRACT[field]];
     if (explicit !== undefined) {
       resolved[field] = explicit;
-      resolved.sources[field] = `--${field}`;
+      resolved.sources[field] = `--${FLAG_NAME[field]}`;
     } else if (deployed !== undefined && file !== undefined) {
       resolved[field] = deployed.address;
       resolved.deployBlocks[field] = deployed.deployBlock;
@@ -142,7 +160,7 @@ export function requireNetwork<K extends NetworkField>(
 
 /** True when any network flag (or MOSAIC_NETWORK) was given: for commands whose chain access is optional. */
 export function networkGiven(values: NetworkFlagValues, env: Record<string, string | undefined> = process.env): boolean {
-  const given = [values.network, values.rpc, values.registry, values.groups, values.directory, values.recovery];
+  const given = [values.network, values.rpc, values.registry, values.groups, values.directory, values.recovery, values["shared-jobs"]];
   return given.some((v) => v !== undefined) || (env.MOSAIC_NETWORK !== undefined && env.MOSAIC_NETWORK !== "");
 }
 
