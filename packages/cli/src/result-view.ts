@@ -57,12 +57,17 @@ function fit(text: string, width: number, align: "left" | "right" = "left"): str
 const intervalText = (row: ResultRow) => `[${formatValue(row.low)}, ${formatValue(row.high)}]`;
 const withNote = (lines: string[], note?: string) => [...lines, ...(note ? ["", note.replace(/(?!\n)\p{Cc}/gu, " ")] : [])].join("\n");
 
-/** An aligned table: label, estimate, ± half the interval's width, and the interval. */
+/**
+ * An aligned table: label, raw estimate, ± half the interval's width, the interval, and the projected estimate beside
+ * them (when the view has one); under it, what the error bars cover and how the projection was made, then the note.
+ */
 export function renderResultTable(view: ResultView): string {
-  const header = ["label", "estimate", "± half-width", `${view.confidence} interval`];
+  const projected = view.rows.some((row) => row.projected !== undefined);
+  const header = ["label", "estimate", "± half-width", `${view.confidence} interval`, ...(projected ? ["projected"] : [])];
   const body = view.rows.map((row) => {
     const half = (row.high - row.low) / 2;
-    return [row.label, formatValue(row.estimate), Number.isFinite(half) ? `± ${formatValue(half)}` : "n/a", intervalText(row)];
+    const cells = [row.label, formatValue(row.estimate), Number.isFinite(half) ? `± ${formatValue(half)}` : "n/a", intervalText(row)];
+    return projected ? [...cells, formatValue(row.projected ?? row.estimate)] : cells;
   });
   const widths = header.map((title, i) => {
     const widest = Math.max(columns(title), ...body.map((cells) => columns(cells[i]!)));
@@ -70,7 +75,19 @@ export function renderResultTable(view: ResultView): string {
   });
   const line = (cells: string[]) => cells.map((cell, i) => fit(cell, widths[i]!, i === 0 ? "left" : "right")).join("  ");
   const rule = widths.map((width) => "─".repeat(width)).join("  ");
-  return withNote([headline(view), "", line(header), rule, ...(body.length ? body.map(line) : ["(no rows)"])], view.note);
+  // What the bars cover and how the projection was made: one line each, from the view (never terminal controls).
+  const explained = [view.errorBars, view.projection].filter((text): text is string => !!text).map(oneLine);
+  return withNote(
+    [
+      headline(view),
+      "",
+      line(header),
+      rule,
+      ...(body.length ? body.map(line) : ["(no rows)"]),
+      ...(explained.length ? ["", ...explained] : []),
+    ],
+    view.note,
+  );
 }
 
 function checkSize(field: string, value: number, min: number, max: number): void {

@@ -82,6 +82,38 @@ describe("renderResultTable", () => {
     expect(text.endsWith("\n\nBootstrap intervals.")).to.equal(true);
     expect(renderResultTable(view([]))).to.contain("(no rows)");
   });
+
+  it("shows the projected estimate beside the raw one, and says under the table what the bars cover and how the projection was made", () => {
+    const projectedView = view(
+      [
+        { ...row("under 1 km", -1.4, -3.1, 0.3), projected: 0 },
+        { ...row("1-4 km", 8.4, 6.7, 10.1), projected: 7 },
+      ],
+      {
+        errorBars: "error bars cover the privacy noise only, given who answered; [low, high] the 95% normal interval",
+        projection: "projected: the closest point that is never negative and adds up to 7",
+        note: "final; shared mode",
+      },
+    );
+    const lines = renderResultTable(projectedView).split("\n");
+    expect(lines[2]).to.match(/^label\s+estimate\s+± half-width\s+95% interval\s+projected$/);
+    expect(lines[4]).to.match(/^under 1 km\s+-1\.4\s+± 1\.7\s+\[-3\.1, 0\.3\]\s+0$/);
+    expect(lines[5]).to.match(/^1-4 km\s+8\.4\s+± 1\.7\s+\[6\.7, 10\.1\]\s+7$/);
+    expect(new Set(lines.slice(2, 6).map((line) => Array.from(line).length)).size, "all rows equally wide").to.equal(1);
+    expect(lines.slice(6)).to.deep.equal([
+      "",
+      "error bars cover the privacy noise only, given who answered; [low, high] the 95% normal interval",
+      "projected: the closest point that is never negative and adds up to 7",
+      "",
+      "final; shared mode",
+    ]);
+    // A view without projections or explanations keeps the four columns and only its note.
+    expect(renderResultTable(WEEK)).not.to.contain("projected");
+    // The explanations come from whoever posted the job's spec: no control characters reach the terminal.
+    const hostile = renderResultTable(view([row("a", 1)], { errorBars: "bars\x1b[2J\ncover", projection: "p\x07" }));
+    expect(hostile).not.to.match(/\p{Cc}(?<!\n)/u);
+    expect(hostile).to.contain("bars [2J cover");
+  });
 });
 
 /** The plot column of each row line (between the two │), with colours removed. */
