@@ -1,10 +1,12 @@
-// The job inbox: the open jobs for the avatar's groups; the consent screen (who asks, why, the program in plain
-// words, the exact noised output, the privacy budget before and after); answering with progress (map, prove,
+// The job inbox: the open jobs for the avatar's groups; the consent screen (the job's mode and what it means first,
+// then who asks, why, the program in plain words, the exact output that would leave (noised here in local mode, split
+// and encrypted in shared mode), the ε charged and the budget before and after); answering with progress (map, prove,
 // wait, publish, receipts), never with the wallet; and for each answer sent, its receipts and inclusion proof.
 import {
   answerConfirmed,
   checkInclusion,
   type ConsentRequest,
+  formatEpsilon,
   type InclusionVerdict,
   type JobListing,
   jobKey,
@@ -17,7 +19,7 @@ import {
   submissionRecords,
   type Vault,
 } from "@mosaic/vault";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { ErrorNote, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { type Board, openBoard } from "./board.ts";
@@ -183,6 +185,7 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
       <ErrorNote error={review.error} />
       {r === undefined ? null : (
         <div data-testid="consent">
+          <ModeNotice request={r} />
           <dl className="facts">
             <dt>Who asks</dt>
             <dd>{r.requester}</dd>
@@ -204,11 +207,21 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
             <dt>What would leave</dt>
             <dd data-testid="payload">
               {r.preview.payload.map((v, i) => `${r.preview.labels[i] ?? i}: ${v}`).join(", ")} {r.preview.unit}{" "}
-              <span className="muted">(noised; before noise it is {r.preview.raw.join(", ")}, which stays here)</span>
+              {r.mode === "shared" ? (
+                <span className="muted">
+                  (your exact answer, kept within the job's bounds: it leaves only split in two encrypted shares, one per aggregator, and is
+                  never sent whole)
+                </span>
+              ) : (
+                <span className="muted">(noised; before noise it is {r.preview.raw.join(", ")}, which stays here)</span>
+              )}
             </dd>
             <dt>Privacy cost</dt>
             <dd data-testid="budget">
-              ε {r.epsilon.num}/{r.epsilon.den} ({r.mechanism}); budget left {r.budget.remaining} → {r.budget.after} after this job
+              ε {formatEpsilon(r.charge)} charged to your budget ({r.mechanism}
+              {r.mode === "shared" ? ", added by each aggregator" : ", added here"}
+              {formatEpsilon(r.charge) === formatEpsilon(r.epsilon) ? "" : `; the job declares ε ${formatEpsilon(r.epsilon)}`}); budget left{" "}
+              {r.budget.remaining} → {r.budget.after} after this job
               {r.budget.fits ? "" : " — this exceeds your budget: the vault refuses it"}
             </dd>
           </dl>
@@ -241,6 +254,30 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
       )}
       <ErrorNote error={answer.error} />
     </Section>
+  );
+}
+
+/** The job's mode, said first and plainly: what happens to the answer, and what the chain can and cannot check. */
+function ModeNotice({ request: r }: { request: ConsentRequest }) {
+  const id = useId();
+  const shared = r.mode === "shared";
+  return (
+    <section className={`mode-notice mode-${r.mode}`} aria-labelledby={id} data-testid="consent-mode" data-mode={r.mode}>
+      <h3 id={id} data-testid="mode-label">
+        {shared ? "Shared mode" : "Local mode"}
+        <span className="muted"> · ε {formatEpsilon(r.charge)} charged</span>
+      </h3>
+      <p>
+        {shared
+          ? "Your answer is not noised on this device: it is split and encrypted for two aggregators, who add the noise to the sum."
+          : "Your answer is noised on this device before it leaves."}
+      </p>
+      <ul data-testid="mode-disclosure">
+        {r.disclosure.map((line) => (
+          <li key={line}>{line}</li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
