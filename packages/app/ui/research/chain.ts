@@ -11,6 +11,8 @@ import {
   type JobSpec,
   namedError,
   parseCid,
+  type SharedJobs,
+  SharedJobs__factory,
 } from "@mosaic/protocol";
 import type { Provider } from "ethers";
 import { useEffect, useRef, useState } from "react";
@@ -37,6 +39,25 @@ export function chainOf(network: LoadedNetwork): Chain {
     fromBlock: contracts.jobRegistry.deployBlock,
     provider: network.reader,
   };
+}
+
+/** The network file names no SharedJobs contract, so shared-mode jobs cannot be posted or read on it. */
+export class NoSharedJobsError extends namedError("NoSharedJobsError") {}
+
+/** Where shared-mode jobs live on this network: SharedJobs bound to the read-only provider, and its deploy block. */
+export interface SharedChain {
+  shared: SharedJobs;
+  fromBlock: number;
+}
+
+/** SharedJobs on the network, or NoSharedJobsError saying what to do when the network file has none. */
+export function sharedOf(network: LoadedNetwork): SharedChain {
+  const deployed = network.file.contracts.sharedJobs;
+  if (deployed === undefined)
+    throw new NoSharedJobsError(
+      `the network file '${network.file.name}' names no SharedJobs contract, so this network has no shared-mode jobs; deploy it again with 'mosaic deploy' (or 'mosaic devnet'), or use local mode`,
+    );
+  return { shared: SharedJobs__factory.connect(deployed.address, network.reader), fromBlock: deployed.deployBlock };
 }
 
 /** The chain's time (the latest block's timestamp): deadlines are judged by it, not by this computer's clock. */

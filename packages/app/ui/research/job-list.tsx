@@ -1,11 +1,48 @@
-// The registry's jobs with their standing (as `mosaic job list` shows them), newest first, refreshed every few seconds.
-import { type JobStanding, readJobStandings } from "@mosaic/mapreduce";
+// The jobs with their standing (as `mosaic job list` shows them), JobRegistry's (local mode) and SharedJobs' (shared
+// mode, labelled s1, s2, …) newest first, refreshed every few seconds.
+import { type JobStanding, readJobStandings, readSharedJobStandings, type SharedJobStanding } from "@mosaic/mapreduce";
 import { formatEther } from "ethers";
 import { ErrorNote, Progress, ScrollRegion } from "../components.tsx";
 import { useApp } from "../context.tsx";
-import { chainNow, chainOf, usePoll } from "./chain.ts";
+import { chainNow, chainOf, sharedOf, usePoll } from "./chain.ts";
 
-const OPEN = new Set(["collecting", "awaiting-proposals", "provisional", "no-proposal"]);
+const OPEN = new Set(["collecting", "awaiting-proposals", "provisional", "no-proposal", "aggregating"]);
+
+/** One row of the list, whichever contract holds the job. */
+interface ListedJob {
+  /** As people type it: 3, or s2. */
+  label: string;
+  mode: "local" | "shared";
+  stage: string;
+  summary: string;
+  groupId?: string;
+  reward: bigint;
+  minParticipants: number;
+  /** When it was posted, roughly: its collection deadline orders the list. */
+  order: number;
+}
+
+const listedLocal = (j: JobStanding): ListedJob => ({
+  label: j.jobId,
+  mode: "local",
+  stage: j.stage,
+  summary: j.summary,
+  groupId: j.groupId,
+  reward: BigInt(j.reward),
+  minParticipants: j.minParticipants,
+  order: j.collectionDeadline,
+});
+
+const listedShared = (j: SharedJobStanding): ListedJob => ({
+  label: j.label,
+  mode: "shared",
+  stage: j.stage,
+  summary: j.summary,
+  groupId: j.groupId,
+  reward: BigInt(j.reward),
+  minParticipants: j.minParticipants,
+  order: j.collectionDeadline,
+});
 
 /** `version` changes to read again at once (after posting a job, say). */
 export function JobList({
@@ -21,12 +58,19 @@ export function JobList({
   const poll = usePoll(
     async () => {
       const { registry, provider, fromBlock } = chainOf(network);
-      return readJobStandings(registry, { now: await chainNow(provider), fromBlock });
+      const now = await chainNow(provider);
+      const shared = network.file.contracts.sharedJobs === undefined ? undefined : sharedOf(network);
+      const [local, sharedJobs] = await Promise.all([
+        readJobStandings(registry, { now, fromBlock }),
+        shared === undefined ? [] : readSharedJobStandings(shared.shared, { now, fromBlock: shared.fromBlock }),
+      ]);
+      // Oldest first, by collection deadline (a stable order within each contract), as `mosaic job list` lists them.
+      return [...local.map(listedLocal), ...sharedJobs.map(listedShared)].sort((a, b) => a.order - b.order);
     },
     10_000,
     `${network.file.contracts.jobRegistry.address} ${version}`,
   );
-  const jobs: JobStanding[] = (poll.value ?? []).filter((j) => !openOnly || OPEN.has(j.stage)).reverse();
+  const jobs: ListedJob[] = (poll.value ?? []).filter((j) => !openOnly || OPEN.has(j.stage)).reverse();
   return (
     <>
       <div className="row">
@@ -45,6 +89,7 @@ export function JobList({
             <thead>
               <tr>
                 <th scope="col">Job</th>
+                <th scope="col">Mode</th>
                 <th scope="col">Standing</th>
                 <th scope="col">Group</th>
                 <th scope="col">Reward</th>
@@ -54,8 +99,9 @@ export function JobList({
             </thead>
             <tbody>
               {jobs.map((j) => (
-                <tr key={j.jobId} data-job-id={j.jobId}>
-                  <th scope="row">{j.jobId}</th>
+                <tr key={j.label} data-job-id={j.label}>
+                  <th scope="row">{j.label}</th>
+                  <td data-testid="list-mode">{j.mode}</td>
                   <td>
                     <strong data-testid="list-stage">{j.stage}</strong>
                     <br />
@@ -65,7 +111,7 @@ export function JobList({
                   <td>{formatEther(j.reward)} ETH</td>
                   <td>{j.minParticipants}</td>
                   <td>
-                    <a href={`#/research/job/${j.jobId}`} aria-label={`Watch job ${j.jobId}`}>
+                    <a href={`#/research/job/${j.label}`} aria-label={`Watch job ${j.label}`}>
                       Watch
                     </a>
                   </td>

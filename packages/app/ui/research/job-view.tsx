@@ -8,7 +8,7 @@ import { ErrorNote, Progress, ScrollRegion, Section, shortAddress, useAction } f
 import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { chainNow, chainOf, fetchSpec, rememberedSpec, specMatching, usePoll } from "./chain.ts";
-import { ResultChart, ResultDownloads, ResultTable } from "./result.tsx";
+import { ResultChart, ResultDownloads, ResultNotes, ResultTable } from "./result.tsx";
 
 /** The registry has no job with this id. */
 export class NoSuchJobError extends namedError("NoSuchJobError") {}
@@ -182,6 +182,7 @@ function Result({ network, standing, leading, final }: { network: LoadedNetwork;
           <p className="muted">{view.note}</p>
           <ResultChart view={view} />
           <ResultTable view={view} />
+          <ResultNotes view={view} />
           <ResultDownloads
             view={view}
             base={`mosaic-job-${standing.jobId}-result`}

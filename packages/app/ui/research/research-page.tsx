@@ -1,15 +1,26 @@
-// Research: compose and post a job, watch it live and read its result (#/research/job/<id> watches one, so a page
-// left and opened again resumes where it was), and the registry's jobs with their standing.
+// Research: compose and post a job, watch it live and read its result (#/research/job/<id> watches one, s<N> a
+// shared-mode one, so a page left and opened again resumes where it was), and the registry's jobs with their standing.
+import { isSharedJobId, jobLabel, parseJobLabel } from "@mosaic/protocol";
 import { useEffect, useState } from "react";
 import { Field, Section } from "../components.tsx";
 import { Composer } from "./compose.tsx";
 import { JobList } from "./job-list.tsx";
 import { JobView } from "./job-view.tsx";
+import { SharedJobView } from "./shared-job-view.tsx";
 
-/** The job id in `#/research/job/<id>`, if any. */
+/** A job as typed or in the address, JobRegistry's number (1, 2, …) or a shared job's label (s1, s2, …), as its id. */
+function jobIdOf(label: string): bigint | undefined {
+  try {
+    return parseJobLabel(label.trim().toLowerCase());
+  } catch {
+    return undefined;
+  }
+}
+
+/** The job id in `#/research/job/<label>`, if any. */
 function watchedInHash(): bigint | undefined {
-  const m = /^#\/research\/job\/(\d{1,20})$/.exec(window.location.hash);
-  return m === null ? undefined : BigInt(m[1] as string);
+  const m = /^#\/research\/job\/(\d{1,20}|s\d{1,20})$/.exec(window.location.hash);
+  return m === null ? undefined : jobIdOf(m[1] as string);
 }
 
 function useWatchedJob(): bigint | undefined {
@@ -28,12 +39,13 @@ export function ResearchPage() {
   const [typedError, setTypedError] = useState<string>();
   const [posts, setPosts] = useState(0);
   const watch = () => {
-    if (!/^\s*\d{1,20}\s*$/.test(typed) || BigInt(typed.trim()) === 0n) {
-      setTypedError(`Job number: expected a job number such as 1, got ${JSON.stringify(typed)}`);
+    const id = jobIdOf(typed);
+    if (id === undefined) {
+      setTypedError(`Job number: expected a job number such as 1, or a shared job's label such as s1; got ${JSON.stringify(typed)}`);
       return;
     }
     setTypedError(undefined);
-    window.location.hash = `#/research/job/${BigInt(typed.trim())}`;
+    window.location.hash = `#/research/job/${jobLabel(id)}`;
   };
   return (
     <>
@@ -42,7 +54,11 @@ export function ResearchPage() {
         Ask a question of everyone's data at once: post a job with a reward, watch the answers arrive, read the aggregate with its error
         bars. No one sees an individual's data.
       </p>
-      {watched === undefined ? null : <JobView key={watched.toString()} jobId={watched} />}
+      {watched === undefined ? null : isSharedJobId(watched) ? (
+        <SharedJobView key={watched.toString()} jobId={watched} />
+      ) : (
+        <JobView key={watched.toString()} jobId={watched} />
+      )}
       <Composer
         onPosted={(posted) => {
           setPosts((n) => n + 1);
@@ -62,7 +78,6 @@ export function ResearchPage() {
             <input
               value={typed}
               onChange={(e) => setTyped(e.target.value)}
-              inputMode="numeric"
               size={8}
               aria-invalid={typedError !== undefined}
               data-testid="watch-job-id"

@@ -1,6 +1,7 @@
-// A job's result: a bar chart with error bars drawn as SVG (no chart library), the same figures as a table, and CSV /
-// JSON downloads made in the page (Blob + object URL; nothing leaves the browser).
-import { axisTicks, formatValue, type ResultView, resultCsv } from "@mosaic/mapreduce";
+// A job's result: a bar chart with error bars drawn as SVG (no chart library), the same figures as a table (the raw
+// unbiased estimate beside its projection), what the error bars cover and how the projection was made, and CSV / JSON
+// downloads made in the page (Blob + object URL; nothing leaves the browser).
+import { axisTicks, formatValue, type ResultRow, type ResultView, resultCsv } from "@mosaic/mapreduce";
 import { useId } from "react";
 import { ScrollRegion } from "../components.tsx";
 
@@ -29,7 +30,10 @@ export function ResultChart({ view }: { view: ResultView }) {
         <desc id={`${id}-d`}>
           {view.rows
             .map(
-              (r) => `${r.label}: ${formatValue(r.estimate)}, ${view.confidence} interval ${formatValue(r.low)} to ${formatValue(r.high)}`,
+              (r) =>
+                `${r.label}: ${formatValue(r.estimate)}, ${view.confidence} interval ${formatValue(r.low)} to ${formatValue(r.high)}${
+                  hasProjection(r) ? `, projected ${formatValue(r.projected)}` : ""
+                }`,
             )
             .join("; ")}
         </desc>
@@ -52,6 +56,7 @@ export function ResultChart({ view }: { view: ResultView }) {
             <g key={`${i}-${r.label}`} data-testid="result-bar">
               <text x={left} y={y + 13} fontSize={12} fill="currentColor">
                 {r.label.length > 60 ? `${r.label.slice(0, 59)}…` : r.label} — {formatValue(r.estimate)}
+                {hasProjection(r) ? ` (projected ${formatValue(r.projected)})` : ""}
               </text>
               {finite ? (
                 <rect
@@ -69,19 +74,42 @@ export function ResultChart({ view }: { view: ResultView }) {
                   <line x1={x(r.high)} x2={x(r.high)} y1={barY + 2} y2={barY + 14} />
                 </g>
               ) : null}
+              {hasProjection(r) ? (
+                <path d={`M ${x(r.projected)} ${barY - 2} l 5 10 l -5 10 l -5 -10 z`} fill="currentColor" data-testid="result-projected" />
+              ) : null}
             </g>
           );
         })}
       </svg>
       <figcaption className="muted">
-        Bars are estimates; red whiskers are {view.confidence} intervals. n ={" "}
+        Bars are the raw estimates; red whiskers are {view.confidence} intervals
+        {view.rows.some(hasProjection) ? "; diamonds are the projected values" : ""}. n ={" "}
         {Number.isFinite(view.count) ? view.count.toLocaleString() : "n/a"}.
       </figcaption>
     </figure>
   );
 }
 
+/** A row whose projection differs from its raw estimate (the only ones worth a second mark). */
+function hasProjection(r: ResultRow): r is ResultRow & { projected: number } {
+  return r.projected !== undefined && Number.isFinite(r.projected) && r.projected !== r.estimate;
+}
+
+/** What the error bars cover and how the projection was made, said under the chart and table of every result. */
+export function ResultNotes({ view }: { view: ResultView }) {
+  if (view.errorBars === undefined && view.projection === undefined) return null;
+  return (
+    <ul className="muted result-notes" data-testid="result-notes">
+      {view.errorBars === undefined ? null : <li data-testid="result-error-bars">{capitalized(view.errorBars)}.</li>}
+      {view.projection === undefined ? null : <li data-testid="result-projection">{capitalized(view.projection)}.</li>}
+    </ul>
+  );
+}
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1).replace(/\.$/, "");
+
 export function ResultTable({ view }: { view: ResultView }) {
+  const projected = view.rows.some((r) => r.projected !== undefined);
   return (
     <ScrollRegion label="Result table">
       <table data-testid="result-table">
@@ -92,9 +120,10 @@ export function ResultTable({ view }: { view: ResultView }) {
         <thead>
           <tr>
             <th scope="col">Label</th>
-            <th scope="col">Estimate</th>
+            <th scope="col">Estimate (raw)</th>
             <th scope="col">± half-width</th>
             <th scope="col">Interval</th>
+            {projected ? <th scope="col">Projected</th> : null}
           </tr>
         </thead>
         <tbody>
@@ -107,6 +136,7 @@ export function ResultTable({ view }: { view: ResultView }) {
               <td>
                 [{formatValue(r.low)}, {formatValue(r.high)}]
               </td>
+              {projected ? <td>{formatValue(r.projected ?? r.estimate)}</td> : null}
             </tr>
           ))}
         </tbody>
