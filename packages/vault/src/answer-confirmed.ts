@@ -1,8 +1,15 @@
 // Answering a job and knowing it arrived: the consented payload proved and sent through the egress gate (answerJobWith),
 // recorded in the vault, then handed to the reducers until enough staked operators signed a receipt for it.
 import { type ArtifactPaths, decodeSubmission } from "@mosaic/avatar";
-import type { Block } from "@mosaic/protocol";
-import { type AnswerResult, answerJobWith, type ProveSubmission } from "./answer.js";
+import { type Block, jobLabel } from "@mosaic/protocol";
+import {
+  type AnswerResult,
+  answerJobWith,
+  answerSharedJobWith,
+  type ProveSharedSubmission,
+  type ProveSubmission,
+  type ShardReport,
+} from "./answer.js";
 import type { PreparedJob } from "./jobs.js";
 import { NoReducersError } from "./job-errors.js";
 import {
@@ -22,6 +29,16 @@ export interface AnswerConfirmedComponents extends CollectReceiptsComponents {
    * @default proveSubmission with `artifacts`, on this thread
    */
   prove?: ProveSubmission;
+  /**
+   * Makes a shared job's proof (see AnswerSharedJobComponents.prove).
+   * @default proveSharedSubmission with `artifacts`, on this thread
+   */
+  proveShared?: ProveSharedSubmission;
+  /**
+   * Shards a shared job's answer (see AnswerSharedJobComponents.shard).
+   * @default @mosaic/mapreduce's shardReport
+   */
+  shard?: ShardReport;
 }
 
 export interface AnswerConfirmedInit extends Pick<CollectReceiptsInit, "minReceipts" | "firstBackoffMs" | "maxBackoffMs" | "onRound"> {
@@ -63,6 +80,10 @@ export interface AnswerConfirmedResult {
  * order), records its CID and nullifier in the vault the moment it leaves, then collects signed receipts from the
  * reducers until `minReceipts` staked operators confirmed holding it or the collection deadline passes (see
  * collectReceipts). The user must have consented (vault.consent) first.
+ *
+ * A shared-mode job (prepared from SharedJobs: `prepared.posted.shared`) is answered with answerSharedJobWith: the
+ * exact answer in two shares encrypted to the keys the job recorded; only its two aggregators' operators' receipts
+ * count (a receipt from any other operator is refused as unstaked for this job), and they name the SharedJobs address.
  */
 export async function answerConfirmed(
   components: AnswerConfirmedComponents,
@@ -72,8 +93,24 @@ export async function answerConfirmed(
 ): Promise<AnswerConfirmedResult> {
   if (init.peers.length === 0)
     throw new NoReducersError(
-      `job ${prepared.job.jobId}: no reducer to hand the answer to; none is registered on-chain and none was given`,
+      `job ${jobLabel(prepared.job.jobId)}: no reducer to hand the answer to; none is registered on-chain and none was given`,
     );
+  const shared = prepared.posted.shared;
+  // A shared job's answer is held by its two aggregators only: another operator's receipt says nothing of it.
+  const aggregators = new Set(shared?.aggregators.map((a) => a.toLowerCase()));
+  const receiptComponents =
+    shared === undefined
+      ? components
+      : {
+          handOver: components.handOver,
+          async stakedOperators(addresses: readonly string[], options: Parameters<typeof components.stakedOperators>[1]) {
+            const staked = await components.stakedOperators(
+              addresses.filter((a) => aggregators.has(a.toLowerCase())),
+              options,
+            );
+            return new Set([...staked].filter((a) => aggregators.has(a.toLowerCase())));
+          },
+        };
   const clock = init.clock ?? Date.now;
   // The deadline on the local clock: chain time may run ahead of or behind it.
   const until = clock() + (prepared.posted.collectionDeadline - init.now) * 1000;
@@ -89,7 +126,7 @@ export async function answerConfirmed(
     });
     init.onStep?.("publish", { cid: block.cid.toString() });
     init.onStep?.("receipts", { needed: init.minReceipts ?? 1 });
-    receipts = await collectReceipts(components, vault, prepared.job, block, {
+    receipts = await collectReceipts(receiptComponents, vault, prepared.job, block, {
       peers: init.peers,
       operators: init.operators,
       // Only operators who could propose for this job count.
@@ -103,20 +140,31 @@ export async function answerConfirmed(
       signal: init.signal,
     });
   };
-  const answer = await answerJobWith(
-    { publish, artifacts: components.artifacts, prove: components.prove },
-    vault,
-    prepared.job,
-    prepared.group,
-    {
-      peers: init.peers,
-      collectionDeadline: prepared.posted.collectionDeadline,
-      now: init.now,
-      maxDelayMs: init.maxDelayMs,
-      safetyMarginMs: init.safetyMarginMs,
-      random: init.random,
-      signal: init.signal,
-    },
-  );
+  const answerInit = {
+    peers: init.peers,
+    collectionDeadline: prepared.posted.collectionDeadline,
+    now: init.now,
+    maxDelayMs: init.maxDelayMs,
+    safetyMarginMs: init.safetyMarginMs,
+    random: init.random,
+    signal: init.signal,
+  };
+  const answer =
+    shared === undefined
+      ? await answerJobWith(
+          { publish, artifacts: components.artifacts, prove: components.prove },
+          vault,
+          prepared.job,
+          prepared.group,
+          answerInit,
+        )
+      : await answerSharedJobWith(
+          { publish, artifacts: components.artifacts, prove: components.proveShared, shard: components.shard },
+          vault,
+          prepared.job,
+          prepared.group,
+          shared.aggregatorKeys,
+          { ...answerInit, spec: prepared.spec },
+        );
   return { answer, receipts: receipts as CollectReceiptsResult };
 }

@@ -1,9 +1,29 @@
 // Was my answer counted? The winning result of a final job, read from the chain, and a Merkle inclusion proof of this
-// vault's leaf in that result's bundle, checked against the tree root the chain recorded. Portable: the chain reads
+// vault's leaf in that result's bundle, checked against the tree root the chain recorded; for a shared-mode job, this
+// vault's nullifier among the leaves of the share set both aggregators committed, whose root is recomputed. Portable: the chain reads
 // and the bundle's blocks come in as components.
-import { type BundleBlockGetter, type LeafInclusion, leafInclusion, openBundle, verifyLeafInclusion } from "@mosaic/mapreduce";
-import { decodeLocalSubmission } from "@mosaic/avatar";
-import { type JobRegistry, parseCid, revealedResults } from "@mosaic/protocol";
+import {
+  type BundleBlockGetter,
+  type LeafInclusion,
+  leafInclusion,
+  openBundle,
+  type ShareLeaf,
+  shareSetRoot,
+  verifyLeafInclusion,
+} from "@mosaic/mapreduce";
+import { decodeLocalSubmission, decodeSubmission, MAX_SHARED_SUBMISSION_BYTES } from "@mosaic/avatar";
+import {
+  bytes32ToBigint,
+  decodeCbor,
+  type JobRegistry,
+  jobLabel,
+  namedError,
+  parseCid,
+  revealedResults,
+  type SharedJobs,
+} from "@mosaic/protocol";
+
+type CID = ReturnType<typeof parseCid>;
 import type { SubmissionRecord } from "./submissions.js";
 
 /** What checkInclusion compares the leaf with, and where it reads the chain's events from. */
@@ -119,4 +139,128 @@ export async function checkInclusion(
       ...where,
     };
   return { status: "counted", index: inclusion.index, proposer, inclusion, ...where };
+}
+
+/** Where a shared-mode job's result stands, for one of this vault's submissions (checkSharedInclusion). */
+export type SharedInclusionVerdict =
+  /** Collecting, committing or in its challenge window: nothing is final yet. */
+  | { status: "pending"; state: string; finalizeAfter: number }
+  /** Refunded (too few answers, an aggregator missing, the share sets disagreeing, a proven fault): no result. */
+  | { status: "refunded"; reason: string }
+  /** This submission is a leaf of the committed share set, whose root recomputed from its leaves is the one on-chain. */
+  | { status: "counted"; index: number; count: number; treeRoot: string; bundleCid: string; aggregator: string }
+  /** The committed share set has no leaf with this vault's nullifier, or one of another submission: evidence to keep. */
+  | { status: "missing"; reason: string; count: number; treeRoot: string; bundleCid: string; aggregator: string }
+  /** No aggregator's share-set bundle could be fetched or checked against its root; try again. */
+  | { status: "unavailable"; reason: string; bundleCid: string; treeRoot: string; count: number };
+
+const SHARED_STATES = ["none", "open", "finalized", "refunded"];
+const REFUND_REASONS = ["none", "too-few-participants", "aggregator-missing", "shares-disagree", "fault-proven"];
+/** The largest share-set block read: the aggregators' own limit. */
+const MAX_SHARE_SET_BLOCK_BYTES = 1024 * 1024;
+/** The most chunks a share-set bundle may name (512 leaves each): the registry's 200,000 submissions per job. */
+const MAX_SHARE_SET_CHUNKS = Math.ceil(200_000 / 512);
+
+/** A share-set bundle that is not the one its aggregator committed: form, job, aggregator or root. */
+export class ShareSetBundleError extends namedError("ShareSetBundleError") {}
+
+/** The leaves of aggregator `index`'s share-set bundle, each with its submission's CID, checked against its form. */
+async function readShareSet(
+  getBlock: BundleBlockGetter,
+  bundleCid: string,
+  head: { chain: number; registry: string; id: string; aggregator: number },
+): Promise<(ShareLeaf & { cid: string })[]> {
+  const read = async (cid: CID) => decodeCbor(await getBlock(cid, { maxBytes: MAX_SHARE_SET_BLOCK_BYTES })) as Record<string, unknown>;
+  const root = await read(parseCid(bundleCid));
+  const job = root?.job as Record<string, unknown> | undefined;
+  if (
+    root?.v !== 1 ||
+    root.kind !== "share-set" ||
+    root.aggregator !== head.aggregator ||
+    job?.chain !== head.chain ||
+    String(job?.registry).toLowerCase() !== head.registry ||
+    job?.id !== head.id ||
+    !Array.isArray(root.chunks) ||
+    root.chunks.length > MAX_SHARE_SET_CHUNKS
+  )
+    throw new ShareSetBundleError(`bundle ${bundleCid} is not aggregator ${head.aggregator}'s share set for job ${head.id}`);
+  const leaves: (ShareLeaf & { cid: string })[] = [];
+  for (const chunk of root.chunks as CID[]) {
+    const items = (await read(chunk))?.items;
+    if (!Array.isArray(items)) throw new ShareSetBundleError(`bundle ${bundleCid}: chunk ${String(chunk)} has no items`);
+    for (const item of items as { nullifier?: unknown; submission?: unknown }[]) {
+      if (!(item?.nullifier instanceof Uint8Array) || item.nullifier.length !== 32 || item.submission == null)
+        throw new ShareSetBundleError(`bundle ${bundleCid}: an item is not { nullifier: bytes32, submission: CID }`);
+      const cid = parseCid(String(item.submission));
+      const sub = decodeSubmission(await getBlock(cid, { maxBytes: MAX_SHARED_SUBMISSION_BYTES }));
+      const nullifier = bytes32ToBigint(item.nullifier);
+      if (sub.version !== 2 || BigInt(sub.proof.nullifier) !== nullifier)
+        throw new ShareSetBundleError(
+          `bundle ${bundleCid}: the item of nullifier ${nullifier} names a submission of another nullifier or mode`,
+        );
+      leaves.push({ nullifier, message: BigInt(sub.proof.message), points: sub.proof.points.map((x) => BigInt(x)), cid: cid.toString() });
+    }
+  }
+  return leaves;
+}
+
+/**
+ * For a submission this vault recorded for a shared-mode job: once the job is final on SharedJobs, reads each
+ * aggregator's commitment (share-set root, count, bundle CID), opens its share-set bundle with `getBlock` (root block
+ * `{v: 1, kind: "share-set", job, aggregator, chunks}`, chunks `{items: [{nullifier, submission}]}`), fetches every
+ * leaf's submission to rebuild the leaves (nullifier, message, proof points) and checks that their shareSetRoot is the
+ * root on-chain and their number the count; then looks up this submission's nullifier, whose leaf must name this
+ * vault's submission CID. The aggregators are tried in order until one's bundle checks (finalisation needs both roots
+ * equal, so one that checks speaks for both). Every submission of the set is fetched: the cost grows with the count.
+ */
+export async function checkSharedInclusion(
+  components: { sharedJobs: SharedJobs; getBlock: BundleBlockGetter },
+  record: SubmissionRecord,
+): Promise<SharedInclusionVerdict> {
+  const jobId = BigInt(record.jobId);
+  const job = await components.sharedJobs.getSharedJob(jobId);
+  const state = SHARED_STATES[Number(job.state)] ?? String(job.state);
+  if (state === "refunded") return { status: "refunded", reason: REFUND_REASONS[Number(job.refundReason)] ?? String(job.refundReason) };
+  if (state !== "finalized") return { status: "pending", state, finalizeAfter: Number(job.finalizeAfter) };
+  let unavailable: SharedInclusionVerdict | undefined;
+  for (const i of [0, 1]) {
+    const commit = await components.sharedJobs.getCommit(jobId, i);
+    const where = { treeRoot: commit.shareSetRoot.toLowerCase(), count: Number(commit.count), bundleCid: commit.bundleCid };
+    const aggregator = job.aggregators[i] as string;
+    let leaves: (ShareLeaf & { cid: string })[];
+    try {
+      leaves = await readShareSet(components.getBlock, commit.bundleCid, {
+        chain: Number(record.chainId),
+        registry: record.registry.toLowerCase(),
+        id: record.jobId,
+        aggregator: i,
+      });
+      const root = shareSetRoot(leaves).toLowerCase();
+      if (root !== where.treeRoot || leaves.length !== where.count)
+        throw new ShareSetBundleError(
+          `aggregator ${i}'s bundle's ${leaves.length} leaves hash to ${root}, not the committed root ${where.treeRoot} of ${where.count}`,
+        );
+    } catch (err) {
+      unavailable ??= { status: "unavailable", reason: `aggregator ${i}: ${(err as Error).name}: ${(err as Error).message}`, ...where };
+      continue;
+    }
+    const index = leaves.findIndex((l) => l.nullifier.toString() === record.nullifier);
+    if (index < 0)
+      return {
+        status: "missing",
+        reason: `the committed share set of job ${jobLabel(jobId)} has no leaf with this submission's nullifier ${record.nullifier}`,
+        aggregator,
+        ...where,
+      };
+    const leaf = leaves[index] as ShareLeaf & { cid: string };
+    if (leaf.cid !== record.cid)
+      return {
+        status: "missing",
+        reason: `the committed share set's leaf for this nullifier is submission ${leaf.cid}, not this vault's ${record.cid}`,
+        aggregator,
+        ...where,
+      };
+    return { status: "counted", index, aggregator, ...where };
+  }
+  return unavailable as SharedInclusionVerdict;
 }

@@ -201,6 +201,7 @@ export {
 export {
   answeredAt,
   type ChainJobFields,
+  checkSharedSpecMatchesJob,
   checkSpecMatchesJob,
   fetchJobSpec,
   type JobBoardComponents,
@@ -215,7 +216,11 @@ export {
   type PrepareJobOptions,
   prepareJob,
   type ReadJobsOptions,
+  readAnyPostedJob,
   readPostedJob,
+  readSharedPostedJob,
+  readSharedPostedJobs,
+  type SharedPostedFields,
   StaleJobRecordError,
   staleAnswer,
   readPostedJobs,
@@ -250,6 +255,13 @@ export {
   type ReducerPeers,
   reducerPeers,
 } from "./job-board.js";
-export { type CheckInclusionOptions, checkInclusion, type InclusionVerdict } from "./inclusion.js";
+export {
+  type CheckInclusionOptions,
+  checkInclusion,
+  checkSharedInclusion,
+  type InclusionVerdict,
+  type SharedInclusionVerdict,
+  ShareSetBundleError,
+} from "./inclusion.js";
 export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./follow.js";
 export { type PullThreadOptions, pullThreadFrom, servingPeerOf } from "./device-sync.js";

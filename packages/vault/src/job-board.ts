@@ -13,6 +13,8 @@ import {
   type JobRegistry,
   JobRegistry__factory,
   parseCid,
+  type SharedJobs,
+  SharedJobs__factory,
   putBlock,
   type ReducerRecord,
   submitForReceipt,
@@ -37,6 +39,11 @@ export interface NodeJobBoardInit {
   registry: string;
   /** The AvatarGroups contract's address (its Semaphore contract holds the groups' trees). */
   groups: string;
+  /**
+   * The SharedJobs contract's address: its shared-mode jobs are listed and answered too (`components.sharedJobs`).
+   * @default none
+   */
+  sharedJobs?: string;
   /** Reducers (multiaddrs with /p2p/) to fetch specs from and hand answers to, one per reducer. */
   peers: string[];
   /**
@@ -87,6 +94,8 @@ export interface JobBoardInit extends NodeJobBoardInit {
 export interface JobBoard {
   components: JobBoardComponents & CollectReceiptsComponents;
   registry: JobRegistry;
+  /** SharedJobs, when `init.sharedJobs` was given. */
+  sharedJobs?: SharedJobs;
   /** A bundle block from the reducers (for checkInclusion). */
   getBlock: BundleBlockGetter;
   /** Stops the spec node, if one was started. */
@@ -133,8 +142,10 @@ export function jobBoard(init: JobBoardInit): JobBoard {
     });
     return specNode;
   };
+  const sharedJobs = init.sharedJobs === undefined ? undefined : SharedJobs__factory.connect(init.sharedJobs, init.provider);
   const components: JobBoard["components"] = {
     registry,
+    ...(sharedJobs === undefined ? {} : { sharedJobs }),
     chainId: init.chainId,
     async fetchSpec(cid, options) {
       const node = await fetchNode();
@@ -184,6 +195,7 @@ export function jobBoard(init: JobBoardInit): JobBoard {
   return {
     components,
     registry,
+    ...(sharedJobs === undefined ? {} : { sharedJobs }),
     async getBlock(cid, options) {
       return getBlock((await fetchNode()).blockstore, cid, {
         maxBytes: options.maxBytes,

@@ -2,8 +2,18 @@
 // it has, and the checks that come before anything is mapped or proved. Portable: the chain, IPFS and the group trees
 // come in as components, so the browser app calls the same functions as the CLI.
 import type { Group, GroupSync } from "@mosaic/avatar";
-import { decodeSpec, type RecordedJob, specDisagreement } from "@mosaic/mapreduce";
-import { type JobRef, type JobRegistry, type JobSpec, namedError, specCidOf } from "@mosaic/protocol";
+import { decodeSpec, type RecordedJob, type RecordedSharedJob, sharedSpecDisagreement, specDisagreement } from "@mosaic/mapreduce";
+import {
+  isSharedJobId,
+  type JobRef,
+  type JobRegistry,
+  type JobSpec,
+  jobLabel,
+  namedError,
+  SHARED_JOB_ID_BASE,
+  type SharedJobs,
+  specCidOf,
+} from "@mosaic/protocol";
 import { formatEpsilon } from "./budget.js";
 import { AlreadySubmittedError } from "./errors.js";
 import { JobClosedError, JobSpecMismatchError, NotInJobGroupError, SpecUnavailableError, UnknownJobError } from "./job-errors.js";
@@ -34,12 +44,28 @@ export interface PostedJob {
   state: JobState;
   /** The block the job was posted in. */
   postedBlock: number;
-  /** The raw getJob struct, for checking a spec against it. */
+  /** The raw getJob struct, for checking a spec against it (a shared job's: what it has of them, see `shared`). */
   chain: ChainJobFields;
+  /** Set for a SharedJobs job (mode "shared"): its aggregators and what its spec is checked against. */
+  shared?: SharedPostedFields;
 }
 
 /** The getJob fields a spec is checked against. */
 export type ChainJobFields = RecordedJob;
+
+/** What SharedJobs records of a shared-mode job besides what every job has. */
+export interface SharedPostedFields {
+  /** The SharedJobs contract's address, lower-case: the job's `registry` in its JobRef, scope and receipts. */
+  address: string;
+  /** The two aggregators' operator addresses, the leader (aggregator 0) first. */
+  aggregators: [string, string];
+  /** Their X25519 public keys as the job recorded them: the input shares are encrypted to these. */
+  aggregatorKeys: [Uint8Array, Uint8Array];
+  /** Commits are taken until then; challenges until finalizeAfter. */
+  commitDeadline: number;
+  /** The getSharedJob fields a spec is checked against (sharedSpecDisagreement). */
+  record: RecordedSharedJob;
+}
 
 export interface ReadJobsOptions {
   /**
@@ -132,6 +158,119 @@ export async function readPostedJob(registry: JobRegistry, jobId: bigint, option
   return postedJob(jobId, await registry.getJob(jobId), event.groupId, event.block);
 }
 
+type RawSharedJob = Awaited<ReturnType<SharedJobs["getSharedJob"]>>;
+
+const hexBytes = (hex: string): Uint8Array => Uint8Array.from((hex.slice(2).match(/../g) ?? []).map((b) => Number.parseInt(b, 16)));
+
+function postedSharedJob(address: string, jobId: bigint, j: RawSharedJob, groupId: bigint, postedBlock: number): PostedJob {
+  const record: RecordedSharedJob = {
+    collectionDeadline: j.collectionDeadline,
+    challengeWindow: j.challengeWindow,
+    minParticipants: j.minParticipants,
+    reward: j.reward,
+    minStake: j.minStake,
+    shareLength: j.shareLength,
+    fieldId: j.fieldId,
+  };
+  return {
+    jobId,
+    researcher: j.researcher,
+    groupId,
+    groupRoot: j.groupRoot,
+    groupSize: Number(j.groupSize),
+    specCid: specCidOf(j.specDigest).toString(),
+    reward: j.reward,
+    minStake: j.minStake,
+    minParticipants: Number(j.minParticipants),
+    collectionDeadline: Number(j.collectionDeadline),
+    // A shared job's results are committed until commitDeadline: its "proposal" window.
+    proposalDeadline: Number(j.commitDeadline),
+    finalizeAfter: Number(j.finalizeAfter),
+    state: STATES[Number(j.state)] ?? "open",
+    postedBlock,
+    chain: {
+      collectionDeadline: j.collectionDeadline,
+      proposalDeadline: j.commitDeadline,
+      minParticipants: j.minParticipants,
+      reward: j.reward,
+      minStake: j.minStake,
+      kind: 0n,
+      payloadLength: j.shareLength,
+      edgesHash: `0x${"0".repeat(64)}`,
+      boundsHash: `0x${"0".repeat(64)}`,
+    },
+    shared: {
+      address: address.toLowerCase(),
+      aggregators: [j.aggregators[0], j.aggregators[1]] as [string, string],
+      aggregatorKeys: [hexBytes(j.aggregatorKeys[0]), hexBytes(j.aggregatorKeys[1])] as [Uint8Array, Uint8Array],
+      commitDeadline: Number(j.commitDeadline),
+      record,
+    },
+  };
+}
+
+/** The SharedJobPosted events in [fromBlock, toBlock], in chunks of `blockRange` blocks. */
+async function sharedPostedEvents(
+  shared: SharedJobs,
+  jobId: bigint | undefined,
+  options: ReadJobsOptions,
+): Promise<{ jobId: bigint; groupId: bigint; block: number }[]> {
+  const provider = shared.runner?.provider;
+  if (provider == null) throw new TypeError("sharedJobs: expected a SharedJobs contract connected to a provider");
+  const to = options.toBlock ?? (await provider.getBlockNumber());
+  const range = Math.max(1, options.blockRange ?? 10_000);
+  const filter = shared.filters.SharedJobPosted(jobId);
+  const out: { jobId: bigint; groupId: bigint; block: number }[] = [];
+  for (let from = options.fromBlock ?? 0; from <= to; from += range) {
+    options.signal?.throwIfAborted();
+    for (const e of await shared.queryFilter(filter, from, Math.min(to, from + range - 1)))
+      out.push({ jobId: e.args.jobId, groupId: e.args.groupId, block: e.blockNumber });
+  }
+  return out;
+}
+
+/** Every shared-mode job posted on SharedJobs in the block range, oldest first, with its state now. */
+export async function readSharedPostedJobs(shared: SharedJobs, options: ReadJobsOptions = {}): Promise<PostedJob[]> {
+  const address = await shared.getAddress();
+  const out: PostedJob[] = [];
+  for (const e of await sharedPostedEvents(shared, undefined, options))
+    out.push(postedSharedJob(address, e.jobId, await shared.getSharedJob(e.jobId), e.groupId, e.block));
+  return out;
+}
+
+/** One shared-mode job (an id from SHARED_JOB_ID_BASE up, s1, s2, …); UnknownJobError when SharedJobs has none of that id. */
+export async function readSharedPostedJob(shared: SharedJobs, jobId: bigint, options: ReadJobsOptions = {}): Promise<PostedJob> {
+  const address = await shared.getAddress();
+  const count = await shared.jobCount();
+  if (!isSharedJobId(jobId) || jobId - SHARED_JOB_ID_BASE < 1n || jobId - SHARED_JOB_ID_BASE > count)
+    throw new UnknownJobError(
+      `no shared job ${jobLabel(jobId)} on SharedJobs ${address} (it has ${count}: s1…s${count}); 'mosaic vault jobs' lists them`,
+    );
+  const [event] = await sharedPostedEvents(shared, jobId, options);
+  if (event === undefined)
+    throw new UnknownJobError(
+      `shared job ${jobLabel(jobId)} has no SharedJobPosted event from block ${options.fromBlock ?? 0}: is the registry's deploy block right?`,
+    );
+  return postedSharedJob(address, jobId, await shared.getSharedJob(jobId), event.groupId, event.block);
+}
+
+/**
+ * A job of either contract by id: SharedJobs' for a shared id (UnknownJobError when the board has no SharedJobs
+ * address), JobRegistry's otherwise.
+ */
+export async function readAnyPostedJob(
+  components: Pick<JobBoardComponents, "registry" | "sharedJobs">,
+  jobId: bigint,
+  options: ReadJobsOptions = {},
+): Promise<PostedJob> {
+  if (!isSharedJobId(jobId)) return readPostedJob(components.registry, jobId, options);
+  if (components.sharedJobs === undefined)
+    throw new UnknownJobError(
+      `job ${jobLabel(jobId)} is a shared-mode job, on SharedJobs, and no SharedJobs address was given: pass --shared-jobs ADDRESS or a network file with contracts.sharedJobs`,
+    );
+  return readSharedPostedJob(components.sharedJobs, jobId, options);
+}
+
 /** Throws JobSpecMismatchError unless the spec says what the chain recorded for the job (as reducers check it). */
 export function checkSpecMatchesJob(spec: JobSpec, job: ChainJobFields): void {
   const d = specDisagreement(spec, job);
@@ -145,6 +284,11 @@ export function checkSpecMatchesJob(spec: JobSpec, job: ChainJobFields): void {
 export interface JobBoardComponents {
   /** The JobRegistry, connected to a provider. */
   registry: JobRegistry;
+  /**
+   * SharedJobs, connected to a provider: its shared-mode jobs are listed and answered too.
+   * @default none: shared jobs are not listed, and a shared id is UnknownJobError
+   */
+  sharedJobs?: SharedJobs;
   chainId: bigint;
   /** The spec block's bytes by CID, from IPFS (reducers hold every open job's spec). BlockUnavailableError if none has it. */
   fetchSpec(cid: string, options: { signal?: AbortSignal }): Promise<Uint8Array>;
@@ -222,6 +366,12 @@ export interface JobListing {
    * listed is not the one answered; this vault cannot answer it (StaleJobRecordError).
    */
   staleRecord?: boolean;
+  /** Set for a SharedJobs job only (a JobRegistry job's listing is as it always was): its mode. */
+  mode?: "shared";
+  /** A shared job's id as people type it (s1, s2, …; protocol's jobLabel). */
+  label?: string;
+  /** A shared job's two aggregators' operator addresses, the leader first. */
+  aggregators?: [string, string];
 }
 
 export interface ListJobsOptions extends ReadJobsOptions {
@@ -245,6 +395,7 @@ export async function listJobs(
   const registryAddress = await components.registry.getAddress();
   const now = await components.now();
   const posted = await readPostedJobs(components.registry, options);
+  if (components.sharedJobs !== undefined) posted.push(...(await readSharedPostedJobs(components.sharedJobs, options)));
   const syncs = new Map<bigint, GroupSync>();
   const out: JobListing[] = [];
   for (const p of posted) {
@@ -257,7 +408,7 @@ export async function listJobs(
     }
     const member = membershipAt(sync, p.groupRoot, vault.avatar.commitment) !== undefined;
     if (!member && options.all !== true) continue;
-    const ref = jobRefOf(components, p.jobId, registryAddress);
+    const ref = jobRefOf(components, p.jobId, p.shared?.address ?? registryAddress);
     const at = answeredAt(vault, ref);
     const listing: JobListing = {
       jobId: p.jobId.toString(),
@@ -275,6 +426,9 @@ export async function listJobs(
       answered: at !== undefined,
       ...(at === undefined ? {} : { answeredAt: at }),
       ...(at !== undefined && staleAnswer(vault, ref, p.specCid) !== undefined ? { staleRecord: true } : {}),
+      ...(p.shared === undefined
+        ? {}
+        : { mode: "shared" as const, label: jobLabel(p.jobId), aggregators: [...p.shared.aggregators] as [string, string] }),
     };
     try {
       const spec = await fetchJobSpec(components, p, { signal });
@@ -304,7 +458,7 @@ export async function fetchJobSpec(
   } catch (err) {
     options.signal?.throwIfAborted();
     throw new SpecUnavailableError(
-      `job ${job.jobId}: no reducer handed over its spec ${job.specCid} (${(err as Error).message}); try again later`,
+      `job ${jobLabel(job.jobId)}: no reducer handed over its spec ${job.specCid} (${(err as Error).message}); try again later`,
     );
   }
   let spec: JobSpec;
@@ -312,11 +466,30 @@ export async function fetchJobSpec(
     spec = decodeSpec(bytes);
   } catch (err) {
     throw new JobSpecMismatchError(
-      `job ${job.jobId}: its spec ${job.specCid} does not decode (${(err as Error).message}); the vault will not run it`,
+      `job ${jobLabel(job.jobId)}: its spec ${job.specCid} does not decode (${(err as Error).message}); the vault will not run it`,
     );
   }
-  checkSpecMatchesJob(spec, job.chain);
+  if (job.shared !== undefined) checkSharedSpecMatchesJob(spec, job.shared.record, job.jobId);
+  else checkSpecMatchesJob(spec, job.chain);
   return spec;
+}
+
+/**
+ * Throws JobSpecMismatchError unless the spec says what SharedJobs recorded for the job (sharedSpecDisagreement, as
+ * the aggregators check it): a local-mode spec fetched for a SharedJobs id is refused here, by its mode.
+ */
+export function checkSharedSpecMatchesJob(spec: JobSpec, record: RecordedSharedJob, jobId?: bigint): void {
+  let d: ReturnType<typeof sharedSpecDisagreement>;
+  try {
+    d = sharedSpecDisagreement(spec, record);
+  } catch (err) {
+    // A spec whose output has no Prio3 shape cannot be the one SharedJobs recorded.
+    d = { what: "Prio3 shape", inSpec: (err as Error).message, onChain: `field ${record.fieldId}` };
+  }
+  if (d !== undefined)
+    throw new JobSpecMismatchError(
+      `${jobId === undefined ? "the job's" : `job ${jobLabel(jobId)}:`} spec says ${d.what} ${d.inSpec} but SharedJobs recorded ${d.onChain}; the vault will not run it`,
+    );
 }
 
 /** A job checked and ready to review: its spec, and the avatar's group as it stood at post. */
@@ -354,34 +527,35 @@ export async function prepareJob(
 ): Promise<PreparedJob> {
   const { signal } = options;
   options.onStep?.("chain");
-  const posted = await readPostedJob(components.registry, jobId, options);
-  const job = jobRefOf(components, jobId, await components.registry.getAddress());
+  const posted = await readAnyPostedJob(components, jobId, options);
+  const job = jobRefOf(components, jobId, posted.shared?.address ?? (await components.registry.getAddress()));
+  const id = jobLabel(jobId);
   const at = answeredAt(vault, job);
   const stale = at === undefined ? undefined : staleAnswer(vault, job, posted.specCid);
   if (stale !== undefined && options.refuseAnswered !== false)
     throw new StaleJobRecordError(
-      `job ${jobId}: this vault answered a job ${jobId} with spec ${stale.recorded} on this chain id and registry, but the chain's job ${jobId} has spec ${posted.specCid}: ` +
+      `job ${id}: this vault answered a job ${id} with spec ${stale.recorded} on this chain id and registry, but the chain's job ${id} has spec ${posted.specCid}: ` +
         "the chain was reset (a re-run devnet?); this vault's records of the old chain keep it from answering the new job — use another vault for the new chain",
     );
   if (at !== undefined && options.refuseAnswered !== false)
     throw new AlreadySubmittedError(
-      `job ${jobId}: this vault sent its answer at ${new Date(at).toISOString()}; an answer leaves once ('mosaic vault receipts --job ${jobId}' shows where it stands)`,
+      `job ${id}: this vault sent its answer at ${new Date(at).toISOString()}; an answer leaves once ('mosaic vault receipts --job ${id}' shows where it stands)`,
     );
   const now = await components.now();
   if (posted.state !== "open")
     throw new JobClosedError(
-      `job ${jobId} is ${posted.state}: its collection window closed at ${new Date(posted.collectionDeadline * 1000).toISOString()}`,
+      `job ${id} is ${posted.state}: its collection window closed at ${new Date(posted.collectionDeadline * 1000).toISOString()}`,
     );
   if (now >= posted.collectionDeadline)
     throw new JobClosedError(
-      `job ${jobId}: its collection window closed at ${new Date(posted.collectionDeadline * 1000).toISOString()} (${now - posted.collectionDeadline} s ago on the chain's clock)`,
+      `job ${id}: its collection window closed at ${new Date(posted.collectionDeadline * 1000).toISOString()} (${now - posted.collectionDeadline} s ago on the chain's clock)`,
     );
   options.onStep?.("sync group");
   const sync = await components.groupSync(posted.groupId, { signal });
   const group = membershipAt(sync, posted.groupRoot, vault.avatar.commitment);
   if (group === undefined)
     throw new NotInJobGroupError(
-      `job ${jobId} is for group ${posted.groupId}, and this vault's avatar was not in it when the job was posted; ` +
+      `job ${id} is for group ${posted.groupId}, and this vault's avatar was not in it when the job was posted; ` +
         `join with 'mosaic avatar register --group ${posted.groupId}' to answer the group's next jobs`,
     );
   options.onStep?.("spec");

@@ -1,6 +1,6 @@
 // @mosaic/vault in Node: everything the portable entry has, plus vaults and recovery files on disk.
 export * from "./index.js";
-export { answerJob } from "./node/answer.js";
+export { answerJob, answerSharedJob } from "./node/answer.js";
 export {
   type PullThreadOptions,
   pullThreadFrom,
