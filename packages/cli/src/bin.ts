@@ -34,6 +34,9 @@ Options:
   --challenge-seconds N chain seconds reducers may propose in after collection (default 120)
   --concurrency N       vaults proving at once (default 2)
   --seed N              seed of the synthetic population (default: random)
+  --mode local|shared   local: each vault noises its answer (default); shared: each vault splits its exact answer
+                        into two encrypted Prio3 shares, the two reducers aggregate them and each noises the sum
+  --epsilon X           the job's epsilon, e.g. 1 or 0.5 (default 8 in local mode, 1 in shared mode)
   -h, --help            this help
 
 Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
@@ -50,6 +53,8 @@ async function demo(argv: string[]): Promise<number> {
       "challenge-seconds": { type: "string", default: "120" },
       concurrency: { type: "string", default: "2" },
       seed: { type: "string" },
+      mode: { type: "string", default: "local" },
+      epsilon: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -59,6 +64,17 @@ async function demo(argv: string[]): Promise<number> {
     return 0;
   }
   const json = values.json;
+  if (values.mode !== "local" && values.mode !== "shared")
+    throw new RangeError(`--mode: expected local or shared, got ${JSON.stringify(values.mode)}`);
+  let epsilon: { num: number; den: number } | undefined;
+  if (values.epsilon !== undefined) {
+    const m = /^(\d{1,3})(?:\.(\d{1,3}))?$/.exec(values.epsilon);
+    const den = 10 ** (m?.[2]?.length ?? 0);
+    const num = m === null ? Number.NaN : Number(m[1]) * den + Number(m[2] ?? 0);
+    if (!(num > 0) || num / den > 10)
+      throw new RangeError(`--epsilon: expected a number in (0, 10] such as 1 or 0.5, got ${JSON.stringify(values.epsilon)}`);
+    epsilon = { num, den };
+  }
   // Loaded on demand, like the vault module: each command pays only for its own dependencies.
   const { formatSummary, runDemo } = await import("./demo.js");
   const summary = await runDemo({
@@ -69,6 +85,8 @@ async function demo(argv: string[]): Promise<number> {
     challengeSeconds: int("challenge-seconds", values["challenge-seconds"], 1, 86_399),
     concurrency: int("concurrency", values.concurrency, 1, 64),
     seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : int("seed", values.seed, 0, 2 ** 31),
+    mode: values.mode,
+    epsilon,
     print: json ? (l) => process.stderr.write(`${l}\n`) : (l) => console.log(l),
   });
   if (json) console.log(JSON.stringify(summary));

@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createAvatarGroup, loadGroup, registerAvatar, verifyArtifacts } from "@mosaic/avatar";
-import { DAY_S, encodeSpec, postJobArgs, estimateResult, kmPerDayJob } from "@mosaic/mapreduce";
+import { createAvatarGroup, loadGroup, publishSubmission, registerAvatar, verifyArtifacts } from "@mosaic/avatar";
+import { DAY_S, encodeSpec, estimateResult, kmPerDayJob, postJobArgs, postSharedJobArgs, withMode } from "@mosaic/mapreduce";
 import {
   connectChain,
   createIpfsNode,
@@ -13,13 +13,16 @@ import {
   findEvent,
   fundedWallet,
   type IpfsNode,
+  type JobMode,
+  jobLabel,
+  type SharedJobs,
   nodeAddresses,
   putBlock,
   sleep,
   waitUntil,
   revealedResults,
 } from "@mosaic/protocol";
-import { answerJob, openVault, type Vault } from "@mosaic/vault";
+import { answerJob, answerSharedJobWith, openVault, type Vault } from "@mosaic/vault";
 import { createReducerNode, parseReducerConfig, type ReducerNode } from "@mosaic/worker";
 import { parseEther } from "ethers";
 import { seededRandom, syntheticWeek } from "./synthetic.js";
@@ -39,6 +42,13 @@ export interface DemoOptions {
   concurrency: number;
   /** Seed for the synthetic population (not for any privacy noise). */
   seed: number;
+  /**
+   * local: each vault noises its answer; shared: each vault splits its exact answer into two encrypted Prio3 shares,
+   * the two reducer nodes aggregate them as the job's aggregators and each adds its noise to the sum. @default "local"
+   */
+  mode?: JobMode;
+  /** The job's ε. @default 8/1 in local mode, 1/1 in shared mode */
+  epsilon?: { num: number; den: number };
   /** Print human progress (phases) to this stream. */
   print(line: string): void;
 }
@@ -52,12 +62,13 @@ export interface DemoSummary {
   winner: string;
   bundleCid: string;
   /** One row per output entry: the estimate from the noised aggregate, the truth before noise, and the error bar. */
-  rows: Array<{ label: string; estimate: number; truth: number; error: number; halfWidth: number; within: boolean }>;
+  rows: Array<{ label: string; estimate: number; projected?: number; truth: number; error: number; halfWidth: number; within: boolean }>;
   allWithin: boolean;
   /** The bound each row is checked against: z standard deviations of the noise. */
   errorBars: { z: number; confidence: string };
   unit: string;
   epsilon: string;
+  mode: JobMode;
   proofMs: { median: number; min: number; max: number };
   phases: Record<string, number>;
 }
@@ -113,14 +124,18 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 
     // 2. Users: vaults with a week of location history, avatars registered in the group.
     const deadline0 = (await chain.now()) + opts.collectSeconds;
-    const spec = kmPerDayJob({
-      collectionDeadline: deadline0,
-      challengeWindow: opts.challengeSeconds,
-      minParticipants: Math.min(3, opts.users),
-      epsilon: { num: 8, den: 1 },
-      reward: parseEther("1").toString(),
-      minStake: parseEther("0.5").toString(),
-    });
+    const mode = opts.mode ?? "local";
+    const spec = withMode(
+      kmPerDayJob({
+        collectionDeadline: deadline0,
+        challengeWindow: opts.challengeSeconds,
+        minParticipants: Math.min(3, opts.users),
+        epsilon: opts.epsilon ?? (mode === "shared" ? { num: 1, den: 1 } : { num: 8, den: 1 }),
+        reward: parseEther("1").toString(),
+        minStake: parseEther("0.5").toString(),
+      }),
+      mode,
+    );
     const window = spec.program.kind === "pipeline" ? spec.program.steps.find((st) => st.op === "window") : undefined;
     if (window?.op !== "window") throw new Error("the km-per-day job reads a time window");
     const days = Math.round((window.to - window.from) / DAY_S);
@@ -151,9 +166,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
           {
             rpcUrl: "http://in-process",
             registry: contracts.addresses.jobRegistry,
+            // The nodes register their aggregator keys here at start, so the researcher can choose them.
+            sharedJobs: contracts.addresses.sharedJobs,
             operatorKeyFile: "unused",
             dataDir: path.join(workDir, `reducer-${i}`),
-            peers: [...opts.peers, ...nodeAddresses(researcherNode)],
+            // Each also dials the ones started before it: in shared mode the two aggregators fetch each other's prep shares.
+            peers: [...opts.peers, ...nodeAddresses(researcherNode), ...out.flatMap((r) => r.addresses())],
             http: { host: "127.0.0.1", port: 0 },
             verifier: { threads: 1, batchSize: 16, batchWaitMs: 100 },
             pollMs: 200,
@@ -170,16 +188,25 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     });
 
     // 4. The researcher posts the job: spec on IPFS, reward in escrow.
+    const shared = contracts.sharedJobs as SharedJobs;
+    const reducerAddresses = (await Promise.all(reducerSigners.map((r) => r.getAddress()))) as [string, string];
     const { jobId, specCid } = await phase("post job", async () => {
       const specBlock = await encodeSpec(spec);
-      const post = postJobArgs(spec, specBlock.cid.toString(), groupId);
       await putBlock(researcherNode.blockstore, specBlock);
+      const epsilon = `ε=${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den}`;
+      if (mode === "shared") {
+        const post = postSharedJobArgs(spec, specBlock.cid, groupId, reducerAddresses);
+        const receipt = await (await shared.connect(researcher).postSharedJob(...post.args, { value: post.value })).wait();
+        const id = findEvent(receipt, shared.interface, "SharedJobPosted").args.jobId as bigint;
+        opts.print(`  job ${jobLabel(id)} (shared mode): "${spec.title}", spec ${specBlock.cid}, reward 1 ETH, ${epsilon}`);
+        opts.print(`    aggregators ${reducerAddresses.join(" and ")}: each gets one encrypted share of every answer`);
+        return { jobId: id, specCid: specBlock.cid.toString() };
+      }
+      const post = postJobArgs(spec, specBlock.cid.toString(), groupId);
       const tx = await contracts.jobRegistry.connect(researcher).postJob(...post.args, { value: post.value });
       const receipt = await tx.wait();
       const posted = findEvent(receipt, contracts.jobRegistry.interface, "JobPosted");
-      opts.print(
-        `  job ${posted.args.jobId}: "${spec.title}", spec ${specBlock.cid}, reward 1 ETH, ε=${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den}`,
-      );
+      opts.print(`  job ${posted.args.jobId}: "${spec.title}", spec ${specBlock.cid}, reward 1 ETH, ${epsilon}`);
       return { jobId: posted.args.jobId as bigint, specCid: specBlock.cid.toString() };
     });
     const progress = (node: ReducerNode) => node.job(jobId.toString()) ?? {};
@@ -188,12 +215,25 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     });
 
     // 5. Each vault reviews, consents, maps, noises, proves and publishes; nothing touches the chain.
-    const job = { chainId: chain.chainId, registry: contracts.addresses.jobRegistry, jobId };
+    const job = {
+      chainId: chain.chainId,
+      registry: mode === "shared" ? (await shared.getAddress()).toLowerCase() : contracts.addresses.jobRegistry,
+      jobId,
+    };
+    const aggregatorKeys =
+      mode === "shared"
+        ? ((await shared.getSharedJob(jobId)).aggregatorKeys.map((k) => Uint8Array.from(Buffer.from(k.slice(2), "hex"))) as [
+            Uint8Array,
+            Uint8Array,
+          ])
+        : undefined;
     const proofMs: number[] = [];
     const truth = new Array<number>(spec.output.entries.length).fill(0);
-    await phase(`${opts.users} vaults answer (map, noise, prove, publish)`, async () => {
+    const answering = mode === "shared" ? "map, split into encrypted shares, prove, publish" : "map, noise, prove, publish";
+    await phase(`${opts.users} vaults answer (${answering})`, async () => {
       const group = await loadGroup(contracts.avatarGroups, groupId);
-      const onChain = (await contracts.jobRegistry.getJob(jobId)).groupRoot;
+      const onChain =
+        mode === "shared" ? (await shared.getSharedJob(jobId)).groupRoot : (await contracts.jobRegistry.getJob(jobId)).groupRoot;
       if (group.root !== onChain) throw new Error(`rebuilt group root ${group.root} differs from the job's ${onChain}`);
       const reducerAddrs = reducers.flatMap((r) => r.addresses());
       let next = 0;
@@ -210,18 +250,27 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
             opts.print(`  consent screen (user 0): ${request.requester} asks "${request.title}"`);
             opts.print(`    why: ${request.purpose}`);
             for (const line of request.programText) opts.print(`    ${line}`);
-            opts.print(`    before noise (stays here): ${request.preview.raw.join(" ")} ${request.preview.unit}`);
-            opts.print(`    would send (noised, ε=${request.epsilon.num}/${request.epsilon.den}): ${request.preview.payload.join(" ")}`);
+            if (mode === "shared") {
+              opts.print(`    your answer (split in two encrypted shares, never sent whole): ${request.preview.payload.join(" ")}`);
+              for (const line of request.disclosure ?? []) opts.print(`    ${line}`);
+            } else {
+              opts.print(`    before noise (stays here): ${request.preview.raw.join(" ")} ${request.preview.unit}`);
+              opts.print(`    would send (noised, ε=${request.epsilon.num}/${request.epsilon.den}): ${request.preview.payload.join(" ")}`);
+            }
           }
           await vault.consent(spec, request);
           // Each answer leaves from a throwaway node after a short random delay (kept small so the demo stays fast).
-          const { proofMs: ms } = await answerJob(vault, job, group, {
+          const init = {
             peers: [...opts.peers, ...reducerAddrs],
             collectionDeadline: spec.collectionDeadline,
             now: await chain.now(),
             maxDelayMs: 2000,
             minRecipients: 2,
-          });
+          };
+          const { proofMs: ms } =
+            aggregatorKeys === undefined
+              ? await answerJob(vault, job, group, init)
+              : await answerSharedJobWith({ publish: publishSubmission }, vault, job, group, aggregatorKeys, { ...init, spec });
           proofMs.push(ms);
           done++;
           if (done % 8 === 0 || done === users.length) opts.print(`  ${done}/${users.length} submitted`);
@@ -231,24 +280,34 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     });
 
     // 6. Collection: wait for the reducers to judge every submission, let the deadline pass, and they propose.
-    await phase("collect, verify, reduce and propose", async () => {
-      const judged = (r: ReducerNode) => {
-        const p = progress(r);
-        return Number(p.accepted ?? 0) + Object.values((p.rejected as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0);
-      };
-      await waitUntil("the reducers to verify every submission", () => reducers.every((r) => judged(r) >= users.length), {
-        timeoutMs: 60_000,
-      }).catch(() => undefined);
-      if (chain.simulated) await chain.increaseTime(Math.max(0, spec.collectionDeadline - (await chain.now())));
-      else while ((await chain.now()) < spec.collectionDeadline) await sleep(1000);
-      await waitUntil("both reducers to propose", () => reducers.every((r) => progress(r).state === "proposed"), { timeoutMs: 60_000 });
-      for (const [i, r] of reducers.entries()) {
-        const p = progress(r);
-        opts.print(
-          `  reducer ${i}: ${p.announced} announced, ${p.accepted} accepted, ${p.duplicates} repeated, rejected ${JSON.stringify(p.rejected)}`,
-        );
-      }
-    });
+    await phase(
+      mode === "shared" ? "collect, verify, prepare, exchange and commit shares" : "collect, verify, reduce and propose",
+      async () => {
+        const judged = (r: ReducerNode) => {
+          const p = progress(r);
+          return Number(p.accepted ?? 0) + Object.values((p.rejected as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0);
+        };
+        await waitUntil("the reducers to verify every submission", () => reducers.every((r) => judged(r) >= users.length), {
+          timeoutMs: 60_000,
+        }).catch(() => undefined);
+        if (chain.simulated) await chain.increaseTime(Math.max(0, spec.collectionDeadline - (await chain.now())));
+        else while ((await chain.now()) < spec.collectionDeadline) await sleep(1000);
+        if (mode === "shared")
+          await waitUntil(
+            "both aggregators to commit their noised shares",
+            async () => (await Promise.all([0, 1].map((i) => shared.getCommit(jobId, i)))).every((c) => c.state !== 0n),
+            { timeoutMs: 60_000 },
+          );
+        else
+          await waitUntil("both reducers to propose", () => reducers.every((r) => progress(r).state === "proposed"), { timeoutMs: 60_000 });
+        for (const [i, r] of reducers.entries()) {
+          const p = progress(r);
+          opts.print(
+            `  reducer ${i}: ${p.announced} announced, ${p.accepted} accepted, ${p.duplicates} repeated, rejected ${JSON.stringify(p.rejected)}`,
+          );
+        }
+      },
+    );
 
     // 7. After the window a reducer finalises; the winner withdraws; the researcher reads the result.
     const result = await phase("finalise and pay", async () => {
@@ -256,6 +315,23 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       const finalizeAfter = spec.collectionDeadline + 2 * spec.challengeWindow;
       if (chain.simulated) await chain.increaseTime(Math.max(0, finalizeAfter - (await chain.now())));
       else while ((await chain.now()) < finalizeAfter) await sleep(1000);
+      if (mode === "shared") {
+        await waitUntil("an aggregator to finalise the job", async () => (await shared.getSharedJob(jobId)).state !== 1n, {
+          timeoutMs: 60_000,
+        });
+        const record = await shared.getSharedJob(jobId);
+        if (record.state !== 2n) throw new Error(`the shared job was refunded (reason ${record.refundReason}), not finalised`);
+        const commit = await shared.getCommit(jobId, 0);
+        for (const signer of reducerSigners) await (await shared.connect(signer).withdraw()).wait();
+        opts.print(`  both aggregators paid half the reward; ${commit.count} reports in the agreed share set ${commit.shareSetRoot}`);
+        return {
+          aggregate: (await shared.resultOf(jobId)).map(Number),
+          count: Number(commit.count),
+          winner: reducerAddresses.join(" and "),
+          bundleCid: commit.bundleCid,
+          rejected: progress(reducers[0] as ReducerNode).rejected as Record<string, number>,
+        };
+      }
       await waitUntil("a reducer to finalise the job", async () => (await contracts.jobRegistry.getJob(jobId)).state !== 1n, {
         timeoutMs: 60_000,
       });
@@ -287,6 +363,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       return {
         label: r.label,
         estimate: r.estimate,
+        projected: r.projected,
         truth: t,
         error: r.estimate - t,
         halfWidth,
@@ -295,7 +372,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     });
     return {
       users: opts.users,
-      jobId: jobId.toString(),
+      jobId: jobLabel(jobId),
       specCid,
       accepted: result.count,
       rejected: result.rejected ?? {},
@@ -306,6 +383,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       errorBars: { z: Z_CHECK, confidence: "99.99% per row (normal approximation)" },
       unit: spec.output.unit,
       epsilon: `${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den}`,
+      mode,
       proofMs: { median: median(proofMs), min: Math.min(...proofMs), max: Math.max(...proofMs) },
       phases,
     };
@@ -322,13 +400,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 export function formatSummary(s: DemoSummary): string {
   const lines = [
     "",
-    `Result of job ${s.jobId}: ${s.unit} per band over all participants (${s.accepted} of ${s.users} accepted, ε=${s.epsilon} local DP)`,
-    "  band              estimate    truth    error   ±bound",
+    `Result of job ${s.jobId}: ${s.unit} per band over all participants (${s.accepted} of ${s.users} accepted, ε=${s.epsilon} ${s.mode === "shared" ? "shared mode: two aggregators' noise on the sum" : "local DP"})`,
+    "  band              estimate  projected    truth    error   ±bound",
     ...s.rows.map(
       (d) =>
-        `  ${d.label.padEnd(16)}  ${d.estimate.toFixed(1).padStart(7)}  ${d.truth.toFixed(1).padStart(7)}  ${d.error.toFixed(1).padStart(7)}  ${d.halfWidth.toFixed(1).padStart(7)}  ${d.within ? "ok" : "OUTSIDE"}`,
+        `  ${d.label.padEnd(16)}  ${d.estimate.toFixed(1).padStart(7)}  ${(d.projected ?? d.estimate).toFixed(1).padStart(9)}  ${d.truth.toFixed(1).padStart(7)}  ${d.error.toFixed(1).padStart(7)}  ${d.halfWidth.toFixed(1).padStart(7)}  ${d.within ? "ok" : "OUTSIDE"}`,
     ),
-    `  bound = ${s.errorBars.z}σ of the summed noise (${s.errorBars.confidence})`,
+    `  bound = ${s.errorBars.z}σ of the summed noise (${s.errorBars.confidence}); projected: the estimate made non-negative and summing to the known total (post-processing, same privacy)`,
     `  proof time per user: median ${(s.proofMs.median / 1000).toFixed(2)} s (min ${(s.proofMs.min / 1000).toFixed(2)}, max ${(s.proofMs.max / 1000).toFixed(2)})`,
     `  phases: ${Object.entries(s.phases)
       .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
