@@ -1,7 +1,7 @@
-// Composing a job: a ready job from the library (with the schedule and money `mosaic job new` takes), or a spec file;
+// Composing a job: a ready job from the library (with the schedule, money and mode `mosaic job new` takes), or a spec file;
 // the spec checked as it is typed, its error shown beside the field it names; the cost preview; posting with the wallet.
 import { describeProgram, formatSpan, isoTime, READY_JOBS, type SpecErrorField, specErrorField, validateSpec } from "@mosaic/mapreduce";
-import type { JobSpec } from "@mosaic/protocol";
+import type { JobMode, JobSpec } from "@mosaic/protocol";
 import { formatEther, parseEther } from "ethers";
 import { type ChangeEvent, useId, useMemo, useState } from "react";
 import { ErrorNote, Field, Progress, Section, shortAddress, useAction } from "../components.tsx";
@@ -89,6 +89,7 @@ const GLANCE: { key: string; label: string }[] = [
   { key: "reads", label: "Reads" },
   { key: "program", label: "Program" },
   { key: "output", label: "Output" },
+  { key: "mode", label: "Mode" },
   { key: "privacy", label: "Privacy" },
   { key: "reducer", label: "Reducer" },
   { key: "minParticipants", label: "Minimum participants" },
@@ -100,7 +101,15 @@ const GLANCE: { key: string; label: string }[] = [
 
 const clip = (text: string, n = 160) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
 
+/** The two modes in a researcher's words, for the mode picker and the spec at a glance. */
+const MODE_WORDS: Record<JobMode, string> = {
+  local: "local: each vault noises its own answer before it leaves",
+  shared:
+    "shared: each vault splits its exact answer in two encrypted shares for two aggregators of different operators, who each add noise to the sum (far less noise; private while the two do not collude)",
+};
+
 function summarize(key: string, raw: unknown, spec: JobSpec | undefined): string {
+  if (key === "mode" && (raw === undefined || raw === "local" || raw === "shared")) return MODE_WORDS[(raw ?? "local") as JobMode];
   if (raw === undefined) return "(missing)";
   try {
     if (key === "collectionDeadline" && typeof raw === "number") return `${new Date(raw * 1000).toLocaleString()} (${isoTime(raw)})`;
@@ -112,7 +121,9 @@ function summarize(key: string, raw: unknown, spec: JobSpec | undefined): string
     if (key === "reads" && spec !== undefined)
       return spec.reads.map((r) => `${r.ability}/${r.collection} (${r.fields.join(", ")})`).join("; ");
     if (key === "privacy" && spec !== undefined)
-      return `ε = ${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den} per answer, ${spec.privacy.mechanism}`;
+      return spec.mode === "shared"
+        ? `ε = ${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den} for the released sum, ${spec.privacy.mechanism} added by each aggregator`
+        : `ε = ${spec.privacy.epsilon.num}/${spec.privacy.epsilon.den} per answer, ${spec.privacy.mechanism}`;
     if (key === "output" && spec !== undefined)
       return `${spec.output.kind}, ${spec.output.entries.length} entries in ${spec.output.unit}: ${spec.output.entries.map((e) => e.label).join(", ")}`;
   } catch {
@@ -144,6 +155,7 @@ export function Composer({ onPosted }: { onPosted(posted: Posted): void }) {
   const [readyName, setReadyName] = useState(Object.keys(READY_JOBS)[0] ?? "");
   const [draft, setDraft] = useState<ReadyDraft>(READY_DEFAULTS);
   const [draftErrors, setDraftErrors] = useState<DraftErrors>({});
+  const [mode, setMode] = useState<JobMode>("local");
   const [text, setText] = useState("");
   const [group, setGroup] = useState(network.file.openGroup === undefined ? "" : String(network.file.openGroup));
   const [groupError, setGroupError] = useState<string>();
@@ -173,7 +185,7 @@ export function Composer({ onPosted }: { onPosted(posted: Posted): void }) {
     if (build === undefined) throw new RangeError(`Ready job: unknown ${JSON.stringify(readyName)}`);
     const now = await chainNow(network.reader);
     const { closesIn, ...init } = read.value;
-    edit(`${JSON.stringify(build({ ...init, collectionDeadline: now + closesIn }), null, 2)}\n`);
+    edit(`${JSON.stringify(build({ ...init, mode, collectionDeadline: now + closesIn }), null, 2)}\n`);
   });
 
   const load = useAction(async (event: ChangeEvent<HTMLInputElement>) => {
@@ -266,6 +278,15 @@ export function Composer({ onPosted }: { onPosted(posted: Posted): void }) {
         <DraftField label="Reward (ETH)" name="reward" draft={draft} setDraft={setDraft} errors={draftErrors} />
         <DraftField label="Reducer stake (ETH)" name="minStake" draft={draft} setDraft={setDraft} errors={draftErrors} />
       </div>
+      <fieldset className="modes" data-testid="mode-choice">
+        <legend>Privacy mode</legend>
+        {(["local", "shared"] as const).map((m) => (
+          <label key={m} className="mode-option">
+            <input type="radio" name={`${ids}-mode`} value={m} checked={mode === m} onChange={() => setMode(m)} data-testid={`mode-${m}`} />{" "}
+            <strong>{m === "local" ? "Local" : "Shared"}</strong> — {MODE_WORDS[m].replace(/^\w+: /, "")}
+          </label>
+        ))}
+      </fieldset>
       <button type="button" onClick={() => write.run()} disabled={write.busy}>
         Write the spec
       </button>
@@ -362,7 +383,8 @@ export function Composer({ onPosted }: { onPosted(posted: Posted): void }) {
       <ErrorNote error={post.error} />
       {posted === undefined ? null : (
         <p className="ok" role="status">
-          Posted job <strong data-testid="posted-job-id">{posted.jobId}</strong> (transaction <span className="mono">{posted.txHash}</span>
+          Posted {posted.mode === "shared" ? "shared-mode " : ""}job <strong data-testid="posted-job-id">{posted.jobId}</strong>{" "}
+          (transaction <span className="mono">{posted.txHash}</span>
           ), its spec held by {posted.heldBy.length} reducer{posted.heldBy.length === 1 ? "" : "s"}.
         </p>
       )}
@@ -413,6 +435,19 @@ function CostFacts({ preview: p }: { preview: CostPreview }) {
     <dl className="facts" data-testid="cost-preview" aria-label="Cost preview">
       <dt>Job</dt>
       <dd>{p.spec.title}</dd>
+      <dt>Mode</dt>
+      <dd data-testid="cost-mode">{p.mode === "shared" ? "shared: posted on SharedJobs" : "local: posted on the JobRegistry"}</dd>
+      {p.aggregators === undefined ? null : (
+        <>
+          <dt>Aggregators</dt>
+          <dd data-testid="cost-aggregators">
+            {p.aggregators
+              .map((a, i) => `${i === 0 ? "leader " : ""}${shortAddress(a.operator)} (${formatEther(a.stake)} ETH staked)`)
+              .join(", ")}
+            ; the highest staked reducers of different operators with an aggregator key
+          </dd>
+        </>
+      )}
       <dt>Group</dt>
       <dd>{p.groupId.toString()}</dd>
       <dt>Closes</dt>

@@ -1,24 +1,26 @@
 // Posting a job from the browser, as `mosaic job post` does: check the spec against chain time and the registry's
 // unbonding delay, preview the cost (reward + gas × price), hand the spec block to the reducers announced on-chain so
-// they hold it, then send postJob from the wallet with the reward in escrow.
+// they hold it, then send postJob from the wallet with the reward in escrow. A shared-mode spec goes to SharedJobs
+// instead, with its two aggregators: the highest staked reducers with a registered aggregator key, distinct operators.
 import { publishSubmissionWith } from "@mosaic/avatar";
-import { abilityCatalog, encodeSpec, isoTime, postJobArgs, validateSpec } from "@mosaic/mapreduce";
+import { abilityCatalog, encodeSpec, isoTime, postJobArgs, postSharedJobArgs, validateSpec } from "@mosaic/mapreduce";
 import {
   type Block,
   createBrowserIpfsNode,
   findEvent,
   InvalidJobSpecError,
-  type JobRegistry,
+  type JobMode,
   type JobSpec,
+  jobLabel,
   namedError,
   type ReducerRecord,
   specTopic,
 } from "@mosaic/protocol";
 import { BUILTIN_ABILITIES } from "@mosaic/vault";
-import type { Signer } from "ethers";
+import { type Interface, type Signer, ZeroHash } from "ethers";
 import type { LoadedNetwork } from "../network.ts";
 import { browserAddrs, reducersOnChain } from "../reducers.ts";
-import { chainNow, chainOf, NoReducerError, rememberSpec } from "./chain.ts";
+import { chainNow, chainOf, NoReducerError, rememberSpec, sharedOf } from "./chain.ts";
 
 /** The reducers were reached but none fetched the spec, so the job was not posted (it would have no spec on IPFS). */
 export class SpecNotHeldError extends namedError("SpecNotHeldError") {}
@@ -28,6 +30,12 @@ export class InvalidGroupError extends namedError("InvalidGroupError") {}
 
 /** The registry refused the job for a reason no field of the form names; the message has its error and what to do. */
 export class RegistryRefusedError extends namedError("RegistryRefusedError") {}
+
+/**
+ * A shared-mode job needs two aggregators, and fewer than two reducers with the job's minStake (of different
+ * operators) have registered an aggregator key with SharedJobs: it cannot be posted in shared mode yet.
+ */
+export class NoAggregatorsError extends namedError("NoAggregatorsError") {}
 
 /** The revert data inside an ethers error (estimateGas and wallet sends leave it undecoded). */
 function revertData(err: unknown): string | undefined {
@@ -42,7 +50,7 @@ function revertData(err: unknown): string | undefined {
  * (InvalidJobSpecError, shown beside it) or else RegistryRefusedError naming the contract's error; other errors as
  * they are.
  */
-export function registryRefusal(err: unknown, iface: JobRegistry["interface"]): unknown {
+export function registryRefusal(err: unknown, iface: Pick<Interface, "parseError">): unknown {
   const data = revertData(err);
   const parsed = data === undefined ? undefined : iface.parseError(data);
   if (parsed === null || parsed === undefined) return err;
@@ -62,8 +70,13 @@ export function registryRefusal(err: unknown, iface: JobRegistry["interface"]): 
       );
     case "ZeroMinParticipants":
       return new InvalidJobSpecError("job spec: minParticipants: expected at least 1");
+    case "StakeTooLow":
+    case "NoAggregatorKey":
+      return new NoAggregatorsError(
+        `SharedJobs refuses aggregator ${args[0]}: ${parsed.name === "StakeTooLow" ? `its stake ${args[1]} wei is under the ${args[2]} wei asked` : "it has no aggregator key registered"}; preview the cost again to choose the aggregators afresh`,
+      );
     default:
-      return new RegistryRefusedError(`the registry refuses this job: ${parsed.name}(${args.join(", ")}); nothing was posted`);
+      return new RegistryRefusedError(`the contract refuses this job: ${parsed.name}(${args.join(", ")}); nothing was posted`);
   }
 }
 
@@ -77,8 +90,44 @@ export function parseGroup(text: string): bigint {
   return BigInt(text.trim());
 }
 
+/** A shared job's aggregator: a staked reducer with a registered X25519 key. */
+export interface ChosenAggregator {
+  operator: string;
+  stake: bigint;
+  /** Its X25519 public key as SharedJobs records it (bytes32 hex). */
+  key: string;
+}
+
+/**
+ * The two aggregators of a shared job, as `mosaic job post` picks them: from `reducers` (at least the job's minStake,
+ * highest stake first), the first two of different operators with an aggregator key registered on SharedJobs;
+ * NoAggregatorsError when fewer than two have one.
+ */
+export async function chooseAggregators(
+  network: LoadedNetwork,
+  reducers: readonly ReducerRecord[],
+): Promise<[ChosenAggregator, ChosenAggregator]> {
+  const { shared } = sharedOf(network);
+  const chosen: ChosenAggregator[] = [];
+  for (const r of reducers) {
+    if (chosen.length === 2) break;
+    if (chosen.some((c) => c.operator.toLowerCase() === r.operator.toLowerCase())) continue;
+    const key = await shared.aggregatorKeyOf(r.operator);
+    if (key !== ZeroHash) chosen.push({ operator: r.operator, stake: r.stake, key });
+  }
+  if (chosen.length < 2)
+    throw new NoAggregatorsError(
+      `a shared-mode job needs two aggregators of different operators, but only ${chosen.length} of the ${reducers.length} reducer(s) with enough stake registered an aggregator key (a reducer registers one when it starts); start another reducer, or post in local mode`,
+    );
+  return chosen as [ChosenAggregator, ChosenAggregator];
+}
+
 export interface CostPreview {
   spec: JobSpec;
+  /** Where the job goes: JobRegistry (local) or SharedJobs (shared). */
+  mode: JobMode;
+  /** A shared job's two aggregators, leader first. */
+  aggregators?: [ChosenAggregator, ChosenAggregator];
   block: Block;
   specCid: string;
   groupId: bigint;
@@ -111,19 +160,30 @@ export async function previewPost(network: LoadedNetwork, value: unknown, groupI
       `job spec: challengeWindow: ${spec.challengeWindow} s is too long for this registry; it must be under ${Math.ceil(unbondingDelay / 2)} s (half the reducers' unbonding delay)`,
     );
   const block = await encodeSpec(spec);
-  const { args, value: reward } = postJobArgs(spec, block.cid.toString(), groupId);
-  const [gasEstimate, fee, reducers] = await Promise.all([
-    from === undefined
-      ? undefined
-      : registry.postJob.estimateGas(...args, { value: reward, from }).catch((err: unknown) => {
-          throw registryRefusal(err, registry.interface);
-        }),
-    provider.getFeeData(),
-    reducersOnChain(network, { minStake: BigInt(spec.minStake) }),
-  ]);
+  const mode: JobMode = spec.mode ?? "local";
+  const reducers = await reducersOnChain(network, { minStake: BigInt(spec.minStake) });
+  const aggregators = mode === "shared" ? await chooseAggregators(network, reducers) : undefined;
+  const estimate = (): Promise<bigint> | undefined => {
+    if (from === undefined) return undefined;
+    if (aggregators === undefined) {
+      const { args, value } = postJobArgs(spec, block.cid.toString(), groupId);
+      return registry.postJob.estimateGas(...args, { value, from }).catch((err: unknown) => {
+        throw registryRefusal(err, registry.interface);
+      });
+    }
+    const { shared } = sharedOf(network);
+    const { args, value } = postSharedJobArgs(spec, block.cid.toString(), groupId, [aggregators[0].operator, aggregators[1].operator]);
+    return shared.postSharedJob.estimateGas(...args, { value, from }).catch((err: unknown) => {
+      throw registryRefusal(err, shared.interface);
+    });
+  };
+  const reward = BigInt(spec.reward);
+  const [gasEstimate, fee] = await Promise.all([estimate(), provider.getFeeData()]);
   const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
   return {
     spec,
+    mode,
+    aggregators,
     block,
     specCid: block.cid.toString(),
     groupId,
@@ -147,14 +207,16 @@ export const POST_STEPS: Record<PostStep, string> = {
 };
 
 export interface Posted {
+  /** As people type it: JobRegistry's number, or a shared job's label (s1, s2, …). */
   jobId: string;
+  mode: JobMode;
   txHash: string;
   specCid: string;
   heldBy: string[];
 }
 
 /**
- * Posts the job: the spec to the reducers first (at least one must fetch it; the browser's node goes away when the
+ * Posts the job (on SharedJobs, with the preview's aggregators, for a shared-mode spec): the spec to the reducers first (at least one must fetch it; the browser's node goes away when the
  * page does), then postJob from `signer` with the reward. The spec is kept on this device to draw the result later.
  */
 export async function postJob(
@@ -195,6 +257,21 @@ export async function postJob(
     );
   rememberSpec(preview.specCid, preview.spec);
   onStep("signing");
+  const heldBy = published.recipients;
+  if (preview.aggregators !== undefined) {
+    const { shared } = sharedOf(network);
+    const [a0, a1] = preview.aggregators;
+    const { args, value: reward } = postSharedJobArgs(preview.spec, preview.specCid, groupId, [a0.operator, a1.operator]);
+    const tx = await shared
+      .connect(signer)
+      .postSharedJob(...args, { value: reward })
+      .catch((err: unknown) => {
+        throw registryRefusal(err, shared.interface);
+      });
+    onStep("confirming");
+    const event = findEvent(await tx.wait(), shared.interface, "SharedJobPosted");
+    return { jobId: jobLabel(event.args.jobId as bigint), mode: "shared", txHash: tx.hash, specCid: preview.specCid, heldBy };
+  }
   const { args, value: reward } = postJobArgs(preview.spec, preview.specCid, groupId);
   const tx = await registry
     .connect(signer)
@@ -205,5 +282,5 @@ export async function postJob(
   onStep("confirming");
   const receipt = await tx.wait();
   const event = findEvent(receipt, registry.interface, "JobPosted");
-  return { jobId: String(event.args.jobId), txHash: tx.hash, specCid: preview.specCid, heldBy: published.recipients };
+  return { jobId: String(event.args.jobId), mode: "local", txHash: tx.hash, specCid: preview.specCid, heldBy };
 }
