@@ -25,4 +25,29 @@ describe("end to end: one job through every layer", () => {
     // Every user has every day of the week in one distance band.
     expect(summary.rows.reduce((a, r) => a + r.truth, 0)).to.equal(12 * 7);
   });
+
+  it("in shared mode the two reducers aggregate encrypted shares, and the released sum lands within the stated error", async () => {
+    const lines: string[] = [];
+    const summary = await runDemo({
+      users: 6,
+      peers: [],
+      collectSeconds: 600,
+      challengeSeconds: 120,
+      concurrency: 2,
+      seed: 20261205,
+      mode: "shared",
+      print: (l) => lines.push(l),
+    });
+    expect(summary.mode).to.equal("shared");
+    expect(summary.jobId).to.equal("s1");
+    expect(summary.accepted).to.equal(6);
+    expect(summary.allWithin, lines.join("\n")).to.equal(true);
+    // The consent screen says what shared mode means, and no line calls the answer noised.
+    expect(lines.some((l) => /split in two encrypted shares/.test(l))).to.equal(true);
+    expect(lines.some((l) => /would send \(noised/.test(l))).to.equal(false);
+    // Projected estimates are never negative and add up to everyone's 7 days.
+    const projected = summary.rows.map((r) => r.projected ?? Number.NaN);
+    expect(projected.every((x) => x >= 0)).to.equal(true);
+    expect(Math.abs(projected.reduce((a, b) => a + b, 0) - 6 * 7)).to.be.below(1e-6);
+  });
 });
