@@ -27,6 +27,8 @@ export async function openBoard(network: LoadedNetwork, options: { minStake?: bi
     chainId: BigInt(file.chainId),
     registry: file.contracts.jobRegistry.address,
     groups: file.contracts.avatarGroups.address,
+    // Shared-mode jobs are listed and answered too when the network has SharedJobs.
+    ...(file.contracts.sharedJobs === undefined ? {} : { sharedJobs: file.contracts.sharedJobs.address }),
     peers,
     alternates,
     semaphoreFromBlock: file.contracts.semaphore.deployBlock,

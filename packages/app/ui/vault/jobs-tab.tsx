@@ -5,6 +5,7 @@
 import {
   answerConfirmed,
   checkInclusion,
+  checkSharedInclusion,
   type ConsentRequest,
   formatEpsilon,
   type InclusionVerdict,
@@ -13,17 +14,20 @@ import {
   listJobs,
   type PreparedJob,
   prepareJob,
+  readAnyPostedJob,
   readPostedJob,
   resendSubmission,
+  type SharedInclusionVerdict,
   sentBlock,
   submissionRecords,
   type Vault,
 } from "@mosaic/vault";
+import { isSharedJobId, jobLabel } from "@mosaic/protocol";
 import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { ErrorNote, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { type Board, openBoard } from "./board.ts";
-import { proveInWorker } from "./prover.ts";
+import { proveInWorker, proveSharedInWorker } from "./prover.ts";
 
 /** The longest random wait before an answer leaves, by the person's choice: unlinkability by timing. */
 const DELAYS = [
@@ -84,10 +88,13 @@ function Inbox({ vault, getBoard, onOpen }: { vault: Vault; getBoard(): Promise<
       ) : (
         <ul className="jobs">
           {jobs.map((j) => (
-            <li key={j.jobKey} data-testid={`job-${j.jobId}`}>
+            <li key={j.jobKey} data-testid={`job-${j.label ?? j.jobId}`} data-mode={j.mode ?? "local"}>
               <strong>
-                Job {j.jobId}: {j.title ?? "(spec not available)"}
+                Job {j.label ?? j.jobId}: {j.title ?? "(spec not available)"}
               </strong>{" "}
+              <span className="badge" data-testid="job-mode">
+                {j.mode === "shared" ? "Shared mode" : "Local mode"}
+              </span>{" "}
               <span className="muted">
                 {j.requester ?? j.researcher} · ε {j.epsilon ?? "?"} ·{" "}
                 {j.collecting ? `${Math.max(0, Math.round(j.secondsLeft / 60))} min left` : j.state}
@@ -101,7 +108,7 @@ function Inbox({ vault, getBoard, onOpen }: { vault: Vault; getBoard(): Promise<
               )}
               {j.collecting && j.member && !j.answered && j.specError === undefined ? (
                 <button type="button" onClick={() => onOpen(j.jobId)}>
-                  Review job {j.jobId}
+                  Review job {j.label ?? j.jobId}
                 </button>
               ) : null}
             </li>
@@ -117,6 +124,7 @@ const STEP_LABELS: Record<string, string> = {
   "sync group": "Reading the group's members",
   spec: "Fetching the job's spec from a reducer",
   map: "Running the job's program in your vault",
+  shard: "Splitting your answer into two encrypted shares",
   prove: "Proving membership (zero-knowledge)",
   wait: "Waiting a random moment before sending",
   publish: "Sending the answer",
@@ -152,7 +160,11 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
     const key = jobKey(prepared.job.job);
     try {
       const { receipts } = await answerConfirmed(
-        { ...b.board.components, prove: proveInWorker((f) => setStep({ label: STEP_LABELS.prove ?? "prove", fraction: f })) },
+        {
+          ...b.board.components,
+          prove: proveInWorker((f) => setStep({ label: STEP_LABELS.prove ?? "prove", fraction: f })),
+          proveShared: proveSharedInWorker((f) => setStep({ label: STEP_LABELS.prove ?? "prove", fraction: f })),
+        },
         vault,
         prepared.job,
         {
@@ -180,7 +192,7 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
   });
   const r = prepared?.request;
   return (
-    <Section title={`Job ${jobId}: what it asks`} id="consent">
+    <Section title={`Job ${jobLabel(BigInt(jobId))}: what it asks`} id="consent">
       {step !== undefined && (review.busy || answer.busy) ? <Progress label={step.label} value={step.fraction} max={1} /> : null}
       <ErrorNote error={review.error} />
       {r === undefined ? null : (
@@ -283,7 +295,7 @@ function ModeNotice({ request: r }: { request: ConsentRequest }) {
 
 function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board> }) {
   const records = submissionRecords(vault);
-  const [verdicts, setVerdicts] = useState<Record<string, InclusionVerdict>>({});
+  const [verdicts, setVerdicts] = useState<Record<string, AnyVerdict>>({});
   const [, setVersion] = useState(0);
   // An answer that left but has no receipt (the page was left mid-answer, or no reducer answered): the same bytes,
   // from the audit log, handed to the reducers again while the job still collects.
@@ -292,16 +304,19 @@ function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board>
     if (record === undefined) return;
     const b = await getBoard();
     const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
-    const onChain = await b.board.registry.getJob(job.jobId);
+    const onChain = await readAnyPostedJob(b.board.components, job.jobId, { fromBlock: b.fromBlock });
     const now = await b.board.components.now();
-    if (onChain.state !== 1n || now >= Number(onChain.collectionDeadline))
-      throw new Error(`job ${record.jobId} no longer collects answers: nothing to send again`);
+    if (onChain.state !== "open" || now >= onChain.collectionDeadline)
+      throw new Error(`job ${jobLabel(job.jobId)} no longer collects answers: nothing to send again`);
+    // A shared job's answer is held by its two aggregators: only they are asked, and only their receipts count.
+    const aggregators = new Set(onChain.shared?.aggregators.map((a) => a.toLowerCase()));
+    const peers = onChain.shared === undefined ? b.peers : b.peers.filter((p) => aggregators.has(b.operators.get(p)?.toLowerCase() ?? ""));
     await resendSubmission(b.board.components, vault, job, {
-      peers: b.peers,
+      peers,
       operators: b.operators,
       minStake: onChain.minStake,
       minReceipts: 1,
-      until: Date.now() + (Number(onChain.collectionDeadline) - now) * 1000,
+      until: Date.now() + (onChain.collectionDeadline - now) * 1000,
     });
     setVersion((v) => v + 1);
   });
@@ -310,11 +325,18 @@ function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board>
     if (record === undefined) return;
     const b = await getBoard();
     const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
+    if (isSharedJobId(job.jobId)) {
+      if (b.board.sharedJobs === undefined)
+        throw new Error(`job ${jobLabel(job.jobId)} is on SharedJobs, which this network file does not name`);
+      const shared = await checkSharedInclusion({ sharedJobs: b.board.sharedJobs, getBlock: b.board.getBlock }, record);
+      setVerdicts((v) => ({ ...v, [key]: { shared: true, verdict: shared } }));
+      return;
+    }
     const verdict = await checkInclusion({ registry: b.board.registry, getBlock: b.board.getBlock }, record, {
       sent: (await sentBlock(vault, job)).bytes,
       fromBlock: async () => (await readPostedJob(b.board.registry, job.jobId, { fromBlock: b.fromBlock })).postedBlock,
     });
-    setVerdicts((v) => ({ ...v, [key]: verdict }));
+    setVerdicts((v) => ({ ...v, [key]: { shared: false, verdict } }));
   });
   if (records.length === 0) return null;
   return (
@@ -323,8 +345,8 @@ function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board>
         {records.map((r) => {
           const v = verdicts[r.jobKey];
           return (
-            <li key={r.jobKey} data-testid={`answer-${r.jobId}`}>
-              Job {r.jobId}: sent {new Date(r.submittedAt).toLocaleString()} · <code>{r.cid}</code>
+            <li key={r.jobKey} data-testid={`answer-${jobLabel(BigInt(r.jobId))}`}>
+              Job {jobLabel(BigInt(r.jobId))}: sent {new Date(r.submittedAt).toLocaleString()} · <code>{r.cid}</code>
               <div>
                 Receipts:{" "}
                 {r.receipts.length === 0
@@ -351,24 +373,38 @@ function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board>
   );
 }
 
-function Verdict({ verdict }: { verdict: InclusionVerdict }) {
-  const text =
-    verdict.status === "counted"
-      ? `Counted: leaf ${verdict.index} of ${verdict.count}; its Merkle path hashes to the root ${verdict.treeRoot.slice(0, 18)}… on-chain (bundle ${verdict.bundleCid}).`
-      : verdict.status === "pending"
-        ? `Not final yet (${verdict.state}); check again after ${new Date(verdict.finalizeAfter * 1000).toLocaleString()}.`
-        : verdict.status === "refunded"
-          ? "The job was refunded: no result, so nothing to be counted in."
-          : verdict.status === "missing"
-            ? `MISSING from the result: ${verdict.reason}. Keep this as evidence: the proposer can be challenged.`
-            : `The result could not be fetched (${verdict.reason}); try again later.`;
+/** An inclusion check's outcome, for a JobRegistry job (checkInclusion) or a SharedJobs one (checkSharedInclusion). */
+type AnyVerdict = { shared: false; verdict: InclusionVerdict } | { shared: true; verdict: SharedInclusionVerdict };
+
+function verdictText(v: InclusionVerdict): string {
+  return v.status === "counted"
+    ? `Counted: leaf ${v.index} of ${v.count}; its Merkle path hashes to the root ${v.treeRoot.slice(0, 18)}… on-chain (bundle ${v.bundleCid}).`
+    : v.status === "pending"
+      ? `Not final yet (${v.state}); check again after ${new Date(v.finalizeAfter * 1000).toLocaleString()}.`
+      : v.status === "refunded"
+        ? "The job was refunded: no result, so nothing to be counted in."
+        : v.status === "missing"
+          ? `MISSING from the result: ${v.reason}. Keep this as evidence: the proposer can be challenged.`
+          : `The result could not be fetched (${v.reason}); try again later.`;
+}
+
+function sharedVerdictText(v: SharedInclusionVerdict): string {
+  return v.status === "counted"
+    ? `Counted: leaf ${v.index} of ${v.count} in the share set the aggregators committed; its leaves hash to the root ${v.treeRoot.slice(0, 18)}… on-chain (bundle ${v.bundleCid}).`
+    : v.status === "pending"
+      ? `Not final yet (${v.state}); check again after ${new Date(v.finalizeAfter * 1000).toLocaleString()}.`
+      : v.status === "refunded"
+        ? `The job was refunded (${v.reason}): no result, so nothing to be counted in.`
+        : v.status === "missing"
+          ? `MISSING from the share set: ${v.reason}. Keep this as evidence: aggregator ${v.aggregator} can be challenged.`
+          : `The share set could not be fetched (${v.reason}); try again later.`;
+}
+
+function Verdict({ verdict: v }: { verdict: AnyVerdict }) {
+  const { status } = v.verdict;
   return (
-    <p
-      className={verdict.status === "counted" ? "ok" : verdict.status === "missing" ? "error" : "muted"}
-      data-testid="inclusion"
-      role="status"
-    >
-      {text}
+    <p className={status === "counted" ? "ok" : status === "missing" ? "error" : "muted"} data-testid="inclusion" role="status">
+      {v.shared ? sharedVerdictText(v.verdict) : verdictText(v.verdict)}
     </p>
   );
 }
