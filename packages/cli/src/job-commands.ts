@@ -42,6 +42,7 @@ const JOB_CHAIN = `Chain options:
   --rpc URL               the EVM JSON-RPC endpoint (overrides the network file's)
   --registry ADDRESS      the JobRegistry contract (overrides the network file's)
   --directory ADDRESS     the ReducerDirectory, where reducers announce themselves (overrides the network file's)
+  --shared-jobs ADDRESS   the SharedJobs contract, where shared-mode jobs are (overrides the network file's)
   --wallet-key-file FILE  the paying wallet's private key, on the first line (for transactions)`;
 
 export const COMMON = `Other options:
@@ -58,7 +59,7 @@ Commands:
   new <name>     write a ready job's spec (km-per-day, place-trips, symptoms-by-region, time-at-home)
   check <spec>   validate a spec file: schema, abilities, bounds, epsilon, program, deadline
   post <spec>    validate, preview the cost (reward + gas), hand the spec to reducers, and post the job
-  list           every job on the registry: state, deadline, reward, proposals
+  list           every job on the registry (and on SharedJobs): state, deadline, reward, proposals
   watch <id>     live progress: announced, verified, rejected by reason, time left
   result <id>    the result with its error bars, as a table and a chart (and --png FILE)
 
@@ -101,15 +102,24 @@ const POST_HELP = `mosaic job post — post a job, with a cost preview
 
 Usage: mosaic job post <spec.json> --group ID --network NAME --wallet-key-file FILE [--peer MULTIADDR...] [--dry-run]
        mosaic job post <spec.json> --group ID --rpc URL --registry ADDRESS (--directory ADDRESS | --peer MULTIADDR...) ...
+       mosaic job post <shared-spec.json> --group ID --network NAME ... [--aggregator ADDRESS --aggregator ADDRESS]
 
 Validates the spec (refused before anything is posted if invalid), then says what it would post: title, group,
 deadline, windows, minimum participants, reward, gas and total cost, the reducers. --dry-run stops there. Otherwise
 it hands the spec to the reducers (they keep it on IPFS), then posts it with the reward in escrow. The reducers are
 those announced on-chain in the ReducerDirectory with the job's minimum stake, or the ones given with --peer.
 
+A shared-mode spec ('mosaic job new <name> --mode shared') is posted on SharedJobs (--shared-jobs, or the network
+file's) with two aggregators: the two --aggregator operators, else the two highest-staked reducers announced
+on-chain with the job's minimum stake and an aggregator key (of different operators). The preview names them and
+what the job's privacy rests on: that the two do not collude. The spec is handed to both aggregators (or to --peer).
+The job's id is s1, s2, ...
+
 Options:
   --group ID              the avatar group asked
   --peer MULTIADDR        a reducer's address with /p2p/ id (repeatable; instead of the reducers found on-chain)
+  --aggregator ADDRESS    a shared job's aggregator: a staked operator whose reducer registered an aggregator key;
+                          give it twice, or not at all to choose from the directory (required with --peer only)
   --dry-run               print the preview only
 
 ${JOB_CHAIN}
@@ -118,10 +128,12 @@ ${COMMON}`;
 
 const LIST_HELP = `mosaic job list — every job on the registry, and where each stands
 
-Usage: mosaic job list (--network NAME | --rpc URL --registry ADDRESS) [--json]
+Usage: mosaic job list (--network NAME | --rpc URL --registry ADDRESS [--shared-jobs ADDRESS]) [--json]
 
-Each job: group, reward, minimum participants, spec CID, and its standing as 'job result' says it (collecting,
-awaiting proposals, provisional, no proposal, final, refunded).
+Each job: its id (s1, s2, ... for shared-mode jobs), mode, group, reward, minimum participants, spec CID, and its
+standing as 'job result' says it (collecting, awaiting proposals, provisional, no proposal, final, refunded; a shared
+job: collecting, aggregating, provisional, final, refunded). Shared-mode jobs are listed when the network has
+SharedJobs.
 
 ${JOB_CHAIN}
 
@@ -130,6 +142,9 @@ ${COMMON}`;
 const WATCH_HELP = `mosaic job watch — a job's progress, live
 
 Usage: mosaic job watch <id> (--network NAME | --rpc URL --registry ADDRESS) [--reducer URL] [--until proposed|finalized]
+
+A shared-mode job (s1, s2, ...) shows its standing on SharedJobs at each poll; "proposed" means both aggregators
+committed.
 
 Options:
   --reducer URL           a reducer's status port (e.g. http://127.0.0.1:9464) for announced/verified/rejected
@@ -149,6 +164,8 @@ Usage: mosaic job result <id> (--network NAME | --rpc URL --registry ADDRESS) [-
 Says where the job stands: collecting (time left; with --reducer, answers accepted so far), collection closed and
 awaiting proposals, provisional (the leading proposal and when its challenge window ends), no proposal, final
 (the winner), or refunded (why: fewer than the minimum answered, or every result shown false).
+A shared-mode job (s1, s2, ...): collecting, aggregating, provisional (both aggregators committed), final or
+refunded (and why), with each aggregator's part; once final, the released sum is drawn with its error bars.
 Once a result is proposed it is drawn: the winner once final, else the leading proposal (marked provisional),
 with 95% intervals of the local-DP noise given the count and epsilon; drawing it needs the spec (from --spec, --peer,
 or the reducers announced on-chain).
@@ -185,6 +202,7 @@ const JOB_CHAIN_OPTIONS = {
   rpc: { type: "string" },
   registry: { type: "string" },
   directory: { type: "string" },
+  "shared-jobs": { type: "string" },
   "wallet-key-file": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -205,6 +223,9 @@ async function jobFlags(command: string, v: NetworkFlagValues & { "wallet-key-fi
     fromBlock: net.deployBlocks.registry,
     directory: net.directory,
     bootstrap: net.bootstrap,
+    sharedJobs: net.sharedJobs,
+    sharedJobsSource: net.sources.sharedJobs,
+    sharedFromBlock: net.deployBlocks.sharedJobs,
   };
 }
 
@@ -274,6 +295,7 @@ export async function jobMain(argv: string[]): Promise<number> {
           ...JOB_CHAIN_OPTIONS,
           group: { type: "string" },
           peer: { type: "string", multiple: true, default: [] },
+          aggregator: { type: "string", multiple: true, default: [] },
           "dry-run": { type: "boolean", default: false },
         },
         allowPositionals: true,
@@ -290,6 +312,7 @@ export async function jobMain(argv: string[]): Promise<number> {
         file: file as string,
         group,
         peers: values.peer,
+        aggregators: values.aggregator,
         dryRun: values["dry-run"],
         // The preview goes to stderr before anything is sent; a dry run prints it (or its JSON) on stdout instead.
         onPreview: values.json || values["dry-run"] ? undefined : (p) => console.error(`${j.formatPost(p)}\nPosting…`),

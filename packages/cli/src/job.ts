@@ -12,10 +12,16 @@ import {
   type JobStanding,
   jobGroups,
   postJobArgs,
+  postSharedJobArgs,
   READY_JOBS,
   readJobStanding,
   readJobStandings,
+  readSharedJobStanding,
+  readSharedJobStandings,
   resultView,
+  type SharedJobStage,
+  type SharedJobStanding,
+  sharedJobGroups,
   validateSpec,
 } from "@mosaic/mapreduce";
 import {
@@ -24,7 +30,9 @@ import {
   createIpfsNode,
   findEvent,
   getBlock,
+  isSharedJobId,
   type JobMode,
+  jobLabel,
   type JobRegistry,
   JobRegistry__factory,
   type JobSpec,
@@ -32,14 +40,17 @@ import {
   parseCid,
   type ReducerRecord,
   readReducers,
+  SHARED_JOB_ID_BASE,
+  type SharedJobs,
   sleep,
   specTopic,
 } from "@mosaic/protocol";
 import { BUILTIN_ABILITIES } from "@mosaic/vault";
-import { formatEther, isAddress, type Provider, parseEther } from "ethers";
+import { formatEther, isAddress, type Provider, parseEther, type Signer } from "ethers";
 import { UsageError } from "./args.js";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
 import { renderPng, renderResultTable, renderTerminalChart, type ResultView } from "./result-view.js";
+import { type AggregatorChoice, chooseAggregators, connectSharedJobs, NON_COLLUSION, sharedRefusal } from "./shared-job.js";
 
 /** The registry refused a transaction; `reason` is the contract's error name. */
 export class JobContractError extends contractRefusal("JobContractError") {}
@@ -83,6 +94,12 @@ export interface JobFlags {
   directory?: string;
   /** libp2p peers to bootstrap from (the network file's), used with the directory's reducers to fetch a spec. @default [] */
   bootstrap?: string[];
+  /** The SharedJobs contract's address, for shared-mode jobs (posting, listing, results). @default undefined (local jobs only) */
+  sharedJobs?: string;
+  /** Where `sharedJobs` came from, named in messages. @default "--shared-jobs" */
+  sharedJobsSource?: string;
+  /** The block SharedJobs was deployed in (a network file gives it): its log reads start there. @default fromBlock */
+  sharedFromBlock?: number;
 }
 
 const STATES = ["none", "open", "finalized", "refunded"];
@@ -92,10 +109,16 @@ export function builtinCatalog(): AbilityCatalog {
   return abilityCatalog(BUILTIN_ABILITIES);
 }
 
-async function session<T>(
-  flags: JobFlags,
-  use: (registry: JobRegistry, s: { chainId: bigint; address: string; now: number; provider: Provider }) => Promise<T>,
-): Promise<T> {
+/** A job command's connection: the chain, the registry's address, chain time, and the paying wallet if any. */
+interface JobSession {
+  chainId: bigint;
+  address: string;
+  now: number;
+  provider: Provider;
+  signer?: Signer;
+}
+
+async function session<T>(flags: JobFlags, use: (registry: JobRegistry, s: JobSession) => Promise<T>): Promise<T> {
   return withContract(
     {
       rpc: flags.rpc,
@@ -110,7 +133,7 @@ async function session<T>(
     async (s) => {
       const registry = JobRegistry__factory.connect(s.address, s.signer ?? s.provider);
       const now = (await s.provider.getBlock("latest"))?.timestamp ?? Math.floor(Date.now() / 1000);
-      return use(registry, { chainId: s.chainId, address: s.address, now, provider: s.provider });
+      return use(registry, { chainId: s.chainId, address: s.address, now, provider: s.provider, signer: s.signer });
     },
     (err) => {
       const r = decodeRevert(err, JobRegistry__factory.createInterface());
@@ -220,7 +243,20 @@ export interface PostResult {
   reducers: string[];
   /** Where they came from: --peer, or the ReducerDirectory on-chain (staked with at least the job's minStake). */
   reducersFrom: "--peer" | "directory";
+  /** Where the noise goes: local (each vault), or shared (two aggregators; posted on SharedJobs). */
+  mode: JobMode;
+  /** Shared mode: the SharedJobs contract the job is posted on. */
+  sharedJobs?: string;
+  /** Shared mode: the two aggregators, leader first. */
+  aggregators?: AggregatorChoice[];
+  /** Shared mode: where the aggregators came from, --aggregator or the ReducerDirectory. */
+  aggregatorsFrom?: "--aggregator" | "directory";
+  /** Shared mode: what its privacy rests on, in one line (NON_COLLUSION). */
+  trust?: string;
+  /** The job's id, decimal (a shared job's is 2^128 + n). */
   jobId?: string;
+  /** The job's id as people type it: 1, 2 for JobRegistry jobs; s1, s2 for shared-mode jobs. */
+  label?: string;
   txHash?: string;
   gasUsed?: string;
   heldBy?: string[];
@@ -232,7 +268,15 @@ export interface PostResult {
  */
 export async function postJob(
   flags: JobFlags,
-  options: { file: string; group: bigint; peers: string[]; dryRun: boolean; onPreview?(p: PostResult): void },
+  options: {
+    file: string;
+    group: bigint;
+    peers: string[];
+    dryRun: boolean;
+    /** A shared-mode spec's two aggregators (operator addresses); none: chosen from the directory. @default [] */
+    aggregators?: string[];
+    onPreview?(p: PostResult): void;
+  },
 ): Promise<PostResult> {
   return session(flags, async (registry, s) => {
     const spec = await readSpecFile(options.file, s.now);
@@ -243,6 +287,11 @@ export async function postJob(
         `${options.file}: challengeWindow: ${spec.challengeWindow} s is too long for this registry (it must be under ${Math.ceil(unbonding / 2)} s, half the reducers' unbonding delay); write it again with a shorter 'mosaic job new --challenge-window'`,
       );
     const block = await encodeSpec(spec);
+    if (spec.mode === "shared") return postShared(flags, registry, s, spec, block, options);
+    if ((options.aggregators ?? []).length > 0)
+      throw new UsageError(
+        `post: --aggregator is for shared-mode specs, and ${options.file} is a local-mode one (each vault noises its own answer); drop --aggregator, or write a shared spec with 'mosaic job new <name> --mode shared'`,
+      );
     const { args, value } = postJobArgs(spec, block.cid.toString(), options.group);
     const gas = await registry.postJob.estimateGas(...args, { value });
     // Without --peer, the reducers that announced themselves on-chain and can propose for this job (enough stake).
@@ -267,6 +316,7 @@ export async function postJob(
       costWei: (value + gas * gasPrice).toString(),
       reducers: peers,
       reducersFrom: found === undefined ? "--peer" : "directory",
+      mode: "local",
     };
     options.onPreview?.(preview);
     if (options.dryRun) return preview;
@@ -305,11 +355,119 @@ export async function postJob(
       ...preview,
       posted: true,
       jobId: String(posted.args.jobId),
+      label: String(posted.args.jobId),
       txHash: tx.hash,
       gasUsed: String(receipt?.gasUsed),
       heldBy: published.recipients,
     };
   });
+}
+
+/**
+ * postJob for a shared-mode spec: the two aggregators checked (or chosen from the directory) before anything is sent,
+ * the preview, the spec handed to the reducers (the aggregators, unless --peer names others), then postSharedJob on
+ * SharedJobs with the reward in escrow.
+ */
+async function postShared(
+  flags: JobFlags,
+  registry: JobRegistry,
+  s: JobSession,
+  spec: JobSpec,
+  block: Awaited<ReturnType<typeof encodeSpec>>,
+  options: { file: string; group: bigint; peers: string[]; dryRun: boolean; aggregators?: string[]; onPreview?(p: PostResult): void },
+): Promise<PostResult> {
+  const shared = await connectSharedJobs(
+    { address: flags.sharedJobs, source: flags.sharedJobsSource, networkFile: flags.networkFile },
+    {
+      command: "job post",
+      why: `${options.file} is a shared-mode spec, and a shared job`,
+      runner: s.signer ?? s.provider,
+      provider: s.provider,
+      registry,
+      rpc: flags.rpc,
+    },
+  );
+  // The directory is read once, for both the choice of aggregators and where to hand the spec.
+  let directoryRead: Promise<ReducerRecord[] | undefined> | undefined;
+  const reducers = () => {
+    directoryRead ??= reducersOnChain(flags, registry, s.provider, BigInt(spec.minStake));
+    return directoryRead;
+  };
+  const { aggregators, from } = await chooseAggregators(
+    { registry, shared, reducers, directory: flags.directory },
+    spec,
+    options.aggregators ?? [],
+  );
+  const { args, value } = postSharedJobArgs(spec, block.cid.toString(), options.group, [aggregators[0].address, aggregators[1].address]);
+  const gas = await shared.postSharedJob.estimateGas(...args, { value }).catch((err: unknown) => {
+    throw sharedRefusal(shared, err);
+  });
+  // The aggregators must hold the spec to aggregate: they are handed it, unless --peer names the nodes to hand it to.
+  const named = options.peers.length > 0;
+  const missing = aggregators.filter((a) => a.addrs.length === 0);
+  const peers = named ? options.peers : aggregators.flatMap((a) => a.addrs.slice(0, 1));
+  const fee = await s.provider.getFeeData();
+  const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
+  const preview: PostResult = {
+    posted: false,
+    dryRun: options.dryRun,
+    specCid: block.cid.toString(),
+    title: spec.title,
+    groupId: options.group.toString(),
+    minParticipants: spec.minParticipants,
+    collectionDeadline: spec.collectionDeadline,
+    challengeWindow: spec.challengeWindow,
+    now: s.now,
+    reward: spec.reward,
+    minStake: spec.minStake,
+    gasEstimate: gas.toString(),
+    gasPriceWei: gasPrice.toString(),
+    costWei: (value + gas * gasPrice).toString(),
+    reducers: peers,
+    reducersFrom: named ? "--peer" : "directory",
+    mode: "shared",
+    sharedJobs: await shared.getAddress(),
+    aggregators,
+    aggregatorsFrom: from,
+    trust: NON_COLLUSION,
+  };
+  options.onPreview?.(preview);
+  if (options.dryRun) return preview;
+  if (!named && missing.length > 0)
+    throw new NoReducerError(
+      `aggregator ${missing.map((a) => a.address).join(" and ")} has no record in the ReducerDirectory${flags.directory === undefined ? " (no --directory or --network given)" : ` at ${flags.directory}`}, so the spec cannot be handed to it; give --peer MULTIADDR for each aggregator's reducer`,
+    );
+  const published = await publishSubmission(block, {
+    // Every address of both aggregators is tried; each of them must fetch the spec before this node goes away.
+    peers: named ? peers : aggregators.flatMap((a) => a.addrs),
+    topic: specTopic(s.chainId, s.address),
+    minRecipients: named ? peers.length : 1,
+    minFetches: named ? peers.length : 2,
+    lingerMs: 30_000,
+  }).catch((err: unknown) => {
+    if (named) throw err;
+    throw new NoReducerError(
+      `the aggregators' reducers did not answer (${(err as Error).message}); check they are running, or give --peer MULTIADDR`,
+    );
+  });
+  if (published.fetches === 0)
+    throw new NoResultError(
+      "no reducer fetched the spec; check the aggregators' reducers (or the --peer addresses) are running, then post again",
+    );
+  const tx = await shared.postSharedJob(...args, { value }).catch((err: unknown) => {
+    throw sharedRefusal(shared, err);
+  });
+  const receipt = await tx.wait();
+  const posted = findEvent(receipt, shared.interface, "SharedJobPosted");
+  return {
+    ...preview,
+    posted: true,
+    jobId: String(posted.args.jobId),
+    label: jobLabel(posted.args.jobId as bigint),
+    txHash: tx.hash,
+    gasUsed: String(receipt?.gasUsed),
+    heldBy: published.recipients,
+  };
 }
 
 export function formatPost(r: PostResult): string {
@@ -324,9 +482,16 @@ export function formatPost(r: PostResult): string {
     `  gas       ${r.gasEstimate} × ${formatEther(r.gasPriceWei)} ETH`,
     `  total     ${formatEther(r.costWei)} ETH`,
     `  spec      ${r.specCid}`,
+    ...(r.mode === "shared"
+      ? [
+          `  mode      shared: each answer goes as two encrypted Prio3 shares, one per aggregator; each noises its share of the sum (SharedJobs ${r.sharedJobs})`,
+          `  aggregators ${(r.aggregators ?? []).map((a, i) => `${a.address} (${i === 0 ? "leader, " : ""}${formatEther(a.stake)} ETH staked)`).join(" and ")}${r.aggregatorsFrom === "directory" ? ", chosen from the reducers announced on-chain" : ""}`,
+          `  trust     ${r.trust}`,
+        ]
+      : []),
     `  reducers  ${r.reducers.length === 0 ? (r.reducersFrom === "directory" ? "none announced on-chain with enough stake" : "none given") : `${r.reducers.length}${r.reducersFrom === "directory" ? " found on-chain" : ""}: ${r.reducers.join(", ")}`}`,
   ];
-  if (r.jobId !== undefined) lines.push(`  job       ${r.jobId}`, `  tx        ${r.txHash} (gas used ${r.gasUsed})`);
+  if (r.jobId !== undefined) lines.push(`  job       ${r.label ?? r.jobId}`, `  tx        ${r.txHash} (gas used ${r.gasUsed})`);
   else if (r.dryRun) lines.push("Dry run: nothing was posted.");
   return lines.join("\n");
 }
@@ -352,21 +517,35 @@ async function requireJob(registry: JobRegistry, jobId: bigint, registryAddress:
     );
 }
 
+/** A NoSuchJobError unless SharedJobs has job `jobId` (s1 to s<jobCount>). */
+async function requireSharedJob(shared: SharedJobs, jobId: bigint): Promise<void> {
+  const n = await shared.jobCount();
+  const k = jobId - SHARED_JOB_ID_BASE;
+  if (k < 1n || k > n)
+    throw new NoSuchJobError(
+      `<id>: no shared job ${jobLabel(jobId)} on SharedJobs at ${await shared.getAddress()} (it has ${n === 0n ? "no jobs" : n === 1n ? "job s1" : `jobs s1 to s${n}`}); check the id and --shared-jobs or --network`,
+    );
+}
+
 /** One job in `job list`: its schedule, chain state and standing. */
 export interface JobRow {
   jobId: string;
+  /** The id as people type it: 1, 2 for JobRegistry jobs, s1, s2 for shared-mode ones. */
+  label: string;
+  mode: JobMode;
   /** The chain's state: open, finalized or refunded. */
   state: string;
-  stage: JobStage;
+  stage: JobStage | SharedJobStage;
   summary: string;
   specCid: string;
   groupId: string;
   reward: string;
   minParticipants: number;
   collectionDeadline: number;
+  /** When proposals close (a shared job: when the aggregators' commits close). */
   proposalDeadline: number;
   finalizeAfter: number;
-  /** Proposals committed. */
+  /** Proposals committed (a shared job: aggregators committed, 0 to 2). */
   proposals: number;
   leading?: number;
 }
@@ -377,6 +556,8 @@ export async function listJobs(flags: JobFlags): Promise<{ now: number; jobs: Jo
     const jobs = standings.map(
       (t): JobRow => ({
         jobId: t.jobId,
+        label: t.jobId,
+        mode: "local",
         state: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
         stage: t.stage,
         summary: t.summary,
@@ -391,16 +572,49 @@ export async function listJobs(flags: JobFlags): Promise<{ now: number; jobs: Jo
         leading: t.leading,
       }),
     );
+    // Shared-mode jobs too, where the network has SharedJobs (a network deployed before shared mode has none).
+    if (flags.sharedJobs !== undefined) {
+      const shared = await sharedJobsOf(flags, registry, s, "job list", "listing its shared-mode jobs");
+      const sharedStandings = await readSharedJobStandings(shared, {
+        now: s.now,
+        fromBlock: flags.sharedFromBlock ?? flags.fromBlock ?? 0,
+      });
+      for (const t of sharedStandings)
+        jobs.push({
+          jobId: t.jobId,
+          label: t.label,
+          mode: "shared",
+          state: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
+          stage: t.stage,
+          summary: t.summary,
+          specCid: t.specCid,
+          groupId: t.groupId ?? "?",
+          reward: t.reward,
+          minParticipants: t.minParticipants,
+          collectionDeadline: t.collectionDeadline,
+          proposalDeadline: t.commitDeadline,
+          finalizeAfter: t.finalizeAfter,
+          proposals: t.aggregators.filter((a) => a.commit !== "none").length,
+        });
+    }
     return { now: s.now, jobs };
   });
+}
+
+/** The network's SharedJobs contract for a job command, checked (connectSharedJobs). */
+function sharedJobsOf(flags: JobFlags, registry: JobRegistry, s: JobSession, command: string, why: string): Promise<SharedJobs> {
+  return connectSharedJobs(
+    { address: flags.sharedJobs, source: flags.sharedJobsSource, networkFile: flags.networkFile },
+    { command, why, runner: s.signer ?? s.provider, provider: s.provider, registry, rpc: flags.rpc },
+  );
 }
 
 export function formatList(r: { now: number; jobs: JobRow[] }): string {
   if (r.jobs.length === 0) return "No jobs posted yet.";
   return [
-    "job  group  reward ETH  min  spec",
+    "job  mode    group  reward ETH  min  spec",
     ...r.jobs.flatMap((j) => [
-      `${j.jobId.padEnd(4)} ${j.groupId.padStart(5)}  ${formatEther(j.reward).padStart(10)}  ${String(j.minParticipants).padStart(3)}  ${j.specCid}`,
+      `${(j.label ?? j.jobId).padEnd(4)} ${(j.mode ?? "local").padEnd(6)} ${j.groupId.padStart(5)}  ${formatEther(j.reward).padStart(10)}  ${String(j.minParticipants).padStart(3)}  ${j.specCid}`,
       `     ${j.summary}`,
     ]),
   ].join("\n");
@@ -409,6 +623,13 @@ export function formatList(r: { now: number; jobs: JobRow[] }): string {
 /** Progress of a job as a reducer reports it, with the chain's view. */
 export interface WatchSnapshot {
   jobId: string;
+  /** The id as people type it (s1 for a shared job). @default jobId */
+  label?: string;
+  /** @default "local" */
+  mode?: JobMode;
+  /** A shared job's stage and standing sentence (readSharedJobStanding). */
+  stage?: SharedJobStage;
+  summary?: string;
   chainState: string;
   now: number;
   collectionDeadline: number;
@@ -431,6 +652,23 @@ export async function watchJob(
   const started = Date.now();
   for (;;) {
     const snap = await session(flags, async (registry, s) => {
+      if (isSharedJobId(options.jobId)) {
+        // A shared job's standing from SharedJobs: collecting, aggregating, provisional, final or refunded.
+        const shared = await sharedJobsOf(flags, registry, s, "job watch", `job ${jobLabel(options.jobId)}`);
+        await requireSharedJob(shared, options.jobId);
+        const t = await readSharedJobStanding(shared, options.jobId, s.now);
+        return {
+          jobId: t.jobId,
+          label: t.label,
+          mode: "shared",
+          chainState: t.stage === "final" ? "finalized" : t.stage === "refunded" ? "refunded" : "open",
+          now: s.now,
+          collectionDeadline: t.collectionDeadline,
+          proposals: t.aggregators.filter((a) => a.commit !== "none").length,
+          stage: t.stage,
+          summary: t.summary,
+        } as WatchSnapshot;
+      }
       const j = await registry.getJob(options.jobId);
       if (j.state === 0n) throw new RangeError(`<id>: no job ${options.jobId} on this registry`);
       return {
@@ -450,7 +688,9 @@ export async function watchJob(
       }
     }
     options.onSnapshot(snap);
-    const done = options.until === "finalized" ? snap.chainState !== "open" : snap.proposals > 0 || snap.chainState !== "open";
+    // A shared job's result is "proposed" once both aggregators committed (provisional).
+    const proposed = snap.mode === "shared" ? snap.stage === "provisional" : snap.proposals > 0;
+    const done = options.until === "finalized" ? snap.chainState !== "open" : proposed || snap.chainState !== "open";
     if (done || Date.now() - started > options.timeoutS * 1000) return snap;
     await sleep(options.intervalMs);
   }
@@ -459,6 +699,10 @@ export async function watchJob(
 /** One line of progress: a bar of accepted submissions against the minimum, and rejections by reason. */
 export function formatWatchLine(s: WatchSnapshot): string {
   const r = s.reducer ?? {};
+  if (s.mode === "shared") {
+    const accepted = s.reducer === undefined ? "" : `; the reducer accepted ${r.accepted ?? "?"} report(s)`;
+    return `job ${s.label ?? s.jobId} (shared) ${s.summary}${accepted}`;
+  }
   const accepted = Number(r.accepted ?? 0);
   const min = Number(r.minParticipants ?? 1);
   const width = 20;
@@ -472,8 +716,15 @@ export function formatWatchLine(s: WatchSnapshot): string {
 
 export interface JobResult {
   jobId: string;
-  /** Where the job stands: collecting, awaiting-proposals, provisional, no-proposal, final or refunded. */
-  standing: JobStanding;
+  /** The id as people type it (s1 for a shared job). @default jobId */
+  label?: string;
+  /** @default "local" */
+  mode?: JobMode;
+  /**
+   * Where the job stands: collecting, awaiting-proposals, provisional, no-proposal, final or refunded; a shared job:
+   * collecting, aggregating, provisional, final or refunded, with each aggregator's part.
+   */
+  standing: JobStanding | SharedJobStanding;
   /** The spec's title, when the spec was read. */
   title?: string;
   final: boolean;
@@ -495,6 +746,7 @@ export async function jobResult(
   options: { jobId: bigint; specFile?: string; peers: string[]; png?: string; reducer?: string },
 ): Promise<JobResult> {
   return session(flags, async (registry, s) => {
+    if (isSharedJobId(options.jobId)) return sharedJobResult(flags, registry, s, options);
     await requireJob(registry, options.jobId, s.address);
     const submissions = await reducerCount(options.reducer, options.jobId);
     const groups = await jobGroups(registry, flags.fromBlock ?? 0, options.jobId);
@@ -509,17 +761,7 @@ export async function jobResult(
       throw new NoResultError(
         `job ${options.jobId}: proposal #${standing.leading} has no ResultProposed log from block ${flags.fromBlock ?? 0}; is the registry's deploy block right?`,
       );
-    // The spec from --peer, else from the reducers announced on-chain and the network's bootstrap peers.
-    let peers = options.peers;
-    if (spec === undefined && peers.length === 0) {
-      const found = (await reducersOnChain(flags, registry, s.provider, 1n)) ?? [];
-      peers = [...found.flatMap((r) => r.addrs), ...(flags.bootstrap ?? [])];
-    }
-    const known = spec ?? (peers.length > 0 ? await specOf(standing.specCid, { peers }) : undefined);
-    if (known === undefined)
-      throw new UsageError(
-        `result: job ${options.jobId} has a ${standing.stage} result; give --spec FILE or --peer MULTIADDR (or --network, whose reducers hold the spec) to read its spec and draw it`,
-      );
+    const known = spec ?? (await specToDraw(flags, registry, s, standing, options));
     const aggregate = revealed.args.aggregate.map((x) => Number(x));
     const count = Number(revealed.args.count);
     const view: ResultView = resultView(known, aggregate, count, {
@@ -538,6 +780,56 @@ export async function jobResult(
       png: options.png,
     };
   });
+}
+
+/**
+ * The spec of a job with a result to draw, from --peer, else from the reducers announced on-chain and the network's
+ * bootstrap peers; a UsageError saying what to give when there is nowhere to read it from.
+ */
+async function specToDraw(
+  flags: JobFlags,
+  registry: JobRegistry,
+  s: JobSession,
+  standing: { specCid: string; stage: string },
+  options: { jobId: bigint; peers: string[] },
+): Promise<JobSpec> {
+  let peers = options.peers;
+  if (peers.length === 0) {
+    const found = (await reducersOnChain(flags, registry, s.provider, 1n)) ?? [];
+    peers = [...found.flatMap((r) => r.addrs), ...(flags.bootstrap ?? [])];
+  }
+  if (peers.length === 0)
+    throw new UsageError(
+      `result: job ${jobLabel(options.jobId)} has a ${standing.stage} result; give --spec FILE or --peer MULTIADDR (or --network, whose reducers hold the spec) to read its spec and draw it`,
+    );
+  return specOf(standing.specCid, { peers });
+}
+
+/**
+ * jobResult for a shared-mode job: its standing on SharedJobs (each aggregator's part) and, once final, the released
+ * sum drawn with its error bars against the spec (read as for a local job).
+ */
+async function sharedJobResult(
+  flags: JobFlags,
+  registry: JobRegistry,
+  s: JobSession,
+  options: { jobId: bigint; specFile?: string; peers: string[]; png?: string },
+): Promise<JobResult> {
+  const label = jobLabel(options.jobId);
+  const shared = await sharedJobsOf(flags, registry, s, "job result", `job ${label}`);
+  await requireSharedJob(shared, options.jobId);
+  const groups = await sharedJobGroups(shared, flags.sharedFromBlock ?? flags.fromBlock ?? 0, options.jobId);
+  const standing = await readSharedJobStanding(shared, options.jobId, s.now, { groupId: groups.get(options.jobId) });
+  const final = standing.stage === "final";
+  const spec = options.specFile !== undefined ? await specOf(standing.specCid, options) : undefined;
+  const out: JobResult = { jobId: standing.jobId, label, mode: "shared", standing, title: spec?.title, final };
+  // Only a finalised shared job has a result: the two noised shares are summed on-chain at finalisation.
+  if (!final || standing.aggregate === undefined) return out;
+  const known = spec ?? (await specToDraw(flags, registry, s, standing, options));
+  const count = standing.count ?? 0;
+  const view: ResultView = resultView(known, standing.aggregate, count, { final: true });
+  if (options.png !== undefined) await writeFile(options.png, renderPng(view));
+  return { ...out, title: known.title, count, aggregate: standing.aggregate, view, png: options.png };
 }
 
 /** The job's spec: from a file (which must hash to the job's spec CID) or fetched from the given peers. */
@@ -562,8 +854,29 @@ async function specOf(specCid: string, options: { specFile?: string; peers: stri
 }
 
 export function formatResult(r: JobResult): string {
-  const head = `job ${r.jobId}${r.title === undefined ? "" : `: ${r.title}`}\n${r.standing.summary}`;
+  const shared = r.mode === "shared" && "aggregators" in r.standing ? r.standing : undefined;
+  const parts =
+    shared === undefined
+      ? []
+      : shared.aggregators.map(
+          (a) =>
+            `  aggregator ${a.index} ${a.address}: ${a.prepAnnounced ? "prep shares announced" : "no prep shares yet"}, ${a.commit === "none" ? "not committed" : `${a.commit}${a.count === undefined ? "" : ` (${a.count} report${a.count === 1 ? "" : "s"})`}`}`,
+        );
+  const head = [
+    `job ${r.label ?? r.jobId}${r.title === undefined ? "" : `: ${r.title}`}${shared ? " (shared mode)" : ""}`,
+    r.standing.summary,
+    ...parts,
+  ].join("\n");
   if (r.view === undefined) return head;
+  if (shared !== undefined)
+    return [
+      head,
+      "",
+      renderResultTable(r.view),
+      "",
+      renderTerminalChart(r.view),
+      ...(r.png === undefined ? [] : ["", `chart written to ${r.png}`]),
+    ].join("\n");
   return [
     head,
     "",
