@@ -124,7 +124,6 @@ const STEP_LABELS: Record<string, string> = {
   "sync group": "Reading the group's members",
   spec: "Fetching the job's spec from a reducer",
   map: "Running the job's program in your vault",
-  shard: "Splitting your answer into two encrypted shares",
   prove: "Proving membership (zero-knowledge)",
   wait: "Waiting a random moment before sending",
   publish: "Sending the answer",
@@ -230,9 +229,9 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
             </dd>
             <dt>Privacy cost</dt>
             <dd data-testid="budget">
-              ε {formatEpsilon(r.charge)} charged to your budget ({r.mechanism}
+              ε {epsilonText(r.charge)} charged to your budget ({r.mechanism}
               {r.mode === "shared" ? ", added by each aggregator" : ", added here"}
-              {formatEpsilon(r.charge) === formatEpsilon(r.epsilon) ? "" : `; the job declares ε ${formatEpsilon(r.epsilon)}`}); budget left{" "}
+              {formatEpsilon(r.charge) === formatEpsilon(r.epsilon) ? "" : `; the job declares ε ${epsilonText(r.epsilon)}`}); budget left{" "}
               {r.budget.remaining} → {r.budget.after} after this job
               {r.budget.fits ? "" : " — this exceeds your budget: the vault refuses it"}
             </dd>
@@ -269,6 +268,12 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
   );
 }
 
+/** An ε as people read it: the fraction when it is short (2, 1/2), else about four significant digits (≈ 1.999). */
+function epsilonText(e: { num: number; den: number }): string {
+  const exact = formatEpsilon(e);
+  return exact.length <= 7 ? exact : `≈ ${Number((e.num / e.den).toPrecision(4))}`;
+}
+
 /** The job's mode, said first and plainly: what happens to the answer, and what the chain can and cannot check. */
 function ModeNotice({ request: r }: { request: ConsentRequest }) {
   const id = useId();
@@ -277,7 +282,7 @@ function ModeNotice({ request: r }: { request: ConsentRequest }) {
     <section className={`mode-notice mode-${r.mode}`} aria-labelledby={id} data-testid="consent-mode" data-mode={r.mode}>
       <h3 id={id} data-testid="mode-label">
         {shared ? "Shared mode" : "Local mode"}
-        <span className="muted"> · ε {formatEpsilon(r.charge)} charged</span>
+        <span className="muted"> · ε {epsilonText(r.charge)} charged</span>
       </h3>
       <p>
         {shared
