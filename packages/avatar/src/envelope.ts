@@ -1,6 +1,7 @@
 // Submission envelopes: the versioned dag-cbor block a vault publishes for a job, and its strict decoder.
 import {
   type Block,
+  type EncryptedShare,
   bigintToBytes32,
   bytes32ToBigint,
   decodeCbor,
@@ -8,15 +9,16 @@ import {
   equalBytes,
   type JobRef,
   MalformedSubmissionError,
-  namedError,
-  payloadDigest,
+  reportMessage,
+  type SharedReport,
+  ShareDigestMismatchError,
+  shareDigest,
   SNARK_SCALAR_FIELD,
   SubmissionTooLargeError,
   to0xHex,
   WrongModeError,
 } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { PROOF_DEPTH } from "./artifacts.js";
 
 /** The largest envelope a reducer fetches or decodes. A 7-entry payload with its proof is about 550 bytes. */
@@ -76,25 +78,8 @@ export interface Submission {
   proof: SemaphoreProof;
 }
 
-/** One aggregator's input share, HPKE-encrypted to the X25519 key the job recorded for it. */
-export interface EncryptedShare {
-  /** The HPKE encapsulated key (32 bytes). */
-  enc: Uint8Array;
-  /** The ciphertext of the encoded input share, tag included. */
-  ct: Uint8Array;
-}
-
-/**
- * A vault's Prio3 report for a shared job: what a version 2 envelope carries instead of a payload. Share 0 is
- * the leader's (aggregator 0 of the job), share 1 the helper's.
- */
-export interface SharedReport {
-  /** The VDAF nonce, 16 random bytes. */
-  nonce: Uint8Array;
-  /** The VDAF public share (empty for the Prio3 types without joint randomness). */
-  publicShare: Uint8Array;
-  shares: [EncryptedShare, EncryptedShare];
-}
+// The report's shape and the message rule are protocol's (shared-report.ts), which mapreduce's sharding uses too.
+export { type EncryptedShare, reportMessage, type SharedReport, ShareDigestMismatchError, shareDigest };
 
 /**
  * A decoded version 2 submission. On the wire it is version 1's envelope with `v: 2` and, instead of `payload`,
@@ -116,35 +101,6 @@ export interface SharedSubmission {
 
 /** A submission of either version, as decodeSubmission returns it: branch on `version`. */
 export type AnySubmission = Submission | SharedSubmission;
-
-/**
- * A v2 submission whose shares, public share or nonce are not the ones its proof's message commits to: swapped,
- * re-encrypted, truncated or replaced after proving, or a proof copied from another submission.
- */
-export class ShareDigestMismatchError extends namedError("ShareDigestMismatchError") {}
-
-/** sha-256(enc ‖ ct): what a report's message commits to for one encrypted share. */
-export function shareDigest(share: EncryptedShare): Uint8Array {
-  const bytes = new Uint8Array(share.enc.length + share.ct.length);
-  bytes.set(share.enc, 0);
-  bytes.set(share.ct, share.enc.length);
-  return sha256(bytes);
-}
-
-/**
- * The Semaphore message of a v2 submission: sha-256 of dag-cbor({ nonce, public, digests: [d0, d1] }), big-endian,
- * as v1's is sha-256 of dag-cbor(payload). A dag-cbor map never encodes to the bytes of a dag-cbor array (the
- * first byte names the major type), so no payload's message is any report's.
- */
-export function reportMessage(report: SharedReport): bigint {
-  return payloadDigest(
-    dagCbor.encode({
-      nonce: report.nonce,
-      public: report.publicShare,
-      digests: report.shares.map(shareDigest),
-    }),
-  );
-}
 
 /**
  * Throws MalformedSubmissionError naming the field when a report's bytes are not of the lengths the wire allows

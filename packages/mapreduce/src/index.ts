@@ -19,7 +19,7 @@ export { discreteLaplacePmf, laplaceScale, sampleDiscreteLaplace } from "./dp/la
 export { noiseTailBound, noiseVariance, payloadBounds, privatize } from "./dp/mechanisms.js";
 export { randomizedResponse, randomizedResponseProbabilities, unbiasRandomizedResponse } from "./dp/randomized-response.js";
 export { bernoulliExp } from "./dp/exact.js";
-export { cryptoUniform, seededUniform, type UniformInt } from "./dp/uniform.js";
+export { cryptoUniform, keyedUniform, seededUniform, type UniformInt } from "./dp/uniform.js";
 export {
   AggregateMismatchError,
   CountMismatchError,

@@ -228,7 +228,9 @@ describe("sharedSpecProblem", () => {
         { ...ok, output: { ...ok.output, entries: ok.output.entries.map((e) => ({ ...e, max: 0 })) } },
         "output.entries[0].max: expected an integer in [1, 2^52), got 0",
       ],
-      [sharedSpec({ entries: 1000, max: 1000 }), "over the 61440-byte limit"],
+      [sharedSpec({ entries: 1000, max: 1023 }), "over the 61440-byte limit"],
+      // Prio3 proves [0, 2^bits): a max below 2^bits − 1 with no total to bound it would let a member claim 1023.
+      [sharedSpec({ entries: 2, max: 1000 }), "max 1000 is not 1023"],
     ];
     for (const [spec, message] of cases) expect(sharedSpecProblem(spec)).to.include(message);
   });

@@ -192,6 +192,12 @@ export interface DeployInit {
   unbondingDelay?: bigint;
   /** The bond a reducer posts with each proposal, lost to a proven fault. @default 0.1 ETH */
   proposalBond?: bigint;
+  /**
+   * The least JobRegistry stake a shared job's aggregator needs, whatever minStake the job asks
+   * (SharedJobs.MIN_AGGREGATOR_STAKE): a researcher cannot name aggregators it staked for next to nothing.
+   * @default 1 ETH
+   */
+  minAggregatorStake?: bigint;
 }
 
 /**
@@ -226,7 +232,12 @@ export async function deployMosaic(
   const directory = await (await new ReducerDirectory__factory(deployer).deploy(await registry.getAddress())).waitForDeployment();
   // Its commit bond and window bound are the registry's proposal bond and unbonding delay.
   const shared = await (
-    await new SharedJobs__factory(deployer).deploy(await registry.getAddress(), await groups.getAddress(), await verifier.getAddress())
+    await new SharedJobs__factory(deployer).deploy(
+      await registry.getAddress(),
+      await groups.getAddress(),
+      await verifier.getAddress(),
+      init.minAggregatorStake ?? 1_000_000_000_000_000_000n,
+    )
   ).waitForDeployment();
   const contracts = attachMosaic(deployer, {
     semaphore: await semaphore.getAddress(),

@@ -27,6 +27,9 @@ export class PayloadOutOfBoundsError extends namedError("PayloadOutOfBoundsError
 /** A submission or proof belongs to another job (its scope is not this job's). */
 export class WrongJobError extends namedError("WrongJobError") {}
 
+/** A shared report's shares, public share or nonce are not the ones its Semaphore proof's message binds. */
+export class ShareDigestMismatchError extends namedError("ShareDigestMismatchError") {}
+
 /** A submission of the other mode: a plain (v1) payload for a shared job, or secret shares (v2) for a local one. */
 export class WrongModeError extends namedError("WrongModeError") {}
 
@@ -79,4 +82,5 @@ export type RejectionReason =
   | "ShareDecryptError"
   | "MalformedReportError"
   | "InvalidShareProofError"
-  | "ShareMissingError";
+  | "ShareMissingError"
+  | "ReportTotalError";

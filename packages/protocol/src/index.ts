@@ -63,7 +63,9 @@ export {
   WrongChainError,
   WrongJobError,
   WrongModeError,
+  ShareDigestMismatchError,
 } from "./errors.js";
+export { type EncryptedShare, reportMessage, type SharedReport, shareDigest } from "./shared-report.js";
 export { bigintToBytes32, bytes32ToBigint, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
 export {
   dialPeer,

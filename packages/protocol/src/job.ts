@@ -28,7 +28,9 @@ export function parseJobLabel(label: string, field = "<job>"): bigint {
   const shared = /^s([1-9][0-9]{0,37})$/.exec(label);
   if (shared !== null) return SHARED_JOB_ID_BASE + BigInt(shared[1] as string);
   if (!/^[1-9][0-9]{0,76}$/.test(label))
-    throw new RangeError(`${field}: expected a job id (a positive integer, or s1, s2, … for a shared-mode job), got ${JSON.stringify(label)}`);
+    throw new RangeError(
+      `${field}: expected a job id (a positive integer, or s1, s2, … for a shared-mode job), got ${JSON.stringify(label)}`,
+    );
   return BigInt(label);
 }
 

@@ -16,7 +16,7 @@ import {
 import { clampToOutput, shardReport } from "@mosaic/mapreduce";
 import { type Block, createLogger, type JobRef, type JobSpec, jobTopic, type Logger, sleep, WrongModeError } from "@mosaic/protocol";
 import { EgressMismatchError } from "./errors.js";
-import { checkAggregatorKeys, checkSharedSpec, modeOf } from "./shared-mode.js";
+import { aggregatorKeyFingerprint, checkAggregatorKeys, checkSharedSpec, modeOf } from "./shared-mode.js";
 import { jobKey, type Vault } from "./vault.js";
 
 /** What answerJob tells the transport besides the block. */
@@ -227,6 +227,12 @@ export async function answerSharedJobWith(
   const payload = vault.consentedPayload(key);
   if (vault.consentedMode(key) !== "shared")
     throw new WrongModeError(`job ${key} was consented in local mode (a noised answer); review it again as the shared job it is`);
+  // The shares go to exactly the aggregators the user consented to, when the consent screen named them.
+  const consented = vault.consentedAggregators(key);
+  if (consented !== undefined && consented.map((a) => a.fingerprint).join() !== keys.map(aggregatorKeyFingerprint).join())
+    throw new EgressMismatchError(
+      `job ${key}: the aggregator keys are not the ones you consented to (${consented.map((a) => a.fingerprint).join(", ")}); review the job again; nothing was sent`,
+    );
   let clamped: number[];
   try {
     clamped = clampToOutput(payload, spec.output);

@@ -76,6 +76,8 @@ export {
   aggregatorKeyFingerprint,
   checkAggregatorKeys,
   checkSharedSpec,
+  type ConsentedAggregator,
+  type JobAggregator,
   modeDisclosure,
   modeOf,
   SharedSpecRefusedError,
@@ -187,6 +189,7 @@ export {
   type AnswerConfirmedInit,
   type AnswerConfirmedResult,
   answerConfirmed,
+  onlyAggregators,
 } from "./answer-confirmed.js";
 export {
   ConsentDeclinedError,

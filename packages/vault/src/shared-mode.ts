@@ -33,7 +33,7 @@ export function checkSharedSpec(spec: JobSpec): void {
   spec.output?.entries?.forEach((e, i) => {
     if (!(e.min === 0))
       throw new SharedSpecRefusedError(
-        `job spec: output.entries[${i}] starts at ${e.min}: a shared job's entries start at 0 (Prio3 proves each share in [0, max]); the vault will not run it`,
+        `job spec: output.entries[${i}] starts at ${e.min}: a shared job's entries start at 0 (Prio3 proves each entry in [0, 2^bits)); the vault will not run it`,
       );
   });
   try {
@@ -49,7 +49,43 @@ export function aggregatorKeyFingerprint(key: Uint8Array): string {
   return toBareHex(sha256(key).subarray(0, 16));
 }
 
-/** RangeError naming the field unless `keys` are two distinct 32-byte X25519 public keys. */
+/** One of a shared job's aggregators as the consent screen names it: its operator's address and its key. */
+export interface JobAggregator {
+  address: string;
+  key: Uint8Array;
+}
+
+/** An aggregator as a consent records it: the address and the key's fingerprint the user was shown. */
+export interface ConsentedAggregator {
+  address: string;
+  fingerprint: string;
+}
+
+/**
+ * The small-order X25519 u-coordinates (and their non-canonical encodings), little-endian hex as the keys travel: a
+ * share sealed to one has no secret behind it (Bernstein's list, as libsodium and RFC 7748 implementations reject).
+ */
+const SMALL_ORDER = new Set([
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+  "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+]);
+
+/** A key as the point it names: the top bit of the last byte is ignored by X25519, so two encodings name one point. */
+function canonicalKey(key: Uint8Array): string {
+  const k = key.slice();
+  k[31] = (k[31] as number) & 0x7f;
+  return toBareHex(k);
+}
+
+/**
+ * RangeError naming the field unless `keys` are two 32-byte X25519 public keys of two different points, neither of
+ * small order (two encodings of one point would send both shares to one holder).
+ */
 export function checkAggregatorKeys(keys: readonly Uint8Array[]): asserts keys is [Uint8Array, Uint8Array] {
   if (!Array.isArray(keys) || keys.length !== 2)
     throw new RangeError(
@@ -61,7 +97,13 @@ export function checkAggregatorKeys(keys: readonly Uint8Array[]): asserts keys i
         `aggregatorKeys[${i}]: expected a 32-byte X25519 public key, got ${k instanceof Uint8Array ? `${k.length} bytes` : typeof k}`,
       );
   });
-  if (toBareHex(keys[0] as Uint8Array) === toBareHex(keys[1] as Uint8Array))
+  keys.forEach((k, i) => {
+    if (SMALL_ORDER.has(canonicalKey(k)) || SMALL_ORDER.has(toBareHex(k)))
+      throw new RangeError(
+        `aggregatorKeys[${i}]: a small-order X25519 point, which no secret key stands behind; the vault will not seal to it`,
+      );
+  });
+  if (canonicalKey(keys[0] as Uint8Array) === canonicalKey(keys[1] as Uint8Array))
     throw new RangeError(
       "aggregatorKeys: both shares would go to the same key, which would learn the exact answer; the job's two aggregators have distinct keys",
     );
@@ -76,11 +118,17 @@ function decimal(e: Epsilon): string {
  * What the consent screen tells the user the job's mode does with their answer, line by line: who sees what, and
  * what the chain can and cannot check. `charge` is the ε the ledger charges (privacyCost).
  */
-export function modeDisclosure(spec: JobSpec, charge: Epsilon): string[] {
+export function modeDisclosure(spec: JobSpec, charge: Epsilon, aggregators?: readonly ConsentedAggregator[]): string[] {
   if (modeOf(spec) === "shared") {
+    const who =
+      aggregators === undefined || aggregators.length !== 2
+        ? "the job's two aggregators, staked reducers the researcher chose"
+        : `the job's two aggregators, staked reducers the researcher chose: ${aggregators.map((a) => `${a.address} (key ${a.fingerprint})`).join(" and ")}`;
     return [
-      "Your exact answer is split in two encrypted shares, one for each of two aggregators run by different operators.",
-      "Neither aggregator alone learns anything about your answer; if the two collude they learn your exact answer.",
+      `Your exact answer is split in two encrypted shares, one for each of ${who}.`,
+      "Neither aggregator alone learns anything about your answer; if the two collude they learn your exact answer. " +
+        "The chain checks they are two different staked accounts with different keys, neither the researcher's; it " +
+        "cannot check that different people run them: consent only if you trust that they do.",
       `The released sum carries noise enough for ε = ${decimal(charge)} even if one of them reveals everything.`,
       "The chain can check that each aggregator's set of answers holds only proven members' answers, one each; it cannot " +
         "check that an aggregator summed its shares or added its noise: that rests on the two not colluding.",

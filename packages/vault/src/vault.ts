@@ -47,7 +47,15 @@ import {
   PrivacyBudgetExceededError,
   UnknownAbilityError,
 } from "./errors.js";
-import { aggregatorKeyFingerprint, checkAggregatorKeys, checkSharedSpec, modeDisclosure, modeOf } from "./shared-mode.js";
+import {
+  aggregatorKeyFingerprint,
+  type ConsentedAggregator,
+  checkAggregatorKeys,
+  checkSharedSpec,
+  type JobAggregator,
+  modeDisclosure,
+  modeOf,
+} from "./shared-mode.js";
 
 /** The thread every device of a vault shares. */
 export const VAULT_THREAD = "vault";
@@ -74,6 +82,8 @@ export interface ConsentRequest {
   mode: JobMode;
   /** What the mode does with the answer, in the words the user is shown (modeDisclosure). */
   disclosure: string[];
+  /** Shared mode: the two aggregators the answer's shares go to, as shown (when review was given them). */
+  aggregators?: ConsentedAggregator[];
   /** The ε the spec declares. */
   epsilon: JobSpec["privacy"]["epsilon"];
   /** The ε the privacy ledger charges for this job (what its noise really gives; jobPrivacyCost). */
@@ -101,6 +111,8 @@ export interface ConsentRecord extends Doc {
   mode?: JobMode;
   /** What the user was told the mode does with their answer (modeDisclosure); absent in records from before modes. */
   disclosure?: string[];
+  /** Shared mode: the aggregators consented to; the answer's shares go to exactly these keys or not at all. */
+  aggregators?: ConsentedAggregator[];
   granted: number;
   withdrawn?: number;
   submitted?: number;
@@ -338,8 +350,20 @@ export class Vault {
    * (MapProgramError, MapProgramTimeoutError, MapProgramMemoryError, MapOutputShapeError, ...) and nothing
    * is recorded.
    */
-  async review(spec: JobSpec, job: JobRef, options: { signal?: AbortSignal } = {}): Promise<ConsentRequest> {
+  async review(
+    spec: JobSpec,
+    job: JobRef,
+    options: {
+      signal?: AbortSignal /** Shared mode: the job's two aggregators (the chain's record), shown and bound. */;
+      aggregators?: readonly JobAggregator[];
+    } = {},
+  ): Promise<ConsentRequest> {
     checkSharedSpec(spec);
+    let aggregators: ConsentedAggregator[] | undefined;
+    if (options.aggregators !== undefined) {
+      checkAggregatorKeys(options.aggregators.map((a) => a.key));
+      aggregators = options.aggregators.map((a) => ({ address: a.address, fingerprint: aggregatorKeyFingerprint(a.key) }));
+    }
     this.#fieldsRead(spec);
     const raw = await runMapProgram(spec, this.#programInput(spec), options);
     const mode = modeOf(spec);
@@ -360,7 +384,8 @@ export class Vault {
       programHash: programHash(spec),
       preview: { raw, payload, unit: spec.output.unit, labels: spec.output.entries.map((e) => e.label) },
       mode,
-      disclosure: modeDisclosure(spec, charge),
+      disclosure: modeDisclosure(spec, charge, aggregators),
+      ...(aggregators === undefined || mode !== "shared" ? {} : { aggregators }),
       epsilon: spec.privacy.epsilon,
       charge,
       mechanism: spec.privacy.mechanism,
@@ -411,7 +436,8 @@ export class Vault {
       payload: request.preview.payload,
       epsilon: charge,
       mode,
-      disclosure: modeDisclosure(spec, charge),
+      disclosure: modeDisclosure(spec, charge, request.aggregators),
+      ...(request.aggregators === undefined || mode !== "shared" ? {} : { aggregators: request.aggregators }),
       granted: this.#clock(),
     };
     const entry = this.#entry(request.jobKey, spec);
@@ -455,6 +481,13 @@ export class Vault {
     const record = this.#collection<ConsentRecord>(CONSENTS).get(key);
     if (record === undefined) throw new ConsentRequiredError(`no consent for job ${key}: review the job and consent first`);
     return record.mode ?? "local";
+  }
+
+  /** The aggregators a shared-mode consent was given for, when the consent screen named them. */
+  consentedAggregators(key: string): ConsentedAggregator[] | undefined {
+    const record = this.#collection<ConsentRecord>(CONSENTS).get(key);
+    if (record === undefined) throw new ConsentRequiredError(`no consent for job ${key}: review the job and consent first`);
+    return record.aggregators;
   }
 
   /**

@@ -96,7 +96,8 @@ describe("vault: answering a shared-mode job (real proofs, real Prio3 shares, no
       "a km-per-day answer sums to its days",
     ).to.equal(shared.output.total);
     const text = request.disclosure.join(" ");
-    expect(text).to.match(/split in two encrypted shares, one for each of two aggregators run by different operators/);
+    expect(text).to.match(/split in two encrypted shares, one for each of the job's two aggregators/);
+    expect(text).to.match(/cannot check that different people run them/);
     expect(text).to.match(/Neither aggregator alone learns anything/);
     expect(text).to.match(/if the two collude they learn your exact answer/);
     expect(text).to.match(/ε = 1 even if one of them reveals everything/);

@@ -55,6 +55,7 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>([
   "MalformedReportError",
   "InvalidShareProofError",
   "ShareMissingError",
+  "ReportTotalError",
 ]);
 
 /** A CIDv1 dag-cbor sha2-256 in base32, as submissionCidOf prints it. */

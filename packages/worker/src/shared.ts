@@ -4,12 +4,15 @@
 import { decodeSubmission, type SharedSubmission } from "@mosaic/avatar";
 import {
   aggregateShares,
+  checkTotal,
   finishReport,
   noisedAggregateShare,
+  noiseSourceOf,
   prepareShare,
   type ShareLeaf,
   sharedSpecDisagreement,
   sharedVdafOf,
+  ShareMissingError,
   shareSetRoot,
   verifyKeyOf,
 } from "@mosaic/mapreduce";
@@ -27,6 +30,7 @@ import {
   parseCid,
   putBlock,
   type RejectionReason,
+  ShareDigestMismatchError,
   type SharedJobs,
 } from "@mosaic/protocol";
 import type { CID } from "multiformats/cid";
@@ -34,9 +38,6 @@ import { type ChainJob, JobRefusedError, type JobSession } from "./reducer.js";
 
 /** A prep bundle from the other aggregator is not what this job's aggregator published (form, job, size). */
 export class MalformedPrepBundleError extends namedError("MalformedPrepBundleError") {}
-
-/** The other aggregator prepared no share for a report this one collected: it is left out of both aggregates. */
-export class ShareMissingError extends namedError("ShareMissingError") {}
 
 /** Reports per prep or share-set chunk block: 512 × (32-byte nullifier + a prep share) stays far below a block's limit. */
 export const REPORTS_PER_CHUNK = 512;
@@ -114,6 +115,15 @@ interface Prepared {
   sub: SharedSubmission;
   state: unknown;
   prepShare: Uint8Array;
+  /** This aggregator's share of (Σ entries − total), for outputs with a fixed sum. */
+  totalShare?: bigint;
+}
+
+/** The other aggregator's word on one report: its prep share, the message it holds, its total share. */
+interface TheirPrep {
+  prep: Uint8Array;
+  message: bigint;
+  total?: bigint;
 }
 
 /** The aggregation of one shared job (its session collects; this does everything after the deadline). */
@@ -204,7 +214,7 @@ export class SharedAggregation {
         });
         const sub = decodeSubmission(bytes);
         if (sub.version !== 2) throw new MalformedSubmissionError("a shared job's accepted envelope is not version 2");
-        const { state, prepShare } = await prepareShare({
+        const { state, prepShare, totalShare } = await prepareShare({
           spec: this.#spec,
           job: s.job,
           index: this.#index as 0 | 1,
@@ -213,7 +223,7 @@ export class SharedAggregation {
           report: sub.report,
           nullifier: BigInt(sub.proof.nullifier),
         });
-        out.set(a.nullifier, { nullifier: a.nullifier, cid: a.cid, sub, state, prepShare });
+        out.set(a.nullifier, { nullifier: a.nullifier, cid: a.cid, sub, state, prepShare, totalShare });
       } catch (err) {
         excluded.push(this.#exclusion(a.nullifier, err));
       }
@@ -226,7 +236,15 @@ export class SharedAggregation {
   #exclusion(nullifier: string, err: unknown): Parameters<JobSession["journal"]["append"]>[0] {
     const name = String((err as Error)?.name);
     const reason = (
-      ["ShareDecryptError", "MalformedReportError", "InvalidShareProofError", "ShareMissingError", "BlockUnavailableError"].includes(name)
+      [
+        "ShareDecryptError",
+        "MalformedReportError",
+        "InvalidShareProofError",
+        "ShareMissingError",
+        "ShareDigestMismatchError",
+        "ReportTotalError",
+        "BlockUnavailableError",
+      ].includes(name)
         ? name
         : "MalformedReportError"
     ) as RejectionReason;
@@ -238,7 +256,14 @@ export class SharedAggregation {
   async #announcePrep(): Promise<string> {
     const s = this.#session;
     const prepared = await this.#prepareOwn();
-    const reports = [...prepared.values()].map((p) => ({ nullifier: bigintToBytes32(BigInt(p.nullifier)), prep: p.prepShare }));
+    // Each entry names the report's message, so the two aggregators combine only the same report (a member who hands
+    // each a different envelope under one nullifier is left out by both), and its total share when the output has one.
+    const reports = [...prepared.values()].map((p) => ({
+      nullifier: bigintToBytes32(BigInt(p.nullifier)),
+      message: bigintToBytes32(BigInt(p.sub.proof.message)),
+      prep: p.prepShare,
+      ...(p.totalShare === undefined ? {} : { total: bigintToBytes32(p.totalShare) }),
+    }));
     const root = await publishChunked(this.#c.ipfs, { v: 1, kind: "prep", job: jobOf(s), aggregator: this.#index }, reports);
     const cid = root.toString();
     const onChain = await this.#c.sharedJobs.prepOf(s.jobId, this.#index);
@@ -273,8 +298,14 @@ export class SharedAggregation {
       const their = theirs.get(p.nullifier);
       try {
         if (their === undefined) throw new ShareMissingError(`aggregator ${other} prepared no share for nullifier ${p.nullifier}`);
-        const prepShares = (this.#index === 0 ? [p.prepShare, their] : [their, p.prepShare]) as [Uint8Array, Uint8Array];
-        outputShares.push(await finishReport({ spec: this.#spec, state: p.state as never, prepShares }));
+        if (their.message !== BigInt(p.sub.proof.message))
+          throw new ShareDigestMismatchError(
+            `aggregator ${other} holds another report (message ${their.message}) under nullifier ${p.nullifier}: the member sent each aggregator a different one`,
+          );
+        const prepShares = (this.#index === 0 ? [p.prepShare, their.prep] : [their.prep, p.prepShare]) as [Uint8Array, Uint8Array];
+        const output = await finishReport({ spec: this.#spec, state: p.state as never, prepShares });
+        checkTotal(this.#spec, (this.#index === 0 ? [p.totalShare, their.total] : [their.total, p.totalShare]) as [bigint, bigint]);
+        outputShares.push(output);
         leaves.push({
           nullifier: BigInt(p.nullifier),
           message: BigInt(p.sub.proof.message),
@@ -300,7 +331,9 @@ export class SharedAggregation {
       { v: 1, kind: "share-set", job: jobOf(s), aggregator: this.#index },
       leaves.map((l) => ({ nullifier: bigintToBytes32(l.nullifier), submission: parseCid(l.cid) })),
     );
-    const noised = noisedAggregateShare(this.#spec, aggregateShares(this.#spec, outputShares));
+    // Noise keyed by this node's secret and the job: the same draw if this commit is sent again after a restart.
+    const noise = noiseSourceOf({ job: s.job, mySecret: this.#c.aggregatorSecret, index: this.#index as 0 | 1 });
+    const noised = noisedAggregateShare(this.#spec, aggregateShares(this.#spec, outputShares), noise);
     const bond = await this.#c.sharedJobs.commitBond();
     const tx = await this.#c.sharedJobs.commitShare(s.jobId, root, count, noised, bundle.toString(), { value: bond });
     await tx.wait();
@@ -311,20 +344,29 @@ export class SharedAggregation {
   }
 
   /** The other aggregator's prep shares by nullifier; MalformedPrepBundleError for anything but its bundle for this job. */
-  async #readPrepBundle(cid: string, aggregator: number): Promise<Map<string, Uint8Array>> {
+  async #readPrepBundle(cid: string, aggregator: number): Promise<Map<string, TheirPrep>> {
     const s = this.#session;
     const reports = await readChunked(this.#c.ipfs, cid, { v: 1, kind: "prep", job: jobOf(s), aggregator }, this.#c.fetchTimeoutMs);
-    const out = new Map<string, Uint8Array>();
+    const out = new Map<string, TheirPrep>();
+    const word = (x: unknown): x is Uint8Array => x instanceof Uint8Array && x.length === 32;
     for (const r of reports) {
-      const o = r as { nullifier?: unknown; prep?: unknown };
+      const o = r as { nullifier?: unknown; message?: unknown; prep?: unknown; total?: unknown };
+      const keys = Object.keys(o ?? {}).length;
       if (
-        !(o.nullifier instanceof Uint8Array) ||
-        o.nullifier.length !== 32 ||
+        !word(o.nullifier) ||
+        !word(o.message) ||
         !(o.prep instanceof Uint8Array) ||
-        Object.keys(o).length !== 2
+        (o.total !== undefined && !word(o.total)) ||
+        keys !== (o.total === undefined ? 3 : 4)
       )
-        throw new MalformedPrepBundleError(`prep bundle ${cid}: a report is not { nullifier: bytes32, prep: bytes }`);
-      out.set(bytes32ToBigint(o.nullifier).toString(), o.prep);
+        throw new MalformedPrepBundleError(
+          `prep bundle ${cid}: a report is not { nullifier, message: bytes32, prep: bytes, total?: bytes32 }`,
+        );
+      out.set(bytes32ToBigint(o.nullifier).toString(), {
+        prep: o.prep,
+        message: bytes32ToBigint(o.message),
+        ...(o.total === undefined ? {} : { total: bytes32ToBigint(o.total) }),
+      });
     }
     return out;
   }

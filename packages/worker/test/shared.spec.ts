@@ -40,6 +40,7 @@ import {
   type SharedJobs,
   nodeAddresses,
   putBlock,
+  submitForReceipt,
   waitUntil,
 } from "@mosaic/protocol";
 import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
@@ -285,6 +286,89 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
     await chain.increaseTime(2 * spec.challengeWindow + 1);
     await waitUntil("the job to be final", async () => (await shared.getSharedJob(job.jobId)).state === 2n, { timeoutMs: 60_000 });
     expect((await shared.resultOf(job.jobId)).length).to.equal(6);
+  });
+
+  it("leaves out, by name at both aggregators, a member who hands each aggregator a different report, and one whose entries exceed the declared total", async () => {
+    const { job, spec } = await post({ minParticipants: 1 });
+    const id = job.jobId.toString();
+    const group = await loadGroup(contracts.avatarGroups, groupId);
+    const keys = await keysOf(job);
+    const { vdaf } = sharedVdafOf(spec);
+    const share = async (measurement: number[], member: Vault) => {
+      const nonce = randomBytes(16);
+      const sharded = await vdaf.shardEncoded(measurement as never, nonce as never, randomBytes(vdaf.randSize) as never);
+      return { nonce, sharded, nullifier: nullifierOf(member.avatar, job) };
+    };
+    // Member 0 splits: one honest sharding, two envelopes under its one nullifier, each carrying the genuine share for
+    // the aggregator it is handed to and junk for the other. Each aggregator alone would accept its own.
+    const splitter = vaults[0] as Vault;
+    const honest = await share([7, 0, 0, 0, 0, 0], splitter);
+    const junk = (n: number) => randomBytes(n);
+    const seal = (inputShares: [Uint8Array, Uint8Array]) =>
+      sealReport({
+        job,
+        aggregatorKeys: keys,
+        nonce: honest.nonce,
+        publicShare: honest.sharded.publicShare,
+        nullifier: honest.nullifier,
+        inputShares,
+      });
+    const [s0, s1] = honest.sharded.inputShares as unknown as [Uint8Array, Uint8Array];
+    const forZero = await encodeSubmission(await proveSharedSubmission(splitter.avatar, group, job, seal([s0, junk(s1.length)])));
+    const forOne = await encodeSubmission(await proveSharedSubmission(splitter.avatar, group, job, seal([junk(s0.length), s1])));
+    // Member 1 claims 7 days in every band (42 days of a 7-day week): each entry within Prio3's 3-bit range, the
+    // validity proof honest, only the declared total broken.
+    const greedy = vaults[1] as Vault;
+    const big = await share([7, 7, 7, 7, 7, 7], greedy);
+    const inflated = await encodeSubmission(
+      await proveSharedSubmission(
+        greedy.avatar,
+        group,
+        job,
+        sealReport({
+          job,
+          aggregatorKeys: keys,
+          nonce: big.nonce,
+          publicShare: big.sharded.publicShare,
+          nullifier: big.nullifier,
+          inputShares: big.sharded.inputShares as unknown as [Uint8Array, Uint8Array],
+        }),
+      ),
+    );
+    // Each split envelope straight to its own aggregator (the submit protocol), at once; the inflated one to both.
+    const hand = async (block: Awaited<ReturnType<typeof encodeSubmission>>, reducer: ReducerNode) => {
+      const node = await createIpfsNode({ listen: [] });
+      try {
+        await putBlock(node.blockstore, block);
+        await submitForReceipt(node, reducer.addresses()[0] as string, { job: id, cid: block.cid.toString() });
+      } finally {
+        await node.stop();
+      }
+    };
+    await Promise.all([hand(forZero, reducers[0] as ReducerNode), hand(forOne, reducers[1] as ReducerNode)]);
+    await Promise.all(reducers.map((r) => hand(inflated, r)));
+    for (const i of [2, 3]) await answer(i, job, spec);
+    for (const r of reducers)
+      await waitUntil("the split, inflated and honest reports to be collected", () => Number(r.job(id)?.accepted ?? 0) >= 4, {
+        timeoutMs: 60_000,
+      });
+    await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
+    await waitUntil(
+      "both aggregators to commit",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state !== 0n),
+      { timeoutMs: 60_000 },
+    );
+    const commits = await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)));
+    // The same two honest reports on both sides: the sets agree, and the job cannot be made to refund this way.
+    expect(commits.map((c) => Number(c.count))).to.deep.equal([2, 2]);
+    expect(commits[0]?.shareSetRoot).to.equal(commits[1]?.shareSetRoot);
+    for (const r of reducers) {
+      const rejected = r.job(id)?.rejected as Record<string, number>;
+      expect(rejected.ShareDigestMismatchError, "the split report, by name").to.equal(1);
+      expect(rejected.ReportTotalError, "the inflated report, by name").to.equal(1);
+    }
+    await chain.increaseTime(2 * spec.challengeWindow + 1);
+    await waitUntil("the job to be final", async () => (await shared.getSharedJob(job.jobId)).state === 2n, { timeoutMs: 60_000 });
   });
 
   it("refunds the researcher when an aggregator never commits, and pays no one", async () => {

@@ -1,5 +1,6 @@
 // Uniform integers for the DP samplers: the platform's CSPRNG for real submissions, a seeded stream for tests and
 // benchmarks, both through one unbiased rejection.
+import { chacha20 } from "@noble/ciphers/chacha";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
@@ -60,6 +61,23 @@ function uniformFromBytes(refill: (pool: Uint8Array) => void, poolSize: number):
  * Node's `crypto.randomInt` does) so small draws stay cheap.
  */
 export const cryptoUniform: UniformInt = uniformFromBytes((pool) => globalThis.crypto.getRandomValues(pool), 4096);
+
+/**
+ * A CSPRNG stream from a secret 32-byte key: ChaCha20's keystream (zero nonce; one key, one stream), fed to the same
+ * unbiased rejection as cryptoUniform. For noise that must be unpredictable to others yet the same when drawn again
+ * (an aggregator's, keyed by its secret and the job); never reuse a key for two purposes.
+ */
+export function keyedUniform(key: Uint8Array): UniformInt {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new RangeError(`key: expected 32 bytes, got ${key?.length}`);
+  const secret = key.slice();
+  const nonce = new Uint8Array(12);
+  let block = 0;
+  return uniformFromBytes((pool) => {
+    // 256-byte pools are 4 ChaCha20 blocks: the counter moves on by 4 each refill, so no keystream byte is used twice.
+    pool.set(chacha20(secret, nonce, new Uint8Array(pool.length), undefined, block));
+    block += pool.length / 64;
+  }, 256);
+}
 
 /**
  * A deterministic stream for tests and benchmarks: block i is sha256(key ‖ i as u64 big-endian) with

@@ -8,13 +8,14 @@ import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
 import { concatBytes, utf8ToBytes } from "@noble/hashes/utils";
 import { sampleDiscreteGaussian } from "../dp/gaussian.js";
-import { cryptoUniform, type UniformInt } from "../dp/uniform.js";
-import { InvalidShareProofError, MalformedReportError } from "./errors.js";
+import { cryptoUniform, keyedUniform, type UniformInt } from "../dp/uniform.js";
+import { InvalidShareProofError, MalformedReportError, ReportTotalError } from "./errors.js";
 import { open, publicKeyOf } from "./hpke.js";
 import { checkReport, jobWire, type SharedReport, shareAad, shareInfo } from "./report.js";
 import { decodeInputShare, decodePrepShare, decodePublicShare, encodePrepShare, type SharedPrio3, sharedVdafOf } from "./vdaf.js";
 
 const VERIFY_KEY_SALT = utf8ToBytes("mosaic/prio3-verify-key/1");
+const NOISE_SALT = utf8ToBytes("mosaic/aggregator-noise/1");
 
 function aggregatorIndex(index: unknown): 0 | 1 {
   if (index !== 0 && index !== 1) throw new RangeError(`index: expected 0 (leader) or 1 (helper), got ${String(index)}`);
@@ -84,7 +85,7 @@ export interface PrepareShareInit {
  * to another key, job or report, or for another nullifier: a report copied from another member's envelope),
  * RangeError for a nullifier that is not a 256-bit unsigned integer.
  */
-export async function prepareShare(init: PrepareShareInit): Promise<{ state: PreparedReport; prepShare: Uint8Array }> {
+export async function prepareShare(init: PrepareShareInit): Promise<{ state: PreparedReport; prepShare: Uint8Array; totalShare?: bigint }> {
   const index = aggregatorIndex(init.index);
   const { vdaf } = sharedVdafOf(init.spec);
   if (!(init.verifyKey instanceof Uint8Array) || init.verifyKey.length !== vdaf.verifyKeySize)
@@ -108,7 +109,64 @@ export async function prepareShare(init: PrepareShareInit): Promise<{ state: Pre
     throw new MalformedReportError(`report: Prio3 could not prepare share ${index}: ${(err as Error).message}`);
   }
   const prepShare = encodePrepShare(vdaf, prepared.preparationShare);
-  return { state: { index, prepShare, preparationState: prepared.preparationState }, prepShare };
+  return {
+    state: { index, prepShare, preparationState: prepared.preparationState },
+    prepShare,
+    totalShare: totalShareOf(init.spec, index, prepared.preparationState.outputShare),
+  };
+}
+
+/**
+ * This aggregator's share of (Σ entries − total) for a report, when the output declares a fixed sum (SumVec only:
+ * a histogram's one-hot is Prio3's own check): Σ of its output share, minus the total at the leader, mod p. For an
+ * honest report the two shares add to 0 and each alone is uniformly random, so publishing them (in the prep bundle)
+ * tells nothing; for a report whose entries do not add up they reveal only the gap. Undefined without a total.
+ */
+function totalShareOf(spec: JobSpec, index: 0 | 1, outputShare: readonly bigint[]): bigint | undefined {
+  const shared = sharedVdafOf(spec);
+  const total = spec.output.total;
+  if (total === undefined || shared.kind !== "sumvec") return undefined;
+  let sum = 0n;
+  for (const x of outputShare) sum = (sum + x) % shared.modulus;
+  return (sum - (index === 0 ? BigInt(total) : 0n) + shared.modulus) % shared.modulus;
+}
+
+/**
+ * Checks a report's two total shares (prepareShare's totalShare, leader's first) add to 0 mod p: its entries, each in
+ * [0, 2^bits) by the validity proof, add up to the output's declared total, so none exceeds it. ReportTotalError
+ * otherwise (the message gives the gap); a no-op for outputs without a total.
+ */
+export function checkTotal(spec: JobSpec, totalShares: readonly [bigint | undefined, bigint | undefined]): void {
+  const shared = sharedVdafOf(spec);
+  if (spec.output.total === undefined || shared.kind !== "sumvec") return;
+  const [a, b] = totalShares;
+  for (const [i, x] of [a, b].entries())
+    if (typeof x !== "bigint" || x < 0n || x >= shared.modulus)
+      throw new ReportTotalError(`totalShares[${i}]: expected a field element, got ${String(x)}`);
+  const gap = ((a as bigint) + (b as bigint)) % shared.modulus;
+  if (gap !== 0n) {
+    const centred = gap > shared.modulus / 2n ? gap - shared.modulus : gap;
+    throw new ReportTotalError(
+      `report: its entries add up to ${spec.output.total} ${centred > 0n ? "+" : "−"} ${centred < 0n ? -centred : centred}, not the declared total ${spec.output.total}`,
+    );
+  }
+}
+
+/**
+ * The key of an aggregator's noise for one job: HKDF-SHA256 of its X25519 secret, salt "mosaic/aggregator-noise/1",
+ * info dag-cbor(job) ‖ index. Noise drawn from it (keyedUniform) is unknown to everyone else, yet the same on every
+ * retry: a commit sent twice after a restart cannot publish two independent noisings of one share.
+ */
+export function noiseKeyOf(init: { job: JobRef; mySecret: Uint8Array; index: 0 | 1 }): Uint8Array {
+  const index = aggregatorIndex(init.index);
+  if (!(init.mySecret instanceof Uint8Array) || init.mySecret.length !== 32)
+    throw new RangeError("mySecret: expected a 32-byte X25519 secret");
+  return hkdf(sha256, init.mySecret, NOISE_SALT, concatBytes(dagCbor.encode(jobWire(init.job)), Uint8Array.of(index)), 32);
+}
+
+/** The deterministic noise source of noiseKeyOf's key. */
+export function noiseSourceOf(init: { job: JobRef; mySecret: Uint8Array; index: 0 | 1 }): UniformInt {
+  return keyedUniform(noiseKeyOf(init));
 }
 
 export interface FinishReportInit {

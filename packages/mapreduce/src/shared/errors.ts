@@ -11,8 +11,11 @@ export class MalformedReportError extends namedError("MalformedReportError") {}
 /** A report's shares fail their Prio3 validity proof (FLP): the measurement is not one the spec allows. */
 export class InvalidShareProofError extends namedError("InvalidShareProofError") {}
 
-/** A report's share digests or message differ from the ones its Semaphore proof binds. */
-export class ShareDigestMismatchError extends namedError("ShareDigestMismatchError") {}
+/** A report's share digests or message differ from the ones its Semaphore proof binds (protocol's, one class for all). */
+export { ShareDigestMismatchError } from "@mosaic/protocol";
+
+/** A report's entries do not add up to the output's declared total (checked on the two shares, revealing only the gap). */
+export class ReportTotalError extends namedError("ReportTotalError") {}
 
 /** The other aggregator never prepared a report this one holds (absent from its prep bundle). */
 export class ShareMissingError extends namedError("ShareMissingError") {}

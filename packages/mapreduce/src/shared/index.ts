@@ -2,9 +2,12 @@
 // report and the aggregators' preparation, aggregation and noise. mapreduce's index re-exports it.
 export {
   aggregateShares,
+  checkTotal,
   type FinishReportInit,
   finishReport,
   noisedAggregateShare,
+  noiseKeyOf,
+  noiseSourceOf,
   type PreparedReport,
   type PrepareShareInit,
   prepareShare,
@@ -15,6 +18,7 @@ export {
 export {
   InvalidShareProofError,
   MalformedReportError,
+  ReportTotalError,
   ShareDecryptError,
   ShareDigestMismatchError,
   ShareMissingError,

@@ -1,26 +1,24 @@
 // A vault's report for a shared job: its clamped output split into two Prio3 input shares, each HPKE-encrypted to
 // one aggregator and bound to the job, the nonce, the public share and the submitter's nullifier; and the message its
 // Semaphore proof signs.
-import { bigintToBytes32, bytes32ToBigint, type JobRef, type JobSpec } from "@mosaic/protocol";
+import {
+  bigintToBytes32,
+  type EncryptedShare,
+  type JobRef,
+  type JobSpec,
+  reportMessage,
+  type SharedReport,
+  shareDigest,
+} from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
-import { sha256 } from "@noble/hashes/sha2";
 import { concatBytes, randomBytes, utf8ToBytes } from "@noble/hashes/utils";
 import { MalformedReportError } from "./errors.js";
 import { HPKE_ENC_LENGTH, HPKE_TAG_LENGTH, seal } from "./hpke.js";
 import { inputShareLength, publicShareLength, SHARED_AGGREGATORS, sharedVdafOf } from "./vdaf.js";
 
-/** One input share sealed to one aggregator: HPKE's encapsulated key and the ciphertext (input share + 16-byte tag). */
-export interface EncryptedShare {
-  enc: Uint8Array;
-  ct: Uint8Array;
-}
-
-/** A report: index 0 of `shares` is the leader's (aggregator 0), index 1 the helper's. */
-export interface SharedReport {
-  nonce: Uint8Array;
-  publicShare: Uint8Array;
-  shares: [EncryptedShare, EncryptedShare];
-}
+// The report's shape and the message its proof signs are protocol's, so the envelope codec and the aggregators agree.
+export type { EncryptedShare, SharedReport };
+export { reportMessage, shareDigest };
 
 /** Bytes of the report nonce (Prio3's NONCE_SIZE). */
 export const REPORT_NONCE_LENGTH = 16;
@@ -60,20 +58,6 @@ function nullifierBytes(nullifier: unknown): Uint8Array {
   if (typeof nullifier !== "bigint" || nullifier < 0n || nullifier >= 1n << 256n)
     throw new RangeError(`nullifier: expected a 256-bit unsigned integer, got ${String(nullifier)}`);
   return bigintToBytes32(nullifier);
-}
-
-/** sha-256(enc ‖ ct): what the report message binds for each share. */
-export function shareDigest(share: EncryptedShare): Uint8Array {
-  return sha256(concatBytes(share.enc, share.ct));
-}
-
-/**
- * The message a report's Semaphore proof signs: sha-256 of dag-cbor({ nonce, public, digests: [d0, d1] }) read as a
- * big-endian integer. It binds both shares (through their digests) and the public share to the one nullifier.
- */
-export function reportMessage(report: SharedReport): bigint {
-  const digests = report.shares.map(shareDigest);
-  return bytes32ToBigint(sha256(dagCbor.encode({ nonce: report.nonce, public: report.publicShare, digests })));
 }
 
 /** Plain Uint8Array views of the library's Buffers, so dag-cbor and equality see ordinary bytes. */

@@ -212,7 +212,19 @@ export function sharedSpecProblem(spec: JobSpec): string | undefined {
     return (err as Error).message;
   }
   if (dpProblem !== undefined) return dpProblem;
-  const { report } = reportSizes(sharedVdafOf(spec).vdaf);
+  const shared = sharedVdafOf(spec);
+  // Prio3's validity proof holds each entry in [0, 2^bits), not in [0, max]: a member's lie past `max` would pass.
+  // So each entry's max must be 2^bits − 1, or bounded by a declared total, which the aggregators check report by
+  // report (checkTotal: the entries, each ≥ 0, add up to the total, so none exceeds it).
+  if (shared.kind === "sum" || shared.kind === "sumvec") {
+    const top = 2 ** shared.bits - 1;
+    const total = spec.output.total;
+    for (const [i, e] of spec.output.entries.entries()) {
+      if (e.max !== top && !(total !== undefined && shared.kind === "sumvec" && total <= e.max))
+        return `output.entries[${i}]: max ${e.max} is not ${top} (2^${shared.bits} − 1), the most Prio3's range proof can hold an answer to; set max ${top}, or declare a total no larger than every entry's max, which the aggregators check`;
+    }
+  }
+  const { report } = reportSizes(shared.vdaf);
   if (report > MAX_SHARED_REPORT_BYTES)
     return `output: a report for ${spec.output.entries.length} entries is ${report} bytes, over the ${MAX_SHARED_REPORT_BYTES}-byte limit; use fewer entries or smaller maxima`;
   return undefined;
