@@ -681,8 +681,16 @@ export async function watchJob(
     });
     if (options.reducer !== undefined) {
       try {
-        const res = await fetch(`${options.reducer.replace(/\/$/, "")}/jobs/${options.jobId}`, { signal: AbortSignal.timeout(5000) });
-        if (res.ok) snap.reducer = (await res.json()) as Record<string, unknown>;
+        const base = options.reducer.replace(/\/$/, "");
+        if (isSharedJobId(options.jobId)) {
+          // The status port's /jobs/<id> takes ids of up to 20 digits: a shared job's (2^128 + n) is found in /jobs.
+          const res = await fetch(`${base}/jobs`, { signal: AbortSignal.timeout(5000) });
+          const all = res.ok ? ((await res.json()) as Record<string, unknown>[]) : [];
+          snap.reducer = Array.isArray(all) ? all.find((j) => j.jobId === options.jobId.toString()) : undefined;
+        } else {
+          const res = await fetch(`${base}/jobs/${options.jobId}`, { signal: AbortSignal.timeout(5000) });
+          if (res.ok) snap.reducer = (await res.json()) as Record<string, unknown>;
+        }
       } catch {
         snap.reducer = { state: "unreachable" };
       }
