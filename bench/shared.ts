@@ -5,9 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JobRef, JobSpec } from "@mosaic/protocol";
-import { kmPerDayJob, l2Sensitivity } from "@mosaic/mapreduce";
 import {
   aggregateShares,
+  kmPerDayJob,
+  withMode,
   finishReport,
   generateKeyPair,
   prepareShare,
@@ -16,7 +17,8 @@ import {
   sharedSpecProblem,
   sharedVdafOf,
   verifyKeyOf,
-} from "../packages/mapreduce/src/shared/index.js";
+} from "@mosaic/mapreduce";
+import { runSharedJob } from "./lib/shared-job.js";
 
 /** One line of output: a figure's median value and whatever describes how it was measured. */
 export interface Figure {
@@ -33,19 +35,7 @@ const progress = (message: string) => process.stderr.write(`shared: ${message}\n
 const print = (figure: Figure) => console.log(JSON.stringify({ ...figure, ...machine }));
 
 /** The km-per-day job in shared mode: each aggregator's σ² alone gives (ε, 1e-6) at the output's L2 sensitivity. */
-function sharedKmPerDay(): JobSpec {
-  const spec = kmPerDayJob();
-  const eps = spec.privacy.epsilon.num / spec.privacy.epsilon.den;
-  const l2 = l2Sensitivity(spec.output);
-  // ε = ρ + 2√(ρ ln(1/δ)) solved for ρ, then σ² = l2²/(2ρ).
-  const rootRho = -Math.sqrt(Math.log(1e6)) + Math.sqrt(Math.log(1e6) + eps);
-  const sigma2 = { num: Math.ceil((l2 * l2) / (2 * rootRho * rootRho)) + 1, den: 1 };
-  return {
-    ...spec,
-    mode: "shared",
-    privacy: { mechanism: "discrete-gaussian", epsilon: spec.privacy.epsilon, delta: { num: 1, den: 1_000_000 }, sigma2 },
-  };
-}
+const sharedKmPerDay = (): JobSpec => withMode(kmPerDayJob(), "shared");
 
 const JOB: JobRef = { chainId: 31337n, registry: "0x5fbdb2315678afecb367f032d93f642f64180aa3", jobId: (1n << 128n) + 1n };
 
@@ -133,12 +123,39 @@ async function reportsPerSecond(): Promise<Figure[]> {
   ];
 }
 
-// ---- shared.e2e_1000_users_s goes here (the lead's figure: a whole shared job on the network). Add its function
-// ---- above this line and its entry in FIGURES below.
+/**
+ * shared.e2e_1000_users_s: a whole shared-mode job of BENCH_USERS (default 1,000) members on real parts, from both
+ * aggregators collecting to the job finalised (runSharedJob; medians of BENCH_JOB_RUNS, default 3). The reports'
+ * proofs are made once into .cache/bench and not counted.
+ */
+async function wholeSharedJob(): Promise<Figure[]> {
+  const users = Number(process.env.BENCH_USERS ?? 1000);
+  const runs = Number(process.env.BENCH_JOB_RUNS ?? 3);
+  const results: Awaited<ReturnType<typeof runSharedJob>>[] = [];
+  for (let r = 0; r < runs; r++) {
+    results.push(await runSharedJob(users, progress));
+    progress(`run ${r + 1}/${runs}: ${results.at(-1)?.totalS.toFixed(2)} s, ${results.at(-1)?.committed} reports committed`);
+  }
+  const sorted = [...results].sort((a, b) => a.totalS - b.totalS);
+  const mid = sorted[Math.floor(sorted.length / 2)] as (typeof results)[number];
+  return [
+    {
+      name: `shared.e2e_${users}_users_s`,
+      value: Number(mid.totalS.toFixed(2)),
+      unit: "s",
+      n: users,
+      runs,
+      committed: mid.committed,
+      all_runs_s: results.map((x) => Number(x.totalS.toFixed(2))),
+      ...Object.fromEntries(Object.entries(mid.phases).map(([k, v]) => [k, Number(v.toFixed(2))])),
+    },
+  ];
+}
 
 /** Every figure of this bench by name, in the order `main` runs them. */
 export const FIGURES: Record<string, () => Promise<Figure[]>> = {
   "shared.reports_per_s": reportsPerSecond,
+  "shared.e2e_1000_users_s": wholeSharedJob,
 };
 
 /** Runs the named figures (all when none are named) and prints each as a JSON line as soon as it is measured. */
