@@ -18,6 +18,15 @@ import {ISharedJobs, SharedJobId} from "./interfaces/ISharedJobs.sol";
 /// loses half). SharedJobs cannot slash JobRegistry stakes: the bond is all an aggregator risks here. A proven fault
 /// refunds the job at once (its share set was wrong, so the sum cannot be trusted). When the two disagree, or one
 /// never commits, nobody can tell on-chain which is at fault: the job is refunded and committed bonds go back.
+///
+/// Commit-reveal. commitShare records the share set in the clear and the noised share by hash; revealShare opens it
+/// once both committed the same set, so the second aggregator cannot fix its share after reading the first's. An
+/// aggregator that agreed on the set but never reveals withholds the answer: its bond is slashed, half to the
+/// researcher and half burned.
+///
+/// Admission. The researcher names the aggregators, so it must not be able to name itself twice over: each needs at
+/// least MIN_AGGREGATOR_STAKE in JobRegistry (fixed at deployment, whatever minStake a job asks), neither may be the
+/// researcher, and their keys must differ and be canonical X25519 points of large order.
 /// What cannot be proven on-chain: that an aggregator summed its decrypted shares correctly and added its noise (its
 /// inputs are encrypted to it); the two aggregators not colluding covers that.
 contract SharedJobs is ISharedJobs {
@@ -32,7 +41,8 @@ contract SharedJobs is ISharedJobs {
     uint256 public constant FIELD128_MODULUS = 340282366920938462946865773367900766209;
     /// @notice The shortest challenge window a job may have (as JobRegistry's).
     uint64 public constant MIN_CHALLENGE_WINDOW = 60;
-    /// @notice The challenger's share of a slashed bond, in basis points (50%); the rest is burned.
+    /// @notice The challenger's share of a slashed bond, in basis points (50%); the rest is burned. The researcher
+    /// takes the same share of a withheld share's bond.
     uint256 public constant CHALLENGER_SHARE_BPS = 5000;
     /// @notice Where the burned half of a slashed bond is sent, so the contract holds exactly what it owes.
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
@@ -49,6 +59,25 @@ contract SharedJobs is ISharedJobs {
     uint8 private constant LEAF_TAG = 0;
     uint8 private constant NODE_TAG = 1;
 
+    /// @notice The least JobRegistry stake an aggregator needs, whatever minStake a job asks: set at deployment so a
+    /// researcher cannot admit aggregators it staked for next to nothing.
+    uint256 public immutable MIN_AGGREGATOR_STAKE;
+
+    /// @dev The published low-order X25519 u-coordinates below p, as the 32 little-endian bytes a key is written in
+    /// (Bernstein, "Curve25519: new Diffie-Hellman speed records" and cr.yp.to/ecdh.html; libsodium's
+    /// has_small_order list). 0 (order 4) is refused as ZeroKey; p and p + 1 (≡ 0 and 1) and every value with the top
+    /// bit set are refused as non-canonical.
+    bytes32 private constant LOW_ORDER_ONE = 0x0100000000000000000000000000000000000000000000000000000000000000; // order 1
+    /// @dev 325606250916557431795983626356110631294008115727848805560023387167927233504, order 8.
+    bytes32 private constant LOW_ORDER_8A = 0xe0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800;
+    /// @dev 39382357235489614581723060781553021112529911719440698176882885853963445705823, order 8.
+    bytes32 private constant LOW_ORDER_8B = 0x5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157;
+    /// @dev p - 1, order 2.
+    bytes32 private constant LOW_ORDER_P_MINUS_1 = 0xecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f;
+    /// @dev A key's bytes 1..31 when u >= p with the top bit clear: all 0xff, then 0x7f (byte 0, the least significant,
+    /// is then 0xed..0xff). Read as a big-endian uint256, byte 0 is the top byte.
+    uint256 private constant P_HIGH_BYTES = 0x00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f;
+
     IJobRegistry private immutable _registry;
     IAvatarGroups private immutable _groups;
     ISemaphoreVerifier private immutable _verifier;
@@ -57,8 +86,8 @@ contract SharedJobs is ISharedJobs {
 
     SharedJob[] private _jobs;
     mapping(SharedJobId => ShareCommit[2]) private _commits;
-    /// @dev The running sum mod p of the committed shares, packed: 4 Field64 or 2 Field128 elements per word,
-    /// element j at word j / perWord, bits (j % perWord)·width. After both commits it is the aggregate.
+    /// @dev The running sum mod p of the revealed shares, packed: 4 Field64 or 2 Field128 elements per word,
+    /// element j at word j / perWord, bits (j % perWord)·width. After both reveals it is the aggregate.
     mapping(SharedJobId => mapping(uint256 => uint256)) private _sums;
     mapping(address => bytes32) private _keys;
     mapping(address => uint256) private _balances;
@@ -67,7 +96,14 @@ contract SharedJobs is ISharedJobs {
     /// unbonding delay bounds the challenge window.
     /// @param groups_ The avatar groups contract jobs draw their group roots and sizes from.
     /// @param verifier_ The stock Semaphore Groth16 verifier, for share-proof fraud proofs.
-    constructor(IJobRegistry registry_, IAvatarGroups groups_, ISemaphoreVerifier verifier_) {
+    /// @param minAggregatorStake_ MIN_AGGREGATOR_STAKE: the least stake any job's aggregators need.
+    constructor(
+        IJobRegistry registry_,
+        IAvatarGroups groups_,
+        ISemaphoreVerifier verifier_,
+        uint256 minAggregatorStake_
+    ) {
+        MIN_AGGREGATOR_STAKE = minAggregatorStake_;
         _registry = registry_;
         _groups = groups_;
         _verifier = verifier_;
@@ -79,7 +115,7 @@ contract SharedJobs is ISharedJobs {
 
     /// @inheritdoc ISharedJobs
     function setAggregatorKey(bytes32 x25519PublicKey) external {
-        if (x25519PublicKey == bytes32(0)) revert ZeroKey();
+        _checkKey(x25519PublicKey);
         _keys[msg.sender] = x25519PublicKey;
         emit AggregatorKeySet(msg.sender, x25519PublicKey);
     }
@@ -100,11 +136,13 @@ contract SharedJobs is ISharedJobs {
     ) external payable returns (SharedJobId jobId) {
         _checkTerms(specDigest, minParticipants, collectionDeadline, challengeWindow, minStake, shareLength, fieldId);
         if (aggregators[0] == aggregators[1]) revert SameAggregator(aggregators[0]);
+        if (msg.sender == aggregators[0] || msg.sender == aggregators[1]) revert ResearcherIsAggregator(msg.sender);
 
         SharedJob storage job = _jobs.push();
         jobId = SharedJobId.wrap(SHARED_JOB_ID_BASE + _jobs.length);
         job.aggregatorKeys[0] = _checkAggregator(aggregators[0], minStake);
         job.aggregatorKeys[1] = _checkAggregator(aggregators[1], minStake);
+        if (job.aggregatorKeys[0] == job.aggregatorKeys[1]) revert SameAggregatorKey(job.aggregatorKeys[0]);
         job.aggregators = aggregators;
         job.researcher = msg.sender;
         // Both were checked against type(uint96).max in _checkTerms.
@@ -151,24 +189,50 @@ contract SharedJobs is ISharedJobs {
         SharedJobId jobId,
         bytes32 shareSetRoot,
         uint32 count,
-        uint256[] calldata noisedShare,
+        bytes32 shareHash,
         string calldata bundleCid
     ) external payable {
         (SharedJob storage job, uint8 i) = _commitWindow(jobId);
         if (msg.value != _bond) revert WrongBond(msg.value, _bond);
         ShareCommit storage c = _commits[jobId][i];
         if (c.state != CommitState.None) revert AlreadyCommitted(jobId, i);
-        if (noisedShare.length != job.shareLength) revert ShareLengthMismatch(noisedShare.length, job.shareLength);
         if (count > job.groupSize) revert CountAboveGroupSize(count, job.groupSize);
         if ((count == 0) != (shareSetRoot == bytes32(0))) revert RootCountMismatch(shareSetRoot, count);
         if (bytes(bundleCid).length == 0) revert EmptyCid();
-        // Checks every element against the modulus as it adds it (a revert undoes the partial sum).
-        _addShare(jobId, job.fieldId, noisedShare);
         c.state = CommitState.Committed;
         c.count = count;
         c.shareSetRoot = shareSetRoot;
+        c.shareHash = shareHash;
         c.bundleCid = bundleCid;
-        emit ShareCommitted(jobId, i, msg.sender, shareSetRoot, count, noisedShare, bundleCid);
+        emit ShareCommitted(jobId, i, msg.sender, shareSetRoot, count, shareHash, bundleCid);
+    }
+
+    /// @inheritdoc ISharedJobs
+    function revealShare(SharedJobId jobId, uint256[] calldata noisedShare, bytes32 salt) external {
+        SharedJob storage job = _job(jobId);
+        if (job.state != SharedJobState.Open) revert JobNotOpen(jobId, job.state);
+        uint8 i = _indexOf(jobId, job);
+        if (block.timestamp >= job.finalizeAfter) revert RevealWindowClosed(jobId, job.finalizeAfter);
+        ShareCommit storage c0 = _commits[jobId][0];
+        ShareCommit storage c1 = _commits[jobId][1];
+        // While the job is open a commitment is None, Committed or Revealed.
+        if (c0.state == CommitState.None || c1.state == CommitState.None) {
+            revert NotBothCommitted(jobId, c0.state, c1.state);
+        }
+        if (c0.shareSetRoot != c1.shareSetRoot || c0.count != c1.count) {
+            revert CommitmentsDisagree(jobId, c0.shareSetRoot, c0.count, c1.shareSetRoot, c1.count);
+        }
+        if (c0.count < job.minParticipants) revert TooFewToReveal(jobId, c0.count, job.minParticipants);
+        ShareCommit storage c = i == 0 ? c0 : c1;
+        if (c.revealed) revert AlreadyRevealed(jobId, i);
+        if (noisedShare.length != job.shareLength) revert ShareLengthMismatch(noisedShare.length, job.shareLength);
+        bytes32 computed = keccak256(abi.encode(SharedJobId.unwrap(jobId), i, noisedShare, salt));
+        if (computed != c.shareHash) revert ShareHashMismatch(jobId, i, computed, c.shareHash);
+        // Checks every element against the modulus as it adds it (a revert undoes the partial sum).
+        _addShare(jobId, job.fieldId, noisedShare);
+        c.state = CommitState.Revealed;
+        c.revealed = true;
+        emit ShareRevealed(jobId, i, msg.sender, noisedShare);
     }
 
     // --------------------------------------------------------- fraud proofs
@@ -214,8 +278,8 @@ contract SharedJobs is ISharedJobs {
         if (job.state != SharedJobState.Open) revert JobNotOpen(jobId, job.state);
         ShareCommit storage c0 = _commits[jobId][0];
         ShareCommit storage c1 = _commits[jobId][1];
-        bool both = c0.state == CommitState.Committed && c1.state == CommitState.Committed;
-        if (!both) {
+        // While the job is open a commitment is None, Committed or Revealed (reveals need both committed).
+        if (c0.state == CommitState.None || c1.state == CommitState.None) {
             if (block.timestamp < job.commitDeadline) revert CommitWindowStillOpen(jobId, job.commitDeadline);
             _refund(jobId, job, RefundReason.AggregatorMissing);
             return;
@@ -227,6 +291,10 @@ contract SharedJobs is ISharedJobs {
         }
         if (c0.count < job.minParticipants) {
             _refund(jobId, job, RefundReason.TooFewParticipants);
+            return;
+        }
+        if (!c0.revealed || !c1.revealed) {
+            _withheld(jobId, job);
             return;
         }
         job.state = SharedJobState.Finalized;
@@ -361,10 +429,25 @@ contract SharedJobs is ISharedJobs {
         if (fieldId > 1) revert InvalidFieldId(fieldId);
     }
 
-    /// @dev The aggregator's registered key, if it is staked at least `minStake` (and more than nothing).
+    /// @dev Refuses a key that is not a canonical X25519 u-coordinate (top bit set, or u >= p) or is a low-order point.
+    function _checkKey(bytes32 key) private pure {
+        if (key == bytes32(0)) revert ZeroKey();
+        uint256 k = uint256(key);
+        // The key is little-endian: u's top bit is the most significant bit of the last byte, k's lowest byte.
+        if (k & 0x80 != 0) revert NonCanonicalKey(key);
+        if (key == LOW_ORDER_ONE || key == LOW_ORDER_8A || key == LOW_ORDER_8B || key == LOW_ORDER_P_MINUS_1) {
+            revert LowOrderKey(key);
+        }
+        // u >= p = 2^255 - 19 (top bit clear): bytes 1..31 as p's, byte 0 at least p's 0xed. p and p + 1 land here.
+        if (k & type(uint248).max == P_HIGH_BYTES && k >> 248 >= 0xed) revert NonCanonicalKey(key);
+    }
+
+    /// @dev The aggregator's registered key, if it is staked at least max(minStake, MIN_AGGREGATOR_STAKE) (and more
+    /// than nothing).
     function _checkAggregator(address aggregator, uint256 minStake) private view returns (bytes32 key) {
+        uint256 needed = minStake > MIN_AGGREGATOR_STAKE ? minStake : MIN_AGGREGATOR_STAKE;
         uint256 staked = _registry.stakeOf(aggregator);
-        if (staked < minStake || staked == 0) revert StakeTooLow(aggregator, staked, minStake);
+        if (staked < needed || staked == 0) revert StakeTooLow(aggregator, staked, needed);
         key = _keys[aggregator];
         if (key == bytes32(0)) revert NoAggregatorKey(aggregator);
     }
@@ -382,11 +465,16 @@ contract SharedJobs is ISharedJobs {
     function _commitWindow(SharedJobId jobId) private view returns (SharedJob storage job, uint8 i) {
         job = _job(jobId);
         if (job.state != SharedJobState.Open) revert JobNotOpen(jobId, job.state);
-        if (msg.sender == job.aggregators[0]) i = 0;
-        else if (msg.sender == job.aggregators[1]) i = 1;
-        else revert NotAggregator(jobId, msg.sender);
+        i = _indexOf(jobId, job);
         if (block.timestamp < job.collectionDeadline) revert CollectionStillOpen(jobId, job.collectionDeadline);
         if (block.timestamp >= job.commitDeadline) revert CommitWindowClosed(jobId, job.commitDeadline);
+    }
+
+    /// @dev The caller's aggregator index in the job.
+    function _indexOf(SharedJobId jobId, SharedJob storage job) private view returns (uint8) {
+        if (msg.sender == job.aggregators[0]) return 0;
+        if (msg.sender == job.aggregators[1]) return 1;
+        revert NotAggregator(jobId, msg.sender);
     }
 
     /// @dev The open job and aggregator `index`'s commitment, if it may still be challenged.
@@ -400,7 +488,8 @@ contract SharedJobs is ISharedJobs {
         if (index > 1) revert InvalidAggregatorIndex(index);
         if (block.timestamp >= job.finalizeAfter) revert ChallengeWindowClosed(jobId, job.finalizeAfter);
         c = _commits[jobId][index];
-        if (c.state != CommitState.Committed) revert NotCommitted(jobId, index, c.state);
+        // A revealed share's set can still be challenged: the reveal only opened its hash.
+        if (c.state == CommitState.None) revert NotCommitted(jobId, index, c.state);
     }
 
     /// @dev Adds a share into the job's running sum mod p, checking each element is below p.
@@ -513,6 +602,24 @@ contract SharedJobs is ISharedJobs {
         if (burned != 0) _send(BURN, burned);
     }
 
+    /// @dev Both agreed on the set but a share was not revealed: each non-revealer's bond is slashed (half to the
+    /// researcher, who lost the answer, half burned), then the job is refunded and a revealer's bond returned.
+    function _withheld(SharedJobId jobId, SharedJob storage job) private {
+        uint256 researcherReward = _bond * CHALLENGER_SHARE_BPS / BPS;
+        uint256 burned = _bond - researcherReward;
+        uint256 burnedTotal = 0;
+        for (uint8 i = 0; i < 2; ++i) {
+            ShareCommit storage c = _commits[jobId][i];
+            if (c.revealed) continue;
+            c.state = CommitState.Slashed;
+            _balances[job.researcher] += researcherReward;
+            burnedTotal += burned;
+            emit WithholderSlashed(jobId, i, job.aggregators[i], _bond, researcherReward, burned);
+        }
+        _refund(jobId, job, RefundReason.ShareWithheld);
+        if (burnedTotal != 0) _send(BURN, burnedTotal);
+    }
+
     /// @dev Refunds the researcher and returns the committed bonds.
     function _refund(SharedJobId jobId, SharedJob storage job, RefundReason reason) private {
         job.state = SharedJobState.Refunded;
@@ -523,11 +630,11 @@ contract SharedJobs is ISharedJobs {
         _returnBonds(jobId, job);
     }
 
-    /// @dev Credits each still-committed aggregator its bond back.
+    /// @dev Credits each still-committed (or revealed) aggregator its bond back.
     function _returnBonds(SharedJobId jobId, SharedJob storage job) private {
         for (uint8 i = 0; i < 2; ++i) {
             ShareCommit storage c = _commits[jobId][i];
-            if (c.state != CommitState.Committed) continue;
+            if (c.state != CommitState.Committed && c.state != CommitState.Revealed) continue;
             c.state = CommitState.Returned;
             address aggregator = job.aggregators[i];
             _balances[aggregator] += _bond;

@@ -7,7 +7,8 @@ type SharedJobId is uint256;
 
 /// @title ISharedJobs
 /// @notice Secret-shared jobs (issue 19): members send Prio3 input shares to two aggregators the researcher chose,
-/// each aggregator commits its noised share of the sum, and the released aggregate is the two shares' sum mod p.
+/// each aggregator commits to its noised share of the sum (by hash, then reveals it once both committed), and the
+/// released aggregate is the two shares' sum mod p.
 /// Reward escrow, commitment bonds, one-call fraud proofs on each aggregator's share set, and pull payments.
 interface ISharedJobs {
     /// @notice Where a shared job is in its life.
@@ -29,7 +30,11 @@ interface ISharedJobs {
         /// @dev The two aggregators committed different share-set roots or counts.
         SharesDisagree,
         /// @dev A fraud proof showed an aggregator's share set wrong.
-        FaultProven
+        FaultProven,
+        /// @dev Both committed the same share set (of at least minParticipants reports) but at least one never
+        /// revealed its noised share by finalizeAfter: each non-revealer's bond was slashed (half to the researcher,
+        /// half burned), a revealer's bond went back.
+        ShareWithheld
     }
 
     /// @notice Which fraud proof showed an aggregator's share set wrong.
@@ -40,16 +45,20 @@ interface ISharedJobs {
         Proof
     }
 
-    /// @notice Where an aggregator's part in a job is.
+    /// @notice Where an aggregator's part in a job is. Revealed is last so the earlier values keep their numbers;
+    /// the order of life is None → Committed → Revealed → Returned (or Committed/Revealed → Slashed).
     enum CommitState {
         /// @dev Nothing committed.
         None,
-        /// @dev commitShare took the bond: the share set can be challenged until finalizeAfter.
+        /// @dev commitShare took the bond and the share's hash: the share set can be challenged until finalizeAfter.
         Committed,
-        /// @dev The job closed and the bond went back to the aggregator.
+        /// @dev The job closed and the bond went back to the aggregator (ShareCommit.revealed says if it revealed).
         Returned,
-        /// @dev A fraud proof took the bond: half to the challenger, half burned.
-        Slashed
+        /// @dev A fraud proof took the bond (half to the challenger, half burned), or the share was withheld (half to
+        /// the researcher, half burned).
+        Slashed,
+        /// @dev revealShare opened the committed hash: the share is in ShareRevealed and in the running sum.
+        Revealed
     }
 
     /// @notice A shared job as the chain records it: money in uint96, times in uint64.
@@ -68,7 +77,8 @@ interface ISharedJobs {
         uint32 groupSize;
         uint32 minParticipants;
         /// @dev Reports are collected until then; prep announcements and share commitments in
-        /// [collectionDeadline, commitDeadline), fraud proofs until finalizeAfter, finalize from then.
+        /// [collectionDeadline, commitDeadline); reveals once both committed, fraud proofs, until finalizeAfter;
+        /// finalize from then (from commitDeadline when an aggregator never committed).
         uint64 collectionDeadline;
         uint64 commitDeadline;
         uint64 finalizeAfter;
@@ -84,16 +94,20 @@ interface ISharedJobs {
         RefundReason refundReason;
     }
 
-    /// @notice One aggregator's part in a job. The noised share itself is in ShareCommitted (and in commitShare's
-    /// calldata); the chain keeps the running sum of the two shares.
+    /// @notice One aggregator's part in a job. The noised share itself is in ShareRevealed (and in revealShare's
+    /// calldata); the chain keeps the running sum of the revealed shares.
     struct ShareCommit {
         CommitState state;
         /// @dev Whether announcePrep was called (prepCid is then set).
         bool prepAnnounced;
+        /// @dev Whether revealShare opened the share hash (stays true once the bond is returned).
+        bool revealed;
         /// @dev The number of leaves in the share set.
         uint32 count;
         /// @dev The share-set tree's root (bytes32(0) for an empty set).
         bytes32 shareSetRoot;
+        /// @dev keccak256(abi.encode(uint256 jobId, uint8 index, uint256[] noisedShare, bytes32 salt)).
+        bytes32 shareHash;
         /// @dev The CID of the aggregator's prep bundle on IPFS.
         string prepCid;
         /// @dev The CID of the aggregator's share-set bundle (its leaves) on IPFS.
@@ -109,8 +123,14 @@ interface ISharedJobs {
     }
 
     error JobNotFound(SharedJobId jobId);
-    /// @notice setAggregatorKey with a zero key.
+    /// @notice setAggregatorKey with a zero key (u = 0, a low-order point).
     error ZeroKey();
+    /// @notice setAggregatorKey with a key that is not a canonical X25519 u-coordinate: its top bit (the most
+    /// significant bit of the last byte, the key being little-endian) is set, or u >= p = 2^255 - 19.
+    error NonCanonicalKey(bytes32 key);
+    /// @notice setAggregatorKey with one of the published low-order X25519 points (a shared secret with it is
+    /// predictable).
+    error LowOrderKey(bytes32 key);
     /// @notice postSharedJob with a zero spec digest: no spec block hashes to it.
     error ZeroSpecDigest();
     error NoReward();
@@ -129,8 +149,12 @@ interface ISharedJobs {
     error InvalidFieldId(uint8 fieldId);
     /// @notice The two aggregators must be different operators.
     error SameAggregator(address aggregator);
-    /// @notice An aggregator's JobRegistry stake is below the job's minStake (or zero).
+    /// @notice An aggregator's JobRegistry stake is below max(the job's minStake, MIN_AGGREGATOR_STAKE) (or zero).
     error StakeTooLow(address aggregator, uint256 staked, uint256 needed);
+    /// @notice The researcher posting a job named itself as an aggregator.
+    error ResearcherIsAggregator(address researcher);
+    /// @notice The two aggregators have registered the same X25519 key.
+    error SameAggregatorKey(bytes32 key);
     /// @notice An aggregator has registered no X25519 key (setAggregatorKey).
     error NoAggregatorKey(address aggregator);
     error GroupHasNoMembers(uint256 groupId);
@@ -152,9 +176,21 @@ interface ISharedJobs {
     error CountAboveGroupSize(uint32 count, uint32 groupSize);
     /// @notice An empty share set has root bytes32(0), and only an empty one does.
     error RootCountMismatch(bytes32 shareSetRoot, uint32 count);
+    /// @notice revealShare before both aggregators committed (their commit states given).
+    error NotBothCommitted(SharedJobId jobId, CommitState state0, CommitState state1);
+    /// @notice revealShare when the two committed different share sets: the job can only be refunded.
+    error CommitmentsDisagree(SharedJobId jobId, bytes32 root0, uint32 count0, bytes32 root1, uint32 count1);
+    /// @notice revealShare when the agreed share set counts fewer than minParticipants reports: the job can only be
+    /// refunded, and revealing would publish a sum over too few members.
+    error TooFewToReveal(SharedJobId jobId, uint32 count, uint32 minParticipants);
+    error AlreadyRevealed(SharedJobId jobId, uint8 index);
+    /// @notice revealShare at or after finalizeAfter.
+    error RevealWindowClosed(SharedJobId jobId, uint64 finalizeAfter);
+    /// @notice The revealed share and salt do not hash to the committed shareHash.
+    error ShareHashMismatch(SharedJobId jobId, uint8 index, bytes32 computed, bytes32 committed);
     /// @notice An aggregator index other than 0 and 1.
     error InvalidAggregatorIndex(uint8 index);
-    /// @notice A fraud proof on an aggregator that has not committed (or whose commitment is closed).
+    /// @notice A fraud proof on an aggregator that has not committed (or whose commitment is closed): its state.
     error NotCommitted(SharedJobId jobId, uint8 index, CommitState state);
     /// @notice A fraud proof at or after finalizeAfter.
     error ChallengeWindowClosed(SharedJobId jobId, uint64 finalizeAfter);
@@ -204,15 +240,28 @@ interface ISharedJobs {
     );
     /// @notice Aggregator `index` published its prep bundle (its Prio3 preparation shares) at `prepCid`.
     event PrepAnnounced(SharedJobId indexed jobId, uint8 index, address indexed aggregator, string prepCid);
-    /// @notice Aggregator `index` committed its noised share of the sum over `count` reports, with its bond.
+    /// @notice Aggregator `index` committed to its noised share of the sum over `count` reports (by its hash), with
+    /// its bond.
     event ShareCommitted(
         SharedJobId indexed jobId,
         uint8 index,
         address indexed aggregator,
         bytes32 shareSetRoot,
         uint32 count,
-        uint256[] noisedShare,
+        bytes32 shareHash,
         string bundleCid
+    );
+    /// @notice Aggregator `index` revealed the noised share it had committed to.
+    event ShareRevealed(SharedJobId indexed jobId, uint8 index, address indexed aggregator, uint256[] noisedShare);
+    /// @notice Aggregator `index` agreed on the share set but never revealed its share: its bond was slashed,
+    /// `researcherReward` of it owed to the researcher and `burned` sent to the burn address.
+    event WithholderSlashed(
+        SharedJobId indexed jobId,
+        uint8 index,
+        address indexed aggregator,
+        uint256 bond,
+        uint256 researcherReward,
+        uint256 burned
     );
     /// @notice A fraud proof succeeded: the aggregator lost its bond, `challengerReward` of it owed to the
     /// challenger and `burned` sent to the burn address.
@@ -235,7 +284,8 @@ interface ISharedJobs {
     event SharedJobRefunded(SharedJobId indexed jobId, address indexed researcher, uint256 reward, RefundReason reason);
     event Withdrawn(address indexed account, uint256 amount);
 
-    /// @notice Registers (or replaces) the caller's X25519 public key, which jobs naming it as an aggregator record.
+    /// @notice Registers (or replaces) the caller's X25519 public key, which jobs naming it as an aggregator record:
+    /// the 32 raw little-endian bytes of the u-coordinate, canonical (u < 2^255 - 19) and not a low-order point.
     function setAggregatorKey(bytes32 x25519PublicKey) external;
 
     /// @notice Posts a shared job, escrowing the sent value as its reward.
@@ -245,10 +295,12 @@ interface ISharedJobs {
     /// @param collectionDeadline Unix time after which reports are no longer collected.
     /// @param challengeWindow Seconds for prep announcements and commitments after the collection deadline, and
     /// again for fraud proofs after that; at least MIN_CHALLENGE_WINDOW and below half JobRegistry's unbonding delay.
-    /// @param minStake The JobRegistry stake each aggregator must hold when the job is posted (and more than zero).
+    /// @param minStake The JobRegistry stake each aggregator must hold when the job is posted; never less than
+    /// SharedJobs.MIN_AGGREGATOR_STAKE (nor zero).
     /// @param shareLength Field elements per share (the output's entries), 1..MAX_LENGTH.
     /// @param fieldId 0 Field64, 1 Field128.
-    /// @param aggregators Two distinct staked operators with registered keys; index 0 is the Prio3 leader.
+    /// @param aggregators Two distinct staked operators, neither the caller, with distinct registered keys; index 0 is
+    /// the Prio3 leader.
     function postSharedJob(
         bytes32 specDigest,
         uint256 groupId,
@@ -265,19 +317,28 @@ interface ISharedJobs {
     /// [collectionDeadline, commitDeadline).
     function announcePrep(SharedJobId jobId, string calldata prepCid) external;
 
-    /// @notice Commits, once and with exactly commitBond() attached, the caller's noised share of the job's sum, in
-    /// [collectionDeadline, commitDeadline).
+    /// @notice Commits, once and with exactly commitBond() attached, the caller's share set in the clear and its noised
+    /// share of the job's sum by hash, in [collectionDeadline, commitDeadline). The share is opened with revealShare
+    /// once both have committed, so neither can choose its share after seeing the other's.
     /// @param shareSetRoot The root of the share-set tree over the reports it accepted (bytes32(0) when none).
     /// @param count The number of reports in it, at most the group size at posting.
-    /// @param noisedShare `shareLength` elements, each below the job's field modulus.
+    /// @param shareHash keccak256(abi.encode(uint256 jobId, uint8 index, uint256[] noisedShare, bytes32 salt)), index
+    /// the caller's aggregator index, noisedShare `shareLength` elements each below the field modulus, salt 32 random
+    /// bytes kept secret until the reveal.
     /// @param bundleCid The CID of the published share set (its leaves) on IPFS.
     function commitShare(
         SharedJobId jobId,
         bytes32 shareSetRoot,
         uint32 count,
-        uint256[] calldata noisedShare,
+        bytes32 shareHash,
         string calldata bundleCid
     ) external payable;
+
+    /// @notice Opens the caller's committed share, once, after both aggregators committed the same share set of at
+    /// least minParticipants reports and before finalizeAfter; adds it into the job's sum.
+    /// @param noisedShare `shareLength` elements, each below the job's field modulus, as hashed at commit.
+    /// @param salt The salt hashed at commit.
+    function revealShare(SharedJobId jobId, uint256[] calldata noisedShare, bytes32 salt) external;
 
     /// @notice Proves that leaves `position` and `position + 1` of aggregator `index`'s share set are not in strictly
     /// ascending nullifier order (a duplicate nullifier included). Refunds the job and slashes the bond.
@@ -305,10 +366,11 @@ interface ISharedJobs {
         bytes32[] calldata path
     ) external;
 
-    /// @notice Closes a job. With both shares committed, from finalizeAfter: equal roots and counts of at least
-    /// minParticipants release the aggregate and split the reward between the aggregators; otherwise a refund
-    /// (SharesDisagree, TooFewParticipants). With a share missing, from commitDeadline: a refund (AggregatorMissing).
-    /// Committed bonds go back to their aggregators either way.
+    /// @notice Closes a job. With both shares committed, from finalizeAfter: different roots or counts refund
+    /// (SharesDisagree), fewer than minParticipants refund (TooFewParticipants); otherwise both revealed release the
+    /// aggregate and split the reward between the aggregators, and a share not revealed refunds (ShareWithheld) with
+    /// each non-revealer's bond slashed (half to the researcher, half burned). With a share missing, from
+    /// commitDeadline: a refund (AggregatorMissing). Other committed bonds go back to their aggregators.
     function finalize(SharedJobId jobId) external;
 
     /// @notice Withdraws the caller's balance (rewards, refunds, bonds, challenger rewards).

@@ -14,7 +14,7 @@ import {
   type SharedJobs,
 } from "@mosaic/protocol";
 import { expect } from "chai";
-import { parseEther, type Signer, ZeroHash } from "ethers";
+import { AbiCoder, keccak256, parseEther, type Signer, toUtf8Bytes, ZeroHash } from "ethers";
 import fc from "fast-check";
 import { network } from "hardhat";
 import { type ShareLeaf, shareSetPath, shareSetRoot } from "../../packages/mapreduce/src/shared/share-set.js";
@@ -32,15 +32,24 @@ const P64 = 18446744069414584321n;
 const P128 = 340282366920938462946865773367900766209n;
 const BURN = "0x000000000000000000000000000000000000dEaD";
 const JOB1 = SHARED_JOB_ID_BASE + 1n;
-const KEY0 = `0x${"a0".repeat(32)}`;
-const KEY1 = `0x${"b1".repeat(32)}`;
-const KEY_OUTSIDER = `0x${"c2".repeat(32)}`;
+// Made-up canonical keys: the last byte (u's most significant) has its top bit clear.
+const KEY0 = `0x${"2a".repeat(32)}`;
+const KEY1 = `0x${"3b".repeat(32)}`;
+const KEY_OUTSIDER = `0x${"4c".repeat(32)}`;
+/** The salt the tests' aggregators hash their shares with. */
+const SALT = keccak256(toUtf8Bytes("mosaic shared test salt"));
+const MIN_AGGREGATOR_STAKE = parseEther("1");
 
 /** SharedJobs' enums. */
 const STATE = { None: 0n, Open: 1n, Finalized: 2n, Refunded: 3n } as const;
-const REASON = { None: 0n, TooFewParticipants: 1n, AggregatorMissing: 2n, SharesDisagree: 3n, FaultProven: 4n } as const;
+const REASON = { None: 0n, TooFewParticipants: 1n, AggregatorMissing: 2n, SharesDisagree: 3n, FaultProven: 4n, ShareWithheld: 5n } as const;
 const FAULT = { Order: 0n, Proof: 1n } as const;
-const COMMIT = { None: 0n, Committed: 1n, Returned: 2n, Slashed: 3n } as const;
+const COMMIT = { None: 0n, Committed: 1n, Returned: 2n, Slashed: 3n, Revealed: 4n } as const;
+
+/** commitShare's shareHash: keccak256(abi.encode(uint256 jobId, uint8 index, uint256[] noisedShare, bytes32 salt)). */
+function shareHash(jobId: bigint, index: number, share: readonly bigint[], salt = SALT): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint8", "uint256[]", "bytes32"], [jobId, index, [...share], salt]));
+}
 
 interface LeafJson {
   nullifier: string;
@@ -194,7 +203,15 @@ describe("SharedJobs", () => {
     await networkHelpers.time.increaseTo((await shared.getSharedJob(id)).collectionDeadline + after);
   }
 
-  function commit(
+  /** `by`'s aggregator index in job `id` (0 for someone who is not one, whose calls are refused anyway). */
+  async function indexOf(by: Signer, id: bigint): Promise<number> {
+    const n = await shared.jobCount();
+    if (id <= SHARED_JOB_ID_BASE || id > SHARED_JOB_ID_BASE + n) return 0;
+    return (await shared.getSharedJob(id)).aggregators[1] === (await addr(by)) ? 1 : 0;
+  }
+
+  /** commitShare of `set` with the hash of `share` (at `by`'s index, salted with SALT). */
+  async function commit(
     by: Signer,
     id: bigint,
     set: { root: string; count: number },
@@ -202,7 +219,11 @@ describe("SharedJobs", () => {
     value = BOND,
     cid = "bafybundle",
   ) {
-    return shared.connect(by).commitShare(id, set.root, set.count, [...share], cid, { value });
+    return shared.connect(by).commitShare(id, set.root, set.count, shareHash(id, await indexOf(by, id), share), cid, { value });
+  }
+
+  function reveal(by: Signer, id: bigint, share: readonly bigint[], salt = SALT) {
+    return shared.connect(by).revealShare(id, [...share], salt);
   }
 
   const honest = () => ({ root: shareSetRoot(leaves), count: leaves.length });
@@ -214,6 +235,7 @@ describe("SharedJobs", () => {
       expect(await shared.jobRegistry()).to.equal(c.addresses.jobRegistry);
       expect(await shared.avatarGroups()).to.equal(c.addresses.avatarGroups);
       expect(await shared.commitBond()).to.equal(BOND);
+      expect(await shared.MIN_AGGREGATOR_STAKE()).to.equal(MIN_AGGREGATOR_STAKE);
       expect(await shared.modulusOf(0)).to.equal(P64);
       expect(await shared.modulusOf(1)).to.equal(P128);
       await expect(shared.modulusOf(2)).to.be.revertedWithCustomError(shared, "InvalidFieldId").withArgs(2);
@@ -233,9 +255,43 @@ describe("SharedJobs", () => {
       await expectRevert(() => shared.connect(agg0).setAggregatorKey(ZeroHash), "ZeroKey", []);
     });
 
+    /** u as the 32 little-endian bytes an X25519 public key is written in. */
+    const le = (u: bigint) => `0x${Buffer.from(u.toString(16).padStart(64, "0"), "hex").reverse().toString("hex")}`;
+    const P25519 = (1n << 255n) - 19n;
+
+    it("test_setAggregatorKey_lowOrderPoints_revertLowOrderKeyStateUnchanged", async () => {
+      // The published small-order u-coordinates below p (cr.yp.to/ecdh.html, libsodium's has_small_order list).
+      const lowOrder = [
+        1n,
+        325606250916557431795983626356110631294008115727848805560023387167927233504n,
+        39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+        P25519 - 1n,
+      ];
+      expect(le(lowOrder[1] as bigint)).to.equal("0xe0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
+      for (const u of lowOrder) await expectRevert(() => shared.connect(agg0).setAggregatorKey(le(u)), "LowOrderKey", [le(u)]);
+      expect(await shared.aggregatorKeyOf(await addr(agg0))).to.equal(KEY0);
+    });
+
+    it("test_setAggregatorKey_nonCanonical_revertsNonCanonicalKeyStateUnchanged", async () => {
+      // The top bit of u is the most significant bit of the LAST byte; p and p + 1 (≡ 0 and 1), and every u >= p.
+      for (const u of [1n << 255n, (1n << 256n) - 1n, (1n << 255n) + 9n, P25519, P25519 + 1n, P25519 + 18n]) {
+        await expectRevert(() => shared.connect(agg0).setAggregatorKey(le(u)), "NonCanonicalKey", [le(u)]);
+      }
+      await expectRevert(() => shared.connect(agg0).setAggregatorKey(`0x${"2a".repeat(31)}80`), "NonCanonicalKey");
+      // A set top bit in the FIRST byte is u's least significant byte: a canonical key. So are p - 2 and a real key.
+      const { x25519 } = await import("@noble/curves/ed25519");
+      const real = `0x${Buffer.from(x25519.getPublicKey(x25519.utils.randomPrivateKey())).toString("hex")}`;
+      for (const key of [`0x80${"2a".repeat(31)}`, le(P25519 - 2n), le(2n), real]) {
+        await expect(shared.connect(agg0).setAggregatorKey(key))
+          .to.emit(shared, "AggregatorKeySet")
+          .withArgs(await addr(agg0), key);
+        expect(await shared.aggregatorKeyOf(await addr(agg0))).to.equal(key);
+      }
+    });
+
     it("test_setAggregatorKey_replaces_postedJobKeepsTheKeyItRecorded", async () => {
       const id = await posted();
-      const key = `0x${"d3".repeat(32)}`;
+      const key = `0x${"5d".repeat(32)}`;
       await expect(shared.connect(agg0).setAggregatorKey(key))
         .to.emit(shared, "AggregatorKeySet")
         .withArgs(await addr(agg0), key);
@@ -299,15 +355,44 @@ describe("SharedJobs", () => {
       await expectRevert(() => post({ fieldId: 2 }), "InvalidFieldId", [2]);
       await expectRevert(() => post({ aggregators: [a0, a0] }), "SameAggregator", [a0]);
       await expectRevert(() => post({ aggregators: [a0, broke] }), "StakeTooLow", [broke, 0n, STAKE]);
-      await expectRevert(() => post({ aggregators: [broke, a1], minStake: 0n }), "StakeTooLow", [broke, 0n, 0n]);
+      await expectRevert(() => post({ aggregators: [broke, a1], minStake: 0n }), "StakeTooLow", [broke, 0n, MIN_AGGREGATOR_STAKE]);
       await expectRevert(() => post({ minStake: STAKE + 1n }), "StakeTooLow", [a0, STAKE, STAKE + 1n]);
       await expectRevert(() => post({ aggregators: [out, un] }), "NoAggregatorKey", [un]);
       await expectRevert(() => post({ group: 1n }), "GroupHasNoMembers", [1n]);
+      // The researcher cannot be an aggregator (whether it is staked and keyed or not).
+      const res = await addr(researcher);
+      await expectRevert(() => post({ aggregators: [res, a1] }), "ResearcherIsAggregator", [res]);
+      await expectRevert(() => post({ aggregators: [a0, res] }), "ResearcherIsAggregator", [res]);
       await expect(post({ group: 9n })).to.be.revertedWithCustomError(c.avatarGroups, "UnknownGroup");
       for (const id of [0n, 1n, SHARED_JOB_ID_BASE, JOB1]) await expectRevert(() => shared.getSharedJob(id), "JobNotFound", [id]);
       // The latest deadline whose windows still fit.
       await expect(post({ deadline: lastDeadline })).to.emit(shared, "SharedJobPosted");
       expect((await shared.getSharedJob(JOB1)).finalizeAfter).to.equal((1n << 64n) - 1n);
+    });
+
+    it("test_postSharedJob_researcherCannotAdmitItsOwnCheapOrTwinAggregators", async () => {
+      const signers = (await ethers.getSigners()) as unknown as Signer[];
+      const [cheap0, cheap1] = [signers[7], signers[8]] as [Signer, Signer];
+      const [c0, c1, a0, un] = await addrs(cheap0, cheap1, agg0, unkeyed);
+      // Two operators the researcher staked 1 wei each for: refused whatever minStake the job asks.
+      for (const [s, key] of [
+        [cheap0, `0x${"6e".repeat(32)}`],
+        [cheap1, `0x${"7f".repeat(32)}`],
+      ] as const) {
+        await (await c.jobRegistry.connect(s).stake({ value: 1n })).wait();
+        await (await shared.connect(s).setAggregatorKey(key)).wait();
+      }
+      await expectRevert(() => post({ aggregators: [c0, c1], minStake: 1n }), "StakeTooLow", [c0, 1n, MIN_AGGREGATOR_STAKE]);
+      await expectRevert(() => post({ aggregators: [c0, c1], minStake: 0n }), "StakeTooLow", [c0, 1n, MIN_AGGREGATOR_STAKE]);
+      await expectRevert(() => post({ aggregators: [a0, c1], minStake: 0n }), "StakeTooLow", [c1, 1n, MIN_AGGREGATOR_STAKE]);
+      // Staked to exactly MIN_AGGREGATOR_STAKE they are admitted; a higher minStake still binds.
+      await (await c.jobRegistry.connect(cheap0).stake({ value: MIN_AGGREGATOR_STAKE - 1n })).wait();
+      await expectRevert(() => post({ aggregators: [c0, a0], minStake: STAKE + 1n }), "StakeTooLow", [c0, STAKE, STAKE + 1n]);
+      await expect(post({ aggregators: [c0, a0], minStake: 0n })).to.emit(shared, "SharedJobPosted");
+      // Two operators sharing one key (one party behind both): refused.
+      await (await shared.connect(unkeyed).setAggregatorKey(KEY0)).wait();
+      await expectRevert(() => post({ aggregators: [a0, un] }), "SameAggregatorKey", [KEY0]);
+      await expectRevert(() => post({ aggregators: [un, a0] }), "SameAggregatorKey", [KEY0]);
     });
   });
 
@@ -352,23 +437,25 @@ describe("SharedJobs", () => {
       await expectRevert(() => commit(outsider, id, set, share), "NotAggregator", [id, await addr(outsider)]);
       await expectRevert(() => commit(agg0, id, set, share, 0n), "WrongBond", [0n, BOND]);
       await expectRevert(() => commit(agg0, id, set, share, BOND + 1n), "WrongBond", [BOND + 1n, BOND]);
-      await expectRevert(() => commit(agg0, id, set, [1n, 2n]), "ShareLengthMismatch", [2n, 3]);
-      await expectRevert(() => commit(agg0, id, set, [1n, 2n, 3n, 4n]), "ShareLengthMismatch", [4n, 3]);
-      await expectRevert(() => commit(agg0, id, set, [1n, P128, 3n]), "ElementNotInField", [1n, P128, P128]);
-      await expectRevert(() => commit(agg0, id, set, [1n, 2n, (1n << 256n) - 1n]), "ElementNotInField", [2n, (1n << 256n) - 1n, P128]);
       await expectRevert(() => commit(agg0, id, { ...set, count: 5 }, share), "CountAboveGroupSize", [5, 4]);
       await expectRevert(() => commit(agg0, id, { root: set.root, count: 0 }, share), "RootCountMismatch", [set.root, 0]);
       await expectRevert(() => commit(agg0, id, { root: ZeroHash, count: 2 }, share), "RootCountMismatch", [ZeroHash, 2]);
       await expectRevert(() => commit(agg0, id, set, share, BOND, ""), "EmptyCid", []);
-      await expect(commit(agg0, id, set, [P128 - 1n, 0n, 3n]))
+      // The share goes on-chain only by its hash: the other aggregator cannot read it before committing its own.
+      const hash = shareHash(id, 0, [P128 - 1n, 0n, 3n]);
+      const sent = commit(agg0, id, set, [P128 - 1n, 0n, 3n]);
+      await expect(sent)
         .to.emit(shared, "ShareCommitted")
-        .withArgs(id, 0, await addr(agg0), set.root, 4, [P128 - 1n, 0n, 3n], "bafybundle");
+        .withArgs(id, 0, await addr(agg0), set.root, 4, hash, "bafybundle");
+      await expect(sent).not.to.emit(shared, "ShareRevealed");
       const c0 = await shared.getCommit(id, 0);
-      expect([c0.state, c0.count, c0.shareSetRoot, c0.bundleCid, c0.prepAnnounced]).to.deep.equal([
+      expect([c0.state, c0.count, c0.shareSetRoot, c0.shareHash, c0.bundleCid, c0.prepAnnounced, c0.revealed]).to.deep.equal([
         COMMIT.Committed,
         4n,
         set.root,
+        hash,
         "bafybundle",
+        false,
         false,
       ]);
       // Replays: the same aggregator again, and its exact call copied by someone who is not an aggregator.
@@ -380,13 +467,122 @@ describe("SharedJobs", () => {
       await expectRevert(() => commit(agg1, id, set, share), "CommitWindowClosed");
     });
 
-    it("test_commitShare_field64_elementAtModulusRefused_emptySetAccepted", async () => {
+    it("test_commitShare_emptySetAccepted_neverRevealed", async () => {
       const id = await posted({ fieldId: 0, length: 2 });
       await toDeadline(id);
-      await expectRevert(() => commit(agg0, id, honest(), [P64, 0n]), "ElementNotInField", [0n, P64, P64]);
-      await expectRevert(() => commit(agg0, id, honest(), [0n, P128 - 1n]), "ElementNotInField", [1n, P128 - 1n, P64]);
       // An aggregator that accepted nothing commits the empty set (root zero, count zero): finalize refunds it.
-      await expect(commit(agg1, id, { root: ZeroHash, count: 0 }, [P64 - 1n, 0n])).to.emit(shared, "ShareCommitted");
+      const empty = { root: ZeroHash, count: 0 };
+      await expect(commit(agg1, id, empty, [P64 - 1n, 0n])).to.emit(shared, "ShareCommitted");
+      await (await commit(agg0, id, empty, [1n, 0n])).wait();
+      // Both agree on no reports: below minParticipants, so nothing is revealed and nobody is slashed.
+      await expectRevert(() => reveal(agg1, id, [P64 - 1n, 0n]), "TooFewToReveal", [id, 0, 2]);
+      await toDeadline(id, 2n * WINDOW);
+      await expect(shared.finalize(id))
+        .to.emit(shared, "SharedJobRefunded")
+        .withArgs(id, await addr(researcher), REWARD, REASON.TooFewParticipants)
+        .and.not.to.emit(shared, "WithholderSlashed");
+      expect(await shared.balanceOf(await addr(agg1))).to.equal(BOND);
+    });
+  });
+
+  describe("revealShare", () => {
+    it("test_revealShare_badInput_namedErrorStateUnchanged", async () => {
+      const id = await posted();
+      const set = honest();
+      const [s0, s1] = [
+        [P128 - 1n, 0n, 3n],
+        [4n, 5n, 6n],
+      ];
+      await toDeadline(id);
+      await expectRevert(() => reveal(agg0, id, s0), "NotBothCommitted", [id, COMMIT.None, COMMIT.None]);
+      await (await commit(agg0, id, set, s0)).wait();
+      // Before both committed: the one that committed cannot reveal (the other could still choose its share).
+      await expectRevert(() => reveal(agg0, id, s0), "NotBothCommitted", [id, COMMIT.Committed, COMMIT.None]);
+      await expectRevert(() => reveal(agg1, id, s1), "NotBothCommitted", [id, COMMIT.Committed, COMMIT.None]);
+      await (await commit(agg1, id, set, s1)).wait();
+      const [a0, a1, out] = await addrs(agg0, agg1, outsider);
+      const committed0 = shareHash(id, 0, s0);
+      await expectRevert(() => reveal(outsider, id, s0), "NotAggregator", [id, out]);
+      await expectRevert(() => reveal(researcher, id, s0), "NotAggregator");
+      await expectRevert(() => reveal(agg0, id + 1n, s0), "JobNotFound", [id + 1n]);
+      await expectRevert(() => reveal(agg0, id, [P128 - 1n, 0n]), "ShareLengthMismatch", [2n, 3]);
+      await expectRevert(() => reveal(agg0, id, [...s0, 0n]), "ShareLengthMismatch", [4n, 3]);
+      // A wrong salt, a wrong share, and the share hashed for the other index: each hash named beside the committed.
+      const wrongSalt = keccak256(toUtf8Bytes("another salt"));
+      await expectRevert(() => reveal(agg0, id, s0, wrongSalt), "ShareHashMismatch", [id, 0, shareHash(id, 0, s0, wrongSalt), committed0]);
+      await expectRevert(() => reveal(agg0, id, [P128 - 2n, 0n, 3n]), "ShareHashMismatch", [
+        id,
+        0,
+        shareHash(id, 0, [P128 - 2n, 0n, 3n]),
+        committed0,
+      ]);
+      await expectRevert(() => reveal(agg0, id, s1), "ShareHashMismatch", [id, 0, shareHash(id, 0, s1), committed0]);
+      await expect(reveal(agg0, id, s0))
+        .to.emit(shared, "ShareRevealed")
+        .withArgs(id, 0, a0, s0);
+      const c0 = await shared.getCommit(id, 0);
+      expect([c0.state, c0.revealed, c0.shareHash]).to.deep.equal([COMMIT.Revealed, true, committed0]);
+      await expectRevert(() => reveal(agg0, id, s0), "AlreadyRevealed", [id, 0]);
+      // Everything public now (agg0's share and salt from its calldata) is of no use to anyone else.
+      await expectRevert(() => reveal(agg1, id, s0), "ShareHashMismatch", [id, 1, shareHash(id, 1, s0), shareHash(id, 1, s1)]);
+      await expectRevert(() => reveal(outsider, id, s1), "NotAggregator");
+      // Reveals stay open to finalizeAfter, not after.
+      const { finalizeAfter } = await shared.getSharedJob(id);
+      await networkHelpers.time.increaseTo(finalizeAfter);
+      await expectRevert(() => reveal(agg1, id, s1), "RevealWindowClosed", [id, finalizeAfter]);
+      expect((await shared.getCommit(id, 1)).state).to.equal(COMMIT.Committed);
+    });
+
+    it("test_revealShare_lastSecondBeforeFinalizeAfter_accepted", async () => {
+      const id = await posted();
+      await toDeadline(id);
+      await (await commit(agg0, id, honest(), [1n, 2n, 3n])).wait();
+      await (await commit(agg1, id, honest(), [4n, 5n, 6n])).wait();
+      const { finalizeAfter } = await shared.getSharedJob(id);
+      await networkHelpers.time.setNextBlockTimestamp(finalizeAfter - 1n);
+      await expect(reveal(agg1, id, [4n, 5n, 6n])).to.emit(shared, "ShareRevealed");
+    });
+
+    it("test_revealShare_elementNotInField_namedErrorStateUnchanged", async () => {
+      // A share hashed with an element at or above p can be committed but never revealed (ShareWithheld at finalize).
+      for (const [fieldId, p] of [
+        [1, P128],
+        [0, P64],
+      ] as const) {
+        const id = await posted({ fieldId });
+        await toDeadline(id);
+        const bad = [1n, p, 3n];
+        const huge = [1n, 2n, (1n << 256n) - 1n];
+        await (await commit(agg0, id, honest(), bad)).wait();
+        await (await shared.connect(agg1).commitShare(id, honest().root, 4, shareHash(id, 1, huge), "bafybundle", { value: BOND })).wait();
+        await expectRevert(() => reveal(agg0, id, bad), "ElementNotInField", [1n, p, p]);
+        await expectRevert(() => reveal(agg1, id, huge), "ElementNotInField", [2n, (1n << 256n) - 1n, p]);
+      }
+      // Field128 elements are too big for a Field64 job.
+      const id = await posted({ fieldId: 0, length: 2 });
+      await toDeadline(id);
+      await (await commit(agg0, id, honest(), [0n, P128 - 1n])).wait();
+      await (await commit(agg1, id, honest(), [0n, 1n])).wait();
+      await expectRevert(() => reveal(agg0, id, [0n, P128 - 1n]), "ElementNotInField", [1n, P128 - 1n, P64]);
+    });
+
+    it("test_revealShare_disagreeingOrTooFewCommitments_refusedNothingPublished", async () => {
+      const id = await posted();
+      await toDeadline(id);
+      const other = { root: shareSetRoot(leaves.slice(0, 3)), count: 3 };
+      await (await commit(agg0, id, honest(), [1n, 2n, 3n])).wait();
+      await (await commit(agg1, id, other, [4n, 5n, 6n])).wait();
+      const set = honest();
+      for (const [by, share] of [
+        [agg0, [1n, 2n, 3n]],
+        [agg1, [4n, 5n, 6n]],
+      ] as const)
+        await expectRevert(() => reveal(by, id, share), "CommitmentsDisagree", [id, set.root, set.count, other.root, other.count]);
+      const few = await posted({ min: 4 });
+      await toDeadline(few);
+      await (await commit(agg0, few, other, [1n, 2n, 3n])).wait();
+      await (await commit(agg1, few, other, [4n, 5n, 6n])).wait();
+      await expectRevert(() => reveal(agg0, few, [1n, 2n, 3n]), "TooFewToReveal", [few, 3, 4]);
     });
   });
 
@@ -448,6 +644,29 @@ describe("SharedJobs", () => {
         id,
         FAULT.Order,
       );
+    });
+
+    it("test_challengeShareOrder_afterBothRevealed_stillSlashesAndRefunds", async () => {
+      // Both committed (and revealed) the same out-of-order set: the reveal opened the shares, not the set's fault.
+      const bad = [leaves[0], leaves[2], leaves[1], leaves[3]] as ShareLeaf[];
+      const tree = anyOrderShareSet(bad);
+      const id = await posted();
+      await toDeadline(id);
+      for (const [by, share] of [
+        [agg0, [1n, 2n, 3n]],
+        [agg1, [4n, 5n, 6n]],
+      ] as const)
+        await (await commit(by, id, { root: tree.root, count: 4 }, share)).wait();
+      await (await reveal(agg0, id, [1n, 2n, 3n])).wait();
+      await (await reveal(agg1, id, [4n, 5n, 6n])).wait();
+      await expectFaulted(
+        shared
+          .connect(challenger)
+          .challengeShareOrder(id, 1, 1, shareLeafArg(bad[1] as ShareLeaf), tree.path(1), shareLeafArg(bad[2] as ShareLeaf), tree.path(2)),
+        id,
+        FAULT.Order,
+      );
+      expect((await shared.getCommit(id, 1)).revealed).to.equal(true);
     });
 
     it("test_challengeShareOrder_hostileWitness_namedErrorStateUnchanged", async () => {
@@ -549,14 +768,26 @@ describe("SharedJobs", () => {
   });
 
   describe("finalize", () => {
-    /** Commits the honest set from both aggregators with `aggregate` split into two shares, then waits out the window. */
-    async function bothCommitted(id: bigint, aggregate: bigint[], p: bigint) {
+    /**
+     * Both aggregators announce their preps and commit the honest set with `aggregate` split into two shares; then
+     * each reveals its share if `reveals` says so. Returns the shares.
+     */
+    async function bothCommitted(id: bigint, aggregate: bigint[], p: bigint, reveals: [boolean, boolean] = [true, true]) {
       await toDeadline(id);
       const [s0, s1] = split(aggregate, p, 7n);
       await (await shared.connect(agg0).announcePrep(id, "bafyprep0")).wait();
       await (await shared.connect(agg1).announcePrep(id, "bafyprep1")).wait();
       await (await commit(agg0, id, honest(), s0)).wait();
       await (await commit(agg1, id, honest(), s1)).wait();
+      if (reveals[1])
+        await expect(reveal(agg1, id, s1))
+          .to.emit(shared, "ShareRevealed")
+          .withArgs(id, 1, await addr(agg1), s1);
+      if (reveals[0])
+        await expect(reveal(agg0, id, s0))
+          .to.emit(shared, "ShareRevealed")
+          .withArgs(id, 0, await addr(agg0), s0);
+      return [s0, s1] as const;
     }
 
     it("test_finalize_honestEndToEnd_releasesCentredSumSplitsRewardReturnsBonds", async () => {
@@ -579,8 +810,10 @@ describe("SharedJobs", () => {
       expect(await shared.resultOf(id)).to.deep.equal(aggregate);
       const job = await shared.getSharedJob(id);
       expect([job.state, job.refundReason]).to.deep.equal([STATE.Finalized, REASON.None]);
-      expect((await shared.getCommit(id, 0)).state).to.equal(COMMIT.Returned);
-      expect((await shared.getCommit(id, 1)).state).to.equal(COMMIT.Returned);
+      for (const i of [0, 1]) {
+        const commitment = await shared.getCommit(id, i);
+        expect([commitment.state, commitment.revealed]).to.deep.equal([COMMIT.Returned, true]);
+      }
       await expectRevert(() => shared.finalize(id), "JobNotOpen", [id, STATE.Finalized]);
       await expectRevert(
         () => shared.connect(challenger).challengeShareProof(id, 0, 0, shareLeafArg(leaves[0] as ShareLeaf), shareSetPath(leaves, 0)),
@@ -627,13 +860,66 @@ describe("SharedJobs", () => {
 
     it("test_finalize_tooFewParticipants_refunds", async () => {
       const id = await posted({ min: 5 });
-      await bothCommitted(id, [1n, 2n, 3n], P128);
+      await bothCommitted(id, [1n, 2n, 3n], P128, [false, false]);
       await toDeadline(id, 2n * WINDOW);
       await expect(shared.finalize(id))
         .to.emit(shared, "SharedJobRefunded")
         .withArgs(id, await addr(researcher), REWARD, REASON.TooFewParticipants);
       await expect(shared.connect(researcher).withdraw()).to.changeEtherBalance(ethers, researcher, REWARD);
       await expect(shared.connect(agg1).withdraw()).to.changeEtherBalance(ethers, agg1, BOND);
+    });
+
+    it("test_finalize_shareWithheld_slashesTheWithholderHalfToResearcherHalfBurned", async () => {
+      const id = await posted();
+      await bothCommitted(id, [1n, 2n, 3n], P128, [true, false]);
+      await expectRevert(() => shared.finalize(id), "ChallengeWindowStillOpen");
+      await toDeadline(id, 2n * WINDOW);
+      const [a0, a1, res] = await addrs(agg0, agg1, researcher);
+      const sent = shared.connect(outsider).finalize(id);
+      await expect(sent).to.changeEtherBalance(ethers, BURN, BOND / 2n);
+      await expect(sent)
+        .to.emit(shared, "WithholderSlashed")
+        .withArgs(id, 1, a1, BOND, BOND / 2n, BOND / 2n)
+        .and.to.emit(shared, "SharedJobRefunded")
+        .withArgs(id, res, REWARD, REASON.ShareWithheld)
+        .and.to.emit(shared, "BondReturned")
+        .withArgs(id, 0, a0, BOND)
+        .and.not.to.emit(shared, "SharedJobFinalized");
+      const job = await shared.getSharedJob(id);
+      expect([job.state, job.refundReason]).to.deep.equal([STATE.Refunded, REASON.ShareWithheld]);
+      const [c0, c1] = [await shared.getCommit(id, 0), await shared.getCommit(id, 1)];
+      expect([c0.state, c0.revealed, c1.state, c1.revealed]).to.deep.equal([COMMIT.Returned, true, COMMIT.Slashed, false]);
+      await expectRevert(() => shared.resultOf(id), "NotFinalized", [id, STATE.Refunded]);
+      // To the wei: the researcher gets its reward and half the withholder's bond, the revealer its bond.
+      expect(await shared.balanceOf(res)).to.equal(REWARD + BOND / 2n);
+      expect(await shared.balanceOf(a0)).to.equal(BOND);
+      expect(await shared.balanceOf(a1)).to.equal(0n);
+      expect(await ethers.provider.getBalance(c.addresses.sharedJobs as string)).to.equal(REWARD + BOND / 2n + BOND);
+      await expect(shared.connect(researcher).withdraw()).to.changeEtherBalance(ethers, researcher, REWARD + BOND / 2n);
+      await expect(shared.connect(agg0).withdraw()).to.changeEtherBalance(ethers, agg0, BOND);
+      await expectRevert(() => shared.connect(agg1).withdraw(), "NothingToWithdraw", [a1]);
+      expect(await ethers.provider.getBalance(c.addresses.sharedJobs as string)).to.equal(0n);
+      await expectRevert(() => reveal(agg1, id, [1n, 2n, 3n]), "JobNotOpen", [id, STATE.Refunded]);
+    });
+
+    it("test_finalize_neitherRevealed_bothSlashed", async () => {
+      const id = await posted();
+      await bothCommitted(id, [1n, 2n, 3n], P128, [false, false]);
+      await toDeadline(id, 2n * WINDOW);
+      const [a0, a1, res] = await addrs(agg0, agg1, researcher);
+      const sent = shared.finalize(id);
+      await expect(sent).to.changeEtherBalance(ethers, BURN, BOND);
+      await expect(sent)
+        .to.emit(shared, "WithholderSlashed")
+        .withArgs(id, 0, a0, BOND, BOND / 2n, BOND / 2n)
+        .and.to.emit(shared, "WithholderSlashed")
+        .withArgs(id, 1, a1, BOND, BOND / 2n, BOND / 2n)
+        .and.to.emit(shared, "SharedJobRefunded")
+        .withArgs(id, res, REWARD, REASON.ShareWithheld)
+        .and.not.to.emit(shared, "BondReturned");
+      expect(await shared.balanceOf(res)).to.equal(REWARD + BOND);
+      expect([await shared.balanceOf(a0), await shared.balanceOf(a1)]).to.deep.equal([0n, 0n]);
+      expect(await ethers.provider.getBalance(c.addresses.sharedJobs as string)).to.equal(REWARD + BOND);
     });
 
     it("test_finalize_aggregatorMissing_refundsFromTheCommitDeadline", async () => {
@@ -680,7 +966,9 @@ describe("SharedJobs", () => {
           fc.bigInt({ min: 1n, max: parseEther("3") }),
           fc.integer({ min: 1, max: 5 }),
           fc.boolean(),
-          async (how0, how1, reward, min, challenge) => {
+          fc.boolean(),
+          fc.boolean(),
+          async (how0, how1, reward, min, challenge, reveal0, reveal1) => {
             await base.restore();
             const id = await posted({ value: reward, min });
             const people = [researcher, agg0, agg1, challenger];
@@ -689,7 +977,10 @@ describe("SharedJobs", () => {
               const job = await shared.getSharedJob(id);
               let owed = 0n;
               for (const s of people) owed += await shared.balanceOf(await addr(s));
-              for (const i of [0, 1]) if ((await shared.getCommit(id, i)).state === COMMIT.Committed) owed += BOND;
+              for (const i of [0, 1]) {
+                const { state } = await shared.getCommit(id, i);
+                if (state === COMMIT.Committed || state === COMMIT.Revealed) owed += BOND;
+              }
               if (job.state === STATE.Open) owed += job.reward;
               expect(await ethers.provider.getBalance(c.addresses.sharedJobs as string)).to.equal(owed);
             };
@@ -701,7 +992,17 @@ describe("SharedJobs", () => {
               await (await commit(by, id, setFor(how), [1n, 2n, 3n])).wait();
               await checkHeld();
             }
-            const bad = hows.findIndex((h) => h === "swapped");
+            // Agreeing on a set of at least minParticipants reports, each reveals or withholds as drawn.
+            const agree = how0 === how1 && how0 !== "absent";
+            const count = how0 === "short" ? 3 : 4;
+            const canReveal = agree && min <= count;
+            const reveals = [reveal0 && canReveal, reveal1 && canReveal];
+            for (const [i, by] of [agg0, agg1].entries()) {
+              if (!reveals[i]) continue;
+              await (await reveal(by, id, [1n, 2n, 3n])).wait();
+              await checkHeld();
+            }
+            const bad = hows.indexOf("swapped");
             if (challenge && bad >= 0) {
               const t = setFor("swapped").swapped as ReturnType<typeof anyOrderShareSet>;
               const [a, b] = [leaves[1], leaves[0]] as [ShareLeaf, ShareLeaf];
@@ -717,22 +1018,26 @@ describe("SharedJobs", () => {
             }
             const job = await shared.getSharedJob(id);
             const finalized = job.state === STATE.Finalized;
-            // Released only when both committed the same set, no fault was proven, and it counts enough reports.
-            const agree = how0 === how1 && how0 !== "absent";
+            // Released only when both committed the same set, no fault was proven, it counts enough reports, and both
+            // revealed; a share withheld from such a set costs its aggregator the bond, half to the researcher.
             const faulted = challenge && bad >= 0;
-            expect(finalized).to.equal(agree && !faulted && min <= (how0 === "short" ? 3 : 4));
-            // Everyone withdraws: the contract ends empty, and an aggregator that committed the honest set has its
-            // bond back (plus half the reward when the job released).
+            expect(finalized).to.equal(canReveal && !faulted && reveals[0] === true && reveals[1] === true);
+            const withholders = canReveal && !faulted ? reveals.filter((r) => !r).length : 0;
+            expect(job.refundReason).to.equal(finalized ? REASON.None : withholders > 0 ? REASON.ShareWithheld : job.refundReason);
+            // Everyone withdraws: the contract ends empty, and an aggregator that committed the honest set and
+            // revealed when it could has its bond back (plus half the reward when the job released).
             for (const [i, by] of [agg0, agg1].entries()) {
               const owed = await shared.balanceOf(await addr(by));
-              if (hows[i] === "honest") expect(owed).to.equal(BOND + (finalized ? (i === 0 ? reward - reward / 2n : reward / 2n) : 0n));
+              const withheld = withholders > 0 && !reveals[i];
+              if (hows[i] === "honest")
+                expect(owed).to.equal(withheld ? 0n : BOND + (finalized ? (i === 0 ? reward - reward / 2n : reward / 2n) : 0n));
             }
-            expect(await shared.balanceOf(await addr(researcher))).to.equal(finalized ? 0n : reward);
+            expect(await shared.balanceOf(await addr(researcher))).to.equal(finalized ? 0n : reward + BigInt(withholders) * (BOND / 2n));
             for (const s of people) if ((await shared.balanceOf(await addr(s))) > 0n) await (await shared.connect(s).withdraw()).wait();
             expect(await ethers.provider.getBalance(c.addresses.sharedJobs as string)).to.equal(0n);
           },
         ),
-        { seed: 19_190_019, numRuns: 25 },
+        { seed: 19_190_019, numRuns: 40 },
       );
     });
   });
