@@ -394,7 +394,7 @@ async function postShared(
     return directoryRead;
   };
   const { aggregators, from } = await chooseAggregators(
-    { registry, shared, reducers, directory: flags.directory },
+    { registry, shared, reducers, directory: flags.directory, researcher: await s.signer?.getAddress() },
     spec,
     options.aggregators ?? [],
   );
@@ -485,7 +485,7 @@ export function formatPost(r: PostResult): string {
     ...(r.mode === "shared"
       ? [
           `  mode      shared: each answer goes as two encrypted Prio3 shares, one per aggregator; each noises its share of the sum (SharedJobs ${r.sharedJobs})`,
-          `  aggregators ${(r.aggregators ?? []).map((a, i) => `${a.address} (${i === 0 ? "leader, " : ""}${formatEther(a.stake)} ETH staked)`).join(" and ")}${r.aggregatorsFrom === "directory" ? ", chosen from the reducers announced on-chain" : ""}`,
+          `  aggregators ${(r.aggregators ?? []).map((a, i) => `${a.address} (${i === 0 ? "leader, " : ""}${formatEther(a.stake)} ETH staked, key ${a.fingerprint})`).join(" and ")}${r.aggregatorsFrom === "directory" ? ", chosen from the reducers announced on-chain" : ""}`,
           `  trust     ${r.trust}`,
         ]
       : []),

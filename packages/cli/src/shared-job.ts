@@ -2,7 +2,8 @@
 // reducers announced on-chain), and the errors that say why a choice cannot be posted.
 import type { JobSpec, JobRegistry, ReducerRecord, SharedJobs } from "@mosaic/protocol";
 import { attachSharedJobs, namedError } from "@mosaic/protocol";
-import { formatEther, getAddress, isAddress, type Provider, type Signer, ZeroHash } from "ethers";
+import { aggregatorKeyFingerprint } from "@mosaic/vault";
+import { formatEther, getAddress, getBytes, isAddress, type Provider, type Signer, ZeroHash } from "ethers";
 import { UsageError } from "./args.js";
 import { contractRefusal, decodeRevert } from "./chain-flags.js";
 
@@ -21,6 +22,9 @@ export class SameAggregatorError extends namedError("SameAggregatorError") {}
 /** An aggregator given has less than the job's minimum stake in the JobRegistry. */
 export class AggregatorNotStakedError extends namedError("AggregatorNotStakedError") {}
 
+/** An aggregator given is the paying wallet: SharedJobs will not let a researcher aggregate its own job. */
+export class ResearcherIsAggregatorError extends namedError("ResearcherIsAggregatorError") {}
+
 /** An aggregator given has registered no X25519 aggregator key with SharedJobs. */
 export class NoAggregatorKeyError extends namedError("NoAggregatorKeyError") {}
 
@@ -34,6 +38,8 @@ export interface AggregatorChoice {
   address: string;
   /** Its X25519 aggregator key as SharedJobs holds it (0x and 64 hex characters). */
   key: string;
+  /** The key's fingerprint as the vault's consent screen shows it to users (aggregatorKeyFingerprint). */
+  fingerprint: string;
   /** Its stake in the JobRegistry, wei as a decimal string. */
   stake: string;
   /** Its multiaddrs from the ReducerDirectory (where the spec is handed); empty when it has no record there. */
@@ -91,6 +97,7 @@ export function sharedRefusal(shared: SharedJobs, err: unknown): unknown {
 }
 
 const hasKey = (key: string) => key !== ZeroHash && /^0x[0-9a-fA-F]{64}$/.test(key);
+const fingerprintOf = (key: string) => aggregatorKeyFingerprint(getBytes(key));
 
 /**
  * The two aggregators of a shared job: the two `--aggregator` addresses given (each checked: an address, distinct,
@@ -101,11 +108,22 @@ const hasKey = (key: string) => key !== ZeroHash && /^0x[0-9a-fA-F]{64}$/.test(k
  *   without a directory (then `given` is required)
  */
 export async function chooseAggregators(
-  c: { registry: JobRegistry; shared: SharedJobs; reducers(): Promise<ReducerRecord[] | undefined>; directory?: string },
+  c: {
+    registry: JobRegistry;
+    shared: SharedJobs;
+    reducers(): Promise<ReducerRecord[] | undefined>;
+    directory?: string;
+    /** The paying wallet's address: never an aggregator of its own job. @default undefined (a dry run without a wallet) */
+    researcher?: string;
+  },
   spec: JobSpec,
   given: readonly string[],
 ): Promise<{ aggregators: [AggregatorChoice, AggregatorChoice]; from: "--aggregator" | "directory" }> {
-  const minStake = BigInt(spec.minStake) > 0n ? BigInt(spec.minStake) : 1n;
+  // SharedJobs asks max(the job's minStake, its MIN_AGGREGATOR_STAKE) of an aggregator, and never zero.
+  const floor = await c.shared.MIN_AGGREGATOR_STAKE().catch(() => 0n);
+  const asked = BigInt(spec.minStake) > floor ? BigInt(spec.minStake) : floor;
+  const minStake = asked > 0n ? asked : 1n;
+  const researcher = c.researcher === undefined ? undefined : getAddress(c.researcher);
   if (given.length !== 0 && given.length !== 2)
     throw new UsageError(
       `post: --aggregator: a shared job has two aggregators; give --aggregator ADDRESS twice, or not at all to choose them from the reducers announced on-chain (got ${given.length})`,
@@ -122,10 +140,14 @@ export async function chooseAggregators(
     const records = (await c.reducers()) ?? [];
     const chosen: AggregatorChoice[] = [];
     for (const address of [a0, a1]) {
+      if (address === researcher)
+        throw new ResearcherIsAggregatorError(
+          `--aggregator ${address} is the paying wallet's address: a researcher may not aggregate its own job (SharedJobs refuses it); choose two other operators`,
+        );
       const [stake, key] = await Promise.all([c.registry.stakeOf(address), c.shared.aggregatorKeyOf(address)]);
       if (stake < minStake)
         throw new AggregatorNotStakedError(
-          `--aggregator ${address}: ${formatEther(stake)} ETH staked in the JobRegistry, the job needs ${formatEther(minStake)} ETH (its minStake); choose a staked reducer, or lower --min-stake in 'mosaic job new'`,
+          `--aggregator ${address}: ${formatEther(stake)} ETH staked in the JobRegistry, the job needs ${formatEther(minStake)} ETH (its minStake, at least SharedJobs' ${formatEther(floor)} ETH for any aggregator); choose a reducer staked that much`,
         );
       if (!hasKey(key))
         throw new NoAggregatorKeyError(
@@ -134,6 +156,7 @@ export async function chooseAggregators(
       chosen.push({
         address,
         key: key.toLowerCase(),
+        fingerprint: fingerprintOf(key),
         stake: stake.toString(),
         addrs: records.find((r) => r.operator === address)?.addrs ?? [],
       });
@@ -154,6 +177,7 @@ export async function chooseAggregators(
   let withoutKey = 0;
   for (const r of records) {
     if (chosen.length === 2) break;
+    if (r.stake < minStake || r.operator === researcher) continue;
     const key = (await c.shared.aggregatorKeyOf(r.operator)).toLowerCase();
     if (!hasKey(key)) {
       withoutKey++;
@@ -161,7 +185,7 @@ export async function chooseAggregators(
     }
     // Two operators on one machine (one peer key, so one aggregator key) are not two independent aggregators.
     if (chosen.some((a) => a.key === key || a.address === r.operator)) continue;
-    chosen.push({ address: r.operator, key, stake: r.stake.toString(), addrs: r.addrs });
+    chosen.push({ address: r.operator, key, fingerprint: fingerprintOf(key), stake: r.stake.toString(), addrs: r.addrs });
   }
   if (chosen.length < 2)
     throw new NoAggregatorError(

@@ -9,7 +9,8 @@ import { encodeSubmission, Group, nullifierOf, proveSharedSubmission, publishSub
 import { shardReport } from "@mosaic/mapreduce";
 import { jobTopic, networkFileFor, readReducers, type SharedJobs, writeNetworkFile } from "@mosaic/protocol";
 import { expect } from "chai";
-import { parseEther, ZeroHash } from "ethers";
+import { aggregatorKeyFingerprint } from "@mosaic/vault";
+import { getBytes, parseEther, ZeroHash } from "ethers";
 import { createReducerWorld, keyOf, type Reducer, type ReducerWorld } from "./reducer-world.js";
 import { failed, json, mosaic, type Run } from "./run.js";
 
@@ -98,8 +99,15 @@ describe("mosaic job post, list, result: shared-mode jobs on SharedJobs", functi
       post(["--aggregator", keyless, "--aggregator", a1]),
       post(["--aggregator", a0, "--aggregator", a1, "--shared-jobs", w.contracts.addresses.jobRegistry]),
       post(["--peer", w.reducers[0]?.status?.addresses[0] as string], w.chainArgs.concat(["--shared-jobs", await shared.getAddress()])),
+      post(["--aggregator", a0, "--aggregator", keyOf(5).address]), // the researcher's own wallet
     ]);
-    const [noShared, oldNetwork, one, same, notAddress, notStaked, noKey, notShared, peerOnly] = runs as Run[];
+    const [noShared, oldNetwork, one, same, notAddress, notStaked, noKey, notShared, peerOnly, researcher] = runs as Run[];
+    failed(
+      researcher as Run,
+      1,
+      "ResearcherIsAggregatorError",
+      new RegExp(`--aggregator ${keyOf(5).address} is the paying wallet's address`),
+    );
     failed(
       noShared as Run,
       2,
@@ -172,8 +180,10 @@ describe("mosaic job post, list, result: shared-mode jobs on SharedJobs", functi
     expect(text.code, text.stderr).to.equal(0);
     expect(text.stdout).to.match(/^Would post: Kilometres travelled per day/);
     expect(text.stdout).to.match(/\n {2}mode +shared: each answer goes as two encrypted Prio3 shares, one per aggregator/);
+    const fingerprint = async (a: string) => aggregatorKeyFingerprint(getBytes(await shared.aggregatorKeyOf(a)));
+    // Each key's fingerprint as the users' consent screen shows it.
     expect(text.stdout).to.contain(
-      `\n  aggregators ${a1} (leader, 1.5 ETH staked) and ${a0} (1.0 ETH staked), chosen from the reducers announced on-chain\n`,
+      `\n  aggregators ${a1} (leader, 1.5 ETH staked, key ${await fingerprint(a1)}) and ${a0} (1.0 ETH staked, key ${await fingerprint(a0)}), chosen from the reducers announced on-chain\n`,
     );
     expect(text.stdout).to.match(
       /\n {2}trust +non-collusion: either aggregator alone sees only encrypted shares and the noised sum; the two together could read every answer\n/,
@@ -272,7 +282,7 @@ describe("mosaic job post, list, result: shared-mode jobs on SharedJobs", functi
     await w.timeTo(Number(record.collectionDeadline) + 1);
     await w.until(
       "both aggregators to commit",
-      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(id, i)))).every((c) => c.state === 1n),
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(id, i)))).every((c) => c.state !== 0n),
       90_000,
     );
     const provisional = json<{ standing: { stage: string; count: number } }>(
@@ -315,8 +325,18 @@ describe("mosaic job post, list, result: shared-mode jobs on SharedJobs", functi
     const keyless = keyOf(3);
     await (await shared.connect(keyless.connect(w.chain.provider)).setAggregatorKey(await shared.aggregatorKeyOf(a0))).wait();
     const before = await shared.jobCount();
+    const fresh = path.join(w.work, "fresh.json"); // the first spec's deadline has passed on the chain
+    expect(
+      (await mosaic(["job", "new", "km-per-day", "--mode", "shared", "--deadline-in", "90000", "--out", fresh], w.work)).code,
+    ).to.equal(0);
     failed(
-      await post(["--aggregator", a0, "--aggregator", keyless.address]),
+      await mosaic(
+        [
+          ...["job", "post", fresh, "--group", String(w.groupId), "--network", networkFile, "--wallet-key-file", w.researcherKey],
+          ...["--aggregator", a0, "--aggregator", keyless.address],
+        ],
+        w.work,
+      ),
       1,
       "SameAggregatorError",
       /registered the same aggregator key .*one machine holds both shares/,
