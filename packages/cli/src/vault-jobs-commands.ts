@@ -23,7 +23,9 @@ Usage: mosaic vault jobs [--all] [options]
 
 Lists the jobs still collecting whose group your avatar was in when they were posted (groups are synced from the
 chain and cached in the vault directory's groups/): title, requester, purpose, epsilon, deadline (relative and
-absolute), reward, and whether this vault answered. Specs come from the reducers, over IPFS.
+absolute), reward, and whether this vault answered. Specs come from the reducers, over IPFS. With a SharedJobs
+address (--shared-jobs, or the network file's contracts.sharedJobs), shared-mode jobs are listed too, as s1, s2, …,
+with their mode and their two aggregators.
 
 Options:
   --all             also list closed jobs and jobs for groups you are not in
@@ -36,7 +38,9 @@ Usage: mosaic vault review <job> [options]
 
 Runs the job's program on your data, here, and shows who asks and why, the data it reads, the program in plain
 words, the output before noise (it stays in the vault) and the exact noised answer that would be sent, and the
-privacy budget before and after. Records nothing.
+privacy budget before and after. Records nothing. A shared-mode job (s1, s2, …) shows its mode: the exact answer,
+split in two encrypted shares for its two aggregators, what that means and what the chain can and cannot check,
+and the epsilon the ledger charges.
 
 ${COMMON}`;
 
@@ -51,6 +55,10 @@ with backoff until --min-receipts staked operators have signed one or the collec
 checked: signed by a staked operator, for this job and this answer; a forged one is refused, reported and not kept.
 The answer's CID, nullifier and receipts are kept in the vault for 'mosaic vault receipts'.
 
+A shared-mode job (s1, s2, …, on SharedJobs) is answered with the exact answer split in two shares encrypted to its
+two aggregators, handed to them only (found in the reducer directory by their operators' addresses, or --peer);
+only their receipts count, and by default both are waited for.
+
 Timing: the library spreads an answer over the whole collection window, so its timing says nothing about the
 user; an interactive command waits at most --delay-max (a uniformly random instant in [0, delay-max]). A longer
 delay links less; 'mosaic vault serve --follow' tells you of jobs as they are posted, so you can answer early
@@ -58,7 +66,7 @@ with a long delay.
 
 Options:
   --yes                 consent without asking (the consent screen is still printed); needed without a terminal
-  --min-receipts N      receipts from distinct staked operators to wait for (default 1)
+  --min-receipts N      receipts from distinct staked operators to wait for (default 1; 2 for a shared job)
   --delay-max SECONDS   the longest random delay before sending (default 60; 0 sends at once)
 
 Exit code 1 when fewer than --min-receipts receipts came before the deadline (the answer is recorded).
@@ -72,10 +80,12 @@ Usage: mosaic vault receipts [--job ID] [--resend [--min-receipts N]] [options]
 For each answer this vault sent (or the one for --job): the reducers' receipts (operator, when, valid: checked
 again against the stakes on-chain) and, once the job is final, a Merkle inclusion proof of your leaf in the winning
 result's bundle, checked against the tree root on-chain: "counted (leaf i of n ...)", or "MISSING" with the
-evidence to keep (your submission's CID and nullifier, the receipts, the winning bundle).
+evidence to keep (your submission's CID and nullifier, the receipts, the winning bundle). A shared job's answer is
+counted when its nullifier is a leaf of the share set both aggregators committed, whose root is recomputed from
+every leaf's submission.
 
 Options:
-  --job ID              only this job
+  --job ID              only this job (s1, s2, … for a shared-mode one)
   --resend              hand an answer whose job is still collecting, and that has fewer than --min-receipts
                         receipts, to the reducers again (the same bytes, from the audit log), with backoff until
                         enough sign or the window closes: after 'vault answer' was stopped early, say

@@ -7,11 +7,16 @@ import {
   localRpc,
   attachReducerDirectory,
   ConsentRequiredError,
+  isSharedJobId,
   type JobRegistry,
   JobRegistry__factory,
+  jobLabel,
   namedError,
   type ReducerRecord,
   readReducers,
+  SHARED_JOB_ID_BASE,
+  type SharedJobs,
+  SharedJobs__factory,
 } from "@mosaic/protocol";
 import {
   answerConfirmed,
@@ -19,11 +24,14 @@ import {
   ConsentDeclinedError,
   type ConsentRequest,
   checkInclusion,
+  checkSharedInclusion,
   checkStoredReceipts,
   followJobs,
   type InclusionVerdict,
   type JobListing,
   jobKey,
+  NoReducersError,
+  onlyAggregators,
   listJobs,
   type NodeJobBoard,
   NoSubmissionError,
@@ -32,15 +40,17 @@ import {
   prepareJob,
   type RefusedReceipt,
   readPostedJob,
+  type SharedInclusionVerdict,
   reducerPeers,
   resendSubmission,
+  reviewJob,
   type SubmissionRecord,
   sentBlock,
   submissionOf,
   submissionRecords,
   type Vault,
 } from "@mosaic/vault";
-import { formatEther, type Provider } from "ethers";
+import { formatEther, isAddress, type Provider } from "ethers";
 import { withContract } from "./chain-flags.js";
 import { contractTarget, requireNetwork, type ResolvedNetwork } from "./network-flags.js";
 import { pathsOf, type VaultAccess, withVault } from "./vault.js";
@@ -86,11 +96,26 @@ interface BoardOptions {
    * (a reducer below it cannot propose for it, and a flood of 1-wei records would only cost dials).
    * @default 1 wei (with readReducers' cap on the number of records)
    */
-  minStake?: (registry: JobRegistry) => Promise<bigint>;
+  minStake?: (contracts: JobContracts) => Promise<bigint>;
 }
 
-/** A job's minStake, or 1 wei for an id the registry does not have (prepareJob then says UnknownJobError). */
-async function jobMinStake(registry: JobRegistry, jobId: bigint): Promise<bigint> {
+/** The contracts jobs are on: JobRegistry, and SharedJobs when the network names it. */
+interface JobContracts {
+  registry: JobRegistry;
+  sharedJobs?: SharedJobs;
+}
+
+/**
+ * A job's minStake, or 1 wei for an id its contract does not have (prepareJob then says UnknownJobError): a shared id's
+ * from SharedJobs, any other from JobRegistry.
+ */
+async function jobMinStake({ registry, sharedJobs }: JobContracts, jobId: bigint): Promise<bigint> {
+  if (isSharedJobId(jobId)) {
+    if (sharedJobs === undefined) return 1n;
+    const n = jobId - SHARED_JOB_ID_BASE;
+    if (n < 1n || n > (await sharedJobs.jobCount())) return 1n;
+    return (await sharedJobs.getSharedJob(jobId)).minStake;
+  }
   if (jobId < 1n || jobId > (await registry.jobCount())) return 1n;
   return (await registry.getJob(jobId)).minStake;
 }
@@ -99,8 +124,16 @@ async function jobMinStake(registry: JobRegistry, jobId: bigint): Promise<bigint
 async function withBoard<T>(command: string, access: JobAccess & BoardOptions, use: (c: Board) => Promise<T>): Promise<T> {
   const net = requireNetwork(`vault ${command}`, access.network, ["rpc", "registry", "groups"]);
   const cacheDir = path.join(pathsOf(access).dir, "groups");
+  if (net.sharedJobs !== undefined && !isAddress(net.sharedJobs))
+    throw new TypeError(
+      `${net.sources.sharedJobs ?? "--shared-jobs"}: expected the SharedJobs contract's address (0x and 40 hex characters), got ${JSON.stringify(net.sharedJobs)}`,
+    );
   return withContract(contractTarget(net, "registry", "JobRegistry"), async (s) => {
-    const minStake = access.minStake === undefined ? 1n : await access.minStake(JobRegistry__factory.connect(s.address, s.provider));
+    const contracts: JobContracts = {
+      registry: JobRegistry__factory.connect(s.address, s.provider),
+      ...(net.sharedJobs === undefined ? {} : { sharedJobs: SharedJobs__factory.connect(net.sharedJobs, s.provider) }),
+    };
+    const minStake = access.minStake === undefined ? 1n : await access.minStake(contracts);
     const { peers: onChain, alternates, operators } = reducerPeers(await reducersOnChain(net, s.provider, minStake));
     const peers = [...new Set([...(access.peers ?? []), ...onChain])];
     const board = nodeJobBoard({
@@ -108,6 +141,7 @@ async function withBoard<T>(command: string, access: JobAccess & BoardOptions, u
       chainId: s.chainId,
       registry: s.address,
       groups: net.groups,
+      ...(net.sharedJobs === undefined ? {} : { sharedJobs: net.sharedJobs }),
       peers,
       alternates,
       cacheDir,
@@ -208,7 +242,9 @@ export function formatJobs(r: JobsResult): string {
           : !j.member
             ? "not your group"
             : "not answered";
-    lines.push(`job ${j.jobId}  ${j.title === undefined ? "(spec unavailable)" : JSON.stringify(j.title)}  [${status}]`);
+    lines.push(`job ${j.label ?? j.jobId}  ${j.title === undefined ? "(spec unavailable)" : JSON.stringify(j.title)}  [${status}]`);
+    if (j.mode === "shared")
+      lines.push(`  mode       shared: your exact answer split in two encrypted shares, for aggregators ${j.aggregators?.join(" and ")}`);
     if (j.requester !== undefined) lines.push(`  requester  ${j.requester}`);
     if (j.purpose !== undefined) lines.push(`  purpose    ${j.purpose}`);
     if (j.epsilon !== undefined) lines.push(`  epsilon    ${j.epsilon} (${j.mechanism})`);
@@ -225,6 +261,10 @@ export function formatJobs(r: JobsResult): string {
 
 export interface ReviewResult {
   jobId: string;
+  /** A shared job's id as typed (s1, s2, …); absent for a JobRegistry job. */
+  label?: string;
+  /** A shared job's two aggregators (operators), the leader first; absent for a JobRegistry job. */
+  aggregators?: [string, string];
   jobKey: string;
   collectionDeadline: number;
   secondsLeft: number;
@@ -235,8 +275,10 @@ export interface ReviewResult {
 }
 
 function reviewOf(prepared: PreparedJob, request: ConsentRequest): ReviewResult {
+  const shared = prepared.posted.shared;
   return {
     jobId: prepared.job.jobId.toString(),
+    ...(shared === undefined ? {} : { label: jobLabel(prepared.job.jobId), aggregators: [...shared.aggregators] as [string, string] }),
     jobKey: request.jobKey,
     collectionDeadline: prepared.posted.collectionDeadline,
     secondsLeft: prepared.posted.collectionDeadline - prepared.now,
@@ -253,7 +295,7 @@ export async function vaultReview(access: JobAccess & { jobId: bigint }): Promis
     // Reviewing a job already answered is allowed: it shows what was (or would be) sent.
     const prepared = await prepareJob(board.components, vault, access.jobId, { fromBlock, onStep: step, refuseAnswered: false });
     step("map");
-    return reviewOf(prepared, await vault.review(prepared.spec, prepared.job));
+    return reviewOf(prepared, await reviewJob(vault, prepared));
   });
 }
 
@@ -261,8 +303,10 @@ export async function vaultReview(access: JobAccess & { jobId: bigint }): Promis
 export function formatReview(r: ReviewResult): string {
   const q = r.request;
   const eps = `${q.epsilon.num}/${q.epsilon.den}`;
+  const shared = q.mode === "shared";
+  const charge = `${q.charge.num}/${q.charge.den}`;
   const lines = [
-    `Job ${r.jobId}: ${JSON.stringify(q.title)}`,
+    `Job ${r.label ?? r.jobId}: ${JSON.stringify(q.title)}`,
     `  asked by     ${q.requester}`,
     `  why          ${q.purpose}`,
     `  deadline     ${iso(r.collectionDeadline)} (${relative(r.secondsLeft)}); reward ${formatEther(r.reward)} ETH to the reducers`,
@@ -271,10 +315,17 @@ export function formatReview(r: ReviewResult): string {
     ...q.programText.map((l) => `    ${l}`),
     `  program hash ${q.programHash}`,
     `  before noise (stays in this vault): ${q.preview.raw.join(" ")} ${q.preview.unit}`,
-    `  would send (noised with ${q.mechanism}, epsilon ${eps}): ${q.preview.payload.join(" ")}`,
+    shared
+      ? `  would send (exact, split in two encrypted shares; the aggregators add ${q.mechanism} noise to the sum, epsilon ${eps}): ${q.preview.payload.join(" ")}`
+      : `  would send (noised with ${q.mechanism}, epsilon ${eps}): ${q.preview.payload.join(" ")}`,
     `    ${q.preview.labels.join(" | ")}`,
     `  privacy budget: ${q.budget.remaining} left this period; ${q.budget.fits ? `${q.budget.after} after this job` : "NOT ENOUGH for this job"} (resets ${new Date(q.budget.resetsAt).toISOString()})`,
   ];
+  if (shared) {
+    lines.push(`  mode         shared (secret-shared between aggregators ${r.aggregators?.join(" and ") ?? "(unknown)"})`);
+    for (const line of q.disclosure ?? []) lines.push(`    ${line}`);
+    lines.push(`  ledger       this job charges epsilon ${charge} to your privacy budget (what one aggregator's noise alone gives)`);
+  }
   for (const [ability, note] of Object.entries(q.notes)) if (note !== undefined) lines.push(`  ${ability}: ${JSON.stringify(note)}`);
   lines.push(
     "  sent anonymously: a zero-knowledge proof of group membership, from a throwaway network identity; no wallet, no transaction",
@@ -289,7 +340,7 @@ export interface AnswerOptions extends JobAccess {
   jobId: bigint;
   /** Consent without asking (the consent screen is still printed on stderr). @default false */
   yes?: boolean;
-  /** Receipts from distinct staked operators to wait for. @default 1 */
+  /** Receipts from distinct staked operators to wait for. @default 1; 2 (both aggregators) for a shared job */
   minReceipts?: number;
   /** The longest random delay before sending, seconds. @default 60 */
   delayMaxS?: number;
@@ -297,6 +348,8 @@ export interface AnswerOptions extends JobAccess {
 
 export interface AnswerOutput {
   jobId: string;
+  /** A shared job's id as typed (s1, s2, …); absent for a JobRegistry job. */
+  label?: string;
   jobKey: string;
   cid: string;
   /** The random delay drawn, ms (proof time included). */
@@ -342,21 +395,30 @@ async function askConsent(): Promise<boolean> {
  * answer left withdraws the consent, so the privacy budget is as it was.
  */
 export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput> {
-  const minReceipts = options.minReceipts ?? 1;
   const delayMaxS = options.delayMaxS ?? 60;
   if (options.yes !== true && process.stdin.isTTY !== true)
     throw new ConsentRequiredError(
       "stdin is not a terminal to ask for consent on: read the job with 'mosaic vault review <job>', then answer with --yes",
     );
-  const access = { ...options, minStake: (r: JobRegistry) => jobMinStake(r, options.jobId) };
-  return withJobBoard("answer", access, async ({ vault, board, peers, operators, fromBlock }) => {
+  const access = { ...options, minStake: (c: JobContracts) => jobMinStake(c, options.jobId) };
+  return withJobBoard("answer", access, async ({ vault, board, peers: known, operators, fromBlock }) => {
     const prepared = await prepareJob(board.components, vault, options.jobId, { fromBlock, onStep: step });
+    const shared = prepared.posted.shared;
+    // A shared job's answer goes to its two aggregators only: the directory's records of their operators, and any
+    // --peer (whose receipts count only when one of the two signed them).
+    const peers = shared === undefined ? known : aggregatorPeers(known, operators, shared.aggregators);
+    if (shared !== undefined && peers.length === 0)
+      throw new NoReducersError(
+        `job ${jobLabel(options.jobId)}: neither of its aggregators (${shared.aggregators.join(", ")}) has a record in the reducer directory; give their addresses with --peer`,
+      );
+    // Both aggregators must hold a shared answer for it to count (each prepares its share): both receipts by default.
+    const minReceipts = options.minReceipts ?? (shared === undefined ? 1 : 2);
     if (minReceipts > peers.length)
       throw new RangeError(
         `--min-receipts: ${minReceipts} receipts asked for, but only ${peers.length} reducer(s) are known; add --peer, or lower --min-receipts`,
       );
     step("map");
-    const request = await vault.review(prepared.spec, prepared.job);
+    const request = await reviewJob(vault, prepared);
     say(formatReview(reviewOf(prepared, request)));
     if (options.yes !== true && !(await askConsent())) throw new ConsentDeclinedError("you declined; nothing was recorded or sent");
     await vault.consent(prepared.spec, request);
@@ -390,7 +452,7 @@ export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput>
       if (stop.signal.aborted)
         throw new AnswerInterruptedError(
           sent
-            ? `stopped after the answer was sent; it is recorded: 'mosaic vault receipts --job ${options.jobId} --resend' collects its receipts`
+            ? `stopped after the answer was sent; it is recorded: 'mosaic vault receipts --job ${jobLabel(options.jobId)} --resend' collects its receipts`
             : "stopped before the answer was sent: nothing left the vault and the consent was withdrawn",
         );
       throw err;
@@ -398,6 +460,18 @@ export async function vaultAnswer(options: AnswerOptions): Promise<AnswerOutput>
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
+  });
+}
+
+/**
+ * Of the reducers to ask, those a shared job's aggregators run: the peers the directory names for either aggregator's
+ * operator, and the peers given with --peer (no directory operator; only an aggregator's receipt from them counts).
+ */
+function aggregatorPeers(peers: readonly string[], operators: ReadonlyMap<string, string>, aggregators: readonly string[]): string[] {
+  const wanted = new Set(aggregators.map((a) => a.toLowerCase()));
+  return peers.filter((p) => {
+    const operator = operators.get(p);
+    return operator === undefined || wanted.has(operator.toLowerCase());
   });
 }
 
@@ -412,6 +486,7 @@ function answerOutput(
 ): AnswerOutput {
   return {
     jobId: prepared.job.jobId.toString(),
+    ...(prepared.posted.shared === undefined ? {} : { label: jobLabel(prepared.job.jobId) }),
     jobKey: key,
     cid: answer.block.cid.toString(),
     delayMs: answer.delayMs,
@@ -425,15 +500,16 @@ function answerOutput(
 }
 
 export function formatAnswer(r: AnswerOutput): string {
-  const lines = [`answered job ${r.jobId}: submission ${r.cid}`];
+  const id = r.label ?? r.jobId;
+  const lines = [`answered job ${id}: submission ${r.cid}`];
   for (const x of r.receipts)
     lines.push(`  receipt from operator ${x.operator} at ${new Date(x.receivedAt).toISOString()} (signature checked)`);
   for (const x of r.refused.filter((f) => /Receipt/.test(f.error)))
     lines.push(`  REFUSED a receipt from ${x.peer}${x.operator === undefined ? "" : ` (claims ${x.operator})`}: ${x.error}: ${x.message}`);
   lines.push(
     r.complete
-      ? `${r.receipts.length} of ${r.needed} receipt(s) needed; 'mosaic vault receipts --job ${r.jobId}' shows whether it was counted once the job is final`
-      : `only ${r.receipts.length} of ${r.needed} receipt(s) before the deadline; the answer is recorded in the vault ('mosaic vault receipts --job ${r.jobId}')`,
+      ? `${r.receipts.length} of ${r.needed} receipt(s) needed; 'mosaic vault receipts --job ${id}' shows whether it was counted once the job is final`
+      : `only ${r.receipts.length} of ${r.needed} receipt(s) before the deadline; the answer is recorded in the vault ('mosaic vault receipts --job ${id}')`,
   );
   return lines.join("\n");
 }
@@ -443,50 +519,89 @@ export function formatAnswer(r: AnswerOutput): string {
 
 export interface ReceiptsEntry {
   jobId: string;
+  /** A shared job's id as typed (s1, s2, …); absent for a JobRegistry job. */
+  label?: string;
   jobKey: string;
   cid: string;
   nullifier: string;
   submittedAt: number;
   receipts: { operator: string; receivedAt: number; valid: boolean; error?: string }[];
-  inclusion: InclusionVerdict;
+  /** A JobRegistry job's: a Merkle proof in the winning bundle; a shared job's: a leaf of the committed share set. */
+  inclusion: InclusionVerdict | SharedInclusionVerdict;
+}
+
+/** What a receipt check needs of a recorded answer's job, from the contract it is on. */
+interface RecordedJobTerms {
+  minStake: bigint;
+  /** Still collecting: open, and the deadline ahead. */
+  state: bigint;
+  collectionDeadline: number;
+  /** A shared job's aggregators: only their receipts count. */
+  aggregators?: readonly string[];
+}
+
+async function termsOf(board: NodeJobBoard, record: SubmissionRecord): Promise<RecordedJobTerms> {
+  const jobId = BigInt(record.jobId);
+  if (board.sharedJobs !== undefined && record.registry === (await board.sharedJobs.getAddress()).toLowerCase()) {
+    const j = await board.sharedJobs.getSharedJob(jobId);
+    return { minStake: j.minStake, state: j.state, collectionDeadline: Number(j.collectionDeadline), aggregators: [...j.aggregators] };
+  }
+  const j = await board.registry.getJob(jobId);
+  return { minStake: j.minStake, state: j.state, collectionDeadline: Number(j.collectionDeadline) };
 }
 
 /**
  * For each answer this vault sent (or the one for `jobId`): the stored receipts, checked again against the operators
  * staked now, and once the job is final, whether its leaf is in the winning result (a Merkle proof checked against
- * the tree root on-chain).
+ * the tree root on-chain) or, for a shared job, in the share set both aggregators committed (its root recomputed).
  */
 export async function vaultReceipts(
   access: JobAccess & { jobId?: bigint; resend?: boolean; minReceipts?: number },
 ): Promise<{ entries: ReceiptsEntry[] }> {
   const jobId = access.jobId;
-  const minStake = jobId === undefined ? undefined : (r: JobRegistry) => jobMinStake(r, jobId);
+  const minStake = jobId === undefined ? undefined : (c: JobContracts) => jobMinStake(c, jobId);
   return withJobBoard("receipts", { ...access, minStake }, async ({ vault, board, peers, operators, fromBlock }) => {
     const registry = (await board.registry.getAddress()).toLowerCase();
-    let records = submissionRecords(vault).filter((r) => r.registry === registry && r.chainId === board.components.chainId.toString());
+    const sharedAddress = board.sharedJobs === undefined ? undefined : (await board.sharedJobs.getAddress()).toLowerCase();
+    const chainId = board.components.chainId.toString();
+    let records = submissionRecords(vault).filter(
+      (r) => (r.registry === registry || r.registry === sharedAddress) && r.chainId === chainId,
+    );
     if (access.jobId !== undefined) {
-      const key = jobKey({ chainId: board.components.chainId, registry, jobId: access.jobId });
-      const one = submissionOf(vault, key);
+      const label = jobLabel(access.jobId);
+      const on = isSharedJobId(access.jobId) ? sharedAddress : registry;
+      const one =
+        on === undefined
+          ? undefined
+          : submissionOf(vault, jobKey({ chainId: board.components.chainId, registry: on, jobId: access.jobId }));
       if (one === undefined)
-        throw new NoSubmissionError(`this vault sent no answer to job ${access.jobId}; 'mosaic vault answer ${access.jobId}' answers it`);
+        throw new NoSubmissionError(
+          on === undefined
+            ? `this vault sent no answer to job ${label} that it can look up: ${label} is a shared job, and no SharedJobs address was given (--shared-jobs ADDRESS, or a network file with contracts.sharedJobs)`
+            : `this vault sent no answer to job ${label}; 'mosaic vault answer ${label}' answers it`,
+        );
       records = [one];
     }
     const entries: ReceiptsEntry[] = [];
     for (let record of records) {
-      if (access.resend === true) record = await resendIfShort(board, vault, record, { peers, operators }, access.minReceipts ?? 1);
-      // Checked again at the job's minStake, as they were when they came.
-      const { minStake } = await board.registry.getJob(BigInt(record.jobId));
-      const staked = await board.components.stakedOperators(
+      const terms = await termsOf(board, record);
+      if (access.resend === true) record = await resendIfShort(board, vault, record, terms, { peers, operators }, access.minReceipts ?? 1);
+      // Checked again at the job's minStake, as they were when they came (a shared job's: its aggregators only).
+      const receiptComponents = terms.aggregators === undefined ? board.components : onlyAggregators(board.components, terms.aggregators);
+      const staked = await receiptComponents.stakedOperators(
         record.receipts.map((r) => r.operator),
-        { minStake },
+        { minStake: terms.minStake },
       );
       const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
       // The leaf is compared with the bytes this vault sent; the result events are read from the job's posted block.
-      const inclusion = await checkInclusion({ registry: board.registry, getBlock: board.getBlock }, record, {
-        sent: (await sentBlock(vault, job)).bytes,
-        fromBlock: async () => (await readPostedJob(board.registry, job.jobId, { fromBlock })).postedBlock,
-      });
-      entries.push(entryOf(record, checkStoredReceipts(record, staked), inclusion));
+      const inclusion =
+        terms.aggregators !== undefined && board.sharedJobs !== undefined
+          ? await checkSharedInclusion({ sharedJobs: board.sharedJobs, getBlock: board.getBlock }, record)
+          : await checkInclusion({ registry: board.registry, getBlock: board.getBlock }, record, {
+              sent: (await sentBlock(vault, job)).bytes,
+              fromBlock: async () => (await readPostedJob(board.registry, job.jobId, { fromBlock })).postedBlock,
+            });
+      entries.push(entryOf(record, checkStoredReceipts(record, staked), inclusion, terms.aggregators !== undefined));
     }
     return { entries };
   });
@@ -494,30 +609,33 @@ export async function vaultReceipts(
 
 /**
  * With --resend: an answer whose job is still collecting and that has fewer than `minReceipts` receipts is handed to
- * the reducers again (the same bytes, from the audit log), with backoff until enough sign or the window closes.
+ * the reducers again (the same bytes, from the audit log), with backoff until enough sign or the window closes. A
+ * shared job's answer goes to its aggregators only.
  */
 async function resendIfShort(
   board: NodeJobBoard,
   vault: Vault,
   record: SubmissionRecord,
+  onChain: RecordedJobTerms,
   { peers, operators }: { peers: string[]; operators: ReadonlyMap<string, string> },
   minReceipts: number,
 ): Promise<SubmissionRecord> {
   if (record.receipts.length >= minReceipts) return record;
   const job = { chainId: BigInt(record.chainId), registry: record.registry, jobId: BigInt(record.jobId) };
-  const onChain = await board.registry.getJob(job.jobId);
+  const label = jobLabel(job.jobId);
   const now = await board.components.now();
-  if (onChain.state !== 1n || now >= Number(onChain.collectionDeadline)) {
-    say(`  job ${record.jobId}: its collection window has closed; nothing to resend`);
+  if (onChain.state !== 1n || now >= onChain.collectionDeadline) {
+    say(`  job ${label}: its collection window has closed; nothing to resend`);
     return record;
   }
-  say(`▶ resending the answer to job ${record.jobId} (${record.receipts.length}/${minReceipts} receipts)`);
-  const result = await resendSubmission(board.components, vault, job, {
-    peers,
+  say(`▶ resending the answer to job ${label} (${record.receipts.length}/${minReceipts} receipts)`);
+  const shared = onChain.aggregators;
+  const result = await resendSubmission(shared === undefined ? board.components : onlyAggregators(board.components, shared), vault, job, {
+    peers: shared === undefined ? peers : aggregatorPeers(peers, operators, shared),
     operators,
     minStake: onChain.minStake,
     minReceipts,
-    until: Date.now() + (Number(onChain.collectionDeadline) - now) * 1000,
+    until: Date.now() + (onChain.collectionDeadline - now) * 1000,
     onRound: (r) => {
       for (const x of r.refused) say(`  refused: ${x.peer}: ${x.error}: ${x.message}`);
       say(`  receipts ${r.receipts}/${r.needed} after round ${r.round}`);
@@ -526,9 +644,15 @@ async function resendIfShort(
   return result.record;
 }
 
-function entryOf(record: SubmissionRecord, checked: ReturnType<typeof checkStoredReceipts>, inclusion: InclusionVerdict): ReceiptsEntry {
+function entryOf(
+  record: SubmissionRecord,
+  checked: ReturnType<typeof checkStoredReceipts>,
+  inclusion: InclusionVerdict | SharedInclusionVerdict,
+  shared: boolean,
+): ReceiptsEntry {
   return {
     jobId: record.jobId,
+    ...(shared ? { label: jobLabel(BigInt(record.jobId)) } : {}),
     jobKey: record.jobKey,
     cid: record.cid,
     nullifier: record.nullifier,
@@ -547,13 +671,17 @@ export function formatReceipts(r: { entries: ReceiptsEntry[] }): string {
   if (r.entries.length === 0) return "This vault has sent no answers on this registry yet.";
   const lines: string[] = [];
   for (const e of r.entries) {
-    lines.push(`job ${e.jobId}: submission ${e.cid}, sent ${new Date(e.submittedAt).toISOString()}`);
+    lines.push(`job ${e.label ?? e.jobId}: submission ${e.cid}, sent ${new Date(e.submittedAt).toISOString()}`);
     if (e.receipts.length === 0) lines.push("  no receipts");
     for (const x of e.receipts)
       lines.push(
         `  receipt  operator ${x.operator}, ${new Date(x.receivedAt).toISOString()}, ${x.valid ? "valid" : `INVALID (${x.error})`}`,
       );
     const v = e.inclusion;
+    if (e.label !== undefined) {
+      lines.push(...sharedInclusionLines(e, v as SharedInclusionVerdict));
+      continue;
+    }
     if (v.status === "pending") lines.push(`  result   not final yet (job ${v.state}; final after ${iso(v.finalizeAfter)})`);
     else if (v.status === "refunded") lines.push("  result   none: the job was refunded (too few answers or no proposal)");
     else if (v.status === "counted")
@@ -563,8 +691,27 @@ export function formatReceipts(r: { entries: ReceiptsEntry[] }): string {
     else {
       lines.push(`  MISSING — your submission is not in the winning result; keep this as evidence: ${v.reason}`);
       lines.push(`           submission ${e.cid}, nullifier ${e.nullifier}`);
-      lines.push(`           winning bundle ${v.bundleCid} (${v.count} leaves, root ${v.treeRoot}, proposer ${v.proposer})`);
+      lines.push(
+        `           winning bundle ${v.bundleCid} (${v.count} leaves, root ${v.treeRoot}, proposer ${(v as { proposer: string }).proposer})`,
+      );
     }
   }
   return lines.join("\n");
+}
+
+/** A shared job's result lines: its answer among the leaves of the share set both aggregators committed. */
+function sharedInclusionLines(e: ReceiptsEntry, v: SharedInclusionVerdict): string[] {
+  if (v.status === "pending") return [`  result   not final yet (shared job ${v.state}; final after ${iso(v.finalizeAfter)})`];
+  if (v.status === "refunded") return [`  result   none: the job was refunded (${v.reason})`];
+  if (v.status === "counted")
+    return [
+      `  counted  (leaf ${v.index} of ${v.count} in the share set both aggregators committed; its root ${v.treeRoot} recomputed from every leaf); bundle ${v.bundleCid}`,
+    ];
+  if (v.status === "unavailable")
+    return [`  result   final, but no aggregator's share set ${v.bundleCid} could be read and checked (${v.reason}); try again`];
+  return [
+    `  MISSING — your submission is not in the committed share set; keep this as evidence: ${v.reason}`,
+    `           submission ${e.cid}, nullifier ${e.nullifier}`,
+    `           share set ${v.bundleCid} (${v.count} leaves, root ${v.treeRoot}, aggregator ${v.aggregator})`,
+  ];
 }

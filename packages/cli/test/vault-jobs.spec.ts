@@ -24,13 +24,20 @@ import {
   jobTopic,
   nodeAddresses,
   parseCid,
+  findEvent,
+  jobLabel,
+  type JobSpec,
+  putBlock,
   readReducers,
   revealedResults,
   SUBMIT_PROTOCOL,
+  type SharedJobs,
+  SharedJobs__factory,
   signReceipt,
   networkFileFor,
   writeNetworkFile,
 } from "@mosaic/protocol";
+import { encodeSpec, kmPerDayJob, postSharedJobArgs, withMode } from "@mosaic/mapreduce";
 import { checkInclusion, nodeJobBoard } from "@mosaic/vault";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
@@ -428,5 +435,210 @@ describe("mosaic vault jobs, review, answer, receipts and serve --follow against
     } finally {
       await board.close();
     }
+  });
+});
+
+describe("mosaic vault jobs, review, answer and receipts for a shared-mode job (s1) against two aggregator processes", function () {
+  this.timeout(900_000);
+  let w: ReducerWorld;
+  let work: string;
+  let net: string[];
+  let specNode: IpfsNode;
+  let shared: SharedJobs;
+  let aggregators: [string, string];
+  const dir = "vault-shared";
+  const v = (args: string[]): Promise<Run> => mosaic(["vault", ...args], work);
+  const args = (): string[] => ["--dir", dir, ...net, "--peer", nodeAddresses(specNode)[0] as string];
+  /** What a refused command must leave as it was. */
+  const recorded = async (): Promise<string> => {
+    // One at a time: the vault takes one process at a time.
+    const out: string[] = [];
+    for (const c of ["consents", "audit", "budget", "receipts"]) {
+      const run = await v([c, "--json", ...(c === "receipts" ? args() : ["--dir", dir])]);
+      expect(run.code, run.stderr).to.equal(0);
+      out.push(run.stdout);
+    }
+    return out.join("\n");
+  };
+  const terms = (now: number, minParticipants: number) => ({
+    collectionDeadline: now + 900,
+    challengeWindow: 300,
+    minParticipants,
+    epsilon: { num: 1, den: 1 },
+    reward: parseEther("0.1").toString(),
+    minStake: parseEther("0.5").toString(),
+  });
+
+  before(async () => {
+    w = await createReducerWorld(1, 2);
+    work = w.work;
+    specNode = await createIpfsNode();
+    shared = SharedJobs__factory.connect(w.contracts.addresses.sharedJobs as string, new Wallet(keyOf(5).privateKey, w.chain.provider));
+    // Both operators run a reducer that takes shared jobs (registering its X25519 key) and announces itself in the
+    // directory, where the vault finds them by their operators' addresses.
+    for (const r of w.reducers) {
+      await w.writeConfig(r, {
+        directory: w.contracts.addresses.reducerDirectory,
+        sharedJobs: w.contracts.addresses.sharedJobs,
+        peers: nodeAddresses(specNode).slice(0, 1),
+      });
+      await w.start(r);
+    }
+    aggregators = [keyOf(1).address, keyOf(2).address];
+    await w.until("both aggregators' keys and directory records", async () => {
+      const keys = await Promise.all(aggregators.map((a) => shared.aggregatorKeyOf(a)));
+      const found = await readReducers(w.contracts.reducerDirectory, w.contracts.jobRegistry);
+      return keys.every((k) => BigInt(k) !== 0n) && aggregators.every((a) => found.some((r) => r.operator === a));
+    });
+    const deployBlock = (w.contracts as typeof w.contracts & { deployBlock: number }).deployBlock;
+    const networkFile = path.join(work, "networks", "local.json");
+    await writeNetworkFile(
+      networkFile,
+      networkFileFor({ name: "local", chainId: w.chain.chainId, rpc: w.rpc, addresses: w.contracts.addresses, deployBlock }),
+    );
+    net = ["--network", networkFile];
+    expect((await v(["init", "--dir", dir, "--scrypt-n", "1024"])).code).to.equal(0);
+    expect((await v(["import", GPX, "--dir", dir])).code).to.equal(0);
+    const key = path.join(work, "user.key");
+    await writeFile(key, `${keyOf(9).privateKey}\n`, { mode: 0o600 });
+    const reg = await mosaic(
+      [
+        "avatar",
+        "register",
+        "--dir",
+        dir,
+        "--group",
+        String(w.groupId),
+        "--rpc",
+        w.rpc,
+        "--groups",
+        w.contracts.addresses.avatarGroups,
+        "--wallet-key-file",
+        key,
+      ],
+      work,
+    );
+    expect(reg.code, reg.stderr).to.equal(0);
+  });
+
+  after(async () => {
+    await specNode?.stop();
+    await w?.close();
+  });
+
+  /** Posts `onChain`'s figures on SharedJobs with the two operators as aggregators, naming `published`'s spec block. */
+  async function post(onChain: JobSpec, published: JobSpec = onChain): Promise<string> {
+    const block = await encodeSpec(published);
+    await putBlock(specNode.blockstore, block);
+    const { args: postArgs, value } = postSharedJobArgs(onChain, block.cid, w.groupId, aggregators);
+    const receipt = await (await shared.postSharedJob(...postArgs, { value })).wait();
+    return jobLabel(findEvent(receipt, shared.interface, "SharedJobPosted").args.jobId as bigint);
+  }
+
+  let s1 = "";
+  let deadline = 0;
+  let answeredId = "";
+  it("lists s1 with its mode and aggregators; review shows the mode, what it means and the ledger charge; answer refuses hostile specs and unknown ids with nothing recorded", async () => {
+    const now = Number((await w.chain.provider.getBlock("latest"))?.timestamp);
+    const spec = withMode(kmPerDayJob(terms(now, 1)), "shared");
+    deadline = spec.collectionDeadline;
+    s1 = await post(spec);
+    expect(s1).to.equal("s1");
+    // s2: the chain says 1 answer at least, the spec under its digest says 3; s3: the spec is the same job in local mode.
+    expect(await post(spec, { ...spec, minParticipants: 3 })).to.equal("s2");
+    expect(await post(spec, kmPerDayJob(terms(now, 1)))).to.equal("s3");
+    const listed = json<{ jobs: Array<Record<string, unknown>> }>(await v(["jobs", "--json", ...args()]));
+    const byLabel = Object.fromEntries(listed.jobs.map((j) => [j.label, j]));
+    expect(byLabel.s1).to.deep.include({ mode: "shared", member: true, answered: false, mechanism: "discrete-gaussian", aggregators });
+    expect(byLabel.s1?.specError).to.equal(undefined);
+    expect(byLabel.s2?.specError).to.include({ name: "JobSpecMismatchError" });
+    expect(byLabel.s3?.specError).to.include({ name: "JobSpecMismatchError" });
+    const text = await v(["jobs", ...args()]);
+    expect(text.stdout).to.match(/^job s1 {2}"[^\n]*\[not answered\]$/m);
+    expect(text.stdout).to.contain(
+      `  mode       shared: your exact answer split in two encrypted shares, for aggregators ${aggregators.join(" and ")}`,
+    );
+
+    const before = await recorded();
+    const review = await v(["review", "s1", ...args()]);
+    expect(review.code, review.stderr).to.equal(0);
+    expect(review.stdout).to.match(/^Job s1: "/);
+    expect(review.stdout).to.contain("would send (exact, split in two encrypted shares; the aggregators add discrete-gaussian noise");
+    expect(review.stdout).to.contain(`  mode         shared (secret-shared between aggregators ${aggregators.join(" and ")})`);
+    expect(review.stdout).to.contain("if the two collude they learn your exact answer");
+    // The disclosure names both aggregators with their keys' fingerprints, as the consent will bind them.
+    for (const a of aggregators) expect(review.stdout).to.match(new RegExp(`${a} \\(key [0-9a-f]{32}\\)`));
+    expect(review.stdout).to.match(/ {2}ledger {7}this job charges epsilon \d+\/\d+ to your privacy budget/);
+
+    failed(
+      await v(["answer", "s2", "--yes", ...args()]),
+      1,
+      "JobSpecMismatchError",
+      /s2: spec says minParticipants 3 but SharedJobs recorded 1/,
+    );
+    failed(
+      await v(["answer", "s3", "--yes", ...args()]),
+      1,
+      "JobSpecMismatchError",
+      /s3: spec says mode local but SharedJobs recorded shared/,
+    );
+    failed(await v(["answer", "s99", "--yes", ...args()]), 1, "UnknownJobError", /no shared job s99 on SharedJobs .* \(it has 3/);
+    // Without a SharedJobs address, a shared id is named for what is missing.
+    const flags = [
+      "--dir",
+      dir,
+      "--rpc",
+      w.rpc,
+      "--registry",
+      w.contracts.addresses.jobRegistry,
+      "--groups",
+      w.contracts.addresses.avatarGroups,
+    ];
+    failed(await v(["answer", "s1", "--yes", ...flags]), 1, "UnknownJobError", /no SharedJobs address was given: pass --shared-jobs/);
+    failed(await v(["receipts", "--job", "s1", ...args()]), 1, "NoSubmissionError", /no answer to job s1; 'mosaic vault answer s1'/);
+    expect(await recorded()).to.equal(before);
+  });
+
+  it("answers s1 to both aggregators with both receipts, pending until the job is final", async () => {
+    const run = await v(["answer", "s1", "--yes", "--delay-max", "0", "--json", ...args()]);
+    const answered = json<Answered & { label: string; needed: number }>(run);
+    expect(answered).to.include({ label: "s1", complete: true, needed: 2 });
+    expect(answered.receipts.map((r) => r.operator).sort()).to.deep.equal([...aggregators].sort());
+    failed(await v(["answer", "s1", "--yes", ...args()]), 1, "AlreadySubmittedError", /job s1: this vault sent its answer/);
+    const pending = json<ReceiptsOut>(await v(["receipts", "--job", "s1", "--json", ...args()]));
+    expect(pending.entries.map((e) => [e.jobId, e.inclusion.status])).to.deep.equal([[answered.jobId, "pending"]]);
+    expect(pending.entries[0]?.receipts.every((r) => r.valid)).to.equal(true);
+    answeredId = answered.jobId;
+  });
+
+  it("once s1 is final, receipts --job s1 shows the answer counted in the share set both aggregators committed", async () => {
+    const jobId = BigInt(answeredId);
+    // The status route's /jobs/<id> takes 20 digits at most, fewer than a shared id has: read the list.
+    const progress = async (r: Reducer) =>
+      ((await (await w.get(r, "/jobs")).json()) as Record<string, unknown>[]).find((j) => j.jobId === answeredId);
+    await w.until("both aggregators to accept the answer", async () =>
+      (await Promise.all(w.reducers.map(progress))).every((j) => Number(j?.accepted) === 1),
+    );
+    await w.timeTo(deadline + 1);
+    await w.until(
+      "both aggregators to commit and reveal their shares",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(jobId, i)))).every((c) => c.state >= 1n && c.revealed),
+      120_000,
+    );
+    await w.timeTo(deadline + 2 * 300 + 10);
+    await w.until("s1 to be final", async () => (await shared.getSharedJob(jobId)).state === 2n, 120_000);
+    const out = json<ReceiptsOut>(await v(["receipts", "--job", "s1", "--json", ...args()]));
+    const commit = await shared.getCommit(jobId, 0);
+    expect(out.entries[0]?.inclusion).to.deep.include({
+      status: "counted",
+      index: 0,
+      count: 1,
+      treeRoot: commit.shareSetRoot.toLowerCase(),
+    });
+    const text = await v(["receipts", ...args()]);
+    expect(text.stdout).to.match(/^job s1: submission /m);
+    expect(text.stdout).to.contain(
+      `counted  (leaf 0 of 1 in the share set both aggregators committed; its root ${commit.shareSetRoot.toLowerCase()} recomputed from every leaf)`,
+    );
   });
 });

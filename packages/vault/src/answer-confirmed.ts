@@ -76,6 +76,27 @@ export interface AnswerConfirmedResult {
 }
 
 /**
+ * The receipt components for a shared job: only its two aggregators count as staked operators, since only they hold
+ * its answer's shares; a receipt signed by any other operator is refused as unstaked (and never kept).
+ */
+export function onlyAggregators<C extends CollectReceiptsComponents>(
+  components: C,
+  aggregators: readonly string[],
+): CollectReceiptsComponents {
+  const wanted = new Set(aggregators.map((a) => a.toLowerCase()));
+  return {
+    handOver: components.handOver,
+    async stakedOperators(addresses, options) {
+      const staked = await components.stakedOperators(
+        addresses.filter((a) => wanted.has(a.toLowerCase())),
+        options,
+      );
+      return new Set([...staked].filter((a) => wanted.has(a.toLowerCase())));
+    },
+  };
+}
+
+/**
  * Proves and sends the consented payload for a prepared job (see answerJobWith for the timing and the egress
  * order), records its CID and nullifier in the vault the moment it leaves, then collects signed receipts from the
  * reducers until `minReceipts` staked operators confirmed holding it or the collection deadline passes (see
@@ -96,21 +117,7 @@ export async function answerConfirmed(
       `job ${jobLabel(prepared.job.jobId)}: no reducer to hand the answer to; none is registered on-chain and none was given`,
     );
   const shared = prepared.posted.shared;
-  // A shared job's answer is held by its two aggregators only: another operator's receipt says nothing of it.
-  const aggregators = new Set(shared?.aggregators.map((a) => a.toLowerCase()));
-  const receiptComponents =
-    shared === undefined
-      ? components
-      : {
-          handOver: components.handOver,
-          async stakedOperators(addresses: readonly string[], options: Parameters<typeof components.stakedOperators>[1]) {
-            const staked = await components.stakedOperators(
-              addresses.filter((a) => aggregators.has(a.toLowerCase())),
-              options,
-            );
-            return new Set([...staked].filter((a) => aggregators.has(a.toLowerCase())));
-          },
-        };
+  const receiptComponents = shared === undefined ? components : onlyAggregators(components, shared.aggregators);
   const clock = init.clock ?? Date.now;
   // The deadline on the local clock: chain time may run ahead of or behind it.
   const until = clock() + (prepared.posted.collectionDeadline - init.now) * 1000;

@@ -223,6 +223,7 @@ export {
   readPostedJob,
   readSharedPostedJob,
   readSharedPostedJobs,
+  reviewJob,
   type SharedPostedFields,
   StaleJobRecordError,
   staleAnswer,

@@ -18,7 +18,7 @@ import { formatEpsilon } from "./budget.js";
 import { AlreadySubmittedError } from "./errors.js";
 import { JobClosedError, JobSpecMismatchError, NotInJobGroupError, SpecUnavailableError, UnknownJobError } from "./job-errors.js";
 import { submissionOf } from "./submissions.js";
-import { jobKey, type Vault } from "./vault.js";
+import { type ConsentRequest, jobKey, type Vault } from "./vault.js";
 
 /** A job's state on the registry. */
 export type JobState = "open" | "finalized" | "refunded";
@@ -561,4 +561,18 @@ export async function prepareJob(
   options.onStep?.("spec");
   const spec = await fetchJobSpec(components, posted, { signal });
   return { job, posted, spec, group, now };
+}
+
+/**
+ * The consent screen for a prepared job (vault.review): a shared job's with its two aggregators as SharedJobs recorded
+ * them (addresses and keys), so the screen names them and the consent binds the shares to exactly those keys.
+ */
+export function reviewJob(vault: Vault, prepared: PreparedJob, options: { signal?: AbortSignal } = {}): Promise<ConsentRequest> {
+  const shared = prepared.posted.shared;
+  return vault.review(prepared.spec, prepared.job, {
+    ...options,
+    ...(shared === undefined
+      ? {}
+      : { aggregators: shared.aggregators.map((address, i) => ({ address, key: shared.aggregatorKeys[i] as Uint8Array })) }),
+  });
 }

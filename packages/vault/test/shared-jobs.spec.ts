@@ -40,6 +40,7 @@ import {
   nodeJobBoard,
   openVault,
   prepareJob,
+  reviewJob,
   submissionOf,
   submissionRecords,
   UnknownJobError,
@@ -180,8 +181,9 @@ describe("vault: a shared-mode job listed, prepared, answered and counted (real 
     ]);
     expect(prepared.posted.shared?.commitDeadline).to.equal(Number(record.commitDeadline));
 
-    const request = await vault.review(prepared.spec, prepared.job);
+    const request = await reviewJob(vault, prepared);
     expect(request.mode).to.equal("shared");
+    expect(request.aggregators?.map((a) => a.address)).to.deep.equal(aggregators);
     await vault.consent(prepared.spec, request);
     const peers = reducers.map((r) => r.addresses()[0] as string);
     const operators = new Map(peers.map((p, i) => [p, aggregators[i] as string]));
@@ -206,7 +208,7 @@ describe("vault: a shared-mode job listed, prepared, answered and counted (real 
   it("Node's answerSharedJob answers too; once final, each answer is a leaf of the committed share set, and a stranger's nullifier is not", async () => {
     const vault = vaults[1] as Vault;
     const prepared = await prepareJob(board.components, vault, job.jobId);
-    await vault.consent(prepared.spec, await vault.review(prepared.spec, prepared.job));
+    await vault.consent(prepared.spec, await reviewJob(vault, prepared));
     const group = await loadGroup(contracts.avatarGroups, groupId);
     const sent = await answerSharedJob(vault, job, group, prepared.posted.shared?.aggregatorKeys as [Uint8Array, Uint8Array], {
       spec: prepared.spec,
@@ -224,8 +226,8 @@ describe("vault: a shared-mode job listed, prepared, answered and counted (real 
     expect(await checkSharedInclusion({ sharedJobs: shared, getBlock }, mine)).to.include({ status: "pending", state: "open" });
     await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
     await waitUntil(
-      "both aggregators to commit",
-      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state === 1n),
+      "both aggregators to commit and reveal their shares",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state >= 1n && c.revealed),
       { timeoutMs: 60_000 },
     );
     await chain.increaseTime(2 * spec.challengeWindow + 1);
