@@ -504,7 +504,7 @@ export function formatAnswer(r: AnswerOutput): string {
   const lines = [`answered job ${id}: submission ${r.cid}`];
   for (const x of r.receipts)
     lines.push(`  receipt from operator ${x.operator} at ${new Date(x.receivedAt).toISOString()} (signature checked)`);
-  for (const x of r.refused.filter((f) => /Receipt/.test(f.error)))
+  for (const x of r.refused.filter((f) => /Receipt|NotAggregator/.test(f.error)))
     lines.push(`  REFUSED a receipt from ${x.peer}${x.operator === undefined ? "" : ` (claims ${x.operator})`}: ${x.error}: ${x.message}`);
   lines.push(
     r.complete
@@ -630,10 +630,11 @@ async function resendIfShort(
   }
   say(`▶ resending the answer to job ${label} (${record.receipts.length}/${minReceipts} receipts)`);
   const shared = onChain.aggregators;
-  const result = await resendSubmission(shared === undefined ? board.components : onlyAggregators(board.components, shared), vault, job, {
+  const result = await resendSubmission(board.components, vault, job, {
     peers: shared === undefined ? peers : aggregatorPeers(peers, operators, shared),
     operators,
     minStake: onChain.minStake,
+    ...(shared === undefined ? {} : { aggregators: shared }),
     minReceipts,
     until: Date.now() + (onChain.collectionDeadline - now) * 1000,
     onRound: (r) => {

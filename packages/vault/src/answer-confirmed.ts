@@ -76,8 +76,8 @@ export interface AnswerConfirmedResult {
 }
 
 /**
- * The receipt components for a shared job: only its two aggregators count as staked operators, since only they hold
- * its answer's shares; a receipt signed by any other operator is refused as unstaked (and never kept).
+ * The receipt components for a shared job's stored receipts checked again (checkStoredReceipts' staked set): only its
+ * two aggregators count as staked operators, since only they hold its answer's shares.
  */
 export function onlyAggregators<C extends CollectReceiptsComponents>(
   components: C,
@@ -103,8 +103,8 @@ export function onlyAggregators<C extends CollectReceiptsComponents>(
  * collectReceipts). The user must have consented (vault.consent) first.
  *
  * A shared-mode job (prepared from SharedJobs: `prepared.posted.shared`) is answered with answerSharedJobWith: the
- * exact answer in two shares encrypted to the keys the job recorded; only its two aggregators' operators' receipts
- * count (a receipt from any other operator is refused as unstaked for this job), and they name the SharedJobs address.
+ * exact answer in two shares encrypted to the keys the job recorded; only its two aggregators' receipts count (another
+ * operator's is NotAggregatorError), and they name the SharedJobs address.
  */
 export async function answerConfirmed(
   components: AnswerConfirmedComponents,
@@ -117,7 +117,6 @@ export async function answerConfirmed(
       `job ${jobLabel(prepared.job.jobId)}: no reducer to hand the answer to; none is registered on-chain and none was given`,
     );
   const shared = prepared.posted.shared;
-  const receiptComponents = shared === undefined ? components : onlyAggregators(components, shared.aggregators);
   const clock = init.clock ?? Date.now;
   // The deadline on the local clock: chain time may run ahead of or behind it.
   const until = clock() + (prepared.posted.collectionDeadline - init.now) * 1000;
@@ -133,11 +132,13 @@ export async function answerConfirmed(
     });
     init.onStep?.("publish", { cid: block.cid.toString() });
     init.onStep?.("receipts", { needed: init.minReceipts ?? 1 });
-    receipts = await collectReceipts(receiptComponents, vault, prepared.job, block, {
+    receipts = await collectReceipts(components, vault, prepared.job, block, {
       peers: init.peers,
       operators: init.operators,
       // Only operators who could propose for this job count.
       minStake: prepared.posted.minStake,
+      // A shared job's answer is held by its two aggregators only: another operator's receipt says nothing of it.
+      ...(shared === undefined ? {} : { aggregators: shared.aggregators }),
       minReceipts: init.minReceipts,
       until,
       firstBackoffMs: init.firstBackoffMs,

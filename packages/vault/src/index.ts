@@ -235,6 +235,7 @@ export {
   type CollectReceiptsResult,
   checkStoredReceipts,
   collectReceipts,
+  NotAggregatorError,
   NotPeerOperatorError,
   type HandOver,
   type HandOverOutcome,

@@ -9,6 +9,7 @@ import {
   equalBytes,
   fromHex,
   type JobRef,
+  jobLabel,
   namedError,
   type SubmissionReceipt,
   sleep,
@@ -26,6 +27,12 @@ const SUBMISSIONS = collectionName(VAULT_NAMESPACE, "submissions");
  * could otherwise hand a new "distinct operator" receipt (from keys it staked 1 wei each) on every round.
  */
 export class NotPeerOperatorError extends namedError("NotPeerOperatorError") {}
+
+/**
+ * A receipt for a shared-mode job signed by an operator who is not one of the job's two aggregators: only they hold
+ * its answer's shares, so another operator's word that it holds the envelope says nothing of its being counted.
+ */
+export class NotAggregatorError extends namedError("NotAggregatorError") {}
 
 /** One answer this vault sent: where it went and who confirmed holding it. */
 export interface SubmissionRecord extends Doc {
@@ -129,7 +136,7 @@ export interface RefusedReceipt {
   peer: string;
   /** The address the receipt claimed, when there was a receipt. */
   operator?: string;
-  /** The error's name: ForgedReceiptError, WrongReceiptError, MalformedReceiptError, NotPeerOperatorError, or a transport's. */
+  /** The error's name: ForgedReceiptError, WrongReceiptError, MalformedReceiptError, NotPeerOperatorError, NotAggregatorError, or a transport's. */
   error: string;
   message: string;
   round: number;
@@ -150,6 +157,11 @@ export interface CollectReceiptsInit {
    * @default 1n
    */
   minStake?: bigint;
+  /**
+   * A shared-mode job's two aggregators (operator addresses): only their receipts count (NotAggregatorError).
+   * @default any staked operator's (a JobRegistry job)
+   */
+  aggregators?: readonly string[];
   /**
    * How many staked operators must have signed a receipt.
    * @default 1
@@ -212,7 +224,12 @@ export async function collectReceipts(
   let round = 0;
   // Throws unless the receipt is for this job and CID, signed by the operator it names, who has minStake and, for a
   // peer from the directory, is that peer's operator.
+  const aggregators = init.aggregators === undefined ? undefined : new Set(init.aggregators.map((a) => a.toLowerCase()));
   const check = (o: { peer: string; receipt: SubmissionReceipt }, staked: ReadonlySet<string>): void => {
+    if (aggregators !== undefined && !aggregators.has(String(o.receipt?.operator).toLowerCase()))
+      throw new NotAggregatorError(
+        `${o.peer}: a receipt signed for ${String(o.receipt?.operator)}, who is not one of job ${jobLabel(job.jobId)}'s aggregators (${[...(init.aggregators ?? [])].join(", ")}): only they hold its shares`,
+      );
     const bound = init.operators?.get(o.peer);
     if (bound !== undefined && String(o.receipt?.operator).toLowerCase() !== bound.toLowerCase())
       throw new NotPeerOperatorError(
