@@ -7,6 +7,7 @@ import {
   type LeafInclusion,
   leafInclusion,
   openBundle,
+  REFUND_REASONS,
   type ShareLeaf,
   shareSetRoot,
   verifyLeafInclusion,
@@ -155,7 +156,6 @@ export type SharedInclusionVerdict =
   | { status: "unavailable"; reason: string; bundleCid: string; treeRoot: string; count: number };
 
 const SHARED_STATES = ["none", "open", "finalized", "refunded"];
-const REFUND_REASONS = ["none", "too-few-participants", "aggregator-missing", "shares-disagree", "fault-proven"];
 /** The largest share-set block read: the aggregators' own limit. */
 const MAX_SHARE_SET_BLOCK_BYTES = 1024 * 1024;
 /** The most chunks a share-set bundle may name (512 leaves each): the registry's 200,000 submissions per job. */

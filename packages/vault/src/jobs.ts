@@ -244,7 +244,7 @@ export async function readSharedPostedJob(shared: SharedJobs, jobId: bigint, opt
   const count = await shared.jobCount();
   if (!isSharedJobId(jobId) || jobId - SHARED_JOB_ID_BASE < 1n || jobId - SHARED_JOB_ID_BASE > count)
     throw new UnknownJobError(
-      `no shared job ${jobLabel(jobId)} on SharedJobs ${address} (it has ${count}: s1…s${count}); 'mosaic vault jobs' lists them`,
+      `no shared job ${jobLabel(jobId)} on SharedJobs ${address} (it has ${count === 0n ? "none" : count === 1n ? "1: s1" : `${count}: s1…s${count}`}); 'mosaic vault jobs' lists them`,
     );
   const [event] = await sharedPostedEvents(shared, jobId, options);
   if (event === undefined)
