@@ -160,8 +160,8 @@ export async function runSharedJob(users: number, onProgress?: (line: string) =>
     lap("collect_verify_s");
     await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
     await waitUntil(
-      "both aggregators to commit",
-      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(jobId, i)))).every((c) => c.state !== 0n),
+      "both aggregators to commit and reveal",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(jobId, i)))).every((c) => c.revealed),
       { timeoutMs: 600_000, intervalMs: 50 },
     );
     lap("prepare_exchange_commit_s");

@@ -294,8 +294,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         else while ((await chain.now()) < spec.collectionDeadline) await sleep(1000);
         if (mode === "shared")
           await waitUntil(
-            "both aggregators to commit their noised shares",
-            async () => (await Promise.all([0, 1].map((i) => shared.getCommit(jobId, i)))).every((c) => c.state !== 0n),
+            "both aggregators to commit and reveal their noised shares",
+            async () => (await Promise.all([0, 1].map((i) => shared.getCommit(jobId, i)))).every((c) => c.revealed),
             { timeoutMs: 60_000 },
           );
         else

@@ -281,8 +281,8 @@ describe("mosaic job post, list, result: shared-mode jobs on SharedJobs", functi
     // Collection closes: both aggregators commit the same share set; after both windows, the job is final.
     await w.timeTo(Number(record.collectionDeadline) + 1);
     await w.until(
-      "both aggregators to commit",
-      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(id, i)))).every((c) => c.state !== 0n),
+      "both aggregators to commit and reveal",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(id, i)))).every((c) => c.revealed),
       90_000,
     );
     const provisional = json<{ standing: { stage: string; count: number } }>(

@@ -16,7 +16,14 @@ export type SharedJobStage =
   | "refunded";
 
 /** Why SharedJobs refunded a job, by its RefundReason. */
-export const REFUND_REASONS = ["none", "too-few-participants", "aggregator-missing", "shares-disagree", "fault-proven"] as const;
+export const REFUND_REASONS = [
+  "none",
+  "too-few-participants",
+  "aggregator-missing",
+  "shares-disagree",
+  "fault-proven",
+  "share-withheld",
+] as const;
 
 const REFUND_WORDS: Record<(typeof REFUND_REASONS)[number], string> = {
   none: "",
@@ -24,6 +31,7 @@ const REFUND_WORDS: Record<(typeof REFUND_REASONS)[number], string> = {
   "aggregator-missing": "an aggregator did not commit before the commit deadline",
   "shares-disagree": "the two aggregators committed different share sets",
   "fault-proven": "a fraud proof showed an aggregator's share set wrong",
+  "share-withheld": "an aggregator committed but never revealed its share (it lost its bond, half to the researcher)",
 };
 
 /** One aggregator's part in a job. */
@@ -31,8 +39,10 @@ export interface AggregatorStanding {
   index: number;
   address: string;
   prepAnnounced: boolean;
-  /** "none", "committed", "returned" (bond back) or "slashed" (a fraud proof took the bond). */
-  commit: "none" | "committed" | "returned" | "slashed";
+  /** "none", "committed", "revealed", "returned" (bond back) or "slashed" (a fraud proof or a withheld share took it). */
+  commit: "none" | "committed" | "revealed" | "returned" | "slashed";
+  /** Whether its noised share was revealed (it stays so after the bond went back). */
+  revealed: boolean;
   /** Reports in its committed share set. */
   count?: number;
   shareSetRoot?: string;
@@ -62,7 +72,7 @@ export interface SharedJobStanding {
   summary: string;
 }
 
-const COMMITS = ["none", "committed", "returned", "slashed"] as const;
+const COMMITS = ["none", "committed", "returned", "slashed", "revealed"] as const;
 
 /** The standing of one shared job (which must exist) at chain time `now`. */
 export async function readSharedJobStanding(
@@ -79,6 +89,7 @@ export async function readSharedJobStanding(
       address: j.aggregators[index] as string,
       prepAnnounced: c.prepAnnounced,
       commit,
+      revealed: c.revealed,
       ...(commit === "none" ? {} : { count: Number(c.count), shareSetRoot: c.shareSetRoot }),
     };
   });
@@ -138,7 +149,7 @@ export async function readSharedJobStanding(
       stage: "provisional",
       count: agree ? a.count : undefined,
       summary: agree
-        ? `provisional: both aggregators committed the same ${a.count} report${a.count === 1 ? "" : "s"}${(a.count ?? 0) < min ? `, fewer than ${minimum}, so finalising refunds` : ""}; ${next}`
+        ? `provisional: both aggregators committed the same ${a.count} report${a.count === 1 ? "" : "s"}${(a.count ?? 0) < min ? `, fewer than ${minimum}, so finalising refunds` : `; ${aggregators.filter((x) => x.revealed).length} of 2 revealed their noised shares`}; ${next}`
         : `provisional: the aggregators committed different share sets (${a.count} and ${b.count} reports), so finalising refunds the researcher; ${next}`,
     };
   }

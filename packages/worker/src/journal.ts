@@ -20,7 +20,8 @@ export type JournalEntry =
   // aggregate (named reason), and the noised aggregate share committed.
   | { e: "prep-announced"; cid: string; txHash: string }
   | { e: "excluded"; nullifier: string; reason: RejectionReason; message?: string }
-  | { e: "share-committed"; root: string; count: number; bundleCid: string; txHash: string };
+  | { e: "share-committed"; root: string; count: number; bundleCid: string; txHash: string }
+  | { e: "share-revealed"; txHash: string; withheld?: string };
 
 /** What a replayed journal says about a job. */
 export interface JournalState {
@@ -42,6 +43,8 @@ export interface JournalState {
   /** Shared mode: collected reports left out of the aggregate, by nullifier, with the reason. */
   excluded: Map<string, RejectionReason>;
   shareCommitted?: Extract<JournalEntry, { e: "share-committed" }>;
+  /** The noised share was revealed (or, the two sets differing, deliberately not: `withheld` says why). */
+  shareRevealed?: Extract<JournalEntry, { e: "share-revealed" }>;
 }
 
 export function emptyJournalState(): JournalState {
@@ -97,6 +100,9 @@ export function applyEntry(state: JournalState, entry: JournalEntry): void {
       break;
     case "share-committed":
       state.shareCommitted = entry;
+      break;
+    case "share-revealed":
+      state.shareRevealed = entry;
       break;
   }
 }

@@ -7,6 +7,7 @@ import {
   checkTotal,
   finishReport,
   noisedAggregateShare,
+  noiseKeyOf,
   noiseSourceOf,
   prepareShare,
   type ShareLeaf,
@@ -33,6 +34,7 @@ import {
   ShareDigestMismatchError,
   type SharedJobs,
 } from "@mosaic/protocol";
+import { AbiCoder, keccak256 } from "ethers";
 import type { CID } from "multiformats/cid";
 import { type ChainJob, JobRefusedError, type JobSession } from "./reducer.js";
 
@@ -119,6 +121,17 @@ interface Prepared {
   totalShare?: bigint;
 }
 
+/** What this aggregator commits to and reveals. */
+interface Combined {
+  leaves: (ShareLeaf & { cid: string })[];
+  count: number;
+  root: string;
+  noised: bigint[];
+  /** 0x-hex bytes32 hiding the share in its commitment. */
+  salt: string;
+  excluded: number;
+}
+
 /** The other aggregator's word on one report: its prep share, the message it holds, its total share. */
 interface TheirPrep {
   prep: Uint8Array;
@@ -135,6 +148,8 @@ export class SharedAggregation {
   #verifyKey?: Uint8Array;
   /** Own prep shares, by nullifier: deterministic, so recomputed after a restart. */
   #prepared?: Map<string, Prepared>;
+  /** The share set and noised share, once combined with the other's prep shares (deterministic too). */
+  #combined?: Combined;
 
   constructor(components: SharedAggregationComponents, session: JobSession) {
     this.#c = components;
@@ -171,8 +186,13 @@ export class SharedAggregation {
       await s.drain();
       if (state.prepAnnounced === undefined) return this.#announcePrep();
       if (state.shareCommitted === undefined && state.belowMinimum === undefined) return this.#commit();
-      return undefined;
     }
+    // Reveal once both committed the same set (the contract allows it until finalizeAfter).
+    if (state.shareCommitted !== undefined && state.shareRevealed === undefined && now < s.finalizeAfter) {
+      const revealed = await this.#reveal();
+      if (revealed !== undefined || now < s.proposalDeadline) return revealed;
+    }
+    if (now < s.proposalDeadline) return undefined;
     // The commit window is over: with a commit missing the job refunds now, otherwise after the challenge window.
     const missing = (await Promise.all([0, 1].map((i) => this.#committed(i)))).some((c) => !c);
     if (!missing && now < s.finalizeAfter) return undefined;
@@ -284,7 +304,14 @@ export class SharedAggregation {
   }
 
   /** Once the other aggregator's prep bundle is on-chain: combine, aggregate, noise and commit. */
-  async #commit(): Promise<string | undefined> {
+  /**
+   * This aggregator's side of the job once the other's prep bundle is on-chain: the share set (reports both prepared,
+   * the same report at both, valid, of the right total), its noised aggregate share (keyed noise) and the salt that
+   * hides it until the reveal. Deterministic: after a restart it is recomputed to the same values. Undefined until the
+   * other aggregator announced its prep shares.
+   */
+  async #combine(): Promise<Combined | undefined> {
+    if (this.#combined !== undefined) return this.#combined;
     const s = this.#session;
     const other = 1 - this.#index;
     const otherCid = await this.#c.sharedJobs.prepOf(s.jobId, other);
@@ -316,8 +343,28 @@ export class SharedAggregation {
         excluded.push(this.#exclusion(p.nullifier, err));
       }
     }
-    if (excluded.length > 0) s.journal.append(...excluded);
-    const count = leaves.length;
+    // Exclusions are journalled once (a recomputation after a restart finds them there already).
+    const fresh = excluded.filter((e) => e.e !== "excluded" || !s.journal.state.excluded.has(e.nullifier));
+    if (fresh.length > 0) s.journal.append(...fresh);
+    const noise = noiseSourceOf({ job: s.job, mySecret: this.#c.aggregatorSecret, index: this.#index as 0 | 1 });
+    this.#combined = {
+      leaves,
+      count: leaves.length,
+      root: shareSetRoot(leaves),
+      // Noise keyed by this node's secret and the job: the same draw if the commit is sent again after a restart.
+      noised: noisedAggregateShare(this.#spec, aggregateShares(this.#spec, outputShares), noise),
+      salt: bytesToHex0x(noiseKeyOf({ job: s.job, mySecret: this.#c.aggregatorSecret, index: this.#index as 0 | 1, purpose: "salt" })),
+      excluded: excluded.length,
+    };
+    return this.#combined;
+  }
+
+  /** Commits the share set and a hash of the noised share (with the bond), once the other's prep shares are in. */
+  async #commit(): Promise<string | undefined> {
+    const s = this.#session;
+    const combined = await this.#combine();
+    if (combined === undefined) return undefined;
+    const { leaves, count, root, noised, salt } = combined;
     const minimum = Number(this.#job?.minParticipants ?? 1n);
     if (count < minimum) {
       this.#c.log("warn", "job:below-minimum", { jobId: s.jobId, count, minParticipants: minimum });
@@ -325,22 +372,61 @@ export class SharedAggregation {
       s.journal.sync();
       return "below-minimum";
     }
-    const root = shareSetRoot(leaves);
     const bundle = await publishChunked(
       this.#c.ipfs,
       { v: 1, kind: "share-set", job: jobOf(s), aggregator: this.#index },
       leaves.map((l) => ({ nullifier: bigintToBytes32(l.nullifier), submission: parseCid(l.cid) })),
     );
-    // Noise keyed by this node's secret and the job: the same draw if this commit is sent again after a restart.
-    const noise = noiseSourceOf({ job: s.job, mySecret: this.#c.aggregatorSecret, index: this.#index as 0 | 1 });
-    const noised = noisedAggregateShare(this.#spec, aggregateShares(this.#spec, outputShares), noise);
-    const bond = await this.#c.sharedJobs.commitBond();
-    const tx = await this.#c.sharedJobs.commitShare(s.jobId, root, count, noised, bundle.toString(), { value: bond });
-    await tx.wait();
-    s.journal.append({ e: "share-committed", root, count, bundleCid: bundle.toString(), txHash: tx.hash });
+    const own = await this.#c.sharedJobs.getCommit(s.jobId, this.#index);
+    let txHash = "";
+    if (own.state === COMMIT_NONE) {
+      // The share stays hidden until both committed: the other cannot fit its own to it.
+      const shareHash = keccak256(
+        AbiCoder.defaultAbiCoder().encode(["uint256", "uint8", "uint256[]", "bytes32"], [s.jobId, this.#index, noised, salt]),
+      );
+      const bond = await this.#c.sharedJobs.commitBond();
+      const tx = await this.#c.sharedJobs.commitShare(s.jobId, root, count, shareHash, bundle.toString(), { value: bond });
+      await tx.wait();
+      txHash = tx.hash;
+    }
+    s.journal.append({ e: "share-committed", root, count, bundleCid: bundle.toString(), txHash });
     s.journal.sync();
-    this.#c.log("info", "share:committed", { jobId: s.jobId, count, excluded: excluded.length, bundle: bundle.toString(), tx: tx.hash });
+    this.#c.log("info", "share:committed", {
+      jobId: s.jobId,
+      count,
+      excluded: combined.excluded,
+      bundle: bundle.toString(),
+      tx: txHash,
+      resumed: txHash === "",
+    });
     return "share-committed";
+  }
+
+  /**
+   * Reveals the noised share once both aggregators committed the same set of at least the minimum; undefined while
+   * the other has not committed. Commitments that disagree are never revealed (the job refunds at finalisation).
+   */
+  async #reveal(): Promise<string | undefined> {
+    const s = this.#session;
+    const [mine, theirs] = await Promise.all([this.#index, 1 - this.#index].map((i) => this.#c.sharedJobs.getCommit(s.jobId, i)));
+    if (mine === undefined || theirs === undefined || theirs.state === COMMIT_NONE) return undefined;
+    if (mine.revealed) {
+      s.journal.append({ e: "share-revealed", txHash: "" });
+      return "share-revealed";
+    }
+    if (mine.shareSetRoot !== theirs.shareSetRoot || mine.count !== theirs.count) {
+      this.#c.log("warn", "share:disagree", { jobId: s.jobId, mine: mine.shareSetRoot, theirs: theirs.shareSetRoot });
+      s.journal.append({ e: "share-revealed", txHash: "", withheld: "the two share sets differ" });
+      return "share-disagree";
+    }
+    const combined = await this.#combine();
+    if (combined === undefined) return undefined;
+    const tx = await this.#c.sharedJobs.revealShare(s.jobId, combined.noised, combined.salt);
+    await tx.wait();
+    s.journal.append({ e: "share-revealed", txHash: tx.hash });
+    s.journal.sync();
+    this.#c.log("info", "share:revealed", { jobId: s.jobId, tx: tx.hash });
+    return "share-revealed";
   }
 
   /** The other aggregator's prep shares by nullifier; MalformedPrepBundleError for anything but its bundle for this job. */
@@ -399,6 +485,10 @@ function sortedByNullifier<T extends { nullifier: string }>(items: T[]): T[] {
     const y = BigInt(b.nullifier);
     return x < y ? -1 : x > y ? 1 : 0;
   });
+}
+
+function bytesToHex0x(bytes: Uint8Array): string {
+  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 function hexBytes(hex: string): Uint8Array {

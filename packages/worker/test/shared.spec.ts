@@ -190,8 +190,8 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
       await waitUntil("both aggregators to accept every report", () => Number(r.job(id)?.accepted ?? 0) >= USERS, { timeoutMs: 60_000 });
     await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
     await waitUntil(
-      "both aggregators to commit",
-      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state === 1n),
+      "both aggregators to commit and reveal",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.revealed),
       { timeoutMs: 60_000 },
     );
     const commits = await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)));
@@ -269,8 +269,8 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
       await waitUntil("every report to be collected", () => Number(r.job(id)?.accepted ?? 0) >= USERS, { timeoutMs: 60_000 });
     await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
     await waitUntil(
-      "both aggregators to commit",
-      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state === 1n),
+      "both aggregators to commit and reveal",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.revealed),
       { timeoutMs: 60_000 },
     );
     const commits = await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)));
@@ -354,8 +354,8 @@ describe("shared-mode job: two aggregators, encrypted Prio3 shares, distributed 
       });
     await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
     await waitUntil(
-      "both aggregators to commit",
-      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.state !== 0n),
+      "both aggregators to commit and reveal",
+      async () => (await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)))).every((c) => c.revealed),
       { timeoutMs: 60_000 },
     );
     const commits = await Promise.all([0, 1].map((i) => shared.getCommit(job.jobId, i)));

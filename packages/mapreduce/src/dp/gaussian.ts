@@ -125,7 +125,8 @@ export const discreteGaussian: DpMechanism<"discrete-gaussian"> = {
     const { sigma2, delta, epsilon } = privacy;
     if (sigma2.num === 0) return "privacy.sigma2: expected a positive variance";
     // The zCDP bound used here leaves out CKS's multivariate correction, negligible only from σ² = 1 up.
-    if (sigma2.num < sigma2.den) return `privacy.sigma2: ${sigma2.num}/${sigma2.den} is below 1, where the privacy accounting is not exact; use at least 1`;
+    if (sigma2.num < sigma2.den)
+      return `privacy.sigma2: ${sigma2.num}/${sigma2.den} is below 1, where the privacy accounting is not exact; use at least 1`;
     const d = delta.num / delta.den;
     if (!(d > 0 && d <= MAX_DELTA)) return `privacy.delta: ${delta.num}/${delta.den} is outside (0, ${MAX_DELTA}]`;
     const achieved = gaussianEpsilon(sigma2, l2Sensitivity(output), delta);

@@ -157,11 +157,14 @@ export function checkTotal(spec: JobSpec, totalShares: readonly [bigint | undefi
  * info dag-cbor(job) ‖ index. Noise drawn from it (keyedUniform) is unknown to everyone else, yet the same on every
  * retry: a commit sent twice after a restart cannot publish two independent noisings of one share.
  */
-export function noiseKeyOf(init: { job: JobRef; mySecret: Uint8Array; index: 0 | 1 }): Uint8Array {
+export function noiseKeyOf(init: { job: JobRef; mySecret: Uint8Array; index: 0 | 1; purpose?: "noise" | "salt" }): Uint8Array {
   const index = aggregatorIndex(init.index);
   if (!(init.mySecret instanceof Uint8Array) || init.mySecret.length !== 32)
     throw new RangeError("mySecret: expected a 32-byte X25519 secret");
-  return hkdf(sha256, init.mySecret, NOISE_SALT, concatBytes(dagCbor.encode(jobWire(init.job)), Uint8Array.of(index)), 32);
+  // "salt": the secret hiding the noised share in its on-chain commitment until the reveal, from the same key material
+  // under another label (one key, one purpose). The noise key's info is unchanged from before salts existed.
+  const label = init.purpose === "salt" ? utf8ToBytes("salt") : new Uint8Array(0);
+  return hkdf(sha256, init.mySecret, NOISE_SALT, concatBytes(dagCbor.encode(jobWire(init.job)), Uint8Array.of(index), label), 32);
 }
 
 /** The deterministic noise source of noiseKeyOf's key. */
