@@ -442,9 +442,12 @@ function CostFacts({ preview: p }: { preview: CostPreview }) {
           <dt>Aggregators</dt>
           <dd data-testid="cost-aggregators">
             {p.aggregators
-              .map((a, i) => `${i === 0 ? "leader " : ""}${shortAddress(a.operator)} (${formatEther(a.stake)} ETH staked)`)
+              .map(
+                (a, i) =>
+                  `${i === 0 ? "leader " : ""}${shortAddress(a.operator)} (${formatEther(a.stake)} ETH staked, key ${a.fingerprint})`,
+              )
               .join(", ")}
-            ; the highest staked reducers of different operators with an aggregator key
+            ; the highest staked reducers of different operators with an aggregator key, never your own wallet
           </dd>
         </>
       )}

@@ -16,8 +16,8 @@ import {
   type ReducerRecord,
   specTopic,
 } from "@mosaic/protocol";
-import { BUILTIN_ABILITIES } from "@mosaic/vault";
-import { type Interface, type Signer, ZeroHash } from "ethers";
+import { aggregatorKeyFingerprint, BUILTIN_ABILITIES } from "@mosaic/vault";
+import { formatEther, getBytes, type Interface, type Signer, ZeroHash } from "ethers";
 import type { LoadedNetwork } from "../network.ts";
 import { browserAddrs, reducersOnChain } from "../reducers.ts";
 import { chainNow, chainOf, NoReducerError, rememberSpec, sharedOf } from "./chain.ts";
@@ -72,8 +72,10 @@ export function registryRefusal(err: unknown, iface: Pick<Interface, "parseError
       return new InvalidJobSpecError("job spec: minParticipants: expected at least 1");
     case "StakeTooLow":
     case "NoAggregatorKey":
+    case "ResearcherIsAggregator":
+    case "SameAggregatorKey":
       return new NoAggregatorsError(
-        `SharedJobs refuses aggregator ${args[0]}: ${parsed.name === "StakeTooLow" ? `its stake ${args[1]} wei is under the ${args[2]} wei asked` : "it has no aggregator key registered"}; preview the cost again to choose the aggregators afresh`,
+        `SharedJobs refuses the aggregators (${parsed.name}(${args.join(", ")})); preview the cost again to choose them afresh`,
       );
     default:
       return new RegistryRefusedError(`the contract refuses this job: ${parsed.name}(${args.join(", ")}); nothing was posted`);
@@ -94,30 +96,44 @@ export function parseGroup(text: string): bigint {
 export interface ChosenAggregator {
   operator: string;
   stake: bigint;
-  /** Its X25519 public key as SharedJobs records it (bytes32 hex). */
+  /** Its X25519 public key as SharedJobs records it (bytes32 hex, lower-case). */
   key: string;
+  /** The key's fingerprint as the users' consent screen and the CLI show it (aggregatorKeyFingerprint). */
+  fingerprint: string;
 }
 
 /**
- * The two aggregators of a shared job, as `mosaic job post` picks them: from `reducers` (at least the job's minStake,
- * highest stake first), the first two of different operators with an aggregator key registered on SharedJobs;
- * NoAggregatorsError when fewer than two have one.
+ * The two aggregators of a shared job, as `mosaic job post` picks them from the directory: the reducers announced
+ * on-chain with at least max(the job's minStake, SharedJobs' MIN_AGGREGATOR_STAKE), highest stake first, never the
+ * paying wallet (`researcher`), with a registered aggregator key, the first two of different operators and different
+ * keys; NoAggregatorsError when fewer than two qualify.
  */
 export async function chooseAggregators(
   network: LoadedNetwork,
-  reducers: readonly ReducerRecord[],
+  init: { minStake: bigint; researcher?: string },
 ): Promise<[ChosenAggregator, ChosenAggregator]> {
   const { shared } = sharedOf(network);
+  const floor = await shared.MIN_AGGREGATOR_STAKE().catch(() => 0n);
+  const minStake = init.minStake > floor ? init.minStake : floor;
+  const reducers = await reducersOnChain(network, { minStake });
+  const researcher = init.researcher?.toLowerCase();
   const chosen: ChosenAggregator[] = [];
+  let withoutKey = 0;
   for (const r of reducers) {
     if (chosen.length === 2) break;
-    if (chosen.some((c) => c.operator.toLowerCase() === r.operator.toLowerCase())) continue;
-    const key = await shared.aggregatorKeyOf(r.operator);
-    if (key !== ZeroHash) chosen.push({ operator: r.operator, stake: r.stake, key });
+    if (r.stake < minStake || r.operator.toLowerCase() === researcher) continue;
+    const key = (await shared.aggregatorKeyOf(r.operator)).toLowerCase();
+    if (key === ZeroHash || !/^0x[0-9a-f]{64}$/.test(key)) {
+      withoutKey++;
+      continue;
+    }
+    // Two operators on one machine (one peer key, so one aggregator key) are not two independent aggregators.
+    if (chosen.some((c) => c.key === key || c.operator.toLowerCase() === r.operator.toLowerCase())) continue;
+    chosen.push({ operator: r.operator, stake: r.stake, key, fingerprint: aggregatorKeyFingerprint(getBytes(key)) });
   }
   if (chosen.length < 2)
     throw new NoAggregatorsError(
-      `a shared-mode job needs two aggregators of different operators, but only ${chosen.length} of the ${reducers.length} reducer(s) with enough stake registered an aggregator key (a reducer registers one when it starts); start another reducer, or post in local mode`,
+      `a shared-mode job needs two aggregators of different operators, but ${chosen.length === 0 ? "no reducer" : "only one reducer"} with at least ${formatEther(minStake)} ETH staked (other than your wallet) has an aggregator key registered (${reducers.length} announced with that stake, ${withoutKey} without a key); a reducer registers its key when it starts: wait for another to start, or post in local mode`,
     );
   return chosen as [ChosenAggregator, ChosenAggregator];
 }
@@ -162,7 +178,8 @@ export async function previewPost(network: LoadedNetwork, value: unknown, groupI
   const block = await encodeSpec(spec);
   const mode: JobMode = spec.mode ?? "local";
   const reducers = await reducersOnChain(network, { minStake: BigInt(spec.minStake) });
-  const aggregators = mode === "shared" ? await chooseAggregators(network, reducers) : undefined;
+  const aggregators =
+    mode === "shared" ? await chooseAggregators(network, { minStake: BigInt(spec.minStake), researcher: from }) : undefined;
   const estimate = (): Promise<bigint> | undefined => {
     if (from === undefined) return undefined;
     if (aggregators === undefined) {

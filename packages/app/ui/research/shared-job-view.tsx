@@ -25,6 +25,7 @@ const TERMINAL = new Set(["final", "refunded"]);
 const COMMIT_WORDS: Record<SharedJobStanding["aggregators"][number]["commit"], string> = {
   none: "not committed",
   committed: "committed (bond held)",
+  revealed: "revealed its noised share (bond held)",
   returned: "committed (bond returned)",
   slashed: "shown false (bond slashed)",
 };

@@ -171,7 +171,8 @@ function Consent({ vault, jobId, getBoard, changed }: { vault: Vault; jobId: str
           operators: b.operators,
           now: await b.board.components.now(),
           maxDelayMs: delay,
-          minReceipts: 1,
+          // A shared job's answer counts only if both its aggregators hold their shares: wait for both receipts.
+          minReceipts: prepared.job.posted.shared === undefined ? 1 : 2,
           onStep: (s) => setStep({ label: STEP_LABELS[s] ?? s }),
         },
       );
