@@ -129,6 +129,10 @@ async function withBoard<T>(command: string, access: JobAccess & BoardOptions, u
       `${net.sources.sharedJobs ?? "--shared-jobs"}: expected the SharedJobs contract's address (0x and 40 hex characters), got ${JSON.stringify(net.sharedJobs)}`,
     );
   return withContract(contractTarget(net, "registry", "JobRegistry"), async (s) => {
+    if (net.sharedJobs !== undefined && (await s.provider.getCode(net.sharedJobs)) === "0x")
+      throw new TypeError(
+        `${net.sources.sharedJobs ?? "--shared-jobs"}: no contract at ${net.sharedJobs} on ${net.rpc}; check the SharedJobs address and the network`,
+      );
     const contracts: JobContracts = {
       registry: JobRegistry__factory.connect(s.address, s.provider),
       ...(net.sharedJobs === undefined ? {} : { sharedJobs: SharedJobs__factory.connect(net.sharedJobs, s.provider) }),

@@ -595,6 +595,13 @@ describe("mosaic vault jobs, review, answer and receipts for a shared-mode job (
       w.contracts.addresses.avatarGroups,
     ];
     failed(await v(["answer", "s1", "--yes", ...flags]), 1, "UnknownJobError", /no SharedJobs address was given: pass --shared-jobs/);
+    failed(
+      await v(["jobs", ...flags, "--shared-jobs", "nope"]),
+      1,
+      "TypeError",
+      /--shared-jobs: expected the SharedJobs contract's address/,
+    );
+    failed(await v(["jobs", ...flags, "--shared-jobs", `0x${"11".repeat(20)}`]), 1, "TypeError", /--shared-jobs: no contract at 0x1111/);
     failed(await v(["receipts", "--job", "s1", ...args()]), 1, "NoSubmissionError", /no answer to job s1; 'mosaic vault answer s1'/);
     expect(await recorded()).to.equal(before);
   });
