@@ -2,7 +2,7 @@
 // `mosaic devnet`, two staked reducers (each registers its aggregator key at start) and `mosaic app`. A researcher
 // writes a ready job in shared mode and posts it on SharedJobs with the two aggregators the app chose; a user with a
 // vault in the browser sees the job's mode before consenting (the label, what the mode means, the exact answer that
-// leaves only split and encrypted, the ε charged), answers with no wallet, and after the aggregators commit and
+// leaves only split and encrypted, the ε charged), answers with no wallet, and after the aggregators commit, reveal and
 // finalise, the researcher reads the released sum with its projection and what its error bars cover.
 import path from "node:path";
 import { SHARED_JOB_ID_BASE, SharedJobs__factory } from "@mosaic/protocol";
@@ -46,18 +46,20 @@ describe("shared mode in the app, in a real browser, against a devnet, two stake
     return SharedJobs__factory.connect(address, new JsonRpcProvider(p.network.rpc, p.network.chainId, { staticNetwork: true }));
   }
 
+  /** Waits until reducer `i`'s operator has an aggregator key on SharedJobs (a reducer registers it when it starts). */
+  async function aggregatorKeyOf(i: number): Promise<void> {
+    const shared = sharedJobs();
+    const operator = new Wallet((await readFile(path.join(p.dir, p.key(`reducer-${i}`)), "utf8")).trim()).address;
+    await p.waitFor(`reducer ${i}'s aggregator key`, async () =>
+      (await shared.aggregatorKeyOf(operator)) !== ZeroHash ? true : undefined,
+    );
+  }
+
   before(async () => {
     p = await Parties.withDevnet(3, "mosaic-app-shared-");
+    // One reducer only at first: a shared job cannot be posted with one aggregator (the second starts in the test).
     await p.startStakedReducer(1);
-    await p.startStakedReducer(2);
-    // Each reducer registers its aggregator key with SharedJobs when it starts: wait until both are on-chain.
-    const shared = sharedJobs();
-    for (const i of [1, 2]) {
-      const operator = new Wallet((await readFile(path.join(p.dir, p.key(`reducer-${i}`)), "utf8")).trim()).address;
-      await p.waitFor(`reducer ${i}'s aggregator key`, async () =>
-        (await shared.aggregatorKeyOf(operator)) !== ZeroHash ? true : undefined,
-      );
-    }
+    await aggregatorKeyOf(1);
     appUrl = (await startApp(p)).url;
     browser = await launchBrowser();
   });
@@ -102,7 +104,31 @@ describe("shared mode in the app, in a real browser, against a devnet, two stake
     expect(spec.privacy.mechanism).to.equal("discrete-gaussian");
     expect(await page.locator('[data-field="mode"]').textContent()).to.match(/^shared: /);
     await page.getByTestId("group").fill(String(p.network.openGroup));
+    // One reducer with an aggregator key: the preview says a shared job needs two, and nothing can be posted.
     await page.getByTestId("preview-cost").click();
+    await page
+      .getByRole("alert")
+      .filter({ hasText: "NoAggregatorsError: a shared-mode job needs two aggregators of different operators" })
+      .waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("cost-preview").count()).to.equal(0);
+    await page.getByTestId("post-job").click();
+    await page
+      .getByRole("alert")
+      .filter({ hasText: "NoAggregatorsError: a shared-mode job needs two aggregators of different operators" })
+      .nth(1)
+      .waitFor({ timeout: 60_000 });
+    expect(await sharedJobs().jobCount()).to.equal(0n);
+    await screenshot(page, "shared-00-research-one-aggregator");
+    // A second operator starts a staked reducer: now there are two.
+    await p.startStakedReducer(2);
+    await aggregatorKeyOf(2);
+    // Its key and its directory record land separately: preview again until both are read, as a researcher would.
+    await p.waitFor("a preview with two aggregators", async () => {
+      await page.getByTestId("preview-cost").click();
+      await page.getByTestId("preview-cost").isEnabled();
+      await page.waitForTimeout(1000);
+      return (await page.getByTestId("cost-preview").count()) > 0 ? true : undefined;
+    });
     expect(await page.getByTestId("cost-mode").textContent({ timeout: 60_000 })).to.match(/SharedJobs/);
     expect(await page.getByTestId("cost-aggregators").textContent()).to.match(/leader 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} .*, 0x/);
     await screenshot(page, "shared-01-research-preview");
@@ -119,6 +145,11 @@ describe("shared mode in the app, in a real browser, against a devnet, two stake
     await page.getByTestId("aggregators-table").waitFor();
     await screenshot(page, "shared-02-research-watch");
     await noSeriousAxe(page, "shared watch");
+    // A shared label that names no job: said, by name, and the page goes on.
+    await page.goto(`${appUrl}/#/research/job/s9`);
+    await page.getByRole("alert").filter({ hasText: "there is no shared job s9" }).waitFor({ timeout: 60_000 });
+    await page.goto(`${appUrl}/#/research/job/${label}`);
+    await page.getByTestId("job-mode").waitFor({ timeout: 60_000 });
   });
 
   it("the user's consent screen says Shared mode, what it means and the exact answer that leaves split; axe is clean; the answer goes with no wallet", async () => {
@@ -159,7 +190,8 @@ describe("shared mode in the app, in a real browser, against a devnet, two stake
     await page.getByLabel("Send").selectOption({ label: "right away (less private)" });
     await page.getByRole("button", { name: "Consent and answer" }).click();
     const answered = await page.getByTestId("answered").textContent({ timeout: 240_000 });
-    expect(answered).to.match(/Answered\. [12] reducer\(s\) signed a receipt/);
+    // Both aggregators hold their share: the app waits for both receipts of a shared job.
+    expect(answered).to.match(/Answered\. 2 reducer\(s\) signed a receipt/);
     expect(wallet.calls.slice(before), "answering touched the wallet").to.deep.equal([]);
     await page.getByTestId(`answer-${label}`).waitFor();
     await page.getByRole("tab", { name: "Privacy" }).click();
@@ -167,21 +199,24 @@ describe("shared mode in the app, in a real browser, against a devnet, two stake
     await page.getByRole("tab", { name: "Jobs" }).click();
   });
 
-  it("after collection both aggregators commit and the job finalises; the researcher reads the released sum with its projection and notes", async () => {
+  it("after collection both aggregators commit and reveal, and the job finalises; the researcher reads the released sum with its projection and notes", async () => {
     const shared = sharedJobs();
     const id = SHARED_JOB_ID_BASE + 1n;
     const job = await shared.getSharedJob(id);
     await p.skipTo(Number(job.collectionDeadline) + 1);
-    await p.waitFor("both aggregators committed", async () => {
+    // Commit, then reveal (SharedJobs' commit-reveal): both noised shares open before the fraud-proof window ends.
+    await p.waitFor("both aggregators committed and revealed", async () => {
       const commits = await Promise.all([shared.getCommit(id, 0), shared.getCommit(id, 1)]);
-      return commits.every((c) => Number(c.state) !== 0) ? true : undefined;
+      return commits.every((c) => c.revealed) ? true : undefined;
     });
     await p.skipTo(Number(job.finalizeAfter) + 5);
     const { page } = people.researcher as WithWallet;
     await page.goto(`${appUrl}/#/research/job/${label}`);
-    await p.waitFor("the shared job final in the researcher's page", async () =>
-      ((await page.getByTestId("job-stage").textContent()) ?? "").trim() === "final" ? true : undefined,
-    );
+    const stage = await p.waitFor("the shared job final or refunded in the researcher's page", async () => {
+      const text = ((await page.getByTestId("job-stage").textContent()) ?? "").trim();
+      return text === "final" || text === "refunded" ? text : undefined;
+    });
+    expect(stage, (await page.getByTestId("job-standing").textContent()) ?? "").to.equal("final");
     expect(await page.getByTestId("job-standing").textContent()).to.match(/final: the sum of 1 report/);
     await page.getByTestId("result-table").waitFor({ timeout: 60_000 });
     await page.getByTestId("result-chart").waitFor();
