@@ -220,6 +220,8 @@ export function Composer({ onPosted }: { onPosted(posted: Posted): void }) {
 
   const previewAction = useAction(async () => {
     setPreview(undefined);
+    // A new preview replaces what a failed post said: the two would contradict each other.
+    post.setError(undefined);
     const groupId = readGroup();
     if (groupId === undefined || live.spec === undefined) return;
     try {
