@@ -232,4 +232,28 @@ describe("shared mode in the app, in a real browser, against a devnet, two stake
     expect(verdict).to.match(/^Counted: leaf 0 of 1 in the share set/);
     await screenshot(user, "shared-05-vault-inclusion");
   });
+  it("the shared job's screens fit a phone (390 px): the research watch page with its result, and the vault's jobs", async () => {
+    const checks: [WithWallet, string][] = [
+      [people.researcher as WithWallet, `research/job/${label}`],
+      [people.user as WithWallet, "vault"],
+    ];
+    for (const [who, place] of checks) {
+      const { page } = who;
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${appUrl}/#/${place}`);
+      await page.reload();
+      if (place === "vault") {
+        await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+        await page.getByRole("button", { name: "Unlock" }).click();
+        await page.getByRole("tab", { name: "Jobs" }).click({ timeout: 60_000 });
+        await page.getByTestId(`answer-${label}`).waitFor({ timeout: 60_000 });
+      } else await page.getByTestId("result-table").waitFor({ timeout: 60_000 });
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const name = `shared-06-phone-${place.split("/")[0]}`;
+      await screenshot(page, name);
+      expect(overflow, `${name}: the page is ${overflow} px wider than a phone's screen`).to.be.at.most(1);
+      await noSeriousAxe(page, name);
+    }
+  });
 });
