@@ -321,6 +321,7 @@ function Answers({ vault, getBoard }: { vault: Vault; getBoard(): Promise<Board>
       peers,
       operators: b.operators,
       minStake: onChain.minStake,
+      ...(onChain.shared === undefined ? {} : { aggregators: onChain.shared.aggregators }),
       minReceipts: 1,
       until: Date.now() + (onChain.collectionDeadline - now) * 1000,
     });
