@@ -2,9 +2,10 @@
 // peer keys, so their aggregator keys and so the cached reports repeat run after run), announce, collect (fetch over
 // bitswap, check, batch-verify real proofs), prepare + exchange prep shares + commit (both aggregators), finalise.
 // The reports and their Semaphore proofs are made once into .cache/bench (about 20 min of proving for 1,000).
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { createAvatarGroup, deriveAvatarIdentity, encodeSubmission, Group, nullifierOf, proveSharedSubmission } from "@mosaic/avatar";
 import {
@@ -210,24 +211,78 @@ async function reportFixture(w: FixtureWorld, onProgress?: (line: string) => voi
       );
     }
   }
-  const started = performance.now();
-  const blocks: Block[] = [];
-  for (let i = 0; i < w.users; i++) {
-    const days = [0, 0, 0, 0, 0, 0];
-    for (let d = 0; d < 7; d++) days[(i + d * (1 + (i % 3))) % 6] = (days[(i + d * (1 + (i % 3))) % 6] as number) + 1;
-    const identity = w.identities[i] as (typeof w.identities)[number];
-    const report = await shardReport({
-      spec: w.spec,
-      job: w.job,
-      clamped: days,
-      aggregatorKeys: w.keys,
-      nullifier: nullifierOf(identity, w.job),
-    });
-    blocks.push(await encodeSubmission(await proveSharedSubmission(identity, w.group, w.job, report)));
-    if ((i + 1) % 25 === 0 || i + 1 === w.users)
-      onProgress?.(`proved ${i + 1}/${w.users} reports (${((performance.now() - started) / (i + 1) / 1000).toFixed(2)} s each)`);
-  }
+  // Proving is one core's work per proof: the members are split between BENCH_PROVERS processes (default: the cores).
+  const provers = Math.max(1, Math.min(Number(process.env.BENCH_PROVERS ?? os.cpus().length), w.users));
+  const per = Math.ceil(w.users / provers);
+  const args = (from: number) => [
+    import.meta.filename,
+    String(w.users),
+    String(from),
+    String(Math.min(w.users, from + per)),
+    w.job.registry,
+    String(w.job.chainId),
+    String(w.job.jobId),
+    hex(w.keys[0]),
+    hex(w.keys[1]),
+  ];
+  const tsx = path.join(import.meta.dirname, "..", "..", "node_modules", ".bin", "tsx");
+  const parts = await Promise.all(
+    Array.from(
+      { length: provers },
+      (_, k) =>
+        new Promise<string[]>((resolve, reject) => {
+          const child = spawn(tsx, args(k * per), { stdio: ["ignore", "pipe", "inherit"] });
+          let out = "";
+          child.stdout.on("data", (d) => {
+            out += d;
+          });
+          child.on("exit", (code) =>
+            code === 0 ? resolve(out.trim().split("\n").filter(Boolean)) : reject(new Error(`prover ${k} exited ${code}`)),
+          );
+        }),
+    ),
+  );
+  const hexes = parts.flat();
+  onProgress?.(`proved ${hexes.length} reports with ${provers} provers`);
   mkdirSync(CACHE, { recursive: true });
-  writeFileSync(file, JSON.stringify({ key, blocks: blocks.map((b) => hex(b.bytes)) }));
-  return blocks;
+  writeFileSync(file, JSON.stringify({ key, blocks: hexes }));
+  const { sha256: multihash } = await import("multiformats/hashes/sha2");
+  return Promise.all(
+    hexes.map(async (h) => {
+      const bytes = Uint8Array.from(Buffer.from(h, "hex"));
+      return { cid: CID.createV1(0x71, await multihash.digest(bytes)), bytes };
+    }),
+  );
+}
+
+/** Member i's week: 7 days spread over the 6 bands. */
+function weekOf(i: number): number[] {
+  const days = [0, 0, 0, 0, 0, 0];
+  for (let d = 0; d < 7; d++) days[(i + d * (1 + (i % 3))) % 6] = (days[(i + d * (1 + (i % 3))) % 6] as number) + 1;
+  return days;
+}
+
+// `tsx bench/lib/shared-job.ts USERS FROM TO REGISTRY CHAIN JOB KEY0 KEY1`: one prover's part of the fixture, one
+// envelope (hex) per line on stdout. Everything it needs is deterministic: the members, the job, the keys.
+if (process.argv[1] === import.meta.filename) {
+  const [users, from, to, registry, chainId, jobId, key0, key1] = process.argv.slice(2) as string[];
+  const identities = Array.from({ length: Number(users) }, (_, i) => deriveAvatarIdentity(seedOf(`member-${i}`)));
+  const group = new Group(identities.map((x) => x.commitment));
+  const job = { chainId: BigInt(chainId as string), registry: registry as string, jobId: BigInt(jobId as string) };
+  const keys = [key0, key1].map((k) => Uint8Array.from(Buffer.from(k as string, "hex"))) as [Uint8Array, Uint8Array];
+  const spec = withMode(kmPerDayJob({ epsilon: { num: 1, den: 1 } }), "shared");
+  const started = performance.now();
+  for (let i = Number(from); i < Number(to); i++) {
+    const identity = identities[i] as (typeof identities)[number];
+    const report = await shardReport({ spec, job, clamped: weekOf(i), aggregatorKeys: keys, nullifier: nullifierOf(identity, job) });
+    const block = await encodeSubmission(await proveSharedSubmission(identity, group, job, report));
+    process.stdout.write(`${Buffer.from(block.bytes).toString("hex")}\n`);
+    const done = i + 1 - Number(from);
+    if (done % 25 === 0)
+      process.stderr.write(
+        `shared: prover ${from}: ${done}/${Number(to) - Number(from)} (${((performance.now() - started) / done / 1000).toFixed(2)} s each)\n`,
+      );
+  }
+  // The prover's wasm leaves handles open: leave once the last line is out.
+  process.stdout.write("", () => process.exit(0));
 }
