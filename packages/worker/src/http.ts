@@ -2,6 +2,7 @@
 // the pages the operator allows (the browser app's operator screen) and from nothing that reaches it by DNS rebinding.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { parseJobLabel } from "@mosaic/protocol/job";
 
 type Labels = Record<string, string>;
 
@@ -143,9 +144,11 @@ function route(source: StatusSource, req: Pick<IncomingMessage, "method" | "url"
   if (pathname === "/health") return [200, source.health()];
   if (pathname === "/metrics") return [200, source.metrics(), "text/plain; version=0.0.4"];
   if (pathname === "/jobs") return [200, source.jobs()];
-  const m = /^\/jobs\/([0-9]{1,20})$/.exec(pathname);
+  // A job by id (JobRegistry's, or SharedJobs' 39-digit ones) or by label (s1, s2, …).
+  const m = /^\/jobs\/([0-9]{1,78}|s[1-9][0-9]{0,37})$/.exec(pathname);
   if (m) {
-    const job = source.job(BigInt(m[1] as string).toString());
+    const id = m[1] as string;
+    const job = source.job((id.startsWith("s") ? parseJobLabel(id) : BigInt(id)).toString());
     return job === undefined ? [404, { error: "UnknownJob", message: `this node does not serve job ${m[1]}` }] : [200, job];
   }
   return [404, { error: "NotFound", message: "try /health, /metrics, /jobs or /jobs/<id>" }];

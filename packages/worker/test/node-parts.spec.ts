@@ -218,10 +218,14 @@ describe("reducer node parts: journal, config, status port", () => {
           fetch(`${url}/jobs/-1`).then((r) => r.status),
           fetch(`${url}/../../etc/passwd`).then((r) => r.status),
           fetch(`${url}/jobs/${"1".repeat(300)}`).then((r) => r.status),
+          // A shared job by its label, one this node does not serve; a label that is not one; past 78 digits.
+          fetch(`${url}/jobs/s1`).then((r) => r.status),
+          fetch(`${url}/jobs/s0`).then((r) => r.status),
+          fetch(`${url}/jobs/${"9".repeat(79)}`).then((r) => r.status),
           fetch(`${url}/health`, { method: "DELETE" }).then((r) => r.status),
           fetch(`${url}/health`, { method: "POST", body: "x".repeat(100_000) }).then((r) => r.status),
         ]);
-        expect(statuses).to.deep.equal([404, 404, 404, 414, 405, 405]);
+        expect(statuses).to.deep.equal([404, 404, 404, 414, 404, 404, 404, 405, 405]);
         expect(await (await fetch(`${url}/health`)).json()).to.deep.equal({ status: "ok" });
       } finally {
         server.close();
