@@ -500,7 +500,7 @@ describe("SharedJobs", () => {
       await expectRevert(() => reveal(agg0, id, s0), "NotBothCommitted", [id, COMMIT.Committed, COMMIT.None]);
       await expectRevert(() => reveal(agg1, id, s1), "NotBothCommitted", [id, COMMIT.Committed, COMMIT.None]);
       await (await commit(agg1, id, set, s1)).wait();
-      const [a0, a1, out] = await addrs(agg0, agg1, outsider);
+      const [a0, _a1, out] = await addrs(agg0, agg1, outsider);
       const committed0 = shareHash(id, 0, s0);
       await expectRevert(() => reveal(outsider, id, s0), "NotAggregator", [id, out]);
       await expectRevert(() => reveal(researcher, id, s0), "NotAggregator");

@@ -1,9 +1,3 @@
-// End to end: a researcher's shared-mode job through the CLI. A Hardhat JSON-RPC server on loopback with SharedJobs,
-// two `mosaic reducer start` processes that announce themselves and register aggregator keys, real Semaphore proofs
-// over encrypted Prio3 shares. `job post` refuses a shared spec it cannot post (no SharedJobs, bad --aggregator) by
-// name with nothing posted, previews the mode, the aggregators and non-collusion, chooses the aggregators itself
-// (highest stake first), and posts as s1; `job result s1` and `job list` say where it stands, then draw the result.
-import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { encodeSubmission, Group, nullifierOf, proveSharedSubmission, publishSubmission } from "@mosaic/avatar";
 import { shardReport } from "@mosaic/mapreduce";

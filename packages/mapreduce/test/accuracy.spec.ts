@@ -197,7 +197,7 @@ describe("projection onto the scaled simplex", () => {
               )),
         );
         const again = projectOntoSimplex(p, t);
-        again.forEach((x, i) => expectNear(x, p[i] as number, 1e-9 * (1 + t)));
+        for (const [i, x] of again.entries()) expectNear(x, p[i] as number, 1e-9 * (1 + t));
       }),
       { seed: 2008, numRuns: 500 },
     );
@@ -207,7 +207,8 @@ describe("projection onto the scaled simplex", () => {
     fc.assert(
       fc.property(vector, total, (v, t) => {
         const p = projectOntoSimplex(v, t);
-        bruteForceProjection(v, t).forEach((x, i) => expectNear(p[i] as number, x, 1e-7 * (1 + t + Math.max(...v.map(Math.abs)))));
+        for (const [i, x] of bruteForceProjection(v, t).entries())
+          expectNear(p[i] as number, x, 1e-7 * (1 + t + Math.max(...v.map(Math.abs))));
       }),
       { seed: 2013, numRuns: 400 },
     );
@@ -236,7 +237,7 @@ describe("estimates: projection beside the raw estimate, one error-bar rule", ()
   it("projects a fixed-sum histogram onto count × total and states both rules on the result", () => {
     const est = estimateResult(kmJob, [10, 20, -3, 5, 2, 1], 5);
     expect(est.rows.map((r) => r.estimate)).to.deep.equal([10, 20, -3, 5, 2, 1]);
-    est.rows.forEach((r, i) => expectNear(r.projected, [9.4, 19.4, 0, 4.4, 1.4, 0.4][i] as number, 1e-9));
+    for (const [i, r] of est.rows.entries()) expectNear(r.projected, [9.4, 19.4, 0, 4.4, 1.4, 0.4][i] as number, 1e-9);
     expect(est.errorBars).to.deep.equal(PRIVACY_NOISE_BARS);
     expect(est.projection).to.match(/adds up to 35; post-processing of the noised result, so it keeps the DP guarantee/);
     // Without a declared total, each estimate is clamped to [count·min, count·max].
