@@ -161,7 +161,7 @@ export async function runSharedJob(users: number, onProgress?: (line: string) =>
     lap("collect_verify_s");
     // The simulated chain's clock runs with the wall clock between blocks: mine one so "now" is now, not the last block's
     // time before the proving, or the jump would overshoot the commit window.
-    await chain.provider.send("evm_mine", []);
+    await chain.increaseTime(0);
     await chain.increaseTime(spec.collectionDeadline - (await chain.now()) + 1);
     await waitUntil(
       "both aggregators to commit and reveal",
