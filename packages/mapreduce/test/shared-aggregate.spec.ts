@@ -30,6 +30,7 @@ import {
   unshardResult,
   verifyKeyOf,
 } from "../src/shared/index.js";
+import { chiSquareTest } from "./fixtures/chi-square.js";
 import { sharedSpec } from "./fixtures/shared-spec.js";
 
 const JOB: JobRef = { chainId: 31337n, registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", jobId: (1n << 128n) + 1n };
@@ -497,68 +498,6 @@ describe("unshardResult", () => {
   });
 });
 
-// Chi-square goodness of fit (as dp.spec.ts does it): adjacent values merged until each cell expects >= 5.
-function logGamma(x: number): number {
-  const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-  ];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
-  const z = x - 1;
-  let a = c[0] as number;
-  for (let i = 1; i < 9; i++) a += (c[i] as number) / (z + i);
-  const t = z + 7.5;
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
-}
-function gammaQ(a: number, x: number): number {
-  if (x <= 0) return 1;
-  const front = Math.exp(-x + a * Math.log(x) - logGamma(a));
-  if (x < a + 1) {
-    let term = 1 / a;
-    let sum = term;
-    for (let n = 1; n < 100_000 && Math.abs(term) > Math.abs(sum) * 1e-16; n++) {
-      term *= x / (a + n);
-      sum += term;
-    }
-    return 1 - sum * front;
-  }
-  let b = x + 1 - a;
-  let c = 1e300;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i < 100_000; i++) {
-    const an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < 1e-300) d = 1e-300;
-    c = b + an / c;
-    if (Math.abs(c) < 1e-300) c = 1e-300;
-    d = 1 / d;
-    h *= d * c;
-    if (Math.abs(d * c - 1) < 1e-16) break;
-  }
-  return front * h;
-}
-function chiSquarePValue(samples: readonly number[], pmf: (x: number) => number, lo: number, hi: number): number {
-  const observed = new Map<number, number>();
-  for (const x of samples) observed.set(Math.min(hi, Math.max(lo, x)), (observed.get(Math.min(hi, Math.max(lo, x))) ?? 0) + 1);
-  const cells: Array<{ e: number; o: number }> = [];
-  let cell = { e: 0, o: 0 };
-  for (let x = lo; x <= hi; x++) {
-    cell.e += samples.length * pmf(x);
-    cell.o += observed.get(x) ?? 0;
-    if (cell.e >= 5) {
-      cells.push(cell);
-      cell = { e: 0, o: 0 };
-    }
-  }
-  const last = cells.at(-1) as { e: number; o: number };
-  last.e += cell.e;
-  last.o += cell.o;
-  const stat = cells.reduce((s, k) => s + (k.o - k.e) ** 2 / k.e, 0);
-  return gammaQ((cells.length - 1) / 2, stat / 2);
-}
-
 describe("noisedAggregateShare: each aggregator's noise", () => {
   const N = 60_000;
   const sigma2 = { num: 40, den: 1 };
@@ -575,12 +514,12 @@ describe("noisedAggregateShare: each aggregator's noise", () => {
   it(`fits the discrete Gaussian pmf of the spec's sigma2, negatives as p − |x| (chi-square, ${N} draws)`, () => {
     const xs = draws("shared noise", spec);
     expect(xs.some((x) => x < 0)).to.equal(true);
-    expect(chiSquarePValue(xs, (x) => discreteGaussianPmf(x, sigma2), -80, 80)).to.be.above(1e-6);
+    expect(chiSquareTest(xs, (x) => discreteGaussianPmf(x, sigma2), -80, 80).pValue).to.be.above(1e-6);
   });
 
   it("has power: draws at sigma2 ×1.15 fail the same test", () => {
     const xs = draws("shared noise power", sharedSpec({ entries: 6, max: 7, sigma2: 46 }));
-    expect(chiSquarePValue(xs, (x) => discreteGaussianPmf(x, sigma2), -80, 80)).to.be.below(1e-6);
+    expect(chiSquareTest(xs, (x) => discreteGaussianPmf(x, sigma2), -80, 80).pValue).to.be.below(1e-6);
   });
 
   it("leaves the aggregate share it is given unchanged and refuses out-of-field entries", () => {
