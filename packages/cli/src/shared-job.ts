@@ -2,8 +2,8 @@
 // reducers announced on-chain), and the errors that say why a choice cannot be posted.
 import type { JobSpec, JobRegistry, ReducerRecord, SharedJobs } from "@mosaic/protocol";
 import { attachSharedJobs, namedError } from "@mosaic/protocol";
-import { aggregatorKeyFingerprint } from "@mosaic/vault";
-import { formatEther, getAddress, getBytes, isAddress, type Provider, type Signer, ZeroHash } from "ethers";
+import { aggregatorKeyFingerprint, aggregatorMinStake, isAggregatorKey, pickAggregators } from "@mosaic/vault";
+import { formatEther, getAddress, getBytes, isAddress, type Provider, type Signer } from "ethers";
 import { UsageError } from "./args.js";
 import { contractRefusal, decodeRevert } from "./chain-flags.js";
 
@@ -96,7 +96,6 @@ export function sharedRefusal(shared: SharedJobs, err: unknown): unknown {
   return r === undefined ? err : new SharedJobsContractError(r.name, `SharedJobs refused: ${r.name}(${r.args})`);
 }
 
-const hasKey = (key: string) => key !== ZeroHash && /^0x[0-9a-fA-F]{64}$/.test(key);
 const fingerprintOf = (key: string) => aggregatorKeyFingerprint(getBytes(key));
 
 /**
@@ -119,10 +118,7 @@ export async function chooseAggregators(
   spec: JobSpec,
   given: readonly string[],
 ): Promise<{ aggregators: [AggregatorChoice, AggregatorChoice]; from: "--aggregator" | "directory" }> {
-  // SharedJobs asks max(the job's minStake, its MIN_AGGREGATOR_STAKE) of an aggregator, and never zero.
-  const floor = await c.shared.MIN_AGGREGATOR_STAKE().catch(() => 0n);
-  const asked = BigInt(spec.minStake) > floor ? BigInt(spec.minStake) : floor;
-  const minStake = asked > 0n ? asked : 1n;
+  const { floor, minStake } = await aggregatorMinStake(c.shared, BigInt(spec.minStake));
   const researcher = c.researcher === undefined ? undefined : getAddress(c.researcher);
   if (given.length !== 0 && given.length !== 2)
     throw new UsageError(
@@ -149,7 +145,7 @@ export async function chooseAggregators(
         throw new AggregatorNotStakedError(
           `--aggregator ${address}: ${formatEther(stake)} ETH staked in the JobRegistry, the job needs ${formatEther(minStake)} ETH (its minStake, at least SharedJobs' ${formatEther(floor)} ETH for any aggregator); choose a reducer staked that much`,
         );
-      if (!hasKey(key))
+      if (!isAggregatorKey(key))
         throw new NoAggregatorKeyError(
           `--aggregator ${address}: no aggregator key registered with SharedJobs at ${await c.shared.getAddress()}; its reducer registers one when it starts with sharedJobs in its config (or the network file's)`,
         );
@@ -173,20 +169,14 @@ export async function chooseAggregators(
     throw new UsageError(
       "post: a shared-mode job needs two aggregators: give --aggregator ADDRESS twice (staked operators with an aggregator key), or --network/--directory to choose them from the reducers announced on-chain; see 'mosaic job post --help'",
     );
-  const chosen: AggregatorChoice[] = [];
-  let withoutKey = 0;
-  for (const r of records) {
-    if (chosen.length === 2) break;
-    if (r.stake < minStake || r.operator === researcher) continue;
-    const key = (await c.shared.aggregatorKeyOf(r.operator)).toLowerCase();
-    if (!hasKey(key)) {
-      withoutKey++;
-      continue;
-    }
-    // Two operators on one machine (one peer key, so one aggregator key) are not two independent aggregators.
-    if (chosen.some((a) => a.key === key || a.address === r.operator)) continue;
-    chosen.push({ address: r.operator, key, fingerprint: fingerprintOf(key), stake: r.stake.toString(), addrs: r.addrs });
-  }
+  const { picked, withoutKey } = await pickAggregators(c.shared, records, { minStake, researcher });
+  const chosen: AggregatorChoice[] = picked.map((a) => ({
+    address: a.operator,
+    key: a.key,
+    fingerprint: a.fingerprint,
+    stake: a.stake.toString(),
+    addrs: [...a.addrs],
+  }));
   if (chosen.length < 2)
     throw new NoAggregatorError(
       `${chosen.length === 0 ? "no reducer" : "only one reducer"} announced in the ReducerDirectory at ${c.directory} with at least ${formatEther(minStake)} ETH staked has an aggregator key with SharedJobs at ${await c.shared.getAddress()} (${records.length} announced with that stake, ${withoutKey} without a key); a shared job needs two, of different operators: start reducers whose config names sharedJobs ('mosaic reducer start'), or give --aggregator ADDRESS twice`,

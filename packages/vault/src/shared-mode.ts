@@ -1,7 +1,16 @@
 // The vault's side of a job's mode: which specs it will answer in the secret-shared mode, what the consent screen
 // tells the user each mode does with their answer, and how the egress log names the two aggregators.
 import { validateSpec } from "@mosaic/mapreduce";
-import { InvalidJobSpecError, type JobMode, type JobSpec, namedError, toBareHex } from "@mosaic/protocol";
+import {
+  fromHex,
+  InvalidJobSpecError,
+  type JobMode,
+  type JobSpec,
+  namedError,
+  type ReducerRecord,
+  type SharedJobs,
+  toBareHex,
+} from "@mosaic/protocol";
 import { sha256 } from "@noble/hashes/sha2";
 import type { Epsilon } from "./budget.js";
 
@@ -138,4 +147,63 @@ export function modeDisclosure(spec: JobSpec, charge: Epsilon, aggregators?: rea
     `Your answer is noised on this device (${spec.privacy.mechanism}, ε = ${decimal(charge)}) before it leaves.`,
     "Anyone who sees it, the reducers included, learns only the noised answer.",
   ];
+}
+
+/** A reducer picked as one of a shared job's aggregators: its record, and its registered key as SharedJobs holds it. */
+export interface PickedAggregator {
+  operator: string;
+  stake: bigint;
+  /** Its X25519 aggregator key, bytes32 hex, lower-case. */
+  key: string;
+  /** The key's fingerprint, as the consent screen shows it (aggregatorKeyFingerprint). */
+  fingerprint: string;
+  addrs: readonly string[];
+}
+
+/** Whether `key` (bytes32 hex as SharedJobs returns it) is a registered aggregator key, not the empty slot. */
+export function isAggregatorKey(key: string): boolean {
+  return /^0x[0-9a-fA-F]{64}$/.test(key) && !/^0x0{64}$/.test(key);
+}
+
+/**
+ * The stake a shared job's aggregator needs: SharedJobs asks max(the job's minStake, its MIN_AGGREGATOR_STAKE), and
+ * never zero. `floor` is the contract's own minimum (0 when it cannot be read).
+ */
+export async function aggregatorMinStake(
+  shared: Pick<SharedJobs, "MIN_AGGREGATOR_STAKE">,
+  jobMinStake: bigint,
+): Promise<{ floor: bigint; minStake: bigint }> {
+  const floor = await shared.MIN_AGGREGATOR_STAKE().catch(() => 0n);
+  const asked = jobMinStake > floor ? jobMinStake : floor;
+  return { floor, minStake: asked > 0n ? asked : 1n };
+}
+
+/**
+ * The two aggregators a job gets by default, the CLI's and the app's one rule: from `records` (readReducers order,
+ * highest stake first) the first operators staked at least `minStake`, not the researcher, with a registered key,
+ * each of another operator and another key (two operators on one machine share one peer key, so one aggregator key,
+ * and are not two independent aggregators). Fewer than two when not enough qualify; `withoutKey` counts those passed
+ * over for having no key, for the caller's error message.
+ */
+export async function pickAggregators(
+  shared: Pick<SharedJobs, "aggregatorKeyOf">,
+  records: readonly ReducerRecord[],
+  init: { minStake: bigint; researcher?: string },
+): Promise<{ picked: PickedAggregator[]; withoutKey: number }> {
+  const researcher = init.researcher?.toLowerCase();
+  const picked: PickedAggregator[] = [];
+  let withoutKey = 0;
+  for (const r of records) {
+    if (picked.length === 2) break;
+    const operator = r.operator.toLowerCase();
+    if (r.stake < init.minStake || operator === researcher) continue;
+    const key = (await shared.aggregatorKeyOf(r.operator)).toLowerCase();
+    if (!isAggregatorKey(key)) {
+      withoutKey++;
+      continue;
+    }
+    if (picked.some((a) => a.key === key || a.operator.toLowerCase() === operator)) continue;
+    picked.push({ operator: r.operator, stake: r.stake, key, fingerprint: aggregatorKeyFingerprint(fromHex(key)), addrs: r.addrs });
+  }
+  return { picked, withoutKey };
 }

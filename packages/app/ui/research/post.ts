@@ -16,8 +16,8 @@ import {
   type ReducerRecord,
   specTopic,
 } from "@mosaic/protocol";
-import { aggregatorKeyFingerprint, BUILTIN_ABILITIES } from "@mosaic/vault";
-import { formatEther, getBytes, type Interface, type Signer, ZeroHash } from "ethers";
+import { aggregatorMinStake, BUILTIN_ABILITIES, pickAggregators } from "@mosaic/vault";
+import { formatEther, type Interface, type Signer } from "ethers";
 import type { LoadedNetwork } from "../network.ts";
 import { browserAddrs, reducersOnChain } from "../reducers.ts";
 import { chainNow, chainOf, NoReducerError, rememberSpec, sharedOf } from "./chain.ts";
@@ -113,24 +113,10 @@ export async function chooseAggregators(
   init: { minStake: bigint; researcher?: string },
 ): Promise<[ChosenAggregator, ChosenAggregator]> {
   const { shared } = sharedOf(network);
-  const floor = await shared.MIN_AGGREGATOR_STAKE().catch(() => 0n);
-  const minStake = init.minStake > floor ? init.minStake : floor;
+  const { minStake } = await aggregatorMinStake(shared, init.minStake);
   const reducers = await reducersOnChain(network, { minStake });
-  const researcher = init.researcher?.toLowerCase();
-  const chosen: ChosenAggregator[] = [];
-  let withoutKey = 0;
-  for (const r of reducers) {
-    if (chosen.length === 2) break;
-    if (r.stake < minStake || r.operator.toLowerCase() === researcher) continue;
-    const key = (await shared.aggregatorKeyOf(r.operator)).toLowerCase();
-    if (key === ZeroHash || !/^0x[0-9a-f]{64}$/.test(key)) {
-      withoutKey++;
-      continue;
-    }
-    // Two operators on one machine (one peer key, so one aggregator key) are not two independent aggregators.
-    if (chosen.some((c) => c.key === key || c.operator.toLowerCase() === r.operator.toLowerCase())) continue;
-    chosen.push({ operator: r.operator, stake: r.stake, key, fingerprint: aggregatorKeyFingerprint(getBytes(key)) });
-  }
+  const { picked, withoutKey } = await pickAggregators(shared, reducers, { minStake, researcher: init.researcher });
+  const chosen: ChosenAggregator[] = picked.map(({ operator, stake, key, fingerprint }) => ({ operator, stake, key, fingerprint }));
   if (chosen.length < 2)
     throw new NoAggregatorsError(
       `a shared-mode job needs two aggregators of different operators, but ${chosen.length === 0 ? "no reducer" : "only one reducer"} with at least ${formatEther(minStake)} ETH staked (other than your wallet) has an aggregator key registered (${reducers.length} announced with that stake, ${withoutKey} without a key); a reducer registers its key when it starts: wait for another to start, or post in local mode`,
