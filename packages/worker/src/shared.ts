@@ -22,6 +22,7 @@ import {
   bytes32ToBigint,
   decodeCbor,
   encodeBlock,
+  fromHex,
   getBlock,
   type IpfsNode,
   type JobSpec,
@@ -33,6 +34,7 @@ import {
   type RejectionReason,
   ShareDigestMismatchError,
   type SharedJobs,
+  to0xHex,
 } from "@mosaic/protocol";
 import { AbiCoder, keccak256 } from "ethers";
 import type { CID } from "multiformats/cid";
@@ -207,7 +209,7 @@ export class SharedAggregation {
   #verifyKeyOf(): Uint8Array {
     if (this.#verifyKey !== undefined) return this.#verifyKey;
     const j = this.#job as SharedChainJob;
-    const keys = j.aggregatorKeys.map((k) => hexBytes(k)) as [Uint8Array, Uint8Array];
+    const keys = j.aggregatorKeys.map((k) => fromHex(k, { length: 32, field: "aggregatorKeys" })) as [Uint8Array, Uint8Array];
     this.#verifyKey = verifyKeyOf({
       job: this.#session.job,
       mySecret: this.#c.aggregatorSecret,
@@ -353,7 +355,7 @@ export class SharedAggregation {
       root: shareSetRoot(leaves),
       // Noise keyed by this node's secret and the job: the same draw if the commit is sent again after a restart.
       noised: noisedAggregateShare(this.#spec, aggregateShares(this.#spec, outputShares), noise),
-      salt: bytesToHex0x(noiseKeyOf({ job: s.job, mySecret: this.#c.aggregatorSecret, index: this.#index as 0 | 1, purpose: "salt" })),
+      salt: to0xHex(noiseKeyOf({ job: s.job, mySecret: this.#c.aggregatorSecret, index: this.#index as 0 | 1, purpose: "salt" })),
       excluded: excluded.length,
     };
     return this.#combined;
@@ -485,15 +487,6 @@ function sortedByNullifier<T extends { nullifier: string }>(items: T[]): T[] {
     const y = BigInt(b.nullifier);
     return x < y ? -1 : x > y ? 1 : 0;
   });
-}
-
-function bytesToHex0x(bytes: Uint8Array): string {
-  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-function hexBytes(hex: string): Uint8Array {
-  const h = hex.startsWith("0x") ? hex.slice(2) : hex;
-  return Uint8Array.from(h.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
 }
 
 /** Puts `items` in chunk blocks of REPORTS_PER_CHUNK and a root naming them under `head`; returns the root's CID. */
