@@ -1,0 +1,29 @@
+// Named errors of exposure notification: callers branch on `name`, the message says what to do next.
+import { namedError } from "@mosaic/protocol";
+
+/** A key file, upload, configuration, hotspot set or PSI message does not decode, or its shape is wrong. */
+export class MalformedExposureDocumentError extends namedError("MalformedExposureDocumentError") {}
+
+/** A document that must be signed carries no signature, or one that does not recover. */
+export class UnsignedDocumentError extends namedError("UnsignedDocumentError") {}
+
+/** A document is signed, but not by the feed's health authority (as the chain names it). */
+export class WrongSignerError extends namedError("WrongSignerError") {}
+
+/** A key lies outside its validity window: older than 14 days, in the future, or not a whole-interval key. */
+export class KeyOutsideWindowError extends namedError("KeyOutsideWindowError") {}
+
+/** A key this vault would have to derive or hand out is older than the 14 days keys are kept. */
+export class KeyExpiredError extends namedError("KeyExpiredError") {}
+
+/** An upload's nullifier was already used this period: one person uploads once per period. */
+export class UploadReplayedError extends namedError("UploadReplayedError") {}
+
+/** A PSI query asks more than a server answers at once. */
+export class PsiQueryTooLargeError extends namedError("PsiQueryTooLargeError") {}
+
+/** A PSI response's proof does not verify against the hotspot set's published key: the server did not use it. */
+export class PsiProofError extends namedError("PsiProofError") {}
+
+/** A document, batch or response is larger than its kind allows. */
+export class ExposureDocumentTooLargeError extends namedError("ExposureDocumentTooLargeError") {}

@@ -1,0 +1,2 @@
+// (being written: see the exposure design)
+export {};
