@@ -56,7 +56,8 @@ const JOB_HELP = `mosaic job — ask a question of everyone's vault
 Usage: mosaic job <command> [options]
 
 Commands:
-  new <name>     write a ready job's spec (km-per-day, place-trips, symptoms-by-region, time-at-home)
+  new <name>     write a ready job's spec (km-per-day, place-trips, symptoms-by-region, time-at-home,
+                 exposures-per-day)
   check <spec>   validate a spec file: schema, abilities, bounds, epsilon, program, deadline
   post <spec>    validate, preview the cost (reward + gas), hand the spec to reducers, and post the job
   list           every job on the registry (and on SharedJobs): state, deadline, reward, proposals
@@ -71,7 +72,8 @@ Usage: mosaic job new <name> [--out FILE] [--deadline-in SECONDS] [--challenge-w
                         [--min-participants N] [--reward ETH] [--min-stake ETH] [--days N] [--mode local|shared]
 
 Ready jobs: km-per-day (days by distance band), place-trips (trips to shops, transit and parks),
-symptoms-by-region (randomized response, a sandboxed program), time-at-home (hours per day at home).
+symptoms-by-region (randomized response, a sandboxed program), time-at-home (hours per day at home),
+exposures-per-day (people exposure notification warned each day, by risk level).
 
 Options:
   --out FILE                 write the spec here (default: print it)

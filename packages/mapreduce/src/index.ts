@@ -61,7 +61,7 @@ export {
 } from "./fraud.js";
 export { abilityCatalog, type CatalogManifest } from "./catalog.js";
 export { DAY_S, haversineKm, kmPerDay, type LocationPoint } from "./kmPerDay.js";
-export { kmPerDayJob, READY_JOBS, symptomsByRegionJob, timeAtHomeJob, withMode } from "./library.js";
+export { EXPOSURE_LEVELS, exposuresPerDayJob, kmPerDayJob, READY_JOBS, symptomsByRegionJob, timeAtHomeJob, withMode } from "./library.js";
 export { describeProgram, runMapProgram } from "./map.js";
 export {
   BUNDLE_VERSION,

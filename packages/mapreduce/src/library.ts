@@ -200,6 +200,49 @@ export function timeAtHomeJob(init: ReadyJobInit & { mechanism?: "discrete-lapla
   };
 }
 
+/** The risk levels the exposure-statistics job counts, in output order (a vault's "none" is never stored). */
+export const EXPOSURE_LEVELS = ["low", "high"] as const;
+
+/**
+ * Exposures notified per day by risk level, for health authorities: per day of the window, whether this vault
+ * notified its user of a low or a high risk that day (the highest level it showed, at most one per day). Reads only
+ * the proximity ability's notification records (the day a check notified, and the level), never scans or keys.
+ */
+export function exposuresPerDayJob(init: ReadyJobInit = {}): JobSpec {
+  const { collectionDeadline, days, start, end } = frame(init);
+  const dates = Array.from({ length: days }, (_, i) => new Date((start + i * DAY_S) * 1000).toISOString().slice(0, 10));
+  const labels = dates.flatMap((d) => EXPOSURE_LEVELS.map((level) => `${d} ${level}`));
+  const source = [
+    "// Per day: 1 under the highest level this vault notified its user of that day, else nothing.",
+    `const LEVELS = ${JSON.stringify(EXPOSURE_LEVELS)};`,
+    `const FROM = ${start}, DAYS = ${days};`,
+    "function map(input) {",
+    "  const out = new Array(DAYS * LEVELS.length).fill(0);",
+    "  const highest = new Array(DAYS).fill(-1);",
+    '  for (const n of input["proximity/notifications"]) {',
+    "    const day = Math.floor((n.checkedAt - FROM) / 86400);",
+    "    const level = LEVELS.indexOf(n.level);",
+    "    if (day >= 0 && day < DAYS && level > highest[day]) highest[day] = level;",
+    "  }",
+    "  highest.forEach((level, day) => { if (level >= 0) out[day * LEVELS.length + level] = 1; });",
+    "  return out;",
+    "}",
+  ].join("\n");
+  return {
+    version: 1,
+    title: `Exposures notified per day by risk level, last ${days} days`,
+    purpose:
+      "How many people exposure notification warned each day, and how strongly: whether contact tracing reaches people, for the health authority's response.",
+    requester: init.requester ?? REQUESTER,
+    reads: [{ ability: "proximity", collection: "notifications", fields: ["checkedAt", "level"] }],
+    program: { kind: "sandbox", language: "javascript", source, limits: { timeMs: 1000, memoryBytes: 16 * 1024 * 1024 } },
+    output: { kind: "vector", unit: "people", entries: labels.map((label) => ({ label, min: 0, max: 1 })) },
+    reducer: { kind: "histogram" },
+    privacy: { mechanism: "discrete-laplace", epsilon: init.epsilon ?? { num: 1, den: 1 } },
+    ...schedule(init, collectionDeadline),
+  };
+}
+
 /**
  * A ready job in the mode asked for: unchanged for "local"; for "shared", the privacy becomes each aggregator's
  * discrete Gaussian noise, σ² (ε, 1e-6)-DP alone at the output's L2 sensitivity, and the spec says mode "shared".
@@ -226,4 +269,5 @@ export const READY_JOBS: Readonly<Record<string, (init?: ReadyJobInit) => JobSpe
   "place-trips": (init = {}) => withMode(placeTripsJob(init), init.mode),
   "symptoms-by-region": (init = {}) => withMode(symptomsByRegionJob(init), init.mode),
   "time-at-home": (init = {}) => withMode(timeAtHomeJob(init), init.mode),
+  "exposures-per-day": (init = {}) => withMode(exposuresPerDayJob(init), init.mode),
 };
