@@ -16,6 +16,8 @@ import {
 import { attachMosaic, type MosaicContracts } from "./contracts.js";
 import {
   AvatarGroups__factory,
+  type ExposureFeeds,
+  ExposureFeeds__factory,
   JobRegistry__factory,
   OpenAdmission__factory,
   PoseidonT3__factory,
@@ -202,13 +204,13 @@ export interface DeployInit {
 
 /**
  * Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own (groups, admission
- * policies, job registry, reducer directory, shared jobs), from the bytecode the generated factories carry (no Hardhat at run
- * time). `deployBlock` is the block of the first deployment transaction: log reads need start no earlier.
+ * policies, job registry, reducer directory, shared jobs, exposure feeds), from the bytecode the generated factories
+ * carry (no Hardhat at run time). `deployBlock` is the block of the first deployment transaction: log reads need start no earlier.
  */
 export async function deployMosaic(
   deployer: Signer,
   init: DeployInit = {},
-): Promise<MosaicContracts & { deployBlock: number; sharedJobs: SharedJobs }> {
+): Promise<MosaicContracts & { deployBlock: number; sharedJobs: SharedJobs; exposureFeeds: ExposureFeeds }> {
   const poseidon = await (await new PoseidonT3__factory(deployer).deploy()).waitForDeployment();
   const first = await poseidon.deploymentTransaction()?.wait();
   if (!first) throw new Error("deployMosaic: the Poseidon library's deployment transaction has no receipt");
@@ -239,6 +241,9 @@ export async function deployMosaic(
       init.minAggregatorStake ?? 1_000_000_000_000_000_000n,
     )
   ).waitForDeployment();
+  const feeds = await (
+    await new ExposureFeeds__factory(deployer).deploy(await groups.getAddress(), await registrar.getAddress())
+  ).waitForDeployment();
   const contracts = attachMosaic(deployer, {
     semaphore: await semaphore.getAddress(),
     avatarGroups: await groups.getAddress(),
@@ -247,8 +252,14 @@ export async function deployMosaic(
     jobRegistry: await registry.getAddress(),
     reducerDirectory: await directory.getAddress(),
     sharedJobs: await shared.getAddress(),
+    exposureFeeds: await feeds.getAddress(),
   });
-  return { ...contracts, sharedJobs: SharedJobs__factory.connect(await shared.getAddress(), deployer), deployBlock: first.blockNumber };
+  return {
+    ...contracts,
+    sharedJobs: SharedJobs__factory.connect(await shared.getAddress(), deployer),
+    exposureFeeds: ExposureFeeds__factory.connect(await feeds.getAddress(), deployer),
+    deployBlock: first.blockNumber,
+  };
 }
 
 /**

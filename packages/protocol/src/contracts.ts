@@ -4,6 +4,8 @@ import { namedError } from "./errors.js";
 import {
   type AvatarGroups,
   AvatarGroups__factory,
+  type ExposureFeeds,
+  ExposureFeeds__factory,
   type IAdmissionPolicy,
   IAdmissionPolicy__factory,
   type JobRegistry,
@@ -26,6 +28,7 @@ import {
 
 export type {
   AvatarGroups,
+  ExposureFeeds,
   IAdmissionPolicy,
   JobRegistry,
   OpenAdmission,
@@ -38,6 +41,7 @@ export type {
 };
 export {
   AvatarGroups__factory,
+  ExposureFeeds__factory,
   IAdmissionPolicy__factory,
   JobRegistry__factory,
   OpenAdmission__factory,
@@ -64,6 +68,8 @@ export interface MosaicAddresses {
   reducerDirectory: string;
   /** The secret-shared mode's jobs (issue 19); absent from deployments made before it. */
   sharedJobs?: string;
+  /** Health authorities' exposure-notification feeds (issue 20); absent from deployments made before it. */
+  exposureFeeds?: string;
 }
 
 /** Typed handles on the deployed contracts. */
@@ -77,6 +83,8 @@ export interface MosaicContracts {
   reducerDirectory: ReducerDirectory;
   /** The secret-shared mode's jobs, when the deployment has them (deployMosaic always deploys them). */
   sharedJobs?: SharedJobs;
+  /** The exposure-notification feeds, when the deployment has them (deployMosaic always deploys them). */
+  exposureFeeds?: ExposureFeeds;
   /**
    * The block of the first deployment transaction, where log reads can start: set by deployMosaic, and by callers
    * that know it (a network file's deploy blocks).
@@ -95,6 +103,7 @@ export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddress
     jobRegistry: JobRegistry__factory.connect(addresses.jobRegistry, runner),
     reducerDirectory: ReducerDirectory__factory.connect(addresses.reducerDirectory, runner),
     ...(addresses.sharedJobs === undefined ? {} : { sharedJobs: SharedJobs__factory.connect(addresses.sharedJobs, runner) }),
+    ...(addresses.exposureFeeds === undefined ? {} : { exposureFeeds: ExposureFeeds__factory.connect(addresses.exposureFeeds, runner) }),
   };
 }
 
@@ -116,6 +125,11 @@ export function attachReducerDirectory(runner: Signer | Provider, address: strin
 /** The secret-shared mode's jobs contract at a known address. */
 export function attachSharedJobs(runner: Signer | Provider, address: string): SharedJobs {
   return SharedJobs__factory.connect(address, runner);
+}
+
+/** The exposure-notification feeds contract at a known address. */
+export function attachExposureFeeds(runner: Signer | Provider, address: string): ExposureFeeds {
+  return ExposureFeeds__factory.connect(address, runner);
 }
 
 /** The social-recovery contract at a known address. */

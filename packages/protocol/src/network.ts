@@ -26,6 +26,8 @@ export interface NetworkContracts {
   vaultRecovery?: Deployed;
   /** The secret-shared mode's jobs (issue 19): optional, so network files written before it still parse. */
   sharedJobs?: Deployed;
+  /** Health authorities' exposure-notification feeds (issue 20): optional, so older network files still parse. */
+  exposureFeeds?: Deployed;
 }
 
 /** The contents of a network file, version 1. */
@@ -49,7 +51,7 @@ export interface NetworkFile {
 export const NETWORK_FILE_MAX_BYTES = 1 << 20;
 
 const CONTRACT_KEYS = ["semaphore", "avatarGroups", "openAdmission", "registrarAdmission", "jobRegistry", "reducerDirectory"] as const;
-const OPTIONAL_CONTRACT_KEYS = ["vaultRecovery", "sharedJobs"] as const;
+const OPTIONAL_CONTRACT_KEYS = ["vaultRecovery", "sharedJobs", "exposureFeeds"] as const;
 const FILE_KEYS = ["v", "name", "chainId", "rpc", "contracts", "bootstrap", "openGroup", "createdAt"];
 const REDO = "fix it, or write it again with 'mosaic deploy' (or 'mosaic devnet' for a local chain)";
 
@@ -174,6 +176,7 @@ export function networkFileFor(init: NetworkFileInit): NetworkFile {
         jobRegistry: at(a.jobRegistry),
         reducerDirectory: at(a.reducerDirectory),
         ...(a.sharedJobs === undefined ? {} : { sharedJobs: at(a.sharedJobs) }),
+        ...(a.exposureFeeds === undefined ? {} : { exposureFeeds: at(a.exposureFeeds) }),
         ...(init.vaultRecovery === undefined ? {} : { vaultRecovery: init.vaultRecovery }),
       },
       bootstrap: init.bootstrap ?? [],

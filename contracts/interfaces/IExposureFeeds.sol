@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @notice Identifier of an exposure feed: 1, 2, … in creation order (0 names no feed).
+type FeedId is uint256;
+
+/// @title IExposureFeeds
+/// @notice Health authorities' exposure-notification feeds (issue 20). A feed anchors what every vault pulls: the
+/// head of the authority's chain of signed key batches on IPFS (each batch names the one before it), with its
+/// sequence number, and the CIDs of the authority's signed risk configuration and hotspot set.
+/// @dev The feed names the registrar group the authority admits people who tested positive to: their anonymous key
+/// uploads are Semaphore proofs of membership in that group. Only the group's registrar may open a feed on it, so a
+/// stranger cannot pass a feed off as a health authority's. The documents themselves are signed by the authority's
+/// key off-chain (vaults check the signer against `feedOf(feedId).authority`); the chain gives their order: each
+/// publishKeys must carry the next sequence number, so a replayed or copied transaction cannot roll a feed back.
+interface IExposureFeeds {
+    /// @notice No feed has this id.
+    error UnknownFeed(FeedId feedId);
+    /// @notice The group is not under the RegistrarAdmission policy this contract reads (`policy` is its admission
+    /// policy, address(0) when AvatarGroups has no such group).
+    error NotRegistrarGroup(uint256 groupId, address policy);
+    /// @notice Only the group's registrar may open a feed on it: `caller` is not `registrar`.
+    error NotGroupRegistrar(uint256 groupId, address caller, address registrar);
+    /// @notice Only the feed's authority may do this: `caller` is not `authority`.
+    error NotAuthority(FeedId feedId, address caller, address authority);
+    /// @notice publishKeys must carry the feed's next sequence number, `expected`; it carried `given` (a replayed or
+    /// copied transaction, or one that skips a batch).
+    error StaleSequence(FeedId feedId, uint64 expected, uint64 given);
+    /// @notice A CID must be 1..`maxLength` bytes (its binary form); this one is `length`.
+    error InvalidCid(uint256 length, uint256 maxLength);
+    /// @notice A key batch carries 1..`maxCount` keys; this one claims `keyCount`.
+    error InvalidKeyCount(uint32 keyCount, uint32 maxCount);
+    /// @notice The zero address cannot be a feed's authority.
+    error ZeroAuthority(FeedId feedId);
+
+    /// @notice A feed was opened by `authority` for the registrar group `groupId`.
+    event FeedCreated(FeedId indexed feedId, address indexed authority, uint256 indexed groupId);
+    /// @notice The feed's key-batch chain advanced to batch `seq`, whose CID is `headCid`, holding `keyCount` keys.
+    event KeysPublished(FeedId indexed feedId, uint64 seq, bytes headCid, uint32 keyCount);
+    /// @notice The feed's signed risk configuration is now the document `cid`.
+    event RiskConfigSet(FeedId indexed feedId, bytes cid);
+    /// @notice The feed's signed hotspot set is now the document `cid`.
+    event HotspotsPublished(FeedId indexed feedId, bytes cid);
+    /// @notice The feed's authority role passed from `from` to `to`.
+    event FeedTransferred(FeedId indexed feedId, address indexed from, address indexed to);
+
+    /// @notice Opens a feed whose authority is the caller, for the registrar group its positives are admitted to.
+    /// @dev The group must be under this contract's RegistrarAdmission and the caller its registrar; a registrar may
+    /// open several feeds on one group (a new one after losing a key, say).
+    /// @param groupId The AvatarGroups group id.
+    /// @return feedId The new feed's id.
+    function createFeed(uint256 groupId) external returns (FeedId feedId);
+
+    /// @notice Anchors the feed's next key batch; only the authority.
+    /// @param feedId The feed.
+    /// @param seq The batch's sequence number: exactly the feed's current seq plus one.
+    /// @param headCid The batch's CID in binary form (1..MAX_CID_LENGTH bytes).
+    /// @param keyCount The keys the batch holds, 1..MAX_BATCH_KEYS (what readers may expect; the batch is the truth).
+    function publishKeys(FeedId feedId, uint64 seq, bytes calldata headCid, uint32 keyCount) external;
+
+    /// @notice Names the feed's signed risk configuration document; only the authority.
+    /// @param cid Its CID in binary form (1..MAX_CID_LENGTH bytes).
+    function setRiskConfig(FeedId feedId, bytes calldata cid) external;
+
+    /// @notice Names the feed's signed hotspot set document; only the authority.
+    /// @param cid Its CID in binary form (1..MAX_CID_LENGTH bytes).
+    function publishHotspots(FeedId feedId, bytes calldata cid) external;
+
+    /// @notice Hands the feed's authority role to `newAuthority`; only the authority. Documents published after this
+    /// must be signed by the new authority.
+    function transferFeed(FeedId feedId, address newAuthority) external;
+
+    /// @notice A feed as the chain records it; UnknownFeed for an id never created.
+    /// @return authority Who signs its documents and publishes to it.
+    /// @return groupId The registrar group its uploaders prove membership of.
+    /// @return seq The latest key batch's sequence number (0 before the first).
+    /// @return head The latest key batch's CID (empty before the first).
+    /// @return riskConfig The risk configuration's CID (empty until set).
+    /// @return hotspots The hotspot set's CID (empty until published).
+    /// @return updatedAt The block timestamp of the feed's latest change.
+    function feedOf(FeedId feedId)
+        external
+        view
+        returns (
+            address authority,
+            uint256 groupId,
+            uint64 seq,
+            bytes memory head,
+            bytes memory riskConfig,
+            bytes memory hotspots,
+            uint64 updatedAt
+        );
+
+    /// @notice How many feeds exist: their ids are 1..feedCount().
+    function feedCount() external view returns (uint256);
+
+    /// @notice The AvatarGroups contract whose groups feeds name.
+    function avatarGroups() external view returns (address);
+
+    /// @notice The RegistrarAdmission policy a feed's group must be under.
+    function registrarAdmission() external view returns (address);
+}
