@@ -27,3 +27,18 @@ export class PsiProofError extends namedError("PsiProofError") {}
 
 /** A document, batch or response is larger than its kind allows. */
 export class ExposureDocumentTooLargeError extends namedError("ExposureDocumentTooLargeError") {}
+
+/** A PSI element (blinded, evaluated or a public key) is not 32 bytes, not a canonical ristretto255 encoding, or the identity. */
+export class PsiElementError extends namedError("PsiElementError") {}
+
+/** A PSI server answered a query with a refusal; `reason` is the name of the error it met (PsiQueryTooLargeError, …). */
+export class PsiRefusedError extends namedError("PsiRefusedError") {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** A PSI query names a hotspot set this server holds no key for: ask a node that serves it. */
+export class UnknownHotspotSetError extends namedError("UnknownHotspotSetError") {}
