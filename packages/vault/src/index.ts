@@ -24,11 +24,16 @@ export {
   type CheckInAnswers,
   checkIn,
   dailyDistance,
-  type Encounter,
+  FEED_KEY_BYTES,
+  FEED_PART_KEYS,
+  type FeedBatchDoc,
+  type NotificationDoc,
   type Place,
   type PointChunk,
+  PROXIMITY,
   placeVisits,
-  recordEncounter,
+  SCAN_RETENTION_DAYS,
+  type ScanDoc,
 } from "./abilities/index.js";
 export {
   type AbilityContext,
@@ -274,3 +279,16 @@ export {
 } from "./inclusion.js";
 export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./follow.js";
 export { type PullThreadOptions, pullThreadFrom, servingPeerOf } from "./device-sync.js";
+export {
+  advertise,
+  currentKey,
+  DEFAULT_TX_POWER_DBM,
+  exposureRoot,
+  KeyFeedMismatchError,
+  KeyFeedSequenceError,
+  MalformedScanError,
+  recordScans,
+  recordScansFrom,
+  storedScans,
+  temporaryExposureKey,
+} from "./exposure/index.js";

@@ -15,9 +15,10 @@ import {
   checkIn,
   dailyDistance,
   defineAbility,
-  type Encounter,
+  MalformedScanError,
   placeVisits,
-  recordEncounter,
+  recordScans,
+  type ScanDoc,
   UnknownAbilityError,
   Vault,
 } from "../src/index.js";
@@ -102,7 +103,8 @@ describe("vault abilities", () => {
       for (const name of [
         "location-history/points",
         "location-history/places",
-        "proximity/encounters",
+        "proximity/scans",
+        "proximity/notifications",
         "vault/consents",
         "vault/audit",
         "vault/privacy-ledger",
@@ -205,22 +207,29 @@ describe("vault abilities", () => {
       expect(ctx.read("checkins").size).to.equal(1);
     });
 
-    it("proximity: stores encounters and forgets them after the retention window", async () => {
+    it("proximity: stores scans, refuses malformed ones with nothing stored, and forgets them after 14 days", async () => {
       const vault = await Vault.open(memoryStores(), { rootSeed: SEED, clock });
       const ctx = vault.ability("proximity");
       const t = Math.floor(now / 1000);
-      await recordEncounter(ctx, { ephemeralId: randomBytes(16).toString("hex"), start: t - 22 * DAY, end: t - 22 * DAY + 900, rssi: -60 });
-      await recordEncounter(ctx, { ephemeralId: randomBytes(16).toString("hex"), start: t - DAY, end: t - DAY + 600, rssi: -70 });
-      await expectRejects(recordEncounter(ctx, { ephemeralId: "zz", start: t, end: t, rssi: -60 }), TypeError, /ephemeralId/);
+      const scan = (at: number, rssi: number) => ({ rpi: randomBytes(16), aem: randomBytes(4), t: at, rssi, seconds: 300 });
+      expect(await recordScans(vault, [scan(t - 15 * DAY, -60), scan(t - DAY, -70)])).to.deep.equal({ stored: 2 });
       await expectRejects(
-        recordEncounter(ctx, { ephemeralId: "00".repeat(16), start: t, end: t - 1, rssi: -60 }),
-        RangeError,
-        /start\/end/,
+        recordScans(vault, [scan(t, -65), { ...scan(t, -60), rpi: randomBytes(15) }]),
+        MalformedScanError,
+        /scans\[1\]\.rpi/,
       );
-      expect((await vault.dispatch("timer")).proximity).to.deep.equal({ pruned: 1 });
+      await expectRejects(recordScans(vault, [{ ...scan(t, -60), seconds: 0 }]), MalformedScanError, /scans\[0\]\.seconds/);
+      // A scan document written directly is checked as strictly.
+      await expectRejects(
+        ctx.collection("scans").create({ rpi: "00".repeat(16), aem: "00".repeat(4), t, rssi: -60, seconds: 1, who: "x" }),
+        MalformedScanError,
+        /scans\.who/,
+      );
+      expect(ctx.read("scans").size).to.equal(2);
+      expect((await vault.dispatch("timer")).proximity).to.deep.equal({ pruned: 1, prunedBatches: 0 });
       expect(
         ctx
-          .read<Encounter>("encounters")
+          .read<ScanDoc>("scans")
           .find()
           .map((e) => e.rssi),
       ).to.deep.equal([-70]);
