@@ -1,5 +1,5 @@
-// The user's place: create or unlock the vault that lives in this browser, then its data, groups, jobs, privacy
-// and guardians. The passphrase never leaves the page; the seed is sealed in a worker.
+// The user's place: create or unlock the vault that lives in this browser, then its data, groups, jobs, exposure
+// notification, privacy and guardians. The passphrase never leaves the page; the seed is sealed in a worker.
 import type { Vault } from "@mosaic/vault";
 import { lazy, Suspense, useEffect, useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
@@ -10,6 +10,7 @@ import { pendingRecovery, RecoverVault } from "./recover.tsx";
 
 // The tabs that reach the chain and the network load when first opened: the unlock screen and the data tab do not
 // wait for libp2p, the group sync or the recovery contract.
+const ExposureTab = lazy(() => import("./exposure-tab.tsx").then((m) => ({ default: m.ExposureTab })));
 const GroupsTab = lazy(() => import("./groups-tab.tsx").then((m) => ({ default: m.GroupsTab })));
 const GuardiansTab = lazy(() => import("./guardians-tab.tsx").then((m) => ({ default: m.GuardiansTab })));
 const JobsTab = lazy(() => import("./jobs-tab.tsx").then((m) => ({ default: m.JobsTab })));
@@ -136,6 +137,7 @@ const TABS = [
   { id: "data", label: "Data" },
   { id: "groups", label: "Groups" },
   { id: "jobs", label: "Jobs" },
+  { id: "exposure", label: "Exposure" },
   { id: "privacy", label: "Privacy" },
   { id: "guardians", label: "Guardians" },
 ] as const;
@@ -171,6 +173,8 @@ function OpenVault({ vault, onLock }: { vault: Vault; onLock(): Promise<void> })
             <GroupsTab vault={vault} />
           ) : tab === "jobs" ? (
             <JobsTab vault={vault} changed={changed} />
+          ) : tab === "exposure" ? (
+            <ExposureTab vault={vault} changed={changed} />
           ) : tab === "privacy" ? (
             <PrivacyTab vault={vault} changed={changed} />
           ) : (
