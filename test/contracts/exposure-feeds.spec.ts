@@ -34,7 +34,11 @@ describe("ExposureFeeds", () => {
 
   beforeEach(async () => {
     [deployer, authority, other, stranger] = (await ethers.getSigners()) as unknown as [Signer, Signer, Signer, Signer];
-    [authorityAddr, otherAddr, strangerAddr] = await Promise.all([authority, other, stranger].map((s) => s.getAddress()));
+    [authorityAddr, otherAddr, strangerAddr] = (await Promise.all([authority, other, stranger].map((s) => s.getAddress()))) as [
+      string,
+      string,
+      string,
+    ];
     c = await deployMosaic(deployer);
     feeds = c.exposureFeeds;
     positives = await createAvatarGroup(c, { name: "positives", policy: "registrar", registrar: authorityAddr });
@@ -283,7 +287,7 @@ describe("ExposureFeeds", () => {
       it(`test_${fn}_notAuthority_reverts`, async () => {
         await expectRevert(() => feeds.connect(stranger)[fn](id, cid(5)), "NotAuthority", [id, strangerAddr, authorityAddr]);
         // A copy of the authority's calldata from another wallet.
-        const data = feeds.interface.encodeFunctionData(fn, [id, cid(5)]);
+        const data = feeds.interface.encodeFunctionData(fn as "setRiskConfig", [id, cid(5)]);
         await expectRevert(() => other.sendTransaction({ to: c.addresses.exposureFeeds, data }), "NotAuthority", [
           id,
           otherAddr,
