@@ -36,3 +36,19 @@ export {
   type JobSessionComponents,
   type JobSessionInit,
 } from "./reducer.js";
+export {
+  type BatchPublished,
+  createKeyServer,
+  exposureUploadTopic,
+  KeyServer,
+  type KeyServerComponents,
+  type KeyServerEvents,
+  type KeyServerInit,
+  MAX_UPLOAD_BLOCK_BYTES,
+  UPLOAD_REJECTION_REASONS,
+  type UploadAccepted,
+  type UploadRejected,
+  type UploadRejectionReason,
+  WrongFeedError,
+  WrongPeriodError,
+} from "./key-server.js";

@@ -14,6 +14,7 @@ import {
   type KeyUpload,
   MalformedExposureDocumentError,
   MAX_BATCH_KEYS,
+  MAX_UPLOAD_BYTES,
   type PublishedKey,
   UploadReplayedError,
   uploadMessage,
@@ -62,8 +63,8 @@ export const UPLOAD_REJECTION_REASONS = [
 export type UploadRejectionReason = (typeof UPLOAD_REJECTION_REASONS)[number];
 const REASONS: ReadonlySet<string> = new Set(UPLOAD_REJECTION_REASONS);
 
-/** The largest upload block taken: 14 keys and a proof are about 1.3 KiB. */
-export const MAX_UPLOAD_BLOCK_BYTES = 8 * 1024;
+/** The largest upload block fetched: exposure's MAX_UPLOAD_BYTES (decodeUpload refuses larger ones anyway). */
+export const MAX_UPLOAD_BLOCK_BYTES = MAX_UPLOAD_BYTES;
 
 /** The longest announcement: a CID string. */
 const MAX_ANNOUNCEMENT_BYTES = 128;

@@ -1,0 +1,273 @@
+// The health authority's key server on real parts: an in-process Hardhat chain with ExposureFeeds, Helia nodes on
+// loopback, real Semaphore proofs. An upload is accepted and lands in a signed, anchored batch; every hostile upload
+// is rejected under its name with the queue, the nullifiers and the feed unchanged; a restart forgets no nullifier.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  artifactPaths,
+  type BatchVerifier,
+  createAvatarGroup,
+  createBatchVerifier,
+  deriveAvatarIdentity,
+  Group,
+  type GroupSync,
+  type Identity,
+  openGroupSync,
+  PROOF_DEPTH,
+  publishSubmission,
+} from "@mosaic/avatar";
+import {
+  decodeKeyBatch,
+  encodeUpload,
+  exposureRootFromSeed,
+  type KeyUpload,
+  keysToUpload,
+  type PublishedKey,
+  uploadMessage,
+  uploadPeriod,
+  uploadScope,
+} from "@mosaic/exposure";
+import {
+  type Block,
+  type ChainConnection,
+  CID,
+  createIpfsNode,
+  createLogger,
+  decodeCbor,
+  deployMosaic,
+  encodeBlock,
+  type ExposureFeeds,
+  findEvent,
+  getBlock,
+  type IpfsNode,
+  nodeAddresses,
+  putBlock,
+} from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
+import { generateProof } from "@semaphore-protocol/proof";
+import { expect } from "chai";
+import { getBytes, hexlify } from "ethers";
+import { sha256 } from "multiformats/hashes/sha2";
+import { type BatchPublished, createKeyServer, type KeyServer, MAX_UPLOAD_BLOCK_BYTES, type UploadRejected } from "../src/key-server.js";
+
+describe("key server (real chain, real IPFS nodes, real proofs)", function () {
+  this.timeout(300_000);
+  let chain: ChainConnection;
+  let feeds: ExposureFeeds;
+  let feedsAddress: string;
+  let authority: string;
+  let feedId: bigint;
+  let otherFeedId: bigint;
+  let group: GroupSync;
+  let serverNode: IpfsNode;
+  let userNode: IpfsNode;
+  let verifier: BatchVerifier;
+  let dir: string;
+  let server: KeyServer;
+  const now = Math.floor(Date.now() / 1000);
+  const members = [0, 1, 2].map(() => ({ identity: deriveAvatarIdentity(randomBytes(32)), seed: randomBytes(32) }));
+  const stranger = deriveAvatarIdentity(randomBytes(32));
+
+  const published = (seed: Uint8Array, days = 14): PublishedKey[] =>
+    keysToUpload(exposureRootFromSeed(seed), now, days).map((k) => ({
+      ...k,
+      reportType: "confirmed-test",
+      daysSinceOnsetOfSymptoms: null,
+    }));
+
+  /** An upload proven by `identity` as a member of `tree` for `proveFeed`'s scope (the feed's own by default). */
+  const makeUpload = async (identity: Identity, keys: PublishedKey[], tree: Group, proveFeed = feedId): Promise<KeyUpload> => {
+    const period = uploadPeriod(now);
+    const scope = uploadScope(Number(chain.chainId), feedsAddress, proveFeed.toString(), period);
+    const proof = await generateProof(identity, tree, uploadMessage(keys), scope, PROOF_DEPTH, artifactPaths());
+    return { version: 1, chainId: Number(chain.chainId), feeds: feedsAddress, feedId: feedId.toString(), period, keys, proof };
+  };
+
+  /** Puts a block on the user's node and announces it to the server, which fetches it over bitswap; its verdict. */
+  const offer = async (block: Block): Promise<{ rejected?: UploadRejected; accepted?: boolean }> => {
+    await putBlock(userNode.blockstore, block);
+    let rejected: UploadRejected | undefined;
+    let accepted = false;
+    const offRejected = server.on("upload:rejected", (r) => {
+      rejected = r;
+    });
+    const offAccepted = server.on("upload:accepted", () => {
+      accepted = true;
+    });
+    server.announce(new TextEncoder().encode(block.cid.toString()));
+    await server.drain();
+    offRejected();
+    offAccepted();
+    return { rejected, accepted };
+  };
+
+  const feedState = async () => {
+    const f = await feeds.feedOf(feedId);
+    return { seq: f.seq, head: f.head };
+  };
+
+  const startServer = async (journalFile: string): Promise<KeyServer> => {
+    const s = createKeyServer(
+      { ipfs: serverNode, feeds, group, signer: chain.accounts[1]!, verifier, log: createLogger("key-server", "error") },
+      { feedId, chainId: chain.chainId, batchEveryMs: 3_600_000, journalFile, fetchTimeoutMs: 3000, now: () => now },
+    );
+    await s.start();
+    return s;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "mosaic-key-server-"));
+    chain = await connectInProcessChain();
+    const contracts = await deployMosaic(chain.accounts[0]!);
+    const authoritySigner = chain.accounts[1]!;
+    authority = await authoritySigner.getAddress();
+    const groupId = await createAvatarGroup(contracts, { name: "positives", policy: "registrar", registrar: authority });
+    await (
+      await contracts.avatarGroups.connect(authoritySigner).registerBatch(
+        groupId,
+        members.map((m) => m.identity.commitment),
+      )
+    ).wait();
+    feeds = contracts.exposureFeeds.connect(authoritySigner);
+    feedsAddress = (await feeds.getAddress()).toLowerCase();
+    const created = async () =>
+      findEvent(await (await feeds.createFeed(groupId)).wait(), feeds.interface, "FeedCreated").args.feedId as bigint;
+    feedId = await created();
+    otherFeedId = await created();
+    group = await openGroupSync({ provider: chain.provider, semaphore: contracts.addresses.semaphore }, groupId, {
+      fromBlock: contracts.deployBlock,
+    });
+    await group.sync();
+    serverNode = await createIpfsNode();
+    userNode = await createIpfsNode({ peers: nodeAddresses(serverNode) });
+    verifier = createBatchVerifier({ threads: 1, batchSize: 4 });
+    await verifier.start();
+    server = await startServer(path.join(dir, "key-server.jsonl"));
+  });
+
+  after(async () => {
+    await server?.stop();
+    await verifier?.stop();
+    await userNode?.stop();
+    await serverNode?.stop();
+    await chain?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  let firstUpload: KeyUpload;
+  let firstBlock: Block;
+  let firstBatch: BatchPublished;
+
+  it("accepts an upload announced on the feed's topic and publishes it in a signed batch anchored on-chain", async () => {
+    firstUpload = await makeUpload(members[0]!.identity, published(members[0]!.seed), group.group());
+    firstBlock = await encodeUpload(firstUpload);
+    const accepted = new Promise<string>((resolve) => server.on("upload:accepted", (a) => resolve(a.cid)));
+    // The way a vault publishes: from a throwaway node, announced on the upload topic, fetched over bitswap.
+    await publishSubmission(firstBlock, { peers: nodeAddresses(serverNode), topic: server.topic, lingerMs: 10_000 });
+    expect(await accepted).to.equal(firstBlock.cid.toString());
+    expect(server.queuedKeys).to.equal(14);
+
+    const [batch] = await server.publish();
+    firstBatch = batch!;
+    expect(firstBatch).to.include({ seq: 1, keys: 14 });
+    expect(firstBatch.uploads).to.deep.equal([firstBlock.cid.toString()]);
+    expect(server.queuedKeys).to.equal(0);
+    const anchored = await feedState();
+    expect(anchored.seq).to.equal(1n);
+    expect(CID.decode(getBytes(anchored.head)).toString()).to.equal(firstBatch.cid);
+    // Anyone can fetch the batch over bitswap and check it against the authority the chain names.
+    const bytes = await getBlock(userNode.blockstore, CID.parse(firstBatch.cid), { maxBytes: 1 << 20, signal: AbortSignal.timeout(5000) });
+    const decoded = decodeKeyBatch(bytes, authority);
+    expect(decoded).to.include({ seq: 1, prev: null, feedId: feedId.toString(), feeds: feedsAddress, chainId: Number(chain.chainId) });
+    expect(decoded.uploads).to.deep.equal([firstBlock.cid.toString()]);
+    expect(decoded.keys.map((k) => hexlify(k.key))).to.deep.equal(firstUpload.keys.map((k) => hexlify(k.key)));
+
+    // A second member's upload: the next batch links to the first.
+    const second = await offer(await encodeUpload(await makeUpload(members[1]!.identity, published(members[1]!.seed, 5), group.group())));
+    expect(second.accepted).to.equal(true);
+    const [next] = await server.publish();
+    expect(next).to.include({ seq: 2, keys: 5 });
+    const nextBatch = decodeKeyBatch(await getBlock(serverNode.blockstore, CID.parse(next!.cid), { maxBytes: 1 << 20 }), authority);
+    expect(nextBatch.prev).to.equal(firstBatch.cid);
+    expect((await feedState()).seq).to.equal(2n);
+  });
+
+  /** Offers a hostile block and checks it is rejected with `reason` and changes nothing but the count. */
+  const rejects = async (block: Block, reason: string) => {
+    const before = { feed: await feedState(), queued: server.queuedKeys, status: server.status(), rejected: server.rejected };
+    const verdict = await offer(block);
+    expect(verdict.accepted, `${reason}: accepted`).to.equal(false);
+    expect(verdict.rejected?.reason, verdict.rejected?.message).to.equal(reason);
+    expect(await feedState()).to.deep.equal(before.feed);
+    expect(server.queuedKeys).to.equal(before.queued);
+    expect(server.status().accepted).to.equal(before.status.accepted);
+    expect(server.rejected[reason as keyof typeof before.rejected]).to.equal(
+      (before.rejected[reason as keyof typeof before.rejected] ?? 0) + 1,
+    );
+    return verdict.rejected!;
+  };
+
+  it("rejects a replayed upload (the same nullifier in the same period) with UploadReplayedError", async () => {
+    // The same member proves again over fewer keys: another block, the same nullifier.
+    const again = await makeUpload(members[0]!.identity, published(members[0]!.seed, 3), group.group());
+    const r = await rejects(await encodeUpload(again), "UploadReplayedError");
+    expect(r.message).to.match(/one upload per person and period/);
+    // The very same block announced again is a duplicate: ignored, not judged twice.
+    const before = server.status();
+    server.announce(new TextEncoder().encode(firstBlock.cid.toString()));
+    await server.drain();
+    expect(server.status().accepted).to.equal(before.accepted);
+    expect(server.status().duplicates).to.equal((before.duplicates as number) + 1);
+  });
+
+  it("rejects keys outside their window, another feed's scope and a non-member's proof, each under its name", async () => {
+    const seed = members[2]!.seed;
+    // Today's key is still in use: it is never uploaded.
+    const today = Math.floor(now / 86_400);
+    const todays: PublishedKey = { ...published(seed, 1)[0]!, rollingStartIntervalNumber: today * 144 };
+    const outside = await makeUpload(members[2]!.identity, [todays], group.group());
+    await rejects(await encodeUpload(outside), "KeyOutsideWindowError");
+    // A member's proof for the other feed's scope, put in an upload for this feed.
+    await rejects(
+      await encodeUpload(await makeUpload(members[2]!.identity, published(seed, 2), group.group(), otherFeedId)),
+      "WrongFeedError",
+    );
+    // A stranger proves membership of a tree that holds them: its root was never the group's.
+    const forged = new Group([...group.group().members, stranger.commitment]);
+    await rejects(await encodeUpload(await makeUpload(stranger, published(seed, 2), forged)), "UnknownRootError");
+  });
+
+  it("rejects a malformed block (a number where key bytes belong) and an oversized one", async () => {
+    const value = decodeCbor(firstBlock.bytes) as Record<string, unknown>;
+    const swap = (v: unknown): unknown => {
+      if (v instanceof Uint8Array) return 7;
+      if (Array.isArray(v)) return v.map((x, i) => (i === 0 ? swap(x) : x));
+      if (v !== null && typeof v === "object") {
+        const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+        const k = Object.keys(out).find((key) => out[key] instanceof Uint8Array || Array.isArray(out[key]));
+        if (k !== undefined) out[k] = swap(out[k]);
+        return out;
+      }
+      return v;
+    };
+    // The first byte string inside the keys array (a key's 16 bytes) becomes the number 7.
+    const keysField = Object.keys(value).find((k) => Array.isArray(value[k]) && (value[k] as unknown[]).length === 14) as string;
+    expect(keysField, "the upload's keys array").to.be.a("string");
+    await rejects(await encodeBlock({ ...value, [keysField]: swap(value[keysField]) }), "MalformedExposureDocumentError");
+    await rejects(await encodeBlock({ not: "an upload" }), "MalformedExposureDocumentError");
+    const big = randomBytes(MAX_UPLOAD_BLOCK_BYTES * 2);
+    await rejects({ cid: CID.createV1(0x71, await sha256.digest(big)), bytes: big }, "ExposureDocumentTooLargeError");
+  });
+
+  it("remembers accepted nullifiers across a restart: a replay after it is still UploadReplayedError", async () => {
+    await server.stop();
+    server = await startServer(path.join(dir, "key-server.jsonl"));
+    expect(server.status().accepted).to.equal(2);
+    expect(server.lastBatch?.seq).to.equal(2);
+    const again = await makeUpload(members[1]!.identity, published(members[1]!.seed, 2), group.group());
+    await rejects(await encodeUpload(again), "UploadReplayedError");
+    expect(await server.publish()).to.deep.equal([]);
+  });
+});
