@@ -13,6 +13,7 @@ import {
   decodeMetadata,
   decryptMetadata,
   deriveAemk,
+  deriveEnKeyInto,
   deriveRpik,
   encodeMetadata,
   encryptMetadata,
@@ -104,6 +105,18 @@ describe("exposure gaen: the two #aes adapters agree", () => {
         },
       ),
       { numRuns: 100, seed: 20 },
+    );
+  });
+
+  it("the allocation-free HKDF of matching gives node:crypto's HKDF for any TEK and info", () => {
+    const out = new Uint8Array(16);
+    expect(toBareHex(deriveEnKeyInto(tek, new TextEncoder().encode("EN-RPIK"), out))).to.equal(vectors.rpik);
+    expect(toBareHex(deriveEnKeyInto(tek, new TextEncoder().encode("EN-AEMK"), out))).to.equal(vectors.aemk);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ maxLength: 50 }), (key, info) => {
+        expect(toBareHex(deriveEnKeyInto(key, info, out))).to.equal(toBareHex(nodeAes.hkdfSha256(key, info, 16)));
+      }),
+      { numRuns: 200, seed: 22 },
     );
   });
 
