@@ -1,0 +1,523 @@
+// `mosaic exposure`: the user's side of exposure notification (keys, scans, check, upload) and the health authority's
+// (feed, risk configuration, admission, the key server). The work is @mosaic/vault's, @mosaic/exposure's and
+// @mosaic/worker's; this connects to the chain and the network, and shapes what is printed.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { artifactPaths, openGroupSync } from "@mosaic/avatar";
+import {
+  advertisementAt,
+  enIntervalNumber,
+  type ExposureResult,
+  keysToUpload,
+  parseRiskConfig,
+  REPORT_TYPES,
+  type ReportType,
+  type ScanRecord,
+  signDocument,
+  unixDayOf,
+} from "@mosaic/exposure";
+import {
+  AvatarGroups__factory,
+  connectChain,
+  createIpfsNode,
+  createLogger,
+  type ExposureFeeds,
+  ExposureFeeds__factory,
+  dialPeer,
+  findEvent,
+  type IpfsNode,
+  loadOrCreatePeerKey,
+  namedError,
+  nodeAddresses,
+  readWalletKey,
+  toBareHex,
+} from "@mosaic/protocol";
+import {
+  checkExposure,
+  DEFAULT_TX_POWER_DBM,
+  exposureRoot,
+  fetchRiskConfig,
+  followKeyFeed,
+  MalformedScanError,
+  prepareUpload,
+  recordScans,
+  uploadIdentity,
+  uploadKeysWith,
+} from "@mosaic/vault";
+import { createKeyServer } from "@mosaic/worker";
+import { FsBlockstore } from "blockstore-fs";
+import { getBytes, NonceManager, type Provider, type Signer, Wallet } from "ethers";
+import { UsageError } from "./args.js";
+import { registrarAdmit, registrarAttest } from "./avatar.js";
+import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
+import type { ResolvedNetwork } from "./network-flags.js";
+import { type VaultAccess, withVault } from "./vault.js";
+
+/** ExposureFeeds refused a transaction; `reason` is the contract's error name. */
+export class ExposureFeedsError extends contractRefusal("ExposureFeedsError") {}
+
+/** This vault's upload identity is not a member of the feed's group: the health authority has not admitted it. */
+export class NotAdmittedError extends namedError("NotAdmittedError") {}
+
+/** The feed has no key server address to hand an upload to. */
+export class NoKeyServerError extends namedError("NoKeyServerError") {}
+
+const REVERT_ADVICE: Record<string, string> = {
+  UnknownFeed: "no such feed; the authority's 'mosaic exposure feed create' prints its id",
+  NotRegistrarGroup: "the group must be a registrar group (RegistrarAdmission); create one with 'mosaic avatar registrar create-group'",
+  NotGroupRegistrar: "--wallet-key-file must hold the key of the group's registrar",
+  NotAuthority: "--wallet-key-file must hold the key of the feed's authority (the wallet that created it)",
+  StaleSequence: "another batch was anchored meanwhile; run the command again",
+  InvalidCid: "the document's CID is empty or too long",
+};
+
+/** Where the feeds are, and who pays. */
+export interface FeedFlags {
+  network: ResolvedNetwork;
+  /** --feeds, overriding the network file's contracts.exposureFeeds. */
+  feeds?: string;
+  walletKeyFile?: string;
+}
+
+/** The ExposureFeeds address and where it came from. */
+function feedsAddress(command: string, flags: FeedFlags): { address: string; flag: string } {
+  if (flags.feeds !== undefined) return { address: flags.feeds, flag: "--feeds" };
+  const deployed = flags.network.file?.contracts.exposureFeeds;
+  if (deployed !== undefined) return { address: deployed.address, flag: `${flags.network.networkFile} (contracts.exposureFeeds)` };
+  throw new UsageError(
+    `exposure ${command}: --feeds ADDRESS is required, or --network NAME|FILE whose network has ExposureFeeds; see 'mosaic exposure ${command} --help'`,
+  );
+}
+
+interface FeedsSession {
+  provider: Provider;
+  chainId: bigint;
+  signer?: Signer;
+  feeds: ExposureFeeds;
+  address: string;
+}
+
+/** Connects to ExposureFeeds for the length of `use`, turning its reverts into ExposureFeedsError. */
+async function withFeeds<T>(command: string, flags: FeedFlags, use: (s: FeedsSession) => Promise<T>): Promise<T> {
+  const rpc = flags.network.rpc;
+  if (rpc === undefined)
+    throw new UsageError(`exposure ${command}: --rpc URL is required, or --network NAME|FILE; see 'mosaic exposure ${command} --help'`);
+  const { address, flag } = feedsAddress(command, flags);
+  return withContract(
+    {
+      rpc,
+      rpcSource: flags.network.sources.rpc,
+      address,
+      flag,
+      what: "ExposureFeeds contract",
+      walletKeyFile: flags.walletKeyFile,
+      chainId: flags.network.chainId,
+      networkFile: flags.network.networkFile,
+    },
+    (s) =>
+      use({
+        provider: s.provider,
+        chainId: s.chainId,
+        signer: s.signer,
+        address: s.address,
+        feeds: ExposureFeeds__factory.connect(s.address, s.signer ?? s.provider),
+      }),
+    (err) => {
+      const revert = decodeRevert(err, ExposureFeeds__factory.createInterface());
+      if (revert === undefined) return err;
+      const advice = REVERT_ADVICE[revert.name];
+      return new ExposureFeedsError(revert.name, `ExposureFeeds refused: ${revert.name}(${revert.args})${advice ? `: ${advice}` : ""}`);
+    },
+  );
+}
+
+function needSigner(command: string, s: FeedsSession): Signer {
+  if (s.signer === undefined)
+    throw new UsageError(`exposure ${command}: --wallet-key-file FILE is required: this command sends a transaction`);
+  return s.signer;
+}
+
+/** Parses a feed id flag. */
+export function parseFeedId(value: string): bigint {
+  if (!/^[1-9][0-9]{0,76}$/.test(value)) throw new RangeError(`--feed: expected a feed id (1, 2, …), got ${JSON.stringify(value)}`);
+  return BigInt(value);
+}
+
+/** Reads a feed, an UnknownFeed revert made a named error. */
+async function feedOf(s: FeedsSession, feedId: bigint) {
+  if (feedId > (await s.feeds.feedCount()))
+    throw new ExposureFeedsError("UnknownFeed", `ExposureFeeds has no feed ${feedId}: ${REVERT_ADVICE.UnknownFeed}`);
+  return s.feeds.feedOf(feedId);
+}
+
+const say = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** An IPFS node for one command, dialling --peer and the network's bootstrap peers (one that does not answer is skipped). */
+async function withIpfs<T>(peers: string[], use: (node: IpfsNode) => Promise<T>): Promise<T> {
+  const node = await createIpfsNode();
+  try {
+    const dialled = await Promise.allSettled(peers.map((p) => dialPeer(node, p, { signal: AbortSignal.timeout(5_000) })));
+    if (peers.length > 0 && dialled.every((d) => d.status === "rejected"))
+      say(`  none of the ${peers.length} peer(s) answered; blocks not already held cannot be fetched (give a reachable --peer)`);
+    return await use(node);
+  } finally {
+    await node.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The user's side
+
+export interface KeysResult {
+  /** Unix seconds the keys are for. */
+  now: number;
+  advertisement: { interval: number; rpi: string; aem: string; txPowerDbm: number };
+  /** The keys this vault would upload (the 14 days before today), oldest first. */
+  keys: { day: string; key: string; rollingStartIntervalNumber: number; rollingPeriod: number }[];
+}
+
+export async function exposureKeys(access: VaultAccess & { now: number }): Promise<KeysResult> {
+  return withVault(access, async ({ vault }) => {
+    const root = exposureRoot(vault);
+    const ad = advertisementAt(root, access.now, DEFAULT_TX_POWER_DBM);
+    return {
+      now: access.now,
+      advertisement: {
+        interval: enIntervalNumber(access.now),
+        rpi: toBareHex(ad.rpi),
+        aem: toBareHex(ad.aem),
+        txPowerDbm: DEFAULT_TX_POWER_DBM,
+      },
+      keys: keysToUpload(root, access.now).map((k) => ({
+        day: new Date(Math.floor(k.rollingStartIntervalNumber / 144) * 86_400_000).toISOString().slice(0, 10),
+        key: toBareHex(k.key),
+        rollingStartIntervalNumber: k.rollingStartIntervalNumber,
+        rollingPeriod: k.rollingPeriod,
+      })),
+    };
+  });
+}
+
+export function formatKeys(r: KeysResult): string {
+  return [
+    `advertising now (interval ${r.advertisement.interval}): RPI ${r.advertisement.rpi}, AEM ${r.advertisement.aem} (${r.advertisement.txPowerDbm} dBm)`,
+    `keys this vault would upload (${r.keys.length}; today's is still in use and is never uploaded):`,
+    ...r.keys.map((k) => `  ${k.day}  ${k.key}`),
+  ].join("\n");
+}
+
+export async function exposureIdentity(access: VaultAccess): Promise<{ commitment: string }> {
+  return withVault(access, async ({ vault }) => ({ commitment: uploadIdentity(vault).commitment.toString() }));
+}
+
+export function formatIdentity(r: { commitment: string }): string {
+  return `upload identity commitment: ${r.commitment}
+Give it to the health authority after a positive test; it runs 'mosaic exposure admit ${r.commitment} --feed ID'.
+It is not your avatar: nothing links your uploads to your job answers.`;
+}
+
+/** Reads a JSON-lines file of scan records ({rpi, aem: hex; t, rssi, seconds: numbers}); the first bad line is named. */
+export async function readScanFile(file: string): Promise<ScanRecord[]> {
+  const text = await readFile(file, "utf8");
+  const scans: ScanRecord[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    if (line === "") continue;
+    const where = `${file}:${i + 1}`;
+    let v: Record<string, unknown>;
+    try {
+      v = JSON.parse(line) as Record<string, unknown>;
+    } catch (err) {
+      throw new MalformedScanError(`${where}: not JSON (${(err as Error).message}); write one scan record per line`);
+    }
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new MalformedScanError(`${where}: expected a scan record object`);
+    const bytes = (field: string, n: number): Uint8Array => {
+      const x = v[field];
+      if (typeof x !== "string" || !new RegExp(`^(0x)?[0-9a-fA-F]{${2 * n}}$`).test(x))
+        throw new MalformedScanError(`${where}: ${field}: expected ${n} bytes as hex, got ${JSON.stringify(x)?.slice(0, 60)}`);
+      return getBytes(x.startsWith("0x") ? x : `0x${x}`);
+    };
+    const num = (field: string): number => {
+      const x = v[field];
+      if (typeof x !== "number" || !Number.isFinite(x))
+        throw new MalformedScanError(`${where}: ${field}: expected a number, got ${JSON.stringify(x)}`);
+      return x;
+    };
+    scans.push({ rpi: bytes("rpi", 16), aem: bytes("aem", 4), t: num("t"), rssi: num("rssi"), seconds: num("seconds") });
+  }
+  if (scans.length === 0) throw new MalformedScanError(`${file}: no scan records; write one JSON object per line`);
+  return scans;
+}
+
+export async function scanImport(access: VaultAccess & { file: string }): Promise<{ file: string; read: number; stored: number }> {
+  const scans = await readScanFile(access.file);
+  return withVault(access, async ({ vault }) => {
+    const { stored } = await recordScans(vault, scans);
+    return { file: access.file, read: scans.length, stored };
+  });
+}
+
+export interface CheckResult {
+  feedId: string;
+  keys: number;
+  level: ExposureResult["level"];
+  rule: ExposureResult["rule"];
+  days: { day: string; weightedMinutes: number; windows: number }[];
+  mostRecentDay: string | null;
+  advice: string;
+}
+
+const isoDay = (day: number): string => new Date(day * 86_400_000).toISOString().slice(0, 10);
+
+export async function exposureCheck(
+  access: VaultAccess & FeedFlags & { feedId: bigint; peers: string[]; now: number },
+): Promise<CheckResult> {
+  const peers = [...access.peers, ...access.network.bootstrap];
+  return withFeeds("check", access, (s) =>
+    withVault(access, ({ vault }) =>
+      withIpfs(peers, async (node) => {
+        await feedOf(s, access.feedId);
+        const components = { feeds: s.feeds, blocks: node.blockstore, chainId: s.chainId };
+        say(`following feed ${access.feedId}…`);
+        const keys = await followKeyFeed(components, vault, access.feedId, {
+          now: access.now,
+          onBatch: (b) => say(`  batch ${b.seq}: ${b.keys} keys`),
+        });
+        const config = await fetchRiskConfig(components, access.feedId);
+        const result = await checkExposure(vault, { keys, config, now: access.now, feedId: access.feedId.toString() });
+        return {
+          feedId: access.feedId.toString(),
+          keys: keys.length,
+          level: result.level,
+          rule: result.rule,
+          days: result.days.map((d) => ({
+            day: isoDay(d.day),
+            weightedMinutes: Math.round(d.weightedMinutes * 10) / 10,
+            windows: d.windows,
+          })),
+          mostRecentDay: result.mostRecentDay === null ? null : isoDay(result.mostRecentDay),
+          advice: result.advice,
+        };
+      }),
+    ),
+  );
+}
+
+export function formatCheck(r: CheckResult): string {
+  const lines = [
+    `exposure risk: ${r.level.toUpperCase()} (feed ${r.feedId}, ${r.keys} published keys checked on this device, rule ${r.rule})`,
+  ];
+  if (r.days.length > 0) {
+    lines.push("days:");
+    for (const d of r.days) lines.push(`  ${d.day}  ${d.weightedMinutes} weighted minutes in ${d.windows} window(s)`);
+  }
+  lines.push(`what to do: ${r.advice}`);
+  lines.push("Nothing about this check left the vault.");
+  return lines.join("\n");
+}
+
+export interface UploadResult {
+  feedId: string;
+  period: number;
+  keys: number;
+  cid: string;
+  recipients: number;
+}
+
+export async function exposureUpload(
+  access: VaultAccess & FeedFlags & { feedId: bigint; peers: string[]; now: number; reportType: ReportType; onsetDay: number | null },
+): Promise<UploadResult> {
+  if (access.peers.length === 0)
+    throw new NoKeyServerError(
+      "upload: --peer MULTIADDR is required: the health authority's key server ('mosaic exposure serve' prints it)",
+    );
+  return withFeeds("upload", access, (s) =>
+    withVault(access, async ({ vault }) => {
+      const feed = await feedOf(s, access.feedId);
+      const groups = AvatarGroups__factory.connect(await s.feeds.avatarGroups(), s.provider);
+      const sync = await openGroupSync({ provider: s.provider, semaphore: await groups.semaphore() }, feed.groupId, {
+        fromBlock: access.network.deployBlocks.semaphore,
+      });
+      await sync.sync();
+      const identity = uploadIdentity(vault);
+      if (sync.indexOf(identity.commitment) < 0)
+        throw new NotAdmittedError(
+          `this vault's upload identity is not in feed ${access.feedId}'s group ${feed.groupId}: print its commitment with 'mosaic exposure identity' and ask the health authority to admit it ('mosaic exposure admit')`,
+        );
+      say("proving group membership for this period…");
+      const upload = await prepareUpload(vault, {
+        feed: { chainId: Number(s.chainId), feeds: s.address.toLowerCase(), feedId: access.feedId.toString() },
+        group: sync.group(),
+        now: access.now,
+        reportType: access.reportType,
+        onsetDay: access.onsetDay,
+        artifacts: artifactPaths(),
+      });
+      say("publishing from a throwaway network identity…");
+      const { block, published } = await uploadKeysWith((init) => createIpfsNode(init), upload, { peers: access.peers });
+      return {
+        feedId: access.feedId.toString(),
+        period: upload.period,
+        keys: upload.keys.length,
+        cid: block.cid.toString(),
+        recipients: published.recipients.length,
+      };
+    }),
+  );
+}
+
+export function formatUpload(r: UploadResult): string {
+  return `uploaded ${r.keys} keys to feed ${r.feedId} for period ${r.period} (${r.cid}); the key server publishes them with its next batch.
+One upload per period: another one this period would be refused.`;
+}
+
+export function parseReportType(value: string): ReportType {
+  if (!REPORT_TYPES.includes(value as ReportType))
+    throw new RangeError(`--report-type: expected one of ${REPORT_TYPES.join(", ")}, got ${JSON.stringify(value)}`);
+  return value as ReportType;
+}
+
+/** --onset-day: a date (2026-03-01) or a unix day number. */
+export function parseOnsetDay(value: string, now: number): number {
+  let day: number;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) day = Math.floor(Date.parse(`${value}T00:00:00Z`) / 86_400_000);
+  else if (/^\d{1,6}$/.test(value)) day = Number(value);
+  else day = Number.NaN;
+  if (!Number.isInteger(day) || day > unixDayOf(now) || day < unixDayOf(now) - 60)
+    throw new RangeError(`--onset-day: expected a date (YYYY-MM-DD) in the last 60 days, got ${JSON.stringify(value)}`);
+  return day;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The authority's side
+
+export async function feedCreate(flags: FeedFlags & { groupId: bigint }): Promise<{ feedId: string; groupId: string; authority: string }> {
+  return withFeeds("feed create", flags, async (s) => {
+    const signer = needSigner("feed create", s);
+    const receipt = await (await s.feeds.connect(signer).createFeed(flags.groupId)).wait();
+    const feedId = findEvent(receipt, s.feeds.interface, "FeedCreated").args.feedId as bigint;
+    return { feedId: feedId.toString(), groupId: flags.groupId.toString(), authority: await signer.getAddress() };
+  });
+}
+
+/** The authority's blockstore: `serve` serves what the publishing commands put there. */
+const blocksDir = (dataDir: string) => path.join(dataDir, "blocks");
+
+async function checkAuthority(s: FeedsSession, signer: Signer, feedId: bigint): Promise<void> {
+  const feed = await feedOf(s, feedId);
+  const me = await signer.getAddress();
+  if (feed.authority.toLowerCase() !== me.toLowerCase())
+    throw new ExposureFeedsError("NotAuthority", `--wallet-key-file holds ${me}, but feed ${feedId}'s authority is ${feed.authority}`);
+}
+
+export async function configPublish(
+  flags: FeedFlags & { feedId: bigint; file: string; dataDir: string },
+): Promise<{ feedId: string; cid: string; txHash: string }> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(flags.file, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`config publish: ${flags.file} does not exist`);
+    throw new TypeError(`${flags.file}: not JSON (${(err as Error).message})`);
+  }
+  const config = parseRiskConfig(json);
+  return withFeeds("config publish", flags, async (s) => {
+    const signer = needSigner("config publish", s);
+    await checkAuthority(s, signer, flags.feedId);
+    const block = await signDocument("risk-config", config, signer);
+    const store = new FsBlockstore(blocksDir(flags.dataDir));
+    await store.open();
+    try {
+      await store.put(block.cid, block.bytes);
+    } finally {
+      await store.close();
+    }
+    const tx = await s.feeds.connect(signer).setRiskConfig(flags.feedId, block.cid.bytes);
+    await tx.wait();
+    return { feedId: flags.feedId.toString(), cid: block.cid.toString(), txHash: tx.hash };
+  });
+}
+
+export async function exposureAdmit(
+  flags: FeedFlags & { feedId: bigint; commitment: bigint; out?: string; expiresInSeconds: number },
+): Promise<Record<string, string | number>> {
+  const { groupId, groups } = await withFeeds("admit", flags, async (s) => ({
+    groupId: (await feedOf(s, flags.feedId)).groupId,
+    groups: await s.feeds.avatarGroups(),
+  }));
+  const groupFlags = { rpc: flags.network.rpc as string, groups, walletKeyFile: flags.walletKeyFile };
+  if (flags.out !== undefined)
+    return registrarAttest(groupFlags, { groupId, commitment: flags.commitment, expiresInSeconds: flags.expiresInSeconds, out: flags.out });
+  return registrarAdmit(groupFlags, { groupId, commitments: [flags.commitment] });
+}
+
+export interface ServeOptions extends FeedFlags {
+  feedId: bigint;
+  dataDir: string;
+  listen: string[];
+  batchEveryMs: number;
+  batchMaxKeys?: number;
+  /** Resolves when the server should stop (Ctrl-C). */
+  until: Promise<unknown>;
+  print: (line: string) => void;
+}
+
+/** Runs the key server until `until` resolves: prints its address first, then one line per upload and batch. */
+export async function exposureServe(o: ServeOptions): Promise<Record<string, unknown>> {
+  if (o.walletKeyFile === undefined)
+    throw new UsageError("exposure serve: --wallet-key-file FILE is required: the key server signs batches with the authority's key");
+  const rpc = o.network.rpc;
+  if (rpc === undefined)
+    throw new UsageError("exposure serve: --rpc URL is required, or --network NAME|FILE; see 'mosaic exposure serve --help'");
+  const { address } = feedsAddress("serve", o);
+  const key = await readWalletKey(o.walletKeyFile);
+  const chain = await connectChain({ rpcUrl: rpc, accounts: 0, source: o.network.sources.rpc ?? "--rpc" });
+  let node: IpfsNode | undefined;
+  try {
+    const wallet = new NonceManager(new Wallet(key, chain.provider));
+    const feeds = ExposureFeeds__factory.connect(address, wallet);
+    const s: FeedsSession = { provider: chain.provider, chainId: chain.chainId, signer: wallet, feeds, address };
+    await checkAuthority(s, wallet, o.feedId);
+    const feed = await feedOf(s, o.feedId);
+    const groups = AvatarGroups__factory.connect(await feeds.avatarGroups(), chain.provider);
+    const group = await openGroupSync({ provider: chain.provider, semaphore: await groups.semaphore() }, feed.groupId, {
+      cacheDir: path.join(o.dataDir, "groups"),
+      fromBlock: o.network.deployBlocks.semaphore,
+    });
+    await group.sync();
+    node = await createIpfsNode({
+      blockstoreDir: blocksDir(o.dataDir),
+      listen: o.listen,
+      privateKey: await loadOrCreatePeerKey(path.join(o.dataDir, "peer.key")),
+    });
+    const ipfs = node;
+    await Promise.allSettled(o.network.bootstrap.map((p) => dialPeer(ipfs, p, { signal: AbortSignal.timeout(5_000) })));
+    const server = createKeyServer(
+      { ipfs: node, feeds, group, signer: wallet, log: createLogger("key-server") },
+      {
+        feedId: o.feedId,
+        chainId: chain.chainId,
+        batchEveryMs: o.batchEveryMs,
+        batchMaxKeys: o.batchMaxKeys,
+        journalFile: path.join(o.dataDir, `feed-${o.feedId}.jsonl`),
+      },
+    );
+    server.on("upload:accepted", (a) => o.print(`accepted upload ${a.cid}: ${a.keys} keys (period ${a.period})`));
+    server.on("upload:rejected", (r) => o.print(`rejected upload ${r.cid ?? "(not a CID)"}: ${r.reason}: ${r.message}`));
+    server.on("batch:published", (b) =>
+      o.print(`published batch ${b.seq}: ${b.keys} keys from ${b.uploads.length} upload(s), ${b.cid} (tx ${b.txHash})`),
+    );
+    await server.start();
+    for (const addr of nodeAddresses(node)) o.print(`key server for feed ${o.feedId} at ${addr}`);
+    o.print("uploads are taken until Ctrl-C");
+    await o.until;
+    await server.stop();
+    return server.status();
+  } finally {
+    await node?.stop();
+    await chain.close();
+  }
+}
