@@ -52,3 +52,4 @@ export {
   WrongFeedError,
   WrongPeriodError,
 } from "./key-server.js";
+export { createPsiService, type HotspotSetKeys, PSI_PROTOCOL, PsiService, type PsiServiceInit, type PsiServiceStats } from "./psi.js";
