@@ -29,7 +29,7 @@ export interface KeyBatch {
 
 /**
  * A published key as documents carry it: `[key (16 bytes), rollingStartIntervalNumber, rollingPeriod, reportType
- * (index in REPORT_TYPES), daysSinceOnsetOfSymptoms | null]` — about 26 bytes of dag-cbor.
+ * (index in REPORT_TYPES), daysSinceOnsetOfSymptoms | null]` — 27 bytes of dag-cbor.
  */
 export type WireKey = [Uint8Array, number, number, number, number | null];
 
@@ -62,7 +62,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** @internal `v` as a map with exactly `keys`; MalformedExposureDocumentError naming `field` otherwise. */
 export function exactRecord(v: unknown, field: string, keys: readonly string[]): Record<string, unknown> {
   if (!isRecord(v)) return fail(field, `a map { ${keys.join(", ")} }`, v);
-  for (const k of Object.keys(v)) if (!keys.includes(k)) fail(field, `only ${keys.join(", ")}`, `the key ${JSON.stringify(k)}`);
+  for (const k of Object.keys(v))
+    if (!keys.includes(k))
+      throw new MalformedExposureDocumentError(`${field}: unknown key ${JSON.stringify(k)} (known: ${keys.join(", ")})`);
   for (const k of keys) if (!(k in v)) fail(`${field}.${k}`, "a value", "nothing");
   return v;
 }
