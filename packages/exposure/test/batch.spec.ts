@@ -3,7 +3,7 @@
 // keys or bytes, keys of days not yet over, duplicates, a broken prev link — is its named error, and nothing is
 // returned.
 import * as dagCbor from "@ipld/dag-cbor";
-import { CID, encodeBlock } from "@mosaic/protocol";
+import { type CID, encodeBlock, specCidOf } from "@mosaic/protocol";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import fc from "fast-check";
@@ -112,9 +112,7 @@ const arbitraryBatch = fc
     uploads: uploads.map(cidFromDigest),
   }));
 
-function cidFromDigest(digest: Uint8Array): string {
-  return CID.createV1(dagCbor.code, { code: sha256.code, size: 32, digest, bytes: new Uint8Array([0x12, 0x20, ...digest]) }).toString();
-}
+const cidFromDigest = (digest: Uint8Array): string => specCidOf(digest).toString();
 
 describe("exposure key batches", () => {
   it("round-trips any batch through its signed block, and the CID names the bytes", async () => {
