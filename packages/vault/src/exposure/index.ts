@@ -1,5 +1,16 @@
 // Exposure notification in the vault: keys from the seed, scans, following a health authority's feed, the check on
 // the device, and the anonymous key upload.
 export { KeyFeedMismatchError, KeyFeedSequenceError, MalformedScanError } from "./errors.js";
+export { cachedFeedKeys, type FeedRef, type FollowKeyFeedOptions, followKeyFeed, type KeyFeedComponents } from "./feed.js";
 export { advertise, currentKey, DEFAULT_TX_POWER_DBM, exposureRoot, temporaryExposureKey } from "./keys.js";
 export { recordScans, recordScansFrom, storedScans } from "./scans.js";
+export {
+  exposureUploadTopic,
+  type PrepareUploadInit,
+  type ProveUpload,
+  prepareUpload,
+  UPLOAD_IDENTITY_INFO,
+  type UploadKeysInit,
+  uploadIdentity,
+  uploadKeysWith,
+} from "./upload.js";

@@ -1,0 +1,151 @@
+// The vault's side of exposure notification that needs no risk model: its keys from the seed (recovery restores
+// them, 14 days kept), scans checked strictly, and following a health authority's key feed on a real chain and Helia
+// on loopback — incrementally, and refusing batches signed by another key or whose seq skips, with the cache unchanged.
+import { randomBytes } from "node:crypto";
+import { type Advertisement, checkKeyAge, KeyExpiredError, WrongSignerError } from "@mosaic/exposure";
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import { expectRejects, memoryStores } from "../../../test/helpers.js";
+import {
+  advertise,
+  currentKey,
+  followKeyFeed,
+  KeyFeedSequenceError,
+  MalformedScanError,
+  recordScans,
+  storedScans,
+  temporaryExposureKey,
+  Vault,
+} from "../src/index.js";
+import { cachedFeeds, DAY, type ExposureWorld, exposureWorld, randomKey, unixDayOf } from "./exposure-world.js";
+
+const now = Math.floor(Date.now() / 1000);
+const today = unixDayOf(now);
+
+/** A radio that keeps what it was told to advertise. */
+function recordingRadio() {
+  const sent: Advertisement[] = [];
+  return { sent, advertise: async (a: Advertisement) => void sent.push(a) };
+}
+
+describe("vault exposure: keys from the seed and scans (no network)", () => {
+  it("recovery restores the same keys: a vault opened again from the seed derives the same TEKs and advertisements", async () => {
+    const seed = randomBytes(32);
+    const [vault, restored] = [await Vault.open(memoryStores(), { rootSeed: seed }), await Vault.open(memoryStores(), { rootSeed: seed })];
+    const stranger = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+    for (let day = today - 14; day <= today; day++)
+      expect(temporaryExposureKey(restored, day, now)).to.deep.equal(temporaryExposureKey(vault, day, now));
+    expect(temporaryExposureKey(stranger, today, now).key).to.not.deep.equal(temporaryExposureKey(vault, today, now).key);
+    const [a, b] = [recordingRadio(), recordingRadio()];
+    await advertise(vault, a, now);
+    await advertise(restored, b, now);
+    expect(b.sent).to.deep.equal(a.sent);
+    expect(currentKey(restored, now).rollingStartIntervalNumber).to.equal(today * 144);
+  });
+
+  it("refuses a key older than 14 days with KeyExpiredError", async () => {
+    const vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+    expect(() => temporaryExposureKey(vault, today - 15, now)).to.throw(KeyExpiredError, /15 days old/);
+    expect(() => checkKeyAge(today - 14, now)).to.not.throw();
+  });
+
+  it("stores scans once and reads them back as ScanRecords", async () => {
+    const vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+    const scan = { rpi: randomBytes(16), aem: randomBytes(4), t: now - 60, rssi: -61, seconds: 240 };
+    expect(await recordScans(vault, [scan, scan])).to.deep.equal({ stored: 1 });
+    expect(await recordScans(vault, [scan])).to.deep.equal({ stored: 0 });
+    expect(storedScans(vault)).to.deep.equal([{ ...scan, rpi: new Uint8Array(scan.rpi), aem: new Uint8Array(scan.aem) }]);
+    expect(storedScans(vault, { from: now })).to.deep.equal([]);
+  });
+
+  it("refuses hostile scan documents by name (hex of the wrong length, rssi as a string) with the collection unchanged", async () => {
+    const vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+    const scans = vault.ability("proximity").collection("scans");
+    const ok = { rpi: "ab".repeat(16), aem: "cd".repeat(4), t: now, rssi: -60, seconds: 300 };
+    await scans.create(ok);
+    const before = scans.find();
+    const hostile: [Record<string, unknown>, RegExp][] = [
+      [{ ...ok, rpi: "ab".repeat(15) }, /scans\.rpi/],
+      [{ ...ok, rpi: "AB".repeat(16) }, /scans\.rpi/],
+      [{ ...ok, rpi: new Uint8Array(16) }, /scans\.rpi/],
+      [{ ...ok, aem: "cd".repeat(5) }, /scans\.aem/],
+      [{ ...ok, rssi: "-60" }, /scans\.rssi/],
+      [{ ...ok, rssi: -128 }, /scans\.rssi/],
+      [{ ...ok, seconds: 1.5 }, /scans\.seconds/],
+      [{ ...ok, t: -1 }, /scans\.t/],
+      [{ ...ok, extra: 1 }, /scans\.extra/],
+    ];
+    for (const [doc, re] of hostile) await expectRejects(scans.create(doc), MalformedScanError, re);
+    await expectRejects(
+      recordScans(vault, [
+        { rpi: randomBytes(16), aem: randomBytes(4), t: now, rssi: -60, seconds: 10 },
+        { rpi: randomBytes(16), aem: randomBytes(4), t: now, rssi: "-60" as unknown as number, seconds: 10 },
+      ]),
+      MalformedScanError,
+      /scans\[1\]\.rssi/,
+    );
+    expect(scans.find()).to.deep.equal(before);
+  });
+});
+
+describe("vault exposure: following a key feed (real chain, Helia on loopback)", function () {
+  this.timeout(300_000);
+  let world: ExposureWorld;
+  let vault: Vault;
+
+  before(async () => {
+    world = await exposureWorld(now);
+    vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+  });
+  after(async () => {
+    await vault?.close();
+    await world?.close();
+  });
+
+  it("follows a feed incrementally: stops at the batch it holds, and at batches older than 14 days", async () => {
+    const feed = await world.newFeed();
+    const old = await world.publishBatch(feed, { seq: 1, prev: null, createdAt: now - 20 * DAY, keys: [randomKey(today - 30)] });
+    const first = await world.publishBatch(feed, {
+      seq: 2,
+      prev: old.cid.toString(),
+      createdAt: now - 2 * DAY,
+      keys: [randomKey(today - 3)],
+    });
+    const seen: number[] = [];
+    const onBatch = (b: { seq: number }) => seen.push(b.seq);
+    const keys1 = await followKeyFeed(world.components, vault, feed.feedId, { now, onBatch });
+    expect(seen).to.deep.equal([2]);
+    expect(keys1).to.have.length(1);
+    await followKeyFeed(world.components, vault, feed.feedId, { now, onBatch });
+    expect(seen, "nothing new on-chain: nothing fetched").to.deep.equal([2]);
+    const batch3 = [randomKey(today - 1), randomKey(today - 2)];
+    await world.publishBatch(feed, { seq: 3, prev: first.cid.toString(), keys: batch3 });
+    const keys3 = await followKeyFeed(world.components, vault, feed.feedId, { now, onBatch });
+    expect(seen).to.deep.equal([2, 3]);
+    expect(keys3).to.deep.equal([...keys1, ...batch3]);
+    // Another feed's keys are another feed's.
+    const other = await world.newFeed();
+    expect(await followKeyFeed(world.components, vault, other.feedId, { now })).to.deep.equal([]);
+  });
+
+  it("refuses a batch signed by another key (WrongSignerError) with the cache unchanged", async () => {
+    const feed = await world.newFeed();
+    const good = await world.publishBatch(feed, { seq: 1, prev: null, keys: [randomKey(today - 1)] });
+    await followKeyFeed(world.components, vault, feed.feedId, { now });
+    const before = cachedFeeds(vault);
+    await world.publishBatch(feed, { seq: 2, prev: good.cid.toString(), keys: [randomKey(today - 1)] }, { signer: Wallet.createRandom() });
+    await expectRejects(followKeyFeed(world.components, vault, feed.feedId, { now }), WrongSignerError, /not by the feed's authority/);
+    expect(cachedFeeds(vault)).to.deep.equal(before);
+  });
+
+  it("refuses a feed whose seq skips (KeyFeedSequenceError) with the cache unchanged", async () => {
+    const feed = await world.newFeed();
+    const good = await world.publishBatch(feed, { seq: 1, prev: null, keys: [randomKey(today - 2)] });
+    await followKeyFeed(world.components, vault, feed.feedId, { now });
+    const before = cachedFeeds(vault);
+    // The chain's seq 2 points at a batch that says it is seq 3: batch 2 is missing.
+    await world.publishBatch(feed, { seq: 3, prev: good.cid.toString(), keys: [randomKey(today - 1)] }, { anchorSeq: 2 });
+    await expectRejects(followKeyFeed(world.components, vault, feed.feedId, { now }), KeyFeedSequenceError, /seq 3 where 2/);
+    expect(cachedFeeds(vault)).to.deep.equal(before);
+  });
+});
