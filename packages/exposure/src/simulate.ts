@@ -964,16 +964,28 @@ export function simulatedScans(town: SimTown, listener: number, options: Simulat
   return scans;
 }
 
+/** The visit person p is in at step e, if any (binary search of their visits). */
+function visitAt(state: Internals, p: number, e: number): number | undefined {
+  const visits = state.personVisits[p] as Int32Array;
+  let lo = 0;
+  let hi = visits.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((state.vTo[visits[mid] as number] as number) <= e) lo = mid + 1;
+    else hi = mid;
+  }
+  const v = visits[lo];
+  return v !== undefined && (state.vFrom[v] as number) <= e ? v : undefined;
+}
+
 /** The true distance (m) between two people at unix time t, or null when they are not in the same room or building. */
 export function trueDistance(town: SimTown, a: number, b: number, t: number): number | null {
   const state = stateOf(town);
   checkPersonIndex(town, a, "a");
   checkPersonIndex(town, b, "b");
   const e = Math.floor((t - state.start) / SIM_STEP_S);
-  const visitAt = (p: number) =>
-    [...(state.personVisits[p] as Int32Array)].find((v) => (state.vFrom[v] as number) <= e && (state.vTo[v] as number) > e);
-  const va = visitAt(a);
-  const vb = visitAt(b);
+  const va = visitAt(state, a, e);
+  const vb = visitAt(state, b, e);
   if (va === undefined || vb === undefined) return null;
   if (state.placeSpace[state.vPlace[va] as number] !== state.placeSpace[state.vPlace[vb] as number]) return null;
   const pa = new Float64Array(3);
