@@ -281,13 +281,17 @@ export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./
 export { type PullThreadOptions, pullThreadFrom, servingPeerOf } from "./device-sync.js";
 export {
   advertise,
+  type CheckExposureInit,
   cachedFeedKeys,
+  checkExposure,
   currentKey,
   DEFAULT_TX_POWER_DBM,
+  exposureNotifications,
   exposureRoot,
   exposureUploadTopic,
   type FeedRef,
   type FollowKeyFeedOptions,
+  fetchRiskConfig,
   followKeyFeed,
   type KeyFeedComponents,
   KeyFeedMismatchError,

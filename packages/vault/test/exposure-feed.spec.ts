@@ -2,7 +2,7 @@
 // them, 14 days kept), scans checked strictly, and following a health authority's key feed on a real chain and Helia
 // on loopback — incrementally, and refusing batches signed by another key or whose seq skips, with the cache unchanged.
 import { randomBytes } from "node:crypto";
-import { type Advertisement, checkKeyAge, KeyExpiredError, WrongSignerError } from "@mosaic/exposure";
+import { type Advertisement, checkKeyAge, KeyExpiredError, type ScanRecord, WrongSignerError } from "@mosaic/exposure";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { expectRejects, memoryStores } from "../../../test/helpers.js";
@@ -13,6 +13,7 @@ import {
   KeyFeedSequenceError,
   MalformedScanError,
   recordScans,
+  recordScansFrom,
   storedScans,
   temporaryExposureKey,
   Vault,
@@ -56,6 +57,29 @@ describe("vault exposure: keys from the seed and scans (no network)", () => {
     expect(await recordScans(vault, [scan])).to.deep.equal({ stored: 0 });
     expect(storedScans(vault)).to.deep.equal([{ ...scan, rpi: new Uint8Array(scan.rpi), aem: new Uint8Array(scan.aem) }]);
     expect(storedScans(vault, { from: now })).to.deep.equal([]);
+  });
+
+  it("records what a radio hears as it hears it, dropping a malformed scan to onError", async () => {
+    const vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+    let listener: ((scan: ScanRecord) => void) | undefined;
+    const radio = {
+      onScan: (l: (scan: ScanRecord) => void) => {
+        listener = l;
+        return () => {
+          listener = undefined;
+        };
+      },
+    };
+    const errors: Error[] = [];
+    const stop = recordScansFrom(vault, radio, { onError: (e) => errors.push(e) });
+    const heard = { rpi: randomBytes(16), aem: randomBytes(4), t: now - 5, rssi: -70, seconds: 60 };
+    listener?.(heard);
+    listener?.({ ...heard, rpi: randomBytes(3) });
+    stop();
+    expect(listener).to.equal(undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(storedScans(vault).map((s) => s.rssi)).to.deep.equal([-70]);
+    expect(errors.map((e) => e.name)).to.deep.equal(["MalformedScanError"]);
   });
 
   it("refuses hostile scan documents by name (hex of the wrong length, rssi as a string) with the collection unchanged", async () => {

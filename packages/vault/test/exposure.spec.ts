@@ -1,0 +1,165 @@
+// Exposure notification end to end in the vault, on real parts (no simulator): vault A advertises and vault B hears
+// it; A tests positive, is admitted to the health authority's registrar group under its upload identity, and uploads
+// its keys with a Semaphore proof from a throwaway libp2p node to the feed's upload topic; the authority publishes
+// them in a signed batch anchored on ExposureFeeds; B follows the feed and its check on the device says exposed, a
+// vault that never met A says none. A risk configuration not signed by the authority is refused.
+import { randomBytes } from "node:crypto";
+import { artifactPaths, attestationEvidence, loadGroup, registerAvatar, signAttestation } from "@mosaic/avatar";
+import {
+  type Advertisement,
+  DEFAULT_RISK_CONFIG,
+  decodeUpload,
+  type KeyUpload,
+  signDocument,
+  uploadMessage,
+  uploadPeriod,
+  uploadScope,
+  WrongSignerError,
+} from "@mosaic/exposure";
+import { createIpfsNode, getBlock, nodeAddresses, parseCid, putBlock } from "@mosaic/protocol";
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import { expectRejects, memoryStores } from "../../../test/helpers.js";
+import {
+  advertise,
+  checkExposure,
+  exposureNotifications,
+  exposureUploadTopic,
+  fetchRiskConfig,
+  followKeyFeed,
+  prepareUpload,
+  recordScans,
+  uploadIdentity,
+  uploadKeysWith,
+  Vault,
+} from "../src/index.js";
+import { DAY, type ExposureWorld, exposureWorld, unixDayOf } from "./exposure-world.js";
+
+const now = Math.floor(Date.now() / 1000);
+const today = unixDayOf(now);
+
+describe("vault exposure: advertise, upload anonymously, follow, check on the device (real chain, Helia, Semaphore)", function () {
+  this.timeout(600_000);
+  let world: ExposureWorld;
+  const vaults: Vault[] = [];
+  const open = async () => {
+    const v = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+    vaults.push(v);
+    return v;
+  };
+
+  before(async () => {
+    world = await exposureWorld(now);
+  });
+  after(async () => {
+    for (const v of vaults) await v.close();
+    await world?.close();
+  });
+
+  it("A near B for half an hour two days ago, A uploads anonymously, B's check says exposed and C's says none", async () => {
+    const [vaultA, vaultB, vaultC] = [await open(), await open(), await open()];
+    const feed = await world.newFeed();
+    // A advertises at four consecutive intervals; B, about a metre away, hears each advertisement.
+    const sent: Advertisement[] = [];
+    const radio = { advertise: async (a: Advertisement) => void sent.push(a) };
+    const start = (today - 2) * DAY + 10 * 3600;
+    const times = [0, 600, 1200, 1800].map((s) => start + s);
+    for (const t of times) await advertise(vaultA, radio, t);
+    await recordScans(
+      vaultB,
+      sent.map((a, i) => ({ rpi: a.rpi, aem: a.aem, t: (times[i] as number) + 30, rssi: -50, seconds: 600 })),
+    );
+    // C heard someone else at the same time.
+    await recordScans(vaultC, [{ rpi: randomBytes(16), aem: randomBytes(4), t: start, rssi: -50, seconds: 600 }]);
+
+    // A tests positive: the authority admits A's upload identity (not its avatar) to its registrar group.
+    const identity = uploadIdentity(vaultA);
+    expect(identity.commitment).to.not.equal(vaultA.avatar.commitment);
+    const attestation = await signAttestation(world.authority, {
+      chainId: world.chain.chainId,
+      policy: world.contracts.addresses.registrarAdmission,
+      groupId: world.groupId,
+      commitment: identity.commitment,
+      expiresAt: BigInt((await world.chain.now()) + 3600),
+    });
+    await registerAvatar(world.contracts.avatarGroups, world.groupId, identity.commitment, attestationEvidence(attestation));
+    const group = await loadGroup(world.contracts.avatarGroups.connect(world.chain.provider), world.groupId);
+
+    const upload = await prepareUpload(vaultA, {
+      feed,
+      group,
+      now,
+      reportType: "confirmed-test",
+      onsetDay: today - 1,
+      artifacts: artifactPaths(),
+    });
+    expect(upload.keys).to.have.length(14);
+    expect(upload.period).to.equal(uploadPeriod(now));
+    expect(BigInt(upload.proof.scope)).to.equal(uploadScope(world.chainId, world.feedsAddress, feed.feedId, upload.period));
+    expect(BigInt(upload.proof.message)).to.equal(uploadMessage(upload.keys));
+    expect(upload.keys.find((k) => k.rollingStartIntervalNumber === (today - 2) * 144)?.daysSinceOnsetOfSymptoms).to.equal(-1);
+    expect(
+      upload.keys.some((k) => k.rollingStartIntervalNumber === today * 144),
+      "today's key is still in use",
+    ).to.equal(false);
+
+    // The authority's node takes announcements on the feed's upload topic and fetches the block from the throwaway node.
+    const { authorityNode } = world;
+    const topic = exposureUploadTopic(world.chainId, world.feedsAddress, feed.feedId);
+    const received = new Promise<KeyUpload>((resolve, reject) => {
+      authorityNode.libp2p.services.pubsub.addEventListener("message", (event) => {
+        if (event.detail.topic !== topic) return;
+        const cid = parseCid(new TextDecoder().decode(event.detail.data));
+        getBlock(authorityNode.blockstore, cid, { maxBytes: 4096 }).then((bytes) => resolve(decodeUpload(bytes)), reject);
+      });
+    });
+    authorityNode.libp2p.services.pubsub.subscribe(topic);
+    const { block, published } = await uploadKeysWith((init) => createIpfsNode(init), upload, {
+      peers: [nodeAddresses(authorityNode)[0] as string],
+      lingerMs: 5000,
+    });
+    const got = await received;
+    expect(published.cid).to.equal(block.cid.toString());
+    expect(published.recipients).to.deep.equal([authorityNode.libp2p.peerId.toString()]);
+    expect(got).to.deep.equal(upload);
+
+    // The authority publishes the uploaded keys in a signed batch, and its risk configuration.
+    await world.publishBatch(feed, { seq: 1, prev: null, keys: got.keys });
+    const config = await signDocument("risk-config", DEFAULT_RISK_CONFIG, world.authority);
+    await putBlock(authorityNode.blockstore, config);
+    await (await world.feeds.connect(world.authority).setRiskConfig(feed.feedId, config.cid.bytes)).wait();
+
+    const fetchedConfig = await fetchRiskConfig(world.components, feed.feedId);
+    expect(fetchedConfig).to.deep.equal(DEFAULT_RISK_CONFIG);
+    const keysB = await followKeyFeed(world.components, vaultB, feed.feedId, { now });
+    expect(keysB).to.deep.equal(got.keys);
+    const resultB = await checkExposure(vaultB, { keys: keysB, config: fetchedConfig, now, feedId: feed.feedId });
+    // 40 minutes at ~42 dB (immediate, weight 1.5) the day before A's onset (high infectiousness): a close contact.
+    expect(resultB.level).to.equal("high");
+    expect(resultB.mostRecentDay).to.equal(today - 2);
+    expect(resultB.advice).to.equal(DEFAULT_RISK_CONFIG.advice[resultB.level]);
+    expect(exposureNotifications(vaultB).map((n) => [n.day, n.level, n.feedId])).to.deep.equal([[today - 2, resultB.level, feed.feedId]]);
+    // Checking again records no second notification of the same exposure.
+    await checkExposure(vaultB, { keys: keysB, config: fetchedConfig, now: now + 60, feedId: feed.feedId });
+    expect(exposureNotifications(vaultB)).to.have.length(1);
+
+    const keysC = await followKeyFeed(world.components, vaultC, feed.feedId, { now });
+    const resultC = await checkExposure(vaultC, { keys: keysC, config: fetchedConfig, now, feedId: feed.feedId });
+    expect(resultC.level).to.equal("none");
+    expect(resultC.advice).to.equal(DEFAULT_RISK_CONFIG.advice.none);
+    expect(exposureNotifications(vaultC)).to.deep.equal([]);
+  });
+
+  it("a feed without a risk configuration gets GAEN's defaults", async () => {
+    const feed = await world.newFeed();
+    expect(await fetchRiskConfig(world.components, feed.feedId)).to.deep.equal(DEFAULT_RISK_CONFIG);
+  });
+
+  it("refuses a risk configuration not signed by the feed's authority (WrongSignerError)", async () => {
+    const feed = await world.newFeed();
+    const forged = await signDocument("risk-config", { ...DEFAULT_RISK_CONFIG, thresholds: { low: 0, high: 0 } }, Wallet.createRandom());
+    await putBlock(world.authorityNode.blockstore, forged);
+    await (await world.feeds.connect(world.authority).setRiskConfig(feed.feedId, forged.cid.bytes)).wait();
+    await expectRejects(fetchRiskConfig(world.components, feed.feedId), WrongSignerError, /not by the feed's authority/);
+  });
+});
