@@ -183,6 +183,8 @@ interface State {
   announced: Set<string>;
   /** Announced, no verdict yet: judged again on start. */
   pending: Set<string>;
+  /** Last rejected because the block could not be fetched: judged again when announced again. */
+  unavailable: Set<string>;
   /** "period:nullifier" of every accepted upload. */
   nullifiers: Set<string>;
   /** Accepted uploads not yet in a published batch, in acceptance order. */
@@ -206,6 +208,7 @@ function apply(s: State, entry: Entry): void {
     case "announced":
       s.announced.add(entry.cid);
       s.pending.add(entry.cid);
+      s.unavailable.delete(entry.cid);
       break;
     case "accepted":
       s.pending.delete(entry.cid);
@@ -216,6 +219,7 @@ function apply(s: State, entry: Entry): void {
     case "rejected":
       s.pending.delete(entry.cid);
       s.rejected[entry.reason] = (s.rejected[entry.reason] ?? 0) + 1;
+      if (entry.reason === "BlockUnavailableError") s.unavailable.add(entry.cid);
       break;
     case "published":
       for (const cid of entry.uploads) s.queue.delete(cid);
@@ -229,7 +233,15 @@ function apply(s: State, entry: Entry): void {
  * Journal (journal.ts) has the same discipline but a job's entry types and state, so this one is its own.
  */
 class KeyServerJournal {
-  readonly state: State = { announced: new Set(), pending: new Set(), nullifiers: new Set(), queue: new Map(), rejected: {}, accepted: 0 };
+  readonly state: State = {
+    announced: new Set(),
+    pending: new Set(),
+    unavailable: new Set(),
+    nullifiers: new Set(),
+    queue: new Map(),
+    rejected: {},
+    accepted: 0,
+  };
   #fd = -1;
 
   constructor(readonly file: string | undefined) {
@@ -394,8 +406,8 @@ export class KeyServer extends EventTarget {
   }
 
   /**
-   * One announcement (an upload block's CID as UTF-8), as the topic delivers it. A CID already seen is ignored; one
-   * that does not parse is counted as malformed and not journalled.
+   * One announcement (an upload block's CID as UTF-8), as the topic delivers it. A CID already seen is ignored (unless
+   * its block was unavailable then); one that does not parse is counted as malformed and not journalled.
    */
   announce(data: Uint8Array): void {
     const journal = this.#journal;
@@ -408,7 +420,8 @@ export class KeyServer extends EventTarget {
       this.#reject(undefined, err);
       return;
     }
-    if (journal.state.announced.has(cid)) {
+    // A CID seen before is ignored, unless its block could not be fetched then (its publisher may be back).
+    if (journal.state.announced.has(cid) && !journal.state.unavailable.has(cid)) {
       this.#duplicates++;
       return;
     }

@@ -261,11 +261,31 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
     await rejects({ cid: CID.createV1(0x71, await sha256.digest(big)), bytes: big }, "ExposureDocumentTooLargeError");
   });
 
+  it("judges again a CID whose block was unavailable when it is announced again with the block reachable", async () => {
+    const block = await encodeUpload(await makeUpload(members[2]!.identity, published(members[2]!.seed, 4), group.group()));
+    const before = { feed: await feedState(), queued: server.queuedKeys };
+    // Announced while no node holds the block: unavailable, and nothing else changes.
+    let rejected: UploadRejected | undefined;
+    const off = server.on("upload:rejected", (r) => {
+      rejected = r;
+    });
+    server.announce(new TextEncoder().encode(block.cid.toString()));
+    await server.drain();
+    off();
+    expect(rejected?.reason).to.equal("BlockUnavailableError");
+    expect(server.queuedKeys).to.equal(before.queued);
+    expect(await feedState()).to.deep.equal(before.feed);
+    // Announced again once the user's node holds it: fetched, checked, accepted.
+    expect((await offer(block)).accepted).to.equal(true);
+    const [batch] = await server.publish();
+    expect(batch).to.include({ seq: 3, keys: 4 });
+  });
+
   it("remembers accepted nullifiers across a restart: a replay after it is still UploadReplayedError", async () => {
     await server.stop();
     server = await startServer(path.join(dir, "key-server.jsonl"));
-    expect(server.status().accepted).to.equal(2);
-    expect(server.lastBatch?.seq).to.equal(2);
+    expect(server.status().accepted).to.equal(3);
+    expect(server.lastBatch?.seq).to.equal(3);
     const again = await makeUpload(members[1]!.identity, published(members[1]!.seed, 2), group.group());
     await rejects(await encodeUpload(again), "UploadReplayedError");
     expect(await server.publish()).to.deep.equal([]);
