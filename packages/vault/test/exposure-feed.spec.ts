@@ -2,7 +2,8 @@
 // them, 14 days kept), scans checked strictly, and following a health authority's key feed on a real chain and Helia
 // on loopback — incrementally, and refusing batches signed by another key or whose seq skips, with the cache unchanged.
 import { randomBytes } from "node:crypto";
-import { type Advertisement, checkKeyAge, KeyExpiredError, type ScanRecord, WrongSignerError } from "@mosaic/exposure";
+import { type Advertisement, checkKeyAge, encodeKeyBatch, KeyExpiredError, type ScanRecord, WrongSignerError } from "@mosaic/exposure";
+import { putBlock } from "@mosaic/protocol";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { expectRejects, memoryStores } from "../../../test/helpers.js";
@@ -10,6 +11,7 @@ import {
   advertise,
   currentKey,
   followKeyFeed,
+  KeyFeedMismatchError,
   KeyFeedSequenceError,
   MalformedScanError,
   recordScans,
@@ -171,5 +173,45 @@ describe("vault exposure: following a key feed (real chain, Helia on loopback)",
     await world.publishBatch(feed, { seq: 3, prev: good.cid.toString(), keys: [randomKey(today - 1)] }, { anchorSeq: 2 });
     await expectRejects(followKeyFeed(world.components, vault, feed.feedId, { now }), KeyFeedSequenceError, /seq 3 where 2/);
     expect(cachedFeeds(vault)).to.deep.equal(before);
+  });
+
+  it("refuses another feed's batch anchored on this one (KeyFeedMismatchError) with the cache unchanged", async () => {
+    const [feed, other] = [await world.newFeed(), await world.newFeed()];
+    const good = await world.publishBatch(feed, { seq: 1, prev: null, keys: [randomKey(today - 2)] });
+    await followKeyFeed(world.components, vault, feed.feedId, { now });
+    const before = cachedFeeds(vault);
+    // Signed by the same authority, but made for the other feed: replayed here as seq 2 it must not count.
+    const replayed = await encodeKeyBatch(
+      { version: 1, ...other, seq: 2, prev: good.cid.toString(), createdAt: now, uploads: [], keys: [randomKey(today - 1)] },
+      world.authority,
+    );
+    await putBlock(world.authorityNode.blockstore, replayed);
+    await (await world.feeds.connect(world.authority).publishKeys(feed.feedId, 2, replayed.cid.bytes, 1)).wait();
+    await expectRejects(
+      followKeyFeed(world.components, vault, feed.feedId, { now }),
+      KeyFeedMismatchError,
+      new RegExp(`feed ${other.feedId}`),
+    );
+    expect(cachedFeeds(vault)).to.deep.equal(before);
+  });
+
+  it("the proximity timer forgets fetched batches older than 14 days", async () => {
+    let clock = now * 1000;
+    const own = await Vault.open(memoryStores(), { rootSeed: randomBytes(32), clock: () => clock });
+    try {
+      const feed = await world.newFeed();
+      const old = await world.publishBatch(feed, { seq: 1, prev: null, createdAt: now - 13 * DAY, keys: [randomKey(today - 14)] });
+      await world.publishBatch(feed, { seq: 2, prev: old.cid.toString(), createdAt: now - DAY, keys: [randomKey(today - 2)] });
+      expect(await followKeyFeed(world.components, own, feed.feedId, { now })).to.have.length(2);
+      clock += 2 * DAY * 1000;
+      expect((await own.dispatch("timer")).proximity).to.deep.equal({ pruned: 0, prunedBatches: 1 });
+      expect(cachedFeeds(own).map((d) => d.seq)).to.deep.equal([2]);
+      // Following again fetches nothing: the batch it holds is the head.
+      const seen: number[] = [];
+      await followKeyFeed(world.components, own, feed.feedId, { now: now + 2 * DAY, onBatch: (b) => seen.push(b.seq) });
+      expect(seen).to.deep.equal([]);
+    } finally {
+      await own.close();
+    }
   });
 });

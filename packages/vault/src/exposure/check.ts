@@ -14,8 +14,8 @@ export interface CheckExposureInit {
   config: RiskConfig;
   /** Unix seconds: scans of the 14 days before are matched. */
   now: number;
-  /** The feed the keys came from, recorded with a notification. @default "0" */
-  feedId?: string;
+  /** The feed the keys came from (decimal), recorded with a notification. */
+  feedId: string;
 }
 
 /**
@@ -30,7 +30,7 @@ export async function checkExposure(vault: Vault, init: CheckExposureInit): Prom
   const scans = storedScans(vault, { from, to: now + 1 });
   const result = scoreExposure(matchKeys(init.keys, scans, { from, to: now }), config);
   if (result.level !== "none" && result.mostRecentDay !== null) {
-    const feedId = init.feedId ?? "0";
+    const { feedId } = init;
     const day = result.mostRecentDay;
     const doc = {
       day,
