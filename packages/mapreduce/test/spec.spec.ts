@@ -33,6 +33,7 @@ const ANY_CID = submissionCid(new Uint8Array(32));
 const CATALOG: AbilityCatalog = {
   "location-history": { points: ["t", "lat", "lon", "day", "source"], places: ["name", "category", "lat", "lon", "radiusM"] },
   "health-questionnaire": { checkins: ["day", "time", "feeling", "symptoms", "temperatureC", "test", "region"] },
+  proximity: { notifications: ["day", "level", "weightedMinutes", "feedId", "checkedAt"] },
 };
 
 function refused(value: unknown, message: RegExp, options = {}): void {
