@@ -4,6 +4,7 @@
 // blinds its own items, any node holding the key evaluates them with a DLEQ proof, and the vault checks the proof
 // against the published key before it unblinds and looks its tags up in the set.
 import * as dagCbor from "@ipld/dag-cbor";
+import type { Block } from "@mosaic/protocol";
 import { ristretto255, ristretto255_hasher, ristretto255_oprf } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2";
 import {
@@ -14,6 +15,7 @@ import {
   PsiQueryTooLargeError,
   PsiRefusedError,
 } from "./errors.js";
+import { type DocumentSigner, openDocument, signDocument } from "./signed.js";
 
 const voprf = ristretto255_oprf.voprf;
 const Point = ristretto255.Point;
@@ -284,6 +286,19 @@ export function checkHotspotSet(value: unknown): HotspotSet {
     to: o.to as number,
     cellDegrees: HOTSPOT_CELL_DEGREES,
   };
+}
+
+/** Signs a hotspot set as the authority's "hotspots" document (signDocument); the block's CID is what nodes serve it under. */
+export async function encodeHotspotSet(set: HotspotSet, signer: DocumentSigner): Promise<Block> {
+  return signDocument("hotspots", checkHotspotSet(set), signer);
+}
+
+/**
+ * Reads a hotspot set from its signed document: openDocument's checks (size, shape, signature by `authority`, the
+ * feed's authority as the chain names it: WrongSignerError, UnsignedDocumentError), then checkHotspotSet's.
+ */
+export function decodeHotspotSet(bytes: Uint8Array, authority: string): HotspotSet {
+  return checkHotspotSet(openDocument("hotspots", bytes, authority));
 }
 
 function hasTag(tags: readonly Uint8Array[], tag: Uint8Array): boolean {

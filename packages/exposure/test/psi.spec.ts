@@ -5,6 +5,7 @@ import { fromHex, toBareHex } from "@mosaic/protocol";
 import * as dagCbor from "@ipld/dag-cbor";
 import { ristretto255, ristretto255_oprf } from "@noble/curves/ed25519.js";
 import { expect } from "chai";
+import { Wallet } from "ethers";
 import fc from "fast-check";
 import {
   ExposureDocumentTooLargeError,
@@ -13,14 +14,18 @@ import {
   PsiProofError,
   PsiQueryTooLargeError,
   PsiRefusedError,
+  WrongSignerError,
 } from "../src/errors.js";
+import { signDocument } from "../src/signed.js";
 import {
   answerHotspotQuery,
   blindHotspotQuery,
   buildHotspotSet,
   checkHotspotSet,
+  decodeHotspotSet,
   decodePsiRequest,
   decodePsiResponse,
+  encodeHotspotSet,
   encodePsiRequest,
   encodePsiResponse,
   finishHotspotQuery,
@@ -227,6 +232,24 @@ describe("exposure psi: the hotspot check", function () {
     const again = checkHotspotSet(dagCbor.decode(dagCbor.encode(set)));
     expect(again.tags).to.deep.equal(set.tags);
     expect(again.feedId).to.equal("1");
+  });
+
+  it("the signed hotspots document: the authority's signature opens it, another's is WrongSignerError, a signed bad body is refused", async () => {
+    const authority = Wallet.createRandom();
+    const block = await encodeHotspotSet(set, authority);
+    const opened = decodeHotspotSet(block.bytes, authority.address);
+    expect(opened.tags).to.deep.equal(set.tags);
+    expect(opened.publicKey).to.deep.equal(set.publicKey);
+    expect(() => decodeHotspotSet(block.bytes, Wallet.createRandom().address)).to.throw(WrongSignerError);
+    const unsorted = await signDocument("hotspots", { ...set, tags: [set.tags[1], set.tags[0]] }, authority);
+    expect(() => decodeHotspotSet(unsorted.bytes, authority.address)).to.throw(MalformedExposureDocumentError, /tags\[1\]/);
+    let refused: unknown;
+    try {
+      await encodeHotspotSet({ ...set, cellDegrees: 0.01 as 0.001 }, authority);
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).to.be.instanceOf(MalformedExposureDocumentError);
   });
 
   it("a vault with 300 visits finds exactly the ones in the set, in three queries of 100", () => {
