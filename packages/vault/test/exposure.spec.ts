@@ -4,7 +4,7 @@
 // them in a signed batch anchored on ExposureFeeds; B follows the feed and its check on the device says exposed, a
 // vault that never met A says none. A risk configuration not signed by the authority is refused.
 import { randomBytes } from "node:crypto";
-import { artifactPaths, attestationEvidence, loadGroup, registerAvatar, signAttestation } from "@mosaic/avatar";
+import { attestationEvidence, loadGroup, registerAvatar, signAttestation } from "@mosaic/avatar";
 import {
   type Advertisement,
   DEFAULT_RISK_CONFIG,
@@ -16,7 +16,7 @@ import {
   uploadScope,
   WrongSignerError,
 } from "@mosaic/exposure";
-import { createIpfsNode, getBlock, nodeAddresses, parseCid, putBlock } from "@mosaic/protocol";
+import { getBlock, nodeAddresses, parseCid, putBlock } from "@mosaic/protocol";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { expectRejects, memoryStores } from "../../../test/helpers.js";
@@ -27,12 +27,11 @@ import {
   exposureUploadTopic,
   fetchRiskConfig,
   followKeyFeed,
-  prepareUpload,
   recordScans,
   uploadIdentity,
-  uploadKeysWith,
   Vault,
 } from "../src/index.js";
+import { prepareUpload, uploadKeys } from "../src/node/exposure.js";
 import { DAY, type ExposureWorld, exposureWorld, unixDayOf } from "./exposure-world.js";
 
 const now = Math.floor(Date.now() / 1000);
@@ -85,14 +84,8 @@ describe("vault exposure: advertise, upload anonymously, follow, check on the de
     await registerAvatar(world.contracts.avatarGroups, world.groupId, identity.commitment, attestationEvidence(attestation));
     const group = await loadGroup(world.contracts.avatarGroups.connect(world.chain.provider), world.groupId);
 
-    const upload = await prepareUpload(vaultA, {
-      feed,
-      group,
-      now,
-      reportType: "confirmed-test",
-      onsetDay: today - 1,
-      artifacts: artifactPaths(),
-    });
+    // Node's prepareUpload proves with the installed Semaphore artifacts.
+    const upload = await prepareUpload(vaultA, { feed, group, now, reportType: "confirmed-test", onsetDay: today - 1 });
     expect(upload.keys).to.have.length(14);
     expect(upload.period).to.equal(uploadPeriod(now));
     expect(BigInt(upload.proof.scope)).to.equal(uploadScope(world.chainId, world.feedsAddress, feed.feedId, upload.period));
@@ -102,6 +95,11 @@ describe("vault exposure: advertise, upload anonymously, follow, check on the de
       upload.keys.some((k) => k.rollingStartIntervalNumber === today * 144),
       "today's key is still in use",
     ).to.equal(false);
+
+    // A second upload in the same period carries the same nullifier: the key server takes one per person and period.
+    const again = await prepareUpload(vaultA, { feed, group, now: now + 60, reportType: "self-report", onsetDay: null });
+    expect(again.proof.nullifier).to.equal(upload.proof.nullifier);
+    expect(again.keys.every((k) => k.reportType === "self-report" && k.daysSinceOnsetOfSymptoms === null)).to.equal(true);
 
     // The authority's node takes announcements on the feed's upload topic and fetches the block from the throwaway node.
     const { authorityNode } = world;
@@ -114,7 +112,7 @@ describe("vault exposure: advertise, upload anonymously, follow, check on the de
       });
     });
     authorityNode.libp2p.services.pubsub.subscribe(topic);
-    const { block, published } = await uploadKeysWith((init) => createIpfsNode(init), upload, {
+    const { block, published } = await uploadKeys(upload, {
       peers: [nodeAddresses(authorityNode)[0] as string],
       lingerMs: 5000,
     });
