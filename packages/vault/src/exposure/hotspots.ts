@@ -5,18 +5,20 @@
 import {
   blindHotspotQuery,
   checkHotspotSet,
+  decodeHotspotSet,
   decodePsiResponse,
   encodePsiRequest,
   finishHotspotQuery,
   type HotspotSet,
   hotspotItem,
   hourStartOf,
+  MAX_DOCUMENT_BYTES,
   MAX_PSI_QUERY,
   MAX_PSI_RESPONSE_BYTES,
   PSI_PROTOCOL,
   placeCell,
 } from "@mosaic/exposure";
-import { type IpfsNode, requestResponse } from "@mosaic/protocol";
+import { type CID, getBlock, type IpfsNode, parseCid, requestResponse } from "@mosaic/protocol";
 
 const HOUR_S = 3600;
 const DAY_S = 86_400;
@@ -71,6 +73,20 @@ export function hotspotVisits(points: Iterable<{ t: number; lat: number; lon: nu
   return [...seen.values()]
     .sort((a, b) => a.hourStart - b.hourStart || (a.cell < b.cell ? -1 : a.cell > b.cell ? 1 : 0))
     .map((v) => ({ ...v, item: hotspotItem(v.cell, v.hourStart) }));
+}
+
+/**
+ * Fetches a hotspot set's signed document (from the blockstore, or over bitswap from connected peers) and opens it:
+ * signed by `authority` (the feed's authority as ExposureFeeds names it: WrongSignerError, UnsignedDocumentError),
+ * within MAX_DOCUMENT_BYTES.hotspots, its body checked (MalformedExposureDocumentError).
+ */
+export async function loadHotspotSet(
+  components: { blocks: Pick<IpfsNode["blockstore"], "get"> },
+  init: { cid: CID | string; authority: string; signal?: AbortSignal },
+): Promise<HotspotSet> {
+  const cid = typeof init.cid === "string" ? parseCid(init.cid) : init.cid;
+  const bytes = await getBlock(components.blocks, cid, { maxBytes: MAX_DOCUMENT_BYTES.hotspots, signal: init.signal });
+  return decodeHotspotSet(bytes, init.authority);
 }
 
 export interface HotspotCheckComponents {
