@@ -6,6 +6,7 @@ import {
   blindHotspotQuery,
   buildHotspotSet,
   decodePsiResponse,
+  encodeHotspotSet,
   encodePsiRequest,
   generatePsiKeyPair,
   type HotspotSet,
@@ -25,6 +26,7 @@ import * as dagCbor from "@ipld/dag-cbor";
 import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import { expect } from "chai";
+import { Wallet } from "ethers";
 import { createPsiService, type PsiService } from "../src/psi.js";
 
 const START = 1_764_892_800; // a UTC midnight
@@ -47,8 +49,8 @@ describe("PSI service over libp2p: the private hotspot check", function () {
     const items: Uint8Array[] = [];
     for (const c of cafes) for (const h of hotHours) items.push(hotspotItem(placeCell(c.lat, c.lon), h));
     set = buildHotspotSet(keys.secretKey, items, { feedId: "1", from: START, to: NOW });
-    // The CID the node serves it under: any block's will do here (the signed document is the chain helper's).
-    setCid = (await encodeBlock({ kind: "hotspots", body: set })).cid.toString();
+    // The CID the node serves it under: the authority's signed document's.
+    setCid = (await encodeHotspotSet(set, Wallet.createRandom())).cid.toString();
     server = await createIpfsNode();
     vault = await createIpfsNode();
     service = createPsiService({ libp2p: server.libp2p }, { sets: new Map([[setCid, keys]]) });
