@@ -308,4 +308,5 @@ export {
   type UploadKeysInit,
   uploadIdentity,
   uploadKeysWith,
+  UnknownKeyFeedError,
 } from "./exposure/index.js";

@@ -18,6 +18,7 @@ import {
   recordScansFrom,
   storedScans,
   temporaryExposureKey,
+  UnknownKeyFeedError,
   Vault,
 } from "../src/index.js";
 import { cachedFeeds, DAY, type ExposureWorld, exposureWorld, randomKey, unixDayOf } from "./exposure-world.js";
@@ -213,5 +214,11 @@ describe("vault exposure: following a key feed (real chain, Helia on loopback)",
     } finally {
       await own.close();
     }
+  });
+
+  it("names a feed the contract does not have (UnknownKeyFeedError), caching nothing", async () => {
+    const before = cachedFeeds(vault);
+    await expectRejects(followKeyFeed(world.components, vault, 10_000n, { now }), UnknownKeyFeedError, /no feed 10000/);
+    expect(cachedFeeds(vault)).to.deep.equal(before);
   });
 });

@@ -12,3 +12,6 @@ export class KeyFeedSequenceError extends namedError("KeyFeedSequenceError") {}
 
 /** A key batch fetched for one feed names another chain, ExposureFeeds contract or feed. */
 export class KeyFeedMismatchError extends namedError("KeyFeedMismatchError") {}
+
+/** ExposureFeeds has no feed of that id. */
+export class UnknownKeyFeedError extends namedError("UnknownKeyFeedError") {}

@@ -16,14 +16,14 @@ import { getBytes } from "ethers";
 import type { Blockstore } from "interface-blockstore";
 import { FEED_PART_KEYS, type FeedBatchDoc, PROXIMITY } from "../abilities/proximity.js";
 import type { Vault } from "../vault.js";
-import { KeyFeedMismatchError, KeyFeedSequenceError } from "./errors.js";
+import { KeyFeedMismatchError, KeyFeedSequenceError, UnknownKeyFeedError } from "./errors.js";
 import { decodeFeedKeys, encodeFeedKeys } from "./feed-cache.js";
 
 const DAY_S = 86_400;
 
 /** What following a feed reads: the ExposureFeeds contract and an IPFS blockstore (a Helia node's fetches over bitswap). */
 export interface KeyFeedComponents {
-  feeds: Pick<ExposureFeeds, "feedOf" | "getAddress" | "runner">;
+  feeds: Pick<ExposureFeeds, "feedOf" | "getAddress" | "runner" | "interface">;
   blocks: Pick<Blockstore, "get">;
   /** The chain's id. @default the feeds contract's provider's network */
   chainId?: bigint;
@@ -54,6 +54,20 @@ async function feedRefOf(components: KeyFeedComponents, feedId: bigint | string)
   const id = BigInt(feedId);
   if (id < 0n) throw new RangeError(`feedId: expected a feed id >= 0, got ${feedId}`);
   return { chainId: Number(chainId), feeds: (await components.feeds.getAddress()).toLowerCase(), feedId: id.toString() };
+}
+
+/** The feed's on-chain record; UnknownKeyFeedError when ExposureFeeds has no feed of that id. */
+export async function readFeed(feeds: KeyFeedComponents["feeds"], feedId: bigint | string) {
+  try {
+    return await feeds.feedOf(BigInt(feedId));
+  } catch (err) {
+    // ethers names a decoded custom error in `revert`; some providers leave only the revert data.
+    const { revert, data } = err as { revert?: { name?: string }; data?: unknown };
+    const name = revert?.name ?? (typeof data === "string" ? feeds.interface.parseError(data)?.name : undefined);
+    if (name === "UnknownFeed")
+      throw new UnknownKeyFeedError(`ExposureFeeds ${await feeds.getAddress()} has no feed ${feedId}: check the feed id`);
+    throw err;
+  }
 }
 
 export function cidOfBytes(bytes: string | Uint8Array, field: string): CID {
@@ -112,7 +126,7 @@ export async function followKeyFeed(
 ): Promise<PublishedKey[]> {
   const { now, signal } = options;
   const feed = await feedRefOf(components, feedId);
-  const onChain = await components.feeds.feedOf(BigInt(feed.feedId));
+  const onChain = await readFeed(components.feeds, feed.feedId);
   const authority = onChain.authority;
   const chainSeq = Number(onChain.seq);
   const cached = cachedBatches(vault, feed);

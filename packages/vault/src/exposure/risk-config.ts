@@ -1,7 +1,7 @@
 // A health authority's risk configuration: the CID ExposureFeeds records, the signed document from IPFS, parsed.
 import { DEFAULT_RISK_CONFIG, openDocument, parseRiskConfig, type RiskConfig } from "@mosaic/exposure";
 import { getBytes } from "ethers";
-import { cidOfBytes, fetchChecked, type KeyFeedComponents } from "./feed.js";
+import { cidOfBytes, fetchChecked, type KeyFeedComponents, readFeed } from "./feed.js";
 
 /**
  * The feed's risk configuration: the CID ExposureFeeds records, fetched, its signature checked against the feed's
@@ -13,7 +13,7 @@ export async function fetchRiskConfig(
   feedId: bigint | string,
   options: { signal?: AbortSignal } = {},
 ): Promise<RiskConfig> {
-  const onChain = await components.feeds.feedOf(BigInt(feedId));
+  const onChain = await readFeed(components.feeds, feedId);
   const cidBytes = typeof onChain.riskConfig === "string" ? getBytes(onChain.riskConfig) : onChain.riskConfig;
   if (cidBytes.length === 0) return DEFAULT_RISK_CONFIG;
   const cid = cidOfBytes(cidBytes, `feed ${feedId} risk configuration`);
