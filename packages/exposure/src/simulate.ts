@@ -177,12 +177,13 @@ export const SIM_PHONES: readonly SimPhone[] = [
 ];
 
 /**
- * The radio model: path loss at 1 m (free space at 2.44 GHz is 40 dB, plus antenna losses), its exponent indoors,
- * log-normal shadowing, and how far a scan reaches.
+ * The radio model, phone to phone as GAEN measures attenuation (advertised tx power minus RSSI): 50 dB at 1 m and an
+ * exponent of 2.7 indoors, which puts 55 dB near 1.5 m and 63 dB near 3 m, the distances the Corona-Warn-App's
+ * attenuation buckets were calibrated to; log-normal shadowing on top, and how far a scan reaches.
  */
 export const SIM_RADIO = {
-  pathLossAt1mDb: 42,
-  pathLossExponent: 2,
+  pathLossAt1mDb: 50,
+  pathLossExponent: 2.7,
   shadowingSigmaDb: 4,
   /** Through a wall between two flats, and through each concrete floor. */
   wallLossDb: 15,
@@ -226,7 +227,15 @@ interface Internals {
   phones: SimPhone[];
   ages: Int32Array;
   roles: Int32Array;
-  adverts: Map<number, { rpis: Uint8Array[]; aems: Uint8Array[] }>;
+  adverts: Map<number, DayAdverts>;
+}
+
+/** A person's advertisements of one day: the 144 RPIs of their daily key, and the AEMs as needed. */
+interface DayAdverts {
+  rpis: Uint8Array[];
+  aems: (Uint8Array | undefined)[];
+  aemk: Uint8Array;
+  metadata: Uint8Array;
 }
 
 const internals = new WeakMap<SimTown, Internals>();
@@ -727,6 +736,10 @@ function companions(state: Internals, v: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+// Beds in a flat: the first two adults share one, children sleep 1.8 m apart in the other room.
+const bedX = (role: number) => (role < 2 ? 1.6 + role * 0.8 : 7 + 1.8 * ((role - 2) % 3));
+const bedY = (role: number) => (role < 2 ? 2 : 2 + 1.8 * Math.floor((role - 2) / 3));
+
 /** Where visit v's person stands at step e, metres in the place's space (written to `out`). */
 function position(state: Internals, v: number, e: number, out: Float64Array): void {
   const place = state.vPlace[v] as number;
@@ -736,28 +749,24 @@ function position(state: Internals, v: number, e: number, out: Float64Array): vo
   const key = state.key;
   const tod = e % STEPS_PER_DAY;
   const block = Math.floor(e / 6); // half an hour
-  const u = (salt: number, x: number) => hashUnit(key, salt, person, x, place);
   let x = 0;
   let y = 0;
   switch (kind) {
     case "home": {
-      const pitch = 1.8;
-      const bed = (role: number): [number, number] =>
-        role < 2 ? [1.6 + role * 0.8, 2] : [7 + pitch * ((role - 2) % 3), 2 + pitch * Math.floor((role - 2) / 3)];
       if (slot >= 0 && (tod < 78 || tod >= 276)) {
-        [x, y] = bed(slot); // asleep
+        x = bedX(slot); // asleep
+        y = bedY(slot);
       } else {
-        const r = u(H_POS, block);
+        const r = hashUnit(key, H_POS, person, block, place);
         if (slot < 0 || r < 0.5) {
-          x = 3 + 6 * u(H_POS2, block); // living room
-          y = 6 + 3 * u(H_POS3, block);
+          x = 3 + 6 * hashUnit(key, H_POS2, person, block, place); // living room
+          y = 6 + 3 * hashUnit(key, H_POS3, person, block, place);
         } else if (r < 0.7) {
-          x = 9.5 + 2 * u(H_POS2, block); // kitchen
-          y = 7.5 + 2 * u(H_POS3, block);
+          x = 9.5 + 2 * hashUnit(key, H_POS2, person, block, place); // kitchen
+          y = 7.5 + 2 * hashUnit(key, H_POS3, person, block, place);
         } else {
-          const [bx, by] = bed(slot);
-          x = bx + (u(H_POS2, block) - 0.5) * 2;
-          y = by + (u(H_POS3, block) - 0.5) * 2;
+          x = bedX(slot) + (hashUnit(key, H_POS2, person, block, place) - 0.5) * 2;
+          y = bedY(slot) + (hashUnit(key, H_POS3, person, block, place) - 0.5) * 2;
         }
       }
       break;
@@ -765,28 +774,28 @@ function position(state: Internals, v: number, e: number, out: Float64Array): vo
     case "work": {
       const pitch = state.placeSpacing[place] as number;
       const c = state.placeCols[place] as number;
-      const r = u(H_POS, e);
+      const r = hashUnit(key, H_POS, person, e, place);
       const w = state.placeSize[place * 2] as number;
       const depth = state.placeSize[place * 2 + 1] as number;
       if (r < 0.8) {
-        x = ((slot % c) + 0.5) * pitch + (u(H_POS2, e) - 0.5) * 0.6;
-        y = (Math.floor(slot / c) + 0.5) * pitch + (u(H_POS3, e) - 0.5) * 0.6;
+        x = ((slot % c) + 0.5) * pitch + (hashUnit(key, H_POS2, person, e, place) - 0.5) * 0.6;
+        y = (Math.floor(slot / c) + 0.5) * pitch + (hashUnit(key, H_POS3, person, e, place) - 0.5) * 0.6;
       } else if (r < 0.92) {
         // a meeting corner (the same one for everyone in a half hour)
         const corner = Math.floor(hashUnit(key, H_POS, block, place, 0) * 3);
-        x = (corner + 0.5) * (w / 3) + (u(H_POS2, e) - 0.5) * 4;
-        y = depth - 3 + (u(H_POS3, e) - 0.5) * 4;
+        x = (corner + 0.5) * (w / 3) + (hashUnit(key, H_POS2, person, e, place) - 0.5) * 4;
+        y = depth - 3 + (hashUnit(key, H_POS3, person, e, place) - 0.5) * 4;
       } else {
-        x = u(H_POS2, e) * w;
-        y = u(H_POS3, e) * depth;
+        x = hashUnit(key, H_POS2, person, e, place) * w;
+        y = hashUnit(key, H_POS3, person, e, place) * depth;
       }
       break;
     }
     case "school": {
       const recess = (tod >= 120 && tod < 123) || (tod >= 144 && tod < 150);
       if (recess) {
-        x = u(H_POS2, e) * 50;
-        y = 20 + u(H_POS3, e) * 30;
+        x = hashUnit(key, H_POS2, person, e, place) * 50;
+        y = 20 + hashUnit(key, H_POS3, person, e, place) * 30;
       } else if (slot < 0) {
         x = ((-1 - slot) % 15) * 12 + 4.5; // a teacher, at the front
         y = 0.5;
@@ -814,15 +823,24 @@ function position(state: Internals, v: number, e: number, out: Float64Array): vo
     }
     default: {
       // shop, gym, park: people move around
-      const dims = kind === "park" ? [150, 150] : kind === "gym" ? [20, 15] : [25, 20];
       const step = kind === "park" ? block : e;
-      x = u(H_POS2, step) * (dims[0] as number);
-      y = u(H_POS3, step) * (dims[1] as number);
+      x = hashUnit(key, H_POS2, person, step, place) * (state.placeSize[place * 2] as number);
+      y = hashUnit(key, H_POS3, person, step, place) * (state.placeSize[place * 2 + 1] as number);
     }
   }
   out[0] = x + (state.placeOrigin[place * 3] as number);
   out[1] = y + (state.placeOrigin[place * 3 + 1] as number);
   out[2] = state.placeOrigin[place * 3 + 2] as number;
+}
+
+/** Which room of its place visit v's person is in at step e: the class at a school (-1 in the yard at recess), else 0. */
+function roomOf(state: Internals, v: number, e: number): number {
+  const place = state.vPlace[v] as number;
+  if (state.placeKind[place] !== "school") return 0;
+  const tod = e % STEPS_PER_DAY;
+  if ((tod >= 120 && tod < 123) || (tod >= 144 && tod < 150)) return -1;
+  const slot = state.vSlot[v] as number;
+  return slot < 0 ? (-1 - slot) % 15 : Math.floor(slot / 64);
 }
 
 /** Where the phone is (hand, table, pocket, bag, locker): dB lost, per person and half hour. */
@@ -842,25 +860,31 @@ function carryLossDb(state: Internals, person: number, kind: SimPlaceKind, block
 }
 
 /** Advertisements of a person for a day, from their real daily key (the same as advertisementAt gives). */
-function advertsOf(state: Internals, person: number, unixDay: number): { rpis: Uint8Array[]; aems: Uint8Array[] } {
+function advertsOf(state: Internals, person: number, unixDay: number): DayAdverts {
   const k = person * 100_000 + (unixDay - state.start / DAY_S);
   let a = state.adverts.get(k);
   if (a === undefined) {
     const tek = dailyKey(state.roots[person] as Uint8Array, unixDay);
     const all = expandKey(tek);
-    const aemk = deriveAemk(tek.key);
-    const metadata = encodeMetadata({ txPowerDbm: (state.phones[person] as SimPhone).txPowerDbm });
-    const rpis: Uint8Array[] = [];
-    const aems: Uint8Array[] = [];
-    for (let j = 0; j < TEK_ROLLING_PERIOD; j++) {
-      const rpi = all.subarray(j * KEY_BYTES, (j + 1) * KEY_BYTES);
-      rpis.push(rpi);
-      aems.push(encryptMetadata(aemk, rpi, metadata));
-    }
-    a = { rpis, aems };
+    a = {
+      rpis: Array.from({ length: TEK_ROLLING_PERIOD }, (_, j) => all.subarray(j * KEY_BYTES, (j + 1) * KEY_BYTES)),
+      aems: [],
+      aemk: deriveAemk(tek.key),
+      metadata: encodeMetadata({ txPowerDbm: (state.phones[person] as SimPhone).txPowerDbm }),
+    };
     state.adverts.set(k, a);
   }
   return a;
+}
+
+/** Interval j's AEM, encrypted when first heard (most intervals of a day nobody hears). */
+function aemOf(a: DayAdverts, j: number): Uint8Array {
+  let aem = a.aems[j];
+  if (aem === undefined) {
+    aem = encryptMetadata(a.aemk, a.rpis[j] as Uint8Array, a.metadata);
+    a.aems[j] = aem;
+  }
+  return aem;
 }
 
 /** The advertisement person `sender` broadcasts at unix time t (from their keys; equal to advertisementAt's). */
@@ -870,7 +894,7 @@ export function simulatedAdvertisement(town: SimTown, sender: number, t: number)
   const interval = Math.floor(t / INTERVAL_S);
   const a = advertsOf(state, sender, Math.floor(t / DAY_S));
   const j = interval % TEK_ROLLING_PERIOD;
-  return { rpi: a.rpis[j] as Uint8Array, aem: a.aems[j] as Uint8Array };
+  return { rpi: a.rpis[j] as Uint8Array, aem: aemOf(a, j) };
 }
 
 function checkPersonIndex(town: SimTown, person: number, field: string): void {
@@ -943,7 +967,7 @@ export function simulatedScans(town: SimTown, listener: number, options: Simulat
           const [lo, hi] = SIM_RADIO.bodyBlockingDb;
           loss += lo + (hi - lo) * hashUnit(state.key, H_BODY, pair, block, 1);
         }
-        if (theirPlace !== place) {
+        if (theirPlace !== place || roomOf(state, v, e) !== roomOf(state, o, e)) {
           const floors = Math.round(Math.abs(me[2]! - other[2]!) / 3);
           loss += floors === 0 ? SIM_RADIO.wallLossDb : SIM_RADIO.floorLossDb * floors;
         }
@@ -954,7 +978,7 @@ export function simulatedScans(town: SimTown, listener: number, options: Simulat
         const adverts = advertsOf(state, sender, Math.floor(t / DAY_S));
         const j = Math.floor(t / INTERVAL_S) % TEK_ROLLING_PERIOD;
         const rpi = adverts.rpis[j] as Uint8Array;
-        const aem = adverts.aems[j] as Uint8Array;
+        const aem = aemOf(adverts, j);
         scans.push({ rpi, aem, t, rssi: Math.max(-127, Math.min(20, rssi)), seconds: t - last });
       }
     }

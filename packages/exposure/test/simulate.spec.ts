@@ -226,7 +226,7 @@ describe("exposure simulate", function () {
     expect(hex(ad.rpi)).to.equal(hex(advertisementAt(exposureRootFromSeed(p.seed), town.start + 12_345, p.phone.txPowerDbm).rpi));
   });
 
-  it("hears near phones louder than far ones, and attenuation spreads by a few dB per phone model", () => {
+  it("hears near phones louder than far ones (attenuation about 50 dB at 1 m, 2.7 per decade)", () => {
     const town = simulateTown({ people: 150, days: 3, seed: 5 });
     const rpiOwner = new Map<string, number>();
     for (const person of town.people) {
@@ -250,7 +250,7 @@ describe("exposure simulate", function () {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     expect(near.length).to.be.above(50);
     expect(far.length).to.be.above(50);
-    expect(median(near)).to.be.within(38, 60);
+    expect(median(near)).to.be.within(45, 62);
     expect(median(far) - median(near)).to.be.above(10);
   });
 
