@@ -1,6 +1,6 @@
 // Following a health authority's key feed: the head and authority from ExposureFeeds, the signed batches from IPFS
-// walked back by their `prev` links to what the vault already holds, and its risk configuration. Pull only: the
-// chain and IPFS see a read of public data, never who is checking or what matched.
+// walked back by their `prev` links to what the vault already holds. Pull only: the chain and IPFS see a read of
+// public data, never who is checking or what matched.
 import {
   type DocumentKind,
   decodeKeyBatch,
@@ -51,15 +51,19 @@ async function feedRefOf(components: KeyFeedComponents, feedId: bigint | string)
     if (provider == null) throw new TypeError("components.chainId: not given, and the feeds contract has no provider to ask");
     chainId = (await provider.getNetwork()).chainId;
   }
-  const id = BigInt(feedId);
-  if (id < 0n) throw new RangeError(`feedId: expected a feed id >= 0, got ${feedId}`);
-  return { chainId: Number(chainId), feeds: (await components.feeds.getAddress()).toLowerCase(), feedId: id.toString() };
+  return { chainId: Number(chainId), feeds: (await components.feeds.getAddress()).toLowerCase(), feedId: feedIdOf(feedId).toString() };
+}
+
+function feedIdOf(feedId: bigint | string): bigint {
+  if (typeof feedId === "bigint" ? feedId < 0n : !/^\d{1,78}$/.test(feedId))
+    throw new RangeError(`feedId: expected a feed id (a decimal integer >= 0), got ${JSON.stringify(String(feedId))}`);
+  return BigInt(feedId);
 }
 
 /** The feed's on-chain record; UnknownKeyFeedError when ExposureFeeds has no feed of that id. */
 export async function readFeed(feeds: KeyFeedComponents["feeds"], feedId: bigint | string) {
   try {
-    return await feeds.feedOf(BigInt(feedId));
+    return await feeds.feedOf(feedIdOf(feedId));
   } catch (err) {
     // ethers names a decoded custom error in `revert`; some providers leave only the revert data.
     const { revert, data } = err as { revert?: { name?: string }; data?: unknown };
