@@ -17,6 +17,7 @@ Commands:
   devnet      a local network for development: chain, contracts, open group, dev accounts, bootstrap node
   deploy      deploy the contracts to an EVM chain and write its network file (networks/NAME.json)
   app         serve the wallet-enabled browser app for a network (the vault lives in the browser)
+  exposure    exposure notification: keys, scan import, check, upload; a health authority's feed and key server
 
 Run 'mosaic <command> --help' for a command's options.`;
 
@@ -113,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./network-commands.js")).deployMain(rest);
     case "app":
       return (await import("./app-commands.js")).appMain(rest);
+    case "exposure":
+      return (await import("./exposure-commands.js")).exposureMain(rest);
     case undefined:
     case "-h":
     case "--help":

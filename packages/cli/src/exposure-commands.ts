@@ -39,12 +39,14 @@ A user's commands (on this device's vault):
   scan import   FILE  store scans heard (JSON lines of scan records, from a radio adapter or the simulator)
   check         --feed ID  follow the authority's feed, match and score on this device, print the risk and advice
   upload        --feed ID  after a positive test: prove membership anonymously and upload the last 14 days' keys
+  hotspots      --feed ID  were any of my visits at an outbreak's place and hour? (a private set intersection)
 
 A health authority's commands:
   feed create   --group ID  open a feed on the registrar group positives are admitted to
   config publish FILE --feed ID  sign a risk configuration, put it on IPFS, name it on-chain
   admit         COMMITMENT --feed ID  admit a user's upload identity to the feed's group
   serve         --feed ID  run the key server: check uploads, publish signed key batches, anchor them on-chain
+  hotspots publish FILE --feed ID  sign the outbreaks' places and hours as a hotspot set, name it on-chain
 
 Run 'mosaic exposure <command> --help' for a command's options.`;
 
@@ -110,6 +112,37 @@ Options:
   --peer MULTIADDR      the authority's key server ('mosaic exposure serve' prints it); required
 
 ${USER_NETWORK}`;
+
+const HOTSPOTS_HELP = `mosaic exposure hotspots — were any of my visits at a hotspot?
+
+Usage: mosaic exposure hotspots --feed ID --peer MULTIADDR [options]
+
+Reads the feed's hotspot set (signed by the health authority, checked against the authority the chain names), turns
+this vault's location history of the last 14 days into visits (a ~100 m cell and an hour), and asks a node holding
+the set's key which are in the set: the visits are blinded (an OPRF, RFC 9497 on ristretto255) and padded, so the
+node learns that a query came and nothing else; its answer is checked against the set's public key (PsiProofError
+if it used another). Prints the matching visits, which only this device knows.
+
+Options:
+  --feed ID             the health authority's feed
+  --peer MULTIADDR      a node that answers hotspot queries (the authority's 'mosaic exposure serve'); required
+
+${USER_NETWORK}`;
+
+const HOTSPOTS_PUBLISH_HELP = `mosaic exposure hotspots publish — publish the feed's hotspot set
+
+Usage: mosaic exposure hotspots publish FILE --feed ID --wallet-key-file FILE [--data-dir DIR] [options]
+
+FILE is a JSON array of outbreak places and times: [{"lat": 52.52, "lon": 13.405, "from": "2026-03-01T10:00Z",
+"to": "2026-03-01T14:00Z"}, …] (times as ISO or unix seconds; each hour of each entry is one hotspot item). A new
+VOPRF key evaluates every item; the set (the outputs' tags and the public key) is signed, stored in DIR's
+blockstore and named on-chain with publishHotspots. The secret key goes to DIR/hotspots-<cid>.key.json (mode 600):
+'serve' answers queries with it; give it only to nodes you trust to answer.
+
+Options:
+  --feed ID               the feed
+  --data-dir DIR          the authority's data directory, shared with 'serve' (default .mosaic/authority)
+${AUTHORITY_COMMON}`;
 
 const FEED_CREATE_HELP = `mosaic exposure feed create — open a health authority's feed
 
@@ -272,6 +305,46 @@ export async function exposureMain(argv: string[]): Promise<number> {
         onsetDay,
       });
       emit(values.json, r, x.formatUpload);
+      return 0;
+    }
+    case "hotspots": {
+      if (rest[0] === "publish") {
+        const { values, positionals } = parseArgs({
+          args: rest.slice(1),
+          options: AUTHORITY_OPTIONS,
+          strict: true,
+          allowPositionals: true,
+        });
+        if (values.help) return help(HOTSPOTS_PUBLISH_HELP);
+        const [file] = expectPositionals("hotspots publish", positionals, ["FILE"]) as [string];
+        const feedId = x.parseFeedId(requireFlag("hotspots publish", values.feed, "--feed ID"));
+        const walletKeyFile = requireFlag("hotspots publish", values["wallet-key-file"], "--wallet-key-file FILE");
+        const network = await resolveNetwork(values);
+        show(
+          values.json,
+          await x.hotspotsPublish({ network, feeds: values.feeds, walletKeyFile, feedId, file, dataDir: values["data-dir"] }),
+        );
+        return 0;
+      }
+      const { values, positionals } = parseArgs({ args: rest, options: USER_OPTIONS, strict: true, allowPositionals: true });
+      if (values.help) return help(HOTSPOTS_HELP);
+      expectPositionals("hotspots", positionals, []);
+      const feedId = x.parseFeedId(requireFlag("hotspots", values.feed, "--feed ID"));
+      if (values.peer.length === 0)
+        throw new UsageError(
+          "hotspots: --peer MULTIADDR is required: a node that answers hotspot queries (the authority's 'mosaic exposure serve')",
+        );
+      const network = await resolveNetwork(values);
+      const r = await x.exposureHotspots({
+        dir: values.dir,
+        passphraseFile: values["passphrase-file"],
+        network,
+        feeds: values.feeds,
+        feedId,
+        peers: values.peer,
+        now: now(),
+      });
+      emit(values.json, r, x.formatHotspots);
       return 0;
     }
     case "feed": {

@@ -1,12 +1,20 @@
 // `mosaic exposure`: the user's side of exposure notification (keys, scans, check, upload) and the health authority's
 // (feed, risk configuration, admission, the key server). The work is @mosaic/vault's, @mosaic/exposure's and
 // @mosaic/worker's; this connects to the chain and the network, and shapes what is printed.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { artifactPaths, openGroupSync } from "@mosaic/avatar";
 import {
   advertisementAt,
+  buildHotspotSet,
+  decodeHotspotSet,
+  encodeHotspotSet,
   enIntervalNumber,
+  generatePsiKeyPair,
+  hotspotItem,
+  hourStartOf,
+  MAX_DOCUMENT_BYTES,
+  placeCell,
   type ExposureResult,
   keysToUpload,
   parseRiskConfig,
@@ -23,14 +31,17 @@ import {
   createLogger,
   type ExposureFeeds,
   ExposureFeeds__factory,
+  CID,
   dialPeer,
   findEvent,
+  getBlock,
   type IpfsNode,
   loadOrCreatePeerKey,
   namedError,
   nodeAddresses,
   readWalletKey,
   toBareHex,
+  writeFileAtomic,
 } from "@mosaic/protocol";
 import {
   checkExposure,
@@ -44,7 +55,7 @@ import {
   uploadIdentity,
   uploadKeysWith,
 } from "@mosaic/vault";
-import { createKeyServer } from "@mosaic/worker";
+import { createKeyServer, createPsiService, type PsiService } from "@mosaic/worker";
 import { FsBlockstore } from "blockstore-fs";
 import { getBytes, NonceManager, type Provider, type Signer, Wallet } from "ethers";
 import { UsageError } from "./args.js";
@@ -511,13 +522,204 @@ export async function exposureServe(o: ServeOptions): Promise<Record<string, unk
       o.print(`published batch ${b.seq}: ${b.keys} keys from ${b.uploads.length} upload(s), ${b.cid} (tx ${b.txHash})`),
     );
     await server.start();
+    const psi = await startPsi(node, o.dataDir);
     for (const addr of nodeAddresses(node)) o.print(`key server for feed ${o.feedId} at ${addr}`);
+    if (psi !== undefined) o.print(`answering hotspot queries for ${psi.sets.length} set(s)`);
     o.print("uploads are taken until Ctrl-C");
     await o.until;
+    await psi?.stop();
     await server.stop();
-    return server.status();
+    return { ...server.status(), ...(psi === undefined ? {} : { psi: psi.stats() }) };
   } finally {
     await node?.stop();
     await chain.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hotspots: the private set intersection check
+
+/** A hotspot file's entry is not a place and a time span. */
+export class MalformedHotspotFileError extends namedError("MalformedHotspotFileError") {}
+
+/** The feed has no hotspot set published. */
+export class NoHotspotSetError extends namedError("NoHotspotSetError") {}
+
+const HOUR_S = 3600;
+/** The most hours one hotspot entry may span (a week): a longer outbreak is several entries. */
+const MAX_HOTSPOT_HOURS = 7 * 24;
+
+/** Reads a hotspot file: a JSON array of { lat, lon, from, to } (unix seconds or ISO times), every hour an item. */
+export async function readHotspotFile(file: string): Promise<{ items: Uint8Array[]; from: number; to: number }> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    throw new MalformedHotspotFileError(`${file}: not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(value) || value.length === 0)
+    throw new MalformedHotspotFileError(`${file}: expected a non-empty JSON array of {"lat", "lon", "from", "to"}`);
+  const items: Uint8Array[] = [];
+  let from = Number.POSITIVE_INFINITY;
+  let to = 0;
+  const time = (v: unknown, where: string): number => {
+    const t = typeof v === "string" ? Math.floor(Date.parse(v) / 1000) : v;
+    if (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0)
+      throw new MalformedHotspotFileError(`${where}: expected unix seconds or an ISO time, got ${JSON.stringify(v)}`);
+    return t;
+  };
+  value.forEach((e: Record<string, unknown>, i) => {
+    const where = `${file}[${i}]`;
+    if (e === null || typeof e !== "object") throw new MalformedHotspotFileError(`${where}: expected {"lat", "lon", "from", "to"}`);
+    let cell: string;
+    try {
+      cell = placeCell(e.lat as number, e.lon as number);
+    } catch (err) {
+      throw new MalformedHotspotFileError(`${where}: ${(err as Error).message}`);
+    }
+    const start = hourStartOf(time(e.from, `${where}.from`));
+    const end = time(e.to, `${where}.to`);
+    if (end <= start || (end - start) / HOUR_S > MAX_HOTSPOT_HOURS)
+      throw new MalformedHotspotFileError(`${where}: expected from < to, at most ${MAX_HOTSPOT_HOURS} hours apart`);
+    for (let h = start; h < end; h += HOUR_S) items.push(hotspotItem(cell, h));
+    from = Math.min(from, start);
+    to = Math.max(to, end);
+  });
+  return { items, from, to };
+}
+
+/** The file a hotspot set's VOPRF keys are written to, for the nodes that answer queries on it. */
+const hotspotKeyFile = (dataDir: string, cid: string) => path.join(dataDir, `hotspots-${cid}.key.json`);
+
+export async function hotspotsPublish(
+  flags: FeedFlags & { feedId: bigint; file: string; dataDir: string },
+): Promise<{ feedId: string; cid: string; hotspots: number; keyFile: string; txHash: string }> {
+  const { items, from, to } = await readHotspotFile(flags.file);
+  return withFeeds("hotspots publish", flags, async (s) => {
+    const signer = needSigner("hotspots publish", s);
+    await checkAuthority(s, signer, flags.feedId);
+    const keys = generatePsiKeyPair();
+    const set = buildHotspotSet(keys.secretKey, items, { feedId: flags.feedId.toString(), from, to });
+    const block = await encodeHotspotSet(set, signer);
+    const store = new FsBlockstore(blocksDir(flags.dataDir));
+    await store.open();
+    try {
+      await store.put(block.cid, block.bytes);
+    } finally {
+      await store.close();
+    }
+    const keyFile = hotspotKeyFile(flags.dataDir, block.cid.toString());
+    // The secret key first: a set named on-chain that no node can answer for would only fail every vault's check.
+    await writeFileAtomic(
+      keyFile,
+      `${JSON.stringify({ cid: block.cid.toString(), feedId: flags.feedId.toString(), secretKey: toBareHex(keys.secretKey), publicKey: toBareHex(keys.publicKey) }, null, 2)}\n`,
+      { createOnly: true, mode: 0o600 },
+    );
+    const tx = await s.feeds.connect(signer).publishHotspots(flags.feedId, block.cid.bytes);
+    await tx.wait();
+    return { feedId: flags.feedId.toString(), cid: block.cid.toString(), hotspots: set.tags.length, keyFile, txHash: tx.hash };
+  });
+}
+
+/** The hotspot sets whose keys lie in `dataDir` (hotspots publish writes them), for the PSI service. */
+export async function readHotspotKeys(dataDir: string): Promise<Map<string, { secretKey: Uint8Array; publicKey: Uint8Array }>> {
+  const sets = new Map<string, { secretKey: Uint8Array; publicKey: Uint8Array }>();
+  let names: string[] = [];
+  try {
+    names = await readdir(dataDir);
+  } catch {
+    return sets;
+  }
+  for (const name of names.filter((n) => /^hotspots-.+\.key\.json$/.test(n))) {
+    const k = JSON.parse(await readFile(path.join(dataDir, name), "utf8")) as { cid: string; secretKey: string; publicKey: string };
+    sets.set(k.cid, { secretKey: getBytes(`0x${k.secretKey}`), publicKey: getBytes(`0x${k.publicKey}`) });
+  }
+  return sets;
+}
+
+export interface HotspotsResult {
+  feedId: string;
+  set: string;
+  visits: number;
+  matches: { cell: string; hour: string }[];
+}
+
+/** The vault's hotspot check (vault/src/exposure/hotspots.ts), which @mosaic/vault does not export yet. */
+interface VaultHotspots {
+  hotspotVisits(
+    points: Iterable<{ t: number; lat: number; lon: number }>,
+    options: { now: number },
+  ): { cell: string; hourStart: number; item: Uint8Array }[];
+  checkHotspots(
+    components: { libp2p: IpfsNode["libp2p"] },
+    init: { set: ReturnType<typeof decodeHotspotSet>; setCid: string; peer: string; items: readonly Uint8Array[] },
+  ): Promise<Uint8Array[]>;
+}
+
+async function vaultHotspots(): Promise<VaultHotspots> {
+  const v = (await import("@mosaic/vault")) as unknown as Partial<VaultHotspots>;
+  if (typeof v.checkHotspots !== "function" || typeof v.hotspotVisits !== "function")
+    throw new TypeError(
+      "this build's @mosaic/vault does not export checkHotspots and hotspotVisits; rebuild the CLI from a newer checkout",
+    );
+  return v as VaultHotspots;
+}
+
+export async function exposureHotspots(
+  access: VaultAccess & FeedFlags & { feedId: bigint; peers: string[]; now: number },
+): Promise<HotspotsResult> {
+  if (access.peers.length === 0)
+    throw new UsageError(
+      "hotspots: --peer MULTIADDR is required: a node that answers hotspot queries (the authority's 'mosaic exposure serve')",
+    );
+  const { checkHotspots, hotspotVisits } = await vaultHotspots();
+  return withFeeds("hotspots", access, (s) =>
+    withVault(access, ({ vault }) =>
+      withIpfs([...access.peers, ...access.network.bootstrap], async (node) => {
+        const feed = await feedOf(s, access.feedId);
+        const cidBytes = getBytes(feed.hotspots);
+        if (cidBytes.length === 0)
+          throw new NoHotspotSetError(
+            `feed ${access.feedId} has published no hotspot set yet; try again after the authority publishes one`,
+          );
+        const cid = CID.decode(cidBytes);
+        const bytes = await getBlock(node.blockstore, cid, { maxBytes: MAX_DOCUMENT_BYTES.hotspots, signal: AbortSignal.timeout(20_000) });
+        const set = decodeHotspotSet(bytes, feed.authority);
+        const visits = hotspotVisits(vault.locations({ from: access.now - 14 * 86_400, to: access.now + 1 }), { now: access.now });
+        say(`asking about ${visits.length} visit(s), padded and blinded…`);
+        const matched = new Set(
+          await checkHotspots(
+            { libp2p: node.libp2p },
+            { set, setCid: cid.toString(), peer: access.peers[0] as string, items: visits.map((v) => v.item) },
+          ),
+        );
+        return {
+          feedId: access.feedId.toString(),
+          set: cid.toString(),
+          visits: visits.length,
+          matches: visits
+            .filter((v) => matched.has(v.item))
+            .map((v) => ({ cell: v.cell, hour: new Date(v.hourStart * 1000).toISOString().slice(0, 13) + ":00Z" })),
+        };
+      }),
+    ),
+  );
+}
+
+export function formatHotspots(r: HotspotsResult): string {
+  if (r.matches.length === 0) return `none of your ${r.visits} visit(s) of the last 14 days was at a hotspot of feed ${r.feedId}.`;
+  return [
+    `${r.matches.length} of your ${r.visits} visit(s) were at a hotspot of feed ${r.feedId}:`,
+    ...r.matches.map((m) => `  ${m.hour}  cell ${m.cell}`),
+    "Only this device knows which: the node that answered learned only that a query came.",
+  ].join("\n");
+}
+
+/** Starts a PSI service on `node` for the hotspot sets whose keys are in `dataDir`; undefined when there are none. */
+export async function startPsi(node: IpfsNode, dataDir: string): Promise<PsiService | undefined> {
+  const sets = await readHotspotKeys(dataDir);
+  if (sets.size === 0) return undefined;
+  const psi = createPsiService({ libp2p: node.libp2p, log: createLogger("psi") }, { sets });
+  await psi.start();
+  return psi;
 }

