@@ -1,4 +1,4 @@
-// JobRegistry's, ReducerDirectory's and SharedJobs' gas, held to the committed snapshot test/contracts/gas-snapshot.json: a figure may not grow more
+// JobRegistry's, ReducerDirectory's, SharedJobs' and ExposureFeeds' gas, held to the committed snapshot test/contracts/gas-snapshot.json: a figure may not grow more
 // than 5% unnoticed, the lifecycle may not depend on the leaf count and stays under 500k, and every fraud proof (and
 // the settlement of an unanswered data request, which faults too) stays under its target.
 // UPDATE_GAS_SNAPSHOT=1 rewrites the snapshot with the figures measured (review the diff before committing it).
@@ -206,12 +206,53 @@ async function measureSharedGas(): Promise<Record<string, number>> {
   }
 }
 
-describe("JobRegistry, ReducerDirectory and SharedJobs gas", () => {
+/** ExposureFeeds' figures: what a health authority pays to run its feed (issue 20). */
+const EXPOSURE_FIGURES = [
+  "gas.exposure_create_feed",
+  "gas.exposure_publish_keys_first",
+  "gas.exposure_publish_keys",
+  "gas.exposure_set_risk_config",
+  "gas.exposure_publish_hotspots",
+  "gas.exposure_transfer_feed",
+] as const;
+
+/** ExposureFeeds' gas on a fresh in-process chain: a feed on a registrar group, two key batches, the two documents, a transfer. */
+async function measureExposureGas(): Promise<Record<string, number>> {
+  const connection = await network.connect();
+  try {
+    const [deployer, authority, successor] = (await connection.ethers.getSigners()) as unknown as [Signer, Signer, Signer];
+    const mosaic = await deployMosaic(deployer, { unbondingDelay: 86_400n, proposalBond: parseEther("0.01") });
+    const feeds = mosaic.exposureFeeds.connect(authority);
+    const gasOf = async (sent: Promise<ContractTransactionResponse>) => Number((await (await sent).wait())?.gasUsed);
+    const config = AbiCoder.defaultAbiCoder().encode(["address"], [await authority.getAddress()]);
+    await (await mosaic.avatarGroups.createGroup("positives", mosaic.addresses.registrarAdmission, config)).wait();
+    // A CIDv1 dag-cbor sha-256 in binary, as the CLI anchors it: 36 bytes.
+    const cid = (i: number) => `0x01711220${i.toString(16).padStart(2, "0").repeat(32)}`;
+    const figures: Record<string, number> = {};
+    // Group 0 is the positives group; feed ids start at 1.
+    figures["gas.exposure_create_feed"] = await gasOf(feeds.createFeed(0n));
+    figures["gas.exposure_publish_keys_first"] = await gasOf(feeds.publishKeys(1n, 1n, cid(1), 140));
+    figures["gas.exposure_publish_keys"] = await gasOf(feeds.publishKeys(1n, 2n, cid(2), 140));
+    figures["gas.exposure_set_risk_config"] = await gasOf(feeds.setRiskConfig(1n, cid(3)));
+    figures["gas.exposure_publish_hotspots"] = await gasOf(feeds.publishHotspots(1n, cid(4)));
+    figures["gas.exposure_transfer_feed"] = await gasOf(feeds.transferFeed(1n, await successor.getAddress()));
+    return figures;
+  } finally {
+    await connection.close();
+  }
+}
+
+describe("JobRegistry, ReducerDirectory, SharedJobs and ExposureFeeds gas", () => {
   let measured: Record<string, number>;
   let snapshot: Record<string, number>;
   before(async function () {
     this.timeout(300_000);
-    measured = { ...(await measureGas()), ...(await measureDirectoryGas()), ...(await measureSharedGas()) };
+    measured = {
+      ...(await measureGas()),
+      ...(await measureDirectoryGas()),
+      ...(await measureSharedGas()),
+      ...(await measureExposureGas()),
+    };
     if (process.env.UPDATE_GAS_SNAPSHOT === "1") writeFileSync(SNAPSHOT, `${JSON.stringify(measured, null, 2)}\n`);
     snapshot = JSON.parse(readFileSync(SNAPSHOT, "utf8")) as Record<string, number>;
     console.log(`      measured: ${JSON.stringify(measured)}`);
@@ -219,7 +260,7 @@ describe("JobRegistry, ReducerDirectory and SharedJobs gas", () => {
 
   it("test_gas_everyFigureInSnapshot_noneGrewOver5Percent", () => {
     const problems: string[] = [];
-    for (const name of [...Object.keys(FRAUD_FIGURES), ...Object.keys(DATA_FIGURES), ...DIRECTORY_FIGURES, ...SHARED_FIGURES])
+    for (const name of [...Object.keys(FRAUD_FIGURES), ...Object.keys(DATA_FIGURES), ...DIRECTORY_FIGURES, ...SHARED_FIGURES, ...EXPOSURE_FIGURES])
       if (measured[name] === undefined) problems.push(`${name}: not measured`);
     // A renamed or dropped figure must not linger in the snapshot.
     for (const name of Object.keys(snapshot))
@@ -280,5 +321,12 @@ describe("JobRegistry, ReducerDirectory and SharedJobs gas", () => {
     expect(measured["gas.shared_reveal_second"], "gas.shared_reveal_second").to.be.below(measured["gas.shared_reveal"] as number);
     // A commitment is a hash now, whatever the share's length.
     expect(measured["gas.shared_commit"], "gas.shared_commit").to.be.at.most(250_000);
+  });
+
+  it("test_gas_exposure_aBatchHeadCostsAbout100kWhateverItsKeys", () => {
+    for (const name of EXPOSURE_FIGURES) expect(measured[name], name).to.be.a("number").and.greaterThan(0);
+    // A batch anchors one CID and a count, never keys: a later batch rewrites the same slots.
+    expect(measured["gas.exposure_publish_keys_first"], "gas.exposure_publish_keys_first").to.be.at.most(150_000);
+    expect(measured["gas.exposure_publish_keys"], "gas.exposure_publish_keys").to.be.below(measured["gas.exposure_publish_keys_first"] as number);
   });
 });
