@@ -193,7 +193,9 @@ the keys' validity window, the proof's scope and message, its group root (curren
 the nullifier (one upload per person and period, journalled so a restart forgets none) and the Semaphore proof.
 Every rejection is printed and counted under its name. Accepted keys are published every --batch-seconds (or
 sooner at --batch-max-keys) as a signed batch linked to the previous one, stored in DIR's blockstore and anchored
-with publishKeys. Prints its addresses first: users pass one to 'mosaic exposure upload --peer'. Until Ctrl-C.
+with publishKeys. It also answers private hotspot checks for the sets whose keys 'hotspots publish' wrote to DIR
+before it started. Prints its addresses first: users pass one to 'mosaic exposure upload --peer' and
+'mosaic exposure hotspots --peer'. Until Ctrl-C; with --json, prints its counters (by rejection reason) on exit.
 
 Options:
   --feed ID               the feed

@@ -45,6 +45,7 @@ export {
   type KeyServerEvents,
   type KeyServerInit,
   MAX_UPLOAD_BLOCK_BYTES,
+  NotFeedAuthorityError,
   UPLOAD_REJECTION_REASONS,
   type UploadAccepted,
   type UploadRejected,

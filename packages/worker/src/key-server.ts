@@ -43,6 +43,9 @@ export class WrongFeedError extends namedError("WrongFeedError") {}
 /** An upload for a period that is neither the current one nor (within the grace) the one just ended. */
 export class WrongPeriodError extends namedError("WrongPeriodError") {}
 
+/** The key server's signer is not the feed's authority: the batches it signed would be refused by every vault. */
+export class NotFeedAuthorityError extends namedError("NotFeedAuthorityError") {}
+
 /** The key server's journal is damaged before its last line: it stops rather than forget which nullifiers it saw. */
 export class KeyServerJournalCorruptError extends namedError("KeyServerJournalCorruptError") {}
 
@@ -367,7 +370,7 @@ export class KeyServer extends EventTarget {
     const feed = await this.#c.feeds.feedOf(this.feedId);
     const signer = await this.#c.signer.getAddress();
     if (feed.authority.toLowerCase() !== signer.toLowerCase())
-      throw new TypeError(
+      throw new NotFeedAuthorityError(
         `signer: ${signer} is not feed ${this.feedId}'s authority (${feed.authority}); start the key server with the authority's key`,
       );
     this.#journal = new KeyServerJournal(this.#init.journalFile);

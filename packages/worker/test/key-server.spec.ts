@@ -50,7 +50,15 @@ import { generateProof } from "@semaphore-protocol/proof";
 import { expect } from "chai";
 import { getBytes, hexlify } from "ethers";
 import { sha256 } from "multiformats/hashes/sha2";
-import { type BatchPublished, createKeyServer, type KeyServer, MAX_UPLOAD_BLOCK_BYTES, type UploadRejected } from "../src/key-server.js";
+import {
+  type BatchPublished,
+  createKeyServer,
+  type KeyServer,
+  MAX_UPLOAD_BLOCK_BYTES,
+  NotFeedAuthorityError,
+  type UploadRejected,
+} from "../src/key-server.js";
+import { expectRejects } from "../../../test/helpers.js";
 
 describe("key server (real chain, real IPFS nodes, real proofs)", function () {
   this.timeout(300_000);
@@ -229,6 +237,10 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
     const todays: PublishedKey = { ...published(seed, 1)[0]!, rollingStartIntervalNumber: today * 144 };
     const outside = await makeUpload(members[2]!.identity, [todays], group.group());
     await rejects(await encodeUpload(outside), "KeyOutsideWindowError");
+    // The first upload's proof over other keys: the proof's message is not theirs.
+    await rejects(await encodeUpload({ ...firstUpload, keys: published(seed, 3) }), "PayloadHashMismatchError");
+    // An upload for a period that has not begun.
+    await rejects(await encodeUpload({ ...firstUpload, period: firstUpload.period + 1 }), "WrongPeriodError");
     // A member's proof for the other feed's scope, put in an upload for this feed.
     await rejects(
       await encodeUpload(await makeUpload(members[2]!.identity, published(seed, 2), group.group(), otherFeedId)),
@@ -279,6 +291,14 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
     expect((await offer(block)).accepted).to.equal(true);
     const [batch] = await server.publish();
     expect(batch).to.include({ seq: 3, keys: 4 });
+  });
+
+  it("refuses to start with a signer that is not the feed's authority", async () => {
+    const stranger = createKeyServer(
+      { ipfs: serverNode, feeds, group, signer: chain.accounts[2]!, verifier, log: createLogger("key-server", "error") },
+      { feedId, chainId: chain.chainId, journalFile: path.join(dir, "stranger.jsonl") },
+    );
+    await expectRejects(stranger.start(), NotFeedAuthorityError, /is not feed 1's authority/);
   });
 
   it("remembers accepted nullifiers across a restart: a replay after it is still UploadReplayedError", async () => {
