@@ -1,6 +1,8 @@
 // @mosaic/vault in Node: everything the portable entry has, plus vaults and recovery files on disk.
 export * from "./index.js";
 export { answerJob, answerSharedJob } from "./node/answer.js";
+// The Node prepareUpload (installed proof artifacts by default) replaces the portable one the star export brings.
+export { prepareUpload, uploadKeys } from "./node/exposure.js";
 export {
   type PullThreadOptions,
   pullThreadFrom,

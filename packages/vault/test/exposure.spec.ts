@@ -30,8 +30,9 @@ import {
   recordScans,
   uploadIdentity,
   Vault,
-} from "../src/index.js";
-import { prepareUpload, uploadKeys } from "../src/node/exposure.js";
+  prepareUpload,
+  uploadKeys,
+} from "../src/node.js";
 import { DAY, type ExposureWorld, exposureWorld, unixDayOf } from "./exposure-world.js";
 
 const now = Math.floor(Date.now() / 1000);

@@ -21,7 +21,7 @@ import {
 } from "@mosaic/exposure";
 import { createIpfsNode, encodeBlock, type IpfsNode, nodeAddresses, requestResponse, StreamFailedError } from "@mosaic/protocol";
 // The vault exports these once its index does; until then, straight from the file.
-import { checkHotspots, hotspotVisits } from "../../vault/src/exposure/hotspots.js";
+import { checkHotspots, hotspotVisits } from "@mosaic/vault";
 import * as dagCbor from "@ipld/dag-cbor";
 import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";

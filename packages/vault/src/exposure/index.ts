@@ -4,6 +4,15 @@ export { type CheckExposureInit, checkExposure, exposureNotifications } from "./
 export { KeyFeedMismatchError, KeyFeedSequenceError, MalformedScanError, UnknownKeyFeedError } from "./errors.js";
 export { cachedFeedKeys, type FeedRef, type FollowKeyFeedOptions, followKeyFeed, type KeyFeedComponents } from "./feed.js";
 export { advertise, currentKey, DEFAULT_TX_POWER_DBM, exposureRoot, temporaryExposureKey } from "./keys.js";
+export {
+  checkHotspots,
+  type HotspotCheckComponents,
+  type HotspotCheckInit,
+  type HotspotVisit,
+  type HotspotVisitOptions,
+  hotspotVisits,
+  loadHotspotSet,
+} from "./hotspots.js";
 export { fetchRiskConfig } from "./risk-config.js";
 export { recordScans, recordScansFrom, storedScans } from "./scans.js";
 export {
