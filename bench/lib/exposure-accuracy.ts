@@ -11,6 +11,7 @@ import {
   type PublishedKey,
   type RiskConfig,
   type SimTown,
+  SIM_RADIO,
   scoreExposure,
   simulatedScans,
   simulateTown,
@@ -62,12 +63,18 @@ function measureTown(
   seed: number,
   people: number,
   checkFullScans: boolean,
-): { gaen: Outcome; gaenHigh: Outcome; safetrace: Outcome; ms: number } {
+): { gaen: Outcome; gaenHigh: Outcome; safetrace: Outcome; safetraceCalibrated: Outcome; ms: number } {
   const t0 = performance.now();
   const town = simulateTown({ people, days: DAYS, seed });
   const keys = publishedKeysOf(town);
   const positives = town.people.filter((p) => p.positive !== null).map((p) => p.index);
   const safeTraceConfig: RiskConfig = { ...DEFAULT_RISK_CONFIG, rule: "safetrace" };
+  // SafeTrace with the distance model the simulator's radio really follows, to tell calibration from the rule.
+  const calibrated: RiskConfig = {
+    ...safeTraceConfig,
+    pathLoss: { attenuationAt1mDb: SIM_RADIO.pathLossAt1mDb, pathLossExponent: SIM_RADIO.pathLossExponent },
+  };
+  const notifiedCalibrated = new Set<number>();
   const notifiedGaen = new Set<number>();
   const notifiedGaenHigh = new Set<number>();
   const notifiedSafeTrace = new Set<number>();
@@ -83,6 +90,7 @@ function measureTown(
     if (level !== "none") notifiedGaen.add(person.index);
     if (level === "high") notifiedGaenHigh.add(person.index);
     if (scoreExposure(windows, safeTraceConfig).level !== "none") notifiedSafeTrace.add(person.index);
+    if (scoreExposure(windows, calibrated).level !== "none") notifiedCalibrated.add(person.index);
   }
   if (checkFullScans) {
     const sample = [...town.trulyExposed].slice(0, 3).concat([0, 1].filter((i) => town.people[i]?.positive === null));
@@ -96,6 +104,7 @@ function measureTown(
     gaen: outcome(notifiedGaen, town.trulyExposed),
     gaenHigh: outcome(notifiedGaenHigh, town.trulyExposed),
     safetrace: outcome(notifiedSafeTrace, town.trulyExposed),
+    safetraceCalibrated: outcome(notifiedCalibrated, town.trulyExposed),
     ms: performance.now() - t0,
   };
 }
@@ -104,18 +113,19 @@ function measureTown(
 export async function accuracyFigures(): Promise<Figure[]> {
   const seeds = Number(process.env.BENCH_SEEDS ?? 5);
   const people = Number(process.env.BENCH_PEOPLE ?? 500);
-  const runs: { seed: number; gaen: Outcome; gaenHigh: Outcome; safetrace: Outcome }[] = [];
+  const runs: { seed: number; gaen: Outcome; gaenHigh: Outcome; safetrace: Outcome; safetraceCalibrated: Outcome }[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
-    const { gaen, gaenHigh, safetrace, ms } = measureTown(seed, people, seed === 1);
-    runs.push({ seed, gaen, gaenHigh, safetrace });
+    const { gaen, gaenHigh, safetrace, safetraceCalibrated, ms } = measureTown(seed, people, seed === 1);
+    runs.push({ seed, gaen, gaenHigh, safetrace, safetraceCalibrated });
     progress(
       `town ${seed}/${seeds} (${people} people, ${DAYS} days, ${(ms / 1000).toFixed(1)} s): truly exposed ${gaen.trulyExposed}; ` +
         `gaen-v2 notified ${gaen.notified}, ${gaen.truePositives} truly (precision ${round(gaen.precision)}, recall ${round(gaen.recall)}; ` +
         `"high" only ${gaenHigh.notified}, ${gaenHigh.truePositives} truly); ` +
-        `safetrace notified ${safetrace.notified}, ${safetrace.truePositives} truly (precision ${round(safetrace.precision)}, recall ${round(safetrace.recall)})`,
+        `safetrace notified ${safetrace.notified}, ${safetrace.truePositives} truly (precision ${round(safetrace.precision)}, recall ${round(safetrace.recall)}; ` +
+        `with the radio's path loss ${safetraceCalibrated.notified}, ${safetraceCalibrated.truePositives} truly)`,
     );
   }
-  const describe = (rule: "gaen" | "gaenHigh" | "safetrace") => ({
+  const describe = (rule: "gaen" | "gaenHigh" | "safetrace" | "safetraceCalibrated") => ({
     notified: median(runs.map((r) => r[rule].notified)),
     trulyExposed: median(runs.map((r) => r.gaen.trulyExposed)),
     truePositives: median(runs.map((r) => r[rule].truePositives)),
@@ -132,12 +142,15 @@ export async function accuracyFigures(): Promise<Figure[]> {
     safetrace: describe("safetrace"),
     /** GAEN v2 when only "high" notifies. */
     gaenHigh: describe("gaenHigh"),
+    /** SafeTrace with the path loss the simulated radio follows instead of DEFAULT_RISK_CONFIG.pathLoss. */
+    safetraceCalibrated: describe("safetraceCalibrated"),
     perTown: runs.map((r) => ({
       seed: r.seed,
       trulyExposed: r.gaen.trulyExposed,
       gaen: { notified: r.gaen.notified, truePositives: r.gaen.truePositives },
       gaenHigh: { notified: r.gaenHigh.notified, truePositives: r.gaenHigh.truePositives },
       safetrace: { notified: r.safetrace.notified, truePositives: r.safetrace.truePositives },
+      safetraceCalibrated: { notified: r.safetraceCalibrated.notified, truePositives: r.safetraceCalibrated.truePositives },
     })),
   };
   return [
@@ -147,6 +160,7 @@ export async function accuracyFigures(): Promise<Figure[]> {
       ...common,
       safetracePrecision: round(median(runs.map((r) => r.safetrace.precision))),
       highOnlyPrecision: round(median(runs.map((r) => r.gaenHigh.precision))),
+      safetraceCalibratedPrecision: round(median(runs.map((r) => r.safetraceCalibrated.precision))),
     },
     {
       name: "exposure.recall",
@@ -154,6 +168,7 @@ export async function accuracyFigures(): Promise<Figure[]> {
       ...common,
       safetraceRecall: round(median(runs.map((r) => r.safetrace.recall))),
       highOnlyRecall: round(median(runs.map((r) => r.gaenHigh.recall))),
+      safetraceCalibratedRecall: round(median(runs.map((r) => r.safetraceCalibrated.recall))),
     },
   ];
 }
