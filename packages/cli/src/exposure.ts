@@ -3,17 +3,15 @@
 // @mosaic/worker's; this connects to the chain and the network, and shapes what is printed.
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { artifactPaths, openGroupSync } from "@mosaic/avatar";
+import { openGroupSync } from "@mosaic/avatar";
 import {
   advertisementAt,
   buildHotspotSet,
-  decodeHotspotSet,
   encodeHotspotSet,
   enIntervalNumber,
   generatePsiKeyPair,
   hotspotItem,
   hourStartOf,
-  MAX_DOCUMENT_BYTES,
   placeCell,
   type ExposureResult,
   keysToUpload,
@@ -34,7 +32,6 @@ import {
   CID,
   dialPeer,
   findEvent,
-  getBlock,
   type IpfsNode,
   loadOrCreatePeerKey,
   namedError,
@@ -45,15 +42,18 @@ import {
 } from "@mosaic/protocol";
 import {
   checkExposure,
+  checkHotspots,
   DEFAULT_TX_POWER_DBM,
   exposureRoot,
   fetchRiskConfig,
   followKeyFeed,
+  hotspotVisits,
+  loadHotspotSet,
   MalformedScanError,
   prepareUpload,
   recordScans,
   uploadIdentity,
-  uploadKeysWith,
+  uploadKeys,
 } from "@mosaic/vault";
 import { createKeyServer, createPsiService, type PsiService } from "@mosaic/worker";
 import { FsBlockstore } from "blockstore-fs";
@@ -365,10 +365,9 @@ export async function exposureUpload(
         now: access.now,
         reportType: access.reportType,
         onsetDay: access.onsetDay,
-        artifacts: artifactPaths(),
       });
       say("publishing from a throwaway network identity…");
-      const { block, published } = await uploadKeysWith((init) => createIpfsNode(init), upload, { peers: access.peers });
+      const { block, published } = await uploadKeys(upload, { peers: access.peers });
       return {
         feedId: access.feedId.toString(),
         period: upload.period,
@@ -644,27 +643,6 @@ export interface HotspotsResult {
   matches: { cell: string; hour: string }[];
 }
 
-/** The vault's hotspot check (vault/src/exposure/hotspots.ts), which @mosaic/vault does not export yet. */
-interface VaultHotspots {
-  hotspotVisits(
-    points: Iterable<{ t: number; lat: number; lon: number }>,
-    options: { now: number },
-  ): { cell: string; hourStart: number; item: Uint8Array }[];
-  checkHotspots(
-    components: { libp2p: IpfsNode["libp2p"] },
-    init: { set: ReturnType<typeof decodeHotspotSet>; setCid: string; peer: string; items: readonly Uint8Array[] },
-  ): Promise<Uint8Array[]>;
-}
-
-async function vaultHotspots(): Promise<VaultHotspots> {
-  const v = (await import("@mosaic/vault")) as unknown as Partial<VaultHotspots>;
-  if (typeof v.checkHotspots !== "function" || typeof v.hotspotVisits !== "function")
-    throw new TypeError(
-      "this build's @mosaic/vault does not export checkHotspots and hotspotVisits; rebuild the CLI from a newer checkout",
-    );
-  return v as VaultHotspots;
-}
-
 export async function exposureHotspots(
   access: VaultAccess & FeedFlags & { feedId: bigint; peers: string[]; now: number },
 ): Promise<HotspotsResult> {
@@ -672,7 +650,6 @@ export async function exposureHotspots(
     throw new UsageError(
       "hotspots: --peer MULTIADDR is required: a node that answers hotspot queries (the authority's 'mosaic exposure serve')",
     );
-  const { checkHotspots, hotspotVisits } = await vaultHotspots();
   return withFeeds("hotspots", access, (s) =>
     withVault(access, ({ vault }) =>
       withIpfs([...access.peers, ...access.network.bootstrap], async (node) => {
@@ -683,8 +660,10 @@ export async function exposureHotspots(
             `feed ${access.feedId} has published no hotspot set yet; try again after the authority publishes one`,
           );
         const cid = CID.decode(cidBytes);
-        const bytes = await getBlock(node.blockstore, cid, { maxBytes: MAX_DOCUMENT_BYTES.hotspots, signal: AbortSignal.timeout(20_000) });
-        const set = decodeHotspotSet(bytes, feed.authority);
+        const set = await loadHotspotSet(
+          { blocks: node.blockstore },
+          { cid, authority: feed.authority, signal: AbortSignal.timeout(20_000) },
+        );
         const visits = hotspotVisits(vault.locations({ from: access.now - 14 * 86_400, to: access.now + 1 }), { now: access.now });
         say(`asking about ${visits.length} visit(s), padded and blinded…`);
         const matched = new Set(
