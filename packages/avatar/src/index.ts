@@ -89,6 +89,7 @@ export {
   checkSubmission,
   Group,
   nullifierOf,
+  proveMembership,
   proveSharedSubmission,
   proveSubmission,
   type VerifyContext,

@@ -27,6 +27,7 @@ import {
   encodePayload,
   reportMessage,
   ShareDigestMismatchError,
+  type SemaphoreProof,
   type SharedReport,
   type SharedSubmission,
   type Submission,
@@ -52,9 +53,22 @@ export async function proveSubmission(
   artifacts: ArtifactPaths = artifactPaths(),
 ): Promise<Submission> {
   const message = payloadDigest(encodePayload(payload));
-  const scope = jobScope(job.chainId, job.registry, job.jobId);
-  const proof = await (await semaphoreProof()).generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts);
+  const proof = await proveMembership(identity, group, message, jobScope(job.chainId, job.registry, job.jobId), artifacts);
   return { version: 1, job, payload, proof };
+}
+
+/**
+ * A Semaphore proof at the one depth every Mosaic verifier takes (PROOF_DEPTH) that `identity` is in `group`, for
+ * `scope` and `message`: what every avatar proof is made of (a job's submission, an exposure key upload).
+ */
+export async function proveMembership(
+  identity: Identity,
+  group: Group,
+  message: bigint,
+  scope: bigint,
+  artifacts: ArtifactPaths = artifactPaths(),
+): Promise<SemaphoreProof> {
+  return (await semaphoreProof()).generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts) as Promise<SemaphoreProof>;
 }
 
 /**
@@ -81,9 +95,7 @@ export async function proveSharedSubmission(
   artifacts: ArtifactPaths = artifactPaths(),
 ): Promise<SharedSubmission> {
   checkReportShape(report);
-  const message = reportMessage(report);
-  const scope = jobScope(job.chainId, job.registry, job.jobId);
-  const proof = await (await semaphoreProof()).generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts);
+  const proof = await proveMembership(identity, group, reportMessage(report), jobScope(job.chainId, job.registry, job.jobId), artifacts);
   return { version: 2, job, report, proof };
 }
 

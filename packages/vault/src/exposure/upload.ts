@@ -5,9 +5,9 @@ import {
   type CreatePublishNode,
   type Group,
   Identity,
-  PROOF_DEPTH,
   type PublishResult,
   type PublishSubmissionInit,
+  proveMembership,
   publishSubmissionWith,
   type SemaphoreProof,
 } from "@mosaic/avatar";
@@ -75,14 +75,13 @@ function daysSinceOnset(keyDay: number, onsetDay: number | null): number | null 
   return d >= -14 && d <= 14 ? d : null;
 }
 
-/** Semaphore's prover (snarkjs underneath, loaded on first use, as avatar's proof.ts does). */
+/** Avatar's Semaphore prover, on this thread. */
 const defaultProve =
   (artifacts: ArtifactPaths | undefined): ProveUpload =>
   async (identity, group, message, scope) => {
     if (artifacts === undefined)
       throw new TypeError("artifacts: pass the Semaphore wasm and zkey (artifactPaths() in Node, URLs in a browser)");
-    const { generateProof } = await import("@semaphore-protocol/proof");
-    return generateProof(identity, group, message, scope, PROOF_DEPTH, artifacts) as Promise<SemaphoreProof>;
+    return proveMembership(identity, group, message, scope, artifacts);
   };
 
 /**
