@@ -32,10 +32,12 @@ import {
   CID,
   dialPeer,
   findEvent,
+  type Block,
   type IpfsNode,
   loadOrCreatePeerKey,
   namedError,
   nodeAddresses,
+  putBlock,
   readWalletKey,
   toBareHex,
   writeFileAtomic,
@@ -56,7 +58,6 @@ import {
   uploadKeys,
 } from "@mosaic/vault";
 import { createKeyServer, createPsiService, type PsiService } from "@mosaic/worker";
-import { FsBlockstore } from "blockstore-fs";
 import { getBytes, NonceManager, type Provider, type Signer, Wallet } from "ethers";
 import { UsageError } from "./args.js";
 import { registrarAdmit, registrarAttest } from "./avatar.js";
@@ -416,6 +417,16 @@ export async function feedCreate(flags: FeedFlags & { groupId: bigint }): Promis
 /** The authority's blockstore: `serve` serves what the publishing commands put there. */
 const blocksDir = (dataDir: string) => path.join(dataDir, "blocks");
 
+/** Puts a block in the authority's blockstore (through a dial-only node on it, so the store is the one `serve` opens). */
+async function keepBlock(dataDir: string, block: Block): Promise<void> {
+  const node = await createIpfsNode({ blockstoreDir: blocksDir(dataDir), listen: [] });
+  try {
+    await putBlock(node.blockstore, block);
+  } finally {
+    await node.stop();
+  }
+}
+
 async function checkAuthority(s: FeedsSession, signer: Signer, feedId: bigint): Promise<void> {
   const feed = await feedOf(s, feedId);
   const me = await signer.getAddress();
@@ -438,13 +449,7 @@ export async function configPublish(
     const signer = needSigner("config publish", s);
     await checkAuthority(s, signer, flags.feedId);
     const block = await signDocument("risk-config", config, signer);
-    const store = new FsBlockstore(blocksDir(flags.dataDir));
-    await store.open();
-    try {
-      await store.put(block.cid, block.bytes);
-    } finally {
-      await store.close();
-    }
+    await keepBlock(flags.dataDir, block);
     const tx = await s.feeds.connect(signer).setRiskConfig(flags.feedId, block.cid.bytes);
     await tx.wait();
     return { feedId: flags.feedId.toString(), cid: block.cid.toString(), txHash: tx.hash };
@@ -600,13 +605,7 @@ export async function hotspotsPublish(
     const keys = generatePsiKeyPair();
     const set = buildHotspotSet(keys.secretKey, items, { feedId: flags.feedId.toString(), from, to });
     const block = await encodeHotspotSet(set, signer);
-    const store = new FsBlockstore(blocksDir(flags.dataDir));
-    await store.open();
-    try {
-      await store.put(block.cid, block.bytes);
-    } finally {
-      await store.close();
-    }
+    await keepBlock(flags.dataDir, block);
     const keyFile = hotspotKeyFile(flags.dataDir, block.cid.toString());
     // The secret key first: a set named on-chain that no node can answer for would only fail every vault's check.
     await writeFileAtomic(
