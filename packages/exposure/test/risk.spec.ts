@@ -13,6 +13,24 @@ import {
 } from "../src/risk.js";
 import type { ExposureWindow, ReportType } from "../src/types.js";
 
+/**
+ * The scores below are worked by hand under GAEN's commonly deployed values (weights 1.5/1.0/0.5/0, "low" at 5 and
+ * "high" at 15 weighted minutes, infectious from 5 days before onset, 42 dB at 1 m free-space path loss), fixed here
+ * so that tuning DEFAULT_RISK_CONFIG never changes what these tests mean.
+ */
+const HAND: RiskConfig = {
+  ...structuredClone(DEFAULT_RISK_CONFIG),
+  attenuationWeights: [1.5, 1.0, 0.5, 0],
+  thresholds: { low: 5, high: 15 },
+  pathLoss: { attenuationAt1mDb: 42, pathLossExponent: 2 },
+  infectiousnessByDaysSinceOnset: Object.fromEntries(
+    Array.from({ length: 29 }, (_, i) => [
+      String(i - 14),
+      i - 14 < -5 || i - 14 >= 10 ? "none" : i - 14 >= -2 && i - 14 <= 3 ? "high" : "standard",
+    ]),
+  ),
+};
+
 const DAY0 = 20_300;
 const DAY = 86_400;
 
@@ -33,7 +51,7 @@ function windowOf(
   };
 }
 
-const config = (change: Partial<RiskConfig> = {}): RiskConfig => ({ ...structuredClone(DEFAULT_RISK_CONFIG), ...change });
+const config = (change: Partial<RiskConfig> = {}): RiskConfig => ({ ...structuredClone(HAND), ...change });
 
 describe("exposure risk: GAEN v2 with the default configuration, by hand", () => {
   // A: 3 × 300 s at 50 dB (immediate, 1.5), onset day (high, 1.0), confirmed test (1.0): 900 × 1.5 / 60 = 22.5.
@@ -62,16 +80,16 @@ describe("exposure risk: GAEN v2 with the default configuration, by hand", () =>
   const f = windowOf(DAY0 + 5, [[70, 60]], 0);
 
   it("scores each window", () => {
-    expect(scoreWindow(a, DEFAULT_RISK_CONFIG)).to.equal(22.5);
-    expect(scoreWindow(b, DEFAULT_RISK_CONFIG)).to.be.closeTo(2.25, 1e-12);
-    expect(scoreWindow(c, DEFAULT_RISK_CONFIG)).to.be.closeTo(9, 1e-12);
-    expect(scoreWindow(d, DEFAULT_RISK_CONFIG)).to.equal(0);
-    expect(scoreWindow(e, DEFAULT_RISK_CONFIG)).to.equal(0);
-    expect(scoreWindow(f, DEFAULT_RISK_CONFIG)).to.equal(0.5);
+    expect(scoreWindow(a, HAND)).to.equal(22.5);
+    expect(scoreWindow(b, HAND)).to.be.closeTo(2.25, 1e-12);
+    expect(scoreWindow(c, HAND)).to.be.closeTo(9, 1e-12);
+    expect(scoreWindow(d, HAND)).to.equal(0);
+    expect(scoreWindow(e, HAND)).to.equal(0);
+    expect(scoreWindow(f, HAND)).to.equal(0.5);
   });
 
   it("sums the kept windows per day and notifies the highest day's level, with its advice", () => {
-    const result = scoreExposure([f, c, a, e, b, d], DEFAULT_RISK_CONFIG);
+    const result = scoreExposure([f, c, a, e, b, d], HAND);
     expect(result.rule).to.equal("gaen-v2");
     expect(result.days).to.have.length(2);
     expect(result.days[0]).to.deep.equal({ day: DAY0, weightedMinutes: 22.5, maxWindowMinutes: 22.5, windows: 1 });
@@ -79,23 +97,23 @@ describe("exposure risk: GAEN v2 with the default configuration, by hand", () =>
     expect(result.days[1]?.weightedMinutes).to.be.closeTo(11.25, 1e-12);
     expect(result.days[1]?.maxWindowMinutes).to.be.closeTo(9, 1e-12);
     expect(result.days[1]?.windows).to.equal(2);
-    expect(result.days.map((day) => levelOfDay(day, DEFAULT_RISK_CONFIG))).to.deep.equal(["high", "low"]);
+    expect(result.days.map((day) => levelOfDay(day, HAND))).to.deep.equal(["high", "low"]);
     expect(result.level).to.equal("high");
     expect(result.mostRecentDay).to.equal(DAY0 + 3);
-    expect(result.advice).to.equal(DEFAULT_RISK_CONFIG.advice.high);
+    expect(result.advice).to.equal(HAND.advice.high);
   });
 
   it("notifies low, or nothing, below the thresholds", () => {
-    expect(scoreExposure([b, c], DEFAULT_RISK_CONFIG)).to.deep.include({ level: "low", mostRecentDay: DAY0 + 3 });
-    const none = scoreExposure([b, d, e, f], DEFAULT_RISK_CONFIG);
-    expect(none).to.deep.include({ level: "none", mostRecentDay: null, advice: DEFAULT_RISK_CONFIG.advice.none });
+    expect(scoreExposure([b, c], HAND)).to.deep.include({ level: "low", mostRecentDay: DAY0 + 3 });
+    const none = scoreExposure([b, d, e, f], HAND);
+    expect(none).to.deep.include({ level: "none", mostRecentDay: null, advice: HAND.advice.none });
     expect(none.days).to.deep.equal([{ day: DAY0 + 3, weightedMinutes: 2.25, maxWindowMinutes: 2.25, windows: 1 }]);
-    expect(scoreExposure([], DEFAULT_RISK_CONFIG)).to.deep.equal({
+    expect(scoreExposure([], HAND)).to.deep.equal({
       level: "none",
       rule: "gaen-v2",
       days: [],
       mostRecentDay: null,
-      advice: DEFAULT_RISK_CONFIG.advice.none,
+      advice: HAND.advice.none,
     });
   });
 
@@ -157,8 +175,8 @@ describe("exposure risk: parseRiskConfig", () => {
     const parsed = parseRiskConfig(json);
     expect(parsed).to.deep.equal(DEFAULT_RISK_CONFIG);
     parsed.thresholds.high = 99;
-    expect(json.thresholds.high).to.equal(15);
-    expect(DEFAULT_RISK_CONFIG.thresholds.high).to.equal(15);
+    expect(json.thresholds.high).to.equal(30);
+    expect(DEFAULT_RISK_CONFIG.thresholds.high).to.equal(30);
   });
 
   it("accepts a partial onset table (missing days count as unknown)", () => {
@@ -210,7 +228,7 @@ describe("exposure risk: parseRiskConfig", () => {
       /infectiousnessByDaysSinceOnset\.0: expected one of/,
     ],
     ["an unknown when-unknown", set("infectiousnessWhenUnknown", 1), TypeError, /infectiousnessWhenUnknown/],
-    ["low above high", set("thresholds.low", 20), RangeError, /riskConfig\.thresholds: expected low ≤ high, got low 20 > high 15/],
+    ["low above high", set("thresholds.low", 40), RangeError, /riskConfig\.thresholds: expected low ≤ high, got low 40 > high 30/],
     ["a zero threshold", set("thresholds.low", 0), RangeError, /thresholds\.low/],
     ["a negative window minimum", set("minimumWindowMinutes", -1), RangeError, /minimumWindowMinutes/],
     ["δ of 0", set("safeTrace.deltaM", 0), RangeError, /safeTrace\.deltaM/],
