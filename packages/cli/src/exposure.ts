@@ -33,6 +33,7 @@ import {
   dialPeer,
   findEvent,
   type Block,
+  BlockUnavailableError,
   type IpfsNode,
   loadOrCreatePeerKey,
   namedError,
@@ -282,6 +283,22 @@ export interface CheckResult {
   advice: string;
 }
 
+/** How long `check` waits for the feed's blocks, all of them together. */
+const FETCH_TIMEOUT_MS = 120_000;
+
+/** A block that could not be fetched, with what to do about it. */
+async function unavailableAdvice<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if ((err as Error).name === "BlockUnavailableError" || (err as Error).name === "TimeoutError")
+      throw new BlockUnavailableError(
+        `${(err as Error).message}; give --peer the health authority's key server ('mosaic exposure serve' prints its address), or a node holding the feed`,
+      );
+    throw err;
+  }
+}
+
 const isoDay = (day: number): string => new Date(day * 86_400_000).toISOString().slice(0, 10);
 
 export async function exposureCheck(
@@ -294,11 +311,16 @@ export async function exposureCheck(
         await feedOf(s, access.feedId);
         const components = { feeds: s.feeds, blocks: node.blockstore, chainId: s.chainId };
         say(`following feed ${access.feedId}…`);
-        const keys = await followKeyFeed(components, vault, access.feedId, {
-          now: access.now,
-          onBatch: (b) => say(`  batch ${b.seq}: ${b.keys} keys`),
-        });
-        const config = await fetchRiskConfig(components, access.feedId);
+        // A block no peer holds would be waited for forever: the feed's batches and configuration get a deadline.
+        const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+        const keys = await unavailableAdvice(
+          followKeyFeed(components, vault, access.feedId, {
+            now: access.now,
+            signal,
+            onBatch: (b) => say(`  batch ${b.seq}: ${b.keys} keys`),
+          }),
+        );
+        const config = await unavailableAdvice(fetchRiskConfig(components, access.feedId, { signal }));
         const result = await checkExposure(vault, { keys, config, now: access.now, feedId: access.feedId.toString() });
         return {
           feedId: access.feedId.toString(),

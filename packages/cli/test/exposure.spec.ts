@@ -15,7 +15,7 @@ import {
   INTERVAL_S,
   rollingProximityIdentifier,
 } from "@mosaic/exposure";
-import { connectChain, deployMosaic, type MosaicContracts, sleep } from "@mosaic/protocol";
+import { connectChain, deployMosaic, type MosaicContracts, networkFileFor, sleep, writeNetworkFile } from "@mosaic/protocol";
 import { expect } from "chai";
 import { getBytes, HDNodeWallet, hexlify, Mnemonic } from "ethers";
 import { network } from "hardhat";
@@ -53,6 +53,17 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
     close = () => chain.close();
     contracts = await deployMosaic(chain.accounts[0] as NonNullable<(typeof chain.accounts)[0]>);
     chainArgs = ["--rpc", rpc, "--groups", contracts.addresses.avatarGroups, "--feeds", contracts.addresses.exposureFeeds as string];
+    // The same network as a network file: what 'mosaic devnet' and 'mosaic deploy' write, ExposureFeeds included.
+    await writeNetworkFile(
+      path.join(work, "networks", "local.json"),
+      networkFileFor({
+        name: "local",
+        chainId: chain.chainId,
+        rpc,
+        addresses: contracts.addresses,
+        deployBlock: contracts.deployBlock ?? 0,
+      }),
+    );
     authorityKey = path.join(work, "authority.key");
     await writeFile(authorityKey, `${keyOf(8).privateKey}\n`, { mode: 0o600 });
     dirs.authority = path.join(work, "authority");
@@ -136,6 +147,26 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
     const refused = await asAuthority(["config", "publish", badConfig, "--feed", feedId]);
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.match(/attenuationWeights/);
+    // Another wallet cannot speak for the feed: named, and nothing is sent.
+    const strangerKey = path.join(work, "stranger.key");
+    await writeFile(strangerKey, `${keyOf(9).privateKey}\n`, { mode: 0o600 });
+    failed(
+      await exposure([
+        "config",
+        "publish",
+        configFile,
+        "--feed",
+        feedId,
+        ...chainArgs,
+        "--wallet-key-file",
+        strangerKey,
+        "--data-dir",
+        dirs.authority,
+      ]),
+      1,
+      "ExposureFeedsError",
+      /feed 1's authority is/,
+    );
     const published = json<{ cid: string }>(await asAuthority(["config", "publish", configFile, "--feed", feedId]));
     expect(published.cid).to.match(/^bafy/);
 
@@ -250,7 +281,8 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
       [2, 3].map((d) => new Date((today - d) * DAY_S * 1000).toISOString().slice(0, 10)),
     );
     expect(after.advice).to.equal(DEFAULT_RISK_CONFIG.advice.high);
-    const human = await exposure(["check", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.bob]);
+    // The human form, with the network file instead of the flags.
+    const human = await exposure(["check", "--feed", feedId, "--peer", address, "--network", "local", "--dir", dirs.bob]);
     expect(human.stdout)
       .to.match(/exposure risk: HIGH/)
       .and.to.match(/what to do: /);
