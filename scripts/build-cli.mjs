@@ -27,23 +27,21 @@ if (!existsSync(bindings)) {
 // that a workspace holds a copy of its own of (a version conflict npm could not hoist) would silently get the root's
 // copy instead. Checked against what the bundle imports once it is built (the app's own React is no concern of it).
 function conflictingOwnPackages(metafile) {
-  const imported = new Set();
-  for (const output of Object.values(metafile.outputs))
-    for (const i of output.imports)
-      if (i.external && !i.path.startsWith("node:"))
-        imported.add(
-          i.path
-            .split("/")
-            .slice(0, i.path.startsWith("@") ? 2 : 1)
-            .join("/"),
-        );
-  const out = [];
-  for (const ws of readdirSync(path.join(root, "packages"))) {
-    const own = path.join(root, "packages", ws, "node_modules");
-    if (!existsSync(own)) continue;
-    for (const name of imported) if (existsSync(path.join(own, name))) out.push(`${path.relative(root, own)}/${name}`);
+  const out = new Set();
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    const ws = /^packages\/([^/]+)\//.exec(input);
+    if (ws === null) continue;
+    for (const i of imports) {
+      if (!i.external || i.path.startsWith("node:")) continue;
+      const name = i.path
+        .split("/")
+        .slice(0, i.path.startsWith("@") ? 2 : 1)
+        .join("/");
+      const own = path.join("packages", ws[1], "node_modules", name);
+      if (existsSync(path.join(root, own))) out.add(own);
+    }
   }
-  return out;
+  return [...out];
 }
 
 /** Bare imports of anything but our workspaces stay imports, resolved from node_modules when they run. */
@@ -52,6 +50,15 @@ const npmExternal = {
   setup(b) {
     b.onResolve({ filter: /^[^./#]/ }, (args) => {
       if (args.kind === "entry-point" || args.path.startsWith("@mosaic/")) return undefined;
+      // A workspace's own copy of a package (and whatever that copy imports) is bundled: at run time dist/ would
+      // resolve the root's copy instead (@mosaic/exposure's @noble/curves 2.4, say).
+      const rel = path.relative(root, args.importer).split(path.sep).join("/");
+      const ws = /^packages\/([^/]+)\//.exec(rel);
+      if (ws !== null) {
+        if (rel.startsWith(`packages/${ws[1]}/node_modules/`)) return undefined;
+        const name = args.path.split("/").slice(0, args.path.startsWith("@") ? 2 : 1).join("/");
+        if (existsSync(path.join(root, "packages", ws[1], "node_modules", name))) return undefined;
+      }
       return { path: args.path, external: true };
     });
   },
