@@ -9,7 +9,7 @@
 // - The batch verifier's worker thread is a second entry: batch-verify.node.ts starts it from
 //   `new URL('./batch-verify-worker.node' + <its own extension>, import.meta.url)`, which resolves beside the chunk.
 // - dist/meta.json is esbuild's metafile: what each output imports (packages/cli/test/bin.spec.ts reads it).
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,7 +56,10 @@ const npmExternal = {
       const ws = /^packages\/([^/]+)\//.exec(rel);
       if (ws !== null) {
         if (rel.startsWith(`packages/${ws[1]}/node_modules/`)) return undefined;
-        const name = args.path.split("/").slice(0, args.path.startsWith("@") ? 2 : 1).join("/");
+        const name = args.path
+          .split("/")
+          .slice(0, args.path.startsWith("@") ? 2 : 1)
+          .join("/");
         if (existsSync(path.join(root, "packages", ws[1], "node_modules", name))) return undefined;
       }
       return { path: args.path, external: true };
