@@ -104,6 +104,13 @@ class ScanIndex {
   }
 }
 
+/**
+ * The transmit powers a sighting's metadata may carry, dBm: phones advertise between about -30 and +10 (GAEN's
+ * calibration table); a value outside was altered in flight and the sighting is dropped. A relay can still replay an
+ * advertisement louder, as it can against GAEN; this only stops a flipped byte from claiming 0 dB.
+ */
+export const TX_POWER_RANGE_DBM = [-40, 20] as const;
+
 /** One key's sightings while matching: the key and the indices of the scans its RPIs matched. */
 interface KeyMatch {
   key: PublishedKey;
@@ -112,17 +119,23 @@ interface KeyMatch {
   scans: number[];
 }
 
+/**
+ * The order duplicates of one published key are chosen in, most severe first, whatever order they came in: a copy
+ * of a key re-uploaded with a harmless report type or a day far from onset must not hide the real one. Report types
+ * by REPORT_TYPES' order (a confirmed test first), then days nearest onset (unknown last), then the bytes.
+ */
 const keyRank = (k: PublishedKey): string => {
   let s = "";
   for (const b of k.key) s += b.toString(16).padStart(2, "0");
-  return `${s}|${k.rollingStartIntervalNumber}|${k.rollingPeriod}|${k.reportType}|${k.daysSinceOnsetOfSymptoms}`;
+  const onset = k.daysSinceOnsetOfSymptoms === null ? 99 : Math.abs(k.daysSinceOnsetOfSymptoms);
+  return `${REPORT_TYPES.indexOf(k.reportType)}|${String(onset).padStart(2, "0")}|${s}|${k.rollingStartIntervalNumber}|${k.rollingPeriod}|${k.daysSinceOnsetOfSymptoms}`;
 };
 
 /**
  * Every scan whose RPI one of the keys produced in the interval the scan was heard (±1 interval of clock skew),
  * its AEM decrypted to the sender's tx power, grouped per key into ExposureWindows of at most 30 minutes that never
  * cross midnight (UTC). Windows come sorted by start. Scans whose metadata does not decrypt to a GAEN 1.x version
- * (top bits 01) are dropped: their AEM was altered.
+ * (top bits 01), or to a tx power outside TX_POWER_RANGE_DBM, are dropped: their AEM was altered.
  *
  * Every scan and every key is checked (TypeError/RangeError naming `scans[i].<field>` or `keys[i].<field>`); one bad
  * one throws and nothing is returned. A scan matched by the same key published twice counts once.
@@ -213,6 +226,8 @@ function windowsOf(aes: AesAdapter, matchOf: Map<number, KeyMatch>, scans: reado
       const scan = scans[s] as ScanRecord;
       const metadata = decodeMetadata(aes.aes128Ctr(aemk, scan.rpi, scan.aem));
       if ((metadata.version & 0xc0) !== 0x40) continue;
+      // AES-CTR lets anyone relaying an advertisement flip the tx power: -128 dBm would make every sighting 0 dB.
+      if (metadata.txPowerDbm < TX_POWER_RANGE_DBM[0] || metadata.txPowerDbm > TX_POWER_RANGE_DBM[1]) continue;
       sightings.push({ t: scan.t, attenuationDb: Math.max(0, metadata.txPowerDbm - scan.rssi), seconds: scan.seconds });
     }
     sightings.sort((a, b) => a.t - b.t || a.attenuationDb - b.attenuationDb || a.seconds - b.seconds);

@@ -85,6 +85,29 @@ describe("exposure match: published keys against a device's scans", () => {
     expect(matchKeys(keys, [altered])).to.deep.equal([]);
   });
 
+  it("drops a sighting whose AEM was flipped to claim an implausible tx power (-128 dBm would make it 0 dB away)", () => {
+    const far = heard(alice, T0 + 12 * 3600, -88);
+    const flipped = { ...far, aem: far.aem.slice() };
+    flipped.aem[1] = (flipped.aem[1] as number) ^ 0x78; // -8 dBm → -128 dBm
+    expect(matchKeys(keys, [far]).flatMap((w) => w.scans.map((x) => x.attenuationDb))).to.deep.equal([80]);
+    expect(matchKeys(keys, [flipped])).to.deep.equal([]);
+  });
+
+  it("a key re-published with a harmless report type or a day far from onset does not hide the real one", () => {
+    const real = published(alice, DAY0, { daysSinceOnsetOfSymptoms: 0 });
+    const copies = [
+      { ...real, reportType: "recursive" as const, daysSinceOnsetOfSymptoms: -10 },
+      { ...real, reportType: "confirmed-clinical" as const, daysSinceOnsetOfSymptoms: -10 },
+      { ...real, reportType: "self-report" as const },
+      { ...real, daysSinceOnsetOfSymptoms: null },
+    ];
+    const expected = matchKeys([real], scans);
+    for (const copy of copies) {
+      expect(matchKeys([copy, real], scans), copy.reportType).to.deep.equal(expected);
+      expect(matchKeys([real, copy], scans), copy.reportType).to.deep.equal(expected);
+    }
+  });
+
   it("matches the same on node:crypto and @noble", () => {
     expect(matchKeysWith(browserAes, keys, scans)).to.deep.equal(matchKeysWith(nodeAes, keys, scans));
   });
