@@ -1,20 +1,120 @@
-// Exposure notification in the vault: what this device advertises today and holds, and scans imported from a file.
-// (Checking a health authority's feed, the upload after a positive test and the hotspot check follow as the vault's
-// parts land.)
-import { advertisementAt, keysToUpload } from "@mosaic/exposure";
-import { collectionName, DEFAULT_TX_POWER_DBM, exposureRoot, PROXIMITY, type Vault } from "@mosaic/vault";
-import { useState } from "react";
-import { ErrorNote, Progress, Section, useAction } from "../components.tsx";
+// Exposure notification in the vault: what this device advertises today and holds; scans imported from a file; a
+// health authority's feed followed from the chain and IPFS, matched and scored here (nothing about the person leaves
+// the browser), the level and the authority's advice first; the anonymous upload of one's keys after a positive test;
+// and the private hotspot check.
+import { advertisementAt, keysToUpload, type RiskConfig } from "@mosaic/exposure";
+import {
+  collectionName,
+  DEFAULT_TX_POWER_DBM,
+  exposureNotifications,
+  exposureRoot,
+  type NotificationDoc,
+  PROXIMITY,
+  type Vault,
+} from "@mosaic/vault";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { ErrorNote, Field, Progress, ScrollRegion, Section, useAction } from "../components.tsx";
+import { useApp } from "../context.tsx";
+import { type CheckStep, checkFeed, type FeedCheck } from "./exposure-check.ts";
+import { HotspotCheck } from "./exposure-hotspots.tsx";
+import { type ExposureNet, exposureNet, type FeedView } from "./exposure-net.ts";
 import { importScanLines, type ScanImport } from "./exposure-scans.ts";
+import { TestedPositive } from "./exposure-upload.tsx";
 
+const DAY_S = 86_400;
+const dayText = (day: number) => new Date(day * DAY_S * 1000).toLocaleDateString(undefined, { timeZone: "UTC", dateStyle: "medium" });
 const shortHex = (bytes: Uint8Array) =>
   `${[...bytes.slice(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join("")}…${[...bytes.slice(-2)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 
 export function ExposureTab({ vault, changed }: { vault: Vault; changed(): void }) {
+  const { network } = useApp();
+  // A typed peer (a health authority's IPFS node) joins the ones found in the network file and on-chain.
+  const [extraPeer, setExtraPeer] = useState("");
+  const extra = useRef<string[]>([]);
+  extra.current = extraPeer.trim() === "" ? [] : [extraPeer.trim()];
+  const net = useRef<ExposureNet | undefined>(undefined);
+  const [netError, setNetError] = useState<unknown>();
+  const getNet = useCallback((): ExposureNet => {
+    net.current ??= exposureNet(network, () => extra.current);
+    return net.current;
+  }, [network]);
+  useEffect(() => {
+    try {
+      getNet();
+    } catch (err) {
+      setNetError(err);
+    }
+    return () => {
+      void net.current?.close();
+      net.current = undefined;
+    };
+  }, [getNet]);
+  const [feeds, setFeeds] = useState<FeedView[]>();
+  const [feedId, setFeedId] = useState("");
+  const list = useAction(
+    useCallback(async () => {
+      const all = await getNet().listFeeds();
+      setFeeds(all);
+      setFeedId((id) => (id === "" && all.length > 0 ? String(all[all.length - 1]?.feedId) : id));
+    }, [getNet]),
+  );
+  const { run: runList } = list;
+  useEffect(() => {
+    if (netError === undefined) void runList();
+  }, [runList, netError]);
+  const feed = feeds?.find((f) => f.feedId.toString() === feedId.trim());
   return (
     <>
       <Status vault={vault} />
       <ImportScans vault={vault} changed={changed} />
+      <Section title="Your health authority">
+        {netError !== undefined ? (
+          <ErrorNote error={netError} />
+        ) : (
+          <>
+            {feeds !== undefined && feeds.length > 0 ? (
+              <Field label="Feeds on this network">
+                <select value={feed === undefined ? "" : feedId} onChange={(e) => setFeedId(e.target.value)}>
+                  {feed === undefined ? <option value="">(another feed)</option> : null}
+                  {feeds.map((f) => (
+                    <option key={f.feedId.toString()} value={f.feedId.toString()}>
+                      Feed {f.feedId.toString()} · authority {f.authority.slice(0, 10)}… · {f.seq} batch(es)
+                    </option>
+                  ))}
+                </select>
+              </Field>
+            ) : null}
+            <Field label="Feed id" hint="the number your health authority gives">
+              <input inputMode="numeric" value={feedId} onChange={(e) => setFeedId(e.target.value)} data-testid="feed-id" />
+            </Field>
+            <details>
+              <summary>Where the keys come from</summary>
+              <Field
+                label="Also fetch from (IPFS peer)"
+                hint="a WebSockets multiaddr (…/ws/p2p/…) of the authority's node; the network's bootstrap node and reducers are always asked"
+              >
+                <input value={extraPeer} onChange={(e) => setExtraPeer(e.target.value)} spellCheck={false} data-testid="exposure-peer" />
+              </Field>
+            </details>
+            <div className="row">
+              <button type="button" className="secondary" onClick={() => void runList()} disabled={list.busy}>
+                {list.busy ? "Reading the feeds…" : "Refresh feeds"}
+              </button>
+            </div>
+            {feeds !== undefined && feeds.length === 0 ? (
+              <p className="muted">No health authority has opened a feed on this network yet.</p>
+            ) : null}
+            <ErrorNote error={list.error} />
+          </>
+        )}
+      </Section>
+      {netError !== undefined ? null : (
+        <>
+          <CheckExposure vault={vault} feedId={feedId} getNet={getNet} changed={changed} />
+          <TestedPositive vault={vault} feed={feed} getNet={getNet} />
+          <HotspotCheck vault={vault} feed={feed} getNet={getNet} />
+        </>
+      )}
     </>
   );
 }
@@ -92,7 +192,7 @@ function ImportScans({ vault, changed }: { vault: Vault; changed(): void }) {
             <ul data-testid="scan-rejections">
               {result.rejected.slice(0, 10).map((r) => (
                 <li key={r.line} className="warn">
-                  line {r.line}: {r.error.name}: {r.error.message}
+                  {r.error.name}: {r.error.message}
                 </li>
               ))}
               {result.rejected.length > 10 ? <li className="muted">and {result.rejected.length - 10} more</li> : null}
@@ -102,5 +202,151 @@ function ImportScans({ vault, changed }: { vault: Vault; changed(): void }) {
       )}
       <ErrorNote error={action.error} />
     </Section>
+  );
+}
+
+const LEVEL_TEXT: Record<string, string> = {
+  none: "No exposure found",
+  low: "Low exposure risk",
+  high: "High exposure risk",
+};
+
+const STEP_TEXT: Record<CheckStep, string> = {
+  batches: "Fetching the published keys",
+  config: "Fetching the authority's risk configuration",
+  match: "Matching the keys against your scans, here",
+};
+
+function CheckExposure({ vault, feedId, getNet, changed }: { vault: Vault; feedId: string; getNet(): ExposureNet; changed(): void }) {
+  const [step, setStep] = useState<{ step: CheckStep; detail?: string }>();
+  const [check, setCheck] = useState<FeedCheck>();
+  const run = useAction(async () => {
+    setCheck(undefined);
+    if (!/^[0-9]{1,20}$/.test(feedId.trim()) || BigInt(feedId.trim()) === 0n)
+      throw new RangeError(`feed id: expected a whole number from 1, got ${JSON.stringify(feedId)}`);
+    try {
+      setCheck(await checkFeed(getNet(), vault, BigInt(feedId.trim()), { onStep: (s, detail) => setStep({ step: s, detail }) }));
+    } finally {
+      setStep(undefined);
+      changed();
+    }
+  });
+  return (
+    <Section title="Check for exposure">
+      <p>
+        The feed's published keys and risk configuration are fetched (the same public files for everyone) and matched against your scans in
+        this browser: the authority never learns who checked or what matched.
+      </p>
+      <button type="button" onClick={() => void run.run()} disabled={run.busy}>
+        {run.busy ? "Checking…" : "Check for exposure"}
+      </button>
+      {run.busy && step !== undefined ? (
+        <Progress label={`${STEP_TEXT[step.step]}${step.detail === undefined ? "" : ` · ${step.detail}`}`} />
+      ) : null}
+      <ErrorNote error={run.error} />
+      {check === undefined ? null : <Outcome check={check} />}
+      <PastNotifications notifications={exposureNotifications(vault)} />
+    </Section>
+  );
+}
+
+function Outcome({ check }: { check: FeedCheck }) {
+  const r = check.result;
+  const days = r.days.filter((d) => d.weightedMinutes > 0).sort((a, b) => b.day - a.day);
+  const color = r.level === "high" ? "var(--error)" : r.level === "low" ? "var(--warn)" : "var(--ok)";
+  return (
+    <div data-testid="exposure-result" data-level={r.level}>
+      <section
+        aria-labelledby="exposure-level"
+        role="status"
+        style={{ border: `2px solid ${color}`, borderLeftWidth: 8, borderRadius: 6, padding: "0.5rem 0.9rem", margin: "1rem 0" }}
+      >
+        <h3 id="exposure-level" style={{ margin: "0.2rem 0 0.4rem", fontSize: "1.2rem" }} data-testid="exposure-level">
+          {LEVEL_TEXT[r.level] ?? r.level}
+        </h3>
+        <p>
+          <strong>What to do next: </strong>
+          <span data-testid="exposure-advice">{r.advice}</span>
+        </p>
+        <p className="muted">
+          {r.mostRecentDay === null ? "" : `Most recent exposure: ${dayText(r.mostRecentDay)}. `}
+          Feed {check.feedId}: {check.keys} published key(s) from the last 14 days matched against {check.scans} scan(s) with the
+          authority's {r.rule === "safetrace" ? "SafeTrace (δ, τ)" : "GAEN v2"} rule, in {check.seconds.toFixed(1)} s.
+        </p>
+      </section>
+      {days.length === 0 ? null : (
+        <ScrollRegion label="Days with exposure">
+          <table data-testid="exposure-days">
+            <caption className="muted">Days with exposure (weighted minutes: closer and longer counts more)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Day</th>
+                <th scope="col">Weighted minutes</th>
+                <th scope="col">Longest encounter (weighted min)</th>
+                <th scope="col">Encounters</th>
+              </tr>
+            </thead>
+            <tbody>
+              {days.map((d) => (
+                <tr key={d.day}>
+                  <th scope="row">{dayText(d.day)}</th>
+                  <td>{d.weightedMinutes.toFixed(1)}</td>
+                  <td>{d.maxWindowMinutes.toFixed(1)}</td>
+                  <td>{d.windows}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </ScrollRegion>
+      )}
+      <ConfigSummary config={check.config} />
+    </div>
+  );
+}
+
+function ConfigSummary({ config }: { config: RiskConfig }) {
+  return (
+    <details>
+      <summary>The authority's risk configuration</summary>
+      <dl className="facts">
+        <dt>Rule</dt>
+        <dd>
+          {config.rule === "safetrace"
+            ? `SafeTrace: ≥ ${config.safeTrace.tauS} s within ${config.safeTrace.deltaM} m on one day`
+            : "GAEN v2"}
+        </dd>
+        <dt>Notifies</dt>
+        <dd>
+          low at {config.thresholds.low} weighted minutes a day, high at {config.thresholds.high}
+        </dd>
+        <dt>Attenuation buckets</dt>
+        <dd>
+          ≤ {config.attenuationThresholdsDb.join(" / ")} dB, weights {config.attenuationWeights.join(" / ")}
+        </dd>
+      </dl>
+    </details>
+  );
+}
+
+function PastNotifications({ notifications }: { notifications: NotificationDoc[] }) {
+  const sorted = [...notifications].sort((a, b) => b.day - a.day || b.checkedAt - a.checkedAt);
+  return (
+    <>
+      <h3>Past notifications</h3>
+      {sorted.length === 0 ? (
+        <p className="muted" data-testid="no-notifications">
+          None: no check has found an exposure.
+        </p>
+      ) : (
+        <ul data-testid="notifications">
+          {sorted.map((n) => (
+            <li key={`${n.feedId}-${n.day}`}>
+              {dayText(n.day)}: <strong>{LEVEL_TEXT[n.level] ?? n.level}</strong> ({n.weightedMinutes.toFixed(1)} weighted minutes) · feed{" "}
+              {n.feedId} · checked {new Date(n.checkedAt * 1000).toLocaleString()}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
   );
 }

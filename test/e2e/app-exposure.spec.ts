@@ -1,0 +1,222 @@
+// Exposure notification in a real browser (Debian's Chromium through playwright-core) against `mosaic devnet` and
+// `mosaic app` as separate processes. A person keeps a vault in the browser and imports the scans their phone heard
+// (two malformed lines among them, each refused by name); someone they sat near tests positive, and a health
+// authority — this test, through the library — opens a feed on its registrar group, signs a key batch holding that
+// person's keys and a risk configuration with its advice, puts both on its own IPFS node (WebSockets on loopback)
+// and anchors them on-chain. The browser follows the feed, matches and scores on the page, and shows the level, the
+// day and the authority's advice; a configuration signed by someone else is refused by name and changes nothing.
+import { randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  advertisementAt,
+  DEFAULT_RISK_CONFIG,
+  dailyKey,
+  encodeKeyBatch,
+  exposureRootFromSeed,
+  type PublishedKey,
+  type RiskConfig,
+  type ScanRecord,
+  signDocument,
+} from "@mosaic/exposure";
+import {
+  attachAvatarGroups,
+  attachExposureFeeds,
+  type Block,
+  type ChainConnection,
+  connectChain,
+  createIpfsNode,
+  type ExposureFeeds,
+  findEvent,
+  type IpfsNode,
+  nodeAddresses,
+  putBlock,
+} from "@mosaic/protocol";
+import { expect } from "chai";
+import { AbiCoder, type Signer, Wallet } from "ethers";
+import type { Page } from "playwright-core";
+import { expectNoSeriousAxe as noSeriousAxe, openPerson, startApp } from "../browser/app-world.js";
+import { type BrowserHarness, launchBrowser, screenshot } from "../browser/harness.js";
+import { Parties } from "../parties.js";
+
+const PASSPHRASE = "a browser vault passphrase";
+const DAY_S = 86_400;
+/** The authority's transactions carry a gas limit: with anvil's own estimates they ran out of gas and reverted. */
+const GAS = { gasLimit: 1_000_000n };
+const ADVICE_HIGH = "Stay at home for 10 days from your last exposure and book a free test at the health office.";
+
+const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const scanLine = (s: ScanRecord) => JSON.stringify({ rpi: toHex(s.rpi), aem: toHex(s.aem), t: s.t, rssi: s.rssi, seconds: s.seconds });
+
+describe("exposure notification in a real browser, against a devnet and `mosaic app` as separate processes", function () {
+  this.timeout(300_000);
+  let p: Parties;
+  let browser: BrowserHarness;
+  let appUrl = "";
+  let chain: ChainConnection;
+  let authority: Signer;
+  let feeds: ExposureFeeds;
+  let authorityNode: IpfsNode;
+  let page: Page;
+  const pageErrors: string[] = [];
+  // Yesterday, from 12:00 to 12:40 UTC: 9 sightings 5 minutes apart, about a metre away.
+  const now = Math.floor(Date.now() / 1000);
+  const yesterday = Math.floor(now / DAY_S) - 1;
+  const positiveSeed = randomBytes(32);
+  const meeting = Array.from({ length: 9 }, (_, i) => yesterday * DAY_S + 12 * 3600 + i * 300);
+
+  /** A feed on a fresh registrar group of the authority's; its id. */
+  async function openFeed(): Promise<bigint> {
+    const { avatarGroups, registrarAdmission } = p.network.contracts;
+    const groups = attachAvatarGroups(authority, avatarGroups.address);
+    const registrar = AbiCoder.defaultAbiCoder().encode(["address"], [await authority.getAddress()]);
+    const group = await (await groups.createGroup("tested positive", registrarAdmission.address, registrar, GAS)).wait();
+    const groupId = findEvent(group, groups.interface, "GroupCreated").args.groupId as bigint;
+    const created = await (await feeds.createFeed(groupId, GAS)).wait();
+    return findEvent(created, feeds.interface, "FeedCreated").args.feedId as bigint;
+  }
+
+  /** Puts a block on the authority's node (the browser fetches it over bitswap) and returns its CID's bytes. */
+  async function put(block: Block): Promise<Uint8Array> {
+    await putBlock(authorityNode.blockstore, block);
+    return block.cid.bytes;
+  }
+
+  before(async () => {
+    p = await Parties.withDevnet(1, "mosaic-app-exposure-");
+    appUrl = (await startApp(p)).url;
+    browser = await launchBrowser();
+    // The health authority signs with the devnet's researcher account (nothing else in this test uses it).
+    chain = await connectChain({ rpcUrl: p.network.rpc, accounts: 2 });
+    authority = chain.accounts[1] as Signer;
+    const address = p.network.contracts.exposureFeeds?.address;
+    if (address === undefined) throw new Error("the devnet's network file names no exposureFeeds contract");
+    feeds = attachExposureFeeds(authority, address);
+    authorityNode = await createIpfsNode({ listen: ["/ip4/127.0.0.1/tcp/0/ws"] });
+  });
+
+  afterEach(() => {
+    const errors = pageErrors.splice(0);
+    expect(errors, "uncaught errors in the pages").to.deep.equal([]);
+  });
+
+  after(async () => {
+    await authorityNode?.stop();
+    await chain?.close();
+    await browser?.close();
+    await p?.stopAll({ keep: process.env.MOSAIC_KEEP_TEST_DIR !== undefined });
+  });
+
+  it("the user imports scans: well-formed ones are stored, malformed lines are refused by name", async () => {
+    ({ page } = await openPerson({ browser, parties: p, appUrl, errors: pageErrors }, { name: "user", place: "vault" }));
+    await page.getByRole("heading", { name: "Create your vault" }).waitFor();
+    await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+    await page.getByLabel("Passphrase again").fill(PASSPHRASE);
+    await page.getByRole("button", { name: "Create vault" }).click();
+    await page.getByRole("tab", { name: "Exposure" }).click({ timeout: 60_000 });
+    await page.getByRole("heading", { name: "Exposure notification" }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("exposure-scans").textContent()).to.equal("0");
+    expect(await page.getByTestId("exposure-key-days").textContent()).to.match(/^14 of 14 days/);
+    expect(await page.getByTestId("exposure-rpi").textContent()).to.match(/^[0-9a-f]{8}…[0-9a-f]{4}$/);
+
+    // The positive person's phone advertised at -8 dBm; heard at -50 dBm: 42 dB, close.
+    const root = exposureRootFromSeed(positiveSeed);
+    const heard: ScanRecord[] = meeting.map((t) => ({ ...advertisementAt(root, t, -8), t, rssi: -50, seconds: 300 }));
+    // Someone else, heard far away the same day: it matches no published key.
+    const stranger = exposureRootFromSeed(randomBytes(32));
+    heard.push({ ...advertisementAt(stranger, meeting[0] as number, -8), t: meeting[0] as number, rssi: -90, seconds: 300 });
+    const lines = [
+      ...heard.map(scanLine),
+      "{not json",
+      JSON.stringify({ rpi: "00".repeat(15), aem: "00".repeat(4), t: now, rssi: -60, seconds: 300 }),
+      "",
+    ];
+    const dir = path.join(p.dir, "files");
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, "scans.jsonl");
+    await writeFile(file, lines.join("\n"));
+    await page.getByLabel("Scan file").setInputFiles(file);
+    await page.getByTestId("scan-import").waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("scans-accepted").textContent()).to.equal(String(heard.length));
+    expect(await page.getByTestId("scans-rejected").textContent()).to.equal("2");
+    const refused = await page.getByTestId("scan-rejections").locator("li").allTextContents();
+    expect(refused[0]).to.match(/^MalformedScanError: line 11: not JSON/);
+    expect(refused[1]).to.match(/^MalformedScanError: line 12: rpi: expected 16 bytes/);
+    expect(await page.getByTestId("exposure-scans").textContent()).to.equal(String(heard.length));
+    // The same file again stores nothing new.
+    await page.getByLabel("Scan file").setInputFiles(file);
+    await page.getByTestId("scan-import").getByText(`${heard.length} already stored`).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("exposure-scans").textContent()).to.equal(String(heard.length));
+    await screenshot(page, "exposure-01-scans");
+    await noSeriousAxe(page, "exposure tab");
+  });
+
+  it("an authority publishes a matching key batch and its signed configuration; the page shows the exposure and the advice", async () => {
+    const feedId = await openFeed();
+    const feedsAddress = (await feeds.getAddress()).toLowerCase();
+    const keys: PublishedKey[] = [
+      // The positive person's key of yesterday, the day before symptoms began.
+      { ...dailyKey(exposureRootFromSeed(positiveSeed), yesterday), reportType: "confirmed-test", daysSinceOnsetOfSymptoms: -1 },
+      // Others' keys, matching nothing here.
+      ...[2, 3, 4].map((d) => ({
+        ...dailyKey(exposureRootFromSeed(randomBytes(32)), yesterday - d),
+        reportType: "confirmed-test" as const,
+        daysSinceOnsetOfSymptoms: null,
+      })),
+    ];
+    const batch = await encodeKeyBatch(
+      {
+        version: 1,
+        chainId: p.network.chainId,
+        feeds: feedsAddress,
+        feedId: feedId.toString(),
+        seq: 1,
+        prev: null,
+        createdAt: now,
+        uploads: [],
+        keys,
+      },
+      authority,
+    );
+    await (await feeds.publishKeys(feedId, 1n, await put(batch), keys.length, GAS)).wait();
+    const config: RiskConfig = {
+      ...DEFAULT_RISK_CONFIG,
+      advice: { none: "No exposure: carry on.", low: "Watch for symptoms for 10 days.", high: ADVICE_HIGH },
+    };
+    const rc = await put(await signDocument("risk-config", config, authority));
+    await (await feeds.setRiskConfig(feedId, rc, GAS)).wait();
+
+    await page.getByRole("button", { name: "Refresh feeds" }).click();
+    await page.getByLabel("Feed id").fill(feedId.toString());
+    await page.getByText("Where the keys come from").click();
+    const ws = nodeAddresses(authorityNode).find((a) => a.includes("/ws/"));
+    if (ws === undefined) throw new Error("the authority's node has no WebSockets address");
+    await page.getByLabel("Also fetch from (IPFS peer)").fill(ws);
+    await page.getByRole("button", { name: "Check for exposure" }).click();
+    const result = page.getByTestId("exposure-result");
+    await result.waitFor({ timeout: 120_000 });
+    expect(await result.getAttribute("data-level")).to.equal("high");
+    expect(await page.getByTestId("exposure-level").textContent()).to.equal("High exposure risk");
+    expect(await page.getByTestId("exposure-advice").textContent()).to.equal(ADVICE_HIGH);
+    const rows = await page.getByTestId("exposure-days").locator("tbody tr").count();
+    expect(rows).to.equal(1);
+    expect(await page.getByTestId("notifications").locator("li").count()).to.equal(1);
+    expect(await page.getByTestId("notifications").textContent()).to.match(/High exposure risk/);
+    await screenshot(page, "exposure-02-result");
+    await noSeriousAxe(page, "exposure result");
+  });
+
+  it("a configuration not signed by the feed's authority is refused by name; the notifications stay as they were", async () => {
+    const feedId = await openFeed();
+    const stranger = Wallet.createRandom();
+    const config: RiskConfig = { ...DEFAULT_RISK_CONFIG, advice: { none: "-", low: "-", high: "Ignore the authority." } };
+    await (await feeds.setRiskConfig(feedId, await put(await signDocument("risk-config", config, stranger)), GAS)).wait();
+    const before = await page.getByTestId("notifications").locator("li").count();
+    await page.getByLabel("Feed id").fill(feedId.toString());
+    await page.getByRole("button", { name: "Check for exposure" }).click();
+    await page.getByRole("alert").filter({ hasText: "WrongSignerError" }).waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId("exposure-result").count()).to.equal(0);
+    expect(await page.getByTestId("notifications").locator("li").count()).to.equal(before);
+    await noSeriousAxe(page, "exposure refused configuration");
+  });
+});
