@@ -26,7 +26,7 @@ const DEMO_HELP = `mosaic demo — one whole job on real parts
 Usage: npm run demo -- [options]
 
 Options:
-  --users N             simulated users (default 16)
+  --users N             simulated users (default 16; with --exposure, the town's people, default 40)
   --json                print the summary as one JSON object on stdout
   --rpc-url URL         an external EVM JSON-RPC endpoint (default: in-process Hardhat network);
                         its first 4 accounts from MOSAIC_MNEMONIC (default: the Hardhat test mnemonic) pay
@@ -38,6 +38,11 @@ Options:
   --mode local|shared   local: each vault noises its answer (default); shared: each vault splits its exact answer
                         into two encrypted Prio3 shares, the two reducers aggregate them and each noises the sum
   --epsilon X           the job's epsilon, e.g. 1 or 0.5 (default 8 in local mode, 1 in shared mode)
+  --exposure            exposure notification instead of a job: a simulated town whose phones exchange GAEN
+                        advertisements; some people test positive and upload their keys anonymously through the
+                        health authority's key server, the others' vaults follow its signed feed and check on the
+                        device, then a private hotspot check (OPRF PSI) against a staked node; printed against the
+                        simulator's truth (notified / truly exposed)
   -h, --help            this help
 
 Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
@@ -46,7 +51,7 @@ async function demo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      users: { type: "string", default: "16" },
+      users: { type: "string" },
       json: { type: "boolean", default: false },
       "rpc-url": { type: "string" },
       peer: { type: "string", multiple: true, default: [] },
@@ -56,6 +61,7 @@ async function demo(argv: string[]): Promise<number> {
       seed: { type: "string" },
       mode: { type: "string", default: "local" },
       epsilon: { type: "string" },
+      exposure: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -65,6 +71,26 @@ async function demo(argv: string[]): Promise<number> {
     return 0;
   }
   const json = values.json;
+  const print = json ? (l: string) => process.stderr.write(`${l}\n`) : (l: string) => console.log(l);
+  const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : int("seed", values.seed, 0, 2 ** 31);
+  if (values.exposure) {
+    if (values.mode !== "local" || values.epsilon !== undefined || values["collect-seconds"] !== "600")
+      throw new RangeError("--exposure: runs no job, so --mode, --epsilon and --collect-seconds do not apply; leave them out");
+    const { formatExposureSummary, runExposureDemo } = await import("./exposure-demo.js");
+    const summary = await runExposureDemo({
+      people: int("users", values.users ?? "40", 4, 2000),
+      days: 14,
+      seed,
+      rpcUrl: values["rpc-url"],
+      peers: values.peer,
+      print,
+    });
+    if (json) console.log(JSON.stringify(summary));
+    else console.log(formatExposureSummary(summary));
+    // The private check must find exactly the visits that are in the set, and every positive's upload must land.
+    const exact = summary.hotspots.vaultsMatched === summary.hotspots.vaultsTrulyThere;
+    return exact && summary.uploadsAccepted === summary.positives ? 0 : 1;
+  }
   if (values.mode !== "local" && values.mode !== "shared")
     throw new RangeError(`--mode: expected local or shared, got ${JSON.stringify(values.mode)}`);
   let epsilon: { num: number; den: number } | undefined;
@@ -79,16 +105,16 @@ async function demo(argv: string[]): Promise<number> {
   // Loaded on demand, like the vault module: each command pays only for its own dependencies.
   const { formatSummary, runDemo } = await import("./demo.js");
   const summary = await runDemo({
-    users: int("users", values.users, 1, 1000),
+    users: int("users", values.users ?? "16", 1, 1000),
     rpcUrl: values["rpc-url"],
     peers: values.peer,
     collectSeconds: int("collect-seconds", values["collect-seconds"], 10, 86_400 * 30),
     challengeSeconds: int("challenge-seconds", values["challenge-seconds"], 1, 86_399),
     concurrency: int("concurrency", values.concurrency, 1, 64),
-    seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : int("seed", values.seed, 0, 2 ** 31),
+    seed,
     mode: values.mode,
     epsilon,
-    print: json ? (l) => process.stderr.write(`${l}\n`) : (l) => console.log(l),
+    print,
   });
   if (json) console.log(JSON.stringify(summary));
   else console.log(formatSummary(summary));

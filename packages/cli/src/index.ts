@@ -10,4 +10,5 @@
  * ```
  */
 export { type DemoOptions, type DemoSummary, runDemo } from "./demo.js";
+export { type ExposureDemoOptions, type ExposureDemoSummary, runExposureDemo } from "./exposure-demo.js";
 export { seededRandom } from "./synthetic.js";
