@@ -57,6 +57,13 @@ export interface ReducerConfig {
   fromBlock: number;
   /** The network file this config was resolved from, and the chain it is for (checked at start). @default undefined */
   network?: { file: string; chainId: number };
+  /**
+   * Hotspot key files a health authority handed this node ('mosaic exposure hotspots publish' writes them, one per
+   * hotspot set): with any, the node answers private hotspot checks (/mosaic/psi/1.0.0) for those sets. Paths are
+   * relative to the config file; each is read and checked at start (HotspotKeyFileError naming it, nothing started).
+   * @default [] (no hotspot checks answered)
+   */
+  hotspotKeys: string[];
 }
 
 const KEYS = new Set([
@@ -78,7 +85,11 @@ const KEYS = new Set([
   "sharedJobs",
   "announce",
   "fromBlock",
+  "hotspotKeys",
 ]);
+
+/** Hotspot key files one node may be given: far more sets than an authority keeps live at once. */
+const MAX_HOTSPOT_KEY_FILES = 256;
 
 function fail(file: string, message: string): never {
   throw new ReducerConfigError(`${file}: ${message}`);
@@ -163,6 +174,16 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
     fail(file, `wsListen: expected a WebSockets multiaddr (…/tcp/PORT/ws) or "" for none, got ${JSON.stringify(wsListen)}`);
   if (c.finalize !== undefined && typeof c.finalize !== "boolean") fail(file, "finalize: expected true or false");
   if (c.watch !== undefined && typeof c.watch !== "boolean") fail(file, "watch: expected true or false");
+  const hotspotKeys = c.hotspotKeys === undefined ? [] : c.hotspotKeys;
+  if (!Array.isArray(hotspotKeys) || hotspotKeys.length > MAX_HOTSPOT_KEY_FILES)
+    fail(
+      file,
+      `hotspotKeys: expected a list of up to ${MAX_HOTSPOT_KEY_FILES} hotspot key files, got ${JSON.stringify(hotspotKeys)?.slice(0, 80)}`,
+    );
+  hotspotKeys.forEach((k: unknown, i) => {
+    if (typeof k !== "string" || k.length === 0 || k.length > 4096)
+      fail(file, `hotspotKeys[${i}]: expected a key file's path, got ${JSON.stringify(k)?.slice(0, 80)}`);
+  });
   return {
     rpcUrl: rpcUrl as string,
     registry: registry as string,
@@ -186,6 +207,7 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
     announce: announce as string[],
     fromBlock: int(file, "fromBlock", fromBlock, 0, Number.MAX_SAFE_INTEGER),
     network: network === undefined ? undefined : { file: network.file ?? file, chainId: network.chainId },
+    hotspotKeys: (hotspotKeys as string[]).map((k) => path.resolve(base, k)),
   };
 }
 

@@ -1,5 +1,6 @@
-// The node's loopback HTTP port: /health (JSON), /metrics (Prometheus text format) and /jobs progress, readable from
-// the pages the operator allows (the browser app's operator screen) and from nothing that reaches it by DNS rebinding.
+// The node's loopback HTTP port: /health (JSON), /metrics (Prometheus text format), /jobs progress and /psi (the
+// hotspot check's counters), readable from the pages the operator allows (the browser app's operator screen) and from
+// nothing that reaches it by DNS rebinding.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseJobLabel } from "@mosaic/protocol/job";
@@ -50,6 +51,8 @@ export interface StatusSource {
   metrics(): string;
   jobs(): Record<string, unknown>[];
   job(id: string): Record<string, unknown> | undefined;
+  /** The private hotspot check's counters (queries, items, refusals by reason), when the node answers any; at /psi. */
+  psi?(): { sets: number; queries: number; items: number; refused: Record<string, number> } | undefined;
 }
 
 /** The longest request target served; anything longer is 414. */
@@ -144,6 +147,12 @@ function route(source: StatusSource, req: Pick<IncomingMessage, "method" | "url"
   if (pathname === "/health") return [200, source.health()];
   if (pathname === "/metrics") return [200, source.metrics(), "text/plain; version=0.0.4"];
   if (pathname === "/jobs") return [200, source.jobs()];
+  if (pathname === "/psi") {
+    const psi = source.psi?.();
+    return psi === undefined
+      ? [404, { error: "NoHotspotSets", message: "this node answers no hotspot checks (no hotspotKeys in its config)" }]
+      : [200, psi];
+  }
   // A job by id (JobRegistry's, or SharedJobs' 39-digit ones) or by label (s1, s2, …).
   const m = /^\/jobs\/([0-9]{1,78}|s[1-9][0-9]{0,37})$/.exec(pathname);
   if (m) {
@@ -151,7 +160,7 @@ function route(source: StatusSource, req: Pick<IncomingMessage, "method" | "url"
     const job = source.job((id.startsWith("s") ? parseJobLabel(id) : BigInt(id)).toString());
     return job === undefined ? [404, { error: "UnknownJob", message: `this node does not serve job ${m[1]}` }] : [200, job];
   }
-  return [404, { error: "NotFound", message: "try /health, /metrics, /jobs or /jobs/<id>" }];
+  return [404, { error: "NotFound", message: "try /health, /metrics, /jobs, /jobs/<id> or /psi" }];
 }
 
 /** Options of startStatusServer. */

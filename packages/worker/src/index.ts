@@ -54,3 +54,13 @@ export {
   WrongPeriodError,
 } from "./key-server.js";
 export { createPsiService, type HotspotSetKeys, PSI_PROTOCOL, PsiService, type PsiServiceInit, type PsiServiceStats } from "./psi.js";
+export {
+  encodeHotspotKeyFile,
+  type HotspotKeyFile,
+  HotspotKeyFileError,
+  hotspotKeyFileName,
+  hotspotKeyFilesIn,
+  parseHotspotKeyFile,
+  readHotspotKeyFile,
+  readHotspotKeyFiles,
+} from "./hotspot-keys.js";

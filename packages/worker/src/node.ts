@@ -1,5 +1,6 @@
 // The reducer node operators run: watches the chain for jobs it is staked for, serves each (collect, verify,
-// journal, reduce, publish, propose, finalize), holds researchers' specs, and reports on a loopback port.
+// journal, reduce, publish, propose, finalize), holds researchers' specs, answers private hotspot checks for the sets
+// whose keys a health authority handed it, and reports on a loopback port.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { type BatchVerifier, createBatchVerifier } from "@mosaic/avatar";
@@ -31,13 +32,16 @@ import {
   writeFileAtomic,
   localRpc,
 } from "@mosaic/protocol";
+import { decodeHotspotSet, documentSigner, MAX_DOCUMENT_BYTES } from "@mosaic/exposure";
 import { NonceManager, type Signer, Wallet } from "ethers";
 import type { ReducerConfig } from "./config.js";
 import { ReducerDiscovery } from "./discovery.js";
 import { MAX_SUBMITS_PER_JOB, ReducerExchange } from "./exchange.js";
 import { JobCursor } from "./job-cursor.js";
 import { Metrics, type StatusSource, startStatusServer } from "./http.js";
+import { readHotspotKeyFiles } from "./hotspot-keys.js";
 import { Journal } from "./journal.js";
+import { createPsiService, type HotspotSetKeys, type PsiService } from "./psi.js";
 import type { ReducerHooks } from "./hooks.js";
 import { type ChainJob, JobRefusedError, JobSession, type JobSessionComponents, PROPOSAL_REVEALED, proposalsOf } from "./reducer.js";
 import { type SharedChainJob, SharedAggregation, chainJobOfShared, checkSharedSpec } from "./shared.js";
@@ -127,6 +131,16 @@ export class ReducerNode implements StatusSource {
   #started = Date.now();
   #lockFile = "";
   #onMessage?: (evt: CustomEvent<{ topic: string; data: Uint8Array }>) => void;
+  /** The private hotspot check service, when the config names hotspot key files. */
+  #psi?: PsiService;
+  /** The served sets' public keys by CID, to check each against its document. */
+  #psiPublicKeys = new Map<string, Uint8Array>();
+  /** Hotspot sets whose signed document this node does not hold yet, and when to try fetching them again. */
+  readonly #setsToHold = new Set<string>();
+  #nextHold = 0;
+  #holding?: Promise<void>;
+  /** Aborts fetches still under way at stop(). */
+  readonly #abort = new AbortController();
 
   readonly #init: ReducerNodeInit;
 
@@ -138,6 +152,8 @@ export class ReducerNode implements StatusSource {
 
   async start(): Promise<NodeStatusFile> {
     const c = this.config;
+    // First, so a damaged key file is named (HotspotKeyFileError) before anything is opened, locked or listened on.
+    const psiSets = c.hotspotKeys.length > 0 ? await readHotspotKeyFiles(c.hotspotKeys) : undefined;
     mkdirSync(path.join(c.dataDir, "jobs"), { recursive: true });
     this.#lock();
     this.#chain = this.#init.chain ?? (await connectChain({ rpcUrl: c.rpcUrl, accounts: 0 }));
@@ -201,6 +217,7 @@ export class ReducerNode implements StatusSource {
         ),
       ),
     );
+    if (psiSets !== undefined) await this.#startPsi(psiSets);
     if (c.directory !== undefined) {
       if ((await this.#chain.provider.getCode(c.directory)) === "0x")
         throw new TypeError(`directory: no contract at ${c.directory} on ${c.rpcUrl}`);
@@ -244,7 +261,10 @@ export class ReducerNode implements StatusSource {
     if (this.#stopping) return;
     this.#stopping = true;
     clearTimeout(this.#timer);
+    this.#abort.abort();
     await this.#polling.catch(() => undefined);
+    await this.#holding?.catch(() => undefined);
+    await this.#psi?.stop();
     this.#discovery?.stop();
     await this.#discovering?.catch(() => undefined);
     const pubsub = this.#ipfs?.libp2p.services.pubsub;
@@ -260,6 +280,65 @@ export class ReducerNode implements StatusSource {
     if (this.#init.chain === undefined) await this.#chain?.close();
     rmSync(this.#lockFile, { force: true });
     this.#log("info", "reducer:stopped", { jobs: this.#sessions.size });
+  }
+
+  /** Answers /mosaic/psi/1.0.0 for the hotspot sets whose keys the config's files hold, counting what it answers. */
+  async #startPsi(sets: Map<string, HotspotSetKeys>): Promise<void> {
+    const psi = createPsiService({ libp2p: (this.#ipfs as IpfsNode).libp2p, log: this.#log }, { sets });
+    psi.on("query:answered", ({ items }) => {
+      this.counters.inc("mosaic_psi_queries_total", "Hotspot check queries answered");
+      this.counters.inc("mosaic_psi_items_total", "Blinded items evaluated for hotspot checks", {}, items);
+    });
+    psi.on("query:refused", ({ reason }) =>
+      this.counters.inc("mosaic_psi_refused_total", "Hotspot check queries refused, by reason", { reason }),
+    );
+    await psi.start();
+    this.#psi = psi;
+    for (const [cid, keys] of sets) {
+      this.#psiPublicKeys.set(cid, keys.publicKey);
+      this.#setsToHold.add(cid);
+    }
+    this.#log("info", "psi:serving", { sets: psi.sets });
+  }
+
+  /**
+   * Fetches the signed document of each served hotspot set (from the authority's node, among the configured peers)
+   * and keeps it in the blockstore, so a vault that found this node in the directory can read the set here too. A
+   * document whose public key is not the key file's is a set no vault could check: it is no longer served.
+   * Unfetched ones are tried again a minute later.
+   */
+  async #holdHotspotSets(): Promise<void> {
+    const ipfs = this.#ipfs as IpfsNode;
+    for (const cid of [...this.#setsToHold]) {
+      if (this.#stopping) return;
+      let bytes: Uint8Array;
+      try {
+        bytes = await getBlock(ipfs.blockstore, parseCid(cid), {
+          maxBytes: MAX_DOCUMENT_BYTES.hotspots,
+          signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.config.fetchTimeoutMs)]),
+        });
+      } catch (err) {
+        this.#log("warn", "psi:set-unavailable", { set: cid, message: (err as Error).message, retryInS: 60 });
+        continue;
+      }
+      this.#setsToHold.delete(cid);
+      const psi = this.#psi as PsiService;
+      try {
+        const set = decodeHotspotSet(bytes, documentSigner("hotspots", bytes));
+        const held = this.#psiPublicKeys.get(cid);
+        if (held !== undefined && Buffer.compare(Buffer.from(set.publicKey), Buffer.from(held)) !== 0) {
+          psi.removeSet(cid);
+          this.#log("error", "psi:key-mismatch", {
+            set: cid,
+            message: "the key file's public key is not the set's; ask the authority again",
+          });
+        } else this.#log("info", "psi:set-held", { set: cid, feedId: set.feedId, tags: set.tags.length });
+      } catch (err) {
+        psi.removeSet(cid);
+        this.#log("error", "psi:set-refused", { set: cid, reason: (err as Error).name, message: (err as Error).message });
+      }
+    }
+    this.#nextHold = Date.now() + 60_000;
   }
 
   /** One data directory, one process: a second node on it would journal the same jobs twice. */
@@ -299,6 +378,11 @@ export class ReducerNode implements StatusSource {
     const registry = this.#registry as JobRegistry;
     this.#chainTime = await chain.now();
     this.counters.set("mosaic_chain_time_seconds", "Latest block timestamp seen", {}, this.#chainTime);
+    if (this.#setsToHold.size > 0 && this.#holding === undefined && Date.now() >= this.#nextHold) {
+      this.#holding = this.#holdHotspotSets().finally(() => {
+        this.#holding = undefined;
+      });
+    }
     this.counters.set("mosaic_peers", "Connected libp2p peers", {}, this.#ipfs?.libp2p.getPeers().length ?? 0);
     // New jobs from the JobPosted logs since the last poll (not every job ever posted), the undecided ones again, and
     // on the first poll the ones this node journalled before a restart.
@@ -716,6 +800,12 @@ export class ReducerNode implements StatusSource {
       ...[...this.#sessions.values()].map((s) => s.progress()),
       ...[...this.#skipped].map(([jobId, reason]) => ({ jobId, state: "skipped", reason })),
     ];
+  }
+
+  psi(): { sets: number; queries: number; items: number; refused: Record<string, number> } | undefined {
+    if (this.#psi === undefined) return undefined;
+    const { queries, items, refused } = this.#psi.stats();
+    return { sets: this.#psi.sets.length, queries, items, refused };
   }
 
   job(id: string): Record<string, unknown> | undefined {
