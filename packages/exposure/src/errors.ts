@@ -42,3 +42,15 @@ export class PsiRefusedError extends namedError("PsiRefusedError") {
 
 /** A PSI query names a hotspot set this server holds no key for: ask a node that serves it. */
 export class UnknownHotspotSetError extends namedError("UnknownHotspotSetError") {}
+
+/**
+ * An upload holds a key the key server already has, queued or published in the last 14 days: copied from someone
+ * else's upload (a published batch or a pending upload block is public). Upload only this vault's own keys.
+ */
+export class DuplicateKeyError extends namedError("DuplicateKeyError") {}
+
+/**
+ * An upload's keys disagree on what one diagnosis says: more than one report type, or days since onset that no single
+ * onset day gives (each key's day minus the onset day, null beyond ±14; or null for every key).
+ */
+export class InconsistentUploadError extends namedError("InconsistentUploadError") {}

@@ -24,7 +24,7 @@ import {
   repeatedKey,
   safeInt,
 } from "./batch.js";
-import { ExposureDocumentTooLargeError, KeyOutsideWindowError, MalformedExposureDocumentError } from "./errors.js";
+import { ExposureDocumentTooLargeError, InconsistentUploadError, KeyOutsideWindowError, MalformedExposureDocumentError } from "./errors.js";
 import { KEY_RETENTION_DAYS, type PublishedKey } from "./types.js";
 
 /** The most keys one upload carries: one per day of the 14 days keys are kept. */
@@ -67,6 +67,14 @@ const DAY_S = 86_400;
 const BN254_BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 const UPLOAD_KEYS = ["version", "chainId", "feeds", "feedId", "period", "keys", "proof"];
 const PROOF_KEYS = ["depth", "root", "nullifier", "message", "scope", "points"];
+
+/**
+ * The gossipsub topic a feed's key uploads are announced on: the vault's uploader publishes there and the authority's
+ * key server listens there, so both take it from here.
+ */
+export function exposureUploadTopic(chainId: bigint | number, feeds: string, feedId: bigint | string): string {
+  return `/mosaic/exposure-upload/1/${chainId}/${feeds.toLowerCase()}/${feedId}`;
+}
 
 /** The upload period of a moment: floor(unix day / 14). */
 export function uploadPeriod(unixSeconds: number): number {
@@ -112,7 +120,9 @@ export function uploadMessage(keys: readonly PublishedKey[]): bigint {
 /**
  * Throws KeyOutsideWindowError unless `keys` is what a person may upload at `now`: 1..MAX_UPLOAD_KEYS whole daily
  * keys, each of one of the 14 days before today (today's key is still in use; an older one is expired), no key or day
- * twice. A key of the wrong shape is MalformedExposureDocumentError.
+ * twice. Then InconsistentUploadError unless the keys tell of one diagnosis: one report type for all, and days since
+ * onset either null for all or those of one onset day (a key's day minus it, null beyond ±14) — an uploader cannot
+ * mark every day as peak infectiousness. A key of the wrong shape is MalformedExposureDocumentError.
  */
 export function checkUploadKeys(keys: readonly PublishedKey[], now: number): void {
   if (!Number.isSafeInteger(now) || now < 0) throw new RangeError(`now: expected unix seconds, got ${now}`);
@@ -139,6 +149,36 @@ export function checkUploadKeys(keys: readonly PublishedKey[], now: number): voi
   }
   const repeated = repeatedKey(checked);
   if (repeated !== undefined) throw new KeyOutsideWindowError(`keys[${repeated.index}]: the same key as keys[${repeated.first}]`);
+  checkOneDiagnosis(checked);
+}
+
+/** The days since onset a key of `day` carries when symptoms began on `onsetDay` (GAEN's range: ±14, else null). */
+function daysSinceOnsetOf(day: number, onsetDay: number | null): number | null {
+  if (onsetDay === null) return null;
+  const d = day - onsetDay;
+  return d >= -KEY_RETENTION_DAYS && d <= KEY_RETENTION_DAYS ? d : null;
+}
+
+/** InconsistentUploadError unless every key has the first key's report type and the days since onset of one onset day. */
+function checkOneDiagnosis(keys: readonly PublishedKey[]): void {
+  const first = keys[0] as PublishedKey;
+  for (const [i, k] of keys.entries())
+    if (k.reportType !== first.reportType)
+      throw new InconsistentUploadError(
+        `keys[${i}].reportType: ${k.reportType}, but keys[0] is ${first.reportType}; one upload tells of one diagnosis`,
+      );
+  // The onset day any key with a number implies; then every key must carry exactly what that day gives it.
+  const dated = keys.find((k) => k.daysSinceOnsetOfSymptoms !== null);
+  const onsetDay = dated === undefined ? null : keyDay(dated) - (dated.daysSinceOnsetOfSymptoms as number);
+  for (const [i, k] of keys.entries()) {
+    const expected = daysSinceOnsetOf(keyDay(k), onsetDay);
+    if (k.daysSinceOnsetOfSymptoms !== expected)
+      throw new InconsistentUploadError(
+        `keys[${i}].daysSinceOnsetOfSymptoms: ${k.daysSinceOnsetOfSymptoms}, but ${
+          onsetDay === null ? "no key names an onset day" : `the onset day the keys give is ${onsetDay}`
+        }, which makes it ${expected}; days since onset are each key's day minus one onset day (null beyond ±14), or null for all`,
+      );
+  }
 }
 
 /** A decimal field element below `bound` as its 32-byte word; MalformedExposureDocumentError naming `field` otherwise. */

@@ -1,7 +1,8 @@
 // Key uploads: the period, the scope (abi.encode reduced into the field, as jobScope is) and the message rules; a real
 // Semaphore proof over an upload's scope and message survives its block; every hostile upload — 15 keys, keys of
-// today, the future or 15 days ago, partial or repeated keys, a key where a number is expected, extra fields,
-// out-of-field words, oversized bytes — is its named error, and nothing is returned.
+// today, the future or 15 days ago, partial or repeated keys, mixed report types or days since onset that no one onset
+// day gives, a key where a number is expected, extra fields, out-of-field words, oversized bytes — is its named error,
+// and nothing is returned.
 import * as dagCbor from "@ipld/dag-cbor";
 import { artifactPaths, Group, Identity, PROOF_DEPTH } from "@mosaic/avatar";
 import { encodeBlock, payloadDigest, SNARK_SCALAR_FIELD } from "@mosaic/protocol";
@@ -10,13 +11,19 @@ import { expect } from "chai";
 import { AbiCoder, keccak256 } from "ethers";
 import fc from "fast-check";
 import { publishedKeyToWire } from "../src/batch.js";
-import { ExposureDocumentTooLargeError, KeyOutsideWindowError, MalformedExposureDocumentError } from "../src/errors.js";
+import {
+  ExposureDocumentTooLargeError,
+  InconsistentUploadError,
+  KeyOutsideWindowError,
+  MalformedExposureDocumentError,
+} from "../src/errors.js";
 import { dailyKey, exposureRootFromSeed, keysToUpload } from "../src/gaen.js";
 import { type PublishedKey, REPORT_TYPES } from "../src/types.js";
 import {
   checkUploadKeys,
   decodeUpload,
   encodeUpload,
+  exposureUploadTopic,
   type KeyUpload,
   MAX_UPLOAD_BYTES,
   MAX_UPLOAD_KEYS,
@@ -60,6 +67,13 @@ async function rejects(p: Promise<unknown>, Class: { name: string }, message?: R
 /** The vault's keys of the 14 days before NOW, as an upload carries them. */
 const uploadKeys = (now = NOW, days?: number): PublishedKey[] =>
   keysToUpload(root, now, days).map((k, i) => ({ ...k, reportType: "confirmed-test", daysSinceOnsetOfSymptoms: i - 7 }));
+
+/** The keys of the 14 days before NOW as a vault with symptoms since `onsetDay` uploads them: GAEN's rule, ±14 else null. */
+const onsetKeys = (onsetDay: number | null, reportType: PublishedKey["reportType"] = "confirmed-clinical"): PublishedKey[] =>
+  keysToUpload(root, NOW).map((k) => {
+    const d = onsetDay === null ? null : k.rollingStartIntervalNumber / 144 - onsetDay;
+    return { ...k, reportType, daysSinceOnsetOfSymptoms: d !== null && Math.abs(d) <= 14 ? d : null };
+  });
 
 const keyOfDay = (day: number): PublishedKey => ({ ...dailyKey(root, day), reportType: "self-report", daysSinceOnsetOfSymptoms: null });
 
@@ -189,6 +203,15 @@ describe("exposure uploads", () => {
     });
   });
 
+  describe("exposureUploadTopic", () => {
+    it("is the feed's upload topic, the feeds address in lower case, one definition for vault and key server", () => {
+      expect(exposureUploadTopic(31337n, FEEDS.toUpperCase().replace("0X", "0x"), 7n)).to.equal(
+        `/mosaic/exposure-upload/1/31337/${FEEDS}/7`,
+      );
+      expect(exposureUploadTopic(1, FEEDS, "12")).to.equal(`/mosaic/exposure-upload/1/1/${FEEDS}/12`);
+    });
+  });
+
   describe("checkUploadKeys", () => {
     it("accepts the 14 keys keysToUpload gives, and fewer", () => {
       expect(uploadKeys()).to.have.length(14);
@@ -230,6 +253,46 @@ describe("exposure uploads", () => {
       expectError(() => checkUploadKeys([k0, sameBytesOtherDay], NOW), KeyOutsideWindowError, /same key/);
       const otherBytesSameDay = { ...k0, key: new Uint8Array(16).fill(9) };
       expectError(() => checkUploadKeys([k0, otherBytesSameDay], NOW), KeyOutsideWindowError, /second key for day/);
+    });
+
+    it("accepts one report type for every key and days since onset of one onset day (±14, else null) or none", () => {
+      for (const onset of [null, TODAY - 3, TODAY - 1, TODAY, TODAY - 20, TODAY - 27, TODAY + 5, TODAY - 40])
+        for (const type of REPORT_TYPES) checkUploadKeys(onsetKeys(onset, type), NOW);
+      // Fewer keys, in any order: the rule is per key, not per position.
+      checkUploadKeys(
+        onsetKeys(TODAY - 20)
+          .slice(3, 9)
+          .reverse(),
+        NOW,
+      );
+    });
+
+    it("refuses an upload that mixes report types or whose days since onset no single onset day gives (InconsistentUploadError), input untouched", () => {
+      const honest = onsetKeys(TODAY - 4);
+      const cases: [string, PublishedKey[], RegExp][] = [
+        // An uploader inflating risk: every day "confirmed-test" at days since onset 0, peak infectiousness.
+        ["every key at onset", honest.map((k) => ({ ...k, reportType: "confirmed-test", daysSinceOnsetOfSymptoms: 0 })), /onset/],
+        ["two report types", honest.map((k, i) => (i === 3 ? { ...k, reportType: "confirmed-test" } : k)), /keys\[3\]\.reportType/],
+        [
+          "one day shifted",
+          honest.map((k, i) => (i === 9 ? { ...k, daysSinceOnsetOfSymptoms: (k.daysSinceOnsetOfSymptoms as number) + 1 } : k)),
+          /keys\[9\]/,
+        ],
+        ["a null within ±14 of the onset", honest.map((k, i) => (i === 12 ? { ...k, daysSinceOnsetOfSymptoms: null } : k)), /keys\[12\]/],
+        ["one number among nulls", onsetKeys(null).map((k, i) => (i === 13 ? { ...k, daysSinceOnsetOfSymptoms: 0 } : k)), /keys\[/],
+        // Onset 20 days ago: the 6 oldest keys are beyond +14 (null), the rest 6..14; a number where null belongs.
+        ["a number beyond ±14", onsetKeys(TODAY - 20).map((k, i) => (i === 0 ? { ...k, daysSinceOnsetOfSymptoms: 14 } : k)), /keys\[/],
+      ];
+      for (const [what, keys, why] of cases) {
+        const copy = keys.map((k) => ({ ...k, key: new Uint8Array(k.key) }));
+        expectError(() => checkUploadKeys(keys, NOW), InconsistentUploadError, why);
+        expect(keys, what).to.deep.equal(copy);
+      }
+      // The window and repeats are still checked first, under their own name.
+      expectError(
+        () => checkUploadKeys([...onsetKeys(TODAY - 4).slice(0, 3), { ...keyOfDay(TODAY), reportType: "confirmed-test" }], NOW),
+        KeyOutsideWindowError,
+      );
     });
 
     it("refuses a key where a number is expected, and other shapes (MalformedExposureDocumentError)", () => {

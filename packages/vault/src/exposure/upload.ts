@@ -14,6 +14,7 @@ import {
 import {
   checkUploadKeys,
   encodeUpload,
+  exposureUploadTopic,
   type KeyUpload,
   keysToUpload,
   type PublishedKey,
@@ -43,10 +44,8 @@ export function uploadIdentity(vault: Vault): Identity {
   return new Identity(hkdf(sha256, vault.rootSeed, undefined, UPLOAD_IDENTITY_INFO, 32));
 }
 
-/** The gossipsub topic a feed's key server takes upload announcements on. */
-export function exposureUploadTopic(chainId: bigint | number, feeds: string, feedId: bigint | string): string {
-  return `/mosaic/exposure-upload/1/${chainId}/${feeds.toLowerCase()}/${feedId}`;
-}
+/** The gossipsub topic a feed's key server takes upload announcements on: exposure's, the one the key server uses. */
+export { exposureUploadTopic };
 
 /** Makes the upload's Semaphore proof (elsewhere than this thread, say); message and scope are uploadMessage's and uploadScope's. */
 export type ProveUpload = (identity: Identity, group: Group, message: bigint, scope: bigint) => Promise<SemaphoreProof>;
