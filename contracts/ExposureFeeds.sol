@@ -12,29 +12,43 @@ import {RegistrarAdmission} from "./RegistrarAdmission.sol";
 /// @dev Only pointers and order live here; the documents are on IPFS, signed by the authority. A feed's group is
 /// checked once, at creation: the caller must then be the group's registrar under RegistrarAdmission. Afterwards the
 /// feed's authority is its own (transferFeed), whoever the group's registrar becomes, so a registrar handing its role
-/// on does not silently take over a feed vaults already follow. Every CID is bounded (MAX_CID_LENGTH), so no write
-/// costs more than a few slots, and every mutation checks its caller before anything else.
+/// on does not silently take over a feed vaults already follow. Each transfer is recorded (who left, from which seq
+/// the successor anchors), so authorityAt names the signer of every batch ever anchored. Every CID is bounded
+/// (MAX_CID_LENGTH), so no write costs more than a few slots, and every mutation checks its caller before anything
+/// else.
 contract ExposureFeeds is IExposureFeeds {
     /// @notice The longest CID, in bytes of its binary form (a CIDv1 dag-cbor sha2-256 is 36).
     uint256 public constant MAX_CID_LENGTH = 64;
     /// @notice The most keys one batch may hold (MAX_BATCH_KEYS in the exposure package).
     uint32 public constant MAX_BATCH_KEYS = 10_000;
 
-    /// @dev One feed. authority, seq and updatedAt share a slot.
+    /// @dev One feed. authority and seq share a slot, updatedAt and transfers another.
     struct Feed {
         address authority;
         uint64 seq;
         uint64 updatedAt;
+        /// @dev How many handovers _handovers holds for this feed (kept here: no separate length slot to pay for).
+        uint64 transfers;
         uint256 groupId;
         bytes head;
         bytes riskConfig;
         bytes hotspots;
     }
 
+    /// @dev One transfer: the authority that left, and the first seq its successor anchors (the feed's seq then + 1).
+    /// Together in one slot.
+    struct Handover {
+        address previous;
+        uint64 firstSeq;
+    }
+
     IAvatarGroups private immutable _groups;
     RegistrarAdmission private immutable _registrarAdmission;
     /// @dev Feed i is _feeds[i - 1].
     Feed[] private _feeds;
+    /// @dev Each feed's transfers in order, 0..transfers - 1, append-only; firstSeq never decreases along them (seq
+    /// only grows).
+    mapping(uint256 feedId => mapping(uint256 index => Handover)) private _handovers;
 
     /// @param groups_ The AvatarGroups contract whose groups feeds name.
     /// @param registrarAdmission_ The RegistrarAdmission policy a feed's group must be under.
@@ -99,9 +113,40 @@ contract ExposureFeeds is IExposureFeeds {
     function transferFeed(FeedId feedId, address newAuthority) external {
         Feed storage feed = _onlyAuthority(feedId);
         if (newAuthority == address(0)) revert ZeroAuthority(feedId);
+        // Checked: seq + 1 overflows only at seq 2^64 - 1, which publishKeys never reaches (one batch per transaction).
+        // Checked too: one transfer per transaction never reaches 2^64.
+        _handovers[FeedId.unwrap(feedId)][feed.transfers] = Handover({previous: msg.sender, firstSeq: feed.seq + 1});
+        feed.transfers += 1;
         feed.authority = newAuthority;
         feed.updatedAt = uint64(block.timestamp);
+        // The old authority signed these; no vault could check them against the new one.
+        if (feed.riskConfig.length != 0) {
+            delete feed.riskConfig;
+            emit RiskConfigSet(feedId, "");
+        }
+        if (feed.hotspots.length != 0) {
+            delete feed.hotspots;
+            emit HotspotsPublished(feedId, "");
+        }
         emit FeedTransferred(feedId, msg.sender, newAuthority);
+    }
+
+    /// @inheritdoc IExposureFeeds
+    function authorityAt(FeedId feedId, uint64 seq) external view returns (address) {
+        Feed storage feed = _feedOf(feedId);
+        if (seq == 0 || seq > feed.seq) revert UnanchoredBatch(feedId, seq, feed.seq);
+        mapping(uint256 => Handover) storage handovers = _handovers[FeedId.unwrap(feedId)];
+        // The first handover whose successor starts after `seq`: its `previous` was in office at `seq`. None: the
+        // current authority has been since `seq`. Binary search over [lo, hi), firstSeq non-decreasing.
+        uint256 lo = 0;
+        uint256 hi = feed.transfers;
+        while (lo < hi) {
+            // lo + (hi - lo) / 2 < hi <= transfers: no overflow.
+            uint256 mid = lo + (hi - lo) / 2;
+            if (handovers[mid].firstSeq > seq) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo == feed.transfers ? feed.authority : handovers[lo].previous;
     }
 
     /// @inheritdoc IExposureFeeds

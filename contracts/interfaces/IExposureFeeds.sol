@@ -11,8 +11,11 @@ type FeedId is uint256;
 /// @dev The feed names the registrar group the authority admits people who tested positive to: their anonymous key
 /// uploads are Semaphore proofs of membership in that group. Only the group's registrar may open a feed on it, so a
 /// stranger cannot pass a feed off as a health authority's. The documents themselves are signed by the authority's
-/// key off-chain (vaults check the signer against `feedOf(feedId).authority`); the chain gives their order: each
-/// publishKeys must carry the next sequence number, so a replayed or copied transaction cannot roll a feed back.
+/// key off-chain; the chain gives their order: each publishKeys must carry the next sequence number, so a replayed or
+/// copied transaction cannot roll a feed back. A feed outlives its authority's key (transferFeed): vaults check each
+/// key batch against the authority that anchored it (`authorityAt(feedId, seq)`), and the risk configuration and
+/// hotspot set against the current one (`feedOf(feedId).authority`): a transfer clears both, for the new authority
+/// to re-sign.
 interface IExposureFeeds {
     /// @notice No feed has this id.
     error UnknownFeed(FeedId feedId);
@@ -32,14 +35,17 @@ interface IExposureFeeds {
     error InvalidKeyCount(uint32 keyCount, uint32 maxCount);
     /// @notice The zero address cannot be a feed's authority.
     error ZeroAuthority(FeedId feedId);
+    /// @notice The feed has anchored batches 1..`latest`; batch `seq` is not one of them.
+    error UnanchoredBatch(FeedId feedId, uint64 seq, uint64 latest);
 
     /// @notice A feed was opened by `authority` for the registrar group `groupId`.
     event FeedCreated(FeedId indexed feedId, address indexed authority, uint256 indexed groupId);
     /// @notice The feed's key-batch chain advanced to batch `seq`, whose CID is `headCid`, holding `keyCount` keys.
     event KeysPublished(FeedId indexed feedId, uint64 seq, bytes headCid, uint32 keyCount);
-    /// @notice The feed's signed risk configuration is now the document `cid`.
+    /// @notice The feed's signed risk configuration is now the document `cid` (empty: cleared by a transfer, the
+    /// defaults apply until the new authority sets its own).
     event RiskConfigSet(FeedId indexed feedId, bytes cid);
-    /// @notice The feed's signed hotspot set is now the document `cid`.
+    /// @notice The feed's signed hotspot set is now the document `cid` (empty: cleared by a transfer).
     event HotspotsPublished(FeedId indexed feedId, bytes cid);
     /// @notice The feed's authority role passed from `from` to `to`.
     event FeedTransferred(FeedId indexed feedId, address indexed from, address indexed to);
@@ -66,9 +72,21 @@ interface IExposureFeeds {
     /// @param cid Its CID in binary form (1..MAX_CID_LENGTH bytes).
     function publishHotspots(FeedId feedId, bytes calldata cid) external;
 
-    /// @notice Hands the feed's authority role to `newAuthority`; only the authority. Documents published after this
-    /// must be signed by the new authority.
+    /// @notice Hands the feed's authority role to `newAuthority`; only the authority. Batches from the feed's next seq
+    /// on must be signed by the new authority (authorityAt keeps who signed the earlier ones). The risk configuration
+    /// and hotspot set are cleared (RiskConfigSet and HotspotsPublished with an empty CID, when one was set): the old
+    /// authority signed them, and the new one must sign its own.
+    /// @param feedId The feed.
+    /// @param newAuthority Who signs and publishes from now on; not the zero address (ZeroAuthority).
     function transferFeed(FeedId feedId, address newAuthority) external;
+
+    /// @notice The authority that was in office when the feed's batch `seq` was anchored: the key its signature must
+    /// recover to. UnanchoredBatch for seq 0 or past the feed's latest, UnknownFeed for an id never created.
+    /// @dev A binary search over the feed's transfers: O(log transfers), whatever the feed's history.
+    /// @param feedId The feed.
+    /// @param seq A batch's sequence number, 1..feedOf(feedId).seq.
+    /// @return authority The address that signed and anchored batch `seq`.
+    function authorityAt(FeedId feedId, uint64 seq) external view returns (address authority);
 
     /// @notice A feed as the chain records it; UnknownFeed for an id never created.
     /// @return authority Who signs its documents and publishes to it.

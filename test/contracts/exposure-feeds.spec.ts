@@ -54,10 +54,19 @@ describe("ExposureFeeds", () => {
       );
   });
 
-  /** Everything the contract holds for feeds 0..3, in a comparable form. */
+  /** Everything the contract holds for feeds 0..3, in a comparable form: each feed's record and who anchored each batch. */
   async function snapshot(): Promise<string> {
     const state: unknown[] = [await feeds.feedCount()];
-    for (let id = 1n; id <= 3n; id++) state.push(id <= (await feeds.feedCount()) ? [...(await feeds.feedOf(id))] : null);
+    for (let id = 1n; id <= 3n; id++) {
+      if (id > (await feeds.feedCount())) {
+        state.push(null);
+        continue;
+      }
+      const record = [...(await feeds.feedOf(id))];
+      const signers: string[] = [];
+      for (let seq = 1n; seq <= (record[2] as bigint); seq++) signers.push(await feeds.authorityAt(id, seq));
+      state.push([record, signers]);
+    }
     return JSON.stringify(state, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
   }
 
@@ -339,11 +348,139 @@ describe("ExposureFeeds", () => {
       await expectRevert(() => feeds.connect(authority).transferFeed(5n, otherAddr), "UnknownFeed", [5n]);
     });
 
+    it("test_transferFeed_clearsTheDocumentsTheOldAuthoritySigned", async () => {
+      await (await feeds.connect(authority).setRiskConfig(id, cid(5))).wait();
+      await (await feeds.connect(authority).publishHotspots(id, cid(6))).wait();
+      const tx = feeds.connect(authority).transferFeed(id, otherAddr);
+      // Both were signed by the old authority: no vault could verify them against the new one, which must re-sign.
+      await expect(tx).to.emit(feeds, "RiskConfigSet").withArgs(id, "0x");
+      await expect(tx).to.emit(feeds, "HotspotsPublished").withArgs(id, "0x");
+      await expect(tx).to.emit(feeds, "FeedTransferred").withArgs(id, authorityAddr, otherAddr);
+      const f = await feed(id);
+      expect([f.authority, f.seq, f.head, f.riskConfig, f.hotspots]).to.deep.equal([otherAddr, 1n, hexlify(cid(1)), "0x", "0x"]);
+      // The new authority publishes its own.
+      await (await feeds.connect(other).setRiskConfig(id, cid(7))).wait();
+      await (await feeds.connect(other).publishHotspots(id, cid(8))).wait();
+      expect([(await feed(id)).riskConfig, (await feed(id)).hotspots]).to.deep.equal([hexlify(cid(7)), hexlify(cid(8))]);
+    });
+
+    it("test_transferFeed_noDocuments_emitsNoClearing", async () => {
+      const tx = feeds.connect(authority).transferFeed(id, otherAddr);
+      await expect(tx).to.not.emit(feeds, "RiskConfigSet");
+      await expect(tx).to.not.emit(feeds, "HotspotsPublished");
+      await expect(tx).to.emit(feeds, "FeedTransferred");
+    });
+
+    it("test_transferFeed_hostileCalls_leaveTheDocumentsAndHistory", async () => {
+      await (await feeds.connect(authority).setRiskConfig(id, cid(5))).wait();
+      await (await feeds.connect(authority).publishHotspots(id, cid(6))).wait();
+      // expectRevert compares feedOf (documents included) and authorityAt of every batch before and after.
+      await expectRevert(() => feeds.connect(stranger).transferFeed(id, strangerAddr), "NotAuthority", [id, strangerAddr, authorityAddr]);
+      await expectRevert(() => feeds.connect(authority).transferFeed(id, ethers.ZeroAddress), "ZeroAuthority", [id]);
+      const data = feeds.interface.encodeFunctionData("transferFeed", [id, strangerAddr]);
+      await expectRevert(() => other.sendTransaction({ to: c.addresses.exposureFeeds, data }), "NotAuthority", [
+        id,
+        otherAddr,
+        authorityAddr,
+      ]);
+      const f = await feed(id);
+      expect([f.riskConfig, f.hotspots]).to.deep.equal([hexlify(cid(5)), hexlify(cid(6))]);
+      expect(await feeds.authorityAt(id, 1n)).to.equal(authorityAddr);
+    });
+
     it("test_transferFeed_registrarHandedOn_keepsTheFeedsAuthority", async () => {
       // The group's registrar role and the feed's authority are separate: handing one on leaves the other.
       await (await c.registrarAdmission.connect(authority).setRegistrar(positives, otherAddr)).wait();
       expect((await feed(id)).authority).to.equal(authorityAddr);
       await expectRevert(() => feeds.connect(other).publishKeys(id, 2n, cid(2), 3), "NotAuthority", [id, otherAddr, authorityAddr]);
+    });
+  });
+
+  describe("authorityAt", () => {
+    let id: bigint;
+    let deployerAddr: string;
+    beforeEach(async () => {
+      id = await createFeed();
+      deployerAddr = await deployer.getAddress();
+    });
+
+    const publish = async (as: Signer, seq: bigint) => (await feeds.connect(as).publishKeys(id, seq, cid(Number(seq)), 3)).wait();
+    const signers = async (to: bigint) => {
+      const out: string[] = [];
+      for (let seq = 1n; seq <= to; seq++) out.push(await feeds.authorityAt(id, seq));
+      return out;
+    };
+
+    it("test_authorityAt_noTransfer_theCreatorForEveryBatch", async () => {
+      await publish(authority, 1n);
+      await publish(authority, 2n);
+      expect(await signers(2n)).to.deep.equal([authorityAddr, authorityAddr]);
+    });
+
+    it("test_authorityAt_oneTransfer_oldBatchesKeepTheOldAuthority", async () => {
+      await publish(authority, 1n);
+      await publish(authority, 2n);
+      await (await feeds.connect(authority).transferFeed(id, otherAddr)).wait();
+      // Before the new authority anchors anything, the batches are all the old one's.
+      expect(await signers(2n)).to.deep.equal([authorityAddr, authorityAddr]);
+      await publish(other, 3n);
+      await publish(other, 4n);
+      expect(await signers(4n)).to.deep.equal([authorityAddr, authorityAddr, otherAddr, otherAddr]);
+    });
+
+    it("test_authorityAt_twoTransfers_eachBatchItsAnchorer", async () => {
+      await publish(authority, 1n);
+      await (await feeds.connect(authority).transferFeed(id, otherAddr)).wait();
+      await publish(other, 2n);
+      await publish(other, 3n);
+      await (await feeds.connect(other).transferFeed(id, deployerAddr)).wait();
+      await publish(deployer, 4n);
+      expect(await signers(4n)).to.deep.equal([authorityAddr, otherAddr, otherAddr, deployerAddr]);
+      // And back to the first authority.
+      await (await feeds.connect(deployer).transferFeed(id, authorityAddr)).wait();
+      await publish(authority, 5n);
+      expect(await signers(5n)).to.deep.equal([authorityAddr, otherAddr, otherAddr, deployerAddr, authorityAddr]);
+    });
+
+    it("test_authorityAt_transfersWithNoBatchBetween_skipTheIdleAuthority", async () => {
+      await publish(authority, 1n);
+      // `other` holds the feed without anchoring anything: it signed no batch.
+      await (await feeds.connect(authority).transferFeed(id, otherAddr)).wait();
+      await (await feeds.connect(other).transferFeed(id, deployerAddr)).wait();
+      expect(await signers(1n)).to.deep.equal([authorityAddr]);
+      await publish(deployer, 2n);
+      expect(await signers(2n)).to.deep.equal([authorityAddr, deployerAddr]);
+    });
+
+    it("test_authorityAt_transferBeforeTheFirstBatch_theNewAuthorityFromSeq1", async () => {
+      await (await feeds.connect(authority).transferFeed(id, otherAddr)).wait();
+      await publish(other, 1n);
+      expect(await signers(1n)).to.deep.equal([otherAddr]);
+    });
+
+    it("test_authorityAt_unanchoredSeq_reverts", async () => {
+      await expect(feeds.authorityAt(id, 1n)).to.be.revertedWithCustomError(feeds, "UnanchoredBatch").withArgs(id, 1n, 0n);
+      await publish(authority, 1n);
+      for (const seq of [0n, 2n, 2n ** 64n - 1n])
+        await expect(feeds.authorityAt(id, seq)).to.be.revertedWithCustomError(feeds, "UnanchoredBatch").withArgs(id, seq, 1n);
+      await expect(feeds.authorityAt(id + 1n, 1n))
+        .to.be.revertedWithCustomError(feeds, "UnknownFeed")
+        .withArgs(id + 1n);
+      await expect(feeds.authorityAt(0n, 1n)).to.be.revertedWithCustomError(feeds, "UnknownFeed").withArgs(0n);
+    });
+
+    it("test_authorityAt_manyTransfers_binarySearchStaysCorrect", async () => {
+      // 9 handovers between 10 batches, alternating two authorities: every batch names the one that anchored it.
+      const cast = [authority, other];
+      const expected: string[] = [];
+      for (let seq = 1n; seq <= 10n; seq++) {
+        const as = cast[Number(seq) % 2] as Signer;
+        if (seq > 1n) await (await feeds.connect(cast[Number(seq - 1n) % 2] as Signer).transferFeed(id, await as.getAddress())).wait();
+        else if (as !== authority) await (await feeds.connect(authority).transferFeed(id, await as.getAddress())).wait();
+        await publish(as, seq);
+        expected.push(await as.getAddress());
+      }
+      expect(await signers(10n)).to.deep.equal(expected);
     });
   });
 
