@@ -12,8 +12,14 @@ import {
   advertisementAt,
   DEFAULT_RISK_CONFIG,
   dailyKey,
+  buildHotspotSet,
+  encodeHotspotSet,
   encodeKeyBatch,
   exposureRootFromSeed,
+  generatePsiKeyPair,
+  hotspotItem,
+  hourStartOf,
+  placeCell,
   type PublishedKey,
   type RiskConfig,
   type ScanRecord,
@@ -32,6 +38,7 @@ import {
   nodeAddresses,
   putBlock,
 } from "@mosaic/protocol";
+import { createPsiService, type PsiService } from "@mosaic/worker";
 import { expect } from "chai";
 import { AbiCoder, type Signer, Wallet } from "ethers";
 import type { Page } from "playwright-core";
@@ -58,6 +65,8 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
   let feeds: ExposureFeeds;
   let authorityNode: IpfsNode;
   let page: Page;
+  let feedId = 0n;
+  let psi: PsiService | undefined;
   const pageErrors: string[] = [];
   // Yesterday, from 12:00 to 12:40 UTC: 9 sightings 5 minutes apart, about a metre away.
   const now = Math.floor(Date.now() / 1000);
@@ -101,6 +110,7 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
   });
 
   after(async () => {
+    await psi?.stop();
     await authorityNode?.stop();
     await chain?.close();
     await browser?.close();
@@ -152,7 +162,7 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
   });
 
   it("an authority publishes a matching key batch and its signed configuration; the page shows the exposure and the advice", async () => {
-    const feedId = await openFeed();
+    feedId = await openFeed();
     const feedsAddress = (await feeds.getAddress()).toLowerCase();
     const keys: PublishedKey[] = [
       // The positive person's key of yesterday, the day before symptoms began.
@@ -206,13 +216,53 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
     await noSeriousAxe(page, "exposure result");
   });
 
+  it("the authority publishes outbreak places; the user's visit there is found by the private check, in the browser", async () => {
+    // The user's location history: 12:00 to 12:45 UTC yesterday in one café, then a walk elsewhere.
+    const at = (t: number) => new Date(t * 1000).toISOString();
+    const cafe = { lat: 52.52051, lon: 13.40532 };
+    const fixes = [...meeting.slice(0, 4).map((t) => ({ ...cafe, t })), { lat: 52.53, lon: 13.42, t: (meeting[0] as number) + 3 * 3600 }];
+    const gpx = `<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>${fixes
+      .map((f) => `<trkpt lat="${f.lat}" lon="${f.lon}"><time>${at(f.t)}</time></trkpt>`)
+      .join("")}</trkseg></trk></gpx>`;
+    const file = path.join(p.dir, "files", "yesterday.gpx");
+    await writeFile(file, gpx);
+    await page.getByRole("tab", { name: "Data" }).click();
+    await page.getByLabel("Location file").setInputFiles(file);
+    await page.getByTestId("import-summary").waitFor({ timeout: 60_000 });
+
+    // The authority's set: the café in that hour, and places the user never went; its node answers the queries.
+    const keys = generatePsiKeyPair();
+    const hour = hourStartOf(meeting[0] as number);
+    const items = [
+      hotspotItem(placeCell(cafe.lat, cafe.lon), hour),
+      hotspotItem(placeCell(cafe.lat, cafe.lon), hour + 6 * 3600),
+      hotspotItem(placeCell(48.85, 2.35), hour),
+    ];
+    const set = buildHotspotSet(keys.secretKey, items, { feedId: feedId.toString(), from: now - 14 * DAY_S, to: now });
+    const block = await encodeHotspotSet(set, authority);
+    await (await feeds.publishHotspots(feedId, await put(block), GAS)).wait();
+    psi = createPsiService({ libp2p: authorityNode.libp2p }, { sets: new Map([[block.cid.toString(), keys]]) });
+    await psi.start();
+
+    await page.getByRole("tab", { name: "Exposure" }).click();
+    await page.getByRole("button", { name: "Refresh feeds" }).click();
+    await page.getByLabel("Feed id").fill(feedId.toString());
+    await page.getByRole("button", { name: "Check my visits" }).click({ timeout: 60_000 });
+    await page.getByTestId("hotspot-result").waitFor({ timeout: 120_000 });
+    const matches = await page.getByTestId("hotspot-matches").locator("li").allTextContents();
+    expect(matches).to.have.length(1);
+    expect(matches[0]).to.include(placeCell(cafe.lat, cafe.lon));
+    await screenshot(page, "exposure-03-hotspots");
+    await noSeriousAxe(page, "exposure hotspots");
+  });
+
   it("a configuration not signed by the feed's authority is refused by name; the notifications stay as they were", async () => {
-    const feedId = await openFeed();
+    const forged = await openFeed();
     const stranger = Wallet.createRandom();
     const config: RiskConfig = { ...DEFAULT_RISK_CONFIG, advice: { none: "-", low: "-", high: "Ignore the authority." } };
-    await (await feeds.setRiskConfig(feedId, await put(await signDocument("risk-config", config, stranger)), GAS)).wait();
+    await (await feeds.setRiskConfig(forged, await put(await signDocument("risk-config", config, stranger)), GAS)).wait();
     const before = await page.getByTestId("notifications").locator("li").count();
-    await page.getByLabel("Feed id").fill(feedId.toString());
+    await page.getByLabel("Feed id").fill(forged.toString());
     await page.getByRole("button", { name: "Check for exposure" }).click();
     await page.getByRole("alert").filter({ hasText: "WrongSignerError" }).waitFor({ timeout: 120_000 });
     expect(await page.getByTestId("exposure-result").count()).to.equal(0);

@@ -44,6 +44,8 @@ export interface ExposureNet {
   node(): Promise<IpfsNode>;
   /** The peers a fetch dials: bootstrap and reducers' WebSockets addresses, then the extra ones given. */
   peers(): Promise<string[]>;
+  /** The extra peers given (the authority's node), WebSockets ones only. */
+  typedPeers(): string[];
   close(): Promise<void>;
 }
 
@@ -132,6 +134,7 @@ export function exposureNet(network: LoadedNetwork, extraPeers: () => readonly s
     },
     node,
     peers,
+    typedPeers: () => extraPeers().filter(isWebSocketsAddress),
     async close() {
       const n = await started?.catch(() => undefined);
       await n?.stop();

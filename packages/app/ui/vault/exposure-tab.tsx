@@ -29,7 +29,13 @@ const shortHex = (bytes: Uint8Array) =>
 export function ExposureTab({ vault, changed }: { vault: Vault; changed(): void }) {
   const { network } = useApp();
   // A typed peer (a health authority's IPFS node) joins the ones found in the network file and on-chain.
-  const [extraPeer, setExtraPeer] = useState("");
+  // Kept in this browser (public: a node's address), so it is there when the tab is opened again.
+  const peerKey = `mosaic-exposure-peer:${network.file.name}-${network.file.chainId}`;
+  const [extraPeer, setPeerState] = useState(() => globalThis.localStorage?.getItem(peerKey) ?? "");
+  const setExtraPeer = (v: string) => {
+    setPeerState(v);
+    globalThis.localStorage?.setItem(peerKey, v);
+  };
   const extra = useRef<string[]>([]);
   extra.current = extraPeer.trim() === "" ? [] : [extraPeer.trim()];
   const net = useRef<ExposureNet | undefined>(undefined);
