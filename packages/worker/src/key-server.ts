@@ -1,17 +1,22 @@
 // A health authority's key server: takes anonymous key uploads announced on its feed's topic, checks each (shape,
-// feed, period, key windows, scope, message, group root, nullifier, Semaphore proof), journals every verdict, and
-// publishes the accepted keys as signed, hash-linked batches on IPFS whose heads it anchors on ExposureFeeds.
+// feed, period, key windows, scope, message, nullifier, keys not already held, group root, Semaphore proof), journals
+// the accepted ones, and publishes their keys as signed, hash-linked batches on IPFS whose heads it anchors on
+// ExposureFeeds.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import path from "node:path";
 import { type BatchVerifier, createBatchVerifier, PROOF_DEPTH } from "@mosaic/avatar";
 import {
   checkUploadKeys,
   decodeKeyBatch,
+  DuplicateKeyError,
   decodeUpload,
   ExposureDocumentTooLargeError,
   encodeKeyBatch,
+  exposureUploadTopic,
+  KEY_RETENTION_DAYS,
   type KeyBatch,
   type KeyUpload,
+  keyDay,
   MalformedExposureDocumentError,
   MAX_BATCH_KEYS,
   MAX_UPLOAD_BYTES,
@@ -62,6 +67,8 @@ export const UPLOAD_REJECTION_REASONS = [
   "ExpiredRootError",
   "UploadReplayedError",
   "InvalidProofError",
+  "DuplicateKeyError",
+  "InconsistentUploadError",
 ] as const;
 export type UploadRejectionReason = (typeof UPLOAD_REJECTION_REASONS)[number];
 const REASONS: ReadonlySet<string> = new Set(UPLOAD_REJECTION_REASONS);
@@ -72,13 +79,10 @@ export const MAX_UPLOAD_BLOCK_BYTES = MAX_UPLOAD_BYTES;
 /** The longest announcement: a CID string. */
 const MAX_ANNOUNCEMENT_BYTES = 128;
 
-/**
- * The gossipsub topic a feed's key uploads are announced on. The vault's `exposureUploadTopic` must give the same
- * string (its uploader publishes there).
- */
-export function exposureUploadTopic(chainId: bigint | number, feeds: string, feedId: bigint | string): string {
-  return `/mosaic/exposure-upload/1/${chainId}/${feeds.toLowerCase()}/${feedId}`;
-}
+/** The gossipsub topic a feed's key uploads are announced on: exposure's, the one the vault's uploader publishes to. */
+export { exposureUploadTopic };
+
+const DAY_S = 86_400;
 
 /** What the key server reads and writes on ExposureFeeds (the typed handle, connected to the authority's signer). */
 export interface KeyServerFeeds {
@@ -124,8 +128,9 @@ export interface KeyServerInit {
    */
   batchMaxKeys?: number;
   /**
-   * The journal file (JSON lines): every announcement, verdict and published batch, replayed on start so a restart
-   * forgets no nullifier and no accepted key. Without one, state lives in memory only.
+   * The journal file (JSON lines): every accepted upload and published batch, replayed on start so a restart forgets
+   * no nullifier and no accepted key. Rejections are only counted: junk announcements write nothing. Without a file,
+   * state lives in memory only.
    * @default undefined
    */
   journalFile?: string;
@@ -136,6 +141,17 @@ export interface KeyServerInit {
   periodGraceS?: number;
   /** @default 10000 */
   fetchTimeoutMs?: number;
+  /**
+   * Upload blocks fetched (and then judged) at once: anyone can announce a CID, so a flood of them waits its turn.
+   * @default 8
+   */
+  maxFetches?: number;
+  /**
+   * Announcements waiting for a fetch. When full, the one waiting longest is dropped (counted as "queue-full"); the
+   * newest is fetched first, while its publisher is still serving the block.
+   * @default 256
+   */
+  maxQueuedAnnouncements?: number;
   /**
    * The time, unix seconds: what keys' windows and periods are judged against.
    * @default () => Math.floor(Date.now() / 1000)
@@ -177,19 +193,30 @@ interface KeyJson {
 }
 
 type Entry =
+  /** Written before this server journalled verdicts only: an announcement not yet judged, judged again on start. */
   | { e: "announced"; cid: string }
   | { e: "accepted"; cid: string; period: number; nullifier: string; keys: KeyJson[] }
+  /** Closes an "announced" entry of an older journal. */
   | { e: "rejected"; cid: string; reason: UploadRejectionReason; message?: string }
-  | { e: "published"; seq: number; cid: string; txHash: string; uploads: string[]; keys: number };
+  | { e: "published"; seq: number; cid: string; txHash: string; uploads: string[]; keys: number }
+  /** Queued uploads all of whose keys were already published (a journal from before the duplicate check). */
+  | { e: "discarded"; uploads: string[] };
+
+/** A known key: the day it is for and the accepted upload that first brought it (the one whose copy is published). */
+interface KnownKey {
+  day: number;
+  cid: string;
+}
 
 interface State {
-  announced: Set<string>;
-  /** Announced, no verdict yet: judged again on start. */
+  /** Accepted uploads' CIDs → their period: announcing one again is a duplicate. Pruned with the periods. */
+  remembered: Map<string, number>;
+  /** Announced in an older journal, no verdict yet: judged again on start. */
   pending: Set<string>;
-  /** Last rejected because the block could not be fetched: judged again when announced again. */
-  unavailable: Set<string>;
-  /** "period:nullifier" of every accepted upload. */
-  nullifiers: Set<string>;
+  /** Nullifiers of accepted uploads, by period; periods no upload can be accepted for any more are pruned. */
+  nullifiers: Map<number, Set<string>>;
+  /** Every key queued or published whose day is within the last 14 days, by its bytes (hex): no upload may repeat one. */
+  knownKeys: Map<string, KnownKey>;
   /** Accepted uploads not yet in a published batch, in acceptance order. */
   queue: Map<string, PublishedKey[]>;
   rejected: Partial<Record<UploadRejectionReason, number>>;
@@ -209,26 +236,48 @@ const fromKey = (k: PublishedKey): KeyJson => ({
 function apply(s: State, entry: Entry): void {
   switch (entry.e) {
     case "announced":
-      s.announced.add(entry.cid);
       s.pending.add(entry.cid);
-      s.unavailable.delete(entry.cid);
       break;
-    case "accepted":
+    case "accepted": {
       s.pending.delete(entry.cid);
-      s.nullifiers.add(`${entry.period}:${entry.nullifier}`);
-      s.queue.set(entry.cid, entry.keys.map(toKey));
+      s.remembered.set(entry.cid, entry.period);
+      const nullifiers = s.nullifiers.get(entry.period) ?? new Set<string>();
+      nullifiers.add(entry.nullifier);
+      s.nullifiers.set(entry.period, nullifiers);
+      const keys = entry.keys.map(toKey);
+      for (const k of keys) {
+        const hex = hexlify(k.key);
+        if (!s.knownKeys.has(hex)) s.knownKeys.set(hex, { day: keyDay(k), cid: entry.cid });
+      }
+      s.queue.set(entry.cid, keys);
       s.accepted++;
       break;
+    }
     case "rejected":
       s.pending.delete(entry.cid);
       s.rejected[entry.reason] = (s.rejected[entry.reason] ?? 0) + 1;
-      if (entry.reason === "BlockUnavailableError") s.unavailable.add(entry.cid);
       break;
     case "published":
       for (const cid of entry.uploads) s.queue.delete(cid);
       s.last = entry;
       break;
+    case "discarded":
+      for (const cid of entry.uploads) s.queue.delete(cid);
+      break;
   }
+}
+
+/**
+ * Forgets what can never matter again at `now`: nullifiers and accepted CIDs of periods before the oldest one an
+ * upload is still taken for (checkUpload takes only uploadPeriod(now) and, within the grace, uploadPeriod(now −
+ * grace); both only grow with time), and known keys of days before the 14 checkUploadKeys still takes. Queued keys stay.
+ */
+function prune(s: State, now: number, periodGraceS: number): void {
+  const oldestPeriod = uploadPeriod(Math.max(0, now - periodGraceS));
+  for (const period of s.nullifiers.keys()) if (period < oldestPeriod) s.nullifiers.delete(period);
+  for (const [cid, period] of s.remembered) if (period < oldestPeriod) s.remembered.delete(cid);
+  const oldestDay = Math.floor(now / DAY_S) - KEY_RETENTION_DAYS;
+  for (const [hex, k] of s.knownKeys) if (k.day < oldestDay) s.knownKeys.delete(hex);
 }
 
 /**
@@ -237,10 +286,10 @@ function apply(s: State, entry: Entry): void {
  */
 class KeyServerJournal {
   readonly state: State = {
-    announced: new Set(),
+    remembered: new Map(),
     pending: new Set(),
-    unavailable: new Set(),
-    nullifiers: new Set(),
+    nullifiers: new Map(),
+    knownKeys: new Map(),
     queue: new Map(),
     rejected: {},
     accepted: 0,
@@ -311,12 +360,22 @@ export class KeyServer extends EventTarget {
   #ownVerifier?: BatchVerifier;
   #timer?: NodeJS.Timeout;
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Announcements waiting for a fetch, oldest first (the newest is taken first), and the same as a set. */
+  readonly #waiting: string[] = [];
+  readonly #waitingSet = new Set<string>();
+  /** CIDs being fetched or judged: at most maxFetches. */
+  readonly #fetching = new Set<string>();
+  /** Aborts the fetches under way when the server stops. */
+  #stopping = new AbortController();
   /** Checks and proofs run one upload at a time, so two uploads with one nullifier cannot both pass. */
   #judging: Promise<void> = Promise.resolve();
   #publishing: Promise<unknown> = Promise.resolve();
   #onMessage?: (evt: CustomEvent<{ topic: string; data: Uint8Array }>) => void;
   #running = false;
   #duplicates = 0;
+  #queueFull = 0;
+  /** The (oldest period, oldest day) the state was last pruned for: pruning runs when either moves on. */
+  #prunedFor = "";
 
   constructor(components: KeyServerComponents, init: KeyServerInit) {
     super();
@@ -328,6 +387,12 @@ export class KeyServer extends EventTarget {
     const batchEveryMs = init.batchEveryMs ?? 60_000;
     if (!Number.isInteger(batchEveryMs) || batchEveryMs < 10)
       throw new RangeError(`init.batchEveryMs: expected an integer >= 10, got ${batchEveryMs}`);
+    const maxFetches = init.maxFetches ?? 8;
+    if (!Number.isInteger(maxFetches) || maxFetches < 1 || maxFetches > 1024)
+      throw new RangeError(`init.maxFetches: expected an integer in 1..1024, got ${maxFetches}`);
+    const maxQueuedAnnouncements = init.maxQueuedAnnouncements ?? 256;
+    if (!Number.isInteger(maxQueuedAnnouncements) || maxQueuedAnnouncements < 1 || maxQueuedAnnouncements > 1_000_000)
+      throw new RangeError(`init.maxQueuedAnnouncements: expected an integer in 1..1000000, got ${maxQueuedAnnouncements}`);
     this.#c = components;
     this.feedId = init.feedId;
     this.chainId = init.chainId;
@@ -340,6 +405,8 @@ export class KeyServer extends EventTarget {
       journalFile: init.journalFile,
       periodGraceS: init.periodGraceS ?? 3600,
       fetchTimeoutMs: init.fetchTimeoutMs ?? 10_000,
+      maxFetches,
+      maxQueuedAnnouncements,
       now: init.now ?? (() => Math.floor(Date.now() / 1000)),
     };
   }
@@ -361,8 +428,9 @@ export class KeyServer extends EventTarget {
   }
 
   /**
-   * Checks that the signer is the feed's authority, replays the journal, subscribes to the upload topic, judges
-   * uploads left without a verdict, and starts the batch timer.
+   * Checks that the signer is the feed's authority, replays the journal (forgetting what the periods have left
+   * behind), subscribes to the upload topic, judges uploads an older journal left without a verdict, and starts the
+   * batch timer.
    */
   async start(): Promise<void> {
     if (this.#running) return;
@@ -374,6 +442,8 @@ export class KeyServer extends EventTarget {
         `signer: ${signer} is not feed ${this.feedId}'s authority (${feed.authority}); start the key server with the authority's key`,
       );
     this.#journal = new KeyServerJournal(this.#init.journalFile);
+    this.#prunedFor = "";
+    this.#prune();
     if (this.#c.verifier === undefined) {
       this.#ownVerifier = createBatchVerifier({ threads: 1, batchSize: 16 });
       await this.#ownVerifier.start();
@@ -386,15 +456,20 @@ export class KeyServer extends EventTarget {
     };
     pubsub.addEventListener("message", this.#onMessage as never);
     pubsub.subscribe(this.#topic);
+    this.#stopping = new AbortController();
     this.#running = true;
-    for (const cid of this.#journal.state.pending) this.#track(this.#process(cid));
+    for (const cid of this.#journal.state.pending) this.#enqueue(cid);
     this.#timer = setInterval(() => {
       if ((this.#journal?.state.queue.size ?? 0) > 0) void this.publish().catch(() => undefined);
     }, this.#init.batchEveryMs);
     this.#log("info", "key-server:started", { feedId: this.feedId, topic: this.#topic, queued: this.#journal.state.queue.size });
   }
 
-  /** Stops listening, waits for the uploads under way, and closes the journal (nothing queued is lost: it replays). */
+  /**
+   * Stops listening, cuts short the fetches under way, forgets the announcements still waiting (their publishers
+   * announce again; nothing was recorded of them), waits for the uploads being judged, and closes the journal
+   * (nothing accepted is lost: it replays).
+   */
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
@@ -402,6 +477,9 @@ export class KeyServer extends EventTarget {
     const pubsub = this.#c.ipfs.libp2p.services.pubsub;
     pubsub.removeEventListener("message", this.#onMessage as never);
     pubsub.unsubscribe(this.#topic);
+    this.#waiting.length = 0;
+    this.#waitingSet.clear();
+    this.#stopping.abort();
     await this.drain();
     await this.#publishing.catch(() => undefined);
     await this.#ownVerifier?.stop();
@@ -409,8 +487,9 @@ export class KeyServer extends EventTarget {
   }
 
   /**
-   * One announcement (an upload block's CID as UTF-8), as the topic delivers it. A CID already seen is ignored (unless
-   * its block was unavailable then); one that does not parse is counted as malformed and not journalled.
+   * One announcement (an upload block's CID as UTF-8), as the topic delivers it. One that does not parse is counted
+   * as malformed; a CID accepted before, waiting or being fetched is a duplicate, ignored. Otherwise it waits for one
+   * of maxFetches fetch slots; nothing is journalled until an upload is accepted.
    */
   announce(data: Uint8Array): void {
     const journal = this.#journal;
@@ -423,21 +502,52 @@ export class KeyServer extends EventTarget {
       this.#reject(undefined, err);
       return;
     }
-    // A CID seen before is ignored, unless its block could not be fetched then (its publisher may be back).
-    if (journal.state.announced.has(cid) && !journal.state.unavailable.has(cid)) {
+    this.#prune();
+    if (journal.state.remembered.has(cid) || this.#waitingSet.has(cid) || this.#fetching.has(cid)) {
       this.#duplicates++;
       return;
     }
-    journal.append({ e: "announced", cid });
-    this.#track(this.#process(cid));
+    this.#enqueue(cid);
+  }
+
+  #enqueue(cid: string): void {
+    if (this.#waiting.length >= this.#init.maxQueuedAnnouncements) {
+      // Full: the announcement waiting longest goes (its publisher has most likely stopped serving the block).
+      const oldest = this.#waiting.shift() as string;
+      this.#waitingSet.delete(oldest);
+      if (this.#queueFull++ % 1000 === 0)
+        this.#log("warn", "announcement:dropped", { feedId: this.feedId, reason: "queue-full", dropped: this.#queueFull });
+    }
+    this.#waiting.push(cid);
+    this.#waitingSet.add(cid);
+    this.#pump();
+  }
+
+  /** Starts fetches while a slot is free, the newest announcement first. */
+  #pump(): void {
+    while (this.#running && this.#fetching.size < this.#init.maxFetches && this.#waiting.length > 0) {
+      const cid = this.#waiting.pop() as string;
+      this.#waitingSet.delete(cid);
+      this.#fetching.add(cid);
+      this.#track(
+        this.#process(cid).finally(() => {
+          this.#fetching.delete(cid);
+          this.#pump();
+        }),
+      );
+    }
   }
 
   #track(p: Promise<unknown>): void {
     this.#inflight.add(p);
-    void p.finally(() => this.#inflight.delete(p));
+    const done = () => this.#inflight.delete(p);
+    p.then(done, (err: unknown) => {
+      done();
+      this.#log("error", "upload:failed", { feedId: this.feedId, reason: (err as Error)?.name, message: (err as Error)?.message });
+    });
   }
 
-  /** Waits for every upload under way to have its verdict. */
+  /** Waits for every announcement waiting or under way to have its verdict. */
   async drain(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     await this.#judging;
@@ -448,10 +558,10 @@ export class KeyServer extends EventTarget {
     try {
       bytes = await getBlock(this.#c.ipfs.blockstore, parseCid(cid), {
         maxBytes: MAX_UPLOAD_BLOCK_BYTES,
-        signal: AbortSignal.timeout(this.#init.fetchTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#init.fetchTimeoutMs), this.#stopping.signal]),
       });
     } catch (err) {
-      if (!this.#running) return; // cut short by stop(): still pending, judged after a restart
+      if (!this.#running) return; // cut short by stop(): nothing was recorded, a new announcement brings it back
       this.#reject(
         cid,
         err instanceof SubmissionTooLargeError
@@ -467,6 +577,7 @@ export class KeyServer extends EventTarget {
 
   async #judge(cid: string, bytes: Uint8Array): Promise<void> {
     const journal = this.#journal as KeyServerJournal;
+    this.#prune();
     let upload: KeyUpload;
     try {
       upload = await this.checkUpload(bytes);
@@ -482,11 +593,23 @@ export class KeyServer extends EventTarget {
     if (this.queuedKeys >= this.#init.batchMaxKeys) void this.publish().catch(() => undefined);
   }
 
+  /** Forgets the nullifiers, accepted CIDs and known keys no upload can meet again (see prune), once per day or period. */
+  #prune(): void {
+    const journal = this.#journal;
+    if (journal === undefined) return;
+    const now = this.#init.now();
+    const mark = `${uploadPeriod(Math.max(0, now - this.#init.periodGraceS))}:${Math.floor(now / DAY_S)}`;
+    if (mark === this.#prunedFor) return;
+    prune(journal.state, now, this.#init.periodGraceS);
+    this.#prunedFor = mark;
+  }
+
   /**
    * Every check of an upload block, cheapest first, the proof last: shape (MalformedExposureDocumentError), chain,
-   * feeds and feed (WrongFeedError), period (WrongPeriodError), keys (KeyOutsideWindowError), scope (WrongFeedError),
-   * message (PayloadHashMismatchError), nullifier unseen this period (UploadReplayedError), root current or in the
-   * group's history and unexpired (UnknownRootError, ExpiredRootError), proof (InvalidProofError). Changes nothing.
+   * feeds and feed (WrongFeedError), period (WrongPeriodError), keys (KeyOutsideWindowError; one diagnosis:
+   * InconsistentUploadError), scope (WrongFeedError), message (PayloadHashMismatchError), nullifier unseen this period
+   * (UploadReplayedError), no key already queued or published (DuplicateKeyError), root current or in the group's
+   * history and unexpired (UnknownRootError, ExpiredRootError), proof (InvalidProofError). Changes nothing.
    */
   async checkUpload(bytes: Uint8Array): Promise<KeyUpload> {
     const journal = this.#journal as KeyServerJournal;
@@ -497,7 +620,7 @@ export class KeyServer extends EventTarget {
         `upload is for feed ${u.feedId} on ${u.feeds} (chain ${u.chainId}), not feed ${this.feedId} on ${this.#feeds} (chain ${this.chainId})`,
       );
     const current = uploadPeriod(now);
-    const graced = uploadPeriod(now - this.#init.periodGraceS);
+    const graced = uploadPeriod(Math.max(0, now - this.#init.periodGraceS));
     if (u.period !== current && u.period !== graced)
       throw new WrongPeriodError(`upload is for period ${u.period}, the current one is ${current}; prove again for period ${current}`);
     checkUploadKeys(u.keys, now);
@@ -507,10 +630,19 @@ export class KeyServer extends EventTarget {
     if (BigInt(p.message) !== uploadMessage(u.keys)) throw new PayloadHashMismatchError("proof message is not the hash of the keys");
     if (p.merkleTreeDepth !== PROOF_DEPTH)
       throw new MalformedExposureDocumentError(`proof depth ${p.merkleTreeDepth}: every Mosaic proof has depth ${PROOF_DEPTH}`);
-    if (journal.state.nullifiers.has(`${u.period}:${BigInt(p.nullifier)}`))
+    if (journal.state.nullifiers.get(u.period)?.has(BigInt(p.nullifier).toString()))
       throw new UploadReplayedError(
         `nullifier ${p.nullifier} already uploaded keys in period ${u.period}: one upload per person and period`,
       );
+    // Upload blocks and batches are public: a key copied from another's (with a milder report type, say) would
+    // either suppress the original in matching or, twice in one batch, stop every publish.
+    for (const [i, k] of u.keys.entries()) {
+      const known = journal.state.knownKeys.get(hexlify(k.key));
+      if (known !== undefined)
+        throw new DuplicateKeyError(
+          `keys[${i}]: the key of day ${keyDay(k)} is already ${journal.state.queue.has(known.cid) ? "queued" : "published"} from upload ${known.cid}; upload only your own keys`,
+        );
+    }
     const root = BigInt(p.merkleTreeRoot);
     if (root !== this.#c.group.root) await this.#c.group.sync();
     await this.#c.group.checkRoot(root);
@@ -519,12 +651,16 @@ export class KeyServer extends EventTarget {
     return u;
   }
 
+  /** Counts a rejection (journalled only to close an older journal's "announced" entry) and tells listeners. */
   #reject(cid: string | undefined, err: unknown): void {
     const name = String((err as Error)?.name);
     const reason = (REASONS.has(name) ? name : "MalformedExposureDocumentError") as UploadRejectionReason;
     const message = String((err as Error)?.message).slice(0, 300);
-    if (cid !== undefined) this.#journal?.append({ e: "rejected", cid, reason, message });
-    else if (this.#journal !== undefined) this.#journal.state.rejected[reason] = (this.#journal.state.rejected[reason] ?? 0) + 1;
+    const journal = this.#journal;
+    if (journal !== undefined) {
+      if (cid !== undefined && journal.state.pending.has(cid)) journal.append({ e: "rejected", cid, reason, message });
+      else journal.state.rejected[reason] = (journal.state.rejected[reason] ?? 0) + 1;
+    }
     this.#log("info", "upload:rejected", { feedId: this.feedId, cid, reason, message });
     this.#emit("upload:rejected", { cid, reason, message });
   }
@@ -536,7 +672,7 @@ export class KeyServer extends EventTarget {
     return n;
   }
 
-  /** Rejections since the journal began, by reason (announcements that were not CIDs: since this start). */
+  /** Rejections by reason since this start (and those an older journal recorded). */
   get rejected(): Readonly<Partial<Record<UploadRejectionReason, number>>> {
     return { ...(this.#journal?.state.rejected ?? {}) };
   }
@@ -547,15 +683,26 @@ export class KeyServer extends EventTarget {
     return l === undefined ? undefined : { seq: l.seq, cid: l.cid, txHash: l.txHash, keys: l.keys, uploads: l.uploads };
   }
 
-  /** What the server holds, for a status line. */
+  /**
+   * What the server holds, for a status line: uploads accepted (ever) and remembered (of the periods still open),
+   * announcements pending from an older journal, waiting and being fetched, dropped when the queue was full,
+   * nullifiers and known keys held, rejections, duplicates, queued keys and the last batch.
+   */
   status(): Record<string, unknown> {
     const s = this.#journal?.state;
+    let nullifiers = 0;
+    for (const set of s?.nullifiers.values() ?? []) nullifiers += set.size;
     return {
       feedId: this.feedId.toString(),
       topic: this.#topic,
-      announced: s?.announced.size ?? 0,
-      pending: s?.pending.size ?? 0,
       accepted: s?.accepted ?? 0,
+      remembered: s?.remembered.size ?? 0,
+      pending: s?.pending.size ?? 0,
+      waiting: this.#waiting.length,
+      fetching: this.#fetching.size,
+      dropped: { "queue-full": this.#queueFull },
+      nullifiers,
+      knownKeys: s?.knownKeys.size ?? 0,
       rejected: this.rejected,
       duplicates: this.#duplicates,
       queuedKeys: this.queuedKeys,
@@ -566,7 +713,9 @@ export class KeyServer extends EventTarget {
   /**
    * Publishes the queued keys now (the timer and batchMaxKeys call this): whole uploads, up to batchMaxKeys keys per
    * batch, each batch signed, put in the blockstore and anchored with publishKeys at the chain's seq + 1, prev = the
-   * chain's head. Resolves with the batches published (none when nothing waits). Calls run one after another.
+   * chain's head. A key another upload brought first, or that is already in the batch, is left out (logged): checks
+   * refuse such uploads, but one in an older journal must not stop every batch. Resolves with the batches published
+   * (none when nothing waits). Calls run one after another.
    */
   publish(): Promise<BatchPublished[]> {
     const run = this.#publishing.catch(() => undefined).then(() => this.#publishQueued());
@@ -583,10 +732,26 @@ export class KeyServer extends EventTarget {
       while (journal.state.queue.size > 0) {
         const uploads: string[] = [];
         const keys: PublishedKey[] = [];
+        const inBatch = new Set<string>();
+        const dropped: { upload: string; key: string }[] = [];
         for (const [cid, ks] of journal.state.queue) {
           if (uploads.length > 0 && keys.length + ks.length > this.#init.batchMaxKeys) break;
           uploads.push(cid);
-          keys.push(...ks);
+          for (const k of ks) {
+            const hex = hexlify(k.key);
+            const first = journal.state.knownKeys.get(hex)?.cid;
+            if (inBatch.has(hex) || (first !== undefined && first !== cid)) {
+              dropped.push({ upload: cid, key: hex });
+              continue;
+            }
+            inBatch.add(hex);
+            keys.push(k);
+          }
+        }
+        if (dropped.length > 0) this.#log("warn", "batch:duplicate-keys-dropped", { feedId: this.feedId, dropped });
+        if (keys.length === 0) {
+          journal.append({ e: "discarded", uploads }, true);
+          continue;
         }
         const feed = await this.#c.feeds.feedOf(this.feedId);
         const seq = Number(feed.seq) + 1;
@@ -620,7 +785,6 @@ export class KeyServer extends EventTarget {
     }
     return out;
   }
-
   /**
    * A restart after a publishKeys transaction but before its journal line: the chain's head is a batch this server
    * signed and holds, so its uploads are marked published rather than sent again.

@@ -1,8 +1,10 @@
 // The health authority's key server on real parts: an in-process Hardhat chain with ExposureFeeds, Helia nodes on
 // loopback, real Semaphore proofs. An upload is accepted and lands in a signed, anchored batch; every hostile upload
-// is rejected under its name with the queue, the nullifiers and the feed unchanged; a restart forgets no nullifier.
+// is rejected under its name with the queue, the nullifiers and the feed unchanged; a restart forgets no nullifier and
+// no key. A member who copies another's keys is refused (the feed never stalls on a repeated key), a flood of junk
+// announcements is bounded in fetches, queue and memory, and what periods have left behind is forgotten.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -23,6 +25,7 @@ import {
   encodeUpload,
   exposureRootFromSeed,
   type KeyUpload,
+  KEY_RETENTION_DAYS,
   keysToUpload,
   type PublishedKey,
   uploadMessage,
@@ -75,7 +78,7 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
   let dir: string;
   let server: KeyServer;
   const now = Math.floor(Date.now() / 1000);
-  const members = [0, 1, 2].map(() => ({ identity: deriveAvatarIdentity(randomBytes(32)), seed: randomBytes(32) }));
+  const members = [0, 1, 2, 3, 4, 5, 6].map(() => ({ identity: deriveAvatarIdentity(randomBytes(32)), seed: randomBytes(32) }));
   const stranger = deriveAvatarIdentity(randomBytes(32));
 
   const published = (seed: Uint8Array, days = 14): PublishedKey[] =>
@@ -93,19 +96,27 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
     return { version: 1, chainId: Number(chain.chainId), feeds: feedsAddress, feedId: feedId.toString(), period, keys, proof };
   };
 
+  /** An upload to `feed`, proven for it (other feeds get other servers in these tests). */
+  const makeUploadFor = async (feed: bigint, identity: Identity, keys: PublishedKey[]): Promise<KeyUpload> => {
+    const period = uploadPeriod(now);
+    const scope = uploadScope(Number(chain.chainId), feedsAddress, feed.toString(), period);
+    const proof = await generateProof(identity, group.group(), uploadMessage(keys), scope, PROOF_DEPTH, artifactPaths());
+    return { version: 1, chainId: Number(chain.chainId), feeds: feedsAddress, feedId: feed.toString(), period, keys, proof };
+  };
+
   /** Puts a block on the user's node and announces it to the server, which fetches it over bitswap; its verdict. */
-  const offer = async (block: Block): Promise<{ rejected?: UploadRejected; accepted?: boolean }> => {
+  const offer = async (block: Block, to: KeyServer = server): Promise<{ rejected?: UploadRejected; accepted?: boolean }> => {
     await putBlock(userNode.blockstore, block);
     let rejected: UploadRejected | undefined;
     let accepted = false;
-    const offRejected = server.on("upload:rejected", (r) => {
+    const offRejected = to.on("upload:rejected", (r) => {
       rejected = r;
     });
-    const offAccepted = server.on("upload:accepted", () => {
+    const offAccepted = to.on("upload:accepted", () => {
       accepted = true;
     });
-    server.announce(new TextEncoder().encode(block.cid.toString()));
-    await server.drain();
+    to.announce(new TextEncoder().encode(block.cid.toString()));
+    await to.drain();
     offRejected();
     offAccepted();
     return { rejected, accepted };
@@ -211,6 +222,8 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
     expect(await feedState()).to.deep.equal(before.feed);
     expect(server.queuedKeys).to.equal(before.queued);
     expect(server.status().accepted).to.equal(before.status.accepted);
+    for (const field of ["nullifiers", "knownKeys", "remembered"])
+      expect(server.status()[field], field).to.be.a("number").and.equal(before.status[field]);
     expect(server.rejected[reason as keyof typeof before.rejected]).to.equal(
       (before.rejected[reason as keyof typeof before.rejected] ?? 0) + 1,
     );
@@ -293,6 +306,161 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
     expect(batch).to.include({ seq: 3, keys: 4 });
   });
 
+  it("refuses an upload holding a key of another's pending upload (DuplicateKeyError), and the feed still publishes", async () => {
+    const victim = members[3]!;
+    const thief = members[4]!;
+    const victimKeys = published(victim.seed);
+    const victimBlock = await encodeUpload(await makeUpload(victim.identity, victimKeys, group.group()));
+    expect((await offer(victimBlock)).accepted).to.equal(true);
+    // The victim's block is public while it waits to be published: the thief, an admitted member, puts one of its
+    // keys in place of its own key of that day, then the same bytes as a key of another day.
+    const own = published(thief.seed);
+    const stolen = own.map((k, i) => (i === 5 ? victimKeys[5]! : k));
+    let r = await rejects(await encodeUpload(await makeUpload(thief.identity, stolen, group.group())), "DuplicateKeyError");
+    expect(r.message).to.match(/keys\[5\].*already queued/);
+    const moved = own.map((k, i) => (i === 9 ? { ...k, key: victimKeys[2]!.key } : k));
+    r = await rejects(await encodeUpload(await makeUpload(thief.identity, moved, group.group())), "DuplicateKeyError");
+    expect(r.message).to.match(/keys\[9\]/);
+    // Its own keys alone are welcome (the refusals used no nullifier), and the next batch holds both uploads.
+    expect((await offer(await encodeUpload(await makeUpload(thief.identity, own, group.group())))).accepted).to.equal(true);
+    const [batch] = await server.publish();
+    expect(batch).to.include({ seq: 4, keys: 28 });
+    const keys = decodeKeyBatch(await getBlock(serverNode.blockstore, CID.parse(batch!.cid), { maxBytes: 1 << 20 }), authority).keys;
+    expect(new Set(keys.map((k) => hexlify(k.key))).size).to.equal(28);
+  });
+
+  it("refuses a member's re-upload of published keys with a milder report type (DuplicateKeyError): no suppression", async () => {
+    // members[0]'s keys are in batch 1 as confirmed tests; a copy as a recursive report, no onset, would be the one a
+    // matcher that keeps the first or the mildest copy reads.
+    const milder = firstUpload.keys.map((k) => ({ ...k, reportType: "recursive" as const, daysSinceOnsetOfSymptoms: null }));
+    const r = await rejects(await encodeUpload(await makeUpload(members[5]!.identity, milder, group.group())), "DuplicateKeyError");
+    expect(r.message).to.match(/already published/);
+    // One copied key among the member's own is refused as well.
+    const own = published(members[5]!.seed).map((k, i) =>
+      i === 0 ? { ...firstUpload.keys[0]!, reportType: "confirmed-test" as const } : k,
+    );
+    await rejects(await encodeUpload(await makeUpload(members[5]!.identity, own, group.group())), "DuplicateKeyError");
+    expect(await server.publish()).to.deep.equal([]);
+  });
+
+  it("publishes a queue that holds a key twice (a journal from before the duplicate check) once, dropping the copy", async () => {
+    // Two accepted uploads for the other feed sharing a key, as a server without the check journalled them.
+    const journalFile = path.join(dir, "legacy.jsonl");
+    const wire = (k: PublishedKey) => ({ ...k, key: hexlify(k.key) });
+    const a = published(members[6]!.seed);
+    const b = [a[3]!, ...published(randomBytes(32), 2)];
+    const cidA = (await encodeBlock({ legacy: "a" })).cid.toString();
+    const cidB = (await encodeBlock({ legacy: "b" })).cid.toString();
+    const period = uploadPeriod(now);
+    await writeFile(
+      journalFile,
+      [
+        { e: "announced", cid: cidA },
+        { e: "accepted", cid: cidA, period, nullifier: "11", keys: a.map(wire) },
+        { e: "announced", cid: cidB },
+        { e: "accepted", cid: cidB, period, nullifier: "12", keys: b.map(wire) },
+      ]
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(""),
+    );
+    const legacy = createKeyServer(
+      { ipfs: serverNode, feeds, group, signer: chain.accounts[1]!, verifier, log: createLogger("key-server", "error") },
+      { feedId: otherFeedId, chainId: chain.chainId, batchEveryMs: 3_600_000, journalFile, now: () => now },
+    );
+    await legacy.start();
+    try {
+      expect(legacy.queuedKeys).to.equal(17);
+      const [batch] = await legacy.publish();
+      expect(batch).to.include({ seq: 1, keys: 16 });
+      expect(batch!.uploads).to.deep.equal([cidA, cidB]);
+      const keys = decodeKeyBatch(await getBlock(serverNode.blockstore, CID.parse(batch!.cid), { maxBytes: 1 << 20 }), authority).keys;
+      expect(keys.map((k) => hexlify(k.key))).to.deep.equal([...a, ...b.slice(1)].map((k) => hexlify(k.key)));
+      expect(legacy.queuedKeys).to.equal(0);
+      expect(await legacy.publish()).to.deep.equal([]);
+    } finally {
+      await legacy.stop();
+    }
+  });
+
+  it("takes a flood of junk announcements with bounded fetches, queue and memory, journals none, and still accepts an upload", async () => {
+    // The server's blockstore, counting the block fetches under way.
+    let fetching = 0;
+    let mostFetching = 0;
+    const blockstore = serverNode.blockstore;
+    const counted = new Proxy(blockstore, {
+      get(target, prop) {
+        if (prop === "get")
+          return (cid: CID, options?: { signal?: AbortSignal }) =>
+            (async function* () {
+              mostFetching = Math.max(mostFetching, ++fetching);
+              try {
+                yield* target.get(cid, options);
+              } finally {
+                fetching--;
+              }
+            })();
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const ipfs = new Proxy(serverNode, { get: (t, p) => (p === "blockstore" ? counted : Reflect.get(t, p, t)) });
+    const journalFile = path.join(dir, "flood.jsonl");
+    let clock = now;
+    const flooded = createKeyServer(
+      { ipfs, feeds, group, signer: chain.accounts[1]!, verifier, log: createLogger("key-server", "error") },
+      {
+        feedId: otherFeedId,
+        chainId: chain.chainId,
+        batchEveryMs: 3_600_000,
+        journalFile,
+        fetchTimeoutMs: 400,
+        maxFetches: 4,
+        maxQueuedAnnouncements: 32,
+        now: () => clock,
+      },
+    );
+    await flooded.start();
+    try {
+      const journalled = (await readFile(journalFile, "utf8")).length;
+      // 3000 CIDs of blocks nobody holds, each well formed; then a member's honest upload.
+      for (let i = 0; i < 3000; i++) {
+        const cid = CID.createV1(0x71, await sha256.digest(randomBytes(32)));
+        flooded.announce(new TextEncoder().encode(cid.toString()));
+      }
+      let status = flooded.status();
+      expect(status.fetching).to.be.at.most(4);
+      expect(status.waiting).to.be.at.most(32);
+      expect(status.dropped).to.deep.equal({ "queue-full": 3000 - 32 - 4 });
+      const honest = await encodeUpload(await makeUploadFor(otherFeedId, members[6]!.identity, published(members[6]!.seed)));
+      const verdict = await offer(honest, flooded);
+      expect(verdict.accepted, verdict.rejected?.message).to.equal(true);
+      expect(mostFetching, "block fetches at once").to.be.at.most(4);
+      status = flooded.status();
+      expect(status).to.include({ fetching: 0, waiting: 0, pending: 0, remembered: 1, nullifiers: 1, knownKeys: 14, queuedKeys: 14 });
+      expect(flooded.rejected.BlockUnavailableError).to.equal(32 + 4 + 1 - 1);
+      // Nothing of the junk is journalled: one line, the accepted upload.
+      const lines = (await readFile(journalFile, "utf8")).slice(journalled).trim().split("\n");
+      expect(lines.map((l) => JSON.parse(l).e)).to.deep.equal(["accepted"]);
+
+      // Two periods on (the grace over), the upload's period can never be accepted again, so its nullifier, its CID
+      // and keys older than 14 days are forgotten — and announcing the block again is WrongPeriodError, not accepted.
+      clock = now + 2 * KEY_RETENTION_DAYS * 86_400 + 7200;
+      const again = await offer(honest, flooded);
+      expect(again.rejected?.reason).to.equal("WrongPeriodError");
+      expect(flooded.status()).to.include({ remembered: 0, nullifiers: 0, knownKeys: 0, queuedKeys: 14, accepted: 1 });
+    } finally {
+      await flooded.stop();
+    }
+    // A restart replays the journal and forgets the same: the queued keys stay (they are still to be published).
+    const restarted = createKeyServer(
+      { ipfs: serverNode, feeds, group, signer: chain.accounts[1]!, verifier, log: createLogger("key-server", "error") },
+      { feedId: otherFeedId, chainId: chain.chainId, batchEveryMs: 3_600_000, journalFile, now: () => clock },
+    );
+    await restarted.start();
+    expect(restarted.status()).to.include({ remembered: 0, nullifiers: 0, knownKeys: 0, queuedKeys: 14, accepted: 1 });
+    await restarted.stop();
+  });
+
   it("refuses to start with a signer that is not the feed's authority", async () => {
     const stranger = createKeyServer(
       { ipfs: serverNode, feeds, group, signer: chain.accounts[2]!, verifier, log: createLogger("key-server", "error") },
@@ -304,10 +472,13 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
   it("remembers accepted nullifiers across a restart: a replay after it is still UploadReplayedError", async () => {
     await server.stop();
     server = await startServer(path.join(dir, "key-server.jsonl"));
-    expect(server.status().accepted).to.equal(3);
-    expect(server.lastBatch?.seq).to.equal(3);
+    expect(server.status().accepted).to.equal(5);
+    expect(server.lastBatch?.seq).to.equal(4);
     const again = await makeUpload(members[1]!.identity, published(members[1]!.seed, 2), group.group());
     await rejects(await encodeUpload(again), "UploadReplayedError");
+    // The keys it published are known again from the journal: a copy is still DuplicateKeyError.
+    const copied = published(members[5]!.seed).map((k, i) => (i === 7 ? published(members[3]!.seed)[7]! : k));
+    await rejects(await encodeUpload(await makeUpload(members[5]!.identity, copied, group.group())), "DuplicateKeyError");
     expect(await server.publish()).to.deep.equal([]);
   });
 });
