@@ -38,7 +38,8 @@ import {
   nodeAddresses,
   putBlock,
 } from "@mosaic/protocol";
-import { createPsiService, type PsiService } from "@mosaic/worker";
+import { createBatchVerifier, openGroupSync } from "@mosaic/avatar";
+import { createKeyServer, createPsiService, type KeyServer, type PsiService } from "@mosaic/worker";
 import { expect } from "chai";
 import { AbiCoder, type Signer, Wallet } from "ethers";
 import type { Page } from "playwright-core";
@@ -67,6 +68,8 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
   let page: Page;
   let feedId = 0n;
   let psi: PsiService | undefined;
+  let keyServer: KeyServer | undefined;
+  const verifier = createBatchVerifier({ threads: 1, batchSize: 4 });
   const pageErrors: string[] = [];
   // Yesterday, from 12:00 to 12:40 UTC: 9 sightings 5 minutes apart, about a metre away.
   const now = Math.floor(Date.now() / 1000);
@@ -76,13 +79,18 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
 
   /** A feed on a fresh registrar group of the authority's; its id. */
   async function openFeed(): Promise<bigint> {
+    return (await openFeedOnGroup()).feedId;
+  }
+
+  /** A feed on a fresh registrar group of the authority's. */
+  async function openFeedOnGroup(): Promise<{ feedId: bigint; groupId: bigint }> {
     const { avatarGroups, registrarAdmission } = p.network.contracts;
     const groups = attachAvatarGroups(authority, avatarGroups.address);
     const registrar = AbiCoder.defaultAbiCoder().encode(["address"], [await authority.getAddress()]);
     const group = await (await groups.createGroup("tested positive", registrarAdmission.address, registrar, GAS)).wait();
     const groupId = findEvent(group, groups.interface, "GroupCreated").args.groupId as bigint;
     const created = await (await feeds.createFeed(groupId, GAS)).wait();
-    return findEvent(created, feeds.interface, "FeedCreated").args.feedId as bigint;
+    return { feedId: findEvent(created, feeds.interface, "FeedCreated").args.feedId as bigint, groupId };
   }
 
   /** Puts a block on the authority's node (the browser fetches it over bitswap) and returns its CID's bytes. */
@@ -110,6 +118,8 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
   });
 
   after(async () => {
+    await keyServer?.stop();
+    await verifier.stop();
     await psi?.stop();
     await authorityNode?.stop();
     await chain?.close();
@@ -268,5 +278,60 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
     expect(await page.getByTestId("exposure-result").count()).to.equal(0);
     expect(await page.getByTestId("notifications").locator("li").count()).to.equal(before);
     await noSeriousAxe(page, "exposure refused configuration");
+  });
+
+  it("the user tested positive: the authority admits the upload commitment, the keys are proved in a worker and reach its key server", async () => {
+    const { feedId: positives, groupId } = await openFeedOnGroup();
+    const group = await openGroupSync({ provider: chain.provider, semaphore: p.network.contracts.semaphore.address }, groupId, {
+      fromBlock: p.network.contracts.semaphore.deployBlock,
+    });
+    await group.sync();
+    await verifier.start();
+    const accepted: string[] = [];
+    keyServer = createKeyServer(
+      {
+        ipfs: authorityNode,
+        // The batch is anchored with a gas limit, as the authority's other transactions here.
+        feeds: {
+          getAddress: () => feeds.getAddress(),
+          feedOf: (id) => feeds.feedOf(id),
+          publishKeys: (id, seq, cid, count) => feeds.publishKeys(id, seq, cid, count, GAS),
+        },
+        group,
+        signer: authority,
+        verifier,
+      },
+      { feedId: positives, chainId: BigInt(p.network.chainId), batchEveryMs: 3_600_000, batchMaxKeys: 14 },
+    );
+    const rejected: string[] = [];
+    keyServer.on("upload:accepted", (u) => accepted.push(u.cid));
+    keyServer.on("upload:rejected", (r) => rejected.push(JSON.stringify(r)));
+    await keyServer.start();
+
+    await page.getByLabel("Feed id").fill(positives.toString());
+    await page.getByRole("button", { name: "Start an upload" }).click();
+    const commitment = ((await page.getByTestId("upload-commitment").textContent()) ?? "").trim();
+    expect(commitment).to.match(/^\d+$/);
+    // Not admitted yet: named, and no upload offered.
+    await page.getByRole("button", { name: "Check my admission" }).click();
+    await page.getByRole("alert").filter({ hasText: "NotAdmittedError" }).waitFor({ timeout: 60_000 });
+    expect(await page.getByRole("button", { name: /Upload my keys/ }).count()).to.equal(0);
+    await noSeriousAxe(page, "exposure upload, not admitted");
+
+    // The health authority admits the commitment (it learns the commitment, never the keys with it).
+    await (
+      await attachAvatarGroups(authority, p.network.contracts.avatarGroups.address).registerBatch(groupId, [BigInt(commitment)], GAS)
+    ).wait();
+    await page.getByRole("button", { name: "Check my admission" }).click();
+    await page.getByTestId("upload-admitted").waitFor({ timeout: 60_000 });
+    await page.getByRole("button", { name: "Upload my keys of the last 14 days" }).click();
+    const done = await page.getByTestId("upload-done").textContent({ timeout: 240_000 });
+    expect(done).to.match(/^Uploaded 14 daily keys to feed /);
+    await p.waitFor("the key server accepting the upload and anchoring its batch", async () =>
+      accepted.length === 1 && (await feeds.feedOf(positives)).seq === 1n ? true : undefined,
+    );
+    expect(rejected).to.deep.equal([]);
+    await screenshot(page, "exposure-04-uploaded");
+    await noSeriousAxe(page, "exposure uploaded");
   });
 });

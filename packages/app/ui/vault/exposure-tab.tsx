@@ -68,7 +68,23 @@ export function ExposureTab({ vault, changed }: { vault: Vault; changed(): void 
   useEffect(() => {
     if (netError === undefined) void runList();
   }, [runList, netError]);
-  const feed = feeds?.find((f) => f.feedId.toString() === feedId.trim());
+  const listed = feeds?.find((f) => f.feedId.toString() === feedId.trim());
+  // A feed typed that the list (read earlier) does not hold yet is read on its own.
+  const [typed, setTyped] = useState<FeedView>();
+  useEffect(() => {
+    setTyped(undefined);
+    const id = feedId.trim();
+    if (listed !== undefined || netError !== undefined || !/^[1-9][0-9]{0,19}$/.test(id)) return;
+    let current = true;
+    getNet()
+      .feed(BigInt(id))
+      .then((f) => current && setTyped(f))
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, [feedId, listed, netError, getNet]);
+  const feed = listed ?? typed;
   return (
     <>
       <Status vault={vault} />
