@@ -376,6 +376,7 @@ export class KeyServer extends EventTarget {
   #queueFull = 0;
   /** The (oldest period, oldest day) the state was last pruned for: pruning runs when either moves on. */
   #prunedFor = "";
+  #latest = 0;
 
   constructor(components: KeyServerComponents, init: KeyServerInit) {
     super();
@@ -593,11 +594,20 @@ export class KeyServer extends EventTarget {
     if (this.queuedKeys >= this.#init.batchMaxKeys) void this.publish().catch(() => undefined);
   }
 
+  /**
+   * The time uploads are judged at: init.now(), but never earlier than a time already used, so a clock stepped back
+   * cannot reopen a period or day whose nullifiers and keys were pruned.
+   */
+  #now(): number {
+    this.#latest = Math.max(this.#latest, this.#init.now());
+    return this.#latest;
+  }
+
   /** Forgets the nullifiers, accepted CIDs and known keys no upload can meet again (see prune), once per day or period. */
   #prune(): void {
     const journal = this.#journal;
     if (journal === undefined) return;
-    const now = this.#init.now();
+    const now = this.#now();
     const mark = `${uploadPeriod(Math.max(0, now - this.#init.periodGraceS))}:${Math.floor(now / DAY_S)}`;
     if (mark === this.#prunedFor) return;
     prune(journal.state, now, this.#init.periodGraceS);
@@ -613,7 +623,7 @@ export class KeyServer extends EventTarget {
    */
   async checkUpload(bytes: Uint8Array): Promise<KeyUpload> {
     const journal = this.#journal as KeyServerJournal;
-    const now = this.#init.now();
+    const now = this.#now();
     const u = decodeUpload(bytes);
     if (u.chainId !== Number(this.chainId) || u.feeds.toLowerCase() !== this.#feeds || u.feedId !== this.feedId.toString())
       throw new WrongFeedError(
@@ -763,7 +773,7 @@ export class KeyServer extends EventTarget {
           feedId: this.feedId.toString(),
           seq,
           prev,
-          createdAt: this.#init.now(),
+          createdAt: this.#now(),
           uploads,
           keys,
         };

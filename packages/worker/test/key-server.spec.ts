@@ -448,6 +448,13 @@ describe("key server (real chain, real IPFS nodes, real proofs)", function () {
       const again = await offer(honest, flooded);
       expect(again.rejected?.reason).to.equal("WrongPeriodError");
       expect(flooded.status()).to.include({ remembered: 0, nullifiers: 0, knownKeys: 0, queuedKeys: 14, accepted: 1 });
+      // A clock stepped back does not reopen the forgotten period: the server's time never goes backwards.
+      clock = now;
+      const replayed = await offer(honest, flooded);
+      expect(replayed.accepted, "a replay after the clock stepped back").to.equal(false);
+      expect(replayed.rejected?.reason).to.equal("WrongPeriodError");
+      expect(flooded.status()).to.include({ nullifiers: 0, queuedKeys: 14, accepted: 1 });
+      clock = now + 2 * KEY_RETENTION_DAYS * 86_400 + 7200;
     } finally {
       await flooded.stop();
     }
