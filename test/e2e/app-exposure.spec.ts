@@ -333,5 +333,11 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
     expect(rejected).to.deep.equal([]);
     await screenshot(page, "exposure-04-uploaded");
     await noSeriousAxe(page, "exposure uploaded");
+    // The whole tab fits a phone: nothing wider than 390 px.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    await screenshot(page, "exposure-05-phone");
+    expect(overflow, `the exposure tab is ${overflow} px wider than a phone's screen`).to.be.at.most(1);
   });
 });

@@ -96,8 +96,8 @@ export function ExposureTab({ vault, changed }: { vault: Vault; changed(): void 
           <>
             {feeds !== undefined && feeds.length > 0 ? (
               <Field label="Feeds on this network">
-                <select value={feed === undefined ? "" : feedId} onChange={(e) => setFeedId(e.target.value)}>
-                  {feed === undefined ? <option value="">(another feed)</option> : null}
+                <select value={listed === undefined ? "" : feedId} onChange={(e) => setFeedId(e.target.value)}>
+                  {listed === undefined ? <option value="">(another feed)</option> : null}
                   {feeds.map((f) => (
                     <option key={f.feedId.toString()} value={f.feedId.toString()}>
                       Feed {f.feedId.toString()} · authority {f.authority.slice(0, 10)}… · {f.seq} batch(es)
@@ -132,9 +132,10 @@ export function ExposureTab({ vault, changed }: { vault: Vault; changed(): void 
       </Section>
       {netError !== undefined ? null : (
         <>
-          <CheckExposure vault={vault} feedId={feedId} getNet={getNet} changed={changed} />
-          <TestedPositive vault={vault} feed={feed} getNet={getNet} />
-          <HotspotCheck vault={vault} feed={feed} getNet={getNet} />
+          {/* Keyed by the feed: another feed's outcome, admission or matches never show under this one. */}
+          <CheckExposure key={`check-${feedId}`} vault={vault} feedId={feedId} getNet={getNet} changed={changed} />
+          <TestedPositive key={`upload-${feedId}`} vault={vault} feed={feed} getNet={getNet} />
+          <HotspotCheck key={`hotspots-${feedId}`} vault={vault} feed={feed} getNet={getNet} />
         </>
       )}
     </>
