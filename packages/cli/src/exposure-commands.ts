@@ -115,7 +115,7 @@ ${USER_NETWORK}`;
 
 const HOTSPOTS_HELP = `mosaic exposure hotspots — were any of my visits at a hotspot?
 
-Usage: mosaic exposure hotspots --feed ID --peer MULTIADDR [options]
+Usage: mosaic exposure hotspots --feed ID [--peer MULTIADDR] [options]
 
 Reads the feed's hotspot set (signed by the health authority, checked against the authority the chain names), turns
 this vault's location history of the last 14 days into visits (a ~100 m cell and an hour), and asks a node holding
@@ -123,9 +123,15 @@ the set's key which are in the set: the visits are blinded (an OPRF, RFC 9497 on
 node learns that a query came and nothing else; its answer is checked against the set's public key (PsiProofError
 if it used another). Prints the matching visits, which only this device knows.
 
+The nodes asked are the staked operators in the ReducerDirectory (the network file's, or --directory), highest stake
+first, in turn until one answers: a node without the set's key refuses and the next is asked; one that answers with
+another key than the set's is not believed (PsiProofError, said) and the next is asked. NoHotspotServerError when
+none answers.
+
 Options:
   --feed ID             the health authority's feed
-  --peer MULTIADDR      a node that answers hotspot queries (the authority's 'mosaic exposure serve'); required
+  --peer MULTIADDR      ask this node instead of the directory's (repeatable; tried in turn): a staked reducer
+                        given the set's key file, or the authority's 'mosaic exposure serve'
 
 ${USER_NETWORK}`;
 
@@ -137,7 +143,9 @@ FILE is a JSON array of outbreak places and times: [{"lat": 52.52, "lon": 13.405
 "to": "2026-03-01T14:00Z"}, …] (times as ISO or unix seconds; each hour of each entry is one hotspot item). A new
 VOPRF key evaluates every item; the set (the outputs' tags and the public key) is signed, stored in DIR's
 blockstore and named on-chain with publishHotspots. The secret key goes to DIR/hotspots-<cid>.key.json (mode 600):
-'serve' answers queries with it; give it only to nodes you trust to answer.
+'serve' answers queries with it, and so does a staked reducer node whose config lists the file in "hotspotKeys"
+(it fetches the set from the nodes it peers with; give it 'serve''s address in "peers"). Hand it only to nodes you
+trust to answer: a node answering with another key is caught by every vault, but one holding the key learns the set.
 
 Options:
   --feed ID               the feed
@@ -332,10 +340,6 @@ export async function exposureMain(argv: string[]): Promise<number> {
       if (values.help) return help(HOTSPOTS_HELP);
       expectPositionals("hotspots", positionals, []);
       const feedId = x.parseFeedId(requireFlag("hotspots", values.feed, "--feed ID"));
-      if (values.peer.length === 0)
-        throw new UsageError(
-          "hotspots: --peer MULTIADDR is required: a node that answers hotspot queries (the authority's 'mosaic exposure serve')",
-        );
       const network = await resolveNetwork(values);
       const r = await x.exposureHotspots({
         dir: values.dir,

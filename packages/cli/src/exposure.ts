@@ -1,7 +1,7 @@
 // `mosaic exposure`: the user's side of exposure notification (keys, scans, check, upload) and the health authority's
 // (feed, risk configuration, admission, the key server). The work is @mosaic/vault's, @mosaic/exposure's and
 // @mosaic/worker's; this connects to the chain and the network, and shapes what is printed.
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { openGroupSync } from "@mosaic/avatar";
 import {
@@ -24,6 +24,7 @@ import {
 } from "@mosaic/exposure";
 import {
   AvatarGroups__factory,
+  attachReducerDirectory,
   connectChain,
   createIpfsNode,
   createLogger,
@@ -35,10 +36,13 @@ import {
   type Block,
   BlockUnavailableError,
   type IpfsNode,
+  JobRegistry__factory,
   loadOrCreatePeerKey,
+  localRpc,
   namedError,
   nodeAddresses,
   putBlock,
+  readReducers,
   readWalletKey,
   toBareHex,
   writeFileAtomic,
@@ -58,7 +62,15 @@ import {
   uploadIdentity,
   uploadKeys,
 } from "@mosaic/vault";
-import { createKeyServer, createPsiService, type PsiService } from "@mosaic/worker";
+import {
+  createKeyServer,
+  createPsiService,
+  encodeHotspotKeyFile,
+  hotspotKeyFileName,
+  hotspotKeyFilesIn,
+  type PsiService,
+  readHotspotKeyFiles,
+} from "@mosaic/worker";
 import { getBytes, NonceManager, type Provider, type Signer, Wallet } from "ethers";
 import { UsageError } from "./args.js";
 import { registrarAdmit, registrarAttest } from "./avatar.js";
@@ -614,9 +626,6 @@ export async function readHotspotFile(file: string): Promise<{ items: Uint8Array
   return { items, from, to };
 }
 
-/** The file a hotspot set's VOPRF keys are written to, for the nodes that answer queries on it. */
-const hotspotKeyFile = (dataDir: string, cid: string) => path.join(dataDir, `hotspots-${cid}.key.json`);
-
 export async function hotspotsPublish(
   flags: FeedFlags & { feedId: bigint; file: string; dataDir: string },
 ): Promise<{ feedId: string; cid: string; hotspots: number; keyFile: string; txHash: string }> {
@@ -628,33 +637,104 @@ export async function hotspotsPublish(
     const set = buildHotspotSet(keys.secretKey, items, { feedId: flags.feedId.toString(), from, to });
     const block = await encodeHotspotSet(set, signer);
     await keepBlock(flags.dataDir, block);
-    const keyFile = hotspotKeyFile(flags.dataDir, block.cid.toString());
+    // The file the authority hands to the nodes that answer queries on the set ('serve' reads it from DIR too).
+    const keyFile = path.join(flags.dataDir, hotspotKeyFileName(block.cid.toString()));
     // The secret key first: a set named on-chain that no node can answer for would only fail every vault's check.
-    await writeFileAtomic(
-      keyFile,
-      `${JSON.stringify({ cid: block.cid.toString(), feedId: flags.feedId.toString(), secretKey: toBareHex(keys.secretKey), publicKey: toBareHex(keys.publicKey) }, null, 2)}\n`,
-      { createOnly: true, mode: 0o600 },
-    );
+    await writeFileAtomic(keyFile, encodeHotspotKeyFile({ cid: block.cid.toString(), feedId: flags.feedId.toString(), ...keys }), {
+      createOnly: true,
+      mode: 0o600,
+    });
     const tx = await s.feeds.connect(signer).publishHotspots(flags.feedId, block.cid.bytes);
     await tx.wait();
     return { feedId: flags.feedId.toString(), cid: block.cid.toString(), hotspots: set.tags.length, keyFile, txHash: tx.hash };
   });
 }
 
-/** The hotspot sets whose keys lie in `dataDir` (hotspots publish writes them), for the PSI service. */
-export async function readHotspotKeys(dataDir: string): Promise<Map<string, { secretKey: Uint8Array; publicKey: Uint8Array }>> {
-  const sets = new Map<string, { secretKey: Uint8Array; publicKey: Uint8Array }>();
-  let names: string[] = [];
-  try {
-    names = await readdir(dataDir);
-  } catch {
-    return sets;
+/** No node answered for the hotspot set: each one asked refused it, answered with another key, or was not reached. */
+export class NoHotspotServerError extends namedError("NoHotspotServerError") {}
+
+/** A node that may answer hotspot queries: from --peer, or a staked operator's record in the ReducerDirectory. */
+export interface HotspotServer {
+  /** Its multiaddrs (with /p2p/), tried in turn until one is reached. */
+  addrs: string[];
+  /** The operator that announced it, when found in the directory. */
+  operator?: string;
+}
+
+/** Errors after which the next node is asked: a refusal, a bad or lying answer, or no answer at all. */
+const TRY_NEXT = new Set([
+  "PsiRefusedError",
+  "PsiProofError",
+  "PsiElementError",
+  "MalformedExposureDocumentError",
+  "ExposureDocumentTooLargeError",
+  "StreamFailedError",
+  "StreamTimeoutError",
+  "FrameTooLargeError",
+]);
+
+const serverName = (s: HotspotServer, addr: string): string => (s.operator === undefined ? addr : `node of ${s.operator} (${addr})`);
+
+/**
+ * Asks `servers` in turn until one answers: `ask` is the hotspot check against one multiaddr. A node that does not
+ * hold the set's key refuses (PsiRefusedError, UnknownHotspotSetError), one that evaluated with another key is caught
+ * by the proof check (PsiProofError: not believed), one not reached is skipped: each is said through `say`, and the
+ * next is asked. NoHotspotServerError, listing what each did, when none answered; other errors are thrown at once.
+ */
+export async function askHotspotServers<T>(
+  servers: readonly HotspotServer[],
+  ask: (addr: string) => Promise<T>,
+  say: (line: string) => void = () => {},
+): Promise<{ answer: T; server: HotspotServer; addr: string }> {
+  const failures: string[] = [];
+  for (const server of servers) {
+    for (const addr of server.addrs) {
+      const who = serverName(server, addr);
+      try {
+        return { answer: await ask(addr), server, addr };
+      } catch (err) {
+        const name = (err as Error)?.name;
+        if (!TRY_NEXT.has(name)) throw err;
+        // A refusal names the node's error (PsiRefusedError.reason).
+        const refused = (err as { reason?: unknown }).reason;
+        const reason = name === "PsiRefusedError" && typeof refused === "string" ? refused : name;
+        failures.push(`${who}: ${reason}`);
+        if (name === "PsiProofError")
+          say(`  ${who} answered with another key than the set's (PsiProofError): not believed; asking the next`);
+        else if (reason === "UnknownHotspotSetError") say(`  ${who} does not serve this hotspot set; asking the next`);
+        else say(`  ${who}: ${reason}: ${(err as Error).message.slice(0, 200)}; asking the next`);
+        // A node that answered (refused, or lied) is done with; one not reached may be reached at its next address.
+        if (!name.startsWith("Stream") && name !== "FrameTooLargeError") break;
+      }
+    }
   }
-  for (const name of names.filter((n) => /^hotspots-.+\.key\.json$/.test(n))) {
-    const k = JSON.parse(await readFile(path.join(dataDir, name), "utf8")) as { cid: string; secretKey: string; publicKey: string };
-    sets.set(k.cid, { secretKey: getBytes(`0x${k.secretKey}`), publicKey: getBytes(`0x${k.publicKey}`) });
-  }
-  return sets;
+  throw new NoHotspotServerError(
+    servers.length === 0
+      ? "no node to ask; give --peer a node that answers hotspot checks"
+      : `none of the ${servers.length} node(s) asked answered for the hotspot set (${failures.join("; ")}); give --peer a node that serves it`,
+  );
+}
+
+/** The staked operators' nodes in the ReducerDirectory, highest stake first: where hotspot checks are asked. */
+async function hotspotServersOnChain(network: ResolvedNetwork, provider: Provider): Promise<HotspotServer[]> {
+  if (network.directory === undefined)
+    throw new UsageError(
+      "hotspots: --peer MULTIADDR, or a ReducerDirectory to find staked nodes in (--directory ADDRESS, or --network NAME|FILE), is required",
+    );
+  if ((await provider.getCode(network.directory)) === "0x")
+    throw new TypeError(`--directory: no contract at ${network.directory} on ${network.rpc}; check the address and the network`);
+  const directory = attachReducerDirectory(provider, network.directory);
+  const registry = JobRegistry__factory.connect(network.registry ?? (await directory.registry()), provider);
+  const records = await readReducers(directory, registry, {
+    allowPrivate: network.rpc === undefined || localRpc(network.rpc),
+    onSkip: (r) => say(`  node of ${r.operator}${r.addr === undefined ? "" : ` address ${r.addr}`} left out: ${r.reason}`),
+  });
+  if (records.length === 0)
+    throw new NoHotspotServerError(
+      `no staked node is announced in the ReducerDirectory at ${network.directory}; give --peer a node that answers hotspot checks`,
+    );
+  say(`found ${records.length} staked node(s) in the ReducerDirectory`);
+  return records.map((r) => ({ addrs: r.addrs, operator: r.operator }));
 }
 
 export interface HotspotsResult {
@@ -662,37 +742,44 @@ export interface HotspotsResult {
   set: string;
   visits: number;
   matches: { cell: string; hour: string }[];
+  /** The node that answered: its multiaddr, and its operator when it was found in the directory. */
+  answeredBy: { addr: string; operator?: string };
 }
 
 export async function exposureHotspots(
   access: VaultAccess & FeedFlags & { feedId: bigint; peers: string[]; now: number },
 ): Promise<HotspotsResult> {
-  if (access.peers.length === 0)
-    throw new UsageError(
-      "hotspots: --peer MULTIADDR is required: a node that answers hotspot queries (the authority's 'mosaic exposure serve')",
-    );
-  return withFeeds("hotspots", access, (s) =>
-    withVault(access, ({ vault }) =>
-      withIpfs([...access.peers, ...access.network.bootstrap], async (node) => {
-        const feed = await feedOf(s, access.feedId);
-        const cidBytes = getBytes(feed.hotspots);
-        if (cidBytes.length === 0)
-          throw new NoHotspotSetError(
-            `feed ${access.feedId} has published no hotspot set yet; try again after the authority publishes one`,
-          );
-        const cid = CID.decode(cidBytes);
+  return withFeeds("hotspots", access, async (s) => {
+    const feed = await feedOf(s, access.feedId);
+    const cidBytes = getBytes(feed.hotspots);
+    if (cidBytes.length === 0)
+      throw new NoHotspotSetError(`feed ${access.feedId} has published no hotspot set yet; try again after the authority publishes one`);
+    const cid = CID.decode(cidBytes);
+    // --peer overrides; otherwise any staked node may serve the set ("served by any staked node").
+    const servers: HotspotServer[] =
+      access.peers.length > 0 ? access.peers.map((p) => ({ addrs: [p] })) : await hotspotServersOnChain(access.network, s.provider);
+    const dial = servers.flatMap((r) => r.addrs.slice(0, 1));
+    return withVault(access, ({ vault }) =>
+      withIpfs([...dial, ...access.network.bootstrap], async (node) => {
+        // The serving nodes hold the set's document (a reducer node fetches it when handed the key), and so may the
+        // bootstrap peers; its signature is checked against the feed's authority either way.
         const set = await loadHotspotSet(
           { blocks: node.blockstore },
           { cid, authority: feed.authority, signal: AbortSignal.timeout(20_000) },
-        );
+        ).catch((err) => {
+          if ((err as Error).name !== "BlockUnavailableError") throw err;
+          throw new BlockUnavailableError(
+            `${(err as Error).message}; give --peer a node holding the hotspot set (the authority's 'mosaic exposure serve')`,
+          );
+        });
         const visits = hotspotVisits(vault.locations({ from: access.now - 14 * 86_400, to: access.now + 1 }), { now: access.now });
         say(`asking about ${visits.length} visit(s), padded and blinded…`);
-        const matched = new Set(
-          await checkHotspots(
-            { libp2p: node.libp2p },
-            { set, setCid: cid.toString(), peer: access.peers[0] as string, items: visits.map((v) => v.item) },
-          ),
+        const { answer, server, addr } = await askHotspotServers(
+          servers,
+          (peer) => checkHotspots({ libp2p: node.libp2p }, { set, setCid: cid.toString(), peer, items: visits.map((v) => v.item) }),
+          say,
         );
+        const matched = new Set(answer);
         return {
           feedId: access.feedId.toString(),
           set: cid.toString(),
@@ -700,24 +787,27 @@ export async function exposureHotspots(
           matches: visits
             .filter((v) => matched.has(v.item))
             .map((v) => ({ cell: v.cell, hour: new Date(v.hourStart * 1000).toISOString().slice(0, 13) + ":00Z" })),
+          answeredBy: server.operator === undefined ? { addr } : { addr, operator: server.operator },
         };
       }),
-    ),
-  );
+    );
+  });
 }
 
 export function formatHotspots(r: HotspotsResult): string {
-  if (r.matches.length === 0) return `none of your ${r.visits} visit(s) of the last 14 days was at a hotspot of feed ${r.feedId}.`;
+  const by = r.answeredBy.operator === undefined ? r.answeredBy.addr : `the node of ${r.answeredBy.operator}`;
+  if (r.matches.length === 0)
+    return `none of your ${r.visits} visit(s) of the last 14 days was at a hotspot of feed ${r.feedId} (answered by ${by}).`;
   return [
     `${r.matches.length} of your ${r.visits} visit(s) were at a hotspot of feed ${r.feedId}:`,
     ...r.matches.map((m) => `  ${m.hour}  cell ${m.cell}`),
-    "Only this device knows which: the node that answered learned only that a query came.",
+    `Only this device knows which: the node that answered (${by}) learned only that a query came.`,
   ].join("\n");
 }
 
-/** Starts a PSI service on `node` for the hotspot sets whose keys are in `dataDir`; undefined when there are none. */
+/** Starts a PSI service on `node` for the hotspot sets whose key files are in `dataDir`; undefined when there are none. */
 export async function startPsi(node: IpfsNode, dataDir: string): Promise<PsiService | undefined> {
-  const sets = await readHotspotKeys(dataDir);
+  const sets = await readHotspotKeyFiles(await hotspotKeyFilesIn(dataDir));
   if (sets.size === 0) return undefined;
   const psi = createPsiService({ libp2p: node.libp2p, log: createLogger("psi") }, { sets });
   await psi.start();

@@ -25,12 +25,16 @@ Config file (JSON; paths relative to it; with "network", rpcUrl/registry/directo
     "http": { "host": "127.0.0.1", "port": 9464, "allowOrigins": ["http://127.0.0.1:5173", "http://localhost:5173"] },
     "verifier": { "threads": 2, "batchSize": 64, "batchWaitMs": 200 }, "pollMs": 1000, "fetchTimeoutMs": 10000 }
   or, without a network file: "rpcUrl": "http://127.0.0.1:8545", "registry": "0x…", "directory": "0x…", "fromBlock": 0
+  "hotspotKeys": ["hotspots-<cid>.key.json", …] answers private hotspot checks (/mosaic/psi/1.0.0) for the sets
+  whose key files a health authority handed the node ('mosaic exposure hotspots publish' writes them); vaults find
+  the node in the directory. Each file is checked at start (HotspotKeyFileError naming it, nothing started); list the
+  authority's node in "peers" so the node fetches and holds each set's signed document.
 
 The node keeps its libp2p key in <dataDir>/peer.key (its peer id survives restarts; back it up), and where it
 stopped reading the chain in <dataDir>/chain.json.
-Status: GET /health, /metrics (Prometheus), /jobs, /jobs/<id> on the loopback port, readable by pages from
-http.allowOrigins only (default: the app at http://127.0.0.1:5173 and http://localhost:5173), and only when asked
-for as 127.0.0.1, localhost or [::1]. Logs: JSON lines on stderr (MOSAIC_LOG=debug for every submission).`;
+Status: GET /health, /metrics (Prometheus), /jobs, /jobs/<id>, /psi (hotspot check counts) on the loopback port,
+readable by pages from http.allowOrigins only (default: the app at http://127.0.0.1:5173 and http://localhost:5173),
+and only when asked for as 127.0.0.1, localhost or [::1]. Logs: JSON lines on stderr (MOSAIC_LOG=debug for every submission).`;
 
 const START_HELP = `mosaic reducer start — run a reducer node
 

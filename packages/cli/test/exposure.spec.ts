@@ -1,9 +1,12 @@
 // End to end tests of `mosaic exposure`: the real CLI in child processes against a Hardhat JSON-RPC server on loopback.
 // A health authority opens a feed and publishes its risk configuration, runs the key server; a user who tested
 // positive is admitted and uploads; another user's vault, holding scans of the first's advertisements, is told of its
-// exposure. Every subcommand has --help; bad input is a named error with nothing changed.
+// exposure. Every subcommand has --help; bad input is a named error with nothing changed. The hotspot check is answered
+// by the authority's node given as --peer, and without --peer by a staked reducer node found in the ReducerDirectory,
+// past one that answers with another key; askHotspotServers, which tries them in turn, is also tested in process.
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -12,13 +15,15 @@ import {
   deriveRpik,
   encodeMetadata,
   encryptMetadata,
+  generatePsiKeyPair,
   INTERVAL_S,
   rollingProximityIdentifier,
 } from "@mosaic/exposure";
-import { connectChain, deployMosaic, type MosaicContracts, networkFileFor, sleep, writeNetworkFile } from "@mosaic/protocol";
+import { connectChain, deployMosaic, type MosaicContracts, networkFileFor, readReducers, sleep, writeNetworkFile } from "@mosaic/protocol";
 import { expect } from "chai";
 import { getBytes, HDNodeWallet, hexlify, Mnemonic } from "ethers";
 import { network } from "hardhat";
+import { askHotspotServers, NoHotspotServerError } from "../src/exposure.js";
 import { failed, json, mosaic, type Run, startMosaic } from "./run.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -39,6 +44,10 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
   let feedId: string;
   let address: string;
   let outbreakDay: number;
+  /** The hotspot set published, and the key file 'hotspots publish' wrote for the nodes that answer on it. */
+  const hotspotSet = { cid: "", keyFile: "" };
+  /** Reducer nodes started by the last test. */
+  const reducers: ChildProcessWithoutNullStreams[] = [];
 
   const exposure = (args: string[]) => mosaic(["exposure", ...args], work);
   const asAuthority = (args: string[]) =>
@@ -74,6 +83,7 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
   });
 
   after(async () => {
+    for (const r of reducers) r.kill("SIGKILL");
     keyServer?.kill("SIGINT");
     if (keyServer !== undefined && keyServer.exitCode === null) await new Promise((r) => keyServer?.once("close", r));
     await close?.();
@@ -189,8 +199,11 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
       "MalformedHotspotFileError",
       /bad-hotspots\.json\[0\]/,
     );
-    const hotspots = json<{ hotspots: number; keyFile: string }>(await asAuthority(["hotspots", "publish", hotspotFile, "--feed", feedId]));
+    const hotspots = json<{ hotspots: number; keyFile: string; cid: string }>(
+      await asAuthority(["hotspots", "publish", hotspotFile, "--feed", feedId]),
+    );
     expect(hotspots.hotspots).to.equal(5);
+    Object.assign(hotspotSet, { cid: hotspots.cid, keyFile: hotspots.keyFile });
 
     // The key server, batching every 2 s.
     keyServer = startMosaic(
@@ -308,12 +321,189 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
       ].join("")}</trkseg></trk></gpx>`,
     );
     expect((await mosaic(["vault", "import", gpx, "--dir", dirs.bob], work)).code).to.equal(0);
-    const psi = json<{ visits: number; matches: { cell: string; hour: string }[] }>(
+    const psi = json<{ visits: number; matches: { cell: string; hour: string }[]; answeredBy: unknown }>(
       await exposure(["hotspots", "--feed", feedId, "--peer", address, ...chainArgs, "--dir", dirs.bob, "--json"]),
     );
     expect(psi.visits).to.equal(2);
     expect(psi.matches).to.deep.equal([
       { cell: "52.520,13.405", hour: `${new Date((outbreakDay + 11 * 3600) * 1000).toISOString().slice(0, 13)}:00Z` },
     ]);
+    expect(psi.answeredBy).to.deep.equal({ addr: address });
+    // Without --peer, the nodes are looked for in a ReducerDirectory: none given is a usage error, before the vault opens.
+    failed(
+      await exposure(["hotspots", "--feed", feedId, ...chainArgs, "--dir", dirs.bob]),
+      2,
+      "UsageError",
+      /--peer MULTIADDR, or a ReducerDirectory to find staked nodes in \(--directory ADDRESS, or --network NAME\|FILE\), is required/,
+    );
+  });
+
+  it("finds a staked reducer node serving the hotspot set through the ReducerDirectory, past one answering with another key", async () => {
+    const registryArgs = ["--rpc", chainArgs[1] as string, "--registry", contracts.addresses.jobRegistry];
+    const directoryArgs = [...registryArgs, "--directory", contracts.addresses.reducerDirectory];
+    // Two staked operators, each node announced in the directory by 'reducer stake --data-dir'. The higher-staked one
+    // runs a node holding another key for the set (a liar, or a node handed a wrong file): peering with no one, it
+    // cannot fetch the set's document to notice (it would then stop serving the set). The other is handed the
+    // authority's key file and peers with the authority's node, where it fetches the set. Neither reads the directory
+    // itself, so the liar never meets a node holding the document.
+    const wrong = generatePsiKeyPair();
+    const liarKeys = path.join(work, "liar.key.json");
+    await writeFile(
+      liarKeys,
+      JSON.stringify({
+        cid: hotspotSet.cid,
+        feedId,
+        secretKey: Buffer.from(wrong.secretKey).toString("hex"),
+        publicKey: Buffer.from(wrong.publicKey).toString("hex"),
+      }),
+    );
+    const operators = [
+      { name: "liar", stake: "2", key: keyOf(10).privateKey, config: { fetchTimeoutMs: 500, hotspotKeys: [liarKeys] } },
+      {
+        name: "honest",
+        stake: "1",
+        key: keyOf(11).privateKey,
+        config: { peers: [address], hotspotKeys: [hotspotSet.keyFile] },
+      },
+    ];
+    const statuses: { http: string; operator: string }[] = [];
+    const logs: string[] = [];
+    for (const [i, op] of operators.entries()) {
+      const keyFile = path.join(work, `${op.name}-operator.key`);
+      await writeFile(keyFile, `${op.key}\n`, { mode: 0o600 });
+      const dataDir = path.join(work, `reducer-${op.name}`);
+      const config = path.join(work, `reducer-${op.name}.json`);
+      await writeFile(
+        config,
+        JSON.stringify({
+          rpcUrl: chainArgs[1],
+          registry: contracts.addresses.jobRegistry,
+          operatorKeyFile: keyFile,
+          dataDir,
+          wsListen: "",
+          http: { host: "127.0.0.1", port: 0 },
+          verifier: { threads: 1, batchSize: 8, batchWaitMs: 100 },
+          pollMs: 300,
+          ...op.config,
+        }),
+      );
+      const child = startMosaic(["reducer", "start", "--config", config], { cwd: work, env: { MOSAIC_LOG: "info" } });
+      child.stdin.end();
+      logs[i] = "";
+      child.stderr.on("data", (c: Buffer) => (logs[i] += c.toString()));
+      reducers.push(child);
+      const statusFile = path.join(dataDir, "node.json");
+      for (let t = 0; t < 600 && !existsSync(statusFile); t++) {
+        if (child.exitCode !== null) throw new Error(`reducer ${op.name} exited ${child.exitCode}:\n${logs[i]}`);
+        await sleep(100);
+      }
+      statuses[i] = JSON.parse(await readFile(statusFile, "utf8"));
+      const staked = await mosaic(
+        ["reducer", "stake", "--amount", op.stake, ...directoryArgs, "--wallet-key-file", keyFile, "--data-dir", dataDir, "--json"],
+        work,
+      );
+      expect(json<{ total: string }>(staked).total).to.equal(`${op.stake}.0`);
+    }
+    // Both in the directory, and the honest node holding the set's document.
+    for (let t = 0; ; t++) {
+      const records = await readReducers(contracts.reducerDirectory, contracts.jobRegistry);
+      if (records.length === 2 && /psi:set-held/.test(logs[1] as string)) break;
+      if (t > 300) throw new Error(`the nodes did not announce or fetch the set:\n${logs.join("\n---\n")}`);
+      await sleep(200);
+    }
+
+    const run = await exposure([
+      "hotspots",
+      "--feed",
+      feedId,
+      ...chainArgs,
+      "--directory",
+      contracts.addresses.reducerDirectory,
+      "--dir",
+      dirs.bob,
+      "--json",
+    ]);
+    const psi = json<{ visits: number; matches: unknown[]; answeredBy: { operator?: string } }>(run);
+    expect(psi.visits).to.equal(2);
+    expect(psi.matches).to.deep.equal([
+      { cell: "52.520,13.405", hour: `${new Date((outbreakDay + 11 * 3600) * 1000).toISOString().slice(0, 13)}:00Z` },
+    ]);
+    expect(psi.answeredBy.operator).to.equal(statuses[1]?.operator);
+    expect(run.stderr).to.match(/found 2 staked node\(s\) in the ReducerDirectory/);
+    expect(run.stderr).to.include(`node of ${statuses[0]?.operator}`);
+    expect(run.stderr).to.match(/answered with another key than the set's \(PsiProofError\): not believed; asking the next/);
+    // Each node counted the one query it answered, and nothing else.
+    for (const status of statuses)
+      expect(await (await fetch(`${status.http}/psi`)).json()).to.deep.equal({ sets: 1, queries: 1, items: 128, refused: {} });
+  });
+});
+
+describe("askHotspotServers: the nodes found are asked in turn until one answers", () => {
+  const named = (name: string, message: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error(message), { name, ...extra });
+
+  it("passes a node refusing the set, one lying and one not reached, says so for each, and names all when none answers", async () => {
+    const said: string[] = [];
+    const asked: string[] = [];
+    const servers = [
+      { addrs: ["/a1", "/a2"], operator: "0xA" },
+      { addrs: ["/b1", "/b2"], operator: "0xB" },
+      { addrs: ["/c1"], operator: "0xC" },
+      { addrs: ["/d1"], operator: "0xD" },
+    ];
+    const answers: Record<string, () => unknown> = {
+      "/a1": () => {
+        throw named("StreamFailedError", "dial failed");
+      },
+      "/a2": () => {
+        throw named("PsiRefusedError", "refused", { reason: "UnknownHotspotSetError" });
+      },
+      "/b1": () => {
+        throw named("PsiProofError", "the proof does not verify");
+      },
+      "/c1": () => ["match"],
+    };
+    const found = await askHotspotServers(
+      servers,
+      async (addr) => {
+        asked.push(addr);
+        return answers[addr]?.() as string[];
+      },
+      (l) => said.push(l),
+    );
+    // A node that answered (refused or lied) is not asked at its other address; one not reached is.
+    expect(asked).to.deep.equal(["/a1", "/a2", "/b1", "/c1"]);
+    expect(found).to.deep.include({ answer: ["match"], addr: "/c1" });
+    expect(found.server.operator).to.equal("0xC");
+    expect(said).to.have.length(3);
+    expect(said[0]).to.match(/node of 0xA \(\/a1\): StreamFailedError: dial failed; asking the next/);
+    expect(said[1]).to.match(/node of 0xA \(\/a2\) does not serve this hotspot set; asking the next/);
+    expect(said[2]).to.match(/node of 0xB \(\/b1\) answered with another key than the set's \(PsiProofError\): not believed/);
+
+    let err: unknown;
+    await askHotspotServers(servers.slice(0, 2), async (addr) => answers[addr]?.() as string[]).catch((e) => {
+      err = e;
+    });
+    expect(err).to.be.instanceOf(NoHotspotServerError);
+    expect((err as Error).message).to.match(
+      /none of the 2 node\(s\) asked answered.*0xA \(\/a1\): StreamFailedError; .*0xA \(\/a2\): UnknownHotspotSetError; .*0xB \(\/b1\): PsiProofError\); give --peer/,
+    );
+    await askHotspotServers([], async () => []).catch((e) => {
+      err = e;
+    });
+    expect((err as Error).message).to.match(/no node to ask/);
+  });
+
+  it("throws an error of its own side at once, asking no other node", async () => {
+    const asked: string[] = [];
+    let err: unknown;
+    await askHotspotServers([{ addrs: ["/a"] }, { addrs: ["/b"] }], async (addr) => {
+      asked.push(addr);
+      throw new TypeError("items[0]: expected bytes");
+    }).catch((e) => {
+      err = e;
+    });
+    expect(err).to.be.instanceOf(TypeError);
+    expect(asked).to.deep.equal(["/a"]);
   });
 });
