@@ -68,6 +68,7 @@ import {
   encodeHotspotKeyFile,
   hotspotKeyFileName,
   hotspotKeyFilesIn,
+  type HotspotSetKeys,
   type PsiService,
   readHotspotKeyFiles,
 } from "@mosaic/worker";
@@ -523,6 +524,8 @@ export async function exposureServe(o: ServeOptions): Promise<Record<string, unk
     throw new UsageError("exposure serve: --rpc URL is required, or --network NAME|FILE; see 'mosaic exposure serve --help'");
   const { address } = feedsAddress("serve", o);
   const key = await readWalletKey(o.walletKeyFile);
+  // Before anything is opened: a damaged key file is HotspotKeyFileError naming it.
+  const psiSets = await readHotspotKeyFiles(await hotspotKeyFilesIn(o.dataDir));
   const chain = await connectChain({ rpcUrl: rpc, accounts: 0, source: o.network.sources.rpc ?? "--rpc" });
   let node: IpfsNode | undefined;
   try {
@@ -560,7 +563,7 @@ export async function exposureServe(o: ServeOptions): Promise<Record<string, unk
       o.print(`published batch ${b.seq}: ${b.keys} keys from ${b.uploads.length} upload(s), ${b.cid} (tx ${b.txHash})`),
     );
     await server.start();
-    const psi = await startPsi(node, o.dataDir);
+    const psi = await startPsi(node, psiSets);
     for (const addr of nodeAddresses(node)) o.print(`key server for feed ${o.feedId} at ${addr}`);
     if (psi !== undefined) o.print(`answering hotspot queries for ${psi.sets.length} set(s)`);
     o.print("uploads are taken until Ctrl-C");
@@ -805,9 +808,8 @@ export function formatHotspots(r: HotspotsResult): string {
   ].join("\n");
 }
 
-/** Starts a PSI service on `node` for the hotspot sets whose key files are in `dataDir`; undefined when there are none. */
-export async function startPsi(node: IpfsNode, dataDir: string): Promise<PsiService | undefined> {
-  const sets = await readHotspotKeyFiles(await hotspotKeyFilesIn(dataDir));
+/** Starts a PSI service on `node` for hotspot sets (readHotspotKeyFiles' map); undefined when there are none. */
+export async function startPsi(node: IpfsNode, sets: Map<string, HotspotSetKeys>): Promise<PsiService | undefined> {
   if (sets.size === 0) return undefined;
   const psi = createPsiService({ libp2p: node.libp2p, log: createLogger("psi") }, { sets });
   await psi.start();

@@ -6,7 +6,7 @@
 // past one that answers with another key; askHotspotServers, which tries them in turn, is also tested in process.
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -120,6 +120,16 @@ describe("mosaic exposure: a feed, an anonymous upload, the key server's batch, 
     failed(noFeed as Run, 2, "UsageError", /check: --feed ID is required; see 'mosaic exposure check --help'/);
     failed(noPeer as Run, 2, "UsageError", /--peer MULTIADDR is required: the health authority's key server/);
     failed(badFeed as Run, 1, "RangeError", /--feed: expected a feed id/);
+    // A damaged hotspot key file in the authority's directory is named before the key server opens anything.
+    const damaged = path.join(work, "damaged-authority");
+    await mkdir(damaged, { recursive: true });
+    await writeFile(path.join(damaged, "hotspots-bafy.key.json"), "{ not json");
+    failed(
+      await exposure(["serve", "--feed", "1", ...chainArgs, "--wallet-key-file", authorityKey, "--data-dir", damaged]),
+      1,
+      "HotspotKeyFileError",
+      /damaged-authority\/hotspots-bafy\.key\.json: not JSON/,
+    );
   });
 
   it("runs the whole flow: feed, configuration, key server, admission, upload, batch, scans and a check that reports exposure", async () => {
