@@ -112,7 +112,9 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
     authorityNode = await createIpfsNode({ listen: ["/ip4/127.0.0.1/tcp/0/ws"] });
   });
 
-  afterEach(() => {
+  afterEach(async function () {
+    // A failed step leaves its screen behind, to read what the page said.
+    if (this.currentTest?.state === "failed" && page !== undefined) await screenshot(page, "exposure-failed").catch(() => undefined);
     const errors = pageErrors.splice(0);
     expect(errors, "uncaught errors in the pages").to.deep.equal([]);
   });
