@@ -2,14 +2,23 @@
 // them, 14 days kept), scans checked strictly, and following a health authority's key feed on a real chain and Helia
 // on loopback — incrementally, and refusing batches signed by another key or whose seq skips, with the cache unchanged.
 import { randomBytes } from "node:crypto";
-import { type Advertisement, checkKeyAge, encodeKeyBatch, KeyExpiredError, type ScanRecord, WrongSignerError } from "@mosaic/exposure";
+import {
+  type Advertisement,
+  checkKeyAge,
+  encodeKeyBatch,
+  KeyExpiredError,
+  type KeyBatch,
+  type ScanRecord,
+  WrongSignerError,
+} from "@mosaic/exposure";
 import { putBlock } from "@mosaic/protocol";
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { type Signer, Wallet } from "ethers";
 import { expectRejects, memoryStores } from "../../../test/helpers.js";
 import {
   advertise,
   currentKey,
+  type FeedRef,
   followKeyFeed,
   KeyFeedMismatchError,
   KeyFeedSequenceError,
@@ -21,6 +30,7 @@ import {
   UnknownKeyFeedError,
   Vault,
 } from "../src/index.js";
+import { KeyBatchFromFutureError } from "../src/exposure/feed.js";
 import { cachedFeeds, DAY, type ExposureWorld, exposureWorld, randomKey, unixDayOf } from "./exposure-world.js";
 
 const now = Math.floor(Date.now() / 1000);
@@ -214,6 +224,117 @@ describe("vault exposure: following a key feed (real chain, Helia on loopback)",
     } finally {
       await own.close();
     }
+  });
+
+  describe("across a transfer of the feed", () => {
+    let successor: Signer;
+    before(() => {
+      successor = world.chain.accounts[2] as Signer;
+    });
+
+    /** Signs a batch (as `signer`, the anchorer by default), puts it on the authority's node, anchors it as `anchorer`. */
+    async function publishAs(
+      feed: FeedRef,
+      anchorer: Signer,
+      fields: Pick<KeyBatch, "seq" | "prev" | "keys"> & { createdAt?: number },
+      signer = anchorer,
+    ) {
+      const block = await encodeKeyBatch({ version: 1, ...feed, uploads: [], createdAt: now, ...fields }, signer);
+      await putBlock(world.authorityNode.blockstore, block);
+      await (await world.feeds.connect(anchorer).publishKeys(feed.feedId, fields.seq, block.cid.bytes, fields.keys.length)).wait();
+      return block;
+    }
+    const transfer = async (feed: FeedRef, from: Signer, to: Signer) =>
+      (await world.feeds.connect(from).transferFeed(feed.feedId, await to.getAddress())).wait();
+
+    it("a new vault follows the feed: old batches checked against the old authority, new ones against the new", async () => {
+      const feed = await world.newFeed();
+      const keys1 = [randomKey(today - 4)];
+      const keys2 = [randomKey(today - 3)];
+      const b1 = await world.publishBatch(feed, { seq: 1, prev: null, createdAt: now - 3 * DAY, keys: keys1 });
+      const b2 = await world.publishBatch(feed, { seq: 2, prev: b1.cid.toString(), createdAt: now - 2 * DAY, keys: keys2 });
+      // A vault that followed before the transfer.
+      const early = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+      const fresh = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+      try {
+        expect(await followKeyFeed(world.components, early, feed.feedId, { now })).to.deep.equal([...keys1, ...keys2]);
+        await transfer(feed, world.authority, successor);
+        const keys3 = [randomKey(today - 1)];
+        await publishAs(feed, successor, { seq: 3, prev: b2.cid.toString(), keys: keys3 });
+        const seen: number[] = [];
+        expect(await followKeyFeed(world.components, early, feed.feedId, { now, onBatch: (b) => seen.push(b.seq) })).to.deep.equal([
+          ...keys1,
+          ...keys2,
+          ...keys3,
+        ]);
+        expect(seen, "the early vault fetches only the new batch").to.deep.equal([3]);
+        // A vault that starts after the transfer walks back through both authorities' batches.
+        expect(await followKeyFeed(world.components, fresh, feed.feedId, { now })).to.deep.equal([...keys1, ...keys2, ...keys3]);
+        expect(cachedFeeds(fresh).map((d) => d.seq)).to.deep.equal([1, 2, 3]);
+      } finally {
+        await early.close();
+        await fresh.close();
+      }
+    });
+
+    it("refuses a batch the new authority signed but the old one anchored before the transfer (WrongSignerError), caching nothing", async () => {
+      const feed = await world.newFeed();
+      // The old authority anchors a batch the successor's key signed; then hands the feed on.
+      const b1 = await publishAs(
+        feed,
+        world.authority,
+        { seq: 1, prev: null, createdAt: now - DAY, keys: [randomKey(today - 2)] },
+        successor,
+      );
+      await transfer(feed, world.authority, successor);
+      await publishAs(feed, successor, { seq: 2, prev: b1.cid.toString(), keys: [randomKey(today - 1)] });
+      const before = cachedFeeds(vault);
+      await expectRejects(followKeyFeed(world.components, vault, feed.feedId, { now }), WrongSignerError, /not by the feed's authority/);
+      expect(cachedFeeds(vault)).to.deep.equal(before);
+    });
+
+    it("refuses a batch the old authority signed but the new one anchored after the transfer (WrongSignerError), caching nothing", async () => {
+      const feed = await world.newFeed();
+      const b1 = await world.publishBatch(feed, { seq: 1, prev: null, keys: [randomKey(today - 2)] });
+      await transfer(feed, world.authority, successor);
+      // The old key is no longer the feed's: a batch it signed, anchored by the successor, must not count.
+      await publishAs(feed, successor, { seq: 2, prev: b1.cid.toString(), keys: [randomKey(today - 1)] }, world.authority);
+      const before = cachedFeeds(vault);
+      await expectRejects(followKeyFeed(world.components, vault, feed.feedId, { now }), WrongSignerError, /not by the feed's authority/);
+      expect(cachedFeeds(vault)).to.deep.equal(before);
+    });
+  });
+
+  it("judges a batch's age before its signature: one older than 14 days ends the walk whoever signed it", async () => {
+    const feed = await world.newFeed();
+    // A key that has since been lost or rotated signed an old batch; nothing of it would be used anyway.
+    const old = await world.publishBatch(
+      feed,
+      { seq: 1, prev: null, createdAt: now - 20 * DAY, keys: [randomKey(today - 21)] },
+      { signer: Wallet.createRandom() },
+    );
+    const recent = [randomKey(today - 1)];
+    await world.publishBatch(feed, { seq: 2, prev: old.cid.toString(), keys: recent });
+    const own = await Vault.open(memoryStores(), { rootSeed: randomBytes(32) });
+    try {
+      expect(await followKeyFeed(world.components, own, feed.feedId, { now })).to.deep.equal(recent);
+      expect(cachedFeeds(own).map((d) => d.seq)).to.deep.equal([2]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("refuses a batch dated more than 10 minutes in the future (KeyBatchFromFutureError), caching nothing", async () => {
+    const feed = await world.newFeed();
+    const good = await world.publishBatch(feed, { seq: 1, prev: null, keys: [randomKey(today - 2)] });
+    await followKeyFeed(world.components, vault, feed.feedId, { now });
+    const before = cachedFeeds(vault);
+    // Dated ahead, it would never be pruned by age; its keys are of days before its date, so a far date passes checkKeyBatch.
+    await world.publishBatch(feed, { seq: 2, prev: good.cid.toString(), createdAt: now + 601, keys: [randomKey(today - 1)] });
+    await expectRejects(followKeyFeed(world.components, vault, feed.feedId, { now }), KeyBatchFromFutureError, /after now/);
+    expect(cachedFeeds(vault)).to.deep.equal(before);
+    // Within the 10 minutes of clock skew allowed, it is taken.
+    expect(await followKeyFeed(world.components, vault, feed.feedId, { now: now + 1 })).to.have.length(2);
   });
 
   it("names a feed the contract does not have (UnknownKeyFeedError), caching nothing", async () => {

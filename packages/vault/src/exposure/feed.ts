@@ -4,15 +4,17 @@
 import {
   type DocumentKind,
   decodeKeyBatch,
+  documentSigner,
   KEY_RETENTION_DAYS,
   type KeyBatch,
   MAX_DOCUMENT_BYTES,
   MalformedExposureDocumentError,
   type PublishedKey,
+  WrongSignerError,
 } from "@mosaic/exposure";
-import { CID, equalBytes, type ExposureFeeds, getBlock, parseCid } from "@mosaic/protocol";
+import { CID, equalBytes, type ExposureFeeds, getBlock, namedError, parseCid } from "@mosaic/protocol";
 import { sha256 } from "@noble/hashes/sha2";
-import { getBytes } from "ethers";
+import { getAddress, getBytes } from "ethers";
 import type { Blockstore } from "interface-blockstore";
 import { FEED_PART_KEYS, type FeedBatchDoc, PROXIMITY } from "../abilities/proximity.js";
 import type { Vault } from "../vault.js";
@@ -20,10 +22,18 @@ import { KeyFeedMismatchError, KeyFeedSequenceError, UnknownKeyFeedError } from 
 import { decodeFeedKeys, encodeFeedKeys } from "./feed-cache.js";
 
 const DAY_S = 86_400;
+/** Seconds a batch's createdAt may run ahead of the reader's clock (clock skew between the authority and a phone). */
+export const MAX_BATCH_CLOCK_SKEW_S = 600;
+
+/**
+ * A key batch says it was created more than MAX_BATCH_CLOCK_SKEW_S after now: cached, it would never age out of the
+ * 14 days. The authority's clock or the device's is wrong; nothing of the feed is cached until it is fixed.
+ */
+export class KeyBatchFromFutureError extends namedError("KeyBatchFromFutureError") {}
 
 /** What following a feed reads: the ExposureFeeds contract and an IPFS blockstore (a Helia node's fetches over bitswap). */
 export interface KeyFeedComponents {
-  feeds: Pick<ExposureFeeds, "feedOf" | "getAddress" | "runner" | "interface">;
+  feeds: Pick<ExposureFeeds, "feedOf" | "authorityAt" | "getAddress" | "runner" | "interface">;
   blocks: Pick<Blockstore, "get">;
   /** The chain's id. @default the feeds contract's provider's network */
   chainId?: bigint;
@@ -44,7 +54,8 @@ export interface FeedRef {
   feedId: string;
 }
 
-async function feedRefOf(components: KeyFeedComponents, feedId: bigint | string): Promise<FeedRef> {
+/** Which feed `feedId` of these components is: their chain id (or their provider's) and contract address, lowercase. */
+export async function keyFeedRef(components: Pick<KeyFeedComponents, "feeds" | "chainId">, feedId: bigint | string): Promise<FeedRef> {
   let chainId = components.chainId;
   if (chainId === undefined) {
     const provider = components.feeds.runner?.provider;
@@ -60,18 +71,51 @@ function feedIdOf(feedId: bigint | string): bigint {
   return BigInt(feedId);
 }
 
+/** The name of the custom error a contract call reverted with, if the revert carries one. */
+function revertName(feeds: Pick<KeyFeedComponents["feeds"], "interface">, err: unknown): string | undefined {
+  // ethers names a decoded custom error in `revert`; some providers leave only the revert data.
+  const { revert, data } = err as { revert?: { name?: string }; data?: unknown };
+  return revert?.name ?? (typeof data === "string" ? feeds.interface.parseError(data)?.name : undefined);
+}
+
 /** The feed's on-chain record; UnknownKeyFeedError when ExposureFeeds has no feed of that id. */
-export async function readFeed(feeds: KeyFeedComponents["feeds"], feedId: bigint | string) {
+export async function readFeed(feeds: Pick<KeyFeedComponents["feeds"], "feedOf" | "getAddress" | "interface">, feedId: bigint | string) {
   try {
     return await feeds.feedOf(feedIdOf(feedId));
   } catch (err) {
-    // ethers names a decoded custom error in `revert`; some providers leave only the revert data.
-    const { revert, data } = err as { revert?: { name?: string }; data?: unknown };
-    const name = revert?.name ?? (typeof data === "string" ? feeds.interface.parseError(data)?.name : undefined);
-    if (name === "UnknownFeed")
+    if (revertName(feeds, err) === "UnknownFeed")
       throw new UnknownKeyFeedError(`ExposureFeeds ${await feeds.getAddress()} has no feed ${feedId}: check the feed id`);
     throw err;
   }
+}
+
+/**
+ * Who anchored each of a feed's batches (ExposureFeeds.authorityAt), remembered per contract object: a batch's
+ * anchorer never changes, so a vault following again, or another vault of the same app, asks the chain once.
+ */
+const anchorers = new WeakMap<object, Map<string, string>>();
+
+async function authorityAt(feeds: KeyFeedComponents["feeds"], feed: FeedRef, seq: number): Promise<string> {
+  let known = anchorers.get(feeds);
+  if (known === undefined) {
+    known = new Map();
+    anchorers.set(feeds, known);
+  }
+  const key = `${feed.chainId}:${feed.feeds}:${feed.feedId}:${seq}`;
+  const cached = known.get(key);
+  if (cached !== undefined) return cached;
+  let authority: string;
+  try {
+    authority = getAddress(await feeds.authorityAt(BigInt(feed.feedId), BigInt(seq)));
+  } catch (err) {
+    if (revertName(feeds, err) === "UnanchoredBatch")
+      throw new KeyFeedSequenceError(
+        `ExposureFeeds has no batch ${seq} anchored on feed ${feed.feedId}, yet the walk reached it: is this the same chain?`,
+      );
+    throw err;
+  }
+  known.set(key, authority);
+  return authority;
 }
 
 export function cidOfBytes(bytes: string | Uint8Array, field: string): CID {
@@ -114,13 +158,16 @@ export function cachedFeedKeys(vault: Vault, feed: FeedRef, now: number): Publis
 }
 
 /**
- * Brings the vault's copy of a feed up to date and returns its keys of the last 14 days. Reads the feed's head,
- * seq and authority from ExposureFeeds, then walks back from the head by each batch's `prev` link, checking each
- * one's signature against the on-chain authority (decodeKeyBatch: WrongSignerError, UnsignedDocumentError,
- * MalformedExposureDocumentError), that it names this chain, contract and feed (KeyFeedMismatchError) and that
- * the seqs run head, head − 1, … without a gap (KeyFeedSequenceError); it stops at the batch the vault already
- * holds or at the first one created more than 14 days before `now`. Nothing is cached unless every batch
- * fetched passed; then they are stored in the proximity ability's `feeds` collection.
+ * Brings the vault's copy of a feed up to date and returns its keys of the last 14 days. Reads the feed's head and
+ * seq from ExposureFeeds, then walks back from the head by each batch's `prev` link, checking that each one is a
+ * well-formed signed batch (UnsignedDocumentError, MalformedExposureDocumentError), names this chain, contract and
+ * feed (KeyFeedMismatchError) and that the seqs run head, head − 1, … without a gap (KeyFeedSequenceError). It
+ * stops at the batch the vault already holds or at the first one created more than 14 days before `now` — judged
+ * before its signature, so an old batch is never refused for its signer. A batch dated more than
+ * MAX_BATCH_CLOCK_SKEW_S after `now` is KeyBatchFromFutureError. Each batch kept must be signed by the authority
+ * that anchored it (ExposureFeeds.authorityAt: the authority in office then, so a feed stays readable across a
+ * transferFeed), else WrongSignerError. Nothing is cached unless every batch fetched passed; then they are stored
+ * in the proximity ability's `feeds` collection.
  */
 export async function followKeyFeed(
   components: KeyFeedComponents,
@@ -129,9 +176,8 @@ export async function followKeyFeed(
   options: FollowKeyFeedOptions,
 ): Promise<PublishedKey[]> {
   const { now, signal } = options;
-  const feed = await feedRefOf(components, feedId);
+  const feed = await keyFeedRef(components, feedId);
   const onChain = await readFeed(components.feeds, feed.feedId);
-  const authority = onChain.authority;
   const chainSeq = Number(onChain.seq);
   const cached = cachedBatches(vault, feed);
   const top = cached.reduce<FeedBatchDoc | undefined>((a, d) => (a === undefined || d.seq > a.seq ? d : a), undefined);
@@ -148,7 +194,10 @@ export async function followKeyFeed(
   let expected = chainSeq;
   while (next !== null && expected > cachedSeq) {
     signal?.throwIfAborted();
-    const batch = decodeKeyBatch(await fetchChecked(components.blocks, next, "key-batch", signal), authority);
+    const bytes = await fetchChecked(components.blocks, next, "key-batch", signal);
+    // The batch as its signer signed it (shape and signature checked, the signer not yet judged): its age first.
+    const signer = documentSigner("key-batch", bytes);
+    const batch = decodeKeyBatch(bytes, signer);
     if (batch.chainId !== feed.chainId || batch.feeds.toLowerCase() !== feed.feeds || batch.feedId !== feed.feedId) {
       throw new KeyFeedMismatchError(
         `batch ${next} is for feed ${batch.feedId} of ${batch.feeds} on chain ${batch.chainId}, not feed ${feed.feedId} of ${feed.feeds} on chain ${feed.chainId}`,
@@ -160,6 +209,17 @@ export async function followKeyFeed(
       );
     }
     if (batch.createdAt < cutoff) break;
+    if (batch.createdAt > now + MAX_BATCH_CLOCK_SKEW_S) {
+      throw new KeyBatchFromFutureError(
+        `batch ${next} of feed ${feed.feedId} (seq ${batch.seq}) is dated ${batch.createdAt}, ${batch.createdAt - now} s after now (${now}): check this device's clock, or the authority's`,
+      );
+    }
+    const anchorer = await authorityAt(components.feeds, feed, batch.seq);
+    if (signer !== anchorer) {
+      throw new WrongSignerError(
+        `key-batch document ${next} (seq ${batch.seq}) is signed by ${signer}, not by the feed's authority ${anchorer} that anchored it: ignore it`,
+      );
+    }
     fetched.push({ cid: next.toString(), batch });
     options.onBatch?.({ seq: batch.seq, cid: next.toString(), keys: batch.keys.length });
     expected--;
