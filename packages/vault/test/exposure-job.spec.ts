@@ -3,12 +3,12 @@
 // the noised payload to the transport.
 import { randomBytes } from "node:crypto";
 import { decodeLocalSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
-import { DEFAULT_RISK_CONFIG, dailyKey, exposureRootFromSeed, type PublishedKey, unixDayOf } from "@mosaic/exposure";
+import { type Advertisement, DEFAULT_RISK_CONFIG, dailyKey, exposureRootFromSeed, type PublishedKey, unixDayOf } from "@mosaic/exposure";
 import { EXPOSURE_LEVELS, exposuresPerDayJob } from "@mosaic/mapreduce";
 import type { Block } from "@mosaic/protocol";
 import { expect } from "chai";
 import { memoryStores } from "../../../test/helpers.js";
-import { type Advertisement, advertise, answerJobWith, checkExposure, recordScans, Vault } from "../src/index.js";
+import { advertise, answerJobWith, checkExposure, recordScans, Vault } from "../src/index.js";
 
 describe("vault: the exposures-per-day job over the device's own notifications", function () {
   this.timeout(60_000);
