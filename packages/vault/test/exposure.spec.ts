@@ -18,7 +18,7 @@ import {
 } from "@mosaic/exposure";
 import { getBlock, nodeAddresses, parseCid, putBlock } from "@mosaic/protocol";
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { type Signer, Wallet } from "ethers";
 import { expectRejects, memoryStores } from "../../../test/helpers.js";
 import {
   advertise,
@@ -28,6 +28,7 @@ import {
   fetchRiskConfig,
   followKeyFeed,
   recordScans,
+  temporaryExposureKey,
   uploadIdentity,
   Vault,
   prepareUpload,
@@ -132,21 +133,99 @@ describe("vault exposure: advertise, upload anonymously, follow, check on the de
     expect(fetchedConfig).to.deep.equal(DEFAULT_RISK_CONFIG);
     const keysB = await followKeyFeed(world.components, vaultB, feed.feedId, { now });
     expect(keysB).to.deep.equal(got.keys);
-    const resultB = await checkExposure(vaultB, { keys: keysB, config: fetchedConfig, now, feedId: feed.feedId });
+    const resultB = await checkExposure(vaultB, { keys: keysB, config: fetchedConfig, now, feed });
     // 40 minutes at ~42 dB (immediate, weight 1.5) the day before A's onset (high infectiousness): a close contact.
     expect(resultB.level).to.equal("high");
     expect(resultB.mostRecentDay).to.equal(today - 2);
     expect(resultB.advice).to.equal(DEFAULT_RISK_CONFIG.advice[resultB.level]);
     expect(exposureNotifications(vaultB).map((n) => [n.day, n.level, n.feedId])).to.deep.equal([[today - 2, resultB.level, feed.feedId]]);
     // Checking again records no second notification of the same exposure.
-    await checkExposure(vaultB, { keys: keysB, config: fetchedConfig, now: now + 60, feedId: feed.feedId });
+    await checkExposure(vaultB, { keys: keysB, config: fetchedConfig, now: now + 60, feed });
     expect(exposureNotifications(vaultB)).to.have.length(1);
 
     const keysC = await followKeyFeed(world.components, vaultC, feed.feedId, { now });
-    const resultC = await checkExposure(vaultC, { keys: keysC, config: fetchedConfig, now, feedId: feed.feedId });
+    const resultC = await checkExposure(vaultC, { keys: keysC, config: fetchedConfig, now, feed });
     expect(resultC.level).to.equal("none");
     expect(resultC.advice).to.equal(DEFAULT_RISK_CONFIG.advice.none);
     expect(exposureNotifications(vaultC)).to.deep.equal([]);
+  });
+
+  /** B heard A for 40 minutes, 1 m away, two days ago; `keys` is A's key of that day as a feed would publish it. */
+  async function exposedPair() {
+    const [vaultA, vaultB] = [await open(), await open()];
+    const sent: Advertisement[] = [];
+    const start = (today - 2) * DAY + 9 * 3600;
+    const times = [0, 600, 1200, 1800].map((s) => start + s);
+    for (const t of times) await advertise(vaultA, { advertise: async (a: Advertisement) => void sent.push(a) }, t);
+    await recordScans(
+      vaultB,
+      sent.map((a, i) => ({ rpi: a.rpi, aem: a.aem, t: (times[i] as number) + 30, rssi: -50, seconds: 600 })),
+    );
+    const { key, rollingStartIntervalNumber, rollingPeriod } = temporaryExposureKey(vaultA, today - 2, now);
+    const keys = [{ key, rollingStartIntervalNumber, rollingPeriod, reportType: "confirmed-test" as const, daysSinceOnsetOfSymptoms: 0 }];
+    return { vaultB, keys };
+  }
+
+  it("keeps a notification per chain, ExposureFeeds contract and feed: the same feed id elsewhere is another feed", async () => {
+    const { vaultB, keys } = await exposedPair();
+    const feed = { chainId: world.chainId, feeds: world.feedsAddress, feedId: "1" };
+    const elsewhere = [
+      { ...feed, feeds: `0x${"ab".repeat(20)}` },
+      { ...feed, chainId: feed.chainId + 1 },
+    ];
+    for (const f of [feed, ...elsewhere]) {
+      const result = await checkExposure(vaultB, { keys, config: DEFAULT_RISK_CONFIG, now, feed: f });
+      expect(result.level).to.equal("high");
+    }
+    // Three feeds numbered 1 on different contracts or chains: three notifications, none overwriting another.
+    const notified = exposureNotifications(vaultB);
+    expect(notified.map((n) => [n.day, n.level, n.feedId])).to.deep.equal([
+      [today - 2, "high", "1"],
+      [today - 2, "high", "1"],
+      [today - 2, "high", "1"],
+    ]);
+    expect(new Set(notified.map((n) => n._id)).size).to.equal(3);
+    // The same feed again: still one notification for it.
+    await checkExposure(vaultB, { keys, config: DEFAULT_RISK_CONFIG, now: now + 60, feed });
+    expect(exposureNotifications(vaultB)).to.have.length(3);
+  });
+
+  it("refuses a malformed feed for a notification (TypeError/RangeError naming the field), recording nothing", async () => {
+    const { vaultB: vault, keys } = await exposedPair();
+    const feed = { chainId: world.chainId, feeds: world.feedsAddress, feedId: "1" };
+    const bad: [Record<string, unknown>, ErrorConstructor, RegExp][] = [
+      [{ feed: { ...feed, chainId: 0 } }, RangeError, /feed\.chainId/],
+      [{ feed: { ...feed, feeds: "0x1234" } }, TypeError, /feed\.feeds/],
+      [{ feed: { ...feed, feedId: "one" } }, RangeError, /feed\.feedId/],
+      [{ feed, feedId: "2" }, RangeError, /feedId: "2" is not feed\.feedId "1"/],
+      [{}, TypeError, /feed: expected/],
+    ];
+    for (const [init, type, re] of bad)
+      await expectRejects(checkExposure(vault, { keys, config: DEFAULT_RISK_CONFIG, now, ...init } as never), type, re);
+    expect(exposureNotifications(vault)).to.deep.equal([]);
+    // The same keys with a well-formed feed do notify: the refusals above were the feed's, not the match's.
+    await checkExposure(vault, { keys, config: DEFAULT_RISK_CONFIG, now, feed });
+    expect(exposureNotifications(vault)).to.have.length(1);
+  });
+
+  it("after a transfer, the old authority's risk configuration is cleared (defaults) and the new one's is checked against it", async () => {
+    const successor = world.chain.accounts[2] as Signer;
+    const feed = await world.newFeed();
+    const strict = { ...DEFAULT_RISK_CONFIG, thresholds: { low: 5, high: 10 } };
+    const old = await signDocument("risk-config", strict, world.authority);
+    await putBlock(world.authorityNode.blockstore, old);
+    await (await world.feeds.connect(world.authority).setRiskConfig(feed.feedId, old.cid.bytes)).wait();
+    expect(await fetchRiskConfig(world.components, feed.feedId)).to.deep.equal(strict);
+    await (await world.feeds.connect(world.authority).transferFeed(feed.feedId, await successor.getAddress())).wait();
+    // Signed by a key that is no longer the feed's: cleared, not refused — the check goes on with the defaults.
+    expect(await fetchRiskConfig(world.components, feed.feedId)).to.deep.equal(DEFAULT_RISK_CONFIG);
+    const renewed = await signDocument("risk-config", { ...strict, thresholds: { low: 7, high: 14 } }, successor);
+    await putBlock(world.authorityNode.blockstore, renewed);
+    await (await world.feeds.connect(successor).setRiskConfig(feed.feedId, renewed.cid.bytes)).wait();
+    expect((await fetchRiskConfig(world.components, feed.feedId)).thresholds).to.deep.equal({ low: 7, high: 14 });
+    // The old authority's document put back by the successor (a mistake or a replay) is refused.
+    await (await world.feeds.connect(successor).setRiskConfig(feed.feedId, old.cid.bytes)).wait();
+    await expectRejects(fetchRiskConfig(world.components, feed.feedId), WrongSignerError, /not by the feed's authority/);
   });
 
   it("a feed without a risk configuration gets GAEN's defaults", async () => {

@@ -5,11 +5,12 @@ import { cidOfBytes, fetchChecked, type KeyFeedComponents, readFeed } from "./fe
 
 /**
  * The feed's risk configuration: the CID ExposureFeeds records, fetched, its signature checked against the feed's
- * authority (openDocument: WrongSignerError, UnsignedDocumentError, MalformedExposureDocumentError) and parsed
- * (parseRiskConfig). A feed that set none gets DEFAULT_RISK_CONFIG (GAEN's defaults).
+ * current authority (openDocument: WrongSignerError, UnsignedDocumentError, MalformedExposureDocumentError) and parsed
+ * (parseRiskConfig). A feed that set none gets DEFAULT_RISK_CONFIG (GAEN's defaults), and so does one whose
+ * configuration a transferFeed cleared (the old authority signed it) until the new authority sets its own.
  */
 export async function fetchRiskConfig(
-  components: Pick<KeyFeedComponents, "feeds" | "blocks">,
+  components: { feeds: Pick<KeyFeedComponents["feeds"], "feedOf" | "getAddress" | "interface">; blocks: KeyFeedComponents["blocks"] },
   feedId: bigint | string,
   options: { signal?: AbortSignal } = {},
 ): Promise<RiskConfig> {
