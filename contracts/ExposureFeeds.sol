@@ -22,11 +22,12 @@ contract ExposureFeeds is IExposureFeeds {
     /// @notice The most keys one batch may hold (MAX_BATCH_KEYS in the exposure package).
     uint32 public constant MAX_BATCH_KEYS = 10_000;
 
-    /// @dev One feed. authority and seq share a slot, updatedAt and transfers another.
+    /// @dev One feed. authority, seq and transfers share a slot. No time is stored: the events carry their block, and a
+    /// slot rewritten with block.timestamp is mis-estimated by nodes that estimate in the second of the last write
+    /// (anvil: the estimate sees a no-op store and the transaction runs out of gas).
     struct Feed {
         address authority;
         uint64 seq;
-        uint64 updatedAt;
         /// @dev How many handovers _handovers holds for this feed (kept here: no separate length slot to pay for).
         uint64 transfers;
         uint256 groupId;
@@ -72,7 +73,6 @@ contract ExposureFeeds is IExposureFeeds {
         Feed storage feed = _feeds.push();
         feed.authority = msg.sender;
         feed.groupId = groupId;
-        feed.updatedAt = uint64(block.timestamp);
         feedId = FeedId.wrap(_feeds.length);
         emit FeedCreated(feedId, msg.sender, groupId);
     }
@@ -87,7 +87,6 @@ contract ExposureFeeds is IExposureFeeds {
         if (keyCount == 0 || keyCount > MAX_BATCH_KEYS) revert InvalidKeyCount(keyCount, MAX_BATCH_KEYS);
         feed.seq = seq;
         feed.head = headCid;
-        feed.updatedAt = uint64(block.timestamp);
         emit KeysPublished(feedId, seq, headCid, keyCount);
     }
 
@@ -96,7 +95,6 @@ contract ExposureFeeds is IExposureFeeds {
         Feed storage feed = _onlyAuthority(feedId);
         _checkCid(cid);
         feed.riskConfig = cid;
-        feed.updatedAt = uint64(block.timestamp);
         emit RiskConfigSet(feedId, cid);
     }
 
@@ -105,7 +103,6 @@ contract ExposureFeeds is IExposureFeeds {
         Feed storage feed = _onlyAuthority(feedId);
         _checkCid(cid);
         feed.hotspots = cid;
-        feed.updatedAt = uint64(block.timestamp);
         emit HotspotsPublished(feedId, cid);
     }
 
@@ -118,7 +115,6 @@ contract ExposureFeeds is IExposureFeeds {
         _handovers[FeedId.unwrap(feedId)][feed.transfers] = Handover({previous: msg.sender, firstSeq: feed.seq + 1});
         feed.transfers += 1;
         feed.authority = newAuthority;
-        feed.updatedAt = uint64(block.timestamp);
         // The old authority signed these; no vault could check them against the new one.
         if (feed.riskConfig.length != 0) {
             delete feed.riskConfig;
@@ -159,12 +155,11 @@ contract ExposureFeeds is IExposureFeeds {
             uint64 seq,
             bytes memory head,
             bytes memory riskConfig,
-            bytes memory hotspots,
-            uint64 updatedAt
+            bytes memory hotspots
         )
     {
         Feed storage feed = _feedOf(feedId);
-        return (feed.authority, feed.groupId, feed.seq, feed.head, feed.riskConfig, feed.hotspots, feed.updatedAt);
+        return (feed.authority, feed.groupId, feed.seq, feed.head, feed.riskConfig, feed.hotspots);
     }
 
     /// @inheritdoc IExposureFeeds

@@ -95,7 +95,6 @@ interface IExposureFeeds {
     /// @return head The latest key batch's CID (empty before the first).
     /// @return riskConfig The risk configuration's CID (empty until set).
     /// @return hotspots The hotspot set's CID (empty until published).
-    /// @return updatedAt The block timestamp of the feed's latest change.
     function feedOf(FeedId feedId)
         external
         view
@@ -105,8 +104,7 @@ interface IExposureFeeds {
             uint64 seq,
             bytes memory head,
             bytes memory riskConfig,
-            bytes memory hotspots,
-            uint64 updatedAt
+            bytes memory hotspots
         );
 
     /// @notice How many feeds exist: their ids are 1..feedCount().

@@ -84,8 +84,8 @@ describe("ExposureFeeds", () => {
   }
 
   async function feed(id: bigint) {
-    const [auth, groupId, seq, head, riskConfig, hotspots, updatedAt] = await feeds.feedOf(id);
-    return { authority: auth, groupId, seq, head, riskConfig, hotspots, updatedAt };
+    const [auth, groupId, seq, head, riskConfig, hotspots] = await feeds.feedOf(id);
+    return { authority: auth, groupId, seq, head, riskConfig, hotspots };
   }
 
   /** A CID in binary form: CIDv1 dag-cbor sha2-256 of `seed` (36 bytes), as the exposure package anchors them. */
@@ -113,7 +113,6 @@ describe("ExposureFeeds", () => {
         head: "0x",
         riskConfig: "0x",
         hotspots: "0x",
-        updatedAt: BigInt(await networkHelpers.time.latest()),
       });
       // Ids count on: a second feed (same registrar, same group) is 2.
       expect(await createFeed(authority)).to.equal(2n);
@@ -172,7 +171,7 @@ describe("ExposureFeeds", () => {
         .withArgs(id, 1n, hexlify(cid(1)), 14n);
       gasFigures.publishKeys_first = (await (await tx).wait())?.gasUsed ?? 0n;
       let f = await feed(id);
-      expect([f.seq, f.head, f.updatedAt]).to.deep.equal([1n, hexlify(cid(1)), BigInt(await networkHelpers.time.latest())]);
+      expect([f.seq, f.head]).to.deep.equal([1n, hexlify(cid(1))]);
       const tx2 = await feeds.connect(authority).publishKeys(id, 2n, cid(2), 10_000);
       gasFigures.publishKeys_next = (await tx2.wait())?.gasUsed ?? 0n;
       f = await feed(id);
