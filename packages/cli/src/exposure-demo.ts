@@ -248,7 +248,7 @@ export async function runExposureDemo(opts: ExposureDemoOptions): Promise<Exposu
         if (person.positive !== null) continue;
         const vault = vaults.get(person.index) as Vault;
         const keys = await followKeyFeed(components, vault, feedId, { now });
-        const result = await checkExposure(vault, { keys, config: riskConfig, now, feedId: feedId.toString() });
+        const result = await checkExposure(vault, { keys, config: riskConfig, now, feed: feedRef });
         levels[result.level]++;
         if (result.level !== "none") notified.add(person.index);
       }

@@ -49,6 +49,7 @@ import {
 } from "@mosaic/protocol";
 import {
   checkExposure,
+  keyFeedRef,
   checkHotspots,
   DEFAULT_TX_POWER_DBM,
   exposureRoot,
@@ -334,7 +335,8 @@ export async function exposureCheck(
           }),
         );
         const config = await unavailableAdvice(fetchRiskConfig(components, access.feedId, { signal }));
-        const result = await checkExposure(vault, { keys, config, now: access.now, feedId: access.feedId.toString() });
+        const feed = await keyFeedRef(components, access.feedId);
+        const result = await checkExposure(vault, { keys, config, now: access.now, feed });
         return {
           feedId: access.feedId.toString(),
           keys: keys.length,

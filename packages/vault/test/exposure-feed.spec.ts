@@ -29,8 +29,9 @@ import {
   temporaryExposureKey,
   UnknownKeyFeedError,
   Vault,
+  KeyBatchFromFutureError,
 } from "../src/index.js";
-import { KeyBatchFromFutureError } from "../src/exposure/feed.js";
+
 import { cachedFeeds, DAY, type ExposureWorld, exposureWorld, randomKey, unixDayOf } from "./exposure-world.js";
 
 const now = Math.floor(Date.now() / 1000);

@@ -34,7 +34,12 @@ describe("vault: the exposures-per-day job over the device's own notifications",
       const keys: PublishedKey[] = [
         { ...dailyKey(exposureRootFromSeed(seedA), today - 1), reportType: "confirmed-test", daysSinceOnsetOfSymptoms: 0 },
       ];
-      const result = await checkExposure(b as Vault, { keys, config: DEFAULT_RISK_CONFIG, now, feedId: "1" });
+      const result = await checkExposure(b as Vault, {
+        keys,
+        config: DEFAULT_RISK_CONFIG,
+        now,
+        feed: { chainId: 31337, feeds: job.registry, feedId: "1" },
+      });
       expect(result.level).to.equal("high");
 
       const spec = exposuresPerDayJob({ collectionDeadline: now + 3600, days: 3 });

@@ -197,7 +197,7 @@ describe("vault exposure: advertise, upload anonymously, follow, check on the de
       [{ feed: { ...feed, chainId: 0 } }, RangeError, /feed\.chainId/],
       [{ feed: { ...feed, feeds: "0x1234" } }, TypeError, /feed\.feeds/],
       [{ feed: { ...feed, feedId: "one" } }, RangeError, /feed\.feedId/],
-      [{ feed, feedId: "2" }, RangeError, /feedId: "2" is not feed\.feedId "1"/],
+      [{ feed: "1" }, TypeError, /feed: expected/],
       [{}, TypeError, /feed: expected/],
     ];
     for (const [init, type, re] of bad)

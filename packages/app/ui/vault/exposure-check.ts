@@ -1,7 +1,7 @@
 // One exposure check from the browser, in the vault's steps: follow the feed (chain, then IPFS), fetch its signed risk
 // configuration, match and score here. Only public data is fetched; the result stays in the vault.
 import type { ExposureResult, RiskConfig } from "@mosaic/exposure";
-import { checkExposure, fetchRiskConfig, followKeyFeed, storedScans, type Vault } from "@mosaic/vault";
+import { checkExposure, fetchRiskConfig, followKeyFeed, keyFeedRef, storedScans, type Vault } from "@mosaic/vault";
 import type { ExposureNet } from "./exposure-net.ts";
 
 export type CheckStep = "batches" | "config" | "match";
@@ -44,6 +44,6 @@ export async function checkFeed(
   await new Promise((r) => setTimeout(r, 50));
   const started = performance.now();
   const scans = storedScans(vault, { from: now - 14 * DAY_S, to: now + 1 }).length;
-  const result = await checkExposure(vault, { keys, config, now, feedId: feedId.toString() });
+  const result = await checkExposure(vault, { keys, config, now, feed: await keyFeedRef(components, feedId) });
   return { feedId: feedId.toString(), result, config, keys: keys.length, scans, seconds: (performance.now() - started) / 1000 };
 }

@@ -28,7 +28,6 @@ export interface FeedView {
   head: string;
   riskConfig: string;
   hotspots: string;
-  updatedAt: number;
 }
 
 export interface ExposureNet {
@@ -109,7 +108,6 @@ export function exposureNet(network: LoadedNetwork, extraPeers: () => readonly s
       head: cidText(f.head),
       riskConfig: cidText(f.riskConfig),
       hotspots: cidText(f.hotspots),
-      updatedAt: Number(f.updatedAt),
     };
   };
   return {

@@ -17,46 +17,25 @@ interface CheckExposureBase {
   now: number;
 }
 
-export type CheckExposureInit = CheckExposureBase &
-  (
-    | {
-        /**
-         * The feed the keys came from: chain, ExposureFeeds contract and feed id (keyFeedRef's). A notification is
-         * kept per feed and day, so feed 1 of another contract or chain is another feed.
-         */
-        feed: FeedRef;
-        /** The same as feed.feedId, when given. */
-        feedId?: string;
-      }
-    | {
-        feed?: undefined;
-        /**
-         * @deprecated Pass `feed`: a feed id alone cannot tell feed 1 of one ExposureFeeds contract or chain from
-         * feed 1 of another, and their notifications of a day would overwrite each other.
-         */
-        feedId: string;
-      }
-  );
+export interface CheckExposureInit extends CheckExposureBase {
+  /**
+   * The feed the keys came from: chain, ExposureFeeds contract and feed id (keyFeedRef's). A notification is kept per
+   * feed and day, so feed 1 of another contract or chain is another feed.
+   */
+  feed: FeedRef;
+}
 
-/** The notification's document id: chain, contract, feed and day (a legacy caller's: feed and day). */
+/** The notification's document id: chain, contract, feed and day. */
 function notificationKey(init: CheckExposureInit): { feedId: string; key: (day: number) => string } {
   const { feed } = init;
-  if (feed === undefined || feed === null) {
-    if (typeof init.feedId !== "string" || !/^\d{1,78}$/.test(init.feedId))
-      throw new TypeError(
-        `feed: expected { chainId, feeds, feedId } (keyFeedRef's), got ${JSON.stringify(feed)} and feedId ${JSON.stringify(init.feedId)}`,
-      );
-    return { feedId: init.feedId, key: (day) => `${init.feedId}:${day}` };
-  }
-  if (typeof feed !== "object") throw new TypeError(`feed: expected { chainId, feeds, feedId }, got ${typeof feed}`);
+  if (typeof feed !== "object" || feed === null)
+    throw new TypeError(`feed: expected { chainId, feeds, feedId } (keyFeedRef's), got ${feed === null ? "null" : typeof feed}`);
   if (!Number.isSafeInteger(feed.chainId) || feed.chainId < 1)
     throw new RangeError(`feed.chainId: expected a chain id (an integer >= 1), got ${JSON.stringify(feed.chainId)}`);
   if (typeof feed.feeds !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(feed.feeds))
     throw new TypeError(`feed.feeds: expected the ExposureFeeds address (0x and 40 hex digits), got ${JSON.stringify(feed.feeds)}`);
   if (typeof feed.feedId !== "string" || !/^\d{1,78}$/.test(feed.feedId))
     throw new RangeError(`feed.feedId: expected a decimal feed id, got ${JSON.stringify(feed.feedId)}`);
-  if (init.feedId !== undefined && init.feedId !== feed.feedId)
-    throw new RangeError(`feedId: ${JSON.stringify(init.feedId)} is not feed.feedId ${JSON.stringify(feed.feedId)}: pass feed alone`);
   const feeds = feed.feeds.toLowerCase();
   return { feedId: feed.feedId, key: (day) => `${feed.chainId}:${feeds}:${feed.feedId}:${day}` };
 }

@@ -2,7 +2,16 @@
 // the device, and the anonymous key upload.
 export { type CheckExposureInit, checkExposure, exposureNotifications } from "./check.js";
 export { KeyFeedMismatchError, KeyFeedSequenceError, MalformedScanError, UnknownKeyFeedError } from "./errors.js";
-export { cachedFeedKeys, type FeedRef, type FollowKeyFeedOptions, followKeyFeed, type KeyFeedComponents } from "./feed.js";
+export {
+  cachedFeedKeys,
+  type FeedRef,
+  type FollowKeyFeedOptions,
+  followKeyFeed,
+  KeyBatchFromFutureError,
+  type KeyFeedComponents,
+  keyFeedRef,
+  MAX_BATCH_CLOCK_SKEW_S,
+} from "./feed.js";
 export { advertise, currentKey, DEFAULT_TX_POWER_DBM, exposureRoot, temporaryExposureKey } from "./keys.js";
 export {
   checkHotspots,
