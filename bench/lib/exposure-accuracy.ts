@@ -8,6 +8,8 @@ import {
   exposureRootFromSeed,
   keysToUpload,
   matchKeys,
+  type NotificationOutcome,
+  notificationOutcome,
   type PublishedKey,
   type RiskConfig,
   type SimTown,
@@ -24,13 +26,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const progress = (message: string) => process.stderr.write(`exposure accuracy: ${message}\n`);
 const round = (x: number) => Number(x.toFixed(3));
 
-interface Outcome {
-  notified: number;
-  trulyExposed: number;
-  truePositives: number;
-  precision: number;
-  recall: number;
-}
+type Outcome = NotificationOutcome;
 
 /** Each positive's keys as the authority publishes them, uploaded at the end of the simulation (all 14 days). */
 export function publishedKeysOf(town: SimTown): PublishedKey[] {
@@ -46,17 +42,7 @@ export function publishedKeysOf(town: SimTown): PublishedKey[] {
   });
 }
 
-function outcome(notified: Set<number>, truth: Set<number>): Outcome {
-  const truePositives = [...notified].filter((i) => truth.has(i)).length;
-  return {
-    notified: notified.size,
-    trulyExposed: truth.size,
-    truePositives,
-    // No notification at all is no false alarm: precision 1 by convention (and recall says what was missed).
-    precision: notified.size === 0 ? 1 : truePositives / notified.size,
-    recall: truth.size === 0 ? 1 : truePositives / truth.size,
-  };
-}
+const outcome = notificationOutcome;
 
 /** One town: who each rule notifies among the people who did not test positive. */
 function measureTown(

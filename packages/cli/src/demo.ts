@@ -82,17 +82,23 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-/** Runs the demo job end to end and returns its summary. */
-export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
+/** A demo's phases: each printed as it starts and ends, with its time, which `phases` keeps (seconds). */
+export function phaseTimer(print: (line: string) => void) {
   const phases: Record<string, number> = {};
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
-    opts.print(`▶ ${name}`);
+    print(`▶ ${name}`);
     const out = await fn();
     phases[name] = Math.round(performance.now() - t0) / 1000;
-    opts.print(`  ✓ ${name} (${phases[name].toFixed(2)} s)`);
+    print(`  ✓ ${name} (${phases[name].toFixed(2)} s)`);
     return out;
   };
+  return { phases, phase };
+}
+
+/** Runs the demo job end to end and returns its summary. */
+export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
+  const { phases, phase } = phaseTimer(opts.print);
   const workDir = await mkdtemp(path.join(tmpdir(), "mosaic-demo-"));
   const nodes: IpfsNode[] = [];
   const vaults: Vault[] = [];

@@ -13,6 +13,8 @@ import {
   generatePsiKeyPair,
   hotspotItem,
   hourStartOf,
+  type NotificationOutcome,
+  notificationOutcome,
   placeCell,
   type RiskLevel,
   signDocument,
@@ -49,6 +51,7 @@ import {
 } from "@mosaic/vault";
 import { createKeyServer, createPsiService } from "@mosaic/worker";
 import { parseEther } from "ethers";
+import { phaseTimer } from "./demo.js";
 
 const DAY = 86_400;
 
@@ -73,15 +76,6 @@ export interface ExposureDemoOptions {
   print(line: string): void;
 }
 
-/** Who was notified against who truly was a close contact, as counts and rates. */
-export interface Outcome {
-  notified: number;
-  trulyExposed: number;
-  truePositives: number;
-  precision: number;
-  recall: number;
-}
-
 export interface ExposureDemoSummary {
   people: number;
   positives: number;
@@ -90,34 +84,15 @@ export interface ExposureDemoSummary {
   keysPublished: number;
   batches: number;
   levels: Record<RiskLevel, number>;
-  notifications: Outcome;
+  notifications: NotificationOutcome;
   /** Vaults whose private hotspot check found a visit to a place and hour a positive was at while infectious. */
   hotspots: { items: number; vaultsChecked: number; vaultsMatched: number; vaultsTrulyThere: number; queries: number };
   phases: Record<string, number>;
 }
 
-function outcome(notified: Set<number>, truth: Set<number>): Outcome {
-  const truePositives = [...notified].filter((i) => truth.has(i)).length;
-  return {
-    notified: notified.size,
-    trulyExposed: truth.size,
-    truePositives,
-    precision: notified.size === 0 ? 1 : truePositives / notified.size,
-    recall: truth.size === 0 ? 1 : truePositives / truth.size,
-  };
-}
-
 /** Runs the exposure-notification demo end to end and returns its summary. */
 export async function runExposureDemo(opts: ExposureDemoOptions): Promise<ExposureDemoSummary> {
-  const phases: Record<string, number> = {};
-  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    opts.print(`▶ ${name}`);
-    const out = await fn();
-    phases[name] = Math.round(performance.now() - t0) / 1000;
-    opts.print(`  ✓ ${name} (${phases[name].toFixed(2)} s)`);
-    return out;
-  };
+  const { phases, phase } = phaseTimer(opts.print);
   const workDir = await mkdtemp(path.join(tmpdir(), "mosaic-exposure-demo-"));
   const nodes: IpfsNode[] = [];
   const vaults = new Map<number, Vault>();
@@ -318,7 +293,7 @@ export async function runExposureDemo(opts: ExposureDemoOptions): Promise<Exposu
       keysPublished: uploads.keys,
       batches: uploads.batches,
       levels,
-      notifications: outcome(notified, town.trulyExposed),
+      notifications: notificationOutcome(notified, town.trulyExposed),
       hotspots,
       phases,
     };

@@ -1002,6 +1002,28 @@ function visitAt(state: Internals, p: number, e: number): number | undefined {
   return v !== undefined && (state.vFrom[v] as number) <= e ? v : undefined;
 }
 
+/** Who a rule notified against who truly was a close contact: counts, precision and recall. */
+export interface NotificationOutcome {
+  notified: number;
+  trulyExposed: number;
+  truePositives: number;
+  /** No notification at all is no false alarm: 1 by convention (recall says what was missed). */
+  precision: number;
+  recall: number;
+}
+
+/** Scores the people a rule notified (`notified`) against the simulator's truth (`town.trulyExposed`, say). */
+export function notificationOutcome(notified: ReadonlySet<number>, truth: ReadonlySet<number>): NotificationOutcome {
+  const truePositives = [...notified].filter((i) => truth.has(i)).length;
+  return {
+    notified: notified.size,
+    trulyExposed: truth.size,
+    truePositives,
+    precision: notified.size === 0 ? 1 : truePositives / notified.size,
+    recall: truth.size === 0 ? 1 : truePositives / truth.size,
+  };
+}
+
 /** The true distance (m) between two people at unix time t, or null when they are not in the same room or building. */
 export function trueDistance(town: SimTown, a: number, b: number, t: number): number | null {
   const state = stateOf(town);
