@@ -50,6 +50,8 @@ import {
 import {
   checkExposure,
   keyFeedRef,
+  MAX_SCAN_LINES,
+  parseScanLine,
   checkHotspots,
   DEFAULT_TX_POWER_DBM,
   exposureRoot,
@@ -247,34 +249,12 @@ It is not your avatar: nothing links your uploads to your job answers.`;
 
 /** Reads a JSON-lines file of scan records ({rpi, aem: hex; t, rssi, seconds: numbers}); the first bad line is named. */
 export async function readScanFile(file: string): Promise<ScanRecord[]> {
-  const text = await readFile(file, "utf8");
-  const scans: ScanRecord[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    if (line === "") continue;
-    const where = `${file}:${i + 1}`;
-    let v: Record<string, unknown>;
-    try {
-      v = JSON.parse(line) as Record<string, unknown>;
-    } catch (err) {
-      throw new MalformedScanError(`${where}: not JSON (${(err as Error).message}); write one scan record per line`);
-    }
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new MalformedScanError(`${where}: expected a scan record object`);
-    const bytes = (field: string, n: number): Uint8Array => {
-      const x = v[field];
-      if (typeof x !== "string" || !new RegExp(`^(0x)?[0-9a-fA-F]{${2 * n}}$`).test(x))
-        throw new MalformedScanError(`${where}: ${field}: expected ${n} bytes as hex, got ${JSON.stringify(x)?.slice(0, 60)}`);
-      return getBytes(x.startsWith("0x") ? x : `0x${x}`);
-    };
-    const num = (field: string): number => {
-      const x = v[field];
-      if (typeof x !== "number" || !Number.isFinite(x))
-        throw new MalformedScanError(`${where}: ${field}: expected a number, got ${JSON.stringify(x)}`);
-      return x;
-    };
-    scans.push({ rpi: bytes("rpi", 16), aem: bytes("aem", 4), t: num("t"), rssi: num("rssi"), seconds: num("seconds") });
-  }
+  const lines = (await readFile(file, "utf8")).split(/\r?\n/);
+  if (lines.length > MAX_SCAN_LINES)
+    throw new MalformedScanError(
+      `${file}: ${lines.length} lines, over the ${MAX_SCAN_LINES} imported at once; split it and import each part`,
+    );
+  const scans = lines.flatMap((line, i) => (line.trim() === "" ? [] : [parseScanLine(line, `${file}:${i + 1}`)]));
   if (scans.length === 0) throw new MalformedScanError(`${file}: no scan records; write one JSON object per line`);
   return scans;
 }

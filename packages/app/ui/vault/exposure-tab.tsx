@@ -8,8 +8,10 @@ import {
   DEFAULT_TX_POWER_DBM,
   exposureNotifications,
   exposureRoot,
+  importScanLines,
   type NotificationDoc,
   PROXIMITY,
+  type ScanImport,
   type Vault,
 } from "@mosaic/vault";
 import { useCallback, useEffect, useRef, useState } from "react";
@@ -18,7 +20,6 @@ import { useApp } from "../context.tsx";
 import { type CheckStep, checkFeed, type FeedCheck } from "./exposure-check.ts";
 import { HotspotCheck } from "./exposure-hotspots.tsx";
 import { type ExposureNet, exposureNet, type FeedView } from "./exposure-net.ts";
-import { importScanLines, type ScanImport } from "./exposure-scans.ts";
 import { TestedPositive } from "./exposure-upload.tsx";
 
 const DAY_S = 86_400;

@@ -23,6 +23,7 @@ export {
   loadHotspotSet,
 } from "./hotspots.js";
 export { fetchRiskConfig } from "./risk-config.js";
+export { importScanLines, MAX_SCAN_LINES, parseScanLine, type ScanImport } from "./scan-file.js";
 export { recordScans, recordScansFrom, storedScans } from "./scans.js";
 export {
   exposureUploadTopic,

@@ -1,7 +1,10 @@
 // A scan file into the vault: JSON lines of ScanRecords with their bytes as hex (`{"rpi", "aem", "t", "rssi",
-// "seconds"}`, what `mosaic exposure scan import` reads), each line accepted or rejected with its named error.
+// "seconds"}`, what a radio adapter or the simulator writes), for the CLI's `exposure scan import` and the app's
+// Exposure tab alike, each line accepted or rejected with its named error.
 import type { ScanRecord } from "@mosaic/exposure";
-import { MalformedScanError, recordScans, type Vault } from "@mosaic/vault";
+import type { Vault } from "../vault.js";
+import { MalformedScanError } from "./errors.js";
+import { recordScans } from "./scans.js";
 
 /** The most lines read from one file: 14 days of a busy phone's scans, with room. */
 export const MAX_SCAN_LINES = 200_000;
@@ -17,28 +20,31 @@ export interface ScanImport {
   rejected: { line: number; error: Error }[];
 }
 
-const hexBytes = (value: unknown, field: string, bytes: number, line: number): Uint8Array => {
-  if (typeof value !== "string" || !new RegExp(`^[0-9a-fA-F]{${2 * bytes}}$`).test(value))
+const hexBytes = (value: unknown, field: string, bytes: number, where: string): Uint8Array => {
+  if (typeof value !== "string" || !new RegExp(`^(0x)?[0-9a-fA-F]{${2 * bytes}}$`).test(value))
     throw new MalformedScanError(
-      `line ${line}: ${field}: expected ${bytes} bytes as ${2 * bytes} hex characters, got ${JSON.stringify(value)?.slice(0, 60)}`,
+      `${where}: ${field}: expected ${bytes} bytes as ${2 * bytes} hex characters, got ${JSON.stringify(value)?.slice(0, 60)}`,
     );
-  return Uint8Array.from(value.match(/../g) ?? [], (h) => Number.parseInt(h, 16));
+  return Uint8Array.from(value.replace(/^0x/, "").match(/../g) ?? [], (h) => Number.parseInt(h, 16));
 };
 
-/** One line as a ScanRecord (the vault checks the numbers' ranges when storing); MalformedScanError otherwise. */
-export function parseScanLine(text: string, line: number): ScanRecord {
+/**
+ * One line as a ScanRecord (the vault checks the numbers' ranges when storing); MalformedScanError otherwise, its
+ * message starting with `where` (e.g. "line 3" or "scans.jsonl:3").
+ */
+export function parseScanLine(text: string, where: string): ScanRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new MalformedScanError(`line ${line}: not JSON (${(err as Error).message})`);
+    throw new MalformedScanError(`${where}: not JSON (${(err as Error).message}); write one scan record per line`);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value))
-    throw new MalformedScanError(`line ${line}: expected an object {"rpi", "aem", "t", "rssi", "seconds"}`);
+    throw new MalformedScanError(`${where}: expected an object {"rpi", "aem", "t", "rssi", "seconds"}`);
   const v = value as Record<string, unknown>;
   return {
-    rpi: hexBytes(v.rpi, "rpi", 16, line),
-    aem: hexBytes(v.aem, "aem", 4, line),
+    rpi: hexBytes(v.rpi, "rpi", 16, where),
+    aem: hexBytes(v.aem, "aem", 4, where),
     t: v.t as number,
     rssi: v.rssi as number,
     seconds: v.seconds as number,
@@ -64,7 +70,7 @@ export async function importScanLines(
   lines.forEach((text, i) => {
     if (text.trim() === "") return;
     try {
-      parsed.push({ line: i + 1, scan: parseScanLine(text, i + 1) });
+      parsed.push({ line: i + 1, scan: parseScanLine(text, `line ${i + 1}`) });
     } catch (err) {
       out.rejected.push({ line: i + 1, error: err as Error });
     }
