@@ -1,37 +1,15 @@
 // "I tested positive": the upload identity's commitment for the health authority to admit to its registrar group,
 // then, once admitted, the last 14 days' keys proved (zero-knowledge, in a worker) and published from a throwaway
 // network identity to the authority's key server. The authority learns the keys, never whose they are.
-import { type Group, openGroupSync, type SemaphoreProof } from "@mosaic/avatar";
+import { type Group, openGroupSync } from "@mosaic/avatar";
 import type { ReportType } from "@mosaic/exposure";
 import { createBrowserIpfsNode } from "@mosaic/protocol";
-import { type FeedRef, prepareUpload, type ProveUpload, uploadIdentity, uploadKeysWith, type Vault } from "@mosaic/vault";
+import { type FeedRef, prepareUpload, uploadIdentity, uploadKeysWith, type Vault } from "@mosaic/vault";
 import { useCallback, useMemo, useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
-import { type WorkerClient, workerClient } from "../worker-rpc.ts";
 import type { ExposureNet, FeedView } from "./exposure-net.ts";
-
-let prover: WorkerClient | undefined;
-
-/** The upload's proof, made in a worker off the page's thread; `onProgress` gets 0..1 (artifacts loaded at 0.3). */
-function proveInWorker(onProgress: (fraction: number) => void): ProveUpload {
-  return (identity, group, message, scope) => {
-    prover ??= workerClient(
-      new Worker(new URL("./exposure-prove.worker.ts", import.meta.url), { type: "module", name: "mosaic-upload-prover" }),
-    );
-    return prover.call<SemaphoreProof>(
-      {
-        op: "prove-upload",
-        identity: identity.export(),
-        members: group.members.map((m) => m.toString()),
-        message: message.toString(),
-        scope: scope.toString(),
-        artifactsBase: `${window.location.origin}/artifacts`,
-      },
-      onProgress,
-    );
-  };
-}
+import { proveUploadInWorker } from "./prover.ts";
 
 const REPORTS: { value: ReportType; label: string }[] = [
   { value: "confirmed-test", label: "a positive test" },
@@ -83,7 +61,7 @@ export function TestedPositive({ vault, feed, getNet }: { vault: Vault; feed: Fe
       now,
       reportType,
       onsetDay,
-      prove: proveInWorker((f) => setStep({ label: "Proving you are admitted (zero-knowledge)", value: f })),
+      prove: proveUploadInWorker((f) => setStep({ label: "Proving you are admitted (zero-knowledge)", value: f })),
     });
     setStep({ label: "Sending your keys to the authority's key server" });
     const peers = await getNet().peers();

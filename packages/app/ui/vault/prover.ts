@@ -1,5 +1,7 @@
-// The page's side of the prove worker: answering's `prove` component (local mode) and `proveShared` (shared mode).
-import { proofRequestOf, type SharedSubmission, type Submission, sharedProofRequestOf } from "@mosaic/avatar";
+// The page's side of the prove worker: answering's `prove` component (local mode), `proveShared` (shared mode), and
+// an exposure key upload's membership proof. One worker: the artifacts are fetched and checked once.
+import { proofRequestOf, type SemaphoreProof, type SharedSubmission, type Submission, sharedProofRequestOf } from "@mosaic/avatar";
+import type { ProveUpload } from "@mosaic/vault";
 import { type WorkerClient, workerClient } from "../worker-rpc.ts";
 
 let client: WorkerClient | undefined;
@@ -19,5 +21,21 @@ export function proveSharedInWorker(onProgress?: (fraction: number) => void) {
     client ??= workerClient(new Worker(new URL("./prove.worker.ts", import.meta.url), { type: "module", name: "mosaic-prover" }));
     const request = sharedProofRequestOf(...args);
     return client.call<SharedSubmission>({ op: "prove", request, artifactsBase: `${window.location.origin}/artifacts` }, onProgress);
+  };
+}
+
+/** The exposure key upload's proof (prepareUpload's `prove`), in the same worker; `onProgress` gets 0..1. */
+export function proveUploadInWorker(onProgress?: (fraction: number) => void): ProveUpload {
+  return (identity, group, message, scope) => {
+    client ??= workerClient(new Worker(new URL("./prove.worker.ts", import.meta.url), { type: "module", name: "mosaic-prover" }));
+    const request = {
+      op: "prove-upload",
+      identity: identity.export(),
+      members: group.members.map((m) => m.toString()),
+      message: message.toString(),
+      scope: scope.toString(),
+      artifactsBase: `${window.location.origin}/artifacts`,
+    };
+    return client.call<SemaphoreProof>(request, onProgress);
   };
 }
