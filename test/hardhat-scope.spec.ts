@@ -44,11 +44,11 @@ describe("Hardhat stays out of production", function () {
     expect(edgesTo(await importGraph("packages/worker/src/index.ts"), isHardhat)).to.deep.equal([]);
   });
 
-  it("the CLI reaches Hardhat only through the demo's lazy import of the in-process network", async () => {
+  it("the CLI reaches Hardhat only through the demos' lazy import of the in-process network", async () => {
     const inputs = await importGraph("packages/cli/src/bin.ts");
     expect(edgesTo(inputs, isHardhat)).to.deep.equal([["packages/protocol/src/in-process-chain.ts", "hardhat", "import-statement"]]);
     expect(edgesTo(inputs, (p) => p.endsWith("in-process-chain.ts"))).to.deep.equal([
-      ["packages/cli/src/demo.ts", "packages/protocol/src/in-process-chain.ts", "dynamic-import"],
+      ["packages/cli/src/demo-parts.ts", "packages/protocol/src/in-process-chain.ts", "dynamic-import"],
     ]);
     // The demo itself is loaded only when asked for, wherever the command dispatch lives.
     const intoDemo = edgesTo(inputs, (p) => p === "packages/cli/src/demo.ts");

@@ -6,7 +6,6 @@ import path from "node:path";
 import { createAvatarGroup, loadGroup, publishSubmission, registerAvatar, verifyArtifacts } from "@mosaic/avatar";
 import { DAY_S, encodeSpec, estimateResult, kmPerDayJob, postJobArgs, postSharedJobArgs, withMode } from "@mosaic/mapreduce";
 import {
-  connectChain,
   createIpfsNode,
   createLogger,
   deployMosaic,
@@ -25,6 +24,7 @@ import {
 import { answerJob, answerSharedJobWith, openVault, type Vault } from "@mosaic/vault";
 import { createReducerNode, parseReducerConfig, type ReducerNode } from "@mosaic/worker";
 import { parseEther } from "ethers";
+import { connectDemoChain, phaseTimer } from "./demo-parts.js";
 import { seededRandom, syntheticWeek } from "./synthetic.js";
 
 export interface DemoOptions {
@@ -82,20 +82,6 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-/** A demo's phases: each printed as it starts and ends, with its time, which `phases` keeps (seconds). */
-export function phaseTimer(print: (line: string) => void) {
-  const phases: Record<string, number> = {};
-  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    print(`▶ ${name}`);
-    const out = await fn();
-    phases[name] = Math.round(performance.now() - t0) / 1000;
-    print(`  ✓ ${name} (${phases[name].toFixed(2)} s)`);
-    return out;
-  };
-  return { phases, phase };
-}
-
 /** Runs the demo job end to end and returns its summary. */
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const { phases, phase } = phaseTimer(opts.print);
@@ -104,10 +90,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const vaults: Vault[] = [];
   const reducerNodes: ReducerNode[] = [];
   // Hardhat is loaded only for the in-process network, never when the demo runs against an external chain.
-  const chain =
-    opts.rpcUrl === undefined
-      ? await (await import("@mosaic/protocol/in-process-chain")).connectInProcessChain()
-      : await connectChain({ rpcUrl: opts.rpcUrl });
+  const chain = await connectDemoChain(opts.rpcUrl);
   try {
     await verifyArtifacts();
     const [deployer, reducerA, reducerB, researcher] = chain.accounts as [(typeof chain.accounts)[0], ...typeof chain.accounts];

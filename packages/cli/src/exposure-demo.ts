@@ -23,7 +23,6 @@ import {
   unixDayOf,
 } from "@mosaic/exposure";
 import {
-  connectChain,
   createIpfsNode,
   createLogger,
   deployMosaic,
@@ -51,7 +50,7 @@ import {
 } from "@mosaic/vault";
 import { createKeyServer, createPsiService } from "@mosaic/worker";
 import { parseEther } from "ethers";
-import { phaseTimer } from "./demo.js";
+import { connectDemoChain, phaseTimer } from "./demo-parts.js";
 
 const DAY = 86_400;
 
@@ -97,10 +96,7 @@ export async function runExposureDemo(opts: ExposureDemoOptions): Promise<Exposu
   const nodes: IpfsNode[] = [];
   const vaults = new Map<number, Vault>();
   const stops: Array<() => Promise<void>> = [];
-  const chain =
-    opts.rpcUrl === undefined
-      ? await (await import("@mosaic/protocol/in-process-chain")).connectInProcessChain()
-      : await connectChain({ rpcUrl: opts.rpcUrl });
+  const chain = await connectDemoChain(opts.rpcUrl);
   try {
     await verifyArtifacts();
     const [deployer, authority, operator] = chain.accounts;
