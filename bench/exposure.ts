@@ -22,7 +22,8 @@ export const FIGURES: Record<string, () => Promise<Figure[]>> = {
 /** Runs the named figure groups (all when none are named) and prints each figure as a JSON line once measured. */
 export async function main(names: readonly string[] = []): Promise<void> {
   const unknown = names.filter((n) => !(n in FIGURES));
-  if (unknown.length > 0) throw new Error(`exposure bench: no figure ${unknown.join(", ")}; choose from ${Object.keys(FIGURES).join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`exposure bench: no figure ${unknown.join(", ")}; choose from ${Object.keys(FIGURES).join(", ")}`);
   for (const [name, measure] of Object.entries(FIGURES)) {
     if (names.length > 0 && !names.includes(name)) continue;
     for (const figure of await measure()) print(figure);

@@ -19,7 +19,6 @@ type Connection = Awaited<ReturnType<typeof network.connect>>;
 
 describe("ExposureFeeds", () => {
   let ethers: Connection["ethers"];
-  let networkHelpers: Connection["networkHelpers"];
   let c: MosaicContracts & { exposureFeeds: ExposureFeeds };
   let feeds: ExposureFeeds;
   let deployer: Signer, authority: Signer, other: Signer, stranger: Signer;
@@ -29,7 +28,7 @@ describe("ExposureFeeds", () => {
   const gasFigures: Record<string, bigint> = {};
 
   before(async () => {
-    ({ ethers, networkHelpers } = await network.connect());
+    ({ ethers } = await network.connect());
   });
 
   beforeEach(async () => {

@@ -260,7 +260,13 @@ describe("JobRegistry, ReducerDirectory, SharedJobs and ExposureFeeds gas", () =
 
   it("test_gas_everyFigureInSnapshot_noneGrewOver5Percent", () => {
     const problems: string[] = [];
-    for (const name of [...Object.keys(FRAUD_FIGURES), ...Object.keys(DATA_FIGURES), ...DIRECTORY_FIGURES, ...SHARED_FIGURES, ...EXPOSURE_FIGURES])
+    for (const name of [
+      ...Object.keys(FRAUD_FIGURES),
+      ...Object.keys(DATA_FIGURES),
+      ...DIRECTORY_FIGURES,
+      ...SHARED_FIGURES,
+      ...EXPOSURE_FIGURES,
+    ])
       if (measured[name] === undefined) problems.push(`${name}: not measured`);
     // A renamed or dropped figure must not linger in the snapshot.
     for (const name of Object.keys(snapshot))
@@ -327,6 +333,8 @@ describe("JobRegistry, ReducerDirectory, SharedJobs and ExposureFeeds gas", () =
     for (const name of EXPOSURE_FIGURES) expect(measured[name], name).to.be.a("number").and.greaterThan(0);
     // A batch anchors one CID and a count, never keys: a later batch rewrites the same slots.
     expect(measured["gas.exposure_publish_keys_first"], "gas.exposure_publish_keys_first").to.be.at.most(150_000);
-    expect(measured["gas.exposure_publish_keys"], "gas.exposure_publish_keys").to.be.below(measured["gas.exposure_publish_keys_first"] as number);
+    expect(measured["gas.exposure_publish_keys"], "gas.exposure_publish_keys").to.be.below(
+      measured["gas.exposure_publish_keys_first"] as number,
+    );
   });
 });

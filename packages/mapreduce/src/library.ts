@@ -209,7 +209,7 @@ export const EXPOSURE_LEVELS = ["low", "high"] as const;
  * the proximity ability's notification records (the day a check notified, and the level), never scans or keys.
  */
 export function exposuresPerDayJob(init: ReadyJobInit = {}): JobSpec {
-  const { collectionDeadline, days, start, end } = frame(init);
+  const { collectionDeadline, days, start } = frame(init);
   const dates = Array.from({ length: days }, (_, i) => new Date((start + i * DAY_S) * 1000).toISOString().slice(0, 10));
   const labels = dates.flatMap((d) => EXPOSURE_LEVELS.map((level) => `${d} ${level}`));
   const source = [
