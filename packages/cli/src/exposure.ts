@@ -48,8 +48,11 @@ import {
   writeFileAtomic,
 } from "@mosaic/protocol";
 import {
+  askHotspotServers,
   checkExposure,
+  type HotspotServer,
   keyFeedRef,
+  NoHotspotServerError,
   MAX_SCAN_LINES,
   parseScanLine,
   checkHotspots,
@@ -633,71 +636,6 @@ export async function hotspotsPublish(
     await tx.wait();
     return { feedId: flags.feedId.toString(), cid: block.cid.toString(), hotspots: set.tags.length, keyFile, txHash: tx.hash };
   });
-}
-
-/** No node answered for the hotspot set: each one asked refused it, answered with another key, or was not reached. */
-export class NoHotspotServerError extends namedError("NoHotspotServerError") {}
-
-/** A node that may answer hotspot queries: from --peer, or a staked operator's record in the ReducerDirectory. */
-export interface HotspotServer {
-  /** Its multiaddrs (with /p2p/), tried in turn until one is reached. */
-  addrs: string[];
-  /** The operator that announced it, when found in the directory. */
-  operator?: string;
-}
-
-/** Errors after which the next node is asked: a refusal, a bad or lying answer, or no answer at all. */
-const TRY_NEXT = new Set([
-  "PsiRefusedError",
-  "PsiProofError",
-  "PsiElementError",
-  "MalformedExposureDocumentError",
-  "ExposureDocumentTooLargeError",
-  "StreamFailedError",
-  "StreamTimeoutError",
-  "FrameTooLargeError",
-]);
-
-const serverName = (s: HotspotServer, addr: string): string => (s.operator === undefined ? addr : `node of ${s.operator} (${addr})`);
-
-/**
- * Asks `servers` in turn until one answers: `ask` is the hotspot check against one multiaddr. A node that does not
- * hold the set's key refuses (PsiRefusedError, UnknownHotspotSetError), one that evaluated with another key is caught
- * by the proof check (PsiProofError: not believed), one not reached is skipped: each is said through `say`, and the
- * next is asked. NoHotspotServerError, listing what each did, when none answered; other errors are thrown at once.
- */
-export async function askHotspotServers<T>(
-  servers: readonly HotspotServer[],
-  ask: (addr: string) => Promise<T>,
-  say: (line: string) => void = () => {},
-): Promise<{ answer: T; server: HotspotServer; addr: string }> {
-  const failures: string[] = [];
-  for (const server of servers) {
-    for (const addr of server.addrs) {
-      const who = serverName(server, addr);
-      try {
-        return { answer: await ask(addr), server, addr };
-      } catch (err) {
-        const name = (err as Error)?.name;
-        if (!TRY_NEXT.has(name)) throw err;
-        // A refusal names the node's error (PsiRefusedError.reason).
-        const refused = (err as { reason?: unknown }).reason;
-        const reason = name === "PsiRefusedError" && typeof refused === "string" ? refused : name;
-        failures.push(`${who}: ${reason}`);
-        if (name === "PsiProofError")
-          say(`  ${who} answered with another key than the set's (PsiProofError): not believed; asking the next`);
-        else if (reason === "UnknownHotspotSetError") say(`  ${who} does not serve this hotspot set; asking the next`);
-        else say(`  ${who}: ${reason}: ${(err as Error).message.slice(0, 200)}; asking the next`);
-        // A node that answered (refused, or lied) is done with; one not reached may be reached at its next address.
-        if (!name.startsWith("Stream") && name !== "FrameTooLargeError") break;
-      }
-    }
-  }
-  throw new NoHotspotServerError(
-    servers.length === 0
-      ? "no node to ask; give --peer a node that answers hotspot checks"
-      : `none of the ${servers.length} node(s) asked answered for the hotspot set (${failures.join("; ")}); give --peer a node that serves it`,
-  );
 }
 
 /** The staked operators' nodes in the ReducerDirectory, highest stake first: where hotspot checks are asked. */

@@ -23,7 +23,7 @@ import { connectChain, deployMosaic, type MosaicContracts, networkFileFor, readR
 import { expect } from "chai";
 import { getBytes, HDNodeWallet, hexlify, Mnemonic } from "ethers";
 import { network } from "hardhat";
-import { askHotspotServers, NoHotspotServerError } from "../src/exposure.js";
+import { askHotspotServers, NoHotspotServerError } from "@mosaic/vault";
 import { failed, json, mosaic, type Run, startMosaic } from "./run.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -496,7 +496,7 @@ describe("askHotspotServers: the nodes found are asked in turn until one answers
     });
     expect(err).to.be.instanceOf(NoHotspotServerError);
     expect((err as Error).message).to.match(
-      /none of the 2 node\(s\) asked answered.*0xA \(\/a1\): StreamFailedError; .*0xA \(\/a2\): UnknownHotspotSetError; .*0xB \(\/b1\): PsiProofError\); give --peer/,
+      /none of the 2 node\(s\) asked answered.*0xA \(\/a1\): StreamFailedError; .*0xA \(\/a2\): UnknownHotspotSetError; .*0xB \(\/b1\): PsiProofError\); name a node that serves it \(the CLI's --peer\)/,
     );
     await askHotspotServers([], async () => []).catch((e) => {
       err = e;

@@ -281,6 +281,7 @@ export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./
 export { type PullThreadOptions, pullThreadFrom, servingPeerOf } from "./device-sync.js";
 export {
   advertise,
+  askHotspotServers,
   type CheckExposureInit,
   cachedFeedKeys,
   checkExposure,
@@ -298,6 +299,8 @@ export {
   keyFeedRef,
   MAX_BATCH_CLOCK_SKEW_S,
   type HotspotCheckComponents,
+  type HotspotServer,
+  NoHotspotServerError,
   type HotspotCheckInit,
   type HotspotVisit,
   type HotspotVisitOptions,

@@ -1,7 +1,7 @@
 // The private hotspot check: which of the places and hours in this vault's location history a health authority
 // listed as outbreaks, learnt through an oblivious PRF (RFC 9497) that the authority's node evaluates on blinded
 // items over /mosaic/psi/1.0.0, so the node learns only that a query came, never the visits.
-import { checkHotspots, hotspotVisits, loadHotspotSet, type Vault } from "@mosaic/vault";
+import { askHotspotServers, checkHotspots, hotspotVisits, loadHotspotSet, type Vault } from "@mosaic/vault";
 import { useState } from "react";
 import { ErrorNote, Progress, Section, useAction } from "../components.tsx";
 import type { ExposureNet, FeedView } from "./exposure-net.ts";
@@ -25,10 +25,10 @@ export function HotspotCheck({ vault, feed, getNet }: { vault: Vault; feed: Feed
     setOutcome(undefined);
     if (feed === undefined || feed.hotspots === "") return;
     const net = getNet();
-    const peer = net.typedPeers()[0];
-    if (peer === undefined)
+    const servers = await net.hotspotServers();
+    if (servers.length === 0)
       throw new NoPsiPeerError(
-        "give the health authority's node (its WebSockets address) under 'Where the keys come from' above: it answers the blinded queries",
+        "no staked node is announced on-chain: give the health authority's node (its WebSockets address) under 'Where the keys come from' above; it answers the blinded queries",
       );
     const now = Math.floor(Date.now() / 1000);
     setStep("Fetching the authority's signed list of outbreak places");
@@ -40,9 +40,13 @@ export function HotspotCheck({ vault, feed, getNet }: { vault: Vault; feed: Feed
       return;
     }
     setStep(`Asking about ${visits.length} visit(s), blinded and padded`);
-    const matched = new Set(
-      await checkHotspots({ libp2p: node.libp2p }, { set, setCid: feed.hotspots, peer, items: visits.map((v) => v.item) }),
+    // The nodes in turn: one without the set's key, or answering with another key (not believed), passes to the next.
+    const { answer } = await askHotspotServers(
+      servers,
+      (peer) => checkHotspots({ libp2p: node.libp2p }, { set, setCid: feed.hotspots, peer, items: visits.map((v) => v.item) }),
+      setStep,
     );
+    const matched = new Set(answer);
     setOutcome({
       visits: visits.length,
       matches: visits.filter((v) => matched.has(v.item)).map((v) => ({ cell: v.cell, hourStart: v.hourStart })),

@@ -12,6 +12,7 @@ import {
   isWebSocketsAddress,
   parseCid,
 } from "@mosaic/protocol";
+import type { HotspotServer } from "@mosaic/vault";
 import { getBytes } from "ethers";
 import type { LoadedNetwork } from "../network.ts";
 import { browserAddrs, reducersOnChain } from "../reducers.ts";
@@ -45,6 +46,8 @@ export interface ExposureNet {
   peers(): Promise<string[]>;
   /** The extra peers given (the authority's node), WebSockets ones only. */
   typedPeers(): string[];
+  /** Where a hotspot check is asked, in turn: the peers typed, then the staked operators' nodes on-chain. */
+  hotspotServers(): Promise<HotspotServer[]>;
   close(): Promise<void>;
 }
 
@@ -133,6 +136,15 @@ export function exposureNet(network: LoadedNetwork, extraPeers: () => readonly s
     node,
     peers,
     typedPeers: () => extraPeers().filter(isWebSocketsAddress),
+    async hotspotServers() {
+      const reducers = await reducersOnChain(network).catch(() => []);
+      return [
+        ...extraPeers()
+          .filter(isWebSocketsAddress)
+          .map((addr) => ({ addrs: [addr] })),
+        ...reducers.map((r) => ({ addrs: browserAddrs(r.addrs), operator: r.operator })).filter((r) => r.addrs.length > 0),
+      ];
+    },
     async close() {
       const n = await started?.catch(() => undefined);
       await n?.stop();

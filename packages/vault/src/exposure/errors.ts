@@ -15,3 +15,6 @@ export class KeyFeedMismatchError extends namedError("KeyFeedMismatchError") {}
 
 /** ExposureFeeds has no feed of that id. */
 export class UnknownKeyFeedError extends namedError("UnknownKeyFeedError") {}
+
+/** No node answered for the hotspot set: each one asked refused it, answered with another key, or was not reached. */
+export class NoHotspotServerError extends namedError("NoHotspotServerError") {}

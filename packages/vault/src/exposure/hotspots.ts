@@ -19,6 +19,7 @@ import {
   placeCell,
 } from "@mosaic/exposure";
 import { type CID, getBlock, type IpfsNode, parseCid, requestResponse } from "@mosaic/protocol";
+import { NoHotspotServerError } from "./errors.js";
 
 const HOUR_S = 3600;
 const DAY_S = 86_400;
@@ -170,4 +171,66 @@ export async function checkHotspots(components: HotspotCheckComponents, init: Ho
     }
   }
   return [...matched].sort((a, b) => a - b).map((i) => init.items[i] as Uint8Array);
+}
+
+/** A node that may answer hotspot queries: one the user names, or a staked operator's record in the ReducerDirectory. */
+export interface HotspotServer {
+  /** Its multiaddrs (with /p2p/), tried in turn until one is reached. */
+  addrs: string[];
+  /** The operator that announced it, when found in the directory. */
+  operator?: string;
+}
+
+/** Errors after which the next node is asked: a refusal, a bad or lying answer, or no answer at all. */
+const TRY_NEXT = new Set([
+  "PsiRefusedError",
+  "PsiProofError",
+  "PsiElementError",
+  "MalformedExposureDocumentError",
+  "ExposureDocumentTooLargeError",
+  "StreamFailedError",
+  "StreamTimeoutError",
+  "FrameTooLargeError",
+]);
+
+const serverName = (s: HotspotServer, addr: string): string => (s.operator === undefined ? addr : `node of ${s.operator} (${addr})`);
+
+/**
+ * Asks `servers` in turn until one answers: `ask` is the hotspot check against one multiaddr. A node that does not
+ * hold the set's key refuses (PsiRefusedError, UnknownHotspotSetError), one that evaluated with another key is caught
+ * by the proof check (PsiProofError: not believed), one not reached is skipped: each is said through `say`, and the
+ * next is asked. NoHotspotServerError, listing what each did, when none answered; other errors are thrown at once.
+ */
+export async function askHotspotServers<T>(
+  servers: readonly HotspotServer[],
+  ask: (addr: string) => Promise<T>,
+  say: (line: string) => void = () => {},
+): Promise<{ answer: T; server: HotspotServer; addr: string }> {
+  const failures: string[] = [];
+  for (const server of servers) {
+    for (const addr of server.addrs) {
+      const who = serverName(server, addr);
+      try {
+        return { answer: await ask(addr), server, addr };
+      } catch (err) {
+        const name = (err as Error)?.name;
+        if (!TRY_NEXT.has(name)) throw err;
+        // A refusal names the node's error (PsiRefusedError.reason).
+        const refused = (err as { reason?: unknown }).reason;
+        const reason = name === "PsiRefusedError" && typeof refused === "string" ? refused : name;
+        failures.push(`${who}: ${reason}`);
+        if (name === "PsiProofError")
+          say(`  ${who} answered with another key than the set's (PsiProofError): not believed; asking the next`);
+        else if (reason === "UnknownHotspotSetError") say(`  ${who} does not serve this hotspot set; asking the next`);
+        else say(`  ${who}: ${reason}: ${(err as Error).message.slice(0, 200)}; asking the next`);
+        // A node that answered (refused, or lied) is done with; one not reached may be reached at its next address.
+        if (!name.startsWith("Stream") && name !== "FrameTooLargeError") break;
+      }
+    }
+  }
+  throw new NoHotspotServerError(
+    servers.length === 0
+      ? "no node to ask: name a node that answers hotspot checks (the CLI's --peer), or stake and run one"
+      : `none of the ${servers.length} node(s) asked answered for the hotspot set (${failures.join("; ")}); name a node that serves it (the CLI's --peer)`,
+  );
 }

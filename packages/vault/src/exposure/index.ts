@@ -1,7 +1,7 @@
 // Exposure notification in the vault: keys from the seed, scans, following a health authority's feed, the check on
 // the device, and the anonymous key upload.
 export { type CheckExposureInit, checkExposure, exposureNotifications } from "./check.js";
-export { KeyFeedMismatchError, KeyFeedSequenceError, MalformedScanError, UnknownKeyFeedError } from "./errors.js";
+export { KeyFeedMismatchError, KeyFeedSequenceError, MalformedScanError, NoHotspotServerError, UnknownKeyFeedError } from "./errors.js";
 export {
   cachedFeedKeys,
   type FeedRef,
@@ -14,7 +14,9 @@ export {
 } from "./feed.js";
 export { advertise, currentKey, DEFAULT_TX_POWER_DBM, exposureRoot, temporaryExposureKey } from "./keys.js";
 export {
+  askHotspotServers,
   checkHotspots,
+  type HotspotServer,
   type HotspotCheckComponents,
   type HotspotCheckInit,
   type HotspotVisit,
