@@ -18,6 +18,8 @@ Commands:
   deploy      deploy the contracts to an EVM chain and write its network file (networks/NAME.json)
   app         serve the wallet-enabled browser app for a network (the vault lives in the browser)
   exposure    exposure notification: keys, scan import, check, upload; a health authority's feed and key server
+  alerts      public alerts (CAP 1.2): feeds with m-of-n editors, publish, sign, cancel, follow, list, serve
+  model       epidemic models fitted to finalised job results: seir
 
 Run 'mosaic <command> --help' for a command's options.`;
 
@@ -142,6 +144,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./app-commands.js")).appMain(rest);
     case "exposure":
       return (await import("./exposure-commands.js")).exposureMain(rest);
+    case "alerts":
+      return (await import("./alerts-commands.js")).alertsMain(rest);
+    case "model":
+      return (await import("./model-commands.js")).modelMain(rest);
     case undefined:
     case "-h":
     case "--help":
