@@ -36,12 +36,14 @@ interface IAlertFeeds {
     error SignersNotSorted(uint256 index, address signer);
     /// @notice `given` editors signed; the feed's threshold is `needed`.
     error TooFewSignatures(uint256 given, uint256 needed);
+    /// @notice The feed has no editor epoch `epoch` yet; its current epoch is `current`.
+    error UnknownEpoch(uint256 feedId, uint64 epoch, uint64 current);
 
     /// @notice A feed was opened with its first editor set (epoch 0).
     event FeedCreated(uint256 indexed feedId, address indexed creator, address[] editors, uint8 threshold);
     /// @notice Entry `seq` of the feed was anchored, signed by editors of `epoch` (`signatures`, in ascending signer order).
     event AlertAnchored(uint256 indexed feedId, uint64 indexed seq, uint64 epoch, bytes entryCid, bytes[] signatures);
-    /// @notice The feed's editors changed: `epoch` is the new epoch (the first is 0).
+    /// @notice The feed's editors changed: `epoch` is the new epoch (1, 2, …; epoch 0's editors are FeedCreated's).
     event EditorsChanged(uint256 indexed feedId, uint64 indexed epoch, address[] editors, uint8 threshold);
 
     /// @notice Opens a feed with `editors` (sorted ascending, distinct, non-zero, at most MAX_EDITORS) and threshold
@@ -60,14 +62,16 @@ interface IAlertFeeds {
     /// entry's CID (empty when seq is 0).
     function headOf(uint256 feedId) external view returns (uint64 seq, uint64 epoch, bytes memory entryCid);
 
-    /// @notice The editors and threshold of the feed at `epoch` (≤ the current epoch).
+    /// @notice The editors and threshold of the feed at `epoch` (≤ the current epoch, else UnknownEpoch), so the
+    /// signatures of every entry ever anchored can be checked against the editors of its epoch.
     function editorsAt(uint256 feedId, uint64 epoch) external view returns (address[] memory editors, uint8 threshold);
 
     /// @notice How many feeds exist (the latest id).
     function feedCount() external view returns (uint256);
 
     /// @notice The 32 bytes editors sign (EIP-191) for entry `seq`: keccak256(abi.encode(keccak256(
-    /// "mosaic.alerts.entry.v1"), block.chainid, address(this), feedId, epoch, seq, keccak256(entryCid))).
+    /// "mosaic.alerts.entry.v1"), block.chainid, address(this), feedId, epoch, seq, keccak256(entryCid))). Both digest
+    /// views compute for any feed id and epoch, existing or not.
     function entryDigest(uint256 feedId, uint64 epoch, uint64 seq, bytes calldata entryCid) external view returns (bytes32);
 
     /// @notice The 32 bytes editors sign (EIP-191) to rotate the editor set: keccak256(abi.encode(keccak256(

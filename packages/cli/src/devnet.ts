@@ -70,7 +70,7 @@ export async function deployNetwork(init: DeployNetworkInit): Promise<DeployedNe
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   progress(
-    "deploying Semaphore (verifier, Poseidon), AvatarGroups, OpenAdmission, RegistrarAdmission, JobRegistry, ReducerDirectory, SharedJobs…",
+    "deploying Semaphore (verifier, Poseidon), AvatarGroups, OpenAdmission, RegistrarAdmission, JobRegistry, ReducerDirectory, SharedJobs, ExposureFeeds, AlertFeeds…",
   );
   const contracts = await deployMosaic(init.deployer);
   const deployBlock = contracts.deployBlock;

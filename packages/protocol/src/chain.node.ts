@@ -15,6 +15,8 @@ import {
 } from "ethers";
 import { attachMosaic, type MosaicContracts } from "./contracts.js";
 import {
+  type AlertFeeds,
+  AlertFeeds__factory,
   AvatarGroups__factory,
   type ExposureFeeds,
   ExposureFeeds__factory,
@@ -204,13 +206,13 @@ export interface DeployInit {
 
 /**
  * Deploys the stock Semaphore contracts (verifier, Poseidon library, Semaphore) and Mosaic's own (groups, admission
- * policies, job registry, reducer directory, shared jobs, exposure feeds), from the bytecode the generated factories
+ * policies, job registry, reducer directory, shared jobs, exposure feeds, alert feeds), from the bytecode the generated factories
  * carry (no Hardhat at run time). `deployBlock` is the block of the first deployment transaction: log reads need start no earlier.
  */
 export async function deployMosaic(
   deployer: Signer,
   init: DeployInit = {},
-): Promise<MosaicContracts & { deployBlock: number; sharedJobs: SharedJobs; exposureFeeds: ExposureFeeds }> {
+): Promise<MosaicContracts & { deployBlock: number; sharedJobs: SharedJobs; exposureFeeds: ExposureFeeds; alertFeeds: AlertFeeds }> {
   const poseidon = await (await new PoseidonT3__factory(deployer).deploy()).waitForDeployment();
   const first = await poseidon.deploymentTransaction()?.wait();
   if (!first) throw new Error("deployMosaic: the Poseidon library's deployment transaction has no receipt");
@@ -244,6 +246,7 @@ export async function deployMosaic(
   const feeds = await (
     await new ExposureFeeds__factory(deployer).deploy(await groups.getAddress(), await registrar.getAddress())
   ).waitForDeployment();
+  const alerts = await (await new AlertFeeds__factory(deployer).deploy()).waitForDeployment();
   const contracts = attachMosaic(deployer, {
     semaphore: await semaphore.getAddress(),
     avatarGroups: await groups.getAddress(),
@@ -253,11 +256,13 @@ export async function deployMosaic(
     reducerDirectory: await directory.getAddress(),
     sharedJobs: await shared.getAddress(),
     exposureFeeds: await feeds.getAddress(),
+    alertFeeds: await alerts.getAddress(),
   });
   return {
     ...contracts,
     sharedJobs: SharedJobs__factory.connect(await shared.getAddress(), deployer),
     exposureFeeds: ExposureFeeds__factory.connect(await feeds.getAddress(), deployer),
+    alertFeeds: AlertFeeds__factory.connect(await alerts.getAddress(), deployer),
     deployBlock: first.blockNumber,
   };
 }

@@ -2,6 +2,8 @@
 import type { Interface, LogDescription, Provider, Signer, TransactionReceipt } from "ethers";
 import { namedError } from "./errors.js";
 import {
+  type AlertFeeds,
+  AlertFeeds__factory,
   type AvatarGroups,
   AvatarGroups__factory,
   type ExposureFeeds,
@@ -27,6 +29,7 @@ import {
 } from "./contracts/types/index.js";
 
 export type {
+  AlertFeeds,
   AvatarGroups,
   ExposureFeeds,
   IAdmissionPolicy,
@@ -40,6 +43,7 @@ export type {
   VaultRecovery,
 };
 export {
+  AlertFeeds__factory,
   AvatarGroups__factory,
   ExposureFeeds__factory,
   IAdmissionPolicy__factory,
@@ -70,6 +74,8 @@ export interface MosaicAddresses {
   sharedJobs?: string;
   /** Health authorities' exposure-notification feeds (issue 20); absent from deployments made before it. */
   exposureFeeds?: string;
+  /** Public-alert feeds with m-of-n editors (issue 21); absent from deployments made before it. */
+  alertFeeds?: string;
 }
 
 /** Typed handles on the deployed contracts. */
@@ -85,6 +91,8 @@ export interface MosaicContracts {
   sharedJobs?: SharedJobs;
   /** The exposure-notification feeds, when the deployment has them (deployMosaic always deploys them). */
   exposureFeeds?: ExposureFeeds;
+  /** The public-alert feeds, when the deployment has them (deployMosaic always deploys them). */
+  alertFeeds?: AlertFeeds;
   /**
    * The block of the first deployment transaction, where log reads can start: set by deployMosaic, and by callers
    * that know it (a network file's deploy blocks).
@@ -104,6 +112,7 @@ export function attachMosaic(runner: Signer | Provider, addresses: MosaicAddress
     reducerDirectory: ReducerDirectory__factory.connect(addresses.reducerDirectory, runner),
     ...(addresses.sharedJobs === undefined ? {} : { sharedJobs: SharedJobs__factory.connect(addresses.sharedJobs, runner) }),
     ...(addresses.exposureFeeds === undefined ? {} : { exposureFeeds: ExposureFeeds__factory.connect(addresses.exposureFeeds, runner) }),
+    ...(addresses.alertFeeds === undefined ? {} : { alertFeeds: AlertFeeds__factory.connect(addresses.alertFeeds, runner) }),
   };
 }
 
@@ -130,6 +139,11 @@ export function attachSharedJobs(runner: Signer | Provider, address: string): Sh
 /** The exposure-notification feeds contract at a known address. */
 export function attachExposureFeeds(runner: Signer | Provider, address: string): ExposureFeeds {
   return ExposureFeeds__factory.connect(address, runner);
+}
+
+/** The public-alert feeds contract at a known address. */
+export function attachAlertFeeds(runner: Signer | Provider, address: string): AlertFeeds {
+  return AlertFeeds__factory.connect(address, runner);
 }
 
 /** The social-recovery contract at a known address. */

@@ -19,8 +19,11 @@
 export { equalBytes, type FromHexOptions, fromBase64, fromHex, to0xHex, toBareHex, toBase64 } from "./bytes.js";
 export { type Block, CID, decodeCbor, encodeBlock, parseCid, specCidOf, specDigestOf } from "./codec.js";
 export {
+  type AlertFeeds,
+  AlertFeeds__factory,
   type AvatarGroups,
   AvatarGroups__factory,
+  attachAlertFeeds,
   attachAvatarGroups,
   attachExposureFeeds,
   attachReducerDirectory,

@@ -28,6 +28,8 @@ export interface NetworkContracts {
   sharedJobs?: Deployed;
   /** Health authorities' exposure-notification feeds (issue 20): optional, so older network files still parse. */
   exposureFeeds?: Deployed;
+  /** Public-alert feeds (issue 21): optional, so older network files still parse. */
+  alertFeeds?: Deployed;
 }
 
 /** The contents of a network file, version 1. */
@@ -51,7 +53,7 @@ export interface NetworkFile {
 export const NETWORK_FILE_MAX_BYTES = 1 << 20;
 
 const CONTRACT_KEYS = ["semaphore", "avatarGroups", "openAdmission", "registrarAdmission", "jobRegistry", "reducerDirectory"] as const;
-const OPTIONAL_CONTRACT_KEYS = ["vaultRecovery", "sharedJobs", "exposureFeeds"] as const;
+const OPTIONAL_CONTRACT_KEYS = ["vaultRecovery", "sharedJobs", "exposureFeeds", "alertFeeds"] as const;
 const FILE_KEYS = ["v", "name", "chainId", "rpc", "contracts", "bootstrap", "openGroup", "createdAt"];
 const REDO = "fix it, or write it again with 'mosaic deploy' (or 'mosaic devnet' for a local chain)";
 
@@ -177,6 +179,7 @@ export function networkFileFor(init: NetworkFileInit): NetworkFile {
         reducerDirectory: at(a.reducerDirectory),
         ...(a.sharedJobs === undefined ? {} : { sharedJobs: at(a.sharedJobs) }),
         ...(a.exposureFeeds === undefined ? {} : { exposureFeeds: at(a.exposureFeeds) }),
+        ...(a.alertFeeds === undefined ? {} : { alertFeeds: at(a.alertFeeds) }),
         ...(init.vaultRecovery === undefined ? {} : { vaultRecovery: init.vaultRecovery }),
       },
       bootstrap: init.bootstrap ?? [],
