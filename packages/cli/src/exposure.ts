@@ -33,7 +33,6 @@ import {
   CID,
   dialPeer,
   findEvent,
-  type Block,
   BlockUnavailableError,
   type IpfsNode,
   JobRegistry__factory,
@@ -41,7 +40,6 @@ import {
   localRpc,
   namedError,
   nodeAddresses,
-  putBlock,
   readReducers,
   readWalletKey,
   toBareHex,
@@ -82,6 +80,7 @@ import { getBytes, NonceManager, type Provider, type Signer, Wallet } from "ethe
 import { UsageError } from "./args.js";
 import { registrarAdmit, registrarAttest } from "./avatar.js";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
+import { blocksDir, keepBlock, say, withIpfs } from "./ipfs-session.js";
 import type { ResolvedNetwork } from "./network-flags.js";
 import { type VaultAccess, withVault } from "./vault.js";
 
@@ -180,23 +179,6 @@ async function feedOf(s: FeedsSession, feedId: bigint) {
   if (feedId > (await s.feeds.feedCount()))
     throw new ExposureFeedsError("UnknownFeed", `ExposureFeeds has no feed ${feedId}: ${REVERT_ADVICE.UnknownFeed}`);
   return s.feeds.feedOf(feedId);
-}
-
-const say = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
-
-/** An IPFS node for one command, dialling --peer and the network's bootstrap peers (one that does not answer is skipped). */
-async function withIpfs<T>(peers: string[], use: (node: IpfsNode) => Promise<T>): Promise<T> {
-  const node = await createIpfsNode();
-  try {
-    const dialled = await Promise.allSettled(peers.map((p) => dialPeer(node, p, { signal: AbortSignal.timeout(5_000) })));
-    if (peers.length > 0 && dialled.every((d) => d.status === "rejected"))
-      say(`  none of the ${peers.length} peer(s) answered; blocks not already held cannot be fetched (give a reachable --peer)`);
-    return await use(node);
-  } finally {
-    await node.stop();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -432,19 +414,6 @@ export async function feedCreate(flags: FeedFlags & { groupId: bigint }): Promis
     const feedId = findEvent(receipt, s.feeds.interface, "FeedCreated").args.feedId as bigint;
     return { feedId: feedId.toString(), groupId: flags.groupId.toString(), authority: await signer.getAddress() };
   });
-}
-
-/** The authority's blockstore: `serve` serves what the publishing commands put there. */
-const blocksDir = (dataDir: string) => path.join(dataDir, "blocks");
-
-/** Puts a block in the authority's blockstore (through a dial-only node on it, so the store is the one `serve` opens). */
-async function keepBlock(dataDir: string, block: Block): Promise<void> {
-  const node = await createIpfsNode({ blockstoreDir: blocksDir(dataDir), listen: [] });
-  try {
-    await putBlock(node.blockstore, block);
-  } finally {
-    await node.stop();
-  }
 }
 
 async function checkAuthority(s: FeedsSession, signer: Signer, feedId: bigint): Promise<void> {
