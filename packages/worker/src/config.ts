@@ -64,6 +64,17 @@ export interface ReducerConfig {
    * @default [] (no hotspot checks answered)
    */
   hotspotKeys: string[];
+  /**
+   * Public alert feeds (ids on the AlertFeeds contract) this node replicates: it follows their announcements and
+   * on-chain heads, keeps their verified entries in its blockstore and serves them to vaults over bitswap.
+   * @default [] (no replica)
+   */
+  alertFeeds: number[];
+  /**
+   * The AlertFeeds contract's address, needed when alertFeeds names any feed.
+   * @default the network file's, else undefined
+   */
+  alertFeedsAddress?: string;
 }
 
 const KEYS = new Set([
@@ -86,7 +97,12 @@ const KEYS = new Set([
   "announce",
   "fromBlock",
   "hotspotKeys",
+  "alertFeeds",
+  "alertFeedsAddress",
 ]);
+
+/** Alert feeds one node may replicate. */
+const MAX_ALERT_FEEDS = 256;
 
 /** Hotspot key files one node may be given: far more sets than an authority keeps live at once. */
 const MAX_HOTSPOT_KEY_FILES = 256;
@@ -184,6 +200,22 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
     if (typeof k !== "string" || k.length === 0 || k.length > 4096)
       fail(file, `hotspotKeys[${i}]: expected a key file's path, got ${JSON.stringify(k)?.slice(0, 80)}`);
   });
+  const alertFeeds = c.alertFeeds === undefined ? [] : c.alertFeeds;
+  if (!Array.isArray(alertFeeds) || alertFeeds.length > MAX_ALERT_FEEDS)
+    fail(file, `alertFeeds: expected a list of up to ${MAX_ALERT_FEEDS} feed ids, got ${JSON.stringify(alertFeeds)?.slice(0, 80)}`);
+  alertFeeds.forEach((id: unknown, i) => {
+    if (!Number.isSafeInteger(id) || (id as number) < 1)
+      fail(file, `alertFeeds[${i}]: expected a feed id (an integer >= 1), got ${JSON.stringify(id)?.slice(0, 80)}`);
+    if (alertFeeds.indexOf(id) !== i) fail(file, `alertFeeds[${i}]: feed ${id} is named twice`);
+  });
+  const alertFeedsAddress = fromNetwork("alertFeedsAddress", network?.contracts.alertFeeds?.address);
+  if (alertFeedsAddress !== undefined && (typeof alertFeedsAddress !== "string" || !isAddress(alertFeedsAddress)))
+    fail(file, `alertFeedsAddress: expected the AlertFeeds contract's address, got ${JSON.stringify(alertFeedsAddress)}`);
+  if (alertFeeds.length > 0 && alertFeedsAddress === undefined)
+    fail(
+      file,
+      "alertFeedsAddress: alertFeeds names feeds, but neither the config nor a network file gives the AlertFeeds contract's address",
+    );
   return {
     rpcUrl: rpcUrl as string,
     registry: registry as string,
@@ -208,6 +240,8 @@ export function parseReducerConfig(value: unknown, file: string, network?: Netwo
     fromBlock: int(file, "fromBlock", fromBlock, 0, Number.MAX_SAFE_INTEGER),
     network: network === undefined ? undefined : { file: network.file ?? file, chainId: network.chainId },
     hotspotKeys: (hotspotKeys as string[]).map((k) => path.resolve(base, k)),
+    alertFeeds: alertFeeds as number[],
+    alertFeedsAddress: alertFeedsAddress as string | undefined,
   };
 }
 

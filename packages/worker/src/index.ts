@@ -4,7 +4,8 @@
  * The reducer node: watches the chain for jobs its operator is staked for, collects announced submissions,
  * checks them (schema, bounds, scope, root, nullifier) and verifies their Semaphore proofs in batches,
  * journals every verdict to disk, reduces up a nullifier-sorted tree, publishes the bundle to IPFS and
- * proposes the result; health and metrics on a loopback port.
+ * proposes the result; health and metrics on a loopback port. It can also replicate public alert feeds
+ * (createAlertReplica), which `vault serve` and `mosaic alerts serve` run too.
  *
  * @example
  * ```ts
@@ -14,6 +15,20 @@
  * process.on('SIGTERM', () => node.stop())
  * ```
  */
+export {
+  AlertNotAnchoredError,
+  AlertPendingFullError,
+  AlertQueueFullError,
+  type AlertRejected,
+  AlertReplica,
+  type AlertReplicaEvents,
+  type AlertReplicaHead,
+  type AlertReplicaInit,
+  AlertReplicaStateError,
+  type AnnounceEntryOptions,
+  announceEntry,
+  createAlertReplica,
+} from "./alerts-replica.js";
 export { loadReducerConfig, parseReducerConfig, type ReducerConfig, ReducerConfigError, resolveReducerConfig } from "./config.js";
 export { type DiscoveryComponents, ReducerDiscovery } from "./discovery.js";
 export type { HeldSubmission, ProposalDraft, ReducerHookContext, ReducerHooks } from "./hooks.js";

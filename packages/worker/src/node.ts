@@ -1,6 +1,7 @@
 // The reducer node operators run: watches the chain for jobs it is staked for, serves each (collect, verify,
 // journal, reduce, publish, propose, finalize), holds researchers' specs, answers private hotspot checks for the sets
-// whose keys a health authority handed it, and reports on a loopback port.
+// whose keys a health authority handed it, replicates the public alert feeds it is told to, and reports on a loopback
+// port.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { type BatchVerifier, createBatchVerifier } from "@mosaic/avatar";
@@ -27,13 +28,16 @@ import {
   SHARED_JOB_ID_BASE,
   type SharedJobs,
   SharedJobs__factory,
+  AlertFeeds__factory,
   specTopic,
   WrongChainError,
   writeFileAtomic,
   localRpc,
 } from "@mosaic/protocol";
 import { decodeHotspotSet, documentSigner, MAX_DOCUMENT_BYTES } from "@mosaic/exposure";
+import { alertFeedChain } from "@mosaic/alerts";
 import { NonceManager, type Signer, Wallet } from "ethers";
+import { type AlertReplica, createAlertReplica } from "./alerts-replica.js";
 import type { ReducerConfig } from "./config.js";
 import { ReducerDiscovery } from "./discovery.js";
 import { MAX_SUBMITS_PER_JOB, ReducerExchange } from "./exchange.js";
@@ -141,6 +145,8 @@ export class ReducerNode implements StatusSource {
   #holding?: Promise<void>;
   /** Aborts fetches still under way at stop(). */
   readonly #abort = new AbortController();
+  /** The public alert feeds' replica, when the config names alertFeeds. */
+  #alerts?: AlertReplica;
 
   readonly #init: ReducerNodeInit;
 
@@ -218,6 +224,7 @@ export class ReducerNode implements StatusSource {
       ),
     );
     if (psiSets !== undefined) await this.#startPsi(psiSets);
+    if (c.alertFeeds.length > 0) await this.#startAlerts();
     if (c.directory !== undefined) {
       if ((await this.#chain.provider.getCode(c.directory)) === "0x")
         throw new TypeError(`directory: no contract at ${c.directory} on ${c.rpcUrl}`);
@@ -265,6 +272,7 @@ export class ReducerNode implements StatusSource {
     await this.#polling.catch(() => undefined);
     await this.#holding?.catch(() => undefined);
     await this.#psi?.stop();
+    await this.#alerts?.stop();
     this.#discovery?.stop();
     await this.#discovering?.catch(() => undefined);
     const pubsub = this.#ipfs?.libp2p.services.pubsub;
@@ -299,6 +307,42 @@ export class ReducerNode implements StatusSource {
       this.#setsToHold.add(cid);
     }
     this.#log("info", "psi:serving", { sets: psi.sets });
+  }
+
+  /**
+   * Replicates the config's alert feeds in this node: their verified entries in its blockstore (served over bitswap),
+   * followed through their topics and the AlertFeeds contract's heads, the state in `<dataDir>/alerts.json`.
+   */
+  async #startAlerts(): Promise<void> {
+    const c = this.config;
+    const chain = this.#chain as ChainConnection;
+    const address = c.alertFeedsAddress as string;
+    if ((await chain.provider.getCode(address)) === "0x")
+      throw new TypeError(`alertFeedsAddress: no contract at ${address} on ${c.rpcUrl}`);
+    const replica = createAlertReplica({
+      ref: { chainId: Number(chain.chainId), contract: address.toLowerCase() },
+      feedIds: c.alertFeeds,
+      chain: alertFeedChain(AlertFeeds__factory.connect(address, chain.provider), { fromBlock: c.fromBlock }),
+      ipfs: this.#ipfs as IpfsNode,
+      pollMs: Math.max(c.pollMs, 1000),
+      fetchTimeoutMs: c.fetchTimeoutMs,
+      logger: this.#log,
+      stateFile: path.join(c.dataDir, "alerts.json"),
+    });
+    replica.on("entry", (e) =>
+      this.counters.inc("mosaic_alert_entries_total", "Alert feed entries verified and stored", { feed: String(e.ref.feedId) }),
+    );
+    replica.on("rejected", ({ feedId, reason }) =>
+      this.counters.inc("mosaic_alert_rejected_total", "Alert announcements rejected, by reason", { feed: String(feedId), reason }),
+    );
+    await replica.start();
+    this.#alerts = replica;
+    this.#log("info", "alerts:serving", { contract: address, feeds: c.alertFeeds });
+  }
+
+  /** The alert feeds this node replicates, with their verified heads (empty without alertFeeds). */
+  alertHeads(): { feedId: number; seq: number; cid: string }[] {
+    return this.#alerts?.heads() ?? [];
   }
 
   /**
@@ -786,6 +830,7 @@ export class ReducerNode implements StatusSource {
       peers: this.#ipfs?.libp2p.getPeers().length ?? 0,
       chainTime: this.#chainTime,
       jobs: this.#sessions.size,
+      ...(this.#alerts === undefined ? {} : { alerts: this.#alerts.heads() }),
       uptimeS: Math.round((Date.now() - this.#started) / 1000),
     };
   }
