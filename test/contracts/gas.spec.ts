@@ -1,4 +1,4 @@
-// JobRegistry's, ReducerDirectory's, SharedJobs' and ExposureFeeds' gas, held to the committed snapshot test/contracts/gas-snapshot.json: a figure may not grow more
+// JobRegistry's, ReducerDirectory's, SharedJobs', ExposureFeeds' and AlertFeeds' gas, held to the committed snapshot test/contracts/gas-snapshot.json: a figure may not grow more
 // than 5% unnoticed, the lifecycle may not depend on the leaf count and stays under 500k, and every fraud proof (and
 // the settlement of an unanswered data request, which faults too) stays under its target.
 // UPDATE_GAS_SNAPSHOT=1 rewrites the snapshot with the figures measured (review the diff before committing it).
@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Group, Identity } from "@mosaic/avatar";
 import { deployMosaic, SHARED_JOB_ID_BASE } from "@mosaic/protocol";
 import { expect } from "chai";
-import { AbiCoder, type ContractTransactionResponse, keccak256, parseEther, type Signer, toUtf8Bytes } from "ethers";
+import { AbiCoder, type ContractTransactionResponse, getBytes, keccak256, parseEther, type Signer, toUtf8Bytes, Wallet } from "ethers";
 import { network } from "hardhat";
 import { type ShareLeaf, shareSetPath, shareSetRoot } from "../../packages/mapreduce/src/shared/share-set.js";
 import {
@@ -242,7 +242,42 @@ async function measureExposureGas(): Promise<Record<string, number>> {
   }
 }
 
-describe("JobRegistry, ReducerDirectory, SharedJobs and ExposureFeeds gas", () => {
+/** AlertFeeds' figures: what a public body's editors pay to run a 2-of-3 feed (issue 21); anyone may relay. */
+const ALERT_FIGURES = ["gas.alerts_create_feed", "gas.alerts_anchor_first", "gas.alerts_anchor", "gas.alerts_set_editors"] as const;
+
+/** AlertFeeds' gas on a fresh in-process chain: a feed of 3 editors at threshold 2, two entries each signed by 2, a rotation signed by 2. */
+async function measureAlertGas(): Promise<Record<string, number>> {
+  const connection = await network.connect();
+  try {
+    const [deployer] = (await connection.ethers.getSigners()) as unknown as [Signer];
+    const mosaic = await deployMosaic(deployer, { unbondingDelay: 86_400n, proposalBond: parseEther("0.01") });
+    const feeds = mosaic.alertFeeds;
+    const gasOf = async (sent: Promise<ContractTransactionResponse>) => Number((await (await sent).wait())?.gasUsed);
+    // Editors sign off-chain (fixed keys, no funds); sorted by address as the contract wants them.
+    const editors = [1, 2, 3, 4]
+      .map((i) => new Wallet(keccak256(toUtf8Bytes(`gas editor ${i}`))))
+      .sort((x, y) => (BigInt(x.address) < BigInt(y.address) ? -1 : 1));
+    const [e1, e2, e3, e4] = editors as [Wallet, Wallet, Wallet, Wallet];
+    const sign = (digest: string, signers: Wallet[]) => Promise.all(signers.map((w) => w.signMessage(getBytes(digest))));
+    // A CIDv1 dag-cbor sha-256 in binary, as @mosaic/alerts anchors entries: 36 bytes.
+    const cid = (i: number) => `0x01711220${i.toString(16).padStart(2, "0").repeat(32)}`;
+    const anchor = async (seq: bigint) =>
+      gasOf(feeds.anchor(1n, seq, cid(Number(seq)), await sign(await feeds.entryDigest(1n, 0n, seq, cid(Number(seq))), [e1, e3])));
+    const figures: Record<string, number> = {};
+    figures["gas.alerts_create_feed"] = await gasOf(feeds.createFeed([e1.address, e2.address, e3.address], 2));
+    figures["gas.alerts_anchor_first"] = await anchor(1n);
+    figures["gas.alerts_anchor"] = await anchor(2n);
+    const next = [e2.address, e3.address, e4.address];
+    figures["gas.alerts_set_editors"] = await gasOf(
+      feeds.setEditors(1n, next, 2, await sign(await feeds.editorsDigest(1n, 0n, next, 2), [e1, e2])),
+    );
+    return figures;
+  } finally {
+    await connection.close();
+  }
+}
+
+describe("JobRegistry, ReducerDirectory, SharedJobs, ExposureFeeds and AlertFeeds gas", () => {
   let measured: Record<string, number>;
   let snapshot: Record<string, number>;
   before(async function () {
@@ -252,6 +287,7 @@ describe("JobRegistry, ReducerDirectory, SharedJobs and ExposureFeeds gas", () =
       ...(await measureDirectoryGas()),
       ...(await measureSharedGas()),
       ...(await measureExposureGas()),
+      ...(await measureAlertGas()),
     };
     if (process.env.UPDATE_GAS_SNAPSHOT === "1") writeFileSync(SNAPSHOT, `${JSON.stringify(measured, null, 2)}\n`);
     snapshot = JSON.parse(readFileSync(SNAPSHOT, "utf8")) as Record<string, number>;
@@ -266,6 +302,7 @@ describe("JobRegistry, ReducerDirectory, SharedJobs and ExposureFeeds gas", () =
       ...DIRECTORY_FIGURES,
       ...SHARED_FIGURES,
       ...EXPOSURE_FIGURES,
+      ...ALERT_FIGURES,
     ])
       if (measured[name] === undefined) problems.push(`${name}: not measured`);
     // A renamed or dropped figure must not linger in the snapshot.
@@ -336,5 +373,15 @@ describe("JobRegistry, ReducerDirectory, SharedJobs and ExposureFeeds gas", () =
     expect(measured["gas.exposure_publish_keys"], "gas.exposure_publish_keys").to.be.below(
       measured["gas.exposure_publish_keys_first"] as number,
     );
+  });
+
+  it("test_gas_alerts_anAnchorIsAFewSlotsWhateverTheAlert", () => {
+    for (const name of ALERT_FIGURES) expect(measured[name], name).to.be.a("number").and.greaterThan(0);
+    // An anchor writes the seq and a 36-byte CID and checks 2 signatures; a later one rewrites the same slots.
+    expect(measured["gas.alerts_anchor_first"], "gas.alerts_anchor_first").to.be.at.most(160_000);
+    expect(measured["gas.alerts_anchor"], "gas.alerts_anchor").to.be.below(measured["gas.alerts_anchor_first"] as number);
+    // An editor set is written once per epoch: 3 editors, each in the list and the membership map.
+    expect(measured["gas.alerts_create_feed"], "gas.alerts_create_feed").to.be.at.most(300_000);
+    expect(measured["gas.alerts_set_editors"], "gas.alerts_set_editors").to.be.at.most(300_000);
   });
 });
