@@ -3,12 +3,15 @@
 import { formatSpan, isoTime, type JobStanding, jobGroups, readJobStanding, type ResultView, resultView } from "@mosaic/mapreduce";
 import { type JobSpec, namedError } from "@mosaic/protocol";
 import { formatEther } from "ethers";
-import { type ChangeEvent, useEffect, useState } from "react";
+import { type ChangeEvent, lazy, Suspense, useEffect, useState } from "react";
 import { ErrorNote, Progress, ScrollRegion, Section, shortAddress, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import type { LoadedNetwork } from "../network.ts";
 import { chainNow, chainOf, fetchSpec, rememberedSpec, specMatching, usePoll } from "./chain.ts";
 import { ResultChart, ResultDownloads, ResultNotes, ResultTable } from "./result.tsx";
+
+// The SEIR panel (its model code and worker) loads only under a final result.
+const ModelPanel = lazy(() => import("./model-panel.tsx").then((m) => ({ default: m.ModelPanel })));
 
 /** The registry has no job with this id. */
 export class NoSuchJobError extends namedError("NoSuchJobError") {}
@@ -202,6 +205,11 @@ function Result({ network, standing, leading, final }: { network: LoadedNetwork;
           <p className="muted">
             Proposed by <span className="mono">{revealed.proposer}</span>; bundle <span className="mono">{revealed.bundleCid}</span>
           </p>
+          {final ? (
+            <Suspense fallback={null}>
+              <ModelPanel view={view} jobId={standing.jobId.toString()} />
+            </Suspense>
+          ) : null}
         </>
       )}
     </section>

@@ -1,0 +1,125 @@
+// The researcher's "Model (SEIR)" panel below a final result, tested at the function and component level (the app's
+// browser journey that finalises a job takes minutes; the panel needs only the result's view): the series taken from
+// the exposures-per-day job's rows, the chart's geometry over a real fit to a simulated epidemic, R0 in words, and
+// the panel and chart rendered to markup with React's server renderer.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { validateSpec } from "@mosaic/mapreduce";
+import { fitSeir, type Observation, type SeirFit, simulateSeir } from "@mosaic/models";
+import { expect } from "chai";
+import * as React from "react";
+import { renderToStaticMarkup } from "react-dom/server";
+import { resultView, type ResultView } from "@mosaic/mapreduce";
+import { chartGeometry, DEFAULT_BOX, niceTicks, r0Words } from "../ui/research/model-chart.js";
+import { ALL_KINDS, datedSeries, rowKinds } from "../ui/research/model-series.js";
+
+// The app's .tsx compiles with Vite's automatic JSX runtime; tsx here compiles it to React.createElement. The module
+// is named at run time so that the repository's type check (no JSX there) leaves it to the app's own.
+(globalThis as { React?: unknown }).React = React;
+const PANEL = "../ui/research/model-panel.tsx";
+const { ModelPanel, ModelResult } = (await import(PANEL)) as {
+  ModelPanel: React.FC<{ view: ResultView; jobId: string }>;
+  ModelResult: React.FC<{ fit: SeirFit; cases: Observation[]; jobId: string; unit: string }>;
+};
+
+const JOB = path.resolve(import.meta.dirname, "../../../jobs/exposures-per-day.json");
+const FIRST_DAY = 20_000;
+
+describe("app: the researcher's SEIR panel", function () {
+  this.timeout(60_000);
+  let cases: Observation[];
+  let fit: SeirFit;
+
+  before(() => {
+    const truth = simulateSeir({ population: 1e5, beta: 0.5, sigma: 1 / 5.2, gamma: 1 / 5, e0: 20, i0: 10, reportRate: 1 }, 40);
+    cases = truth.incidence.map((value, k) => ({ day: FIRST_DAY + k, value: Math.round(value), sd: 10 }));
+    fit = fitSeir({ cases }, { population: 1e5, horizonDays: 14, bootstrap: 20, seed: 7 });
+  });
+
+  it("reads the exposures-per-day job's rows: kinds after the date, one kind or a day's rows summed", async () => {
+    const spec = validateSpec(JSON.parse(await readFile(JOB, "utf8")));
+    // 7 days × (low, high), noised counts among 40 respondents.
+    const aggregate = [2, 5, 3, 6, 1, 8, 4, 9, 2, 12, 5, 15, 3, 20];
+    const view = resultView(spec, aggregate, 40, { final: true });
+    expect(rowKinds(view.rows.map((r) => r.label))).to.deep.equal(["low", "high"]);
+    const high = datedSeries(view, "high");
+    const highRows = view.rows.filter((r) => r.label.endsWith("high"));
+    expect(high).to.have.length(7);
+    for (const [i, o] of high.entries()) expect(o.value).to.be.closeTo(highRows[i]?.estimate ?? Number.NaN, 1e-9);
+    expect(high.every((o) => o.sd > 0)).to.equal(true);
+    const both = datedSeries(view, ALL_KINDS);
+    expect(both).to.have.length(7);
+    expect(both[0]?.value).to.be.closeTo((view.rows[0]?.estimate ?? 0) + (view.rows[1]?.estimate ?? 0), 1e-9);
+    // A day's two rows are different people: variances add.
+    expect(both[0]?.sd).to.be.closeTo(Math.hypot(high[0]?.sd ?? 0, datedSeries(view, "low")[0]?.sd ?? 0), 1e-9);
+    // Labels without a date give no kinds and no series (the panel then stays away).
+    expect(rowKinds(["Berlin", "Paris"])).to.deep.equal([]);
+    expect(datedSeries({ ...view, rows: view.rows.map((r, i) => ({ ...r, label: `region ${i}` })) }, ALL_KINDS)).to.deep.equal([]);
+  });
+
+  it("lays out the observations, their error bars, the fitted curve and the closed forecast band inside the box", () => {
+    const g = chartGeometry(cases, fit);
+    const { width, height, left, right, top, bottom } = DEFAULT_BOX;
+    expect(g.observed).to.have.length(cases.length);
+    for (const o of g.observed) {
+      expect(o.x).to.be.within(left, width - right);
+      expect(o.yHigh).to.be.at.most(o.y);
+      expect(o.yLow).to.be.at.least(o.y);
+      expect(o.yHigh).to.be.at.least(top - 1e-9);
+      expect(o.yLow).to.be.at.most(height - bottom + 1e-9);
+    }
+    // x grows with the day; the forecast divider stands at the last observed day.
+    expect(g.observed.map((o) => o.x)).to.deep.equal([...g.observed.map((o) => o.x)].sort((a, b) => a - b));
+    expect(g.forecastX).to.equal(g.observed.at(-1)?.x);
+    expect(g.fittedPath.startsWith("M ")).to.equal(true);
+    expect(g.fittedPath.split(" L ")).to.have.length(fit.fitted.length);
+    expect(g.bandPath.endsWith(" Z")).to.equal(true);
+    expect(g.bandPath.split(" L ")).to.have.length(2 * fit.forecast.length);
+    expect(g.forecastPath.split(" L ")).to.have.length(fit.forecast.length);
+    // The y axis reaches the highest thing drawn.
+    const highest = Math.max(...cases.map((c) => c.value + 1.96 * c.sd), ...fit.forecast.map((f) => f.high));
+    expect(Number((g.yTicks.at(-1)?.label ?? "0").replaceAll(",", ""))).to.be.at.least(highest);
+    // Without a fit: the points alone.
+    const bare = chartGeometry(cases, undefined);
+    expect(bare.bandPath).to.equal("");
+    expect(bare.forecastX).to.equal(undefined);
+  });
+
+  it("ticks are 1, 2 or 5 × 10^k from zero past the maximum; R0 is said in words with its interval", () => {
+    expect(niceTicks(9)).to.deep.equal([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(1234)).to.deep.equal([0, 500, 1000, 1500]);
+    expect(niceTicks(0)).to.deep.equal([0, 1]);
+    expect(r0Words({ r0: 2.5, r0Interval: [2.1, 2.9] })).to.equal(
+      "R0 is about 2.50 (95% interval 2.10 to 2.90): the outbreak was growing: each case infected more than one other person on average.",
+    );
+    expect(r0Words({ r0: 0.8, r0Interval: [0.6, 0.95] })).to.match(/shrinking/);
+    expect(r0Words({ r0: 1.05, r0Interval: [0.8, 1.3] })).to.match(/cannot tell/);
+  });
+
+  it("renders the chart as an SVG image with a title and a description, a point per day, the curve and the band", () => {
+    const html = renderToStaticMarkup(React.createElement(ModelResult, { fit, cases, jobId: "4", unit: "people" }));
+    expect(html).to.match(/<svg [^>]*role="img"[^>]*aria-labelledby="[^"]+-t [^"]+-d"/);
+    expect(html).to.include("<title");
+    expect(html).to.include("SEIR fit to job 4 (people per day)");
+    expect(html).to.match(/<desc [^>]*>40 observed days from \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}; fitted curve; forecast of 14 days/);
+    expect(html.match(/data-testid="model-point"/g)).to.have.length(40);
+    expect(html).to.include('data-testid="model-band"');
+    expect(html).to.include('data-testid="model-fitted"');
+    expect(html).to.include(r0Words(fit).replaceAll("'", "&#x27;"));
+    expect(html.match(/<tr>/g)?.length).to.equal(15); // the forecast table: a header row and 14 days
+  });
+
+  it("the panel offers the row kinds, the population and the horizon, and stays away from results without dates", async () => {
+    const spec = validateSpec(JSON.parse(await readFile(JOB, "utf8")));
+    const view = resultView(spec, new Array(14).fill(3), 40, { final: true });
+    const html = renderToStaticMarkup(React.createElement(ModelPanel, { view, jobId: "4" }));
+    expect(html).to.include("Model (SEIR)");
+    expect(html).to.match(
+      /<option value="" selected="">every row of a day, summed<\/option><option value="low">low<\/option><option value="high">high<\/option>/,
+    );
+    expect(html).to.match(/data-testid="model-population" value="40"/);
+    expect(html).to.include(">Fit SEIR</button>");
+    const undated = { ...view, rows: view.rows.map((r, i) => ({ ...r, label: `region ${i}` })) };
+    expect(renderToStaticMarkup(React.createElement(ModelPanel, { view: undated, jobId: "4" }))).to.equal("");
+  });
+});
