@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { LOCATION_FORMATS } from "@mosaic/vault/location-formats";
 import { commandArgs, emit, help, int, UsageError } from "./args.js";
+import { resolveNetwork } from "./network-flags.js";
 
 /** "gpx, geojson, takeout-records or takeout-timeline", from the one list the importer reads. */
 const FORMAT_NAMES = `${LOCATION_FORMATS.slice(0, -1).join(", ")} or ${LOCATION_FORMATS.at(-1)}`;
@@ -315,10 +316,14 @@ The node's peer id stays the same across restarts: its key is kept in the vault 
 created on the first serve; a damaged one is PeerKeyCorruptError: restore it, or move it away for a new peer id).
 With --follow it prints each new job your avatar may answer as it is posted (one line, or one JSON object with
 --json); answer it with 'mosaic vault answer' once serve is stopped (one process holds the vault at a time).
+With --alerts it also runs a replica of those public alert feeds on the vault's blockstore (as 'mosaic alerts
+serve' does, on a node of its own whose addresses it prints): editors announce to it, other vaults fetch from it.
 
 Options:
   --listen MULTIADDR  an address to listen on (repeatable; default /ip4/127.0.0.1/tcp/0 and, for a vault in
                       the browser app, /ip4/127.0.0.1/tcp/0/ws)
+  --alerts N          replicate alert feed N (repeatable, or comma-separated); needs the network flags below
+  --alert-feeds ADDRESS  the AlertFeeds contract (overrides the network file's)
 ${FOLLOW_HELP}
 
 ${VAULT_COMMON}`;
@@ -467,11 +472,30 @@ export async function vaultMain(argv: string[]): Promise<number> {
       const { FOLLOW_HELP, FOLLOW_OPTIONS, followFlags } = await import("./vault-jobs-commands.js");
       const { values } = parseArgs({
         args: rest,
-        options: { ...VAULT_OPTIONS, ...FOLLOW_OPTIONS, listen: { type: "string", multiple: true } },
+        options: {
+          ...VAULT_OPTIONS,
+          ...FOLLOW_OPTIONS,
+          listen: { type: "string", multiple: true },
+          alerts: { type: "string", multiple: true, default: [] as string[] },
+          "alert-feeds": { type: "string" },
+        },
         strict: true,
       });
       if (values.help) return help(vaultServeHelp(FOLLOW_HELP));
-      const follow = await followFlags(values);
+      const alertFeedIds = values.alerts.flatMap((a) => a.split(",")).map((a) => a.trim());
+      // --peer goes with --follow or --alerts (the replica dials it too).
+      const follow = await followFlags(alertFeedIds.length > 0 && !values.follow ? { ...values, peer: [] } : values);
+      let alerts: Parameters<typeof import("./vault.js").serveVault>[0]["alerts"];
+      if (alertFeedIds.length > 0) {
+        const { parseAlertFeedId } = await import("./alerts.js");
+        alerts = {
+          network: follow?.network ?? (await resolveNetwork(values)),
+          alertFeeds: values["alert-feeds"],
+          feedIds: [...new Set(alertFeedIds.map((a) => parseAlertFeedId(a, "--alerts")))],
+          peers: values.peer,
+          print: (line) => (values.json ? console.log(JSON.stringify({ alerts: line })) : console.log(line)),
+        };
+      } else if (values["alert-feeds"] !== undefined) throw new UsageError("serve: --alert-feeds goes with --alerts N");
       const v = await import("./vault.js");
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
@@ -482,6 +506,7 @@ export async function vaultMain(argv: string[]): Promise<number> {
           dir: values.dir,
           passphraseFile: values["passphrase-file"],
           listen: values.listen,
+          alerts,
           signal: stop.signal,
           follow:
             follow === undefined

@@ -374,6 +374,18 @@ export interface ServeOptions extends VaultAccess {
     onJob: (job: import("@mosaic/vault").JobListing) => void;
     onError?: (err: Error) => void;
   };
+  /**
+   * Also run a replica of these alert feeds on the vault's blockstore (`vault serve --alerts N…`).
+   * @default undefined: no replica
+   */
+  alerts?: {
+    network: import("./network-flags.js").ResolvedNetwork;
+    /** --alert-feeds, overriding the network file's AlertFeeds. */
+    alertFeeds?: string;
+    feedIds: number[];
+    peers: string[];
+    print: (line: string) => void;
+  };
 }
 
 export interface ServeInfo {
@@ -402,16 +414,49 @@ export const PEER_KEY_FILE = "peer.key";
 export async function serveVault(options: ServeOptions): Promise<ServeResult> {
   return withVault(options, async ({ paths, device, stores, thread, vault }) => {
     const privateKey = await loadOrCreatePeerKey(path.join(paths.dir, PEER_KEY_FILE));
-    const serving = serveThread(stores, thread, {
-      listen: options.listen,
-      signal: options.signal,
-      privateKey,
-      onListening: ({ peerId, addresses }) => options.onListening?.({ thread: thread.id, device, peerId, addresses }),
-    });
-    const follow = options.follow;
-    if (follow === undefined) return serving;
-    const { followInVault } = await import("./vault-jobs.js");
-    const [result] = await Promise.all([serving, followInVault(vault, { ...follow, dir: options.dir, signal: options.signal })]);
-    return result;
+    // One stop for every part: Ctrl-C, or one part failing (an alert feed that does not exist), stops them all.
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    if (options.signal.aborted) stop.abort();
+    else options.signal.addEventListener("abort", onAbort, { once: true });
+    const failStops = <T>(work: Promise<T>): Promise<T> =>
+      work.catch((err) => {
+        stop.abort();
+        throw err;
+      });
+    try {
+      const serving = serveThread(stores, thread, {
+        listen: options.listen,
+        signal: stop.signal,
+        privateKey,
+        onListening: ({ peerId, addresses }) => options.onListening?.({ thread: thread.id, device, peerId, addresses }),
+      });
+      const parts: Promise<unknown>[] = [];
+      const alerts = options.alerts;
+      if (alerts !== undefined) {
+        const { serveAlertsInVault } = await import("./alerts.js");
+        parts.push(
+          serveAlertsInVault({
+            ...alerts,
+            blockstore: stores.blockstore,
+            // The replica has its own node: the same hosts, ports of its own.
+            listen: options.listen?.filter((a) => !/\/wss?$/.test(a)).map((a) => a.replace(/\/tcp\/\d+/, "/tcp/0")),
+            stateFile: path.join(paths.dir, "alerts-replica.json"),
+            signal: stop.signal,
+          }),
+        );
+      }
+      const follow = options.follow;
+      if (follow !== undefined) {
+        const { followInVault } = await import("./vault-jobs.js");
+        parts.push(followInVault(vault, { ...follow, dir: options.dir, signal: stop.signal }));
+      }
+      const settled = await Promise.allSettled([serving, ...parts].map(failStops));
+      const failed = settled.find((r) => r.status === "rejected");
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+      return (settled[0] as PromiseFulfilledResult<ServeResult>).value;
+    } finally {
+      options.signal.removeEventListener("abort", onAbort);
+    }
   });
 }
