@@ -361,6 +361,27 @@ describe("networkFileFor", () => {
     expect([file.chainId, file.openGroup, file.bootstrap]).to.deep.equal([31337, 0, []]);
   });
 
+  it("writes and reads back the optional contracts (shared jobs, exposure and alert feeds) when deployed", () => {
+    const optional = {
+      sharedJobs: "0x0165878a594ca255338adfa4d48449f69242eb8f",
+      exposureFeeds: "0xa513e6e4b8f2a923d98304ec87f64353c4d5c853",
+      alertFeeds: "0x2279b7a0a67db372996a5fab50d91eaa73d2ebe6",
+    };
+    const file = networkFileFor({
+      name: "here",
+      chainId: 31337n,
+      rpc: "http://127.0.0.1:8545",
+      addresses: { ...addresses, ...optional },
+      deployBlock: 7,
+    });
+    expect(file.contracts.alertFeeds).to.deep.equal({ address: "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6", deployBlock: 7 });
+    expect(Object.keys(file.contracts)).to.have.length(9);
+    expect(parseNetworkFile(JSON.parse(JSON.stringify(file)), "n")).to.deep.equal(file);
+    expect(() =>
+      networkFileFor({ name: "here", chainId: 1, rpc: "http://x", addresses: { ...addresses, alertFeeds: "0x12" }, deployBlock: 0 }),
+    ).to.throw(NetworkFileError, /contracts\.alertFeeds/);
+  });
+
   it("refuses what a network file could not hold, naming the field", () => {
     expect(() => networkFileFor({ name: "here", chainId: 1, rpc: "ftp://x", addresses, deployBlock: 0 })).to.throw(NetworkFileError, /rpc/);
     expect(() =>
