@@ -280,6 +280,22 @@ export {
 export { ChainResetError, type FollowJobsInit, followedTo, followJobs } from "./follow.js";
 export { type PullThreadOptions, pullThreadFrom, servingPeerOf } from "./device-sync.js";
 export {
+  ALERT_FILTER,
+  type AlertDoc,
+  type AlertEvent,
+  type AlertFeedDoc,
+  alertDocKey,
+  alertFeedKey,
+  alertFilter,
+  MAX_AREA_NAMES,
+  MAX_STORED_CAP_BYTES,
+  receiveAlert,
+  validateAlertEvent,
+  validateFeedRef,
+  vaultAlertReaders,
+} from "./abilities/alert-filter.js";
+export * from "./alerts/index.js";
+export {
   advertise,
   askHotspotServers,
   type CheckExposureInit,

@@ -139,14 +139,25 @@ describe("vault abilities", () => {
       const seen: string[] = [];
       const spy = defineAbility({
         manifest: { name: "spy", version: "1.0.0", description: "records events", owns: {}, handles: ["alert:received"] },
-        on: { "alert:received": (_ctx, payload) => seen.push(`alert ${(payload as { id: string }).id}`) },
+        on: { "alert:received": (_ctx, payload) => seen.push(`alert ${(payload as { seq: number }).seq}`) },
       });
       const vault = await Vault.open(memoryStores(), { rootSeed: SEED, clock, abilities: [sleepDiary, spy] });
       const timer = await vault.dispatch("timer");
       expect(Object.keys(timer).sort()).to.deep.equal(["health-questionnaire", "proximity", "sleep-diary"]);
       expect(seen).to.deep.equal([]);
-      await vault.dispatch("alert:received", { id: "a1", issuer: "x", title: "y", area: { lat: 0, lon: 0, radiusKm: 1 }, from: 0, to: 10 });
-      expect(seen).to.deep.equal(["alert a1"]);
+      const cap = {
+        identifier: "a1",
+        sender: "x",
+        sent: "2026-11-21T12:00:00+00:00",
+        status: "Actual",
+        msgType: "Alert",
+        scope: "Public",
+        code: [],
+        info: [],
+      };
+      const feed = { chainId: 31337, contract: "0x5fbdb2315678afecb367f032d93f642f64180aa3", feedId: 1 };
+      await vault.dispatch("alert:received", { feed, seq: 1, cid: "bafyreigdyrztktx5b5m2y4sxcd6mzcbvedhkpzq5fbgsjsqkjadimmlgx4", cap });
+      expect(seen).to.deep.equal(["alert 1"]);
     });
   });
 
@@ -235,43 +246,57 @@ describe("vault abilities", () => {
       ).to.deep.equal([-70]);
     });
 
-    it("alert filter: decides locally which alerts concern this user, and refuses malformed alerts by field", async () => {
+    it("alert filter: decides locally which CAP alerts concern this user, and refuses what is not a feed entry", async () => {
       const vault = await Vault.open(memoryStores(), { rootSeed: SEED, clock });
       const t0 = Date.UTC(2026, 10, 10) / 1000;
       await vault.addLocations([
         { t: t0 + 3600, lat: 48.137, lon: 11.575 },
         { t: t0 + 7200, lat: 48.2, lon: 11.6 },
       ]);
-      const alert = (id: string, over: object = {}) => ({
-        id,
-        issuer: "Gesundheitsamt München",
-        title: "Exposure at an event",
-        area: { lat: 48.1374, lon: 11.5755, radiusKm: 0.5 },
-        from: t0,
-        to: t0 + DAY,
-        ...over,
+      const time = (t: number) => `${new Date(t * 1000).toISOString().slice(0, 19)}+00:00`;
+      const alert = (identifier: string, circle: string, from = t0) => ({
+        identifier,
+        sender: "gesundheitsamt@muenchen.example",
+        sent: time(from),
+        status: "Actual",
+        msgType: "Alert",
+        scope: "Public",
+        code: [],
+        info: [
+          {
+            category: ["Health"],
+            event: "Exposure at an event",
+            responseType: [],
+            urgency: "Expected",
+            severity: "Moderate",
+            certainty: "Observed",
+            eventCode: [],
+            expires: time(from + DAY),
+            parameter: [],
+            resource: [],
+            area: [{ areaDesc: "Marienplatz", polygon: [], circle: [circle], geocode: [] }],
+          },
+        ],
       });
-      const decisions = async (a: unknown) => (await vault.dispatch("alert:received", a))["alert-filter"] as AlertDecision;
-      expect(await decisions(alert("a1"))).to.include({ concerns: true });
-      expect((await decisions(alert("a2", { area: { lat: 52.5, lon: 13.4, radiusKm: 2 } }))).reason).to.match(/never within 2 km/);
-      expect((await decisions(alert("a3", { from: t0 + 2 * DAY, to: t0 + 3 * DAY }))).concerns).to.equal(false);
-      const symptomatic = await decisions(alert("a4", { symptomaticOnly: true }));
-      expect(symptomatic).to.include({ concerns: false });
-      await checkIn(vault.ability("health-questionnaire"), { feeling: 3, symptoms: { ...noSymptoms, fever: true } }, "2026-11-11");
-      expect(await decisions(alert("a4", { symptomaticOnly: true }))).to.include({ concerns: true });
+      const feed = { chainId: 31337, contract: "0x5fbdb2315678afecb367f032d93f642f64180aa3", feedId: 1 };
+      const cid = "bafyreigdyrztktx5b5m2y4sxcd6mzcbvedhkpzq5fbgsjsqkjadimmlgx4";
+      const decide = async (seq: number, cap: unknown) =>
+        (await vault.dispatch("alert:received", { feed, seq, cid, cap }))["alert-filter"] as AlertDecision;
+      expect(await decide(1, alert("a1", "48.1374,11.5755 0.5"))).to.include({ concerns: true });
+      expect((await decide(2, alert("a2", "52.5,13.4 2"))).concerns).to.equal(false);
+      expect((await decide(3, alert("a3", "48.1374,11.5755 0.5", t0 + 2 * DAY))).concerns).to.equal(false);
       const stored = vault.ability("alert-filter").read<AlertDecision>("alerts");
-      expect(stored.size).to.equal(4);
+      expect(stored.size).to.equal(3);
       for (const [bad, re] of [
-        [alert("a/b"), /alert\.id/],
-        [alert("a5", { area: { lat: 91, lon: 0, radiusKm: 1 } }), /alert\.area/],
-        [alert("a5", { area: { lat: 0, lon: 0, radiusKm: 10_000 } }), /radiusKm/],
-        [alert("a5", { from: t0, to: t0 - 1 }), /from\/to/],
-        [{ ...alert("a5"), title: "x".repeat(201) }, /alert\.title/],
-        ["not an alert", /alert\.id/],
+        [{ feed, seq: 4, cid, cap: alert("a/b c", "0,0 1") }, /identifier/],
+        [{ feed, seq: 4, cid, cap: alert("a5", "91,0 1") }, /latitude/],
+        [{ feed, seq: 4, cid, cap: { ...alert("a5", "0,0 1"), sent: "yesterday" } }, /sent/],
+        [alert("a5", "0,0 1"), /alert\.identifier: not a field/],
+        ["not an alert", /feed entry/],
       ] as [unknown, RegExp][]) {
         await expectRejects(vault.dispatch("alert:received", bad), Error, re);
       }
-      expect(stored.size).to.equal(4);
+      expect(stored.size).to.equal(3);
     });
   });
 });

@@ -1,104 +1,340 @@
-// The alert-filter ability: decides on the device, from data that never leaves it, whether a public alert concerns this user.
-import { DAY_S, haversineKm } from "@mosaic/mapreduce";
+// The alert-filter ability: decides on the device, from data that never leaves it, whether a public CAP alert from a
+// followed feed concerns this user, keeps each alert with that decision, and follows Updates and Cancels.
+import * as dagCbor from "@ipld/dag-cbor";
+import {
+  type AlertFeedRef,
+  type AlertState,
+  type CapAlert,
+  capKey,
+  capReferences,
+  feedRefProblem,
+  parseCapTime,
+  validateCap,
+} from "@mosaic/alerts";
+import { parseCid } from "@mosaic/protocol";
 import type { Doc } from "@mosaic/threads";
 import { type AbilityContext, defineAbility } from "../ability.js";
+import { type AlertReaders, decideCapAlert } from "../alerts/decide.js";
+import { AlertEntryConflictError, MalformedAlertEventError } from "../alerts/errors.js";
 import type { CheckIn } from "./health-questionnaire.js";
 import { dayOf, type PointChunk } from "./location-history.js";
 
 export const ALERT_FILTER = "alert-filter";
 
-/** A public alert as an authority publishes it: an area and a time window, optionally only for people with symptoms. */
-export interface PublicAlert {
-  id: string;
-  issuer: string;
-  title: string;
-  area: { lat: number; lon: number; radiusKm: number };
-  /** Unix seconds; the window during which being in the area matters. */
-  from: number;
-  to: number;
-  /** Only for people who reported a symptom since `from`. @default false */
-  symptomaticOnly?: boolean;
+/** What `alert:received` carries: one verified entry of a feed (syncAlerts builds it from syncFeed's VerifiedEntry). */
+export interface AlertEvent {
+  feed: AlertFeedRef;
+  seq: number;
+  /** The entry block's CID. */
+  cid: string;
+  cap: CapAlert;
 }
 
-/** The local decision, stored with the alert. */
-export interface AlertDecision extends Doc {
-  alert: PublicAlert;
-  received: number;
+/** An alert as the vault keeps it, with the local decision; `_id` and `key` are alertDocKey(feed, seq). */
+export interface AlertDoc extends Doc {
+  key: string;
+  feed: AlertFeedRef;
+  /** `${chainId}:${contract}:${feedId}`, indexed: the documents of one feed. */
+  feedKey: string;
+  seq: number;
+  cid: string;
+  /** The CAP message's own key, "sender,identifier,sent" (capKey): what Updates and Cancels reference. */
+  capKey: string;
+  /** The CAP keys this message updates or cancels (capReferences). */
+  references: string[];
+  msgType: CapAlert["msgType"];
+  status: CapAlert["status"];
+  /** Of the first info block ("" / "Unknown" when the message has none, as a Cancel may). */
+  headline: string;
+  event: string;
+  severity: string;
+  urgency: string;
+  certainty: string;
+  /** Unix seconds. */
+  sent: number;
+  /** Unix seconds: the latest expiry of its info blocks; absent when one of them never expires. */
+  expires?: number;
+  /** Each area's description, in order (at most MAX_AREA_NAMES). */
+  areas: string[];
   concerns: boolean;
-  reason: string;
+  reasons: string[];
+  /** As stored; "expired" is worked out when read (alertInbox), from `expires`. */
+  state: AlertState;
+  /** The later message of the same feed that updated or cancelled this one. */
+  by?: { seq: number; key: string };
+  /** Unix seconds, by the vault's clock. */
+  received: number;
+  /** The CAP message; absent when it is too large to keep in the thread (capOmitted: fetch entry `cid` again). */
+  cap?: CapAlert;
+  capOmitted?: true;
 }
 
-/** Checks an incoming alert (outside input); TypeError/RangeError names the field. */
-export function validateAlert(value: unknown): PublicAlert {
-  const a = value as PublicAlert;
-  if (typeof a?.id !== "string" || !/^[A-Za-z0-9._:-]{1,100}$/.test(a.id))
-    throw new TypeError("alert.id: expected 1..100 of [A-Za-z0-9._:-]");
-  for (const f of ["issuer", "title"] as const) {
-    if (typeof a[f] !== "string" || a[f].length === 0 || a[f].length > 200) throw new TypeError(`alert.${f}: expected 1..200 characters`);
-  }
-  const area = a.area;
-  if (typeof area?.lat !== "number" || !(Math.abs(area.lat) <= 90) || typeof area.lon !== "number" || !(Math.abs(area.lon) <= 180)) {
-    throw new RangeError("alert.area: expected lat -90..90 and lon -180..180");
-  }
-  if (typeof area.radiusKm !== "number" || !(area.radiusKm > 0 && area.radiusKm <= 500))
-    throw new RangeError(`alert.area.radiusKm: expected (0, 500], got ${String(area.radiusKm)}`);
-  if (!Number.isSafeInteger(a.from) || !Number.isSafeInteger(a.to) || a.from < 0 || a.to <= a.from || a.to - a.from > 90 * DAY_S) {
-    throw new RangeError("alert.from/to: expected unix seconds, from < to, at most 90 days apart");
-  }
-  if (a.symptomaticOnly !== undefined && typeof a.symptomaticOnly !== "boolean")
-    throw new TypeError("alert.symptomaticOnly: expected a boolean");
-  return a;
+/** @deprecated the decision is an AlertDoc now (CAP alerts); the name stays for code that imported it. */
+export type AlertDecision = AlertDoc;
+
+/** Area names kept per document; the CAP message itself has them all. */
+export const MAX_AREA_NAMES = 200;
+/** A CAP message larger than this (dag-cbor) is not copied into the document: the thread's events stay well under 256 KiB. */
+export const MAX_STORED_CAP_BYTES = 160 * 1024;
+
+function positiveInt(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1)
+    throw new MalformedAlertEventError(`${field}: expected an integer >= 1, got ${typeof value === "number" ? value : typeof value}`);
+  return value;
 }
 
-/** The decision for one alert, from the location history (and check-ins, for symptomatic-only alerts). */
-export function decideAlert(ctx: AbilityContext, alert: PublicAlert): { concerns: boolean; reason: string } {
-  const chunks = ctx
-    .read<PointChunk>("location-history/points")
-    .find({ where: { day: { gte: dayOf(alert.from), lte: dayOf(alert.to - 1) } } });
-  let closest: { km: number; t: number } | undefined;
-  for (const c of chunks) {
-    for (let i = 0; i < c.t.length; i++) {
-      const t = c.t[i] as number;
-      if (t < alert.from || t >= alert.to) continue;
-      const km = haversineKm({ t, lat: c.lat[i] as number, lon: c.lon[i] as number }, { t, ...alert.area });
-      if (closest === undefined || km < closest.km) closest = { km, t };
+/** Checks a feed reference from outside (feedRefProblem); MalformedAlertEventError names the field. Returns a fresh copy. */
+export function validateFeedRef(value: unknown, field = "feed"): AlertFeedRef {
+  const problem = feedRefProblem(value);
+  if (problem !== undefined) throw new MalformedAlertEventError(`${field}: ${problem}`);
+  const { chainId, contract, feedId } = value as AlertFeedRef;
+  return { chainId, contract, feedId };
+}
+
+/** `${chainId}:${contract}:${feedId}`: one feed. */
+export function alertFeedKey(feed: AlertFeedRef): string {
+  return `${feed.chainId}:${feed.contract}:${feed.feedId}`;
+}
+
+/** `${chainId}:${contract}:${feedId}:${seq}`: one entry of one feed, the alert's key in the vault and in the reach job. */
+export function alertDocKey(feed: AlertFeedRef, seq: number): string {
+  return `${alertFeedKey(feed)}:${seq}`;
+}
+
+/**
+ * Checks what `alert:received` got: exactly `{ feed, seq, cid, cap }`, the CAP message valid (validateCap:
+ * InvalidCapError, UnclosedPolygonError). Anything else (an editors' draft, a bare CAP message, a number) is
+ * MalformedAlertEventError naming the field.
+ */
+export function validateAlertEvent(value: unknown): AlertEvent {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array)
+    throw new MalformedAlertEventError(
+      `alert: expected a feed entry { feed, seq, cid, cap }, got ${value === null ? "null" : typeof value}`,
+    );
+  const e = value as Record<string, unknown>;
+  for (const k of Object.keys(e))
+    if (k !== "feed" && k !== "seq" && k !== "cid" && k !== "cap")
+      throw new MalformedAlertEventError(`alert.${k.slice(0, 40)}: not a field of a feed entry { feed, seq, cid, cap }`);
+  const feed = validateFeedRef(e.feed, "alert.feed");
+  const seq = positiveInt(e.seq, "alert.seq");
+  if (typeof e.cid !== "string" || e.cid.length > 200)
+    throw new MalformedAlertEventError("alert.cid: expected the entry's CID as a string");
+  let cid: string;
+  try {
+    cid = parseCid(e.cid).toString();
+  } catch {
+    throw new MalformedAlertEventError(`alert.cid: not a CID: ${JSON.stringify(e.cid.slice(0, 80))}`);
+  }
+  if (e.cap === undefined) throw new MalformedAlertEventError("alert.cap: missing");
+  return { feed, seq, cid, cap: validateCap(e.cap) };
+}
+
+/** The readers decideCapAlert needs, over this ability's grants. */
+export function vaultAlertReaders(ctx: AbilityContext): AlertReaders {
+  const points = ctx.read<PointChunk>("location-history/points");
+  const checkins = ctx.read<CheckIn>("health-questionnaire/checkins");
+  return {
+    pointsInDays: (fromDay, toDay) => points.find({ where: { day: { gte: fromDay, lte: toDay } } }),
+    checkIns: (fromS, toS) => checkins.find({ where: { day: { gte: dayOf(fromS), lte: dayOf(toS - 1) } } }),
+    latestPoint: (atS) => {
+      let best: { t: number; lat: number; lon: number } | undefined;
+      for (const c of points.find({ where: { day: { lte: dayOf(atS) } }, orderBy: "day", desc: true, limit: 8 })) {
+        for (let i = c.t.length - 1; i >= 0; i--) {
+          const t = c.t[i] as number;
+          if (t > atS) continue;
+          if (best === undefined || t > best.t) best = { t, lat: c.lat[i] as number, lon: c.lon[i] as number };
+          break;
+        }
+      }
+      return best;
+    },
+  };
+}
+
+/** The state a later message of the same feed gives this one: a Cancel wins over an Update. */
+function laterState(docs: readonly AlertDoc[], target: { seq: number; capKey: string }): Pick<AlertDoc, "state" | "by"> | undefined {
+  let out: Pick<AlertDoc, "state" | "by"> | undefined;
+  for (const d of docs) {
+    if (d.seq <= target.seq || (d.msgType !== "Update" && d.msgType !== "Cancel") || !d.references.includes(target.capKey)) continue;
+    const state: AlertState = d.msgType === "Cancel" ? "cancelled" : "updated";
+    if (out === undefined || (state === "cancelled" && out.state !== "cancelled") || (state === out.state && d.seq > (out.by?.seq ?? 0)))
+      out = { state, by: { seq: d.seq, key: d.key } };
+  }
+  return out;
+}
+
+function summary(
+  cap: CapAlert,
+): Pick<AlertDoc, "headline" | "event" | "severity" | "urgency" | "certainty" | "sent" | "expires" | "areas"> {
+  const first = cap.info[0];
+  let expires: number | undefined;
+  for (const info of cap.info) {
+    if (info.expires === undefined) {
+      expires = undefined;
+      break;
+    }
+    expires = Math.max(expires ?? 0, parseCapTime(info.expires));
+  }
+  const areas = [...new Set(cap.info.flatMap((i) => i.area.map((a) => a.areaDesc)))].slice(0, MAX_AREA_NAMES);
+  return {
+    headline: first?.headline ?? first?.event ?? "",
+    event: first?.event ?? "",
+    severity: first?.severity ?? "Unknown",
+    urgency: first?.urgency ?? "Unknown",
+    certainty: first?.certainty ?? "Unknown",
+    sent: parseCapTime(cap.sent),
+    ...(expires === undefined ? {} : { expires }),
+    areas,
+  };
+}
+
+/**
+ * Keeps one feed entry with its decision (idempotent: the same seq and CID again returns the stored document; the
+ * same seq with another CID is AlertEntryConflictError). An Update or Cancel marks the earlier messages of the
+ * same feed it references "updated" / "cancelled" (never a later one, never one of another feed); an entry that
+ * arrives after a later message referencing it is stored in the state that message gives it.
+ */
+export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promise<AlertDoc> {
+  const event = validateAlertEvent(payload);
+  const { feed, seq, cid, cap } = event;
+  const alerts = ctx.collection<AlertDoc>("alerts");
+  const key = alertDocKey(feed, seq);
+  const existing = alerts.get(key);
+  if (existing !== undefined) {
+    if (existing.cid === cid) return existing;
+    throw new AlertEntryConflictError(
+      `entry ${seq} of feed ${alertFeedKey(feed)} is ${existing.cid} in this vault, not ${cid}: the feed was rewritten, or this entry belongs to another feed`,
+    );
+  }
+  const nowS = Math.floor(ctx.now() / 1000);
+  const decision = decideCapAlert(cap, vaultAlertReaders(ctx), nowS);
+  const feedKey = alertFeedKey(feed);
+  const sameFeed = alerts.find({ where: { feedKey } });
+  const own = { seq, capKey: capKey(cap) };
+  const isRecord = cap.msgType !== "Alert" && cap.msgType !== "Update";
+  // Arriving after a later message that references it (entries given out of order): the state that message gives it.
+  const firstOfKey = !sameFeed.some((d) => d.capKey === own.capKey && d.seq < seq);
+  const later = isRecord || !firstOfKey ? undefined : laterState(sameFeed, own);
+  const references = cap.msgType === "Update" || cap.msgType === "Cancel" ? capReferences(cap) : [];
+  const keepCap = dagCbor.encode(cap).length <= MAX_STORED_CAP_BYTES;
+  const doc = await alerts.create({
+    _id: key,
+    key,
+    feed,
+    feedKey,
+    seq,
+    cid,
+    capKey: own.capKey,
+    references,
+    msgType: cap.msgType,
+    status: cap.status,
+    ...summary(cap),
+    concerns: decision.concerns,
+    reasons: decision.reasons,
+    state: isRecord ? "record" : (later?.state ?? "active"),
+    ...(later?.by === undefined ? {} : { by: later.by }),
+    received: nowS,
+    ...(keepCap ? { cap } : { capOmitted: true as const }),
+  });
+  if (references.length > 0) {
+    const state: AlertState = cap.msgType === "Cancel" ? "cancelled" : "updated";
+    // A reference names the first message of the feed with that key (as feedView reads it), and only an earlier one:
+    // a message cannot update or cancel itself or a later one.
+    const first = new Map<string, AlertDoc>();
+    for (const d of sameFeed) if ((first.get(d.capKey)?.seq ?? Number.POSITIVE_INFINITY) > d.seq) first.set(d.capKey, d);
+    for (const ref of new Set(references)) {
+      const d = first.get(ref);
+      if (d === undefined || d.seq >= seq || d.state === "record" || d.state === "cancelled") continue;
+      if (d.state === "updated" && state === "updated" && (d.by?.seq ?? 0) > seq) continue;
+      await alerts.update(d._id, { ...d, state, by: { seq, key } });
     }
   }
-  if (closest === undefined) return { concerns: false, reason: "no location history in the alert's time window" };
-  if (closest.km > alert.area.radiusKm)
-    return { concerns: false, reason: `never within ${alert.area.radiusKm} km of the area (closest ${closest.km.toFixed(1)} km)` };
-  if (alert.symptomaticOnly === true) {
-    const symptomatic = ctx
-      .read<CheckIn>("health-questionnaire/checkins")
-      .find({ where: { day: { gte: dayOf(alert.from) } } })
-      .some((c) => Object.values(c.symptoms).some(Boolean));
-    if (!symptomatic) return { concerns: false, reason: "in the area, but the alert is for people with symptoms and you reported none" };
-  }
-  return { concerns: true, reason: `within ${closest.km.toFixed(1)} km of the area on ${dayOf(closest.t)}` };
+  return doc;
+}
+
+function validateAlertDoc(value: unknown): AlertDoc {
+  const d = value as AlertDoc;
+  if (typeof d?.key !== "string" || d._id !== d.key) throw new TypeError("alerts.key: expected the document's id");
+  validateFeedRef(d.feed, "alerts.feed");
+  if (d.feedKey !== alertFeedKey(d.feed) || d.key !== alertDocKey(d.feed, d.seq))
+    throw new TypeError("alerts.feedKey: does not match feed and seq");
+  if (typeof d.concerns !== "boolean") throw new TypeError("alerts.concerns: expected true or false");
+  if (!Array.isArray(d.reasons) || !d.reasons.every((r) => typeof r === "string")) throw new TypeError("alerts.reasons: expected strings");
+  if (!Array.isArray(d.references) || !d.references.every((r) => typeof r === "string"))
+    throw new TypeError("alerts.references: expected strings");
+  if (!["active", "updated", "cancelled", "expired", "record"].includes(d.state))
+    throw new TypeError(`alerts.state: unknown ${String(d.state)}`);
+  if (!Number.isSafeInteger(d.sent) || !Number.isSafeInteger(d.received))
+    throw new TypeError("alerts.sent/received: expected unix seconds");
+  return d;
+}
+
+/** A followed feed and the head the vault holds of it (seq 0, cid null: nothing yet). */
+export interface AlertFeedDoc extends Doc {
+  chainId: number;
+  contract: string;
+  feedId: number;
+  seq: number;
+  cid: string | null;
+  /** Unix seconds. */
+  followed: number;
+  synced?: number;
+}
+
+function validateFeedDoc(value: unknown): AlertFeedDoc {
+  const d = value as AlertFeedDoc;
+  const ref = validateFeedRef({ chainId: d?.chainId, contract: d?.contract, feedId: d?.feedId }, "feeds");
+  if (d._id !== alertFeedKey(ref)) throw new TypeError("feeds._id: expected chainId:contract:feedId");
+  if (!Number.isSafeInteger(d.seq) || d.seq < 0) throw new TypeError("feeds.seq: expected an integer >= 0");
+  if ((d.seq === 0) !== (d.cid === null) || (d.cid !== null && typeof d.cid !== "string"))
+    throw new TypeError("feeds.cid: expected the head's CID, null at seq 0");
+  return d;
 }
 
 export const alertFilter = defineAbility({
   manifest: {
     name: ALERT_FILTER,
-    version: "1.0.0",
-    description: "Decides on this device which public alerts concern you, from your location history and check-ins.",
+    version: "2.0.0",
+    description:
+      "Decides on this device which public alerts (CAP 1.2, from feeds you follow) concern you, from your location history and check-ins.",
     owns: {
       alerts: {
-        description: "alerts received and the local decision",
-        fields: ["alert", "received", "concerns", "reason"],
-        indexes: ["concerns", "received"],
+        description: "alerts received from followed feeds and the local decision",
+        fields: [
+          "key",
+          "feed",
+          "feedKey",
+          "seq",
+          "cid",
+          "capKey",
+          "references",
+          "msgType",
+          "status",
+          "headline",
+          "event",
+          "severity",
+          "urgency",
+          "certainty",
+          "sent",
+          "expires",
+          "areas",
+          "concerns",
+          "reasons",
+          "state",
+          "by",
+          "received",
+          "cap",
+        ],
+        indexes: ["feedKey", "concerns", "sent"],
+      },
+      feeds: {
+        description: "alert feeds followed, and the head held of each",
+        fields: ["chainId", "contract", "feedId", "seq", "cid", "followed", "synced"],
       },
     },
     reads: ["location-history/points", "health-questionnaire/checkins"],
     handles: ["alert:received"],
   },
-  on: {
-    "alert:received": async (ctx, payload) => {
-      const alert = validateAlert(payload);
-      const decision = decideAlert(ctx, alert);
-      const alerts = ctx.collection<AlertDecision>("alerts");
-      const doc = { alert, received: ctx.now(), ...decision };
-      return alerts.get(alert.id) === undefined ? alerts.create({ ...doc, _id: alert.id }) : alerts.update(alert.id, doc);
-    },
-  },
+  collections: { alerts: { validate: validateAlertDoc }, feeds: { validate: validateFeedDoc } },
+  on: { "alert:received": receiveAlert },
 });

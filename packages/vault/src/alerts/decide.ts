@@ -1,0 +1,168 @@
+// The local decision on a CAP alert: does any of its areas hold a place and time of this user's own history? Pure,
+// over two readers, so the vault, the bench and a test can all call it; nothing here sends or logs anything.
+import { type AreaShape, areaShape, type CapAlert, type CapInfo, type LatLon, parseCapTime, shapeContains } from "@mosaic/alerts";
+import type { CheckIn } from "../abilities/health-questionnaire.js";
+import type { PointChunk } from "../abilities/location-history.js";
+
+const DAY_S = 86_400;
+/** The latest time a CAP date-time can name that dayOf still prints as a date (9999-12-31). */
+const LAST_S = 253_402_300_799;
+
+/** What the decision reads of the device's data: day chunks of location history, check-ins and the latest fix. */
+export interface AlertReaders {
+  /** Location chunks whose UTC day (YYYY-MM-DD) is in fromDay..toDay, both included. */
+  pointsInDays(fromDay: string, toDay: string): readonly PointChunk[];
+  /** Check-ins of the UTC days that overlap [fromS, toS). */
+  checkIns(fromS: number, toS: number): readonly CheckIn[];
+  /** The latest fix at or before `atS`, for alerts that give no time window. @default none is looked up */
+  latestPoint?(atS: number): { t: number; lat: number; lon: number } | undefined;
+}
+
+export interface CapDecision {
+  concerns: boolean;
+  /** Why, in words the user is shown; empty when the alert is a record (a Cancel, an Ack) or nothing matched. */
+  reasons: string[];
+}
+
+/**
+ * How much geometry one alert may make the device test: more shapes or polygon vertices than this and the alert
+ * is stored and shown without a location match, with a reason saying so (a public warning is never dropped for
+ * its size, and a hostile one cannot make the filter spin). Reasons are capped too.
+ */
+export const ALERT_FILTER_LIMITS = { shapes: 2_000, vertices: 200_000, reasons: 20 } as const;
+
+/** The UTC day (YYYY-MM-DD) of a unix time in seconds. */
+function dayOf(t: number): string {
+  return new Date(Math.floor(t / DAY_S) * DAY_S * 1000).toISOString().slice(0, 10);
+}
+
+function clockOf(t: number): string {
+  return new Date(t * 1000).toISOString().slice(11, 16);
+}
+
+/**
+ * The time span an info block is about, unix seconds [from, to): from its onset, else its effective time, else
+ * the alert's sent time; to its expiry, else 24 hours on. `given` is false when the info names none of the three
+ * (then the alert is about now, and the latest known position counts too).
+ */
+export function alertWindow(cap: CapAlert, info: CapInfo): { from: number; to: number; given: boolean } {
+  const from = parseCapTime(info.onset ?? info.effective ?? cap.sent);
+  const to = info.expires !== undefined ? parseCapTime(info.expires) : from + DAY_S;
+  return { from, to, given: info.onset !== undefined || info.effective !== undefined || info.expires !== undefined };
+}
+
+/** An area with geometry, and the box (areaShape's) the point test starts from. */
+interface Prepared {
+  desc: string;
+  shape: AreaShape;
+  minLat: number;
+  maxLat: number;
+  minLon: number;
+  maxLon: number;
+}
+
+function prepare(desc: string, shape: AreaShape): Prepared | undefined {
+  return shape.bbox === undefined ? undefined : { desc, shape, ...shape.bbox };
+}
+
+/** The first fix in [from, to) inside the area, or undefined; one reused point object, no allocation per fix. */
+function firstInside(chunks: readonly PointChunk[], from: number, to: number, area: Prepared, at: LatLon): number | undefined {
+  for (const c of chunks) {
+    const { t, lat, lon } = c;
+    const n = t.length;
+    for (let i = 0; i < n; i++) {
+      const ti = t[i] as number;
+      if (ti < from || ti >= to) continue;
+      const la = lat[i] as number;
+      if (la < area.minLat || la > area.maxLat) continue;
+      const lo = lon[i] as number;
+      if (lo < area.minLon || lo > area.maxLon) continue;
+      at.lat = la;
+      at.lon = lo;
+      if (shapeContains(area.shape, at)) return ti;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Decides whether a CAP alert concerns this user, from their own data only, and says why. For each info block
+ * and each of its areas, within the info's window (alertWindow): a location fix inside one of the area's polygons
+ * or circles (the day chunks of the window only, a bounding box first), or a check-in of a day in the window whose
+ * region (ISO 3166-2) equals one of the area's geocode values (any valueName); when the info gives no time at all,
+ * also the latest known position. Only Alert and Update messages with status Actual or Exercise can concern anyone
+ * (a Test, System or Draft message is for its senders, a Cancel/Ack/Error is a record).
+ */
+export function decideCapAlert(cap: CapAlert, readers: AlertReaders, nowS: number): CapDecision {
+  if (cap.msgType !== "Alert" && cap.msgType !== "Update") return { concerns: false, reasons: [] };
+  if (cap.status !== "Actual" && cap.status !== "Exercise")
+    return { concerns: false, reasons: [`a ${cap.status} message, not an actual alert: it concerns no one`] };
+  const reasons = new Set<string>();
+  let concerns = false;
+  const add = (r: string, match = true) => {
+    concerns ||= match;
+    if (reasons.size < ALERT_FILTER_LIMITS.reasons) reasons.add(r);
+  };
+
+  // Geometry first counted, so a huge area list costs its parse and nothing more.
+  let shapes = 0;
+  let vertices = 0;
+  const infos = cap.info.map((info) => {
+    const areas = info.area.map((area) => {
+      const shape = areaShape(area);
+      shapes += shape.polygons.length + shape.circles.length;
+      for (const p of shape.polygons) vertices += p.length;
+      return { area, shape };
+    });
+    return { info, areas, window: alertWindow(cap, info) };
+  });
+  const geometry = shapes <= ALERT_FILTER_LIMITS.shapes && vertices <= ALERT_FILTER_LIMITS.vertices;
+  if (!geometry)
+    add(
+      `the alert draws ${shapes} shapes with ${vertices} points, more than this device checks (${ALERT_FILTER_LIMITS.shapes} shapes, ${ALERT_FILTER_LIMITS.vertices} points): read its areas yourself`,
+      false,
+    );
+
+  const at: LatLon = { lat: 0, lon: 0 };
+  for (const { areas, window } of infos) {
+    const from = Math.max(0, window.from);
+    const to = Math.min(LAST_S, window.to);
+    if (to <= from && window.given) continue;
+
+    // Check-ins naming a region the area lists as a geocode.
+    const codes = new Map<string, string>();
+    for (const { area, shape } of areas) for (const g of shape.geocodes) if (!codes.has(g.value)) codes.set(g.value, area.areaDesc);
+    if (codes.size > 0 && to > from) {
+      for (const c of readers.checkIns(from, to)) {
+        const desc = c.region === undefined ? undefined : codes.get(c.region);
+        if (desc !== undefined) add(`you checked in from ${c.region} on ${c.day}, a region the alert names for '${desc}'`);
+      }
+    }
+    if (!geometry) continue;
+
+    const prepared = areas.map(({ area, shape }) => prepare(area.areaDesc, shape)).filter((p) => p !== undefined);
+    if (prepared.length === 0) continue;
+    if (to > from) {
+      const chunks = readers.pointsInDays(dayOf(from), dayOf(to - 1));
+      if (chunks.length > 0) {
+        for (const area of prepared) {
+          const t = firstInside(chunks, from, to, area, at);
+          if (t !== undefined) add(`you were in '${area.desc}' on ${dayOf(t)} at ${clockOf(t)} UTC, from your location history`);
+        }
+      }
+    }
+    if (!window.given && readers.latestPoint !== undefined) {
+      const latest = readers.latestPoint(nowS);
+      if (latest !== undefined) {
+        at.lat = latest.lat;
+        at.lon = latest.lon;
+        for (const area of prepared) {
+          if (latest.lat < area.minLat || latest.lat > area.maxLat || latest.lon < area.minLon || latest.lon > area.maxLon) continue;
+          if (shapeContains(area.shape, at))
+            add(`your latest known position (${dayOf(latest.t)} at ${clockOf(latest.t)} UTC) is in '${area.desc}'`);
+        }
+      }
+    }
+  }
+  return { concerns, reasons: [...reasons] };
+}
