@@ -205,9 +205,9 @@ describe("readReducers and announceReducer", function () {
   it("deployMosaic: deploys the directory against its registry and returns the first deployment's block", async () => {
     expect(await c.reducerDirectory.registry()).to.equal(c.addresses.jobRegistry);
     const latest = await chain.provider.getBlockNumber();
-    // Nine deployments (Poseidon, verifier, Semaphore, groups, two policies, registry, directory, SharedJobs,
-    // ExposureFeeds), one block each.
-    expect(c.deployBlock).to.equal(latest - 9);
+    // Ten deployments (Poseidon, verifier, Semaphore, groups, two policies, registry, directory, SharedJobs,
+    // ExposureFeeds, AlertFeeds), one block each.
+    expect(c.deployBlock).to.equal(latest - 10);
     expect(await chain.provider.getCode(c.addresses.reducerDirectory)).to.not.equal("0x");
   });
 
