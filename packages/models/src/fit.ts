@@ -218,13 +218,18 @@ export function fitSeir(data: { cases: readonly Observation[]; deaths?: readonly
     i0: Math.min(held.i0, population - held.e0),
   });
 
-  const positive = (series: Observation[]) => series.reduce((sum, o) => sum + Math.max(0, o.value), 0);
-  const counted = positive(cases) + (deaths ? positive(deaths) : 0);
-  const implied = free.includes("reportRate") ? counted : counted / held.reportRate;
+  // The people the series says fell ill or died: its total less three standard deviations of its noise, so DP
+  // noise alone (which can be large against a small count) does not trip the check.
+  const said = [cases, ...(deaths ? [deaths] : [])].reduce((sum, series) => {
+    const total = series.reduce((t, o) => t + o.value, 0);
+    return sum + Math.max(0, total - 3 * Math.sqrt(series.reduce((v, o) => v + o.sd * o.sd, 0)));
+  }, 0);
+  const implied = free.includes("reportRate") ? said : said / held.reportRate;
   if (implied > population)
     throw new PopulationTooSmallError(
-      `population: ${population} is fewer than the ${Math.round(implied)} people the series ${held.reportRate < 1 ? `implies at a report rate of ${held.reportRate}` : "counts"} as ill or dead; give the population the series is drawn from`,
+      `population: ${population} is fewer than the ${Math.round(implied)} people the series ${held.reportRate < 1 ? `implies at a report rate of ${held.reportRate}` : "counts"} as ill or dead (its total less three standard deviations of its noise); give the population the series is drawn from`,
     );
+  const positive = (series: Observation[]) => series.reduce((sum, o) => sum + Math.max(0, o.value), 0);
 
   const start = Math.min(cases[0]!.day, deaths?.[0]?.day ?? Infinity);
   const lastObserved = Math.max(cases.at(-1)!.day, deaths?.at(-1)?.day ?? -Infinity);

@@ -239,7 +239,12 @@ describe("models: fitSeir refuses bad input by name and leaves it as it was", ()
     refuses(good(), { population: 0 }, InvalidPopulationError, /population/);
     refuses(good(), { population: -5 }, InvalidPopulationError, /population/);
     refuses(good(), { population: Number.NaN }, InvalidPopulationError, /population/);
-    refuses(good(), { population: 10 }, PopulationTooSmallError, /fewer than the 16 people/);
+    refuses(good(), { population: 5 }, PopulationTooSmallError, /fewer than the 9 people/);
+    const exact = good().map((o) => ({ ...o, sd: 0 }));
+    refuses(exact, { population: 10 }, PopulationTooSmallError, /fewer than the 16 people/);
+    // Noise alone does not trip it: the same counts with sd 10 could all be noise.
+    const noisy = good().map((o) => ({ ...o, sd: 10 }));
+    expect(fitSeir({ cases: noisy }, { population: 5, bootstrap: 0 }).params.population).to.equal(5);
     refuses(good(), { population: 100, respondents: 200 }, PopulationTooSmallError, /respondents/);
     refuses(good(), { population: 100, respondents: 1 }, PopulationTooSmallError, /report rate/);
   });
