@@ -44,11 +44,11 @@ export interface AnchoredEntry {
 }
 
 /**
- * Where blocks come from. A Helia blockstore (whose `get` yields chunks) is one, and so is anything whose `get`
+ * Where blocks come from. A Helia blockstore (whose `get` yields chunks, sync or async) is one, and so is anything whose `get`
  * resolves to the bytes (an in-memory map in a test).
  */
 export interface BlockGetter {
-  get(cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array> | AsyncIterable<Uint8Array>;
+  get(cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 export interface SyncOptions {
@@ -81,7 +81,7 @@ async function readBlock(blocks: BlockGetter, cid: CID, seq: number, signal: Abo
       size = bytes.length;
       chunks.push(bytes);
     } else {
-      for await (const chunk of got as AsyncIterable<Uint8Array>) {
+      for await (const chunk of got as AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
         size += chunk.length;
         chunks.push(chunk);
         if (size > MAX_ENTRY_BYTES) break;
