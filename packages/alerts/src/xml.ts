@@ -158,7 +158,8 @@ class Reader {
     for (let amp = raw.indexOf("&"); amp >= 0; amp = raw.indexOf("&", from)) {
       out += raw.slice(from, amp);
       const semi = raw.indexOf(";", amp);
-      const ref = semi < 0 || semi - amp > 12 ? "" : raw.slice(amp + 1, semi);
+      const ref = semi < 0 ? "" : raw.slice(amp + 1, semi);
+      if (ref.length > 10) this.fail(`reference &${ref.slice(0, 10)}… is too long`, at + amp);
       const named = Object.hasOwn(PREDEFINED, ref) ? PREDEFINED[ref] : undefined;
       if (named !== undefined) out += named;
       else if (/^#[0-9]{1,8}$/.test(ref) || /^#x[0-9a-fA-F]{1,7}$/.test(ref)) {
