@@ -30,7 +30,8 @@ function describe(value: unknown): string {
 
 /**
  * A CAP date-time ("2026-12-05T10:00:00+01:00": seconds, and a numeric time zone, never "Z") as unix seconds.
- * InvalidCapError (naming `path`) for anything else, including impossible dates and offsets beyond ±14:00.
+ * InvalidCapError (naming `path`) for anything else, including impossible dates, offsets beyond ±14:00, year 0000 and
+ * "24:00:00" (xs:dateTime allows it as the next midnight; no CAP sender writes it, so Mosaic keeps one spelling).
  */
 export function parseCapTime(s: string, path = "time"): number {
   const m = typeof s === "string" ? CAP_TIME.exec(s) : null;
