@@ -2,6 +2,7 @@
 // AlertAnchored events, searched backwards from the latest block in bounded block ranges for only the seqs asked for.
 import { type AlertFeeds, CID } from "@mosaic/protocol";
 import { getAddress, getBytes, toBeHex, zeroPadValue } from "ethers";
+import { type AlertFeedRef, checkFeedRef } from "./entry.js";
 import { EntryMismatchError, UnknownAlertFeedError } from "./feed-errors.js";
 import type { AlertFeedChain, AnchoredEntry } from "./sync.js";
 
@@ -39,6 +40,25 @@ function cidOf(hex: string, seq: number): CID {
 function checkFeedId(feedId: number): bigint {
   if (!Number.isSafeInteger(feedId) || feedId < 1) throw new RangeError(`feedId: expected an integer >= 1, got ${feedId}`);
   return BigInt(feedId);
+}
+
+/**
+ * The reference of feed `feedId` of a contract handle: its chain id (given, or its provider's) and its address,
+ * lowercase. RangeError for a feed id that is not an integer >= 1.
+ */
+export async function alertFeedRef(
+  contract: Pick<AlertFeeds, "getAddress" | "runner">,
+  feedId: number,
+  chainId?: number,
+): Promise<AlertFeedRef> {
+  checkFeedId(feedId);
+  let id = chainId;
+  if (id === undefined) {
+    const provider = contract.runner?.provider;
+    if (provider == null) throw new TypeError("chainId: not given, and the contract has no provider to ask");
+    id = Number((await provider.getNetwork()).chainId);
+  }
+  return checkFeedRef({ chainId: id, contract: (await contract.getAddress()).toLowerCase(), feedId }, "chainId");
 }
 
 /**

@@ -2,6 +2,7 @@ import * as dagCbor from "@ipld/dag-cbor";
 import { encodeBlock, equalBytes } from "@mosaic/protocol";
 import { expect } from "chai";
 import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
+import * as feedErrors from "../src/feed-errors.js";
 import {
   BlockMismatchError,
   checkSignatures,
@@ -55,6 +56,15 @@ function highSTwin(sig: Uint8Array): Uint8Array {
 const entry1 = () => ({ v: 1 as const, feed: REF, seq: 1, epoch: 0, prev: null, cap: sampleCap() });
 
 describe("alerts entry", () => {
+  it("every feed error class carries its own stable name", () => {
+    const classes = Object.entries(feedErrors);
+    expect(classes).to.have.length(16);
+    for (const [exported, Class] of classes) {
+      const err = new (Class as new (m: string, a?: number, b?: string) => Error)("m", 1, "0x");
+      expect([Class.name, err.name, err instanceof Error]).to.deep.equal([exported, exported, true]);
+    }
+  });
+
   describe("encodeEntry / decodeEntry", () => {
     it("round-trips, and the CID is encodeBlock's (CIDv1 dag-cbor sha2-256)", async () => {
       const block = encodeEntry(entry1());

@@ -7,6 +7,7 @@ import { getBytes, hexlify, type Signer } from "ethers";
 import {
   type AlertFeedRef,
   alertFeedChain,
+  alertFeedRef,
   BlockMismatchError,
   EntryMismatchError,
   EntryTooLargeError,
@@ -321,6 +322,7 @@ describe("alerts syncFeed", () => {
       const receipt = await (await deployed.createFeed(SET.editors, SET.threshold)).wait();
       const feedId = Number(findEvent(receipt, deployed.interface, "FeedCreated").args.feedId);
       ref = { chainId: Number(chain.chainId), contract: (await deployed.getAddress()).toLowerCase(), feedId };
+      expect(await alertFeedRef(deployed.connect(chain.provider), feedId)).to.deep.equal(ref);
     });
     after(async () => chain?.close());
 
@@ -370,6 +372,10 @@ describe("alerts syncFeed", () => {
       expect(await feedChain.editorsAt(ref.feedId, 0)).to.deep.equal(SET);
       const anchored = await feedChain.anchored(ref.feedId, 2, 3);
       expect([...anchored.keys()].sort()).to.deep.equal([2, 3]);
+      // More seqs than the topic filter names: the feed's events filtered here, and only those asked for returned.
+      expect([...(await feedChain.anchored(ref.feedId, 2, 101)).keys()].sort()).to.deep.equal([2, 3, 4]);
+      await rejects(feedChain.anchored(ref.feedId, 0, 3), RangeError, /fromSeq/);
+      await rejects(feedChain.anchored(ref.feedId, 1, 20_000), RangeError, /at most/);
       const later = await syncFeed(ref, feedChain, blocks, { known: { seq: 3, cid: all[2]?.cid as CID } });
       expect(later.map((e) => e.seq)).to.deep.equal([4]);
 
