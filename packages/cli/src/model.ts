@@ -4,8 +4,8 @@
 import { writeFile } from "node:fs/promises";
 import { dayIso, fitSeir, type Observation, type ResultLike, type SeirFit, seriesFromResults } from "@mosaic/models";
 import { namedError } from "@mosaic/protocol";
-import { formatValue } from "./result-view.js";
-import { type JobFlags, type JobResult, jobResult } from "./job.js";
+import { formatValue, type ResultView } from "./result-view.js";
+import { type JobFlags, jobResult } from "./job.js";
 import { renderSeirPng } from "./model-chart.js";
 
 /** A job named has no final result yet (collecting, provisional, refunded…): the message says where it stands. */
@@ -59,9 +59,14 @@ export interface ModelSeirResult {
 }
 
 /** A finalised result as seriesFromResults reads it; ResultNotFinalError for one that is not final. */
-export function finalResult(
-  r: Pick<JobResult, "jobId" | "label" | "final" | "view" | "standing" | "title">,
-): ResultLike & { job: ModelJob } {
+export function finalResult(r: {
+  jobId: string;
+  label?: string;
+  final: boolean;
+  title?: string;
+  view?: ResultView;
+  standing: { collectionDeadline: number; summary: string };
+}): ResultLike & { job: ModelJob } {
   const label = r.label ?? r.jobId;
   if (!r.final || r.view === undefined)
     throw new ResultNotFinalError(`job ${label} has no final result (${r.standing.summary}); a model reads finalised results only`);
