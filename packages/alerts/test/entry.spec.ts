@@ -1,6 +1,7 @@
 import * as dagCbor from "@ipld/dag-cbor";
 import { encodeBlock, equalBytes } from "@mosaic/protocol";
 import { expect } from "chai";
+import fc from "fast-check";
 import { AbiCoder, keccak256, toUtf8Bytes } from "ethers";
 import * as feedErrors from "../src/feed-errors.js";
 import {
@@ -72,6 +73,49 @@ describe("alerts entry", () => {
       expect(decodeEntry(block.bytes, block.cid)).to.deep.equal(entry1());
       const second = encodeEntry({ ...entry1(), seq: 2, prev: block.cid });
       expect(decodeEntry(second.bytes).prev?.equals(block.cid)).to.equal(true);
+    });
+
+    it("property: any entry round-trips; any one-byte change is refused by name or decodes to exactly those bytes", () => {
+      const named = ["MalformedEntryError", "InvalidCapError", "UnclosedPolygonError", "EntryTooLargeError"];
+      fc.assert(
+        fc.property(
+          fc.record({
+            chainId: fc.integer({ min: 1, max: 2 ** 40 }),
+            feedId: fc.integer({ min: 1, max: 2 ** 40 }),
+            seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+            epoch: fc.nat(),
+            identifier: fc.stringMatching(/^[A-Za-z0-9._-]{1,30}$/),
+            headline: fc.string({ maxLength: 60 }),
+          }),
+          fc.nat(),
+          fc.integer({ min: 1, max: 255 }),
+          (f, at, xor) => {
+            const base = encodeEntry(entry1());
+            const cap = sampleCap({ identifier: f.identifier });
+            (cap.info[0] as { headline?: string }).headline = f.headline;
+            const e = {
+              v: 1 as const,
+              feed: { ...REF, chainId: f.chainId, feedId: f.feedId },
+              seq: f.seq,
+              epoch: f.epoch,
+              prev: f.seq === 1 ? null : base.cid,
+              cap,
+            };
+            const block = encodeEntry(e);
+            expect(decodeEntry(block.bytes, block.cid)).to.deep.equal(e);
+            const mutated = block.bytes.slice();
+            const i = at % mutated.length;
+            mutated[i] = (mutated[i] as number) ^ xor;
+            try {
+              const decoded = decodeEntry(mutated);
+              expect(equalBytes(encodeEntry(decoded).bytes, mutated)).to.equal(true);
+            } catch (err) {
+              expect(named, (err as Error).message).to.include((err as Error).name);
+            }
+          },
+        ),
+        { numRuns: 300, seed: 21 },
+      );
     });
 
     it("normalises the alert on encoding (validateCap), so one alert has one entry", () => {

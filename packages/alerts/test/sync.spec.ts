@@ -103,6 +103,27 @@ describe("alerts syncFeed", () => {
       expect(seqs(rest)).to.deep.equal([4]);
     });
 
+    it("fetches ahead at most `concurrency` blocks at once, and stops fetching once a block is refused", async () => {
+      const { feed, chain, blocks } = await honestFeed(12);
+      let inFlight = 0;
+      let most = 0;
+      const slow = {
+        async get(cid: CID) {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise((r) => setTimeout(r, 5));
+          inFlight--;
+          return blocks.get(cid);
+        },
+      };
+      expect(seqs(await syncFeed(REF, chain, slow, { concurrency: 3 }))).to.have.length(12);
+      expect(most).to.equal(3);
+      blocks.blocks.delete(feed.entries[1]?.cid.toString() as string);
+      blocks.asked.length = 0;
+      await rejects(syncFeed(REF, chain, slow, { concurrency: 3 }), FeedUnavailableError, /entry 2/);
+      expect(blocks.asked.length).to.be.at.most(5);
+    });
+
     it("checks each epoch's entries against that epoch's editors after a rotation", async () => {
       const { feed, chain, blocks } = await honestFeed(2);
       const next = editorWallets(2, 5);
