@@ -1,5 +1,5 @@
 // The user's place: create or unlock the vault that lives in this browser, then its data, groups, jobs, exposure
-// notification, privacy and guardians. The passphrase never leaves the page; the seed is sealed in a worker.
+// notification, public alerts, privacy and guardians. The passphrase never leaves the page; the seed is sealed in a worker.
 import type { Vault } from "@mosaic/vault";
 import { lazy, Suspense, useEffect, useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
@@ -10,6 +10,7 @@ import { pendingRecovery, RecoverVault } from "./recover.tsx";
 
 // The tabs that reach the chain and the network load when first opened: the unlock screen and the data tab do not
 // wait for libp2p, the group sync or the recovery contract.
+const AlertsTab = lazy(() => import("./alerts-tab.tsx").then((m) => ({ default: m.AlertsTab })));
 const ExposureTab = lazy(() => import("./exposure-tab.tsx").then((m) => ({ default: m.ExposureTab })));
 const GroupsTab = lazy(() => import("./groups-tab.tsx").then((m) => ({ default: m.GroupsTab })));
 const GuardiansTab = lazy(() => import("./guardians-tab.tsx").then((m) => ({ default: m.GuardiansTab })));
@@ -138,6 +139,7 @@ const TABS = [
   { id: "groups", label: "Groups" },
   { id: "jobs", label: "Jobs" },
   { id: "exposure", label: "Exposure" },
+  { id: "alerts", label: "Alerts" },
   { id: "privacy", label: "Privacy" },
   { id: "guardians", label: "Guardians" },
 ] as const;
@@ -175,6 +177,8 @@ function OpenVault({ vault, onLock }: { vault: Vault; onLock(): Promise<void> })
             <JobsTab vault={vault} changed={changed} />
           ) : tab === "exposure" ? (
             <ExposureTab vault={vault} changed={changed} />
+          ) : tab === "alerts" ? (
+            <AlertsTab vault={vault} changed={changed} />
           ) : tab === "privacy" ? (
             <PrivacyTab vault={vault} changed={changed} />
           ) : (

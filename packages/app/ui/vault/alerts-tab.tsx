@@ -1,0 +1,349 @@
+// Public alerts in the vault: follow a public body's alert feed (CAP 1.2 messages signed by m of its editors and
+// anchored on-chain), fetch new entries from any replica and check them here against the chain, and the inbox: the
+// alerts that concern this person first, each with the reasons found in their own location history and check-ins —
+// decided in this browser, nothing about the match leaves it. Updates show their latest version; cancelled alerts
+// stay on record, behind a toggle.
+import type { AlertFeedRef } from "@mosaic/alerts";
+import {
+  alertInbox,
+  followAlertFeed,
+  followedAlertFeeds,
+  type InboxItem,
+  type SyncAlertsResult,
+  syncAlerts,
+  unfollowAlertFeed,
+  type Vault,
+} from "@mosaic/vault";
+import { useCallback, useEffect, useId, useRef, useState } from "react";
+import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
+import { useApp } from "../context.tsx";
+import { type AlertsNet, alertsNet } from "./alerts-net.ts";
+import { CERTAINTY_TEXT, capTimeText, pickInfo, SEVERITY_TEXT, STATE_TEXT, URGENCY_TEXT, unixTimeText } from "./alerts-words.ts";
+
+/** A feed id is a whole number from 1. */
+const parseFeedId = (text: string): number => {
+  const t = text.trim();
+  if (!/^[1-9][0-9]{0,8}$/.test(t)) throw new RangeError(`feed id: expected a whole number from 1, got ${JSON.stringify(text)}`);
+  return Number(t);
+};
+
+const entries = (n: number) => `${n} entr${n === 1 ? "y" : "ies"}`;
+
+export function AlertsTab({ vault, changed }: { vault: Vault; changed(): void }) {
+  const { network } = useApp();
+  // A typed peer (a public body's replica) joins the ones found in the network file and on-chain; kept in this
+  // browser (public: a node's address) for the next visit.
+  const peerKey = `mosaic-alerts-peer:${network.file.name}-${network.file.chainId}`;
+  const [extraPeer, setPeerState] = useState(() => globalThis.localStorage?.getItem(peerKey) ?? "");
+  const setExtraPeer = (v: string) => {
+    setPeerState(v);
+    globalThis.localStorage?.setItem(peerKey, v);
+  };
+  const extra = useRef<string[]>([]);
+  extra.current = extraPeer.trim() === "" ? [] : [extraPeer.trim()];
+  const net = useRef<AlertsNet | undefined>(undefined);
+  const [netError, setNetError] = useState<unknown>();
+  const [ready, setReady] = useState(false);
+  const getNet = useCallback((): AlertsNet => {
+    net.current ??= alertsNet(network, () => extra.current);
+    return net.current;
+  }, [network]);
+  useEffect(() => {
+    try {
+      getNet();
+      setReady(true);
+    } catch (err) {
+      setNetError(err);
+    }
+    return () => {
+      void net.current?.close();
+      net.current = undefined;
+    };
+  }, [getNet]);
+  // Vault reads are synchronous snapshots: bump after a write to draw them again.
+  const [version, setVersion] = useState(0);
+  const written = () => {
+    setVersion((v) => v + 1);
+    changed();
+  };
+
+  const [feedId, setFeedId] = useState("");
+  const [progress, setProgress] = useState<{ done: number; total: number; feed: number }>();
+  const [outcome, setOutcome] = useState<SyncAlertsResult & { inForce: number }>();
+  const sync = useAction(async () => {
+    setOutcome(undefined);
+    setProgress(undefined);
+    const n = getNet();
+    try {
+      const result = await syncAlerts(
+        vault,
+        { chain: n.chain(), blocks: await n.blocks() },
+        // Only the feeds of this network's contract: the chain reader reads no other.
+        {
+          on: { chainId: n.chainId, contract: n.contract },
+          onProgress: (done, total, feed) => setProgress({ done, total, feed: feed.feedId }),
+        },
+      );
+      // What concerns the user now: an alert that concerned them when it arrived may since be cancelled or replaced.
+      setOutcome({ ...result, inForce: alertInbox(vault).filter((i) => i.concerns && i.state === "active").length });
+    } finally {
+      setProgress(undefined);
+      written();
+    }
+  });
+  const follow = useAction(async () => {
+    const id = parseFeedId(feedId);
+    const n = getNet();
+    // The feed must exist on this network's contract: UnknownAlertFeedError is said before anything is stored.
+    await n.feed(id);
+    await followAlertFeed(vault, n.ref(id));
+    setFeedId("");
+    written();
+    await sync.run();
+  });
+  const unfollow = useAction(async (ref: AlertFeedRef) => {
+    await unfollowAlertFeed(vault, ref);
+    written();
+  });
+  const mine = (ref: AlertFeedRef) =>
+    net.current !== undefined && ref.chainId === net.current.chainId && ref.contract.toLowerCase() === net.current.contract;
+  const followed = ready ? followedAlertFeeds(vault).filter((f) => mine(f.feed)) : [];
+
+  return (
+    <>
+      <Section title="Public alerts">
+        <p>
+          Public bodies publish alerts (floods, storms, outbreaks, missing persons) as signed CAP messages in a feed. Your vault fetches a
+          feed's alerts from any node that serves it and checks each one against the feed's head on-chain and its editors' signatures, so a
+          node can hold an alert back but never forge one. Whether an alert concerns you is decided here, from your location history and
+          check-ins: nothing about it leaves this browser.
+        </p>
+        {netError !== undefined ? (
+          <ErrorNote error={netError} />
+        ) : (
+          <>
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                void follow.run();
+              }}
+            >
+              <Field label="Alert feed id" hint="the number the public body gives">
+                <input inputMode="numeric" value={feedId} onChange={(e) => setFeedId(e.target.value)} data-testid="alert-feed-id" />
+              </Field>
+              <button type="submit" disabled={follow.busy || sync.busy}>
+                Follow this feed
+              </button>
+            </form>
+            <ErrorNote error={follow.error} />
+            <details>
+              <summary>Where the alerts come from</summary>
+              <Field
+                label="Also fetch from (alert replica)"
+                hint="a WebSockets multiaddr (…/ws/p2p/…) of a node that serves the feed; the network's bootstrap node and reducers are always asked"
+              >
+                <input value={extraPeer} onChange={(e) => setExtraPeer(e.target.value)} spellCheck={false} data-testid="alerts-peer" />
+              </Field>
+            </details>
+            <h3>Feeds you follow</h3>
+            {followed.length === 0 ? (
+              <p className="muted" data-testid="no-alert-feeds">
+                None yet: follow a feed by its id.
+              </p>
+            ) : (
+              <ul data-testid="alert-feeds" data-version={version}>
+                {followed.map((f) => (
+                  <li key={f.feed.feedId}>
+                    Feed {f.feed.feedId} · {entries(f.seq)} checked
+                    {f.synced === undefined ? "" : `, last at ${unixTimeText(f.synced)}`}{" "}
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => void unfollow.run(f.feed)}
+                      disabled={unfollow.busy || sync.busy}
+                      aria-label={`Stop following feed ${f.feed.feedId}`}
+                    >
+                      Stop following
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <ErrorNote error={unfollow.error} />
+            <div className="row">
+              <button type="button" onClick={() => void sync.run()} disabled={sync.busy || follow.busy || followed.length === 0}>
+                {sync.busy ? "Checking for new alerts…" : "Check for new alerts"}
+              </button>
+            </div>
+            {sync.busy ? (
+              <Progress
+                label={
+                  progress === undefined
+                    ? "Reading the feeds' heads on-chain"
+                    : `Feed ${progress.feed}: fetching and checking entries, ${progress.done} of ${progress.total}`
+                }
+                value={progress?.done}
+                max={progress?.total}
+              />
+            ) : null}
+            {outcome === undefined ? null : <SyncOutcome outcome={outcome} />}
+            <ErrorNote error={sync.error} />
+          </>
+        )}
+      </Section>
+      <Inbox vault={vault} version={version} />
+    </>
+  );
+}
+
+function SyncOutcome({ outcome }: { outcome: SyncAlertsResult & { inForce: number } }) {
+  return (
+    <div role="status">
+      <p className={outcome.inForce > 0 ? "warn" : "ok"} data-testid="alerts-synced">
+        {outcome.added === 0
+          ? `No new alerts in ${outcome.feeds} feed(s).`
+          : `${outcome.added} new ${outcome.added === 1 ? "entry" : "entries"} checked in ${outcome.feeds} feed(s).`}{" "}
+        {outcome.inForce === 0 ? "No alert in force concerns you." : `${outcome.inForce} alert(s) in force concern you.`}
+      </p>
+      {outcome.failed.length === 0 ? null : (
+        <ul data-testid="alerts-failed">
+          {outcome.failed.map((f) => (
+            <li key={f.feed.feedId} className="error">
+              Feed {f.feed.feedId} not updated, nothing of it stored — {f.error.name}: {f.error.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function Inbox({ vault, version }: { vault: Vault; version: number }) {
+  const [all, setAll] = useState(false);
+  const toggle = useId();
+  // Active first, those that concern this user first among them (alertInbox's order).
+  const items = alertInbox(vault, { all });
+  const hidden = all ? 0 : alertInbox(vault, { all: true }).length - items.length;
+  return (
+    <Section title="Your alerts">
+      <div className="row">
+        <input id={toggle} type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} data-testid="alerts-show-all" />
+        <label htmlFor={toggle}>Show cancelled and replaced alerts{hidden > 0 ? ` (${hidden})` : ""}</label>
+      </div>
+      {items.length === 0 ? (
+        <p className="muted" data-testid="alerts-empty">
+          No alerts in force in the feeds you follow.
+        </p>
+      ) : (
+        <ol className="alerts" data-testid="alerts-inbox" data-version={version}>
+          {items.map((item) => (
+            <AlertCard
+              key={item.key}
+              item={item}
+              targets={all ? items.filter((i) => i.by?.seq === item.seq && i.feedKey === item.feedKey) : []}
+            />
+          ))}
+        </ol>
+      )}
+    </Section>
+  );
+}
+
+/** One alert; `targets`: the earlier ones of its feed it replaced or cancelled (shown with the cancelled ones). */
+function AlertCard({ item, targets }: { item: InboxItem; targets: InboxItem[] }) {
+  const id = useId();
+  // The CAP message is kept with the document unless it was too large for the thread: then the summary fields alone.
+  const info = item.cap === undefined ? undefined : pickInfo(item.cap);
+  const title =
+    info?.headline ??
+    (item.headline !== "" ? item.headline : item.msgType === "Cancel" ? "Cancellation of an earlier alert" : (info?.event ?? item.event));
+  const inForce = item.state === "active";
+  return (
+    <li
+      className={`alert-card${item.concerns && inForce ? " alert-concerns" : ""}${inForce ? "" : " alert-inactive"}`}
+      data-testid="alert-item"
+      data-state={item.state}
+      data-concerns={String(item.concerns)}
+      data-key={item.key}
+    >
+      <article aria-labelledby={`${id}-h`}>
+        <h3 id={`${id}-h`} className="alert-title">
+          {inForce ? null : (
+            <span className="badge alert-state" data-testid="alert-state">
+              {STATE_TEXT[item.state] ?? item.state}
+            </span>
+          )}{" "}
+          {title}
+        </h3>
+        {item.state === "record" ? null : (
+          <p className={item.concerns ? "warn" : "muted"} data-testid="alert-concerns">
+            <strong>{item.concerns ? (inForce ? "This concerns you" : "It concerned you") : "Not where you have been"}</strong>
+            {item.msgType === "Update" ? " · an update of an earlier alert" : ""}
+          </p>
+        )}
+        {item.reasons.length === 0 ? null : (
+          <ul className="alert-reasons" data-testid="alert-reasons">
+            {item.reasons.map((r) => (
+              <li key={r}>{r}</li>
+            ))}
+          </ul>
+        )}
+        {info?.instruction === undefined ? null : (
+          <p data-testid="alert-instruction">
+            <strong>What to do: </strong>
+            {info.instruction}
+          </p>
+        )}
+        {info?.description === undefined ? null : <p>{info.description}</p>}
+        <dl className="facts">
+          {item.msgType === "Cancel" ? null : (
+            <>
+              <dt>Event</dt>
+              <dd>{info?.event ?? item.event}</dd>
+              <dt>Severity</dt>
+              <dd data-testid="alert-severity">{SEVERITY_TEXT[info?.severity ?? item.severity] ?? item.severity}</dd>
+              <dt>Urgency</dt>
+              <dd>{URGENCY_TEXT[info?.urgency ?? item.urgency] ?? item.urgency}</dd>
+              <dt>Certainty</dt>
+              <dd>{CERTAINTY_TEXT[info?.certainty ?? item.certainty] ?? item.certainty}</dd>
+              <dt>Areas</dt>
+              <dd data-testid="alert-areas">{(info?.area.map((a) => a.areaDesc) ?? item.areas).join("; ") || "—"}</dd>
+            </>
+          )}
+          {info?.onset === undefined && info?.effective === undefined ? null : (
+            <>
+              <dt>From</dt>
+              <dd>{capTimeText(info?.onset ?? info?.effective)}</dd>
+            </>
+          )}
+          {info?.expires === undefined && item.expires === undefined ? null : (
+            <>
+              <dt>Until</dt>
+              <dd>{info?.expires !== undefined ? capTimeText(info.expires) : unixTimeText(item.expires ?? 0)}</dd>
+            </>
+          )}
+          <dt>Sent</dt>
+          <dd>
+            {unixTimeText(item.sent)}
+            {info?.senderName !== undefined ? ` by ${info.senderName}` : item.cap === undefined ? "" : ` by ${item.cap.sender}`}
+            {item.status === "Actual" ? "" : ` (${item.status.toLowerCase()} message)`}
+          </dd>
+          {info?.web === undefined ? null : (
+            <>
+              <dt>More</dt>
+              <dd className="mono">{info.web}</dd>
+            </>
+          )}
+          <dt>Feed</dt>
+          <dd>
+            feed {item.feed.feedId}, entry {item.seq}
+            {item.by === undefined ? "" : ` · ${item.state === "cancelled" ? "cancelled" : "replaced"} by entry ${item.by.seq}`}
+            {targets
+              .map((t) => ` · ${item.msgType === "Cancel" ? "cancels" : "replaces"} entry ${t.seq} (${t.headline || t.event})`)
+              .join("")}
+          </dd>
+        </dl>
+      </article>
+    </li>
+  );
+}

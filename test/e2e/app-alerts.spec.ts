@@ -1,0 +1,307 @@
+// Public alerts in a real browser (Debian's Chromium through playwright-core) against `mosaic devnet` and `mosaic
+// app` as separate processes. A person keeps a vault in the browser and imports a day of their location history. A
+// public body — this test, through the library — opens an alert feed with three editors, two of whom must sign, and
+// anchors five entries: a flood warning over the streets the person walked, a storm warning elsewhere, a gas-leak
+// warning over the same streets then its cancellation, and an update of the flood warning. A replica (a real Helia
+// node with WebSockets on loopback, createAlertReplica) follows the feed from the chain and serves it. The browser
+// follows the feed, fetches the entries from the replica and checks them against the chain's head and the editors'
+// signatures, and its inbox shows the update of the flood warning first, with the reason found in the location
+// history, then the storm warning as not concerning; the cancelled warning only behind the toggle, marked cancelled.
+// A feed that does not exist is refused by name and nothing is followed.
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  type AlertFeedRef,
+  alertFeedChain,
+  type CapAlert,
+  type CapArea,
+  encodeEntry,
+  entryDigest,
+  signDigest,
+  sortSignatures,
+} from "@mosaic/alerts";
+import {
+  type AlertFeeds,
+  attachAlertFeeds,
+  type ChainConnection,
+  type CID,
+  connectChain,
+  createIpfsNode,
+  findEvent,
+  type IpfsNode,
+  nodeAddresses,
+  putBlock,
+} from "@mosaic/protocol";
+import { type AlertReplica, createAlertReplica } from "@mosaic/worker";
+import { expect } from "chai";
+import { getAddress, type HDNodeWallet, type Signer, Wallet } from "ethers";
+import type { Page } from "playwright-core";
+import { expectNoSeriousAxe as noSeriousAxe, openPerson, startApp } from "../browser/app-world.js";
+import { type BrowserHarness, launchBrowser, screenshot } from "../browser/harness.js";
+import { Parties } from "../parties.js";
+
+const PASSPHRASE = "a browser vault passphrase";
+const DAY_S = 86_400;
+const SENDER = "alerts@city.example";
+const MITTE = "52.500,13.380 52.500,13.430 52.540,13.430 52.540,13.380 52.500,13.380";
+const PARIS = "48.840,2.330 48.840,2.370 48.870,2.370 48.870,2.330 48.840,2.330";
+
+/** A CAP time ("2026-12-04T12:00:00+00:00": CAP writes no "Z"). */
+const capTime = (t: number) => `${new Date(t * 1000).toISOString().slice(0, 19)}+00:00`;
+
+describe("public alerts in a real browser, against a devnet, `mosaic app` and an alert replica", function () {
+  this.timeout(300_000);
+  let p: Parties;
+  let browser: BrowserHarness;
+  let appUrl = "";
+  let chain: ChainConnection;
+  let feeds: AlertFeeds;
+  let replicaNode: IpfsNode;
+  let replica: AlertReplica;
+  let page: Page;
+  let ref: AlertFeedRef;
+  const pageErrors: string[] = [];
+  const now = Math.floor(Date.now() / 1000);
+  const yesterday = Math.floor(now / DAY_S) - 1;
+  // Yesterday from 12:00 to 12:45 UTC in Mitte, then elsewhere in the afternoon.
+  const walk = Array.from({ length: 10 }, (_, i) => yesterday * DAY_S + 12 * 3600 + i * 300);
+  const editors = Array.from({ length: 3 }, () => Wallet.createRandom()).sort((a, b) =>
+    a.address.toLowerCase() < b.address.toLowerCase() ? -1 : 1,
+  );
+  let head: { seq: number; cid: CID | null } = { seq: 0, cid: null };
+
+  function alert(init: {
+    identifier: string;
+    msgType?: CapAlert["msgType"];
+    references?: string;
+    headline?: string;
+    area?: CapArea;
+    instruction?: string;
+    sent: number;
+  }): CapAlert {
+    const cap: CapAlert = {
+      identifier: init.identifier,
+      sender: SENDER,
+      sent: capTime(init.sent),
+      status: "Actual",
+      msgType: init.msgType ?? "Alert",
+      scope: "Public",
+      code: [],
+      ...(init.references === undefined ? {} : { references: init.references }),
+      info:
+        init.area === undefined
+          ? []
+          : [
+              {
+                language: "en-GB",
+                category: ["Met"],
+                event: init.headline?.split(":")[0] ?? "Warning",
+                responseType: ["Avoid"],
+                urgency: "Immediate",
+                severity: "Severe",
+                certainty: "Observed",
+                eventCode: [],
+                onset: capTime(yesterday * DAY_S + 6 * 3600),
+                expires: capTime(now + 2 * DAY_S),
+                senderName: "City of Berlin",
+                headline: init.headline ?? "Warning",
+                ...(init.instruction === undefined ? {} : { instruction: init.instruction }),
+                parameter: [],
+                resource: [],
+                area: [init.area],
+              },
+            ],
+    };
+    return cap;
+  }
+
+  const key = (cap: CapAlert) => `${cap.sender},${cap.identifier},${cap.sent}`;
+
+  /** Builds entry head+1 for `cap`, puts its block on the replica's node, and anchors it with two editors' signatures. */
+  async function publish(cap: CapAlert): Promise<void> {
+    const seq = head.seq + 1;
+    const block = encodeEntry({ v: 1, feed: ref, seq, epoch: 0, prev: head.cid, cap });
+    await putBlock(replicaNode.blockstore, block);
+    const digest = entryDigest(ref, 0, seq, block.cid);
+    const signatures = sortSignatures(digest, [
+      await signDigest(digest, editors[2] as HDNodeWallet),
+      await signDigest(digest, editors[0] as HDNodeWallet),
+    ]);
+    await (await feeds.anchor(ref.feedId, seq, block.cid.bytes, signatures)).wait();
+    head = { seq, cid: block.cid };
+  }
+
+  before(async () => {
+    p = await Parties.withDevnet(1, "mosaic-app-alerts-");
+    appUrl = (await startApp(p)).url;
+    browser = await launchBrowser();
+    chain = await connectChain({ rpcUrl: p.network.rpc, accounts: 1 });
+    const deployed = p.network.contracts.alertFeeds;
+    if (deployed === undefined) throw new Error("the devnet's network file names no alertFeeds contract");
+    feeds = attachAlertFeeds(chain.accounts[0] as Signer, deployed.address);
+    const created = await (
+      await feeds.createFeed(
+        editors.map((e) => getAddress(e.address)),
+        2,
+      )
+    ).wait();
+    const feedId = Number(findEvent(created, feeds.interface, "FeedCreated").args.feedId);
+    ref = { chainId: p.network.chainId, contract: deployed.address.toLowerCase(), feedId };
+    replicaNode = await createIpfsNode({ listen: ["/ip4/127.0.0.1/tcp/0/ws"] });
+    replica = createAlertReplica({
+      ref: { chainId: ref.chainId, contract: ref.contract },
+      feedIds: [feedId],
+      chain: alertFeedChain(attachAlertFeeds(chain.provider, deployed.address), { fromBlock: deployed.deployBlock }),
+      ipfs: replicaNode,
+      pollMs: 500,
+    });
+    await replica.start();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed" && page !== undefined) await screenshot(page, "alerts-failed").catch(() => undefined);
+    const errors = pageErrors.splice(0);
+    expect(errors, "uncaught errors in the pages").to.deep.equal([]);
+  });
+
+  after(async () => {
+    await replica?.stop();
+    await replicaNode?.stop();
+    await chain?.close();
+    await browser?.close();
+    await p?.stopAll({ keep: process.env.MOSAIC_KEEP_TEST_DIR !== undefined });
+  });
+
+  it("the user creates a vault and imports yesterday's walk through Mitte", async () => {
+    ({ page } = await openPerson({ browser, parties: p, appUrl, errors: pageErrors }, { name: "user", place: "vault" }));
+    await page.getByRole("heading", { name: "Create your vault" }).waitFor();
+    await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+    await page.getByLabel("Passphrase again").fill(PASSPHRASE);
+    await page.getByRole("button", { name: "Create vault" }).click();
+    const at = (t: number) => new Date(t * 1000).toISOString();
+    const fixes = [
+      ...walk.slice(0, 8).map((t, i) => ({ lat: 52.518 + i * 0.0005, lon: 13.4 + i * 0.0008, t })),
+      // The afternoon in Potsdam, outside every area.
+      { lat: 52.39, lon: 13.06, t: yesterday * DAY_S + 16 * 3600 },
+    ];
+    const gpx = `<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>${fixes
+      .map((f) => `<trkpt lat="${f.lat}" lon="${f.lon}"><time>${at(f.t)}</time></trkpt>`)
+      .join("")}</trkseg></trk></gpx>`;
+    const dir = path.join(p.dir, "files");
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, "walk.gpx");
+    await writeFile(file, gpx);
+    await page.getByLabel("Location file").setInputFiles(file, { timeout: 60_000 });
+    await page.getByTestId("import-summary").waitFor({ timeout: 60_000 });
+  });
+
+  it("a feed that does not exist is refused by name; nothing is followed", async () => {
+    await page.getByRole("tab", { name: "Alerts" }).click();
+    await page.getByRole("heading", { name: "Public alerts" }).waitFor({ timeout: 60_000 });
+    await page.getByTestId("no-alert-feeds").waitFor();
+    await page.getByLabel("Alert feed id").fill(String(ref.feedId + 100));
+    await page.getByRole("button", { name: "Follow this feed" }).click();
+    await page
+      .getByRole("alert")
+      .filter({ hasText: "UnknownAlertFeedError" })
+      .waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("no-alert-feeds").count()).to.equal(1);
+    expect(await page.getByTestId("alerts-inbox").count()).to.equal(0);
+    await noSeriousAxe(page, "alerts tab, unknown feed");
+  });
+
+  it("the public body publishes; the browser follows the feed, checks it against the chain and shows what concerns the user first", async () => {
+    const mitte = { areaDesc: "Mitte", polygon: [MITTE], circle: [], geocode: [] };
+    const flood = alert({
+      identifier: "flood-1",
+      headline: "Flood warning: Spree banks",
+      area: mitte,
+      instruction: "Keep away from the river banks.",
+      sent: now - 3600,
+    });
+    const storm = alert({
+      identifier: "storm-1",
+      headline: "Storm warning: Paris centre",
+      area: { areaDesc: "Paris centre", polygon: [PARIS], circle: [], geocode: [] },
+      sent: now - 3000,
+    });
+    const gas = alert({ identifier: "gas-1", headline: "Gas leak: Alexanderplatz", area: mitte, sent: now - 2400 });
+    const cancel = alert({ identifier: "gas-1-cancel", msgType: "Cancel", references: key(gas), sent: now - 1800 });
+    const update = alert({
+      identifier: "flood-2",
+      msgType: "Update",
+      references: key(flood),
+      headline: "Flood warning: Spree banks (water still rising)",
+      area: mitte,
+      instruction: "Keep away from the river banks; sandbags at the town hall.",
+      sent: now - 1200,
+    });
+    for (const cap of [flood, storm, gas, cancel, update]) await publish(cap);
+    await p.waitFor("the replica holding the five entries", async () =>
+      replica.heads().find((h) => h.feedId === ref.feedId && h.seq === 5) === undefined ? undefined : true,
+    );
+
+    await page.getByText("Where the alerts come from").click();
+    const ws = nodeAddresses(replicaNode).find((a) => a.includes("/ws/"));
+    if (ws === undefined) throw new Error("the replica's node has no WebSockets address");
+    await page.getByLabel("Also fetch from (alert replica)").fill(ws);
+    await page.getByLabel("Alert feed id").fill(String(ref.feedId));
+    await page.getByRole("button", { name: "Follow this feed" }).click();
+    const synced = page.getByTestId("alerts-synced");
+    await synced.waitFor({ timeout: 120_000 });
+    expect(await synced.textContent()).to.equal("5 new entries checked in 1 feed(s). 1 alert(s) in force concern you.");
+    expect(await page.getByTestId("alert-feeds").textContent()).to.match(new RegExp(`Feed ${ref.feedId} · 5 entries checked`));
+
+    const items = page.getByTestId("alert-item");
+    expect(await items.count()).to.equal(2);
+    // The update of the flood warning, concerning, first; the storm warning elsewhere after it.
+    const first = items.nth(0);
+    expect(await first.getAttribute("data-concerns")).to.equal("true");
+    expect(await first.getByRole("heading").textContent()).to.include("Flood warning: Spree banks (water still rising)");
+    expect(await first.getByTestId("alert-concerns").textContent()).to.match(/This concerns you · an update of an earlier alert/);
+    const reasons = await first.getByTestId("alert-reasons").locator("li").allTextContents();
+    expect(reasons.length).to.be.greaterThan(0);
+    expect(reasons.join(" ")).to.include("Mitte");
+    expect(reasons.join(" ")).to.match(/location history/);
+    expect(await first.getByTestId("alert-instruction").textContent()).to.include("sandbags at the town hall");
+    expect(await first.getByTestId("alert-severity").textContent()).to.match(/^Severe/);
+    expect(await first.getByTestId("alert-areas").textContent()).to.equal("Mitte");
+    const second = items.nth(1);
+    expect(await second.getAttribute("data-concerns")).to.equal("false");
+    expect(await second.getByRole("heading").textContent()).to.include("Storm warning: Paris centre");
+    expect(await page.getByTestId("alerts-inbox").textContent()).not.to.include("Gas leak");
+    await screenshot(page, "alerts-01-inbox");
+    await noSeriousAxe(page, "alerts inbox");
+  });
+
+  it("the toggle shows the cancelled warning, marked cancelled, and the replaced one; a second check finds nothing new", async () => {
+    await page.getByLabel(/Show cancelled and replaced alerts/).check();
+    const gas = page.locator('[data-testid="alert-item"][data-state="cancelled"]');
+    await gas.waitFor();
+    expect(await gas.count()).to.equal(1);
+    expect(await gas.getByRole("heading").textContent()).to.match(/^Cancelled\s+Gas leak: Alexanderplatz$/);
+    expect(await gas.getByTestId("alert-state").textContent()).to.equal("Cancelled");
+    expect(await gas.getByTestId("alert-concerns").textContent()).to.equal("It concerned you");
+    // The cancellation itself stays on record, naming what it cancelled.
+    const record = page.locator('[data-testid="alert-item"][data-state="record"]');
+    expect(await record.count()).to.equal(1);
+    expect(await record.textContent()).to.include("cancels entry 3 (Gas leak: Alexanderplatz)");
+    const replaced = page.locator('[data-testid="alert-item"][data-state="updated"]');
+    expect(await replaced.count()).to.equal(1);
+    expect(await replaced.getByRole("heading").textContent()).to.match(/Replaced by an update\s+Flood warning: Spree banks$/);
+    await screenshot(page, "alerts-02-all");
+    await noSeriousAxe(page, "alerts inbox with cancelled");
+    await page.getByLabel(/Show cancelled and replaced alerts/).uncheck();
+    expect(await page.getByTestId("alert-item").count()).to.equal(2);
+
+    await page.getByRole("button", { name: "Check for new alerts" }).click();
+    await page.getByTestId("alerts-synced").filter({ hasText: "No new alerts" }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("alert-item").count()).to.equal(2);
+    // The tab fits a phone: nothing wider than 390 px.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    await screenshot(page, "alerts-03-phone");
+    expect(overflow, `the alerts tab is ${overflow} px wider than a phone's screen`).to.be.at.most(1);
+  });
+});
