@@ -7,7 +7,8 @@
 // follows the feed, fetches the entries from the replica and checks them against the chain's head and the editors'
 // signatures, and its inbox shows the update of the flood warning first, with the reason found in the location
 // history, then the storm warning as not concerning; the cancelled warning only behind the toggle, marked cancelled.
-// A feed that does not exist is refused by name and nothing is followed.
+// A feed that does not exist is refused by name and nothing is followed; an entry anchored but withheld by every
+// replica is FeedUnavailableError with nothing of it stored, and arrives once a replica serves it.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
@@ -23,6 +24,7 @@ import {
 import {
   type AlertFeeds,
   attachAlertFeeds,
+  type Block,
   type ChainConnection,
   type CID,
   connectChain,
@@ -117,11 +119,14 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
 
   const key = (cap: CapAlert) => `${cap.sender},${cap.identifier},${cap.sent}`;
 
-  /** Builds entry head+1 for `cap`, puts its block on the replica's node, and anchors it with two editors' signatures. */
-  async function publish(cap: CapAlert): Promise<void> {
+  /**
+   * Builds entry head+1 for `cap`, puts its block on the replica's node (unless `withheld`), and anchors it with two
+   * editors' signatures; returns the block.
+   */
+  async function publish(cap: CapAlert, options: { withheld?: boolean } = {}): Promise<Block> {
     const seq = head.seq + 1;
     const block = encodeEntry({ v: 1, feed: ref, seq, epoch: 0, prev: head.cid, cap });
-    await putBlock(replicaNode.blockstore, block);
+    if (options.withheld !== true) await putBlock(replicaNode.blockstore, block);
     const digest = entryDigest(ref, 0, seq, block.cid);
     const signatures = sortSignatures(digest, [
       await signDigest(digest, editors[2] as HDNodeWallet),
@@ -129,6 +134,7 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     ]);
     await (await feeds.anchor(ref.feedId, seq, block.cid.bytes, signatures)).wait();
     head = { seq, cid: block.cid };
+    return block;
   }
 
   before(async () => {
@@ -201,10 +207,7 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     await page.getByTestId("no-alert-feeds").waitFor();
     await page.getByLabel("Alert feed id").fill(String(ref.feedId + 100));
     await page.getByRole("button", { name: "Follow this feed" }).click();
-    await page
-      .getByRole("alert")
-      .filter({ hasText: "UnknownAlertFeedError" })
-      .waitFor({ timeout: 60_000 });
+    await page.getByRole("alert").filter({ hasText: "UnknownAlertFeedError" }).waitFor({ timeout: 60_000 });
     expect(await page.getByTestId("no-alert-feeds").count()).to.equal(1);
     expect(await page.getByTestId("alerts-inbox").count()).to.equal(0);
     await noSeriousAxe(page, "alerts tab, unknown feed");
@@ -303,5 +306,37 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     await screenshot(page, "alerts-03-phone");
     expect(overflow, `the alerts tab is ${overflow} px wider than a phone's screen`).to.be.at.most(1);
+  });
+
+  it("an entry anchored but withheld by every replica is named, nothing of it stored; it arrives once the replica serves it", async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const heat = alert({
+      identifier: "heat-1",
+      headline: "Heat warning: Mitte",
+      area: { areaDesc: "Mitte", polygon: [MITTE], circle: [], geocode: [] },
+      sent: now - 600,
+    });
+    const block = await publish(heat, { withheld: true });
+    await page.getByRole("button", { name: "Check for new alerts" }).click();
+    const failed = page.getByTestId("alerts-failed");
+    await failed.waitFor({ timeout: 90_000 });
+    expect(await failed.textContent()).to.match(
+      new RegExp(`^Feed ${ref.feedId} not updated, nothing of it stored — FeedUnavailableError: .*6`),
+    );
+    expect(await page.getByTestId("alert-item").count()).to.equal(2);
+    expect(await page.getByTestId("alert-feeds").textContent()).to.include("5 entries checked");
+    await noSeriousAxe(page, "alerts, a withheld entry");
+
+    await putBlock(replicaNode.blockstore, block);
+    await page.getByRole("button", { name: "Check for new alerts" }).click();
+    await page
+      .getByTestId("alerts-synced")
+      .filter({ hasText: "1 new entry checked in 1 feed(s). 2 alert(s) in force concern you." })
+      .waitFor({ timeout: 90_000 });
+    expect(await page.getByTestId("alerts-failed").count()).to.equal(0);
+    const items = page.getByTestId("alert-item");
+    expect(await items.count()).to.equal(3);
+    expect(await items.nth(2).getByRole("heading").textContent()).to.include("Storm warning");
+    expect(await page.getByTestId("alert-feeds").textContent()).to.include("6 entries checked");
   });
 });
