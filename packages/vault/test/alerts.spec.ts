@@ -276,6 +276,29 @@ describe("vault alerts", function () {
       expect(await receive(event(FEED, 1, a))).to.deep.include({ state: "cancelled", by: { seq: 2, key: alertDocKey(FEED, 2) } });
     });
 
+    it("reads the vault's own check-ins and latest fix: a geocoded region, and an alert that gives no time", async () => {
+      await checkIn(vault.ability("health-questionnaire"), { feeling: 4, symptoms: noSymptoms, region: "DE-BE" }, "2026-12-01");
+      const berlin = cap(
+        "r1",
+        {},
+        { area: [area({ areaDesc: "Berlin", polygon: [], geocode: [{ valueName: "ISO3166-2", value: "DE-BE" }] })] },
+      );
+      expect((await receive(event(FEED, 1, berlin))).reasons).to.deep.equal([
+        "you checked in from DE-BE on 2026-12-01, a region the alert names for 'Berlin'",
+      ]);
+      // No onset, effective or expires: sent two days later, when the latest fix (20:00 on the 1st, in Schöneberg) is known.
+      const untimed = cap(
+        "u1",
+        { sent: capTime(T0 + 2 * DAY - 600) },
+        { area: [area({ areaDesc: "Schöneberg", polygon: ["52.44,13.28 52.44,13.32 52.46,13.32 52.46,13.28 52.44,13.28"] })] },
+      );
+      delete untimed.info[0]?.onset;
+      delete untimed.info[0]?.expires;
+      expect((await receive(event(FEED, 2, untimed))).reasons).to.deep.equal([
+        "your latest known position (2026-12-01 at 20:00 UTC) is in 'Schöneberg'",
+      ]);
+    });
+
     it("hostile events are refused by name and store nothing: unclosed polygons, drafts, bare CAP, numbers, extra fields", async () => {
       const before = await captureState(stores);
       const good = event(FEED, 1, cap("a1"));

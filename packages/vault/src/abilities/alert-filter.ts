@@ -209,12 +209,21 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
   const nowS = Math.floor(ctx.now() / 1000);
   const decision = decideCapAlert(cap, vaultAlertReaders(ctx), nowS);
   const feedKey = alertFeedKey(feed);
-  const sameFeed = alerts.find({ where: { feedKey } });
   const own = { seq, capKey: capKey(cap) };
+  // Indexed look-ups only (capKey, msgType): a feed of thousands of entries syncs without a scan per entry.
+  const withKey = (k: string) => alerts.find({ where: { capKey: k } }).filter((d) => d.feedKey === feedKey);
   const isRecord = cap.msgType !== "Alert" && cap.msgType !== "Update";
   // Arriving after a later message that references it (entries given out of order): the state that message gives it.
-  const firstOfKey = !sameFeed.some((d) => d.capKey === own.capKey && d.seq < seq);
-  const later = isRecord || !firstOfKey ? undefined : laterState(sameFeed, own);
+  const firstOfKey = !withKey(own.capKey).some((d) => d.seq < seq);
+  const later =
+    isRecord || !firstOfKey
+      ? undefined
+      : laterState(
+          [...alerts.find({ where: { msgType: "Update" } }), ...alerts.find({ where: { msgType: "Cancel" } })].filter(
+            (d) => d.feedKey === feedKey,
+          ),
+          own,
+        );
   const references = cap.msgType === "Update" || cap.msgType === "Cancel" ? capReferences(cap) : [];
   const keepCap = dagCbor.encode(cap).length <= MAX_STORED_CAP_BYTES;
   const doc = await alerts.create({
@@ -240,10 +249,8 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
     const state: AlertState = cap.msgType === "Cancel" ? "cancelled" : "updated";
     // A reference names the first message of the feed with that key (as feedView reads it), and only an earlier one:
     // a message cannot update or cancel itself or a later one.
-    const first = new Map<string, AlertDoc>();
-    for (const d of sameFeed) if ((first.get(d.capKey)?.seq ?? Number.POSITIVE_INFINITY) > d.seq) first.set(d.capKey, d);
     for (const ref of new Set(references)) {
-      const d = first.get(ref);
+      const d = withKey(ref).reduce<AlertDoc | undefined>((a, b) => (a === undefined || b.seq < a.seq ? b : a), undefined);
       if (d === undefined || d.seq >= seq || d.state === "record" || d.state === "cancelled") continue;
       if (d.state === "updated" && state === "updated" && (d.by?.seq ?? 0) > seq) continue;
       await alerts.update(d._id, { ...d, state, by: { seq, key } });
@@ -325,7 +332,7 @@ export const alertFilter = defineAbility({
           "received",
           "cap",
         ],
-        indexes: ["feedKey", "concerns", "sent"],
+        indexes: ["feedKey", "capKey", "msgType", "concerns", "sent"],
       },
       feeds: {
         description: "alert feeds followed, and the head held of each",
