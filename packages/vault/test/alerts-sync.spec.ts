@@ -21,7 +21,16 @@ import { expect } from "chai";
 import type { Signer } from "ethers";
 import { captureState, memoryStores } from "../../../test/helpers.js";
 import { type BuiltEntry, editorSet, editorWallets, FeedBuilder, sampleCap } from "../../alerts/test/fixtures/feed.js";
-import { type AlertDoc, alertDocKey, alertInbox, followAlertFeed, followedAlertFeeds, syncAlerts, Vault } from "../src/index.js";
+import {
+  type AlertDoc,
+  type AlertFeedDoc,
+  alertDocKey,
+  alertInbox,
+  followAlertFeed,
+  followedAlertFeeds,
+  syncAlerts,
+  Vault,
+} from "../src/index.js";
 
 /** 2026-12-05 10:00 +01:00, when sampleCap's alerts are sent. */
 const SENT = Date.UTC(2026, 11, 5, 9) / 1000;
@@ -130,6 +139,24 @@ describe("vault alerts: syncAlerts over a Hardhat chain and Helia on loopback", 
       expect(withheld).to.deep.include({ feeds: 0, added: 0 });
       expect(withheld.failed.map((f) => [f.feed, f.error.name])).to.deep.equal([[ref, FeedUnavailableError.name]]);
       expect(await captureState(stores)).to.deep.equal(before);
+
+      // The replica serves it later, but this vault already holds another entry as seq 4 (handed to the filter
+      // directly): AlertEntryConflictError for the feed, the head stays at 3.
+      const hidden = feed.entries[3] as BuiltEntry;
+      const other = feed.entries[0] as BuiltEntry;
+      await vault.dispatch("alert:received", { feed: ref, seq: 4, cid: other.cid.toString(), cap: other.entry.cap });
+      await putBlock(publisherNode.blockstore, { cid: hidden.cid, bytes: hidden.bytes });
+      const conflict = await syncAlerts(vault, components);
+      expect(conflict.failed.map((f) => f.error.name)).to.deep.equal(["AlertEntryConflictError"]);
+      expect(followedAlertFeeds(vault)[0]?.seq).to.equal(3);
+
+      // A held head the chain does not contain (the vault's record rewritten): ForkedFeedError, nothing stored.
+      const feeds = vault.ability("alert-filter").collection<AlertFeedDoc>("feeds");
+      const held = feeds.get(`${ref.chainId}:${ref.contract}:${ref.feedId}`) as AlertFeedDoc;
+      await feeds.update(held._id, { ...held, cid: other.cid.toString() });
+      const forked = await syncAlerts(vault, components);
+      expect(forked.failed.map((f) => f.error.name)).to.deep.equal(["ForkedFeedError"]);
+      expect(docs.size).to.equal(4);
 
       // Nothing of any of this left the vault.
       expect(vault.audit()).to.deep.equal([]);

@@ -325,6 +325,18 @@ describe("vault alerts", function () {
       expect(await captureState(stores)).to.deep.equal(before);
     });
 
+    it("a huge alert is kept without its CAP copy and decided with bounded work; it is still shown", async () => {
+      const circles = Array.from({ length: 9000 }, (_, i) => `${(i % 90) - 45}.1234,${(i % 180) - 90}.5678 1.5`);
+      const huge = cap("h1", {}, { area: [area({ areaDesc: "everywhere", polygon: [MITTE], circle: circles })] });
+      const started = performance.now();
+      const doc = await receive(event(FEED, 1, huge));
+      expect(performance.now() - started).to.be.below(5000);
+      expect(doc).to.deep.include({ capOmitted: true, concerns: false, areas: ["everywhere"] });
+      expect(doc.cap).to.equal(undefined);
+      expect(doc.reasons[0]).to.match(/9001 shapes .* more than this device checks/);
+      expect(alertInbox(vault, { nowS: T0 }).map((d) => d.key)).to.deep.equal([alertDocKey(FEED, 1)]);
+    });
+
     it("nothing of the match leaves the vault: no egress, no audit entry", async () => {
       await receive(event(FEED, 1, cap("a1")));
       await receive(event(FEED, 2, cap("x1", { msgType: "Cancel", references: refOf(cap("a1")), sent: capTime(T0 + 13 * 3600) })));

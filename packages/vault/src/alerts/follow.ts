@@ -88,7 +88,10 @@ export interface SyncAlertsResult {
   added: number;
   /** Of those, alerts that concern this user. */
   concerning: number;
-  /** Feeds that could not be synced, and why (FeedUnavailableError, ForkedFeedError, StaleHeadError, …): nothing of them was stored. */
+  /**
+   * Feeds that could not be synced, and why: FeedUnavailableError, ForkedFeedError, StaleHeadError, … (nothing of
+   * them was stored), or an entry the alert filter refused (AlertEntryConflictError; the entries before it were).
+   */
   failed: { feed: AlertFeedRef; error: Error }[];
 }
 
@@ -130,18 +133,26 @@ export async function syncAlerts(
       continue;
     }
     const alerts = vault.ability(ALERT_FILTER).read<AlertDoc>("alerts");
-    for (const entry of entries) {
-      options.signal?.throwIfAborted();
-      const had = alerts.get(`${alertFeedKey(ref)}:${entry.seq}`) !== undefined;
-      const event: AlertEvent = { feed: ref, seq: entry.seq, cid: entry.cid.toString(), cap: entry.entry.cap };
-      const doc = (await vault.dispatch("alert:received", event))[ALERT_FILTER] as AlertDoc;
-      if (!had) {
-        result.added++;
-        if (doc.concerns && doc.state === "active") result.concerning++;
+    try {
+      for (const entry of entries) {
+        options.signal?.throwIfAborted();
+        const had = alerts.get(`${alertFeedKey(ref)}:${entry.seq}`) !== undefined;
+        const event: AlertEvent = { feed: ref, seq: entry.seq, cid: entry.cid.toString(), cap: entry.entry.cap };
+        const doc = (await vault.dispatch("alert:received", event))[ALERT_FILTER] as AlertDoc;
+        if (!had) {
+          result.added++;
+          if (doc.concerns && doc.state === "active") result.concerning++;
+        }
+        const current = collection.get(start._id);
+        if (current === undefined) break; // unfollowed meanwhile
+        await collection.update(start._id, { ...current, seq: entry.seq, cid: entry.cid.toString() });
       }
-      const current = collection.get(start._id);
-      if (current === undefined) break; // unfollowed meanwhile
-      await collection.update(start._id, { ...current, seq: entry.seq, cid: entry.cid.toString() });
+    } catch (err) {
+      // An entry the vault cannot keep (AlertEntryConflictError: it holds another CID at that seq): the head stays at
+      // the last entry stored, and the next sync tries from there.
+      options.signal?.throwIfAborted();
+      result.failed.push({ feed: ref, error: err as Error });
+      continue;
     }
     const current = collection.get(start._id);
     if (current !== undefined)
