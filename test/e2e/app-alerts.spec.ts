@@ -8,8 +8,10 @@
 // signatures, and its inbox shows the update of the flood warning first, with the reason found in the location
 // history, then the storm warning as not concerning; the cancelled warning only behind the toggle, marked cancelled.
 // A feed that does not exist is refused by name and nothing is followed; an entry anchored but withheld by every
-// replica is FeedUnavailableError with nothing of it stored, and arrives once a replica serves it.
-import { mkdir, writeFile } from "node:fs/promises";
+// replica is FeedUnavailableError with nothing of it stored, and arrives once a replica serves it. Last, the SEIR fit
+// worker of the researcher's "Model (SEIR)" panel runs in this browser under the app's CSP (the panel itself is
+// tested with React's server renderer in packages/app/test: a final job here would take minutes).
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   type AlertFeedRef,
@@ -34,6 +36,7 @@ import {
   nodeAddresses,
   putBlock,
 } from "@mosaic/protocol";
+import { simulateSeir } from "@mosaic/models";
 import { type AlertReplica, createAlertReplica } from "@mosaic/worker";
 import { expect } from "chai";
 import { getAddress, type HDNodeWallet, type Signer, Wallet } from "ethers";
@@ -338,5 +341,33 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     expect(await items.count()).to.equal(3);
     expect(await items.nth(2).getByRole("heading").textContent()).to.include("Storm warning");
     expect(await page.getByTestId("alert-feeds").textContent()).to.include("6 entries checked");
+  });
+
+  it("the researcher's SEIR fit worker runs in the browser under the app's CSP; a population too small is named", async () => {
+    const worker = (await readdir(path.resolve(import.meta.dirname, "../../packages/app/dist/assets"))).find((f) =>
+      /^model-fit\.worker-.*\.js$/.test(f),
+    );
+    if (worker === undefined) throw new Error("the app's build has no model-fit worker");
+    const truth = simulateSeir({ population: 1e5, beta: 0.5, sigma: 1 / 5.2, gamma: 1 / 4, e0: 20, i0: 10, reportRate: 1 }, 50);
+    const cases = truth.incidence.map((value, k) => ({ day: 20_400 + k, value: Math.round(value), sd: 5 }));
+    const ask = (population: number) =>
+      page.evaluate(
+        ({ url, cases, population }) =>
+          new Promise<{ r0?: number; forecast?: number; error?: { name: string } }>((resolve) => {
+            const w = new Worker(url, { type: "module" });
+            w.onmessage = (e: MessageEvent) => {
+              if (e.data.progress !== undefined) return;
+              w.terminate();
+              resolve(e.data.error ? { error: e.data.error } : { r0: e.data.result.r0, forecast: e.data.result.forecast.length });
+            };
+            w.postMessage({ id: 1, op: "fit", cases, population, horizonDays: 14, bootstrap: 10 });
+          }),
+        { url: `/assets/${worker}`, cases, population },
+      );
+    const fit = await ask(1e5);
+    expect(fit.error).to.equal(undefined);
+    expect(fit.forecast).to.equal(14);
+    expect(fit.r0).to.be.within(1.5, 2.5); // β/γ = 2
+    expect((await ask(10)).error?.name).to.equal("PopulationTooSmallError");
   });
 });

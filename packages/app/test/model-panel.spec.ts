@@ -17,13 +17,16 @@ import { ALL_KINDS, datedSeries, rowKinds } from "../ui/research/model-series.js
 // is named at run time so that the repository's type check (no JSX there) leaves it to the app's own.
 (globalThis as { React?: unknown }).React = React;
 const PANEL = "../ui/research/model-panel.tsx";
+const JOBS = "../ui/research/model-jobs.ts";
 const { ModelPanel, ModelResult } = (await import(PANEL)) as {
   ModelPanel: React.FC<{ view: ResultView; jobId: string }>;
   ModelResult: React.FC<{ fit: SeirFit; cases: Observation[]; jobId: string; unit: string }>;
 };
+const { parseJobIds } = (await import(JOBS)) as { parseJobIds(text: string): bigint[] };
 
 const JOB = path.resolve(import.meta.dirname, "../../../jobs/exposures-per-day.json");
 const FIRST_DAY = 20_000;
+const dayAfter = (iso: string, days: number) => new Date(Date.parse(iso) + days * 86_400_000).toISOString().slice(0, 10);
 
 describe("app: the researcher's SEIR panel", function () {
   this.timeout(60_000);
@@ -52,6 +55,19 @@ describe("app: the researcher's SEIR panel", function () {
     expect(both[0]?.value).to.be.closeTo((view.rows[0]?.estimate ?? 0) + (view.rows[1]?.estimate ?? 0), 1e-9);
     // A day's two rows are different people: variances add.
     expect(both[0]?.sd).to.be.closeTo(Math.hypot(high[0]?.sd ?? 0, datedSeries(view, "low")[0]?.sd ?? 0), 1e-9);
+    // A second job over the next week joins the series; a day both cover is combined, not doubled.
+    const nextWeek = {
+      ...view,
+      rows: view.rows.map((r) => ({ ...r, label: r.label.replace(/^2026-1[12]-\d{2}/, (d) => dayAfter(d, 7)) })),
+    };
+    expect(datedSeries([view, nextWeek], ALL_KINDS)).to.have.length(14);
+    const overlapping = {
+      ...view,
+      rows: view.rows.map((r) => ({ ...r, label: r.label.replace(/^2026-1[12]-\d{2}/, (d) => dayAfter(d, 6)) })),
+    };
+    const joined = datedSeries([view, overlapping], ALL_KINDS);
+    expect(joined).to.have.length(13);
+    expect(joined[6]?.sd).to.be.below(both[6]?.sd ?? 0);
     // Labels without a date give no kinds and no series (the panel then stays away).
     expect(rowKinds(["Berlin", "Paris"])).to.deep.equal([]);
     expect(datedSeries({ ...view, rows: view.rows.map((r, i) => ({ ...r, label: `region ${i}` })) }, ALL_KINDS)).to.deep.equal([]);
@@ -83,6 +99,13 @@ describe("app: the researcher's SEIR panel", function () {
     const bare = chartGeometry(cases, undefined);
     expect(bare.bandPath).to.equal("");
     expect(bare.forecastX).to.equal(undefined);
+  });
+
+  it("job ids to add are whole numbers from 1, each once; anything else is a RangeError naming it", () => {
+    expect(parseJobIds(" 3, 4 4,7 ")).to.deep.equal([3n, 4n, 7n]);
+    expect(parseJobIds("")).to.deep.equal([]);
+    expect(() => parseJobIds("3, x")).to.throw(RangeError, 'job ids: expected whole numbers from 1, got "x"');
+    expect(() => parseJobIds("0")).to.throw(RangeError, '"0"');
   });
 
   it("ticks are 1, 2 or 5 × 10^k from zero past the maximum; R0 is said in words with its interval", () => {

@@ -207,7 +207,7 @@ function Result({ network, standing, leading, final }: { network: LoadedNetwork;
           </p>
           {final ? (
             <Suspense fallback={null}>
-              <ModelPanel view={view} jobId={standing.jobId.toString()} />
+              <ModelPanel view={view} jobId={standing.jobId.toString()} network={network} />
             </Suspense>
           ) : null}
         </>

@@ -1,34 +1,49 @@
 // "Model (SEIR)" under a final result whose rows are dated (e.g. exposures notified per day): the daily series taken
 // from the rows with their DP error bars, an SEIR model fitted in the browser (a worker), and an SVG chart of the
 // observations with their error bars, the fitted curve and the forecast with its band; R0 and its interval in words,
-// and the same figures as a table.
+// and the same figures as a table. Other final jobs' results can join the series (consecutive weeks of one job).
 import { formatValue, type ResultView } from "@mosaic/mapreduce";
 import { dayIso as isoDay, type Observation, type SeirFit } from "@mosaic/models";
 import { useId, useMemo, useState } from "react";
 import { ErrorNote, Field, Progress, ScrollRegion, useAction } from "../components.tsx";
+import type { LoadedNetwork } from "../network.ts";
 import { chartGeometry, r0Words } from "./model-chart.ts";
 import { fitSeirInWorker } from "./model-fit.ts";
+import { finalResultView, parseJobIds } from "./model-jobs.ts";
 import { ALL_KINDS, datedSeries, rowKinds } from "./model-series.ts";
 
 /** The fewest dated points worth fitting a model to. */
 export const MIN_POINTS = 4;
 
-export function ModelPanel({ view, jobId }: { view: ResultView; jobId: string }) {
+/** With `network`, the results of other final jobs can be added to the series. */
+export function ModelPanel({ view, jobId, network }: { view: ResultView; jobId: string; network?: LoadedNetwork }) {
   const id = useId();
-  const kinds = useMemo(() => rowKinds(view.rows.map((r) => r.label)), [view]);
+  const [others, setOthers] = useState<{ jobId: string; view: ResultView }[]>([]);
+  const views = useMemo(() => [view, ...others.map((o) => o.view)], [view, others]);
+  const kinds = useMemo(() => rowKinds(views.flatMap((v) => v.rows.map((r) => r.label))), [views]);
   const [kind, setKind] = useState<string>(kinds.length > 1 ? ALL_KINDS : (kinds[0] ?? ALL_KINDS));
   // A result whose intervals are not at a confidence (a bucket result) or whose rows are malformed is said, not drawn.
   const { series, seriesError } = useMemo(() => {
     try {
-      return { series: datedSeries(view, kind), seriesError: undefined };
+      return { series: datedSeries(views, kind), seriesError: undefined };
     } catch (err) {
       return { series: [], seriesError: err as unknown };
     }
-  }, [view, kind]);
+  }, [views, kind]);
+  const [otherIds, setOtherIds] = useState("");
+  const add = useAction(async () => {
+    if (network === undefined) return;
+    const ids = parseJobIds(otherIds).filter((j) => j.toString() !== jobId && !others.some((o) => o.jobId === j.toString()));
+    const loaded: { jobId: string; view: ResultView }[] = [];
+    // All or nothing: a job that is not final (or not found) adds none of the ids typed.
+    for (const j of ids) loaded.push({ jobId: j.toString(), view: await finalResultView(network, j) });
+    setOthers((o) => [...o, ...loaded]);
+    setOtherIds("");
+  });
   const [population, setPopulation] = useState(() => String(Number.isFinite(view.count) && view.count > 0 ? view.count : 100_000));
   const [horizon, setHorizon] = useState("14");
   const [progress, setProgress] = useState<number>();
-  const [fit, setFit] = useState<{ fit: SeirFit; cases: Observation[] }>();
+  const [fit, setFit] = useState<{ fit: SeirFit; cases: Observation[]; jobs: string[] }>();
   const run = useAction(async () => {
     setFit(undefined);
     const pop = Number(population.trim());
@@ -39,9 +54,12 @@ export function ModelPanel({ view, jobId }: { view: ResultView; jobId: string })
       throw new RangeError(`forecast days: expected a whole number from 1 to 365, got ${JSON.stringify(horizon)}`);
     try {
       // The result counts among the job's respondents; the model's population may be the whole town.
-      const respondents = Number.isFinite(view.count) && view.count > 0 && view.count <= pop ? view.count : undefined;
+      // Several jobs: their respondents on average.
+      const counts = views.map((v) => v.count).filter((c) => Number.isFinite(c) && c > 0);
+      const mean = counts.length === 0 ? 0 : Math.round(counts.reduce((a, b) => a + b, 0) / counts.length);
+      const respondents = mean > 0 && mean <= pop ? mean : undefined;
       const result = await fitSeirInWorker({ cases: series, population: pop, respondents, horizonDays: days, bootstrap: 100 }, setProgress);
-      setFit({ fit: result, cases: series });
+      setFit({ fit: result, cases: series, jobs: [jobId, ...others.map((o) => o.jobId)] });
     } finally {
       setProgress(undefined);
     }
@@ -54,6 +72,44 @@ export function ModelPanel({ view, jobId }: { view: ResultView; jobId: string })
         An SEIR model (susceptible, exposed, infectious, recovered) fitted here, in your browser, to the daily series in this result. Each
         day is weighted by its error bar, so the privacy noise is accounted for; the band is the forecast's 95% range.
       </p>
+      {network === undefined ? null : (
+        <>
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void add.run();
+            }}
+          >
+            <Field label="Add the final results of jobs" hint="job ids, e.g. the same job for other weeks">
+              <input value={otherIds} onChange={(e) => setOtherIds(e.target.value)} spellCheck={false} data-testid="model-other-jobs" />
+            </Field>
+            <button type="submit" className="secondary" disabled={add.busy || run.busy}>
+              {add.busy ? "Reading…" : "Add"}
+            </button>
+          </form>
+          <ErrorNote error={add.error} />
+          {others.length === 0 ? null : (
+            <ul data-testid="model-jobs">
+              <li>Job {jobId} (this one)</li>
+              {others.map((o) => (
+                <li key={o.jobId}>
+                  Job {o.jobId}: {o.view.title}{" "}
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() => setOthers((all) => all.filter((x) => x.jobId !== o.jobId))}
+                    aria-label={`Remove job ${o.jobId} from the series`}
+                    disabled={run.busy}
+                  >
+                    Remove
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
       <form
         className="row"
         onSubmit={(e) => {
@@ -91,7 +147,7 @@ export function ModelPanel({ view, jobId }: { view: ResultView; jobId: string })
       ) : null}
       {run.busy ? <Progress label="Fitting the model and its uncertainty" value={progress} max={1} /> : null}
       <ErrorNote error={run.error} />
-      {fit === undefined ? null : <ModelResult fit={fit.fit} cases={fit.cases} jobId={jobId} unit={view.unit} />}
+      {fit === undefined ? null : <ModelResult fit={fit.fit} cases={fit.cases} jobId={fit.jobs.join(", ")} unit={view.unit} />}
     </section>
   );
 }
@@ -115,7 +171,7 @@ export function ModelResult({ fit, cases, jobId, unit }: { fit: SeirFit; cases: 
           data-testid="model-chart"
           style={{ display: "block", fontFamily: "inherit" }}
         >
-          <title id={`${id}-t`}>{`SEIR fit to job ${jobId}${unit ? ` (${unit} per day)` : ""}`}</title>
+          <title id={`${id}-t`}>{`SEIR fit to job${jobId.includes(",") ? "s" : ""} ${jobId}${unit ? ` (${unit} per day)` : ""}`}</title>
           <desc id={`${id}-d`}>
             {`${cases.length} observed days from ${isoDay(cases[0]?.day ?? 0)} to ${isoDay(cases.at(-1)?.day ?? 0)}; fitted curve; forecast of ${fit.forecast.length} days, ${
               fit.forecast.length === 0

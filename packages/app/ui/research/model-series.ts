@@ -23,13 +23,14 @@ export function rowKinds(labels: readonly string[]): string[] {
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * The daily observations of `kind` (ALL_KINDS: a day's dated rows summed), sd from the rows' intervals
+ * The daily observations of `kind` in one or more results (ALL_KINDS: a day's dated rows summed), sd from the rows' intervals
  * (seriesFromResults); [] when no row is dated.
  */
-export function datedSeries(view: ResultView, kind: string): Observation[] {
+export function datedSeries(views: ResultView | readonly ResultView[], kind: string): Observation[] {
   const rows = new RegExp(kind === ALL_KINDS ? "^\\d{4}-\\d{2}-\\d{2}\\b" : `^\\d{4}-\\d{2}-\\d{2}\\s+${escapeRegExp(kind)}$`);
   try {
-    return seriesFromResults([view], { rows });
+    // Days two results both cover are combined by inverse-variance weighting (seriesFromResults).
+    return seriesFromResults(Array.isArray(views) ? views : [views as ResultView], { rows });
   } catch (err) {
     if (err instanceof EmptySeriesError) return [];
     throw err;
