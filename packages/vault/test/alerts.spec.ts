@@ -390,7 +390,7 @@ describe("vault alerts", function () {
       await followAlertFeed(vault, FEED);
       await followAlertFeed(vault, OTHER_FEED);
       expect(followedAlertFeeds(vault).map((f) => f.feed)).to.deep.equal([FEED, OTHER_FEED]);
-      await expectRejects(followAlertFeed(vault, { ...FEED, contract: "0x1" }), MalformedAlertEventError, /contract/);
+      await expectRejects(followAlertFeed(vault, { ...FEED, contract: "0x1" }), TypeError, /feed: contract/);
       await receive(event(FEED, 1, cap("a1")));
       await receive(event(OTHER_FEED, 1, cap("a1")));
       expect(await unfollowAlertFeed(vault, OTHER_FEED, { forget: true })).to.equal(true);

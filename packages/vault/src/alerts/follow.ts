@@ -1,16 +1,9 @@
 // Following public alert feeds: the feeds a vault follows and the head it holds of each, syncing them from any
 // replica against the on-chain head (syncFeed checks every entry), and the inbox. Pull only: the chain and IPFS see
 // reads of public data, never which alert concerned this user.
-import { type AlertFeedChain, type AlertFeedRef, type BlockGetter, syncFeed, type VerifiedEntry } from "@mosaic/alerts";
+import { type AlertFeedChain, type AlertFeedRef, type BlockGetter, checkFeedRef, syncFeed, type VerifiedEntry } from "@mosaic/alerts";
 import { parseCid } from "@mosaic/protocol";
-import {
-  ALERT_FILTER,
-  type AlertDoc,
-  type AlertEvent,
-  type AlertFeedDoc,
-  alertFeedKey,
-  validateFeedRef,
-} from "../abilities/alert-filter.js";
+import { ALERT_FILTER, type AlertDoc, type AlertEvent, type AlertFeedDoc, alertFeedKey } from "../abilities/alert-filter.js";
 import type { Vault } from "../vault.js";
 import { AmbiguousAlertChainError } from "./errors.js";
 
@@ -37,9 +30,15 @@ function followedOf(d: AlertFeedDoc): FollowedAlertFeed {
   return { feed: refOf(d), seq: d.seq, cid: d.cid, followed: d.followed, ...(d.synced === undefined ? {} : { synced: d.synced }) };
 }
 
+/** A copy of a feed reference given as an argument; TypeError naming the field (checkFeedRef). */
+function feedArg(ref: AlertFeedRef): AlertFeedRef {
+  const { chainId, contract, feedId } = checkFeedRef(ref, "feed");
+  return { chainId, contract, feedId };
+}
+
 /** Follows a feed (its alerts arrive with the next syncAlerts); following it again changes nothing. */
 export async function followAlertFeed(vault: Vault, ref: AlertFeedRef): Promise<FollowedAlertFeed> {
-  const feed = validateFeedRef(ref);
+  const feed = feedArg(ref);
   const collection = feeds(vault);
   const _id = alertFeedKey(feed);
   const existing = collection.get(_id);
@@ -54,7 +53,7 @@ export async function followAlertFeed(vault: Vault, ref: AlertFeedRef): Promise<
  * deletes them too.
  */
 export async function unfollowAlertFeed(vault: Vault, ref: AlertFeedRef, options: { forget?: boolean } = {}): Promise<boolean> {
-  const feed = validateFeedRef(ref);
+  const feed = feedArg(ref);
   const collection = feeds(vault);
   const _id = alertFeedKey(feed);
   const was = collection.get(_id) !== undefined;
