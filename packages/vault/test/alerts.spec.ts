@@ -14,7 +14,9 @@ import {
   InvalidCapError,
   UnclosedPolygonError,
 } from "@mosaic/alerts";
-import type { JobSpec } from "@mosaic/protocol";
+import { decodeLocalSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
+import { runMapProgram } from "@mosaic/mapreduce";
+import type { Block, JobSpec } from "@mosaic/protocol";
 import { expect } from "chai";
 import { captureState, expectRejects, memoryStores } from "../../../test/helpers.js";
 import {
@@ -25,6 +27,7 @@ import {
   alertInbox,
   alertReachJob,
   alertReachSpec,
+  answerJobWith,
   type CheckIn,
   checkIn,
   decideCapAlert,
@@ -429,6 +432,19 @@ describe("vault alerts", function () {
       expect(() => alertReachSpec(spec, key)).to.throw(TypeError, /not an alert-reach template/);
     });
 
+    it("the map program reads only its alert's row, and anything odd there is 'not reached'", async () => {
+      const spec = alertReachSpec(template(), alertDocKey(FEED, 1));
+      const run = (rows: Record<string, unknown>[]) => runMapProgram(spec, { "alert-filter/alerts": rows });
+      const key = alertDocKey(FEED, 1);
+      expect(await run([{ key, concerns: true, state: "active" }])).to.deep.equal([1, 0]);
+      expect(await run([{ key, concerns: true, state: "updated" }])).to.deep.equal([1, 0]);
+      expect(await run([{ key, concerns: true, state: "cancelled" }])).to.deep.equal([0, 1]);
+      expect(await run([{ key, concerns: "true", state: "active" }])).to.deep.equal([0, 1]);
+      expect(await run([{ key: alertDocKey(OTHER_FEED, 1), concerns: true, state: "active" }])).to.deep.equal([0, 1]);
+      expect(await run([{ concerns: true }, { key }])).to.deep.equal([0, 1]);
+      expect(await run([])).to.deep.equal([0, 1]);
+    });
+
     it("a vault answers 'reached' for an alert that concerns it, 'not reached' otherwise and once it is cancelled", async () => {
       const vault = await Vault.open(memoryStores(), { rootSeed: randomBytes(32), clock: () => nowMs });
       try {
@@ -449,6 +465,21 @@ describe("vault alerts", function () {
         expect(request.reads).to.deep.equal([{ ability: "alert-filter", collection: "alerts", fields: ["key", "concerns", "state"] }]);
         expect(request.mechanism).to.equal("randomized-response");
         expect(vault.audit()).to.deep.equal([]);
+        // Consented and answered: one randomized bit leaves, through the egress gate, and the audit says what was read.
+        expect(request.preview.payload.reduce((a, b) => a + b, 0)).to.equal(1);
+        await vault.consent(alertReachSpec(template(), alertDocKey(FEED, 1)), request);
+        const handed: Block[] = [];
+        const group = new Group([vault.avatar.commitment, deriveAvatarIdentity(randomBytes(32)).commitment]);
+        await answerJobWith({ publish: async (block) => void handed.push(block) }, vault, job, group, {
+          peers: ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"],
+          collectionDeadline: T0 + 3 * DAY,
+          now: nowMs / 1000,
+          random: () => 0,
+        });
+        expect(handed.map((b) => decodeLocalSubmission(b.bytes).payload)).to.deep.equal([request.preview.payload]);
+        expect(vault.audit().map((e) => e.fieldsRead)).to.deep.equal([
+          ["alert-filter/alerts.key", "alert-filter/alerts.concerns", "alert-filter/alerts.state"],
+        ]);
       } finally {
         await vault.close();
       }
