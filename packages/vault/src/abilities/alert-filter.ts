@@ -36,6 +36,8 @@ export interface AlertDoc extends Doc {
   feed: AlertFeedRef;
   /** `${chainId}:${contract}:${feedId}`, indexed: the documents of one feed. */
   feedKey: string;
+  /** `${feedKey}:${seq, 16 digits}`, indexed: the feed's documents in seq order (the later ones, by a range). */
+  feedSeq: string;
   seq: number;
   cid: string;
   /** The CAP message's own key, "sender,identifier,sent" (capKey): what Updates and Cancels reference. */
@@ -94,6 +96,10 @@ export function validateFeedRef(value: unknown, field = "feed"): AlertFeedRef {
 /** `${chainId}:${contract}:${feedId}`: one feed. */
 export function alertFeedKey(feed: AlertFeedRef): string {
   return `${feed.chainId}:${feed.contract}:${feed.feedId}`;
+}
+
+function feedSeqOf(feedKey: string, seq: number): string {
+  return `${feedKey}:${seq.toString().padStart(16, "0")}`;
 }
 
 /** `${chainId}:${contract}:${feedId}:${seq}`: one entry of one feed, the alert's key in the vault and in the reach job. */
@@ -210,7 +216,7 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
   const decision = decideCapAlert(cap, vaultAlertReaders(ctx), nowS);
   const feedKey = alertFeedKey(feed);
   const own = { seq, capKey: capKey(cap) };
-  // Indexed look-ups only (capKey, msgType): a feed of thousands of entries syncs without a scan per entry.
+  // Indexed look-ups only (capKey, feedSeq): a feed of thousands of entries syncs without a scan per entry.
   const withKey = (k: string) => alerts.find({ where: { capKey: k } }).filter((d) => d.feedKey === feedKey);
   const isRecord = cap.msgType !== "Alert" && cap.msgType !== "Update";
   // Arriving after a later message that references it (entries given out of order): the state that message gives it.
@@ -218,12 +224,7 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
   const later =
     isRecord || !firstOfKey
       ? undefined
-      : laterState(
-          [...alerts.find({ where: { msgType: "Update" } }), ...alerts.find({ where: { msgType: "Cancel" } })].filter(
-            (d) => d.feedKey === feedKey,
-          ),
-          own,
-        );
+      : laterState(alerts.find({ where: { feedSeq: { gt: feedSeqOf(feedKey, seq), lt: `${feedKey};` } } }), own);
   const references = cap.msgType === "Update" || cap.msgType === "Cancel" ? capReferences(cap) : [];
   const keepCap = dagCbor.encode(cap).length <= MAX_STORED_CAP_BYTES;
   const doc = await alerts.create({
@@ -231,6 +232,7 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
     key,
     feed,
     feedKey,
+    feedSeq: feedSeqOf(feedKey, seq),
     seq,
     cid,
     capKey: own.capKey,
@@ -311,6 +313,7 @@ export const alertFilter = defineAbility({
           "key",
           "feed",
           "feedKey",
+          "feedSeq",
           "seq",
           "cid",
           "capKey",
@@ -332,7 +335,7 @@ export const alertFilter = defineAbility({
           "received",
           "cap",
         ],
-        indexes: ["feedKey", "capKey", "msgType", "concerns", "sent"],
+        indexes: ["feedKey", "feedSeq", "capKey", "concerns", "sent"],
       },
       feeds: {
         description: "alert feeds followed, and the head held of each",
