@@ -10,7 +10,8 @@
 // A feed that does not exist is refused by name and nothing is followed; an entry anchored but withheld by every
 // replica is FeedUnavailableError with nothing of it stored, and arrives once a replica serves it. Last, the SEIR fit
 // worker of the researcher's "Model (SEIR)" panel runs in this browser under the app's CSP (the panel itself is
-// tested with React's server renderer in packages/app/test: a final job here would take minutes).
+// tested with React's server renderer in packages/app/test: a final job here would take minutes); its markup, set
+// into the app's page with the app's styles, passes axe and fits a phone.
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
@@ -41,6 +42,7 @@ import { type AlertReplica, createAlertReplica } from "@mosaic/worker";
 import { expect } from "chai";
 import { getAddress, type HDNodeWallet, type Signer, Wallet } from "ethers";
 import type { Page } from "playwright-core";
+import { modelPreviewMarkup } from "../../packages/app/test/fixtures/model-preview.js";
 import { expectNoSeriousAxe as noSeriousAxe, openPerson, startApp } from "../browser/app-world.js";
 import { type BrowserHarness, launchBrowser, screenshot } from "../browser/harness.js";
 import { Parties } from "../parties.js";
@@ -369,5 +371,24 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     expect(fit.forecast).to.equal(14);
     expect(fit.r0).to.be.within(1.5, 2.5); // β/γ = 2
     expect((await ask(10)).error?.name).to.equal("PopulationTooSmallError");
+  });
+
+  it("the SEIR panel and chart, rendered with the app's styles in its page, pass axe and fit a phone", async () => {
+    const html = await modelPreviewMarkup();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.evaluate((markup) => {
+      const holder = document.createElement("div");
+      holder.id = "model-preview";
+      holder.innerHTML = markup;
+      document.querySelector("main")?.append(holder);
+    }, html);
+    await page.getByTestId("model-chart").waitFor();
+    await screenshot(page, "model-01-panel");
+    await noSeriousAxe(page, "SEIR panel and chart");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `the SEIR panel is ${overflow} px wider than a phone's screen`).to.be.at.most(1);
+    await page.evaluate(() => document.getElementById("model-preview")?.remove());
   });
 });

@@ -92,9 +92,20 @@ describe("app: the researcher's SEIR panel", function () {
     expect(g.bandPath.endsWith(" Z")).to.equal(true);
     expect(g.bandPath.split(" L ")).to.have.length(2 * fit.forecast.length);
     expect(g.forecastPath.split(" L ")).to.have.length(fit.forecast.length);
-    // The y axis reaches the highest thing drawn.
-    const highest = Math.max(...cases.map((c) => c.value + 1.96 * c.sd), ...fit.forecast.map((f) => f.high));
-    expect(Number((g.yTicks.at(-1)?.label ?? "0").replaceAll(",", ""))).to.be.at.least(highest);
+    // The y axis holds every observation's error bar, the fitted curve and the forecast's mean; the band above that
+    // (and above half as much again) is clipped, and said.
+    const axisTop = Number((g.yTicks.at(-1)?.label ?? "0").replaceAll(",", ""));
+    const centre = Math.max(
+      ...cases.map((c) => c.value + 1.96 * c.sd),
+      ...fit.fitted.map((f) => f.value),
+      ...fit.forecast.map((f) => f.mean),
+    );
+    expect(axisTop).to.be.at.least(centre);
+    const bandHigh = Math.max(...fit.forecast.map((f) => f.high));
+    expect(g.bandClippedAt).to.equal(bandHigh > axisTop ? bandHigh : undefined);
+    const wide = chartGeometry(cases, { ...fit, forecast: fit.forecast.map((f) => ({ ...f, high: f.high + 100 * centre })) });
+    expect(wide.bandClippedAt).to.be.above(100 * centre);
+    expect(Number((wide.yTicks.at(-1)?.label ?? "0").replaceAll(",", ""))).to.be.below(3 * centre);
     // Without a fit: the points alone.
     const bare = chartGeometry(cases, undefined);
     expect(bare.bandPath).to.equal("");

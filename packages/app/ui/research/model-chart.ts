@@ -39,6 +39,8 @@ export interface ChartGeometry {
   forecastX: number | undefined;
   xTicks: { x: number; label: string }[];
   yTicks: { y: number; label: string }[];
+  /** The band's highest value when it runs above the axis (clipped there); undefined when it fits. */
+  bandClippedAt: number | undefined;
 }
 
 /** 1, 2 or 5 × 10^k steps, about `count` of them, from 0 up to `max`. */
@@ -65,12 +67,19 @@ export function chartGeometry(observed: readonly Observation[], fit: SeirFit | u
   const days = [...observed.map((o) => o.day), ...(fit?.fitted.map((f) => f.day) ?? []), ...(fit?.forecast.map((f) => f.day) ?? [])];
   const firstDay = days.length === 0 ? 0 : Math.min(...days);
   const lastDay = days.length === 0 ? 1 : Math.max(...days);
-  const highs = [
-    ...observed.map((o) => o.value + 1.96 * o.sd),
-    ...(fit?.fitted.map((f) => f.value) ?? []),
-    ...(fit?.forecast.map((f) => f.high) ?? []),
-  ].filter(Number.isFinite);
-  const yTickValues = niceTicks(Math.max(1, ...highs));
+  // The axis holds the observations with their error bars, the fitted curve and the forecast's mean; a band wider
+  // than half as much again is clipped at the top (bandClippedAt says how high it reaches), so a wide band never
+  // flattens the data.
+  const centre = Math.max(
+    1,
+    ...[
+      ...observed.map((o) => o.value + 1.96 * o.sd),
+      ...(fit?.fitted.map((f) => f.value) ?? []),
+      ...(fit?.forecast.map((f) => f.mean) ?? []),
+    ].filter(Number.isFinite),
+  );
+  const bandHigh = Math.max(0, ...(fit?.forecast.map((f) => f.high) ?? []).filter(Number.isFinite));
+  const yTickValues = niceTicks(Math.min(Math.max(centre, bandHigh), centre * 1.5));
   const yMax = yTickValues.at(-1) ?? 1;
   const [x0, x1] = [box.left, box.width - box.right];
   const [y0, y1] = [box.height - box.bottom, box.top];
@@ -101,6 +110,7 @@ export function chartGeometry(observed: readonly Observation[], fit: SeirFit | u
     forecastX: forecast.length === 0 || lastObserved === undefined ? undefined : x(lastObserved),
     xTicks,
     yTicks: yTickValues.map((v) => ({ y: y(v), label: v.toLocaleString("en-GB") })),
+    bandClippedAt: bandHigh > yMax ? bandHigh : undefined,
   };
 }
 

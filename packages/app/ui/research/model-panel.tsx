@@ -225,7 +225,8 @@ export function ModelResult({ fit, cases, jobId, unit }: { fit: SeirFit; cases: 
         </svg>
         <figcaption className="muted">
           Dots: the observed daily values with their 95% error bars (the privacy noise). Line: the fitted model. Dashed line and shaded band
-          after the divider: the forecast and its 95% range.
+          after the divider: the forecast and its 95% range
+          {g.bandClippedAt === undefined ? "" : ` (it runs above the chart, up to ${formatValue(g.bandClippedAt)} at its widest)`}.
         </figcaption>
       </figure>
       <dl className="facts" data-testid="model-params">
