@@ -7,17 +7,20 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   type AlertFeedRef,
+  areaShape,
   type CapAlert,
   type CapArea,
   type CapInfo,
   encodeEntry,
   InvalidCapError,
+  shapeContains,
   UnclosedPolygonError,
 } from "@mosaic/alerts";
 import { decodeLocalSubmission, deriveAvatarIdentity, Group } from "@mosaic/avatar";
 import { runMapProgram } from "@mosaic/mapreduce";
 import type { Block, JobSpec } from "@mosaic/protocol";
 import { expect } from "chai";
+import fc from "fast-check";
 import { captureState, expectRejects, memoryStores } from "../../../test/helpers.js";
 import {
   ALERT_FILTER_LIMITS,
@@ -183,6 +186,58 @@ describe("vault alerts", function () {
       expect(decideCapAlert(cap("t1", { status: "Test" }), readers([inMitte]), T0 + DAY)).to.include({ concerns: false });
       const cancel = cap("x1", { msgType: "Cancel", references: refOf(cap("a1")) });
       expect(decideCapAlert(cancel, readers([inMitte]), T0 + DAY)).to.deep.equal({ concerns: false, reasons: [] });
+    });
+
+    it("agrees with a naive oracle (every fix in every window against every shape) on random histories and areas", () => {
+      let matched = 0;
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.record({
+              t: fc.integer({ min: T0 - DAY, max: T0 + 3 * DAY }),
+              lat: fc.double({ min: 52.45, max: 52.55, noNaN: true }),
+              lon: fc.double({ min: 13.35, max: 13.45, noNaN: true }),
+            }),
+            { maxLength: 60 },
+          ),
+          fc.array(
+            fc.record({
+              lat: fc.double({ min: 52.45, max: 52.55, noNaN: true }),
+              lon: fc.double({ min: 13.35, max: 13.45, noNaN: true }),
+              r: fc.double({ min: 0.02, max: 0.08, noNaN: true }),
+              circle: fc.boolean(),
+            }),
+            { minLength: 1, maxLength: 3 },
+          ),
+          fc.integer({ min: 0, max: 2 * DAY }),
+          fc.integer({ min: 1, max: 2 * DAY }),
+          (points, shapes, start, length) => {
+            const areas = shapes.map(({ lat, lon, r, circle }, i): CapArea => {
+              const p = (a: number, b: number) => `${a.toFixed(4)},${b.toFixed(4)}`;
+              return circle
+                ? area({ areaDesc: `a${i}`, polygon: [], circle: [`${p(lat, lon)} ${(r * 50).toFixed(2)}`] })
+                : area({
+                    areaDesc: `a${i}`,
+                    polygon: [[p(lat - r, lon - r), p(lat - r, lon + r), p(lat + r, lon), p(lat - r, lon - r)].join(" ")],
+                  });
+            });
+            const from = T0 + start;
+            const c = cap("p1", {}, { onset: capTime(from), expires: capTime(from + length), area: areas });
+            const expected = areas.map((a) => {
+              const shape = areaShape(a);
+              return points.some((q) => q.t >= from && q.t < from + length && shapeContains(shape, q));
+            });
+            const decided = decideCapAlert(c, readers(points), T0 + 4 * DAY);
+            if (expected.some(Boolean)) matched++;
+            expect(decided.concerns).to.equal(expected.some(Boolean));
+            expect(decided.reasons.map((r) => /'(a\d+)'/.exec(r)?.[1])).to.deep.equal(
+              areas.filter((_, i) => expected[i]).map((a) => a.areaDesc),
+            );
+          },
+        ),
+        { numRuns: 300, seed: 21 },
+      );
+      expect(matched, "cases where the user was in an area").to.be.above(60);
     });
 
     it("a huge area list costs bounded work: past the limits no geometry is tested, and the reason says so", () => {
