@@ -198,21 +198,31 @@ export const CHAIN_OPTIONS = {
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
-/** The job commands' parseArgs options for the chain: the network flags they use, the wallet, --json and --help. */
-const JOB_CHAIN_OPTIONS = {
+/** The parseArgs options of a command that reads jobs from the chain: the network flags it uses, --json and --help. */
+export const JOB_READ_OPTIONS = {
   network: { type: "string" },
   rpc: { type: "string" },
   registry: { type: "string" },
   directory: { type: "string" },
   "shared-jobs": { type: "string" },
-  "wallet-key-file": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
-/** The chain a job command talks to: --network (or MOSAIC_NETWORK), with explicit flags over the file's values. */
-async function jobFlags(command: string, v: NetworkFlagValues & { "wallet-key-file"?: string }, wallet: boolean): Promise<JobFlags> {
-  const net = requireNetwork(`job ${command}`, await resolveNetwork(v), ["rpc", "registry"]);
+/** The job commands' parseArgs options for the chain: {@link JOB_READ_OPTIONS} and the wallet. */
+export const JOB_CHAIN_OPTIONS = { ...JOB_READ_OPTIONS, "wallet-key-file": { type: "string" } } as const;
+
+/**
+ * The chain a job command talks to: --network (or MOSAIC_NETWORK), with explicit flags over the file's values.
+ * `scope` is the command's group in messages (`mosaic model seir` passes "model"). @default scope "job"
+ */
+export async function jobFlags(
+  command: string,
+  v: NetworkFlagValues & { "wallet-key-file"?: string },
+  wallet: boolean,
+  scope = "job",
+): Promise<JobFlags> {
+  const net = requireNetwork(`${scope} ${command}`, await resolveNetwork(v), ["rpc", "registry"]);
   const target = contractTarget(net, "registry", "JobRegistry");
   return {
     rpc: target.rpc,
@@ -221,7 +231,7 @@ async function jobFlags(command: string, v: NetworkFlagValues & { "wallet-key-fi
     registrySource: target.flag,
     chainId: target.chainId,
     networkFile: target.networkFile,
-    walletKeyFile: wallet ? job.requireFlag(command, v["wallet-key-file"], "--wallet-key-file FILE") : v["wallet-key-file"],
+    walletKeyFile: wallet ? commandArgs(scope).requireFlag(command, v["wallet-key-file"], "--wallet-key-file FILE") : v["wallet-key-file"],
     fromBlock: net.deployBlocks.registry,
     directory: net.directory,
     bootstrap: net.bootstrap,

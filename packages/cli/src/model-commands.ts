@@ -2,8 +2,7 @@
 import { parseArgs } from "node:util";
 import { parseJobLabel } from "@mosaic/protocol/job";
 import { commandArgs, emit, help, int, UsageError } from "./args.js";
-import type { JobFlags } from "./job.js";
-import { contractTarget, type NetworkFlagValues, requireNetwork, resolveNetwork } from "./network-flags.js";
+import { JOB_READ_OPTIONS, jobFlags } from "./job-commands.js";
 
 const model = commandArgs("model");
 
@@ -32,6 +31,12 @@ death rate, with --deaths-jobs); R0 = β/(γ+μ). The intervals and the forecast
 bootstrap (--bootstrap refits). A job counts among the people who answered (its count, the respondents): with
 --population N the model covers N people of whom the respondents are a sample (report rate respondents/N);
 without it, the respondents alone.
+
+How much to expect: a local-DP job (the ready jobs' default) noises every answer, so the noise in a day's count
+grows with √n; at thousands of respondents the intervals are wide, often wider than the counts, and so are R0's
+and the forecast's. Fits are most useful on shared-mode results ('mosaic job new ... --mode shared': secret-
+shared aggregation, noise added once to the sum) or on large effects. When the series' median sd is above the
+fitted curve's peak, a warning says so.
 
 Options:
   --jobs ID,...           the jobs whose results count new cases (comma-separated; s1, s2, ... for shared jobs)
@@ -84,26 +89,6 @@ function positiveNumber(flag: string, text: string | undefined, max: number): nu
   return n;
 }
 
-/** The chain the results are read from: --network (or MOSAIC_NETWORK), explicit flags over the file's values. */
-async function readFlags(v: NetworkFlagValues): Promise<JobFlags> {
-  const net = requireNetwork("model seir", await resolveNetwork(v), ["rpc", "registry"]);
-  const target = contractTarget(net, "registry", "JobRegistry");
-  return {
-    rpc: target.rpc,
-    rpcSource: target.rpcSource,
-    registry: target.address,
-    registrySource: target.flag,
-    chainId: target.chainId,
-    networkFile: target.networkFile,
-    fromBlock: net.deployBlocks.registry,
-    directory: net.directory,
-    bootstrap: net.bootstrap,
-    sharedJobs: net.sharedJobs,
-    sharedJobsSource: net.sources.sharedJobs,
-    sharedFromBlock: net.deployBlocks.sharedJobs,
-  };
-}
-
 export async function modelMain(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -111,11 +96,7 @@ export async function modelMain(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         options: {
-          network: { type: "string" },
-          rpc: { type: "string" },
-          registry: { type: "string" },
-          directory: { type: "string" },
-          "shared-jobs": { type: "string" },
+          ...JOB_READ_OPTIONS,
           jobs: { type: "string" },
           rows: { type: "string" },
           population: { type: "string" },
@@ -127,8 +108,6 @@ export async function modelMain(argv: string[]): Promise<number> {
           seed: { type: "string" },
           peer: { type: "string", multiple: true, default: [] },
           png: { type: "string" },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
         },
         allowPositionals: true,
       });
@@ -150,7 +129,10 @@ export async function modelMain(argv: string[]): Promise<number> {
       if (values["deaths-rows"] !== undefined && options.deathsJobIds === undefined)
         throw new UsageError("seir: --deaths-rows needs --deaths-jobs; see 'mosaic model seir --help'");
       const m = await import("./model.js");
-      emit(values.json, await m.modelSeir(await readFlags(values), options), m.formatModelSeir);
+      const result = await m.modelSeir(await jobFlags("seir", values, false, "model"), options);
+      // The text form prints its warnings; with --json they are in the object and said on stderr too.
+      if (values.json) for (const w of result.warnings) console.error(`mosaic: warning: ${w}`);
+      emit(values.json, result, m.formatModelSeir);
       return 0;
     }
     case undefined:
