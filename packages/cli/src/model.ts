@@ -55,7 +55,34 @@ export interface ModelSeirResult {
   fit: SeirFit;
   /** Things to know about the input: differing respondent counts, the population defaulted. */
   notes: string[];
+  /** Reasons to doubt the fit: a series whose error bars dwarf its counts (see {@link noiseWarning}). */
+  warnings: string[];
   png?: string;
+}
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * A warning when a series' DP noise dwarfs what it counts (the median sd above the fitted curve's peak over the observed
+ * days), saying what to do; undefined otherwise. Local-DP results carry noise that grows with √n: at thousands of
+ * respondents a day's error bar is often wider than the whole epidemic's curve, and the fit cannot see its shape. The
+ * peak rather than the median count: an epidemic's quiet start has counts under the noise while its rise is plain.
+ */
+export function noiseWarning(what: string, series: readonly Observation[], fitted: readonly { value: number }[]): string | undefined {
+  if (series.length === 0) return undefined;
+  const sd = median(series.map((o) => o.sd));
+  const peak = Math.max(0, ...fitted.map((f) => f.value));
+  if (!(sd > peak)) return undefined;
+  return (
+    `the ${what}' error bars dwarf the signal (median sd ${formatValue(sd)} a day against the fitted curve's peak of ` +
+    `${formatValue(peak)}), so R0 and the forecast are weakly determined whatever their intervals say; fit shared-mode ` +
+    "results ('mosaic job new ... --mode shared': secret-shared aggregation adds its noise once, to the sum) or jobs with " +
+    "many more respondents, or read a large effect only"
+  );
 }
 
 /** A finalised result as seriesFromResults reads it; ResultNotFinalError for one that is not final. */
@@ -111,6 +138,10 @@ export function modelFromResults(
       fixed: options.incubationDays === undefined ? undefined : { sigma: 1 / options.incubationDays },
     },
   );
+  const warnings = [
+    noiseWarning("cases", caseSeries, fit.fitted),
+    deathSeries && noiseWarning("deaths", deathSeries, fit.deathsFitted ?? []),
+  ].filter((w): w is string => w !== undefined);
   return {
     jobs: cases.map((c) => c.job),
     ...(deaths ? { deathsJobs: deaths.map((d) => d.job) } : {}),
@@ -120,6 +151,7 @@ export function modelFromResults(
     ...(deathSeries ? { deaths: deathSeries } : {}),
     fit,
     notes,
+    warnings,
   };
 }
 
@@ -160,6 +192,7 @@ export function formatModelSeir(r: ModelSeirResult): string {
     `at ${dayIso(fit.startDay)}: ${formatValue(p.i0)} infectious, ${formatValue(p.e0)} exposed`,
     `residual sd ${formatValue(fit.residualSd)} cases; dispersion ${formatValue(fit.dispersion)} (about 1 when the DP error bars explain the scatter)`,
     ...r.notes.map((n) => `note: ${n}`),
+    ...r.warnings.map((w) => `warning: ${w}`),
   ];
   if (fit.forecast.length > 0) {
     lines.push("", `forecast: expected new cases per day, ${pct} band${fit.deathsForecast ? "; deaths" : ""}`);

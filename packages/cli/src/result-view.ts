@@ -1,4 +1,5 @@
-// Draws a job's aggregate results with their error bars: a text table, a terminal bar chart and a PNG bar chart.
+// Draws a job's aggregate results with their error bars: a text table, a terminal bar chart and a PNG bar chart
+// (its Canvas and encodePng draw other PNG charts too, such as the model's).
 import { stripVTControlCharacters } from "node:util";
 import { crc32, deflateSync } from "node:zlib";
 import { axisTicks, chartExtent, formatValue, type ResultRow, type ResultView } from "@mosaic/mapreduce";
@@ -19,7 +20,8 @@ export interface PngOptions {
   height?: number;
 }
 
-type Rgb = readonly [number, number, number];
+/** A colour of the PNG charts. */
+export type Rgb = readonly [number, number, number];
 
 /** The colours of {@link renderPng}, for callers that read the image back. */
 export const PNG_PALETTE = {
@@ -262,7 +264,8 @@ export function wrapText(text: string, columns: number): string[] {
   return lines;
 }
 
-class Canvas {
+/** An RGB image to draw the PNG charts on, white at first; {@link encodePng} writes it out. */
+export class Canvas {
   readonly pixels: Uint8Array;
   constructor(
     readonly width: number,
@@ -315,8 +318,8 @@ export interface PngLayout {
   ticks: number[];
 }
 
-/** A glyph is 6 font pixels wide (5 and a space) and 7 tall; lines of text are 10 apart. */
-const [CHAR_W, LINE_H] = [6, 10];
+/** A glyph is 6 font pixels wide (5 and a space) and 7 tall; lines of text are 10 apart (times the text's scale). */
+export const [CHAR_W, LINE_H] = [6, 10];
 /** The plot keeps at least this share of the image's height; text beyond it is cut. */
 const MIN_PLOT_SHARE = 0.4;
 
@@ -426,8 +429,8 @@ function drawWhiskerAndLabel(
 
 const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
-/** 8-bit RGB, every scanline with filter 0 (none): the flat colours deflate well without prediction. */
-function encodePng({ width, height, pixels }: Canvas): Uint8Array {
+/** The canvas as a PNG: 8-bit RGB, every scanline with filter 0 (none): the flat colours deflate well without prediction. */
+export function encodePng({ width, height, pixels }: Canvas): Uint8Array {
   const stride = width * 3;
   const scanlines = new Uint8Array(height * (stride + 1));
   for (let row = 0; row < height; row++) scanlines.set(pixels.subarray(row * stride, (row + 1) * stride), row * (stride + 1) + 1);
