@@ -38,6 +38,7 @@ import {
   followedAlertFeeds,
   MalformedAlertEventError,
   type PointChunk,
+  recheckAlerts,
   unfollowAlertFeed,
   Vault,
 } from "../src/index.js";
@@ -332,6 +333,19 @@ describe("vault alerts", function () {
       const a = cap("a1");
       await receive(event(FEED, 2, cap("x1", { msgType: "Cancel", references: refOf(a), sent: capTime(T0 + 13 * 3600) })));
       expect(await receive(event(FEED, 1, a))).to.deep.include({ state: "cancelled", by: { seq: 2, key: alertDocKey(FEED, 2) } });
+    });
+
+    it("recheckAlerts decides again after more history is imported", async () => {
+      const spandau = "52.53,13.15 52.53,13.22 52.56,13.22 52.56,13.15 52.53,13.15";
+      await receive(event(FEED, 1, cap("s1", {}, { area: [area({ areaDesc: "Spandau", polygon: [spandau] })] })));
+      expect(alerts().get(alertDocKey(FEED, 1))?.concerns).to.equal(false);
+      expect(await recheckAlerts(vault)).to.deep.equal({ checked: 1, changed: 0 });
+      await vault.addLocations([{ t: T0 + 11 * 3600, lat: 52.54, lon: 13.2 }]);
+      expect(await recheckAlerts(vault)).to.deep.equal({ checked: 1, changed: 1 });
+      expect(alerts().get(alertDocKey(FEED, 1))).to.deep.include({
+        concerns: true,
+        reasons: ["you were in 'Spandau' on 2026-12-01 at 11:00 UTC, from your location history"],
+      });
     });
 
     it("reads the vault's own check-ins and latest fix: a geocoded region, and an alert that gives no time", async () => {

@@ -3,8 +3,16 @@
 // reads of public data, never which alert concerned this user.
 import { type AlertFeedChain, type AlertFeedRef, type BlockGetter, checkFeedRef, syncFeed, type VerifiedEntry } from "@mosaic/alerts";
 import { parseCid } from "@mosaic/protocol";
-import { ALERT_FILTER, type AlertDoc, type AlertEvent, type AlertFeedDoc, alertFeedKey } from "../abilities/alert-filter.js";
+import {
+  ALERT_FILTER,
+  type AlertDoc,
+  type AlertEvent,
+  type AlertFeedDoc,
+  alertFeedKey,
+  vaultAlertReaders,
+} from "../abilities/alert-filter.js";
 import type { Vault } from "../vault.js";
+import { decideCapAlert } from "./decide.js";
 import { AmbiguousAlertChainError } from "./errors.js";
 
 function feeds(vault: Vault) {
@@ -159,6 +167,29 @@ export async function syncAlerts(
     result.feeds++;
   }
   return result;
+}
+
+/**
+ * Decides the stored alerts again (those active, updated or expired whose CAP message the vault kept), after the
+ * location history or check-ins changed — an imported file can show the user was in an area after all. Returns how
+ * many decisions changed; nothing leaves the vault.
+ */
+export async function recheckAlerts(vault: Vault): Promise<{ checked: number; changed: number }> {
+  const ctx = vault.ability(ALERT_FILTER);
+  const alerts = ctx.collection<AlertDoc>("alerts");
+  const readers = vaultAlertReaders(ctx);
+  const nowS = Math.floor(ctx.now() / 1000);
+  let checked = 0;
+  let changed = 0;
+  for (const d of alerts.find()) {
+    if (d.cap === undefined || d.state === "record" || d.state === "cancelled") continue;
+    checked++;
+    const { concerns, reasons } = decideCapAlert(d.cap, readers, nowS);
+    if (concerns === d.concerns && reasons.length === d.reasons.length && reasons.every((r, i) => r === d.reasons[i])) continue;
+    await alerts.update(d._id, { ...d, concerns, reasons });
+    changed++;
+  }
+  return { checked, changed };
 }
 
 /** An alert as the inbox shows it: the stored document, its state as of now ("expired" once every info has expired). */

@@ -7,6 +7,7 @@ export {
   followAlertFeed,
   followedAlertFeeds,
   type InboxItem,
+  recheckAlerts,
   type SyncAlertsOptions,
   type SyncAlertsResult,
   syncAlerts,
