@@ -1,0 +1,466 @@
+// Alert feed replicas on real parts: an in-process Hardhat chain with AlertFeeds (deployMosaic), Helia nodes on
+// loopback. A replica stores an announced entry once the chain anchored it; one that missed the announcement catches
+// up from the chain's head over bitswap from another replica; a vault-style reader syncs from a replica; every hostile
+// announcement is "rejected" under its name with nothing stored; a restart resumes from the heads in the state file;
+// and a reducer node with `alertFeeds` runs a replica.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  type AlertAnnouncement,
+  type AlertEntry,
+  type AlertFeedChain,
+  type AlertFeedRef,
+  alertFeedChain,
+  alertTopic,
+  type BlockGetter,
+  type CapAlert,
+  encodeAnnouncement,
+  encodeEntry,
+  entryCidOf,
+  entryDigest,
+  MAX_ANNOUNCEMENT_BYTES,
+  MAX_ENTRY_BYTES,
+  signDigest,
+  sortSignatures,
+  syncFeed,
+  UnknownAlertFeedError,
+  type VerifiedEntry,
+} from "@mosaic/alerts";
+import {
+  type AlertFeeds,
+  type ChainConnection,
+  type CID,
+  createIpfsNode,
+  createLogger,
+  deployMosaic,
+  findEvent,
+  getBlock,
+  type IpfsNode,
+  nodeAddresses,
+  waitForTopicPeers,
+  waitUntil,
+  WaitTimeoutError,
+} from "@mosaic/protocol";
+import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
+import { expect } from "chai";
+import type { Signer } from "ethers";
+import { type AlertRejected, type AlertReplica, AlertReplicaStateError, announceEntry, createAlertReplica } from "../src/alerts-replica.js";
+import { parseReducerConfig, ReducerConfigError } from "../src/config.js";
+import { createReducerNode, type ReducerNode } from "../src/node.js";
+import { expectRejects } from "../../../test/helpers.js";
+
+const quiet = createLogger("alerts-replica", (process.env.MOSAIC_LOG as "debug" | undefined) ?? "error");
+
+/** Blocks as a vault reads them: from its node's blockstore, over bitswap from the peers it is connected to. */
+const bitswap = (node: IpfsNode): BlockGetter => ({
+  get: (cid, options) => getBlock(node.blockstore, cid, { maxBytes: MAX_ENTRY_BYTES, signal: options?.signal }),
+});
+
+/** A valid CAP 1.2 alert in normal form. */
+const capAlert = (identifier: string, overrides: Partial<CapAlert> = {}): CapAlert => ({
+  identifier,
+  sender: "alerts@berlin.example",
+  sent: "2026-12-05T10:00:00+01:00",
+  status: "Actual",
+  msgType: "Alert",
+  scope: "Public",
+  code: [],
+  info: [
+    {
+      category: ["Health"],
+      event: "Measles outbreak",
+      responseType: ["Monitor"],
+      urgency: "Expected",
+      severity: "Moderate",
+      certainty: "Likely",
+      eventCode: [],
+      headline: `Measles cases in Mitte (${identifier})`,
+      parameter: [],
+      resource: [],
+      area: [{ areaDesc: "Mitte", polygon: ["52.50,13.30 52.50,13.45 52.56,13.45 52.50,13.30"], circle: [], geocode: [] }],
+    },
+  ],
+  ...overrides,
+});
+
+/** Resolves with the first event of `type` that `match` accepts. */
+const next = <T>(replica: AlertReplica, type: "entry" | "rejected", match: (d: T) => boolean = () => true): Promise<T> =>
+  new Promise((resolve) => {
+    const off = replica.on(type, (d) => {
+      if (match(d as T)) {
+        off();
+        resolve(d as T);
+      }
+    });
+  });
+
+describe("alert feed replica (real chain, real IPFS nodes)", function () {
+  this.timeout(300_000);
+  let chain: ChainConnection;
+  let alertFeeds: AlertFeeds;
+  let registry: string;
+  let deployBlock: number;
+  let feedChain: AlertFeedChain;
+  let ref: AlertFeedRef;
+  let otherRef: AlertFeedRef;
+  let editors: Signer[];
+  let stranger: Signer;
+  let dir: string;
+  let editorNode: IpfsNode;
+  let nodeA: IpfsNode;
+  let nodeB: IpfsNode;
+  let attackerNode: IpfsNode;
+  let replicaA: AlertReplica;
+  let replicaB: AlertReplica | undefined;
+  const nodes: IpfsNode[] = [];
+  const reducers: ReducerNode[] = [];
+
+  /** Entry `seq` of `feed` (the next one by default) signed by `signers`, not anchored. */
+  const draft = async (
+    cap: CapAlert,
+    options: { feed?: AlertFeedRef; seq?: number; prev?: CID | null; signers?: Signer[]; epoch?: number } = {},
+  ): Promise<AlertAnnouncement> => {
+    const feed = options.feed ?? ref;
+    const head = await feedChain.headOf(feed.feedId);
+    const seq = options.seq ?? head.seq + 1;
+    const prev = options.prev !== undefined ? options.prev : seq === head.seq + 1 ? head.entryCid : null;
+    const epoch = options.epoch ?? head.epoch;
+    const entry: AlertEntry = { v: 1, feed, seq, epoch, prev: seq === 1 ? null : prev, cap };
+    const block = encodeEntry(entry);
+    const digest = entryDigest(feed, epoch, seq, block.cid);
+    const signatures = sortSignatures(
+      digest,
+      await Promise.all((options.signers ?? editors.slice(0, 2)).map((s) => signDigest(digest, s))),
+    );
+    return { v: 1, feed, seq, epoch, entry: block.bytes, signatures };
+  };
+
+  /** Anchors an announcement's entry on-chain (anyone may submit the editors' signatures). */
+  const anchor = async (a: AlertAnnouncement): Promise<void> => {
+    await (await alertFeeds.anchor(a.feed.feedId, a.seq, entryCidOf(a.entry).bytes, a.signatures)).wait();
+  };
+
+  const cids = (r: AlertReplica, feedId = ref.feedId) => r.entries(feedId).map((e) => e.cid.toString());
+
+  const startReplica = async (ipfs: IpfsNode, stateFile?: string, extra: Partial<Parameters<typeof createAlertReplica>[0]> = {}) => {
+    const r = createAlertReplica({
+      ref: { chainId: ref.chainId, contract: ref.contract },
+      feedIds: [ref.feedId],
+      chain: feedChain,
+      ipfs,
+      pollMs: 3_600_000, // polls run when a test calls poll()
+      logger: quiet,
+      stateFile,
+      fetchTimeoutMs: 3000,
+      ...extra,
+    });
+    await r.start();
+    return r;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "mosaic-alerts-replica-"));
+    chain = await connectInProcessChain();
+    const contracts = await deployMosaic(chain.accounts[0]!);
+    alertFeeds = contracts.alertFeeds;
+    registry = contracts.addresses.jobRegistry;
+    deployBlock = contracts.deployBlock;
+    const signers = chain.accounts.slice(1, 4) as Signer[];
+    const withAddress = await Promise.all(signers.map(async (s) => ({ s, a: BigInt(await s.getAddress()) })));
+    editors = withAddress.sort((x, y) => (x.a < y.a ? -1 : 1)).map((x) => x.s);
+    stranger = chain.accounts[5]!;
+    const addresses = await Promise.all(editors.map((e) => e.getAddress()));
+    const create = async () =>
+      Number(findEvent(await (await alertFeeds.createFeed(addresses, 2)).wait(), alertFeeds.interface, "FeedCreated").args.feedId);
+    const contract = (await alertFeeds.getAddress()).toLowerCase();
+    ref = { chainId: Number(chain.chainId), contract, feedId: await create() };
+    otherRef = { ...ref, feedId: await create() };
+    feedChain = alertFeedChain(alertFeeds, { fromBlock: deployBlock });
+    nodeA = await createIpfsNode();
+    nodeB = await createIpfsNode({ peers: nodeAddresses(nodeA).slice(0, 1) });
+    nodes.push(nodeA, nodeB);
+    replicaA = await startReplica(nodeA, path.join(dir, "a.json"), { maxPendingPerFeed: 4, maxQueuedAnnouncements: 32 });
+  });
+
+  after(async () => {
+    for (const r of reducers) await r.stop().catch(() => undefined);
+    await replicaA?.stop();
+    await replicaB?.stop();
+    for (const n of nodes) await n.stop().catch(() => undefined);
+    await editorNode?.stop();
+    await attackerNode?.stop();
+    await chain?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  let first: AlertAnnouncement;
+  let second: AlertAnnouncement;
+
+  it("stores an announced entry once the chain anchored it, and serves it over bitswap", async () => {
+    // The editor's CLI: a short-lived node that dials a replica, anchors, then announces.
+    editorNode = await createIpfsNode({ peers: nodeAddresses(nodeA).slice(0, 1) });
+    first = await draft(capAlert("BER-1"));
+    await anchor(first);
+    const stored = next<VerifiedEntry>(replicaA, "entry");
+    const reached = await announceEntry(editorNode, first, { timeoutMs: 10_000 });
+    expect(reached).to.be.at.least(1);
+    const entry = await stored;
+    expect(entry).to.include({ seq: 1, epoch: 0 });
+    expect(entry.entry.cap.identifier).to.equal("BER-1");
+    expect(entry.signers).to.have.length(2);
+    expect(replicaA.heads()).to.deep.equal([{ feedId: ref.feedId, seq: 1, cid: entry.cid.toString() }]);
+    expect(await nodeA.blockstore.has(entry.cid)).to.equal(true);
+    // The state file names the verified head.
+    const state = JSON.parse(await readFile(path.join(dir, "a.json"), "utf8"));
+    expect(state.feeds[0].entries.map((e: { cid: string }) => e.cid)).to.deep.equal([entry.cid.toString()]);
+
+    // A second one, announced as a VerifiedEntry (what `alerts sign` holds after anchoring).
+    second = await draft(capAlert("BER-2"));
+    await anchor(second);
+    const stored2 = next<VerifiedEntry>(replicaA, "entry");
+    await editorNode.blockstore.put(entryCidOf(second.entry), second.entry);
+    const [verified] = await syncFeed(ref, feedChain, bitswap(editorNode), {
+      known: { seq: 1, cid: entry.cid },
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(await announceEntry(editorNode, verified!, { timeoutMs: 10_000 })).to.be.at.least(1);
+    expect((await stored2).seq).to.equal(2);
+    expect(cids(replicaA)).to.have.length(2);
+  });
+
+  it("announceEntry waits for a subscribed peer, within its bound and its signal", async () => {
+    const lonely = await createIpfsNode();
+    nodes.push(lonely);
+    await expectRejects(announceEntry(lonely, first, { timeoutMs: 300 }), WaitTimeoutError, /no 1 subscriber/);
+    const abort = new AbortController();
+    const waiting = announceEntry(lonely, first, { timeoutMs: 60_000, signal: abort.signal });
+    abort.abort(new Error("cancelled by the test"));
+    await expectRejects(waiting, Error, /cancelled by the test/);
+  });
+
+  it("a replica that missed the announcements catches up from the chain's head over bitswap from another replica", async () => {
+    // nodeB is connected to nodeA only, and its replica starts after both announcements.
+    expect(nodeB.libp2p.getPeers().map(String)).to.deep.equal([nodeA.libp2p.peerId.toString()]);
+    replicaB = await startReplica(nodeB, path.join(dir, "b.json"));
+    await replicaB.poll();
+    expect(cids(replicaB)).to.deep.equal(cids(replicaA));
+    expect(replicaB.entries(ref.feedId).map((e) => e.entry.cap.identifier)).to.deep.equal(["BER-1", "BER-2"]);
+  });
+
+  it("a vault-style reader syncs the feed from a replica over bitswap, checked against the chain", async () => {
+    const reader = await createIpfsNode({ peers: nodeAddresses(nodeB).slice(0, 1) });
+    nodes.push(reader);
+    const entries = await syncFeed(ref, feedChain, bitswap(reader), { signal: AbortSignal.timeout(20_000) });
+    expect(entries.map((e) => e.cid.toString())).to.deep.equal(cids(replicaA));
+    expect(entries.map((e) => e.entry.cap.identifier)).to.deep.equal(["BER-1", "BER-2"]);
+  });
+
+  /** Publishes `data` on the feed's topic from an attacker's node and returns the replica's verdict. */
+  const hostile = async (data: Uint8Array, reason: string, pattern?: RegExp): Promise<AlertRejected> => {
+    if (attackerNode === undefined) {
+      attackerNode = await createIpfsNode({ peers: nodeAddresses(nodeA).slice(0, 1) });
+      await waitForTopicPeers(attackerNode, alertTopic(ref), 1);
+    }
+    const before = { heads: replicaA.heads(), cids: cids(replicaA), status: replicaA.status() };
+    const rejected = next<AlertRejected>(replicaA, "rejected");
+    await attackerNode.libp2p.services.pubsub.publish(alertTopic(ref), data);
+    const verdict = await rejected;
+    await replicaA.drain();
+    expect(verdict.reason, verdict.error).to.equal(reason);
+    expect(verdict.feedId).to.equal(ref.feedId);
+    if (pattern) expect(verdict.error).to.match(pattern);
+    expect(replicaA.heads()).to.deep.equal(before.heads);
+    expect(cids(replicaA)).to.deep.equal(before.cids);
+    expect((replicaA.status().feeds as { pending: number }[])[0]?.pending).to.equal(
+      (before.status.feeds as { pending: number }[])[0]?.pending,
+    );
+    return verdict;
+  };
+
+  it("rejects hostile announcements under their names and stores nothing", async () => {
+    await hostile(randomBytes(200), "MalformedAnnouncementError", /not dag-cbor/);
+    await hostile(new Uint8Array(MAX_ANNOUNCEMENT_BYTES + 1), "MalformedAnnouncementError", /over the \d+-byte limit/);
+
+    // Signed by two strangers, and by one editor and a stranger: ForeignSignatureError.
+    const byStranger = await draft(capAlert("FORGED-1"), { signers: [stranger, chain.accounts[7]!] });
+    await hostile(encodeAnnouncement(byStranger), "ForeignSignatureError");
+    const mixed = await draft(capAlert("FORGED-2"), { signers: [editors[0]!, stranger] });
+    await hostile(encodeAnnouncement(mixed), "ForeignSignatureError");
+    // Editors' real signatures, but over another entry (forged onto this one).
+    const real = await draft(capAlert("REAL"));
+    const forged = await draft(capAlert("FORGED-3"));
+    await hostile(encodeAnnouncement({ ...forged, signatures: real.signatures }), "ForeignSignatureError");
+    // One editor of a 2-of-3 feed.
+    await hostile(encodeAnnouncement(await draft(capAlert("ALONE"), { signers: [editors[0]!] })), "TooFewSignaturesError");
+    // Another feed's entry, announced on this feed's topic.
+    await hostile(
+      encodeAnnouncement(await draft(capAlert("OTHER"), { feed: otherRef })),
+      "MalformedAnnouncementError",
+      /received on the topic/,
+    );
+    // A valid-signature entry for seq 2, which the chain anchored with another CID.
+    const rival = await draft(capAlert("RIVAL-2"), { seq: 2, prev: entryCidOf(first.entry) });
+    await hostile(encodeAnnouncement(rival), "AlertNotAnchoredError", /seq 2 is anchored as/);
+    // Far ahead of the chain (editors anchor before they announce).
+    await hostile(
+      encodeAnnouncement(await draft(capAlert("AHEAD"), { seq: 40, prev: entryCidOf(first.entry) })),
+      "AlertNotAnchoredError",
+      /ahead of the chain/,
+    );
+    for (const id of ["FORGED-1", "FORGED-2", "FORGED-3", "ALONE", "RIVAL-2", "AHEAD"])
+      expect(replicaA.entries(ref.feedId).some((e) => e.entry.cap.identifier === id)).to.equal(false);
+  });
+
+  it("keeps a valid-signature entry ahead of the chain pending, and rejects it when the chain anchors another CID", async () => {
+    const ahead = await draft(capAlert("PENDING-3"));
+    replicaA.announce(ref.feedId, encodeAnnouncement(ahead));
+    await replicaA.drain();
+    expect((replicaA.status().feeds as { pending: number }[])[0]?.pending).to.equal(1);
+    expect(cids(replicaA)).to.have.length(2);
+    // The editors anchor another entry 3 (announced to no one): the replica polls, fetches it from the editor's node
+    // over bitswap, and drops the pending one.
+    const real3 = await draft(capAlert("REAL-3"));
+    await anchor(real3);
+    await editorNode.blockstore.put(entryCidOf(real3.entry), real3.entry);
+    const rejected = next<AlertRejected>(replicaA, "rejected");
+    const stored = next<VerifiedEntry>(replicaA, "entry");
+    await replicaA.poll();
+    expect((await stored).entry.cap.identifier).to.equal("REAL-3");
+    const verdict = await rejected;
+    expect(verdict.reason).to.equal("AlertNotAnchoredError");
+    expect(verdict.error).to.match(/seq 3 was anchored as/);
+    expect((replicaA.status().feeds as { pending: number }[])[0]?.pending).to.equal(0);
+    expect(await nodeA.blockstore.has(entryCidOf(ahead.entry))).to.equal(false);
+  });
+
+  it("bounds a flood: pending entries past maxPendingPerFeed and announcements past the queue are dropped, named", async () => {
+    const reasons: string[] = [];
+    const off = replicaA.on("rejected", (r) => reasons.push(r.reason));
+    // Six valid-signature drafts of entry 4 (the chain is at 3): the pending set keeps the newest four.
+    const drafts = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => draft(capAlert(`FLOOD-${i}`))));
+    for (const d of drafts) replicaA.announce(ref.feedId, encodeAnnouncement(d));
+    await replicaA.drain();
+    expect(reasons.filter((r) => r === "AlertPendingFullError")).to.have.length(2);
+    expect((replicaA.status().feeds as { pending: number }[])[0]?.pending).to.equal(4);
+    // A burst of junk larger than the queue: the excess is dropped unread.
+    reasons.length = 0;
+    for (let i = 0; i < 100; i++) replicaA.announce(ref.feedId, randomBytes(64));
+    await replicaA.drain();
+    off();
+    expect(reasons.filter((r) => r === "AlertQueueFullError").length).to.be.at.least(100 - 32 - 1);
+    expect(reasons.filter((r) => r === "MalformedAnnouncementError").length).to.be.at.most(33);
+    expect(cids(replicaA)).to.have.length(3);
+    expect(replicaA.entries(ref.feedId).some((e) => e.entry.cap.identifier.startsWith("FLOOD"))).to.equal(false);
+  });
+
+  it("resumes from the heads in its state file after a restart, and refuses a damaged or foreign state file", async () => {
+    const stateFile = path.join(dir, "a.json");
+    const held = cids(replicaA);
+    await replicaA.stop();
+    // While it is down, entry 4 is anchored (and announced to no one); the editor's node serves it.
+    const fourth = await draft(capAlert("WHILE-DOWN"));
+    await anchor(fourth);
+    await editorNode.blockstore.put(entryCidOf(fourth.entry), fourth.entry);
+    const asked: number[] = [];
+    const counting: AlertFeedChain = {
+      headOf: (id) => feedChain.headOf(id),
+      editorsAt: (id, epoch) => feedChain.editorsAt(id, epoch),
+      anchored: (id, from, to) => {
+        asked.push(from);
+        return feedChain.anchored(id, from, to);
+      },
+    };
+    replicaA = createAlertReplica({
+      ref: { chainId: ref.chainId, contract: ref.contract },
+      feedIds: [],
+      chain: counting,
+      ipfs: nodeA,
+      pollMs: 3_600_000,
+      logger: quiet,
+      stateFile,
+      fetchTimeoutMs: 3000,
+    });
+    await replicaA.start();
+    await replicaA.poll();
+    expect(cids(replicaA).slice(0, 3)).to.deep.equal(held);
+    expect(replicaA.entries(ref.feedId).map((e) => e.entry.cap.identifier)).to.deep.equal(["BER-1", "BER-2", "REAL-3", "WHILE-DOWN"]);
+    // Only from the known head on: the three entries held were not read from the chain again.
+    expect(Math.min(...asked)).to.equal(3);
+
+    const damaged = path.join(dir, "damaged.json");
+    await writeFile(damaged, "{ not json");
+    await expectRejects(startReplica(nodeA, damaged), AlertReplicaStateError, /not JSON/);
+    const foreign = path.join(dir, "foreign.json");
+    await writeFile(foreign, JSON.stringify({ v: 1, chainId: 1, contract: ref.contract, feeds: [] }));
+    await expectRejects(startReplica(nodeA, foreign), AlertReplicaStateError, /on chain 1, not/);
+  });
+
+  it("follow() checks the feed exists on-chain first, and changes nothing when it does not", async () => {
+    const before = replicaA.heads();
+    await expectRejects(replicaA.follow(999), UnknownAlertFeedError, /no feed 999/);
+    await expectRejects(replicaA.follow(0), RangeError, /feedId: expected an integer >= 1/);
+    expect(replicaA.heads()).to.deep.equal(before);
+    await replicaA.follow(otherRef.feedId);
+    expect(replicaA.heads().map((h) => h.feedId)).to.deep.equal([ref.feedId, otherRef.feedId]);
+    expect(JSON.parse(await readFile(path.join(dir, "a.json"), "utf8")).feeds.map((f: { feedId: number }) => f.feedId)).to.deep.equal([
+      ref.feedId,
+      otherRef.feedId,
+    ]);
+  });
+
+  it("a reducer node with alertFeeds replicates them; the config fields are checked and named", async () => {
+    // Replica B catches up with entries 3 and 4 from A; the reducer node is pointed at B only.
+    await replicaB?.poll();
+    expect(replicaB?.heads()[0]?.seq).to.equal(4);
+    const config = parseReducerConfig(
+      {
+        rpcUrl: "http://in-process",
+        registry,
+        operatorKeyFile: "unused",
+        dataDir: path.join(dir, "reducer"),
+        http: { host: "127.0.0.1", port: 0 },
+        verifier: { threads: 1, batchSize: 4, batchWaitMs: 50 },
+        pollMs: 150,
+        fetchTimeoutMs: 3000,
+        wsListen: "",
+        peers: nodeAddresses(nodeB).slice(0, 1),
+        alertFeeds: [ref.feedId],
+        alertFeedsAddress: ref.contract,
+      },
+      path.join(dir, "reducer.json"),
+    );
+    const reducer = createReducerNode(config, { chain, signer: chain.accounts[6]!, logger: quiet });
+    reducers.push(reducer);
+    await reducer.start();
+    // It holds what replica B held, fetched from B over bitswap, verified against the chain.
+    await waitUntil(
+      "the reducer's replica to reach the chain's head",
+      async () => reducer.alertHeads()[0]?.seq === (await feedChain.headOf(ref.feedId)).seq,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(reducer.alertHeads()[0]?.cid).to.equal(replicaA.heads()[0]?.cid);
+    expect(reducer.health().alerts).to.deep.equal(reducer.alertHeads());
+    expect(reducer.metrics()).to.match(/mosaic_alert_entries_total\{feed="\d+"\} 4/);
+    await reducer.stop();
+    expect(JSON.parse(await readFile(path.join(dir, "reducer", "alerts.json"), "utf8")).feeds[0].entries).to.have.length(4);
+
+    const base = { rpcUrl: "http://127.0.0.1:8545", registry, operatorKeyFile: "op.key", dataDir: "data" };
+    expect(parseReducerConfig(base, "r.json"))
+      .to.include({ alertFeedsAddress: undefined })
+      .and.have.property("alertFeeds")
+      .that.deep.equals([]);
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ alertFeeds: [1] }, /^r\.json: alertFeedsAddress: alertFeeds names feeds, but neither the config nor a network file gives/],
+      [{ alertFeeds: [0], alertFeedsAddress: ref.contract }, /alertFeeds\[0\]: expected a feed id \(an integer >= 1\), got 0/],
+      [{ alertFeeds: [1, 1], alertFeedsAddress: ref.contract }, /alertFeeds\[1\]: feed 1 is named twice/],
+      [{ alertFeeds: "1", alertFeedsAddress: ref.contract }, /alertFeeds: expected a list of up to 256 feed ids/],
+      [{ alertFeeds: [1], alertFeedsAddress: "0x12" }, /alertFeedsAddress: expected the AlertFeeds contract's address, got "0x12"/],
+    ];
+    for (const [extra, pattern] of bad)
+      expect(() => parseReducerConfig({ ...base, ...extra }, "r.json")).to.throw(ReducerConfigError, pattern);
+  });
+});
