@@ -78,11 +78,12 @@ describe("vault alerts: syncAlerts over a Hardhat chain and Helia on loopback", 
   }
 
   /** The reader's blocks over bitswap, given up on after a few seconds (a replica that withholds); syncFeed passes its own signal. */
+  let fetchTimeoutMs = 30_000;
   const blocks: BlockGetter = {
     get: (cid: CID, options: { signal?: AbortSignal } = {}) =>
       getBlock(readerNode.blockstore, cid, {
         maxBytes: MAX_ENTRY_BYTES,
-        signal: AbortSignal.any([AbortSignal.timeout(4000), ...(options.signal ? [options.signal] : [])]),
+        signal: AbortSignal.any([AbortSignal.timeout(fetchTimeoutMs), ...(options.signal ? [options.signal] : [])]),
       }),
   };
 
@@ -132,30 +133,34 @@ describe("vault alerts: syncAlerts over a Hardhat chain and Helia on loopback", 
       expect(docs.get(alertDocKey(ref, 1))).to.deep.include({ state: "cancelled", by: { seq: 3, key: alertDocKey(ref, 3) } });
       expect(alertInbox(vault).map((d) => d.seq)).to.deep.equal([2]);
 
-      // An entry anchored whose block no replica serves: FeedUnavailableError for that feed, head and documents unchanged.
-      await publish(sampleCap({ identifier: "HIDDEN-1" }), { withhold: true });
-      const before = await captureState(stores);
-      const withheld = await syncAlerts(vault, components);
-      expect(withheld).to.deep.include({ feeds: 0, added: 0 });
-      expect(withheld.failed.map((f) => [f.feed, f.error.name])).to.deep.equal([[ref, FeedUnavailableError.name]]);
-      expect(await captureState(stores)).to.deep.equal(before);
-
-      // The replica serves it later, but this vault already holds another entry as seq 4 (handed to the filter
-      // directly): AlertEntryConflictError for the feed, the head stays at 3.
-      const hidden = feed.entries[3] as BuiltEntry;
+      // Seq 4 is served, but this vault already holds another entry as seq 4 (handed to the filter directly):
+      // AlertEntryConflictError for the feed, the head stays at 3.
+      await publish(sampleCap({ identifier: "LATER-1" }));
       const other = feed.entries[0] as BuiltEntry;
       await vault.dispatch("alert:received", { feed: ref, seq: 4, cid: other.cid.toString(), cap: other.entry.cap });
-      await putBlock(publisherNode.blockstore, { cid: hidden.cid, bytes: hidden.bytes });
       const conflict = await syncAlerts(vault, components);
-      expect(conflict.failed.map((f) => f.error.name)).to.deep.equal(["AlertEntryConflictError"]);
+      expect(conflict.failed.map((f) => [f.feed, f.error.name])).to.deep.equal([[ref, "AlertEntryConflictError"]]);
       expect(followedAlertFeeds(vault)[0]?.seq).to.equal(3);
 
       // A held head the chain does not contain (the vault's record rewritten): ForkedFeedError, nothing stored.
       const feeds = vault.ability("alert-filter").collection<AlertFeedDoc>("feeds");
       const held = feeds.get(`${ref.chainId}:${ref.contract}:${ref.feedId}`) as AlertFeedDoc;
       await feeds.update(held._id, { ...held, cid: other.cid.toString() });
+      let before = await captureState(stores);
       const forked = await syncAlerts(vault, components);
       expect(forked.failed.map((f) => f.error.name)).to.deep.equal(["ForkedFeedError"]);
+      expect(await captureState(stores)).to.deep.equal(before);
+      await feeds.update(held._id, held);
+
+      // Seq 5 anchored, its block served by no replica: FeedUnavailableError, and syncFeed is all or nothing, so
+      // nothing of seqs 4-5 reaches the filter and the vault's state is unchanged.
+      await publish(sampleCap({ identifier: "HIDDEN-1" }), { withhold: true });
+      before = await captureState(stores);
+      fetchTimeoutMs = 3000;
+      const withheld = await syncAlerts(vault, components);
+      expect(withheld).to.deep.include({ feeds: 0, added: 0 });
+      expect(withheld.failed.map((f) => [f.feed, f.error.name])).to.deep.equal([[ref, FeedUnavailableError.name]]);
+      expect(await captureState(stores)).to.deep.equal(before);
       expect(docs.size).to.equal(4);
 
       // Nothing of any of this left the vault.
