@@ -127,6 +127,8 @@ describe("models: fitSeir recovers known epidemics", function () {
       within(fit.r0, 2.5, 0.1);
       within(fit.params.gamma, SEIR_TRUTH.gamma, 0.15);
       expect(fit.params.sigma).to.equal(1 / 5.2);
+      expect(fit.identified.gamma).to.equal(true);
+      expect(fit.notes).to.deep.equal([]);
       expect(fit.r0Interval[0]).to.be.at.most(fit.r0);
       expect(fit.r0Interval[1]).to.be.at.least(fit.r0);
       if (fit.r0Interval[0] <= 2.5 && 2.5 <= fit.r0Interval[1]) r0Held++;
