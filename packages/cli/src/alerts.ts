@@ -2,7 +2,7 @@
 // editor made, cancel, rotate the editors), a replica's (`serve`) and a vault's (`follow`, `list`, the reach job).
 // The work is @mosaic/alerts', @mosaic/worker's and @mosaic/vault's; this connects to the chain and the network,
 // passes drafts between editors as files, and shapes what is printed.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import {
@@ -12,6 +12,8 @@ import {
   type AlertFeedRef,
   addSignature,
   alertFeedChain,
+  checkDraft,
+  draftEntry,
   type CapAlert,
   capKey,
   checkSignatures,
@@ -199,7 +201,6 @@ async function checkEditor(signer: Signer, feedId: number, epoch: number, editor
 }
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
-const unbase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "base64"));
 
 /** A CAP date-time for unix seconds, in UTC ("2026-12-05T10:00:00+00:00": CAP forbids "Z"). */
 export function capTimeOf(unixS: number): string {
@@ -335,9 +336,7 @@ async function complete(s: AlertSession, draft: AlertDraft, ctx: CompleteContext
     await tx.wait();
     return { status: "rotated", epoch: draft.epoch + 1, editors: draft.editors, threshold: draft.threshold, txHash: tx.hash };
   }
-  const bytes = unbase64(draft.entry);
-  const entry = decodeEntry(bytes);
-  const block = encodeEntry(entry);
+  const { entry, block } = draftEntry(draft);
   say(`anchoring entry ${draft.seq} of feed ${draft.feed.feedId} (${block.cid})…`);
   const tx = await s.feeds.connect(signer).anchor(draft.feed.feedId, draft.seq, block.cid.bytes, signatures);
   await tx.wait();
@@ -516,7 +515,7 @@ export async function alertsSign(
     if (draft.kind === "entry") {
       if (draft.seq !== head.seq + 1)
         throw stale(`it is entry ${draft.seq}, but the feed's next entry is ${head.seq + 1} (entry ${draft.seq} is anchored already)`);
-      const entry = decodeEntry(unbase64(draft.entry));
+      const { entry } = draftEntry(draft);
       if (
         entry.seq !== draft.seq ||
         entry.epoch !== draft.epoch ||
@@ -536,8 +535,7 @@ export async function alertsSign(
       ];
     }
     // The signatures already on the draft must be the epoch's editors' (a foreign one is named; nothing is signed).
-    const signatures = draft.signatures.map((h) => getBytes(h));
-    const signed = signatures.length === 0 ? [] : checkSignatures(draftDigest(draft), signatures, { editors, threshold: 1 });
+    const { signers: signed } = checkDraft(draft, { editors, threshold });
     const me = await checkEditor(signer, draft.feed.feedId, head.epoch, editors);
     say(words.join("\n"));
     say(`signed so far by ${signed.length} of the ${threshold} needed${signed.length > 0 ? `: ${signed.join(", ")}` : ""}`);
@@ -643,10 +641,19 @@ export interface ListResult {
   alerts: ListedAlert[];
 }
 
-/** The entry blocks, fetched from the peers dialled and checked against the CID asked for (by syncFeed). */
+/** How long one entry block may take to arrive from the replicas before the feed is reported unavailable. */
+const BLOCK_TIMEOUT_MS = 30_000;
+
+/**
+ * The entry blocks, fetched from the peers dialled (syncFeed checks each against the CID anchored). A block no peer
+ * holds would be waited for forever: each has a deadline, whatever signal syncFeed passes.
+ */
 const blockGetter = (node: IpfsNode) => ({
-  get: (cid: CID, options: { signal?: AbortSignal } = {}) =>
-    getBlock(node.blockstore, cid, { maxBytes: MAX_ENTRY_BYTES, signal: options.signal ?? AbortSignal.timeout(60_000) }),
+  get: (cid: CID, options: { signal?: AbortSignal } = {}) => {
+    const deadline = AbortSignal.timeout(BLOCK_TIMEOUT_MS);
+    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+    return getBlock(node.blockstore, cid, { maxBytes: MAX_ENTRY_BYTES, signal });
+  },
 });
 
 function listed(item: FeedItem, feedId: number, xml: boolean): ListedAlert {
@@ -778,6 +785,7 @@ export async function alertsServe(o: AlertServeOptions): Promise<{ heads: { feed
   let node: IpfsNode | undefined;
   try {
     const feeds = AlertFeeds__factory.connect(address, chain.provider);
+    await mkdir(o.dataDir, { recursive: true });
     node = await createIpfsNode({
       blockstoreDir: blocksDir(o.dataDir),
       listen: o.listen,
