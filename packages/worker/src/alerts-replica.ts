@@ -144,6 +144,12 @@ interface FeedState {
   busy: Promise<void>;
   /** The last catch-up failure logged, so a stuck feed logs once rather than on every poll. */
   lastFailure: string;
+  /**
+   * The chain's head ("seq:cid") when a catch-up failed for a reason other than a withheld block (an entry the editors
+   * anchored that no check passes, a chain node that disagrees with itself): not tried again until the head moves,
+   * so a poisoned feed does not cost a fetch on every poll.
+   */
+  failedAtHead: string;
 }
 
 const isFeedId = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1;
@@ -368,6 +374,7 @@ export class AlertReplica extends EventTarget {
       polling: false,
       busy: Promise.resolve(),
       lastFailure: "",
+      failedAtHead: "",
     };
     this.#feeds.set(feedId, feed);
     this.#byTopic.set(feed.topic, feed);
@@ -478,8 +485,12 @@ export class AlertReplica extends EventTarget {
       }
     const head = await this.#init.chain.headOf(feed.feedId);
     const known = feed.entries.at(-1);
-    if (head.seq !== (known?.seq ?? 0) || (head.entryCid !== null && known !== undefined && !head.entryCid.equals(known.cid)))
+    if (feed.failedAtHead === `${head.seq}:${head.entryCid}`) return;
+    if (head.seq !== (known?.seq ?? 0) || (head.entryCid !== null && known !== undefined && !head.entryCid.equals(known.cid))) {
       await this.#catchUp(feed);
+      if (feed.lastFailure !== "" && !feed.lastFailure.startsWith(`${FeedUnavailableError.name}:`))
+        feed.failedAtHead = `${head.seq}:${head.entryCid}`;
+    }
   }
 
   /**
@@ -519,17 +530,23 @@ export class AlertReplica extends EventTarget {
       verified = err instanceof FeedUnavailableError ? (err.verified as VerifiedEntry[]) : [];
     }
     const keep = new Set(verified.map((v) => v.cid.toString()));
+    // Helia's own delete first asks the content routers to stop providing the block, and a Mosaic node has none (it
+    // throws "No content routers available"): delete from the store under it.
+    const store = (ipfs.blockstore as unknown as { unwrap?(): Pick<IpfsNode["blockstore"], "delete"> }).unwrap?.() ?? ipfs.blockstore;
     await Promise.all(
       [...fetched]
         .filter((cid) => !keep.has(cid))
         .map((cid) =>
           Promise.resolve()
-            .then(() => ipfs.blockstore.delete(parseCid(cid)))
-            .catch(() => undefined),
+            .then(() => store.delete(parseCid(cid)))
+            .catch((err: Error) => this.#log("warn", "alerts:delete-failed", { cid, message: err.message })),
         ),
     );
     if (failure !== undefined) this.#failed(feed, known?.seq ?? 0, failure);
-    else feed.lastFailure = "";
+    else {
+      feed.lastFailure = "";
+      feed.failedAtHead = "";
+    }
     if (verified.length === 0 || !this.#running) return;
     for (const v of verified) await putBlock(ipfs.blockstore, { cid: v.cid, bytes: v.bytes });
     feed.entries.push(...verified);

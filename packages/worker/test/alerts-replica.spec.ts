@@ -35,9 +35,11 @@ import {
   createIpfsNode,
   createLogger,
   deployMosaic,
+  encodeBlock,
   findEvent,
   getBlock,
   type IpfsNode,
+  type Logger,
   nodeAddresses,
   waitForTopicPeers,
   waitUntil,
@@ -51,7 +53,8 @@ import { parseReducerConfig, ReducerConfigError } from "../src/config.js";
 import { createReducerNode, type ReducerNode } from "../src/node.js";
 import { expectRejects } from "../../../test/helpers.js";
 
-const quiet = createLogger("alerts-replica", (process.env.MOSAIC_LOG as "debug" | undefined) ?? "error");
+/** Silent (the hostile cases log errors on purpose) unless MOSAIC_LOG asks for lines. */
+const quiet: Logger = process.env.MOSAIC_LOG === undefined ? () => undefined : createLogger("alerts-replica");
 
 /** Blocks as a vault reads them: from its node's blockstore, over bitswap from the peers it is connected to. */
 const bitswap = (node: IpfsNode): BlockGetter => ({
@@ -408,6 +411,46 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
       ref.feedId,
       otherRef.feedId,
     ]);
+  });
+
+  it("keeps the entries a withholding replica served and fetches the rest once another peer serves them", async () => {
+    // A node that holds entries 1 and 2 only; replica C is connected to it alone.
+    const withholder = await createIpfsNode();
+    const nodeC = await createIpfsNode({ peers: nodeAddresses(withholder).slice(0, 1) });
+    nodes.push(withholder, nodeC);
+    for (const e of replicaA.entries(ref.feedId).slice(0, 2)) await withholder.blockstore.put(e.cid, e.bytes);
+    const rejected: AlertRejected[] = [];
+    const replicaC = await startReplica(nodeC, undefined, { fetchTimeoutMs: 1000 });
+    replicaC.on("rejected", (r) => rejected.push(r));
+    try {
+      await replicaC.poll();
+      expect(replicaC.heads()[0]?.seq).to.equal(2);
+      expect(cids(replicaC)).to.deep.equal(cids(replicaA).slice(0, 2));
+      expect(rejected, "a withheld block is no one's proven fault").to.deep.equal([]);
+      for (const e of replicaA.entries(ref.feedId).slice(2)) expect(await nodeC.blockstore.has(e.cid)).to.equal(false);
+      await nodeC.libp2p.dial(nodeA.libp2p.getMultiaddrs()[0]!);
+      await replicaC.poll();
+      expect(cids(replicaC)).to.deep.equal(cids(replicaA));
+    } finally {
+      await replicaC.stop();
+    }
+  });
+
+  it("refuses an entry the editors anchored that is not a valid entry, and keeps no copy of its block", async () => {
+    // The contract checks signatures, not contents: two editors anchor a block that is not an entry on feed 2.
+    const junk = await encodeBlock({ hello: "not an alert entry" });
+    const digest = entryDigest(otherRef, 0, 1, junk.cid);
+    const signatures = sortSignatures(digest, await Promise.all(editors.slice(0, 2).map((e) => signDigest(digest, e))));
+    await (await alertFeeds.anchor(otherRef.feedId, 1, junk.cid.bytes, signatures)).wait();
+    await editorNode.blockstore.put(junk.cid, junk.bytes);
+    const rejected = next<AlertRejected>(replicaA, "rejected", (r) => r.feedId === otherRef.feedId);
+    await replicaA.poll();
+    const verdict = await rejected;
+    expect(verdict.reason).to.equal("MalformedEntryError");
+    expect(replicaA.heads().find((h) => h.feedId === otherRef.feedId)).to.deep.equal({ feedId: otherRef.feedId, seq: 0, cid: "" });
+    expect(await nodeA.blockstore.has(junk.cid)).to.equal(false);
+    // Feed 1 is unaffected.
+    expect(replicaA.heads()[0]?.seq).to.equal(4);
   });
 
   it("a reducer node with alertFeeds replicates them; the config fields are checked and named", async () => {
