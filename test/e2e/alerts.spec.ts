@@ -393,4 +393,18 @@ describe("public alerts between separate parties: a 2-of-3 feed, a replica and a
     const spec = JSON.parse(await readFile(path.join(p.dir, "reach.json"), "utf8")) as { program: { source: string } };
     expect(spec.program.source).to.include(JSON.stringify(r.key));
   });
+
+  it("vault serve --alerts 1 replicates the feed on the vault's blockstore, fetching from the other replica", async () => {
+    const serving = p.start(["vault", "serve", "--alerts", feedId, ...net(), "--peer", replicaAddr, ...vault]);
+    await p.waitFor(
+      "the vault's replica to hold entry 4",
+      async () => {
+        if (serving.proc.exitCode !== null) throw new Error(`mosaic vault serve exited ${serving.proc.exitCode}:\n${serving.err}`);
+        return /alerts replica for feed\(s\) 1 at /.test(serving.out) && /feed 1 entry 4: /.test(serving.out) ? true : undefined;
+      },
+      60_000,
+    );
+    serving.proc.kill("SIGTERM");
+    await new Promise((r) => serving.proc.once("exit", r));
+  });
 });
