@@ -150,6 +150,8 @@ interface FeedState {
    * so a poisoned feed does not cost a fetch on every poll.
    */
   failedAtHead: string;
+  /** The highest head seq the chain reported for this feed. */
+  chainHead: number;
 }
 
 const isFeedId = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1;
@@ -167,6 +169,8 @@ export class AlertReplica extends EventTarget {
   readonly #byTopic = new Map<string, FeedState>();
   /** Per editor set: `${feedId}:${epoch}` → the set (an epoch's editors never change). */
   readonly #editors = new Map<string, Promise<{ editors: string[]; threshold: number }>>();
+  /** init.chain with editor sets read once per epoch: what syncFeed reads. */
+  readonly #chain: AlertFeedChain;
   #running = false;
   #timer?: NodeJS.Timeout;
   #abort = new AbortController();
@@ -190,6 +194,11 @@ export class AlertReplica extends EventTarget {
       return v;
     };
     this.ref = { chainId: init.ref.chainId, contract };
+    this.#chain = {
+      headOf: (feedId) => init.chain.headOf(feedId),
+      anchored: (feedId, fromSeq, toSeq) => init.chain.anchored(feedId, fromSeq, toSeq),
+      editorsAt: (feedId, epoch) => this.#editorSet(feedId, epoch),
+    };
     this.#log = init.logger ?? createLogger("alerts-replica");
     this.#init = {
       ref: this.ref,
@@ -375,6 +384,7 @@ export class AlertReplica extends EventTarget {
       busy: Promise.resolve(),
       lastFailure: "",
       failedAtHead: "",
+      chainHead: 0,
     };
     this.#feeds.set(feedId, feed);
     this.#byTopic.set(feed.topic, feed);
@@ -412,9 +422,12 @@ export class AlertReplica extends EventTarget {
 
   /**
    * Judges one announcement, cheapest check first: size, shape and feed (decodeAnnouncement), the signatures against
-   * the editors of its epoch and the entry (checkAnnouncement), then the chain: an entry it anchored is caught up
-   * with through syncFeed (which checks it again, against the signatures anchored), one ahead of it waits in the
-   * pending set, anything else is rejected. Nothing is stored unless syncFeed returns it.
+   * the editors of its epoch and the entry (checkAnnouncement), then what is held: the same entry is a duplicate,
+   * another at a seq held is AlertNotAnchoredError. Otherwise it joins the pending set and the feed is caught up with
+   * through syncFeed, which is offered the pending bytes first and checks them against what the chain anchored (its
+   * CID and signatures): an entry anchored is stored, one ahead of the chain waits for the next poll, one the chain
+   * anchored another CID for is rejected when the chain passes its seq. Nothing is stored unless syncFeed returns it.
+   * One RPC call at most before syncFeed, and only for a signed entry far ahead of the last head seen.
    */
   async #judge(feed: FeedState, data: Uint8Array): Promise<void> {
     let verified: VerifiedEntry;
@@ -436,17 +449,15 @@ export class AlertReplica extends EventTarget {
         this.#counts.duplicates++;
         return;
       }
-      const head = await this.#init.chain.headOf(feed.feedId);
-      if (verified.seq <= head.seq) {
-        const anchored = (await this.#init.chain.anchored(feed.feedId, verified.seq, verified.seq)).get(verified.seq);
-        if (anchored === undefined || !anchored.entryCid.equals(verified.cid))
+      // Whether the chain anchored it is syncFeed's to say (pending bytes are offered to it first); only an entry
+      // further ahead than any honest announcement can be (editors anchor, then announce) is refused here.
+      const limit = (head: number) => Math.max(head, feed.entries.length) + this.#init.maxPendingPerFeed;
+      if (verified.seq > limit(feed.chainHead)) {
+        feed.chainHead = Math.max(feed.chainHead, (await this.#init.chain.headOf(feed.feedId)).seq);
+        if (verified.seq > limit(feed.chainHead))
           throw new AlertNotAnchoredError(
-            `feed ${feed.feedId} seq ${verified.seq} is anchored as ${anchored?.entryCid.toString() ?? "nothing"}, not ${cid}`,
+            `feed ${feed.feedId} seq ${verified.seq} is ${verified.seq - feed.chainHead} ahead of the chain's head ${feed.chainHead}; editors anchor before they announce`,
           );
-      } else if (verified.seq > head.seq + this.#init.maxPendingPerFeed) {
-        throw new AlertNotAnchoredError(
-          `feed ${feed.feedId} seq ${verified.seq} is ${verified.seq - head.seq} ahead of the chain's head ${head.seq}; editors anchor before they announce`,
-        );
       }
     } catch (err) {
       this.#reject(feed, err);
@@ -484,6 +495,7 @@ export class AlertReplica extends EventTarget {
         this.#reject(feed, new AlertNotAnchoredError(`entry ${cid} (seq ${p.seq}) was not anchored within ${this.#init.pendingTtlMs} ms`));
       }
     const head = await this.#init.chain.headOf(feed.feedId);
+    feed.chainHead = Math.max(feed.chainHead, head.seq);
     const known = feed.entries.at(-1);
     if (feed.failedAtHead === `${head.seq}:${head.entryCid}`) return;
     if (head.seq !== (known?.seq ?? 0) || (head.entryCid !== null && known !== undefined && !head.entryCid.equals(known.cid))) {
@@ -520,7 +532,7 @@ export class AlertReplica extends EventTarget {
     let verified: VerifiedEntry[];
     let failure: Error | undefined;
     try {
-      verified = await syncFeed(feed.ref, this.#init.chain, blocks, {
+      verified = await syncFeed(feed.ref, this.#chain, blocks, {
         known: known === undefined ? undefined : { seq: known.seq, cid: known.cid },
         signal: this.#abort.signal,
       });
