@@ -320,6 +320,11 @@ describe("public alerts between separate parties: a 2-of-3 feed, a replica and a
     const feed = await okJson<ListJson>(["alerts", "list", "--feed", feedId, "--all", ...net(), "--peer", replicaAddr]);
     expect(feed.source).to.equal("feed");
     expect(feed.alerts.map((a) => `${a.seq}:${a.state}`)).to.deep.equal(["1:active", "2:cancelled", "3:record"]);
+    const standing = await okJson<ListJson>(["alerts", "list", "--feed", feedId, ...net(), "--peer", replicaAddr]);
+    expect(
+      standing.alerts.map((a) => a.seq),
+      "the public feed as it stands",
+    ).to.deep.equal([1]);
   });
 
   it("the editors rotate (editor 3 out, a new editor in): editor 3's signature no longer counts, the new editor's does", async () => {

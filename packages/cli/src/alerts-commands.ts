@@ -154,13 +154,13 @@ Without --feed: syncs the feeds this vault follows from the replicas (every entr
 editors of its epoch, its place in the chain of entries, against the head anchored on-chain, so a replica can
 withhold but not forge), matches each alert's areas and times against your location history and check-ins on this
 device, and prints the inbox: the active alerts that concern you first, each with the reason in words. Cancelled
-alerts are hidden (--all shows them with their state). Nothing about the match leaves the vault.
+and superseded alerts are hidden (--all shows them with their state). Nothing about the match leaves the vault.
 
 With --feed N: the public feed as a replica serves it, checked the same way; no vault is opened.
 
 Options:
   --feed N              list this public feed instead of the vault's inbox
-  --all                 also cancelled, updated and expired alerts
+  --all                 also cancelled and updated alerts, and the Update/Cancel records themselves
   --xml                 print each alert as CAP 1.2 XML
 
 ${USER_NETWORK}`;

@@ -688,7 +688,8 @@ export async function alertsList(
         const entries = await withProgress("syncing the feed", "entries", (p) =>
           syncFeed(s.ref(feedId), s.chain, blocks, { onProgress: (d, t) => p.update(d, t) }),
         );
-        const items = feedView(entries, access.now).filter((i) => access.all || i.state !== "cancelled");
+        // As the inbox shows them: what stands (active, expired); the rest with --all.
+        const items = feedView(entries, access.now).filter((i) => access.all || i.state === "active" || i.state === "expired");
         return { source: "feed" as const, feeds: 1, alerts: items.map((i) => listed(i, feedId, access.xml)) };
       }
       return withVault(access, async ({ vault }) => {
