@@ -40,6 +40,7 @@ import {
   getBlock,
   type IpfsNode,
   type Logger,
+  type NetworkFile,
   nodeAddresses,
   waitForTopicPeers,
   waitUntil,
@@ -505,5 +506,30 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
     ];
     for (const [extra, pattern] of bad)
       expect(() => parseReducerConfig({ ...base, ...extra }, "r.json")).to.throw(ReducerConfigError, pattern);
+    // The AlertFeeds address comes from the network file, as the other contracts' do; the config's wins.
+    const at = (address: string) => ({ address, deployBlock });
+    const network: NetworkFile = {
+      v: 1,
+      name: "test",
+      chainId: ref.chainId,
+      rpc: "http://127.0.0.1:8545",
+      contracts: {
+        semaphore: at(registry),
+        avatarGroups: at(registry),
+        openAdmission: at(registry),
+        registrarAdmission: at(registry),
+        jobRegistry: at(registry),
+        reducerDirectory: at(registry),
+        alertFeeds: at(ref.contract),
+      },
+      bootstrap: [],
+      createdAt: new Date().toISOString(),
+    };
+    const fromNetwork = parseReducerConfig({ operatorKeyFile: "op.key", dataDir: "data", alertFeeds: [2, 1] }, "r.json", network);
+    expect(fromNetwork).to.include({ alertFeedsAddress: ref.contract }).and.have.property("alertFeeds").that.deep.equals([2, 1]);
+    const own = "0x000000000000000000000000000000000000a1e7";
+    expect(
+      parseReducerConfig({ operatorKeyFile: "op.key", dataDir: "data", alertFeedsAddress: own }, "r.json", network).alertFeedsAddress,
+    ).to.equal(own);
   });
 });
