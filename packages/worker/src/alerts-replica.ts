@@ -30,6 +30,7 @@ import {
   waitForTopicPeers,
   writeFileAtomic,
 } from "@mosaic/protocol";
+import type { TopicValidatorResult } from "@libp2p/gossipsub";
 import { getBytes, hexlify } from "ethers";
 
 /**
@@ -154,6 +155,11 @@ interface FeedState {
   chainHead: number;
 }
 
+// Gossipsub's verdicts (a string enum; the worker takes only its type from gossipsub).
+const ACCEPT = "accept" as TopicValidatorResult;
+const REJECT = "reject" as TopicValidatorResult;
+const IGNORE = "ignore" as TopicValidatorResult;
+
 const isFeedId = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1;
 
 /** Creates a replica; `start()` it, `follow()` more feeds, `stop()` it. */
@@ -169,6 +175,8 @@ export class AlertReplica extends EventTarget {
   readonly #byTopic = new Map<string, FeedState>();
   /** Per editor set: `${feedId}:${epoch}` → the set (an epoch's editors never change). */
   readonly #editors = new Map<string, Promise<{ editors: string[]; threshold: number }>>();
+  /** The editor sets read so far, for gossipsub's synchronous check. */
+  readonly #editorsKnown = new Map<string, { editors: string[]; threshold: number }>();
   /** init.chain with editor sets read once per epoch: what syncFeed reads. */
   readonly #chain: AlertFeedChain;
   #running = false;
@@ -260,6 +268,7 @@ export class AlertReplica extends EventTarget {
     for (const feed of this.#feeds.values()) {
       feed.queue.length = 0;
       pubsub.unsubscribe(feed.topic);
+      if (pubsub.topicValidators.get(feed.topic) === this.#validate) pubsub.topicValidators.delete(feed.topic);
     }
     await Promise.allSettled([...this.#feeds.values()].map((f) => f.busy));
     await this.#saving.catch(() => undefined);
@@ -388,7 +397,9 @@ export class AlertReplica extends EventTarget {
     };
     this.#feeds.set(feedId, feed);
     this.#byTopic.set(feed.topic, feed);
-    this.#init.ipfs.libp2p.services.pubsub.subscribe(feed.topic);
+    const pubsub = this.#init.ipfs.libp2p.services.pubsub;
+    pubsub.topicValidators.set(feed.topic, this.#validate);
+    pubsub.subscribe(feed.topic);
     return feed;
   }
 
@@ -414,11 +425,34 @@ export class AlertReplica extends EventTarget {
     if (set === undefined) {
       set = this.#init.chain.editorsAt(feedId, epoch);
       this.#editors.set(key, set);
-      // An epoch the chain does not know (yet) is asked again next time.
-      set.catch(() => this.#editors.delete(key));
+      set.then(
+        (known) => this.#editorsKnown.set(key, known),
+        // An epoch the chain does not know (yet) is asked again next time.
+        () => this.#editors.delete(key),
+      );
     }
     return set;
   }
+
+  /**
+   * Gossipsub's check of each message on a followed topic, before it is delivered or forwarded: one that does not
+   * decode as an announcement of the feed, or whose signatures fail against an editor set already read, is rejected
+   * here (and reported as "rejected"), so junk stops at the first replica and lowers its sender's score instead of
+   * crossing the mesh. The rest is delivered to #judge, which does the whole check.
+   */
+  readonly #validate = (_peer: unknown, message: { topic: string; data: Uint8Array }): TopicValidatorResult => {
+    const feed = this.#byTopic.get(message.topic);
+    if (feed === undefined || !this.#running) return IGNORE;
+    try {
+      const a = decodeAnnouncement(message.data, feed.ref);
+      const editors = this.#editorsKnown.get(`${feed.feedId}:${a.epoch}`);
+      if (editors !== undefined) checkAnnouncement(a, editors);
+      return ACCEPT;
+    } catch (err) {
+      this.#reject(feed, err);
+      return REJECT;
+    }
+  };
 
   /**
    * Judges one announcement, cheapest check first: size, shape and feed (decodeAnnouncement), the signatures against

@@ -284,6 +284,9 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
   };
 
   it("rejects hostile announcements under their names and stores nothing", async () => {
+    // Replica B hears feed 1's topic through A: what A's gossipsub check rejects never reaches it.
+    const forwarded: string[] = [];
+    const offB = (replicaB as AlertReplica).on("rejected", (r) => forwarded.push(r.reason));
     await hostile(randomBytes(200), "MalformedAnnouncementError", /not dag-cbor/);
     await hostile(new Uint8Array(MAX_ANNOUNCEMENT_BYTES + 1), "MalformedAnnouncementError", /over the \d+-byte limit/);
 
@@ -315,6 +318,10 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
     );
     for (const id of ["FORGED-1", "FORGED-2", "FORGED-3", "ALONE", "RIVAL-2", "AHEAD"])
       expect(replicaA.entries(ref.feedId).some((e) => e.entry.cap.identifier === id)).to.equal(false);
+    await replicaB?.drain();
+    offB();
+    // Only the well-signed ones (the rival entry 2 and the one far ahead) cross the mesh; B refuses them itself.
+    expect(forwarded.filter((r) => r !== "AlertNotAnchoredError")).to.deep.equal([]);
   });
 
   it("keeps a valid-signature entry ahead of the chain pending, and rejects it when the chain anchors another CID", async () => {
