@@ -469,7 +469,11 @@ export class AlertReplica extends EventTarget {
     try {
       // Oversize, not canonical dag-cbor, another feed's: MalformedAnnouncementError, before any chain read.
       announcement = decodeAnnouncement(data, feed.ref);
-      verified = checkAnnouncement(announcement, await this.#editorSet(feed.feedId, announcement.epoch));
+      const epoch = announcement.epoch;
+      const editors = await this.#editorSet(feed.feedId, epoch).catch((err: Error) => {
+        throw new AlertNotAnchoredError(`feed ${feed.feedId} has no editor epoch ${epoch} on the chain (yet): ${err.message}`);
+      });
+      verified = checkAnnouncement(announcement, editors);
       const cid = verified.cid.toString();
       const held = feed.entries[verified.seq - 1];
       if (held !== undefined) {

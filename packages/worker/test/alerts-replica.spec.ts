@@ -310,6 +310,12 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
     // A valid-signature entry for seq 2, which the chain anchored with another CID.
     const rival = await draft(capAlert("RIVAL-2"), { seq: 2, prev: entryCidOf(first.entry) });
     await hostile(encodeAnnouncement(rival), "AlertNotAnchoredError", /seq 2 is anchored as/);
+    // Signed for an editor epoch the chain has not reached.
+    await hostile(
+      encodeAnnouncement(await draft(capAlert("EPOCH-5"), { epoch: 5 })),
+      "AlertNotAnchoredError",
+      /no editor epoch 5 on the chain/,
+    );
     // Far ahead of the chain (editors anchor before they announce).
     await hostile(
       encodeAnnouncement(await draft(capAlert("AHEAD"), { seq: 40, prev: entryCidOf(first.entry) })),
