@@ -88,6 +88,7 @@ export async function propagateFigures(): Promise<Figure[]> {
         chain: feedChain,
         ipfs,
         logger: quiet,
+        ...(process.env.BENCH_POLL_MS === undefined ? {} : { pollMs: Number(process.env.BENCH_POLL_MS) }),
       });
       await replica.start();
       replicas.push(replica);
