@@ -36,7 +36,10 @@ How much to expect: a local-DP job (the ready jobs' default) noises every answer
 grows with √n; at thousands of respondents the intervals are wide, often wider than the counts, and so are R0's
 and the forecast's. Fits are most useful on shared-mode results ('mosaic job new ... --mode shared': secret-
 shared aggregation, noise added once to the sum) or on large effects. When the series' median sd is above the
-fitted curve's peak, a warning says so.
+fitted curve's peak, a warning says so. A series still in its early growth fixes the growth rate but not β and γ
+apart: then γ is held (at a 5-day infectious period, or the nearest the data allow), R0's interval spans the
+infectious periods the data allow, and a note says so (--json: fit.notes and fit.identified.gamma false), as it does
+for a parameter at the edge of its plausible range.
 
 Options:
   --jobs ID,...           the jobs whose results count new cases (comma-separated; s1, s2, ... for shared jobs)

@@ -171,7 +171,8 @@ export async function modelSeir(flags: JobFlags, options: ModelSeirOptions): Pro
   return { ...result, png: options.png };
 }
 
-const rate = (name: string, perDay: number, fixed: boolean) => `${name} 1/${formatValue(1 / perDay)} days${fixed ? " (fixed)" : ""}`;
+const rate = (name: string, perDay: number, how: "" | "fixed" | "held") =>
+  `${name} 1/${formatValue(1 / perDay)} days${how === "" ? "" : how === "fixed" ? " (fixed)" : " (held: the series does not identify it; see the note)"}`;
 
 export function formatModelSeir(r: ModelSeirResult): string {
   const { fit } = r;
@@ -188,10 +189,11 @@ export function formatModelSeir(r: ModelSeirResult): string {
     `population ${formatValue(r.population)}, counted among ${formatValue(r.respondents)} respondents (report rate ${formatValue(p.reportRate)})`,
     "",
     `R0 ${fit.r0.toFixed(2)}  (${pct} interval ${fit.r0Interval[0].toFixed(2)}–${fit.r0Interval[1].toFixed(2)}, ${fit.bootstrap} bootstrap refits)`,
-    `β ${formatValue(p.beta)}/day${interval("beta")}, ${rate("γ", p.gamma, fit.paramIntervals.gamma === undefined)}, ${rate("σ", p.sigma, fit.paramIntervals.sigma === undefined)}${p.mu === undefined ? "" : `, μ ${formatValue(p.mu)}/day${interval("mu")}`}`,
+    `β ${formatValue(p.beta)}/day${interval("beta")}, ${rate("γ", p.gamma, fit.identified.gamma === false ? "held" : fit.paramIntervals.gamma === undefined ? "fixed" : "")}, ${rate("σ", p.sigma, fit.paramIntervals.sigma === undefined ? "fixed" : "")}${p.mu === undefined ? "" : `, μ ${formatValue(p.mu)}/day${interval("mu")}`}`,
     `at ${dayIso(fit.startDay)}: ${formatValue(p.i0)} infectious, ${formatValue(p.e0)} exposed`,
     `residual sd ${formatValue(fit.residualSd)} cases; dispersion ${formatValue(fit.dispersion)} (about 1 when the DP error bars explain the scatter)`,
-    ...r.notes.map((n) => `note: ${n}`),
+    // The input's notes, then the fit's own (what it assumed because the data could not say it; a parameter at a bound).
+    ...[...r.notes, ...fit.notes].map((n) => `note: ${n}`),
     ...r.warnings.map((w) => `warning: ${w}`),
   ];
   if (fit.forecast.length > 0) {

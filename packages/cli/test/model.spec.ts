@@ -74,6 +74,20 @@ describe("mosaic model seir: job results to a fit and a chart", function () {
     expect(alone.notes[0]).to.match(/no --population: the model covers the 20000 respondents only/);
   });
 
+  it("says what the fit assumed: γ held on a series still in its early growth, in the text and in --json's fit", () => {
+    const { results } = weeklyResults(3);
+    const early = modelFromResults(results.slice(0, 4).map(finalResult), undefined, { population: 1_000_000, bootstrap: 0 });
+    expect(early.fit.identified.gamma).to.equal(false);
+    expect(early.fit.notes.length).to.be.at.least(1);
+    const text = formatModelSeir(early);
+    for (const n of early.fit.notes) expect(text).to.contain(`\nnote: ${n}`);
+    expect(text).to.match(/γ 1\/[\d.]+ days \(held: the series does not identify it; see the note\)/);
+    expect(text).to.match(/\nnote: γ is not identified by the series/);
+    const json = JSON.parse(JSON.stringify(early));
+    expect(json.fit.notes).to.deep.equal(early.fit.notes);
+    expect(json.fit.identified).to.deep.equal({ gamma: false });
+  });
+
   it("refuses a result that is not final, by name", () => {
     const { results } = weeklyResults(1);
     const provisional = { ...results[0]!, final: false, standing: { ...results[0]!.standing, summary: "provisional: proposal #0 leads" } };
