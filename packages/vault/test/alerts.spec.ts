@@ -251,6 +251,46 @@ describe("vault alerts", function () {
       expect(d.concerns).to.equal(false);
       expect(d.reasons[0]).to.match(/more than this device checks/);
     });
+
+    it("a hostile polygon (45 000 vertices, a year-long window over a year of moving fixes in its box) stops at the work budget", () => {
+      // Review 21: a polygon that winds twice around Berlin (even-odd: nothing inside) whose box holds every fix; the
+      // vertex and shape limits let it through, and it cost 9 s before the budget. Fixes move a little each time, as
+      // GPS fixes do, so no fix repeats the one before.
+      const ring = (n: number) => {
+        const pts: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const a = (4 * Math.PI * i) / n;
+          pts.push(`${(52.5 + 30 * Math.sin(a)).toFixed(0)},${(13.4 + 60 * Math.cos(a)).toFixed(0)}`);
+        }
+        return [...pts, pts[0]].join(" ");
+      };
+      const year = Array.from({ length: 105_120 }, (_, i) => ({ t: T0 - 365 * DAY + i * 300, lat: 52.52 + (i % 997) * 1e-5, lon: 13.4 }));
+      const hostile = cap("h2", {}, { onset: capTime(T0 - 365 * DAY), expires: capTime(T0), area: [area({ polygon: [ring(45_000)] })] });
+      expect(encodeEntry({ v: 1, feed: FEED, seq: 1, epoch: 1, prev: null, cap: hostile }).bytes.length).to.be.below(300 * 1024);
+      const r = readers(year);
+      const started = performance.now();
+      const d = decideCapAlert(hostile, r, T0);
+      expect(performance.now() - started).to.be.below(1500);
+      expect(d).to.deep.equal({
+        concerns: false,
+        reasons: [
+          "the alert's areas are too large to check on this device against your history (more than 20 million steps): read its areas yourself",
+        ],
+      });
+      // A match found before the budget ran out still counts, and the note says the rest went unchecked.
+      const both = cap(
+        "h3",
+        {},
+        { onset: capTime(T0 - 365 * DAY), expires: capTime(T0), area: [area(), area({ areaDesc: "Ring", polygon: [ring(45_000)] })] },
+      );
+      const d2 = decideCapAlert(both, r, T0);
+      expect(d2.concerns).to.equal(true);
+      expect(d2.reasons).to.have.length(2);
+      expect(d2.reasons[1]).to.match(/too large to check on this device/);
+      // The same polygon against a day of fixes is within the budget: decided in full, no note.
+      const day = decideCapAlert({ ...hostile, info: [{ ...(hostile.info[0] as CapInfo), onset: capTime(T0 - DAY) }] }, r, T0);
+      expect(day).to.deep.equal({ concerns: false, reasons: [] });
+    });
   });
 
   describe("the alert filter in a vault", () => {
