@@ -15,6 +15,9 @@ import {
   checkDraft,
   draftEntry,
   type CapAlert,
+  type CapArea,
+  areaShape,
+  type BoundingBox,
   capKey,
   checkSignatures,
   decodeEntry,
@@ -23,6 +26,7 @@ import {
   encodeEntry,
   type FeedItem,
   feedView,
+  type LatLon,
   MAX_ENTRY_BYTES,
   parseCap,
   parseDraft,
@@ -210,29 +214,131 @@ export function capTimeOf(unixS: number): string {
 // ---------------------------------------------------------------------------------------------------------------
 // An alert in words
 
-/** The alert as a person reads it before signing or in a list: kind, headline, event, severity, areas and times. */
-export function describeCap(cap: CapAlert): string[] {
-  const lines = [`${cap.msgType.toUpperCase()} (${cap.status}, ${cap.scope}) from ${cap.sender}, sent ${cap.sent}, id ${cap.identifier}`];
-  if (cap.references !== undefined) lines.push(`  ${cap.msgType === "Cancel" ? "cancels" : "refers to"}: ${cap.references}`);
-  if (cap.note !== undefined) lines.push(`  note: ${cap.note}`);
-  for (const info of cap.info) {
-    lines.push(`  ${info.headline === undefined ? info.event : `"${info.headline}"`}`);
+/**
+ * Text from an alert made safe to print: control characters (CR, ESC, …, even a newline), Unicode's bidirectional
+ * overrides and invisible format characters are written as escapes (\r, \x1b, \u{202e}), so an alert cannot rewrite
+ * what a terminal shows around it — a headline with a CR could otherwise print over itself.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
+    const code = c.codePointAt(0) as number;
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+const KM_PER_DEG_LAT = 111.195; // 6371.0088 km × π/180
+const fmtDeg = (x: number): string => String(Number(x.toFixed(4)));
+const fmtKm2 = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x >= 1 ? x.toFixed(1) : x.toPrecision(2));
+
+/**
+ * A polygon's approximate size in km²: the shoelace formula on an equal-area (sinusoidal) projection, longitudes
+ * unwrapped across the antimeridian as CAP polygons are drawn the short way round. Good to a few per cent for a
+ * district or a country; meant for the signer's eye, not for matching.
+ */
+export function polygonAreaKm2(points: readonly LatLon[]): number {
+  let sum = 0;
+  let prevLon = points[0]?.lon ?? 0;
+  let shift = 0;
+  const xy = points.map((p, i) => {
+    if (i > 0) {
+      const step = p.lon + shift - prevLon;
+      if (step > 180) shift -= 360;
+      else if (step < -180) shift += 360;
+    }
+    const lon = p.lon + shift;
+    prevLon = lon;
+    return { x: lon * Math.cos((p.lat * Math.PI) / 180) * KM_PER_DEG_LAT, y: p.lat * KM_PER_DEG_LAT };
+  });
+  for (let i = 0; i + 1 < xy.length; i++) {
+    const a = xy[i] as { x: number; y: number };
+    const b = xy[i + 1] as { x: number; y: number };
+    sum += a.x * b.y - b.x * a.y;
+  }
+  return Math.abs(sum) / 2;
+}
+
+/** A circle's size in km² on the sphere (a cap of the earth, at most the whole earth). */
+const circleAreaKm2 = (radiusKm: number): number => {
+  const R = 6371.0088;
+  return 2 * Math.PI * R * R * (1 - Math.cos(Math.min(Math.PI, radiusKm / R)));
+};
+
+const boxText = (b: BoundingBox): string => `lat ${fmtDeg(b.minLat)}..${fmtDeg(b.maxLat)}, lon ${fmtDeg(b.minLon)}..${fmtDeg(b.maxLon)}`;
+
+/** One CAP area in words: its description, each polygon's and circle's extent and size, geocodes, altitude. */
+function describeArea(area: CapArea, indent: string): string[] {
+  const p = printable;
+  const lines = [`${indent}area: ${p(area.areaDesc)}`];
+  const shape = areaShape(area);
+  shape.polygons.forEach((poly, i) => {
+    const lats = poly.map((q) => q.lat);
+    const lons = poly.map((q) => q.lon);
+    const box = { minLat: Math.min(...lats), maxLat: Math.max(...lats), minLon: Math.min(...lons), maxLon: Math.max(...lons) };
+    lines.push(`${indent}  polygon ${i + 1}: ${poly.length - 1} corners, ${boxText(box)}, about ${fmtKm2(polygonAreaKm2(poly))} km²`);
+  });
+  for (const c of shape.circles)
     lines.push(
-      `    event ${info.event} (${info.category.join(", ")}): severity ${info.severity}, urgency ${info.urgency}, certainty ${info.certainty}`,
+      `${indent}  circle: centre ${fmtDeg(c.center.lat)},${fmtDeg(c.center.lon)}, radius ${c.radiusKm} km, about ${fmtKm2(circleAreaKm2(c.radiusKm))} km²`,
     );
+  if (shape.bbox !== undefined && shape.polygons.length + shape.circles.length > 1)
+    lines.push(`${indent}  all shapes within ${boxText(shape.bbox)}`);
+  for (const g of area.geocode) lines.push(`${indent}  geocode ${p(g.valueName)} = ${p(g.value)}`);
+  if (area.polygon.length + area.circle.length === 0)
+    lines.push(`${indent}  no polygon or circle: matched by geocode only (a vault cannot place it)`);
+  if (area.altitude !== undefined)
+    lines.push(`${indent}  altitude ${p(area.altitude)} ft${area.ceiling === undefined ? "" : `, ceiling ${p(area.ceiling)} ft`}`);
+  return lines;
+}
+
+/**
+ * The alert as a person reads it before signing (and after publishing): kind, sender, every text field (headline,
+ * description, instruction, web, contact, parameters, resources, …), times, and each area's extent — every polygon's
+ * bounding box and approximate size, every circle's centre and radius — so two alerts that differ anywhere a reader
+ * sees read differently. Text from the alert is escaped ({@link printable}).
+ */
+export function describeCap(cap: CapAlert): string[] {
+  const p = printable;
+  const lines = [
+    `${cap.msgType.toUpperCase()} (${cap.status}, ${cap.scope}) from ${p(cap.sender)}, sent ${p(cap.sent)}, id ${p(cap.identifier)}`,
+  ];
+  const opt = (label: string, v: string | undefined, indent = "  ") => {
+    if (v !== undefined) lines.push(`${indent}${label}: ${p(v)}`);
+  };
+  if (cap.references !== undefined) lines.push(`  ${cap.msgType === "Cancel" ? "cancels" : "refers to"}: ${p(cap.references)}`);
+  opt("note", cap.note);
+  opt("source", cap.source);
+  opt("restriction", cap.restriction);
+  opt("addresses", cap.addresses);
+  if (cap.code.length > 0) lines.push(`  code: ${cap.code.map(p).join(", ")}`);
+  opt("incidents", cap.incidents);
+  for (const info of cap.info) {
+    lines.push(
+      `  ${info.headline === undefined ? p(info.event) : `"${p(info.headline)}"`}${info.language === undefined ? "" : ` [${p(info.language)}]`}`,
+    );
+    lines.push(
+      `    event ${p(info.event)} (${info.category.join(", ")}): severity ${info.severity}, urgency ${info.urgency}, certainty ${info.certainty}`,
+    );
+    if (info.responseType.length > 0) lines.push(`    response: ${info.responseType.join(", ")}`);
     const from = info.onset ?? info.effective;
     lines.push(
-      `    ${from === undefined ? "from when sent" : `from ${from}`}${info.expires === undefined ? "" : ` until ${info.expires}`}`,
+      `    ${from === undefined ? "from when sent" : `from ${p(from)}`}${info.expires === undefined ? "" : ` until ${p(info.expires)}`}${info.effective !== undefined && info.onset !== undefined ? ` (effective ${p(info.effective)})` : ""}`,
     );
-    for (const area of info.area) {
-      const shapes = [
-        area.polygon.length > 0 ? `${area.polygon.length} polygon(s)` : "",
-        area.circle.length > 0 ? `${area.circle.length} circle(s)` : "",
-        area.geocode.length > 0 ? `geocodes ${area.geocode.map((g) => g.value).join(", ")}` : "",
-      ].filter((x) => x !== "");
-      lines.push(`    area: ${area.areaDesc}${shapes.length > 0 ? ` (${shapes.join("; ")})` : ""}`);
-    }
-    if (info.instruction !== undefined) lines.push(`    what to do: ${info.instruction}`);
+    opt("sender name", info.senderName, "    ");
+    opt("audience", info.audience, "    ");
+    opt("description", info.description, "    ");
+    opt("what to do", info.instruction, "    ");
+    opt("web", info.web, "    ");
+    opt("contact", info.contact, "    ");
+    for (const c of info.eventCode) lines.push(`    event code ${p(c.valueName)} = ${p(c.value)}`);
+    for (const q of info.parameter) lines.push(`    parameter ${p(q.valueName)} = ${p(q.value)}`);
+    for (const r of info.resource)
+      lines.push(
+        `    resource: ${p(r.resourceDesc)} (${p(r.mimeType)}${r.size === undefined ? "" : `, ${p(r.size)} bytes`})${r.uri === undefined ? "" : ` ${p(r.uri)}`}${r.derefUri === undefined ? "" : `, embedded ${r.derefUri.length} base64 characters`}${r.digest === undefined ? "" : `, sha1 ${p(r.digest)}`}`,
+      );
+    for (const area of info.area) lines.push(...describeArea(area, "    "));
   }
   return lines;
 }
@@ -748,14 +854,14 @@ export function formatList(r: ListResult): string {
     const mark = a.concerns === true ? "CONCERNS YOU" : a.concerns === false ? "not near you" : "";
     const state = a.state === "active" ? "" : ` [${a.state}${a.by === undefined ? "" : ` by #${a.by.seq}`}]`;
     lines.push(
-      `#${a.seq} feed ${a.feedId}${state} ${a.msgType} ${a.severity ?? ""} ${a.headline ?? a.event ?? a.key}${mark === "" ? "" : `  — ${mark}`}`.replace(
-        /\s+/g,
+      `#${a.seq} feed ${a.feedId}${state} ${a.msgType} ${a.severity ?? ""} ${printable(a.headline ?? a.event ?? a.key)}${mark === "" ? "" : `  — ${mark}`}`.replace(
+        / +/g,
         " ",
       ),
     );
-    if (a.areas.length > 0) lines.push(`    areas: ${a.areas.join(", ")}`);
+    if (a.areas.length > 0) lines.push(`    areas: ${a.areas.map(printable).join(", ")}`);
     lines.push(`    sent ${a.sent}${a.expires === undefined ? "" : `, expires ${a.expires}`}`);
-    for (const why of a.reasons ?? []) lines.push(`    why: ${why}`);
+    for (const why of a.reasons ?? []) lines.push(`    why: ${printable(why)}`);
   }
   return lines.join("\n");
 }

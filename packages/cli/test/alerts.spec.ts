@@ -1,10 +1,19 @@
 // `mosaic alerts`' parsing and printing, in process: editor lists, feed ids, CAP times, an alert in words and what
 // the commands print after a draft, an anchoring (with and without a replica reached) and a rotation. The commands
 // themselves run as separate processes against a devnet in test/e2e/alerts.spec.ts.
-import { parseCap } from "@mosaic/alerts";
+import { areaShape, parseCap, shapeContains, validateCap } from "@mosaic/alerts";
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import { capTimeOf, describeCap, formatCompletion, formatList, parseAlertFeedId, parseEditors } from "../src/alerts.js";
+import {
+  capTimeOf,
+  describeCap,
+  formatCompletion,
+  formatList,
+  parseAlertFeedId,
+  parseEditors,
+  polygonAreaKm2,
+  printable,
+} from "../src/alerts.js";
 
 const CAP = `<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
@@ -62,7 +71,8 @@ describe("cli alerts: parsing and printing", () => {
     expect(words).to.include('"Severe storm over Mitte"');
     expect(words).to.include("event Storm (Met): severity Severe, urgency Immediate, certainty Observed");
     expect(words).to.include("from 2026-12-05T11:00:00+01:00 until 2026-12-06T10:00:00+01:00");
-    expect(words).to.include("area: Mitte (1 polygon(s); geocodes DE-BE)");
+    expect(words).to.include("area: Mitte\n      polygon 1: 4 corners, lat 52.5..52.54, lon 13.36..13.44, about 24.1 km²");
+    expect(words).to.include("geocode ISO3166-2 = DE-BE");
     expect(words).to.include("what to do: Stay indoors.");
     const cancel = describeCap({
       ...parseCap(CAP),
@@ -75,6 +85,51 @@ describe("cli alerts: parsing and printing", () => {
       .to.match(/^CANCEL/)
       .and.include("cancels: alerts@city.example,storm-1,")
       .and.include("note: all clear");
+  });
+
+  it("describeCap shows what is signed: a continent-wide polygon, another description or web link read differently (review 21)", () => {
+    // The review's proof: a rogue first editor changed the polygon to cover Europe, the description and the link,
+    // and the words a co-editor saw before signing were the same.
+    const honest = parseCap(CAP);
+    const rogue = structuredClone(honest);
+    rogue.info[0]!.area[0]!.polygon = ["35,-10 35,40 70,40 70,-10 35,-10"];
+    rogue.info[0]!.description = "Evacuate immediately to the stadium.";
+    rogue.info[0]!.web = "https://evil.example/phish";
+    rogue.info[0]!.parameter = [{ valueName: "layer", value: "all" }];
+    rogue.info[0]!.resource = [{ resourceDesc: "map", mimeType: "image/png", uri: "https://evil.example/map.png" }];
+    rogue.info[0]!.area.push({ areaDesc: "Ring", polygon: [], circle: ["52.52,13.405 25"], geocode: [] });
+    validateCap(rogue);
+    expect(shapeContains(areaShape(rogue.info[0]!.area[0]!), { lat: 48.85, lon: 2.35 })).to.equal(true);
+    const words = describeCap(rogue).join("\n");
+    expect(describeCap(rogue)).to.not.deep.equal(describeCap(honest));
+    expect(words).to.match(/polygon 1: 4 corners, lat 35\.\.70, lon -10\.\.40, about [\d,]+ km²/);
+    const km2 = Number(/lon -10\.\.40, about ([\d,]+) km²/.exec(words)![1]!.replaceAll(",", ""));
+    expect(km2).to.be.within(10_000_000, 14_000_000); // 35°N..70°N × 50° of longitude: about 12 million km²
+    expect(words).to.include("description: Evacuate immediately to the stadium.");
+    expect(words).to.include("web: https://evil.example/phish");
+    expect(words).to.include("parameter layer = all");
+    expect(words).to.include("resource: map (image/png) https://evil.example/map.png");
+    expect(words).to.match(/area: Ring\n {6}circle: centre 52\.52,13\.405, radius 25 km, about 1,963 km²/);
+    // A square degree at the equator is about 12,364 km²; between 60° and 61° cos 60.5° of that.
+    expect(polygonAreaKm2(parseSquare(0))).to.be.closeTo(12_364, 60);
+    expect(polygonAreaKm2(parseSquare(60))).to.be.closeTo(12_364 * Math.cos((60.5 * Math.PI) / 180), 60);
+    // Across the antimeridian it is the same square, not one around the world.
+    expect(polygonAreaKm2([0, 0, 1, 1, 0].map((i, k) => ({ lat: k === 1 || k === 2 ? 1 : 0, lon: i ? -179.5 : 179.5 })))).to.be.closeTo(
+      12_364,
+      60,
+    );
+  });
+
+  it("describeCap escapes control characters: a CR in a headline cannot print over it (review 21)", () => {
+    const cap = parseCap(CAP);
+    cap.info[0]!.headline = 'Evacuate all of Berlin now!\r"Severe storm over Mitte"    ';
+    validateCap(cap); // XML allows CR (as &#13;), so validation passes it: what prints must not
+    cap.info[0]!.instruction = "Stay\x1b[2J indoors\u202e.\nline two"; // ESC no XML carries, escaped all the same
+    const words = describeCap(cap).join("\n");
+    expect(words).to.include('"Evacuate all of Berlin now!\\r"Severe storm over Mitte"    "');
+    expect(words).to.include("what to do: Stay\\x1b[2J indoors\\u{202e}.\\nline two");
+    for (const c of ["\r", "\x1b", "\u202e"]) expect(words).to.not.include(c);
+    expect(printable("tab\there\u0000\u200b")).to.equal("tab\\there\\x00\\u{200b}");
   });
 
   it("formatCompletion: the next step for a draft, the replicas reached, and what to do when none was", () => {
@@ -139,3 +194,11 @@ describe("cli alerts: parsing and printing", () => {
     ).to.equal("<alert/>");
   });
 });
+
+const parseSquare = (lat: number) => [
+  { lat, lon: 10 },
+  { lat, lon: 11 },
+  { lat: lat + 1, lon: 11 },
+  { lat: lat + 1, lon: 10 },
+  { lat, lon: 10 },
+];
