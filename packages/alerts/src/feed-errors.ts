@@ -88,8 +88,18 @@ export class FeedUnavailableError extends namedError("FeedUnavailableError") {
   }
 }
 
-/** The chain's history of the feed does not contain the entry the reader already holds, or its entries do not link. */
-export class ForkedFeedError extends namedError("ForkedFeedError") {}
+/**
+ * The chain's history of the feed does not contain the entry the reader already holds, or its entries do not link:
+ * then `seq` names the entry whose prev is not the CID anchored before it.
+ */
+export class ForkedFeedError extends namedError("ForkedFeedError") {
+  constructor(
+    message: string,
+    readonly seq?: number,
+  ) {
+    super(message);
+  }
+}
 
 /** A head older than the one the reader knows, or than the one anchored: the chain node answering is behind. */
 export class StaleHeadError extends namedError("StaleHeadError") {}

@@ -1,5 +1,5 @@
 import * as dagCbor from "@ipld/dag-cbor";
-import { type AlertFeeds, AlertFeeds__factory, type CID, type ChainConnection, findEvent } from "@mosaic/protocol";
+import { type AlertFeeds, AlertFeeds__factory, CID, type ChainConnection, findEvent } from "@mosaic/protocol";
 import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 import { MemoryBlockstore } from "blockstore-core";
 import { expect } from "chai";
@@ -22,9 +22,14 @@ import {
   MalformedEntryError,
   MalformedSignatureError,
   SignersNotSortedError,
+  type FeedGap,
+  feedSyncErrorInfo,
+  InvalidCapError,
   StaleHeadError,
   syncFeed,
+  syncFeedSkipping,
   TooFewSignaturesError,
+  UnclosedPolygonError,
   UnknownAlertFeedError,
   type VerifiedEntry,
 } from "../src/index.js";
@@ -405,5 +410,209 @@ describe("alerts syncFeed", () => {
       await rejects(feedChain.headOf(99), UnknownAlertFeedError, /no feed 99/);
       await rejects(syncFeed({ ...ref, feedId: 99 }, feedChain, blocks), UnknownAlertFeedError);
     });
+  });
+});
+
+/** Anchors `bytes` as the next entry of `feed`, signed by editors 0 and 1, as a quorum using any tool could. */
+async function anchorRaw(feed: FeedBuilder, bytes: Uint8Array, cid: CID = entryCidOf(bytes)): Promise<BuiltEntry> {
+  const seq = feed.entries.length + 1;
+  const built = {
+    seq,
+    epoch: feed.epoch,
+    cid,
+    bytes,
+    entry: undefined as never,
+    signatures: await signAll(entryDigest(REF, feed.epoch, seq, cid), [w0, w1]),
+  };
+  feed.entries.push(built);
+  return built;
+}
+
+/** A canonical entry object with fields replaced, encoded without validation (what encodeEntry would refuse). */
+function rawEntry(feed: FeedBuilder, patch: Record<string, unknown>): Uint8Array {
+  const seq = feed.entries.length + 1;
+  return dagCbor.encode({
+    v: 1,
+    feed: REF,
+    seq,
+    epoch: feed.epoch,
+    prev: feed.entries.at(-1)?.cid ?? null,
+    cap: sampleCap({ identifier: `A-${seq}` }),
+    ...patch,
+  });
+}
+
+const gapsOf = (gaps: FeedGap[]) => gaps.map((g) => [g.seq, g.error]);
+
+describe("alerts syncFeedSkipping", () => {
+  it("review21 brick: an anchored entry with an unclosed polygon is a gap; the entries before and after it are returned", async () => {
+    const feed = new FeedBuilder(REF, [w0, w1]);
+    const e1 = await feed.add(sampleCap({ identifier: "A1" }));
+    const e2 = await feed.add(sampleCap({ identifier: "A2" }));
+    const bad = sampleCap({ identifier: "A3" });
+    (bad.info[0]?.area[0] as { polygon: string[] }).polygon = ["52.50,13.30 52.50,13.45 52.56,13.45 52.51,13.30"];
+    const e3 = await anchorRaw(feed, rawEntry(feed, { cap: bad }));
+    await feed.add(sampleCap({ identifier: "A4-URGENT" }));
+    const chain = new FakeChain(1, SET);
+    chain.anchor(...feed.entries);
+    const blocks = new MemoryBlocks(feed.entries);
+
+    // syncFeed still stops at it, but says where and hands over the entries before it.
+    const err = await rejects(syncFeed(REF, chain, blocks), UnclosedPolygonError);
+    expect(feedSyncErrorInfo(err)?.seq).to.equal(3);
+    expect(seqs(feedSyncErrorInfo(err)?.verified ?? [])).to.deep.equal([1, 2]);
+
+    const all = await syncFeedSkipping(REF, chain, blocks);
+    expect(seqs(all.entries)).to.deep.equal([1, 2, 4]);
+    expect(all.entries[2]?.entry.cap.identifier).to.equal("A4-URGENT");
+    expect(gapsOf(all.gaps)).to.deep.equal([[3, "UnclosedPolygonError"]]);
+    expect(all.gaps[0]?.cid.equals(e3.cid)).to.equal(true);
+    expect(all.gaps[0]?.reason).to.match(/polygon/);
+    expect(all.unavailable).to.equal(undefined);
+    // A follower that held 1, 2 gets the gap and 4; one that recorded the gap fetches only 4.
+    const later = await syncFeedSkipping(REF, chain, blocks, { known: { seq: 2, cid: e2.cid } });
+    expect([seqs(later.entries), gapsOf(later.gaps)]).to.deep.equal([[4], [[3, "UnclosedPolygonError"]]]);
+    blocks.asked.length = 0;
+    const fromGap = await syncFeedSkipping(REF, chain, blocks, { known: { seq: 3, cid: e3.cid } });
+    expect([seqs(fromGap.entries), fromGap.gaps]).to.deep.equal([[4], []]);
+    expect(blocks.asked).to.deep.equal([feed.entries[3]?.cid.toString()]);
+    void e1;
+  });
+
+  it("every kind of bad anchored content is a gap, and the sync goes on past each", async () => {
+    const feed = new FeedBuilder(REF, [w0, w1]);
+    const expected: [number, string][] = [];
+    const bad = async (error: string, bytes: Uint8Array, cid?: CID) => {
+      const b = await anchorRaw(feed, bytes, cid);
+      expected.push([b.seq, error]);
+      // After a CID that names no entry, the next entry links the last entry CID (none can link that one).
+      const prev = cid === undefined ? undefined : { prev: feed.entries.at(-2)?.cid as CID };
+      await feed.add(sampleCap({ identifier: `ok-after-${b.seq}` }), { entry: prev });
+    };
+    await feed.add(sampleCap({ identifier: "first" }));
+    await bad("MalformedEntryError", new Uint8Array([0xff, 0x00, 0x01]));
+    await bad("MalformedEntryError", dagCbor.encode(sampleCap()));
+    await bad("InvalidCapError", rawEntry(feed, { cap: { ...sampleCap(), status: "Maybe" } }));
+    await bad("EntryMismatchError", rawEntry(feed, { epoch: 1 }));
+    await bad("EntryMismatchError", rawEntry(feed, { seq: 99 }));
+    await bad("EntryMismatchError", rawEntry(feed, { feed: { ...REF, feedId: 2 } }));
+    await bad("ForkedFeedError", rawEntry(feed, { prev: feed.entries[0]?.cid }));
+    const huge = rawEntry(feed, { cap: { ...sampleCap(), note: "x".repeat(301 * 1024) } });
+    await bad("EntryTooLargeError", huge);
+    // A record naming no entry (a raw-codec CID): nothing to fetch; the entry after it cannot link it and need not.
+    await bad("EntryMismatchError", new Uint8Array(), CID.parse("bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"));
+    const chain = new FakeChain(1, SET);
+    chain.anchor(...feed.entries);
+    // Too few signatures anchored (a lying chain node: the contract would refuse it) for one more entry.
+    const tooFew = await feed.add(sampleCap({ identifier: "too-few" }));
+    chain.anchor({ ...tooFew, signatures: tooFew.signatures.slice(0, 1) });
+    expected.push([tooFew.seq, "TooFewSignaturesError"]);
+    const last = await feed.add(sampleCap({ identifier: "last" }));
+    chain.anchor(last);
+    const blocks = new MemoryBlocks(feed.entries);
+
+    const progress: number[][] = [];
+    const all = await syncFeedSkipping(REF, chain, blocks, { onProgress: (d, t) => progress.push([d, t]) });
+    expect(gapsOf(all.gaps)).to.deep.equal(expected);
+    const gapSeqs = new Set(expected.map(([seq]) => seq));
+    expect(seqs(all.entries)).to.deep.equal(feed.entries.map((b) => b.seq).filter((seq) => !gapSeqs.has(seq)));
+    expect(all.entries.at(-1)?.entry.cap.identifier).to.equal("last");
+    expect(progress.at(-1)).to.deep.equal([last.seq, last.seq]);
+    expect(all.unavailable).to.equal(undefined);
+    // maxEntries bounds entries and gaps together; the next call goes on from the last one returned.
+    const part = await syncFeedSkipping(REF, chain, blocks, { maxEntries: 3 });
+    expect([seqs(part.entries), gapsOf(part.gaps)]).to.deep.equal([[1, 3], [[2, "MalformedEntryError"]]]);
+    const rest = await syncFeedSkipping(REF, chain, blocks, { known: { seq: 3, cid: feed.entries[2]?.cid as CID } });
+    expect(rest.entries.length + rest.gaps.length).to.equal(last.seq - 3);
+  });
+
+  it("a withheld block, or other bytes served for a CID, stops with what was verified: not a gap", async () => {
+    const { feed, chain, blocks } = await honestFeed(5);
+    const second = feed.entries[1] as BuiltEntry;
+    const key = second.cid.toString();
+    const cases: [string, Uint8Array | undefined][] = [
+      ["withheld", undefined],
+      ["another entry", feed.entries[2]?.bytes as Uint8Array],
+      ["oversize junk", new Uint8Array(301 * 1024).fill(7)],
+      ["past the read limit", new Uint8Array(4 * 1024 * 1024 + 1)],
+    ];
+    for (const [what, bytes] of cases) {
+      if (bytes === undefined) blocks.blocks.delete(key);
+      else blocks.blocks.set(key, bytes);
+      const got = await syncFeedSkipping(REF, chain, blocks);
+      expect([what, seqs(got.entries), got.gaps]).to.deep.equal([what, [1], []]);
+      expect(got.unavailable?.name, what).to.equal("FeedUnavailableError");
+      expect(got.unavailable?.seq).to.equal(2);
+      expect(seqs(got.unavailable?.verified as VerifiedEntry[])).to.deep.equal([1]);
+      if (what === "another entry" || what === "oversize junk")
+        expect((got.unavailable as FeedUnavailableError & { cause: Error }).cause.name, what).to.equal("BlockMismatchError");
+    }
+    // Oversize junk streamed in chunks (a Helia blockstore) is hashed, not kept, and is not taken for the anchored block.
+    const chunked = {
+      async *get(cid: CID): AsyncGenerator<Uint8Array> {
+        if (!cid.equals(second.cid)) {
+          yield await blocks.get(cid);
+          return;
+        }
+        for (let i = 0; i < 40; i++) yield new Uint8Array(16 * 1024);
+      },
+    };
+    const streamed = await syncFeedSkipping(REF, chain, chunked);
+    expect([seqs(streamed.entries), streamed.gaps, streamed.unavailable?.seq]).to.deep.equal([[1], [], 2]);
+    blocks.blocks.set(key, second.bytes);
+    const whole = await syncFeedSkipping(REF, chain, blocks, { known: { seq: 1, cid: feed.entries[0]?.cid as CID } });
+    expect([seqs(whole.entries), whole.gaps, whole.unavailable]).to.deep.equal([[2, 3, 4, 5], [], undefined]);
+  });
+
+  it("an anchored oversize entry streamed in chunks is a gap once its bytes hash to the anchored CID", async () => {
+    const feed = new FeedBuilder(REF, [w0, w1]);
+    await feed.add(sampleCap());
+    const huge = await anchorRaw(feed, rawEntry(feed, { cap: { ...sampleCap(), note: "y".repeat(400 * 1024) } }));
+    await feed.add(sampleCap({ identifier: "after" }));
+    const chain = new FakeChain(1, SET);
+    chain.anchor(...feed.entries);
+    const store = new MemoryBlockstore();
+    for (const b of feed.entries) await store.put(b.cid, b.bytes);
+    const got = await syncFeedSkipping(REF, chain, store);
+    expect([seqs(got.entries), gapsOf(got.gaps)]).to.deep.equal([[1, 3], [[2, "EntryTooLargeError"]]]);
+    expect(got.gaps[0]?.cid.equals(huge.cid)).to.equal(true);
+  });
+
+  it("the chain's errors are thrown: a known entry not in its history, a stale head, bad arguments", async () => {
+    const { feed, chain, blocks } = await honestFeed(3);
+    const other = await forged(feed.entries[1] as BuiltEntry, { cap: sampleCap({ identifier: "other" }) });
+    await rejects(syncFeedSkipping(REF, chain, blocks, { known: { seq: 2, cid: other.cid } }), ForkedFeedError, /does not contain/);
+    chain.head = { seq: 1, epoch: 0, entryCid: feed.entries[0]?.cid as CID };
+    await rejects(syncFeedSkipping(REF, chain, blocks, { known: { seq: 2, cid: feed.entries[1]?.cid as CID } }), StaleHeadError);
+    await rejects(syncFeedSkipping(REF, chain, blocks, { maxEntries: 0 }), RangeError, /maxEntries/);
+    await rejects(syncFeedSkipping(REF, chain, blocks, { known: { seq: 0, cid: other.cid } }), TypeError, /known/);
+  });
+
+  it("every syncFeed error about one entry carries its seq and the entries verified before it", async () => {
+    const { feed, chain, blocks } = await honestFeed(3);
+    const third = feed.entries[2] as BuiltEntry;
+    // encodeEntry refuses an invalid CAP: its raw encoding is anchored instead.
+    const invalid = dagCbor.encode({ ...third.entry, cap: { ...sampleCap(), status: "Maybe" } });
+    const invalidCid = entryCidOf(invalid);
+    const invalidEntry = {
+      ...third,
+      cid: invalidCid,
+      bytes: invalid,
+      signatures: await signAll(entryDigest(REF, 0, 3, invalidCid), [w0, w1]),
+    };
+    const cases: [BuiltEntry, new (...args: never[]) => Error][] = [
+      [invalidEntry, InvalidCapError],
+      [{ ...third, signatures: third.signatures.slice(0, 1) }, TooFewSignaturesError],
+      [await forged(third, { prev: feed.entries[0]?.cid as CID }), ForkedFeedError],
+      [await forged(third, { epoch: 1 }), EntryMismatchError],
+    ];
+    for (const [bad, type] of cases) {
+      chain.anchor(bad);
+      blocks.blocks.set(bad.cid.toString(), bad.bytes);
+      const err = await rejects(syncFeed(REF, chain, blocks), type);
+      expect(feedSyncErrorInfo(err)?.seq, type.name).to.equal(3);
+      expect(seqs(feedSyncErrorInfo(err)?.verified ?? [])).to.deep.equal([1, 2]);
+    }
+    expect(feedSyncErrorInfo(new Error("x"))).to.equal(undefined);
   });
 });
