@@ -8,6 +8,11 @@ export const MAX_CAP_XML_BYTES = 256 * 1024;
 export const MAX_XML_DEPTH = 32;
 /** The most elements one document may hold. */
 export const MAX_XML_ELEMENTS = 10_000;
+/**
+ * The most attributes (namespace declarations included) one start tag may carry. CAP's own elements carry none
+ * but namespace declarations, and an XML signature's a few; a hostile document fills 256 KiB with tens of thousands.
+ */
+export const MAX_XML_ATTRIBUTES = 256;
 
 /** The namespace the `xml` prefix is bound to. */
 export const XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace";
@@ -20,6 +25,8 @@ export interface XmlLimits {
   maxDepth?: number;
   /** @default MAX_XML_ELEMENTS */
   maxElements?: number;
+  /** The most attributes of one start tag, namespace declarations included. @default MAX_XML_ATTRIBUTES */
+  maxAttributes?: number;
 }
 
 /** An attribute other than a namespace declaration (`xmlns`, `xmlns:p`), its prefix resolved. */
@@ -110,6 +117,7 @@ class Reader {
     readonly src: string,
     readonly maxDepth: number,
     readonly maxElements: number,
+    readonly maxAttributes: number = MAX_XML_ATTRIBUTES,
   ) {}
 
   fail(message: string, at = this.pos): never {
@@ -198,6 +206,7 @@ class Reader {
     this.pos++; // "<"
     const qname = this.name();
     const raw: { qname: string; value: string; at: number }[] = [];
+    const given = new Set<string>();
     let empty = false;
     for (;;) {
       const spaced = this.skipSpace();
@@ -213,6 +222,7 @@ class Reader {
       if (this.pos >= this.src.length) this.fail(`unclosed start tag <${qname}`, at);
       if (!spaced) this.fail("expected whitespace, '>' or '/>'");
       const attrAt = this.pos;
+      if (raw.length >= this.maxAttributes) this.fail(`more than ${this.maxAttributes} attributes on <${qname}>`, attrAt);
       const name = this.name();
       this.skipSpace();
       if (!this.startsWith("=")) this.fail(`expected '=' after attribute ${name}`);
@@ -225,7 +235,8 @@ class Reader {
       const text = this.src.slice(this.pos + 1, end);
       const lt = text.indexOf("<");
       if (lt >= 0) this.fail("'<' inside an attribute value", this.pos + 1 + lt);
-      if (raw.some((a) => a.qname === name)) this.fail(`attribute ${name} given twice`, attrAt);
+      if (given.has(name)) this.fail(`attribute ${name} given twice`, attrAt);
+      given.add(name);
       raw.push({ qname: name, value: this.decode(text, this.pos + 1, true), at: attrAt });
       this.pos = end + 1;
     }
@@ -346,7 +357,12 @@ export function parseXml(text: string, limits: XmlLimits = {}): XmlElement {
   if (bytes > maxBytes) throw new MalformedXmlError(`XML document is ${bytes} bytes, over the ${maxBytes}-byte limit`);
   let src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   src = src.replace(/\r\n?/g, "\n");
-  const reader: Reader = new Reader(src, limits.maxDepth ?? MAX_XML_DEPTH, limits.maxElements ?? MAX_XML_ELEMENTS);
+  const reader: Reader = new Reader(
+    src,
+    limits.maxDepth ?? MAX_XML_DEPTH,
+    limits.maxElements ?? MAX_XML_ELEMENTS,
+    limits.maxAttributes ?? MAX_XML_ATTRIBUTES,
+  );
   const bad = NOT_XML_CHAR.exec(src);
   if (bad)
     reader.fail(`character U+${(bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML`, bad.index);

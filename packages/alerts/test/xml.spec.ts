@@ -5,7 +5,17 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { MalformedXmlError } from "../src/errors.js";
-import { isXmlText, MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseXml, utf8Length, type XmlElement, xmlText } from "../src/xml.js";
+import { parseCap } from "../src/cap.js";
+import {
+  isXmlText,
+  MAX_XML_ATTRIBUTES,
+  MAX_XML_DEPTH,
+  MAX_XML_ELEMENTS,
+  parseXml,
+  utf8Length,
+  type XmlElement,
+  xmlText,
+} from "../src/xml.js";
 
 function malformed(xml: string, message?: RegExp, limits?: Parameters<typeof parseXml>[1]): void {
   let root: XmlElement | undefined;
@@ -126,6 +136,26 @@ describe("parseXml: what it refuses (MalformedXmlError, with line:column)", () =
     malformed(`<a>${"x".repeat(100)}</a>`, /over the 64-byte limit/, { maxBytes: 64 });
     malformed(`<a>${"é".repeat(30)}</a>`, /67 bytes, over the 64-byte limit/, { maxBytes: 64 });
     expect(parseXml(`<a>${"é".repeat(28)}</a>`, { maxBytes: 64 }).name).to.equal("a");
+  });
+
+  it("more than 256 attributes on one element (namespace declarations count); a duplicate found in linear time (review21)", function () {
+    this.timeout(20_000);
+    const attrs = (n: number, name = "a") => Array.from({ length: n }, (_, i) => ` ${name}${i}=""`).join("");
+    expect(parseXml(`<r${attrs(MAX_XML_ATTRIBUTES)}/>`).attributes).to.have.length(MAX_XML_ATTRIBUTES);
+    malformed(`<r${attrs(MAX_XML_ATTRIBUTES + 1)}/>`, /XML 1:\d+: more than 256 attributes on <r>/);
+    const declarations = Array.from({ length: MAX_XML_ATTRIBUTES }, (_, i) => ` xmlns:p${i}="urn:x:${i}"`).join("");
+    malformed(`<r${declarations} a="1"><a/></r>`, /more than 256 attributes/);
+    // The review's document: 26 000 attributes in 249 KB took 5.7 s (each checked against all before it).
+    const hostile = attrs(26_000);
+    let started = performance.now();
+    malformed(`<alert${hostile}/>`, /more than 256 attributes/);
+    expect(() => parseCap(`<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"${hostile}/>`)).to.throw(MalformedXmlError, /more than 256/);
+    expect(performance.now() - started).to.be.below(500);
+    // Allowed all of them, the reader is still linear: a Set, not a scan per attribute.
+    started = performance.now();
+    expect(parseXml(`<alert${hostile}/>`, { maxAttributes: Infinity }).attributes).to.have.length(26_000);
+    malformed(`<alert${hostile} a25999="x"/>`, /attribute a25999 given twice/, { maxAttributes: Infinity });
+    expect(performance.now() - started).to.be.below(2000);
   });
 
   it("a non-string is a TypeError", () => {
