@@ -40,14 +40,17 @@ export interface FeedItem {
 /**
  * The feed's items, oldest first, with their states at `nowS` (unix seconds). An Update supersedes the earlier
  * messages it references and is itself active; a Cancel cancels the earlier ones it references (a cancellation
- * stands even if an Update follows); a message never affects itself or a later one, nor one of another feed, and a
- * reference to a message not in the feed changes nothing. When one key appears twice, references name the first.
- * An active alert whose every info has an `expires` in the past is expired.
+ * stands even if an Update follows); a message never affects itself or a later one, nor one of another feed, nor a
+ * record (an Ack, Error or Cancel message stays "record"), and a reference to a message not in the feed changes nothing.
+ * A reference applies to every earlier message of the feed with that key: a message published twice is updated or
+ * cancelled as a whole (the vault's alert-filter reads references the same way). An active alert whose every info has
+ * an `expires` in the past is expired.
  */
 export function feedView(entries: readonly Pick<VerifiedEntry, "ref" | "seq" | "cid" | "entry">[], nowS: number): FeedItem[] {
   if (!Number.isFinite(nowS)) throw new RangeError(`nowS: expected unix seconds, got ${nowS}`);
   const items: FeedItem[] = [];
-  const byKey = new Map<string, number>();
+  /** Indexes into `items` of the messages seen so far, by feed and key. */
+  const byKey = new Map<string, number[]>();
   for (const e of entries) {
     const cap = e.entry.cap;
     const key = capKey(cap);
@@ -62,21 +65,24 @@ export function feedView(entries: readonly Pick<VerifiedEntry, "ref" | "seq" | "
     items.push(item);
     const feed = `${e.ref.chainId}:${e.ref.contract}:${e.ref.feedId}:`;
     if (cap.msgType === "Update" || cap.msgType === "Cancel") {
-      for (const referenced of capReferences(cap)) {
+      for (const referenced of new Set(capReferences(cap))) {
         // Only earlier messages of the same feed: byKey holds nothing later, and not this one yet (it is added below).
-        const i = byKey.get(feed + referenced);
-        if (i === undefined) continue;
-        const target = items[i] as FeedItem;
-        if (cap.msgType === "Cancel") {
-          target.state = "cancelled";
-          target.by = { seq: e.seq, key };
-        } else if (target.state !== "cancelled") {
-          target.state = "updated";
-          target.by = { seq: e.seq, key };
+        for (const i of byKey.get(feed + referenced) ?? []) {
+          const target = items[i] as FeedItem;
+          if (target.state === "record") continue;
+          if (cap.msgType === "Cancel") {
+            target.state = "cancelled";
+            target.by = { seq: e.seq, key };
+          } else if (target.state !== "cancelled") {
+            target.state = "updated";
+            target.by = { seq: e.seq, key };
+          }
         }
       }
     }
-    if (!byKey.has(feed + key)) byKey.set(feed + key, at);
+    const same = byKey.get(feed + key);
+    if (same === undefined) byKey.set(feed + key, [at]);
+    else same.push(at);
   }
   return items.map((item) => (item.state === "active" && isExpired(item.cap, nowS) ? { ...item, state: "expired" } : item));
 }

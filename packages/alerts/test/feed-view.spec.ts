@@ -1,7 +1,7 @@
 import type { CID } from "@mosaic/protocol";
 import { expect } from "chai";
 import { type AlertFeedRef, type CapAlert, capKey, encodeEntry, type FeedItem, feedView, parseCapTime } from "../src/index.js";
-import { REF, sampleCap } from "./fixtures/feed.js";
+import { editorWallets, FeedBuilder, REF, sampleCap } from "./fixtures/feed.js";
 
 const NOW = parseCapTime("2026-12-06T10:00:00+01:00");
 
@@ -86,15 +86,54 @@ describe("alerts feed view", () => {
     expect(view.map((i) => i.state)).to.deep.equal(["active", "active", "record"]);
   });
 
-  it("when a key appears twice, references name the first; the view keeps every entry, oldest first", () => {
+  it("a reference applies to every earlier message with its key: a Cancel of a key published twice cancels both (review21)", async () => {
+    // The review's proof, on signed entries as a verified feed holds them: the same alert anchored twice, then cancelled.
+    const feed = new FeedBuilder(REF, editorWallets(1));
     const a = alert("A");
-    const update = alert("U", { msgType: "Update", references: keyOf(a) });
-    const view = feedView(entries([a, a, update]), NOW);
+    await feed.add(a);
+    await feed.add(a);
+    await feed.add(alert("C1", { msgType: "Cancel", references: keyOf(a), info: [] }));
+    const view = feedView(
+      feed.entries.map((b) => ({ ref: REF, seq: b.seq, cid: b.cid, entry: b.entry })),
+      NOW,
+    );
     expect(states(view)).to.deep.equal([
+      [1, "cancelled", 3],
+      [2, "cancelled", 3],
+      [3, "record", undefined],
+    ]);
+    // An Update supersedes every copy too; only earlier ones: a copy published after the Update stands.
+    const update = alert("U", { msgType: "Update", references: keyOf(a) });
+    expect(states(feedView(entries([a, a, update, a]), NOW))).to.deep.equal([
       [1, "updated", 3],
-      [2, "active", undefined],
+      [2, "updated", 3],
       [3, "active", undefined],
+      [4, "active", undefined],
+    ]);
+    // A reference named twice counts once; a cancelled copy stays cancelled when an Update of the key follows.
+    const twice = alert("C2", { msgType: "Cancel", references: `${keyOf(a)} ${keyOf(a)}` });
+    expect(states(feedView(entries([a, twice, a, update]), NOW))).to.deep.equal([
+      [1, "cancelled", 2],
+      [2, "record", undefined],
+      [3, "updated", 4],
+      [4, "active", undefined],
     ]);
     expect(() => feedView([], Number.NaN)).to.throw(RangeError);
+  });
+
+  it("records stay records: a Cancel of a key that names an earlier Cancel (the same Cancel published twice) changes neither", () => {
+    const a = alert("A");
+    const cancel = alert("C", { msgType: "Cancel", references: keyOf(a) });
+    expect(states(feedView(entries([a, cancel, cancel]), NOW))).to.deep.equal([
+      [1, "cancelled", 3],
+      [2, "record", undefined],
+      [3, "record", undefined],
+    ]);
+    const selfNaming = alert("S", { msgType: "Cancel" });
+    selfNaming.references = keyOf(selfNaming);
+    expect(states(feedView(entries([selfNaming, selfNaming]), NOW))).to.deep.equal([
+      [1, "record", undefined],
+      [2, "record", undefined],
+    ]);
   });
 });
