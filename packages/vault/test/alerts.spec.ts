@@ -375,6 +375,26 @@ describe("vault alerts", function () {
       expect(await receive(event(FEED, 1, a))).to.deep.include({ state: "cancelled", by: { seq: 2, key: alertDocKey(FEED, 2) } });
     });
 
+    it("a key published twice: a Cancel cancels every earlier copy, an Update supersedes them, in any arrival order", async () => {
+      // Review 21: the same CAP message anchored twice; a Cancel of its key left the second copy active.
+      const a = cap("a1");
+      const x = cap("x1", { msgType: "Cancel", references: refOf(a), sent: capTime(T0 + 13 * 3600) });
+      await receive(event(FEED, 1, a));
+      await receive(event(FEED, 2, a));
+      await receive(event(FEED, 3, x));
+      await receive(event(FEED, 4, a)); // a third copy after the Cancel stands
+      const by = { seq: 3, key: alertDocKey(FEED, 3) };
+      expect(alerts().get(alertDocKey(FEED, 1))).to.deep.include({ state: "cancelled", by });
+      expect(alerts().get(alertDocKey(FEED, 2))).to.deep.include({ state: "cancelled", by });
+      expect(alerts().get(alertDocKey(FEED, 4))?.state).to.equal("active");
+      // Out of order: the Cancel first, then the copies.
+      await receive(event(OTHER_FEED, 3, x));
+      await receive(event(OTHER_FEED, 2, a));
+      await receive(event(OTHER_FEED, 1, a));
+      expect(alerts().get(alertDocKey(OTHER_FEED, 1))?.state).to.equal("cancelled");
+      expect(alerts().get(alertDocKey(OTHER_FEED, 2))?.state).to.equal("cancelled");
+    });
+
     it("recheckAlerts decides again after more history is imported", async () => {
       const spandau = "52.53,13.15 52.53,13.22 52.56,13.22 52.56,13.15 52.53,13.15";
       await receive(event(FEED, 1, cap("s1", {}, { area: [area({ areaDesc: "Spandau", polygon: [spandau] })] })));

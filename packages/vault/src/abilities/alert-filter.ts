@@ -157,14 +157,26 @@ export function vaultAlertReaders(ctx: AbilityContext): AlertReaders {
   };
 }
 
-/** The state a later message of the same feed gives this one: a Cancel wins over an Update. */
-function laterState(docs: readonly AlertDoc[], target: { seq: number; capKey: string }): Pick<AlertDoc, "state" | "by"> | undefined {
-  let out: Pick<AlertDoc, "state" | "by"> | undefined;
+/** The state one Update or Cancel at `seq` gives a message it references: a Cancel wins over an Update, then the later one. */
+type Reference = { state: "updated" | "cancelled"; by: { seq: number; key: string } };
+
+/** Whether `next` decides the state of a message that `current` (if any) decided so far, as feedView reads the feed. */
+function overrides(next: Reference, current: Pick<AlertDoc, "state" | "by">): boolean {
+  if (current.state !== "updated" && current.state !== "cancelled") return true;
+  if (next.state !== current.state) return next.state === "cancelled";
+  return next.by.seq > (current.by?.seq ?? 0);
+}
+
+/**
+ * The state the later messages of the same feed give this one (every Update and Cancel after it that references its
+ * key: a reference applies to every earlier message with that key), or undefined when none does.
+ */
+function laterState(docs: readonly AlertDoc[], target: { seq: number; capKey: string }): Reference | undefined {
+  let out: Reference | undefined;
   for (const d of docs) {
     if (d.seq <= target.seq || (d.msgType !== "Update" && d.msgType !== "Cancel") || !d.references.includes(target.capKey)) continue;
-    const state: AlertState = d.msgType === "Cancel" ? "cancelled" : "updated";
-    if (out === undefined || (state === "cancelled" && out.state !== "cancelled") || (state === out.state && d.seq > (out.by?.seq ?? 0)))
-      out = { state, by: { seq: d.seq, key: d.key } };
+    const next: Reference = { state: d.msgType === "Cancel" ? "cancelled" : "updated", by: { seq: d.seq, key: d.key } };
+    if (out === undefined || overrides(next, out)) out = next;
   }
   return out;
 }
@@ -220,11 +232,9 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
   const withKey = (k: string) => alerts.find({ where: { capKey: k } }).filter((d) => d.feedKey === feedKey);
   const isRecord = cap.msgType !== "Alert" && cap.msgType !== "Update";
   // Arriving after a later message that references it (entries given out of order): the state that message gives it.
-  const firstOfKey = !withKey(own.capKey).some((d) => d.seq < seq);
-  const later =
-    isRecord || !firstOfKey
-      ? undefined
-      : laterState(alerts.find({ where: { feedSeq: { gt: feedSeqOf(feedKey, seq), lt: `${feedKey};` } } }), own);
+  const later = isRecord
+    ? undefined
+    : laterState(alerts.find({ where: { feedSeq: { gt: feedSeqOf(feedKey, seq), lt: `${feedKey};` } } }), own);
   const references = cap.msgType === "Update" || cap.msgType === "Cancel" ? capReferences(cap) : [];
   const keepCap = dagCbor.encode(cap).length <= MAX_STORED_CAP_BYTES;
   const doc = await alerts.create({
@@ -248,14 +258,14 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
     ...(keepCap ? { cap } : { capOmitted: true as const }),
   });
   if (references.length > 0) {
-    const state: AlertState = cap.msgType === "Cancel" ? "cancelled" : "updated";
-    // A reference names the first message of the feed with that key (as feedView reads it), and only an earlier one:
-    // a message cannot update or cancel itself or a later one.
+    const next: Reference = { state: cap.msgType === "Cancel" ? "cancelled" : "updated", by: { seq, key } };
+    // A reference names every earlier message of the feed with that key (a key published twice is cancelled twice, as
+    // feedView reads it), and only earlier ones: a message cannot update or cancel itself or a later one.
     for (const ref of new Set(references)) {
-      const d = withKey(ref).reduce<AlertDoc | undefined>((a, b) => (a === undefined || b.seq < a.seq ? b : a), undefined);
-      if (d === undefined || d.seq >= seq || d.state === "record" || d.state === "cancelled") continue;
-      if (d.state === "updated" && state === "updated" && (d.by?.seq ?? 0) > seq) continue;
-      await alerts.update(d._id, { ...d, state, by: { seq, key } });
+      for (const d of withKey(ref)) {
+        if (d.seq >= seq || d.state === "record" || !overrides(next, d)) continue;
+        await alerts.update(d._id, { ...d, state: next.state, by: next.by });
+      }
     }
   }
   return doc;
@@ -278,7 +288,31 @@ function validateAlertDoc(value: unknown): AlertDoc {
   return d;
 }
 
-/** A followed feed and the head the vault holds of it (seq 0, cid null: nothing yet). */
+/**
+ * An anchored entry of a followed feed that can never be read (syncFeedSkipping's FeedGap): its block is the one the
+ * chain anchored, but no valid entry of the feed. Kept with the feed so it is not fetched again, and shown.
+ */
+export interface AlertGapRecord {
+  seq: number;
+  /** The CID anchored for it. */
+  cid: string;
+  /** The error's name (InvalidCapError, MalformedEntryError, …). */
+  error: string;
+  /** The error's message, at most MAX_GAP_REASON characters. */
+  reason: string;
+  /** Unix seconds, by the vault's clock, when a sync found it. */
+  found: number;
+}
+
+/** Gaps kept per feed (the latest); `gapCount` counts them all. */
+export const MAX_KEPT_GAPS = 100;
+/** Characters of a gap's reason kept. */
+export const MAX_GAP_REASON = 500;
+
+/**
+ * A followed feed and the head the vault holds of it (seq 0, cid null: nothing yet): the last entry stored or gap
+ * found, whichever is later — the next sync starts after it.
+ */
 export interface AlertFeedDoc extends Doc {
   chainId: number;
   contract: string;
@@ -288,6 +322,10 @@ export interface AlertFeedDoc extends Doc {
   /** Unix seconds. */
   followed: number;
   synced?: number;
+  /** The latest gaps found, in seq order (at most MAX_KEPT_GAPS). */
+  gaps?: AlertGapRecord[];
+  /** Every gap found, including those no longer kept in `gaps`. */
+  gapCount?: number;
 }
 
 function validateFeedDoc(value: unknown): AlertFeedDoc {
@@ -297,6 +335,20 @@ function validateFeedDoc(value: unknown): AlertFeedDoc {
   if (!Number.isSafeInteger(d.seq) || d.seq < 0) throw new TypeError("feeds.seq: expected an integer >= 0");
   if ((d.seq === 0) !== (d.cid === null) || (d.cid !== null && typeof d.cid !== "string"))
     throw new TypeError("feeds.cid: expected the head's CID, null at seq 0");
+  if (d.gaps !== undefined) {
+    if (!Array.isArray(d.gaps) || d.gaps.length > MAX_KEPT_GAPS) throw new TypeError(`feeds.gaps: expected at most ${MAX_KEPT_GAPS} gaps`);
+    let last = 0;
+    for (const g of d.gaps) {
+      if (!Number.isSafeInteger(g?.seq) || g.seq <= last || g.seq > d.seq)
+        throw new TypeError("feeds.gaps: expected seqs ascending, up to the head");
+      last = g.seq;
+      if (typeof g.cid !== "string" || typeof g.error !== "string" || typeof g.reason !== "string" || g.reason.length > MAX_GAP_REASON)
+        throw new TypeError("feeds.gaps: expected { seq, cid, error, reason, found }");
+      if (!Number.isSafeInteger(g.found)) throw new TypeError("feeds.gaps.found: expected unix seconds");
+    }
+    if (!Number.isSafeInteger(d.gapCount) || (d.gapCount as number) < d.gaps.length)
+      throw new TypeError("feeds.gapCount: expected the number of gaps found, at least those kept");
+  }
   return d;
 }
 
@@ -339,7 +391,7 @@ export const alertFilter = defineAbility({
       },
       feeds: {
         description: "alert feeds followed, and the head held of each",
-        fields: ["chainId", "contract", "feedId", "seq", "cid", "followed", "synced"],
+        fields: ["chainId", "contract", "feedId", "seq", "cid", "followed", "synced", "gaps", "gapCount"],
       },
     },
     reads: ["location-history/points", "health-questionnaire/checkins"],
