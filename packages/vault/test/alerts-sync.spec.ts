@@ -1,8 +1,19 @@
 // A vault following a public alert feed on real parts: AlertFeeds on an in-process Hardhat chain, the editors' entry
 // blocks on a Helia node on loopback, the vault's reads over bitswap from a second node. syncAlerts stores what
-// syncFeed verified, from the head it holds; a withholding replica or a forged block stores nothing and moves no head.
+// syncFeedSkipping verified, from the head it holds; an anchored entry no reader can accept is a gap kept with the
+// feed (never fetched again, shown in the inbox); a withheld block stops the feed after the entries before it.
 import { randomBytes } from "node:crypto";
-import { type AlertFeedRef, alertFeedChain, type BlockGetter, type CapAlert, FeedUnavailableError, MAX_ENTRY_BYTES } from "@mosaic/alerts";
+import * as dagCbor from "@ipld/dag-cbor";
+import {
+  type AlertFeedRef,
+  alertFeedChain,
+  type BlockGetter,
+  type CapAlert,
+  entryCidOf,
+  entryDigest,
+  FeedUnavailableError,
+  MAX_ENTRY_BYTES,
+} from "@mosaic/alerts";
 import {
   type AlertFeeds,
   AlertFeeds__factory,
@@ -20,7 +31,7 @@ import { connectInProcessChain } from "@mosaic/protocol/in-process-chain";
 import { expect } from "chai";
 import type { Signer } from "ethers";
 import { captureState, memoryStores } from "../../../test/helpers.js";
-import { type BuiltEntry, editorSet, editorWallets, FeedBuilder, sampleCap } from "../../alerts/test/fixtures/feed.js";
+import { type BuiltEntry, editorSet, editorWallets, FeedBuilder, sampleCap, signAll } from "../../alerts/test/fixtures/feed.js";
 import {
   type AlertDoc,
   type AlertFeedDoc,
@@ -77,6 +88,25 @@ describe("vault alerts: syncAlerts over a Hardhat chain and Helia on loopback", 
     return built;
   }
 
+  /** Anchors an entry no reader can accept (encoded without validation, signed by the editors) and serves its block. */
+  async function publishRaw(cap: CapAlert): Promise<BuiltEntry> {
+    const seq = feed.entries.length + 1;
+    const bytes = dagCbor.encode({ v: 1, feed: ref, seq, epoch: 0, prev: feed.entries.at(-1)?.cid ?? null, cap });
+    const cid = entryCidOf(bytes);
+    const built = {
+      seq,
+      epoch: 0,
+      cid,
+      bytes,
+      entry: undefined as never,
+      signatures: await signAll(entryDigest(ref, 0, seq, cid), [editors[0], editors[2]] as typeof editors),
+    };
+    feed.entries.push(built);
+    await putBlock(publisherNode.blockstore, { cid, bytes });
+    await (await (contract.connect(submitter) as AlertFeeds).anchor(ref.feedId, seq, cid.bytes, built.signatures)).wait();
+    return built;
+  }
+
   /** The reader's blocks over bitswap, given up on after a few seconds (a replica that withholds); syncFeed passes its own signal. */
   let fetchTimeoutMs = 30_000;
   const blocks: BlockGetter = {
@@ -87,7 +117,7 @@ describe("vault alerts: syncAlerts over a Hardhat chain and Helia on loopback", 
       }),
   };
 
-  it("stores the verified entries with the local decision, incrementally, once each; a withheld block stores nothing", async () => {
+  it("stores the verified entries with the local decision, incrementally, once each; gaps kept and shown; a withheld block stops the feed", async () => {
     const stores = memoryStores();
     const vault = await Vault.open(stores, { rootSeed: randomBytes(32), clock: () => (SENT + 3600) * 1000 });
     try {
@@ -110,6 +140,7 @@ describe("vault alerts: syncAlerts over a Hardhat chain and Helia on loopback", 
         feeds: 1,
         added: 2,
         concerning: 1,
+        gaps: [],
         failed: [],
       });
       expect(progress.at(-1)).to.equal(2);
@@ -146,22 +177,74 @@ describe("vault alerts: syncAlerts over a Hardhat chain and Helia on loopback", 
       const feeds = vault.ability("alert-filter").collection<AlertFeedDoc>("feeds");
       const held = feeds.get(`${ref.chainId}:${ref.contract}:${ref.feedId}`) as AlertFeedDoc;
       await feeds.update(held._id, { ...held, cid: other.cid.toString() });
-      let before = await captureState(stores);
+      const before = await captureState(stores);
       const forked = await syncAlerts(vault, components);
       expect(forked.failed.map((f) => f.error.name)).to.deep.equal(["ForkedFeedError"]);
       expect(await captureState(stores)).to.deep.equal(before);
       await feeds.update(held._id, held);
 
-      // Seq 5 anchored, its block served by no replica: FeedUnavailableError, and syncFeed is all or nothing, so
-      // nothing of seqs 4-5 reaches the filter and the vault's state is unchanged.
+      // The conflicting copy gone, seq 4 syncs. Seq 5 is anchored but no valid entry (an unclosed polygon, signed by
+      // the editors): a gap, recorded with the feed and shown, and the entries after it still arrive. In the same sync
+      // NEAR-2 concerns the user but seq 8 cancels it: `concerning` counts what concerns the user after the sync.
+      await vault.ability("alert-filter").collection<AlertDoc>("alerts").delete(alertDocKey(ref, 4));
+      const unclosed = "52.50,13.37 52.50,13.43 52.54,13.43 52.54,13.38";
+      const badCap = sampleCap({ identifier: "BAD-1" });
+      (badCap.info[0]?.area[0] as { polygon: string[] }).polygon = [unclosed];
+      const gap5 = await publishRaw(badCap);
+      const near2 = sampleCap({ identifier: "NEAR-2" });
+      await publish(near2);
+      await publish(sampleCap({ identifier: "NEAR-3" }));
+      await publish(
+        sampleCap({ identifier: "NEAR-2-CANCEL", msgType: "Cancel", references: `${near2.sender},${near2.identifier},${near2.sent}` }),
+      );
+      const asked: string[] = [];
+      const counting: BlockGetter = {
+        get: (cid, options) => {
+          asked.push(cid.toString());
+          return blocks.get(cid, options);
+        },
+      };
+      const past = await syncAlerts(vault, { ...components, blocks: counting });
+      // LATER-1 and NEAR-3 concern the user; NEAR-2 did until seq 8 cancelled it.
+      expect(past).to.deep.include({ feeds: 1, added: 4, concerning: 2, failed: [] });
+      expect(past.gaps.map((g) => [g.feed, g.seq, g.cid, g.error])).to.deep.equal([[ref, 5, gap5.cid.toString(), "UnclosedPolygonError"]]);
+      expect(followedAlertFeeds(vault)[0]).to.deep.include({ seq: 8, gapCount: 1 });
+      expect(followedAlertFeeds(vault)[0]?.gaps.map((g) => g.seq)).to.deep.equal([5]);
+      expect(docs.get(alertDocKey(ref, 5))).to.equal(undefined);
+      expect(docs.get(alertDocKey(ref, 6))).to.deep.include({ state: "cancelled", concerns: true });
+      const inbox = alertInbox(vault, { gaps: true });
+      const gapItem = inbox.find((i) => i.kind === "gap");
+      expect(gapItem).to.deep.include({ kind: "gap", seq: 5, feed: ref, error: "UnclosedPolygonError" });
+      expect(gapItem?.kind === "gap" && gapItem.text).to.match(
+        new RegExp(`^entry 5 of feed ${ref.chainId}:${ref.contract}:${ref.feedId} could not be read: UnclosedPolygonError: .*polygon`),
+      );
+      expect(inbox.map((i) => i.seq)).to.deep.equal([4, 7, 2, 5]); // the active alerts, concerning first, then the gap
+      expect(alertInbox(vault).map((i) => i.seq)).to.deep.equal([4, 7, 2]);
+
+      // Synced again: nothing fetched, the gap not asked for again.
+      asked.length = 0;
+      expect(await syncAlerts(vault, { ...components, blocks: counting })).to.deep.include({ added: 0, gaps: [] });
+      expect(asked).to.deep.equal([]);
+
+      // A gap as the latest entry: the held head is the gap's anchored CID, and the next entry links it.
+      const gap9 = await publishRaw(badCap);
+      expect(await syncAlerts(vault, components)).to.deep.include({ added: 0, failed: [] });
+      expect(followedAlertFeeds(vault)[0]).to.deep.include({ seq: 9, cid: gap9.cid.toString(), gapCount: 2 });
+      await publish(sampleCap({ identifier: "AFTER-GAP" }));
+      asked.length = 0;
+      expect(await syncAlerts(vault, { ...components, blocks: counting })).to.deep.include({ added: 1, gaps: [], failed: [] });
+      expect(asked).to.deep.equal([feed.entries[9]?.cid.toString()]);
+
+      // Seq 12 anchored, its block served by no replica: FeedUnavailableError; seq 11 before it is stored, the held
+      // head stops at 11, and the next sync tries from there.
+      await publish(sampleCap({ identifier: "BEFORE-HIDDEN" }));
       await publish(sampleCap({ identifier: "HIDDEN-1" }), { withhold: true });
-      before = await captureState(stores);
       fetchTimeoutMs = 3000;
       const withheld = await syncAlerts(vault, components);
-      expect(withheld).to.deep.include({ feeds: 0, added: 0 });
+      expect(withheld).to.deep.include({ feeds: 0, added: 1, gaps: [] });
       expect(withheld.failed.map((f) => [f.feed, f.error.name])).to.deep.equal([[ref, FeedUnavailableError.name]]);
-      expect(await captureState(stores)).to.deep.equal(before);
-      expect(docs.size).to.equal(4);
+      expect(followedAlertFeeds(vault)[0]).to.deep.include({ seq: 11, cid: feed.entries[10]?.cid.toString() });
+      expect(docs.get(alertDocKey(ref, 12))).to.equal(undefined);
 
       // Nothing of any of this left the vault.
       expect(vault.audit()).to.deep.equal([]);

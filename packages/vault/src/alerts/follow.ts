@@ -1,14 +1,27 @@
 // Following public alert feeds: the feeds a vault follows and the head it holds of each, syncing them from any
 // replica against the on-chain head (syncFeed checks every entry), and the inbox. Pull only: the chain and IPFS see
 // reads of public data, never which alert concerned this user.
-import { type AlertFeedChain, type AlertFeedRef, type BlockGetter, checkFeedRef, syncFeed, type VerifiedEntry } from "@mosaic/alerts";
+import {
+  type AlertFeedChain,
+  type AlertFeedRef,
+  type BlockGetter,
+  checkFeedRef,
+  type FeedGap,
+  type SkippingSync,
+  syncFeedSkipping,
+  type VerifiedEntry,
+} from "@mosaic/alerts";
 import { parseCid } from "@mosaic/protocol";
 import {
   ALERT_FILTER,
   type AlertDoc,
   type AlertEvent,
   type AlertFeedDoc,
+  type AlertGapRecord,
+  alertDocKey,
   alertFeedKey,
+  MAX_GAP_REASON,
+  MAX_KEPT_GAPS,
   vaultAlertReaders,
 } from "../abilities/alert-filter.js";
 import type { Vault } from "../vault.js";
@@ -32,10 +45,22 @@ export interface FollowedAlertFeed {
   /** Unix seconds. */
   followed: number;
   synced?: number;
+  /** Entries of the feed that can never be read (the latest MAX_KEPT_GAPS), in seq order; see alertInbox's `gaps`. */
+  gaps: AlertGapRecord[];
+  /** Every gap found, including those no longer kept. */
+  gapCount: number;
 }
 
 function followedOf(d: AlertFeedDoc): FollowedAlertFeed {
-  return { feed: refOf(d), seq: d.seq, cid: d.cid, followed: d.followed, ...(d.synced === undefined ? {} : { synced: d.synced }) };
+  return {
+    feed: refOf(d),
+    seq: d.seq,
+    cid: d.cid,
+    followed: d.followed,
+    ...(d.synced === undefined ? {} : { synced: d.synced }),
+    gaps: d.gaps ?? [],
+    gapCount: d.gapCount ?? 0,
+  };
 }
 
 /** A copy of a feed reference given as an argument; TypeError naming the field (checkFeedRef). */
@@ -89,30 +114,44 @@ export interface SyncAlertsOptions {
 }
 
 export interface SyncAlertsResult {
-  /** Feeds synced. */
+  /** Feeds brought up to their chain head. */
   feeds: number;
   /** Entries stored that the vault did not hold. */
   added: number;
-  /** Of those, alerts that concern this user. */
-  concerning: number;
   /**
-   * Feeds that could not be synced, and why: FeedUnavailableError, ForkedFeedError, StaleHeadError, … (nothing of
-   * them was stored), or an entry the alert filter refused (AlertEntryConflictError; the entries before it were).
+   * Of those, the alerts that concern this user once the sync is done: in force (active, not expired) — not those a
+   * later entry of the same sync updated or cancelled.
+   */
+  concerning: number;
+  /** Entries found this sync that can never be read (each feed's head moved past them; see alertInbox's `gaps`). */
+  gaps: ({ feed: AlertFeedRef } & AlertGapRecord)[];
+  /**
+   * Feeds that could not be brought up to date, and why: FeedUnavailableError (a block no replica served, or other
+   * bytes served for it: the entries before it were stored, try again later), ForkedFeedError, StaleHeadError, …
+   * (nothing of the feed was stored), or an entry the alert filter refused (AlertEntryConflictError; the entries
+   * before it were).
    */
   failed: { feed: AlertFeedRef; error: Error }[];
 }
 
+function gapRecord(gap: FeedGap, found: number): AlertGapRecord {
+  return { seq: gap.seq, cid: gap.cid.toString(), error: gap.error, reason: gap.reason.slice(0, MAX_GAP_REASON), found };
+}
+
 /**
- * Brings every followed feed up to date: syncFeed from the head the vault holds (each entry's CID anchored on-chain,
- * hash-linked, signed by enough editors of its epoch, its CAP valid), then each verified entry, oldest first, to the
- * abilities that handle `alert:received` (the alert filter decides and stores it), the held head moving with each.
- * A feed that fails is reported in `failed` and the others still sync.
+ * Brings every followed feed up to date: syncFeedSkipping from the head the vault holds (each entry's CID anchored
+ * on-chain, hash-linked, signed by enough editors of its epoch, its CAP valid), then each verified entry, oldest
+ * first, to the abilities that handle `alert:received` (the alert filter decides and stores it), the held head moving
+ * with each. An anchored entry that can never be read (a gap: its block is the anchored one but no valid entry) is
+ * kept with the feed, the head moving past it, so it is not fetched again; alertInbox shows it. A block no replica
+ * serves stops that feed at the entry before it (in `failed`); a feed that fails is reported and the others still sync.
  */
 export async function syncAlerts(
   vault: Vault,
   components: { chain: AlertFeedChain; blocks: BlockGetter },
   options: SyncAlertsOptions = {},
 ): Promise<SyncAlertsResult> {
+  const ctx = vault.ability(ALERT_FILTER);
   const collection = feeds(vault);
   let followed = collection.find();
   if (options.on !== undefined) {
@@ -123,12 +162,13 @@ export async function syncAlerts(
       `this vault follows feeds of ${new Set(followed.map((d) => `${d.chainId}:${d.contract}`)).size} AlertFeeds contracts: pass options.on ({ chainId, contract }) for the one this chain reader reads`,
     );
   }
-  const result: SyncAlertsResult = { feeds: 0, added: 0, concerning: 0, failed: [] };
+  const result: SyncAlertsResult = { feeds: 0, added: 0, concerning: 0, gaps: [], failed: [] };
+  const added: string[] = [];
   for (const start of followed) {
     const ref = refOf(start);
-    let entries: VerifiedEntry[];
+    let synced: SkippingSync;
     try {
-      entries = await syncFeed(ref, components.chain, components.blocks, {
+      synced = await syncFeedSkipping(ref, components.chain, components.blocks, {
         ...(start.seq > 0 && start.cid !== null ? { known: { seq: start.seq, cid: parseCid(start.cid) } } : {}),
         ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -139,32 +179,57 @@ export async function syncAlerts(
       result.failed.push({ feed: ref, error: err as Error });
       continue;
     }
-    const alerts = vault.ability(ALERT_FILTER).read<AlertDoc>("alerts");
+    // Entries and gaps in seq order: the held head moves over each, so an interrupted sync resumes after the last.
+    const steps: ({ seq: number; entry: VerifiedEntry } | { seq: number; gap: FeedGap })[] = [
+      ...synced.entries.map((entry) => ({ seq: entry.seq, entry })),
+      ...synced.gaps.map((gap) => ({ seq: gap.seq, gap })),
+    ].sort((a, b) => a.seq - b.seq);
+    const alerts = ctx.read<AlertDoc>("alerts");
+    let complete = synced.unavailable === undefined;
     try {
-      for (const entry of entries) {
+      for (const step of steps) {
         options.signal?.throwIfAborted();
-        const had = alerts.get(`${alertFeedKey(ref)}:${entry.seq}`) !== undefined;
-        const event: AlertEvent = { feed: ref, seq: entry.seq, cid: entry.cid.toString(), cap: entry.entry.cap };
-        const doc = (await vault.dispatch("alert:received", event))[ALERT_FILTER] as AlertDoc;
-        if (!had) {
-          result.added++;
-          if (doc.concerns && doc.state === "active") result.concerning++;
+        if ("entry" in step) {
+          const { entry } = step;
+          const key = alertDocKey(ref, entry.seq);
+          const had = alerts.get(key) !== undefined;
+          const event: AlertEvent = { feed: ref, seq: entry.seq, cid: entry.cid.toString(), cap: entry.entry.cap };
+          await vault.dispatch("alert:received", event);
+          if (!had) {
+            result.added++;
+            added.push(key);
+          }
         }
         const current = collection.get(start._id);
         if (current === undefined) break; // unfollowed meanwhile
-        await collection.update(start._id, { ...current, seq: entry.seq, cid: entry.cid.toString() });
+        if ("entry" in step) {
+          await collection.update(start._id, { ...current, seq: step.seq, cid: step.entry.cid.toString() });
+        } else {
+          const gap = gapRecord(step.gap, Math.floor(ctx.now() / 1000));
+          const gaps = [...(current.gaps ?? []), gap].slice(-MAX_KEPT_GAPS);
+          await collection.update(start._id, { ...current, seq: gap.seq, cid: gap.cid, gaps, gapCount: (current.gapCount ?? 0) + 1 });
+          result.gaps.push({ feed: ref, ...gap });
+        }
       }
     } catch (err) {
       // An entry the vault cannot keep (AlertEntryConflictError: it holds another CID at that seq): the head stays at
       // the last entry stored, and the next sync tries from there.
       options.signal?.throwIfAborted();
       result.failed.push({ feed: ref, error: err as Error });
+      complete = false;
       continue;
     }
+    if (synced.unavailable !== undefined) result.failed.push({ feed: ref, error: synced.unavailable });
     const current = collection.get(start._id);
-    if (current !== undefined)
-      await collection.update(start._id, { ...current, synced: Math.floor(vault.ability(ALERT_FILTER).now() / 1000) });
-    result.feeds++;
+    if (current !== undefined && complete) await collection.update(start._id, { ...current, synced: Math.floor(ctx.now() / 1000) });
+    if (complete) result.feeds++;
+  }
+  // Counted once every feed is stored: an alert an Update or Cancel of the same sync replaced does not count.
+  const nowS = Math.floor(ctx.now() / 1000);
+  const alerts = ctx.read<AlertDoc>("alerts");
+  for (const key of added) {
+    const d = alerts.get(key);
+    if (d?.concerns && d.state === "active" && !(d.expires !== undefined && d.expires < nowS)) result.concerning++;
   }
   return result;
 }
@@ -193,27 +258,77 @@ export async function recheckAlerts(vault: Vault): Promise<{ checked: number; ch
 }
 
 /** An alert as the inbox shows it: the stored document, its state as of now ("expired" once every info has expired). */
-export type InboxItem = AlertDoc;
+export type InboxItem = AlertDoc & { kind?: "alert" };
 
-const RANK: Record<string, number> = { active: 0, expired: 1, updated: 2, cancelled: 3, record: 4 };
+/** An entry of a followed feed that can never be read, as alertInbox shows it with `gaps`. */
+export interface InboxGap extends AlertGapRecord {
+  kind: "gap";
+  /** alertDocKey of the entry's seq (no alert is stored under it). */
+  key: string;
+  feed: AlertFeedRef;
+  feedKey: string;
+  /** In words: "entry 7 of feed 31337:0x…:1 could not be read: InvalidCapError: …". */
+  text: string;
+}
+
+export interface AlertInboxOptions {
+  /** Updated (superseded) and cancelled alerts and the Cancel messages themselves too. @default false */
+  all?: boolean;
+  /** Unix seconds: what has expired. @default the vault's clock */
+  nowS?: number;
+  /** The followed feeds' entries that can never be read too (InboxGap), after the active alerts. @default false */
+  gaps?: boolean;
+}
+
+/** The entries of the followed feeds (or of `feed`) that can never be read, newest first. */
+export function alertFeedGaps(vault: Vault, feed?: AlertFeedRef): InboxGap[] {
+  const only = feed === undefined ? undefined : alertFeedKey(feedArg(feed));
+  const out: InboxGap[] = [];
+  for (const d of vault.ability(ALERT_FILTER).read<AlertFeedDoc>("feeds").find()) {
+    const ref = refOf(d);
+    const feedKey = alertFeedKey(ref);
+    if (only !== undefined && feedKey !== only) continue;
+    for (const g of d.gaps ?? [])
+      out.push({
+        kind: "gap",
+        ...g,
+        key: alertDocKey(ref, g.seq),
+        feed: ref,
+        feedKey,
+        text: `entry ${g.seq} of feed ${feedKey} could not be read: ${g.error}: ${g.reason}`,
+      });
+  }
+  return out.sort((a, b) => b.found - a.found || b.seq - a.seq || a.feedKey.localeCompare(b.feedKey));
+}
+
+/** Where gaps go among the states' ranks: after the active alerts. */
+const GAP_RANK = 1;
+const RANK: Record<string, number> = { active: 0, expired: 2, updated: 3, cancelled: 4, record: 5 };
 
 /**
  * The alerts to show: active ones, those that concern this user first, then expired ones, newest first within each.
- * Updated (superseded), cancelled alerts and the Cancel messages themselves only with `all`.
+ * Updated (superseded), cancelled alerts and the Cancel messages themselves only with `all`; with `gaps`, the
+ * entries of followed feeds that could not be read (InboxGap, `kind: "gap"`) after the active alerts.
  */
-export function alertInbox(vault: Vault, options: { all?: boolean; nowS?: number } = {}): InboxItem[] {
+export function alertInbox(vault: Vault, options: AlertInboxOptions & { gaps: true }): (InboxItem | InboxGap)[];
+export function alertInbox(vault: Vault, options?: AlertInboxOptions): InboxItem[];
+export function alertInbox(vault: Vault, options: AlertInboxOptions = {}): (InboxItem | InboxGap)[] {
   const nowS = options.nowS ?? Math.floor(vault.ability(ALERT_FILTER).now() / 1000);
   const items = vault
     .ability(ALERT_FILTER)
     .read<AlertDoc>("alerts")
     .find()
     .map((d): InboxItem => (d.state === "active" && d.expires !== undefined && d.expires < nowS ? { ...d, state: "expired" } : d))
-    .filter((d) => options.all === true || d.state === "active" || d.state === "expired");
-  return items.sort(
-    (a, b) =>
-      (RANK[a.state] ?? 9) - (RANK[b.state] ?? 9) ||
-      Number(b.concerns) - Number(a.concerns) ||
-      b.sent - a.sent ||
-      a.key.localeCompare(b.key),
-  );
+    .filter((d) => options.all === true || d.state === "active" || d.state === "expired")
+    .sort(
+      (a, b) =>
+        (RANK[a.state] ?? 9) - (RANK[b.state] ?? 9) ||
+        Number(b.concerns) - Number(a.concerns) ||
+        b.sent - a.sent ||
+        a.key.localeCompare(b.key),
+    );
+  if (options.gaps !== true) return items;
+  const at = items.findIndex((i) => (RANK[i.state] ?? 9) > GAP_RANK);
+  const gaps = alertFeedGaps(vault);
+  return at < 0 ? [...items, ...gaps] : [...items.slice(0, at), ...gaps, ...items.slice(at)];
 }

@@ -2,10 +2,13 @@
 export { ALERT_FILTER_LIMITS, type AlertReaders, alertWindow, type CapDecision, decideCapAlert } from "./decide.js";
 export { AlertEntryConflictError, AmbiguousAlertChainError, MalformedAlertEventError } from "./errors.js";
 export {
+  type AlertInboxOptions,
+  alertFeedGaps,
   alertInbox,
   type FollowedAlertFeed,
   followAlertFeed,
   followedAlertFeeds,
+  type InboxGap,
   type InboxItem,
   recheckAlerts,
   type SyncAlertsOptions,
