@@ -138,24 +138,21 @@ describe("parseXml: what it refuses (MalformedXmlError, with line:column)", () =
     expect(parseXml(`<a>${"é".repeat(28)}</a>`, { maxBytes: 64 }).name).to.equal("a");
   });
 
-  it("more than 256 attributes on one element (namespace declarations count); a duplicate found in linear time (review21)", function () {
+  it("more than 256 attributes on one element (namespace declarations count); duplicates found through a set (review21)", function () {
     this.timeout(20_000);
     const attrs = (n: number, name = "a") => Array.from({ length: n }, (_, i) => ` ${name}${i}=""`).join("");
     expect(parseXml(`<r${attrs(MAX_XML_ATTRIBUTES)}/>`).attributes).to.have.length(MAX_XML_ATTRIBUTES);
     malformed(`<r${attrs(MAX_XML_ATTRIBUTES + 1)}/>`, /XML 1:\d+: more than 256 attributes on <r>/);
     const declarations = Array.from({ length: MAX_XML_ATTRIBUTES }, (_, i) => ` xmlns:p${i}="urn:x:${i}"`).join("");
     malformed(`<r${declarations} a="1"><a/></r>`, /more than 256 attributes/);
-    // The review's document: 26 000 attributes in 249 KB took 5.7 s (each checked against all before it).
+    // The review's document: 26 000 attributes in 249 KB took 5.7 s (each checked against all before it); now it is
+    // refused at the 257th. (How long things take is the bench's to say, not a test's.)
     const hostile = attrs(26_000);
-    let started = performance.now();
     malformed(`<alert${hostile}/>`, /more than 256 attributes/);
     expect(() => parseCap(`<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"${hostile}/>`)).to.throw(MalformedXmlError, /more than 256/);
-    expect(performance.now() - started).to.be.below(500);
-    // Allowed all of them, the reader is still linear: a Set, not a scan per attribute.
-    started = performance.now();
+    // Allowed all of them, duplicates are still found, the last one against the 25 999 before it.
     expect(parseXml(`<alert${hostile}/>`, { maxAttributes: Infinity }).attributes).to.have.length(26_000);
     malformed(`<alert${hostile} a25999="x"/>`, /attribute a25999 given twice/, { maxAttributes: Infinity });
-    expect(performance.now() - started).to.be.below(2000);
   });
 
   it("a non-string is a TypeError", () => {

@@ -26,6 +26,9 @@ const DAY0 = 20_400; // 2025-11-07
  * around the expectation (normal with the Poisson variance, rounded), plus Laplace noise of scale b (sd b√2), as
  * a discrete-Laplace DP count would carry.
  */
+/** Likelihood evaluations one 120-day fit with 60 bootstrap refits may take: 11,355 today, with room for tuning. */
+const EVALUATION_BUDGET = 25_000;
+
 function epidemic(p: SeirParams, days: number, horizon: number, b: number, seed: number) {
   const sim = simulateSeir(p, days + horizon);
   const rng = seededRandom(seed);
@@ -191,13 +194,12 @@ describe("models: fitSeir recovers known epidemics", function () {
     expect(c.r0Interval).to.not.deep.equal(a.r0Interval);
   });
 
-  it("fits a 120-day series with the default bootstrap well within the bench's budget (< 5 s even on a loaded machine)", () => {
+  it("fits a 120-day series with the default bootstrap in a bounded number of model evaluations (the bench times it)", () => {
     const { cases } = epidemic(SEIR_TRUTH, 120, 0, 10, 1);
-    const t = performance.now();
     const fit = fitSeir({ cases }, { population: SEIR_TRUTH.population });
-    const ms = performance.now() - t;
-    console.log(`      fit of 120 days, ${fit.bootstrap} bootstrap refits: ${ms.toFixed(0)} ms, ${fit.evaluations} evaluations`);
-    expect(ms).to.be.below(5000);
+    expect(fit.bootstrap).to.equal(60);
+    // Deterministic for a seed: a change that multiplies the work shows here, whatever the machine's load.
+    expect(fit.evaluations).to.be.below(EVALUATION_BUDGET);
   });
 });
 
