@@ -2,6 +2,7 @@
 // AlertAnchored events, searched backwards from the latest block in bounded block ranges for only the seqs asked for.
 import { type AlertFeeds, CID } from "@mosaic/protocol";
 import { getAddress, getBytes, toBeHex, zeroPadValue } from "ethers";
+import { create as createDigest } from "multiformats/hashes/digest";
 import { type AlertFeedRef, checkFeedRef } from "./entry.js";
 import { EntryMismatchError, UnknownAlertFeedError } from "./feed-errors.js";
 import type { AlertFeedChain, AnchoredEntry } from "./sync.js";
@@ -29,13 +30,23 @@ function revertName(contract: Pick<AlertFeeds, "interface">, err: unknown): stri
   }
 }
 
-function cidOf(hex: string, seq: number): CID {
+/**
+ * The CID anchored for an entry. Bytes that are not a CID (the contract checks only their length, so m editors could
+ * anchor anything) come back as an identity CID of the raw bytes: never an entry CID, so syncFeedSkipping records that
+ * seq as a gap and the feed goes on, instead of every reader stopping there.
+ */
+function cidOf(hex: string): CID {
+  const bytes = getBytes(hex);
   try {
-    return CID.decode(getBytes(hex));
-  } catch (err) {
-    throw new EntryMismatchError(`entry ${seq} was anchored with ${hex.slice(0, 80)}, not a CID (${(err as Error).message})`, seq);
+    return CID.decode(bytes);
+  } catch {
+    return CID.createV1(RAW_CODE, createDigest(IDENTITY_CODE, bytes));
   }
 }
+
+/** Multicodec codes of raw bytes and of the identity "hash" (the bytes themselves). */
+const RAW_CODE = 0x55;
+const IDENTITY_CODE = 0x00;
 
 function checkFeedId(feedId: number): bigint {
   if (!Number.isSafeInteger(feedId) || feedId < 1) throw new RangeError(`feedId: expected an integer >= 1, got ${feedId}`);
@@ -87,7 +98,7 @@ export function alertFeedChain(contract: AlertFeeds, options: AlertFeedChainOpti
       const id = checkFeedId(feedId);
       const head = await call(feedId, () => contract.headOf(id));
       const seq = Number(head.seq);
-      return { seq, epoch: Number(head.epoch), entryCid: seq === 0 ? null : cidOf(head.entryCid, seq) };
+      return { seq, epoch: Number(head.epoch), entryCid: seq === 0 ? null : cidOf(head.entryCid) };
     },
 
     async editorsAt(feedId, epoch) {
@@ -134,7 +145,7 @@ export function alertFeedChain(contract: AlertFeeds, options: AlertFeedChainOpti
           if (seq < fromSeq || seq > toSeq || found.has(seq)) continue;
           found.set(seq, {
             epoch: Number(parsed.args.epoch),
-            entryCid: cidOf(parsed.args.entryCid as string, seq),
+            entryCid: cidOf(parsed.args.entryCid as string),
             signatures: (parsed.args.signatures as string[]).map((s) => getBytes(s)),
           });
         }

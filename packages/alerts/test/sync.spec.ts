@@ -356,6 +356,32 @@ describe("alerts syncFeed", () => {
       await (await (contract.connect(submitter) as AlertFeeds).anchor(ref.feedId, built.seq, built.cid.bytes, built.signatures)).wait();
     }
 
+    it("bytes a quorum anchored that are not a CID are a gap over alertFeedChain, and the feed goes on past it", async () => {
+      const receipt = await (await (contract.connect(submitter) as AlertFeeds).createFeed(SET.editors, SET.threshold)).wait();
+      const own = { ...ref, feedId: Number(findEvent(receipt, contract.interface, "FeedCreated").args.feedId) };
+      const feed = new FeedBuilder(own, [w0, w1]);
+      const first = await feed.add(sampleCap({ identifier: "N-1" }));
+      await (await (contract.connect(submitter) as AlertFeeds).anchor(own.feedId, 1, first.cid.bytes, first.signatures)).wait();
+      // The contract checks a CID's length only: two editors anchor 0xdeadbeef at seq 2.
+      const junk = getBytes("0xdeadbeef");
+      const digest = getBytes(await contract.entryDigest(own.feedId, 0, 2, junk));
+      await (await (contract.connect(submitter) as AlertFeeds).anchor(own.feedId, 2, junk, await signAll(digest, [w0, w1]))).wait();
+      const third = await feed.add(sampleCap({ identifier: "N-3" }), { entry: { seq: 3, prev: first.cid } });
+      await (await (contract.connect(submitter) as AlertFeeds).anchor(own.feedId, 3, third.cid.bytes, third.signatures)).wait();
+
+      const feedChain = alertFeedChain(contract);
+      const head = await feedChain.headOf(own.feedId);
+      expect(head.seq).to.equal(3);
+      const synced = await syncFeedSkipping(own, feedChain, new MemoryBlocks(feed.entries));
+      expect(synced.entries.map((e) => e.seq)).to.deep.equal([1, 3]);
+      expect(synced.gaps.map((g) => g.seq)).to.deep.equal([2]);
+      expect(synced.unavailable).to.equal(undefined);
+      // Reading the anchored record alone names no CID that could be fetched as an entry.
+      const record = (await feedChain.anchored(own.feedId, 2, 2)).get(2);
+      expect(record?.entryCid.code).to.equal(0x55);
+      expect(record?.entryCid.multihash.code).to.equal(0x00);
+    });
+
     it("entryDigest and editorsDigest equal the contract's views", async () => {
       const cid = encodeEntry({ v: 1, feed: ref, seq: 1, epoch: 0, prev: null, cap: sampleCap() }).cid;
       for (const [epoch, seq] of [
