@@ -4,7 +4,7 @@ import { type AlertFeeds, CID } from "@mosaic/protocol";
 import { getAddress, getBytes, toBeHex, zeroPadValue } from "ethers";
 import { create as createDigest } from "multiformats/hashes/digest";
 import { type AlertFeedRef, checkFeedRef } from "./entry.js";
-import { EntryMismatchError, UnknownAlertFeedError } from "./feed-errors.js";
+import { UnknownAlertFeedError } from "./feed-errors.js";
 import type { AlertFeedChain, AnchoredEntry } from "./sync.js";
 
 export interface AlertFeedChainOptions {
