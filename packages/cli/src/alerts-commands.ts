@@ -41,6 +41,7 @@ Editors' commands (a feed's editors are different people, each with their own wa
   publish       --feed N --cap FILE.xml  sign a CAP alert as the feed's next entry (a draft until M editors signed)
   sign          DRAFT  check a draft another editor made, show it in words, add your signature
   cancel        --feed N --seq S  sign a CAP Cancel of entry S (it is hidden from inboxes; its record stays)
+  announce      DRAFT  keep and announce a draft's entry that the chain anchored by someone else's transaction
 
 Anyone's:
   serve         --feed N…  a replica: takes announced entries the chain anchored, serves them to vaults
@@ -53,6 +54,7 @@ A vault's (this device's):
 
 A draft is a JSON file passed between editors (by e-mail or chat): 'publish' writes it with the first signature,
 each 'sign' adds one, and the one that completes it anchors the entry on-chain and announces it to the replicas.
+Every editor who signs keeps the entry's block in their --data-dir first, so whoever anchors it, it can be served.
 
 Run 'mosaic alerts <command> --help' for a command's options.`;
 
@@ -92,12 +94,17 @@ Usage: mosaic alerts publish --feed N --cap FILE.xml --wallet-key-file FILE [--d
 Reads FILE.xml as a CAP 1.2 message and checks it against the CAP schema and rules (a damaged one is named —
 InvalidCapError with the element, UnclosedPolygonError, MalformedXmlError — and nothing is signed). Builds the feed's
 next entry (its sequence number, the link to the entry before it, the current editor epoch) and signs it with your
-key. With a threshold of 1 it is anchored on-chain at once, kept in --data-dir's blockstore and announced to the
-replicas; otherwise the draft is written for the next editor ('mosaic alerts sign DRAFT').
+key. Its block is kept in --data-dir's blockstore first. With a threshold of 1 it is anchored on-chain at once and
+announced to the replicas; otherwise the draft is written for the next editor ('mosaic alerts sign DRAFT').
+
+A message whose key (sender, identifier, sent) the feed already holds is refused (DuplicateCapKeyError, nothing
+signed): an Update or Cancel of that key would apply to every copy. To check, publish reads the feed (from
+--data-dir and --peer, each entry checked as a follower would); --force publishes anyway, with a warning.
 
 Options:
   --feed N                the feed
   --cap FILE.xml          the CAP 1.2 message
+  --force                 publish even if the feed holds a message with this key, or cannot be read to check
   --draft FILE            where the draft goes while it needs more signatures (default feed-N-seq-S.draft.json)
 ${EDITOR_COMMON}`;
 
@@ -107,13 +114,19 @@ Usage: mosaic alerts sign DRAFT --wallet-key-file FILE [--yes] [--out FILE] [opt
 
 Checks the draft: it is for this chain and AlertFeeds contract (WrongFeedError), still the feed's next entry in the
 current editor epoch (StaleDraftError: another entry was anchored or the editors changed since; publish again), and
-its signatures are the epoch's editors' (ForeignSignatureError names one that is not). Shows the alert in words —
-headline, event, severity, areas, times — and asks before signing (--yes: without asking; needed without a
-terminal). Adds your signature; once the threshold is met, anchors the entry on-chain, keeps its block in --data-dir
-and announces it to the replicas; otherwise writes the draft back (or to --out) for the next editor.
+its signatures are the epoch's editors' (ForeignSignatureError names one that is not). Shows what you sign — every
+text field (headline, description, instruction, web, contact, parameters, resources), times, and each area's
+polygons (bounding box, approximate km²), circles (centre, radius) and geocodes, with control characters escaped
+(\r, \x1b, …) — and asks before signing (--yes: without asking; needed without a terminal; --xml: the full CAP XML
+too). Keeps the entry's block in --data-dir, adds your signature; once the threshold is met, anchors the entry
+on-chain and announces it to the replicas; otherwise writes the draft back (or to --out) for the next editor.
+
+If the anchoring transaction fails but the chain holds this very entry (a copy of the transaction sent first, or
+another editor's), it says "anchored (by someone else's transaction)" and announces it all the same.
 
 Options:
   --yes                   sign without asking (the alert is still shown)
+  --xml                   also print the entry's CAP message in full before asking
   --out FILE              write the draft here instead of back to DRAFT
 ${EDITOR_COMMON}`;
 
@@ -130,8 +143,27 @@ Options:
   --feed N                the feed
   --seq S                 the entry to cancel
   --note TEXT             why (CAP's note)
+  --force                 publish even if the feed cannot be read to check its keys (see 'mosaic alerts publish --help')
   --draft FILE            where the draft goes while it needs more signatures (default feed-N-seq-S.draft.json)
 ${EDITOR_COMMON}`;
+
+const ANNOUNCE_HELP = `mosaic alerts announce — keep and announce a draft's entry that the chain anchored
+
+Usage: mosaic alerts announce DRAFT [--data-dir DIR] [--peer MULTIADDR…] [options]
+
+For an entry the chain anchored by a transaction that was not yours, or whose sender's CLI failed: the last signer
+completed the draft and told nobody, or a stranger copied the anchoring transaction from the mempool. Followers then
+see the new head on-chain but no replica holds the block. Checks that entry S of the draft's feed is anchored with
+this draft's entry (EntryNotAnchoredError when nothing is anchored there yet; StaleDraftError when another entry
+is), keeps its block in --data-dir's blockstore ('mosaic alerts serve --data-dir DIR' serves it) and announces it to
+the replicas with the signatures anchored on-chain. Needs no wallet key; any editor holding the draft can run it.
+
+Options:
+  --data-dir DIR          where the block is kept (default .mosaic/editor)
+  --peer MULTIADDR        a replica to announce to (repeatable; the network file's bootstrap peers are tried too)
+  --json                  print the result as one JSON object on stdout
+  -h, --help              this help
+${FEEDS_HELP}`;
 
 const FOLLOW_HELP = `mosaic alerts follow — follow a feed in this vault
 
@@ -307,7 +339,7 @@ export async function alertsMain(argv: string[]): Promise<number> {
     case "publish": {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { ...EDITOR_OPTIONS, cap: { type: "string" } },
+        options: { ...EDITOR_OPTIONS, cap: { type: "string" }, force: { type: "boolean", default: false } },
         strict: true,
         allowPositionals: true,
       });
@@ -323,6 +355,7 @@ export async function alertsMain(argv: string[]): Promise<number> {
         walletKeyFile,
         feedId,
         capFile,
+        force: values.force,
         draftFile: values.draft,
         dataDir: values["data-dir"],
         peers: [...values.peer, ...network.bootstrap],
@@ -333,7 +366,12 @@ export async function alertsMain(argv: string[]): Promise<number> {
     case "sign": {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { ...EDITOR_OPTIONS, yes: { type: "boolean", default: false }, out: { type: "string" } },
+        options: {
+          ...EDITOR_OPTIONS,
+          yes: { type: "boolean", default: false },
+          out: { type: "string" },
+          xml: { type: "boolean", default: false },
+        },
         strict: true,
         allowPositionals: true,
       });
@@ -350,14 +388,30 @@ export async function alertsMain(argv: string[]): Promise<number> {
         dataDir: values["data-dir"],
         peers: [...values.peer, ...network.bootstrap],
         yes: values.yes,
+        xml: values.xml,
       });
       emit(values.json, r, x.formatSign);
+      return 0;
+    }
+    case "announce": {
+      const { values, positionals } = parseArgs({ args: rest, options: EDITOR_OPTIONS, strict: true, allowPositionals: true });
+      if (values.help) return help(ANNOUNCE_HELP);
+      const [draftFile] = expectPositionals("announce", positionals, ["DRAFT"]) as [string];
+      const network = await resolveNetwork(values);
+      const r = await x.alertsAnnounce({
+        network,
+        alertFeeds: values["alert-feeds"],
+        draftFile,
+        dataDir: values["data-dir"],
+        peers: [...values.peer, ...network.bootstrap],
+      });
+      emit(values.json, r, x.formatAnnounce);
       return 0;
     }
     case "cancel": {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { ...EDITOR_OPTIONS, seq: { type: "string" }, note: { type: "string" } },
+        options: { ...EDITOR_OPTIONS, seq: { type: "string" }, note: { type: "string" }, force: { type: "boolean", default: false } },
         strict: true,
         allowPositionals: true,
       });
@@ -374,6 +428,7 @@ export async function alertsMain(argv: string[]): Promise<number> {
         feedId,
         seq,
         note: values.note,
+        force: values.force,
         now: now(),
         draftFile: values.draft,
         dataDir: values["data-dir"],

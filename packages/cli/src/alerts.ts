@@ -26,12 +26,13 @@ import {
   encodeEntry,
   type FeedItem,
   feedView,
+  type VerifiedEntry,
   type LatLon,
   MAX_ENTRY_BYTES,
   parseCap,
   parseDraft,
   renderCap,
-  syncFeed,
+  syncFeedSkipping,
 } from "@mosaic/alerts";
 import {
   type AlertFeeds,
@@ -47,15 +48,14 @@ import {
   loadOrCreatePeerKey,
   namedError,
   nodeAddresses,
-  putBlock,
   writeFileAtomic,
 } from "@mosaic/protocol";
-import { alertInbox, alertReachJob, alertReachSpec, followAlertFeed, followedAlertFeeds, syncAlerts } from "@mosaic/vault";
+import { alertFeedGaps, alertInbox, alertReachJob, alertReachSpec, followAlertFeed, followedAlertFeeds, syncAlerts } from "@mosaic/vault";
 import { announceEntry, createAlertReplica } from "@mosaic/worker";
 import { getAddress, getBytes, isAddress, type Provider, type Signer } from "ethers";
 import { UsageError } from "./args.js";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
-import { blocksDir, say, withIpfs } from "./ipfs-session.js";
+import { blocksDir, keepBlock, say, withIpfs } from "./ipfs-session.js";
 import type { ResolvedNetwork } from "./network-flags.js";
 import { type VaultAccess, withProgress, withVault } from "./vault.js";
 
@@ -70,6 +70,12 @@ export class WrongFeedError extends namedError("WrongFeedError") {}
 
 /** The wallet is not an editor of the feed's current epoch, so its signature would not count. */
 export class NotFeedEditorError extends namedError("NotFeedEditorError") {}
+
+/** `alerts announce`: the draft's entry is not anchored (yet), so there is nothing a replica would take. */
+export class EntryNotAnchoredError extends namedError("EntryNotAnchoredError") {}
+
+/** `alerts publish`: the feed already holds a CAP message with this key (sender, identifier, sent); --force publishes it again. */
+export class DuplicateCapKeyError extends namedError("DuplicateCapKeyError") {}
 
 /** The signer declined at the prompt. */
 export class SigningDeclinedError extends namedError("SigningDeclinedError") {}
@@ -116,6 +122,8 @@ export interface AlertSession {
   address: string;
   feeds: AlertFeeds;
   chain: AlertFeedChain;
+  /** The block AlertFeeds was deployed in, where event reads start (the network file's), if known. */
+  fromBlock?: number;
   ref(feedId: number): AlertFeedRef;
 }
 
@@ -145,6 +153,7 @@ export async function withAlertFeeds<T>(command: string, flags: AlertFlags, use:
         address: s.address,
         feeds,
         chain: alertFeedChain(feeds, { fromBlock }),
+        fromBlock,
         ref: (feedId) => ({ chainId: Number(s.chainId), contract: s.address.toLowerCase(), feedId }),
       });
     },
@@ -415,7 +424,19 @@ export async function feedEditors(
 /** What became of a signed draft: anchored (and announced), or written for the next editor. */
 export type Completion =
   | { status: "draft"; draft: string; signatures: number; needed: number }
-  | { status: "anchored"; seq: number; cid: string; txHash: string; replicas: number; kept: string }
+  | {
+      status: "anchored";
+      seq: number;
+      cid: string;
+      txHash: string;
+      replicas: number;
+      kept: string;
+      /**
+       * True when our transaction failed but the chain holds this very entry at `seq`: someone else's transaction
+       * anchored it (a copy of ours from the mempool, or another editor completing the draft); it was announced anyway.
+       */
+      anchoredByOther?: true;
+    }
   | { status: "rotated"; epoch: number; editors: string[]; threshold: number; txHash: string };
 
 interface CompleteContext {
@@ -429,6 +450,11 @@ interface CompleteContext {
 /** Anchors and announces an entry draft (or sends an editors draft) signed by enough editors; writes it for the next editor otherwise. */
 async function complete(s: AlertSession, draft: AlertDraft, ctx: CompleteContext): Promise<Completion> {
   const signatures = draft.signatures.map((h) => getBytes(h));
+  // An entry's block is kept in this editor's --data-dir at every signature, before anything is written or sent:
+  // whoever anchors it in the end (the last editor, a copy of that transaction, a rogue last signer), every editor
+  // who signed holds the block a follower needs and can serve or announce it ('alerts announce').
+  const block = draft.kind === "entry" ? draftEntry(draft).block : undefined;
+  if (block !== undefined) await keepBlock(ctx.dataDir, block);
   if (signatures.length < ctx.threshold) {
     await writeFileAtomic(ctx.draftFile, encodeDraft(draft));
     return { status: "draft", draft: ctx.draftFile, signatures: signatures.length, needed: ctx.threshold };
@@ -442,12 +468,48 @@ async function complete(s: AlertSession, draft: AlertDraft, ctx: CompleteContext
     await tx.wait();
     return { status: "rotated", epoch: draft.epoch + 1, editors: draft.editors, threshold: draft.threshold, txHash: tx.hash };
   }
-  const { entry, block } = draftEntry(draft);
+  const { entry } = draftEntry(draft);
+  if (block === undefined) throw new TypeError("unreachable: an entry draft has a block");
   say(`anchoring entry ${draft.seq} of feed ${draft.feed.feedId} (${block.cid})…`);
-  const tx = await s.feeds.connect(signer).anchor(draft.feed.feedId, draft.seq, block.cid.bytes, signatures);
-  await tx.wait();
-  const replicas = await keepAndAnnounce(ctx.dataDir, ctx.peers, { block, entry, signatures });
-  return { status: "anchored", seq: draft.seq, cid: block.cid.toString(), txHash: tx.hash, replicas, kept: blocksDir(ctx.dataDir) };
+  let txHash: string;
+  let anchoredSigs = signatures;
+  let anchoredByOther = false;
+  try {
+    const tx = await s.feeds.connect(signer).anchor(draft.feed.feedId, draft.seq, block.cid.bytes, signatures);
+    await tx.wait();
+    txHash = tx.hash;
+  } catch (err) {
+    // StaleSequence (or a reverted, dropped or unconfirmed transaction): the entry may be anchored all the same, by a
+    // copy of our transaction sent first or by another editor. The chain says which.
+    const other = await anchoredAt(s, draft.feed.feedId, draft.seq).catch(() => undefined);
+    if (other === undefined || !other.entryCid.equals(block.cid)) throw err;
+    say(`entry ${draft.seq} is anchored with this draft's CID by someone else's transaction (${other.txHash || "unknown"}); announcing it`);
+    txHash = other.txHash;
+    anchoredSigs = other.signatures;
+    anchoredByOther = true;
+  }
+  const replicas = await keepAndAnnounce(ctx.dataDir, ctx.peers, { block, entry, signatures: anchoredSigs });
+  return {
+    status: "anchored",
+    seq: draft.seq,
+    cid: block.cid.toString(),
+    txHash,
+    replicas,
+    kept: blocksDir(ctx.dataDir),
+    ...(anchoredByOther ? { anchoredByOther: true as const } : {}),
+  };
+}
+
+/** Entry `seq` as the chain anchored it: its CID, the signatures and (best effort) the transaction; undefined when not anchored. */
+async function anchoredAt(
+  s: AlertSession,
+  feedId: number,
+  seq: number,
+): Promise<{ entryCid: CID; signatures: Uint8Array[]; txHash: string } | undefined> {
+  const a = (await s.chain.anchored(feedId, seq, seq)).get(seq);
+  if (a === undefined) return undefined;
+  const events = await s.feeds.queryFilter(s.feeds.filters.AlertAnchored(feedId, seq), s.fromBlock ?? 0).catch(() => []);
+  return { entryCid: a.entryCid, signatures: a.signatures, txHash: events.at(-1)?.transactionHash ?? "" };
 }
 
 /** Keeps the entry block in the editor's blockstore (what `alerts serve --data-dir` serves) and announces it to the replicas. */
@@ -456,10 +518,9 @@ async function keepAndAnnounce(
   peers: string[],
   e: { block: { cid: CID; bytes: Uint8Array }; entry: AlertEntry; signatures: Uint8Array[] },
 ): Promise<number> {
+  if (peers.length === 0) return 0;
   const node = await createIpfsNode({ blockstoreDir: blocksDir(dataDir), listen: [] });
   try {
-    await putBlock(node.blockstore, e.block);
-    if (peers.length === 0) return 0;
     const dialled = await Promise.allSettled(peers.map((p) => dialPeer(node, p, { signal: AbortSignal.timeout(5_000) })));
     if (dialled.every((d) => d.status === "rejected")) {
       say(`  none of the ${peers.length} peer(s) answered`);
@@ -497,6 +558,49 @@ interface PublishCommon extends AlertFlags {
   peers: string[];
   /** Where a draft that needs more signatures goes. @default feed-N-seq-S.draft.json */
   draftFile?: string;
+  /** Publish a CAP message whose key the feed already holds (with a warning). @default false */
+  force?: boolean;
+}
+
+/**
+ * Refuses a CAP message whose key (sender, identifier, sent) the feed already holds (DuplicateCapKeyError): a later
+ * Update or Cancel referencing that key applies to every copy, which is rarely what a re-sent file meant. Reads the
+ * feed from --data-dir's blockstore and the peers, each entry checked as a follower would; with --force, warns.
+ */
+async function refuseKnownKey(s: AlertSession, flags: PublishCommon, cap: CapAlert, headSeq: number): Promise<void> {
+  if (headSeq === 0) return;
+  const key = capKey(cap);
+  const node = await createIpfsNode({ blockstoreDir: blocksDir(flags.dataDir), listen: [] });
+  let entries: VerifiedEntry[];
+  try {
+    await Promise.allSettled(flags.peers.map((p) => dialPeer(node, p, { signal: AbortSignal.timeout(5_000) })));
+    const read = await withProgress("reading the feed for this message's key", "entries", (p) =>
+      syncFeedSkipping(s.ref(flags.feedId), s.chain, blockGetter(node), { onProgress: (d, t) => p.update(d, t) }),
+    );
+    // Entries no reader can accept (gaps) hold no key anyone honours; a withheld one might.
+    if (read.unavailable !== undefined) throw read.unavailable;
+    entries = read.entries;
+  } catch (err) {
+    if (flags.force === true) {
+      say(
+        `warning: the feed could not be read to check for ${printable(key)} (${(err as Error).name}); published without the check (--force)`,
+      );
+      return;
+    }
+    throw Object.assign(err as Error, {
+      message: `${(err as Error).message}; publish reads the feed first to refuse a CAP message it already holds: give --peer a replica that holds it ('mosaic alerts serve' prints its address), or --force to publish without the check`,
+    });
+  } finally {
+    await node.stop();
+  }
+  const same = entries.filter((e) => capKey(e.entry.cap) === key).map((e) => e.seq);
+  if (same.length === 0) return;
+  const why = `feed ${flags.feedId} already holds this CAP message (${printable(key)}) as entr${same.length === 1 ? "y" : "ies"} ${same.join(", ")}`;
+  if (flags.force !== true)
+    throw new DuplicateCapKeyError(
+      `${why}: an Update or Cancel of that key would apply to every copy; give the message a new identifier (or sent time), or --force to publish it again; nothing was signed`,
+    );
+  say(`warning: ${why}; publishing it again (--force): an Update or Cancel of that key applies to every copy`);
 }
 
 /** Builds the feed's next entry around `cap`, signs it, and anchors and announces it or writes the draft. */
@@ -507,6 +611,7 @@ async function publishCap(command: string, s: AlertSession, flags: PublishCommon
   await checkEditor(signer, flags.feedId, head.epoch, editors);
   const seq = head.seq + 1;
   const entry: AlertEntry = { v: 1, feed: s.ref(flags.feedId), seq, epoch: head.epoch, prev: head.entryCid, cap: await cap(state) };
+  await refuseKnownKey(s, flags, entry.cap, head.seq);
   const block = encodeEntry(entry);
   const draft = await addSignature(
     { v: 1, kind: "entry", feed: entry.feed, epoch: head.epoch, seq, entry: base64(block.bytes), signatures: [] },
@@ -582,6 +687,8 @@ export interface SignResult {
   kind: AlertDraft["kind"];
   /** What was signed, in words. */
   alert: string[];
+  /** With --xml: the entry's CAP message in full. */
+  xml?: string;
   signer: string;
   completion: Completion;
 }
@@ -592,16 +699,17 @@ export interface SignResult {
  * --yes), adds this editor's signature, and anchors and announces once the threshold is met.
  */
 export async function alertsSign(
-  flags: AlertFlags & { draftFile: string; out?: string; dataDir: string; peers: string[]; yes: boolean },
+  flags: AlertFlags & {
+    draftFile: string;
+    out?: string;
+    dataDir: string;
+    peers: string[];
+    yes: boolean;
+    /** Also print the entry's full CAP XML before asking. @default false */
+    xml?: boolean;
+  },
 ): Promise<SignResult> {
-  let text: string;
-  try {
-    text = await readFile(flags.draftFile, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`sign: ${flags.draftFile} does not exist`);
-    throw err;
-  }
-  const draft = parseDraft(text);
+  const draft = await readDraftFile("sign", flags.draftFile);
   if (!flags.yes && process.stdin.isTTY !== true)
     throw new UsageError("sign: stdin is not a terminal to ask on: read the draft's alert, then sign with --yes");
   return withAlertFeeds("sign", flags, async (s) => {
@@ -618,10 +726,17 @@ export async function alertsSign(
       );
     if (draft.epoch !== head.epoch) throw stale(`it was made for editor epoch ${draft.epoch}, the feed is at epoch ${head.epoch}`);
     let words: string[];
+    let xml: string | undefined;
     if (draft.kind === "entry") {
-      if (draft.seq !== head.seq + 1)
+      const { entry, block } = draftEntry(draft);
+      if (draft.seq !== head.seq + 1) {
+        const held = draft.seq <= head.seq ? await anchoredAt(s, draft.feed.feedId, draft.seq).catch(() => undefined) : undefined;
+        if (held?.entryCid.equals(block.cid))
+          throw new StaleDraftError(
+            `${flags.draftFile}: entry ${draft.seq} is anchored already with this draft's entry (${block.cid}), so it needs no more signatures; run 'mosaic alerts announce ${flags.draftFile}' to keep its block in --data-dir and announce it to the replicas`,
+          );
         throw stale(`it is entry ${draft.seq}, but the feed's next entry is ${head.seq + 1} (entry ${draft.seq} is anchored already)`);
-      const { entry } = draftEntry(draft);
+      }
       if (
         entry.seq !== draft.seq ||
         entry.epoch !== draft.epoch ||
@@ -633,6 +748,7 @@ export async function alertsSign(
       if ((entry.prev?.toString() ?? null) !== (head.entryCid?.toString() ?? null))
         throw stale(`its entry follows ${entry.prev ?? "nothing"}, not the feed's head ${head.entryCid ?? "(empty)"}`);
       words = describeCap(entry.cap);
+      if (flags.xml === true) xml = renderCap(entry.cap);
     } else {
       words = [
         `EDITORS of feed ${draft.feed.feedId} from epoch ${draft.epoch + 1}: ${draft.threshold} of ${draft.editors.length}`,
@@ -643,6 +759,7 @@ export async function alertsSign(
     // The signatures already on the draft must be the epoch's editors' (a foreign one is named; nothing is signed).
     const { signers: signed } = checkDraft(draft, { editors, threshold });
     const me = await checkEditor(signer, draft.feed.feedId, head.epoch, editors);
+    if (xml !== undefined) say(xml);
     say(words.join("\n"));
     say(`signed so far by ${signed.length} of the ${threshold} needed${signed.length > 0 ? `: ${signed.join(", ")}` : ""}`);
     if (!flags.yes && !(await askYes(`Sign this as ${me}? [y/N] `))) throw new SigningDeclinedError("you declined; nothing was signed");
@@ -653,8 +770,73 @@ export async function alertsSign(
       peers: flags.peers,
       threshold,
     });
-    return { feedId: draft.feed.feedId, kind: draft.kind, alert: words, signer: me, completion };
+    return { feedId: draft.feed.feedId, kind: draft.kind, alert: words, ...(xml === undefined ? {} : { xml }), signer: me, completion };
   });
+}
+
+async function readDraftFile(command: string, file: string): Promise<AlertDraft> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${command}: ${file} does not exist`);
+    throw err;
+  }
+  return parseDraft(text);
+}
+
+export interface AnnounceResult {
+  feedId: number;
+  seq: number;
+  completion: Extract<Completion, { status: "anchored" }>;
+}
+
+/**
+ * Keeps and announces an entry draft that the chain anchored, whoever's transaction did it: a draft completed by a
+ * rogue last signer who told nobody, or an anchoring whose sender's CLI failed. Checks the entry anchored at the
+ * draft's seq is the draft's (EntryNotAnchoredError when none is; StaleDraftError when another is), puts its block in
+ * --data-dir's blockstore ('alerts serve --data-dir' serves it) and announces it with the anchored signatures.
+ */
+export async function alertsAnnounce(flags: AlertFlags & { draftFile: string; dataDir: string; peers: string[] }): Promise<AnnounceResult> {
+  const draft = await readDraftFile("announce", flags.draftFile);
+  if (draft.kind !== "entry")
+    throw new UsageError(`announce: ${flags.draftFile} is an editors draft; only an entry draft has a block to announce`);
+  return withAlertFeeds("announce", { ...flags, walletKeyFile: undefined }, async (s) => {
+    const ref = s.ref(draft.feed.feedId);
+    if (draft.feed.chainId !== ref.chainId || draft.feed.contract !== ref.contract)
+      throw new WrongFeedError(
+        `${flags.draftFile} is for AlertFeeds ${draft.feed.contract} on chain ${draft.feed.chainId}, not ${ref.contract} on chain ${ref.chainId}; give the draft's network`,
+      );
+    const { entry, block } = draftEntry(draft);
+    const { head } = await feedState(s, draft.feed.feedId);
+    const anchored = draft.seq <= head.seq ? await anchoredAt(s, draft.feed.feedId, draft.seq) : undefined;
+    if (anchored === undefined)
+      throw new EntryNotAnchoredError(
+        `entry ${draft.seq} of feed ${draft.feed.feedId} is not anchored (the feed has ${head.seq}); nothing was announced — once enough editors signed ('mosaic alerts sign ${path.basename(flags.draftFile)}') it is, and announced`,
+      );
+    if (!anchored.entryCid.equals(block.cid))
+      throw new StaleDraftError(
+        `entry ${draft.seq} of feed ${draft.feed.feedId} was anchored as ${anchored.entryCid}, not this draft's ${block.cid}; nothing was announced`,
+      );
+    await keepBlock(flags.dataDir, block);
+    const replicas = await keepAndAnnounce(flags.dataDir, flags.peers, { block, entry, signatures: anchored.signatures });
+    return {
+      feedId: draft.feed.feedId,
+      seq: draft.seq,
+      completion: {
+        status: "anchored" as const,
+        seq: draft.seq,
+        cid: block.cid.toString(),
+        txHash: anchored.txHash,
+        replicas,
+        kept: blocksDir(flags.dataDir),
+      },
+    };
+  });
+}
+
+export function formatAnnounce(r: AnnounceResult): string {
+  return `the chain holds this draft's entry: ${formatCompletion(r.completion, r.feedId)}`;
 }
 
 async function askYes(question: string): Promise<boolean> {
@@ -681,7 +863,8 @@ Drafts made before are stale now; signatures by the editors who left no longer c
           : `no replica got the announcement (none reached: give --peer a replica's address, 'mosaic alerts serve' prints it).
 Replicas that follow the feed see the new head on-chain and fetch the entry from a node holding it: the block is kept in
 ${c.kept}; run 'mosaic alerts serve --feed ${feedId} --data-dir ${path.dirname(c.kept)}' so they can.`;
-      return `anchored entry ${c.seq} of feed ${feedId}: ${c.cid} (tx ${c.txHash}); ${reach}`;
+      const by = c.anchoredByOther ? " (by someone else's transaction: ours failed, the chain holds this entry all the same)" : "";
+      return `anchored${by} entry ${c.seq} of feed ${feedId}: ${c.cid} (tx ${c.txHash || "unknown"}); ${reach}`;
     }
   }
 }
@@ -742,9 +925,23 @@ export interface ListResult {
   source: "inbox" | "feed";
   feeds: number;
   added?: number;
-  /** Followed feeds that could not be synced (nothing of them stored). */
+  /** Followed feeds that could not be brought up to date (FeedUnavailableError: the entries before the block were stored). */
   failed?: { feedId: number; error: string; message: string }[];
+  /** With --feed: the block the sync stopped at (withheld, or other bytes served); the alerts before it are listed. */
+  unavailable?: { seq: number; error: string; message: string };
+  /** Anchored entries that can never be read (a bad entry the editors anchored): skipped, each named with why. */
+  gaps: ListedGap[];
   alerts: ListedAlert[];
+}
+
+export interface ListedGap {
+  feedId: number;
+  seq: number;
+  /** The CID anchored for it. */
+  cid: string;
+  /** The error's name: InvalidCapError, MalformedEntryError, … */
+  error: string;
+  reason: string;
 }
 
 /** How long one entry block may take to arrive from the replicas before the feed is reported unavailable. */
@@ -791,12 +988,24 @@ export async function alertsList(
       if (access.feedId !== undefined) {
         const feedId = access.feedId;
         await feedState(s, feedId);
-        const entries = await withProgress("syncing the feed", "entries", (p) =>
-          syncFeed(s.ref(feedId), s.chain, blocks, { onProgress: (d, t) => p.update(d, t) }),
+        const { entries, gaps, unavailable } = await withProgress("syncing the feed", "entries", (p) =>
+          syncFeedSkipping(s.ref(feedId), s.chain, blocks, { onProgress: (d, t) => p.update(d, t) }),
         );
+        if (unavailable !== undefined)
+          say(
+            `feed ${feedId}: stopped at entry ${unavailable.seq}: ${unavailable.name}: ${unavailable.message} (give --peer a replica that holds it: 'mosaic alerts serve' prints its address); the ${entries.length} entr${entries.length === 1 ? "y" : "ies"} before it are listed`,
+          );
         // As the inbox shows them: what stands (active, expired); the rest with --all.
         const items = feedView(entries, access.now).filter((i) => access.all || i.state === "active" || i.state === "expired");
-        return { source: "feed" as const, feeds: 1, alerts: items.map((i) => listed(i, feedId, access.xml)) };
+        return {
+          source: "feed" as const,
+          feeds: 1,
+          ...(unavailable === undefined
+            ? {}
+            : { unavailable: { seq: unavailable.seq, error: unavailable.name, message: unavailable.message } }),
+          gaps: gaps.map((g) => ({ feedId, seq: g.seq, cid: g.cid.toString(), error: g.error, reason: g.reason })),
+          alerts: items.map((i) => listed(i, feedId, access.xml)),
+        };
       }
       return withVault(access, async ({ vault }) => {
         const ref = s.ref(1);
@@ -809,7 +1018,9 @@ export async function alertsList(
         );
         for (const f of synced.failed)
           say(
-            `feed ${f.feed.feedId} could not be synced: ${f.error.name}: ${f.error.message}${f.error.name === "FeedUnavailableError" ? " (give --peer a replica that holds it: 'mosaic alerts serve' prints its address)" : ""}; nothing of it was stored`,
+            f.error.name === "FeedUnavailableError"
+              ? `feed ${f.feed.feedId} is not up to date: ${f.error.name}: ${f.error.message} (give --peer a replica that holds it: 'mosaic alerts serve' prints its address); the entries before it were stored`
+              : `feed ${f.feed.feedId} could not be synced: ${f.error.name}: ${f.error.message}`,
           );
         const inbox = alertInbox(vault, { all: access.all, nowS: access.now });
         return {
@@ -817,6 +1028,10 @@ export async function alertsList(
           feeds: synced.feeds,
           added: synced.added,
           failed: synced.failed.map((f) => ({ feedId: f.feed.feedId, error: f.error.name, message: f.error.message })),
+          // Every gap the vault holds for the feeds on this contract (kept with each feed's head, never fetched again).
+          gaps: alertFeedGaps(vault)
+            .filter((g) => g.feed.chainId === ref.chainId && g.feed.contract === ref.contract)
+            .map((g) => ({ feedId: g.feed.feedId, seq: g.seq, cid: g.cid, error: g.error, reason: g.reason })),
           alerts: inbox.map(
             (d): ListedAlert => ({
               feedId: d.feed.feedId,
@@ -863,6 +1078,12 @@ export function formatList(r: ListResult): string {
     lines.push(`    sent ${a.sent}${a.expires === undefined ? "" : `, expires ${a.expires}`}`);
     for (const why of a.reasons ?? []) lines.push(`    why: ${printable(why)}`);
   }
+  for (const g of r.gaps)
+    lines.push(`entry ${g.seq} of feed ${g.feedId} could not be read: ${g.error}: ${printable(g.reason)} (skipped; anchored as ${g.cid})`);
+  if (r.unavailable !== undefined)
+    lines.push(
+      `stopped at entry ${r.unavailable.seq}: ${r.unavailable.error}: the entries after it are not listed; try again or give --peer another replica`,
+    );
   return lines.join("\n");
 }
 

@@ -150,6 +150,7 @@ describe("cli alerts: parsing and printing", () => {
       source: "inbox",
       feeds: 1,
       added: 2,
+      gaps: [{ feedId: 1, seq: 4, cid: "bafyjunk", error: "InvalidCapError", reason: "alert/info[0]/area: no\rpe" }],
       alerts: [
         {
           feedId: 1,
@@ -185,10 +186,23 @@ describe("cli alerts: parsing and printing", () => {
       .to.match(/#1 feed 1 Alert Severe Storm — CONCERNS YOU/)
       .and.include("why: you were in 'Mitte'");
     expect(text).to.match(/#2 feed 1 \[cancelled by #3\] Alert Flood — not near you/);
+    expect(text).to.include(
+      "entry 4 of feed 1 could not be read: InvalidCapError: alert/info[0]/area: no\\rpe (skipped; anchored as bafyjunk)",
+    );
     expect(
       formatList({
         source: "feed",
         feeds: 1,
+        gaps: [],
+        unavailable: { seq: 3, error: "FeedUnavailableError", message: "x" },
+        alerts: [],
+      }),
+    ).to.match(/^0 alert\(s\) in the feed[\s\S]*\nstopped at entry 3: FeedUnavailableError: the entries after it are not listed/);
+    expect(
+      formatList({
+        source: "feed",
+        feeds: 1,
+        gaps: [],
         alerts: [{ feedId: 1, seq: 1, cid: "", key: "", state: "active", msgType: "Alert", sent: "", areas: [], xml: "<alert/>" }],
       }),
     ).to.equal("<alert/>");
