@@ -106,12 +106,18 @@ function firstInside(
   at: LatLon,
   budget: WorkBudget,
 ): number | undefined {
+  if (budget.exhausted) return undefined;
+  // The budget kept in a local while walking the fixes, written back on the way out.
+  let left = budget.left;
+  const cost = area.cost;
   let lastLat = Number.NaN;
   let lastLon = Number.NaN;
-  for (const c of chunks) {
+  let found: number | undefined;
+  search: for (const c of chunks) {
     const { t, lat, lon } = c;
     const n = t.length;
-    if (!budget.spend(n)) return undefined;
+    left -= n;
+    if (left < 0) break;
     for (let i = 0; i < n; i++) {
       const ti = t[i] as number;
       if (ti < from || ti >= to) continue;
@@ -122,13 +128,19 @@ function firstInside(
       if (la === lastLat && lo === lastLon) continue;
       lastLat = la;
       lastLon = lo;
-      if (!budget.spend(area.cost)) return undefined;
+      left -= cost;
+      if (left < 0) break search;
       at.lat = la;
       at.lon = lo;
-      if (shapeContains(area.shape, at)) return ti;
+      if (shapeContains(area.shape, at)) {
+        found = ti;
+        break search;
+      }
     }
   }
-  return undefined;
+  budget.left = left;
+  if (left < 0) budget.exhausted = true;
+  return found;
 }
 
 /**
