@@ -74,6 +74,7 @@ export {
 export { type EncryptedShare, reportMessage, type SharedReport, shareDigest } from "./shared-report.js";
 export { bigintToBytes32, bytes32ToBigint, jobScope, payloadDigest, SNARK_SCALAR_FIELD } from "./field.js";
 export {
+  deleteBlock,
   dialPeer,
   getBlock,
   type IpfsNode,

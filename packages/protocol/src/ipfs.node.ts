@@ -15,6 +15,7 @@ import { MemoryDatastore } from "datastore-core";
 import { createHeliaLight } from "helia";
 import type { Blockstore } from "interface-blockstore";
 import { dialPeer, type IpfsNode, isWebSocketsAddress, MOSAIC_USER_AGENT } from "./ipfs.js";
+import { sleep } from "./wait.js";
 
 export interface IpfsNodeInit {
   /**
@@ -86,6 +87,32 @@ export async function createIpfsNode(init: IpfsNodeInit = {}): Promise<IpfsNode>
   });
   const node = withBitswap(withNet) as unknown as IpfsNode;
   await node.start();
-  for (const peer of init.peers ?? []) await dialPeer(node, peer);
+  try {
+    for (const peer of init.peers ?? []) await dialWithRetry(node, peer);
+  } catch (err) {
+    await node.stop().catch(() => undefined);
+    throw err;
+  }
   return node;
+}
+
+/** Socket errors a listener gives when it sheds load (libp2p refuses inbound connections past 5 per second per host). */
+const TRANSIENT_DIAL_ERRORS = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+
+/**
+ * Dials one of init.peers. A peer that refuses for load (libp2p's inbound rate limit resets the socket, which on
+ * loopback every peer shares: many nodes starting at once) is dialled again after a pause, up to three times; any other
+ * failure, or the fourth, is thrown.
+ */
+async function dialWithRetry(node: IpfsNode, peer: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await dialPeer(node, peer);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code;
+      if (attempt > 3 || code === undefined || !TRANSIENT_DIAL_ERRORS.has(code)) throw err;
+      await sleep(400 * attempt);
+    }
+  }
 }

@@ -94,3 +94,18 @@ export async function getBlock(
 export async function putBlock(blocks: Pick<Blockstore, "put">, block: Block, options: { signal?: AbortSignal } = {}): Promise<void> {
   await blocks.put(block.cid, block.bytes, options);
 }
+
+/**
+ * Deletes a block from a node's blockstore, or from a plain blockstore. Helia's own delete first asks its content
+ * routers to stop providing the block, and a Mosaic node has none (it throws "No content routers available"), so a
+ * Helia blockstore is deleted from the store under it (unwrap()).
+ */
+export async function deleteBlock(
+  blocks: Pick<Blockstore, "delete"> | { blockstore: Pick<Blockstore, "delete"> },
+  cid: CID,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const store = "blockstore" in blocks ? blocks.blockstore : blocks;
+  const under = (store as { unwrap?(): Pick<Blockstore, "delete"> }).unwrap?.() ?? store;
+  await under.delete(cid, options);
+}
