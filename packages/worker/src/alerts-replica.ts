@@ -1,6 +1,7 @@
 // A replica of public alert feeds: follows feeds of one AlertFeeds contract, takes their entries from gossipsub
 // announcements and, when the on-chain head moves without one, from other replicas over bitswap, and keeps only what
-// syncFeed verified against the chain in its blockstore, so vaults that pull from it get verified entries or nothing.
+// syncFeedSkipping verified against the chain in its blockstore (entries, and the anchored blocks of gaps: entries no
+// one can read, skipped for good), so vaults that pull from it get verified entries or nothing.
 import { readFile } from "node:fs/promises";
 import {
   type AlertAnnouncement,
@@ -9,18 +10,27 @@ import {
   type BlockGetter,
   alertTopic,
   announcementOf,
-  checkAnnouncement,
+  checkSignatures,
   decodeAnnouncement,
   decodeEntry,
+  type EditorSet,
+  EntryMismatchError,
   encodeAnnouncement,
   entryCidOf,
+  entryDigest,
+  type FeedGap,
   FeedUnavailableError,
+  feedName,
   MAX_ENTRY_BYTES,
-  syncFeed,
+  type SkippingSync,
+  sameFeed,
+  syncFeedSkipping,
   type VerifiedEntry,
 } from "@mosaic/alerts";
 import {
+  type CID,
   createLogger,
+  deleteBlock,
   getBlock,
   type IpfsNode,
   type Logger,
@@ -107,19 +117,52 @@ export interface AlertReplicaEvents {
   rejected: AlertRejected;
 }
 
-/** One followed feed's head as the replica holds it: seq 0 and cid "" before its first entry. */
+/** An anchored entry no reader can use (its block is the one anchored, but no valid entry): skipped for good. */
+export interface AlertReplicaGap {
+  seq: number;
+  /** The CID the chain anchored for it. */
+  cid: string;
+  /** The error's name (MalformedEntryError, InvalidCapError, …). */
+  error: string;
+  reason: string;
+}
+
+/**
+ * One followed feed's head as the replica holds it: the last entry or gap (seq 0 and cid "" before the first), and the
+ * gaps up to it.
+ */
 export interface AlertReplicaHead {
   feedId: number;
   seq: number;
   cid: string;
+  gaps: AlertReplicaGap[];
 }
 
-/** What the state file holds. */
+/** What the state file holds (`gaps` absent in files written before gaps were kept). */
 interface StateFile {
   v: 1;
   chainId: number;
   contract: string;
-  feeds: { feedId: number; entries: { seq: number; epoch: number; cid: string; signers: string[]; signatures: string[] }[] }[];
+  feeds: {
+    feedId: number;
+    entries: { seq: number; epoch: number; cid: string; signers: string[]; signatures: string[] }[];
+    gaps?: AlertReplicaGap[];
+  }[];
+}
+
+/** A head as AlertFeedChain.headOf reads it. */
+type ChainHead = Awaited<ReturnType<AlertFeedChain["headOf"]>>;
+
+/** What an announcement's bytes were found to be, kept while gossipsub holds the bytes (checked once, not per use). */
+interface Parsed {
+  announcement?: AlertAnnouncement;
+  /** The entry's CID. */
+  cid?: CID;
+  /** The same as a string. */
+  key?: string;
+  /** The announcement verified against the editor set of its epoch. */
+  verified?: VerifiedEntry;
+  error?: Error;
 }
 
 interface Pending {
@@ -135,6 +178,10 @@ interface FeedState {
   topic: string;
   /** Verified entries, seq 1 first. */
   entries: VerifiedEntry[];
+  /** Anchored entries that are no valid entry, seq order: skipped for good. */
+  gaps: FeedGap[];
+  /** The CID (string) of each entry and gap held, by seq. */
+  held: Map<number, string>;
   /** Entries announced with valid signatures that the chain has not anchored yet, by CID, oldest first. */
   pending: Map<string, Pending>;
   /** Announcements not judged yet. */
@@ -153,7 +200,23 @@ interface FeedState {
   failedAtHead: string;
   /** The highest head seq the chain reported for this feed. */
   chainHead: number;
+  /** The editor epoch of the last head read: new entries are anchored with its editors' signatures only (-1: none read). */
+  chainEpoch: number;
+  /** When the head was last read (Date.now(); 0: never). */
+  headReadAt: number;
+  /** The head with the highest seq read so far. */
+  lastHead?: ChainHead;
+  /** The head read under way, shared by everyone who needs it meanwhile. */
+  headRead?: Promise<ChainHead>;
+  /** Blocks a catch-up is fetching over bitswap, by CID: an announcement that carries one hands it over at once. */
+  wanted: Map<string, (bytes: Uint8Array) => void>;
 }
+
+/** An announcement's epoch above the last head's makes the replica read the head again at most this often. */
+const HEAD_REFRESH_MS = 1000;
+/** The largest block a catch-up reads: bitswap's largest message. syncFeedSkipping hashes a block over MAX_ENTRY_BYTES
+ * to tell an oversize anchored entry (a gap) from junk served for its CID. */
+const MAX_FETCH_BYTES = 4 * 1024 * 1024;
 
 // Gossipsub's verdicts (a string enum; the worker takes only its type from gossipsub).
 const ACCEPT = "accept" as TopicValidatorResult;
@@ -161,6 +224,13 @@ const REJECT = "reject" as TopicValidatorResult;
 const IGNORE = "ignore" as TopicValidatorResult;
 
 const isFeedId = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1;
+
+/** A feed's last entry or gap: where the next sync starts. */
+const lastOf = (feed: FeedState): { seq: number; cid: CID } | undefined => {
+  const entry = feed.entries.at(-1);
+  const gap = feed.gaps.at(-1);
+  return gap === undefined || (entry !== undefined && entry.seq > gap.seq) ? entry : gap;
+};
 
 /** Creates a replica; `start()` it, `follow()` more feeds, `stop()` it. */
 export function createAlertReplica(init: AlertReplicaInit): AlertReplica {
@@ -184,7 +254,9 @@ export class AlertReplica extends EventTarget {
   #abort = new AbortController();
   #saving: Promise<void> = Promise.resolve();
   #onMessage?: (evt: CustomEvent<{ topic: string; data: Uint8Array }>) => void;
-  readonly #counts = { duplicates: 0, dropped: 0, stored: 0, rejected: {} as Record<string, number> };
+  readonly #counts = { duplicates: 0, dropped: 0, stored: 0, gaps: 0, rejected: {} as Record<string, number> };
+  /** What each announcement's bytes were found to be: gossipsub's check and the judge share one decoding. */
+  readonly #parsed = new WeakMap<Uint8Array, Parsed>();
 
   constructor(init: AlertReplicaInit) {
     super();
@@ -249,7 +321,7 @@ export class AlertReplica extends EventTarget {
     };
     pubsub.addEventListener("message", this.#onMessage as never);
     this.#running = true;
-    for (const [feedId, entries] of saved) this.#add(feedId, entries);
+    for (const [feedId, { entries, gaps }] of saved) this.#add(feedId, entries, gaps);
     for (const feedId of this.#init.feedIds) if (!this.#feeds.has(feedId)) this.#add(feedId, []);
     await this.#save();
     this.#log("info", "alerts:replica-started", { ...this.ref, feeds: this.heads() });
@@ -291,11 +363,16 @@ export class AlertReplica extends EventTarget {
     await this.#work(feed, () => this.#catchUp(feed));
   }
 
-  /** Every followed feed's verified head. */
+  /** Every followed feed's verified head: its last entry or gap, and the gaps. */
   heads(): AlertReplicaHead[] {
     return [...this.#feeds.values()].map((f) => {
-      const last = f.entries.at(-1);
-      return { feedId: f.feedId, seq: last?.seq ?? 0, cid: last?.cid.toString() ?? "" };
+      const last = lastOf(f);
+      return {
+        feedId: f.feedId,
+        seq: last?.seq ?? 0,
+        cid: last?.cid.toString() ?? "",
+        gaps: f.gaps.map((g) => ({ seq: g.seq, cid: g.cid.toString(), error: g.error, reason: g.reason })),
+      };
     });
   }
 
@@ -310,11 +387,13 @@ export class AlertReplica extends EventTarget {
       ...this.ref,
       feeds: [...this.#feeds.values()].map((f) => ({
         feedId: f.feedId,
-        seq: f.entries.at(-1)?.seq ?? 0,
+        seq: lastOf(f)?.seq ?? 0,
+        gaps: f.gaps.length,
         pending: f.pending.size,
         queued: f.queue.length,
       })),
       stored: this.#counts.stored,
+      gaps: this.#counts.gaps,
       duplicates: this.#counts.duplicates,
       dropped: this.#counts.dropped,
       rejected: { ...this.#counts.rejected },
@@ -365,6 +444,13 @@ export class AlertReplica extends EventTarget {
       );
       return;
     }
+    // A catch-up waiting on bitswap for this entry takes it from here (it checks the bytes against the anchored CID),
+    // rather than wait behind it in the queue.
+    if (feed.wanted.size > 0) {
+      const parsed = this.#parse(feed, data);
+      const give = parsed.key === undefined ? undefined : feed.wanted.get(parsed.key);
+      if (give !== undefined && parsed.announcement !== undefined) give(parsed.announcement.entry);
+    }
     feed.queue.push(data);
     if (feed.draining) return;
     feed.draining = true;
@@ -379,13 +465,17 @@ export class AlertReplica extends EventTarget {
 
   // -- internals -------------------------------------------------------------------------------------------------
 
-  #add(feedId: number, entries: VerifiedEntry[]): FeedState {
+  #add(feedId: number, entries: VerifiedEntry[], gaps: FeedGap[] = []): FeedState {
     const ref: AlertFeedRef = { ...this.ref, feedId };
+    const held = new Map<number, string>();
+    for (const e of [...entries, ...gaps]) held.set(e.seq, e.cid.toString());
     const feed: FeedState = {
       feedId,
       ref,
       topic: alertTopic(ref),
       entries,
+      gaps,
+      held,
       pending: new Map(),
       queue: [],
       draining: false,
@@ -394,6 +484,9 @@ export class AlertReplica extends EventTarget {
       lastFailure: "",
       failedAtHead: "",
       chainHead: 0,
+      chainEpoch: -1,
+      headReadAt: 0,
+      wanted: new Map(),
     };
     this.#feeds.set(feedId, feed);
     this.#byTopic.set(feed.topic, feed);
@@ -435,18 +528,25 @@ export class AlertReplica extends EventTarget {
   }
 
   /**
-   * Gossipsub's check of each message on a followed topic, before it is delivered or forwarded: one that does not
-   * decode as an announcement of the feed, or whose signatures fail against an editor set already read, is rejected
-   * here (and reported as "rejected"), so junk stops at the first replica and lowers its sender's score instead of
-   * crossing the mesh. The rest is delivered to #judge, which does the whole check.
+   * Gossipsub's check of each message on a followed topic, before it is delivered or forwarded, with no chain read:
+   * one that does not decode as an announcement of the feed, that the last head read says the chain cannot anchor
+   * (#bounds), or whose signatures fail against an editor set already read, is rejected here (and reported as
+   * "rejected"), so junk stops at the first replica and lowers its sender's score instead of crossing the mesh. The
+   * rest is delivered to #judge, which does the whole check.
    */
   readonly #validate = (_peer: unknown, message: { topic: string; data: Uint8Array }): TopicValidatorResult => {
     const feed = this.#byTopic.get(message.topic);
     if (feed === undefined || !this.#running) return IGNORE;
+    const parsed = this.#parse(feed, message.data);
     try {
-      const a = decodeAnnouncement(message.data, feed.ref);
+      if (parsed.error !== undefined) throw parsed.error;
+      const a = parsed.announcement as AlertAnnouncement;
+      // An entry held or pending: the judge counts the duplicate or refuses the rival.
+      if (feed.held.has(a.seq) || feed.pending.has(parsed.key as string)) return ACCEPT;
+      const problem = this.#bounds(feed, a, true);
+      if (problem !== undefined) throw problem;
       const editors = this.#editorsKnown.get(`${feed.feedId}:${a.epoch}`);
-      if (editors !== undefined) checkAnnouncement(a, editors);
+      if (editors !== undefined) this.#verify(parsed, editors);
       return ACCEPT;
     } catch (err) {
       this.#reject(feed, err);
@@ -454,49 +554,135 @@ export class AlertReplica extends EventTarget {
     }
   };
 
+  /** What an announcement's bytes are (decoded, its entry's CID), found once per message and remembered. */
+  #parse(feed: FeedState, data: Uint8Array): Parsed {
+    let parsed = this.#parsed.get(data);
+    if (parsed === undefined) {
+      try {
+        // Oversize, not canonical dag-cbor, another feed's: MalformedAnnouncementError.
+        const announcement = decodeAnnouncement(data, feed.ref);
+        const cid = entryCidOf(announcement.entry);
+        parsed = { announcement, cid, key: cid.toString() };
+      } catch (err) {
+        parsed = { error: err as Error };
+      }
+      this.#parsed.set(data, parsed);
+    }
+    return parsed;
+  }
+
   /**
-   * Judges one announcement, cheapest check first: size, shape and feed (decodeAnnouncement), the signatures against
-   * the editors of its epoch and the entry (checkAnnouncement), then what is held: the same entry is a duplicate,
-   * another at a seq held is AlertNotAnchoredError. Otherwise it joins the pending set and the feed is caught up with
-   * through syncFeed, which is offered the pending bytes first and checks them against what the chain anchored (its
-   * CID and signatures): an entry anchored is stored, one ahead of the chain waits for the next poll, one the chain
-   * anchored another CID for is rejected when the chain passes its seq. Nothing is stored unless syncFeed returns it.
-   * One RPC call at most before syncFeed, and only for a signed entry far ahead of the last head seen.
+   * An announcement checked against the editors of its epoch as checkAnnouncement does, but signatures first: an
+   * entry (up to 300 KB of CAP) is decoded only once the editors' signatures over its CID hold. Remembered with the
+   * message (an epoch's editors never change).
+   */
+  #verify(parsed: Parsed, editors: EditorSet): VerifiedEntry {
+    if (parsed.verified !== undefined) return parsed.verified;
+    const a = parsed.announcement as AlertAnnouncement;
+    const cid = parsed.cid as CID;
+    const signers = checkSignatures(entryDigest(a.feed, a.epoch, a.seq, cid), a.signatures, editors);
+    const entry = decodeEntry(a.entry, cid);
+    if (!sameFeed(entry.feed, a.feed) || entry.seq !== a.seq || entry.epoch !== a.epoch)
+      throw new EntryMismatchError(
+        `the announced entry is entry ${entry.seq} (epoch ${entry.epoch}) of ${feedName(entry.feed)}, announced as entry ${a.seq} (epoch ${a.epoch}) of ${feedName(a.feed)}`,
+        a.seq,
+      );
+    parsed.verified = {
+      ref: { ...a.feed },
+      seq: a.seq,
+      epoch: a.epoch,
+      cid,
+      entry,
+      signers,
+      bytes: a.entry,
+      signatures: a.signatures.slice(),
+    };
+    return parsed.verified;
+  }
+
+  /**
+   * Why the chain, as its last head read says, will never anchor an announced entry of a seq not held (undefined when
+   * it may, or before the first head read). The contract anchors a new entry only with the signatures of its current
+   * epoch's editors: an epoch above the head's cannot be anchored (`nextEpoch` lets the head's epoch + 1 through: the
+   * editors may have rotated since the head was read), and a seq past the head signed by an earlier epoch's editors
+   * never will be (an editor rotated out could otherwise fill the pending set and push genuine entries out); nor will
+   * a seq further ahead than maxPendingPerFeed (editors anchor, then announce).
+   */
+  #bounds(feed: FeedState, a: AlertAnnouncement, nextEpoch: boolean): AlertNotAnchoredError | undefined {
+    if (feed.headReadAt === 0) return undefined;
+    const epoch = feed.chainEpoch;
+    if (a.epoch > epoch + (nextEpoch ? 1 : 0))
+      return new AlertNotAnchoredError(`feed ${feed.feedId} has no editor epoch ${a.epoch} on the chain (its head is at epoch ${epoch})`);
+    if (a.seq > feed.chainHead && a.epoch < epoch)
+      return new AlertNotAnchoredError(
+        `feed ${feed.feedId} entry ${a.seq} is signed by the editors of epoch ${a.epoch}, but the chain (at entry ${feed.chainHead}) anchors new entries with epoch ${epoch}'s only`,
+      );
+    const limit = Math.max(feed.chainHead, lastOf(feed)?.seq ?? 0) + this.#init.maxPendingPerFeed;
+    if (a.seq > limit)
+      return new AlertNotAnchoredError(
+        `feed ${feed.feedId} seq ${a.seq} is ${a.seq - feed.chainHead} ahead of the chain's head ${feed.chainHead}; editors anchor before they announce`,
+      );
+    return undefined;
+  }
+
+  /** Reads the feed's head (one read shared by everyone asking meanwhile) and remembers the highest seen. */
+  #readHead(feed: FeedState): Promise<ChainHead> {
+    if (feed.headRead === undefined) {
+      const read = this.#init.chain.headOf(feed.feedId).then((head) => {
+        if (head.seq >= (feed.lastHead?.seq ?? 0)) feed.lastHead = head;
+        feed.chainHead = Math.max(feed.chainHead, head.seq);
+        feed.chainEpoch = Math.max(feed.chainEpoch, head.epoch);
+        feed.headReadAt = Date.now();
+        return head;
+      });
+      feed.headRead = read;
+      read
+        .finally(() => {
+          if (feed.headRead === read) feed.headRead = undefined;
+        })
+        .catch(() => undefined);
+    }
+    return feed.headRead;
+  }
+
+  /**
+   * Judges one announcement, cheapest check first and no chain read for junk: size, shape and feed
+   * (decodeAnnouncement); the same entry held or pending is a duplicate, another at a seq held is AlertNotAnchoredError;
+   * then what the last head read allows (#bounds: the head is read again first only before the first read, or for an
+   * epoch above the head's at most once per HEAD_REFRESH_MS); then the signatures against the editors of its epoch and
+   * the entry (#verify). A signed entry joins the pending set; once the chain's head (the one read last, or read again
+   * for it, shared with announcements arriving meanwhile) reaches its seq, the feed is caught up with through
+   * syncFeedSkipping over that head, which takes the pending bytes first and checks them against what the chain
+   * anchored (its CID and signatures): an entry anchored is stored, one the chain anchored another CID for is rejected.
+   * One ahead of the chain waits for the next poll. Nothing is stored unless syncFeedSkipping returns it.
    */
   async #judge(feed: FeedState, data: Uint8Array): Promise<void> {
+    const parsed = this.#parse(feed, data);
     let verified: VerifiedEntry;
-    let announcement: AlertAnnouncement;
     try {
-      // Oversize, not canonical dag-cbor, another feed's: MalformedAnnouncementError, before any chain read.
-      announcement = decodeAnnouncement(data, feed.ref);
-      const epoch = announcement.epoch;
-      const editors = await this.#editorSet(feed.feedId, epoch).catch((err: Error) => {
-        throw new AlertNotAnchoredError(`feed ${feed.feedId} has no editor epoch ${epoch} on the chain (yet): ${err.message}`);
-      });
-      verified = checkAnnouncement(announcement, editors);
-      const cid = verified.cid.toString();
-      const held = feed.entries[verified.seq - 1];
+      if (parsed.error !== undefined) throw parsed.error;
+      const a = parsed.announcement as AlertAnnouncement;
+      const cid = parsed.key as string;
+      const held = feed.held.get(a.seq);
       if (held !== undefined) {
-        if (held.cid.toString() === cid) {
+        if (held === cid) {
           this.#counts.duplicates++;
           return;
         }
-        throw new AlertNotAnchoredError(`feed ${feed.feedId} seq ${verified.seq} is anchored as ${held.cid}, not ${cid}`);
+        throw new AlertNotAnchoredError(`feed ${feed.feedId} seq ${a.seq} is anchored as ${held}, not ${cid}`);
       }
       if (feed.pending.has(cid)) {
         this.#counts.duplicates++;
         return;
       }
-      // Whether the chain anchored it is syncFeed's to say (pending bytes are offered to it first); only an entry
-      // further ahead than any honest announcement can be (editors anchor, then announce) is refused here.
-      const limit = (head: number) => Math.max(head, feed.entries.length) + this.#init.maxPendingPerFeed;
-      if (verified.seq > limit(feed.chainHead)) {
-        feed.chainHead = Math.max(feed.chainHead, (await this.#init.chain.headOf(feed.feedId)).seq);
-        if (verified.seq > limit(feed.chainHead))
-          throw new AlertNotAnchoredError(
-            `feed ${feed.feedId} seq ${verified.seq} is ${verified.seq - feed.chainHead} ahead of the chain's head ${feed.chainHead}; editors anchor before they announce`,
-          );
-      }
+      if (feed.headReadAt === 0 || (a.epoch > feed.chainEpoch && Date.now() - feed.headReadAt >= HEAD_REFRESH_MS))
+        await this.#readHead(feed);
+      const problem = this.#bounds(feed, a, false);
+      if (problem !== undefined) throw problem;
+      const editors = await this.#editorSet(feed.feedId, a.epoch).catch((err: Error) => {
+        throw new AlertNotAnchoredError(`feed ${feed.feedId} has no editor epoch ${a.epoch} on the chain (yet): ${err.message}`);
+      });
+      verified = this.#verify(parsed, editors);
     } catch (err) {
       this.#reject(feed, err);
       return;
@@ -504,10 +690,20 @@ export class AlertReplica extends EventTarget {
     this.#addPending(feed, verified.cid.toString(), {
       seq: verified.seq,
       epoch: verified.epoch,
-      bytes: announcement.entry,
+      bytes: verified.bytes,
       at: Date.now(),
     });
-    await this.#catchUp(feed);
+    let head = feed.lastHead;
+    if (head === undefined || head.seq < verified.seq) {
+      try {
+        head = await this.#readHead(feed);
+      } catch (err) {
+        this.#log("warn", "alerts:head-unread", { feedId: feed.feedId, message: (err as Error).message });
+        return;
+      }
+      if (head.seq < verified.seq) return;
+    }
+    await this.#catchUp(feed, head);
   }
 
   #addPending(feed: FeedState, cid: string, pending: Pending): void {
@@ -532,64 +728,60 @@ export class AlertReplica extends EventTarget {
         feed.pending.delete(cid);
         this.#reject(feed, new AlertNotAnchoredError(`entry ${cid} (seq ${p.seq}) was not anchored within ${this.#init.pendingTtlMs} ms`));
       }
-    const head = await this.#init.chain.headOf(feed.feedId);
-    feed.chainHead = Math.max(feed.chainHead, head.seq);
-    const known = feed.entries.at(-1);
+    const head = await this.#readHead(feed);
+    const known = lastOf(feed);
     if (feed.failedAtHead === `${head.seq}:${head.entryCid}`) return;
     if (head.seq !== (known?.seq ?? 0) || (head.entryCid !== null && known !== undefined && !head.entryCid.equals(known.cid))) {
-      await this.#catchUp(feed);
+      await this.#catchUp(feed, head);
       if (feed.lastFailure !== "" && !feed.lastFailure.startsWith(`${FeedUnavailableError.name}:`))
         feed.failedAtHead = `${head.seq}:${head.entryCid}`;
     }
   }
 
   /**
-   * Brings the feed up to the chain's head with syncFeed: blocks from the pending announcements first, else the
-   * local blockstore, else peers over bitswap (each at most MAX_ENTRY_BYTES, within fetchTimeoutMs). The entries it
-   * returns are stored and announced as events; pending entries the chain has passed are settled. Blocks fetched for
-   * a catch-up that failed are deleted again: the blockstore holds verified entries only.
+   * Brings the feed up to `head` (the chain's, read just before; read by syncFeedSkipping when absent) with
+   * syncFeedSkipping: blocks from the pending announcements and those waiting to be judged first, else the local
+   * blockstore, else peers over bitswap (each within fetchTimeoutMs, cut short when an announcement brings it). The
+   * entries it returns are stored and announced as events, its gaps (anchored entries no one can read) recorded and
+   * reported once; pending entries the chain has passed are settled. Blocks fetched but neither an entry nor a gap
+   * are deleted again: the blockstore holds only blocks the chain anchored, entries verified and the gaps' blocks.
    */
-  async #catchUp(feed: FeedState): Promise<void> {
+  async #catchUp(feed: FeedState, head?: ChainHead): Promise<void> {
     if (!this.#running) return;
     const ipfs = this.#init.ipfs;
-    const known = feed.entries.at(-1);
+    const known = lastOf(feed);
     const fromPending = new Map<string, Uint8Array>();
     for (const [cid, p] of feed.pending) fromPending.set(cid, p.bytes);
     const fetched = new Set<string>();
     const blocks: BlockGetter = {
-      get: async (cid, options = {}) => {
+      get: (cid, options = {}) => {
         const key = cid.toString();
-        const bytes = fromPending.get(key);
-        if (bytes !== undefined) return bytes;
-        if (!(await ipfs.blockstore.has(cid))) fetched.add(key);
-        const signals = [this.#abort.signal, AbortSignal.timeout(this.#init.fetchTimeoutMs)];
-        if (options.signal !== undefined) signals.push(options.signal);
-        return getBlock(ipfs.blockstore, cid, { maxBytes: MAX_ENTRY_BYTES, signal: AbortSignal.any(signals) });
+        const bytes = fromPending.get(key) ?? this.#queued(feed, key);
+        return bytes !== undefined ? Promise.resolve(bytes) : this.#fetch(feed, cid, fetched, options.signal);
       },
     };
-    let verified: VerifiedEntry[];
+    const chain: AlertFeedChain = head === undefined ? this.#chain : { ...this.#chain, headOf: async () => head };
+    let result: SkippingSync = { entries: [], gaps: [] };
     let failure: Error | undefined;
     try {
-      verified = await syncFeed(feed.ref, this.#chain, blocks, {
+      result = await syncFeedSkipping(feed.ref, chain, blocks, {
         known: known === undefined ? undefined : { seq: known.seq, cid: known.cid },
         signal: this.#abort.signal,
       });
+      // A block withheld (or forged): the entries and gaps before it are kept.
+      failure = result.unavailable;
     } catch (err) {
       failure = err as Error;
-      // A block withheld: the entries before it passed every check, and are kept.
-      verified = err instanceof FeedUnavailableError ? (err.verified as VerifiedEntry[]) : [];
     }
-    const keep = new Set(verified.map((v) => v.cid.toString()));
-    // Helia's own delete first asks the content routers to stop providing the block, and a Mosaic node has none (it
-    // throws "No content routers available"): delete from the store under it.
-    const store = (ipfs.blockstore as unknown as { unwrap?(): Pick<IpfsNode["blockstore"], "delete"> }).unwrap?.() ?? ipfs.blockstore;
+    const { entries: verified, gaps } = result;
+    // A gap's block is the one the chain anchored: kept and served, so that readers syncing from this replica can
+    // tell the gap too and go on past it.
+    const keep = new Set([...verified, ...gaps].map((v) => v.cid.toString()));
     await Promise.all(
       [...fetched]
         .filter((cid) => !keep.has(cid))
         .map((cid) =>
-          Promise.resolve()
-            .then(() => store.delete(parseCid(cid)))
-            .catch((err: Error) => this.#log("warn", "alerts:delete-failed", { cid, message: err.message })),
+          deleteBlock(ipfs, parseCid(cid)).catch((err: Error) => this.#log("warn", "alerts:delete-failed", { cid, message: err.message })),
         ),
     );
     if (failure !== undefined) this.#failed(feed, known?.seq ?? 0, failure);
@@ -597,22 +789,74 @@ export class AlertReplica extends EventTarget {
       feed.lastFailure = "";
       feed.failedAtHead = "";
     }
-    if (verified.length === 0 || !this.#running) return;
+    if ((verified.length === 0 && gaps.length === 0) || !this.#running) return;
     for (const v of verified) await putBlock(ipfs.blockstore, { cid: v.cid, bytes: v.bytes });
     feed.entries.push(...verified);
-    const head = feed.entries.at(-1) as VerifiedEntry;
+    feed.gaps.push(...gaps);
+    for (const e of [...verified, ...gaps]) feed.held.set(e.seq, e.cid.toString());
+    const last = lastOf(feed) as { seq: number; cid: CID };
     // Pending entries the chain has passed: those it anchored are stored now, the others never will be.
     for (const [cid, p] of feed.pending) {
-      if (p.seq > head.seq) continue;
+      if (p.seq > last.seq) continue;
       feed.pending.delete(cid);
-      const anchored = feed.entries[p.seq - 1] as VerifiedEntry;
-      if (anchored.cid.toString() !== cid)
-        this.#reject(feed, new AlertNotAnchoredError(`feed ${feed.feedId} seq ${p.seq} was anchored as ${anchored.cid}, not ${cid}`));
+      const anchored = feed.held.get(p.seq);
+      if (anchored !== cid)
+        this.#reject(feed, new AlertNotAnchoredError(`feed ${feed.feedId} seq ${p.seq} was anchored as ${anchored}, not ${cid}`));
     }
     await this.#save();
     this.#counts.stored += verified.length;
-    this.#log("info", "alerts:entries-stored", { feedId: feed.feedId, from: verified[0]?.seq, to: head.seq, cid: head.cid.toString() });
+    this.#counts.gaps += gaps.length;
+    if (verified.length > 0)
+      this.#log("info", "alerts:entries-stored", {
+        feedId: feed.feedId,
+        from: verified[0]?.seq,
+        to: verified.at(-1)?.seq,
+        cid: verified.at(-1)?.cid.toString(),
+      });
+    // A gap is reported once: the state file keeps it, and it is never fetched again.
+    for (const g of gaps) {
+      this.#log("error", "alerts:gap", { feedId: feed.feedId, seq: g.seq, cid: g.cid.toString(), reason: g.error, message: g.reason });
+      this.#reject(feed, { name: g.error, message: `entry ${g.seq} (${g.cid}) could not be read: ${g.reason}` }, false);
+    }
     for (const v of verified) this.#emit("entry", v);
+  }
+
+  /** An entry block carried by an announcement still waiting to be judged (the caller checks it against the chain). */
+  #queued(feed: FeedState, cid: string): Uint8Array | undefined {
+    for (const data of feed.queue) {
+      const parsed = this.#parse(feed, data);
+      if (parsed.key === cid) return parsed.announcement?.entry;
+    }
+    return undefined;
+  }
+
+  /**
+   * One block from the local store or over bitswap, within fetchTimeoutMs; an announcement carrying it that arrives
+   * meanwhile ends the wait (announce()), so a poll that saw the head move just before the announcement came does not
+   * hold the feed for a fetch timeout. A block bitswap may have stored is added to `fetched`.
+   */
+  async #fetch(feed: FeedState, cid: CID, fetched: Set<string>, signal?: AbortSignal): Promise<Uint8Array> {
+    const ipfs = this.#init.ipfs;
+    const signals = [this.#abort.signal, AbortSignal.timeout(this.#init.fetchTimeoutMs)];
+    if (signal !== undefined) signals.push(signal);
+    // Local only: what this replica holds already.
+    if (await ipfs.blockstore.has(cid))
+      return getBlock(ipfs.blockstore, cid, { maxBytes: MAX_FETCH_BYTES, signal: AbortSignal.any(signals) });
+    const key = cid.toString();
+    const handed = new AbortController();
+    signals.push(handed.signal);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      feed.wanted.set(key, (bytes) => {
+        handed.abort();
+        resolve(bytes);
+      });
+      getBlock(ipfs.blockstore, cid, { maxBytes: MAX_FETCH_BYTES, signal: AbortSignal.any(signals) })
+        .then(resolve, reject)
+        .finally(() => {
+          feed.wanted.delete(key);
+          if (!handed.signal.aborted) fetched.add(key);
+        });
+    });
   }
 
   /** A catch-up that failed: logged once until it fails otherwise; anything but a withheld block is also "rejected". */
@@ -640,9 +884,12 @@ export class AlertReplica extends EventTarget {
     this.#emit("rejected", { feedId: feed.feedId, reason, error });
   }
 
-  /** Reads the state file: each feed's entries back from the blockstore, up to the first one missing or damaged. */
-  async #load(): Promise<Map<number, VerifiedEntry[]>> {
-    const out = new Map<number, VerifiedEntry[]>();
+  /**
+   * Reads the state file: each feed's entries back from the blockstore and its gaps, in seq order, up to the first
+   * entry missing or damaged.
+   */
+  async #load(): Promise<Map<number, { entries: VerifiedEntry[]; gaps: FeedGap[] }>> {
+    const out = new Map<number, { entries: VerifiedEntry[]; gaps: FeedGap[] }>();
     const file = this.#init.stateFile;
     if (file === undefined) return out;
     let text: string;
@@ -667,15 +914,29 @@ export class AlertReplica extends EventTarget {
       if (!isFeedId(f?.feedId) || !Array.isArray(f.entries)) throw new AlertReplicaStateError(`${file}: a feed without a valid feedId`);
       const ref: AlertFeedRef = { ...this.ref, feedId: f.feedId };
       const entries: VerifiedEntry[] = [];
+      const gaps: FeedGap[] = [];
+      const gapAt = new Map<number, AlertReplicaGap>();
+      for (const g of Array.isArray(f.gaps) ? f.gaps : []) gapAt.set(g?.seq, g);
+      // The last entry or gap read back, and where the next belongs.
+      let prev: CID | null = null;
+      const takeGaps = () => {
+        for (let g = gapAt.get(entries.length + gaps.length + 1); g !== undefined; g = gapAt.get(entries.length + gaps.length + 1)) {
+          if (typeof g.error !== "string" || typeof g.reason !== "string") throw new RangeError(`gap ${g.seq} without its error`);
+          const cid = parseCid(g.cid);
+          gaps.push({ seq: g.seq, cid, error: g.error, reason: g.reason });
+          prev = cid;
+        }
+      };
       for (const e of f.entries) {
         try {
-          if (e.seq !== entries.length + 1) throw new RangeError(`seq ${e.seq} where ${entries.length + 1} belongs`);
+          takeGaps();
+          const seq = entries.length + gaps.length + 1;
+          if (e.seq !== seq) throw new RangeError(`seq ${e.seq} where ${seq} belongs`);
           const cid = parseCid(e.cid);
           // Local only: what this replica stored, not what a peer would hand it now.
           if (!(await this.#init.ipfs.blockstore.has(cid))) throw new RangeError(`block ${e.cid} is not in the blockstore`);
           const bytes = await getBlock(this.#init.ipfs.blockstore, cid, { maxBytes: MAX_ENTRY_BYTES });
           const entry = decodeEntry(bytes, cid);
-          const prev = entries.at(-1)?.cid ?? null;
           if (entry.seq !== e.seq || (prev === null ? entry.prev !== null : entry.prev?.equals(prev) !== true))
             throw new RangeError(`block ${e.cid} is not entry ${e.seq} linking to the one before`);
           if (!Array.isArray(e.signers) || !Array.isArray(e.signatures))
@@ -690,12 +951,19 @@ export class AlertReplica extends EventTarget {
             bytes,
             signatures: e.signatures.map((h) => getBytes(h)),
           });
+          prev = cid;
         } catch (err) {
           this.#log("warn", "alerts:state-truncated", { feedId: f.feedId, seq: e?.seq, message: (err as Error).message });
+          gapAt.clear();
           break;
         }
       }
-      out.set(f.feedId, entries);
+      try {
+        takeGaps();
+      } catch (err) {
+        this.#log("warn", "alerts:state-truncated", { feedId: f.feedId, message: (err as Error).message });
+      }
+      out.set(f.feedId, { entries, gaps });
     }
     return out;
   }
@@ -717,6 +985,7 @@ export class AlertReplica extends EventTarget {
           signers: e.signers,
           signatures: e.signatures.map((sig) => hexlify(sig)),
         })),
+        gaps: f.gaps.map((g) => ({ seq: g.seq, cid: g.cid.toString(), error: g.error, reason: g.reason })),
       })),
     };
     const text = `${JSON.stringify(state)}\n`;

@@ -22,6 +22,7 @@ export {
   type AlertRejected,
   AlertReplica,
   type AlertReplicaEvents,
+  type AlertReplicaGap,
   type AlertReplicaHead,
   type AlertReplicaInit,
   AlertReplicaStateError,

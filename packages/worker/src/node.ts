@@ -37,7 +37,7 @@ import {
 import { decodeHotspotSet, documentSigner, MAX_DOCUMENT_BYTES } from "@mosaic/exposure";
 import { alertFeedChain } from "@mosaic/alerts";
 import { NonceManager, type Signer, Wallet } from "ethers";
-import { type AlertReplica, createAlertReplica } from "./alerts-replica.js";
+import { type AlertReplica, type AlertReplicaHead, createAlertReplica } from "./alerts-replica.js";
 import type { ReducerConfig } from "./config.js";
 import { ReducerDiscovery } from "./discovery.js";
 import { MAX_SUBMITS_PER_JOB, ReducerExchange } from "./exchange.js";
@@ -341,7 +341,7 @@ export class ReducerNode implements StatusSource {
   }
 
   /** The alert feeds this node replicates, with their verified heads (empty without alertFeeds). */
-  alertHeads(): { feedId: number; seq: number; cid: string }[] {
+  alertHeads(): AlertReplicaHead[] {
     return this.#alerts?.heads() ?? [];
   }
 

@@ -16,6 +16,8 @@ import {
   alertTopic,
   type BlockGetter,
   type CapAlert,
+  decodeAnnouncement,
+  editorsDigest,
   encodeAnnouncement,
   encodeEntry,
   entryCidOf,
@@ -25,6 +27,7 @@ import {
   signDigest,
   sortSignatures,
   syncFeed,
+  syncFeedSkipping,
   UnknownAlertFeedError,
   type VerifiedEntry,
 } from "@mosaic/alerts";
@@ -201,6 +204,7 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
 
   let first: AlertAnnouncement;
   let second: AlertAnnouncement;
+  let thirdRef: AlertFeedRef;
 
   it("stores an announced entry once the chain anchored it, and serves it over bitswap", async () => {
     // The editor's CLI: a short-lived node that dials a replica, anchors, then announces.
@@ -214,7 +218,7 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
     expect(entry).to.include({ seq: 1, epoch: 0 });
     expect(entry.entry.cap.identifier).to.equal("BER-1");
     expect(entry.signers).to.have.length(2);
-    expect(replicaA.heads()).to.deep.equal([{ feedId: ref.feedId, seq: 1, cid: entry.cid.toString() }]);
+    expect(replicaA.heads()).to.deep.equal([{ feedId: ref.feedId, seq: 1, cid: entry.cid.toString(), gaps: [] }]);
     expect(await nodeA.blockstore.has(entry.cid)).to.equal(true);
     // The state file names the verified head.
     const state = JSON.parse(await readFile(path.join(dir, "a.json"), "utf8"));
@@ -450,21 +454,185 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
     }
   });
 
-  it("refuses an entry the editors anchored that is not a valid entry, and keeps no copy of its block", async () => {
-    // The contract checks signatures, not contents: two editors anchor a block that is not an entry on feed 2.
+  it("skips an entry the editors anchored that is not a valid entry: the entries before and after it are stored and served, the gap kept, served and reported once", async () => {
+    // Feed 2: a valid entry 1 (announced to no one), then the contract, which checks signatures and not contents,
+    // anchors a block that is no entry as entry 2, then a valid entry 3 linking it. The editor's node serves all three.
+    const one = await draft(capAlert("OTHER-1"), { feed: otherRef });
+    await anchor(one);
+    await editorNode.blockstore.put(entryCidOf(one.entry), one.entry);
     const junk = await encodeBlock({ hello: "not an alert entry" });
-    const digest = entryDigest(otherRef, 0, 1, junk.cid);
+    const digest = entryDigest(otherRef, 0, 2, junk.cid);
     const signatures = sortSignatures(digest, await Promise.all(editors.slice(0, 2).map((e) => signDigest(digest, e))));
-    await (await alertFeeds.anchor(otherRef.feedId, 1, junk.cid.bytes, signatures)).wait();
+    await (await alertFeeds.anchor(otherRef.feedId, 2, junk.cid.bytes, signatures)).wait();
     await editorNode.blockstore.put(junk.cid, junk.bytes);
-    const rejected = next<AlertRejected>(replicaA, "rejected", (r) => r.feedId === otherRef.feedId);
+    const three = await draft(capAlert("OTHER-3"), { feed: otherRef });
+    expect(three.seq).to.equal(3);
+    await anchor(three);
+    await editorNode.blockstore.put(entryCidOf(three.entry), three.entry);
+
+    const rejected: AlertRejected[] = [];
+    const off = replicaA.on("rejected", (r) => r.feedId === otherRef.feedId && rejected.push(r));
     await replicaA.poll();
-    const verdict = await rejected;
-    expect(verdict.reason).to.equal("MalformedEntryError");
-    expect(replicaA.heads().find((h) => h.feedId === otherRef.feedId)).to.deep.equal({ feedId: otherRef.feedId, seq: 0, cid: "" });
-    expect(await nodeA.blockstore.has(junk.cid)).to.equal(false);
+    await replicaA.poll();
+    off();
+    expect(rejected.map((r) => r.reason)).to.deep.equal(["MalformedEntryError"]);
+    expect(rejected[0]?.error).to.match(/^entry 2 \(\w+\) could not be read: entry: unknown key "hello"/);
+    const gap = {
+      seq: 2,
+      cid: junk.cid.toString(),
+      error: "MalformedEntryError",
+      reason: rejected[0]?.error.replace(/^.*could not be read: /, ""),
+    };
+    const head = { feedId: otherRef.feedId, seq: 3, cid: entryCidOf(three.entry).toString(), gaps: [gap] };
+    expect(replicaA.heads().find((h) => h.feedId === otherRef.feedId)).to.deep.equal(head);
+    expect(replicaA.entries(otherRef.feedId).map((e) => e.entry.cap.identifier)).to.deep.equal(["OTHER-1", "OTHER-3"]);
+    // The gap's block is the one anchored: kept, so that readers syncing from this replica can tell the gap too.
+    expect(await nodeA.blockstore.has(junk.cid)).to.equal(true);
     // Feed 1 is unaffected.
     expect(replicaA.heads()[0]?.seq).to.equal(4);
+    // The state file keeps the gap: a restart resumes after entry 3, fetching nothing again and reporting nothing.
+    const stateFile = path.join(dir, "a.json");
+    expect(JSON.parse(await readFile(stateFile, "utf8")).feeds[1].gaps).to.deep.equal([gap]);
+    await replicaA.stop();
+    replicaA = await startReplica(nodeA, stateFile, { feedIds: [], maxPendingPerFeed: 4 });
+    const again: AlertRejected[] = [];
+    replicaA.on("rejected", (r) => again.push(r));
+    await replicaA.poll();
+    expect(replicaA.heads().find((h) => h.feedId === otherRef.feedId)).to.deep.equal(head);
+    expect(again).to.deep.equal([]);
+    // A reader syncing from the replica gets both entries and the same gap.
+    const reader = await createIpfsNode({ peers: nodeAddresses(nodeA).slice(0, 1) });
+    nodes.push(reader);
+    const read = await syncFeedSkipping(otherRef, feedChain, bitswap(reader), { signal: AbortSignal.timeout(20_000) });
+    expect(read.entries.map((e) => e.entry.cap.identifier)).to.deep.equal(["OTHER-1", "OTHER-3"]);
+    expect(read.gaps.map((g) => [g.seq, g.cid.toString(), g.error])).to.deep.equal([[2, gap.cid, gap.error]]);
+  });
+
+  /** A chain whose reads are counted. */
+  const counting = (counts: Record<string, number>): AlertFeedChain => {
+    const count = (name: string) => {
+      counts[name] = (counts[name] ?? 0) + 1;
+    };
+    return {
+      headOf: (id) => {
+        count("headOf");
+        return feedChain.headOf(id);
+      },
+      editorsAt: (id, epoch) => {
+        count("editorsAt");
+        return feedChain.editorsAt(id, epoch);
+      },
+      anchored: (id, from, to) => {
+        count("anchored");
+        return feedChain.anchored(id, from, to);
+      },
+    };
+  };
+
+  it("junk announcements cost no chain read: an epoch above the head's is refused by the topic check, the next one after one head read at most per second", async () => {
+    // attacker -- replica D -- bystander; D holds feed 1 (from A) and has read its head (epoch 0).
+    const counts: Record<string, number> = {};
+    const nodeD = await createIpfsNode({ peers: nodeAddresses(nodeA).slice(0, 1) });
+    const bystander = await createIpfsNode({ peers: nodeAddresses(nodeD).slice(0, 1) });
+    const flooder = await createIpfsNode({ peers: nodeAddresses(nodeD).slice(0, 1) });
+    nodes.push(nodeD, bystander, flooder);
+    const replicaD = await startReplica(nodeD, undefined, { chain: counting(counts) });
+    const topic = alertTopic(ref);
+    try {
+      await replicaD.poll();
+      expect(replicaD.heads()[0]?.seq).to.equal(4);
+      const heard: Uint8Array[] = [];
+      bystander.libp2p.services.pubsub.subscribe(topic);
+      bystander.libp2p.services.pubsub.addEventListener("message", (e) => {
+        if (e.detail.topic === topic) heard.push(e.detail.data);
+      });
+      await waitForTopicPeers(flooder, topic, 1);
+      await waitForTopicPeers(bystander, topic, 1);
+      const reasons: string[] = [];
+      replicaD.on("rejected", (r) => reasons.push(r.reason));
+      const before = { ...counts };
+      const junk = (epoch: number, i: number) =>
+        encodeAnnouncement({ v: 1, feed: ref, seq: 5, epoch, entry: new Uint8Array([i]), signatures: [] });
+      for (let i = 0; i < 40; i++) await flooder.libp2p.services.pubsub.publish(topic, junk(1_000_000 + i, i));
+      for (let i = 0; i < 40; i++) await flooder.libp2p.services.pubsub.publish(topic, junk(1, 100 + i));
+      // A well-signed announcement D holds (entry 1 again) crosses to the bystander: the path is open.
+      await flooder.libp2p.services.pubsub.publish(topic, encodeAnnouncement(first));
+      await waitUntil("the bystander to hear entry 1 through D", async () => heard.length > 0, { timeoutMs: 20_000 });
+      await replicaD.drain();
+      expect(reasons.filter((r) => r !== "AlertNotAnchoredError")).to.deep.equal([]);
+      expect(reasons).to.have.length(80);
+      expect(counts.editorsAt ?? 0).to.equal(before.editorsAt ?? 0);
+      expect(counts.anchored ?? 0).to.equal(before.anchored ?? 0);
+      // The epoch after the head's may be a rotation D has not seen yet: one head read, then refused.
+      expect((counts.headOf ?? 0) - (before.headOf ?? 0)).to.be.at.most(2);
+      // The far epochs stopped at D; the bystander heard entry 1 (and at most the next epoch's junk, which D could
+      // not refuse before reading the head).
+      expect(heard.map((d) => decodeAnnouncement(d, ref).epoch).filter((e) => e >= 1_000_000)).to.deep.equal([]);
+    } finally {
+      await replicaD.stop();
+    }
+  });
+
+  it("announcements signed by a past epoch's editors for seqs after the chain's head are refused, and push no genuine pending entry out", async () => {
+    // Feed 3: one editor (the stranger) at epoch 0, rotated to the 2-of-3 editors at epoch 1.
+    const strangerAddress = await stranger.getAddress();
+    const created = await (await alertFeeds.createFeed([strangerAddress], 1)).wait();
+    const third: AlertFeedRef = { ...ref, feedId: Number(findEvent(created, alertFeeds.interface, "FeedCreated").args.feedId) };
+    const addresses = await Promise.all(editors.map((e) => e.getAddress()));
+    const rotation = editorsDigest(third, 0, addresses, 2);
+    await (await alertFeeds.setEditors(third.feedId, addresses, 2, [await signDigest(rotation, stranger)])).wait();
+    await replicaA.follow(third.feedId);
+    const genuine = await draft(capAlert("THIRD-1"), { feed: third });
+    expect(genuine.epoch).to.equal(1);
+    replicaA.announce(third.feedId, encodeAnnouncement(genuine));
+    await replicaA.drain();
+    const pending = () =>
+      (replicaA.status().feeds as { feedId: number; pending: number }[]).find((f) => f.feedId === third.feedId)?.pending;
+    expect(pending()).to.equal(1);
+    const rejected: AlertRejected[] = [];
+    const off = replicaA.on("rejected", (r) => rejected.push(r));
+    for (let i = 0; i < 6; i++) {
+      const seq = 1 + (i % 2);
+      const prev = seq === 2 ? entryCidOf(genuine.entry) : null;
+      const old = await draft(capAlert(`OLD-${i}`), { feed: third, seq, prev, epoch: 0, signers: [stranger] });
+      replicaA.announce(third.feedId, encodeAnnouncement(old));
+    }
+    await replicaA.drain();
+    off();
+    expect(rejected.map((r) => r.reason)).to.deep.equal(Array(6).fill("AlertNotAnchoredError"));
+    expect(rejected[0]?.error).to.match(
+      /signed by the editors of epoch 0, but the chain \(at entry 0\) anchors new entries with epoch 1's only/,
+    );
+    expect(pending()).to.equal(1);
+    // The genuine one is stored once anchored.
+    await anchor(genuine);
+    const stored = next<VerifiedEntry>(replicaA, "entry", (e) => e.ref.feedId === third.feedId);
+    await replicaA.poll();
+    expect((await stored).entry.cap.identifier).to.equal("THIRD-1");
+    thirdRef = third;
+  });
+
+  it("a catch-up waiting on bitswap for an entry takes it from an announcement arriving meanwhile", async () => {
+    // Replica E, connected to A only, holds feed 3's entry 1. Entry 2 is anchored and its block held by no node.
+    const nodeE = await createIpfsNode({ peers: nodeAddresses(nodeA).slice(0, 1) });
+    nodes.push(nodeE);
+    const replicaE = await startReplica(nodeE, undefined, { feedIds: [thirdRef.feedId], fetchTimeoutMs: 30_000 });
+    try {
+      await replicaE.poll();
+      expect(replicaE.heads()[0]?.seq).to.equal(1);
+      const second3 = await draft(capAlert("THIRD-2"), { feed: thirdRef });
+      await anchor(second3);
+      const started = Date.now();
+      const polling = replicaE.poll(); // sees the head move and asks bitswap for entry 2
+      await new Promise((r) => setTimeout(r, 300));
+      replicaE.announce(thirdRef.feedId, encodeAnnouncement(second3));
+      await polling;
+      expect(Date.now() - started).to.be.below(5000);
+      expect(replicaE.entries(thirdRef.feedId).map((e) => e.entry.cap.identifier)).to.deep.equal(["THIRD-1", "THIRD-2"]);
+      expect(await nodeE.blockstore.has(entryCidOf(second3.entry))).to.equal(true);
+    } finally {
+      await replicaE.stop();
+    }
   });
 
   it("a reducer node with alertFeeds replicates them; the config fields are checked and named", async () => {
