@@ -4,13 +4,14 @@
 // location history from a GPX file, follows the feed and lists its inbox — an alert whose polygon covers where the
 // vault was concerns it (with the reason), one elsewhere does not, a cancelled one is hidden; the editors rotate
 // and the old editor's signature no longer counts. Hostile input is named and changes nothing on-chain: a foreign
-// signature in a draft, a replayed anchoring, a stale draft, a CAP file whose polygon does not close.
+// signature in a draft, a replayed anchoring, a stale draft, a CAP file whose polygon does not close, a CAP message
+// published twice (DuplicateCapKeyError); a last signer who anchors and tells nobody is made good by 'alerts announce'.
 import { copyFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { addSignature, parseDraft } from "@mosaic/alerts";
+import { addSignature, draftEntry, parseDraft } from "@mosaic/alerts";
 import { AlertFeeds__factory, connectChain } from "@mosaic/protocol";
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { getBytes, Wallet } from "ethers";
 import { type Daemon, Parties, type Run } from "../parties.js";
 
 /** Mitte (Berlin), where the vault's owner was an hour ago, and a square around it; and one around Munich. */
@@ -125,6 +126,7 @@ describe("public alerts between separate parties: a 2-of-3 feed, a replica and a
       ["publish"],
       ["sign"],
       ["cancel"],
+      ["announce"],
       ["follow"],
       ["list"],
       ["serve"],
@@ -235,8 +237,13 @@ describe("public alerts between separate parties: a 2-of-3 feed, a replica and a
   });
 
   it("a replayed anchoring and a stale draft are refused: StaleSequence on-chain, StaleDraftError in the CLI", async () => {
-    // The stale draft (entry 1 again): the CLI says to publish again, signing nothing.
-    failed(await run(["alerts", "sign", "storm-seq1-copy.draft.json", "--yes", ...as(2)]), "StaleDraftError", /publish/);
+    // The stale draft (entry 1 again, anchored already): signing nothing, the CLI says it needs no more signatures
+    // and how to announce it should nobody have.
+    failed(
+      await run(["alerts", "sign", "storm-seq1-copy.draft.json", "--yes", ...as(2)]),
+      "StaleDraftError",
+      /entry 1 is anchored already with this draft's entry[\s\S]*mosaic alerts announce/,
+    );
     // The whole anchoring transaction replayed from another account: the contract refuses it by name.
     const chain = await connectChain({ rpcUrl: p.network.rpc, accounts: 0 });
     try {
@@ -292,7 +299,7 @@ describe("public alerts between separate parties: a 2-of-3 feed, a replica and a
   });
 
   it("editors 1 and 2 cancel Munich's alert: hidden from the inbox, listed as cancelled with --all", async () => {
-    // Editor 1 never held entry 2 (editor 3 anchored it): it is read from the replica.
+    // Editor 1 holds entry 2 since publishing it (every signer keeps the block before anything is sent).
     const drafted = await okJson<{ status: string; seq: number; alert: string[] }>([
       "alerts",
       "cancel",
@@ -411,5 +418,71 @@ describe("public alerts between separate parties: a 2-of-3 feed, a replica and a
     );
     serving.proc.kill("SIGTERM");
     await new Promise((r) => serving.proc.once("exit", r));
+  });
+
+  it("a last signer anchors and tells nobody: 'alerts announce' brings the entry to the replica; the same CAP message again is refused", async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    await writeFile(
+      path.join(p.dir, "quiet.xml"),
+      capXml({ id: "quiet-5", sentS: nowS, headline: "Water main burst", event: "Infrastructure", areaDesc: "Mitte", polygon: MITTE }),
+    );
+    const drafted = await okJson<{ status: string; seq: number }>([
+      "alerts",
+      "publish",
+      "--feed",
+      feedId,
+      "--cap",
+      "quiet.xml",
+      "--draft",
+      "quiet.draft.json",
+      ...as(0),
+    ]);
+    expect(drafted).to.include({ status: "draft", seq: 5 });
+    // Nothing anchored at 5 yet: nothing to announce.
+    failed(await run(["alerts", "announce", "quiet.draft.json", ...as(0)]), "EntryNotAnchoredError", /entry 5 of feed 1 is not anchored/);
+    // Editor 2 signs on its own and anchors with its own transaction, keeping and announcing nothing.
+    const draft = await addSignature(
+      parseDraft(await readFile(path.join(p.dir, "quiet.draft.json"), "utf8")),
+      new Wallet((await readFile(path.join(p.dir, editors[1]!.key), "utf8")).trim()),
+    );
+    const { block } = draftEntry(draft);
+    const chain = await connectChain({ rpcUrl: p.network.rpc, accounts: 0 });
+    let txHash: string;
+    try {
+      const rogue = new Wallet((await readFile(path.join(p.dir, editors[1]!.key), "utf8")).trim(), chain.provider);
+      const feeds = AlertFeeds__factory.connect(String(p.network.contracts.alertFeeds?.address), rogue);
+      const tx = await feeds.anchor(
+        Number(feedId),
+        5,
+        block.cid.bytes,
+        draft.signatures.map((h) => getBytes(h)),
+      );
+      await tx.wait();
+      txHash = tx.hash;
+    } finally {
+      await chain.close();
+    }
+    // Editor 1 still holds the block (kept at publish) and announces it with the anchored signatures.
+    const announced = await okJson<{ completion: { status: string; seq: number; cid: string; txHash: string; replicas: number } }>([
+      "alerts",
+      "announce",
+      "quiet.draft.json",
+      ...as(0),
+    ]);
+    expect(announced.completion).to.include({ status: "anchored", seq: 5, cid: block.cid.toString(), txHash });
+    expect(announced.completion.replicas, "the replica got the announcement").to.be.at.least(1);
+    await replicaHolds(5);
+    // Signing the anchored draft says to announce it instead.
+    failed(await run(["alerts", "sign", "quiet.draft.json", "--yes", ...as(1)]), "StaleDraftError", /mosaic alerts announce/);
+    // The same CAP message again: refused by name, nothing signed or anchored.
+    failed(
+      await run(["alerts", "publish", "--feed", feedId, "--cap", "quiet.xml", "--draft", "quiet-again.draft.json", ...as(0)]),
+      "DuplicateCapKeyError",
+      /already holds this CAP message \(alerts@city\.example,quiet-5,[^)]+\) as entry 5/,
+    );
+    expect(await readFile(path.join(p.dir, "quiet-again.draft.json"), "utf8").catch(() => undefined), "no draft written").to.equal(
+      undefined,
+    );
+    expect((await head()).seq).to.equal(5);
   });
 });
