@@ -1,7 +1,8 @@
 // The researcher's "Model (SEIR)" panel below a final result, tested at the function and component level (the app's
 // browser journey that finalises a job takes minutes; the panel needs only the result's view): the series taken from
 // the exposures-per-day job's rows, the chart's geometry over a real fit to a simulated epidemic, R0 in words, and
-// the panel and chart rendered to markup with React's server renderer.
+// the panel and chart rendered to markup with React's server renderer, and what the fit could not tell (a series that
+// has not turned leaves the infectious period held) said in the panel.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { validateSpec } from "@mosaic/mapreduce";
@@ -10,7 +11,7 @@ import { expect } from "chai";
 import * as React from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { resultView, type ResultView } from "@mosaic/mapreduce";
-import { chartGeometry, DEFAULT_BOX, niceTicks, r0Words } from "../ui/research/model-chart.js";
+import { chartGeometry, DEFAULT_BOX, fitNotes, niceTicks, r0Words } from "../ui/research/model-chart.js";
 import { ALL_KINDS, datedSeries, rowKinds } from "../ui/research/model-series.js";
 
 // The app's .tsx compiles with Vite's automatic JSX runtime; tsx here compiles it to React.createElement. The module
@@ -141,6 +142,36 @@ describe("app: the researcher's SEIR panel", function () {
     expect(html).to.include('data-testid="model-fitted"');
     expect(html).to.include(r0Words(fit).replaceAll("'", "&#x27;"));
     expect(html.match(/<tr>/g)?.length).to.equal(15); // the forecast table: a header row and 14 days
+  });
+
+  it("says what the series could not tell: an epidemic that has not turned leaves the infectious period held, R0's interval wide", () => {
+    // Forty days of a growing epidemic (R0 2.5, 1/γ = 5): the growth rate is fixed, β and γ apart are not.
+    expect(fit.identified.gamma).to.equal(false);
+    expect(fit.notes.length).to.be.greaterThan(0);
+    const said = fitNotes(fit);
+    expect(said.summary).to.equal(
+      "The series does not show the epidemic turning, so it tells how fast cases grew but not how long a case stays infectious: the infectious period is held at 5 days, and R0's interval spans every value the data allow (infectious periods from 1 to 21 days).",
+    );
+    expect(said.notes).to.deep.equal(fit.notes);
+    expect(said.heldInfectiousDays).to.deep.equal({ held: "5", allowed: ["1", "21"] });
+    const asHtml = (t: string) => t.replaceAll("&", "&amp;").replaceAll("'", "&#x27;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
+    const html = renderToStaticMarkup(React.createElement(ModelResult, { fit, cases, jobId: "4", unit: "people" }));
+    expect(html).to.include('data-testid="model-notes"');
+    expect(html).to.include(`data-testid="model-notes-summary">${asHtml(said.summary ?? "")}</p>`);
+    for (const note of fit.notes) expect(html).to.include(`<li>${asHtml(note)}</li>`);
+    expect(html).to.match(/data-testid="model-infectious">5 days, held: not identified by the series \(it allows 1 to 21\)<\/dd>/);
+    // A series that identifies γ (here: the same fit, said so, with nothing to note) gets no notes and its fitted period.
+    const identified = { ...fit, identified: { gamma: true }, notes: [] };
+    expect(fitNotes(identified)).to.deep.equal({ notes: [] });
+    const plain = renderToStaticMarkup(React.createElement(ModelResult, { fit: identified, cases, jobId: "4", unit: "people" }));
+    expect(plain).not.to.include("model-notes");
+    expect(plain).to.match(/data-testid="model-infectious">5 days<\/dd>/);
+    // γ given (identified.gamma absent), a note at a range's edge is still shown, with no summary.
+    const edge = { ...fit, identified: {}, notes: ["R0 is at its bound maxR0 = 20"] };
+    expect(fitNotes(edge)).to.deep.equal({ notes: ["R0 is at its bound maxR0 = 20"] });
+    const edgeHtml = renderToStaticMarkup(React.createElement(ModelResult, { fit: edge, cases, jobId: "4", unit: "people" }));
+    expect(edgeHtml).to.include("<li>R0 is at its bound maxR0 = 20</li>");
+    expect(edgeHtml).not.to.include("model-notes-summary");
   });
 
   it("the panel offers the row kinds, the population and the horizon, and stays away from results without dates", async () => {

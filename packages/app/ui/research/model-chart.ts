@@ -126,3 +126,29 @@ export function r0Words(fit: Pick<SeirFit, "r0" | "r0Interval">): string {
         : "the data cannot tell whether it was growing or shrinking (the interval spans 1)";
   return `R0 is about ${f(fit.r0)} (95% interval ${f(low)} to ${f(high)}): ${trend}.`;
 }
+
+const daysText = (d: number): string => String(Number(d.toPrecision(3)));
+
+/**
+ * What the fit could not learn from the series, for the reader: `summary`, a sentence when the infectious period was
+ * not identified (a series that has not turned fixes the growth rate, not β and γ apart, so γ is held and R0's
+ * interval spans the periods the data allow); `notes`, fitSeir's own sentences (held values, parameters at a range's
+ * edge, R0 at its bound); `heldInfectiousDays`, the period held, when it was.
+ */
+export function fitNotes(fit: Pick<SeirFit, "identified" | "notes" | "params" | "paramIntervals">): {
+  summary?: string;
+  notes: string[];
+  heldInfectiousDays?: { held: string; allowed?: [string, string] };
+} {
+  const notes = Array.isArray(fit.notes) ? fit.notes : [];
+  if (fit.identified?.gamma !== false) return { notes };
+  const held = daysText(1 / fit.params.gamma);
+  // paramIntervals.gamma holds the rates the data allow: the longest period is the lowest rate.
+  const g = fit.paramIntervals.gamma;
+  const allowed: [string, string] | undefined = g === undefined ? undefined : [daysText(1 / g[1]), daysText(1 / g[0])];
+  return {
+    summary: `The series does not show the epidemic turning, so it tells how fast cases grew but not how long a case stays infectious: the infectious period is held at ${held} days, and R0's interval spans every value the data allow${allowed === undefined ? "" : ` (infectious periods from ${allowed[0]} to ${allowed[1]} days)`}.`,
+    notes,
+    heldInfectiousDays: { held, ...(allowed === undefined ? {} : { allowed }) },
+  };
+}

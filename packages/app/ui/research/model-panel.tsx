@@ -1,13 +1,14 @@
 // "Model (SEIR)" under a final result whose rows are dated (e.g. exposures notified per day): the daily series taken
 // from the rows with their DP error bars, an SEIR model fitted in the browser (a worker), and an SVG chart of the
 // observations with their error bars, the fitted curve and the forecast with its band; R0 and its interval in words,
-// and the same figures as a table. Other final jobs' results can join the series (consecutive weeks of one job).
+// and the same figures as a table; what the series could not tell (an infectious period held when the epidemic has
+// not turned, parameters at a range's edge) in sentences. Other final jobs' results can join the series (consecutive weeks of one job).
 import { formatValue, type ResultView } from "@mosaic/mapreduce";
 import { dayIso as isoDay, type Observation, type SeirFit } from "@mosaic/models";
 import { useId, useMemo, useState } from "react";
 import { ErrorNote, Field, Progress, ScrollRegion, useAction } from "../components.tsx";
 import type { LoadedNetwork } from "../network.ts";
-import { chartGeometry, r0Words } from "./model-chart.ts";
+import { chartGeometry, fitNotes, r0Words } from "./model-chart.ts";
 import { fitSeirInWorker } from "./model-fit.ts";
 import { finalResultView, parseJobIds } from "./model-jobs.ts";
 import { ALL_KINDS, datedSeries, rowKinds } from "./model-series.ts";
@@ -157,11 +158,31 @@ export function ModelResult({ fit, cases, jobId, unit }: { fit: SeirFit; cases: 
   const g = chartGeometry(cases, fit);
   const { box } = g;
   const p = fit.params;
+  const said = fitNotes(fit);
   return (
     <div data-testid="model-result">
       <p role="status" data-testid="model-r0">
         <strong>{r0Words(fit)}</strong>
       </p>
+      {said.summary === undefined && said.notes.length === 0 ? null : (
+        <div className="model-notes" data-testid="model-notes">
+          {said.summary === undefined ? null : (
+            <p className="warn" data-testid="model-notes-summary">
+              {said.summary}
+            </p>
+          )}
+          {said.notes.length === 0 ? null : (
+            <>
+              <p className="muted">What the fit assumed or ran into:</p>
+              <ul className="muted">
+                {said.notes.map((n) => (
+                  <li key={n}>{n}</li>
+                ))}
+              </ul>
+            </>
+          )}
+        </div>
+      )}
       <figure style={{ margin: "0 0 1rem", maxWidth: "44rem" }}>
         <svg
           viewBox={`0 0 ${box.width} ${box.height}`}
@@ -239,7 +260,11 @@ export function ModelResult({ fit, cases, jobId, unit }: { fit: SeirFit; cases: 
         <dt>Incubation (1/σ)</dt>
         <dd>{formatValue(1 / p.sigma)} days</dd>
         <dt>Infectious period (1/γ)</dt>
-        <dd>{formatValue(1 / p.gamma)} days</dd>
+        <dd data-testid="model-infectious">
+          {said.heldInfectiousDays === undefined
+            ? `${formatValue(1 / p.gamma)} days`
+            : `${said.heldInfectiousDays.held} days, held: not identified by the series${said.heldInfectiousDays.allowed === undefined ? "" : ` (it allows ${said.heldInfectiousDays.allowed[0]} to ${said.heldInfectiousDays.allowed[1]})`}`}
+        </dd>
         <dt>Reported share</dt>
         <dd>{formatValue(p.reportRate * 100)}%</dd>
         <dt>Residual sd</dt>
