@@ -5,8 +5,27 @@ import http from "node:http";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { addSignature, alertFeedChain, draftEntry, MAX_ENTRY_BYTES, parseDraft, renderCap, syncFeed } from "@mosaic/alerts";
-import { AlertFeeds__factory, type CID, connectChain, getBlock } from "@mosaic/protocol";
+import {
+  addSignature,
+  alertFeedChain,
+  draftEntry,
+  entryDigest,
+  MAX_ENTRY_BYTES,
+  parseDraft,
+  renderCap,
+  signDigest,
+  syncFeed,
+} from "@mosaic/alerts";
+import {
+  AlertFeeds__factory,
+  type CID,
+  connectChain,
+  createIpfsNode,
+  encodeBlock,
+  getBlock,
+  nodeAddresses,
+  putBlock,
+} from "@mosaic/protocol";
 import { FsBlockstore } from "blockstore-fs";
 import { expect } from "chai";
 import { getBytes, HDNodeWallet, JsonRpcProvider, Mnemonic, Transaction, Wallet } from "ethers";
@@ -15,11 +34,13 @@ import { sampleCap } from "../../alerts/test/fixtures/feed.js";
 import {
   AlertFeedsError,
   alertsAnnounce,
+  alertsList,
   alertsPublish,
   alertsSign,
   DuplicateCapKeyError,
   EntryNotAnchoredError,
   formatAnnounce,
+  formatList,
   formatSign,
   StaleDraftError,
 } from "../src/alerts.js";
@@ -245,5 +266,46 @@ describe("cli alerts on a chain: front-running, a silent last signer, a CAP mess
     // Another message is published without fuss; an unknown feed is still named.
     expect(await alertsPublish({ ...flags, capFile: path.join(work, "cap2.xml") })).to.deep.include({ status: "anchored", seq: 3 });
     expect(await rejects(alertsPublish({ ...flags, feedId: 9 }))).to.be.instanceOf(AlertFeedsError);
+  });
+
+  it("an anchored entry no reader can accept is a gap: publish goes on after it, list --feed names it and lists the rest", async () => {
+    // Feed 2's editor anchors, as entry 4, a block that is no entry (a rogue or broken tool) and serves it.
+    const junk = await encodeBlock({ v: 1, not: "an entry" });
+    const ref = { chainId: Number(chain.chainId), contract: address.toLowerCase(), feedId: 2 };
+    const sig = await signDigest(entryDigest(ref, 0, 4, junk.cid), a);
+    await (await feeds.anchor(2, 4, junk.cid.bytes, [sig])).wait();
+    const server = await createIpfsNode({ blockstoreDir: path.join(dir("solo"), "blocks"), listen: ["/ip4/127.0.0.1/tcp/0"] });
+    try {
+      await putBlock(server.blockstore, junk);
+      const flags = {
+        network: net(rpc),
+        alertFeeds: address,
+        walletKeyFile: key("a"),
+        feedId: 2,
+        dataDir: dir("solo"),
+        peers: [],
+        capFile: path.join(work, "cap4.xml"),
+      };
+      await writeFile(flags.capFile, renderCap(sampleCap({ identifier: "BER-2026-0004" })));
+      // Publish reads the feed for keys: the gap holds none, so it goes on (its entry's prev is the gap's CID).
+      expect(await alertsPublish(flags)).to.deep.include({ status: "anchored", seq: 5 });
+      const listed = await alertsList({
+        network: net(rpc),
+        alertFeeds: address,
+        feedId: 2,
+        all: true,
+        xml: false,
+        peers: nodeAddresses(server),
+        now: Date.parse("2026-12-06T00:00:00Z") / 1000,
+      });
+      expect(listed.gaps).to.deep.equal([
+        { feedId: 2, seq: 4, cid: junk.cid.toString(), error: "MalformedEntryError", reason: listed.gaps[0]?.reason },
+      ]);
+      expect(listed.alerts.map((x) => x.seq)).to.deep.equal([1, 2, 3, 5]);
+      expect(listed.unavailable).to.equal(undefined);
+      expect(formatList(listed)).to.match(/\nentry 4 of feed 2 could not be read: MalformedEntryError: .+ \(skipped; anchored as \S+\)/);
+    } finally {
+      await server.stop();
+    }
   });
 });
