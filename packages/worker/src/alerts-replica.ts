@@ -633,6 +633,9 @@ export class AlertReplica extends EventTarget {
         feed.chainHead = Math.max(feed.chainHead, head.seq);
         feed.chainEpoch = Math.max(feed.chainEpoch, head.epoch);
         feed.headReadAt = Date.now();
+        // The current editors, read once per epoch before an announcement needs them: gossipsub's check then has
+        // them for the first announcement too.
+        this.#editorSet(feed.feedId, head.epoch).catch(() => undefined);
         return head;
       });
       feed.headRead = read;
@@ -650,11 +653,12 @@ export class AlertReplica extends EventTarget {
    * (decodeAnnouncement); the same entry held or pending is a duplicate, another at a seq held is AlertNotAnchoredError;
    * then what the last head read allows (#bounds: the head is read again first only before the first read, or for an
    * epoch above the head's at most once per HEAD_REFRESH_MS); then the signatures against the editors of its epoch and
-   * the entry (#verify). A signed entry joins the pending set; once the chain's head (the one read last, or read again
-   * for it, shared with announcements arriving meanwhile) reaches its seq, the feed is caught up with through
-   * syncFeedSkipping over that head, which takes the pending bytes first and checks them against what the chain
-   * anchored (its CID and signatures): an entry anchored is stored, one the chain anchored another CID for is rejected.
-   * One ahead of the chain waits for the next poll. Nothing is stored unless syncFeedSkipping returns it.
+   * the entry (#verify). A signed entry joins the pending set and is stored through syncFeedSkipping, which takes the
+   * pending bytes first and checks them against what the chain anchored (CID and signatures), as soon as the chain
+   * holds it: at once when the head read last reaches its seq; for the entry after the last one held, when the chain's
+   * AlertAnchored events name it (one read: the head is not read first, and syncFeedSkipping reads nothing more);
+   * otherwise after reading the head again. One the chain anchored another CID for is rejected when the chain passes
+   * its seq; one ahead of the chain waits for the next poll. Nothing is stored unless syncFeedSkipping returns it.
    */
   async #judge(feed: FeedState, data: Uint8Array): Promise<void> {
     const parsed = this.#parse(feed, data);
@@ -693,17 +697,33 @@ export class AlertReplica extends EventTarget {
       bytes: verified.bytes,
       at: Date.now(),
     });
-    let head = feed.lastHead;
-    if (head === undefined || head.seq < verified.seq) {
-      try {
-        head = await this.#readHead(feed);
-      } catch (err) {
-        this.#log("warn", "alerts:head-unread", { feedId: feed.feedId, message: (err as Error).message });
-        return;
+    try {
+      let head = feed.lastHead;
+      if (head !== undefined && head.seq >= verified.seq) return await this.#catchUp(feed, head);
+      const known = lastOf(feed);
+      if (verified.seq === (known?.seq ?? 0) + 1) {
+        // The next entry, past the head read last: whether the chain anchored it is read from its AlertAnchored events
+        // alone (one read, not the head's and then the events'), and syncFeedSkipping checks it against them.
+        const from = Math.max(1, known?.seq ?? 1);
+        const anchored = await this.#chain.anchored(feed.feedId, from, verified.seq);
+        const a = anchored.get(verified.seq);
+        if (a === undefined) return; // not anchored yet: it waits for a poll
+        feed.chainHead = Math.max(feed.chainHead, verified.seq);
+        feed.chainEpoch = Math.max(feed.chainEpoch, a.epoch);
+        if (a.entryCid.equals(verified.cid)) {
+          const snapshot: AlertFeedChain = {
+            ...this.#chain,
+            headOf: async () => ({ seq: verified.seq, epoch: a.epoch, entryCid: a.entryCid }),
+            anchored: async (feedId, lo, hi) => (lo >= from && hi <= verified.seq ? anchored : this.#chain.anchored(feedId, lo, hi)),
+          };
+          return await this.#catchUp(feed, snapshot);
+        }
       }
-      if (head.seq < verified.seq) return;
+      head = await this.#readHead(feed);
+      if (head.seq >= verified.seq) await this.#catchUp(feed, head);
+    } catch (err) {
+      this.#log("warn", "alerts:chain-unread", { feedId: feed.feedId, message: (err as Error).message });
     }
-    await this.#catchUp(feed, head);
   }
 
   #addPending(feed: FeedState, cid: string, pending: Pending): void {
@@ -739,14 +759,15 @@ export class AlertReplica extends EventTarget {
   }
 
   /**
-   * Brings the feed up to `head` (the chain's, read just before; read by syncFeedSkipping when absent) with
+   * Brings the feed up to `at` (the chain's head read just before, or the chain's reads as one announcement's
+   * judge found them; syncFeedSkipping reads the head when absent) with
    * syncFeedSkipping: blocks from the pending announcements and those waiting to be judged first, else the local
    * blockstore, else peers over bitswap (each within fetchTimeoutMs, cut short when an announcement brings it). The
    * entries it returns are stored and announced as events, its gaps (anchored entries no one can read) recorded and
    * reported once; pending entries the chain has passed are settled. Blocks fetched but neither an entry nor a gap
    * are deleted again: the blockstore holds only blocks the chain anchored, entries verified and the gaps' blocks.
    */
-  async #catchUp(feed: FeedState, head?: ChainHead): Promise<void> {
+  async #catchUp(feed: FeedState, at?: ChainHead | AlertFeedChain): Promise<void> {
     if (!this.#running) return;
     const ipfs = this.#init.ipfs;
     const known = lastOf(feed);
@@ -760,7 +781,7 @@ export class AlertReplica extends EventTarget {
         return bytes !== undefined ? Promise.resolve(bytes) : this.#fetch(feed, cid, fetched, options.signal);
       },
     };
-    const chain: AlertFeedChain = head === undefined ? this.#chain : { ...this.#chain, headOf: async () => head };
+    const chain: AlertFeedChain = at === undefined ? this.#chain : "anchored" in at ? at : { ...this.#chain, headOf: async () => at };
     let result: SkippingSync = { entries: [], gaps: [] };
     let failure: Error | undefined;
     try {
