@@ -37,6 +37,7 @@ import {
   type CID,
   createIpfsNode,
   createLogger,
+  deleteBlock,
   deployMosaic,
   encodeBlock,
   findEvent,
@@ -633,6 +634,18 @@ describe("alert feed replica (real chain, real IPFS nodes)", function () {
     } finally {
       await replicaE.stop();
     }
+  });
+
+  it("deleteBlock removes a block from a Helia node's store, where Helia's own delete throws without content routers", async () => {
+    const block = await encodeBlock({ scratch: "deleted again" });
+    await nodeB.blockstore.put(block.cid, block.bytes);
+    await expectRejects(
+      Promise.resolve().then(() => nodeB.blockstore.delete(block.cid)),
+      Error,
+      /content routers/,
+    );
+    await deleteBlock(nodeB, block.cid);
+    expect(await nodeB.blockstore.has(block.cid)).to.equal(false);
   });
 
   it("a reducer node with alertFeeds replicates them; the config fields are checked and named", async () => {
