@@ -8,21 +8,27 @@
 // signatures, and its inbox shows the update of the flood warning first, with the reason found in the location
 // history, then the storm warning as not concerning; the cancelled warning only behind the toggle, marked cancelled.
 // A feed that does not exist is refused by name and nothing is followed; an entry anchored but withheld by every
-// replica is FeedUnavailableError with nothing of it stored, and arrives once a replica serves it. Last, the SEIR fit
+// replica is FeedUnavailableError with nothing of it stored, and arrives once a replica serves it. Entries anchored by
+// the editors that hold no valid alert (a CAP polygon that does not close; a block that is no entry, its one key an
+// HTML tag and a bidi override) are gaps: the sync counts them, the entries before and after them arrive, and the
+// list behind its toggle names each (feed, entry, reason) as escaped, cut text, never HTML. Last, the SEIR fit
 // worker of the researcher's "Model (SEIR)" panel runs in this browser under the app's CSP (the panel itself is
 // tested with React's server renderer in packages/app/test: a final job here would take minutes); its markup, set
 // into the app's page with the app's styles, passes axe and fits a phone.
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import * as dagCbor from "@ipld/dag-cbor";
 import {
   type AlertFeedRef,
   alertFeedChain,
   type CapAlert,
   type CapArea,
   encodeEntry,
+  entryCidOf,
   entryDigest,
   signDigest,
   sortSignatures,
+  validateCap,
 } from "@mosaic/alerts";
 import {
   type AlertFeeds,
@@ -140,6 +146,25 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     await (await feeds.anchor(ref.feedId, seq, block.cid.bytes, signatures)).wait();
     head = { seq, cid: block.cid };
     return block;
+  }
+
+  /**
+   * Anchors entry head+1 as `bytes`, encoded without any check (an entry no reader can accept), signed by two editors
+   * like any other, and puts its block on the replica's node; returns its CID.
+   */
+  async function publishRaw(value: unknown): Promise<CID> {
+    const seq = head.seq + 1;
+    const bytes = dagCbor.encode(value);
+    const cid = entryCidOf(bytes);
+    await putBlock(replicaNode.blockstore, { cid, bytes });
+    const digest = entryDigest(ref, 0, seq, cid);
+    const signatures = sortSignatures(digest, [
+      await signDigest(digest, editors[0] as HDNodeWallet),
+      await signDigest(digest, editors[1] as HDNodeWallet),
+    ]);
+    await (await feeds.anchor(ref.feedId, seq, cid.bytes, signatures)).wait();
+    head = { seq, cid };
+    return cid;
   }
 
   before(async () => {
@@ -326,7 +351,9 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     const failed = page.getByTestId("alerts-failed");
     await failed.waitFor({ timeout: 90_000 });
     expect(await failed.textContent()).to.match(
-      new RegExp(`^Feed ${ref.feedId} not updated, nothing of it stored — FeedUnavailableError: .*6`),
+      new RegExp(
+        `^Feed ${ref.feedId} not brought up to date \\(the entries before the one that failed are stored; check again later\\) — FeedUnavailableError: .*6`,
+      ),
     );
     expect(await page.getByTestId("alert-item").count()).to.equal(2);
     expect(await page.getByTestId("alert-feeds").textContent()).to.include("5 entries checked");
@@ -343,6 +370,81 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     expect(await items.count()).to.equal(3);
     expect(await items.nth(2).getByRole("heading").textContent()).to.include("Storm warning");
     expect(await page.getByTestId("alert-feeds").textContent()).to.include("6 entries checked");
+  });
+
+  it("entries anchored but no valid alert are gaps: counted, the entries around them stored, listed as text behind a toggle", async () => {
+    const mitte = { areaDesc: "Mitte", polygon: [MITTE], circle: [], geocode: [] };
+    const road = alert({ identifier: "road-1", headline: "Road closure: Unter den Linden", area: mitte, sent: now - 500 });
+    await publish(road); // 7
+    // 8: a CAP message as the editors' tool would encode it, but its polygon does not close.
+    const smoke = structuredClone(validateCap(alert({ identifier: "smoke-1", headline: "Smoke: Mitte", area: mitte, sent: now - 450 })));
+    const area = smoke.info[0]?.area[0] as { polygon: string[] };
+    area.polygon = [(area.polygon[0] ?? "").split(" ").slice(0, -1).join(" ")];
+    await publishRaw({ v: 1, feed: ref, seq: head.seq + 1, epoch: 0, prev: head.cid, cap: smoke });
+    // 9: a block that is no entry at all; its one key is an HTML tag, a right-to-left override and a long word.
+    const hostile = `<img src=x onerror="document.title='pwned'">\u202e${"B".repeat(400)}`;
+    await publishRaw({ [hostile]: 1 });
+    // 10: a valid entry after the gaps links the last gap's anchored CID.
+    const water = alert({ identifier: "water-1", headline: "Water main burst: Mitte", area: mitte, sent: now - 400 });
+    await publish(water);
+
+    await page.getByRole("button", { name: "Check for new alerts" }).click();
+    await page
+      .getByTestId("alerts-synced")
+      .filter({ hasText: "2 new entries checked in 1 feed(s). 4 alert(s) in force concern you." })
+      .waitFor({ timeout: 90_000 });
+    expect(await page.getByTestId("alerts-failed").count()).to.equal(0);
+    expect(await page.getByTestId("alerts-gaps-found").textContent()).to.equal(
+      `2 entries could not be read (feed ${ref.feedId}, entry 8; feed ${ref.feedId}, entry 9): the feed's editors anchored them, but they hold no valid alert. Skipped for good; the entries after them were checked. Why: under "Show entries that could not be read" below.`,
+    );
+    expect(await page.getByTestId("alert-feeds").textContent()).to.include("10 entries checked (2 of them could not be read)");
+    // The entries before the gaps (7, and 6 of the last sync) and after them (10) are in the inbox.
+    const headings = await page.getByTestId("alert-item").getByRole("heading").allTextContents();
+    expect(headings).to.have.length(5);
+    for (const h of ["Road closure: Unter den Linden", "Water main burst: Mitte", "Heat warning: Mitte"])
+      expect(
+        headings.some((t) => t.includes(h)),
+        h,
+      ).to.equal(true);
+    expect(await page.getByTestId("alerts-gaps").count()).to.equal(0); // behind the toggle
+
+    await page.getByLabel("Show entries that could not be read (2)").check();
+    const gaps = page.getByTestId("alert-gap");
+    await gaps.first().waitFor();
+    expect(await gaps.count()).to.equal(2);
+    // Newest first: entry 9, then 8.
+    expect(await gaps.nth(0).getAttribute("data-seq")).to.equal("9");
+    const malformed = (await gaps.nth(0).textContent()) ?? "";
+    expect(malformed).to.match(
+      new RegExp(`^Feed ${ref.feedId}, entry 9 could not be read: MalformedEntryError: entry: unknown key "<img src=x onerror=`),
+    );
+    // The reason is text: no element made of it, the script in it never run, the override escaped, the word cut.
+    const reason = (await gaps.nth(0).getByTestId("alert-gap-reason").textContent()) ?? "";
+    expect(reason).to.include(`"<img src=x onerror=\\"document.title='pwned'\\">\\u{202e}BBB`);
+    expect(reason).not.to.include("\u202e");
+    expect([...reason]).to.have.length(200);
+    expect(reason.endsWith("B…")).to.equal(true);
+    expect(await page.getByTestId("alerts-gaps").locator("img").count()).to.equal(0);
+    expect(await page.title()).not.to.equal("pwned");
+    expect(await gaps.nth(1).getAttribute("data-seq")).to.equal("8");
+    expect(await gaps.nth(1).textContent()).to.match(
+      new RegExp(
+        `^Feed ${ref.feedId}, entry 8 could not be read: UnclosedPolygonError: alert/info\\[0\\]/area\\[0\\]/polygon\\[0\\]: the polygon does not close`,
+      ),
+    );
+    await screenshot(page, "alerts-04-gaps");
+    await noSeriousAxe(page, "alerts, entries that could not be read");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `the list of unreadable entries is ${overflow} px wider than a phone's screen`).to.be.at.most(1);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // Checked again: the gaps are not fetched again nor counted again, and stay listed.
+    await page.getByRole("button", { name: "Check for new alerts" }).click();
+    await page.getByTestId("alerts-synced").filter({ hasText: "No new alerts" }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId("alerts-gaps-found").count()).to.equal(0);
+    expect(await page.getByTestId("alert-gap").count()).to.equal(2);
   });
 
   it("the researcher's SEIR fit worker runs in the browser under the app's CSP; a population too small is named", async () => {

@@ -2,12 +2,15 @@
 // anchored on-chain), fetch new entries from any replica and check them here against the chain, and the inbox: the
 // alerts that concern this person first, each with the reasons found in their own location history and check-ins —
 // decided in this browser, nothing about the match leaves it. Updates show their latest version; cancelled alerts
-// stay on record, behind a toggle.
+// stay on record, behind a toggle. An anchored entry no reader can accept (a gap: the feed goes on past it) is counted
+// after the sync and listed behind its own toggle, its reason shown as escaped, cut text.
 import type { AlertFeedRef } from "@mosaic/alerts";
 import {
+  alertFeedGaps,
   alertInbox,
   followAlertFeed,
   followedAlertFeeds,
+  type InboxGap,
   type InboxItem,
   type SyncAlertsResult,
   syncAlerts,
@@ -18,7 +21,16 @@ import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
 import { useApp } from "../context.tsx";
 import { type AlertsNet, alertsNet } from "./alerts-net.ts";
-import { CERTAINTY_TEXT, capTimeText, pickInfo, SEVERITY_TEXT, STATE_TEXT, URGENCY_TEXT, unixTimeText } from "./alerts-words.ts";
+import {
+  CERTAINTY_TEXT,
+  capTimeText,
+  pickInfo,
+  quotedText,
+  SEVERITY_TEXT,
+  STATE_TEXT,
+  URGENCY_TEXT,
+  unixTimeText,
+} from "./alerts-words.ts";
 
 /** A feed id is a whole number from 1. */
 const parseFeedId = (text: string): number => {
@@ -155,6 +167,7 @@ export function AlertsTab({ vault, changed }: { vault: Vault; changed(): void })
                 {followed.map((f) => (
                   <li key={f.feed.feedId}>
                     Feed {f.feed.feedId} · {entries(f.seq)} checked
+                    {f.gapCount === 0 ? "" : ` (${f.gapCount} of them could not be read)`}
                     {f.synced === undefined ? "" : `, last at ${unixTimeText(f.synced)}`}{" "}
                     <button
                       type="button"
@@ -196,6 +209,9 @@ export function AlertsTab({ vault, changed }: { vault: Vault; changed(): void })
   );
 }
 
+/** syncAlerts' failures that keep the entries before the failing one (a block no node served, a conflicting entry). */
+const STOPPED_AFTER_STORING = new Set(["FeedUnavailableError", "AlertEntryConflictError"]);
+
 function SyncOutcome({ outcome }: { outcome: SyncAlertsResult & { inForce: number } }) {
   return (
     <div role="status">
@@ -205,11 +221,20 @@ function SyncOutcome({ outcome }: { outcome: SyncAlertsResult & { inForce: numbe
           : `${outcome.added} new ${outcome.added === 1 ? "entry" : "entries"} checked in ${outcome.feeds} feed(s).`}{" "}
         {outcome.inForce === 0 ? "No alert in force concerns you." : `${outcome.inForce} alert(s) in force concern you.`}
       </p>
+      {outcome.gaps.length === 0 ? null : (
+        <p className="warn" data-testid="alerts-gaps-found">
+          {`${entries(outcome.gaps.length)} could not be read (${outcome.gaps.map((g) => `feed ${g.feed.feedId}, entry ${g.seq}`).join("; ")}): the feed's editors anchored ${outcome.gaps.length === 1 ? "it, but it holds" : "them, but they hold"} no valid alert. Skipped for good; the entries after ${outcome.gaps.length === 1 ? "it" : "them"} were checked. Why: under "Show entries that could not be read" below.`}
+        </p>
+      )}
       {outcome.failed.length === 0 ? null : (
         <ul data-testid="alerts-failed">
           {outcome.failed.map((f) => (
             <li key={f.feed.feedId} className="error">
-              Feed {f.feed.feedId} not updated, nothing of it stored — {f.error.name}: {f.error.message}
+              Feed {f.feed.feedId} not brought up to date
+              {STOPPED_AFTER_STORING.has(f.error.name)
+                ? " (the entries before the one that failed are stored; check again later)"
+                : ", nothing of it stored"}{" "}
+              — {f.error.name}: {quotedText(f.error.message, 400)}
             </li>
           ))}
         </ul>
@@ -224,12 +249,28 @@ function Inbox({ vault, version }: { vault: Vault; version: number }) {
   // Active first, those that concern this user first among them (alertInbox's order).
   const items = alertInbox(vault, { all });
   const hidden = all ? 0 : alertInbox(vault, { all: true }).length - items.length;
+  const [showGaps, setShowGaps] = useState(false);
+  const gapsToggle = useId();
+  const gaps = alertFeedGaps(vault);
   return (
     <Section title="Your alerts">
       <div className="row">
         <input id={toggle} type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} data-testid="alerts-show-all" />
         <label htmlFor={toggle}>Show cancelled and replaced alerts{hidden > 0 ? ` (${hidden})` : ""}</label>
       </div>
+      {gaps.length === 0 ? null : (
+        <div className="row">
+          <input
+            id={gapsToggle}
+            type="checkbox"
+            checked={showGaps}
+            onChange={(e) => setShowGaps(e.target.checked)}
+            data-testid="alerts-show-gaps"
+          />
+          <label htmlFor={gapsToggle}>Show entries that could not be read ({gaps.length})</label>
+        </div>
+      )}
+      {showGaps && gaps.length > 0 ? <GapList vault={vault} gaps={gaps} version={version} /> : null}
       {items.length === 0 ? (
         <p className="muted" data-testid="alerts-empty">
           No alerts in force in the feeds you follow.
@@ -246,6 +287,37 @@ function Inbox({ vault, version }: { vault: Vault; version: number }) {
         </ol>
       )}
     </Section>
+  );
+}
+
+/**
+ * The followed feeds' entries that can never be read, newest first: which feed and entry, the error's name and its
+ * reason — which quotes what an editor anchored, so it is escaped and cut (quotedText) and drawn as text.
+ */
+function GapList({ vault, gaps, version }: { vault: Vault; gaps: InboxGap[]; version: number }) {
+  const total = followedAlertFeeds(vault).reduce((n, f) => n + f.gapCount, 0);
+  return (
+    <div className="alert-gaps">
+      <p className="muted">
+        Each was anchored on-chain by the feed's editors, but its content is no valid alert (a malformed entry, an invalid CAP message, an
+        area that does not close…). Your vault skipped it for good and checked the entries after it.
+        {total > gaps.length ? ` The latest ${gaps.length} of ${total} are kept.` : ""}
+      </p>
+      <ul data-testid="alerts-gaps" data-version={version}>
+        {gaps.map((g) => (
+          <li key={g.key} className="alert-gap" data-testid="alert-gap" data-seq={g.seq}>
+            <strong>
+              Feed {g.feed.feedId}, entry {g.seq}
+            </strong>{" "}
+            could not be read: <span className="mono">{quotedText(g.error, 60)}</span>:{" "}
+            <span className="alert-gap-reason" data-testid="alert-gap-reason">
+              {quotedText(g.reason)}
+            </span>{" "}
+            <span className="muted">(found {unixTimeText(g.found)})</span>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
