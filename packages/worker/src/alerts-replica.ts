@@ -155,6 +155,8 @@ type ChainHead = Awaited<ReturnType<AlertFeedChain["headOf"]>>;
 
 /** What an announcement's bytes were found to be, kept while gossipsub holds the bytes (checked once, not per use). */
 interface Parsed {
+  /** The feed whose topic (or announce() call) it came for. */
+  feedId: number;
   announcement?: AlertAnnouncement;
   /** The entry's CID. */
   cid?: CID;
@@ -541,8 +543,10 @@ export class AlertReplica extends EventTarget {
     try {
       if (parsed.error !== undefined) throw parsed.error;
       const a = parsed.announcement as AlertAnnouncement;
-      // An entry held or pending: the judge counts the duplicate or refuses the rival.
-      if (feed.held.has(a.seq) || feed.pending.has(parsed.key as string)) return ACCEPT;
+      // The entry held or pending: a duplicate, for the judge to count. Another at a seq held: refused as the judge would.
+      const held = feed.held.get(a.seq);
+      if (held === parsed.key || feed.pending.has(parsed.key as string)) return ACCEPT;
+      if (held !== undefined) throw new AlertNotAnchoredError(`feed ${feed.feedId} seq ${a.seq} is anchored as ${held}, not ${parsed.key}`);
       const problem = this.#bounds(feed, a, true);
       if (problem !== undefined) throw problem;
       const editors = this.#editorsKnown.get(`${feed.feedId}:${a.epoch}`);
@@ -557,14 +561,14 @@ export class AlertReplica extends EventTarget {
   /** What an announcement's bytes are (decoded, its entry's CID), found once per message and remembered. */
   #parse(feed: FeedState, data: Uint8Array): Parsed {
     let parsed = this.#parsed.get(data);
-    if (parsed === undefined) {
+    if (parsed === undefined || parsed.feedId !== feed.feedId) {
       try {
         // Oversize, not canonical dag-cbor, another feed's: MalformedAnnouncementError.
         const announcement = decodeAnnouncement(data, feed.ref);
         const cid = entryCidOf(announcement.entry);
-        parsed = { announcement, cid, key: cid.toString() };
+        parsed = { feedId: feed.feedId, announcement, cid, key: cid.toString() };
       } catch (err) {
-        parsed = { error: err as Error };
+        parsed = { feedId: feed.feedId, error: err as Error };
       }
       this.#parsed.set(data, parsed);
     }
