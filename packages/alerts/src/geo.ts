@@ -106,30 +106,38 @@ interface Prepared {
 const prepared = new WeakMap<AreaShape, Prepared>();
 
 /**
- * Unwraps a polygon's longitudes so no edge jumps more than 180° (a polygon from 170° to −170° becomes 170°..190°):
+ * A polygon's longitudes unwrapped so no edge jumps more than 180° (a polygon from 170° to −170° becomes 170°..190°):
  * CAP polygons are drawn the short way round, so an edge longer than half the earth means the antimeridian.
  */
-function preparePolygon(points: LatLon[]): PreparedPolygon {
-  const n = points.length;
-  const lats = new Float64Array(n);
-  const lons = new Float64Array(n);
+function unwrapLongitudes(points: readonly LatLon[]): Float64Array {
+  const lons = new Float64Array(points.length);
   let shift = 0;
-  let prevLon = (points[0] as LatLon).lon;
-  let minLat = Infinity;
-  let maxLat = -Infinity;
-  let minLon = Infinity;
-  let maxLon = -Infinity;
-  for (let i = 0; i < n; i++) {
+  let prevLon = points[0]?.lon ?? 0;
+  for (let i = 0; i < points.length; i++) {
     const p = points[i] as LatLon;
     if (i > 0) {
       const step = p.lon + shift - prevLon;
       if (step > 180) shift -= 360;
       else if (step < -180) shift += 360;
     }
-    const lon = p.lon + shift;
-    prevLon = lon;
+    prevLon = lons[i] = p.lon + shift;
+  }
+  return lons;
+}
+
+/** A polygon with its longitudes unwrapped (see unwrapLongitudes) and its box, for ray casting. */
+function preparePolygon(points: LatLon[]): PreparedPolygon {
+  const n = points.length;
+  const lats = new Float64Array(n);
+  const lons = unwrapLongitudes(points);
+  let minLat = Infinity;
+  let maxLat = -Infinity;
+  let minLon = Infinity;
+  let maxLon = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const p = points[i] as LatLon;
+    const lon = lons[i] as number;
     lats[i] = p.lat;
-    lons[i] = lon;
     if (p.lat < minLat) minLat = p.lat;
     if (p.lat > maxLat) maxLat = p.lat;
     if (lon < minLon) minLon = lon;
@@ -240,4 +248,28 @@ export function shapeContains(shape: AreaShape, p: LatLon): boolean {
     if (2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h))) <= c.radiusKm) return true;
   }
   return false;
+}
+
+/**
+ * A polygon's approximate size in km²: the shoelace formula on an equal-area (sinusoidal) projection, longitudes
+ * unwrapped across the antimeridian as CAP polygons are drawn the short way round. Good to a few per cent for a
+ * district or a country; meant for a person's eye (an editor about to sign), not for matching.
+ */
+export function polygonAreaKm2(points: readonly LatLon[]): number {
+  const lons = unwrapLongitudes(points);
+  const kmPerDeg = EARTH_RADIUS_KM * RAD;
+  let sum = 0;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const a = points[i] as LatLon;
+    const b = points[i + 1] as LatLon;
+    const ax = (lons[i] as number) * Math.cos(a.lat * RAD) * kmPerDeg;
+    const bx = (lons[i + 1] as number) * Math.cos(b.lat * RAD) * kmPerDeg;
+    sum += ax * b.lat * kmPerDeg - bx * a.lat * kmPerDeg;
+  }
+  return Math.abs(sum) / 2;
+}
+
+/** A circle's size in km² on the sphere: a cap of the earth, at most the whole earth. */
+export function circleAreaKm2(radiusKm: number): number {
+  return 2 * Math.PI * EARTH_RADIUS_KM ** 2 * (1 - Math.cos(Math.min(Math.PI, radiusKm / EARTH_RADIUS_KM)));
 }
