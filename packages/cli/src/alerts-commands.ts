@@ -1,6 +1,22 @@
 // `mosaic alerts …`: parses the command line, calls alerts.ts, prints.
 import { parseArgs } from "node:util";
-import { commandArgs, emit, help, helpOnly, int, UsageError } from "./args.js";
+import {
+  commandArgs,
+  emit,
+  emitFields,
+  familyHelpOrUnknown,
+  help,
+  helpOnly,
+  int,
+  listenAddresses,
+  OUTPUT_OPTIONS,
+  PASSPHRASE_HELP,
+  PEER_OPTIONS,
+  PROGRESS_HELP,
+  UsageError,
+  unixNow,
+  untilSignalled,
+} from "./args.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, resolveNetwork } from "./network-flags.js";
 import { VAULT_FLAGS_HELP, VAULT_OPTIONS } from "./vault-commands.js";
 
@@ -19,17 +35,17 @@ const EDITOR_COMMON = `Options:
   -h, --help              this help
 ${FEEDS_HELP}
 
-Progress goes to stderr. Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
+${PROGRESS_HELP}`;
 
 const USER_NETWORK = `${VAULT_FLAGS_HELP}
 
-The passphrase is asked for on the terminal; without one, give --passphrase-file or set MOSAIC_PASSPHRASE.
+${PASSPHRASE_HELP}
 
 Where the feeds are (a network file, or the flags):
 ${FEEDS_HELP}
   --peer MULTIADDR      a replica to fetch the feeds' entries from ('mosaic alerts serve' prints it; repeatable)
 
-Progress goes to stderr. Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
+${PROGRESS_HELP}`;
 
 const ALERTS_HELP = `mosaic alerts — public alerts (OASIS CAP 1.2) from feeds that m of n editors sign, matched on your device
 
@@ -242,10 +258,9 @@ const EDITOR_OPTIONS = {
   feed: { type: "string" },
   "wallet-key-file": { type: "string" },
   "data-dir": { type: "string", default: ".mosaic/editor" },
-  peer: { type: "string", multiple: true, default: [] as string[] },
+  ...PEER_OPTIONS,
   draft: { type: "string" },
-  json: { type: "boolean", default: false },
-  help: { type: "boolean", short: "h", default: false },
+  ...OUTPUT_OPTIONS,
 } as const;
 
 const USER_OPTIONS = {
@@ -253,17 +268,8 @@ const USER_OPTIONS = {
   ...NETWORK_OPTIONS,
   "alert-feeds": { type: "string" },
   feed: { type: "string" },
-  peer: { type: "string", multiple: true, default: [] as string[] },
+  ...PEER_OPTIONS,
 } as const;
-
-const now = (): number => Math.floor(Date.now() / 1000);
-
-const show = (json: boolean, r: unknown): void =>
-  emit(json, r, (x) =>
-    Object.entries(x as Record<string, unknown>)
-      .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`)
-      .join("\n"),
-  );
 
 export async function alertsMain(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -429,7 +435,7 @@ export async function alertsMain(argv: string[]): Promise<number> {
         seq,
         note: values.note,
         force: values.force,
-        now: now(),
+        now: unixNow(),
         draftFile: values.draft,
         dataDir: values["data-dir"],
         peers: [...values.peer, ...network.bootstrap],
@@ -478,7 +484,7 @@ export async function alertsMain(argv: string[]): Promise<number> {
         all: values.all,
         xml: values.xml,
         peers: values.peer,
-        now: now(),
+        now: unixNow(),
       });
       emit(values.json, r, x.formatList);
       return 0;
@@ -492,9 +498,8 @@ export async function alertsMain(argv: string[]): Promise<number> {
           feed: { type: "string", multiple: true, default: [] as string[] },
           "data-dir": { type: "string", default: ".mosaic/alerts-replica" },
           listen: { type: "string", multiple: true, default: [] as string[] },
-          peer: { type: "string", multiple: true, default: [] as string[] },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
+          ...PEER_OPTIONS,
+          ...OUTPUT_OPTIONS,
         },
         strict: true,
         allowPositionals: true,
@@ -504,18 +509,14 @@ export async function alertsMain(argv: string[]): Promise<number> {
       if (values.feed.length === 0) throw new UsageError("serve: --feed N is required (repeatable); see 'mosaic alerts serve --help'");
       const feedIds = [...new Set(values.feed.flatMap((f) => f.split(",")).map((f) => x.parseAlertFeedId(f.trim())))];
       const network = await resolveNetwork(values);
-      const until = new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
       const r = await x.alertsServe({
         network,
         alertFeeds: values["alert-feeds"],
         feedIds,
         dataDir: values["data-dir"],
-        listen: values.listen.length > 0 ? values.listen : ["/ip4/127.0.0.1/tcp/0"],
+        listen: listenAddresses(values.listen),
         peers: values.peer,
-        until,
+        until: untilSignalled(),
         print: (line) => console.log(line),
       });
       if (values.json) console.log(JSON.stringify(r));
@@ -531,8 +532,7 @@ export async function alertsMain(argv: string[]): Promise<number> {
           seq: { type: "string" },
           out: { type: "string" },
           "deadline-in": { type: "string", default: String(7 * 86_400) },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
+          ...OUTPUT_OPTIONS,
         },
         strict: true,
         allowPositionals: true,
@@ -544,16 +544,13 @@ export async function alertsMain(argv: string[]): Promise<number> {
       const out = requireFlag("reach-job", values.out, "--out FILE");
       const deadlineIn = int("deadline-in", values["deadline-in"], 60, 365 * 86_400);
       const network = await resolveNetwork(values);
-      show(values.json, await x.alertsReachJob({ network, alertFeeds: values["alert-feeds"], feedId, seq, out, deadlineIn, now: now() }));
+      emitFields(
+        values.json,
+        await x.alertsReachJob({ network, alertFeeds: values["alert-feeds"], feedId, seq, out, deadlineIn, now: unixNow() }),
+      );
       return 0;
     }
-    case undefined:
-    case "-h":
-    case "--help":
-    case "help":
-      return help(ALERTS_HELP);
     default:
-      console.error(`mosaic alerts: unknown command ${JSON.stringify(command)}\n\n${ALERTS_HELP}`);
-      return 2;
+      return familyHelpOrUnknown("alerts", command, ALERTS_HELP);
   }
 }

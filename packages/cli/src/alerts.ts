@@ -2,7 +2,7 @@
 // editor made, cancel, rotate the editors), a replica's (`serve`) and a vault's (`follow`, `list`, the reach job).
 // The work is @mosaic/alerts', @mosaic/worker's and @mosaic/vault's; this connects to the chain and the network,
 // passes drafts between editors as files, and shapes what is printed.
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import {
@@ -18,6 +18,7 @@ import {
   type CapArea,
   areaShape,
   type BoundingBox,
+  circleAreaKm2,
   capKey,
   checkSignatures,
   decodeEntry,
@@ -27,10 +28,10 @@ import {
   type FeedItem,
   feedView,
   type VerifiedEntry,
-  type LatLon,
   MAX_ENTRY_BYTES,
   parseCap,
   parseDraft,
+  polygonAreaKm2,
   renderCap,
   syncFeedSkipping,
 } from "@mosaic/alerts";
@@ -41,11 +42,9 @@ import {
   connectChain,
   createIpfsNode,
   createLogger,
-  dialPeer,
   findEvent,
   getBlock,
   type IpfsNode,
-  loadOrCreatePeerKey,
   namedError,
   nodeAddresses,
   writeFileAtomic,
@@ -55,7 +54,7 @@ import { announceEntry, createAlertReplica } from "@mosaic/worker";
 import { getAddress, getBytes, isAddress, type Provider, type Signer } from "ethers";
 import { UsageError } from "./args.js";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
-import { blocksDir, keepBlock, say, withIpfs } from "./ipfs-session.js";
+import { blocksDir, dialPeers, keepBlock, openServingNode, say, withDataDirNode, withIpfs } from "./ipfs-session.js";
 import type { ResolvedNetwork } from "./network-flags.js";
 import { type VaultAccess, withProgress, withVault } from "./vault.js";
 
@@ -238,42 +237,11 @@ export function printable(text: string): string {
   });
 }
 
-const KM_PER_DEG_LAT = 111.195; // 6371.0088 km × π/180
 const fmtDeg = (x: number): string => String(Number(x.toFixed(4)));
 const fmtKm2 = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x >= 1 ? x.toFixed(1) : x.toPrecision(2));
 
-/**
- * A polygon's approximate size in km²: the shoelace formula on an equal-area (sinusoidal) projection, longitudes
- * unwrapped across the antimeridian as CAP polygons are drawn the short way round. Good to a few per cent for a
- * district or a country; meant for the signer's eye, not for matching.
- */
-export function polygonAreaKm2(points: readonly LatLon[]): number {
-  let sum = 0;
-  let prevLon = points[0]?.lon ?? 0;
-  let shift = 0;
-  const xy = points.map((p, i) => {
-    if (i > 0) {
-      const step = p.lon + shift - prevLon;
-      if (step > 180) shift -= 360;
-      else if (step < -180) shift += 360;
-    }
-    const lon = p.lon + shift;
-    prevLon = lon;
-    return { x: lon * Math.cos((p.lat * Math.PI) / 180) * KM_PER_DEG_LAT, y: p.lat * KM_PER_DEG_LAT };
-  });
-  for (let i = 0; i + 1 < xy.length; i++) {
-    const a = xy[i] as { x: number; y: number };
-    const b = xy[i + 1] as { x: number; y: number };
-    sum += a.x * b.y - b.x * a.y;
-  }
-  return Math.abs(sum) / 2;
-}
-
-/** A circle's size in km² on the sphere (a cap of the earth, at most the whole earth). */
-const circleAreaKm2 = (radiusKm: number): number => {
-  const R = 6371.0088;
-  return 2 * Math.PI * R * R * (1 - Math.cos(Math.min(Math.PI, radiusKm / R)));
-};
+/** The signer's figure of a polygon's size, from @mosaic/alerts (re-exported for this module's tests). */
+export { polygonAreaKm2 };
 
 const boxText = (b: BoundingBox): string => `lat ${fmtDeg(b.minLat)}..${fmtDeg(b.maxLat)}, lon ${fmtDeg(b.minLon)}..${fmtDeg(b.maxLon)}`;
 
@@ -519,10 +487,8 @@ async function keepAndAnnounce(
   e: { block: { cid: CID; bytes: Uint8Array }; entry: AlertEntry; signatures: Uint8Array[] },
 ): Promise<number> {
   if (peers.length === 0) return 0;
-  const node = await createIpfsNode({ blockstoreDir: blocksDir(dataDir), listen: [] });
-  try {
-    const dialled = await Promise.allSettled(peers.map((p) => dialPeer(node, p, { signal: AbortSignal.timeout(5_000) })));
-    if (dialled.every((d) => d.status === "rejected")) {
+  return withDataDirNode(dataDir, peers, async (node, answered) => {
+    if (answered === 0) {
       say(`  none of the ${peers.length} peer(s) answered`);
       return 0;
     }
@@ -535,21 +501,22 @@ async function keepAndAnnounce(
       say(`  announcing failed: ${err.name}: ${err.message}`);
       return 0;
     });
-  } finally {
-    await node.stop();
-  }
+  });
 }
 
 /** Reads and parses a CAP file: a damaged one (InvalidCapError, UnclosedPolygonError, …) is named before anything is signed. */
 async function readCapFile(file: string): Promise<CapAlert> {
-  let text: string;
+  return parseCap(await readInputFile(file, ""));
+}
+
+/** A file the command line names, as text: UsageError ("<prefix>FILE does not exist") when it is not there. */
+async function readInputFile(file: string, prefix: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${file} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${prefix}${file} does not exist`);
     throw err;
   }
-  return parseCap(text);
 }
 
 interface PublishCommon extends AlertFlags {
@@ -570,29 +537,27 @@ interface PublishCommon extends AlertFlags {
 async function refuseKnownKey(s: AlertSession, flags: PublishCommon, cap: CapAlert, headSeq: number): Promise<void> {
   if (headSeq === 0) return;
   const key = capKey(cap);
-  const node = await createIpfsNode({ blockstoreDir: blocksDir(flags.dataDir), listen: [] });
-  let entries: VerifiedEntry[];
-  try {
-    await Promise.allSettled(flags.peers.map((p) => dialPeer(node, p, { signal: AbortSignal.timeout(5_000) })));
-    const read = await withProgress("reading the feed for this message's key", "entries", (p) =>
-      syncFeedSkipping(s.ref(flags.feedId), s.chain, blockGetter(node), { onProgress: (d, t) => p.update(d, t) }),
-    );
-    // Entries no reader can accept (gaps) hold no key anyone honours; a withheld one might.
-    if (read.unavailable !== undefined) throw read.unavailable;
-    entries = read.entries;
-  } catch (err) {
-    if (flags.force === true) {
-      say(
-        `warning: the feed could not be read to check for ${printable(key)} (${(err as Error).name}); published without the check (--force)`,
+  const entries = await withDataDirNode(flags.dataDir, flags.peers, async (node): Promise<VerifiedEntry[] | undefined> => {
+    try {
+      const read = await withProgress("reading the feed for this message's key", "entries", (p) =>
+        syncFeedSkipping(s.ref(flags.feedId), s.chain, blockGetter(node), { onProgress: (d, t) => p.update(d, t) }),
       );
-      return;
+      // Entries no reader can accept (gaps) hold no key anyone honours; a withheld one might.
+      if (read.unavailable !== undefined) throw read.unavailable;
+      return read.entries;
+    } catch (err) {
+      if (flags.force === true) {
+        say(
+          `warning: the feed could not be read to check for ${printable(key)} (${(err as Error).name}); published without the check (--force)`,
+        );
+        return undefined;
+      }
+      throw Object.assign(err as Error, {
+        message: `${(err as Error).message}; publish reads the feed first to refuse a CAP message it already holds: give --peer a replica that holds it ('mosaic alerts serve' prints its address), or --force to publish without the check`,
+      });
     }
-    throw Object.assign(err as Error, {
-      message: `${(err as Error).message}; publish reads the feed first to refuse a CAP message it already holds: give --peer a replica that holds it ('mosaic alerts serve' prints its address), or --force to publish without the check`,
-    });
-  } finally {
-    await node.stop();
-  }
+  });
+  if (entries === undefined) return;
   const same = entries.filter((e) => capKey(e.entry.cap) === key).map((e) => e.seq);
   if (same.length === 0) return;
   const why = `feed ${flags.feedId} already holds this CAP message (${printable(key)}) as entr${same.length === 1 ? "y" : "ies"} ${same.join(", ")}`;
@@ -639,9 +604,7 @@ export async function alertsPublish(flags: PublishCommon & { capFile: string }):
 async function readEntry(s: AlertSession, feedId: number, seq: number, dataDir: string, peers: string[]): Promise<AlertEntry> {
   const anchored = (await s.chain.anchored(feedId, seq, seq)).get(seq);
   if (anchored === undefined) throw new RangeError(`--seq: feed ${feedId} has no entry ${seq}`);
-  const node = await createIpfsNode({ blockstoreDir: blocksDir(dataDir), listen: [] });
-  try {
-    await Promise.allSettled(peers.map((p) => dialPeer(node, p, { signal: AbortSignal.timeout(5_000) })));
+  return withDataDirNode(dataDir, peers, async (node) => {
     const bytes = await getBlock(node.blockstore, anchored.entryCid, {
       maxBytes: MAX_ENTRY_BYTES,
       signal: AbortSignal.timeout(30_000),
@@ -651,9 +614,7 @@ async function readEntry(s: AlertSession, feedId: number, seq: number, dataDir: 
       });
     });
     return decodeEntry(bytes, anchored.entryCid);
-  } finally {
-    await node.stop();
-  }
+  });
 }
 
 /** Publishes a CAP Cancel of entry `seq` (same sender, status and scope; references it). */
@@ -714,11 +675,7 @@ export async function alertsSign(
     throw new UsageError("sign: stdin is not a terminal to ask on: read the draft's alert, then sign with --yes");
   return withAlertFeeds("sign", flags, async (s) => {
     const signer = needSigner("sign", s);
-    const ref = s.ref(draft.feed.feedId);
-    if (draft.feed.chainId !== ref.chainId || draft.feed.contract !== ref.contract)
-      throw new WrongFeedError(
-        `${flags.draftFile} is for AlertFeeds ${draft.feed.contract} on chain ${draft.feed.chainId}, not ${ref.contract} on chain ${ref.chainId}; give the draft's network`,
-      );
+    const ref = draftFeed(s, draft, flags.draftFile);
     const { head, editors, threshold } = await feedState(s, draft.feed.feedId);
     const stale = (why: string) =>
       new StaleDraftError(
@@ -775,14 +732,17 @@ export async function alertsSign(
 }
 
 async function readDraftFile(command: string, file: string): Promise<AlertDraft> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${command}: ${file} does not exist`);
-    throw err;
-  }
-  return parseDraft(text);
+  return parseDraft(await readInputFile(file, `${command}: `));
+}
+
+/** The feed a draft is for, as this session's contract and chain name it: WrongFeedError when the draft names another. */
+function draftFeed(s: AlertSession, draft: AlertDraft, draftFile: string): AlertFeedRef {
+  const ref = s.ref(draft.feed.feedId);
+  if (draft.feed.chainId !== ref.chainId || draft.feed.contract !== ref.contract)
+    throw new WrongFeedError(
+      `${draftFile} is for AlertFeeds ${draft.feed.contract} on chain ${draft.feed.chainId}, not ${ref.contract} on chain ${ref.chainId}; give the draft's network`,
+    );
+  return ref;
 }
 
 export interface AnnounceResult {
@@ -802,11 +762,7 @@ export async function alertsAnnounce(flags: AlertFlags & { draftFile: string; da
   if (draft.kind !== "entry")
     throw new UsageError(`announce: ${flags.draftFile} is an editors draft; only an entry draft has a block to announce`);
   return withAlertFeeds("announce", { ...flags, walletKeyFile: undefined }, async (s) => {
-    const ref = s.ref(draft.feed.feedId);
-    if (draft.feed.chainId !== ref.chainId || draft.feed.contract !== ref.contract)
-      throw new WrongFeedError(
-        `${flags.draftFile} is for AlertFeeds ${draft.feed.contract} on chain ${draft.feed.chainId}, not ${ref.contract} on chain ${ref.chainId}; give the draft's network`,
-      );
+    draftFeed(s, draft, flags.draftFile);
     const { entry, block } = draftEntry(draft);
     const { head } = await feedState(s, draft.feed.feedId);
     const anchored = draft.seq <= head.seq ? await anchoredAt(s, draft.feed.feedId, draft.seq) : undefined;
@@ -1100,39 +1056,53 @@ export interface AlertServeOptions extends AlertFlags {
 }
 
 /** Runs a replica of `feedIds` until `until` resolves: prints its addresses, then one line per entry taken or refused. */
-export async function alertsServe(o: AlertServeOptions): Promise<{ heads: { feedId: number; seq: number; cid: string }[] }> {
-  const rpc = o.network.rpc;
-  if (rpc === undefined)
+export async function alertsServe(o: AlertServeOptions): Promise<ReplicaHeads> {
+  if (o.network.rpc === undefined)
     throw new UsageError("alerts serve: --rpc URL is required, or --network NAME|FILE; see 'mosaic alerts serve --help'");
-  // The feeds are checked first, through the same connection checks (WrongChainError, no contract) as every command.
-  const { address, fromBlock } = await withAlertFeeds("serve", { ...o, walletKeyFile: undefined }, async (s) => {
+  return runReplica(
+    o,
+    () => openServingNode(o.dataDir, o.listen),
+    path.join(o.dataDir, "alerts-replica.json"),
+    async () => {
+      o.print("serving until Ctrl-C");
+      await o.until;
+    },
+  );
+}
+
+type ReplicaHeads = { heads: { feedId: number; seq: number; cid: string }[] };
+
+/**
+ * What `alerts serve` and `vault serve --alerts` share: checks the feeds first, through the same connection checks
+ * (WrongChainError, no contract) as every command; then runs a replica of `o.feedIds` on the node `openNode` makes,
+ * dialling the peers, prints its addresses, and stops once `until()` resolves, with the heads it held.
+ */
+async function runReplica(
+  o: AlertFlags & { feedIds: number[]; peers: string[]; print: (line: string) => void },
+  openNode: () => Promise<IpfsNode>,
+  stateFile: string | undefined,
+  until: () => Promise<unknown>,
+): Promise<ReplicaHeads> {
+  const { address, chainId, fromBlock } = await withAlertFeeds("serve", { ...o, walletKeyFile: undefined }, async (s) => {
     for (const feedId of o.feedIds) await feedState(s, feedId);
-    return { address: s.address, fromBlock: feedsAddress("serve", o).fromBlock };
+    return { address: s.address, chainId: Number(s.chainId), fromBlock: feedsAddress("serve", o).fromBlock };
   });
-  const chain = await connectChain({ rpcUrl: rpc, accounts: 0, source: o.network.sources.rpc ?? "--rpc" });
+  const chain = await connectChain({ rpcUrl: o.network.rpc as string, accounts: 0, source: o.network.sources.rpc ?? "--rpc" });
   let node: IpfsNode | undefined;
   try {
-    const feeds = AlertFeeds__factory.connect(address, chain.provider);
-    await mkdir(o.dataDir, { recursive: true });
-    node = await createIpfsNode({
-      blockstoreDir: blocksDir(o.dataDir),
-      listen: o.listen,
-      privateKey: await loadOrCreatePeerKey(path.join(o.dataDir, "peer.key")),
-    });
-    const ipfs = node;
-    await Promise.allSettled([...o.peers, ...o.network.bootstrap].map((p) => dialPeer(ipfs, p, { signal: AbortSignal.timeout(5_000) })));
+    node = await openNode();
+    await dialPeers(node, [...o.peers, ...o.network.bootstrap]);
     const replica = await startReplica(node, {
-      chainId: Number(chain.chainId),
+      chainId,
       contract: address.toLowerCase(),
-      feeds,
+      feeds: AlertFeeds__factory.connect(address, chain.provider),
       fromBlock,
       feedIds: o.feedIds,
-      stateFile: path.join(o.dataDir, "alerts-replica.json"),
+      stateFile,
       print: o.print,
     });
     for (const addr of nodeAddresses(node)) o.print(`alerts replica for feed(s) ${o.feedIds.join(", ")} at ${addr}`);
-    o.print("serving until Ctrl-C");
-    await o.until;
+    await until();
     const heads = replica.heads();
     await replica.stop();
     return { heads };
@@ -1214,33 +1184,14 @@ export interface VaultReplicaOptions extends AlertFlags {
  * Runs a replica of `feedIds` on the vault's blockstore until `signal` aborts: its own libp2p node (the thread's
  * serving node is device sync's), printing its addresses for editors' --peer and other vaults' --peer.
  */
-export async function serveAlertsInVault(o: VaultReplicaOptions): Promise<{ heads: { feedId: number; seq: number; cid: string }[] }> {
-  const { address, chainId, fromBlock } = await withAlertFeeds("serve", { ...o, walletKeyFile: undefined }, async (s) => {
-    for (const feedId of o.feedIds) await feedState(s, feedId);
-    return { address: s.address, chainId: Number(s.chainId), fromBlock: feedsAddress("serve", o).fromBlock };
-  });
-  const chain = await connectChain({ rpcUrl: o.network.rpc as string, accounts: 0, source: o.network.sources.rpc ?? "--rpc" });
-  let node: IpfsNode | undefined;
-  try {
-    node = await createIpfsNode({ blockstore: o.blockstore, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
-    const ipfs = node;
-    await Promise.allSettled([...o.peers, ...o.network.bootstrap].map((p) => dialPeer(ipfs, p, { signal: AbortSignal.timeout(5_000) })));
-    const replica = await startReplica(node, {
-      chainId,
-      contract: address.toLowerCase(),
-      feeds: AlertFeeds__factory.connect(address, chain.provider),
-      fromBlock,
-      feedIds: o.feedIds,
-      stateFile: o.stateFile,
-      print: o.print,
-    });
-    for (const addr of nodeAddresses(node)) o.print(`alerts replica for feed(s) ${o.feedIds.join(", ")} at ${addr}`);
-    if (!o.signal.aborted) await new Promise((resolve) => o.signal.addEventListener("abort", resolve, { once: true }));
-    const heads = replica.heads();
-    await replica.stop();
-    return { heads };
-  } finally {
-    await node?.stop();
-    await chain.close();
-  }
+export async function serveAlertsInVault(o: VaultReplicaOptions): Promise<ReplicaHeads> {
+  const { signal } = o;
+  return runReplica(
+    o,
+    () => createIpfsNode({ blockstore: o.blockstore, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] }),
+    o.stateFile,
+    async () => {
+      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    },
+  );
 }

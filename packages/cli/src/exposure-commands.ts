@@ -1,6 +1,22 @@
 // `mosaic exposure …`: parses the command line, calls exposure.ts, prints.
 import { parseArgs } from "node:util";
-import { commandArgs, emit, help, helpOnly, int, UsageError } from "./args.js";
+import {
+  commandArgs,
+  emit,
+  emitFields,
+  familyHelpOrUnknown,
+  help,
+  helpOnly,
+  int,
+  listenAddresses,
+  OUTPUT_OPTIONS,
+  PASSPHRASE_HELP,
+  PEER_OPTIONS,
+  PROGRESS_HELP,
+  UsageError,
+  unixNow,
+  untilSignalled,
+} from "./args.js";
 import { NETWORK_HELP, NETWORK_OPTIONS, resolveNetwork } from "./network-flags.js";
 import { VAULT_FLAGS_HELP, VAULT_OPTIONS } from "./vault-commands.js";
 
@@ -11,7 +27,7 @@ const FEEDS_HELP = `${NETWORK_HELP}
 
 const USER_COMMON = `${VAULT_FLAGS_HELP}
 
-The passphrase is asked for on the terminal; without one, give --passphrase-file or set MOSAIC_PASSPHRASE.`;
+${PASSPHRASE_HELP}`;
 
 const USER_NETWORK = `${USER_COMMON}
 
@@ -19,7 +35,7 @@ Where the feed is (a network file, or the flags):
 ${FEEDS_HELP}
   --peer MULTIADDR      a node to fetch the feed's blocks from, or (upload) the authority's key server (repeatable)
 
-Progress goes to stderr. Logs: set MOSAIC_LOG=info or debug for structured JSON logs on stderr.`;
+${PROGRESS_HELP}`;
 
 const AUTHORITY_COMMON = `Options:
   --wallet-key-file FILE  the health authority's wallet key (the feed's authority, the group's registrar)
@@ -218,7 +234,7 @@ const USER_OPTIONS = {
   ...NETWORK_OPTIONS,
   feeds: { type: "string" },
   feed: { type: "string" },
-  peer: { type: "string", multiple: true, default: [] as string[] },
+  ...PEER_OPTIONS,
 } as const;
 
 const AUTHORITY_OPTIONS = {
@@ -227,18 +243,8 @@ const AUTHORITY_OPTIONS = {
   feed: { type: "string" },
   "wallet-key-file": { type: "string" },
   "data-dir": { type: "string", default: ".mosaic/authority" },
-  json: { type: "boolean", default: false },
-  help: { type: "boolean", short: "h", default: false },
+  ...OUTPUT_OPTIONS,
 } as const;
-
-const now = (): number => Math.floor(Date.now() / 1000);
-
-const show = (json: boolean, r: unknown): void =>
-  emit(json, r, (x) =>
-    Object.entries(x as Record<string, unknown>)
-      .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`)
-      .join("\n"),
-  );
 
 export async function exposureMain(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -249,7 +255,7 @@ export async function exposureMain(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, options: VAULT_OPTIONS, strict: true, allowPositionals: true });
       if (values.help) return help(KEYS_HELP);
       expectPositionals("keys", positionals, []);
-      emit(values.json, await x.exposureKeys({ dir: values.dir, passphraseFile: values["passphrase-file"], now: now() }), x.formatKeys);
+      emit(values.json, await x.exposureKeys({ dir: values.dir, passphraseFile: values["passphrase-file"], now: unixNow() }), x.formatKeys);
       return 0;
     }
     case "identity": {
@@ -282,7 +288,7 @@ export async function exposureMain(argv: string[]): Promise<number> {
         feeds: values.feeds,
         feedId,
         peers: values.peer,
-        now: now(),
+        now: unixNow(),
       });
       emit(values.json, r, x.formatCheck);
       return 0;
@@ -298,7 +304,7 @@ export async function exposureMain(argv: string[]): Promise<number> {
       expectPositionals("upload", positionals, []);
       const feedId = x.parseFeedId(requireFlag("upload", values.feed, "--feed ID"));
       const reportType = x.parseReportType(values["report-type"]);
-      const t = now();
+      const t = unixNow();
       const onsetDay = values["onset-day"] === undefined ? null : x.parseOnsetDay(values["onset-day"], t);
       if (values.peer.length === 0)
         throw new UsageError("upload: --peer MULTIADDR is required: the health authority's key server ('mosaic exposure serve' prints it)");
@@ -330,7 +336,7 @@ export async function exposureMain(argv: string[]): Promise<number> {
         const feedId = x.parseFeedId(requireFlag("hotspots publish", values.feed, "--feed ID"));
         const walletKeyFile = requireFlag("hotspots publish", values["wallet-key-file"], "--wallet-key-file FILE");
         const network = await resolveNetwork(values);
-        show(
+        emitFields(
           values.json,
           await x.hotspotsPublish({ network, feeds: values.feeds, walletKeyFile, feedId, file, dataDir: values["data-dir"] }),
         );
@@ -348,7 +354,7 @@ export async function exposureMain(argv: string[]): Promise<number> {
         feeds: values.feeds,
         feedId,
         peers: values.peer,
-        now: now(),
+        now: unixNow(),
       });
       emit(values.json, r, x.formatHotspots);
       return 0;
@@ -368,7 +374,7 @@ export async function exposureMain(argv: string[]): Promise<number> {
       if (!/^(0|[1-9][0-9]{0,76})$/.test(group))
         throw new RangeError(`--group: expected a group id (a decimal integer), got ${JSON.stringify(group)}`);
       const network = await resolveNetwork(values);
-      show(
+      emitFields(
         values.json,
         await x.feedCreate({
           network,
@@ -389,7 +395,10 @@ export async function exposureMain(argv: string[]): Promise<number> {
       const feedId = x.parseFeedId(requireFlag("config publish", values.feed, "--feed ID"));
       const walletKeyFile = requireFlag("config publish", values["wallet-key-file"], "--wallet-key-file FILE");
       const network = await resolveNetwork(values);
-      show(values.json, await x.configPublish({ network, feeds: values.feeds, walletKeyFile, feedId, file, dataDir: values["data-dir"] }));
+      emitFields(
+        values.json,
+        await x.configPublish({ network, feeds: values.feeds, walletKeyFile, feedId, file, dataDir: values["data-dir"] }),
+      );
       return 0;
     }
     case "admit": {
@@ -406,7 +415,7 @@ export async function exposureMain(argv: string[]): Promise<number> {
       const feedId = x.parseFeedId(requireFlag("admit", values.feed, "--feed ID"));
       const walletKeyFile = requireFlag("admit", values["wallet-key-file"], "--wallet-key-file FILE");
       const network = await resolveNetwork(values);
-      show(
+      emitFields(
         values.json,
         await x.exposureAdmit({
           network,
@@ -439,32 +448,22 @@ export async function exposureMain(argv: string[]): Promise<number> {
       const batchEveryMs = int("batch-seconds", values["batch-seconds"], 1, 86_400) * 1000;
       const batchMaxKeys = values["batch-max-keys"] === undefined ? undefined : int("batch-max-keys", values["batch-max-keys"], 1, 10_000);
       const network = await resolveNetwork(values);
-      const until = new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
       const status = await x.exposureServe({
         network,
         feeds: values.feeds,
         walletKeyFile,
         feedId,
         dataDir: values["data-dir"],
-        listen: values.listen.length > 0 ? values.listen : ["/ip4/127.0.0.1/tcp/0"],
+        listen: listenAddresses(values.listen),
         batchEveryMs,
         batchMaxKeys,
-        until,
+        until: untilSignalled(),
         print: (line) => console.log(line),
       });
       if (values.json) console.log(JSON.stringify(status));
       return 0;
     }
-    case undefined:
-    case "-h":
-    case "--help":
-    case "help":
-      return help(EXPOSURE_HELP);
     default:
-      console.error(`mosaic exposure: unknown command ${JSON.stringify(command)}\n\n${EXPOSURE_HELP}`);
-      return 2;
+      return familyHelpOrUnknown("exposure", command, EXPOSURE_HELP);
   }
 }

@@ -26,17 +26,14 @@ import {
   AvatarGroups__factory,
   attachReducerDirectory,
   connectChain,
-  createIpfsNode,
   createLogger,
   type ExposureFeeds,
   ExposureFeeds__factory,
   CID,
-  dialPeer,
   findEvent,
   BlockUnavailableError,
   type IpfsNode,
   JobRegistry__factory,
-  loadOrCreatePeerKey,
   localRpc,
   namedError,
   nodeAddresses,
@@ -80,7 +77,7 @@ import { getBytes, NonceManager, type Provider, type Signer, Wallet } from "ethe
 import { UsageError } from "./args.js";
 import { registrarAdmit, registrarAttest } from "./avatar.js";
 import { contractRefusal, decodeRevert, withContract } from "./chain-flags.js";
-import { blocksDir, keepBlock, say, withIpfs } from "./ipfs-session.js";
+import { dialPeers, keepBlock, openServingNode, say, withIpfs } from "./ipfs-session.js";
 import type { ResolvedNetwork } from "./network-flags.js";
 import { type VaultAccess, withVault } from "./vault.js";
 
@@ -494,13 +491,8 @@ export async function exposureServe(o: ServeOptions): Promise<Record<string, unk
       fromBlock: o.network.deployBlocks.semaphore,
     });
     await group.sync();
-    node = await createIpfsNode({
-      blockstoreDir: blocksDir(o.dataDir),
-      listen: o.listen,
-      privateKey: await loadOrCreatePeerKey(path.join(o.dataDir, "peer.key")),
-    });
-    const ipfs = node;
-    await Promise.allSettled(o.network.bootstrap.map((p) => dialPeer(ipfs, p, { signal: AbortSignal.timeout(5_000) })));
+    node = await openServingNode(o.dataDir, o.listen);
+    await dialPeers(node, o.network.bootstrap);
     const server = createKeyServer(
       { ipfs: node, feeds, group, signer: wallet, log: createLogger("key-server") },
       {
