@@ -17,5 +17,6 @@ export * from "./feed-errors.js";
 export * from "./feed-view.js";
 export * from "./geo.js";
 export * from "./sync.js";
+export * from "./text.js";
 export * from "./types.js";
 export * from "./xml.js";

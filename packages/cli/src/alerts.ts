@@ -32,6 +32,7 @@ import {
   parseCap,
   parseDraft,
   polygonAreaKm2,
+  printableText,
   renderCap,
   syncFeedSkipping,
 } from "@mosaic/alerts";
@@ -223,25 +224,13 @@ export function capTimeOf(unixS: number): string {
 // An alert in words
 
 /**
- * Text from an alert made safe to print: control characters (CR, ESC, …, even a newline), Unicode's bidirectional
- * overrides and invisible format characters are written as escapes (\r, \x1b, \u{202e}), so an alert cannot rewrite
- * what a terminal shows around it — a headline with a CR could otherwise print over itself.
+ * Text from an alert made safe to print ({@link printableText}): an alert cannot rewrite what a terminal shows around
+ * it — a headline with a CR could otherwise print over itself. One argument, so it can be given to `map`.
  */
-export function printable(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
-    const code = c.codePointAt(0) as number;
-    if (c === "\n") return "\\n";
-    if (c === "\r") return "\\r";
-    if (c === "\t") return "\\t";
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
-  });
-}
+const printable = (text: string): string => printableText(text);
 
 const fmtDeg = (x: number): string => String(Number(x.toFixed(4)));
 const fmtKm2 = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x >= 1 ? x.toFixed(1) : x.toPrecision(2));
-
-/** The signer's figure of a polygon's size, from @mosaic/alerts (re-exported for this module's tests). */
-export { polygonAreaKm2 };
 
 const boxText = (b: BoundingBox): string => `lat ${fmtDeg(b.minLat)}..${fmtDeg(b.maxLat)}, lon ${fmtDeg(b.minLon)}..${fmtDeg(b.maxLon)}`;
 
