@@ -4,18 +4,9 @@
 // entry is checked here against the on-chain head and the editors' signatures (syncFeed), so a replica can withhold
 // but not forge.
 import { type AlertFeedChain, type AlertFeedRef, alertFeedChain, type BlockGetter, MAX_ENTRY_BYTES } from "@mosaic/alerts";
-import {
-  type AlertFeeds,
-  attachAlertFeeds,
-  createBrowserIpfsNode,
-  dialPeer,
-  getBlock,
-  type IpfsNode,
-  isWebSocketsAddress,
-  namedError,
-} from "@mosaic/protocol";
+import { type AlertFeeds, attachAlertFeeds, getBlock, namedError } from "@mosaic/protocol";
 import type { LoadedNetwork } from "../network.ts";
-import { browserAddrs, reducersOnChain } from "../reducers.ts";
+import { browserNode } from "./browser-net.tsx";
 
 /** The network file names no AlertFeeds contract: an older deployment. */
 export class NoAlertFeedsError extends namedError("NoAlertFeedsError") {}
@@ -60,48 +51,14 @@ export function alertsNet(network: LoadedNetwork, extraPeers: () => readonly str
   const chainId = network.file.chainId;
   const feeds: AlertFeeds = attachAlertFeeds(network.reader, address);
   const chain = alertFeedChain(feeds, { fromBlock: network.file.contracts.alertFeeds?.deployBlock });
-  const peers = async (): Promise<string[]> => {
-    const reducers = await reducersOnChain(network).catch(() => []);
-    return [
-      ...new Set([
-        ...browserAddrs(network.file.bootstrap),
-        ...reducers.flatMap((r) => browserAddrs(r.addrs).slice(0, 1)),
-        ...extraPeers().filter(isWebSocketsAddress),
-      ]),
-    ];
-  };
-  const dialled = new Set<string>();
-  const dial = (n: IpfsNode, addrs: readonly string[]) =>
-    addrs
-      .filter((a) => !dialled.has(a))
-      .map(async (a) => {
-        await dialPeer(n, a, { signal: AbortSignal.timeout(10_000) });
-        dialled.add(a);
-      });
-  let started: Promise<IpfsNode> | undefined;
-  const node = async (): Promise<IpfsNode> => {
-    started ??= (async () => {
-      const n = await createBrowserIpfsNode();
-      // Ready as soon as one peer answers; bitswap asks the others as they connect.
-      await Promise.any(dial(n, await peers())).catch(() => undefined);
-      return n;
-    })();
-    started.catch(() => {
-      started = undefined;
-    });
-    const n = await started;
-    // A peer typed after the node started is dialled before the next sync.
-    const typed = extraPeers().filter(isWebSocketsAddress);
-    if (typed.some((a) => !dialled.has(a))) await Promise.any(dial(n, typed)).catch(() => undefined);
-    return n;
-  };
+  const ipfs = browserNode(network, extraPeers);
   return {
     contract,
     chainId,
     ref: (feedId) => ({ chainId, contract, feedId }),
     chain: () => chain,
     async blocks() {
-      const n = await node();
+      const n = await ipfs.node();
       return {
         get(cid, options = {}) {
           const timeout = AbortSignal.timeout(BLOCK_TIMEOUT_MS);
@@ -120,10 +77,7 @@ export function alertsNet(network: LoadedNetwork, extraPeers: () => readonly str
       const editors = await chain.editorsAt(feedId, head.epoch);
       return { feedId, seq: head.seq, epoch: head.epoch, editors: editors.editors, threshold: editors.threshold };
     },
-    peers,
-    async close() {
-      const n = await started?.catch(() => undefined);
-      await n?.stop();
-    },
+    peers: ipfs.peers,
+    close: ipfs.close,
   };
 }

@@ -4,7 +4,7 @@
 // decided in this browser, nothing about the match leaves it. Updates show their latest version; cancelled alerts
 // stay on record, behind a toggle. An anchored entry no reader can accept (a gap: the feed goes on past it) is counted
 // after the sync and listed behind its own toggle, its reason shown as escaped, cut text.
-import type { AlertFeedRef } from "@mosaic/alerts";
+import { type AlertFeedRef, printableText } from "@mosaic/alerts";
 import {
   alertFeedGaps,
   alertInbox,
@@ -17,20 +17,20 @@ import {
   unfollowAlertFeed,
   type Vault,
 } from "@mosaic/vault";
-import { useCallback, useEffect, useId, useRef, useState } from "react";
+import { useId, useState } from "react";
 import { ErrorNote, Field, Progress, Section, useAction } from "../components.tsx";
-import { useApp } from "../context.tsx";
-import { type AlertsNet, alertsNet } from "./alerts-net.ts";
+import { alertsNet } from "./alerts-net.ts";
 import {
   CERTAINTY_TEXT,
   capTimeText,
+  GAP_REASON_SHOWN,
   pickInfo,
-  quotedText,
   SEVERITY_TEXT,
   STATE_TEXT,
   URGENCY_TEXT,
   unixTimeText,
 } from "./alerts-words.ts";
+import { TypedPeerField, useBrowserNet } from "./browser-net.tsx";
 
 /** A feed id is a whole number from 1. */
 const parseFeedId = (text: string): number => {
@@ -42,36 +42,8 @@ const parseFeedId = (text: string): number => {
 const entries = (n: number) => `${n} entr${n === 1 ? "y" : "ies"}`;
 
 export function AlertsTab({ vault, changed }: { vault: Vault; changed(): void }) {
-  const { network } = useApp();
-  // A typed peer (a public body's replica) joins the ones found in the network file and on-chain; kept in this
-  // browser (public: a node's address) for the next visit.
-  const peerKey = `mosaic-alerts-peer:${network.file.name}-${network.file.chainId}`;
-  const [extraPeer, setPeerState] = useState(() => globalThis.localStorage?.getItem(peerKey) ?? "");
-  const setExtraPeer = (v: string) => {
-    setPeerState(v);
-    globalThis.localStorage?.setItem(peerKey, v);
-  };
-  const extra = useRef<string[]>([]);
-  extra.current = extraPeer.trim() === "" ? [] : [extraPeer.trim()];
-  const net = useRef<AlertsNet | undefined>(undefined);
-  const [netError, setNetError] = useState<unknown>();
-  const [ready, setReady] = useState(false);
-  const getNet = useCallback((): AlertsNet => {
-    net.current ??= alertsNet(network, () => extra.current);
-    return net.current;
-  }, [network]);
-  useEffect(() => {
-    try {
-      getNet();
-      setReady(true);
-    } catch (err) {
-      setNetError(err);
-    }
-    return () => {
-      void net.current?.close();
-      net.current = undefined;
-    };
-  }, [getNet]);
+  // A typed peer (a public body's replica) joins the ones found in the network file and on-chain.
+  const { extraPeer, setExtraPeer, getNet, net, netError, ready } = useBrowserNet("mosaic-alerts-peer", alertsNet);
   // Vault reads are synchronous snapshots: bump after a write to draw them again.
   const [version, setVersion] = useState(0);
   const written = () => {
@@ -148,15 +120,14 @@ export function AlertsTab({ vault, changed }: { vault: Vault; changed(): void })
               </button>
             </form>
             <ErrorNote error={follow.error} />
-            <details>
-              <summary>Where the alerts come from</summary>
-              <Field
-                label="Also fetch from (alert replica)"
-                hint="a WebSockets multiaddr (…/ws/p2p/…) of a node that serves the feed; the network's bootstrap node and reducers are always asked"
-              >
-                <input value={extraPeer} onChange={(e) => setExtraPeer(e.target.value)} spellCheck={false} data-testid="alerts-peer" />
-              </Field>
-            </details>
+            <TypedPeerField
+              summary="Where the alerts come from"
+              label="Also fetch from (alert replica)"
+              node="a node that serves the feed"
+              testId="alerts-peer"
+              value={extraPeer}
+              onChange={setExtraPeer}
+            />
             <h3>Feeds you follow</h3>
             {followed.length === 0 ? (
               <p className="muted" data-testid="no-alert-feeds">
@@ -234,7 +205,7 @@ function SyncOutcome({ outcome }: { outcome: SyncAlertsResult & { inForce: numbe
               {STOPPED_AFTER_STORING.has(f.error.name)
                 ? " (the entries before the one that failed are stored; check again later)"
                 : ", nothing of it stored"}{" "}
-              — {f.error.name}: {quotedText(f.error.message, 400)}
+              — {f.error.name}: {printableText(f.error.message, 400)}
             </li>
           ))}
         </ul>
@@ -292,7 +263,7 @@ function Inbox({ vault, version }: { vault: Vault; version: number }) {
 
 /**
  * The followed feeds' entries that can never be read, newest first: which feed and entry, the error's name and its
- * reason — which quotes what an editor anchored, so it is escaped and cut (quotedText) and drawn as text.
+ * reason — which quotes what an editor anchored, so it is escaped and cut (printableText) and drawn as text.
  */
 function GapList({ vault, gaps, version }: { vault: Vault; gaps: InboxGap[]; version: number }) {
   const total = followedAlertFeeds(vault).reduce((n, f) => n + f.gapCount, 0);
@@ -309,9 +280,9 @@ function GapList({ vault, gaps, version }: { vault: Vault; gaps: InboxGap[]; ver
             <strong>
               Feed {g.feed.feedId}, entry {g.seq}
             </strong>{" "}
-            could not be read: <span className="mono">{quotedText(g.error, 60)}</span>:{" "}
+            could not be read: <span className="mono">{printableText(g.error, 60)}</span>:{" "}
             <span className="alert-gap-reason" data-testid="alert-gap-reason">
-              {quotedText(g.reason)}
+              {printableText(g.reason, GAP_REASON_SHOWN)}
             </span>{" "}
             <span className="muted">(found {unixTimeText(g.found)})</span>
           </li>

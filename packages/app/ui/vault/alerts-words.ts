@@ -54,23 +54,5 @@ export const CERTAINTY_TEXT: Record<string, string> = {
   Unknown: "Unknown",
 };
 
-/** Characters of a gap's reason shown (the vault keeps up to MAX_GAP_REASON). */
+/** Characters of a gap's reason shown, escaped and cut by printableText (the vault keeps up to MAX_GAP_REASON). */
 export const GAP_REASON_SHOWN = 200;
-
-/**
- * Text quoted from a feed (a gap's reason quotes the bytes an editor anchored), made safe to show as text: control
- * characters, Unicode's bidirectional overrides and invisible format characters written as escapes (\r, \x1b,
- * \u{202e}) so they cannot reorder or hide what is around them, and cut at `max` characters with "…". The CLI's
- * `printable` does the same for a terminal. React renders it as a text node, never as HTML.
- */
-export function quotedText(text: string, max = GAP_REASON_SHOWN): string {
-  const escaped = text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
-    const code = c.codePointAt(0) as number;
-    if (c === "\n") return "\\n";
-    if (c === "\r") return "\\r";
-    if (c === "\t") return "\\t";
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
-  });
-  const chars = [...escaped];
-  return chars.length <= max ? escaped : `${chars.slice(0, max - 1).join("")}…`;
-}

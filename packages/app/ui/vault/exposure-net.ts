@@ -1,21 +1,12 @@
 // What the exposure screens reach: the network's ExposureFeeds contract (read over the app's RPC, never through the
 // wallet) and a dial-only browser IPFS node that fetches a feed's signed documents over bitswap from the peers that
 // hold them — the network's bootstrap node, the reducers on-chain, and any peer the person types.
-import {
-  attachExposureFeeds,
-  CID,
-  createBrowserIpfsNode,
-  dialPeer,
-  type ExposureFeeds,
-  getBlock,
-  type IpfsNode,
-  isWebSocketsAddress,
-  parseCid,
-} from "@mosaic/protocol";
+import { attachExposureFeeds, CID, type ExposureFeeds, getBlock, type IpfsNode, parseCid } from "@mosaic/protocol";
 import type { HotspotServer } from "@mosaic/vault";
 import { getBytes } from "ethers";
 import type { LoadedNetwork } from "../network.ts";
 import { browserAddrs, reducersOnChain } from "../reducers.ts";
+import { type BrowserNode, browserNode } from "./browser-net.tsx";
 
 /** The largest document a feed names: a batch of 10,000 keys is about 400 KB of dag-cbor. */
 export const MAX_FEED_DOCUMENT_BYTES = 2 << 20;
@@ -31,7 +22,8 @@ export interface FeedView {
   hotspots: string;
 }
 
-export interface ExposureNet {
+/** The feeds on-chain, and the node the blocks come through (its typed peer: the authority's node). */
+export interface ExposureNet extends BrowserNode {
   feeds: ExposureFeeds;
   /** The feeds on-chain, 1..feedCount(). */
   listFeeds(): Promise<FeedView[]>;
@@ -40,15 +32,8 @@ export interface ExposureNet {
   components(): Promise<{ feeds: ExposureFeeds; blocks: IpfsNode["blockstore"]; chainId: bigint }>;
   /** A block by CID from the peers dialled (at most MAX_FEED_DOCUMENT_BYTES, 20 s). */
   getBlock(cid: string | CID, options?: { signal?: AbortSignal; maxBytes?: number }): Promise<Uint8Array>;
-  /** The node the blocks come through (started on first use). */
-  node(): Promise<IpfsNode>;
-  /** The peers a fetch dials: bootstrap and reducers' WebSockets addresses, then the extra ones given. */
-  peers(): Promise<string[]>;
-  /** The extra peers given (the authority's node), WebSockets ones only. */
-  typedPeers(): string[];
   /** Where a hotspot check is asked, in turn: the peers typed, then the staked operators' nodes on-chain. */
   hotspotServers(): Promise<HotspotServer[]>;
-  close(): Promise<void>;
 }
 
 /** The network file names no ExposureFeeds contract: an older deployment. */
@@ -66,41 +51,7 @@ export function exposureNet(network: LoadedNetwork, extraPeers: () => readonly s
       `the network ${network.file.name} names no ExposureFeeds contract: exposure notification needs a network deployed since issue 20 (run 'mosaic devnet' or 'mosaic deploy' again)`,
     );
   const feeds = attachExposureFeeds(network.reader, address);
-  let started: Promise<IpfsNode> | undefined;
-  const peers = async (): Promise<string[]> => {
-    const reducers = await reducersOnChain(network).catch(() => []);
-    return [
-      ...new Set([
-        ...browserAddrs(network.file.bootstrap),
-        ...reducers.flatMap((r) => browserAddrs(r.addrs).slice(0, 1)),
-        ...extraPeers().filter(isWebSocketsAddress),
-      ]),
-    ];
-  };
-  const dialled = new Set<string>();
-  const dial = (n: IpfsNode, addrs: readonly string[]) =>
-    addrs
-      .filter((a) => !dialled.has(a))
-      .map(async (a) => {
-        await dialPeer(n, a, { signal: AbortSignal.timeout(10_000) });
-        dialled.add(a);
-      });
-  const node = async (): Promise<IpfsNode> => {
-    started ??= (async () => {
-      const n = await createBrowserIpfsNode();
-      // Ready as soon as one peer answers; bitswap asks the others as they connect.
-      await Promise.any(dial(n, await peers())).catch(() => undefined);
-      return n;
-    })();
-    started.catch(() => {
-      started = undefined;
-    });
-    const n = await started;
-    // A peer typed after the node started is dialled before the next fetch.
-    const typed = extraPeers().filter(isWebSocketsAddress);
-    if (typed.some((a) => !dialled.has(a))) await Promise.any(dial(n, typed)).catch(() => undefined);
-    return n;
-  };
+  const ipfs = browserNode(network, extraPeers);
   const feed = async (feedId: bigint): Promise<FeedView> => {
     const f = await feeds.feedOf(feedId);
     return {
@@ -123,31 +74,23 @@ export function exposureNet(network: LoadedNetwork, extraPeers: () => readonly s
       return out;
     },
     async components() {
-      return { feeds, blocks: (await node()).blockstore, chainId: BigInt(network.file.chainId) };
+      return { feeds, blocks: (await ipfs.node()).blockstore, chainId: BigInt(network.file.chainId) };
     },
     async getBlock(cid, options = {}) {
-      const n = await node();
+      const n = await ipfs.node();
       const timeout = AbortSignal.timeout(20_000);
       return getBlock(n.blockstore, typeof cid === "string" ? parseCid(cid) : cid, {
         maxBytes: options.maxBytes ?? MAX_FEED_DOCUMENT_BYTES,
         signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]),
       });
     },
-    node,
-    peers,
-    typedPeers: () => extraPeers().filter(isWebSocketsAddress),
+    ...ipfs,
     async hotspotServers() {
       const reducers = await reducersOnChain(network).catch(() => []);
       return [
-        ...extraPeers()
-          .filter(isWebSocketsAddress)
-          .map((addr) => ({ addrs: [addr] })),
+        ...ipfs.typedPeers().map((addr) => ({ addrs: [addr] })),
         ...reducers.map((r) => ({ addrs: browserAddrs(r.addrs), operator: r.operator })).filter((r) => r.addrs.length > 0),
       ];
-    },
-    async close() {
-      const n = await started?.catch(() => undefined);
-      await n?.stop();
     },
   };
 }

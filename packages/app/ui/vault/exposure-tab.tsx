@@ -14,11 +14,11 @@ import {
   type ScanImport,
   type Vault,
 } from "@mosaic/vault";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { ErrorNote, Field, Progress, ScrollRegion, Section, useAction } from "../components.tsx";
-import { useApp } from "../context.tsx";
 import { type CheckStep, checkFeed, type FeedCheck } from "./exposure-check.ts";
 import { HotspotCheck } from "./exposure-hotspots.tsx";
+import { TypedPeerField, useBrowserNet } from "./browser-net.tsx";
 import { type ExposureNet, exposureNet, type FeedView } from "./exposure-net.ts";
 import { TestedPositive } from "./exposure-upload.tsx";
 
@@ -28,34 +28,8 @@ const shortHex = (bytes: Uint8Array) =>
   `${[...bytes.slice(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join("")}…${[...bytes.slice(-2)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 
 export function ExposureTab({ vault, changed }: { vault: Vault; changed(): void }) {
-  const { network } = useApp();
   // A typed peer (a health authority's IPFS node) joins the ones found in the network file and on-chain.
-  // Kept in this browser (public: a node's address), so it is there when the tab is opened again.
-  const peerKey = `mosaic-exposure-peer:${network.file.name}-${network.file.chainId}`;
-  const [extraPeer, setPeerState] = useState(() => globalThis.localStorage?.getItem(peerKey) ?? "");
-  const setExtraPeer = (v: string) => {
-    setPeerState(v);
-    globalThis.localStorage?.setItem(peerKey, v);
-  };
-  const extra = useRef<string[]>([]);
-  extra.current = extraPeer.trim() === "" ? [] : [extraPeer.trim()];
-  const net = useRef<ExposureNet | undefined>(undefined);
-  const [netError, setNetError] = useState<unknown>();
-  const getNet = useCallback((): ExposureNet => {
-    net.current ??= exposureNet(network, () => extra.current);
-    return net.current;
-  }, [network]);
-  useEffect(() => {
-    try {
-      getNet();
-    } catch (err) {
-      setNetError(err);
-    }
-    return () => {
-      void net.current?.close();
-      net.current = undefined;
-    };
-  }, [getNet]);
+  const { extraPeer, setExtraPeer, getNet, netError } = useBrowserNet("mosaic-exposure-peer", exposureNet);
   const [feeds, setFeeds] = useState<FeedView[]>();
   const [feedId, setFeedId] = useState("");
   const list = useAction(
@@ -110,15 +84,14 @@ export function ExposureTab({ vault, changed }: { vault: Vault; changed(): void 
             <Field label="Feed id" hint="the number your health authority gives">
               <input inputMode="numeric" value={feedId} onChange={(e) => setFeedId(e.target.value)} data-testid="feed-id" />
             </Field>
-            <details>
-              <summary>Where the keys come from</summary>
-              <Field
-                label="Also fetch from (IPFS peer)"
-                hint="a WebSockets multiaddr (…/ws/p2p/…) of the authority's node; the network's bootstrap node and reducers are always asked"
-              >
-                <input value={extraPeer} onChange={(e) => setExtraPeer(e.target.value)} spellCheck={false} data-testid="exposure-peer" />
-              </Field>
-            </details>
+            <TypedPeerField
+              summary="Where the keys come from"
+              label="Also fetch from (IPFS peer)"
+              node="the authority's node"
+              testId="exposure-peer"
+              value={extraPeer}
+              onChange={setExtraPeer}
+            />
             <div className="row">
               <button type="button" className="secondary" onClick={() => void runList()} disabled={list.busy}>
                 {list.busy ? "Reading the feeds…" : "Refresh feeds"}
