@@ -349,7 +349,7 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     const block = await publish(heat, { withheld: true });
     await page.getByRole("button", { name: "Check for new alerts" }).click();
     const failed = page.getByTestId("alerts-failed");
-    await failed.waitFor({ timeout: 90_000 });
+    await failed.waitFor({ timeout: 150_000 });
     expect(await failed.textContent()).to.match(
       new RegExp(
         `^Feed ${ref.feedId} not brought up to date \\(the entries before the one that failed are stored; check again later\\) — FeedUnavailableError: .*6`,
@@ -364,7 +364,7 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     await page
       .getByTestId("alerts-synced")
       .filter({ hasText: "1 new entry checked in 1 feed(s). 2 alert(s) in force concern you." })
-      .waitFor({ timeout: 90_000 });
+      .waitFor({ timeout: 150_000 });
     expect(await page.getByTestId("alerts-failed").count()).to.equal(0);
     const items = page.getByTestId("alert-item");
     expect(await items.count()).to.equal(3);
@@ -392,7 +392,7 @@ describe("public alerts in a real browser, against a devnet, `mosaic app` and an
     await page
       .getByTestId("alerts-synced")
       .filter({ hasText: "2 new entries checked in 1 feed(s). 4 alert(s) in force concern you." })
-      .waitFor({ timeout: 90_000 });
+      .waitFor({ timeout: 150_000 });
     expect(await page.getByTestId("alerts-failed").count()).to.equal(0);
     expect(await page.getByTestId("alerts-gaps-found").textContent()).to.equal(
       `2 entries could not be read (feed ${ref.feedId}, entry 8; feed ${ref.feedId}, entry 9): the feed's editors anchored them, but they hold no valid alert. Skipped for good; the entries after them were checked. Why: under "Show entries that could not be read" below.`,
