@@ -10,7 +10,19 @@ export type CapMsgType = "Alert" | "Update" | "Cancel" | "Ack" | "Error";
 /** `<alert><scope>` */
 export type CapScope = "Public" | "Restricted" | "Private";
 /** `<info><category>` */
-export type CapCategory = "Geo" | "Met" | "Safety" | "Security" | "Rescue" | "Fire" | "Health" | "Env" | "Transport" | "Infra" | "CBRNE" | "Other";
+export type CapCategory =
+  | "Geo"
+  | "Met"
+  | "Safety"
+  | "Security"
+  | "Rescue"
+  | "Fire"
+  | "Health"
+  | "Env"
+  | "Transport"
+  | "Infra"
+  | "CBRNE"
+  | "Other";
 /** `<info><responseType>` */
 export type CapResponseType = "Shelter" | "Evacuate" | "Prepare" | "Execute" | "Avoid" | "Monitor" | "Assess" | "AllClear" | "None";
 /** `<info><urgency>` */
