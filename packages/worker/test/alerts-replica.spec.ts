@@ -57,6 +57,7 @@ import { type AlertRejected, type AlertReplica, AlertReplicaStateError, announce
 import { parseReducerConfig, ReducerConfigError } from "../src/config.js";
 import { createReducerNode, type ReducerNode } from "../src/node.js";
 import { expectRejects } from "../../../test/helpers.js";
+import { sampleCap } from "../../alerts/test/fixtures/feed.js";
 
 /** Silent (the hostile cases log errors on purpose) unless MOSAIC_LOG asks for lines. */
 const quiet: Logger = process.env.MOSAIC_LOG === undefined ? () => undefined : createLogger("alerts-replica");
@@ -66,32 +67,8 @@ const bitswap = (node: IpfsNode): BlockGetter => ({
   get: (cid, options) => getBlock(node.blockstore, cid, { maxBytes: MAX_ENTRY_BYTES, signal: options?.signal }),
 });
 
-/** A valid CAP 1.2 alert in normal form. */
-const capAlert = (identifier: string, overrides: Partial<CapAlert> = {}): CapAlert => ({
-  identifier,
-  sender: "alerts@berlin.example",
-  sent: "2026-12-05T10:00:00+01:00",
-  status: "Actual",
-  msgType: "Alert",
-  scope: "Public",
-  code: [],
-  info: [
-    {
-      category: ["Health"],
-      event: "Measles outbreak",
-      responseType: ["Monitor"],
-      urgency: "Expected",
-      severity: "Moderate",
-      certainty: "Likely",
-      eventCode: [],
-      headline: `Measles cases in Mitte (${identifier})`,
-      parameter: [],
-      resource: [],
-      area: [{ areaDesc: "Mitte", polygon: ["52.50,13.30 52.50,13.45 52.56,13.45 52.50,13.30"], circle: [], geocode: [] }],
-    },
-  ],
-  ...overrides,
-});
+/** A valid CAP 1.2 alert in normal form: the alerts package's sample under its own identifier. */
+const capAlert = (identifier: string, overrides: Partial<CapAlert> = {}): CapAlert => sampleCap({ identifier, ...overrides });
 
 /** Resolves with the first event of `type` that `match` accepts. */
 const next = <T>(replica: AlertReplica, type: "entry" | "rejected", match: (d: T) => boolean = () => true): Promise<T> =>
