@@ -1046,7 +1046,8 @@ export interface AlertServeOptions extends AlertFlags {
 
 /** Runs a replica of `feedIds` until `until` resolves: prints its addresses, then one line per entry taken or refused. */
 export async function alertsServe(o: AlertServeOptions): Promise<ReplicaHeads> {
-  // runReplica's first step, withAlertFeeds, names a missing --rpc.
+  if (o.network.rpc === undefined)
+    throw new UsageError("alerts serve: --rpc URL is required, or --network NAME|FILE; see 'mosaic alerts serve --help'");
   return runReplica(
     o,
     () => openServingNode(o.dataDir, o.listen),
@@ -1073,7 +1074,7 @@ async function runReplica(
 ): Promise<ReplicaHeads> {
   const { address, chainId, fromBlock } = await withAlertFeeds("serve", { ...o, walletKeyFile: undefined }, async (s) => {
     for (const feedId of o.feedIds) await feedState(s, feedId);
-    return { address: s.address, chainId: Number(s.chainId), fromBlock: s.fromBlock };
+    return { address: s.address, chainId: Number(s.chainId), fromBlock: feedsAddress("serve", o).fromBlock };
   });
   const chain = await connectChain({ rpcUrl: o.network.rpc as string, accounts: 0, source: o.network.sources.rpc ?? "--rpc" });
   let node: IpfsNode | undefined;

@@ -1,7 +1,7 @@
 // `mosaic job ...`: the researcher's command lines.
 import { parseArgs } from "node:util";
 import { parseJobLabel } from "@mosaic/protocol/job";
-import { commandArgs, emit, help, helpOnly, int, OUTPUT_OPTIONS, UsageError } from "./args.js";
+import { commandArgs, emit, help, helpOnly, int, UsageError } from "./args.js";
 import type { JobFlags } from "./job.js";
 import { contractTarget, type NetworkFlagValues, requireNetwork, resolveNetwork } from "./network-flags.js";
 
@@ -205,7 +205,8 @@ export const JOB_READ_OPTIONS = {
   registry: { type: "string" },
   directory: { type: "string" },
   "shared-jobs": { type: "string" },
-  ...OUTPUT_OPTIONS,
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
 } as const;
 
 /** The job commands' parseArgs options for the chain: {@link JOB_READ_OPTIONS} and the wallet. */

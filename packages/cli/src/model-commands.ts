@@ -1,7 +1,7 @@
 // `mosaic model ...`: epidemic models fitted to finalised job results.
 import { parseArgs } from "node:util";
 import { parseJobLabel } from "@mosaic/protocol/job";
-import { commandArgs, emit, familyHelpOrUnknown, help, int, UsageError } from "./args.js";
+import { commandArgs, emit, help, int, UsageError } from "./args.js";
 import { JOB_READ_OPTIONS, jobFlags } from "./job-commands.js";
 
 const model = commandArgs("model");
@@ -138,7 +138,13 @@ export async function modelMain(argv: string[]): Promise<number> {
       emit(values.json, result, m.formatModelSeir);
       return 0;
     }
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      return help(MODEL_HELP);
     default:
-      return familyHelpOrUnknown("model", command, MODEL_HELP);
+      console.error(`mosaic model: unknown command ${JSON.stringify(command)}\n\n${MODEL_HELP}`);
+      return 2;
   }
 }

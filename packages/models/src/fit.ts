@@ -149,8 +149,7 @@ const VARIANCE_FLOOR = 0.25;
 const logit = (p: number) => Math.log(p / (1 - p));
 const logistic = (x: number) => 1 / (1 + Math.exp(-x));
 const clamp01 = (x: number) => Math.min(1 - 1e-9, Math.max(1e-9, x));
-/** A number of days as the fit's notes print it: three significant digits. */
-export const formatDays = (d: number): string => String(Number(d.toPrecision(3)));
+const formatDays = (d: number) => String(Number(d.toPrecision(3)));
 
 function checkSeries(name: string, series: readonly Observation[] | undefined): Observation[] {
   if (!Array.isArray(series)) throw new InvalidObservationError(`${name}: expected an array of observations, got ${typeof series}`);

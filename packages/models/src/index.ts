@@ -14,7 +14,7 @@
  * ```
  */
 export * from "./errors.js";
-export { formatDays, type Observation, type SeirFit, type SeirFitOptions, type SeirForecastDay, fitSeir } from "./fit.js";
+export { type Observation, type SeirFit, type SeirFitOptions, type SeirForecastDay, fitSeir } from "./fit.js";
 export { type Minimum, type NelderMeadOptions, nelderMead } from "./optimize.js";
 export { normalQuantile, type Random, seededRandom } from "./random.js";
 export {

@@ -234,9 +234,6 @@ const lastOf = (feed: FeedState): { seq: number; cid: CID } | undefined => {
   return gap === undefined || (entry !== undefined && entry.seq > gap.seq) ? entry : gap;
 };
 
-/** A gap as heads() report it and the state file keeps it: its CID as a string. */
-const gapRecord = (g: FeedGap): AlertReplicaGap => ({ seq: g.seq, cid: g.cid.toString(), error: g.error, reason: g.reason });
-
 /** Creates a replica; `start()` it, `follow()` more feeds, `stop()` it. */
 export function createAlertReplica(init: AlertReplicaInit): AlertReplica {
   return new AlertReplica(init);
@@ -376,7 +373,7 @@ export class AlertReplica extends EventTarget {
         feedId: f.feedId,
         seq: last?.seq ?? 0,
         cid: last?.cid.toString() ?? "",
-        gaps: f.gaps.map(gapRecord),
+        gaps: f.gaps.map((g) => ({ seq: g.seq, cid: g.cid.toString(), error: g.error, reason: g.reason })),
       };
     });
   }
@@ -1013,7 +1010,7 @@ export class AlertReplica extends EventTarget {
           signers: e.signers,
           signatures: e.signatures.map((sig) => hexlify(sig)),
         })),
-        gaps: f.gaps.map(gapRecord),
+        gaps: f.gaps.map((g) => ({ seq: g.seq, cid: g.cid.toString(), error: g.error, reason: g.reason })),
       })),
     };
     const text = `${JSON.stringify(state)}\n`;

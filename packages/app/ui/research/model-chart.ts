@@ -1,7 +1,7 @@
 // The SEIR chart's geometry, apart from React so it can be tested on its own: scales over the observed days and the
 // forecast, the forecast band as one closed path, the fitted curve, each observation with its error bar (± 1.96 sd,
 // the 95% interval the DP noise gives), axis ticks with dates, and R0 said in words.
-import { formatDays, type Observation, type SeirFit } from "@mosaic/models";
+import type { Observation, SeirFit } from "@mosaic/models";
 
 const DAY_MS = 86_400_000;
 
@@ -127,6 +127,8 @@ export function r0Words(fit: Pick<SeirFit, "r0" | "r0Interval">): string {
   return `R0 is about ${f(fit.r0)} (95% interval ${f(low)} to ${f(high)}): ${trend}.`;
 }
 
+const daysText = (d: number): string => String(Number(d.toPrecision(3)));
+
 /**
  * What the fit could not learn from the series, for the reader: `summary`, a sentence when the infectious period was
  * not identified (a series that has not turned fixes the growth rate, not β and γ apart, so γ is held and R0's
@@ -140,10 +142,10 @@ export function fitNotes(fit: Pick<SeirFit, "identified" | "notes" | "params" | 
 } {
   const notes = Array.isArray(fit.notes) ? fit.notes : [];
   if (fit.identified?.gamma !== false) return { notes };
-  const held = formatDays(1 / fit.params.gamma);
+  const held = daysText(1 / fit.params.gamma);
   // paramIntervals.gamma holds the rates the data allow: the longest period is the lowest rate.
   const g = fit.paramIntervals.gamma;
-  const allowed: [string, string] | undefined = g === undefined ? undefined : [formatDays(1 / g[1]), formatDays(1 / g[0])];
+  const allowed: [string, string] | undefined = g === undefined ? undefined : [daysText(1 / g[1]), daysText(1 / g[0])];
   return {
     summary: `The series does not show the epidemic turning, so it tells how fast cases grew but not how long a case stays infectious: the infectious period is held at ${held} days, and R0's interval spans every value the data allow${allowed === undefined ? "" : ` (infectious periods from ${allowed[0]} to ${allowed[1]} days)`}.`,
     notes,
