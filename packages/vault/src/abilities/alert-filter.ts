@@ -216,24 +216,25 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
   const event = validateAlertEvent(payload);
   const { feed, seq, cid, cap } = event;
   const alerts = ctx.collection<AlertDoc>("alerts");
-  const feedKey = alertFeedKey(feed);
   const key = alertDocKey(feed, seq);
   const existing = alerts.get(key);
   if (existing !== undefined) {
     if (existing.cid === cid) return existing;
     throw new AlertEntryConflictError(
-      `entry ${seq} of feed ${feedKey} is ${existing.cid} in this vault, not ${cid}: the feed was rewritten, or this entry belongs to another feed`,
+      `entry ${seq} of feed ${alertFeedKey(feed)} is ${existing.cid} in this vault, not ${cid}: the feed was rewritten, or this entry belongs to another feed`,
     );
   }
   const nowS = Math.floor(ctx.now() / 1000);
   const decision = decideCapAlert(cap, vaultAlertReaders(ctx), nowS);
-  const feedSeq = feedSeqOf(feedKey, seq);
+  const feedKey = alertFeedKey(feed);
   const own = { seq, capKey: capKey(cap) };
   // Indexed look-ups only (capKey, feedSeq): a feed of thousands of entries syncs without a scan per entry.
   const withKey = (k: string) => alerts.find({ where: { capKey: k } }).filter((d) => d.feedKey === feedKey);
   const isRecord = cap.msgType !== "Alert" && cap.msgType !== "Update";
   // Arriving after a later message that references it (entries given out of order): the state that message gives it.
-  const later = isRecord ? undefined : laterState(alerts.find({ where: { feedSeq: { gt: feedSeq, lt: `${feedKey};` } } }), own);
+  const later = isRecord
+    ? undefined
+    : laterState(alerts.find({ where: { feedSeq: { gt: feedSeqOf(feedKey, seq), lt: `${feedKey};` } } }), own);
   const references = cap.msgType === "Update" || cap.msgType === "Cancel" ? capReferences(cap) : [];
   const keepCap = dagCbor.encode(cap).length <= MAX_STORED_CAP_BYTES;
   const doc = await alerts.create({
@@ -241,7 +242,7 @@ export async function receiveAlert(ctx: AbilityContext, payload: unknown): Promi
     key,
     feed,
     feedKey,
-    feedSeq,
+    feedSeq: feedSeqOf(feedKey, seq),
     seq,
     cid,
     capKey: own.capKey,

@@ -33,9 +33,6 @@ export interface Place extends Doc {
 /** Fixes per chunk document: ~60 KiB of dag-cbor, well under the thread's 256 KiB event limit. */
 export const MAX_CHUNK_POINTS = 2048;
 
-/** The last second dayOf still prints as a date (9999-12-31T23:59:59Z): later times are clamped to it. */
-export const LAST_DAY_S = 253_402_300_799;
-
 /** The UTC day (YYYY-MM-DD) of a unix time in seconds. */
 export function dayOf(t: number): string {
   return new Date(Math.floor(t / DAY_S) * DAY_S * 1000).toISOString().slice(0, 10);
@@ -194,7 +191,7 @@ export function readLocations(ctx: AbilityContext, range: { from?: number; to?: 
   const to = range.to ?? Number.MAX_SAFE_INTEGER;
   const chunks = ctx
     .read<PointChunk>(`${LOCATION_HISTORY}/points`)
-    .find({ where: { day: { gte: dayOf(from), lte: dayOf(Math.min(to, LAST_DAY_S) - 1) } } });
+    .find({ where: { day: { gte: dayOf(from), lte: dayOf(Math.min(to, 253_402_300_799) - 1) } } });
   const out: LocationPoint[] = [];
   for (const c of chunks) {
     for (let i = 0; i < c.t.length; i++) {

@@ -1,9 +1,12 @@
 // The local decision on a CAP alert: does any of its areas hold a place and time of this user's own history? Pure,
 // over two readers, so the vault, the bench and a test can all call it; nothing here sends or logs anything.
-import { DAY_S } from "@mosaic/mapreduce";
 import { type AreaShape, areaShape, type CapAlert, type CapInfo, type LatLon, parseCapTime, shapeContains } from "@mosaic/alerts";
 import type { CheckIn } from "../abilities/health-questionnaire.js";
-import { dayOf, LAST_DAY_S, type PointChunk } from "../abilities/location-history.js";
+import type { PointChunk } from "../abilities/location-history.js";
+
+const DAY_S = 86_400;
+/** The latest time a CAP date-time can name that dayOf still prints as a date (9999-12-31). */
+const LAST_S = 253_402_300_799;
 
 /** What the decision reads of the device's data: day chunks of location history, check-ins and the latest fix. */
 export interface AlertReaders {
@@ -35,6 +38,11 @@ export interface CapDecision {
  * the budget ran out still counts. Reasons are capped too.
  */
 export const ALERT_FILTER_LIMITS = { shapes: 2_000, vertices: 200_000, work: 20_000_000, reasons: 20 } as const;
+
+/** The UTC day (YYYY-MM-DD) of a unix time in seconds. */
+function dayOf(t: number): string {
+  return new Date(Math.floor(t / DAY_S) * DAY_S * 1000).toISOString().slice(0, 10);
+}
 
 function clockOf(t: number): string {
   return new Date(t * 1000).toISOString().slice(11, 16);
@@ -177,7 +185,7 @@ export function decideCapAlert(cap: CapAlert, readers: AlertReaders, nowS: numbe
   const budget = new WorkBudget(ALERT_FILTER_LIMITS.work);
   for (const { areas, window } of infos) {
     const from = Math.max(0, window.from);
-    const to = Math.min(LAST_DAY_S, window.to);
+    const to = Math.min(LAST_S, window.to);
     if (to <= from && window.given) continue;
 
     // Check-ins naming a region the area lists as a geocode.

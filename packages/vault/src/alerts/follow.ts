@@ -157,12 +157,10 @@ export async function syncAlerts(
   if (options.on !== undefined) {
     const { chainId, contract } = options.on;
     followed = followed.filter((d) => d.chainId === chainId && d.contract === contract.toLowerCase());
-  } else {
-    const contracts = new Set(followed.map((d) => `${d.chainId}:${d.contract}`)).size;
-    if (contracts > 1)
-      throw new AmbiguousAlertChainError(
-        `this vault follows feeds of ${contracts} AlertFeeds contracts: pass options.on ({ chainId, contract }) for the one this chain reader reads`,
-      );
+  } else if (new Set(followed.map((d) => `${d.chainId}:${d.contract}`)).size > 1) {
+    throw new AmbiguousAlertChainError(
+      `this vault follows feeds of ${new Set(followed.map((d) => `${d.chainId}:${d.contract}`)).size} AlertFeeds contracts: pass options.on ({ chainId, contract }) for the one this chain reader reads`,
+    );
   }
   const result: SyncAlertsResult = { feeds: 0, added: 0, concerning: 0, gaps: [], failed: [] };
   const added: string[] = [];
