@@ -109,7 +109,7 @@ export function checkAnnouncement(a: AlertAnnouncement, editors: EditorSet): Ver
   const problem = announcementProblem(a);
   if (problem !== undefined) throw new MalformedAnnouncementError(`announcement: ${problem}`);
   const cid = entryCidOf(a.entry);
-  const entry = decodeEntry(a.entry);
+  const entry = decodeEntry(a.entry, cid);
   if (!sameFeed(entry.feed, a.feed) || entry.seq !== a.seq || entry.epoch !== a.epoch)
     throw new EntryMismatchError(
       `the announced entry is entry ${entry.seq} (epoch ${entry.epoch}) of ${feedName(entry.feed)}, announced as entry ${a.seq} (epoch ${a.epoch}) of ${feedName(a.feed)}`,

@@ -147,7 +147,7 @@ export function encodeDraft(d: AlertDraft): string {
 /** An unsigned draft of an entry (its block, or the entry, encoded with encodeEntry). */
 export function entryDraft(entry: AlertEntry | Block): EntryDraft {
   const block = "bytes" in entry && entry.bytes instanceof Uint8Array ? entry : encodeEntry(entry as AlertEntry);
-  const decoded = decodeEntry(block.bytes);
+  const decoded = decodeEntry(block.bytes, entryCidOf(block.bytes));
   return {
     v: 1,
     kind: "entry",
@@ -179,7 +179,7 @@ export function draftEntry(d: AlertDraft): { block: Block; entry: AlertEntry } {
   if (d.kind !== "entry") throw new WrongDraftKindError(`an ${d.kind} draft was given where an entry draft is expected`);
   const bytes = fromBase64(d.entry, { field: "draft.entry" });
   const cid = entryCidOf(bytes);
-  return { block: { cid, bytes }, entry: decodeEntry(bytes) };
+  return { block: { cid, bytes }, entry: decodeEntry(bytes, cid) };
 }
 
 /** The 32 bytes the draft's editors sign: entryDigest of its entry block, or editorsDigest of its editor set. */

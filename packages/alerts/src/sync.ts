@@ -355,7 +355,7 @@ async function runSync(
       }
       const bytes = block.bytes;
       const cid = entryCidOf(bytes);
-      if (!cid.equals(a.entryCid)) {
+      if (!cid.equals(a.entryCid) || !equalBytes(cid.bytes, a.entryCid.bytes)) {
         const error = new BlockMismatchError(
           `${name}: entry ${seq} was anchored as ${a.entryCid}, the block served hashes to ${cid}: that replica serves forged blocks`,
           seq,
@@ -412,8 +412,7 @@ function asError(err: unknown): Error {
  */
 function checkContent(ref: AlertFeedRef, seq: number, bytes: Uint8Array, a: AnchoredEntry, prev: CID | null): VerifiedEntry["entry"] {
   const name = feedName(ref);
-  // The caller compared the block's hash with the anchored CID already.
-  const entry = decodeEntry(bytes);
+  const entry = decodeEntry(bytes, a.entryCid);
   if (!sameFeed(entry.feed, ref))
     throw new EntryMismatchError(`entry ${seq} of ${name} is an entry of ${feedName(entry.feed)}: copied from another feed`, seq);
   if (entry.seq !== seq || entry.epoch !== a.epoch)
